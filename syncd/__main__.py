@@ -1,0 +1,5 @@
+"""Entry point for ``python -m syncd``."""
+
+from syncd.cli import main
+
+raise SystemExit(main())
