@@ -1,0 +1,135 @@
+"""Wiring: from a Config and the environment, the parts a sync needs (client, vault, state, clock,
+style) and the per-vault lock that keeps two syncd processes apart.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timezone, tzinfo
+from pathlib import Path
+from typing import IO
+from zoneinfo import ZoneInfo
+
+from syncd.config import Config
+from syncd.errors import ConfigError, VaultError
+from syncd.graph_settings import read_settings
+from syncd.plan import Options
+from syncd.readwise import ReadwiseClient
+from syncd.render import Style
+from syncd.state import State, database_path
+from syncd.sync import Layout, Syncer
+from syncd.templates import Templates
+from syncd.vault import Vault
+
+log = logging.getLogger(__name__)
+
+
+def clock_from_env(env: Mapping[str, str]) -> Callable[[], datetime]:
+    """Return "now": `$SYNCD_NOW` when set (for reproducible output), else the real UTC time."""
+    fixed = env.get("SYNCD_NOW")
+    if not fixed:
+        return lambda: datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(fixed.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError("$SYNCD_NOW", None, f"{fixed!r} is not an ISO 8601 time "
+                                              "(e.g. 2023-03-17T17:05:00Z)") from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return lambda: moment
+
+
+def vault_timezone(config: Config) -> tzinfo:
+    if config.vault.timezone:
+        return ZoneInfo(config.vault.timezone)
+    local = datetime.now().astimezone().tzinfo
+    return local or timezone.utc
+
+
+def layout_for(config: Config) -> Layout:
+    graph = read_settings(config.vault.path)
+    folder = config.vault.folder or graph.pages_directory
+    return Layout(config.vault.path, config.vault.path / folder, graph)
+
+
+def style_for(config: Config, layout: Layout) -> Style:
+    templates = Templates(config.vault.format, config.templates)
+    return Style(templates=templates, tz=vault_timezone(config),
+                 journal_format=layout.graph.journal_format)
+
+
+def lock_path(config: Config) -> Path:
+    return database_path(config.state_dir, config.vault.path).with_suffix(".lock")
+
+
+@contextmanager
+def vault_lock(config: Config) -> Iterator[IO[str]]:
+    """Hold the vault's lock for the duration; raise VaultError if another syncd holds it."""
+    path = lock_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise VaultError(f"another syncd (pid {holder}) holds the vault "
+                             f"{config.vault.path}") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield handle
+
+
+def lock_holder(config: Config) -> int | None:
+    """Return the pid of the syncd holding the vault's lock, or None if it is free."""
+    path = lock_path(config)
+    if not path.exists():
+        return None
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            text = handle.read().strip()
+            return int(text) if text.isdigit() else -1
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
+def open_state(config: Config) -> State:
+    state, aside = State.open_or_rebuild(database_path(config.state_dir, config.vault.path))
+    if aside is not None:
+        log.warning("the state database was corrupt; moved it to %s and rebuilding from the vault",
+                    aside)
+    return state
+
+
+def make_client(config: Config, **kwargs: object) -> ReadwiseClient:
+    return ReadwiseClient(config.readwise.base_url, config.readwise.token, **kwargs)  # type: ignore[arg-type]
+
+
+def make_syncer(config: Config, state: State, env: Mapping[str, str], *,
+                client: ReadwiseClient | None = None,
+                progress: Callable[[int, int], None] | None = None) -> Syncer:
+    vault = Vault(config.vault.path)
+    vault.check()
+    layout = layout_for(config)
+    return Syncer(
+        client=client or make_client(config),
+        vault=vault,
+        state=state,
+        layout=layout,
+        style=style_for(config, layout),
+        options=Options(config.sync.update_changed_highlights,
+                        config.sync.remove_deleted_highlights),
+        clock=clock_from_env(env),
+        categories=config.sync.categories,
+        sync_log_page=config.sync.sync_log_page,
+        progress=progress,
+    )

@@ -1,0 +1,184 @@
+"""The command line: `syncd sync|run|status|doctor|resync|demo|init`.
+
+Arguments are parsed here and each command is a small function; the one place where a SyncdError
+becomes a line on stderr and an exit code is `main`. Heavy modules are imported inside the
+commands so that `syncd --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from syncd.config import Config
+
+log = logging.getLogger("syncd")
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    from syncd import __version__
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH",
+                        help="config file (default: $SYNCD_CONFIG, then "
+                             "$XDG_CONFIG_HOME/syncd/config.yaml)")
+    parser = argparse.ArgumentParser(
+        prog="syncd", parents=[common],
+        description="Keeps Readwise highlights synced into a Logseq graph or Obsidian vault.")
+    parser.add_argument("--version", action="version", version=f"syncd {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sync = commands.add_parser("sync", parents=[common], help="one sync now, then exit")
+    sync.add_argument("--dry-run", action="store_true",
+                      help="print a diff of every page it would change; write nothing")
+    sync.add_argument("--full", action="store_true",
+                      help="ignore the saved cursor and fetch everything (never duplicates)")
+    sync.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
+    sync.set_defaults(handler=cmd_sync)
+
+    status = commands.add_parser("status", parents=[common], help="what syncd knows")
+    status.add_argument("--json", action="store_true", help="print JSON on stdout")
+    status.set_defaults(handler=cmd_status)
+
+    demo = commands.add_parser("demo", parents=[common],
+                               help="sync a built-in sample library into a new Logseq graph")
+    demo.add_argument("dir", nargs="?", default="syncd-demo-graph",
+                      help="where to create the graph (default: ./syncd-demo-graph)")
+    demo.set_defaults(handler=cmd_demo)
+
+    init = commands.add_parser("init", parents=[common], help="write a starter config")
+    init.add_argument("--token", help="Readwise access token (asked for when omitted)")
+    init.add_argument("--vault", help="vault path (asked for when omitted)")
+    init.set_defaults(handler=cmd_init)
+    return parser
+
+
+def setup_logging(level: str = "info") -> None:
+    """Log to stderr; under systemd (JOURNAL_STREAM) with `<N>` priorities and no timestamps."""
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("JOURNAL_STREAM"):
+        handler.setFormatter(_JournalFormatter("%(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
+                                               "%Y-%m-%d %H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+class _JournalFormatter(logging.Formatter):
+    PRIORITY: ClassVar[dict[int, int]] = {
+        logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3,
+                logging.CRITICAL: 2}
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"<{self.PRIORITY.get(record.levelno, 6)}>{super().format(record)}"
+
+
+def load(args: argparse.Namespace, *, require_token: bool = True) -> Config:
+    from syncd.config import config_permission_warning, find_config_path, load_config
+
+    path = find_config_path(args.config, os.environ)
+    config = load_config(path, os.environ, require_token=require_token)
+    warning = config_permission_warning(path)
+    if warning:
+        log.warning("%s", warning)
+    return config
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from syncd.app import make_syncer, open_state, vault_lock
+    from syncd.progress import ProgressBar
+
+    config = load(args)
+    setup_logging(config.log_level)
+    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
+    with vault_lock(config):
+        state = open_state(config)
+        try:
+            report = make_syncer(config, state, os.environ,
+                                 progress=bar.update if bar else None).sync(
+                full=args.full, dry_run=args.dry_run)
+            if not args.dry_run:
+                from syncd.status import record_sync
+                record_sync(state, report)
+        except Exception as error:
+            if not args.dry_run:
+                from syncd.status import record_error
+                record_error(state, error)
+            raise
+        finally:
+            if bar:
+                bar.close()
+            state.close()
+    for diff in report.diffs:
+        sys.stdout.write(diff)
+    if args.json:
+        print(json.dumps({**report.as_json(), "dry_run": args.dry_run}))
+    else:
+        print(report.summary(), file=sys.stderr if args.dry_run else sys.stdout)
+    for _book, error in report.failed:
+        print(f"syncd: failed: {error}", file=sys.stderr)
+    return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from syncd.status import collect_status, format_status
+
+    config = load(args, require_token=False)
+    status = collect_status(config)
+    print(json.dumps(status) if args.json else format_status(status))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from syncd.demo import run_demo
+
+    setup_logging("warning")
+    return run_demo(args.dir, out=sys.stdout)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from syncd.config import find_config_path, starter_config
+    from syncd.errors import ConfigError
+
+    path = find_config_path(args.config, os.environ)
+    if path.exists():
+        raise ConfigError(path, None, "already exists; not overwriting it")
+    vault = args.vault or input("Path of your Logseq graph or Obsidian vault: ").strip()
+    token = args.token
+    if token is None and sys.stdin.isatty():
+        import getpass
+        token = getpass.getpass("Readwise access token (https://readwise.io/access_token): ")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(starter_config(vault, token or None))
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    if not logging.getLogger().handlers:
+        setup_logging()
+    from syncd.errors import SyncdError
+
+    try:
+        return handler(args)
+    except SyncdError as error:
+        print(f"syncd: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("syncd: interrupted", file=sys.stderr)
+        return 130

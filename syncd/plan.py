@@ -1,0 +1,218 @@
+"""The sync plan for one page: given what Readwise now holds, what syncd last wrote and what is
+on disk, decide the page's new text and what to remember. Pure: no files, no clock, no network.
+
+The rules are SPEC §6: a block syncd wrote and the user did not touch may be updated or removed;
+a block the user edited or deleted is never written again; new highlights are appended under one
+dated header; anything else on the page is kept byte for byte.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from syncd.model import Book, Highlight
+from syncd.outline import PageBlock, bullet_depth, normalise, parse_blocks
+from syncd.render import Style, append_text, render_addition, render_highlight
+from syncd.state import HighlightRecord
+
+_LOCATION_SUFFIX = re.compile(r" \(\[[^\]]*\]\(\S*\)\)$")
+SIMILAR = 0.6  # how alike a block must stay to count as the user's edit rather than a deletion
+
+
+@dataclass(frozen=True)
+class Options:
+    update_changed_highlights: bool = True
+    remove_deleted_highlights: bool = False
+
+
+@dataclass
+class Outcome:
+    """What a plan did, in numbers for the summary and `syncd status`."""
+
+    new: int = 0
+    updated: int = 0
+    removed: int = 0
+    kept_out: int = 0  # not added because the user deleted them
+    conflicts: int = 0
+
+    def add(self, other: Outcome) -> None:
+        for name in vars(self):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    text: str | None  # the page's new text; None when it stays as it is
+    records: list[HighlightRecord] = field(default_factory=list)
+    outcome: Outcome = field(default_factory=Outcome)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+
+
+def highlight_text(lines: list[str]) -> str:
+    """Return the text of a highlight block's own lines, without bullet, indent and location."""
+    if not lines:
+        return ""
+    depth = bullet_depth(lines[0]) or 0
+    parts = [lines[0].lstrip("\t ")[1:].lstrip(" ")]
+    for line in lines[1:]:
+        rest = line[depth:] if line.startswith("\t" * depth) else line
+        rest = rest[2:] if rest.startswith("  ") else rest.lstrip()
+        parts.append(rest[1:] if rest.startswith("\\-") else rest)
+    return _LOCATION_SUFFIX.sub("", "\n".join(parts).rstrip())
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+class _Disk:
+    """A page's blocks, indexed for finding what syncd wrote."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+        self.blocks = parse_blocks(self.lines)
+        self.by_norm: dict[str, PageBlock] = {}
+        for block in self.blocks:
+            self.by_norm.setdefault(self.norm(block), block)
+
+    def norm(self, block: PageBlock) -> str:
+        return _dedent(normalise(self.lines[block.start:block.end]), block.depth)
+
+    def own_text(self, block: PageBlock) -> str:
+        return highlight_text(self.lines[block.start:block.own_end])
+
+    def find_by_text(self, text: str, taken: set[int]) -> PageBlock | None:
+        wanted = _words(text)
+        return next((b for b in self.blocks
+                     if b.start not in taken and _words(self.own_text(b)) == wanted), None)
+
+    def find_similar(self, written: str, taken: set[int]) -> PageBlock | None:
+        first = written.split("\n", 1)[0].lstrip("\t- ")
+        for block in self.blocks:
+            if block.start in taken:
+                continue
+            line = self.lines[block.start].lstrip("\t- ")
+            matcher = difflib.SequenceMatcher(None, first, line, autojunk=False)
+            if matcher.real_quick_ratio() >= SIMILAR and matcher.ratio() >= SIMILAR:
+                return block
+        return None
+
+
+def _dedent(text: str, depth: int) -> str:
+    """Move a block's text to depth 1, where syncd renders highlights, for comparison."""
+    shift = depth - 1
+    if shift == 0:
+        return text
+    lines = text.split("\n")
+    if shift > 0:
+        return "\n".join(line[shift:] if line.startswith("\t" * shift) else line for line in lines)
+    return "\n".join("\t" * -shift + line for line in lines)
+
+
+def _indent(text: str, depth: int) -> list[str]:
+    return _dedent(text, 2 - depth).split("\n") if depth != 1 else text.split("\n")
+
+
+def plan_page(book: Book, fetched: list[Highlight], text: str,
+              records: Mapping[int, HighlightRecord], style: Style, now: datetime,
+              options: Options) -> PagePlan:
+    """Given a book's fetched highlights, the page's current text and the records of what syncd
+    wrote there, return the page's new text and the records to save."""
+    disk = _Disk(text)
+    outcome = Outcome()
+    saved: list[HighlightRecord] = []
+    replacements: list[tuple[PageBlock, list[str]]] = []
+    to_append: list[str] = []
+    taken = {block.start for rec in records.values()
+             if (block := disk.by_norm.get(rec.block)) is not None}
+
+    def remember(h: Highlight, block: str, source: str, status: str) -> None:
+        saved.append(HighlightRecord(h.id, book.id, block, source, status))
+
+    for h in {h.id: h for h in fetched}.values():
+        rendered = render_highlight(book, h, style)
+        source = digest(rendered)
+        record = records.get(h.id)
+        if record is None:
+            if h.deleted:
+                continue
+            # Already on the page: a crash after the write, or a page the plugin wrote.
+            found = disk.by_norm.get(rendered)
+            if found is None or found.start in taken:
+                found = disk.find_by_text(h.text, taken)
+            if found is not None:
+                taken.add(found.start)
+                remember(h, disk.norm(found), source, "written")
+            else:
+                to_append.append(rendered)
+                remember(h, rendered, source, "written")
+                outcome.new += 1
+            continue
+        if record.status in ("deleted", "removed"):
+            # The user deleted it (or Readwise did and syncd removed it): it stays out.
+            outcome.kept_out += not h.deleted and record.status == "deleted"
+            continue
+        if record.status in ("edited", "conflict"):
+            # The user's block stays; a change in Readwise is shown as a conflict.
+            if source != record.source or record.status == "conflict":
+                outcome.conflicts += 1
+                saved.append(replace(record, status="conflict"))
+            continue
+        block = disk.by_norm.get(record.block)
+        if block is None:
+            status = _lost(disk, record, taken)
+            changed = source != record.source
+            if status == "edited" and changed:
+                status = "conflict"
+                outcome.conflicts += 1
+            outcome.kept_out += status == "deleted" and not h.deleted
+            saved.append(replace(record, status=status))
+        elif h.deleted:
+            if options.remove_deleted_highlights:
+                # Deleted in Readwise and untouched here: removed on request only.
+                replacements.append((block, []))
+                saved.append(replace(record, status="removed"))
+                outcome.removed += 1
+        elif source != record.source and options.update_changed_highlights:
+            # Changed in Readwise, untouched here: rewritten in place.
+            replacements.append((block, _indent(rendered, block.depth)))
+            remember(h, rendered, source, "written")
+            outcome.updated += 1
+
+    lines = disk.lines
+    for block, new_lines in sorted(replacements, key=lambda item: -item[0].start):
+        lines = lines[:block.start] + new_lines + lines[block.end:]
+    new_text = "\n".join(lines)
+    if to_append:
+        new_text = append_text(new_text, render_addition(book, to_append, style, now))
+    return PagePlan(new_text if new_text != text else None, saved, outcome)
+
+
+def _lost(disk: _Disk, record: HighlightRecord, taken: set[int]) -> str:
+    """A block syncd wrote is no longer on the page as written: was it edited or deleted?"""
+    similar = disk.find_similar(record.block, taken)
+    if similar is None:
+        return "deleted"
+    taken.add(similar.start)
+    return "edited"
+
+
+def new_page_records(book: Book, fetched: list[Highlight], style: Style
+                     ) -> tuple[list[str], list[HighlightRecord]]:
+    """Return the rendered blocks of a new page's highlights and the records for them."""
+    blocks, records = [], []
+    for h in {h.id: h for h in fetched}.values():
+        if h.deleted:
+            continue
+        rendered = render_highlight(book, h, style)
+        blocks.append(rendered)
+        records.append(HighlightRecord(h.id, book.id, rendered, digest(rendered), "written"))
+    return blocks, records

@@ -1,0 +1,211 @@
+"""The Readwise API client: token check and the export, fetched one page at a time.
+
+Every request has connect and read timeouts. 429 waits `Retry-After` (capped); 5xx, connection
+errors, timeouts and bodies that are not the JSON the API promises are retried with exponential
+backoff and jitter, a bounded number of times; 401/403 stop at once. The token is only ever put in
+the `Authorization` header: no message, log line or exception of this module contains it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import requests
+
+from syncd import __version__
+from syncd.errors import AuthError, SyncdError, UnreachableError
+
+log = logging.getLogger(__name__)
+
+MAX_RETRY_AFTER = 300.0  # seconds: a longer Retry-After is capped to this
+MAX_BACKOFF = 60.0
+
+
+class ReadwiseError(SyncdError):
+    """Readwise answered with something syncd cannot use and retrying will not fix (e.g. 404)."""
+
+    exit_code = 4
+
+
+@dataclass(frozen=True)
+class ExportPage:
+    """One page of `GET /api/v2/export/`: the raw book records, parsed later one by one."""
+
+    count: int
+    results: list[Any]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6  # tries per request for 5xx, timeouts and bad bodies
+    rate_limit_waits: int = 10  # 429 answers tolerated per request
+    backoff_base: float = 1.0
+
+
+class _Retryable(Exception):
+    """A failed attempt worth retrying, with the wait the server asked for (if any)."""
+
+    def __init__(self, reason: str, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.wait = wait
+
+
+class ReadwiseClient:
+    """Given a base URL and a token, talk to Readwise's v2 API.
+
+    `sleep` and `rand` are injected so that tests never wait; `on_retry(reason, wait)` is told of
+    every retry (the daemon logs one line per failed attempt).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (10.0, 60.0),
+        policy: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+        on_retry: Callable[[str, float], None] | None = None,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._session = session or requests.Session()
+        self._session.headers.update({
+            "Authorization": f"Token {token}",
+            "User-Agent": f"syncd/{__version__}",
+        })
+        self._timeout = timeout
+        self._policy = policy
+        self._sleep = sleep
+        self._rand = rand
+        self._on_retry = on_retry
+        self.requests_made = 0
+
+    def check_token(self) -> None:
+        """Return if Readwise accepts the token. Raise AuthError if it refuses it."""
+        response = self._request("/api/v2/auth/", {})
+        if response.status_code != 204:
+            raise ReadwiseError(f"Readwise answered {response.status_code} to the token check")
+
+    def export(self, updated_after: datetime | None = None,
+               book_ids: list[int] | None = None) -> Iterator[ExportPage]:
+        """Yield the export page by page, following `nextPageCursor` until it runs out."""
+        params: dict[str, str] = {"includeDeleted": "true"}
+        if updated_after is not None:
+            params["updatedAfter"] = format_cursor(updated_after)
+        if book_ids:
+            params["ids"] = ",".join(str(i) for i in book_ids)
+        while True:
+            page = self._export_page(params)
+            yield page
+            if not page.next_cursor:
+                return
+            params = {**params, "pageCursor": page.next_cursor}
+
+    def _export_page(self, params: Mapping[str, str]) -> ExportPage:
+        def parse(response: requests.Response) -> ExportPage:
+            body = response.json()
+            if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+                raise ValueError("no 'results' list")
+            cursor = body.get("nextPageCursor")
+            count = body.get("count")
+            return ExportPage(
+                count=count if isinstance(count, int) else len(body["results"]),
+                results=body["results"],
+                next_cursor=str(cursor) if cursor not in (None, "") else None,
+            )
+
+        return self._request("/api/v2/export/", params, parse=parse)
+
+    def _request(self, path: str, params: Mapping[str, str],
+                 parse: Callable[[requests.Response], Any] | None = None) -> Any:
+        failures = rate_limited = 0
+        while True:
+            try:
+                return self._attempt(path, params, parse)
+            except _Retryable as retry:
+                if retry.wait is not None:
+                    rate_limited += 1
+                    if rate_limited > self._policy.rate_limit_waits:
+                        raise UnreachableError(
+                            f"Readwise kept rate-limiting {path} "
+                            f"({rate_limited} times); try again later") from None
+                    wait = retry.wait
+                else:
+                    failures += 1
+                    if failures >= self._policy.attempts:
+                        raise UnreachableError(
+                            f"Readwise unreachable: {path} failed {failures} times, "
+                            f"last: {retry}") from None
+                    wait = self._backoff(failures)
+                log.warning("%s: %s; retrying in %.1f s", path, retry, wait)
+                if self._on_retry:
+                    self._on_retry(str(retry), wait)
+                self._sleep(wait)
+
+    def _attempt(self, path: str, params: Mapping[str, str],
+                 parse: Callable[[requests.Response], Any] | None) -> Any:
+        self.requests_made += 1
+        try:
+            response = self._session.get(self._base + path, params=params, timeout=self._timeout)
+        except requests.Timeout:
+            raise _Retryable("timed out") from None
+        except requests.RequestException as error:
+            raise _Retryable(f"connection failed ({type(error).__name__})") from None
+        status = response.status_code
+        if status in (401, 403):
+            raise AuthError(f"Readwise refused the token (HTTP {status}); "
+                            "check readwise.token or $READWISE_TOKEN")
+        if status == 429:
+            raise _Retryable("rate limited (HTTP 429)", wait=retry_after(response.headers))
+        if status >= 500:
+            raise _Retryable(f"server error (HTTP {status})")
+        if status >= 400:
+            raise ReadwiseError(f"Readwise answered HTTP {status} for {path}")
+        if parse is None:
+            return response
+        try:
+            return parse(response)
+        except (ValueError, requests.RequestException) as error:
+            # A truncated or invalid body: the content is read lazily, so it fails here.
+            raise _Retryable(f"invalid answer body ({type(error).__name__})") from None
+
+    def _backoff(self, failures: int) -> float:
+        """Exponential backoff with full jitter between half and the whole of the step."""
+        step = min(MAX_BACKOFF, self._policy.backoff_base * 2 ** (failures - 1))
+        return step * (0.5 + self._rand() / 2)
+
+
+def retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float:
+    """Given response headers, return the seconds `Retry-After` asks for, capped; 60 if absent."""
+    value = headers.get("Retry-After", "").strip()
+    seconds = 60.0
+    if value.isdigit():
+        seconds = float(value)
+    elif value:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+            seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+        except (TypeError, ValueError):
+            pass
+    return max(0.0, min(seconds, MAX_RETRY_AFTER))
+
+
+def format_cursor(moment: datetime) -> str:
+    """Return a UTC ISO 8601 time with an explicit `Z`, as the cursor is saved and sent."""
+    utc = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"
+
+
+def parse_cursor(text: str) -> datetime:
+    """Inverse of `format_cursor`; raise ValueError on anything else."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)

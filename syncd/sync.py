@@ -1,0 +1,291 @@
+"""One sync: fetch what changed from Readwise, plan each book's page, write, remember.
+
+The imperative shell around `syncd.plan`: the client, vault, state and clock are passed in. Books
+are handled one export page at a time, so memory holds one page of books, not the library. A book
+that fails (bad record, unwritable page) is named and skipped; the others sync, and the cursor
+does not move so that the failed book is fetched again next time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from syncd.errors import SyncdError, VaultError
+from syncd.filenames import logseq_file_stem
+from syncd.graph_settings import GraphSettings
+from syncd.model import Book, BookSchemaError, Highlight, parse_book
+from syncd.plan import Options, Outcome, PagePlan, new_page_records, plan_page
+from syncd.readwise import ReadwiseClient, format_cursor, parse_cursor
+from syncd.render import Style, append_text, page_title, render_new_page, render_sync_log_entry
+from syncd.state import PageRecord, State
+from syncd.vault import PageChanged, PageFile, Vault
+
+log = logging.getLogger(__name__)
+
+FIRST_SYNC_MARK = "Highlights first synced by [[Readwise]]"
+WRITE_ATTEMPTS = 5  # re-read and re-plan this often when the user writes a page meanwhile
+
+
+@dataclass
+class SyncReport:
+    """What one sync did; `summary()` is the line the command ends with."""
+
+    outcome: Outcome = field(default_factory=Outcome)
+    pages_changed: int = 0
+    pages_created: int = 0
+    failed: list[tuple[object, str]] = field(default_factory=list)
+    requests: int = 0
+    cursor: str | None = None
+    diffs: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        o = self.outcome
+        parts = [f"{o.new} new highlight{_s(o.new)} in {self.pages_changed} "
+                 f"page{_s(self.pages_changed)} ({self.pages_created} new)"]
+        parts += [f"{n} {what}" for n, what in (
+            (o.updated, "updated"), (o.removed, "removed"),
+            (o.kept_out, "kept out because you deleted them"),
+            (o.conflicts, f"conflict{_s(o.conflicts)} kept as you edited them"),
+            (len(self.failed), f"book{_s(len(self.failed))} failed")) if n]
+        return "; ".join(parts)
+
+    def as_json(self) -> dict[str, object]:
+        o = self.outcome
+        return {"new_highlights": o.new, "pages_changed": self.pages_changed,
+                "pages_created": self.pages_created, "updated": o.updated, "removed": o.removed,
+                "kept_out": o.kept_out, "conflicts": o.conflicts,
+                "failed_books": [{"book": b, "error": e} for b, e in self.failed],
+                "requests": self.requests, "cursor": self.cursor, "summary": self.summary()}
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a vault keeps its pages and how it names their files."""
+
+    root: Path
+    pages: Path
+    graph: GraphSettings
+
+    def page_path(self, title: str) -> Path:
+        return self.pages / (logseq_file_stem(title, self.graph.name_format) + ".md")
+
+
+class Syncer:
+    """Runs syncs of one vault with the parts it is given."""
+
+    def __init__(self, *, client: ReadwiseClient, vault: Vault, state: State, layout: Layout,
+                 style: Style, options: Options, clock: Callable[[], datetime],
+                 categories: tuple[str, ...] | None = None, sync_log_page: str | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        self.client = client
+        self.vault = vault
+        self.state = state
+        self.layout = layout
+        self.style = style
+        self.options = options
+        self.clock = clock
+        self.categories = categories
+        self.sync_log_page = sync_log_page
+        self.progress = progress
+        self._dry_run = False
+        self._report = SyncReport()
+
+    def sync(self, *, full: bool = False, dry_run: bool = False) -> SyncReport:
+        """Run one sync; return its report. Raise SyncdError for what stops the whole sync."""
+        self._dry_run = dry_run
+        self._report = report = SyncReport()
+        started = self.clock()  # the next cursor: taken before the first request
+        cursor = self.state.get("cursor")
+        since = None if full or cursor is None else parse_cursor(cursor)
+        self.vault.check()
+        self.vault.remove_temporary_files(self.layout.pages)
+        requests_before = self.client.requests_made
+        books_done = 0
+        books_touched = 0
+        try:
+            for page in self.client.export(updated_after=since):
+                for record in page.results:
+                    touched = self._sync_record(record)
+                    books_touched += touched
+                    books_done += 1
+                    if self.progress:
+                        self.progress(books_done, page.count)
+        finally:
+            report.requests = self.client.requests_made - requests_before
+        if report.outcome.new and self.sync_log_page:
+            self._log_sync(report.outcome.new, books_touched, started)
+        if not report.failed and not dry_run:
+            report.cursor = format_cursor(started)
+            self.state.set("cursor", report.cursor)
+        return report
+
+    def _sync_record(self, record: object) -> bool:
+        """Sync one export record; return whether it brought new highlights."""
+        try:
+            book = parse_book(record)
+        except BookSchemaError as error:
+            log.error("skipped %s", error)
+            self._report.failed.append((error.book_id, str(error)))
+            return False
+        if self.categories is not None and book.category not in self.categories:
+            return False
+        try:
+            outcome = self._sync_book(book)
+        except VaultError as error:
+            if not self.vault.root.is_dir():
+                raise
+            log.error("book %s (%s): %s", book.id, book.title, error)
+            self._report.failed.append((book.id, str(error)))
+            return False
+        self._report.outcome.add(outcome)
+        return outcome.new > 0
+
+    def _sync_book(self, book: Book) -> Outcome:
+        fetched = list(book.highlights)
+        record = self.state.page(book.id)
+        if record is None:
+            return self._first_sync(book, fetched)
+        if record.status == "deleted":
+            # The user deleted the page: it is not re-created (see `syncd resync`).
+            known = self.state.highlights(book.id)
+            return Outcome(kept_out=sum(1 for h in fetched
+                                        if not h.deleted and h.id not in known))
+        return self._update_page(book, fetched, record)
+
+    def _first_sync(self, book: Book, fetched: list[Highlight]) -> Outcome:
+        now = self.clock()
+        title, path, adopted = self._choose_page(book, now)
+        if adopted is not None:
+            # A page the official plugin wrote: adopted; highlights on it are recognised.
+            record = PageRecord(book.id, self.vault.relative(path), title, "active")
+            return self._apply(book, record, adopted,
+                               lambda page: plan_page(book, fetched, page.text or "", {},
+                                                      self.style, now, self.options))
+        blocks, records = new_page_records(book, fetched, self.style)
+        if not blocks:
+            return Outcome()
+        text = render_new_page(book, title, blocks, self.style, now)
+        written = self._write(path, text, None)
+        if written is not None:
+            with self.state.transaction():
+                self._put_page(PageRecord(book.id, self.vault.relative(path), title, "active"),
+                               written)
+                for highlight in records:
+                    self.state.put_highlight(highlight)
+        self._report.pages_created += 1
+        self._report.pages_changed += 1
+        return Outcome(new=len(blocks))
+
+    def _update_page(self, book: Book, fetched: list[Highlight], record: PageRecord) -> Outcome:
+        page = self.vault.read(self.vault.path(record.path))
+        if page.text is None:
+            # The user deleted the page: remember it, and keep its highlights out.
+            log.info("page %s was deleted; not re-creating it", record.path)
+            if not self._dry_run:
+                self.state.put_page(PageRecord(record.book_id, record.path, record.title,
+                                               "deleted"))
+            known = self.state.highlights(book.id)
+            return Outcome(kept_out=sum(1 for h in fetched if not h.deleted and h.id not in known))
+        records = self.state.highlights(book.id)
+        now = self.clock()
+        return self._apply(book, record, page,
+                           lambda current: plan_page(book, fetched, current.text or "", records,
+                                                     self.style, now, self.options))
+
+    def _apply(self, book: Book, record: PageRecord, page: PageFile,
+               make_plan: Callable[[PageFile], PagePlan]) -> Outcome:
+        """Plan against the page and write; re-read and plan again if the user wrote it first."""
+        for _ in range(WRITE_ATTEMPTS):
+            plan = make_plan(page)
+            written: PageFile | None = page
+            if plan.text is not None:
+                try:
+                    written = self._write(page.path, plan.text, page.text)
+                except PageChanged:
+                    log.info("%s changed while syncing; reading it again", page.path)
+                    page = self.vault.read(page.path)
+                    continue
+            if not self._dry_run and written is not None:
+                with self.state.transaction():
+                    self._put_page(record, written)
+                    for highlight in plan.records:
+                        self.state.put_highlight(highlight)
+            if plan.text is not None:
+                self._report.pages_changed += 1
+            return plan.outcome
+        raise VaultError(f"{page.path}: kept changing while syncd wrote it; will retry next sync")
+
+    def _choose_page(self, book: Book, now: datetime) -> tuple[str, Path, PageFile | None]:
+        """Return a title and path for a new book's page, and the page if it is one to adopt.
+
+        Two books never share a page: a title another book has, or a page syncd did not write,
+        makes the title distinct with a number."""
+        base = page_title(book, self.style, now)
+        owned = {(p.path, p.title.casefold()) for p in self.state.pages()}
+        owned_paths = {path for path, _ in owned}
+        owned_titles = {title for _, title in owned}
+        for n in range(1, 1000):
+            title = base if n == 1 else f"{base} ({n})"
+            path = self.layout.page_path(title)
+            relative = self.vault.relative(path)
+            if title.casefold() in owned_titles or relative in owned_paths:
+                continue
+            existing = self.vault.read(path)
+            if existing.text is None:
+                return title, path, None
+            if _written_by_readwise(existing.text, title):
+                return title, path, existing
+        raise SyncdError(f"book {book.id}: no free page name for {base!r}")
+
+    def _write(self, path: Path, text: str, expected: str | None) -> PageFile | None:
+        if self._dry_run:
+            self._report.diffs.append(_diff(self.vault.relative(path), expected, text))
+            return None
+        return self.vault.write(path, text, expected)
+
+    def _put_page(self, record: PageRecord, written: PageFile) -> None:
+        self.state.put_page(PageRecord(record.book_id, record.path, record.title, "active",
+                                       written.size, written.mtime_ns))
+
+    def _log_sync(self, num_highlights: int, num_books: int, now: datetime) -> None:
+        """Append a line to the sync log page, if it is syncd's (or the plugin's) to write."""
+        assert self.sync_log_page is not None
+        path = self.layout.page_path(self.sync_log_page)
+        page = self.vault.read(path)
+        if page.text and "Readwise synced" not in page.text and not page.text.startswith("- On"):
+            log.warning("%s is not a sync log page; not writing to it", path)
+            return
+        entry = render_sync_log_entry(num_highlights, num_books, self.style, now)
+        try:
+            self._write(path, append_text(page.text or "", entry), page.text)
+        except (PageChanged, VaultError) as error:
+            log.warning("sync log page not updated: %s", error)
+
+
+def _written_by_readwise(text: str, title: str) -> bool:
+    """True for a page the Readwise export (or syncd) wrote for this title."""
+    first = text.split("\n", 1)[0]
+    return FIRST_SYNC_MARK in text and first.casefold() == f"title:: {title}".casefold()
+
+
+def _diff(name: str, old: str | None, new: str) -> str:
+    lines = difflib.unified_diff((old or "").splitlines(keepends=True),
+                                 new.splitlines(keepends=True),
+                                 fromfile=f"a/{name}" if old is not None else "/dev/null",
+                                 tofile=f"b/{name}")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                   for line in lines)
+
+
+def export_books(pages: Iterator[list[object]]) -> Iterator[object]:
+    for page in pages:
+        yield from page
