@@ -42,7 +42,8 @@ def run_demo(directory: str, out: TextIO) -> int:
         server.load(copy.deepcopy(SAMPLE_BOOKS))
         config = config_from_mapping(
             {"readwise": {"token": server.token, "base_url": server.url},
-             "vault": {"path": str(graph)}, "state_dir": state_dir}, None, os.environ)
+             "vault": {"path": str(graph)}, "state_dir": state_dir}, None,
+            {k: v for k, v in os.environ.items() if k != "READWISE_TOKEN"})
         state = State(Path(state_dir) / "state.sqlite3")
         try:
             syncer = make_syncer(config, state, os.environ)
