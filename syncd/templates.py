@@ -68,7 +68,7 @@ def clean(value: str) -> str:
 
 def _environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(
-        autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
+        autoescape=False, keep_trailing_newline=False,
         undefined=jinja2.ChainableUndefined,
     )
     env.filters["date"] = _date_filter
