@@ -51,7 +51,7 @@ def test_resynced_pages_read_in_logseq_as_the_outline_readwise_wrote(
         tmp_path: Path, mldoc: MldocParser) -> None:
     """Logseq's parser sees: the properties, one top-level block per sync, one child per
     highlight (never split), and Tags/Note grandchildren."""
-    sample = PAGES[::8] + [SEED]
+    sample = [*PAGES[::8], SEED]
     texts = [resync(tmp_path / str(i), golden)[1] for i, golden in enumerate(sample)]
     for golden, tree in zip(sample, mldoc.parse_many(texts), strict=True):
         assert tree.properties["title"] == golden.book["readable_title"] + " (highlights)"

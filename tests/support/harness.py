@@ -19,7 +19,8 @@ from syncd.readwise import ReadwiseClient, RetryPolicy
 from syncd.state import State, database_path
 from syncd.sync import SyncReport
 
-TRIPLE_LOWBAR_EDN = '{:file/name-format :triple-lowbar\n :journal/page-title-format "MMM do, yyyy"}\n'
+TRIPLE_LOWBAR_EDN = (
+    '{:file/name-format :triple-lowbar\n :journal/page-title-format "MMM do, yyyy"}\n')
 
 
 class Harness:

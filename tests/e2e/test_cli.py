@@ -1,0 +1,254 @@
+"""The command line, end to end: `syncd sync/status/demo/init` as a user runs them, with exit
+codes, one-line errors, and the token kept out of everything printed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import syncd.app
+from syncd.cli import main
+from syncd.fakereadwise import FakeReadwise, Fault
+from syncd.readwise import ReadwiseClient
+
+TOKEN = "tok-e2e-0123456789abcdef"
+NOW = "2023-03-17T17:05:00Z"
+
+
+@pytest.fixture
+def server() -> Iterator[FakeReadwise]:
+    with FakeReadwise(token=TOKEN) as server:
+        server.add_book(title="Walden", author="Thoreau", highlights=[
+            {"text": "Simplify, simplify.", "updated_at": "2023-01-01T00:00:00Z"}])
+        yield server
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Path:
+    path = tmp_path / "graph"
+    path.mkdir()
+    return path
+
+
+def write_config(tmp_path: Path, server: FakeReadwise, vault: Path, **extra: Any) -> Path:
+    data: dict[str, Any] = {"readwise": {"token": TOKEN, "base_url": server.url},
+                            "vault": {"path": str(vault), "timezone": "UTC"},
+                            "state_dir": str(tmp_path / "state")}
+    data.update(extra)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "SYNCD_NOW": NOW, "TZ": "UTC", **(env or {})}
+    full_env.pop("READWISE_TOKEN", None)
+    return subprocess.run([sys.executable, "-m", "syncd", *args], capture_output=True, text=True,
+                          env=full_env, timeout=120, check=False)
+
+
+@pytest.fixture
+def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries in the in-process runs below do not wait (the backoff itself is unit-tested)."""
+    real = syncd.app.make_client
+
+    def fast(config: Any, **kwargs: Any) -> ReadwiseClient:
+        return real(config, sleep=lambda _: None, **kwargs)
+
+    monkeypatch.setattr(syncd.app, "make_client", fast)
+    monkeypatch.setenv("SYNCD_NOW", NOW)
+    monkeypatch.delenv("READWISE_TOKEN", raising=False)
+
+
+def test_sync_writes_the_page_and_prints_the_summary(tmp_path: Path, server: FakeReadwise,
+                                                     vault: Path) -> None:
+    config = write_config(tmp_path, server, vault)
+    result = run("sync", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1 new highlight in 1 page (1 new)"
+    page = (vault / "pages" / "Walden (highlights).md").read_text(encoding="utf-8")
+    assert "- Highlights first synced by [[Readwise]] [[Mar 17th, 2023]]" in page
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_sync_json_and_status_json(tmp_path: Path, server: FakeReadwise, vault: Path) -> None:
+    config = write_config(tmp_path, server, vault)
+    result = run("sync", "--json", "--config", str(config))
+    summary = json.loads(result.stdout)
+    assert summary["new_highlights"] == 1 and summary["pages_created"] == 1
+    assert summary["cursor"] == "2023-03-17T17:05:00.000000Z"
+    status = run("status", "--json", "--config", str(config))
+    data = json.loads(status.stdout)
+    assert data["cursor"] == "2023-03-17T17:05:00.000000Z"
+    assert data["counts"]["highlights"] == 1 and data["counts"]["pages"] == 1
+    assert data["daemon_pid"] is None
+    assert TOKEN not in result.stdout + status.stdout + status.stderr
+    state_files = list((tmp_path / "state").iterdir())
+    assert state_files and all(TOKEN.encode() not in p.read_bytes() for p in state_files)
+
+
+def test_dry_run_prints_a_unified_diff_and_writes_nothing(tmp_path: Path, server: FakeReadwise,
+                                                          vault: Path) -> None:
+    config = write_config(tmp_path, server, vault)
+    result = run("sync", "--dry-run", "--config", str(config))
+    assert result.returncode == 0
+    assert "+++ b/pages/Walden (highlights).md" in result.stdout
+    assert not (vault / "pages" / "Walden (highlights).md").exists()
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"vault": {"path": "/nonexistent", "formt": "logseq"}}, "at 'vault.formt': unknown key"),
+    ({"sync": {"interval": "soon"}}, "at 'sync.interval'"),
+    ({"vault": {"timezone": "UTC"}}, "at 'vault.path'"),
+    ({"readwise": {"token": TOKEN, "base_url": "http://example.com"}}, "at 'readwise.base_url'"),
+])
+def test_a_bad_config_is_one_line_naming_file_and_key_exit_2(
+        tmp_path: Path, server: FakeReadwise, vault: Path, change: dict[str, Any],
+        message: str) -> None:
+    config = write_config(tmp_path, server, vault)
+    data = yaml.safe_load(config.read_text())
+    data.update(change)
+    config.write_text(yaml.safe_dump(data))
+    result = run("sync", "--config", str(config))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert str(config) in result.stderr and message in result.stderr
+    assert TOKEN not in result.stderr
+
+
+def test_no_token_anywhere_is_a_config_error(tmp_path: Path, server: FakeReadwise,
+                                              vault: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"vault": {"path": str(vault)}}))
+    result = run("sync", "--config", str(config))
+    assert result.returncode == 2 and "at 'readwise.token'" in result.stderr
+
+
+def test_missing_config_file_is_named(tmp_path: Path) -> None:
+    result = run("sync", "--config", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 2 and "nope.yaml" in result.stderr
+
+
+def test_refused_token_exits_3_at_once(tmp_path: Path, server: FakeReadwise, vault: Path,
+                                       no_waiting: None, capsys: pytest.CaptureFixture[str]
+                                       ) -> None:
+    config = write_config(tmp_path, server, vault)
+    data = yaml.safe_load(config.read_text())
+    data["readwise"]["token"] = "wrong-token-abc"
+    config.write_text(yaml.safe_dump(data))
+    assert main(["sync", "--config", str(config)]) == 3
+    assert len(server.requests_to("export")) == 1
+    assert "refused the token" in capsys.readouterr().err
+
+
+def test_readwise_down_exits_4_with_cursor_and_vault_unchanged(
+        tmp_path: Path, server: FakeReadwise, vault: Path, no_waiting: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, server, vault)
+    server.inject("export", Fault.status(502), times=None)
+    assert main(["sync", "--config", str(config)]) == 4
+    err = capsys.readouterr().err
+    assert "Readwise unreachable" in err and TOKEN not in err
+    assert not (vault / "pages").exists() or not any((vault / "pages").iterdir())
+    assert main(["status", "--json", "--config", str(config)]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["cursor"] is None and "Readwise unreachable" in status["last_error"]
+    server.clear_faults()
+    assert main(["sync", "--config", str(config)]) == 0  # the next good run completes
+
+
+def test_a_bad_record_exits_1_naming_the_book(tmp_path: Path, server: FakeReadwise, vault: Path,
+                                               no_waiting: None,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    server.put_record({"user_book_id": 4242, "title": "Broken", "highlights": "nope"})
+    config = write_config(tmp_path, server, vault)
+    assert main(["sync", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "book 4242" in err and "'highlights'" in err
+    assert (vault / "pages" / "Walden (highlights).md").exists()
+
+
+def test_a_missing_vault_exits_5(tmp_path: Path, server: FakeReadwise, no_waiting: None,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, server, tmp_path / "gone")
+    assert main(["sync", "--config", str(config)]) == 5
+    assert "gone" in capsys.readouterr().err
+
+
+def test_an_unwritable_vault_fails_the_book_and_leaves_nothing_half_written(
+        tmp_path: Path, server: FakeReadwise, vault: Path, no_waiting: None,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A read-only vault (injected: tests run as root, which ignores file modes)."""
+    import errno
+
+    real_open = os.open
+
+    def read_only(path: Any, flags: int, *args: Any) -> int:
+        if flags & os.O_CREAT:
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", read_only)
+    config = write_config(tmp_path, server, vault)
+    assert main(["sync", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "the vault is read-only" in err
+    monkeypatch.undo()
+    assert list(vault.rglob("*.md")) == [] and list(vault.rglob("*.tmp")) == []
+    monkeypatch.setattr(syncd.app, "make_client", lambda c, **k: ReadwiseClient(
+        c.readwise.base_url, c.readwise.token, sleep=lambda _: None))
+    monkeypatch.setenv("SYNCD_NOW", NOW)
+    assert main(["sync", "--config", str(config)]) == 0
+    assert (vault / "pages" / "Walden (highlights).md").exists()
+
+
+def test_a_second_syncd_on_the_same_vault_exits_5(tmp_path: Path, server: FakeReadwise,
+                                                  vault: Path, no_waiting: None,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from syncd.config import load_config
+
+    config = write_config(tmp_path, server, vault)
+    with syncd.app.vault_lock(load_config(config, {})):
+        assert main(["sync", "--config", str(config)]) == 5
+    assert "holds the vault" in capsys.readouterr().err
+
+
+def test_demo_runs_with_no_account_and_prints_where_the_pages_are(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "syncd", "demo", str(tmp_path / "demo")],
+                            capture_output=True, text=True, timeout=120, check=False,
+                            env={k: v for k, v in os.environ.items() if k != "SYNCD_NOW"})
+    assert result.returncode == 0, result.stderr
+    pages = tmp_path / "demo" / "pages"
+    assert str(tmp_path / "demo") in result.stdout
+    podcast = next(pages.glob("Episode 20*.md")).read_text(encoding="utf-8")
+    assert podcast.count("- Highlights first synced by [[Readwise]]") == 1
+    assert podcast.count("- New highlights added") == 1
+    again = subprocess.run([sys.executable, "-m", "syncd", "demo", str(tmp_path / "demo")],
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 0 and again.stdout.splitlines()[:2] == result.stdout.splitlines()[:2]
+
+
+def test_demo_refuses_a_folder_that_is_not_its_own(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("mine")
+    result = run("demo", str(tmp_path))
+    assert result.returncode == 2 and "not a syncd demo graph" in result.stderr
+    assert (tmp_path / "notes.md").read_text() == "mine"
+
+
+def test_init_writes_a_private_starter_config_that_loads(tmp_path: Path) -> None:
+    config = tmp_path / "syncd" / "config.yaml"
+    result = run("init", "--config", str(config), "--vault", str(tmp_path), "--token", TOKEN)
+    assert result.returncode == 0, result.stderr
+    assert config.stat().st_mode & 0o077 == 0
+    assert TOKEN not in result.stdout + result.stderr
+    status = run("status", "--config", str(config))
+    assert status.returncode == 0, status.stderr
