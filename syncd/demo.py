@@ -52,7 +52,6 @@ def run_demo(directory: str, out: TextIO) -> int:
             current["at"] = moments["second"] - timedelta(minutes=1)
             for book_id, highlights in LATER_HIGHLIGHTS.items():
                 for highlight in copy.deepcopy(highlights):
-                    highlight.pop("book_id", None)
                     server.add_highlight(book_id, **highlight)
             current["at"] = moments["second"]
             second = syncer.sync()

@@ -24,8 +24,7 @@ def resync(root: Path, golden: GoldenPage) -> tuple[str, str]:
         h.server.add_book(**golden.book)
         for sync in golden.syncs:
             for highlight in sync.highlights:
-                fields = {k: v for k, v in highlight.items() if k != "book_id"}
-                h.server.add_highlight(golden.book["user_book_id"], **fields)
+                h.server.add_highlight(golden.book["user_book_id"], **highlight)
             report = h.sync(at=sync.at)
             assert report.outcome.new == len(sync.highlights)
         (name,) = h.page_names()

@@ -152,8 +152,7 @@ def test_pages_of_the_official_plugin_are_adopted_not_duplicated(tmp_path: Path)
         book_id = golden.book["user_book_id"]
         h.server.add_book(**golden.book)
         for highlight in golden.highlights:
-            h.server.add_highlight(book_id, **{k: v for k, v in highlight.items()
-                                               if k != "book_id"})
+            h.server.add_highlight(book_id, **highlight)
         h.server.add_highlight(book_id, text="A highlight made after the plugin's last sync.")
         report = h.sync(at=T0)
         assert report.outcome.new == 1 and report.pages_created == 0
