@@ -1,0 +1,644 @@
+"""Unit tests of the Readwise API client (`syncd.readwise`) against `responses` mocks.
+
+They cover SPEC §3: the token check, export paging and its parameters, the retry rules (429 with
+`Retry-After`, 5xx, connection errors, timeouts and bad bodies with backoff; 401/403 and other 4xx
+not retried), the token never leaking into errors or logs, and records passing through the client
+untouched so that `syncd.model.parse_book` is the one place that checks their shape.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import responses
+
+from syncd.errors import AuthError, UnreachableError
+from syncd.model import BookSchemaError, parse_book
+from syncd.readwise import (
+    MAX_BACKOFF,
+    MAX_RETRY_AFTER,
+    ExportPage,
+    ReadwiseClient,
+    ReadwiseError,
+    RetryPolicy,
+    format_cursor,
+    parse_cursor,
+    retry_after,
+)
+
+BASE = "https://readwise.test"
+AUTH_URL = f"{BASE}/api/v2/auth/"
+EXPORT_URL = f"{BASE}/api/v2/export/"
+TOKEN = "tok-SECRET-5d1e9c"
+
+
+class Sleeps:
+    """A stand-in for `time.sleep` that records what it was asked and never waits."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+def make_client(sleeps: Sleeps, *, policy: RetryPolicy | None = None, rand: float = 0.5,
+                **kwargs: Any) -> ReadwiseClient:
+    return ReadwiseClient(BASE, TOKEN, policy=policy or RetryPolicy(), sleep=sleeps,
+                          rand=lambda: rand, **kwargs)
+
+
+def book(book_id: int, *highlight_ids: int) -> dict[str, Any]:
+    """A minimal export record that `parse_book` accepts."""
+    return {
+        "user_book_id": book_id,
+        "title": f"Book {book_id}",
+        "readable_title": f"Book {book_id}",
+        "highlights": [{"id": h, "text": f"highlight {h}"} for h in highlight_ids],
+    }
+
+
+def page_body(results: list[Any], cursor: str | None = None,
+              count: int | None = None) -> dict[str, Any]:
+    return {"count": len(results) if count is None else count, "nextPageCursor": cursor,
+            "results": results}
+
+
+def query(call: Any) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(call.request.url).query, keep_blank_values=True)
+
+
+def export_all(client: ReadwiseClient, **kwargs: Any) -> list[ExportPage]:
+    return list(client.export(**kwargs))
+
+
+# --- the token check --------------------------------------------------------------------------
+
+def test_token_check_accepts_204_and_sends_the_token_header(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(AUTH_URL, status=204)
+    client = make_client(sleeps)
+
+    client.check_token()
+
+    assert len(rsps.calls) == 1
+    headers = rsps.calls[0].request.headers
+    assert headers["Authorization"] == f"Token {TOKEN}"
+    assert headers["User-Agent"].startswith("syncd/")
+    assert client.requests_made == 1
+    assert sleeps.calls == []
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_token_check_refused_raises_auth_error_without_retry(
+        rsps: responses.RequestsMock, sleeps: Sleeps, status: int) -> None:
+    rsps.get(AUTH_URL, status=status, json={"detail": "Invalid token."})
+    client = make_client(sleeps)
+
+    with pytest.raises(AuthError) as caught:
+        client.check_token()
+
+    assert caught.value.exit_code == 3
+    assert str(status) in str(caught.value)
+    assert TOKEN not in str(caught.value)
+    assert len(rsps.calls) == 1
+    assert client.requests_made == 1
+    assert sleeps.calls == []
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_export_refused_raises_auth_error_without_retry(
+        rsps: responses.RequestsMock, sleeps: Sleeps, status: int) -> None:
+    rsps.get(EXPORT_URL, status=status, json={"detail": "Invalid token."})
+    client = make_client(sleeps)
+
+    with pytest.raises(AuthError):
+        export_all(client)
+
+    assert len(rsps.calls) == 1
+    assert sleeps.calls == []
+
+
+def test_every_request_carries_connect_and_read_timeouts(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(AUTH_URL, status=204)
+    rsps.get(EXPORT_URL, json=page_body([]))
+    client = make_client(sleeps, timeout=(3.0, 9.0))
+
+    client.check_token()
+    export_all(client)
+
+    assert [call.request.req_kwargs["timeout"] for call in rsps.calls] == [(3.0, 9.0)] * 2
+
+
+# --- the export and its parameters ------------------------------------------------------------
+
+def test_export_follows_next_page_cursor_until_it_runs_out(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(EXPORT_URL, json=page_body([book(1, 11), book(2, 21)], cursor="c-1", count=5))
+    rsps.get(EXPORT_URL, json=page_body([book(3, 31), book(4, 41)], cursor="c-2", count=5))
+    rsps.get(EXPORT_URL, json=page_body([book(5, 51)], cursor=None, count=5))
+    client = make_client(sleeps)
+
+    pages = export_all(client)
+
+    assert [[r["user_book_id"] for r in p.results] for p in pages] == [[1, 2], [3, 4], [5]]
+    assert [p.count for p in pages] == [5, 5, 5]
+    assert [p.next_cursor for p in pages] == ["c-1", "c-2", None]
+    queries = [query(call) for call in rsps.calls]
+    assert len(queries) == 3
+    assert "pageCursor" not in queries[0]
+    assert queries[1]["pageCursor"] == ["c-1"]
+    assert queries[2]["pageCursor"] == ["c-2"]
+    assert all(q["includeDeleted"] == ["true"] for q in queries)
+    assert all("updatedAfter" not in q and "ids" not in q for q in queries)
+    assert client.requests_made == 3
+
+
+def test_export_is_fetched_lazily_one_page_at_a_time(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(EXPORT_URL, json=page_body([book(1, 11)], cursor="c-1"))
+    rsps.get(EXPORT_URL, json=page_body([book(2, 21)]))
+    client = make_client(sleeps)
+
+    pages = client.export()
+    assert len(rsps.calls) == 0
+    first = next(pages)
+    assert first.results[0]["user_book_id"] == 1
+    assert len(rsps.calls) == 1
+    assert next(pages).results[0]["user_book_id"] == 2
+    assert len(rsps.calls) == 2
+    assert next(pages, None) is None
+
+
+def test_empty_string_cursor_ends_the_export(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(EXPORT_URL, json=page_body([book(1, 11)], cursor=""))
+    client = make_client(sleeps)
+
+    pages = export_all(client)
+
+    assert len(pages) == 1
+    assert pages[0].next_cursor is None
+    assert len(rsps.calls) == 1
+
+
+def test_count_falls_back_to_the_number_of_results(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(EXPORT_URL, json={"nextPageCursor": None, "results": [book(1, 11), book(2, 21)]})
+
+    pages = export_all(make_client(sleeps))
+
+    assert pages[0].count == 2
+
+
+def test_export_sends_updated_after_as_utc_with_z_and_ids_comma_joined(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(EXPORT_URL, json=page_body([book(7, 71)], cursor="next"))
+    rsps.get(EXPORT_URL, json=page_body([book(9, 91)]))
+    plus_two = timezone(timedelta(hours=2))
+    since = datetime(2024, 5, 6, 9, 30, 15, 250000, tzinfo=plus_two)
+
+    export_all(make_client(sleeps), updated_after=since, book_ids=[7, 9, 12])
+
+    first, second = (query(call) for call in rsps.calls)
+    assert first["updatedAfter"] == ["2024-05-06T07:30:15.250000Z"]
+    assert first["ids"] == ["7,9,12"]
+    assert first["includeDeleted"] == ["true"]
+    # The filters stay on every page, next to the cursor.
+    assert second["updatedAfter"] == first["updatedAfter"]
+    assert second["ids"] == ["7,9,12"]
+    assert second["includeDeleted"] == ["true"]
+    assert second["pageCursor"] == ["next"]
+
+
+def test_export_without_filters_sends_only_include_deleted(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(EXPORT_URL, json=page_body([]))
+
+    export_all(make_client(sleeps), updated_after=None, book_ids=None)
+
+    assert query(rsps.calls[0]) == {"includeDeleted": ["true"]}
+
+
+def test_format_and_parse_cursor_round_trip_in_utc() -> None:
+    moment = datetime(2023, 3, 17, 19, 5, 1, 123456, tzinfo=timezone(timedelta(hours=2)))
+
+    text = format_cursor(moment)
+
+    assert text == "2023-03-17T17:05:01.123456Z"
+    back = parse_cursor(text)
+    assert back == moment
+    assert back.utcoffset() == timedelta(0)
+    with pytest.raises(ValueError):
+        parse_cursor("not a time")
+
+
+# --- 429 and Retry-After ----------------------------------------------------------------------
+
+def test_429_waits_retry_after_then_succeeds(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(EXPORT_URL, status=429, headers={"Retry-After": "7"},
+             json={"detail": "Request was throttled."})
+    rsps.get(EXPORT_URL, json=page_body([book(1, 11)]))
+    retries: list[tuple[str, float]] = []
+    client = make_client(sleeps, on_retry=lambda reason, wait: retries.append((reason, wait)))
+
+    pages = export_all(client)
+
+    assert sleeps.calls == [7.0]
+    assert [r["user_book_id"] for r in pages[0].results] == [1]
+    assert len(rsps.calls) == 2
+    assert client.requests_made == 2
+    assert len(retries) == 1
+    assert "429" in retries[0][0]
+    assert retries[0][1] == 7.0
+
+
+def test_retry_after_longer_than_five_minutes_is_capped(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(EXPORT_URL, status=429, headers={"Retry-After": "86400"})
+    rsps.get(EXPORT_URL, json=page_body([book(1, 11)]))
+
+    export_all(make_client(sleeps))
+
+    assert MAX_RETRY_AFTER == 300.0
+    assert sleeps.calls == [300.0]
+
+
+def test_retry_after_as_an_http_date(rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    # A date in the past asks for no wait, one far ahead is capped: neither depends on the clock.
+    rsps.get(EXPORT_URL, status=429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    rsps.get(EXPORT_URL, status=429, headers={"Retry-After": "Fri, 01 Jan 2100 00:00:00 GMT"})
+    rsps.get(EXPORT_URL, json=page_body([book(1, 11)]))
+
+    pages = export_all(make_client(sleeps))
+
+    assert sleeps.calls == [0.0, 300.0]
+    assert pages[0].results == [book(1, 11)]
+
+
+def test_retry_after_parses_seconds_and_http_dates() -> None:
+    now = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    in_90_s = format_datetime(now + timedelta(seconds=90), usegmt=True)
+
+    assert retry_after({"Retry-After": "7"}, now=now) == 7.0
+    assert retry_after({"Retry-After": " 12 "}, now=now) == 12.0
+    assert retry_after({"Retry-After": "0"}, now=now) == 0.0
+    assert retry_after({"Retry-After": in_90_s}, now=now) == 90.0
+    assert retry_after({"Retry-After": "3600"}, now=now) == MAX_RETRY_AFTER
+    assert retry_after({}, now=now) == 60.0
+    assert retry_after({"Retry-After": "soon, maybe"}, now=now) == 60.0
+
+
+def test_429_without_retry_after_waits_a_minute(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(EXPORT_URL, status=429)
+    rsps.get(EXPORT_URL, json=page_body([]))
+
+    export_all(make_client(sleeps))
+
+    assert sleeps.calls == [60.0]
+
+
+def test_rate_limit_waits_are_bounded(rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(EXPORT_URL, status=429, headers={"Retry-After": "1"})
+    client = make_client(sleeps, policy=RetryPolicy(attempts=2, rate_limit_waits=3))
+
+    with pytest.raises(UnreachableError) as caught:
+        export_all(client)
+
+    assert sleeps.calls == [1.0, 1.0, 1.0]
+    assert len(rsps.calls) == 4
+    assert "/api/v2/export/" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
+def test_429_does_not_use_up_the_attempts_for_failures(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(EXPORT_URL, status=500)
+    rsps.get(EXPORT_URL, status=429, headers={"Retry-After": "2"})
+    rsps.get(EXPORT_URL, status=429, headers={"Retry-After": "2"})
+    rsps.get(EXPORT_URL, json=page_body([book(1, 11)]))
+    client = make_client(sleeps, policy=RetryPolicy(attempts=2))
+
+    pages = export_all(client)
+
+    assert pages[0].results == [book(1, 11)]
+    assert sleeps.calls == [0.75, 2.0, 2.0]
+
+
+# --- 5xx and backoff --------------------------------------------------------------------------
+
+def test_server_errors_are_retried_with_growing_backoff(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(EXPORT_URL, status=500)
+    rsps.get(EXPORT_URL, status=502)
+    rsps.get(EXPORT_URL, json=page_body([book(1, 11), book(2, 21)]))
+    client = make_client(sleeps, policy=RetryPolicy(attempts=6, backoff_base=1.0), rand=0.5)
+
+    pages = export_all(client)
+
+    # step * (0.5 + rand / 2): 1 s then 2 s steps, at three quarters each.
+    assert sleeps.calls == [0.75, 1.5]
+    assert [r["user_book_id"] for r in pages[0].results] == [1, 2]
+    assert client.requests_made == 3
+
+
+@pytest.mark.parametrize(("rand", "expected"), [
+    (0.0, [0.5, 1.0, 2.0, 4.0]),
+    (1.0, [1.0, 2.0, 4.0, 8.0]),
+])
+def test_backoff_jitter_stays_between_half_and_the_whole_step(
+        rsps: responses.RequestsMock, sleeps: Sleeps, rand: float,
+        expected: list[float]) -> None:
+    for _ in range(4):
+        rsps.get(EXPORT_URL, status=503)
+    rsps.get(EXPORT_URL, json=page_body([]))
+
+    export_all(make_client(sleeps, policy=RetryPolicy(attempts=5), rand=rand))
+
+    assert sleeps.calls == expected
+
+
+def test_backoff_is_capped(rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(EXPORT_URL, status=503)
+    client = make_client(sleeps, policy=RetryPolicy(attempts=10), rand=1.0)
+
+    with pytest.raises(UnreachableError):
+        export_all(client)
+
+    assert sleeps.calls == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, MAX_BACKOFF, MAX_BACKOFF, MAX_BACKOFF]
+
+
+def test_server_errors_every_time_give_up_after_the_policy_attempts(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(EXPORT_URL, status=503)
+    policy = RetryPolicy(attempts=4)
+    client = make_client(sleeps, policy=policy)
+
+    with pytest.raises(UnreachableError) as caught:
+        export_all(client)
+
+    assert caught.value.exit_code == 4
+    assert len(rsps.calls) == policy.attempts
+    assert client.requests_made == policy.attempts
+    assert len(sleeps.calls) == policy.attempts - 1
+    message = str(caught.value)
+    assert "/api/v2/export/" in message
+    assert "503" in message
+    assert TOKEN not in message
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+
+
+def test_token_check_also_retries_server_errors(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(AUTH_URL, status=502)
+    rsps.get(AUTH_URL, status=204)
+    client = make_client(sleeps)
+
+    client.check_token()
+
+    assert len(rsps.calls) == 2
+    assert len(sleeps.calls) == 1
+
+
+# --- connection errors, timeouts and bad bodies -----------------------------------------------
+
+@pytest.mark.parametrize(("error", "reason"), [
+    (requests.ConnectionError("connection refused"), "connection failed"),
+    (requests.ConnectTimeout("connect timed out"), "timed out"),
+    (requests.ReadTimeout("read timed out"), "timed out"),
+])
+def test_connection_errors_and_timeouts_are_retried(
+        rsps: responses.RequestsMock, sleeps: Sleeps, error: Exception, reason: str) -> None:
+    rsps.get(EXPORT_URL, body=error)
+    rsps.get(EXPORT_URL, json=page_body([book(3, 31)]))
+    reasons: list[str] = []
+    client = make_client(sleeps, on_retry=lambda why, wait: reasons.append(why))
+
+    pages = export_all(client)
+
+    assert pages[0].results == [book(3, 31)]
+    assert len(rsps.calls) == 2
+    assert client.requests_made == 2
+    assert sleeps.calls == [0.75]
+    assert len(reasons) == 1
+    assert reason in reasons[0]
+
+
+def test_connection_errors_every_time_give_up(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(EXPORT_URL, body=requests.ConnectionError(f"Token {TOKEN} went nowhere"))
+    client = make_client(sleeps, policy=RetryPolicy(attempts=3))
+
+    with pytest.raises(UnreachableError) as caught:
+        export_all(client)
+
+    assert client.requests_made == 3
+    assert "/api/v2/export/" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize("body", [
+    '{"count": 1, "results": [',  # truncated
+    "<html>Bad gateway</html>",  # not JSON at all
+    json.dumps({"count": 1, "nextPageCursor": None}),  # JSON without `results`
+    json.dumps({"count": 1, "results": {"user_book_id": 1}}),  # `results` not a list
+    json.dumps([book(1, 11)]),  # not an object
+])
+def test_bad_bodies_are_retried_then_succeed(
+        rsps: responses.RequestsMock, sleeps: Sleeps, body: str) -> None:
+    rsps.get(EXPORT_URL, status=200, body=body, content_type="application/json")
+    rsps.get(EXPORT_URL, json=page_body([book(1, 11)]))
+    reasons: list[str] = []
+    client = make_client(sleeps, on_retry=lambda why, wait: reasons.append(why))
+
+    pages = export_all(client)
+
+    assert pages[0].results == [book(1, 11)]
+    assert len(rsps.calls) == 2
+    assert sleeps.calls == [0.75]
+    assert len(reasons) == 1
+    assert "invalid answer body" in reasons[0]
+
+
+@pytest.mark.parametrize("status", [400, 404, 410])
+def test_other_client_errors_raise_readwise_error_without_retry(
+        rsps: responses.RequestsMock, sleeps: Sleeps, status: int) -> None:
+    rsps.get(EXPORT_URL, status=status, json={"detail": "Not found."})
+    client = make_client(sleeps)
+
+    with pytest.raises(ReadwiseError) as caught:
+        export_all(client)
+
+    assert str(status) in str(caught.value)
+    assert "/api/v2/export/" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+    assert len(rsps.calls) == 1
+    assert sleeps.calls == []
+
+
+def test_token_check_with_an_unexpected_success_status_is_an_error(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(AUTH_URL, status=404)
+
+    with pytest.raises(ReadwiseError):
+        make_client(sleeps).check_token()
+
+    assert len(rsps.calls) == 1
+
+
+# --- the token stays secret -------------------------------------------------------------------
+
+def test_token_appears_in_no_log_record_or_error(
+        rsps: responses.RequestsMock, sleeps: Sleeps, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    rsps.get(AUTH_URL, status=204)
+    rsps.get(EXPORT_URL, status=500)
+    rsps.get(EXPORT_URL, body=requests.ConnectionError("reset by peer"))
+    rsps.get(EXPORT_URL, status=429, headers={"Retry-After": "1"})
+    rsps.get(EXPORT_URL, body='{"results": [')
+    rsps.get(EXPORT_URL, json=page_body([book(1, 11)], cursor="c-1"))
+    rsps.get(EXPORT_URL, status=401)
+    client = make_client(sleeps)
+    client.check_token()
+
+    with pytest.raises(AuthError) as caught:
+        export_all(client)
+
+    assert all(call.request.headers["Authorization"] == f"Token {TOKEN}"
+               for call in rsps.calls)
+    retry_lines = [r for r in caplog.records
+                   if r.name == "syncd.readwise" and r.levelno == logging.WARNING]
+    assert len(retry_lines) == 4
+    assert all("/api/v2/export/" in r.getMessage() for r in retry_lines)
+    for record in caplog.records:
+        assert TOKEN not in record.getMessage()
+        assert TOKEN not in repr(record.args)
+    assert TOKEN not in caplog.text
+    assert TOKEN not in str(caught.value)
+    assert TOKEN not in repr(caught.value)
+
+
+def test_requests_made_counts_every_attempt(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(AUTH_URL, status=204)
+    rsps.get(EXPORT_URL, status=503)
+    rsps.get(EXPORT_URL, json=page_body([book(1, 11)], cursor="c-1"))
+    rsps.get(EXPORT_URL, body=requests.ReadTimeout("slow"))
+    rsps.get(EXPORT_URL, json=page_body([book(2, 21)]))
+    client = make_client(sleeps)
+    assert client.requests_made == 0
+
+    client.check_token()
+    assert client.requests_made == 1
+    export_all(client)
+
+    assert client.requests_made == 5
+    assert len(rsps.calls) == 5
+
+
+# --- records pass through; parse_book checks them ---------------------------------------------
+
+BOOK_ID = 4242
+
+
+def test_records_pass_through_the_client_untouched(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    broken = {"user_book_id": BOOK_ID, "title": "No highlights key", "extra": {"x": [1, 2]}}
+    good = book(7, 71)
+    rsps.get(EXPORT_URL, json=page_body([broken, good, "not even an object"]))
+
+    pages = export_all(make_client(sleeps))
+
+    assert pages[0].results == [broken, good, "not even an object"]
+    with pytest.raises(BookSchemaError) as caught:
+        parse_book(pages[0].results[0])
+    assert caught.value.book_id == BOOK_ID
+    assert parse_book(pages[0].results[1]).id == 7
+
+
+def _record(**changes: Any) -> dict[str, Any]:
+    record = book(BOOK_ID, 1)
+    record["highlights"][0].update(location=3, note="")
+    record.update(changes)
+    return record
+
+
+def _highlight(**changes: Any) -> dict[str, Any]:
+    highlight: dict[str, Any] = {"id": 1, "text": "some text", "location": 3}
+    highlight.update(changes)
+    return highlight
+
+
+def _without(mapping: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if k != key}
+
+
+@pytest.mark.parametrize(("record", "field"), [
+    pytest.param(_without(_record(), "highlights"), "highlights", id="missing-highlights"),
+    pytest.param(_record(highlights=[_without(_highlight(), "text")]), "text",
+                 id="highlight-missing-text"),
+    pytest.param(_record(highlights=[_highlight(id="1")]), "id", id="highlight-id-string"),
+    pytest.param(_record(highlights=[_highlight(location=True)]), "location",
+                 id="highlight-location-bool"),
+    pytest.param(_record(highlights=[_highlight(text=None)]), "text", id="highlight-text-null"),
+    pytest.param(_record(highlights="many"), "highlights", id="highlights-not-a-list"),
+    pytest.param(_record(title=17, readable_title=None), "title", id="title-int"),
+])
+def test_parse_book_names_the_book_id_and_the_field(record: dict[str, Any], field: str) -> None:
+    with pytest.raises(BookSchemaError) as caught:
+        parse_book(record)
+
+    message = str(caught.value)
+    assert str(BOOK_ID) in message
+    assert f"'{field}'" in message
+    assert caught.value.book_id == BOOK_ID
+
+
+def test_parse_book_rejects_a_string_book_id_naming_it() -> None:
+    with pytest.raises(BookSchemaError) as caught:
+        parse_book(_record(user_book_id=str(BOOK_ID)))
+
+    message = str(caught.value)
+    assert str(BOOK_ID) in message
+    assert "'user_book_id'" in message
+    assert "str" in message
+
+
+def test_parse_book_rejects_a_bool_where_an_int_is_expected() -> None:
+    with pytest.raises(BookSchemaError) as caught:
+        parse_book(_record(highlights=[_highlight(id=True)]))
+
+    message = str(caught.value)
+    assert str(BOOK_ID) in message
+    assert "'id'" in message
+    assert "bool" in message
+
+
+def test_parse_book_accepts_the_valid_record_the_failures_start_from() -> None:
+    parsed = parse_book(_record())
+
+    assert parsed.id == BOOK_ID
+    assert [(h.id, h.text, h.location) for h in parsed.highlights] == [(1, "highlight 1", 3)]
