@@ -44,6 +44,19 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     sync.set_defaults(handler=cmd_sync)
 
+    run = commands.add_parser("run", parents=[common],
+                              help="the daemon: sync on start, on a schedule, watch the vault")
+    run.set_defaults(handler=cmd_run)
+
+    resync = commands.add_parser("resync", parents=[common],
+                                 help="re-create a page you deleted")
+    resync.add_argument("book", help="Readwise book id or page title")
+    resync.set_defaults(handler=cmd_resync)
+
+    doctor = commands.add_parser("doctor", parents=[common],
+                                 help="check config, token, vault and watcher limits")
+    doctor.set_defaults(handler=cmd_doctor)
+
     status = commands.add_parser("status", parents=[common], help="what syncd knows")
     status.add_argument("--json", action="store_true", help="print JSON on stdout")
     status.set_defaults(handler=cmd_status)
@@ -129,6 +142,69 @@ def cmd_sync(args: argparse.Namespace) -> int:
     for _book, error in report.failed:
         print(f"syncd: failed: {error}", file=sys.stderr)
     return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from syncd.app import make_syncer, open_state, vault_lock
+    from syncd.daemon import Daemon
+
+    config = load(args)
+    setup_logging(config.log_level)
+    with vault_lock(config):
+        state = open_state(config)
+        try:
+            daemon = Daemon(config, state, env=os.environ,
+                            make_syncer=lambda c, s: make_syncer(c, s, os.environ),
+                            load_config=lambda: load(args))
+            daemon.install_signal_handlers()
+            return daemon.run()
+        finally:
+            state.close()
+
+
+def cmd_resync(args: argparse.Namespace) -> int:
+    from syncd.app import make_syncer, open_state, vault_lock
+    from syncd.errors import ConfigError
+
+    config = load(args)
+    setup_logging(config.log_level)
+    with vault_lock(config):
+        state = open_state(config)
+        try:
+            wanted = args.book.casefold()
+            record = next((p for p in state.pages() if str(p.book_id) == args.book
+                           or p.title.casefold() == wanted), None)
+            if record is None:
+                raise ConfigError(None, None, f"no book {args.book!r} is known; give a Readwise "
+                                              "book id or a page title from `syncd status`")
+            syncer = make_syncer(config, state, os.environ)
+            if record.status == "active" and syncer.vault.path(record.path).exists():
+                print(f"{record.path} is there; nothing to re-create")
+                return EXIT_OK
+            syncer.forget(record.book_id)
+            report = syncer.sync(book_ids=[record.book_id])
+        finally:
+            state.close()
+    print(report.summary())
+    return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from syncd.config import find_config_path
+    from syncd.doctor import run_checks
+    from syncd.errors import ConfigError
+    from syncd.watcher import inotify_limits
+
+    try:
+        config = load(args, require_token=False)
+    except ConfigError as error:
+        print(f"FAIL config: {error}")
+        return EXIT_PARTIAL
+    print(f"ok   config: {config.source}")
+    checks = run_checks(config, find_config_path(args.config, os.environ), inotify_limits)
+    for check in checks:
+        print(check.line())
+    return EXIT_OK if all(check.ok for check in checks) else EXIT_PARTIAL
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from syncd.templates import LINE_BREAK
 
 _BULLET = re.compile(r"^(\t*|[ ]*)-(?: |$)")
-_LOGSEQ_OWN_PROPERTY = re.compile(r"^\s*(id|collapsed)::")
+LOGSEQ_OWN_PROPERTY = re.compile(r"^\s*(id|collapsed)::")
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def parse_blocks(lines: list[str]) -> list[PageBlock]:
 def normalise(lines: list[str]) -> str:
     """Return a block's lines as compared to what syncd wrote: Logseq's own additions (`id::`,
     `collapsed::` properties) and trailing whitespace do not count as an edit."""
-    kept = [line.rstrip() for line in lines if not _LOGSEQ_OWN_PROPERTY.match(line)]
+    kept = [line.rstrip() for line in lines if not LOGSEQ_OWN_PROPERTY.match(line)]
     while kept and not kept[-1]:
         kept.pop()
     return "\n".join(kept)

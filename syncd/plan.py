@@ -16,7 +16,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from syncd.model import Book, Highlight
-from syncd.outline import PageBlock, bullet_depth, normalise, parse_blocks
+from syncd.outline import (
+    LOGSEQ_OWN_PROPERTY as _LOGSEQ_OWN_PROPERTY,
+)
+from syncd.outline import (
+    PageBlock,
+    bullet_depth,
+    normalise,
+    parse_blocks,
+)
 from syncd.render import Style, append_text, render_addition, render_highlight
 from syncd.state import HighlightRecord
 
@@ -182,8 +190,15 @@ def plan_page(book: Book, fetched: list[Highlight], text: str,
                 saved.append(replace(record, status="removed"))
                 outcome.removed += 1
         elif source != record.source and options.update_changed_highlights:
-            # Changed in Readwise, untouched here: rewritten in place.
-            replacements.append((block, _indent(rendered, block.depth)))
+            # Changed in Readwise, untouched here: rewritten in place, Logseq's own `id::` and
+            # `collapsed::` lines kept so that block references still resolve.
+            own = rendered.split("\n")
+            cut = next((i for i, line in enumerate(own[1:], 1) if bullet_depth(line) is not None),
+                       len(own))
+            kept = [line for line in disk.lines[block.start + 1:block.own_end]
+                    if _LOGSEQ_OWN_PROPERTY.match(line)]
+            replacements.append((block, _indent("\n".join(own[:cut] + [
+                _dedent(line, block.depth) for line in kept] + own[cut:]), block.depth)))
             remember(h, rendered, source, "written")
             outcome.updated += 1
 
@@ -194,6 +209,34 @@ def plan_page(book: Book, fetched: list[Highlight], text: str,
     if to_append:
         new_text = append_text(new_text, render_addition(book, to_append, style, now))
     return PagePlan(new_text if new_text != text else None, saved, outcome)
+
+
+def observe_page(text: str, records: Mapping[int, HighlightRecord]) -> list[HighlightRecord]:
+    """Given a page's text and the records of what syncd wrote there, return the records whose
+    status the page now changes: blocks the user edited or deleted (or put back as written)."""
+    disk = _Disk(text)
+    present = {rec.highlight_id: block for rec in records.values()
+               if rec.status != "removed" and (block := disk.by_norm.get(rec.block)) is not None}
+    taken = {block.start for block in present.values()}
+    changed = []
+    for record in records.values():
+        if record.status == "removed":
+            continue
+        if record.highlight_id in present:
+            status = "written"
+        else:
+            status = _lost(disk, record, taken)
+            if status == "edited" and record.status == "conflict":
+                status = "conflict"
+        if status != record.status:
+            changed.append(replace(record, status=status))
+    return changed
+
+
+def page_title_of(text: str) -> str | None:
+    """Return the `title::` property of a page's first line, if it has one."""
+    first = text.split("\n", 1)[0]
+    return first[len("title::"):].strip() if first.startswith("title::") else None
 
 
 def _lost(disk: _Disk, record: HighlightRecord, taken: set[int]) -> str:

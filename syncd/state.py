@@ -77,7 +77,8 @@ class State:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
-            self._db = sqlite3.connect(path, isolation_level=None)
+            # One runner uses the connection at a time; the daemon may build it on another thread.
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
@@ -152,6 +153,10 @@ class State:
         self._db.execute("INSERT OR REPLACE INTO highlights VALUES (?, ?, ?, ?, ?)",
                          (record.highlight_id, record.book_id, record.block, record.source,
                           record.status))
+
+    def delete_book(self, book_id: int) -> None:
+        self._db.execute("DELETE FROM pages WHERE book_id = ?", (book_id,))
+        self._db.execute("DELETE FROM highlights WHERE book_id = ?", (book_id,))
 
     def counts(self) -> dict[str, int]:
         """Return the numbers `syncd status` shows."""

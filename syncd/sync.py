@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -19,8 +20,16 @@ from syncd.errors import SyncdError, VaultError
 from syncd.filenames import logseq_file_stem
 from syncd.graph_settings import GraphSettings
 from syncd.model import Book, BookSchemaError, Highlight, parse_book
-from syncd.plan import Options, Outcome, PagePlan, new_page_records, plan_page
-from syncd.readwise import ReadwiseClient, format_cursor, parse_cursor
+from syncd.plan import (
+    Options,
+    Outcome,
+    PagePlan,
+    new_page_records,
+    observe_page,
+    page_title_of,
+    plan_page,
+)
+from syncd.readwise import ExportPage, ReadwiseClient, format_cursor, parse_cursor
 from syncd.render import Style, append_text, page_title, render_new_page, render_sync_log_entry
 from syncd.state import PageRecord, State
 from syncd.vault import PageChanged, PageFile, Vault
@@ -28,6 +37,8 @@ from syncd.vault import PageChanged, PageFile, Vault
 log = logging.getLogger(__name__)
 
 FIRST_SYNC_MARK = "Highlights first synced by [[Readwise]]"
+# Folders whose pages are not the user's live pages: Logseq's backups and recycle bin, VCS, apps.
+SKIPPED_FOLDERS = frozenset({".git", ".obsidian", ".trash", "node_modules", "bak", ".recycle"})
 WRITE_ATTEMPTS = 5  # re-read and re-plan this often when the user writes a page meanwhile
 
 
@@ -79,6 +90,10 @@ class Layout:
         return self.pages / (logseq_file_stem(title, self.graph.name_format) + ".md")
 
 
+class Stopped(Exception):
+    """The daemon asked the sync to stop; the page in hand was finished."""
+
+
 class Syncer:
     """Runs syncs of one vault with the parts it is given."""
 
@@ -96,48 +111,137 @@ class Syncer:
         self.categories = categories
         self.sync_log_page = sync_log_page
         self.progress = progress
+        self.resync_deleted_pages = False
+        self.should_stop: Callable[[], bool] = lambda: False
         self._dry_run = False
         self._report = SyncReport()
+        self._vault_pages: list[Path] | None = None
+        self._recreate: list[int] = []  # deleted pages to create anew (resync_deleted_pages)
 
-    def sync(self, *, full: bool = False, dry_run: bool = False) -> SyncReport:
-        """Run one sync; return its report. Raise SyncdError for what stops the whole sync."""
+    def sync(self, *, full: bool = False, dry_run: bool = False,
+             book_ids: list[int] | None = None) -> SyncReport:
+        """Run one sync; return its report. Raise SyncdError for what stops the whole sync.
+
+        With `book_ids`, only those books are fetched (whole), and the cursor stays."""
         self._dry_run = dry_run
         self._report = report = SyncReport()
+        self._vault_pages = None
         started = self.clock()  # the next cursor: taken before the first request
         cursor = self.state.get("cursor")
-        since = None if full or cursor is None else parse_cursor(cursor)
+        since = None if full or book_ids or cursor is None else parse_cursor(cursor)
         self.vault.check()
         self.vault.remove_temporary_files(self.layout.pages)
+        if not dry_run:
+            self.scan()
         requests_before = self.client.requests_made
-        books_done = 0
-        books_touched = 0
+        touched: list[int] = []
+        self._recreate = []
         try:
-            for page in self.client.export(updated_after=since):
-                for record in page.results:
-                    touched = self._sync_record(record)
-                    books_touched += touched
-                    books_done += 1
-                    if self.progress:
-                        self.progress(books_done, page.count)
+            self._fetch(self.client.export(updated_after=since, book_ids=book_ids), touched)
+            if self._recreate:
+                self._fetch(self.client.export(book_ids=list(self._recreate)), touched)
         finally:
             report.requests = self.client.requests_made - requests_before
         if report.outcome.new and self.sync_log_page:
-            self._log_sync(report.outcome.new, books_touched, started)
-        if not report.failed and not dry_run:
+            self._log_sync(report.outcome.new, len(set(touched)), started)
+        if not report.failed and not dry_run and not book_ids:
             report.cursor = format_cursor(started)
             self.state.set("cursor", report.cursor)
         return report
 
-    def _sync_record(self, record: object) -> bool:
-        """Sync one export record; return whether it brought new highlights."""
+    def _fetch(self, pages: Iterator[ExportPage], touched: list[int]) -> None:
+        done = 0
+        for page in pages:
+            log.info("export page: %d book(s)", len(page.results))
+            for record in page.results:
+                if self.should_stop():
+                    raise Stopped
+                book_id = self._sync_record(record)
+                if book_id is not None:
+                    touched.append(book_id)
+                done += 1
+                if self.progress:
+                    self.progress(done, page.count)
+
+    # reconciliation: what the user did to the pages since syncd last looked
+    def scan(self, only: set[str] | None = None) -> int:
+        """Compare every page syncd keeps (or those at the paths in `only`) with what it wrote;
+        a page whose size and mtime did not change is not read. Return pages looked at."""
+        looked = 0
+        for record in self.state.pages():
+            if record.status != "active" or (only is not None and record.path not in only):
+                continue
+            stat = self.vault.stat(self.vault.path(record.path))
+            if stat is not None and stat == (record.size, record.mtime_ns):
+                continue
+            looked += 1
+            self.reconcile(record)
+        return looked
+
+    def reconcile(self, record: PageRecord) -> None:
+        """Bring the state of one page in line with the file: moved, deleted, edited blocks."""
+        page = self.vault.read(self.vault.path(record.path))
+        if page.text is None:
+            moved = self._find_moved(record)
+            if moved is None:
+                log.info("page %s was deleted; its highlights stay out", record.path)
+                self.state.put_page(replace(record, status="deleted"))
+                return
+            log.info("page %s moved to %s", record.path, self.vault.relative(moved.path))
+            page = moved
+            record = replace(record, path=self.vault.relative(moved.path))
+        assert page.text is not None
+        changed = observe_page(page.text, self.state.highlights(record.book_id))
+        title = page_title_of(page.text) or record.title
+        with self.state.transaction():
+            self.state.put_page(replace(record, title=title, status="active", size=page.size,
+                                        mtime_ns=page.mtime_ns))
+            for highlight in changed:
+                self.state.put_highlight(highlight)
+
+    def move(self, source: str, destination: str) -> None:
+        """The watcher saw a page renamed or moved: follow it."""
+        for record in self.state.pages():
+            if record.path == source and record.status == "active":
+                self.reconcile(replace(record, path=destination))
+
+    def _find_moved(self, record: PageRecord) -> PageFile | None:
+        """Find a page syncd wrote that is no longer where it was, by its content: a file no
+        other book owns that holds one of the highlight blocks syncd wrote there."""
+        signatures = [rec.block.split("\n", 1)[0].lstrip("\t")
+                      for rec in self.state.highlights(record.book_id).values()
+                      if rec.status == "written"]
+        if not signatures:
+            return None
+        owned = {p.path for p in self.state.pages() if p.status == "active"}
+        for path in self._all_pages():
+            if self.vault.relative(path) in owned:
+                continue
+            page = self.vault.read(path)
+            if page.text and any(signature in page.text for signature in signatures[:20]):
+                return page
+        return None
+
+    def _all_pages(self) -> list[Path]:
+        if self._vault_pages is None:
+            found = []
+            for folder, dirs, files in os.walk(self.vault.root):
+                dirs[:] = [d for d in dirs if d not in SKIPPED_FOLDERS and not d.startswith(".")]
+                found += [Path(folder, f) for f in files
+                          if f.endswith(".md") and not f.startswith(".")]
+            self._vault_pages = sorted(found)
+        return self._vault_pages
+
+    def _sync_record(self, record: object) -> int | None:
+        """Sync one export record; return the book's id if it brought new highlights."""
         try:
             book = parse_book(record)
         except BookSchemaError as error:
             log.error("skipped %s", error)
             self._report.failed.append((error.book_id, str(error)))
-            return False
+            return None
         if self.categories is not None and book.category not in self.categories:
-            return False
+            return None
         try:
             outcome = self._sync_book(book)
         except VaultError as error:
@@ -145,15 +249,20 @@ class Syncer:
                 raise
             log.error("book %s (%s): %s", book.id, book.title, error)
             self._report.failed.append((book.id, str(error)))
-            return False
+            return None
         self._report.outcome.add(outcome)
-        return outcome.new > 0
+        return book.id if outcome.new else None
 
     def _sync_book(self, book: Book) -> Outcome:
         fetched = list(book.highlights)
         record = self.state.page(book.id)
         if record is None:
             return self._first_sync(book, fetched)
+        if record.status == "deleted" and self.resync_deleted_pages:
+            if book.id not in self._recreate:
+                self.forget(book.id)
+                self._recreate.append(book.id)  # fetched whole after this pass
+            return Outcome()
         if record.status == "deleted":
             # The user deleted the page: it is not re-created (see `syncd resync`).
             known = self.state.highlights(book.id)
@@ -185,16 +294,21 @@ class Syncer:
         self._report.pages_changed += 1
         return Outcome(new=len(blocks))
 
+    def forget(self, book_id: int) -> None:
+        """Drop what syncd knows of a book's page, so that its next sync creates it anew."""
+        with self.state.transaction():
+            self.state.delete_book(book_id)
+
     def _update_page(self, book: Book, fetched: list[Highlight], record: PageRecord) -> Outcome:
         page = self.vault.read(self.vault.path(record.path))
+        if page.text is None and not self._dry_run:
+            self.reconcile(record)  # moved (followed) or deleted (remembered)?
+            record = self.state.page(book.id) or record
+            if record.status == "deleted":
+                return self._sync_book(book)
+            page = self.vault.read(self.vault.path(record.path))
         if page.text is None:
-            # The user deleted the page: remember it, and keep its highlights out.
-            log.info("page %s was deleted; not re-creating it", record.path)
-            if not self._dry_run:
-                self.state.put_page(PageRecord(record.book_id, record.path, record.title,
-                                               "deleted"))
-            known = self.state.highlights(book.id)
-            return Outcome(kept_out=sum(1 for h in fetched if not h.deleted and h.id not in known))
+            return Outcome()
         records = self.state.highlights(book.id)
         now = self.clock()
         return self._apply(book, record, page,
@@ -285,7 +399,3 @@ def _diff(name: str, old: str | None, new: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
                    for line in lines)
 
-
-def export_books(pages: Iterator[list[object]]) -> Iterator[object]:
-    for page in pages:
-        yield from page

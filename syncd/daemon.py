@@ -1,0 +1,242 @@
+"""`syncd run`: the daemon. One runner does everything, in order: syncs (on start, on schedule,
+on SIGUSR1), reconciliation of pages the watcher saw change, config reloads (SIGHUP), stop
+(SIGTERM/SIGINT). Requests wait in one queue, so syncs never overlap and none is lost.
+
+Correctness never depends on a file event: every sync starts with a scan of the pages whose size
+or mtime changed. Events only make the daemon notice sooner.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from syncd.config import Config
+from syncd.errors import AuthError, ConfigError, SyncdError, UnreachableError
+from syncd.notify import Notifier
+from syncd.state import State
+from syncd.sync import Stopped, Syncer
+from syncd.watcher import Changes, PageWatcher
+
+log = logging.getLogger(__name__)
+
+RETRY_FIRST = 30.0  # seconds before the first retry when Readwise is unreachable
+STOP = "stop"
+
+
+@dataclass(frozen=True)
+class Request:
+    kind: str  # "sync", "changes", "reload", "stop"
+    changes: Changes | None = None
+    full: bool = False
+
+
+@dataclass
+class DaemonHooks:
+    """Callbacks for tests and the notify protocol: told after each piece of work."""
+
+    after_sync: list[Callable[[str], None]] = field(default_factory=list)
+    after_changes: list[Callable[[Changes], None]] = field(default_factory=list)
+
+
+class Daemon:
+    """Runs syncd for one vault until stopped. `make_syncer(config, state)` builds a Syncer;
+    `load_config()` reads the config again on SIGHUP."""
+
+    def __init__(self, config: Config, state: State, *,
+                 make_syncer: Callable[[Config, State], Syncer],
+                 load_config: Callable[[], Config], env: Mapping[str, str],
+                 debounce: float = 0.5) -> None:
+        self.config = config
+        self.state = state
+        self._make_syncer = make_syncer
+        self._load_config = load_config
+        self._queue: queue.SimpleQueue[Request] = queue.SimpleQueue()
+        self._stopping = threading.Event()
+        self._notifier = Notifier(env)
+        self._debounce = debounce
+        self.hooks = DaemonHooks()
+        self.syncer = self._new_syncer(config)
+        self._scheduler: Any = None
+        self._watcher: PageWatcher | None = None
+        self._failures = 0
+        self._heartbeat = time.monotonic()
+        self.exit_code = 0
+
+    # requests: safe from signal handlers and other threads (SimpleQueue.put is reentrant)
+    def request_sync(self, full: bool = False) -> None:
+        self._queue.put(Request("sync", full=full))
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+        self._queue.put(Request(STOP))
+
+    def request_reload(self) -> None:
+        self._queue.put(Request("reload"))
+
+    def _on_changes(self, changes: Changes) -> None:
+        self._queue.put(Request("changes", changes=changes))
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
+        signal.signal(signal.SIGINT, lambda *_: self.request_stop())
+        signal.signal(signal.SIGHUP, lambda *_: self.request_reload())
+        signal.signal(signal.SIGUSR1, lambda *_: self.request_sync())
+
+    def run(self) -> int:
+        """Scan, start watcher and schedule, serve requests until stopped; return exit code."""
+        self.syncer.scan()
+        self._start_watcher()
+        self._start_scheduler(first_sync=self.config.sync.on_start)
+        self._notifier.ready("watching " + str(self.config.vault.path))
+        pinger = threading.Thread(target=self._ping_watchdog, name="syncd-watchdog", daemon=True)
+        pinger.start()
+        try:
+            self._serve()
+        finally:
+            self._notifier.stopping()
+            self._stopping.set()
+            self._shutdown()
+        return self.exit_code
+
+    def _serve(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while not self._queue.empty():  # merge what piled up: one sync, all changes
+                batch.append(self._queue.get_nowait())
+            self._heartbeat = time.monotonic()
+            if any(r.kind == STOP for r in batch):
+                return
+            if any(r.kind == "reload" for r in batch):
+                self._reload()
+            changes = [r.changes for r in batch if r.kind == "changes" and r.changes]
+            if changes:
+                self._reconcile(changes)
+            syncs = [r for r in batch if r.kind == "sync"]
+            if syncs:
+                self._sync(full=any(r.full for r in syncs))
+            self._heartbeat = time.monotonic()
+
+    def _sync(self, full: bool) -> None:
+        from syncd.status import record_error, record_sync
+
+        try:
+            report = self.syncer.sync(full=full)
+        except Stopped:
+            log.info("stopping: the sync was interrupted after a whole page")
+            return
+        except (UnreachableError, AuthError, SyncdError) as error:
+            record_error(self.state, error)
+            self._failures += 1
+            wait = min(RETRY_FIRST * 2 ** (self._failures - 1), self.config.sync.interval)
+            retry_at = datetime.now() + timedelta(seconds=wait)
+            log.error("sync failed: %s; next try at %s", error, retry_at.strftime("%H:%M:%S"))
+            self._notifier.status(f"last sync failed: {error}")
+            self._schedule_retry(retry_at)
+            self._tell_sync(f"failed: {error}")
+            return
+        self._failures = 0
+        record_sync(self.state, report)
+        summary = report.summary()
+        log.info("sync: %s", summary)
+        for _, error in report.failed:
+            log.error("%s", error)
+        self._notifier.status(f"last sync {datetime.now().strftime('%H:%M')}: {summary}")
+        self._tell_sync(summary)
+
+    def _tell_sync(self, summary: str) -> None:
+        for hook in self.hooks.after_sync:
+            hook(summary)
+
+    def _reconcile(self, batches: list[Changes]) -> None:
+        for changes in batches:
+            try:
+                for source, destination in changes.moved:
+                    self.syncer.move(source, destination)
+                self.syncer.scan(only=set(changes.changed) | set(changes.deleted))
+            except SyncdError as error:
+                log.error("reconciling pages failed: %s", error)
+            for hook in self.hooks.after_changes:
+                hook(changes)
+
+    def _reload(self) -> None:
+        try:
+            config = self._load_config()
+            syncer = self._new_syncer(config)
+        except (ConfigError, SyncdError) as error:
+            log.error("reload failed, keeping the running config: %s", error)
+            return
+        if config.vault.path != self.config.vault.path or config.state_dir != self.config.state_dir:
+            log.error("reload: vault.path and state_dir cannot change while running; "
+                      "restart syncd for that")
+            return
+        self.config, self.syncer = config, syncer
+        self._start_scheduler(first_sync=False)
+        log.info("config reloaded")
+
+    def _new_syncer(self, config: Config) -> Syncer:
+        syncer = self._make_syncer(config, self.state)
+        syncer.should_stop = self._stopping.is_set
+        syncer.resync_deleted_pages = config.sync.resync_deleted_pages
+        syncer.progress = lambda done, total: self._beat()
+        return syncer
+
+    def _beat(self) -> None:
+        self._heartbeat = time.monotonic()
+
+    # the schedule
+    def _start_scheduler(self, *, first_sync: bool) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        if self._scheduler is None:
+            self._scheduler = BackgroundScheduler(daemon=True)
+            self._scheduler.start()
+        interval = self.config.sync.interval
+        self._scheduler.add_job(
+            self.request_sync, IntervalTrigger(seconds=interval, jitter=interval * 0.1),
+            id="sync", replace_existing=True,
+            # After a suspend, the missed runs coalesce into one, however late.
+            coalesce=True, misfire_grace_time=None, max_instances=1,
+            next_run_time=datetime.now().astimezone() if first_sync else None)
+        if not first_sync:
+            self._scheduler.get_job("sync").resume()
+
+    def _schedule_retry(self, when: datetime) -> None:
+        if self._scheduler is not None:
+            self._scheduler.add_job(self.request_sync, "date", run_date=when.astimezone(),
+                                    id="retry", replace_existing=True)
+
+    def _start_watcher(self) -> None:
+        try:
+            self._watcher = PageWatcher(self.config.vault.path, self._on_changes,
+                                        debounce=self._debounce)
+            self._watcher.start()
+            log.info("watching %s (%s)", self.config.vault.path, self._watcher.mode)
+        except OSError as error:
+            log.error("file watcher not started (%s); pages are still checked before every "
+                      "sync", error)
+            self._watcher = None
+
+    def _ping_watchdog(self) -> None:
+        period = self._notifier.watchdog_interval()
+        if period is None:
+            return
+        while not self._stopping.wait(period):
+            # Healthy: idle, or busy but still making progress.
+            if time.monotonic() - self._heartbeat < 4 * period or self._queue.empty():
+                self._notifier.watchdog()
+
+    def _shutdown(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+

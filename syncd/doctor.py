@@ -1,0 +1,88 @@
+"""`syncd doctor`: checks that a sync can work here, one line per check.
+
+Each check returns a `Check` (ok or not, and a sentence); the command prints them all and fails
+if any failed, so a user sees every problem at once rather than one per run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from syncd.config import Config, config_permission_warning
+from syncd.errors import SyncdError
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'} {self.name}: {self.detail}"
+
+
+def check_token(config: Config) -> Check:
+    from syncd.app import make_client
+    from syncd.readwise import RetryPolicy
+
+    if not config.readwise.token:
+        return Check("token", False, "no Readwise token (readwise.token, token_file or "
+                                     "$READWISE_TOKEN)")
+    try:
+        make_client(config, policy=RetryPolicy(attempts=2, rate_limit_waits=1)).check_token()
+    except SyncdError as error:
+        return Check("token", False, str(error))
+    return Check("token", True, f"{config.readwise.base_url} accepts it")
+
+
+def check_vault(config: Config) -> Check:
+    from syncd.app import layout_for
+
+    root = config.vault.path
+    if not root.is_dir():
+        return Check("vault", False, f"{root} is not a folder")
+    folder = layout_for(config).pages
+    probe = (folder if folder.is_dir() else root) / f".syncd-doctor-{secrets.token_hex(4)}.tmp"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        return Check("vault", False, f"cannot write in {probe.parent}: {error.strerror}")
+    return Check("vault", True, f"{folder} can be written")
+
+
+def check_graph(config: Config) -> Check:
+    from syncd.app import layout_for
+
+    graph = layout_for(config).graph
+    where = "logseq/config.edn" if graph.found else "no logseq/config.edn (Logseq's defaults)"
+    return Check("logseq settings", True,
+                 f"{where}: file names :{graph.name_format}, journal titles "
+                 f"{graph.journal_format!r}, pages in {graph.pages_directory!r}")
+
+
+def check_watcher(config: Config, limits: Mapping[str, int | None]) -> Check:
+    watches = limits.get("max_user_watches")
+    folders = sum(1 for _ in os.walk(config.vault.path)) if config.vault.path.is_dir() else 0
+    if watches is None:
+        return Check("watcher", True, "no inotify here; the daemon will poll")
+    if folders > watches:
+        return Check("watcher", False, f"{folders} folders but fs.inotify.max_user_watches is "
+                                       f"{watches}; raise it or the daemon will poll")
+    return Check("watcher", True, f"{folders} folders to watch, limit {watches}")
+
+
+def check_permissions(path: Path) -> Check:
+    warning = config_permission_warning(path)
+    return Check("config file", warning is None, warning or f"{path} is private")
+
+
+def run_checks(config: Config, config_path: Path,
+               limits: Callable[[], Mapping[str, int | None]]) -> list[Check]:
+    return [check_permissions(config_path), check_token(config), check_vault(config),
+            check_graph(config), check_watcher(config, limits())]

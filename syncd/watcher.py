@@ -1,0 +1,491 @@
+"""Watching the vault: raw file events in, one debounced set of page changes out.
+
+Two layers:
+
+- the pure core: `FileEvent` (one raw event, paths relative to the vault root), `is_page` (which
+  files are pages at all) and `merge_events`, which folds a burst of events into `Changes` — what
+  the daemon must reconcile. An editor that saves by writing a temporary file and renaming it over
+  the page, or by deleting and re-creating the page, shows up as one changed page; a page created
+  and deleted within the burst does not show up at all; a rename chain is one move.
+- `PageWatcher`, the edge: a watchdog observer on the vault (inotify, or polling when inotify is
+  out of watches or instances), a `threading.Timer` that fires once the vault has been quiet for
+  `debounce` seconds, and `ignore`, which keeps syncd's own atomic writes from coming back to it as
+  user edits.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+logger = logging.getLogger(__name__)
+
+EventKind = Literal["created", "modified", "deleted", "moved"]
+
+PAGE_SUFFIX = ".md"
+# Folders (at any depth) whose files are never pages: package trees, and Logseq's backups and
+# conflict copies. Hidden folders (.git, .obsidian, .trash, logseq/.recycle) go by their dot.
+_SKIPPED_FOLDERS = frozenset({"node_modules"})
+_SKIPPED_LOGSEQ_FOLDERS = frozenset({"bak", ".recycle", "version-files"})
+# Editor droppings: Emacs backups and locks, Vim swap files and its write-test file "4913".
+_TEMP_SUFFIXES = ("~", ".swp", ".tmp")
+_TEMP_NAMES = frozenset({"4913"})
+
+INOTIFY_PROC_DIR = Path("/proc/sys/fs/inotify")
+DEFAULT_POLLING_INTERVAL = 5.0
+DEFAULT_IGNORE_WINDOW = 2.0
+
+# The watchdog event types that matter, as `FileEvent` kinds. "closed" is a close after writing:
+# it re-arms the debounce once a slow writer has finished. Opens and attribute changes do not count.
+_EVENT_KINDS: dict[str, EventKind] = {
+    "created": "created",
+    "modified": "modified",
+    "closed": "modified",
+    "deleted": "deleted",
+    "moved": "moved",
+}
+
+
+@dataclass(frozen=True)
+class FileEvent:
+    """One file event: ``path`` (and ``dest`` for a move) relative to the vault root, POSIX."""
+
+    kind: EventKind
+    path: str
+    dest: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind == "moved" and self.dest is None:
+            raise ValueError(f"a move needs a destination: {self.path!r}")
+        if self.kind != "moved" and self.dest is not None:
+            raise ValueError(f"only a move has a destination: {self.kind} {self.path!r}")
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a burst of events did to the vault's pages.
+
+    ``moved`` holds ``(old, new)`` pairs for pages renamed or moved (their content may also have
+    changed: then ``new`` is in ``changed`` too); ``changed`` the pages to re-read; ``deleted`` the
+    pages that are gone. Each ``old`` names a page as it was before the burst; the moves are
+    ordered so that doing them one after the other works (``b -> c`` before ``a -> b``), except
+    for a cycle of moves (two pages swapped), which only works done at once, as a mapping.
+    """
+
+    changed: frozenset[str] = frozenset()
+    deleted: frozenset[str] = frozenset()
+    moved: tuple[tuple[str, str], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.deleted or self.moved)
+
+
+def is_page(relative_path: str) -> bool:
+    """Given a path relative to the vault root, return whether it can be a page.
+
+    A page is a ``*.md`` file that is not hidden, not an editor's temporary, swap or backup file,
+    and not under a hidden folder (``.git``, ``.obsidian``, ``.trash``, ``logseq/.recycle``),
+    ``node_modules``, ``logseq/bak`` or ``logseq/version-files``.
+    """
+    parts = PurePosixPath(relative_path).parts
+    if not parts or parts[0] == "/" or ".." in parts:
+        return False
+    name = parts[-1]
+    if not name.endswith(PAGE_SUFFIX):
+        return False
+    if name.endswith(_TEMP_SUFFIXES) or name in _TEMP_NAMES or name.startswith(".#"):
+        return False
+    for index, part in enumerate(parts):
+        if part.startswith(".") or part in _SKIPPED_FOLDERS:
+            return False
+        folder_below = parts[index + 1] if index + 2 < len(parts) else None
+        if part == "logseq" and folder_below in _SKIPPED_LOGSEQ_FOLDERS:
+            return False
+    return True
+
+
+def page_event(event: FileEvent) -> FileEvent | None:
+    """Given a raw event, return it as seen from the pages only, or None if it touches none.
+
+    A move between a page and a file that is not one is half of a save or a trash: a temporary
+    file renamed over a page creates the page, a page renamed to a backup name deletes it.
+    """
+    if event.dest is None:
+        return event if is_page(event.path) else None
+    source, dest = is_page(event.path), is_page(event.dest)
+    if source and dest:
+        return event
+    if source:
+        return FileEvent("deleted", event.path)
+    if dest:
+        return FileEvent("created", event.dest)
+    return None
+
+
+@dataclass
+class _Track:
+    """A file present now: where it was when the burst began (None: created during it)."""
+
+    origin: str | None
+    dirty: bool = False
+
+
+@dataclass
+class _Burst:
+    """The state `merge_events` folds events into."""
+
+    current: dict[str, _Track] = field(default_factory=dict)  # path now -> its file
+    originals: set[str] = field(default_factory=set)  # paths whose file from before was touched
+
+    def adopt(self, path: str) -> _Track:
+        """Return the file at ``path``, first seen now: a file from before the burst, unless the
+        file that was at ``path`` then has already been accounted for (a missed create)."""
+        if path in self.current:
+            return self.current.pop(path)
+        if path in self.originals:
+            return _Track(origin=None)
+        self.originals.add(path)
+        return _Track(origin=path)
+
+
+def merge_events(events: Sequence[FileEvent]) -> Changes:
+    """Given a burst of file events in the order they happened, return what they did to the pages.
+
+    Events about files that are not pages are dropped first (see `page_event`). Then each path is
+    followed to where its file is at the end: created then deleted is nothing; deleted then
+    created (an editor saving by delete and create) is changed; a file created during the burst
+    and renamed (a temporary file renamed over a page) is a changed page at its last name, never a
+    move; an older page renamed, perhaps several times, is one move from its first to its last
+    name, and also changed if it was written or renamed over another page on the way.
+
+    inotify does not report the file a rename replaces, so a rename onto a name no earlier event
+    mentioned is taken to be onto a free name: if a page there is overwritten that way and then
+    renamed again or deleted within the same burst, its loss is left to the next scan.
+    """
+    burst = _Burst()
+    for raw in events:
+        event = page_event(raw)
+        if event is None:
+            continue
+        if event.kind == "created":
+            if event.path in burst.current:
+                burst.current[event.path].dirty = True  # a missed delete: the content is new
+            else:
+                burst.current[event.path] = _Track(origin=None)
+        elif event.kind == "modified":
+            track = burst.adopt(event.path)
+            track.dirty = True
+            burst.current[event.path] = track
+        elif event.kind == "deleted":
+            burst.adopt(event.path)  # and dropped: the file is gone
+        elif event.dest is not None:  # moved
+            track = burst.adopt(event.path)
+            if event.dest in burst.current:
+                burst.current.pop(event.dest)
+                track.dirty = True  # renamed over a page: that name has new content
+            if track.origin == event.dest:
+                track.dirty = True  # moved back: cheaper to re-read than to prove nothing changed
+            burst.current[event.dest] = track
+
+    carried = {track.origin for track in burst.current.values()}
+    changed = frozenset(
+        path for path, track in burst.current.items() if track.origin is None or track.dirty
+    )
+    moved = _in_applicable_order(
+        (track.origin, path)
+        for path, track in burst.current.items()
+        if track.origin is not None and track.origin != path
+    )
+    deleted = frozenset(
+        path for path in burst.originals if path not in carried and path not in burst.current
+    )
+    return Changes(changed=changed, deleted=deleted, moved=moved)
+
+
+def _in_applicable_order(moves: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Return the moves ordered so that doing them one by one works: a move out of a name comes
+    before the move into it. Moves in a cycle (a swap) cannot be ordered so and come last."""
+    pending = sorted(moves)
+    ordered: list[tuple[str, str]] = []
+    while pending:
+        sources = {source for source, _ in pending}
+        ready = [move for move in pending if move[1] not in sources]
+        if not ready:
+            ordered += pending  # only cycles are left
+            break
+        ordered += ready
+        pending = [move for move in pending if move[1] in sources]
+    return tuple(ordered)
+
+
+def inotify_limits(proc_dir: Path = INOTIFY_PROC_DIR) -> dict[str, int | None]:
+    """Return the kernel's inotify limits ``max_user_watches`` and ``max_user_instances``, each
+    None when it cannot be read (not Linux, or /proc not mounted)."""
+    limits: dict[str, int | None] = {}
+    for name in ("max_user_watches", "max_user_instances"):
+        try:
+            limits[name] = int((proc_dir / name).read_text().strip())
+        except (OSError, ValueError):
+            limits[name] = None
+    return limits
+
+
+def _limit_hint(error: OSError) -> str:
+    """Return the sysctl to raise for an inotify start-up error."""
+    if error.errno == errno.ENOSPC:
+        return "raise fs.inotify.max_user_watches (sysctl -w fs.inotify.max_user_watches=524288)"
+    if error.errno == errno.EMFILE:
+        return "raise fs.inotify.max_user_instances (sysctl -w fs.inotify.max_user_instances=512)"
+    return "check fs.inotify.max_user_watches and fs.inotify.max_user_instances"
+
+
+class _Handler(FileSystemEventHandler):
+    """Hands every watchdog event to the watcher; watchdog calls it from its dispatch thread."""
+
+    def __init__(self, watcher: PageWatcher) -> None:
+        self._watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self._watcher._on_raw_event(event)
+
+
+@dataclass
+class _Ignore:
+    """Events for ``path`` to drop: until it is matched once, and at most until ``expires``
+    (None while the `PageWatcher.ignore` block is still running)."""
+
+    path: str
+    expires: float | None = None
+
+
+class PageWatcher:
+    """Watches the pages under ``root`` and calls ``on_changes`` with merged bursts of changes.
+
+    ``on_changes`` runs in the debounce timer's thread (or in the caller's, for `flush`), never
+    twice at once, and only with a non-empty `Changes`. ``observer_factory`` makes the native
+    observer (watchdog's ``Observer`` by default); if starting it fails with an `OSError` (inotify
+    limits) the watcher polls every ``polling_interval`` seconds instead.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        on_changes: Callable[[Changes], None],
+        debounce: float = 0.5,
+        observer_factory: Callable[[], BaseObserver] | None = None,
+        *,
+        polling_interval: float = DEFAULT_POLLING_INTERVAL,
+        ignore_window: float = DEFAULT_IGNORE_WINDOW,
+    ) -> None:
+        self.root = Path(root)
+        self._root_str = os.fsdecode(self.root.absolute())
+        self._on_changes = on_changes
+        self._debounce = debounce
+        self._observer_factory = observer_factory or Observer
+        self._polling_interval = polling_interval
+        self._ignore_window = ignore_window
+
+        self._lock = threading.Lock()  # guards the batch, the timer and the ignores
+        self._deliver_lock = threading.Lock()  # one on_changes at a time, batches in order
+        self._batch: list[FileEvent] = []
+        self._deadline = 0.0
+        self._timer: threading.Timer | None = None
+        self._ignores: list[_Ignore] = []
+        self._observer: BaseObserver | None = None
+        self._mode: Literal["inotify", "polling"] | None = None
+        self._stopped = False
+        self._root_gone = False
+
+    @property
+    def mode(self) -> Literal["inotify", "polling"] | None:
+        """How the vault is watched: "inotify", "polling", or None before `start`."""
+        return self._mode
+
+    def start(self) -> None:
+        """Start watching. Raise `OSError` if even polling cannot watch ``root``."""
+        if self._observer is not None or self._stopped:
+            raise RuntimeError("a PageWatcher starts once")
+        if not self.root.is_dir():
+            raise FileNotFoundError(errno.ENOENT, "vault folder not found", str(self.root))
+        try:
+            self._observer = self._start_observer(self._observer_factory())
+            self._mode = "inotify"
+        except OSError as error:
+            logger.warning(
+                "Cannot watch %s with inotify (%s); polling every %g s instead — to fix, %s",
+                self.root,
+                error.strerror or error,
+                self._polling_interval,
+                _limit_hint(error),
+            )
+            self._observer = self._start_observer(PollingObserver(timeout=self._polling_interval))
+            self._mode = "polling"
+
+    def _start_observer(self, observer: BaseObserver) -> BaseObserver:
+        """Schedule ``observer`` on the root and start it; on failure leave nothing running."""
+        try:
+            observer.schedule(_Handler(self), self._root_str, recursive=True)
+            observer.start()
+        except BaseException:
+            observer.unschedule_all()
+            raise
+        return observer
+
+    def stop(self) -> None:
+        """Stop watching: cancel the pending delivery (its events are dropped; call `flush` first
+        to keep them) and join the observer's and the timer's threads."""
+        with self._lock:
+            self._stopped = True
+            timer, self._timer = self._timer, None
+            self._batch.clear()
+        if timer is not None:
+            timer.cancel()
+            if timer is not threading.current_thread():
+                timer.join()
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            observer.stop()
+            if observer is not threading.current_thread():
+                observer.join()
+
+    def flush(self) -> None:
+        """Deliver the pending events now, in the calling thread, if there are any."""
+        self._deliver()
+
+    @contextmanager
+    def ignore(self, *relative_paths: str) -> Iterator[None]:
+        """Drop the next event for each of these pages: around syncd's own atomic write.
+
+        An ignore lasts until it matches one event, and at most ``ignore_window`` seconds after the
+        block ends (the kernel reports events a little later; when polling, one interval more).
+        Only one event per write is dropped, so an edit the user makes right after it is still
+        seen. When polling, a page replaced by a rename is seen as deleted and created: the
+        deletion is dropped and the page still comes through as changed — harmless, since
+        reconciling a page syncd has just written finds nothing to do.
+        """
+        ignores = [_Ignore(path) for path in relative_paths]
+        with self._lock:
+            self._ignores.extend(ignores)
+        try:
+            yield
+        finally:
+            window = self._ignore_window
+            if self._mode == "polling":
+                window += self._polling_interval
+            expires = time.monotonic() + window
+            with self._lock:
+                for item in ignores:
+                    item.expires = expires
+
+    # Event intake, in watchdog's thread.
+
+    def _on_raw_event(self, raw: FileSystemEvent) -> None:
+        if raw.is_directory:
+            if raw.event_type == "deleted" and os.fsdecode(raw.src_path) == self._root_str:
+                self._on_root_gone()
+            return
+        event = self._to_page_event(raw)
+        if event is None:
+            return
+        with self._lock:
+            if self._stopped or self._is_ignored(event):
+                return
+            self._batch.append(event)
+            self._deadline = time.monotonic() + self._debounce
+            if self._timer is None:
+                self._arm(self._debounce)
+
+    def _to_page_event(self, raw: FileSystemEvent) -> FileEvent | None:
+        """Return a watchdog file event as a `FileEvent` about pages, or None."""
+        kind = _EVENT_KINDS.get(raw.event_type)
+        path = self._relative(raw.src_path)
+        dest = self._relative(raw.dest_path) if kind == "moved" else None
+        if kind is None:
+            return None
+        if kind != "moved":
+            return None if path is None else page_event(FileEvent(kind, path))
+        if path is not None and dest is not None:
+            return page_event(FileEvent("moved", path, dest))
+        if dest is not None:  # moved in from outside the vault
+            return page_event(FileEvent("created", dest))
+        if path is not None:  # moved out of the vault
+            return page_event(FileEvent("deleted", path))
+        return None
+
+    def _relative(self, path: bytes | str) -> str | None:
+        """Return an absolute path from watchdog relative to the root, POSIX, or None if outside."""
+        if not path:
+            return None
+        relative = os.path.relpath(os.fsdecode(path), self._root_str)
+        if relative == "." or relative.startswith(".." + os.sep) or relative == "..":
+            return None
+        return Path(relative).as_posix()
+
+    def _is_ignored(self, event: FileEvent) -> bool:
+        """Return whether ``event`` is one of syncd's own; consume its ignore. Hold ``_lock``."""
+        now = time.monotonic()
+        self._ignores = [i for i in self._ignores if i.expires is None or i.expires > now]
+        touched = {event.path, event.dest}
+        for item in self._ignores:
+            if item.path in touched:
+                self._ignores.remove(item)
+                return True
+        return False
+
+    def _on_root_gone(self) -> None:
+        with self._lock:
+            if self._root_gone or self._stopped:
+                return
+            self._root_gone = True
+        logger.warning("Vault folder %s disappeared; no longer watching it", self.root)
+
+    # Delivery, in the timer's thread.
+
+    def _arm(self, delay: float) -> None:
+        """Start the debounce timer. Hold ``_lock``."""
+        self._timer = threading.Timer(delay, self._on_timer)
+        self._timer.daemon = True
+        self._timer.name = "syncd-watcher-debounce"
+        self._timer.start()
+
+    def _on_timer(self) -> None:
+        with self._lock:
+            if self._stopped or self._timer is not threading.current_thread():
+                return
+            remaining = self._deadline - time.monotonic()
+            if remaining > 0:
+                # Events came in since the timer was armed: wait out the rest of the quiet time.
+                # Re-arming here rather than on every event starts one thread per quiet period.
+                self._arm(remaining)
+                return
+            self._timer = None
+        self._deliver()
+
+    def _deliver(self) -> None:
+        with self._deliver_lock:
+            with self._lock:
+                batch, self._batch = self._batch, []
+                if self._timer is not None and self._timer is not threading.current_thread():
+                    self._timer.cancel()
+                    self._timer = None
+            changes = merge_events(batch)
+            if not changes:
+                return
+            try:
+                self._on_changes(changes)
+            except Exception:
+                # One bad batch must not end the watching; the next scan catches what it missed.
+                logger.exception("Handling changed pages failed: %s", changes)

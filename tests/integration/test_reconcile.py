@@ -1,0 +1,291 @@
+"""SPEC §6, row by row: what the user did to a page, and what syncd does about it.
+
+Each row runs two ways: with the daemon stopped (the edit is found by the scan a sync starts
+with) and with the daemon running (the edit is found through real watchdog events, before the
+next sync). The outcome checked is the page's bytes and the counts `syncd status` shows.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncd.app import make_syncer
+from syncd.daemon import Daemon
+from syncd.state import State, database_path
+from syncd.vault import Vault
+from tests.support.harness import Harness, harness
+
+T0 = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)
+PAGE = "Walden (highlights).md"
+WAIT = 20.0  # seconds: only a bound for failure, never a synchronisation
+
+
+class Stopped:
+    """The daemon is not running: edits are seen by the scan at the start of the next sync."""
+
+    def __init__(self, h: Harness) -> None:
+        self.h = h
+
+    def user_changed(self) -> None:
+        pass
+
+    def sync(self, at: datetime, **kwargs: Any) -> None:
+        self.h.sync(at=at, **kwargs)
+
+    def stop(self) -> None:
+        pass
+
+
+class Running:
+    """The daemon runs in a thread with its watcher; each edit is waited for as an event."""
+
+    def __init__(self, h: Harness) -> None:
+        self.h = h
+        self.state = State(database_path(h.config.state_dir, h.vault))
+        config = h.config
+        self.daemon = Daemon(config, self.state, env={}, debounce=0.05,
+                             make_syncer=self._syncer, load_config=lambda: config)
+        self.synced: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self.changed: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.daemon.hooks.after_sync.append(self.synced.put)
+        self.daemon.hooks.after_changes.append(self.changed.put)
+        self.thread = threading.Thread(target=self.daemon.run, daemon=True)
+        self.thread.start()
+        self.synced.get(timeout=WAIT)  # the sync on start
+
+    def _syncer(self, config: Any, state: State) -> Any:
+        from syncd.readwise import ReadwiseClient
+
+        client = ReadwiseClient(config.readwise.base_url, config.readwise.token,
+                                sleep=lambda _: None)
+        syncer = make_syncer(config, state, {}, client=client)
+        syncer.clock = lambda: self.h.now
+        return syncer
+
+    def user_changed(self) -> None:
+        self.changed.get(timeout=WAIT)
+
+    def sync(self, at: datetime, **kwargs: Any) -> None:
+        self.h.now = at
+        self.daemon.request_sync(full=kwargs.get("full", False))
+        self.synced.get(timeout=WAIT)
+
+    def stop(self) -> None:
+        self.daemon.request_stop()
+        self.thread.join(WAIT)
+        assert not self.thread.is_alive()
+        self.state.close()
+
+
+@pytest.fixture(params=["stopped", "running"])
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Harness, Any]]:
+    """A vault with one synced book, Walden, of three highlights; and the way syncd runs."""
+    with harness(tmp_path) as h:
+        h.now = T0 - timedelta(hours=1)
+        book = h.server.add_book(title="Walden", author="Thoreau", asin="B01", highlights=[
+            {"text": text, "location": n, "location_type": "location"}
+            for n, text in ((1, "Simplify, simplify."), (2, "I went to the woods."),
+                            (3, "Our life is frittered away by detail."))])
+        h.book_id = book["user_book_id"]  # type: ignore[attr-defined]
+        h.ids = [x["id"] for x in book["highlights"]]  # type: ignore[attr-defined]
+        h.sync(at=T0)
+        h.now = T0 + timedelta(minutes=10)
+        driver = Stopped(h) if request.param == "stopped" else Running(h)
+        h.now = T0 + timedelta(minutes=20)  # upstream changes are stamped after every cursor
+        try:
+            yield h, driver
+        finally:
+            driver.stop()
+
+
+def counts(h: Harness) -> dict[str, int]:
+    state = h.state()
+    try:
+        return state.counts()
+    finally:
+        state.close()
+
+
+def edit(h: Harness, old: str, new: str, name: str = PAGE) -> None:
+    text = h.page(name)
+    assert old in text
+    (h.pages / name).write_text(text.replace(old, new), encoding="utf-8")
+
+
+LATER = T0 + timedelta(hours=1)
+
+
+def test_new_highlight_is_appended_under_a_dated_block(world: tuple[Harness, Any]) -> None:
+    h, run = world
+    h.server.add_highlight(h.book_id, text="Time is but the stream.")
+    run.sync(LATER)
+    assert h.page(PAGE).endswith("- New highlights added [[Mar 17th, 2023]] at 6:05 PM\n"
+                                 "\t- Time is but the stream.")
+
+
+def test_changed_in_readwise_untouched_block_is_rewritten_in_place(
+        world: tuple[Harness, Any]) -> None:
+    h, run = world
+    before = h.page(PAGE)
+    h.server.update_highlight(h.ids[1], text="I went to the woods deliberately.")
+    run.sync(LATER)
+    assert h.page(PAGE) == before.replace("I went to the woods.",
+                                          "I went to the woods deliberately.")
+    assert counts(h)["written"] == 3
+
+
+def test_changed_in_readwise_edited_block_stays_and_is_a_conflict(
+        world: tuple[Harness, Any]) -> None:
+    h, run = world
+    edit(h, "I went to the woods.", "I went to the woods. (my favourite line)")
+    run.user_changed()
+    edited = h.page(PAGE)
+    h.server.update_highlight(h.ids[1], text="I went to the woods deliberately.")
+    run.sync(LATER)
+    assert h.page(PAGE) == edited
+    assert counts(h)["conflict"] == 1
+
+
+def test_deleted_in_readwise_is_kept(world: tuple[Harness, Any]) -> None:
+    h, run = world
+    before = h.page(PAGE)
+    h.server.delete_highlight(h.ids[0])
+    run.sync(LATER)
+    assert h.page(PAGE) == before
+
+
+def test_deleted_in_readwise_is_removed_when_asked_and_untouched(
+        world: tuple[Harness, Any]) -> None:
+    h, run = world
+    h.config = h.make_config({"sync": {"remove_deleted_highlights": True}})
+    if isinstance(run, Running):
+        run.daemon.config = h.config
+        run.daemon.syncer = run.daemon._new_syncer(h.config)
+    h.server.delete_highlight(h.ids[0])
+    run.sync(LATER)
+    assert "Simplify, simplify." not in h.page(PAGE)
+    assert "I went to the woods." in h.page(PAGE)
+    assert counts(h)["removed"] == 1
+
+
+def test_block_the_user_deleted_is_never_added_back(world: tuple[Harness, Any]) -> None:
+    h, run = world
+    lines = h.page(PAGE).split("\n")
+    kept = [line for line in lines if "I went to the woods." not in line]
+    (h.pages / PAGE).write_text("\n".join(kept), encoding="utf-8")
+    run.user_changed()
+    h.server.update_highlight(h.ids[1], text="I went to the woods, changed upstream.")
+    run.sync(LATER)
+    run.sync(LATER + timedelta(hours=1), full=True)
+    assert h.page(PAGE) == "\n".join(kept)
+    assert counts(h)["deleted"] == 1
+
+
+def test_block_the_user_edited_is_never_overwritten(world: tuple[Harness, Any]) -> None:
+    h, run = world
+    edit(h, "Simplify, simplify.", "Simplify, simplify, simplify!")
+    run.user_changed()
+    edited = h.page(PAGE)
+    run.sync(LATER, full=True)
+    assert h.page(PAGE) == edited
+    assert counts(h)["edited"] == 1
+
+
+def test_what_the_user_added_is_kept_byte_for_byte(world: tuple[Harness, Any]) -> None:
+    h, run = world
+    text = h.page(PAGE)
+    mine = text.replace("category:: #books", "category:: #books\nrating:: 5") \
+               .replace("Simplify, simplify. ", "Simplify, simplify.  ") + \
+        "\n\t\t- my child block under the last highlight\n- my own top-level block\n  with text"
+    mine = mine.replace("- Highlights first synced", "- my note before\n- Highlights first synced")
+    (h.pages / PAGE).write_text(mine, encoding="utf-8")
+    run.user_changed()
+    h.server.add_highlight(h.book_id, text="Time is but the stream.")
+    run.sync(LATER)
+    assert h.page(PAGE) == mine + ("\n- New highlights added [[Mar 17th, 2023]] at 6:05 PM\n"
+                                   "\t- Time is but the stream.")
+
+
+def test_page_the_user_deleted_is_not_recreated(world: tuple[Harness, Any]) -> None:
+    h, run = world
+    (h.pages / PAGE).unlink()
+    run.user_changed()
+    h.server.add_highlight(h.book_id, text="Time is but the stream.")
+    run.sync(LATER)
+    assert h.page_names() == []
+    assert counts(h)["deleted_pages"] == 1
+
+
+def test_renamed_page_in_logseq_style_keeps_receiving_highlights(
+        world: tuple[Harness, Any]) -> None:
+    """Logseq renames a page by changing `title::` and renaming the file."""
+    h, run = world
+    text = h.page(PAGE).replace("title:: Walden (highlights)", "title:: Thoreau/Walden")
+    (h.pages / "Thoreau___Walden.md").write_text(text, encoding="utf-8")
+    (h.pages / PAGE).unlink()
+    run.user_changed()
+    h.server.add_highlight(h.book_id, text="Time is but the stream.")
+    run.sync(LATER)
+    assert h.page_names() == ["Thoreau___Walden.md"]
+    assert h.page("Thoreau___Walden.md") == text + (
+        "\n- New highlights added [[Mar 17th, 2023]] at 6:05 PM\n\t- Time is but the stream.")
+
+
+def test_page_moved_to_another_folder_keeps_receiving_highlights(
+        world: tuple[Harness, Any]) -> None:
+    h, run = world
+    (h.vault / "books").mkdir()
+    (h.pages / PAGE).rename(h.vault / "books" / "walden.md")
+    run.user_changed()
+    h.server.add_highlight(h.book_id, text="Time is but the stream.")
+    run.sync(LATER)
+    assert h.page_names() == []
+    assert (h.vault / "books" / "walden.md").read_text().endswith("\t- Time is but the stream.")
+
+
+def test_logseqs_own_additions_are_not_edits(world: tuple[Harness, Any]) -> None:
+    h, run = world
+    text = h.page(PAGE)
+    first = next(line for line in text.split("\n") if "I went to the woods." in line)
+    logseq = text.replace(first, first + "\n\t  id:: 6411c1f0-0000-4000-8000-000000000001"
+                                         "\n\t  collapsed:: true")
+    (h.pages / PAGE).write_text(logseq, encoding="utf-8")
+    run.user_changed()
+    h.server.update_highlight(h.ids[1], text="I went to the woods deliberately.")
+    run.sync(LATER)
+    assert h.page(PAGE) == logseq.replace("I went to the woods.",
+                                          "I went to the woods deliberately.")
+    assert counts(h)["edited"] == 0 and counts(h)["written"] == 3
+
+
+def test_a_write_by_the_user_during_the_sync_wins(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page changes between syncd reading it and replacing it: syncd re-reads and plans
+    again on top of the user's bytes."""
+    with harness(tmp_path) as h:
+        h.now = T0 - timedelta(hours=1)
+        book = h.server.add_book(title="Walden", highlights=[{"text": "Simplify."}])
+        h.sync(at=T0)
+        h.now = T0 + timedelta(minutes=10)
+        h.server.add_highlight(book["user_book_id"], text="Time is but the stream.")
+        real_write = Vault.write
+        calls = []
+
+        def user_types_first(self: Vault, path: Path, text: str, expected: str | None) -> Any:
+            if not calls:
+                path.write_text(path.read_text() + "\n- typed by the user", encoding="utf-8")
+            calls.append(path)
+            return real_write(self, path, text, expected)
+
+        monkeypatch.setattr(Vault, "write", user_types_first)
+        h.sync(at=LATER)
+        text = h.page(PAGE)
+        assert "- typed by the user\n- New highlights added" in text
+        assert text.count("Time is but the stream.") == 1 and len(calls) == 2
