@@ -175,7 +175,10 @@ class Syncer:
             if stat is not None and stat == (record.size, record.mtime_ns):
                 continue
             looked += 1
-            self.reconcile(record)
+            try:
+                self.reconcile(record)
+            except VaultError as error:  # e.g. a folder where the page was: left for later
+                log.error("page %s: %s", record.path, error)
         return looked
 
     def reconcile(self, record: PageRecord) -> None:
