@@ -252,3 +252,49 @@ def test_init_writes_a_private_starter_config_that_loads(tmp_path: Path) -> None
     assert TOKEN not in result.stdout + result.stderr
     status = run("status", "--config", str(config))
     assert status.returncode == 0, status.stderr
+
+
+def test_doctor_checks_every_part_and_fails_on_a_bad_token(tmp_path: Path, server: FakeReadwise,
+                                                           vault: Path) -> None:
+    config = write_config(tmp_path, server, vault)
+    good = run("doctor", "--config", str(config))
+    assert good.returncode == 0, good.stdout
+    lines = good.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "ok   config", "ok   config file", "ok   token", "ok   vault", "ok   logseq settings",
+        "ok   watcher"]
+    assert "file names :triple-lowbar" in good.stdout and "'MMM do, yyyy'" in good.stdout
+    data = yaml.safe_load(config.read_text())
+    data["readwise"]["token"] = "wrong-token-abc"
+    config.write_text(yaml.safe_dump(data))
+    config.chmod(0o644)
+    bad = run("doctor", "--config", str(config))
+    assert bad.returncode == 1
+    assert "FAIL token: Readwise refused the token" in bad.stdout
+    assert "FAIL config file" in bad.stdout
+    assert "wrong-token-abc" not in bad.stdout + bad.stderr
+
+
+def test_resync_recreates_a_page_the_user_deleted(tmp_path: Path, server: FakeReadwise,
+                                                  vault: Path) -> None:
+    config = write_config(tmp_path, server, vault)
+    assert run("sync", "--config", str(config)).returncode == 0
+    page = vault / "pages" / "Walden (highlights).md"
+    first = page.read_text(encoding="utf-8")
+    page.unlink()
+    assert run("sync", "--config", str(config)).returncode == 0
+    assert not page.exists()
+    assert "1 deleted pages" not in run("status", "--config", str(config)).stdout
+    assert "deleted pages: 1" in run("status", "--config", str(config)).stdout
+    result = run("resync", "Walden (highlights)", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert page.read_text(encoding="utf-8") == first
+    unknown = run("resync", "No Such Book", "--config", str(config))
+    assert unknown.returncode == 2 and "no book 'No Such Book'" in unknown.stderr
+
+
+def test_status_before_any_sync_says_so(tmp_path: Path, server: FakeReadwise,
+                                        vault: Path) -> None:
+    config = write_config(tmp_path, server, vault)
+    result = run("status", "--config", str(config))
+    assert result.returncode == 0 and "never synced" in result.stdout
