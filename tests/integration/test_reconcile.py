@@ -289,3 +289,36 @@ def test_a_write_by_the_user_during_the_sync_wins(tmp_path: Path,
         text = h.page(PAGE)
         assert "- typed by the user\n- New highlights added" in text
         assert text.count("Time is but the stream.") == 1 and len(calls) == 2
+
+
+def test_a_page_edited_into_something_that_is_not_blocks_loses_nothing(
+        world: tuple[Harness, Any]) -> None:
+    h, run = world
+    garbage = "\x00\x01 not an outline at all\n\t\t\t-\n  - -\n" + "é" * 50
+    (h.pages / PAGE).write_text(garbage, encoding="utf-8")
+    run.user_changed()
+    h.server.add_highlight(h.book_id, text="Time is but the stream.")
+    run.sync(LATER)
+    text = h.page(PAGE)
+    assert text.startswith(garbage)  # the user's bytes, all of them
+    assert text.count("Time is but the stream.") == 1
+    assert counts(h)["deleted"] == 3  # what syncd wrote is gone: never written again
+
+
+def test_a_page_replaced_by_a_folder_fails_that_book_only(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        h.now = T0 - timedelta(hours=1)
+        walden = h.server.add_book(title="Walden", highlights=[{"text": "Simplify."}])
+        h.server.add_book(title="Other", highlights=[{"text": "Elsewhere."}])
+        h.sync(at=T0)
+        (h.pages / PAGE).unlink()
+        (h.pages / PAGE).mkdir()
+        h.now = T0 + timedelta(minutes=10)
+        h.server.add_highlight(walden["user_book_id"], text="Time is but the stream.")
+        other = h.server.books[1]["user_book_id"]
+        h.server.add_highlight(other, text="More elsewhere.")
+        report = h.sync(at=LATER)
+        assert [book for book, _ in report.failed] == [walden["user_book_id"]]
+        assert "is a folder where a page should be" in report.failed[0][1]
+        assert h.page("Other (highlights).md").endswith("\t- More elsewhere.")
+        assert (h.pages / PAGE).is_dir()
