@@ -5,6 +5,7 @@ style) and the per-vault lock that keeps two syncd processes apart.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from syncd.config import Config
 from syncd.errors import ConfigError, VaultError
-from syncd.graph_settings import read_settings
+from syncd.graph_settings import GraphSettings, read_settings
 from syncd.plan import Options
 from syncd.readwise import ReadwiseClient
 from syncd.render import Style
@@ -51,15 +52,31 @@ def vault_timezone(config: Config) -> tzinfo:
 
 
 def layout_for(config: Config) -> Layout:
+    if config.vault.format == "obsidian":
+        folder = config.vault.folder or "Readwise"
+        return Layout(config.vault.path, config.vault.path / folder, GraphSettings(), "obsidian")
     graph = read_settings(config.vault.path)
     folder = config.vault.folder or graph.pages_directory
     return Layout(config.vault.path, config.vault.path / folder, graph)
 
 
+def daily_note_format(vault: Path) -> str | None:
+    """The moment.js format of an Obsidian vault's daily notes, if it has them configured."""
+    try:
+        settings = json.loads((vault / ".obsidian" / "daily-notes.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(settings, dict):
+        return None
+    fmt = settings.get("format")
+    return fmt if isinstance(fmt, str) and fmt else "YYYY-MM-DD"
+
+
 def style_for(config: Config, layout: Layout) -> Style:
-    templates = Templates(config.vault.format, config.templates)
+    templates = Templates(config.vault.format, config.templates, source=config.source)
+    daily = daily_note_format(config.vault.path) if config.vault.format == "obsidian" else None
     return Style(templates=templates, tz=vault_timezone(config),
-                 journal_format=layout.graph.journal_format)
+                 journal_format=layout.graph.journal_format, daily_note_format=daily)
 
 
 def lock_path(config: Config) -> Path:
@@ -130,6 +147,7 @@ def make_syncer(config: Config, state: State, env: Mapping[str, str], *,
                         config.sync.remove_deleted_highlights),
         clock=clock_from_env(env),
         categories=config.sync.categories,
+        tags=(config.sync.include_tags, config.sync.exclude_tags),
         sync_log_page=config.sync.sync_log_page,
         progress=progress,
     )

@@ -344,3 +344,37 @@ def django_date(moment: datetime.date | datetime.datetime, fmt: str) -> str:
         elif piece:
             pieces.append(_DJANGO_ESCAPED.sub(r"\1", piece))
     return "".join(pieces)
+
+
+# --------------------------------------------------------------------------------------------
+# moment.js formats (Obsidian's daily notes: `.obsidian/daily-notes.json`, default YYYY-MM-DD)
+# --------------------------------------------------------------------------------------------
+
+_MOMENT_TOKEN = re.compile(
+    r"\[[^\]]*\]|YYYY|YY|MMMM|MMM|MM|Mo|M|DDDD|DDD|DD|Do|D|dddd|ddd|dd|d|HH|H|hh|h|mm|m|ss|s|A|a")
+
+
+def format_moment(moment: datetime.datetime, fmt: str) -> str:
+    """Format `moment` with a moment.js pattern (`YYYY-MM-DD`, `dddd, MMMM Do YYYY`, `[Week] W`
+    literals in brackets); letters that are no token are kept as they are."""
+    hour12 = moment.hour % 12 or 12
+
+    def token(match: re.Match[str]) -> str:
+        t = match.group()
+        values = {
+            "YYYY": f"{moment.year:04d}", "YY": f"{moment.year % 100:02d}",
+            "MMMM": _MONTHS[moment.month - 1], "MMM": _MONTHS[moment.month - 1][:3],
+            "MM": f"{moment.month:02d}", "Mo": f"{moment.month}{_ordinal_suffix(moment.month)}",
+            "M": str(moment.month), "DDDD": f"{moment.timetuple().tm_yday:03d}",
+            "DDD": str(moment.timetuple().tm_yday), "DD": f"{moment.day:02d}",
+            "Do": f"{moment.day}{_ordinal_suffix(moment.day)}", "D": str(moment.day),
+            "dddd": _DAYS[moment.weekday()], "ddd": _DAYS[moment.weekday()][:3],
+            "dd": _DAYS[moment.weekday()][:2], "d": str((moment.weekday() + 1) % 7),
+            "HH": f"{moment.hour:02d}", "H": str(moment.hour), "hh": f"{hour12:02d}",
+            "h": str(hour12), "mm": f"{moment.minute:02d}", "m": str(moment.minute),
+            "ss": f"{moment.second:02d}", "s": str(moment.second),
+            "A": "AM" if moment.hour < 12 else "PM", "a": "am" if moment.hour < 12 else "pm",
+        }
+        return t[1:-1] if t.startswith("[") else values[t]
+
+    return _MOMENT_TOKEN.sub(token, fmt)

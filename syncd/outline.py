@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from syncd.templates import LINE_BREAK
 
 _BULLET = re.compile(r"^(\t*|[ ]*)-(?: |$)")
+_HEADING = re.compile(r"^#{1,6}(?: |$)")
+# Continuation lines that Logseq's parser would read as a new block (a list item, a heading):
+# written with a backslash so that the text stays in its block.
+_NEEDS_ESCAPE = re.compile(r"^(?:-|#{1,6}(?: |$))")
 LOGSEQ_OWN_PROPERTY = re.compile(r"^\s*(id|collapsed)::")
 
 
@@ -47,20 +51,21 @@ def template_blocks(output: str) -> list[Block]:
     return blocks
 
 
-def block_lines(block: Block, base_depth: int = 0) -> list[str]:
-    """Return the page lines of one block: bullet line, then continuation lines; a continuation
-    line starting with `-` is escaped as `\\-` so that Logseq keeps it inside the block."""
-    indent = "\t" * (base_depth + block.depth)
+def block_lines(block: Block, base_depth: int = 0, unit: str = "\t") -> list[str]:
+    """Return the page lines of one block: bullet line, then continuation lines indented by two
+    spaces more; a continuation line starting with `-` (or a heading's `#`) is escaped as `\\-`
+    so that it stays inside the block. `unit` is one level of indentation."""
+    indent = unit * (base_depth + block.depth)
     first, *rest = block.text.split("\n")
     lines = [f"{indent}- {first}"]
     for line in rest:
-        escaped = "\\" + line if line.startswith("-") else line
+        escaped = "\\" + line if _NEEDS_ESCAPE.match(line) else line
         lines.append(f"{indent}  {escaped}")
     return lines
 
 
-def render_blocks(blocks: list[Block], base_depth: int = 0) -> str:
-    return "\n".join(line for block in blocks for line in block_lines(block, base_depth))
+def render_blocks(blocks: list[Block], base_depth: int = 0, unit: str = "\t") -> str:
+    return "\n".join(line for block in blocks for line in block_lines(block, base_depth, unit))
 
 
 @dataclass(frozen=True)
@@ -73,22 +78,33 @@ class PageBlock:
     end: int
 
 
-def bullet_depth(line: str) -> int | None:
-    """Return the depth of a line that starts a block, None for any other line."""
+def bullet_depth(line: str, unit: str = "\t") -> int | None:
+    """Return the depth of a line that starts a block, None for any other line. Tabs count one
+    level each; spaces count one level per `unit` of spaces (two when the unit is a tab)."""
     match = _BULLET.match(line)
     if not match:
         return None
     indent = match.group(1)
-    return len(indent) if indent.startswith("\t") or not indent else len(indent) // 2
+    if indent.startswith("\t") or not indent:
+        return len(indent)
+    return len(indent) // (len(unit) if unit.startswith(" ") else 2)
 
 
-def parse_blocks(lines: list[str]) -> list[PageBlock]:
-    """Given a page's lines, return its blocks in order, each with its line span."""
-    starts = [(i, d) for i, line in enumerate(lines) if (d := bullet_depth(line)) is not None]
+def parse_blocks(lines: list[str], unit: str = "\t") -> list[PageBlock]:
+    """Given a page's lines, return its blocks in order, each with its line span. A Markdown
+    heading at the start of a line ends the block before it and belongs to none."""
+    marks = []  # (line, depth); depth None for a heading
+    for i, line in enumerate(lines):
+        depth = bullet_depth(line, unit)
+        if depth is not None or _HEADING.match(line):
+            marks.append((i, depth))
     blocks = []
-    for k, (start, depth) in enumerate(starts):
-        own_end = starts[k + 1][0] if k + 1 < len(starts) else len(lines)
-        end = next((s for s, d in starts[k + 1:] if d <= depth), len(lines))
+    for k, (start, depth) in enumerate(marks):
+        if depth is None:
+            continue
+        later = marks[k + 1:]
+        own_end = later[0][0] if later else len(lines)
+        end = next((s for s, d in later if d is None or d <= depth), len(lines))
         blocks.append(PageBlock(depth, start, own_end, end))
     return blocks
 

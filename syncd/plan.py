@@ -25,7 +25,7 @@ from syncd.outline import (
     normalise,
     parse_blocks,
 )
-from syncd.render import Style, append_text, render_addition, render_highlight
+from syncd.render import PageFormat, Style, append_text, render_addition, render_highlight
 from syncd.state import HighlightRecord
 
 _LOCATION_SUFFIX = re.compile(r" \(\[[^\]]*\]\(\S*\)\)$")
@@ -65,15 +65,14 @@ def digest(text: str) -> str:
 
 
 def highlight_text(lines: list[str]) -> str:
-    """Return the text of a highlight block's own lines, without bullet, indent and location."""
+    """Return the text of a highlight block's own lines, without bullet, indentation and
+    location link, for recognising it by its words."""
     if not lines:
         return ""
-    depth = bullet_depth(lines[0]) or 0
     parts = [lines[0].lstrip("\t ")[1:].lstrip(" ")]
     for line in lines[1:]:
-        rest = line[depth:] if line.startswith("\t" * depth) else line
-        rest = rest[2:] if rest.startswith("  ") else rest.lstrip()
-        parts.append(rest[1:] if rest.startswith("\\-") else rest)
+        rest = line.lstrip("\t ")
+        parts.append(rest[1:] if rest.startswith(("\\-", "\\#")) else rest)
     return _LOCATION_SUFFIX.sub("", "\n".join(parts).rstrip())
 
 
@@ -84,15 +83,18 @@ def _words(text: str) -> str:
 class _Disk:
     """A page's blocks, indexed for finding what syncd wrote."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, fmt: PageFormat) -> None:
+        self.fmt = fmt
         self.lines = text.split("\n")
-        self.blocks = parse_blocks(self.lines)
+        self.blocks = parse_blocks(self.lines, fmt.indent)
         self.by_norm: dict[str, PageBlock] = {}
         for block in self.blocks:
             self.by_norm.setdefault(self.norm(block), block)
 
     def norm(self, block: PageBlock) -> str:
-        return _dedent(normalise(self.lines[block.start:block.end]), block.depth)
+        """A block's text as if it sat where syncd writes highlights, for comparison."""
+        return _move(normalise(self.lines[block.start:block.end]), block.depth,
+                     self.fmt.highlight_depth, self.fmt.indent)
 
     def own_text(self, block: PageBlock) -> str:
         return highlight_text(self.lines[block.start:block.own_end])
@@ -114,19 +116,15 @@ class _Disk:
         return None
 
 
-def _dedent(text: str, depth: int) -> str:
-    """Move a block's text to depth 1, where syncd renders highlights, for comparison."""
-    shift = depth - 1
-    if shift == 0:
+def _move(text: str, depth: int, to: int, unit: str) -> str:
+    """Re-indent a block's text from `depth` to depth `to`."""
+    if depth == to:
         return text
     lines = text.split("\n")
-    if shift > 0:
-        return "\n".join(line[shift:] if line.startswith("\t" * shift) else line for line in lines)
-    return "\n".join("\t" * -shift + line for line in lines)
-
-
-def _indent(text: str, depth: int) -> list[str]:
-    return _dedent(text, 2 - depth).split("\n") if depth != 1 else text.split("\n")
+    if depth > to:
+        cut = unit * (depth - to)
+        return "\n".join(line.removeprefix(cut) for line in lines)
+    return "\n".join(unit * (to - depth) + line for line in lines)
 
 
 def plan_page(book: Book, fetched: list[Highlight], text: str,
@@ -134,7 +132,8 @@ def plan_page(book: Book, fetched: list[Highlight], text: str,
               options: Options) -> PagePlan:
     """Given a book's fetched highlights, the page's current text and the records of what syncd
     wrote there, return the page's new text and the records to save."""
-    disk = _Disk(text)
+    fmt = style.page_format
+    disk = _Disk(text, fmt)
     outcome = Outcome()
     saved: list[HighlightRecord] = []
     replacements: list[tuple[PageBlock, list[str]]] = []
@@ -193,12 +192,14 @@ def plan_page(book: Book, fetched: list[Highlight], text: str,
             # Changed in Readwise, untouched here: rewritten in place, Logseq's own `id::` and
             # `collapsed::` lines kept so that block references still resolve.
             own = rendered.split("\n")
-            cut = next((i for i, line in enumerate(own[1:], 1) if bullet_depth(line) is not None),
-                       len(own))
-            kept = [line for line in disk.lines[block.start + 1:block.own_end]
+            cut = next((i for i, line in enumerate(own[1:], 1)
+                        if bullet_depth(line, fmt.indent) is not None), len(own))
+            kept = [_move(line, block.depth, fmt.highlight_depth, fmt.indent)
+                    for line in disk.lines[block.start + 1:block.own_end]
                     if _LOGSEQ_OWN_PROPERTY.match(line)]
-            replacements.append((block, _indent("\n".join(own[:cut] + [
-                _dedent(line, block.depth) for line in kept] + own[cut:]), block.depth)))
+            new_block = "\n".join(own[:cut] + kept + own[cut:])
+            replacements.append((block, _move(new_block, fmt.highlight_depth, block.depth,
+                                              fmt.indent).split("\n")))
             remember(h, rendered, source, "written")
             outcome.updated += 1
 
@@ -211,10 +212,11 @@ def plan_page(book: Book, fetched: list[Highlight], text: str,
     return PagePlan(new_text if new_text != text else None, saved, outcome)
 
 
-def observe_page(text: str, records: Mapping[int, HighlightRecord]) -> list[HighlightRecord]:
+def observe_page(text: str, records: Mapping[int, HighlightRecord],
+                 fmt: PageFormat) -> list[HighlightRecord]:
     """Given a page's text and the records of what syncd wrote there, return the records whose
     status the page now changes: blocks the user edited or deleted (or put back as written)."""
-    disk = _Disk(text)
+    disk = _Disk(text, fmt)
     present = {rec.highlight_id: block for rec in records.values()
                if rec.status != "removed" and (block := disk.by_norm.get(rec.block)) is not None}
     taken = {block.start for block in present.values()}

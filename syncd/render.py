@@ -7,13 +7,14 @@ the rest of the page stays as the user left it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from syncd.dates import format_journal_date, format_time
+from syncd.dates import django_date, format_journal_date, format_moment, format_time
 from syncd.model import Book, Highlight
-from syncd.outline import Block, render_blocks, template_blocks
+from syncd.outline import render_blocks, template_blocks
 from syncd.templates import TemplateDate, Templates, clean
 
 NBSP = "\u00a0"
@@ -22,20 +23,57 @@ DEFAULT_JOURNAL_FORMAT = "MMM do, yyyy"
 
 
 @dataclass(frozen=True)
+class PageFormat:
+    """What differs between the page formats: indentation, where highlights sit, how a page
+    names itself, and how its sync headers are written."""
+
+    name: str
+    indent: str  # one level of indentation
+    highlight_depth: int  # the depth of highlight blocks
+    header_is_block: bool  # Logseq: the dated header is a block; Obsidian: a Markdown heading
+    first_sync_mark: str  # text on every page the Readwise export wrote in this format
+
+    def title_line(self, title: str) -> str:
+        return f"title:: {title}" if self.name == "logseq" else title
+
+
+LOGSEQ = PageFormat("logseq", "\t", 1, True, "Highlights first synced by [[Readwise]]")
+OBSIDIAN = PageFormat("obsidian", "    ", 0, False, "## Highlights")
+PAGE_FORMATS = {f.name: f for f in (LOGSEQ, OBSIDIAN)}
+
+
+@dataclass(frozen=True)
 class Style:
-    """How pages look in one vault: its templates, journal date format and time zone."""
+    """How pages look in one vault: its templates, date formats and time zone."""
 
     templates: Templates
     tz: tzinfo
-    journal_format: str = DEFAULT_JOURNAL_FORMAT
-    extra: dict[str, Any] = field(default_factory=dict)  # more template variables, e.g. dates
+    journal_format: str = DEFAULT_JOURNAL_FORMAT  # Logseq's journal page titles
+    daily_note_format: str | None = None  # Obsidian's daily notes (moment.js), when configured
+
+    @property
+    def page_format(self) -> PageFormat:
+        return PAGE_FORMATS[self.templates.page_format]
 
     def date(self, now: datetime) -> TemplateDate:
+        """`date` as templates see it: a link target for the day in Logseq ("Nov 19th, 2022"),
+        Readwise's Markdown date in Obsidian ("November 19, 2022")."""
         local = now.astimezone(self.tz)
-        return TemplateDate(format_journal_date(local.date(), self.journal_format), local)
+        if self.page_format is LOGSEQ:
+            return TemplateDate(format_journal_date(local.date(), self.journal_format), local)
+        return TemplateDate(django_date(local, "F j, Y"), local)
 
     def time(self, now: datetime) -> str:
         return format_time(now.astimezone(self.tz))
+
+    def dates(self, now: datetime) -> dict[str, Any]:
+        """The date variables of every template: `date`, `time` and, in a vault with daily
+        notes, `daily_note_date` (the day's note title, to link to it)."""
+        values: dict[str, Any] = {"date": self.date(now), "time": self.time(now)}
+        if self.daily_note_format:
+            values["daily_note_date"] = format_moment(now.astimezone(self.tz),
+                                                      self.daily_note_format)
+        return values
 
 
 def location(book: Book, highlight: Highlight) -> tuple[str | None, str | None]:
@@ -69,9 +107,7 @@ def book_context(book: Book, style: Style, now: datetime) -> dict[str, Any]:
         "document_tags": [clean(tag) for tag in book.tags],
         "document_note": clean(book.document_note),
         "summary": clean(book.summary),
-        "date": style.date(now),
-        "time": style.time(now),
-        **style.extra,
+        **style.dates(now),
     }
 
 
@@ -93,58 +129,71 @@ def page_title(book: Book, style: Style, now: datetime) -> str:
     return text.replace("\x00", " ").replace("\n", " ").strip()
 
 
-def render_highlight(book: Book, highlight: Highlight, style: Style, base_depth: int = 1) -> str:
+def render_highlight(book: Book, highlight: Highlight, style: Style) -> str:
     """Return the lines of one highlight's block (and its Tags/Note children)."""
+    fmt = style.page_format
     output = style.templates.render("highlight", highlight_context(book, highlight))
-    return render_blocks(template_blocks(output), base_depth)
+    return render_blocks(template_blocks(output), fmt.highlight_depth, fmt.indent)
 
 
-def _header(book: Book, style: Style, now: datetime, *, is_new_page: bool) -> list[Block]:
+def _header(book: Book, style: Style, now: datetime, *, is_new_page: bool) -> str:
+    """Return the header above a sync's highlights: a block in Logseq, heading lines else."""
     context = {**book_context(book, style, now),
                "is_new_page": is_new_page, "has_new_highlights": True}
-    return template_blocks(style.templates.render("highlight_header", context))
+    output = style.templates.render("highlight_header", context)
+    if style.page_format.header_is_block:
+        return render_blocks(template_blocks(output))
+    return "\n".join(line.rstrip() for line in output.strip("\n").split("\n"))
 
 
-def _with_highlights(header: list[Block], blocks: list[str]) -> str:
-    parts = [render_blocks(header)] if header else []
-    depth = 1 if header else 0
-    # Highlights sit one level below the header's first block.
-    parts.extend(_shift(block, depth - 1) for block in blocks)
-    return "\n".join(part for part in parts if part)
+def _with_highlights(style: Style, header: str, blocks: list[str]) -> str:
+    fmt = style.page_format
+    if fmt.header_is_block and not header:
+        # A custom template without a header: highlights become top-level blocks.
+        blocks = [_outdent(block, fmt.indent) for block in blocks]
+    return "\n".join(part for part in (header, *blocks) if part)
 
 
-def _shift(lines: str, by: int) -> str:
-    if by >= 0:
-        return "\n".join("\t" * by + line for line in lines.split("\n"))
-    return "\n".join(line[-by:] if line.startswith("\t" * -by) else line
-                     for line in lines.split("\n"))
+def _outdent(lines: str, unit: str) -> str:
+    return "\n".join(line.removeprefix(unit) for line in lines.split("\n"))
 
 
 def render_new_page(book: Book, title: str, highlight_blocks: list[str], style: Style,
                     now: datetime) -> str:
-    """Return a whole new page: properties, a blank line, the first header and its highlights."""
+    """Return a whole new page: the title line and metadata, a blank line, the first header and
+    its highlights. Logseq's metadata are properties (one per line); Obsidian's, Markdown."""
     metadata = style.templates.render("metadata", book_context(book, style, now))
-    properties = [f"title:: {title}"]
-    properties += [line.rstrip().replace("\x00", " ")
-                   for line in metadata.split("\n") if line.strip()]
-    body = _with_highlights(_header(book, style, now, is_new_page=True), highlight_blocks)
-    return "\n".join(properties) + "\n\n" + body
+    fmt = style.page_format
+    body = _with_highlights(style, _header(book, style, now, is_new_page=True),
+                            highlight_blocks)
+    if fmt is LOGSEQ:
+        properties = [fmt.title_line(title)]
+        properties += [line.rstrip().replace("\x00", " ")
+                       for line in metadata.split("\n") if line.strip()]
+        return "\n".join(properties) + "\n\n" + body
+    head = "\n".join(line.rstrip() for line in metadata.replace("\x00", " ").split("\n"))
+    head = re.sub(r"\n{3,}", "\n\n", head).strip("\n")
+    return f"{fmt.title_line(title)}\n\n{head}\n\n{body}\n" if head else \
+        f"{fmt.title_line(title)}\n\n{body}\n"
 
 
 def render_addition(book: Book, highlight_blocks: list[str], style: Style, now: datetime) -> str:
-    """Return the text appended to a page for a later sync: one dated header and its highlights."""
-    return _with_highlights(_header(book, style, now, is_new_page=False), highlight_blocks)
+    """Return the text appended to a page for a later sync: one dated header and its highlights.
+    In Markdown the header is a heading, so it gets a blank line before it and the page keeps
+    ending with a line break."""
+    text = _with_highlights(style, _header(book, style, now, is_new_page=False),
+                            highlight_blocks)
+    return text if style.page_format.header_is_block else f"\n{text}\n"
 
 
 def render_sync_log_entry(num_highlights: int, num_books: int, style: Style,
                           now: datetime) -> str:
-    context = {"date": style.date(now), "time": style.time(now),
-               "num_highlights": num_highlights, "num_books": num_books, **style.extra}
+    context = {**style.dates(now), "num_highlights": num_highlights, "num_books": num_books}
     return render_blocks(template_blocks(style.templates.render("sync_log", context)))
 
 
 def append_text(existing: str, addition: str) -> str:
     """Return `existing` with `addition` after it on a new line, every existing byte kept."""
     if not existing:
-        return addition
+        return addition.lstrip("\n")
     return existing + addition if existing.endswith("\n") else existing + "\n" + addition

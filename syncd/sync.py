@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from syncd.errors import SyncdError, VaultError
-from syncd.filenames import logseq_file_stem
+from syncd.filenames import logseq_file_stem, obsidian_file_stem
 from syncd.graph_settings import GraphSettings
 from syncd.model import Book, BookSchemaError, Highlight, parse_book
 from syncd.plan import (
@@ -30,13 +30,22 @@ from syncd.plan import (
     plan_page,
 )
 from syncd.readwise import ExportPage, ReadwiseClient, format_cursor, parse_cursor
-from syncd.render import Style, append_text, page_title, render_new_page, render_sync_log_entry
+from syncd.render import (
+    LOGSEQ,
+    PageFormat,
+    Style,
+    append_text,
+    page_title,
+    render_new_page,
+    render_sync_log_entry,
+)
 from syncd.state import PageRecord, State
 from syncd.vault import PageChanged, PageFile, Vault
 
 log = logging.getLogger(__name__)
 
-FIRST_SYNC_MARK = "Highlights first synced by [[Readwise]]"
+CATEGORY_FOLDERS = {"books": "Books", "articles": "Articles", "tweets": "Tweets",
+                    "podcasts": "Podcasts", "supplementals": "Supplementals"}
 # Folders whose pages are not the user's live pages: Logseq's backups and recycle bin, VCS, apps.
 SKIPPED_FOLDERS = frozenset({".git", ".obsidian", ".trash", "node_modules", "bak", ".recycle"})
 WRITE_ATTEMPTS = 5  # re-read and re-plan this often when the user writes a page meanwhile
@@ -80,14 +89,19 @@ def _s(n: int) -> str:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where a vault keeps its pages and how it names their files."""
+    """Where a vault keeps its pages and how it names their files: Logseq as the graph names
+    files; Obsidian as Readwise's export does, in a folder per category."""
 
     root: Path
     pages: Path
     graph: GraphSettings
+    page_format: str = "logseq"
 
-    def page_path(self, title: str) -> Path:
-        return self.pages / (logseq_file_stem(title, self.graph.name_format) + ".md")
+    def page_path(self, name: str, category: str = "") -> Path:
+        if self.page_format == "obsidian":
+            folder = CATEGORY_FOLDERS.get(category, category.capitalize())
+            return self.pages / folder / (obsidian_file_stem(name) + ".md")
+        return self.pages / (logseq_file_stem(name, self.graph.name_format) + ".md")
 
 
 class Stopped(Exception):
@@ -99,7 +113,9 @@ class Syncer:
 
     def __init__(self, *, client: ReadwiseClient, vault: Vault, state: State, layout: Layout,
                  style: Style, options: Options, clock: Callable[[], datetime],
-                 categories: tuple[str, ...] | None = None, sync_log_page: str | None = None,
+                 categories: tuple[str, ...] | None = None,
+                 tags: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
+                 sync_log_page: str | None = None,
                  progress: Callable[[int, int], None] | None = None) -> None:
         self.client = client
         self.vault = vault
@@ -109,6 +125,8 @@ class Syncer:
         self.options = options
         self.clock = clock
         self.categories = categories
+        self.include_tags, self.exclude_tags = (frozenset(t.casefold() for t in group)
+                                                for group in tags)
         self.sync_log_page = sync_log_page
         self.progress = progress
         self.resync_deleted_pages = False
@@ -130,7 +148,10 @@ class Syncer:
         cursor = self.state.get("cursor")
         since = None if full or book_ids or cursor is None else parse_cursor(cursor)
         self.vault.check()
-        self.vault.remove_temporary_files(self.layout.pages)
+        # A crash's leftovers: in the pages folder, and next to pages the user moved elsewhere.
+        for folder in {self.layout.pages} | {self.vault.path(p.path).parent
+                                              for p in self.state.pages() if p.status == "active"}:
+            self.vault.remove_temporary_files(folder)
         if not dry_run:
             self.scan()
         requests_before = self.client.requests_made
@@ -194,8 +215,11 @@ class Syncer:
             page = moved
             record = replace(record, path=self.vault.relative(moved.path))
         assert page.text is not None
-        changed = observe_page(page.text, self.state.highlights(record.book_id))
-        title = page_title_of(page.text) or record.title
+        fmt = self.style.page_format
+        changed = observe_page(page.text, self.state.highlights(record.book_id), fmt)
+        # The name follows a rename: Logseq's `title::`, or an Obsidian file's name.
+        title = (page_title_of(page.text) if fmt is LOGSEQ else Path(record.path).stem) \
+            or record.title
         with self.state.transaction():
             self.state.put_page(replace(record, title=title, status="active", size=page.size,
                                         mtime_ns=page.mtime_ns))
@@ -243,7 +267,7 @@ class Syncer:
             log.error("skipped %s", error)
             self._report.failed.append((error.book_id, str(error)))
             return None
-        if self.categories is not None and book.category not in self.categories:
+        if not self._wanted(book):
             return None
         try:
             outcome = self._sync_book(book)
@@ -255,6 +279,13 @@ class Syncer:
             return None
         self._report.outcome.add(outcome)
         return book.id if outcome.new else None
+
+    def _wanted(self, book: Book) -> bool:
+        """The config's filters: categories, and book tags to include (any) or exclude."""
+        tags = {tag.casefold() for tag in book.tags}
+        return ((self.categories is None or book.category in self.categories)
+                and (not self.include_tags or bool(tags & self.include_tags))
+                and not tags & self.exclude_tags)
 
     def _sync_book(self, book: Book) -> Outcome:
         fetched = list(book.highlights)
@@ -275,10 +306,10 @@ class Syncer:
 
     def _first_sync(self, book: Book, fetched: list[Highlight]) -> Outcome:
         now = self.clock()
-        title, path, adopted = self._choose_page(book, now)
+        title, name, path, adopted = self._choose_page(book, now)
         if adopted is not None:
             # A page the official plugin wrote: adopted; highlights on it are recognised.
-            record = PageRecord(book.id, self.vault.relative(path), title, "active")
+            record = PageRecord(book.id, self.vault.relative(path), name, "active")
             return self._apply(book, record, adopted,
                                lambda page: plan_page(book, fetched, page.text or "", {},
                                                       self.style, now, self.options))
@@ -289,7 +320,7 @@ class Syncer:
         written = self._write(path, text, None)
         if written is not None:
             with self.state.transaction():
-                self._put_page(PageRecord(book.id, self.vault.relative(path), title, "active"),
+                self._put_page(PageRecord(book.id, self.vault.relative(path), name, "active"),
                                written)
                 for highlight in records:
                     self.state.put_highlight(highlight)
@@ -341,27 +372,33 @@ class Syncer:
             return plan.outcome
         raise VaultError(f"{page.path}: kept changing while syncd wrote it; will retry next sync")
 
-    def _choose_page(self, book: Book, now: datetime) -> tuple[str, Path, PageFile | None]:
-        """Return a title and path for a new book's page, and the page if it is one to adopt.
+    def _choose_page(self, book: Book, now: datetime) -> tuple[str, str, Path, PageFile | None]:
+        """Return a new book's page: its title (as the page states it), its name (as syncd and
+        the file know it: the title in Logseq, the book's title in Obsidian), its path, and the
+        page itself if it is one to adopt.
 
-        Two books never share a page: a title another book has, or a page syncd did not write,
-        makes the title distinct with a number."""
+        Two books never share a page: a name another book has, or a page syncd did not write,
+        makes the name (and a Logseq title) distinct with a number."""
+        fmt = self.style.page_format
         base = page_title(book, self.style, now)
+        base_name = base if fmt is LOGSEQ else book.title
         owned = {(p.path, p.title.casefold()) for p in self.state.pages()}
         owned_paths = {path for path, _ in owned}
-        owned_titles = {title for _, title in owned}
+        owned_names = {name for _, name in owned}
         for n in range(1, 1000):
-            title = base if n == 1 else f"{base} ({n})"
-            path = self.layout.page_path(title)
+            suffix = "" if n == 1 else f" ({n})"
+            name = base_name + suffix
+            title = base + suffix if fmt is LOGSEQ else base
+            path = self.layout.page_path(name, book.category)
             relative = self.vault.relative(path)
-            if title.casefold() in owned_titles or relative in owned_paths:
+            if name.casefold() in owned_names or relative in owned_paths:
                 continue
             existing = self.vault.read(path)
             if existing.text is None:
-                return title, path, None
-            if _written_by_readwise(existing.text, title):
-                return title, path, existing
-        raise SyncdError(f"book {book.id}: no free page name for {base!r}")
+                return title, name, path, None
+            if _written_by_readwise(existing.text, fmt.title_line(title), fmt):
+                return title, name, path, existing
+        raise SyncdError(f"book {book.id}: no free page name for {base_name!r}")
 
     def _write(self, path: Path, text: str, expected: str | None) -> PageFile | None:
         if self._dry_run:
@@ -388,10 +425,10 @@ class Syncer:
             log.warning("sync log page not updated: %s", error)
 
 
-def _written_by_readwise(text: str, title: str) -> bool:
-    """True for a page the Readwise export (or syncd) wrote for this title."""
+def _written_by_readwise(text: str, title_line: str, fmt: PageFormat) -> bool:
+    """True for a page the Readwise export (or syncd) wrote, starting with this title line."""
     first = text.split("\n", 1)[0]
-    return FIRST_SYNC_MARK in text and first.casefold() == f"title:: {title}".casefold()
+    return fmt.first_sync_mark in text and first.casefold() == title_line.casefold()
 
 
 def _diff(name: str, old: str | None, new: str) -> str:

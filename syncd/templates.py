@@ -85,8 +85,10 @@ def default_sources(page_format: str) -> dict[str, str]:
 class Templates:
     """The five compiled templates of a vault: defaults, overridden by the config's."""
 
-    def __init__(self, page_format: str, overrides: Mapping[str, str] | None = None) -> None:
+    def __init__(self, page_format: str, overrides: Mapping[str, str] | None = None,
+                 source: object = None) -> None:
         self.page_format = page_format
+        self.source = source  # the config file, named in errors
         self.overrides = dict(overrides or {})
         env = _environment()
         sources = {**default_sources(page_format), **self.overrides}
@@ -95,7 +97,7 @@ class Templates:
             try:
                 self._compiled[name] = env.from_string(source)
             except jinja2.TemplateSyntaxError as error:
-                raise TemplateError(None, f"templates.{name}",
+                raise TemplateError(source, f"templates.{name}",
                                     f"line {error.lineno}: {error.message}") from None
 
     def render(self, section: str, context: Mapping[str, Any]) -> str:
@@ -105,10 +107,10 @@ class Templates:
         except jinja2.TemplateError as error:
             line = _failing_line(error)
             where = f"line {line}: " if line else ""
-            raise TemplateError(None, f"templates.{section}",
+            raise TemplateError(self.source, f"templates.{section}",
                                 f"{where}{type(error).__name__}: {error}") from None
         except (TypeError, ValueError, ArithmeticError) as error:
-            raise TemplateError(None, f"templates.{section}",
+            raise TemplateError(self.source, f"templates.{section}",
                                 f"{type(error).__name__}: {error}") from None
 
 

@@ -1,8 +1,9 @@
 """SPEC §6, row by row: what the user did to a page, and what syncd does about it.
 
-Each row runs two ways: with the daemon stopped (the edit is found by the scan a sync starts
-with) and with the daemon running (the edit is found through real watchdog events, before the
-next sync). The outcome checked is the page's bytes and the counts `syncd status` shows.
+Each row runs two ways, in a Logseq graph and in an Obsidian vault: with the daemon stopped (the
+edit is found by the scan a sync starts with) and with the daemon running (the edit is found
+through real watchdog events, before the next sync). The outcome checked is the page's bytes and
+the counts `syncd status` shows.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tests.support.harness import Harness, harness
 
 T0 = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)
 PAGE = "Walden (highlights).md"
+PAGES = {"logseq": "pages/Walden (highlights).md", "obsidian": "Readwise/Books/Walden.md"}
 WAIT = 20.0  # seconds: only a bound for failure, never a synchronisation
 
 
@@ -84,10 +86,14 @@ class Running:
         self.state.close()
 
 
-@pytest.fixture(params=["stopped", "running"])
+@pytest.fixture(params=[("logseq", "stopped"), ("logseq", "running"), ("obsidian", "stopped"),
+                        ("obsidian", "running")], ids="-".join)
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Harness, Any]]:
     """A vault with one synced book, Walden, of three highlights; and the way syncd runs."""
-    with harness(tmp_path) as h:
+    page_format, mode = request.param
+    with harness(tmp_path, settings={"vault": {"format": page_format}}) as h:
+        h.format = page_format  # type: ignore[attr-defined]
+        h.file = h.vault / PAGES[page_format]  # type: ignore[attr-defined]
         h.now = T0 - timedelta(hours=1)
         book = h.server.add_book(title="Walden", author="Thoreau", asin="B01", highlights=[
             {"text": text, "location": n, "location_type": "location"}
@@ -97,7 +103,7 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Harn
         h.ids = [x["id"] for x in book["highlights"]]  # type: ignore[attr-defined]
         h.sync(at=T0)
         h.now = T0 + timedelta(minutes=10)
-        driver = Stopped(h) if request.param == "stopped" else Running(h)
+        driver = Stopped(h) if mode == "stopped" else Running(h)
         h.now = T0 + timedelta(minutes=20)  # upstream changes are stamped after every cursor
         try:
             yield h, driver
@@ -113,10 +119,25 @@ def counts(h: Harness) -> dict[str, int]:
         state.close()
 
 
-def edit(h: Harness, old: str, new: str, name: str = PAGE) -> None:
-    text = h.page(name)
+def page(h: Harness) -> str:
+    return h.file.read_text(encoding="utf-8")  # type: ignore[attr-defined]
+
+
+def write(h: Harness, text: str) -> None:
+    h.file.write_text(text, encoding="utf-8")  # type: ignore[attr-defined]
+
+
+def edit(h: Harness, old: str, new: str) -> None:
+    text = page(h)
     assert old in text
-    (h.pages / name).write_text(text.replace(old, new), encoding="utf-8")
+    write(h, text.replace(old, new))
+
+
+def added(h: Harness, text: str) -> str:
+    """What a sync at LATER appends to a page for one new highlight without location."""
+    if h.format == "logseq":  # type: ignore[attr-defined]
+        return f"\n- New highlights added [[Mar 17th, 2023]] at 6:05 PM\n\t- {text}"
+    return f"\n## New highlights added March 17, 2023 at 6:05 PM\n- {text}\n"
 
 
 LATER = T0 + timedelta(hours=1)
@@ -126,17 +147,16 @@ def test_new_highlight_is_appended_under_a_dated_block(world: tuple[Harness, Any
     h, run = world
     h.server.add_highlight(h.book_id, text="Time is but the stream.")
     run.sync(LATER)
-    assert h.page(PAGE).endswith("- New highlights added [[Mar 17th, 2023]] at 6:05 PM\n"
-                                 "\t- Time is but the stream.")
+    assert page(h).endswith(added(h, "Time is but the stream."))
 
 
 def test_changed_in_readwise_untouched_block_is_rewritten_in_place(
         world: tuple[Harness, Any]) -> None:
     h, run = world
-    before = h.page(PAGE)
+    before = page(h)
     h.server.update_highlight(h.ids[1], text="I went to the woods deliberately.")
     run.sync(LATER)
-    assert h.page(PAGE) == before.replace("I went to the woods.",
+    assert page(h) == before.replace("I went to the woods.",
                                           "I went to the woods deliberately.")
     assert counts(h)["written"] == 3
 
@@ -146,19 +166,19 @@ def test_changed_in_readwise_edited_block_stays_and_is_a_conflict(
     h, run = world
     edit(h, "I went to the woods.", "I went to the woods. (my favourite line)")
     run.user_changed()
-    edited = h.page(PAGE)
+    edited = page(h)
     h.server.update_highlight(h.ids[1], text="I went to the woods deliberately.")
     run.sync(LATER)
-    assert h.page(PAGE) == edited
+    assert page(h) == edited
     assert counts(h)["conflict"] == 1
 
 
 def test_deleted_in_readwise_is_kept(world: tuple[Harness, Any]) -> None:
     h, run = world
-    before = h.page(PAGE)
+    before = page(h)
     h.server.delete_highlight(h.ids[0])
     run.sync(LATER)
-    assert h.page(PAGE) == before
+    assert page(h) == before
 
 
 def test_deleted_in_readwise_is_removed_when_asked_and_untouched(
@@ -170,21 +190,21 @@ def test_deleted_in_readwise_is_removed_when_asked_and_untouched(
         run.daemon.syncer = run.daemon._new_syncer(h.config)
     h.server.delete_highlight(h.ids[0])
     run.sync(LATER)
-    assert "Simplify, simplify." not in h.page(PAGE)
-    assert "I went to the woods." in h.page(PAGE)
+    assert "Simplify, simplify." not in page(h)
+    assert "I went to the woods." in page(h)
     assert counts(h)["removed"] == 1
 
 
 def test_block_the_user_deleted_is_never_added_back(world: tuple[Harness, Any]) -> None:
     h, run = world
-    lines = h.page(PAGE).split("\n")
+    lines = page(h).split("\n")
     kept = [line for line in lines if "I went to the woods." not in line]
-    (h.pages / PAGE).write_text("\n".join(kept), encoding="utf-8")
+    write(h, "\n".join(kept))
     run.user_changed()
     h.server.update_highlight(h.ids[1], text="I went to the woods, changed upstream.")
     run.sync(LATER)
     run.sync(LATER + timedelta(hours=1), full=True)
-    assert h.page(PAGE) == "\n".join(kept)
+    assert page(h) == "\n".join(kept)
     assert counts(h)["deleted"] == 1
 
 
@@ -192,75 +212,86 @@ def test_block_the_user_edited_is_never_overwritten(world: tuple[Harness, Any]) 
     h, run = world
     edit(h, "Simplify, simplify.", "Simplify, simplify, simplify!")
     run.user_changed()
-    edited = h.page(PAGE)
+    edited = page(h)
     run.sync(LATER, full=True)
-    assert h.page(PAGE) == edited
+    assert page(h) == edited
     assert counts(h)["edited"] == 1
 
 
 def test_what_the_user_added_is_kept_byte_for_byte(world: tuple[Harness, Any]) -> None:
     h, run = world
-    text = h.page(PAGE)
-    mine = text.replace("category:: #books", "category:: #books\nrating:: 5") \
-               .replace("Simplify, simplify. ", "Simplify, simplify.  ") + \
-        "\n\t\t- my child block under the last highlight\n- my own top-level block\n  with text"
-    mine = mine.replace("- Highlights first synced", "- my note before\n- Highlights first synced")
-    (h.pages / PAGE).write_text(mine, encoding="utf-8")
+    text = page(h)
+    if h.format == "logseq":  # type: ignore[attr-defined]
+        mine = text.replace("category:: #books", "category:: #books\nrating:: 5") + \
+            "\n\t\t- my child block under the last highlight\n- my own top-level block\n  text"
+        mine = mine.replace("- Highlights first synced", "- my note\n- Highlights first synced")
+    else:
+        mine = "---\ntags: [reading]\nrating: 5\n---\n" + text.replace(
+            "## Highlights", "My summary, in my words.\n\n## Highlights") + \
+            "        - my child item under the last highlight\n\nA closing paragraph.\n"
+    write(h, mine)
     run.user_changed()
     h.server.add_highlight(h.book_id, text="Time is but the stream.")
     run.sync(LATER)
-    assert h.page(PAGE) == mine + ("\n- New highlights added [[Mar 17th, 2023]] at 6:05 PM\n"
-                                   "\t- Time is but the stream.")
+    assert page(h) == mine + added(h, "Time is but the stream.")
 
 
 def test_page_the_user_deleted_is_not_recreated(world: tuple[Harness, Any]) -> None:
     h, run = world
-    (h.pages / PAGE).unlink()
+    h.file.unlink()  # type: ignore[attr-defined]
     run.user_changed()
     h.server.add_highlight(h.book_id, text="Time is but the stream.")
     run.sync(LATER)
-    assert h.page_names() == []
+    assert sorted(h.vault.rglob("*.md")) == []
     assert counts(h)["deleted_pages"] == 1
 
 
-def test_renamed_page_in_logseq_style_keeps_receiving_highlights(
-        world: tuple[Harness, Any]) -> None:
-    """Logseq renames a page by changing `title::` and renaming the file."""
+def test_renamed_page_keeps_receiving_highlights(world: tuple[Harness, Any]) -> None:
+    """Logseq renames a page by changing `title::` and renaming the file; Obsidian renames the
+    file."""
     h, run = world
-    text = h.page(PAGE).replace("title:: Walden (highlights)", "title:: Thoreau/Walden")
-    (h.pages / "Thoreau___Walden.md").write_text(text, encoding="utf-8")
-    (h.pages / PAGE).unlink()
+    text = page(h)
+    folder = h.file.parent  # type: ignore[attr-defined]
+    if h.format == "logseq":  # type: ignore[attr-defined]
+        text = text.replace("title:: Walden (highlights)", "title:: Thoreau/Walden")
+        renamed = folder / "Thoreau___Walden.md"
+    else:
+        renamed = folder / "Thoreau - Walden.md"
+    renamed.write_text(text, encoding="utf-8")
+    h.file.unlink()  # type: ignore[attr-defined]
     run.user_changed()
     h.server.add_highlight(h.book_id, text="Time is but the stream.")
     run.sync(LATER)
-    assert h.page_names() == ["Thoreau___Walden.md"]
-    assert h.page("Thoreau___Walden.md") == text + (
-        "\n- New highlights added [[Mar 17th, 2023]] at 6:05 PM\n\t- Time is but the stream.")
+    assert sorted(h.vault.rglob("*.md")) == [renamed]
+    assert renamed.read_text(encoding="utf-8") == text + added(h, "Time is but the stream.")
 
 
 def test_page_moved_to_another_folder_keeps_receiving_highlights(
         world: tuple[Harness, Any]) -> None:
     h, run = world
     (h.vault / "books").mkdir()
-    (h.pages / PAGE).rename(h.vault / "books" / "walden.md")
+    moved = h.vault / "books" / "walden.md"
+    h.file.rename(moved)  # type: ignore[attr-defined]
     run.user_changed()
     h.server.add_highlight(h.book_id, text="Time is but the stream.")
     run.sync(LATER)
-    assert h.page_names() == []
-    assert (h.vault / "books" / "walden.md").read_text().endswith("\t- Time is but the stream.")
+    assert sorted(h.vault.rglob("*.md")) == [moved]
+    assert moved.read_text().endswith(added(h, "Time is but the stream."))
 
 
 def test_logseqs_own_additions_are_not_edits(world: tuple[Harness, Any]) -> None:
     h, run = world
-    text = h.page(PAGE)
+    if h.format != "logseq":  # type: ignore[attr-defined]
+        pytest.skip("Logseq's block properties; Obsidian adds none")
+    text = page(h)
     first = next(line for line in text.split("\n") if "I went to the woods." in line)
     logseq = text.replace(first, first + "\n\t  id:: 6411c1f0-0000-4000-8000-000000000001"
                                          "\n\t  collapsed:: true")
-    (h.pages / PAGE).write_text(logseq, encoding="utf-8")
+    write(h, logseq)
     run.user_changed()
     h.server.update_highlight(h.ids[1], text="I went to the woods deliberately.")
     run.sync(LATER)
-    assert h.page(PAGE) == logseq.replace("I went to the woods.",
+    assert page(h) == logseq.replace("I went to the woods.",
                                           "I went to the woods deliberately.")
     assert counts(h)["edited"] == 0 and counts(h)["written"] == 3
 
@@ -295,11 +326,11 @@ def test_a_page_edited_into_something_that_is_not_blocks_loses_nothing(
         world: tuple[Harness, Any]) -> None:
     h, run = world
     garbage = "\x00\x01 not an outline at all\n\t\t\t-\n  - -\n" + "é" * 50
-    (h.pages / PAGE).write_text(garbage, encoding="utf-8")
+    write(h, garbage)
     run.user_changed()
     h.server.add_highlight(h.book_id, text="Time is but the stream.")
     run.sync(LATER)
-    text = h.page(PAGE)
+    text = page(h)
     assert text.startswith(garbage)  # the user's bytes, all of them
     assert text.count("Time is but the stream.") == 1
     assert counts(h)["deleted"] == 3  # what syncd wrote is gone: never written again

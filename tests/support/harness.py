@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from syncd.app import make_syncer
+from syncd.app import layout_for, make_syncer
 from syncd.config import Config, config_from_mapping
 from syncd.fakereadwise import FakeReadwise
 from syncd.readwise import ReadwiseClient, RetryPolicy
@@ -36,16 +36,18 @@ class Harness:
             (self.vault / "logseq" / "config.edn").write_text(edn, encoding="utf-8")
         self.state_dir = root / "state"
         self.now = datetime(2022, 11, 19, tzinfo=timezone.utc)
-        self.config = self.make_config(settings or {})
+        self.settings = dict(settings or {})
+        self.config = self.make_config({})
 
-    def make_config(self, settings: Mapping[str, Any]) -> Config:
+    def make_config(self, more: Mapping[str, Any]) -> Config:
+        """The harness's config, with its settings and `more` merged in, section by section."""
         data: dict[str, Any] = {
             "readwise": {"token": self.server.token, "base_url": self.server.url},
             "vault": {"path": str(self.vault), "timezone": "UTC"},
             "state_dir": str(self.state_dir),
             "sync": {"sync_log_page": None},
         }
-        for section, values in settings.items():
+        for section, values in [*self.settings.items(), *more.items()]:
             if isinstance(values, Mapping):
                 data[section] = {**data.get(section, {}), **values}
             else:
@@ -54,13 +56,14 @@ class Harness:
 
     @property
     def pages(self) -> Path:
-        return self.vault / "pages"
+        return layout_for(self.config).pages
 
     def page(self, name: str) -> str:
         return (self.pages / name).read_bytes().decode("utf-8")
 
     def page_names(self) -> list[str]:
-        return sorted(p.name for p in self.pages.glob("*.md")) if self.pages.exists() else []
+        """The pages' paths, relative to the pages folder."""
+        return sorted(p.relative_to(self.pages).as_posix() for p in self.pages.rglob("*.md"))
 
     def sync(self, at: datetime | None = None, **kwargs: Any) -> SyncReport:
         if at is not None:
