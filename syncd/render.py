@@ -14,12 +14,13 @@ from typing import Any
 
 from syncd.dates import django_date, format_journal_date, format_moment, format_time
 from syncd.model import Book, Highlight
-from syncd.outline import render_blocks, template_blocks
+from syncd.outline import Block, render_blocks, template_blocks
 from syncd.templates import TemplateDate, Templates, clean
 
 NBSP = "\u00a0"
 KINDLE_URL = "https://readwise.io/to_kindle?action=open&asin={asin}&location={location}"
 DEFAULT_JOURNAL_FORMAT = "MMM do, yyyy"
+_PROPERTY = re.compile(r"^[\w.-]+::")
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,10 @@ def location(book: Book, highlight: Highlight) -> tuple[str | None, str | None]:
 
 def book_context(book: Book, style: Style, now: datetime) -> dict[str, Any]:
     """Return the variables Readwise's templates know for a book, at the time `now`."""
+    return {**_book_variables(book), **style.dates(now)}
+
+
+def _book_variables(book: Book) -> dict[str, Any]:
     title = clean(book.title).replace("\x00", " ")
     return {
         "title": title,
@@ -107,13 +112,15 @@ def book_context(book: Book, style: Style, now: datetime) -> dict[str, Any]:
         "document_tags": [clean(tag) for tag in book.tags],
         "document_note": clean(book.document_note),
         "summary": clean(book.summary),
-        **style.dates(now),
     }
 
 
 def highlight_context(book: Book, highlight: Highlight) -> dict[str, Any]:
+    """The highlight template's variables: the highlight's, and its book's (but no dates, so
+    that what a highlight renders to does not change with the day it is rendered)."""
     label, link = location(book, highlight)
     return {
+        **_book_variables(book),
         "highlight_text": clean(highlight.text),
         "highlight_location": label or "",
         "highlight_location_url": link or "",
@@ -167,9 +174,13 @@ def render_new_page(book: Book, title: str, highlight_blocks: list[str], style: 
     body = _with_highlights(style, _header(book, style, now, is_new_page=True),
                             highlight_blocks)
     if fmt is LOGSEQ:
-        properties = [fmt.title_line(title)]
-        properties += [line.rstrip().replace("\x00", " ")
-                       for line in metadata.split("\n") if line.strip()]
+        # `key:: value` lines are the page's properties; any other line (Readwise's documented
+        # template puts the cover image there) becomes a block of its own before the header.
+        lines = [line.rstrip().replace("\x00", " ") for line in metadata.split("\n")]
+        properties = [fmt.title_line(title)] + [line for line in lines if _PROPERTY.match(line)]
+        blocks = [Block(0, line.strip()) for line in lines
+                  if line.strip() and not _PROPERTY.match(line)]
+        body = "\n".join(part for part in (render_blocks(blocks), body) if part)
         return "\n".join(properties) + "\n\n" + body
     head = "\n".join(line.rstrip() for line in metadata.replace("\x00", " ").split("\n"))
     head = re.sub(r"\n{3,}", "\n\n", head).strip("\n")

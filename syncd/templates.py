@@ -93,11 +93,11 @@ class Templates:
         env = _environment()
         sources = {**default_sources(page_format), **self.overrides}
         self._compiled: dict[str, jinja2.Template] = {}
-        for name, source in sources.items():
+        for name, text in sources.items():
             try:
-                self._compiled[name] = env.from_string(source)
+                self._compiled[name] = env.from_string(text)
             except jinja2.TemplateSyntaxError as error:
-                raise TemplateError(source, f"templates.{name}",
+                raise TemplateError(self.source, f"templates.{name}",
                                     f"line {error.lineno}: {error.message}") from None
 
     def render(self, section: str, context: Mapping[str, Any]) -> str:
