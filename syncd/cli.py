@@ -102,6 +102,10 @@ def load(args: argparse.Namespace, *, require_token: bool = True) -> Config:
 
     path = find_config_path(args.config, os.environ)
     config = load_config(path, os.environ, require_token=require_token)
+    if config.templates:  # custom templates are part of the config: they must compile
+        from syncd.templates import Templates
+
+        Templates(config.vault.format, config.templates, source=config.source)
     warning = config_permission_warning(path)
     if warning:
         log.warning("%s", warning)

@@ -161,3 +161,12 @@ def test_a_broken_template_fails_the_config_check_naming_section_and_line(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert f"{path}: at 'templates.highlight': line {line}:" in err
+
+
+def test_doctor_names_a_broken_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                        ) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"vault": {"path": str(tmp_path)},
+                                    "templates": {"metadata": "{% if url %}url:: {{ url }}"}}))
+    assert main(["doctor", "--config", str(path)]) == 1
+    assert "FAIL config:" in capsys.readouterr().out
