@@ -169,4 +169,5 @@ def test_doctor_names_a_broken_template(tmp_path: Path, capsys: pytest.CaptureFi
     path.write_text(yaml.safe_dump({"vault": {"path": str(tmp_path)},
                                     "templates": {"metadata": "{% if url %}url:: {{ url }}"}}))
     assert main(["doctor", "--config", str(path)]) == 1
-    assert "FAIL config:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL config:") and "at 'templates.metadata': line 1:" in out
