@@ -12,11 +12,13 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from syncd.config import Config
+    from syncd.state import State
 
 log = logging.getLogger("syncd")
 
@@ -112,31 +114,41 @@ def load(args: argparse.Namespace, *, require_token: bool = True) -> Config:
     return config
 
 
-def cmd_sync(args: argparse.Namespace) -> int:
-    from syncd.app import make_syncer, open_state, vault_lock
-    from syncd.progress import ProgressBar
+@contextmanager
+def locked_vault(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
+    """Load the config, set up logging, hold the vault's lock and open its state."""
+    from syncd.app import open_state, vault_lock
 
     config = load(args)
     setup_logging(config.log_level)
-    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
     with vault_lock(config):
         state = open_state(config)
+        try:
+            yield config, state
+        finally:
+            state.close()
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from syncd.app import make_syncer
+    from syncd.progress import ProgressBar
+    from syncd.status import record_error, record_sync
+
+    with locked_vault(args) as (config, state):
+        bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
         try:
             report = make_syncer(config, state, os.environ,
                                  progress=bar.update if bar else None).sync(
                 full=args.full, dry_run=args.dry_run)
             if not args.dry_run:
-                from syncd.status import record_sync
                 record_sync(state, report)
         except Exception as error:
             if not args.dry_run:
-                from syncd.status import record_error
                 record_error(state, error)
             raise
         finally:
             if bar:
                 bar.close()
-            state.close()
     for diff in report.diffs:
         sys.stdout.write(diff)
     if args.json:
@@ -149,46 +161,34 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from syncd.app import make_syncer, open_state, vault_lock
+    from syncd.app import make_syncer
     from syncd.daemon import Daemon
 
-    config = load(args)
-    setup_logging(config.log_level)
-    with vault_lock(config):
-        state = open_state(config)
-        try:
-            daemon = Daemon(config, state, env=os.environ,
-                            make_syncer=lambda c, s: make_syncer(c, s, os.environ),
-                            load_config=lambda: load(args))
-            daemon.install_signal_handlers()
-            return daemon.run()
-        finally:
-            state.close()
+    with locked_vault(args) as (config, state):
+        daemon = Daemon(config, state, env=os.environ,
+                        make_syncer=lambda c, s: make_syncer(c, s, os.environ),
+                        load_config=lambda: load(args))
+        daemon.install_signal_handlers()
+        return daemon.run()
 
 
 def cmd_resync(args: argparse.Namespace) -> int:
-    from syncd.app import make_syncer, open_state, vault_lock
-    from syncd.errors import ConfigError
+    from syncd.app import make_syncer
+    from syncd.errors import UsageError
 
-    config = load(args)
-    setup_logging(config.log_level)
-    with vault_lock(config):
-        state = open_state(config)
-        try:
-            wanted = args.book.casefold()
-            record = next((p for p in state.pages() if str(p.book_id) == args.book
-                           or p.title.casefold() == wanted), None)
-            if record is None:
-                raise ConfigError(None, None, f"no book {args.book!r} is known; give a Readwise "
-                                              "book id or a page title from `syncd status`")
-            syncer = make_syncer(config, state, os.environ)
-            if record.status == "active" and syncer.vault.path(record.path).exists():
-                print(f"{record.path} is there; nothing to re-create")
-                return EXIT_OK
-            syncer.forget(record.book_id)
-            report = syncer.sync(book_ids=[record.book_id])
-        finally:
-            state.close()
+    with locked_vault(args) as (config, state):
+        wanted = args.book.casefold()
+        record = next((p for p in state.pages() if str(p.book_id) == args.book
+                       or p.title.casefold() == wanted), None)
+        if record is None:
+            raise UsageError(f"no book {args.book!r} is known; give a Readwise book id or a "
+                             "page title (see `syncd status`)")
+        syncer = make_syncer(config, state, os.environ)
+        if record.status == "active" and syncer.vault.path(record.path).exists():
+            print(f"{record.path} is there; nothing to re-create")
+            return EXIT_OK
+        syncer.forget(record.book_id)
+        report = syncer.sync(book_ids=[record.book_id])
     print(report.summary())
     return EXIT_PARTIAL if report.failed else EXIT_OK
 
@@ -262,3 +262,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("syncd: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `syncd ... | head`: the reader left; nothing more to say
+        sys.stderr.close()
+        return EXIT_OK

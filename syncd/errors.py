@@ -28,6 +28,12 @@ class ConfigError(SyncdError):
         self.problem = problem
 
 
+class UsageError(SyncdError):
+    """A command given something it cannot act on."""
+
+    exit_code = 2
+
+
 class AuthError(SyncdError):
     """Readwise refused the token (401/403)."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.harness import harness
+from tests.support.harness import Harness, harness
 
 EXPECTED = Path(__file__).parent / "obsidian"
 FIRST = datetime(2022, 11, 19, 17, 5, tzinfo=timezone.utc)
@@ -46,20 +46,24 @@ BOOKS = [
 FILES = ["Books/Walden.md", "Podcasts/Episode 20.md", "Tweets/Small Tools Beat Big Plans.md"]
 
 
+def sync_library(h: Harness) -> dict[str, str]:
+    """Sync the library, then (a day later) one more highlight for Walden; return the pages."""
+    h.now = FIRST - timedelta(hours=1)
+    h.server.load(BOOKS)
+    h.sync(at=FIRST)
+    h.now = FIRST + timedelta(days=1)
+    h.server.add_highlight(1, id=13, text="Time is but the stream I go a-fishing in.",
+                           location=2215, location_type="location")
+    h.sync(at=SECOND)
+    return {name: h.page(name) for name in h.page_names()}
+
+
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Sync the library, then (a day later) one more highlight for Walden."""
     with harness(tmp_path_factory.mktemp("obsidian"), settings={"vault": {"format": "obsidian"}},
                  edn=None) as h:
-        h.now = FIRST - timedelta(hours=1)
-        h.server.load(BOOKS)
-        h.sync(at=FIRST)
-        h.now = FIRST + timedelta(days=1)
-        h.server.add_highlight(1, id=13, text="Time is but the stream I go a-fishing in.",
-                               location=2215, location_type="location")
-        h.sync(at=SECOND)
         assert h.pages == h.vault / "Readwise"
-        return {name: h.page(name) for name in h.page_names()}
+        return sync_library(h)
 
 
 def test_the_files_are_where_readwise_puts_them(written: dict[str, str]) -> None:

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from syncd.cli import main
-from tests.golden.test_obsidian_pages import BOOKS, EXPECTED
+from tests.golden.test_obsidian_pages import EXPECTED, FILES, sync_library
 from tests.support.corpus import corpus_pages, require_shared
 from tests.support.harness import harness
 from tests.support.mldoc import MldocParser
@@ -98,15 +98,10 @@ def test_readwise_documented_logseq_templates_give_the_corpus_pages(tmp_path: Pa
 def test_readwise_obsidian_defaults_give_the_default_export(tmp_path: Path) -> None:
     with harness(tmp_path, edn=None, settings={"vault": {"format": "obsidian"},
                                                "templates": OBSIDIAN_DEFAULTS}) as h:
-        h.now = T0 - timedelta(hours=1)
-        h.server.load(BOOKS)
-        h.sync(at=T0)
-        h.now = T0 + timedelta(days=1)
-        h.server.add_highlight(1, id=13, text="Time is but the stream I go a-fishing in.",
-                               location=2215, location_type="location")
-        h.sync(at=datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc))
-        for name in h.page_names():
-            assert h.page(name) == (EXPECTED / name).read_text(encoding="utf-8"), name
+        pages = sync_library(h)
+    assert sorted(pages) == FILES
+    for name, text in pages.items():
+        assert text == (EXPECTED / name).read_text(encoding="utf-8"), name
 
 
 def test_indented_template_lines_become_nested_blocks_in_logseq(tmp_path: Path,
