@@ -184,9 +184,16 @@ class Daemon:
     def _new_syncer(self, config: Config) -> Syncer:
         syncer = self._make_syncer(config, self.state)
         syncer.should_stop = self._stopping.is_set
+        # The client's waits before a retry (backoff, Retry-After: up to minutes) end at once
+        # on SIGTERM/SIGINT, so that the daemon stops within seconds.
+        syncer.client._sleep = self._wait_unless_stopping
         syncer.resync_deleted_pages = config.sync.resync_deleted_pages
         syncer.progress = lambda done, total: self._beat()
         return syncer
+
+    def _wait_unless_stopping(self, seconds: float) -> None:
+        if self._stopping.wait(seconds):
+            raise Stopped
 
     def _beat(self) -> None:
         self._heartbeat = time.monotonic()

@@ -106,10 +106,12 @@ class ReadwiseClient:
             params["ids"] = ",".join(str(i) for i in book_ids)
         while True:
             page = self._export_page(params)
+            cursor = page.next_cursor
             yield page
-            if not page.next_cursor:
+            del page  # the caller is done with it: not kept while the next one is fetched
+            if not cursor:
                 return
-            params = {**params, "pageCursor": page.next_cursor}
+            params = {**params, "pageCursor": cursor}
 
     def _export_page(self, params: Mapping[str, str]) -> ExportPage:
         def parse(response: requests.Response) -> ExportPage:

@@ -11,6 +11,7 @@ import hashlib
 import os
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,6 +61,38 @@ class HighlightRecord:
     status: str
 
 
+class PageNames:
+    """The paths and the (casefolded) names of every page record, deleted ones too: what a new
+    book's page must not take. Kept up to date by `State`, so that choosing the page of each of
+    10,000 new books does not read every page record again."""
+
+    def __init__(self) -> None:
+        self._by_book: dict[int, tuple[str, str]] = {}
+        self._paths: Counter[str] = Counter()
+        self._names: Counter[str] = Counter()
+
+    def put(self, page: PageRecord) -> None:
+        self.drop(page.book_id)
+        key = (page.path, page.title.casefold())
+        self._by_book[page.book_id] = key
+        self._paths[key[0]] += 1
+        self._names[key[1]] += 1
+
+    def drop(self, book_id: int) -> None:
+        key = self._by_book.pop(book_id, None)
+        if key is not None:
+            for counter, value in ((self._paths, key[0]), (self._names, key[1])):
+                counter[value] -= 1
+                if not counter[value]:
+                    del counter[value]
+
+    def has_path(self, path: str) -> bool:
+        return path in self._paths
+
+    def has_name(self, casefolded: str) -> bool:
+        return casefolded in self._names
+
+
 def database_path(state_dir: Path, vault: Path) -> Path:
     """Return the database file of one vault: several vaults may share a state_dir."""
     key = hashlib.sha256(str(vault.resolve()).encode()).hexdigest()[:16]
@@ -75,6 +108,10 @@ class State:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # The page names, and the database's data_version they were read at: another
+        # connection's commit changes it, and the names are read again.
+        self._names: PageNames | None = None
+        self._names_version: object = None
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             # One runner uses the connection at a time; the daemon may build it on another thread.
@@ -87,7 +124,11 @@ class State:
                 self.set("schema_version", str(SCHEMA_VERSION))
             elif version != str(SCHEMA_VERSION):
                 raise CorruptStateError(f"unknown schema version {version}")
-            self._db.execute("SELECT count(*) FROM pages").fetchone()
+            # Every page of the file, not only those opening it reads: a database damaged
+            # further in would otherwise fail mid-sync (about 20 ms for 100,000 highlights).
+            problem = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if problem != "ok":
+                raise CorruptStateError(problem)
         except sqlite3.DatabaseError as error:
             raise CorruptStateError(str(error)) from None
 
@@ -116,6 +157,7 @@ class State:
             yield
         except BaseException:
             self._db.execute("ROLLBACK")
+            self._names = None
             raise
         self._db.execute("COMMIT")
 
@@ -143,6 +185,18 @@ class State:
         self._db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?)",
                          (page.book_id, page.path, page.title, page.status, page.size,
                           page.mtime_ns))
+        if self._names is not None:
+            self._names.put(page)
+
+    def page_names(self) -> PageNames:
+        """Return the paths and names every page record uses (see `PageNames`)."""
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if self._names is None or version != self._names_version:
+            names = PageNames()
+            for page in self.pages():
+                names.put(page)
+            self._names, self._names_version = names, version
+        return self._names
 
     # highlights
     def highlights(self, book_id: int) -> dict[int, HighlightRecord]:
@@ -157,6 +211,8 @@ class State:
     def delete_book(self, book_id: int) -> None:
         self._db.execute("DELETE FROM pages WHERE book_id = ?", (book_id,))
         self._db.execute("DELETE FROM highlights WHERE book_id = ?", (book_id,))
+        if self._names is not None:
+            self._names.drop(book_id)
 
     def counts(self) -> dict[str, int]:
         """Return the numbers `syncd status` shows."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -39,16 +38,22 @@ from syncd.render import (
     render_new_page,
     render_sync_log_entry,
 )
-from syncd.state import PageRecord, State
+from syncd.state import HighlightRecord, PageRecord, State
 from syncd.vault import PageChanged, PageFile, Vault
 
 log = logging.getLogger(__name__)
 
 CATEGORY_FOLDERS = {"books": "Books", "articles": "Articles", "tweets": "Tweets",
                     "podcasts": "Podcasts", "supplementals": "Supplementals"}
-# Folders whose pages are not the user's live pages: Logseq's backups and recycle bin, VCS, apps.
-SKIPPED_FOLDERS = frozenset({".git", ".obsidian", ".trash", "node_modules", "bak", ".recycle"})
 WRITE_ATTEMPTS = 5  # re-read and re-plan this often when the user writes a page meanwhile
+# A page missing from where syncd left it is looked for in the vault's pages; when that list may
+# be older than a move, it is made again, at most this often per sync or scan (so that deleting
+# many pages at once costs a few walks of the vault, not one each).
+RELISTS = 10
+# New pages are made durable and remembered in batches: one folder fsync and one transaction for
+# this many pages (or this many bytes of page text), instead of one of each per page.
+BATCH_PAGES = 500
+BATCH_BYTES = 8 << 20
 
 
 @dataclass
@@ -104,6 +109,26 @@ class Layout:
         return self.pages / (logseq_file_stem(name, self.graph.name_format) + ".md")
 
 
+@dataclass
+class _NewPage:
+    record: PageRecord
+    book_title: str
+    written: PageFile
+    highlights: list[HighlightRecord]
+
+
+@dataclass
+class _NewPages:
+    """New pages written, not yet made durable (folder fsync) nor remembered (state)."""
+
+    pages: list[_NewPage] = field(default_factory=list)
+    books: set[int] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)  # casefolded
+    paths: set[str] = field(default_factory=set)
+    folders: set[Path] = field(default_factory=set)
+    size: int = 0
+
+
 class Stopped(Exception):
     """The daemon asked the sync to stop; the page in hand was finished."""
 
@@ -134,7 +159,9 @@ class Syncer:
         self._dry_run = False
         self._report = SyncReport()
         self._vault_pages: list[Path] | None = None
+        self._relisted = 0  # times `_vault_pages` was made again in this sync or scan
         self._recreate: list[int] = []  # deleted pages to create anew (resync_deleted_pages)
+        self._new_pages = _NewPages()
 
     def sync(self, *, full: bool = False, dry_run: bool = False,
              book_ids: list[int] | None = None) -> SyncReport:
@@ -144,6 +171,7 @@ class Syncer:
         self._dry_run = dry_run
         self._report = report = SyncReport()
         self._vault_pages = None
+        self._relisted = 0
         started = self.clock()  # the next cursor: taken before the first request
         cursor = self.state.get("cursor")
         since = None if full or book_ids or cursor is None else parse_cursor(cursor)
@@ -164,7 +192,8 @@ class Syncer:
         finally:
             report.requests = self.client.requests_made - requests_before
         if report.outcome.new and self.sync_log_page:
-            self._log_sync(report.outcome.new, len(set(touched)), started)
+            books = set(touched) - {book_id for book_id, _ in report.failed}
+            self._log_sync(report.outcome.new, len(books), started)
         if not report.failed and not dry_run and not book_ids:
             report.cursor = format_cursor(started)
             self.state.set("cursor", report.cursor)
@@ -172,22 +201,31 @@ class Syncer:
 
     def _fetch(self, pages: Iterator[ExportPage], touched: list[int]) -> None:
         done = 0
-        for page in pages:
-            log.info("export page: %d book(s)", len(page.results))
-            for record in page.results:
-                if self.should_stop():
-                    raise Stopped
-                book_id = self._sync_record(record)
-                if book_id is not None:
-                    touched.append(book_id)
-                done += 1
-                if self.progress:
-                    self.progress(done, page.count)
+        try:
+            for page in pages:
+                log.info("export page: %d book(s)", len(page.results))
+                record = None
+                for record in page.results:
+                    if self.should_stop():
+                        raise Stopped
+                    book_id = self._sync_record(record)
+                    if book_id is not None:
+                        touched.append(book_id)
+                    done += 1
+                    if self.progress:
+                        self.progress(done, page.count)
+                self._remember_new_pages()
+                # Let go of this page before the next is fetched: one page in memory at a time.
+                del page, record
+        finally:
+            self._remember_new_pages()
 
     # reconciliation: what the user did to the pages since syncd last looked
     def scan(self, only: set[str] | None = None) -> int:
         """Compare every page syncd keeps (or those at the paths in `only`) with what it wrote;
         a page whose size and mtime did not change is not read. Return pages looked at."""
+        self._vault_pages = None  # a page moved since the list was made must be found
+        self._relisted = 0
         looked = 0
         for record in self.state.pages():
             if record.status != "active" or (only is not None and record.path not in only):
@@ -228,35 +266,41 @@ class Syncer:
 
     def move(self, source: str, destination: str) -> None:
         """The watcher saw a page renamed or moved: follow it."""
+        self._vault_pages = None
         for record in self.state.pages():
             if record.path == source and record.status == "active":
                 self.reconcile(replace(record, path=destination))
 
     def _find_moved(self, record: PageRecord) -> PageFile | None:
         """Find a page syncd wrote that is no longer where it was, by its content: a file no
-        other book owns that holds one of the highlight blocks syncd wrote there."""
+        other book owns that holds one of the highlight blocks syncd wrote there, or (a Logseq
+        page left without any) whose `title::` is the page's."""
         signatures = [rec.block.split("\n", 1)[0].lstrip("\t")
                       for rec in self.state.highlights(record.book_id).values()
                       if rec.status == "written"]
-        if not signatures:
+        title = f"title:: {record.title}" if self.style.page_format is LOGSEQ else None
+        if not signatures and title is None:
             return None
         owned = {p.path for p in self.state.pages() if p.status == "active"}
-        for path in self._all_pages():
-            if self.vault.relative(path) in owned:
-                continue
-            page = self.vault.read(path)
-            if page.text and any(signature in page.text for signature in signatures[:20]):
-                return page
-        return None
+        fresh = self._vault_pages is None
+        while True:
+            for path in self._all_pages():
+                if self.vault.relative(path) in owned:
+                    continue
+                page = self.vault.read(path)
+                if page.text and (any(signature in page.text for signature in signatures[:20])
+                                  or page.text.split("\n", 1)[0] == title):
+                    return page
+            if fresh or self._relisted >= RELISTS:
+                return None
+            # The list may be older than a move the user made since (a sync can be long).
+            self._relisted += 1
+            self._vault_pages = None
+            fresh = True
 
     def _all_pages(self) -> list[Path]:
         if self._vault_pages is None:
-            found = []
-            for folder, dirs, files in os.walk(self.vault.root):
-                dirs[:] = [d for d in dirs if d not in SKIPPED_FOLDERS and not d.startswith(".")]
-                found += [Path(folder, f) for f in files
-                          if f.endswith(".md") and not f.startswith(".")]
-            self._vault_pages = sorted(found)
+            self._vault_pages = sorted(self.vault.pages())
         return self._vault_pages
 
     def _sync_record(self, record: object) -> int | None:
@@ -289,9 +333,12 @@ class Syncer:
 
     def _sync_book(self, book: Book) -> Outcome:
         fetched = list(book.highlights)
+        if book.id in self._new_pages.books:
+            self._remember_new_pages()
         record = self.state.page(book.id)
         if record is None:
             return self._first_sync(book, fetched)
+        self._remember_new_pages()  # what follows reads what syncd knows of other pages
         if record.status == "deleted" and self.resync_deleted_pages:
             if book.id not in self._recreate:
                 self.forget(book.id)
@@ -317,16 +364,53 @@ class Syncer:
         if not blocks:
             return Outcome()
         text = render_new_page(book, title, blocks, self.style, now)
-        written = self._write(path, text, None)
-        if written is not None:
-            with self.state.transaction():
-                self._put_page(PageRecord(book.id, self.vault.relative(path), name, "active"),
-                               written)
-                for highlight in records:
-                    self.state.put_highlight(highlight)
+        if self._dry_run:
+            self._write(path, text, None)
+        else:
+            self._write_new_page(book, PageRecord(book.id, self.vault.relative(path), name,
+                                                  "active"), path, text, records)
         self._report.pages_created += 1
         self._report.pages_changed += 1
         return Outcome(new=len(blocks))
+
+    def _write_new_page(self, book: Book, record: PageRecord, path: Path, text: str,
+                        highlights: list[HighlightRecord]) -> None:
+        """Write a new book's page; `_remember_new_pages` makes it durable and remembers it."""
+        written = self.vault.write(path, text, None, sync_folder=False)
+        new = self._new_pages
+        new.pages.append(_NewPage(record, book.title, written, highlights))
+        new.books.add(book.id)
+        new.names.add(record.title.casefold())
+        new.paths.add(record.path)
+        new.folders.add(path.parent)
+        new.size += len(text)
+        if len(new.pages) >= BATCH_PAGES or new.size >= BATCH_BYTES:
+            self._remember_new_pages()
+
+    def _remember_new_pages(self) -> None:
+        """Make the new pages written so far durable (fsync their folders), then remember them
+        (one transaction). If a folder cannot be synced, their books fail, as a failed write
+        would have failed them: named, their counts taken back; the others go on."""
+        new, self._new_pages = self._new_pages, _NewPages()
+        if not new.pages:
+            return
+        try:
+            self.vault.sync_folders(sorted(new.folders))
+        except VaultError as error:
+            if not self.vault.root.is_dir():
+                raise
+            for page in new.pages:
+                log.error("book %s (%s): %s", page.record.book_id, page.book_title, error)
+                self._report.failed.append((page.record.book_id, str(error)))
+                self._report.outcome.new -= len(page.highlights)
+                self._report.pages_created -= 1
+                self._report.pages_changed -= 1
+            return
+        with self.state.transaction():
+            for page in new.pages:
+                self._put_page(page.record, page.written)
+                for highlight in page.highlights:
+                    self.state.put_highlight(highlight)
 
     def forget(self, book_id: int) -> None:
         """Drop what syncd knows of a book's page, so that its next sync creates it anew."""
@@ -361,6 +445,12 @@ class Syncer:
                 except PageChanged:
                     log.info("%s changed while syncing; reading it again", page.path)
                     page = self.vault.read(page.path)
+                    if page.text is None:
+                        # Deleted or moved meanwhile: not re-created; looked at as a sync
+                        # does at its start (a deletion is remembered, a move followed).
+                        self._vault_pages = None
+                        self.reconcile(record)
+                        return self._sync_book(book)
                     continue
             if not self._dry_run and written is not None:
                 with self.state.transaction():
@@ -382,16 +472,16 @@ class Syncer:
         fmt = self.style.page_format
         base = page_title(book, self.style, now)
         base_name = base if fmt is LOGSEQ else book.title
-        owned = {(p.path, p.title.casefold()) for p in self.state.pages()}
-        owned_paths = {path for path, _ in owned}
-        owned_names = {name for _, name in owned}
+        owned = self.state.page_names()
+        new = self._new_pages
         for n in range(1, 1000):
             suffix = "" if n == 1 else f" ({n})"
             name = base_name + suffix
             title = base + suffix if fmt is LOGSEQ else base
             path = self.layout.page_path(name, book.category)
             relative = self.vault.relative(path)
-            if name.casefold() in owned_names or relative in owned_paths:
+            if (owned.has_name(name.casefold()) or owned.has_path(relative)
+                    or name.casefold() in new.names or relative in new.paths):
                 continue
             existing = self.vault.read(path)
             if existing.text is None:

@@ -3,22 +3,60 @@
 Every write goes to a temporary file in the page's own folder, is fsynced, then renamed over the
 page. Just before the rename the page is read again: if its bytes are no longer the ones the new
 text was computed from, the user (or Logseq) wrote it meanwhile, and `PageChanged` is raised so
-that the caller re-reads and plans again. Nothing is ever written outside the vault folder, and a
-symlink is never followed for a write.
+that the caller re-reads and plans again. The page stays open across the rename, so that bytes
+written into it in place meanwhile (by an editor that had it open) are seen: they are put back,
+and `PageChanged` is raised too. Nothing is ever written outside the vault folder, and a symlink
+is never followed for a write.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
+import logging
 import os
 import secrets
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from syncd.errors import VaultError
 
+log = logging.getLogger(__name__)
+
+PAGE_SUFFIX = ".md"
+_SKIPPED_FOLDERS = frozenset({"node_modules"})
+_SKIPPED_LOGSEQ_FOLDERS = frozenset({"bak", ".recycle", "version-files"})
+_TEMP_SUFFIXES = ("~", ".swp", ".tmp")
+_TEMP_NAMES = frozenset({"4913"})
 TEMP_PREFIX = ".syncd-"
 TEMP_SUFFIX = ".tmp"
+LATE_WRITE_WAIT = 0.5  # seconds: the longest a write waits for others to close a replaced page
+
+
+def is_page(relative_path: str) -> bool:
+    """Given a path relative to the vault root, return whether it can be a page.
+
+    A page is a ``*.md`` file that is not hidden, not an editor's temporary, swap or backup file,
+    and not under a hidden folder (``.git``, ``.obsidian``, ``.trash``, ``logseq/.recycle``),
+    ``node_modules``, ``logseq/bak`` or ``logseq/version-files``.
+    """
+    parts = PurePosixPath(relative_path).parts
+    if not parts or parts[0] == "/" or ".." in parts:
+        return False
+    name = parts[-1]
+    if not name.endswith(PAGE_SUFFIX):
+        return False
+    if name.endswith(_TEMP_SUFFIXES) or name in _TEMP_NAMES or name.startswith(".#"):
+        return False
+    for index, part in enumerate(parts):
+        if part.startswith(".") or part in _SKIPPED_FOLDERS:
+            return False
+        folder_below = parts[index + 1] if index + 2 < len(parts) else None
+        if part == "logseq" and folder_below in _SKIPPED_LOGSEQ_FOLDERS:
+            return False
+    return True
 
 
 class PageChanged(Exception):
@@ -82,11 +120,14 @@ class Vault:
             return None
         return stat.st_size, stat.st_mtime_ns
 
-    def write(self, path: Path, text: str, expected: str | None) -> PageFile:
+    def write(self, path: Path, text: str, expected: str | None, *,
+              sync_folder: bool = True) -> PageFile:
         """Replace `path` with `text` if it still holds `expected` (None: must not exist).
 
         Return the page as written. Raise PageChanged if the page changed meanwhile, VaultError
-        if the vault cannot be written or the path leads outside it."""
+        if the vault cannot be written or the path leads outside it. With `sync_folder=False`
+        the rename is not yet made durable: the caller calls `sync_folders` before it relies on
+        the page being there (one folder fsync for many new pages)."""
         if not self.inside(path):
             raise VaultError(f"{path}: outside the vault or a symlink; not written")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,26 +142,130 @@ class Vault:
                     handle.write(data)
                     handle.flush()
                     os.fsync(handle.fileno())
-                if self.read(path).text != expected:
+                before = None if expected is None else expected.encode("utf-8", "surrogateescape")
+                late = _swap(path, temp, before)
+                if late != before:
+                    # Written in place while it was replaced (an editor had it open): those
+                    # bytes went to the file replaced. Theirs win: keep them, plan again.
+                    assert before is not None and late is not None
+                    self._put_back(path, before, late, data)
                     raise PageChanged(str(path))
-                os.replace(temp, path)
             finally:
                 if temp.exists():
                     temp.unlink()
-            _fsync_folder(path.parent)
+            if sync_folder:
+                _fsync_folder(path.parent)
         except OSError as error:
             raise VaultError(_describe(path, error)) from None
         stat = path.stat()
         return PageFile(path, text, stat.st_size, stat.st_mtime_ns)
 
+    def _put_back(self, path: Path, before: bytes, late: bytes, ours: bytes) -> None:
+        """`path` holds `ours`, syncd's new text computed from `before`, which replaced a file
+        someone wrote into meanwhile (`late` is what it held at the end): keep what they wrote.
+        What they appended is appended again (to the page as it now is, without replacing it,
+        so that nothing written meanwhile is lost); anything else: `late` is put back whole."""
+        if late.startswith(before):
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+            try:
+                os.write(fd, late[len(before):])
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            return
+        back = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}"
+        try:
+            fd = os.open(back, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(late)
+                handle.flush()
+                os.fsync(handle.fileno())
+            _swap(path, back, ours)
+        except PageChanged:
+            log.warning("%s: changed again while syncd put back what was written into it "
+                        "meanwhile; keeping the newest", path)
+        finally:
+            back.unlink(missing_ok=True)
+
+    def pages(self) -> list[Path]:
+        """Every file in the vault that can be a page (see `is_page`)."""
+        found = []
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            found += [path for name in files
+                      if is_page(self.relative(path := Path(folder, name)))]
+        return found
+
+    def sync_folders(self, folders: Iterable[Path]) -> None:
+        """Make the pages written into `folders` with `sync_folder=False` durable (fsync each
+        folder). Raise VaultError if one cannot be."""
+        for folder in folders:
+            try:
+                _fsync_folder(folder)
+            except OSError as error:
+                raise VaultError(_describe(folder, error)) from None
+
     def remove_temporary_files(self, folder: Path) -> int:
-        """Remove temporary files a crash may have left in `folder`; return how many."""
+        """Remove temporary files a crash may have left in `folder`; return how many. A folder
+        that leads out of the vault (a link) is left alone: they cannot be syncd's."""
         removed = 0
-        if folder.is_dir():
+        real = Path(os.path.realpath(folder))
+        if folder.is_dir() and (real == self._real_root or self._real_root in real.parents):
             for temp in folder.glob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
                 temp.unlink(missing_ok=True)
                 removed += 1
         return removed
+
+
+def _swap(path: Path, temp: Path, expected: bytes | None) -> bytes | None:
+    """Rename `temp` over `path` if `path` holds `expected` (None: there is no file), else raise
+    PageChanged. Return the replaced file's bytes read again just after the rename, through a
+    descriptor opened before it: not `expected` if someone wrote that file in place meanwhile."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        fd = None
+    try:
+        if _read_all(fd) != expected or (
+                fd is not None and os.fstat(fd).st_ino != os.lstat(path).st_ino):
+            raise PageChanged(str(path))
+        os.replace(temp, path)
+        if fd is not None:
+            _wait_until_closed(fd)
+        return _read_all(fd)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _wait_until_closed(fd: int) -> None:
+    """Wait, for at most LATE_WRITE_WAIT, until no other process has the file open (they may
+    still be writing into it). Linux tells with a lease: a write lease is granted only to the one
+    process that has a file open. Where leases are not to be had, return at once."""
+    if not hasattr(fcntl, "F_SETLEASE") or os.fstat(fd).st_nlink:
+        return  # a file still reachable by a name could be opened, breaking the lease
+    deadline = time.monotonic() + LATE_WRITE_WAIT
+    while True:
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+        except OSError as error:
+            if error.errno != errno.EAGAIN or time.monotonic() >= deadline:
+                return
+            time.sleep(0.001)
+            continue
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+        return
+
+
+def _read_all(fd: int | None) -> bytes | None:
+    if fd is None:
+        return None
+    chunks = []
+    offset = 0
+    while chunk := os.pread(fd, 1 << 20, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
 
 
 def _fsync_folder(folder: Path) -> None:

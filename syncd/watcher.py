@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Literal
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -31,18 +31,15 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from syncd.vault import is_page
+
 logger = logging.getLogger(__name__)
 
 EventKind = Literal["created", "modified", "deleted", "moved"]
 
-PAGE_SUFFIX = ".md"
 # Folders (at any depth) whose files are never pages: package trees, and Logseq's backups and
 # conflict copies. Hidden folders (.git, .obsidian, .trash, logseq/.recycle) go by their dot.
-_SKIPPED_FOLDERS = frozenset({"node_modules"})
-_SKIPPED_LOGSEQ_FOLDERS = frozenset({"bak", ".recycle", "version-files"})
 # Editor droppings: Emacs backups and locks, Vim swap files and its write-test file "4913".
-_TEMP_SUFFIXES = ("~", ".swp", ".tmp")
-_TEMP_NAMES = frozenset({"4913"})
 
 INOTIFY_PROC_DIR = Path("/proc/sys/fs/inotify")
 DEFAULT_POLLING_INTERVAL = 5.0
@@ -91,30 +88,6 @@ class Changes:
 
     def __bool__(self) -> bool:
         return bool(self.changed or self.deleted or self.moved)
-
-
-def is_page(relative_path: str) -> bool:
-    """Given a path relative to the vault root, return whether it can be a page.
-
-    A page is a ``*.md`` file that is not hidden, not an editor's temporary, swap or backup file,
-    and not under a hidden folder (``.git``, ``.obsidian``, ``.trash``, ``logseq/.recycle``),
-    ``node_modules``, ``logseq/bak`` or ``logseq/version-files``.
-    """
-    parts = PurePosixPath(relative_path).parts
-    if not parts or parts[0] == "/" or ".." in parts:
-        return False
-    name = parts[-1]
-    if not name.endswith(PAGE_SUFFIX):
-        return False
-    if name.endswith(_TEMP_SUFFIXES) or name in _TEMP_NAMES or name.startswith(".#"):
-        return False
-    for index, part in enumerate(parts):
-        if part.startswith(".") or part in _SKIPPED_FOLDERS:
-            return False
-        folder_below = parts[index + 1] if index + 2 < len(parts) else None
-        if part == "logseq" and folder_below in _SKIPPED_LOGSEQ_FOLDERS:
-            return False
-    return True
 
 
 def page_event(event: FileEvent) -> FileEvent | None:

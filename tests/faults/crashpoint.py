@@ -1,0 +1,81 @@
+"""Run the syncd command line, killing the process with SIGKILL at a chosen step of a write.
+
+    python -m tests.faults.crashpoint STEP N -- sync --config PATH
+
+The test's own patches, applied in this process only (syncd has no test hooks); STEP is where the
+N-th occurrence of it dies:
+
+- `fsync`: a page's temporary file is written and fsynced, not yet renamed over the page (the
+  temporary file is left behind);
+- `replace`: the page was just renamed into place; syncd has not recorded it;
+- `commit`: a state transaction is about to commit (the page is on disk, the record is not).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import syncd.state
+from syncd.cli import main
+from syncd.vault import TEMP_PREFIX
+
+
+def die() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def install(step: str, n: int) -> None:
+    seen = 0
+
+    def due() -> bool:
+        nonlocal seen
+        seen += 1
+        return seen == n
+
+    if step == "fsync":
+        real_fsync = os.fsync
+
+        def fsync(fd: int) -> None:
+            real_fsync(fd)
+            name = Path(os.readlink(f"/proc/self/fd/{fd}")).name
+            if name.startswith(TEMP_PREFIX) and due():
+                die()
+
+        os.fsync = fsync
+    elif step == "replace":
+        real_replace = os.replace
+
+        def replace(source: Any, destination: Any) -> None:
+            real_replace(source, destination)
+            if Path(source).name.startswith(TEMP_PREFIX) and due():
+                die()
+
+        os.replace = replace
+    elif step == "commit":
+        real_transaction = syncd.state.State.transaction
+
+        @contextmanager
+        def transaction(self: syncd.state.State) -> Iterator[None]:
+            with real_transaction(self):
+                yield
+                if due():
+                    die()
+
+        syncd.state.State.transaction = transaction  # type: ignore[method-assign]
+    else:
+        raise SystemExit(f"unknown step {step!r}")
+
+
+if __name__ == "__main__":
+    step, count, separator, *rest = sys.argv[1:]
+    assert separator == "--"
+    install(step, int(count))
+    raise SystemExit(main(rest))

@@ -1,0 +1,209 @@
+"""Crash safety (SPEC §6): `syncd sync` killed with SIGKILL at any instant leaves every highlight
+on disk exactly once after the next run, no temporary file behind, and `syncd status` in line
+with the vault.
+
+Two ways of choosing the instant:
+- seeded-random: the process is killed at the k-th file-system event (inotify, through watchdog)
+  in the vault or the state folder, k drawn at random over the work left, so the kills land
+  anywhere: fetching, writing a temporary file, renaming, committing state, writing the sync log;
+- deterministic: a wrapper (`tests.faults.crashpoint`) kills it right after a chosen step of a
+  page write: temporary file fsynced, page renamed into place, state transaction done.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers.inotify import InotifyObserver
+
+from syncd.fakereadwise import FakeReadwise
+from tests.faults.support import (
+    REPO,
+    TIMEOUT,
+    TOKEN,
+    Library,
+    assert_each_once,
+    markers_on_disk,
+    page_files,
+    run_syncd,
+    status_json,
+    syncd_command,
+    syncd_env,
+    temp_files,
+    write_config,
+)
+
+SEED = int(os.environ.get("SYNCD_CRASH_SEED", "20240917"))
+KILLS = 30  # at least this many runs end by SIGKILL
+KILLS_PER_ROUND = 8
+MIN_ROUNDS = 4  # round 0: the first sync of 1,000 highlights; then incremental syncs
+EVENTS_PER_PAGE = 10  # about what one page write shows to inotify (temp, write, rename, state)
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux")
+
+
+class KillAtEvent(FileSystemEventHandler):
+    """Kills the process at the `at`-th file-system event seen."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+        self.seen = 0
+        self.process: subprocess.Popen[str] | None = None
+        self.lock = threading.Lock()
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        with self.lock:
+            self.seen += 1
+            self._maybe_kill()
+
+    def attach(self, process: subprocess.Popen[str]) -> None:
+        with self.lock:
+            self.process = process
+            self._maybe_kill()
+
+    def _maybe_kill(self) -> None:
+        if self.process is not None and self.seen >= self.at and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+
+
+def sync_killed_at_event(config: Path, at: int, watched: list[Path]) -> tuple[int, str]:
+    """Run `syncd sync`, killing it at the `at`-th event under `watched`; return its exit status
+    (-9 when killed) and stderr."""
+    handler = KillAtEvent(at)
+    observer = InotifyObserver()
+    for folder in watched:
+        observer.schedule(handler, str(folder), recursive=True)
+    observer.start()
+    try:
+        process = subprocess.Popen(syncd_command("sync", "--config", str(config)), cwd=REPO,
+                                   env=syncd_env(), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True)
+        handler.attach(process)
+        _, stderr = process.communicate(timeout=TIMEOUT)
+    finally:
+        observer.stop()
+        observer.join()
+    return process.returncode, stderr
+
+
+def books_behind(vault: Path, library: Library) -> int:
+    """How many books have a highlight not yet on disk."""
+    on_disk = markers_on_disk(vault)
+    return sum(1 for book in library.books
+               if any(on_disk[m] == 0 for m in library.book_markers(book)))
+
+
+def check_vault(vault: Path, config: Path, library: Library) -> None:
+    assert_each_once(vault, library.markers.values())
+    assert temp_files(vault) == []
+    # One page per book (no second page after a crash), and the sync log page.
+    pages = page_files(vault / "pages")
+    assert len(pages) == len(library.books) + 1, [p.name for p in pages]
+    status = status_json(config)
+    counts = status["counts"]
+    assert counts["highlights"] == counts["written"] == len(library.markers), counts
+    assert counts["pages"] == counts["books"] == len(library.books), counts
+    assert counts["deleted"] == counts["edited"] == counts["conflict"] == 0, counts
+    assert counts["deleted_pages"] == 0 and status["last_error"] is None, status
+
+
+def test_sigkill_at_random_moments_leaves_every_highlight_on_disk_once(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    vault, state = tmp_path / "graph", tmp_path / "state"
+    vault.mkdir()
+    state.mkdir()
+    with FakeReadwise(token=TOKEN, page_size=10) as server:
+        library = Library(server, rng)
+        library.add_books(100, 10)
+        config = write_config(tmp_path / "config.yaml", server.url, vault, state,
+                              sync={"sync_log_page": "Readwise"}, log_level="warning")
+        kills = rounds = 0
+        seen: Counter[str] = Counter()
+        while rounds < MIN_ROUNDS or kills < KILLS:
+            assert rounds < 3 * MIN_ROUNDS, f"only {kills} of {rounds * KILLS_PER_ROUND} killed"
+            if rounds:  # an incremental sync: new highlights in old books, and new books
+                library.add_highlights(rng.randint(20, 80))
+                library.add_books(rng.randint(1, 3), rng.randint(1, 6), title=f"Round {rounds}")
+            for _ in range(KILLS_PER_ROUND):
+                at = rng.randint(1, EVENTS_PER_PAGE * books_behind(vault, library) + 40)
+                code, stderr = sync_killed_at_event(config, at, [vault, state])
+                if code == -signal.SIGKILL:
+                    kills += 1
+                    seen["temporary file left"] += bool(temp_files(vault))
+                else:
+                    assert code == 0, stderr
+                    seen["finished before the kill"] += 1
+            result = run_syncd("sync", "--config", str(config))
+            assert result.returncode == 0, result.stderr
+            check_vault(vault, config, library)
+            rounds += 1
+        assert kills >= KILLS, seen
+    assert len(library.markers) > 1000
+
+
+@pytest.mark.parametrize("step", ["fsync", "replace", "commit"])
+def test_a_crash_at_each_step_of_a_page_write_is_repaired_by_the_next_run(
+        tmp_path: Path, step: str) -> None:
+    rng = random.Random(SEED)
+    vault, state = tmp_path / "graph", tmp_path / "state"
+    vault.mkdir()
+    with FakeReadwise(token=TOKEN, page_size=4) as server:
+        library = Library(server, rng)
+        library.add_books(12, 3)
+        config = write_config(tmp_path / "config.yaml", server.url, vault, state,
+                              sync={"sync_log_page": "Readwise"})
+
+        def crash_at(n: int) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [*syncd_command()[:2], "tests.faults.crashpoint", step, str(n), "--", "sync",
+                 "--config", str(config)], cwd=REPO, env=syncd_env(), capture_output=True,
+                text=True, timeout=TIMEOUT, check=False)
+
+        for n in (1, 5):  # the first sync, killed at the first and at the fifth page
+            assert crash_at(n).returncode == -signal.SIGKILL
+            if step == "fsync":
+                assert len(temp_files(vault)) == 1  # the crash left one behind...
+        assert run_syncd("sync", "--config", str(config)).returncode == 0
+        check_vault(vault, config, library)  # ...and the next run removed it
+
+        library.add_highlights(9, library.books[:4])
+        assert crash_at(2).returncode == -signal.SIGKILL  # an incremental sync, mid-way
+        assert run_syncd("sync", "--config", str(config)).returncode == 0
+        check_vault(vault, config, library)
+
+
+def test_a_temporary_file_next_to_a_page_the_user_moved_is_removed(tmp_path: Path) -> None:
+    """The user moved a page into another folder; a crash while syncd appended to it there
+    leaves the temporary file in that folder, and the next run removes it."""
+    vault, state = tmp_path / "graph", tmp_path / "state"
+    vault.mkdir()
+    with FakeReadwise(token=TOKEN) as server:
+        library = Library(server, random.Random(SEED))
+        [book] = library.add_books(1, 2)
+        config = write_config(tmp_path / "config.yaml", server.url, vault, state,
+                              sync={"sync_log_page": None})
+        assert run_syncd("sync", "--config", str(config)).returncode == 0
+        [page] = page_files(vault / "pages")
+        (vault / "reading").mkdir()
+        page.rename(vault / "reading" / page.name)
+        library.add_highlights(1, [book])
+        crashed = subprocess.run(
+            [*syncd_command()[:2], "tests.faults.crashpoint", "fsync", "1", "--", "sync",
+             "--config", str(config)], cwd=REPO, env=syncd_env(), capture_output=True, text=True,
+            timeout=TIMEOUT, check=False)
+        assert crashed.returncode == -signal.SIGKILL
+        assert [p.parent.name for p in temp_files(vault)] == ["reading"]
+        result = run_syncd("sync", "--config", str(config))
+        assert result.returncode == 0, result.stderr
+        assert temp_files(vault) == []
+        assert_each_once(vault, library.markers.values())
+        assert [p.relative_to(vault).as_posix() for p in page_files(vault)] == [
+            f"reading/{page.name}"]

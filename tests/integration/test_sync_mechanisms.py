@@ -1,0 +1,170 @@
+"""The mechanisms behind the figures of SPEC §9, checked without timing anything
+(`python -m benchmarks.run` measures the figures themselves):
+
+- a no-op sync reads no page file and makes one request; a page whose size or mtime changed is
+  the only one read;
+- a sync that brings one highlight reads only that book's page;
+- a first sync holds one export page of books in memory at a time: the books of a page are let
+  go before the next page is fetched.
+
+Page reads are seen through an audit hook on `open` (the tests run as root, so an unreadable file
+would not show them).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import syncd.sync
+from syncd.model import Book
+from syncd.readwise import ExportPage, ReadwiseClient
+from tests.support.harness import Harness, harness
+
+BOOKS = 10
+
+_recorders: list[list[str]] = []  # the open `page_reads` blocks, innermost last
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event != "open" or not _recorders:
+        return
+    path, mode, flags = args
+    if not isinstance(path, str) or not path.endswith(".md"):
+        return
+    if isinstance(mode, str):
+        reading = "r" in mode or "+" in mode
+    else:
+        reading = isinstance(flags, int) and (flags & os.O_ACCMODE) in (os.O_RDONLY, os.O_RDWR)
+    if reading:
+        _recorders[-1].append(os.path.abspath(path))
+
+
+_hooked = False
+
+
+@contextmanager
+def page_reads(vault: Path) -> Iterator[list[str]]:
+    """Record the `.md` files under `vault` opened for reading inside the block (relative,
+    POSIX). An audit hook cannot be removed, so one hook serves every block."""
+    global _hooked
+    if not _hooked:
+        sys.addaudithook(_audit)
+        _hooked = True
+    opened: list[str] = []
+    _recorders.append(opened)
+    found: list[str] = []
+    try:
+        yield found
+    finally:
+        _recorders.remove(opened)
+        root = str(vault.resolve()) + os.sep
+        found += sorted({Path(p[len(root):]).as_posix() for p in opened if p.startswith(root)})
+
+
+def library(h: Harness, books: int = BOOKS) -> list[dict[str, Any]]:
+    return [h.server.add_book(title=f"Book {n}", author="Someone", highlights=[
+        {"text": f"Highlight {n}.{i}", "location": i, "location_type": "page",
+         "url": f"https://example.com/{n}/{i}"} for i in range(1, 4)])
+        for n in range(1, books + 1)]
+
+
+def synced(tmp_path: Path) -> Iterator[Harness]:
+    with harness(tmp_path) as h:
+        library(h)
+        report = h.sync()
+        assert report.pages_created == BOOKS and not report.failed
+        h.now += timedelta(hours=1)
+        yield h
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[Harness]:
+    yield from synced(tmp_path)
+
+
+def test_a_no_op_sync_reads_no_page_file_and_makes_one_request(world: Harness) -> None:
+    h = world
+    h.server.clear_requests()
+    with page_reads(h.vault) as read:
+        report = h.sync()
+    assert report.outcome.new == 0 and report.pages_changed == 0
+    assert read == []
+    assert report.requests == 1 and len(h.server.requests) == 1
+
+
+def test_a_page_whose_size_or_mtime_changed_is_the_only_one_read(world: Harness) -> None:
+    h = world
+    [first, second, *_] = h.page_names()
+    os.utime(h.pages / first, ns=(0, 1_000_000_000))  # mtime only, same bytes
+    with open(h.pages / second, "a", encoding="utf-8") as page:
+        page.write("\n- a thought of mine")
+    with page_reads(h.vault) as read:
+        report = h.sync()
+    assert read == [f"pages/{first}", f"pages/{second}"]
+    assert report.requests == 1
+    with page_reads(h.vault) as read:  # looked at once: remembered as it now is
+        h.sync()
+    assert read == []
+
+
+def test_a_sync_bringing_one_highlight_reads_only_that_books_page(world: Harness) -> None:
+    h = world
+    book = h.server.books[3]
+    h.server.add_highlight(book["user_book_id"], text="One more.", location=9,
+                           location_type="page", url="https://example.com/more")
+    h.server.clear_requests()
+    with page_reads(h.vault) as read:
+        report = h.sync()
+    assert report.outcome.new == 1 and report.pages_changed == 1
+    assert read == ["pages/Book 4 (highlights).md"]
+    assert report.requests == 1 and len(h.server.requests) == 1
+    assert "One more." in h.page("Book 4 (highlights).md")
+
+
+class _Results(list):  # type: ignore[type-arg]
+    """An export page's records, in a list that a weak reference can follow."""
+
+
+def test_a_first_sync_holds_one_export_page_of_books_at_a_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pages: list[weakref.ref[_Results]] = []
+    books: list[weakref.ref[Book]] = []
+    pages_alive_at_fetch: list[int] = []
+    books_alive: list[int] = []
+    real_export_page = ReadwiseClient._export_page
+    real_parse_book = syncd.sync.parse_book
+
+    def export_page(self: ReadwiseClient, params: Any) -> ExportPage:
+        pages_alive_at_fetch.append(sum(ref() is not None for ref in pages))
+        page = real_export_page(self, params)
+        results = _Results(page.results)
+        pages.append(weakref.ref(results))
+        return ExportPage(page.count, results, page.next_cursor)
+
+    def parse_book(record: object) -> Book:
+        book = real_parse_book(record)
+        books.append(weakref.ref(book))
+        books_alive.append(sum(ref() is not None for ref in books))
+        return book
+
+    monkeypatch.setattr(ReadwiseClient, "_export_page", export_page)
+    monkeypatch.setattr(syncd.sync, "parse_book", parse_book)
+    with harness(tmp_path) as h:
+        h.server.page_size = 2
+        library(h)
+        report = h.sync()
+    assert report.pages_created == BOOKS and report.requests == BOOKS // 2
+    assert len(pages) == BOOKS // 2 and len(books) == BOOKS
+    # When a page is fetched, the page before it is gone: one page in memory at a time...
+    assert pages_alive_at_fetch == [0] * (BOOKS // 2)
+    # ...and of its books, no more than the page holds.
+    assert max(books_alive) <= h.server.page_size
