@@ -186,7 +186,7 @@ class Daemon:
         syncer.should_stop = self._stopping.is_set
         # The client's waits before a retry (backoff, Retry-After: up to minutes) end at once
         # on SIGTERM/SIGINT, so that the daemon stops within seconds.
-        syncer.client._sleep = self._wait_unless_stopping
+        syncer.client.sleep = self._wait_unless_stopping
         syncer.resync_deleted_pages = config.sync.resync_deleted_pages
         syncer.progress = lambda done, total: self._beat()
         return syncer

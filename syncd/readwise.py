@@ -85,7 +85,7 @@ class ReadwiseClient:
         })
         self._timeout = timeout
         self._policy = policy
-        self._sleep = sleep
+        self.sleep = sleep  # how retries wait; the daemon swaps in one that ends on stop
         self._rand = rand
         self._on_retry = on_retry
         self.requests_made = 0
@@ -152,7 +152,7 @@ class ReadwiseClient:
                 log.warning("%s: %s; retrying in %.1f s", path, retry, wait)
                 if self._on_retry:
                     self._on_retry(str(retry), wait)
-                self._sleep(wait)
+                self.sleep(wait)
 
     def _attempt(self, path: str, params: Mapping[str, str],
                  parse: Callable[[requests.Response], Any] | None) -> Any:
