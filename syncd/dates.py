@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import functools
 import re
 from collections.abc import Callable
 from email.utils import format_datetime
@@ -81,7 +82,8 @@ def _as_datetime(value: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(value, datetime.time.min)
 
 
-def _tokenize_cljs_time(fmt: str) -> list[tuple[bool, str]]:
+@functools.lru_cache(maxsize=16)
+def _tokenize_cljs_time(fmt: str) -> tuple[tuple[bool, str], ...]:
     """Given a cljs-time pattern, return its parts as (is_token, text) pairs.
 
     A token is a run of one ASCII letter; ``'...'`` is quoted text and ``''`` a literal quote;
@@ -112,7 +114,7 @@ def _tokenize_cljs_time(fmt: str) -> list[tuple[bool, str]]:
                 j += 1
             parts.append((False, fmt[i:j]))
             i = j
-    return parts
+    return tuple(parts)
 
 
 def _period(value: int, least: int, most: int) -> str:

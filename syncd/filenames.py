@@ -122,10 +122,9 @@ def _is_device_name(stem: str) -> bool:
     return stem.split(".", 1)[0].rstrip(" ").upper() in _DEVICE_NAMES
 
 
-def _is_unsafe_char(char: str) -> bool:
-    """True for characters that must not be in a file name as they are: path separators,
-    control characters (NUL included) and lone surrogates."""
-    return char in "/\\" or unicodedata.category(char) in ("Cc", "Cs")
+# Characters that must not be in a file name as they are: path separators, control characters
+# (Unicode category Cc, NUL included) and lone surrogates (Cs).
+_UNSAFE_CHAR = re.compile(r"[/\\\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _percent_encode(char: str) -> str:
@@ -202,7 +201,7 @@ def _fit(stem: str, title: str) -> str:
 
 def _make_logseq_safe(stem: str, title: str) -> str:
     """Given a stem from Logseq's rules, return it safe as a single file name in the vault."""
-    stem = "".join(_percent_encode(c) if _is_unsafe_char(c) else c for c in stem)
+    stem = _UNSAFE_CHAR.sub(lambda m: _percent_encode(m.group()), stem)
     if not stem:
         stem = UNTITLED
     if stem.startswith("."):

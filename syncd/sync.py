@@ -39,7 +39,7 @@ from syncd.render import (
     render_sync_log_entry,
 )
 from syncd.state import HighlightRecord, PageRecord, State
-from syncd.vault import PageChanged, PageFile, Vault
+from syncd.vault import Draft, Drafts, PageChanged, PageFile, Vault
 
 log = logging.getLogger(__name__)
 
@@ -108,25 +108,32 @@ class Layout:
             return self.pages / folder / (obsidian_file_stem(name) + ".md")
         return self.pages / (logseq_file_stem(name, self.graph.name_format) + ".md")
 
+    def new_page_folders(self) -> list[Path]:
+        """The folders new pages are written into: where a crash can leave a
+        temporary file of a page syncd does not know yet."""
+        if self.page_format != "obsidian":
+            return [self.pages]
+        return [self.pages / folder for folder in {*CATEGORY_FOLDERS.values()}
+                | {p.name for p in self.pages.glob("*/")}]
+
 
 @dataclass
 class _NewPage:
     record: PageRecord
     book_title: str
-    written: PageFile
+    draft: Draft
     highlights: list[HighlightRecord]
 
 
-@dataclass
 class _NewPages:
-    """New pages written, not yet made durable (folder fsync) nor remembered (state)."""
+    """New pages written as drafts, not yet in place nor remembered (state)."""
 
-    pages: list[_NewPage] = field(default_factory=list)
-    books: set[int] = field(default_factory=set)
-    names: set[str] = field(default_factory=set)  # casefolded
-    paths: set[str] = field(default_factory=set)
-    folders: set[Path] = field(default_factory=set)
-    size: int = 0
+    def __init__(self, vault: Vault) -> None:
+        self.drafts = Drafts(vault)
+        self.pages: list[_NewPage] = []
+        self.books: set[int] = set()
+        self.names: set[str] = set()  # casefolded
+        self.paths: set[str] = set()
 
 
 class Stopped(Exception):
@@ -161,7 +168,7 @@ class Syncer:
         self._vault_pages: list[Path] | None = None
         self._relisted = 0  # times `_vault_pages` was made again in this sync or scan
         self._recreate: list[int] = []  # deleted pages to create anew (resync_deleted_pages)
-        self._new_pages = _NewPages()
+        self._new_pages = _NewPages(vault)
 
     def sync(self, *, full: bool = False, dry_run: bool = False,
              book_ids: list[int] | None = None) -> SyncReport:
@@ -177,8 +184,8 @@ class Syncer:
         since = None if full or book_ids or cursor is None else parse_cursor(cursor)
         self.vault.check()
         # A crash's leftovers: in the pages folder, and next to pages the user moved elsewhere.
-        for folder in {self.layout.pages} | {self.vault.path(p.path).parent
-                                              for p in self.state.pages() if p.status == "active"}:
+        for folder in {*self.layout.new_page_folders()} | {
+                self.vault.path(p.path).parent for p in self.state.pages() if p.status == "active"}:
             self.vault.remove_temporary_files(folder)
         if not dry_run:
             self.scan()
@@ -375,42 +382,54 @@ class Syncer:
 
     def _write_new_page(self, book: Book, record: PageRecord, path: Path, text: str,
                         highlights: list[HighlightRecord]) -> None:
-        """Write a new book's page; `_remember_new_pages` makes it durable and remembers it."""
-        written = self.vault.write(path, text, None, sync_folder=False)
+        """Write a new book's page as a draft; `_remember_new_pages` puts it in place and
+        remembers it."""
         new = self._new_pages
-        new.pages.append(_NewPage(record, book.title, written, highlights))
+        draft = new.drafts.write(path, text)
+        new.pages.append(_NewPage(record, book.title, draft, highlights))
         new.books.add(book.id)
         new.names.add(record.title.casefold())
         new.paths.add(record.path)
-        new.folders.add(path.parent)
-        new.size += len(text)
-        if len(new.pages) >= BATCH_PAGES or new.size >= BATCH_BYTES:
+        if len(new.pages) >= BATCH_PAGES or new.drafts.size >= BATCH_BYTES:
             self._remember_new_pages()
 
     def _remember_new_pages(self) -> None:
-        """Make the new pages written so far durable (fsync their folders), then remember them
-        (one transaction). If a folder cannot be synced, their books fail, as a failed write
-        would have failed them: named, their counts taken back; the others go on."""
-        new, self._new_pages = self._new_pages, _NewPages()
+        """Put the new pages written so far in place (made durable together), then remember
+        them (one transaction). A page whose place was taken meanwhile (a file appeared there)
+        fails its book, which the next sync fetches again; if the disk fails, every book of the
+        batch fails, as a failed write would have failed it. The others go on."""
+        new = self._new_pages
         if not new.pages:
             return
+        self._new_pages = _NewPages(self.vault)
         try:
-            self.vault.sync_folders(sorted(new.folders))
+            refused = {draft.path for draft in new.drafts.place()}
         except VaultError as error:
             if not self.vault.root.is_dir():
                 raise
             for page in new.pages:
-                log.error("book %s (%s): %s", page.record.book_id, page.book_title, error)
-                self._report.failed.append((page.record.book_id, str(error)))
-                self._report.outcome.new -= len(page.highlights)
-                self._report.pages_created -= 1
-                self._report.pages_changed -= 1
+                self._fail_new_page(page, str(error))
             return
+        placed = []
+        for page in new.pages:
+            if page.draft.path in refused:
+                self._fail_new_page(page, f"{page.draft.path}: a file appeared there while "
+                                          "syncd wrote the page; it is left alone")
+            else:
+                placed.append(page)
         with self.state.transaction():
-            for page in new.pages:
-                self._put_page(page.record, page.written)
+            for page in placed:
+                self.state.put_page(replace(page.record, size=page.draft.size,
+                                            mtime_ns=page.draft.mtime_ns))
                 for highlight in page.highlights:
                     self.state.put_highlight(highlight)
+
+    def _fail_new_page(self, page: _NewPage, error: str) -> None:
+        log.error("book %s (%s): %s", page.record.book_id, page.book_title, error)
+        self._report.failed.append((page.record.book_id, error))
+        self._report.outcome.new -= len(page.highlights)
+        self._report.pages_created -= 1
+        self._report.pages_changed -= 1
 
     def forget(self, book_id: int) -> None:
         """Drop what syncd knows of a book's page, so that its next sync creates it anew."""

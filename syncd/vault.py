@@ -5,19 +5,22 @@ page. Just before the rename the page is read again: if its bytes are no longer 
 text was computed from, the user (or Logseq) wrote it meanwhile, and `PageChanged` is raised so
 that the caller re-reads and plans again. The page stays open across the rename, so that bytes
 written into it in place meanwhile (by an editor that had it open) are seen: they are put back,
-and `PageChanged` is raised too. Nothing is ever written outside the vault folder, and a symlink
-is never followed for a write.
+and `PageChanged` is raised too. New pages are written as `Drafts`: many temporary files made
+durable together (one `syncfs` of the filesystem instead of an fsync each: a first sync writes
+thousands), then each renamed into place unless a file appeared there meanwhile. Nothing is ever
+written outside the vault folder, and a symlink is never followed for a write.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import logging
 import os
+import platform
 import secrets
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -79,6 +82,9 @@ class Vault:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._real_root = Path(os.path.realpath(root))
+        # Folders found inside the vault, by (device, inode): the same folder need not have
+        # every link on its path resolved again for each page written into it.
+        self._checked: dict[Path, tuple[int, int]] = {}
 
     def check(self) -> None:
         """Raise VaultError if the vault folder is missing or cannot be written."""
@@ -101,6 +107,29 @@ class Vault:
         real_parent = Path(os.path.realpath(path.parent))
         return real_parent == self._real_root or self._real_root in real_parent.parents
 
+    def folder_for(self, path: Path) -> int:
+        """Make sure `path` can be written: its folder exists (it is made) and is inside the
+        vault, and `path` is not a link. Return the folder's device. Raise VaultError if not.
+
+        A folder is checked once; after that it is known by its device and inode: a folder
+        found at its path later with the same ones is the same folder, inside the vault."""
+        folder = path.parent
+        known = self._checked.get(folder)
+        if known is None or _identity(folder) != known:
+            if not self.inside(path):
+                raise VaultError(f"{path}: outside the vault or a symlink; not written")
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise VaultError(_describe(path, error)) from None
+            if not self.inside(path):  # a folder made above may not be a link out
+                raise VaultError(f"{path}: outside the vault or a symlink; not written")
+            known = self._checked[folder] = _identity(folder)
+        elif path.is_symlink():
+            raise VaultError(f"{path}: outside the vault or a symlink; not written")
+        assert known is not None
+        return known[0]
+
     def read(self, path: Path) -> PageFile:
         try:
             with open(path, "rb") as handle:
@@ -120,28 +149,22 @@ class Vault:
             return None
         return stat.st_size, stat.st_mtime_ns
 
-    def write(self, path: Path, text: str, expected: str | None, *,
-              sync_folder: bool = True) -> PageFile:
+    def write(self, path: Path, text: str, expected: str | None) -> PageFile:
         """Replace `path` with `text` if it still holds `expected` (None: must not exist).
 
         Return the page as written. Raise PageChanged if the page changed meanwhile, VaultError
-        if the vault cannot be written or the path leads outside it. With `sync_folder=False`
-        the rename is not yet made durable: the caller calls `sync_folders` before it relies on
-        the page being there (one folder fsync for many new pages)."""
-        if not self.inside(path):
-            raise VaultError(f"{path}: outside the vault or a symlink; not written")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.inside(path):  # a folder created above may not be a link out
-            raise VaultError(f"{path}: outside the vault or a symlink; not written")
+        if the vault cannot be written or the path leads outside it."""
+        self.folder_for(path)
         data = text.encode("utf-8", errors="surrogateescape")
-        temp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}"
+        temp = _temp_beside(path)
         try:
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
+                try:
+                    _write_all(fd, data)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
                 before = None if expected is None else expected.encode("utf-8", "surrogateescape")
                 late = _swap(path, temp, before)
                 if late != before:
@@ -151,10 +174,8 @@ class Vault:
                     self._put_back(path, before, late, data)
                     raise PageChanged(str(path))
             finally:
-                if temp.exists():
-                    temp.unlink()
-            if sync_folder:
-                _fsync_folder(path.parent)
+                temp.unlink(missing_ok=True)
+            _fsync(path.parent)
         except OSError as error:
             raise VaultError(_describe(path, error)) from None
         stat = path.stat()
@@ -168,18 +189,19 @@ class Vault:
         if late.startswith(before):
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
             try:
-                os.write(fd, late[len(before):])
+                _write_all(fd, late[len(before):])
                 os.fsync(fd)
             finally:
                 os.close(fd)
             return
-        back = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}"
+        back = _temp_beside(path)
         try:
             fd = os.open(back, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(late)
-                handle.flush()
-                os.fsync(handle.fileno())
+            try:
+                _write_all(fd, late)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             _swap(path, back, ours)
         except PageChanged:
             log.warning("%s: changed again while syncd put back what was written into it "
@@ -196,15 +218,6 @@ class Vault:
                       if is_page(self.relative(path := Path(folder, name)))]
         return found
 
-    def sync_folders(self, folders: Iterable[Path]) -> None:
-        """Make the pages written into `folders` with `sync_folder=False` durable (fsync each
-        folder). Raise VaultError if one cannot be."""
-        for folder in folders:
-            try:
-                _fsync_folder(folder)
-            except OSError as error:
-                raise VaultError(_describe(folder, error)) from None
-
     def remove_temporary_files(self, folder: Path) -> int:
         """Remove temporary files a crash may have left in `folder`; return how many. A folder
         that leads out of the vault (a link) is left alone: they cannot be syncd's."""
@@ -215,6 +228,148 @@ class Vault:
                 temp.unlink(missing_ok=True)
                 removed += 1
         return removed
+
+
+class Drafts:
+    """New pages written to temporary files beside where they go, then put in place together.
+
+    `place` makes every draft durable at once (one `syncfs` per filesystem, where Linux reports
+    its errors; else an fsync each), then renames each into place, unless a file appeared at
+    its path meanwhile: that one is not written. A draft is never left half-written where a
+    page goes; a crash leaves its temporary file, which the next sync removes."""
+
+    def __init__(self, vault: Vault) -> None:
+        self._vault = vault
+        self._drafts: list[Draft] = []
+        self._devices: dict[int, int] = {}  # device -> a descriptor on it, open from the first
+        self.size = 0  # bytes of page text held
+
+    def __len__(self) -> int:
+        return len(self._drafts)
+
+    def write(self, path: Path, text: str) -> Draft:
+        """Write a new page's text to a temporary file beside `path`; raise VaultError if the
+        page cannot be written there (outside the vault, disk full, ...)."""
+        device = self._vault.folder_for(path)
+        if device not in self._devices and _SYNCFS is not None:
+            # Opened before any page is written: syncfs reports the errors seen since.
+            self._devices[device] = os.open(path.parent, os.O_RDONLY)
+        data = text.encode("utf-8", errors="surrogateescape")
+        temp = _temp_beside(path)
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                _write_all(fd, data)
+                stat = os.fstat(fd)
+            finally:
+                os.close(fd)
+        except OSError as error:
+            temp.unlink(missing_ok=True)
+            raise VaultError(_describe(path, error)) from None
+        draft = Draft(path, temp, stat.st_size, stat.st_mtime_ns)
+        self._drafts.append(draft)
+        self.size += len(text)
+        return draft
+
+    def place(self) -> list[Draft]:
+        """Make the drafts durable and put each in place; return those not placed because a
+        file appeared at their path meanwhile. Raise VaultError if the disk fails: then the
+        drafts not yet in place are dropped, and those in place may not be durable."""
+        drafts, self._drafts, self.size = self._drafts, [], 0
+        devices, self._devices = self._devices, {}
+        refused = []
+        try:
+            if devices:
+                for fd in devices.values():
+                    _syncfs(fd)
+            else:
+                for draft in drafts:
+                    _fsync(draft.temp)
+            for draft in drafts:
+                try:
+                    _swap(draft.path, draft.temp, None)
+                except PageChanged:
+                    refused.append(draft)
+            for folder in sorted({draft.path.parent for draft in drafts}):
+                _fsync(folder)
+        except OSError as error:
+            raise VaultError(_describe(drafts[0].path.parent, error)) from None
+        finally:
+            for fd in devices.values():
+                os.close(fd)
+            for draft in drafts:
+                draft.temp.unlink(missing_ok=True)
+        return refused
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A new page in a temporary file (`temp`) until `Drafts.place` puts it at `path`."""
+
+    path: Path
+    temp: Path
+    size: int
+    mtime_ns: int
+
+
+def _kernel_reports_syncfs_errors() -> bool:
+    """Linux 5.8 and later: syncfs returns the write errors seen since the descriptor opened."""
+    if platform.system() != "Linux":
+        return False
+    try:
+        major, minor = (int(part) for part in platform.release().split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) >= (5, 8)
+
+
+def _load_syncfs() -> ctypes._CFuncPtr | None:
+    if not _kernel_reports_syncfs_errors():
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int]
+    return function
+
+
+_SYNCFS = _load_syncfs()
+
+
+def _syncfs(fd: int) -> None:
+    """Write everything pending on `fd`'s filesystem to disk; raise OSError on failure."""
+    assert _SYNCFS is not None
+    if _SYNCFS(fd) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+def _fsync(path: Path) -> None:
+    """fsync a file or a folder by its path."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _temp_beside(path: Path) -> Path:
+    return path.parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}"
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(folder)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _swap(path: Path, temp: Path, expected: bytes | None) -> bytes | None:
@@ -268,12 +423,6 @@ def _read_all(fd: int | None) -> bytes | None:
     return b"".join(chunks)
 
 
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _describe(path: Path, error: OSError) -> str:

@@ -5,8 +5,8 @@
 The test's own patches, applied in this process only (syncd has no test hooks); STEP is where the
 N-th occurrence of it dies:
 
-- `fsync`: a page's temporary file is written and fsynced, not yet renamed over the page (the
-  temporary file is left behind);
+- `durable`: a page's temporary file is written and made durable (an fsync of it; for new pages,
+  a syncfs of the batch), not yet renamed over the page (the temporary files are left behind);
 - `replace`: the page was just renamed into place; syncd has not recorded it;
 - `commit`: a state transaction is about to commit (the page is on disk, the record is not).
 """
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import syncd.state
+import syncd.vault
 from syncd.cli import main
 from syncd.vault import TEMP_PREFIX
 
@@ -40,8 +41,8 @@ def install(step: str, n: int) -> None:
         seen += 1
         return seen == n
 
-    if step == "fsync":
-        real_fsync = os.fsync
+    if step == "durable":
+        real_fsync, real_syncfs = os.fsync, syncd.vault._syncfs
 
         def fsync(fd: int) -> None:
             real_fsync(fd)
@@ -49,7 +50,13 @@ def install(step: str, n: int) -> None:
             if name.startswith(TEMP_PREFIX) and due():
                 die()
 
+        def syncfs(fd: int) -> None:
+            real_syncfs(fd)
+            if due():
+                die()
+
         os.fsync = fsync
+        syncd.vault._syncfs = syncfs
     elif step == "replace":
         real_replace = os.replace
 

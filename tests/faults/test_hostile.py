@@ -335,17 +335,17 @@ def test_a_full_disk_fails_clearly_writes_nothing_half_and_the_next_run_complete
                                     sync={"sync_log_page": None})
             filler = fill(disk, leave=40_000)  # room for a few pages, not for all
         else:
-            real_fsync = os.fsync
+            real_write = os.write
             allowed = [3]
 
-            def fsync(fd: int) -> None:
+            def write(fd: int, data: bytes) -> int:
                 if Path(os.readlink(f"/proc/self/fd/{fd}")).name.startswith(TEMP_PREFIX):
                     if allowed[0] <= 0:
                         raise OSError(errno.ENOSPC, "No space left on device")
                     allowed[0] -= 1
-                real_fsync(fd)
+                return real_write(fd, data)
 
-            monkeypatch.setattr(os, "fsync", fsync)
+            monkeypatch.setattr(os, "write", write)
         code = w.sync()
         assert code in (1, 5), w.err
         assert "the disk is full" in w.err
@@ -356,7 +356,7 @@ def test_a_full_disk_fails_clearly_writes_nothing_half_and_the_next_run_complete
         if filler is not None:
             filler.unlink()
         else:
-            monkeypatch.setattr(os, "fsync", real_fsync)
+            monkeypatch.setattr(os, "write", real_write)
         assert w.sync() == 0, w.err
         assert_each_once(w.vault, w.library.markers.values())
         assert temp_files(w.vault) == []

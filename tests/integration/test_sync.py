@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from syncd.fakereadwise import Fault
+from syncd.vault import Draft, Drafts
 from tests.support.corpus import corpus_pages, require_shared
 from tests.support.harness import Harness, harness
 
@@ -136,6 +137,34 @@ def test_a_page_syncd_did_not_write_is_never_written(tmp_path: Path) -> None:
         h.now = T0 - timedelta(hours=1)
         add_walden(h, "Simplify, simplify.")
         h.sync(at=T0)
+        assert h.page(PAGE) == mine
+        assert "Simplify, simplify." in h.page("Walden (highlights) (2).md")
+
+
+def test_a_page_made_by_the_user_while_syncd_writes_new_pages_is_left_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """New pages are put in place together after their text is written: a file the user made
+    at one of their paths meanwhile is kept; that book fails and is synced next time."""
+    mine = "title:: Walden (highlights)\n\n- my own notes on Walden"
+    real_place = Drafts.place
+
+    def place(drafts: Drafts) -> list[Draft]:
+        (h.pages / PAGE).write_text(mine, encoding="utf-8")
+        return real_place(drafts)
+
+    with harness(tmp_path) as h:
+        h.now = T0 - timedelta(hours=1)
+        walden = add_walden(h, "Simplify, simplify.")
+        h.server.add_book(title="Cape Cod", highlights=[{"text": "The sea."}])
+        monkeypatch.setattr(Drafts, "place", place)
+        report = h.sync(at=T0)
+        monkeypatch.undo()
+        assert [book for book, _ in report.failed] == [walden]
+        assert "a file appeared there while syncd wrote the page" in report.failed[0][1]
+        assert report.outcome.new == 1 and report.pages_created == 1 and report.cursor is None
+        assert h.page(PAGE) == mine and "The sea." in h.page("Cape Cod (highlights).md")
+        report = h.sync(at=T0 + timedelta(hours=1))
+        assert not report.failed and report.outcome.new == 1
         assert h.page(PAGE) == mine
         assert "Simplify, simplify." in h.page("Walden (highlights) (2).md")
 

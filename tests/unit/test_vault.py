@@ -1,0 +1,121 @@
+"""The vault's writes of new pages: drafts made durable together, then put in place."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+import syncd.vault
+from syncd.errors import VaultError
+from syncd.vault import TEMP_PREFIX, Drafts, Vault
+
+
+def temps(root: Path) -> list[Path]:
+    return sorted(root.rglob(f"{TEMP_PREFIX}*"))
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Vault:
+    (tmp_path / "vault").mkdir()
+    return Vault(tmp_path / "vault")
+
+
+def test_drafts_are_invisible_until_placed_then_in_place_with_their_stat(vault: Vault) -> None:
+    drafts = Drafts(vault)
+    first = drafts.write(vault.root / "pages" / "One.md", "- one\n")
+    drafts.write(vault.root / "pages" / "Two.md", "- twö")
+    assert len(drafts) == 2 and drafts.size == len("- one\n") + len("- twö")
+    assert not first.path.exists() and len(temps(vault.root)) == 2
+    assert drafts.place() == []
+    assert first.path.read_text(encoding="utf-8") == "- one\n"
+    assert (vault.root / "pages" / "Two.md").read_text(encoding="utf-8") == "- twö"
+    stat = first.path.stat()
+    assert (first.size, first.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    assert temps(vault.root) == [] and len(drafts) == 0
+
+
+def test_a_file_that_appears_where_a_draft_goes_is_left_alone(vault: Vault) -> None:
+    drafts = Drafts(vault)
+    taken = drafts.write(vault.root / "Taken.md", "syncd's")
+    drafts.write(vault.root / "Free.md", "syncd's")
+    taken.path.write_text("the user's", encoding="utf-8")
+    assert drafts.place() == [taken]
+    assert taken.path.read_text(encoding="utf-8") == "the user's"
+    assert (vault.root / "Free.md").read_text(encoding="utf-8") == "syncd's"
+    assert temps(vault.root) == []
+
+
+def test_without_syncfs_each_draft_is_fsynced_before_it_is_placed(
+        vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(syncd.vault, "_SYNCFS", None)
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        name = Path(os.readlink(f"/proc/self/fd/{fd}")).name
+        synced.append("draft" if name.startswith(TEMP_PREFIX) else name)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    drafts = Drafts(vault)
+    for name in ("A", "B", "C"):
+        drafts.write(vault.root / f"{name}.md", name)
+    assert drafts.place() == []
+    assert synced == ["draft", "draft", "draft", "vault"]  # then the folder, once
+    assert sorted(p.name for p in vault.root.iterdir()) == ["A.md", "B.md", "C.md"]
+
+
+@pytest.mark.skipif(syncd.vault._SYNCFS is None, reason="no syncfs here")
+def test_a_disk_error_when_drafts_are_made_durable_places_none_of_them(
+        vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    def syncfs(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(syncd.vault, "_syncfs", syncfs)
+    drafts = Drafts(vault)
+    drafts.write(vault.root / "A.md", "a")
+    with pytest.raises(VaultError, match="cannot write page: Input/output error"):
+        drafts.place()
+    assert list(vault.root.iterdir()) == []
+
+
+def test_a_full_disk_fails_the_draft_and_leaves_no_temporary_file(
+        vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    def write(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", write)
+    with pytest.raises(VaultError, match=r"A\.md: cannot write page: the disk is full"):
+        Drafts(vault).write(vault.root / "A.md", "a")
+    assert list(vault.root.iterdir()) == []
+
+
+def test_a_folder_that_becomes_a_link_out_of_the_vault_is_not_written_into(
+        vault: Vault, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    drafts = Drafts(vault)
+    drafts.write(vault.root / "pages" / "A.md", "a")  # the folder is checked and known
+    drafts.place()
+    (vault.root / "pages").rename(vault.root / "old")
+    (vault.root / "pages").symlink_to(outside)
+    with pytest.raises(VaultError, match="outside the vault or a symlink"):
+        drafts.write(vault.root / "pages" / "B.md", "b")
+    with pytest.raises(VaultError, match="outside the vault or a symlink"):
+        vault.write(vault.root / "pages" / "B.md", "b", None)
+    assert list(outside.iterdir()) == []
+
+
+def test_a_page_that_is_a_link_is_not_written(vault: Vault, tmp_path: Path) -> None:
+    target = tmp_path / "target.md"
+    target.write_text("theirs", encoding="utf-8")
+    drafts = Drafts(vault)
+    drafts.write(vault.root / "pages" / "A.md", "a")  # the folder is checked and known
+    drafts.place()
+    (vault.root / "pages" / "Link.md").symlink_to(target)
+    with pytest.raises(VaultError, match="outside the vault or a symlink"):
+        drafts.write(vault.root / "pages" / "Link.md", "ours")
+    assert target.read_text(encoding="utf-8") == "theirs" and temps(vault.root) == []
