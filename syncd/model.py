@@ -55,23 +55,40 @@ class Book:
         return self.source_url or self.unique_url or None
 
 
-def _field(record: Mapping[str, Any], key: str, kinds: tuple[type, ...], book_id: object,
-           *, required: bool = False, where: str = "") -> Any:
-    value = record.get(key)
-    if value is None:
-        if required:
-            raise BookSchemaError(book_id, f"missing field {where}{key!r}")
-        return None
-    # bool is an int in Python; an id or location that is a bool is a wrong type all the same.
-    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        names = "/".join(k.__name__ for k in kinds)
-        raise BookSchemaError(
-            book_id, f"field {where}{key!r} should be {names}, got {type(value).__name__}")
-    return value
+# What each field of an export record must be when present, and whether it must be present.
+_Schema = tuple[tuple[str, tuple[type, ...], bool], ...]
+_HIGHLIGHT_FIELDS: _Schema = (
+    ("id", (int,), True), ("text", (str,), True), ("note", (str,), False),
+    ("location", (int,), False), ("location_type", (str,), False), ("url", (str,), False),
+    ("tags", (list,), False), ("updated_at", (str,), False), ("is_deleted", (bool,), False),
+    ("is_discard", (bool,), False))
+_BOOK_FIELDS: _Schema = (
+    ("user_book_id", (int,), True), ("highlights", (list,), True),
+    ("readable_title", (str,), False), ("author", (str,), False),
+    ("category", (str,), False), ("source_url", (str,), False), ("unique_url", (str,), False),
+    ("asin", (str,), False), ("cover_image_url", (str,), False), ("summary", (str,), False),
+    ("document_note", (str,), False), ("book_tags", (list,), False),
+    ("readwise_url", (str,), False))
 
 
-def _tag_names(record: Mapping[str, Any], key: str, book_id: object, where: str) -> tuple[str, ...]:
-    tags = _field(record, key, (list,), book_id, where=where) or []
+def _check(record: Mapping[str, Any], schema: _Schema, book_id: object, where: str = "") -> None:
+    """Raise BookSchemaError for the first field of `record` that does not fit `schema`."""
+    for key, kinds, required in schema:
+        value = record.get(key)
+        if value is None:
+            if required:
+                raise BookSchemaError(book_id, f"missing field {where}{key!r}")
+        elif value.__class__ not in kinds and (
+                # bool is an int in Python; an id or location that is a bool is a wrong type.
+                not isinstance(value, kinds) or isinstance(value, bool)):
+            names = "/".join(k.__name__ for k in kinds)
+            raise BookSchemaError(
+                book_id, f"field {where}{key!r} should be {names}, got {type(value).__name__}")
+
+
+def _tag_names(tags: list[Any] | None, key: str, book_id: object, where: str) -> tuple[str, ...]:
+    if not tags:
+        return ()
     names = []
     for tag in tags:
         name = tag.get("name") if isinstance(tag, Mapping) else None
@@ -86,17 +103,13 @@ def parse_highlight(record: object, book_id: object, index: int) -> Highlight:
     where = f"highlights[{index}]."
     if not isinstance(record, Mapping):
         raise BookSchemaError(book_id, f"{where[:-1]} is not an object")
+    _check(record, _HIGHLIGHT_FIELDS, book_id, where)
+    get = record.get
     return Highlight(
-        id=_field(record, "id", (int,), book_id, required=True, where=where),
-        text=_field(record, "text", (str,), book_id, required=True, where=where),
-        note=_field(record, "note", (str,), book_id, where=where) or "",
-        location=_field(record, "location", (int,), book_id, where=where),
-        location_type=_field(record, "location_type", (str,), book_id, where=where),
-        url=_field(record, "url", (str,), book_id, where=where) or None,
-        tags=_tag_names(record, "tags", book_id, where),
-        updated_at=_field(record, "updated_at", (str,), book_id, where=where),
-        deleted=bool(_field(record, "is_deleted", (bool,), book_id, where=where)
-                     or _field(record, "is_discard", (bool,), book_id, where=where)),
+        id=get("id"), text=get("text"), note=get("note") or "", location=get("location"),
+        location_type=get("location_type"), url=get("url") or None,
+        tags=_tag_names(get("tags"), "tags", book_id, where), updated_at=get("updated_at"),
+        deleted=bool(get("is_deleted") or get("is_discard")),
     )
 
 
@@ -108,24 +121,22 @@ def parse_book(record: object) -> Book:
     if not isinstance(record, Mapping):
         raise BookSchemaError(None, "record is not an object")
     book_id = record.get("user_book_id")
-    _field(record, "user_book_id", (int,), book_id, required=True)
-    highlights = _field(record, "highlights", (list,), book_id, required=True)
-    readable = _field(record, "readable_title", (str,), book_id)
-    title = readable or _field(record, "title", (str,), book_id, required=not readable)
+    _check(record, _BOOK_FIELDS, book_id)
+    get = record.get
+    title = get("readable_title")
+    if not title:  # the readable title, else the title
+        _check(record, (("title", (str,), True),), book_id)
+        title = get("title")
     if not title:
         raise BookSchemaError(book_id, "empty field 'title'")
     return Book(
-        id=book_id,
-        title=title,
-        author=_field(record, "author", (str,), book_id) or "",
-        category=_field(record, "category", (str,), book_id) or "books",
-        source_url=_field(record, "source_url", (str,), book_id) or None,
-        unique_url=_field(record, "unique_url", (str,), book_id) or None,
-        asin=_field(record, "asin", (str,), book_id) or None,
-        cover_image_url=_field(record, "cover_image_url", (str,), book_id) or None,
-        summary=_field(record, "summary", (str,), book_id) or "",
-        document_note=_field(record, "document_note", (str,), book_id) or "",
-        tags=_tag_names(record, "book_tags", book_id, ""),
-        readwise_url=_field(record, "readwise_url", (str,), book_id) or None,
-        highlights=tuple(parse_highlight(h, book_id, i) for i, h in enumerate(highlights)),
+        id=book_id, title=title, author=get("author") or "",
+        category=get("category") or "books", source_url=get("source_url") or None,
+        unique_url=get("unique_url") or None, asin=get("asin") or None,
+        cover_image_url=get("cover_image_url") or None, summary=get("summary") or "",
+        document_note=get("document_note") or "",
+        tags=_tag_names(get("book_tags"), "book_tags", book_id, ""),
+        readwise_url=get("readwise_url") or None,
+        highlights=tuple(parse_highlight(h, book_id, i)
+                         for i, h in enumerate(get("highlights"))),
     )

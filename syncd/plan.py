@@ -25,7 +25,7 @@ from syncd.outline import (
     normalise,
     parse_blocks,
 )
-from syncd.render import PageFormat, Style, append_text, render_addition, render_highlight
+from syncd.render import PageFormat, Style, append_text, render_addition, render_highlights
 from syncd.state import HighlightRecord
 
 _LOCATION_SUFFIX = re.compile(r" \(\[[^\]]*\]\(\S*\)\)$")
@@ -144,8 +144,8 @@ def plan_page(book: Book, fetched: list[Highlight], text: str,
     def remember(h: Highlight, block: str, source: str, status: str) -> None:
         saved.append(HighlightRecord(h.id, book.id, block, source, status))
 
-    for h in {h.id: h for h in fetched}.values():
-        rendered = render_highlight(book, h, style)
+    unique = list({h.id: h for h in fetched}.values())
+    for h, rendered in zip(unique, render_highlights(book, unique, style), strict=True):
         source = digest(rendered)
         record = records.get(h.id)
         if record is None:
@@ -253,11 +253,7 @@ def _lost(disk: _Disk, record: HighlightRecord, taken: set[int]) -> str:
 def new_page_records(book: Book, fetched: list[Highlight], style: Style
                      ) -> tuple[list[str], list[HighlightRecord]]:
     """Return the rendered blocks of a new page's highlights and the records for them."""
-    blocks, records = [], []
-    for h in {h.id: h for h in fetched}.values():
-        if h.deleted:
-            continue
-        rendered = render_highlight(book, h, style)
-        blocks.append(rendered)
-        records.append(HighlightRecord(h.id, book.id, rendered, digest(rendered), "written"))
-    return blocks, records
+    kept = [h for h in {h.id: h for h in fetched}.values() if not h.deleted]
+    blocks = render_highlights(book, kept, style)
+    return blocks, [HighlightRecord(h.id, book.id, rendered, digest(rendered), "written")
+                    for h, rendered in zip(kept, blocks, strict=True)]

@@ -1,13 +1,14 @@
 """Rendering: books and highlights into page text, through the vault's templates. Pure.
 
 A page is written once, whole, on a book's first sync; after that syncd only appends one dated
-block per sync (`render_addition`) or replaces single highlight blocks (`render_highlight`), so
+block per sync (`render_addition`) or replaces single highlight blocks (`render_highlights`), so
 the rest of the page stays as the user left it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -115,12 +116,13 @@ def _book_variables(book: Book) -> dict[str, Any]:
     }
 
 
-def highlight_context(book: Book, highlight: Highlight) -> dict[str, Any]:
-    """The highlight template's variables: the highlight's, and its book's (but no dates, so
-    that what a highlight renders to does not change with the day it is rendered)."""
+def highlight_context(book: Book, highlight: Highlight,
+                      book_variables: dict[str, Any]) -> dict[str, Any]:
+    """The highlight template's variables: the highlight's, and its book's (`_book_variables`,
+    but no dates, so that what a highlight renders to does not change with the day)."""
     label, link = location(book, highlight)
     return {
-        **_book_variables(book),
+        **book_variables,
         "highlight_text": clean(highlight.text),
         "highlight_location": label or "",
         "highlight_location_url": link or "",
@@ -136,11 +138,14 @@ def page_title(book: Book, style: Style, now: datetime) -> str:
     return text.replace("\x00", " ").replace("\n", " ").strip()
 
 
-def render_highlight(book: Book, highlight: Highlight, style: Style) -> str:
-    """Return the lines of one highlight's block (and its Tags/Note children)."""
+def render_highlights(book: Book, highlights: Iterable[Highlight], style: Style) -> list[str]:
+    """Return, for each highlight, the lines of its block (and its Tags/Note children)."""
     fmt = style.page_format
-    output = style.templates.render("highlight", highlight_context(book, highlight))
-    return render_blocks(template_blocks(output), fmt.highlight_depth, fmt.indent)
+    variables = _book_variables(book)
+    return [render_blocks(template_blocks(style.templates.render(
+                "highlight", highlight_context(book, highlight, variables))),
+                          fmt.highlight_depth, fmt.indent)
+            for highlight in highlights]
 
 
 def _header(book: Book, style: Style, now: datetime, *, is_new_page: bool) -> str:

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,10 +203,10 @@ class State:
         rows = self._db.execute("SELECT * FROM highlights WHERE book_id = ?", (book_id,))
         return {row[0]: HighlightRecord(*row) for row in rows}
 
-    def put_highlight(self, record: HighlightRecord) -> None:
-        self._db.execute("INSERT OR REPLACE INTO highlights VALUES (?, ?, ?, ?, ?)",
-                         (record.highlight_id, record.book_id, record.block, record.source,
-                          record.status))
+    def put_highlights(self, records: Iterable[HighlightRecord]) -> None:
+        self._db.executemany("INSERT OR REPLACE INTO highlights VALUES (?, ?, ?, ?, ?)",
+                             ((r.highlight_id, r.book_id, r.block, r.source, r.status)
+                              for r in records))
 
     def delete_book(self, book_id: int) -> None:
         self._db.execute("DELETE FROM pages WHERE book_id = ?", (book_id,))

@@ -268,8 +268,7 @@ class Syncer:
         with self.state.transaction():
             self.state.put_page(replace(record, title=title, status="active", size=page.size,
                                         mtime_ns=page.mtime_ns))
-            for highlight in changed:
-                self.state.put_highlight(highlight)
+            self.state.put_highlights(changed)
 
     def move(self, source: str, destination: str) -> None:
         """The watcher saw a page renamed or moved: follow it."""
@@ -421,8 +420,7 @@ class Syncer:
             for page in placed:
                 self.state.put_page(replace(page.record, size=page.draft.size,
                                             mtime_ns=page.draft.mtime_ns))
-                for highlight in page.highlights:
-                    self.state.put_highlight(highlight)
+                self.state.put_highlights(page.highlights)
 
     def _fail_new_page(self, page: _NewPage, error: str) -> None:
         log.error("book %s (%s): %s", page.record.book_id, page.book_title, error)
@@ -474,8 +472,7 @@ class Syncer:
             if not self._dry_run and written is not None:
                 with self.state.transaction():
                     self._put_page(record, written)
-                    for highlight in plan.records:
-                        self.state.put_highlight(highlight)
+                    self.state.put_highlights(plan.records)
             if plan.text is not None:
                 self._report.pages_changed += 1
             return plan.outcome
