@@ -11,8 +11,10 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 300.0  # seconds: a longer Retry-After is capped to this
 MAX_BACKOFF = 60.0
+EXPORT_PATH = "/api/v2/export/"
 
 
 class ReadwiseError(SyncdError):
@@ -98,22 +101,46 @@ class ReadwiseClient:
 
     def export(self, updated_after: datetime | None = None,
                book_ids: list[int] | None = None) -> Iterator[ExportPage]:
-        """Yield the export page by page, following `nextPageCursor` until it runs out."""
+        """Yield the export page by page, following `nextPageCursor` until it runs out.
+
+        While the caller works on one page, the next is already being fetched (its bytes, not
+        yet parsed): the sync waits for Readwise only as long as Readwise is slower than it."""
         params: dict[str, str] = {"includeDeleted": "true"}
         if updated_after is not None:
             params["updatedAfter"] = format_cursor(updated_after)
         if book_ids:
             params["ids"] = ",".join(str(i) for i in book_ids)
+        sent = None
         while True:
-            page = self._export_page(params)
+            page = self._export_page(params, sent)
             cursor = page.next_cursor
+            if cursor:
+                params = {**params, "pageCursor": cursor}
+                sent = self._send_ahead(EXPORT_PATH, params)
             yield page
-            del page  # the caller is done with it: not kept while the next one is fetched
+            del page  # the caller is done with it: not kept while the next one is parsed
             if not cursor:
                 return
-            params = {**params, "pageCursor": cursor}
 
-    def _export_page(self, params: Mapping[str, str]) -> ExportPage:
+    def _send_ahead(self, path: str, params: Mapping[str, str]) -> Future[requests.Response]:
+        """Send a GET on a thread of its own; the answer (or error) waits in the Future. A
+        request left behind (the sync stopped) ends on its own; the program does not wait."""
+        sent: Future[requests.Response] = Future()
+
+        def run() -> None:
+            try:
+                sent.set_result(self._get(path, params))
+            except BaseException as error:  # handed over to the caller, raised there
+                sent.set_exception(error)
+
+        threading.Thread(target=run, name="syncd-fetch-ahead", daemon=True).start()
+        return sent
+
+    def _get(self, path: str, params: Mapping[str, str]) -> requests.Response:
+        return self._session.get(self._base + path, params=params, timeout=self._timeout)
+
+    def _export_page(self, params: Mapping[str, str],
+                     sent: Future[requests.Response] | None = None) -> ExportPage:
         def parse(response: requests.Response) -> ExportPage:
             body = response.json()
             if not isinstance(body, dict) or not isinstance(body.get("results"), list):
@@ -126,14 +153,18 @@ class ReadwiseClient:
                 next_cursor=str(cursor) if cursor not in (None, "") else None,
             )
 
-        return self._request("/api/v2/export/", params, parse=parse)
+        return self._request(EXPORT_PATH, params, parse=parse, sent=sent)
 
     def _request(self, path: str, params: Mapping[str, str],
-                 parse: Callable[[requests.Response], Any] | None = None) -> Any:
+                 parse: Callable[[requests.Response], Any] | None = None,
+                 sent: Future[requests.Response] | None = None) -> Any:
+        """GET `path` until it succeeds or retrying is no use; `sent`: the first attempt's
+        request, already sent ahead."""
         failures = rate_limited = 0
         while True:
             try:
-                return self._attempt(path, params, parse)
+                attempt, sent = sent, None
+                return self._attempt(path, params, parse, attempt)
             except _Retryable as retry:
                 if retry.wait is not None:
                     rate_limited += 1
@@ -155,10 +186,11 @@ class ReadwiseClient:
                 self.sleep(wait)
 
     def _attempt(self, path: str, params: Mapping[str, str],
-                 parse: Callable[[requests.Response], Any] | None) -> Any:
+                 parse: Callable[[requests.Response], Any] | None,
+                 sent: Future[requests.Response] | None) -> Any:
         self.requests_made += 1
         try:
-            response = self._session.get(self._base + path, params=params, timeout=self._timeout)
+            response = sent.result() if sent is not None else self._get(path, params)
         except requests.Timeout:
             raise _Retryable("timed out") from None
         except requests.RequestException as error:

@@ -143,9 +143,9 @@ def test_a_first_sync_holds_one_export_page_of_books_at_a_time(
     real_export_page = ReadwiseClient._export_page
     real_parse_book = syncd.sync.parse_book
 
-    def export_page(self: ReadwiseClient, params: Any) -> ExportPage:
+    def export_page(self: ReadwiseClient, params: Any, sent: Any = None) -> ExportPage:
         pages_alive_at_fetch.append(sum(ref() is not None for ref in pages))
-        page = real_export_page(self, params)
+        page = real_export_page(self, params, sent)
         results = _Results(page.results)
         pages.append(weakref.ref(results))
         return ExportPage(page.count, results, page.next_cursor)

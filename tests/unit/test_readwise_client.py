@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -174,20 +175,48 @@ def test_export_follows_next_page_cursor_until_it_runs_out(
     assert client.requests_made == 3
 
 
-def test_export_is_fetched_lazily_one_page_at_a_time(
+def test_export_is_fetched_lazily_with_the_next_page_on_its_way_while_one_is_used(
         rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
-    rsps.get(EXPORT_URL, json=page_body([book(1, 11)], cursor="c-1"))
-    rsps.get(EXPORT_URL, json=page_body([book(2, 21)]))
+    bodies = [page_body([book(1, 11)], cursor="c-1"), page_body([book(2, 21)], cursor="c-2"),
+              page_body([book(3, 31)])]
+    asked: list[threading.Event] = [threading.Event() for _ in bodies]
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        n = sum(event.is_set() for event in asked)
+        asked[n].set()
+        return 200, {"Content-Type": "application/json"}, json.dumps(bodies[n])
+
+    rsps.add_callback(responses.GET, EXPORT_URL, callback=answer)
     client = make_client(sleeps)
 
     pages = client.export()
-    assert len(rsps.calls) == 0
-    first = next(pages)
-    assert first.results[0]["user_book_id"] == 1
-    assert len(rsps.calls) == 1
+    assert not asked[0].is_set()  # nothing is asked before the first page is wanted
+    assert next(pages).results[0]["user_book_id"] == 1
+    # The second page is asked for while the caller holds the first, not the third: its
+    # cursor is only known once the second page is read.
+    assert asked[1].wait(timeout=30)
+    assert not asked[2].is_set()
     assert next(pages).results[0]["user_book_id"] == 2
-    assert len(rsps.calls) == 2
+    assert asked[2].wait(timeout=30)
+    assert next(pages).results[0]["user_book_id"] == 3
     assert next(pages, None) is None
+    assert len(rsps.calls) == 3 and client.requests_made == 3
+    assert [parse_qs(urlsplit(c.request.url or "").query).get("pageCursor")
+            for c in rsps.calls] == [None, ["c-1"], ["c-2"]]
+
+
+def test_an_error_of_a_page_fetched_ahead_is_retried_as_any_other(
+        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(EXPORT_URL, json=page_body([book(1, 11)], cursor="c-1"))
+    rsps.get(EXPORT_URL, body=requests.ConnectionError("connection reset"))
+    rsps.get(EXPORT_URL, status=503)
+    rsps.get(EXPORT_URL, json=page_body([book(2, 21)]))
+    client = make_client(sleeps)
+
+    pages = export_all(client)
+
+    assert [p.results[0]["user_book_id"] for p in pages] == [1, 2]
+    assert len(sleeps.calls) == 2 and client.requests_made == 4
 
 
 def test_empty_string_cursor_ends_the_export(
