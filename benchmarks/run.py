@@ -17,7 +17,10 @@ How each figure is taken (every syncd process is a fresh `python -m benchmarks.p
   page file's content) to as many new files in a fresh folder on the same file system is taken
   right after each first sync; the ratio is the median first sync over the median loop. (On a
   virtual disk fsync latency swings several-fold within minutes; pairing the runs keeps the
-  ratio about syncd, not about the disk's mood.)
+  ratio about syncd, not about the disk's mood.) Nothing is deleted before the end: ext4 without
+  a journal (this project's VM disk) passes over inodes freed in the last minutes when it makes
+  new files, so removing a 10,000-file graph between runs made the next run's file creations
+  several times slower (system time 1.3 s -> 6.5 s).
 - No-op sync and one-highlight syncs: `syncd sync` again, with an audit hook on `open` counting
   the `.md` files of the vault the process opens to read. Files changed are found by comparing
   every file's size and mtime before and after. A page read counts against the target when its
@@ -183,10 +186,9 @@ def run_sync(vault: Vault, *, watch: bool) -> Run:
     return Run(wall, json.loads(out.read_text(encoding="utf-8")), report, done.stderr)
 
 
-def plain_loop_seconds(pages: Path, scratch: Path) -> tuple[float, int, int]:
+def plain_loop_seconds(pages: Path, folder: Path) -> tuple[float, int, int]:
     """Write and fsync every page file's bytes to as many new files in a fresh folder."""
     contents = [path.read_bytes() for path in sorted(pages.rglob("*.md"))]
-    folder = scratch / "plain-loop"
     folder.mkdir()
     settle()
     started = time.perf_counter()
@@ -196,7 +198,6 @@ def plain_loop_seconds(pages: Path, scratch: Path) -> tuple[float, int, int]:
             handle.flush()
             os.fsync(handle.fileno())
     seconds = time.perf_counter() - started
-    shutil.rmtree(folder)
     return seconds, len(contents), sum(len(c) for c in contents)
 
 
@@ -294,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
                 server.requests()
                 run = run_sync(vault, watch=False)
                 requests = server.requests()
-                loop, files, size = plain_loop_seconds(vault.pages, root)
+                loop, files, size = plain_loop_seconds(vault.pages, root / f"plain-loop-{n}")
                 assert files == run.report["pages_created"] + 1  # and the sync log page
                 firsts.append((run, requests, loop, vault))
                 print(f"  first sync {n + 1}: {run.wall:.1f} s (CPU {run.figures['cpu_s']:.1f} s),"
@@ -303,9 +304,6 @@ def main(argv: list[str] | None = None) -> int:
             loops = [f[2] for f in firsts]
             first, requests, _, _ = sorted(firsts, key=lambda f: f[0].wall)[len(firsts) // 2]
             vault = firsts[-1][3]  # the next syncs go on in the last graph
-            for other in firsts[:-1]:
-                if not args.keep:
-                    shutil.rmtree(other[3].root)
             growth[args.books] = (info["highlights"], first)
 
             noop_before = vault.snapshot()
@@ -335,8 +333,6 @@ def main(argv: list[str] | None = None) -> int:
                 other = Vault(root / f"size-{books}")
                 other.configure(small)
                 growth[books] = (small.info["highlights"], run_sync(other, watch=False))
-            if not args.keep:
-                shutil.rmtree(other.root)
 
         f = first.figures
         table.section(f"first sync ({first.report['new_highlights']:,} new highlights)")

@@ -21,6 +21,7 @@ import os
 import platform
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -244,19 +245,16 @@ class Drafts:
         self._devices: dict[int, int] = {}  # device -> a descriptor on it, open from the first
         self.size = 0  # bytes of page text held
 
-    def __len__(self) -> int:
-        return len(self._drafts)
-
     def write(self, path: Path, text: str) -> Draft:
         """Write a new page's text to a temporary file beside `path`; raise VaultError if the
         page cannot be written there (outside the vault, disk full, ...)."""
         device = self._vault.folder_for(path)
-        if device not in self._devices and _SYNCFS is not None:
-            # Opened before any page is written: syncfs reports the errors seen since.
-            self._devices[device] = os.open(path.parent, os.O_RDONLY)
         data = text.encode("utf-8", errors="surrogateescape")
         temp = _temp_beside(path)
         try:
+            if device not in self._devices and _SYNCFS is not None:
+                # Opened before any page is written: syncfs reports the errors seen since.
+                self._devices[device] = os.open(path.parent, os.O_RDONLY)
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
                 _write_all(fd, data)
@@ -323,7 +321,7 @@ def _kernel_reports_syncfs_errors() -> bool:
     return (major, minor) >= (5, 8)
 
 
-def _load_syncfs() -> ctypes._CFuncPtr | None:
+def _load_syncfs() -> Callable[[int], int] | None:
     if not _kernel_reports_syncfs_errors():
         return None
     try:
