@@ -4,12 +4,13 @@ style) and the per-vault lock that keeps two syncd processes apart.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import IO
@@ -27,6 +28,7 @@ from syncd.templates import Templates
 from syncd.vault import Vault
 
 log = logging.getLogger(__name__)
+_M_MMAP_THRESHOLD = -3  # mallopt(3) parameter, glibc
 
 
 def clock_from_env(env: Mapping[str, str]) -> Callable[[], datetime]:
@@ -131,9 +133,19 @@ def make_client(config: Config, **kwargs: object) -> ReadwiseClient:
     return ReadwiseClient(config.readwise.base_url, config.readwise.token, **kwargs)  # type: ignore[arg-type]
 
 
+def give_back_freed_memory() -> None:
+    """Have glibc's malloc return large freed blocks (an export page's body, its text) to the
+    system. By default it raises its mmap threshold once such a block is freed, so that later
+    ones come from the heap and stay with the process when freed: a first sync of 100,000
+    highlights then peaked about 25 MB higher and ended about 35 MB higher. Elsewhere: nothing."""
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+
+
 def make_syncer(config: Config, state: State, env: Mapping[str, str], *,
                 client: ReadwiseClient | None = None,
                 progress: Callable[[int, int], None] | None = None) -> Syncer:
+    give_back_freed_memory()
     vault = Vault(config.vault.path)
     vault.check()
     layout = layout_for(config)

@@ -53,6 +53,8 @@ RELISTS = 10
 # New pages are made durable and remembered in batches: one folder fsync and one transaction for
 # this many pages (or this many bytes of page text), instead of one of each per page.
 BATCH_PAGES = 500
+# State key: "H B", new highlights and their books recorded but not yet told of in the sync log.
+UNLOGGED = "unlogged"
 BATCH_BYTES = 8 << 20
 
 
@@ -198,9 +200,13 @@ class Syncer:
                 self._fetch(self.client.export(book_ids=list(self._recreate)), touched)
         finally:
             report.requests = self.client.requests_made - requests_before
-        if report.outcome.new and self.sync_log_page:
+        if self.sync_log_page:
             books = set(touched) - {book_id for book_id, _ in report.failed}
-            self._log_sync(report.outcome.new, len(books), started)
+            # What this sync recorded, and what a sync killed before its log line recorded.
+            highlights, num_books = (report.outcome.new, len(books)) if dry_run \
+                else self._unlogged()
+            if highlights:
+                self._log_sync(highlights, num_books, started)
         if not report.failed and not dry_run and not book_ids:
             report.cursor = format_cursor(started)
             self.state.set("cursor", report.cursor)
@@ -421,6 +427,7 @@ class Syncer:
                 self.state.put_page(replace(page.record, size=page.draft.size,
                                             mtime_ns=page.draft.mtime_ns))
                 self.state.put_highlights(page.highlights)
+            self._count_for_log(sum(len(page.highlights) for page in placed), len(placed))
 
     def _fail_new_page(self, page: _NewPage, error: str) -> None:
         log.error("book %s (%s): %s", page.record.book_id, page.book_title, error)
@@ -473,6 +480,7 @@ class Syncer:
                 with self.state.transaction():
                     self._put_page(record, written)
                     self.state.put_highlights(plan.records)
+                    self._count_for_log(plan.outcome.new, 1)
             if plan.text is not None:
                 self._report.pages_changed += 1
             return plan.outcome
@@ -516,6 +524,23 @@ class Syncer:
         self.state.put_page(PageRecord(record.book_id, record.path, record.title, "active",
                                        written.size, written.mtime_ns))
 
+    def _count_for_log(self, highlights: int, books: int) -> None:
+        """In the transaction that records them: add new highlights (of `books` books) to those
+        the sync log has yet to tell of, so that a sync killed before its log line is told of
+        by the next one."""
+        if self.sync_log_page and highlights:
+            before_highlights, before_books = self._unlogged()
+            self.state.set(UNLOGGED, f"{before_highlights + highlights} {before_books + books}")
+
+    def _unlogged(self) -> tuple[int, int]:
+        """New highlights, and their books, that the sync log has yet to tell of."""
+        value = self.state.get(UNLOGGED) or "0 0"
+        try:
+            highlights, books = (int(n) for n in value.split())
+        except ValueError:
+            return 0, 0
+        return highlights, books
+
     def _log_sync(self, num_highlights: int, num_books: int, now: datetime) -> None:
         """Append a line to the sync log page, if it is syncd's (or the plugin's) to write."""
         assert self.sync_log_page is not None
@@ -523,12 +548,15 @@ class Syncer:
         page = self.vault.read(path)
         if page.text and "Readwise synced" not in page.text and not page.text.startswith("- On"):
             log.warning("%s is not a sync log page; not writing to it", path)
-            return
-        entry = render_sync_log_entry(num_highlights, num_books, self.style, now)
-        try:
-            self._write(path, append_text(page.text or "", entry), page.text)
-        except (PageChanged, VaultError) as error:
-            log.warning("sync log page not updated: %s", error)
+        else:
+            entry = render_sync_log_entry(num_highlights, num_books, self.style, now)
+            try:
+                self._write(path, append_text(page.text or "", entry), page.text)
+            except (PageChanged, VaultError) as error:
+                log.warning("sync log page not updated: %s", error)
+                return
+        if not self._dry_run:
+            self.state.set(UNLOGGED, None)
 
 
 def _written_by_readwise(text: str, title_line: str, fmt: PageFormat) -> bool:

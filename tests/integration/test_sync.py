@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from syncd.fakereadwise import Fault
+from syncd.sync import Syncer
 from syncd.vault import Draft, Drafts
 from tests.support.corpus import corpus_pages, require_shared
 from tests.support.harness import Harness, harness
@@ -219,6 +220,29 @@ def test_sync_log_page_gets_one_line_per_sync_that_brought_something(tmp_path: P
         h.sync(at=T0 + timedelta(hours=1))
         assert h.page("Readwise.md") == (
             "- On [[Mar 17th, 2023]] at 5:05 PM Readwise synced 3 highlights from 2 books.")
+
+
+def test_a_sync_stopped_before_its_log_line_is_told_of_by_the_next(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed after its highlights were recorded, a sync wrote no log line; the next one, with
+    nothing new of its own, writes it (and only once)."""
+    with harness(tmp_path, settings={"sync": {"sync_log_page": "Readwise"}}) as h:
+        h.now = T0 - timedelta(hours=1)
+        add_walden(h, "One.", "Two.")
+        h.server.add_book(title="Other", highlights=[{"text": "Three."}])
+
+        def killed(*args: object) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(Syncer, "_log_sync", killed)
+        with pytest.raises(KeyboardInterrupt):
+            h.sync(at=T0)
+        monkeypatch.undo()
+        assert "Readwise.md" not in h.page_names()
+        assert h.sync(at=T0 + timedelta(hours=1)).outcome.new == 0
+        h.sync(at=T0 + timedelta(hours=2))
+        assert h.page("Readwise.md") == (
+            "- On [[Mar 17th, 2023]] at 6:05 PM Readwise synced 3 highlights from 2 books.")
 
 
 @pytest.mark.parametrize("fault", [Fault.status(503), Fault.reset(), Fault.bad_json(),
