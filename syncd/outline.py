@@ -98,15 +98,20 @@ def parse_blocks(lines: list[str], unit: str = "\t") -> list[PageBlock]:
         depth = bullet_depth(line, unit)
         if depth is not None or _HEADING.match(line):
             marks.append((i, depth))
-    blocks = []
+    spans: list[tuple[int, int, int]] = []  # depth, start, own_end
+    ends: list[int] = []
+    open_blocks: list[int] = []  # indices into spans of blocks not ended yet, deeper last
     for k, (start, depth) in enumerate(marks):
-        if depth is None:
-            continue
-        later = marks[k + 1:]
-        own_end = later[0][0] if later else len(lines)
-        end = next((s for s, d in later if d is None or d <= depth), len(lines))
-        blocks.append(PageBlock(depth, start, own_end, end))
-    return blocks
+        # A heading ends every block; a bullet ends those as deep as it or deeper.
+        while open_blocks and (depth is None or spans[open_blocks[-1]][0] >= depth):
+            ends[open_blocks.pop()] = start
+        if depth is not None:
+            own_end = marks[k + 1][0] if k + 1 < len(marks) else len(lines)
+            open_blocks.append(len(spans))
+            spans.append((depth, start, own_end))
+            ends.append(len(lines))
+    return [PageBlock(depth, start, own_end, end)
+            for (depth, start, own_end), end in zip(spans, ends, strict=True)]
 
 
 def normalise(lines: list[str]) -> str:
