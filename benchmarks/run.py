@@ -249,7 +249,8 @@ class Table:
         self.rows.append((title, "", "", ""))
 
     def print(self) -> None:
-        widths = [max(len(r[i]) for r in self.rows) for i in range(3)]
+        rows = [r for r in self.rows if r[1] or r[2] or r[3]]  # section titles aside
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
         for name, value, target, verdict in self.rows:
             if not value and not target and not verdict:
                 print(name)

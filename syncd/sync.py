@@ -50,12 +50,12 @@ WRITE_ATTEMPTS = 5  # re-read and re-plan this often when the user writes a page
 # be older than a move, it is made again, at most this often per sync or scan (so that deleting
 # many pages at once costs a few walks of the vault, not one each).
 RELISTS = 10
-# New pages are made durable and remembered in batches: one folder fsync and one transaction for
-# this many pages (or this many bytes of page text), instead of one of each per page.
+# New pages are put in place and remembered in batches: made durable together, one transaction
+# for this many pages (or this many bytes of page text), instead of an fsync and one each.
 BATCH_PAGES = 500
+BATCH_BYTES = 8 << 20
 # State key: "H B", new highlights and their books recorded but not yet told of in the sync log.
 UNLOGGED = "unlogged"
-BATCH_BYTES = 8 << 20
 
 
 @dataclass
@@ -111,8 +111,8 @@ class Layout:
         return self.pages / (logseq_file_stem(name, self.graph.name_format) + ".md")
 
     def new_page_folders(self) -> list[Path]:
-        """The folders new pages are written into: where a crash can leave a
-        temporary file of a page syncd does not know yet."""
+        """The folders new pages are written into: where a crash can leave a temporary file
+        of a page syncd does not know yet."""
         if self.page_format != "obsidian":
             return [self.pages]
         return [self.pages / folder for folder in {*CATEGORY_FOLDERS.values()}
