@@ -8,9 +8,9 @@ Two layers:
   the page, or by deleting and re-creating the page, shows up as one changed page; a page created
   and deleted within the burst does not show up at all; a rename chain is one move.
 - `PageWatcher`, the edge: a watchdog observer on the vault (inotify, or polling when inotify is
-  out of watches or instances), a `threading.Timer` that fires once the vault has been quiet for
-  `debounce` seconds, and `ignore`, which keeps syncd's own atomic writes from coming back to it as
-  user edits.
+  out of watches or instances), and a `threading.Timer` that fires once the vault has been quiet
+  for `debounce` seconds. syncd's own writes come back as changes too: reconciling them costs a
+  stat each (the page's size and mtime are what syncd recorded), so they are not filtered out.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -43,7 +42,6 @@ EventKind = Literal["created", "modified", "deleted", "moved"]
 
 INOTIFY_PROC_DIR = Path("/proc/sys/fs/inotify")
 DEFAULT_POLLING_INTERVAL = 5.0
-DEFAULT_IGNORE_WINDOW = 2.0
 
 # The watchdog event types that matter, as `FileEvent` kinds. "closed" is a close after writing:
 # it re-arms the debounce once a slow writer has finished. Opens and attribute changes do not count.
@@ -235,15 +233,6 @@ class _Handler(FileSystemEventHandler):
         self._watcher._on_raw_event(event)
 
 
-@dataclass
-class _Ignore:
-    """Events for ``path`` to drop: until it is matched once, and at most until ``expires``
-    (None while the `PageWatcher.ignore` block is still running)."""
-
-    path: str
-    expires: float | None = None
-
-
 class PageWatcher:
     """Watches the pages under ``root`` and calls ``on_changes`` with merged bursts of changes.
 
@@ -261,7 +250,6 @@ class PageWatcher:
         observer_factory: Callable[[], BaseObserver] | None = None,
         *,
         polling_interval: float = DEFAULT_POLLING_INTERVAL,
-        ignore_window: float = DEFAULT_IGNORE_WINDOW,
     ) -> None:
         self.root = Path(root)
         self._root_str = os.fsdecode(self.root.absolute())
@@ -269,14 +257,12 @@ class PageWatcher:
         self._debounce = debounce
         self._observer_factory = observer_factory or Observer
         self._polling_interval = polling_interval
-        self._ignore_window = ignore_window
 
-        self._lock = threading.Lock()  # guards the batch, the timer and the ignores
+        self._lock = threading.Lock()  # guards the batch and the timer
         self._deliver_lock = threading.Lock()  # one on_changes at a time, batches in order
         self._batch: list[FileEvent] = []
         self._deadline = 0.0
         self._timer: threading.Timer | None = None
-        self._ignores: list[_Ignore] = []
         self._observer: BaseObserver | None = None
         self._mode: Literal["inotify", "polling"] | None = None
         self._stopped = False
@@ -338,31 +324,6 @@ class PageWatcher:
         """Deliver the pending events now, in the calling thread, if there are any."""
         self._deliver()
 
-    @contextmanager
-    def ignore(self, *relative_paths: str) -> Iterator[None]:
-        """Drop the next event for each of these pages: around syncd's own atomic write.
-
-        An ignore lasts until it matches one event, and at most ``ignore_window`` seconds after the
-        block ends (the kernel reports events a little later; when polling, one interval more).
-        Only one event per write is dropped, so an edit the user makes right after it is still
-        seen. When polling, a page replaced by a rename is seen as deleted and created: the
-        deletion is dropped and the page still comes through as changed — harmless, since
-        reconciling a page syncd has just written finds nothing to do.
-        """
-        ignores = [_Ignore(path) for path in relative_paths]
-        with self._lock:
-            self._ignores.extend(ignores)
-        try:
-            yield
-        finally:
-            window = self._ignore_window
-            if self._mode == "polling":
-                window += self._polling_interval
-            expires = time.monotonic() + window
-            with self._lock:
-                for item in ignores:
-                    item.expires = expires
-
     # Event intake, in watchdog's thread.
 
     def _on_raw_event(self, raw: FileSystemEvent) -> None:
@@ -374,7 +335,7 @@ class PageWatcher:
         if event is None:
             return
         with self._lock:
-            if self._stopped or self._is_ignored(event):
+            if self._stopped:
                 return
             self._batch.append(event)
             self._deadline = time.monotonic() + self._debounce
@@ -406,17 +367,6 @@ class PageWatcher:
         if relative == "." or relative.startswith(".." + os.sep) or relative == "..":
             return None
         return Path(relative).as_posix()
-
-    def _is_ignored(self, event: FileEvent) -> bool:
-        """Return whether ``event`` is one of syncd's own; consume its ignore. Hold ``_lock``."""
-        now = time.monotonic()
-        self._ignores = [i for i in self._ignores if i.expires is None or i.expires > now]
-        touched = {event.path, event.dest}
-        for item in self._ignores:
-            if item.path in touched:
-                self._ignores.remove(item)
-                return True
-        return False
 
     def _on_root_gone(self) -> None:
         with self._lock:

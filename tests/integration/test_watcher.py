@@ -259,19 +259,6 @@ def test_a_failing_callback_is_logged_and_watching_goes_on(
     assert any(r.exc_info and "reconcile failed" in str(r.exc_info[1]) for r in caplog.records)
 
 
-def test_own_writes_are_ignored_once(vault: Path, recorder: Recorder, watch: Callable) -> None:
-    write(vault, PAGE)
-    watcher = watch()
-    with watcher.ignore(PAGE):
-        temp = vault / "pages/.syncd-abc.tmp"
-        temp.write_text("- syncd's text\n", encoding="utf-8")
-        os.replace(temp, vault / PAGE)
-    write(vault, SENTINEL)
-    assert recorder.next() == Changes(changed=frozenset({SENTINEL}))
-    write(vault, PAGE, "- the user's text\n")  # the ignore was used up: the user's edit counts
-    assert recorder.next() == Changes(changed=frozenset({PAGE}))
-
-
 @pytest.mark.parametrize("polling", [False, True], ids=["inotify", "polling"])
 def test_deleting_the_vault_is_logged_not_raised(
     vault: Path,
@@ -446,22 +433,6 @@ def test_raw_events_become_page_events(
         deleted=frozenset({"pages/Out.md"}),
         moved=(("pages/Old.md", "Readwise/New.md"),),
     )
-
-
-def test_an_ignore_expires_after_its_window(vault: Path, recorder: Recorder) -> None:
-    observer = HandObserver()
-    watcher = PageWatcher(
-        vault, recorder, debounce=3600, observer_factory=lambda: observer, ignore_window=0
-    )
-    watcher.start()
-    try:
-        with watcher.ignore(PAGE):
-            pass  # the write did not happen (it failed): nothing to ignore
-        observer.send(FileModifiedEvent(str(vault / PAGE)))
-        watcher.flush()
-        assert recorder.calls.get_nowait() == Changes(changed=frozenset({PAGE}))
-    finally:
-        watcher.stop()
 
 
 def test_the_vault_root_going_is_one_log_line(
