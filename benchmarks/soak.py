@@ -80,7 +80,6 @@ class Figures:
     faults: Counter[str] = field(default_factory=Counter)
     rules: list[tuple[str, FaultRule]] = field(default_factory=list)
     syncs: Counter[str] = field(default_factory=Counter)
-    last_status: str = ""
 
 
 # --- Readwise: upstream changes and faults --------------------------------------------------
@@ -446,10 +445,8 @@ def notify_reader(sock: socket.socket, figures: Figures, stop: threading.Event) 
         for line in message.split("\n"):
             if line.startswith("STATUS=last sync failed"):
                 figures.syncs["failed"] += 1
-                figures.last_status = line
             elif line.startswith("STATUS=last sync"):
                 figures.syncs["ok"] += 1
-                figures.last_status = line
             elif line == "READY=1":
                 figures.syncs["ready"] += 1
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("syncd")
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_PARTIAL = 0, 1  # usage and other errors: their own exit_code (syncd.errors)
 
 
 def _parser() -> argparse.ArgumentParser:

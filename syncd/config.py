@@ -84,7 +84,6 @@ class Section:
 CATEGORIES = ("books", "articles", "tweets", "podcasts", "supplementals")
 FORMATS = ("logseq", "obsidian")
 LOG_LEVELS = ("debug", "info", "warning", "error")
-TEMPLATE_NAMES = ("page_title", "metadata", "highlight_header", "highlight", "sync_log")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MIN_INTERVAL = 1.0  # seconds; short intervals are for tests, the default is an hour
 MAX_INTERVAL = 365 * 24 * 3600.0
