@@ -16,22 +16,10 @@ from syncd.errors import AuthError, UnreachableError
 from syncd.fakereadwise import FakeReadwise, Fault
 from syncd.model import BookSchemaError, parse_book
 from syncd.readwise import ExportPage, ReadwiseClient, RetryPolicy
+from tests.support.clock import Clock
 
 TOKEN = "loopback-SECRET-token-83c2"
 T0 = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)
-
-
-class Clock:
-    """A server clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 class Retries:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ import requests
 from syncd.fakereadwise import FakeReadwise, Fault
 from syncd.model import parse_book
 from syncd.sample_library import LATER_HIGHLIGHTS, SAMPLE_BOOKS
+from tests.support.clock import Clock
 
 TOKEN = "s3cret-test-token-4f1a"
 AUTH = {"Authorization": f"Token {TOKEN}"}
@@ -34,19 +35,6 @@ HIGHLIGHT_FIELDS = [
     "updated_at", "external_id", "end_location", "url", "book_id", "tags", "is_favorite",
     "is_discard", "is_deleted", "readwise_url",
 ]
-
-
-class Clock:
-    """A server clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture
