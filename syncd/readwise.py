@@ -92,6 +92,7 @@ class ReadwiseClient:
         self._rand = rand
         self._on_retry = on_retry
         self.requests_made = 0
+        self._one_request = threading.Lock()
 
     def check_token(self) -> None:
         """Return if Readwise accepts the token. Raise AuthError if it refuses it."""
@@ -137,7 +138,10 @@ class ReadwiseClient:
         return sent
 
     def _get(self, path: str, params: Mapping[str, str]) -> requests.Response:
-        return self._session.get(self._base + path, params=params, timeout=self._timeout)
+        # One request at a time on the session (a Session is not made for threads): a request
+        # sent ahead and then left behind is waited for, not overlapped.
+        with self._one_request:
+            return self._session.get(self._base + path, params=params, timeout=self._timeout)
 
     def _export_page(self, params: Mapping[str, str],
                      sent: Future[requests.Response] | None = None) -> ExportPage:
