@@ -1,7 +1,7 @@
 """The figures of SPEC §9, against the targets, in one table.
 
     python -m benchmarks.run [--books 10000] [--highlights N] [--sizes 1000,3000,10000]
-                             [--seed 0] [--saves 20] [--dir DIR] [--keep]
+                             [--seed 0] [--saves 20] [--repeat 3] [--dir DIR] [--keep]
 
 How each figure is taken (every syncd process is a fresh `python -m benchmarks.probe`, see there):
 
