@@ -157,15 +157,9 @@ class Vault:
         if the vault cannot be written or the path leads outside it."""
         self.folder_for(path)
         data = text.encode("utf-8", errors="surrogateescape")
-        temp = _temp_beside(path)
         try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            temp, _ = _write_beside(path, data, durable=True)
             try:
-                try:
-                    _write_all(fd, data)
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
                 before = None if expected is None else expected.encode("utf-8", "surrogateescape")
                 late = _swap(path, temp, before)
                 if late != before:
@@ -195,14 +189,8 @@ class Vault:
             finally:
                 os.close(fd)
             return
-        back = _temp_beside(path)
+        back, _ = _write_beside(path, late, durable=True)
         try:
-            fd = os.open(back, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            try:
-                _write_all(fd, late)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
             _swap(path, back, ours)
         except PageChanged:
             log.warning("%s: changed again while syncd put back what was written into it "
@@ -250,19 +238,12 @@ class Drafts:
         page cannot be written there (outside the vault, disk full, ...)."""
         device = self._vault.folder_for(path)
         data = text.encode("utf-8", errors="surrogateescape")
-        temp = _temp_beside(path)
         try:
             if device not in self._devices and _SYNCFS is not None:
                 # Opened before any page is written: syncfs reports the errors seen since.
                 self._devices[device] = os.open(path.parent, os.O_RDONLY)
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            try:
-                _write_all(fd, data)
-                stat = os.fstat(fd)
-            finally:
-                os.close(fd)
+            temp, stat = _write_beside(path, data, durable=False)
         except OSError as error:
-            temp.unlink(missing_ok=True)
             raise VaultError(_describe(path, error)) from None
         draft = Draft(path, temp, stat.st_size, stat.st_mtime_ns)
         self._drafts.append(draft)
@@ -358,8 +339,21 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _temp_beside(path: Path) -> Path:
-    return path.parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}"
+def _write_beside(path: Path, data: bytes, *, durable: bool) -> tuple[Path, os.stat_result]:
+    """Write `data` to a new temporary file in `path`'s folder, fsynced if `durable`; return
+    the file and its stat. If that fails, no file is left."""
+    temp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        _write_all(fd, data)
+        if durable:
+            os.fsync(fd)
+        return temp, os.fstat(fd)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(fd)
 
 
 def _identity(folder: Path) -> tuple[int, int] | None:
