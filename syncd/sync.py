@@ -201,10 +201,11 @@ class Syncer:
         finally:
             report.requests = self.client.requests_made - requests_before
         if self.sync_log_page:
-            books = set(touched) - {book_id for book_id, _ in report.failed}
-            # What this sync recorded, and what a sync killed before its log line recorded.
-            highlights, num_books = (report.outcome.new, len(books)) if dry_run \
-                else self._unlogged()
+            if dry_run:  # nothing was recorded: this sync's own
+                failed = {book_id for book_id, _ in report.failed}
+                highlights, num_books = report.outcome.new, len(set(touched) - failed)
+            else:  # what this sync recorded, and what a sync killed before its log line did
+                highlights, num_books = self._unlogged()
             if highlights:
                 self._log_sync(highlights, num_books, started)
         if not report.failed and not dry_run and not book_ids:
