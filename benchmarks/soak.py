@@ -145,10 +145,14 @@ class Upstream:
             if book in self.expect.renamed:
                 self.expect.after_rename.setdefault(book, set()).add(marker)
 
-    def change_highlight(self) -> None:
+    def live_highlights(self) -> list[int]:
+        """The highlights the server has and has not deleted."""
         with self.expect.lock:
-            live = [h for h, m in self.expect.highlight_marker.items()
+            return [h for h, m in self.expect.highlight_marker.items()
                     if m not in self.expect.deleted_upstream]
+
+    def change_highlight(self) -> None:
+        live = self.live_highlights()
         if not live:
             return
         highlight = self.rng.choice(live)
@@ -157,9 +161,7 @@ class Upstream:
         self.server.update_highlight(highlight, text=f"{marker} revised: {words}.")
 
     def delete_highlight(self) -> None:
-        with self.expect.lock:
-            live = [h for h, m in self.expect.highlight_marker.items()
-                    if m not in self.expect.deleted_upstream]
+        live = self.live_highlights()
         if not live:
             return
         highlight = self.rng.choice(live)

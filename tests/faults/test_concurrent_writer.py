@@ -33,7 +33,7 @@ from tests.faults.support import (
     temp_files,
     write_config,
 )
-from tests.support.harness import harness
+from tests.support.harness import Harness, harness
 
 BOOKS = 30
 ROUNDS = 5
@@ -87,23 +87,29 @@ def test_a_concurrent_writer_loses_no_line_and_no_highlight_is_doubled(tmp_path:
     assert len(library.markers) == BOOKS * (3 + 2 * ROUNDS)
 
 
+def walden_with_one_more_highlight(h: Harness) -> Path:
+    """Sync Walden with one highlight, then add a second in Readwise an hour later; return the
+    page, which the next sync appends to."""
+    h.server.add_book(title="Walden", highlights=[{"text": "HL000001X Simplify."}])
+    h.sync()
+    [name] = h.page_names()
+    h.now += timedelta(hours=1)
+    h.server.add_highlight(1, text="HL000002X I went to the woods.")
+    h.now += timedelta(hours=1)
+    return h.pages / name
+
+
 @pytest.mark.parametrize("how", ["append", "rewrite"])
 def test_bytes_written_into_a_page_while_syncd_replaces_it_are_kept(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     with harness(tmp_path) as h:
-        h.server.add_book(title="Walden", highlights=[{"text": "HL000001X Simplify."}])
-        h.sync()
-        [name] = h.page_names()
-        page = h.pages / name
+        page = walden_with_one_more_highlight(h)
         before = page.read_text(encoding="utf-8")
         typed = "\n- typed while syncd wrote"
         if how == "append":  # Logseq adding a block at the end
             flags, data = os.O_APPEND, typed
         else:  # an editor saving the whole file in place, one highlight edited
             flags, data = os.O_TRUNC, before.replace("Simplify.", "Simplify! (mine)") + typed
-        h.now += timedelta(hours=1)
-        h.server.add_highlight(1, text="HL000002X I went to the woods.")
-        h.now += timedelta(hours=1)
         real_replace = os.replace
         interleaved = []
 
@@ -136,14 +142,8 @@ def test_bytes_written_into_a_page_while_syncd_replaces_it_are_kept(
 def test_a_page_the_user_deletes_or_moves_while_syncd_writes_it_is_not_recreated(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     with harness(tmp_path) as h:
-        h.server.add_book(title="Walden", highlights=[{"text": "HL000001X Simplify."}])
-        h.sync()
-        [name] = h.page_names()
-        page = h.pages / name
-        moved = h.vault / "archive" / name
-        h.now += timedelta(hours=1)
-        h.server.add_highlight(1, text="HL000002X I went to the woods.")
-        h.now += timedelta(hours=1)
+        page = walden_with_one_more_highlight(h)
+        moved = h.vault / "archive" / page.name
         real_fsync = os.fsync
         done = []
 
