@@ -35,11 +35,21 @@ CREATE TABLE IF NOT EXISTS highlights (
     status TEXT NOT NULL             -- see HIGHLIGHT_STATUSES
 );
 CREATE INDEX IF NOT EXISTS highlights_by_book ON highlights (book_id);
+CREATE TABLE IF NOT EXISTS book_problems (
+    book_id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,              -- see PROBLEM_KINDS
+    title TEXT NOT NULL,             -- the book's title, for `syncd status`
+    reason TEXT NOT NULL             -- one line: why
+);
 """
 # written: on the page as syncd wrote it; edited: the user changed the block; deleted: the user
 # removed it; conflict: edited by the user and changed in Readwise; removed: syncd removed it
 # because Readwise deleted it.
 HIGHLIGHT_STATUSES = ("written", "edited", "deleted", "conflict", "removed")
+# failed: handling the book failed (bad record, unwritable page); it is fetched again by id on
+# later syncs until it succeeds. waiting: syncd lacks clear evidence of which page is the book's
+# (its page is gone and no page is clearly it); nothing is written for it until there is.
+PROBLEM_KINDS = ("failed", "waiting")
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,16 @@ class HighlightRecord:
     block: str
     source: str
     status: str
+
+
+@dataclass(frozen=True)
+class BookProblem:
+    """A book syncd could not sync: `kind` is one of PROBLEM_KINDS."""
+
+    book_id: int
+    kind: str
+    title: str
+    reason: str
 
 
 class PageNames:
@@ -213,6 +233,20 @@ class State:
         self._db.execute("DELETE FROM highlights WHERE book_id = ?", (book_id,))
         if self._names is not None:
             self._names.drop(book_id)
+
+    # books that failed or wait
+    def problems(self, kind: str | None = None) -> list[BookProblem]:
+        """Return the books that failed or wait (only those of `kind` when given)."""
+        rows = self._db.execute("SELECT * FROM book_problems ORDER BY book_id")
+        return [problem for row in rows if kind in (None, (problem := BookProblem(*row)).kind)]
+
+    def put_problem(self, problem: BookProblem) -> None:
+        assert problem.kind in PROBLEM_KINDS, problem.kind
+        self._db.execute("INSERT OR REPLACE INTO book_problems VALUES (?, ?, ?, ?)",
+                         (problem.book_id, problem.kind, problem.title, problem.reason))
+
+    def clear_problem(self, book_id: int) -> None:
+        self._db.execute("DELETE FROM book_problems WHERE book_id = ?", (book_id,))
 
     def counts(self) -> dict[str, int]:
         """Return the numbers `syncd status` shows."""

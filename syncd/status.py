@@ -39,7 +39,8 @@ def collect_status(config: Config) -> dict[str, Any]:
         return {**status, "synced": True,
                 "last_success": state.get("last_success"), "last_sync": state.get("last_sync"),
                 "last_summary": state.get("last_summary"), "cursor": state.get("cursor"),
-                "last_error": state.get("last_error"), "counts": state.counts()}
+                "last_error": state.get("last_error"), "counts": state.counts(),
+                "books_not_synced": [vars(problem) for problem in state.problems()]}
     finally:
         state.close()
 
@@ -63,6 +64,9 @@ def format_status(status: dict[str, Any]) -> str:
         f"{counts['conflict']} conflicts, {counts['removed']} removed)",
         f"last error: {status['last_error'] or 'none'}",
     ]
+    for problem in status.get("books_not_synced", []):
+        lines.append(f"book {problem['book_id']} ({problem['title']}) {problem['kind']}: "
+                     f"{problem['reason']}")
     return "\n".join(lines)
 
 
