@@ -172,6 +172,9 @@ class Syncer:
         self._vault_pages: list[Path] | None = None
         self._relisted = 0  # times `_vault_pages` was made again in this sync or scan
         self._recreate: list[int] = []  # deleted pages to create anew (resync_deleted_pages)
+        # Books whose page came back (or became clear) since their last sync: what Readwise has
+        # for them is fetched again, so that highlights kept out meanwhile reach the page.
+        self._returned: set[int] = set()
         self._new_pages = _NewPages(vault)
 
     def sync(self, *, full: bool = False, dry_run: bool = False,
@@ -196,6 +199,10 @@ class Syncer:
         requests_before = self.client.requests_made
         touched: list[int] = []
         self._recreate = []
+        if not dry_run:
+            self._look_for_waiting()
+            self._recreate = sorted(self._returned)
+            self._returned.clear()
         try:
             self._fetch(self.client.export(updated_after=since, book_ids=book_ids), touched)
             if self._recreate:
@@ -269,6 +276,13 @@ class Syncer:
                 looked += self._came_back_here(path)
         return looked
 
+    def _look_for_waiting(self) -> None:
+        """Look again for the page of every book that waits (the vault is walked once, and
+        only when some book waits)."""
+        for record in self.state.pages():
+            if record.status == "waiting":
+                self.reconcile(record)
+
     def _check_root(self) -> None:
         """Raise VaultError if the vault folder is missing, or empty (an unmounted disk): then
         pages are not where syncd left them, and none was deleted by the user."""
@@ -324,6 +338,8 @@ class Syncer:
         title = (page_title_of(page.text) if fmt is LOGSEQ else Path(record.path).stem) \
             or record.title
         device, inode = page.file_id or (None, None)
+        if record.status != "active":
+            self._returned.add(record.book_id)
         with self.state.transaction():
             self.state.put_page(replace(record, title=title, status="active", size=page.size,
                                         mtime_ns=page.mtime_ns, device=device, inode=inode))
@@ -391,6 +407,10 @@ class Syncer:
         """What `page` shows about being the page of `record`'s book (see syncd.identity)."""
         assert page.text is not None
         path = self.vault.relative(page.path)
+        # A copy named after the book's page ("X 2.md") stays a copy once the page is renamed.
+        recorded = PurePosixPath(record.path)
+        if recorded.parent == PurePosixPath(path).parent:
+            siblings = {*siblings, recorded.name}
         excluded = None if at_place else self._never_a_page(path, siblings)
         title = page_title_of(page.text) if self.style.page_format is LOGSEQ else None
         written = [rec.block.split("\n", 1)[0].strip()
@@ -588,6 +608,7 @@ class Syncer:
         """Drop what syncd knows of a book's page, so that its next sync creates it anew."""
         with self.state.transaction():
             self.state.delete_book(book_id)
+            self._clear_waiting(book_id)
 
     def _update_page(self, book: Book, fetched: list[Highlight], record: PageRecord) -> Outcome:
         page = self.vault.read(self.vault.path(record.path))
