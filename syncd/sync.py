@@ -170,6 +170,7 @@ class Syncer:
         self._dry_run = False
         self._report = SyncReport()
         self._vault_pages: list[Path] | None = None
+        self._journal_folders: Journals | None = None  # read with the list of pages
         self._relisted = 0  # times `_vault_pages` was made again in this sync or scan
         self._recreate: list[int] = []  # deleted pages to create anew (resync_deleted_pages)
         # Books whose page came back (or became clear) since their last sync: what Readwise has
@@ -273,7 +274,7 @@ class Syncer:
         if only is not None:
             known = {record.path for record in records}
             for path in sorted(only - known):
-                looked += self._came_back_here(path)
+                looked += self._came_back_here(path, records)
         return looked
 
     def _look_for_waiting(self) -> None:
@@ -359,22 +360,26 @@ class Syncer:
                 if self._never_a_page(destination, self._siblings(destination)) is None:
                     record = replace(record, path=destination)
                 self.reconcile(record)
-        self._came_back_here(destination)
+        self._came_back_here(destination, self.state.pages())
 
-    def _came_back_here(self, path: str) -> int:
+    def _came_back_here(self, path: str, records: list[PageRecord]) -> int:
         """A page appeared at `path` (the watcher said so): if it is, by strong evidence (the
         same file, its `title::`), the page of a book whose page had left, follow it. Return
         1 if the page was read."""
-        gone = [r for r in self.state.pages() if r.status != "active"]
-        if not gone or any(r.path == path and r.status == "active" for r in self.state.pages()):
+        # Waiting books are decided by looking at every page: before each sync.
+        gone = [r for r in records if r.status == "deleted"]
+        if not gone or any(r.path == path for r in records):
             return 0
         page = self.vault.read(self.vault.path(path))
         if page.text is None:
             return 1
+        title = (page_title_of(page.text) or "").casefold() \
+            if self.style.page_format is LOGSEQ else None
         siblings = self._siblings(path)
         for record in gone:
-            if record.status == "waiting":
-                continue  # decided by looking at every page: in the scan before each sync
+            if (record.inode is None or page.file_id != (record.device, record.inode)) \
+                    and title != record.title.casefold():
+                continue  # neither the same file nor its title: not even a candidate
             if strong(self._evidence(record, page, siblings)):
                 log.info("page of book %s is back, at %s", record.book_id, path)
                 self._follow(replace(record, path=path), page)
@@ -389,10 +394,13 @@ class Syncer:
             return set()
 
     def _journals(self) -> Journals:
-        if self.style.page_format is LOGSEQ:
-            return Journals(self.layout.graph.journals_directory, None)
-        folder, fmt = _daily_notes(self.vault.root)
-        return Journals(folder, fmt)
+        """Where the vault keeps journals or daily notes (read again with the list of pages)."""
+        if self._journal_folders is None:
+            if self.style.page_format is LOGSEQ:
+                self._journal_folders = Journals(self.layout.graph.journals_directory, None)
+            else:
+                self._journal_folders = Journals(*_daily_notes(self.vault.root))
+        return self._journal_folders
 
     def _never_a_page(self, path: str, siblings: Collection[str]) -> str | None:
         """Why the page at `path` can never be a book's page (None: it can)."""
@@ -402,8 +410,15 @@ class Syncer:
             return "a file-sync tool's copy"
         return None
 
+    def _written(self, book_id: int) -> list[str]:
+        """The first line of every block syncd last wrote for the book (and still holds as
+        written): what content evidence looks for."""
+        return [rec.block.split("\n", 1)[0].strip()
+                for rec in self.state.highlights(book_id).values() if rec.status == "written"]
+
     def _evidence(self, record: PageRecord, page: PageFile, siblings: Collection[str],
-                  at_place: bool = False, content: bool = True) -> Evidence:
+                  at_place: bool = False, content: bool = True,
+                  written: list[str] | None = None) -> Evidence:
         """What `page` shows about being the page of `record`'s book (see syncd.identity)."""
         assert page.text is not None
         path = self.vault.relative(page.path)
@@ -413,9 +428,8 @@ class Syncer:
             siblings = {*siblings, recorded.name}
         excluded = None if at_place else self._never_a_page(path, siblings)
         title = page_title_of(page.text) if self.style.page_format is LOGSEQ else None
-        written = [rec.block.split("\n", 1)[0].strip()
-                   for rec in self.state.highlights(record.book_id).values()
-                   if rec.status == "written"]
+        if written is None:
+            written = self._written(record.book_id)
         on_page = 0
         if written:
             lines = {line.strip() for line in page.text.split("\n")}
@@ -436,6 +450,7 @@ class Syncer:
                  if p.status != "deleted" and p.book_id != record.book_id}
         fresh = self._vault_pages is None
         content = record.status != "deleted"
+        written = self._written(record.book_id)
         while True:
             paths = self._all_pages()
             folders: dict[Path, set[str]] = {}
@@ -450,7 +465,8 @@ class Syncer:
                 page = self.vault.read(path)
                 if not page.text:
                     continue
-                found = self._evidence(record, page, folders[path.parent], content=content)
+                found = self._evidence(record, page, folders[path.parent], content=content,
+                                       written=written)
                 if found.excluded is None and (strong(found) or found.blocks_on_page):
                     candidates[relative] = page
                     evidence.append(found)
@@ -468,6 +484,7 @@ class Syncer:
 
     def _all_pages(self) -> list[Path]:
         if self._vault_pages is None:
+            self._journal_folders = None
             self._vault_pages = sorted(self.vault.pages())
         return self._vault_pages
 
