@@ -16,6 +16,7 @@ class GraphSettings:
     name_format: str = "triple-lowbar"  # Logseq's default for new graphs
     journal_format: str = DEFAULT_JOURNAL_FORMAT
     pages_directory: str = "pages"
+    journals_directory: str = "journals"
     found: bool = False  # whether the graph has a logseq/config.edn at all
 
 
@@ -42,6 +43,7 @@ def parse_settings(edn: str | None) -> GraphSettings:
         name_format=name_format.group(1) if name_format else "legacy",
         journal_format=_string_value(edn, ":journal/page-title-format") or DEFAULT_JOURNAL_FORMAT,
         pages_directory=_string_value(edn, ":pages-directory") or "pages",
+        journals_directory=_string_value(edn, ":journals-directory") or "journals",
         found=True,
     )
 

@@ -24,8 +24,9 @@ CREATE TABLE IF NOT EXISTS pages (
     book_id INTEGER PRIMARY KEY,
     path TEXT NOT NULL,              -- relative to the vault, '/'-separated
     title TEXT NOT NULL,
-    status TEXT NOT NULL,            -- active | deleted (the user deleted the page)
-    size INTEGER, mtime_ns INTEGER   -- the file as syncd last read or wrote it
+    status TEXT NOT NULL,            -- see PAGE_STATUSES
+    size INTEGER, mtime_ns INTEGER,  -- the file as syncd last read or wrote it
+    device INTEGER, inode INTEGER    -- its identity then (added later: see _migrate)
 );
 CREATE TABLE IF NOT EXISTS highlights (
     highlight_id INTEGER PRIMARY KEY,
@@ -42,6 +43,10 @@ CREATE TABLE IF NOT EXISTS book_problems (
     reason TEXT NOT NULL             -- one line: why
 );
 """
+# active: the page is where `path` says; deleted: the user deleted the page (or it left the vault:
+# followed again if it comes back); waiting: the page is gone and several pages may be it (see
+# syncd.identity): nothing is written for the book until the evidence is clear.
+PAGE_STATUSES = ("active", "deleted", "waiting")
 # written: on the page as syncd wrote it; edited: the user changed the block; deleted: the user
 # removed it; conflict: edited by the user and changed in Readwise; removed: syncd removed it
 # because Readwise deleted it.
@@ -60,6 +65,8 @@ class PageRecord:
     status: str
     size: int | None = None
     mtime_ns: int | None = None
+    device: int | None = None
+    inode: int | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +146,7 @@ class State:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            self._migrate()
             version = self.get("schema_version")
             if version is None:
                 self.set("schema_version", str(SCHEMA_VERSION))
@@ -151,6 +159,13 @@ class State:
                 raise CorruptStateError(problem)
         except sqlite3.DatabaseError as error:
             raise CorruptStateError(str(error)) from None
+
+    def _migrate(self) -> None:
+        """Bring a database an older syncd made up to date: columns added since."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(pages)")}
+        for column in ("device", "inode"):
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE pages ADD COLUMN {column} INTEGER")
 
     @classmethod
     def open_or_rebuild(cls, path: Path) -> tuple[State, Path | None]:
@@ -202,9 +217,9 @@ class State:
         return [PageRecord(*row) for row in rows]
 
     def put_page(self, page: PageRecord) -> None:
-        self._db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?)",
+        self._db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          (page.book_id, page.path, page.title, page.status, page.size,
-                          page.mtime_ns))
+                          page.mtime_ns, page.device, page.inode))
         if self._names is not None:
             self._names.put(page)
 
@@ -253,7 +268,7 @@ class State:
         counts = {"books": 0, "pages": 0, "deleted_pages": 0, "highlights": 0}
         for status, n in self._db.execute("SELECT status, count(*) FROM pages GROUP BY status"):
             counts["books"] += n
-            counts["pages" if status == "active" else "deleted_pages"] += n
+            counts["pages" if status != "deleted" else "deleted_pages"] += n
         for status in HIGHLIGHT_STATUSES:
             counts[status] = 0
         for status, n in self._db.execute(

@@ -9,15 +9,17 @@ does not move so that the failed book is fetched again next time.
 from __future__ import annotations
 
 import difflib
+import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from syncd.errors import SyncdError, VaultError
 from syncd.filenames import logseq_file_stem, obsidian_file_stem
 from syncd.graph_settings import GraphSettings
+from syncd.identity import Evidence, Journals, Verdict, decide, is_conflict_copy, strong
 from syncd.model import Book, BookSchemaError, Highlight, parse_book
 from syncd.plan import (
     Options,
@@ -38,7 +40,7 @@ from syncd.render import (
     render_new_page,
     render_sync_log_entry,
 )
-from syncd.state import HighlightRecord, PageRecord, State
+from syncd.state import BookProblem, HighlightRecord, PageRecord, State
 from syncd.vault import Draft, Drafts, PageChanged, PageFile, Vault
 
 log = logging.getLogger(__name__)
@@ -168,8 +170,12 @@ class Syncer:
         self._dry_run = False
         self._report = SyncReport()
         self._vault_pages: list[Path] | None = None
+        self._journal_folders: Journals | None = None  # read with the list of pages
         self._relisted = 0  # times `_vault_pages` was made again in this sync or scan
         self._recreate: list[int] = []  # deleted pages to create anew (resync_deleted_pages)
+        # Books whose page came back (or became clear) since their last sync: what Readwise has
+        # for them is fetched again, so that highlights kept out meanwhile reach the page.
+        self._returned: set[int] = set()
         self._new_pages = _NewPages(vault)
 
     def sync(self, *, full: bool = False, dry_run: bool = False,
@@ -194,6 +200,10 @@ class Syncer:
         requests_before = self.client.requests_made
         touched: list[int] = []
         self._recreate = []
+        if not dry_run:
+            self._look_for_waiting()
+            self._recreate = sorted(self._returned)
+            self._returned.clear()
         try:
             self._fetch(self.client.export(updated_after=since, book_ids=book_ids), touched)
             if self._recreate:
@@ -237,75 +247,236 @@ class Syncer:
     # reconciliation: what the user did to the pages since syncd last looked
     def scan(self, only: set[str] | None = None) -> int:
         """Compare every page syncd keeps (or those at the paths in `only`) with what it wrote;
-        a page whose size and mtime did not change is not read. Return pages looked at."""
+        a page whose size and mtime did not change is not read. A deleted (or waiting) book's
+        page costs a stat of where it was: a file back there is looked at. Paths in `only` that
+        no book has are looked at as pages that may have come back elsewhere. Return pages
+        looked at. Raise VaultError if the vault folder itself is gone: no page is then taken
+        for deleted."""
+        self._check_root()
         self._vault_pages = None  # a page moved since the list was made must be found
         self._relisted = 0
         looked = 0
-        for record in self.state.pages():
-            if record.status != "active" or (only is not None and record.path not in only):
+        records = self.state.pages()
+        for record in records:
+            if only is not None and record.path not in only:
                 continue
             stat = self.vault.stat(self.vault.path(record.path))
             if stat is not None and stat == (record.size, record.mtime_ns):
+                continue
+            if record.status != "active" and stat is None:
                 continue
             looked += 1
             try:
                 self.reconcile(record)
             except VaultError as error:  # e.g. a folder where the page was: left for later
+                self._check_root()
                 log.error("page %s: %s", record.path, error)
+        if only is not None:
+            known = {record.path for record in records}
+            for path in sorted(only - known):
+                looked += self._came_back_here(path, records)
         return looked
 
+    def _look_for_waiting(self) -> None:
+        """Look again for the page of every book that waits (the vault is walked once, and
+        only when some book waits)."""
+        for record in self.state.pages():
+            if record.status == "waiting":
+                self.reconcile(record)
+
+    def _check_root(self) -> None:
+        """Raise VaultError if the vault folder is missing, or empty (an unmounted disk): then
+        pages are not where syncd left them, and none was deleted by the user."""
+        root = self.vault.root
+        try:
+            empty = not any(root.iterdir())
+        except OSError:
+            empty = True
+        if empty and any(p.status == "active" for p in self.state.pages()):
+            raise VaultError(f"vault {root}: missing or empty (deleted, or a disk not mounted?); "
+                             "no page is taken for deleted")
+
     def reconcile(self, record: PageRecord) -> None:
-        """Bring the state of one page in line with the file: moved, deleted, edited blocks."""
+        """Bring the state of one page in line with the file: moved, deleted, edited blocks; a
+        deleted page back at its place is followed again."""
         page = self.vault.read(self.vault.path(record.path))
+        if page.text is not None and record.status != "active":
+            if not strong(self._evidence(record, page, siblings=(), at_place=True)):
+                # A file of the user's where the deleted page was: remembered, so that it is
+                # not read again until it changes.
+                self.state.put_page(replace(record, size=page.size, mtime_ns=page.mtime_ns))
+                return
+            log.info("page %s is back", record.path)
         if page.text is None:
-            moved = self._find_moved(record)
+            self._check_root()
+            verdict, moved = self._find_moved(record)
             if moved is None:
-                log.info("page %s was deleted; its highlights stay out", record.path)
-                self.state.put_page(replace(record, status="deleted"))
+                status = "waiting" if verdict.waiting else "deleted"
+                if status == "deleted" and record.status == "active":
+                    log.info("page %s was deleted; its highlights stay out", record.path)
+                with self.state.transaction():
+                    self.state.put_page(replace(record, status=status, size=None,
+                                                mtime_ns=None))
+                    if verdict.waiting:
+                        log.warning("book %s (%s) waits: %s", record.book_id, record.title,
+                                    verdict.waiting)
+                        self.state.put_problem(BookProblem(record.book_id, "waiting",
+                                                           record.title, verdict.waiting))
+                    else:
+                        self._clear_waiting(record.book_id)
                 return
             log.info("page %s moved to %s", record.path, self.vault.relative(moved.path))
             page = moved
             record = replace(record, path=self.vault.relative(moved.path))
+        self._follow(record, page)
+
+    def _follow(self, record: PageRecord, page: PageFile) -> None:
+        """Record `page` as the book's page, as it is on disk."""
         assert page.text is not None
         fmt = self.style.page_format
         changed = observe_page(page.text, self.state.highlights(record.book_id), fmt)
         # The name follows a rename: Logseq's `title::`, or an Obsidian file's name.
         title = (page_title_of(page.text) if fmt is LOGSEQ else Path(record.path).stem) \
             or record.title
+        device, inode = page.file_id or (None, None)
+        if record.status != "active":
+            self._returned.add(record.book_id)
         with self.state.transaction():
             self.state.put_page(replace(record, title=title, status="active", size=page.size,
-                                        mtime_ns=page.mtime_ns))
+                                        mtime_ns=page.mtime_ns, device=device, inode=inode))
             self.state.put_highlights(changed)
+            self._clear_waiting(record.book_id)
+
+    def _clear_waiting(self, book_id: int) -> None:
+        if any(p.book_id == book_id for p in self.state.problems("waiting")):
+            self.state.clear_problem(book_id)
 
     def move(self, source: str, destination: str) -> None:
-        """The watcher saw a page renamed or moved: follow it."""
+        """The watcher saw a page renamed or moved: follow it, unless it went where a book's
+        page never is (a journal, a file-sync tool's copy): then it is looked for as gone."""
         self._vault_pages = None
         for record in self.state.pages():
             if record.path == source and record.status == "active":
-                self.reconcile(replace(record, path=destination))
+                if self._never_a_page(destination, self._siblings(destination)) is None:
+                    record = replace(record, path=destination)
+                self.reconcile(record)
+        self._came_back_here(destination, self.state.pages())
 
-    def _find_moved(self, record: PageRecord) -> PageFile | None:
-        """Find a page syncd wrote that is no longer where it was, by its content: a file no
-        other book owns that holds one of the highlight blocks syncd wrote there, or (a Logseq
-        page left without any) whose `title::` is the page's."""
-        signatures = [rec.block.split("\n", 1)[0].lstrip("\t")
-                      for rec in self.state.highlights(record.book_id).values()
-                      if rec.status == "written"]
-        title = f"title:: {record.title}" if self.style.page_format is LOGSEQ else None
-        if not signatures and title is None:
-            return None
-        owned = {p.path for p in self.state.pages() if p.status == "active"}
+    def _came_back_here(self, path: str, records: list[PageRecord]) -> int:
+        """A page appeared at `path` (the watcher said so): if it is, by strong evidence (the
+        same file, its `title::`), the page of a book whose page had left, follow it. Return
+        1 if the page was read."""
+        # Waiting books are decided by looking at every page: before each sync.
+        gone = [r for r in records if r.status == "deleted"]
+        if not gone or any(r.path == path for r in records):
+            return 0
+        page = self.vault.read(self.vault.path(path))
+        if page.text is None:
+            return 1
+        title = (page_title_of(page.text) or "").casefold() \
+            if self.style.page_format is LOGSEQ else None
+        siblings = self._siblings(path)
+        for record in gone:
+            if (record.inode is None or page.file_id != (record.device, record.inode)) \
+                    and title != record.title.casefold():
+                continue  # neither the same file nor its title: not even a candidate
+            if strong(self._evidence(record, page, siblings)):
+                log.info("page of book %s is back, at %s", record.book_id, path)
+                self._follow(replace(record, path=path), page)
+                break
+        return 1
+
+    def _siblings(self, path: str) -> set[str]:
+        folder = self.vault.path(path).parent
+        try:
+            return {entry.name for entry in folder.iterdir()}
+        except OSError:
+            return set()
+
+    def _journals(self) -> Journals:
+        """Where the vault keeps journals or daily notes (read again with the list of pages)."""
+        if self._journal_folders is None:
+            if self.style.page_format is LOGSEQ:
+                self._journal_folders = Journals(self.layout.graph.journals_directory, None)
+            else:
+                self._journal_folders = Journals(*_daily_notes(self.vault.root))
+        return self._journal_folders
+
+    def _never_a_page(self, path: str, siblings: Collection[str]) -> str | None:
+        """Why the page at `path` can never be a book's page (None: it can)."""
+        if self._journals().holds(path):
+            return "a journal page or daily note"
+        if is_conflict_copy(PurePosixPath(path).name, siblings):
+            return "a file-sync tool's copy"
+        return None
+
+    def _written(self, book_id: int) -> list[str]:
+        """The first line of every block syncd last wrote for the book (and still holds as
+        written): what content evidence looks for."""
+        return [rec.block.split("\n", 1)[0].strip()
+                for rec in self.state.highlights(book_id).values() if rec.status == "written"]
+
+    def _evidence(self, record: PageRecord, page: PageFile, siblings: Collection[str],
+                  at_place: bool = False, content: bool = True,
+                  written: list[str] | None = None) -> Evidence:
+        """What `page` shows about being the page of `record`'s book (see syncd.identity)."""
+        assert page.text is not None
+        path = self.vault.relative(page.path)
+        # A copy named after the book's page ("X 2.md") stays a copy once the page is renamed.
+        recorded = PurePosixPath(record.path)
+        if recorded.parent == PurePosixPath(path).parent:
+            siblings = {*siblings, recorded.name}
+        excluded = None if at_place else self._never_a_page(path, siblings)
+        title = page_title_of(page.text) if self.style.page_format is LOGSEQ else None
+        if written is None:
+            written = self._written(record.book_id)
+        on_page = 0
+        if written:
+            lines = {line.strip() for line in page.text.split("\n")}
+            on_page = sum(1 for line in written if line and line in lines)
+        same = (record.inode is not None and page.file_id == (record.device, record.inode))
+        return Evidence(
+            path=path, excluded=excluded, same_file=same, at_place=at_place,
+            title_matches=title is not None and title.casefold() == record.title.casefold(),
+            other_title=title is not None and title.casefold() != record.title.casefold(),
+            blocks_on_page=on_page if (content or same or at_place) else 0,
+            blocks_written=len(written) if (content or same or at_place) else 0)
+
+    def _find_moved(self, record: PageRecord) -> tuple[Verdict, PageFile | None]:
+        """Find the page of `record`'s book, no longer where it was, among the pages no other
+        book has (see syncd.identity for the rule). A deleted book's page is found only by
+        strong evidence (the same file, its `title::`), never by content."""
+        owned = {p.path for p in self.state.pages()
+                 if p.status != "deleted" and p.book_id != record.book_id}
         fresh = self._vault_pages is None
+        content = record.status != "deleted"
+        written = self._written(record.book_id)
         while True:
-            for path in self._all_pages():
-                if self.vault.relative(path) in owned:
+            paths = self._all_pages()
+            folders: dict[Path, set[str]] = {}
+            for path in paths:
+                folders.setdefault(path.parent, set()).add(path.name)
+            candidates: dict[str, PageFile] = {}
+            evidence = []
+            for path in paths:
+                relative = self.vault.relative(path)
+                if relative in owned:
                     continue
                 page = self.vault.read(path)
-                if page.text and (any(signature in page.text for signature in signatures[:20])
-                                  or page.text.split("\n", 1)[0] == title):
-                    return page
-            if fresh or self._relisted >= RELISTS:
-                return None
+                if not page.text:
+                    continue
+                found = self._evidence(record, page, folders[path.parent], content=content,
+                                       written=written)
+                if found.excluded is None and (strong(found) or found.blocks_on_page):
+                    candidates[relative] = page
+                    evidence.append(found)
+            verdict = decide(evidence)
+            if not content and verdict.path is None:
+                verdict = Verdict(None)  # a deleted book stays deleted when in doubt
+            if verdict.path is not None:
+                return verdict, candidates[verdict.path]
+            if verdict.waiting or fresh or self._relisted >= RELISTS:
+                return verdict, None
             # The list may be older than a move the user made since (a sync can be long).
             self._relisted += 1
             self._vault_pages = None
@@ -313,6 +484,7 @@ class Syncer:
 
     def _all_pages(self) -> list[Path]:
         if self._vault_pages is None:
+            self._journal_folders = None
             self._vault_pages = sorted(self.vault.pages())
         return self._vault_pages
 
@@ -352,6 +524,16 @@ class Syncer:
         if record is None:
             return self._first_sync(book, fetched)
         self._remember_new_pages()  # what follows reads what syncd knows of other pages
+        if record.status != "active":
+            known = self.state.highlights(book.id)
+            if any(not h.deleted and h.id not in known for h in fetched) and not self._dry_run:
+                # Something to write: has its page come back, or become clear, meanwhile?
+                self.reconcile(record)
+                record = self.state.page(book.id) or record
+                if record.status == "active":
+                    return self._update_page(book, fetched, record)
+        if record.status == "waiting":
+            return Outcome()  # nothing is written until it is clear which page is the book's
         if record.status == "deleted" and self.resync_deleted_pages:
             if book.id not in self._recreate:
                 self.forget(book.id)
@@ -425,8 +607,10 @@ class Syncer:
                 placed.append(page)
         with self.state.transaction():
             for page in placed:
+                device, inode = page.draft.file_id or (None, None)
                 self.state.put_page(replace(page.record, size=page.draft.size,
-                                            mtime_ns=page.draft.mtime_ns))
+                                            mtime_ns=page.draft.mtime_ns, device=device,
+                                            inode=inode))
                 self.state.put_highlights(page.highlights)
             self._count_for_log(sum(len(page.highlights) for page in placed), len(placed))
 
@@ -441,6 +625,7 @@ class Syncer:
         """Drop what syncd knows of a book's page, so that its next sync creates it anew."""
         with self.state.transaction():
             self.state.delete_book(book_id)
+            self._clear_waiting(book_id)
 
     def _update_page(self, book: Book, fetched: list[Highlight], record: PageRecord) -> Outcome:
         page = self.vault.read(self.vault.path(record.path))
@@ -522,8 +707,10 @@ class Syncer:
         return self.vault.write(path, text, expected)
 
     def _put_page(self, record: PageRecord, written: PageFile) -> None:
+        device, inode = written.file_id or (None, None)
         self.state.put_page(PageRecord(record.book_id, record.path, record.title, "active",
-                                       written.size, written.mtime_ns))
+                                       written.size, written.mtime_ns, device, inode))
+        self._clear_waiting(record.book_id)
 
     def _count_for_log(self, highlights: int, books: int) -> None:
         """In the transaction that records them: add new highlights (of `books` books) to those
@@ -558,6 +745,20 @@ class Syncer:
                 return
         if not self._dry_run:
             self.state.set(UNLOGGED, None)
+
+
+def _daily_notes(vault: Path) -> tuple[str | None, str]:
+    """An Obsidian vault's daily notes: their folder (None: the vault's root, or not set) and
+    the moment.js format of their names (Obsidian's default when not set)."""
+    try:
+        settings = json.loads((vault / ".obsidian" / "daily-notes.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        settings = {}
+    if not isinstance(settings, dict):
+        settings = {}
+    folder, fmt = settings.get("folder"), settings.get("format")
+    return (folder.strip("/") if isinstance(folder, str) and folder.strip("/") else None,
+            fmt if isinstance(fmt, str) and fmt else "YYYY-MM-DD")
 
 
 def _written_by_readwise(text: str, title_line: str, fmt: PageFormat) -> bool:

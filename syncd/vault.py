@@ -75,6 +75,7 @@ class PageFile:
     text: str | None
     size: int | None = None
     mtime_ns: int | None = None
+    file_id: tuple[int, int] | None = None  # device and inode: kept by a rename or a move
 
 
 class Vault:
@@ -141,7 +142,7 @@ class Vault:
         except IsADirectoryError:
             raise VaultError(f"{path}: is a folder where a page should be") from None
         text = data.decode("utf-8", errors="surrogateescape")
-        return PageFile(path, text, stat.st_size, stat.st_mtime_ns)
+        return PageFile(path, text, stat.st_size, stat.st_mtime_ns, (stat.st_dev, stat.st_ino))
 
     def stat(self, path: Path) -> tuple[int, int] | None:
         try:
@@ -174,7 +175,7 @@ class Vault:
         except OSError as error:
             raise VaultError(_describe(path, error)) from None
         stat = path.stat()
-        return PageFile(path, text, stat.st_size, stat.st_mtime_ns)
+        return PageFile(path, text, stat.st_size, stat.st_mtime_ns, (stat.st_dev, stat.st_ino))
 
     def _put_back(self, path: Path, before: bytes, late: bytes, ours: bytes) -> None:
         """`path` holds `ours`, syncd's new text computed from `before`, which replaced a file
@@ -245,7 +246,7 @@ class Drafts:
             temp, stat = _write_beside(path, data, durable=False)
         except OSError as error:
             raise VaultError(_describe(path, error)) from None
-        draft = Draft(path, temp, stat.st_size, stat.st_mtime_ns)
+        draft = Draft(path, temp, stat.st_size, stat.st_mtime_ns, (stat.st_dev, stat.st_ino))
         self._drafts.append(draft)
         self.size += len(text)
         return draft
@@ -289,6 +290,7 @@ class Draft:
     temp: Path
     size: int
     mtime_ns: int
+    file_id: tuple[int, int] | None = None  # the temporary file's: renamed, the page's
 
 
 def _kernel_reports_syncfs_errors() -> bool:

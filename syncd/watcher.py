@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import FileModifiedEvent, FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
@@ -42,6 +42,8 @@ EventKind = Literal["created", "modified", "deleted", "moved"]
 
 INOTIFY_PROC_DIR = Path("/proc/sys/fs/inotify")
 DEFAULT_POLLING_INTERVAL = 5.0
+# While the vault folder is gone, how often (seconds) to look whether it is back.
+ROOT_RETURN_INTERVAL = 1.0
 
 # The watchdog event types that matter, as `FileEvent` kinds. "closed" is a close after writing:
 # it re-arms the debounce once a slow writer has finished. Opens and attribute changes do not count.
@@ -250,6 +252,7 @@ class PageWatcher:
         observer_factory: Callable[[], BaseObserver] | None = None,
         *,
         polling_interval: float = DEFAULT_POLLING_INTERVAL,
+        return_interval: float = ROOT_RETURN_INTERVAL,
     ) -> None:
         self.root = Path(root)
         self._root_str = os.fsdecode(self.root.absolute())
@@ -257,6 +260,9 @@ class PageWatcher:
         self._debounce = debounce
         self._observer_factory = observer_factory or Observer
         self._polling_interval = polling_interval
+        self._return_interval = return_interval
+        self._stop_event = threading.Event()  # wakes the wait for a vault folder that went
+        self._return_thread: threading.Thread | None = None
 
         self._lock = threading.Lock()  # guards the batch and the timer
         self._deliver_lock = threading.Lock()  # one on_changes at a time, batches in order
@@ -310,6 +316,10 @@ class PageWatcher:
             self._stopped = True
             timer, self._timer = self._timer, None
             self._batch.clear()
+            returning = self._return_thread
+        self._stop_event.set()
+        if returning is not None and returning is not threading.current_thread():
+            returning.join()
         if timer is not None:
             timer.cancel()
             if timer is not threading.current_thread():
@@ -373,7 +383,49 @@ class PageWatcher:
             if self._root_gone or self._stopped:
                 return
             self._root_gone = True
+            self._return_thread = threading.Thread(target=self._wait_for_root, daemon=True,
+                                                   name="syncd-watcher-return")
+            self._return_thread.start()
         logger.warning("Vault folder %s disappeared; no longer watching it", self.root)
+
+    def _wait_for_root(self) -> None:
+        """While the vault folder is gone, look for it every `return_interval` seconds; when it
+        is back (restored, remounted), watch it again, and report every page in it as changed,
+        so that what happened meanwhile is reconciled (a stat each for pages unchanged)."""
+        while not self._stop_event.wait(self._return_interval):
+            if not self.root.is_dir():
+                continue
+            with self._lock:
+                if self._stopped:
+                    return
+                old, self._observer = self._observer, None
+            if old is not None:
+                old.stop()
+                old.join()
+            try:
+                observer = self._start_observer(
+                    self._observer_factory() if self._mode == "inotify"
+                    else PollingObserver(timeout=self._polling_interval))
+            except OSError as error:
+                if not self.root.is_dir():
+                    continue  # gone again
+                logger.error("Cannot watch %s again (%s); pages are still checked before "
+                             "every sync", self.root, error)
+                return
+            with self._lock:
+                if self._stopped:
+                    observer.stop()
+                    observer.join()
+                    return
+                self._observer = observer
+                self._root_gone = False
+                self._return_thread = None
+            logger.warning("Vault folder %s is back; watching it again", self.root)
+            for folder, dirs, files in os.walk(self.root):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                for name in files:
+                    self._on_raw_event(FileModifiedEvent(os.path.join(folder, name)))
+            return
 
     # Delivery, in the timer's thread.
 

@@ -1,0 +1,168 @@
+"""Which page is a book's page, once it is no longer where syncd left it: the rule, pure.
+
+A page is a book's page only with strong evidence. syncd created it (the page at its recorded
+path) or adopted it (the official plugin's page), or followed it there:
+
+- a move event from the watcher (the page was renamed or moved while syncd watched);
+- the same file: the device and inode syncd recorded when it last wrote or read the page (a
+  rename or a move within the vault keeps them), with at least one block syncd wrote still on
+  it (an inode number freed by a deleted page may be given to a new file);
+- its `title::` (Logseq: the first line) equal to the title syncd recorded for the page;
+- its content, but only when more than half of the highlight blocks syncd last wrote for the
+  book (and still considers as written) are on it, and the book has at least three such blocks:
+  a highlight the user copied into a page of their own is never enough.
+
+Some pages are never a book's page, whatever they hold: a journal page (Logseq's journals
+folder), an Obsidian daily note (its folder, or a note named by the daily-note date format),
+a copy made by a file-sync tool (`is_conflict_copy`), a page another book owns, and (except
+through the same file or a move) a page whose own `title::` names something else.
+
+When exactly one page has strong evidence, it is the book's page. When several do, or none does
+but some page holds a majority of the book's blocks alongside another (two such pages), the
+evidence is unclear: the book waits, and nothing is written for it. When no page has any
+evidence, the page was deleted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+MIN_CONTENT_BLOCKS = 3  # a book with fewer written blocks is never found by content alone
+
+_SYNCTHING = re.compile(r"\.sync-conflict-\d{8}-\d{6}(-[0-9A-Za-z]+)?(\.|$)")
+# Dropbox: "X (Someone's conflicted copy 2024-01-01).md"; Nextcloud/ownCloud:
+# "X (conflicted copy 2024-01-01 120000).md"; Google Drive's "X (Conflict ...)" too.
+_CONFLICTED = re.compile(r" \([^()]*(conflicted copy|conflict)[^()]*\)(\.[^.]*)?$",
+                         re.IGNORECASE)
+# iCloud and Obsidian Sync: "X 2.md" beside "X.md" (syncd names its own clashes "X (2).md").
+_NUMBERED = re.compile(r"^(.+) (\d+)(\.[^.]*)$")
+
+
+def is_conflict_copy(name: str, siblings: Collection[str] = ()) -> bool:
+    """Given a file name and the names of the files beside it, return whether the file is a
+    copy made by a file-sync tool: Syncthing's `X.sync-conflict-20240101-120000-ABCDEFG.md`,
+    Dropbox's `X (Someone's conflicted copy 2024-01-01).md`, Nextcloud's
+    `X (conflicted copy 2024-01-01 120000).md`, or iCloud's and Obsidian Sync's `X 2.md` when
+    `X.md` is beside it."""
+    if _SYNCTHING.search(name) or _CONFLICTED.search(name):
+        return True
+    numbered = _NUMBERED.match(name)
+    return bool(numbered) and numbered.group(1) + numbered.group(3) in siblings
+
+
+_MOMENT_TOKENS = [
+    ("YYYY", r"\d{4}"), ("YY", r"\d{2}"), ("MMMM", r"[^\W\d_]+"), ("MMM", r"[^\W\d_]{3,4}\.?"),
+    ("MM", r"\d{2}"), ("Mo", r"\d{1,2}(st|nd|rd|th)"), ("M", r"\d{1,2}"),
+    ("DDDD", r"\d{3}"), ("DDD", r"\d{1,3}"), ("DD", r"\d{2}"), ("Do", r"\d{1,2}(st|nd|rd|th)"),
+    ("D", r"\d{1,2}"), ("dddd", r"[^\W\d_]+"), ("ddd", r"[^\W\d_]{3}"), ("dd", r"[^\W\d_]{2}"),
+    ("d", r"\d"), ("E", r"\d"), ("e", r"\d"), ("WW", r"\d{2}"), ("W", r"\d{1,2}"),
+    ("ww", r"\d{2}"), ("w", r"\d{1,2}"), ("gggg", r"\d{4}"), ("GGGG", r"\d{4}"),
+    ("Q", r"\d"),
+]
+
+
+def _moment_pattern(fmt: str) -> re.Pattern[str]:
+    """A pattern matching the names moment.js `fmt` gives dates (text in `[...]` as is)."""
+    out = []
+    i = 0
+    while i < len(fmt):
+        if fmt[i] == "[":
+            end = fmt.find("]", i)
+            end = len(fmt) if end < 0 else end
+            out.append(re.escape(fmt[i + 1:end]))
+            i = end + 1
+            continue
+        for token, pattern in _MOMENT_TOKENS:
+            if fmt.startswith(token, i):
+                out.append(pattern)
+                i += len(token)
+                break
+        else:
+            out.append(re.escape(fmt[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+@dataclass(frozen=True)
+class Journals:
+    """Where a vault keeps its journal pages or daily notes: a folder (relative to the vault
+    root; None: none) and the moment.js format of a daily note's name (Obsidian; None: none)."""
+
+    folder: str | None = "journals"
+    note_format: str | None = None
+
+    def holds(self, relative: str) -> bool:
+        """Return whether the page at `relative` (to the vault root) is a journal page or a
+        daily note: under the journals folder, or (Obsidian) named as a daily note is."""
+        path = PurePosixPath(relative)
+        folder = PurePosixPath((self.folder or "").strip("/")).parts
+        if folder and path.parts[:len(folder)] == folder and len(path.parts) > len(folder):
+            return True
+        if self.note_format is None:
+            return False
+        stem = path.name[:-len(path.suffix)] if path.suffix else path.name
+        # The note's name, and Obsidian's default (notes made before the format changed).
+        return any(_moment_pattern(fmt).match(stem) for fmt in {self.note_format, "YYYY-MM-DD"})
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one page (a candidate) shows about being a book's page, once its recorded page is
+    gone. `path` is relative to the vault root."""
+
+    path: str
+    excluded: str | None = None  # why it can never be the book's page (journal, copy, ...)
+    moved_here: bool = False     # the watcher saw the page moved here
+    at_place: bool = False       # at the path syncd recorded (a deleted page come back)
+    same_file: bool = False      # the device and inode syncd recorded
+    title_matches: bool = False  # its `title::` is the recorded title
+    other_title: bool = False    # its own `title::` names something else
+    blocks_on_page: int = 0      # of the book's written blocks, how many are on it
+    blocks_written: int = 0      # the book's blocks syncd last wrote and considers written
+
+
+def strong(evidence: Evidence) -> bool:
+    """Whether a page's evidence alone makes it the book's page (see the module's rule)."""
+    if evidence.excluded:
+        return False
+    if evidence.moved_here:
+        return True
+    if evidence.same_file and (evidence.blocks_on_page or not evidence.blocks_written):
+        return True
+    if evidence.other_title:
+        return False
+    return evidence.title_matches or (evidence.at_place and evidence.blocks_on_page > 0)
+
+
+def by_content(evidence: Evidence) -> bool:
+    """Whether a page holds a clear majority of the book's written blocks (and is not excluded
+    nor titled as something else)."""
+    return (not evidence.excluded and not evidence.other_title
+            and evidence.blocks_written >= MIN_CONTENT_BLOCKS
+            and 2 * evidence.blocks_on_page > evidence.blocks_written)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The book's page (`path`), or None: then `waiting` says why the book waits (None: the
+    page is gone)."""
+
+    path: str | None
+    waiting: str | None = None
+
+
+def decide(candidates: Collection[Evidence]) -> Verdict:
+    """Given the evidence of every page that might be a book's, return which is its page."""
+    for kind, test in (("strong evidence", strong), ("most of its highlights", by_content)):
+        found = sorted(e.path for e in candidates if test(e))
+        if len(found) == 1:
+            return Verdict(found[0])
+        if found:
+            names = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3
+                                             else "")
+            return Verdict(None, f"its page is gone and {len(found)} pages have {kind} of "
+                                 f"being it: {names}; keep one (or run `syncd resync`)")
+    return Verdict(None)

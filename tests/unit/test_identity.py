@@ -1,0 +1,86 @@
+"""The pure rule of which page is a book's page (syncd.identity); issue 10, items 1 and 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from syncd.identity import Evidence, Journals, by_content, decide, is_conflict_copy, strong
+
+
+@pytest.mark.parametrize("name", [
+    "Walden.sync-conflict-20240101-120000-ABCDEFG.md",
+    "Walden (highlights).sync-conflict-20231231-235959-7QXZ2KD.md",
+    "Walden (Someone's conflicted copy 2024-01-01).md",
+    "Walden (Jane's conflicted copy).md",
+    "Walden (conflicted copy 2024-01-01 120000).md",
+])
+def test_conflict_copies_by_their_name(name: str) -> None:
+    """issue 10, item 2: Syncthing, Dropbox and Nextcloud mark a copy in its name."""
+    assert is_conflict_copy(name)
+
+
+def test_a_numbered_name_is_a_copy_only_beside_its_original() -> None:
+    """issue 10, item 2: iCloud and Obsidian Sync name a copy "X 2.md" beside "X.md"; syncd
+    names its own clashes "X (2).md", and a title may end in a number."""
+    assert is_conflict_copy("Walden 2.md", {"Walden.md", "Walden 2.md"})
+    assert not is_conflict_copy("Walden 2.md", {"Walden 2.md"})
+    assert not is_conflict_copy("Walden (2).md", {"Walden.md"})
+    assert not is_conflict_copy("Catch 22.md", {"Catch 22.md", "Catch-22.md"})
+    assert not is_conflict_copy("Walden.md", {"Walden.md", "Walden 2.md"})
+
+
+def test_journals_and_daily_notes() -> None:
+    """issue 10, item 1: Logseq's journals folder (as configured), Obsidian's daily notes
+    folder and date-named notes."""
+    logseq = Journals("journals")
+    assert logseq.holds("journals/2023_03_17.md")
+    assert not logseq.holds("pages/journals.md")
+    assert Journals("diary/days").holds("diary/days/2023_03_17.md")
+    assert not Journals("diary/days").holds("diary/2023_03_17.md")
+    obsidian = Journals("Daily", "dddd, MMMM Do YYYY")
+    assert obsidian.holds("Daily/anything.md")
+    assert obsidian.holds("Friday, March 17th 2023.md")
+    assert obsidian.holds("Notes/2023-03-17.md")  # Obsidian's default name
+    assert not obsidian.holds("Readwise/Books/Walden.md")
+    assert not Journals(None, "YYYY-MM-DD").holds("Readwise/Books/2023 in review.md")
+    assert Journals(None, "[Day] YYYY.MM.DD").holds("Day 2023.03.17.md")
+
+
+def test_content_needs_a_clear_majority_of_three_or_more_blocks() -> None:
+    """issue 10, item 1: never a single line; more than half of the written blocks."""
+    assert not by_content(Evidence("a.md", blocks_on_page=1, blocks_written=1))
+    assert not by_content(Evidence("a.md", blocks_on_page=2, blocks_written=2))
+    assert not by_content(Evidence("a.md", blocks_on_page=2, blocks_written=4))
+    assert by_content(Evidence("a.md", blocks_on_page=3, blocks_written=4))
+    assert by_content(Evidence("a.md", blocks_on_page=2, blocks_written=3))
+    assert not by_content(Evidence("a.md", blocks_on_page=3, blocks_written=3, other_title=True))
+    assert not by_content(Evidence("a.md", blocks_on_page=3, blocks_written=3,
+                                   excluded="a journal page"))
+
+
+def test_strong_evidence() -> None:
+    assert strong(Evidence("a.md", moved_here=True))
+    assert strong(Evidence("a.md", same_file=True, blocks_on_page=1, blocks_written=5))
+    # An inode number freed by a deleted page and given to a new file of the user's:
+    assert not strong(Evidence("a.md", same_file=True, blocks_on_page=0, blocks_written=5))
+    assert strong(Evidence("a.md", same_file=True, other_title=True, blocks_on_page=1,
+                           blocks_written=3))  # Logseq renamed it: file and title
+    assert strong(Evidence("a.md", title_matches=True))
+    assert not strong(Evidence("a.md", title_matches=True, excluded="a file-sync tool's copy"))
+    assert not strong(Evidence("a.md", moved_here=True, excluded="a journal page"))
+    assert strong(Evidence("a.md", at_place=True, blocks_on_page=1, blocks_written=3))
+    assert not strong(Evidence("a.md", at_place=True, blocks_written=3))
+
+
+def test_decide() -> None:
+    one = Evidence("one.md", title_matches=True)
+    two = Evidence("two.md", title_matches=True)
+    most = Evidence("most.md", blocks_on_page=3, blocks_written=4)
+    assert decide([]).path is None and decide([]).waiting is None
+    assert decide([one, most]).path == "one.md"  # strong evidence beats content
+    assert decide([most]).path == "most.md"
+    both = decide([one, two])
+    assert both.path is None and both.waiting and "one.md" in both.waiting
+    assert "two.md" in both.waiting
+    again = decide([most, Evidence("copy.md", blocks_on_page=4, blocks_written=4)])
+    assert again.path is None and again.waiting
