@@ -69,9 +69,19 @@ def _parser() -> argparse.ArgumentParser:
                       help="where to create the graph (default: ./syncd-demo-graph)")
     demo.set_defaults(handler=cmd_demo)
 
-    init = commands.add_parser("init", parents=[common], help="write a starter config")
+    init = commands.add_parser(
+        "init", parents=[common], help="write a starter config and a private token file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write a starter config (vault path stored absolute, format detected) and "
+                    "the token in a 0600 file beside it, `readwise-token`, which the config and "
+                    "`syncd service install` both use. Asks for what no flag gives; Ctrl-C or "
+                    "end of input stops it with nothing written.",
+        epilog="then: syncd doctor; syncd sync --dry-run; syncd service install")
     init.add_argument("--token", help="Readwise access token (asked for when omitted)")
     init.add_argument("--vault", help="vault path (asked for when omitted)")
+    init.add_argument("--format", choices=("logseq", "obsidian"),
+                      help="page format (default: detected from logseq/config.edn or .obsidian/, "
+                           "else asked)")
     init.set_defaults(handler=cmd_init)
     return parser
 
@@ -228,23 +238,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from syncd.config import find_config_path, starter_config
-    from syncd.errors import ConfigError
+    from syncd.init import run_init
 
-    path = find_config_path(args.config, os.environ)
-    if path.exists():
-        raise ConfigError(path, None, "already exists; not overwriting it")
-    vault = args.vault or input("Path of your Logseq graph or Obsidian vault: ").strip()
-    token = args.token
-    if token is None and sys.stdin.isatty():
-        import getpass
-        token = getpass.getpass("Readwise access token (https://readwise.io/access_token): ")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(starter_config(vault, token or None))
-    print(f"wrote {path}")
-    return EXIT_OK
+    return run_init({"vault": args.vault, "format": args.format, "token": args.token},
+                    args.config, os.environ)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
