@@ -1,4 +1,4 @@
-"""The command line: `syncd sync|run|status|doctor|resync|demo|init`.
+"""The command line: `syncd sync|run|status|doctor|resync|demo|init|service`.
 
 Arguments are parsed here and each command is a small function; the one place where a SyncdError
 becomes a line on stderr and an exit code is `main`. Heavy modules are imported inside the
@@ -83,6 +83,16 @@ def _parser() -> argparse.ArgumentParser:
                       help="page format (default: detected from logseq/config.edn or .obsidian/, "
                            "else asked)")
     init.set_defaults(handler=cmd_init)
+
+    service = commands.add_parser(
+        "service", parents=[common], help="run syncd in the background (systemd or launchd)",
+        description="install: write and start a systemd user unit (Linux) or launchd agent "
+                    "(macOS) running this syncd; uninstall: remove what install wrote (a file "
+                    "you changed is kept); status: what is installed and whether it runs.")
+    service.add_argument("action", choices=("install", "uninstall", "status"))
+    service.add_argument("--timer", action="store_true",
+                         help="install an hourly one-shot sync instead of the daemon")
+    service.set_defaults(handler=cmd_service)
     return parser
 
 
@@ -242,6 +252,16 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     return run_init({"vault": args.vault, "format": args.format, "token": args.token},
                     args.config, os.environ)
+
+
+def cmd_service(args: argparse.Namespace) -> int:
+    from syncd import service
+
+    if args.action == "install":
+        load(args)  # a service with a broken config would only fail in the background
+    context = service.make_context(args.config, os.environ, service.current_platform(),
+                                   sys.stdout)
+    return service.run_service(args.action, timer=args.timer, context=context)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
