@@ -156,6 +156,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     with locked_vault(args) as (config, state):
         bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
+        if bar:  # at once, before Readwise answers; log lines print above it
+            bar.capture_logging()
+            cursor = None if args.full else state.get("cursor")
+            bar.start(f"asking Readwise for changes since {cursor}" if cursor
+                      else "asking Readwise for every book")
         try:
             report = make_syncer(config, state, os.environ,
                                  progress=bar.update if bar else None).sync(
