@@ -803,9 +803,9 @@ no fixed default. ${VAR} in any value is replaced by the environment variable VA
 literal ${VAR}); ~ is your home folder; a relative path is relative to this file's folder."""
 
 _STARTER_HEADER = """\
-syncd configuration, written by `syncd init`. Only the keys most people set; every key, with its
-default, is in the README's "Configuration" section (`syncd init --help` for this command).
-${VAR} in a value is replaced by the environment variable VAR."""
+syncd configuration, written by `syncd init` (see `syncd init --help`). Only the keys most people
+set; syncd's README describes the others and what syncd does with your pages. ${VAR} in a value
+is replaced by the environment variable VAR."""
 
 _STARTER_KEYS = ("readwise.token", "readwise.token_file", "vault.path", "vault.format",
                  "sync.interval")
