@@ -144,7 +144,7 @@ def give_back_freed_memory() -> None:
 
 def make_syncer(config: Config, state: State, env: Mapping[str, str], *,
                 client: ReadwiseClient | None = None,
-                progress: Callable[[int, int], None] | None = None) -> Syncer:
+                progress: Callable[[int, int, int], None] | None = None) -> Syncer:
     give_back_freed_memory()
     vault = Vault(config.vault.path)
     vault.check()

@@ -1,4 +1,4 @@
-"""The command line: `syncd sync|run|status|doctor|resync|demo|init`.
+"""The command line: `syncd sync|run|status|doctor|resync|demo|init|service`.
 
 Arguments are parsed here and each command is a small function; the one place where a SyncdError
 becomes a line on stderr and an exit code is `main`. Heavy modules are imported inside the
@@ -69,10 +69,30 @@ def _parser() -> argparse.ArgumentParser:
                       help="where to create the graph (default: ./syncd-demo-graph)")
     demo.set_defaults(handler=cmd_demo)
 
-    init = commands.add_parser("init", parents=[common], help="write a starter config")
+    init = commands.add_parser(
+        "init", parents=[common], help="write a starter config and a private token file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write a starter config (vault path stored absolute, format detected) and "
+                    "the token in a 0600 file beside it, `readwise-token`, which the config and "
+                    "`syncd service install` both use. Asks for what no flag gives; Ctrl-C or "
+                    "end of input stops it with nothing written.",
+        epilog="then: syncd doctor; syncd sync --dry-run; syncd service install")
     init.add_argument("--token", help="Readwise access token (asked for when omitted)")
     init.add_argument("--vault", help="vault path (asked for when omitted)")
+    init.add_argument("--format", choices=("logseq", "obsidian"),
+                      help="page format (default: detected from logseq/config.edn or .obsidian/, "
+                           "else asked)")
     init.set_defaults(handler=cmd_init)
+
+    service = commands.add_parser(
+        "service", parents=[common], help="run syncd in the background (systemd or launchd)",
+        description="install: write and start a systemd user unit (Linux) or launchd agent "
+                    "(macOS) running this syncd; uninstall: remove what install wrote (a file "
+                    "you changed is kept); status: what is installed and whether it runs.")
+    service.add_argument("action", choices=("install", "uninstall", "status"))
+    service.add_argument("--timer", action="store_true",
+                         help="install an hourly one-shot sync instead of the daemon")
+    service.set_defaults(handler=cmd_service)
     return parser
 
 
@@ -136,6 +156,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     with locked_vault(args) as (config, state):
         bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
+        if bar:  # at once, before Readwise answers; log lines print above it
+            bar.capture_logging()
+            cursor = None if args.full else state.get("cursor")
+            bar.start(f"asking Readwise for changes since {cursor}" if cursor
+                      else "asking Readwise for every book")
         try:
             report = make_syncer(config, state, os.environ,
                                  progress=bar.update if bar else None).sync(
@@ -228,23 +253,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from syncd.config import find_config_path, starter_config
-    from syncd.errors import ConfigError
+    from syncd.init import run_init
 
-    path = find_config_path(args.config, os.environ)
-    if path.exists():
-        raise ConfigError(path, None, "already exists; not overwriting it")
-    vault = args.vault or input("Path of your Logseq graph or Obsidian vault: ").strip()
-    token = args.token
-    if token is None and sys.stdin.isatty():
-        import getpass
-        token = getpass.getpass("Readwise access token (https://readwise.io/access_token): ")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(starter_config(vault, token or None))
-    print(f"wrote {path}")
-    return EXIT_OK
+    return run_init({"vault": args.vault, "format": args.format, "token": args.token},
+                    args.config, os.environ)
+
+
+def cmd_service(args: argparse.Namespace) -> int:
+    from syncd import service
+
+    if args.action == "install":
+        load(args)  # a service with a broken config would only fail in the background
+    context = service.make_context(args.config, os.environ, service.current_platform(),
+                                   sys.stdout)
+    return service.run_service(args.action, timer=args.timer, context=context)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -803,11 +803,12 @@ no fixed default. ${VAR} in any value is replaced by the environment variable VA
 literal ${VAR}); ~ is your home folder; a relative path is relative to this file's folder."""
 
 _STARTER_HEADER = """\
-syncd configuration, written by `syncd init`. Only the keys most people set; config.example.yaml
-in syncd's source lists every key with its default. ${VAR} in a value is replaced by the
-environment variable VAR."""
+syncd configuration, written by `syncd init` (see `syncd init --help`). Only the keys most people
+set; syncd's README describes the others and what syncd does with your pages. ${VAR} in a value
+is replaced by the environment variable VAR."""
 
-_STARTER_KEYS = ("readwise.token", "vault.path", "vault.format", "sync.interval")
+_STARTER_KEYS = ("readwise.token", "readwise.token_file", "vault.path", "vault.format",
+                 "sync.interval")
 
 
 def example_config() -> str:
@@ -818,12 +819,15 @@ def example_config() -> str:
     return "\n".join(lines) + "\n"
 
 
-def starter_config(vault_path: str, token: str | None, *, vault_format: str = "logseq") -> str:
-    """Given the vault's path, the token (None: the user gives it another way) and the vault's
-    format, return a short commented config for `syncd init` to write."""
+def starter_config(vault_path: str, token: str | None, *, vault_format: str = "logseq",
+                   token_file: str | None = None) -> str:
+    """Given the vault's path, the token (None: the user gives it another way), the vault's
+    format and the token file, return a short commented config for `syncd init` to write."""
     values: dict[str, Any] = {"vault.path": vault_path, "vault.format": vault_format}
     if token:
         values["readwise.token"] = token
+    if token_file:
+        values["readwise.token_file"] = token_file
     lines = [*_comment(_STARTER_HEADER, 0), ""]
     lines += _render_section(SCHEMA, "", 0, values=values, only=frozenset(_STARTER_KEYS))
     return "\n".join(lines) + "\n"

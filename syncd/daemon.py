@@ -188,7 +188,7 @@ class Daemon:
         # on SIGTERM/SIGINT, so that the daemon stops within seconds.
         syncer.client.sleep = self._wait_unless_stopping
         syncer.resync_deleted_pages = config.sync.resync_deleted_pages
-        syncer.progress = lambda done, total: self._beat()
+        syncer.progress = lambda *_: self._beat()
         return syncer
 
     def _wait_unless_stopping(self, seconds: float) -> None:

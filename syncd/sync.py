@@ -152,7 +152,7 @@ class Syncer:
                  categories: tuple[str, ...] | None = None,
                  tags: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
                  sync_log_page: str | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+                 progress: Callable[[int, int, int], None] | None = None) -> None:
         self.client = client
         self.vault = vault
         self.state = state
@@ -224,7 +224,7 @@ class Syncer:
         return report
 
     def _fetch(self, pages: Iterator[ExportPage], touched: list[int]) -> None:
-        done = 0
+        done = highlights = 0
         try:
             for page in pages:
                 log.info("export page: %d book(s)", len(page.results))
@@ -237,7 +237,9 @@ class Syncer:
                         touched.append(book_id)
                     done += 1
                     if self.progress:
-                        self.progress(done, page.count)
+                        if isinstance(record, dict):
+                            highlights += len(record.get("highlights") or ())
+                        self.progress(done, page.count, highlights)
                 self._remember_new_pages()
                 # Let go of this page before the next is fetched: one page in memory at a time.
                 del page, record
