@@ -12,7 +12,7 @@ import difflib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from syncd.errors import SyncdError, VaultError
@@ -54,6 +54,10 @@ RELISTS = 10
 # for this many pages (or this many bytes of page text), instead of an fsync and one each.
 BATCH_PAGES = 500
 BATCH_BYTES = 8 << 20
+# The cursor is Readwise's clock (never the local one) less this much: what Readwise changed while
+# it answered the first request is fetched again next time; highlights are matched by id, so
+# fetching one again changes nothing.
+CURSOR_OVERLAP = timedelta(minutes=1)
 # State key: "H B", new highlights and their books recorded but not yet told of in the sync log.
 UNLOGGED = "unlogged"
 
@@ -171,6 +175,8 @@ class Syncer:
         self._relisted = 0  # times `_vault_pages` was made again in this sync or scan
         self._recreate: list[int] = []  # deleted pages to create anew (resync_deleted_pages)
         self._new_pages = _NewPages(vault)
+        self._server_time: datetime | None = None  # Readwise's clock at its first answer
+        self._newest_seen: datetime | None = None  # the newest `updated_at` it sent
 
     def sync(self, *, full: bool = False, dry_run: bool = False,
              book_ids: list[int] | None = None) -> SyncReport:
@@ -181,7 +187,8 @@ class Syncer:
         self._report = report = SyncReport()
         self._vault_pages = None
         self._relisted = 0
-        started = self.clock()  # the next cursor: taken before the first request
+        started = self.clock()  # the sync log's date; the cursor is Readwise's clock
+        self._server_time = self._newest_seen = None
         cursor = self.state.get("cursor")
         since = None if full or book_ids or cursor is None else parse_cursor(cursor)
         self.vault.check()
@@ -209,7 +216,7 @@ class Syncer:
             if highlights:
                 self._log_sync(highlights, num_books, started)
         if not report.failed and not dry_run and not book_ids:
-            report.cursor = format_cursor(started)
+            report.cursor = self._next_cursor(cursor)
             self.state.set("cursor", report.cursor)
         return report
 
@@ -218,8 +225,12 @@ class Syncer:
         try:
             for page in pages:
                 log.info("export page: %d book(s)", len(page.results))
+                if self._server_time is None and self._newest_seen is None:
+                    self._server_time = page.server_time  # the first answer's
                 record = None
                 for record in page.results:
+                    if self._server_time is None:
+                        self._note_updated_at(record)
                     if self.should_stop():
                         raise Stopped
                     book_id = self._sync_record(record)
@@ -233,6 +244,34 @@ class Syncer:
                 del page, record
         finally:
             self._remember_new_pages()
+
+    def _note_updated_at(self, record: object) -> None:
+        """Keep the newest `updated_at` of a raw export record (book or highlight): the cursor
+        when Readwise's answers carry no usable `Date`."""
+        if not isinstance(record, dict):
+            return
+        highlights = record.get("highlights")
+        for item in [record, *(highlights if isinstance(highlights, list) else ())]:
+            value = item.get("updated_at") if isinstance(item, dict) else None
+            if not isinstance(value, str):
+                continue
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            if self._newest_seen is None or moment > self._newest_seen:
+                self._newest_seen = moment
+
+    def _next_cursor(self, previous: str | None) -> str | None:
+        """The cursor a sync leaves: Readwise's clock at its first answer (or, without one, the
+        newest `updated_at` it sent) less the overlap; `previous` when Readwise told neither
+        (an empty library behind a server that sends no `Date`). Never the local clock."""
+        moment = self._server_time or self._newest_seen
+        if moment is None:
+            return previous
+        return format_cursor(moment - CURSOR_OVERLAP)
 
     # reconciliation: what the user did to the pages since syncd last looked
     def scan(self, only: set[str] | None = None) -> int:
