@@ -28,13 +28,16 @@ EXIT_OK, EXIT_PARTIAL = 0, 1  # usage and other errors: their own exit_code (syn
 def _parser() -> argparse.ArgumentParser:
     from syncd import __version__
 
+    # The options every command takes, before or after the command's name, with one meaning:
+    # the main parser gives the default; a command's own copy sets a value only when given
+    # (SUPPRESS), so that `syncd --config A sync` is not undone by the command's default.
+    config_help = "config file (default: $SYNCD_CONFIG, then $XDG_CONFIG_HOME/syncd/config.yaml)"
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH",
-                        help="config file (default: $SYNCD_CONFIG, then "
-                             "$XDG_CONFIG_HOME/syncd/config.yaml)")
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=config_help)
     parser = argparse.ArgumentParser(
-        prog="syncd", parents=[common],
+        prog="syncd",
         description="Keeps Readwise highlights synced into a Logseq graph or Obsidian vault.")
+    parser.add_argument("--config", metavar="PATH", help=config_help)
     parser.add_argument("--version", action="version", version=f"syncd {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -222,6 +225,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from syncd.demo import run_demo
+    from syncd.errors import UsageError
+
+    if args.config is not None:  # refused, not ignored: the demo uses no config
+        raise UsageError("`syncd demo` uses no config (it syncs a built-in sample library); "
+                         "leave out --config")
 
     setup_logging("warning")
     return run_demo(args.dir, out=sys.stdout)
@@ -247,8 +255,36 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+GLOBAL_OPTIONS = ("--config", "--version", "-h", "--help")
+
+
+def misplaced_option(argv: Sequence[str], commands: Sequence[str]) -> str | None:
+    """Return a command's own option given before the command's name (`syncd --dry-run sync`),
+    or None: only the options every command takes may come first."""
+    takes_value = False
+    for arg in argv:
+        if takes_value:
+            takes_value = False
+        elif arg in commands:
+            return None
+        elif arg.startswith("-") and arg.split("=", 1)[0] not in GLOBAL_OPTIONS:
+            return arg
+        else:
+            takes_value = arg == "--config"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    option = misplaced_option(arguments, list(commands.choices))
+    if option is not None:
+        print(f"syncd: {option} is not an option of syncd itself; a command's options come "
+              "after its name "
+              "(e.g. `syncd sync --dry-run`)", file=sys.stderr)
+        return 2
+    args = parser.parse_args(arguments)
     handler: Callable[[argparse.Namespace], int] = args.handler
     if not logging.getLogger().handlers:
         setup_logging()
