@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
@@ -120,6 +120,8 @@ def load(args: argparse.Namespace, *, require_token: bool = True) -> Config:
 @contextmanager
 def locked_vault(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
     """Load the config, set up logging, hold the vault's lock and open its state."""
+    import sqlite3
+
     from syncd.app import open_state, vault_lock
 
     config = load(args)
@@ -128,11 +130,15 @@ def locked_vault(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
         state = open_state(config)
         try:
             yield config, state
+        except sqlite3.Error as error:  # e.g. another process kept a lock longer than waited
+            raise state.error(error) from None
         finally:
             state.close()
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from syncd.app import make_syncer
     from syncd.progress import ProgressBar
     from syncd.status import record_error, record_sync
@@ -147,7 +153,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 record_sync(state, report)
         except Exception as error:
             if not args.dry_run:
-                record_error(state, error)
+                with suppress(sqlite3.Error):  # the database may be what failed
+                    record_error(state, error)
             raise
         finally:
             if bar:
