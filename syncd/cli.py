@@ -136,6 +136,31 @@ def locked_vault(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
             state.close()
 
 
+@contextmanager
+def dry_run_state(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
+    """Load the config, set up logging and read the vault's state without writing anything:
+    no lock is taken, no state folder or database is made (see `State.read_only_copy`)."""
+    import sqlite3
+
+    from syncd.errors import VaultError
+    from syncd.state import CorruptStateError, State, database_path
+
+    config = load(args)
+    setup_logging(config.log_level)
+    path = database_path(config.state_dir, config.vault.path)
+    try:
+        state = State.read_only_copy(path)
+    except CorruptStateError as error:
+        raise VaultError(f"the state database {path} is damaged ({error}); a sync (not a dry "
+                         "run) moves it aside and rebuilds it from the vault") from None
+    try:
+        yield config, state
+    except sqlite3.Error as error:
+        raise state.error(error) from None
+    finally:
+        state.close()
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     import sqlite3
 
@@ -143,7 +168,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from syncd.progress import ProgressBar
     from syncd.status import record_error, record_sync
 
-    with locked_vault(args) as (config, state):
+    with (dry_run_state if args.dry_run else locked_vault)(args) as (config, state):
         bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
         try:
             report = make_syncer(config, state, os.environ,

@@ -237,6 +237,41 @@ class State:
                     os.replace(source, Path(str(aside) + suffix))
             return cls(path, busy_timeout=busy_timeout), aside
 
+    @classmethod
+    def read_only_copy(cls, path: Path, *, busy_timeout: float | None = None) -> State:
+        """Return a State over an in-memory copy of the database at `path` (empty when there
+        is none), for a dry run: nothing is created or written under the state folder. The file
+        is read as it stands (`immutable`), or through SQLite's read-only mode when a write-ahead
+        log beside it may hold part of it (another syncd runs)."""
+        busy_timeout = DEFAULT_BUSY_TIMEOUT if busy_timeout is None else busy_timeout
+        memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        try:
+            if path.exists():
+                wal = Path(str(path) + "-wal").exists()
+                uri = path.absolute().as_uri() + ("?mode=ro" if wal else "?immutable=1")
+                source = sqlite3.connect(uri, uri=True, timeout=busy_timeout)
+                try:
+                    source.backup(memory)
+                finally:
+                    source.close()
+                problem = memory.execute("PRAGMA quick_check(1)").fetchone()[0]
+                if problem != "ok":
+                    raise CorruptStateError(problem)
+            memory.executescript(SCHEMA)
+        except sqlite3.DatabaseError as error:
+            memory.close()
+            raise state_error(error, path, busy_timeout) from None
+        except CorruptStateError:
+            memory.close()
+            raise
+        state = cls.__new__(cls)
+        state.path, state.busy_timeout, state._db = path, busy_timeout, memory
+        state._names, state._names_version = None, None
+        state._identity = _file_identity(path)
+        if state.get("schema_version") is None:
+            state.set("schema_version", str(SCHEMA_VERSION))
+        return state
+
     def error(self, error: sqlite3.Error) -> Exception:
         """What an SQLite error met while using this database means (see `state_error`)."""
         return state_error(error, self.path, self.busy_timeout)

@@ -192,11 +192,12 @@ class Syncer:
         cursor = self.state.get("cursor")
         since = None if full or book_ids or cursor is None else parse_cursor(cursor)
         self.vault.check()
-        # A crash's leftovers: in the pages folder, and next to pages the user moved elsewhere.
-        for folder in {*self.layout.new_page_folders()} | {
-                self.vault.path(p.path).parent for p in self.state.pages() if p.status == "active"}:
-            self.vault.remove_temporary_files(folder)
-        if not dry_run:
+        if not dry_run:  # a dry run writes (and removes) nothing
+            # A crash's leftovers: in the pages folder, and next to pages the user moved.
+            for folder in {*self.layout.new_page_folders()} | {
+                    self.vault.path(p.path).parent for p in self.state.pages()
+                    if p.status == "active"}:
+                self.vault.remove_temporary_files(folder)
             self.scan()
         requests_before = self.client.requests_made
         touched: list[int] = []
