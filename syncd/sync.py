@@ -9,11 +9,12 @@ does not move so that the failed book is fetched again next time.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 
 from syncd.errors import SyncdError, VaultError
@@ -56,8 +57,15 @@ RELISTS = 10
 # for this many pages (or this many bytes of page text), instead of an fsync and one each.
 BATCH_PAGES = 500
 BATCH_BYTES = 8 << 20
+# The cursor is Readwise's clock (never the local one) less this much: what Readwise changed while
+# it answered the first request is fetched again next time; highlights are matched by id, so
+# fetching one again changes nothing.
+CURSOR_OVERLAP = timedelta(minutes=1)
 # State key: "H B", new highlights and their books recorded but not yet told of in the sync log.
 UNLOGGED = "unlogged"
+# State key: the page writes in flight whose count the sync log depends on, saved before the
+# write and cleared in the transaction that records it (see `_settle_writes`).
+IN_FLIGHT = "writes_in_flight"
 
 
 @dataclass
@@ -127,6 +135,7 @@ class _NewPage:
     book_title: str
     draft: Draft
     highlights: list[HighlightRecord]
+    digest: str = ""  # of the text written (see `_settle_writes`)
 
 
 class _NewPages:
@@ -177,6 +186,8 @@ class Syncer:
         # for them is fetched again, so that highlights kept out meanwhile reach the page.
         self._returned: set[int] = set()
         self._new_pages = _NewPages(vault)
+        self._server_time: datetime | None = None  # Readwise's clock at its first answer
+        self._newest_seen: datetime | None = None  # the newest `updated_at` it sent
 
     def sync(self, *, full: bool = False, dry_run: bool = False,
              book_ids: list[int] | None = None) -> SyncReport:
@@ -187,15 +198,18 @@ class Syncer:
         self._report = report = SyncReport()
         self._vault_pages = None
         self._relisted = 0
-        started = self.clock()  # the next cursor: taken before the first request
+        started = self.clock()  # the sync log's date; the cursor is Readwise's clock
+        self._server_time = self._newest_seen = None
         cursor = self.state.get("cursor")
         since = None if full or book_ids or cursor is None else parse_cursor(cursor)
         self.vault.check()
-        # A crash's leftovers: in the pages folder, and next to pages the user moved elsewhere.
-        for folder in {*self.layout.new_page_folders()} | {
-                self.vault.path(p.path).parent for p in self.state.pages() if p.status == "active"}:
-            self.vault.remove_temporary_files(folder)
-        if not dry_run:
+        if not dry_run:  # a dry run writes (and removes) nothing
+            # A crash's leftovers: in the pages folder, and next to pages the user moved.
+            for folder in {*self.layout.new_page_folders()} | {
+                    self.vault.path(p.path).parent for p in self.state.pages()
+                    if p.status == "active"}:
+                self.vault.remove_temporary_files(folder)
+            self._settle_writes()
             self.scan()
         requests_before = self.client.requests_made
         touched: list[int] = []
@@ -219,7 +233,7 @@ class Syncer:
             if highlights:
                 self._log_sync(highlights, num_books, started)
         if not report.failed and not dry_run and not book_ids:
-            report.cursor = format_cursor(started)
+            report.cursor = self._next_cursor(cursor)
             self.state.set("cursor", report.cursor)
         return report
 
@@ -228,8 +242,12 @@ class Syncer:
         try:
             for page in pages:
                 log.info("export page: %d book(s)", len(page.results))
+                if self._server_time is None and self._newest_seen is None:
+                    self._server_time = page.server_time  # the first answer's
                 record = None
                 for record in page.results:
+                    if self._server_time is None:
+                        self._note_updated_at(record)
                     if self.should_stop():
                         raise Stopped
                     book_id = self._sync_record(record)
@@ -245,6 +263,34 @@ class Syncer:
                 del page, record
         finally:
             self._remember_new_pages()
+
+    def _note_updated_at(self, record: object) -> None:
+        """Keep the newest `updated_at` of a raw export record (book or highlight): the cursor
+        when Readwise's answers carry no usable `Date`."""
+        if not isinstance(record, dict):
+            return
+        highlights = record.get("highlights")
+        for item in [record, *(highlights if isinstance(highlights, list) else ())]:
+            value = item.get("updated_at") if isinstance(item, dict) else None
+            if not isinstance(value, str):
+                continue
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            if self._newest_seen is None or moment > self._newest_seen:
+                self._newest_seen = moment
+
+    def _next_cursor(self, previous: str | None) -> str | None:
+        """The cursor a sync leaves: Readwise's clock at its first answer (or, without one, the
+        newest `updated_at` it sent) less the overlap; `previous` when Readwise told neither
+        (an empty library behind a server that sends no `Date`). Never the local clock."""
+        moment = self._server_time or self._newest_seen
+        if moment is None:
+            return previous
+        return format_cursor(moment - CURSOR_OVERLAP)
 
     # reconciliation: what the user did to the pages since syncd last looked
     def scan(self, only: set[str] | None = None) -> int:
@@ -576,7 +622,7 @@ class Syncer:
         remembers it."""
         new = self._new_pages
         draft = new.drafts.write(path, text)
-        new.pages.append(_NewPage(record, book.title, draft, highlights))
+        new.pages.append(_NewPage(record, book.title, draft, highlights, _digest(text)))
         new.books.add(book.id)
         new.names.add(record.title.casefold())
         new.paths.add(record.path)
@@ -592,6 +638,8 @@ class Syncer:
         if not new.pages:
             return
         self._new_pages = _NewPages(self.vault)
+        self._in_flight([(page.record.path, page.digest, len(page.highlights), 1)
+                         for page in new.pages])
         try:
             refused = {draft.path for draft in new.drafts.place()}
         except VaultError as error:
@@ -652,6 +700,9 @@ class Syncer:
             plan = make_plan(page)
             written: PageFile | None = page
             if plan.text is not None:
+                if not self._dry_run:
+                    self._in_flight([(self.vault.relative(page.path), _digest(plan.text),
+                                      plan.outcome.new, 1)])
                 try:
                     written = self._write(page.path, plan.text, page.text)
                 except PageChanged:
@@ -717,10 +768,45 @@ class Syncer:
     def _count_for_log(self, highlights: int, books: int) -> None:
         """In the transaction that records them: add new highlights (of `books` books) to those
         the sync log has yet to tell of, so that a sync killed before its log line is told of
-        by the next one."""
-        if self.sync_log_page and highlights:
-            before_highlights, before_books = self._unlogged()
-            self.state.set(UNLOGGED, f"{before_highlights + highlights} {before_books + books}")
+        by the next one. The write in flight is recorded: no longer in flight."""
+        if self.sync_log_page:
+            if highlights:
+                self._add_unlogged(highlights, books)
+            self.state.set(IN_FLIGHT, None)
+
+    def _add_unlogged(self, highlights: int, books: int) -> None:
+        before_highlights, before_books = self._unlogged()
+        total = (max(0, before_highlights + highlights), max(0, before_books + books))
+        self.state.set(UNLOGGED, f"{total[0]} {total[1]}" if any(total) else None)
+
+    def _in_flight(self, writes: list[tuple[str, str, int, int]]) -> None:
+        """Before page writes that change what the sync log tells: remember each page (vault
+        path), the digest of the text about to be written, and the highlights and books to add
+        to (or, for the log page, take from) those not yet told, once it is written."""
+        writes = [write for write in writes if write[2]]
+        if self.sync_log_page and writes:
+            self.state.set(IN_FLIGHT, json.dumps(writes))
+
+    def _settle_writes(self) -> None:
+        """After a kill between a page write and the transaction recording it: a page holding
+        the very text that was being written was written, so its new highlights count as told
+        (added) or, for the log page, its line as written (taken); the sync that follows finds
+        them already on the page and counts nothing. A page that does not hold it was not
+        written (or was changed by the user since, when which cannot be known: then those
+        highlights are not told; the only way the log can undercount)."""
+        value = self.state.get(IN_FLIGHT)
+        if value is None:
+            return
+        try:
+            writes = [(str(p), str(d), int(h), int(b)) for p, d, h, b in json.loads(value)]
+        except (ValueError, TypeError):
+            writes = []
+        with self.state.transaction():
+            for path, digest, highlights, books in writes:
+                page = self.vault.read(self.vault.path(path))
+                if page.text is not None and _digest(page.text) == digest:
+                    self._add_unlogged(highlights, books)
+            self.state.set(IN_FLIGHT, None)
 
     def _unlogged(self) -> tuple[int, int]:
         """New highlights, and their books, that the sync log has yet to tell of."""
@@ -740,13 +826,21 @@ class Syncer:
             log.warning("%s is not a sync log page; not writing to it", path)
         else:
             entry = render_sync_log_entry(num_highlights, num_books, self.style, now)
+            text = append_text(page.text or "", entry)
+            if not self._dry_run:  # told, once the line is there: see `_settle_writes`
+                self._in_flight([(self.vault.relative(path), _digest(text), -num_highlights,
+                                  -num_books)])
             try:
-                self._write(path, append_text(page.text or "", entry), page.text)
+                self._write(path, text, page.text)
             except (PageChanged, VaultError) as error:
                 log.warning("sync log page not updated: %s", error)
+                if not self._dry_run:
+                    self.state.set(IN_FLIGHT, None)
                 return
         if not self._dry_run:
-            self.state.set(UNLOGGED, None)
+            with self.state.transaction():
+                self.state.set(UNLOGGED, None)
+                self.state.set(IN_FLIGHT, None)
 
 
 def _daily_notes(vault: Path) -> tuple[str | None, str]:
@@ -767,6 +861,10 @@ def _written_by_readwise(text: str, title_line: str, fmt: PageFormat) -> bool:
     """True for a page the Readwise export (or syncd) wrote, starting with this title line."""
     first = text.split("\n", 1)[0]
     return fmt.first_sync_mark in text and first.casefold() == title_line.casefold()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _diff(name: str, old: str | None, new: str) -> str:

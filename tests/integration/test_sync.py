@@ -92,15 +92,17 @@ def test_dry_run_prints_a_diff_and_writes_nothing(tmp_path: Path) -> None:
         state.close()
 
 
-def test_cursor_is_the_time_before_the_first_request(tmp_path: Path) -> None:
+def test_cursor_is_readwise_time_of_the_first_answer_less_a_minute(tmp_path: Path) -> None:
+    """The cursor comes from Readwise's `Date` header, never the local clock (issue 10, item
+    4); here both clocks agree, see tests/integration/test_server_clock.py for when not."""
     with harness(tmp_path) as h:
         add_walden(h, "Simplify, simplify.")
         report = h.sync(at=T0)
-        assert report.cursor == "2023-03-17T17:05:00.000000Z"
+        assert report.cursor == "2023-03-17T17:04:00.000000Z"
         h.server.clear_requests()
         h.sync(at=T0 + timedelta(hours=1))
         (request,) = h.server.requests_to("export")
-        assert request.query["updatedAfter"] == "2023-03-17T17:05:00.000000Z"
+        assert request.query["updatedAfter"] == "2023-03-17T17:04:00.000000Z"
 
 
 def test_bad_record_skips_that_book_only_and_keeps_the_cursor(tmp_path: Path) -> None:
