@@ -818,7 +818,10 @@ def _decode_cursor(cursor: str) -> int:
 
 
 def _json_response(status: int, value: object) -> _Response:
-    body = json.dumps(value, ensure_ascii=False).encode()
+    try:
+        body = json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate: valid JSON only as an escape, "\ud800"
+        body = json.dumps(value).encode()
     return _Response(status, body, [("Content-Type", "application/json")])
 
 

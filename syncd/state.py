@@ -374,8 +374,13 @@ class State:
         self._db.execute("INSERT OR REPLACE INTO book_problems VALUES (?, ?, ?, ?)",
                          (problem.book_id, problem.kind, problem.title, problem.reason))
 
-    def clear_problem(self, book_id: int) -> None:
-        self._db.execute("DELETE FROM book_problems WHERE book_id = ?", (book_id,))
+    def clear_problem(self, book_id: int, kind: str | None = None) -> None:
+        """Forget a book's problem (only a problem of `kind` when given)."""
+        if kind is None:
+            self._db.execute("DELETE FROM book_problems WHERE book_id = ?", (book_id,))
+        else:
+            self._db.execute("DELETE FROM book_problems WHERE book_id = ? AND kind = ?",
+                             (book_id, kind))
 
     def counts(self) -> dict[str, int]:
         """Return the numbers `syncd status` shows."""
