@@ -45,7 +45,14 @@ from syncd.render import (
     render_new_page,
     render_sync_log_entry,
 )
-from syncd.state import BookProblem, HighlightRecord, PageRecord, State, StateError
+from syncd.state import (
+    BookProblem,
+    HighlightRecord,
+    PageRecord,
+    PendingWrite,
+    State,
+    StateError,
+)
 from syncd.vault import Draft, Drafts, PageChanged, PageFile, Vault
 
 log = logging.getLogger(__name__)
@@ -67,9 +74,6 @@ BATCH_BYTES = 8 << 20
 CURSOR_OVERLAP = timedelta(minutes=1)
 # State key: "H B", new highlights and their books recorded but not yet told of in the sync log.
 UNLOGGED = "unlogged"
-# State key: the page writes in flight whose count the sync log depends on, saved before the
-# write and cleared in the transaction that records it (see `_settle_writes`).
-IN_FLIGHT = "writes_in_flight"
 # Books that failed before are fetched again by id, this many ids per export request.
 RETRY_IDS_PER_REQUEST = 100
 
@@ -202,9 +206,16 @@ class Syncer:
 
     def sync(self, *, full: bool = False, dry_run: bool = False,
              book_ids: list[int] | None = None) -> SyncReport:
-        """Run one sync; return its report. Raise SyncdError for what stops the whole sync.
+        """Run one sync; return its report. Raise SyncdError for what stops the whole sync
+        (a state database another process keeps locked among them).
 
         With `book_ids`, only those books are fetched (whole), and the cursor stays."""
+        try:
+            return self._sync(full=full, dry_run=dry_run, book_ids=book_ids)
+        except sqlite3.Error as error:
+            raise self.state.error(error) from None
+
+    def _sync(self, *, full: bool, dry_run: bool, book_ids: list[int] | None) -> SyncReport:
         self._dry_run = dry_run
         self._report = report = SyncReport()
         self._vault_pages = None
@@ -520,7 +531,8 @@ class Syncer:
             title_matches=title is not None and title.casefold() == record.title.casefold(),
             other_title=title is not None and title.casefold() != record.title.casefold(),
             blocks_on_page=on_page if (content or same or at_place) else 0,
-            blocks_written=len(written) if (content or same or at_place) else 0)
+            blocks_written=len(written) if (content or same or at_place) else 0,
+            marked=self.style.page_format.first_sync_mark in page.text)
 
     def _find_moved(self, record: PageRecord) -> tuple[Verdict, PageFile | None]:
         """Find the page of `record`'s book, no longer where it was, among the pages no other
@@ -703,8 +715,8 @@ class Syncer:
         if not new.pages:
             return
         self._new_pages = _NewPages(self.vault)
-        self._in_flight([(page.record.path, page.digest, len(page.highlights), 1)
-                         for page in new.pages])
+        self._intend([PendingWrite(page.record.path, page.digest, page.record, page.highlights,
+                                   len(page.highlights), 1) for page in new.pages])
         try:
             refused = {draft.path for draft in new.drafts.place()}
         except VaultError as error:
@@ -767,8 +779,10 @@ class Syncer:
             written: PageFile | None = page
             if plan.text is not None:
                 if not self._dry_run:
-                    self._in_flight([(self.vault.relative(page.path), _digest(plan.text),
-                                      plan.outcome.new, 1)])
+                    self._intend([PendingWrite(
+                        self.vault.relative(page.path), _digest(plan.text),
+                        replace(record, status="active"), plan.records, plan.outcome.new,
+                        1 if plan.outcome.new else 0)])
                 try:
                     written = self._write(page.path, plan.text, page.text)
                 except PageChanged:
@@ -836,47 +850,51 @@ class Syncer:
         self._clear_waiting(record.book_id)
 
     def _count_for_log(self, highlights: int, books: int) -> None:
-        """In the transaction that records them: add new highlights (of `books` books) to those
-        the sync log has yet to tell of, so that a sync killed before its log line is told of
-        by the next one. The write in flight is recorded: no longer in flight."""
-        if self.sync_log_page:
-            if highlights:
-                self._add_unlogged(highlights, books)
-            self.state.set(IN_FLIGHT, None)
+        """In the transaction that records a write: add its new highlights (of `books` books)
+        to those the sync log has yet to tell of, so that a sync killed before its log line is
+        told of by the next one; the write is no longer pending."""
+        if self.sync_log_page and highlights:
+            self._add_unlogged(highlights, books)
+        self.state.clear_pending()
 
     def _add_unlogged(self, highlights: int, books: int) -> None:
         before_highlights, before_books = self._unlogged()
         total = (max(0, before_highlights + highlights), max(0, before_books + books))
         self.state.set(UNLOGGED, f"{total[0]} {total[1]}" if any(total) else None)
 
-    def _in_flight(self, writes: list[tuple[str, str, int, int]]) -> None:
-        """Before page writes that change what the sync log tells: remember each page (vault
-        path), the digest of the text about to be written, and the highlights and books to add
-        to (or, for the log page, take from) those not yet told, once it is written."""
-        writes = [write for write in writes if write[2]]
-        if self.sync_log_page and writes:
-            self.state.set(IN_FLIGHT, json.dumps(writes))
+    def _intend(self, writes: list[PendingWrite]) -> None:
+        """Before page writes: remember each (see `PendingWrite`), in a transaction of its own,
+        so that a kill between a write and the transaction recording it is healed by the next
+        sync (`_settle_writes`), and a state database another process holds stops the sync
+        before anything is written."""
+        with self.state.transaction():
+            self.state.clear_pending()
+            self.state.put_pending(writes)
 
     def _settle_writes(self) -> None:
-        """After a kill between a page write and the transaction recording it: a page holding
-        the very text that was being written was written, so its new highlights count as told
-        (added) or, for the log page, its line as written (taken); the sync that follows finds
-        them already on the page and counts nothing. A page that does not hold it was not
-        written (or was changed by the user since, when which cannot be known: then those
-        highlights are not told; the only way the log can undercount)."""
-        value = self.state.get(IN_FLIGHT)
-        if value is None:
+        """After a kill between page writes and the transaction recording them: a page holding
+        the very text that was being written was written, so it is recorded now as that
+        transaction would have recorded it (its highlights as written, their count for the sync
+        log; for the log page, its line as told). A page that does not hold it was not written,
+        or was changed by the user since: which cannot be known, and the pages are looked at
+        as any page is (highlights on it are recognised by their text; the sync log may then
+        undercount)."""
+        pending = self.state.pending()
+        if not pending:
             return
-        try:
-            writes = [(str(p), str(d), int(h), int(b)) for p, d, h, b in json.loads(value)]
-        except (ValueError, TypeError):
-            writes = []
         with self.state.transaction():
-            for path, digest, highlights, books in writes:
-                page = self.vault.read(self.vault.path(path))
-                if page.text is not None and _digest(page.text) == digest:
-                    self._add_unlogged(highlights, books)
-            self.state.set(IN_FLIGHT, None)
+            for write in pending:
+                page = self.vault.read(self.vault.path(write.path))
+                if page.text is None or _digest(page.text) != write.digest:
+                    continue
+                if write.page is not None:
+                    log.info("%s was written by a sync that stopped before recording it; "
+                             "recorded now", write.path)
+                    self._put_page(write.page, page)
+                    self.state.put_highlights(write.highlights)
+                if self.sync_log_page:
+                    self._add_unlogged(write.log_highlights, write.log_books)
+            self.state.clear_pending()
 
     def _unlogged(self) -> tuple[int, int]:
         """New highlights, and their books, that the sync log has yet to tell of."""
@@ -898,19 +916,20 @@ class Syncer:
             entry = render_sync_log_entry(num_highlights, num_books, self.style, now)
             text = append_text(page.text or "", entry)
             if not self._dry_run:  # told, once the line is there: see `_settle_writes`
-                self._in_flight([(self.vault.relative(path), _digest(text), -num_highlights,
-                                  -num_books)])
+                self._intend([PendingWrite(self.vault.relative(path), _digest(text), None, [],
+                                           -num_highlights, -num_books)])
             try:
                 self._write(path, text, page.text)
             except (PageChanged, VaultError) as error:
                 log.warning("sync log page not updated: %s", error)
                 if not self._dry_run:
-                    self.state.set(IN_FLIGHT, None)
+                    with self.state.transaction():
+                        self.state.clear_pending()
                 return
         if not self._dry_run:
             with self.state.transaction():
                 self.state.set(UNLOGGED, None)
-                self.state.set(IN_FLIGHT, None)
+                self.state.clear_pending()
 
 
 def _daily_notes(vault: Path) -> tuple[str | None, str]:

@@ -67,8 +67,6 @@ def read(h: Harness, relative: str) -> str:
     return (h.vault / relative).read_text("utf-8")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 1: a journal holding a copied highlight "
-                   "line is taken for the book's deleted page")
 def test_copy_in_journal_then_page_deleted(h: Harness) -> None:
     """issue 10, item 1: the user copies a highlight line into a journal, then deletes the
     book's page: the next highlight must not be appended to the journal."""
@@ -87,8 +85,6 @@ def test_copy_in_journal_then_page_deleted(h: Harness) -> None:
     assert journal.read_bytes() == before
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 2: a Syncthing conflict copy is taken "
-                   "for the book's renamed page")
 def test_conflict_copy_next_to_renamed_page(h: Harness) -> None:
     """issue 10, item 2: Syncthing leaves a conflict copy beside the page; the user renames the
     page (the file only): new highlights go to the renamed page, never into the copy."""
@@ -107,8 +103,6 @@ def test_conflict_copy_next_to_renamed_page(h: Harness) -> None:
     assert "hl-3" in read(h, "pages/Walden, by Thoreau.md")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 1: a renamed page (same file) holding "
-                   "none of syncd's blocks is taken for deleted")
 def test_renamed_page_without_highlights_is_followed(h: Harness) -> None:
     """issue 10, item 1 (the same file is strong evidence): the user deletes every highlight
     block, then renames the page in Logseq (file and `title::`): the page is the book's still;
@@ -127,8 +121,6 @@ def test_renamed_page_without_highlights_is_followed(h: Harness) -> None:
     assert "hl-2" in read(h, "pages/Thoreau's Walden.md")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 9: a page moved out of the vault during "
-                   "a sync and back is deleted for good")
 def test_page_out_and_back(h: Harness) -> None:
     """issue 10, item 9: the page leaves the vault while a sync runs, then comes back: it is
     followed again, and new highlights reach it."""
@@ -146,8 +138,6 @@ def test_page_out_and_back(h: Harness) -> None:
     assert "hl-2" in read(h, PAGE)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 4: the cursor comes from syncd's clock, "
-                   "ahead of Readwise's")
 def test_clock_ahead_of_readwise(h: Harness) -> None:
     """issue 10, item 4: syncd's clock 10 minutes ahead of Readwise's: a highlight made a minute
     after a sync is fetched by the next one."""
@@ -196,8 +186,6 @@ def test_blank_line_in_highlight_is_no_edit(h: Harness) -> None:
     assert "hl-1v2" in read(h, PAGE)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 5: a locked state database gives "
-                   "sqlite3.OperationalError, not a clear SyncdError")
 def test_locked_state_database(h: Harness) -> None:
     """issue 10, item 5: another connection holds the state database (BEGIN EXCLUSIVE): the sync
     fails with a clear SyncdError, and writes nothing in the vault."""
@@ -219,9 +207,6 @@ def test_locked_state_database(h: Harness) -> None:
     assert {p: p.read_bytes() for p in h.vault.rglob("*.md")} == before
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 (kill at any point, SPEC §6 'exactly once "
-                   "after a crash'): a page placed but not recorded, its highlight changed "
-                   "in Readwise meanwhile, gets the highlight twice")
 def test_killed_before_recording_new_page_then_changed(h: Harness) -> None:
     """issue 10, kill at any point: a first sync is killed after the new page is in place but
     before it is recorded; the highlight is changed in Readwise; the next sync leaves it once."""
