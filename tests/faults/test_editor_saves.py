@@ -42,6 +42,7 @@ def test_an_editor_saving_by_rename_and_in_place_loses_no_typed_line(tmp_path: P
         assert editor.stdout is not None and editor.stdin is not None
         added = {"HL000000X": book["highlights"][0]["id"]}  # marker: highlight id
         failed = 0
+        new = 0  # highlights syncd added as new: each once, never again once dropped
         try:
             assert editor.stdout.readline().strip() == "ready"
             for n in range(1, SYNCS + 1):
@@ -54,6 +55,7 @@ def test_an_editor_saving_by_rename_and_in_place_loses_no_typed_line(tmp_path: P
                 # A page that kept changing through every retry waits for the next sync.
                 assert all("kept changing" in error for _, error in report.failed), report.failed
                 failed += bool(report.failed)
+                new += report.outcome.new
             saved_text, _ = editor.communicate("stop\n", timeout=TIMEOUT)
         finally:
             if editor.poll() is None:
@@ -71,6 +73,9 @@ def test_an_editor_saving_by_rename_and_in_place_loses_no_typed_line(tmp_path: P
         unrecorded = [marker for marker, id_ in added.items()
                       if id_ not in records and marker not in before]
         assert not final.failed and final.outcome.new == len(unrecorded), final.summary()
+        # Never new twice (some are found on the page, written by an attempt that was then
+        # retried, and recorded without counting as new).
+        assert new + final.outcome.new <= SYNCS
         text = page.read_text(encoding="utf-8")
         lines = text.split("\n")
         lost = [n for n in range(saved) if lines.count(line("typed", n)) != 1]
@@ -79,5 +84,13 @@ def test_an_editor_saving_by_rename_and_in_place_loses_no_typed_line(tmp_path: P
         doubled = sorted({m for m in on_page if on_page.count(m) > 1})
         assert not doubled, f"highlights on the page twice: {doubled}"
         assert set(on_page) <= set(added)
+        state = h.state()
+        try:  # on the page: syncd's; dropped by the editor's save: the user deleted it
+            records = state.highlights(book["user_book_id"])
+        finally:
+            state.close()
+        for marker, id_ in added.items():
+            status = records[id_].status
+            assert (status == "written") == (marker in on_page), (marker, status)
         assert failed < SYNCS // 2
         assert temp_files(h.vault) == []
