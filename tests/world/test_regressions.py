@@ -150,8 +150,6 @@ def test_clock_ahead_of_readwise(h: Harness) -> None:
     assert "hl-2" in read(h, PAGE)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 8: two-space indentation counted as the "
-                   "user's edit")
 def test_two_space_indentation_is_no_edit(h: Harness) -> None:
     """issue 10, item 8: Logseq saves the page with two spaces per level; a highlight changed in
     Readwise is still updated in place (not a conflict)."""
@@ -168,8 +166,6 @@ def test_two_space_indentation_is_no_edit(h: Harness) -> None:
     assert "hl-1v2" in read(h, PAGE)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 8: the white space of a blank line inside "
-                   "a highlight counted as the user's edit")
 def test_blank_line_in_highlight_is_no_edit(h: Harness) -> None:
     """issue 10, item 8 (trailing white space is never an edit): a highlight holding a blank line
     is written with the indent on that line; once the page is touched elsewhere (a trailing
