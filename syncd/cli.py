@@ -108,6 +108,8 @@ def setup_logging(level: str = "info") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # APScheduler tells of every job added and run at INFO: chatter in the daemon's log.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 class _JournalFormatter(logging.Formatter):

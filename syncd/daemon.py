@@ -132,7 +132,18 @@ class Daemon:
         except Stopped:
             log.info("stopping: the sync was interrupted after a whole page")
             return
-        except (UnreachableError, AuthError, SyncdError) as error:
+        except AuthError as error:
+            # Retrying cannot help: the token must change. Exit 3, which the units do not
+            # restart (RestartPreventExitStatus=); the next start reads the config again.
+            record_error(self.state, error)
+            log.error("sync failed: %s; stopping (exit %d): fix the token, then start syncd "
+                      "again", error, error.exit_code)
+            self._notifier.status(f"stopped: {error}")
+            self.exit_code = error.exit_code
+            self._tell_sync(f"failed: {error}")
+            self.request_stop()
+            return
+        except (UnreachableError, SyncdError) as error:
             record_error(self.state, error)
             self._failures += 1
             wait = min(RETRY_FIRST * 2 ** (self._failures - 1), self.config.sync.interval)

@@ -105,6 +105,27 @@ def test_dry_run_prints_a_unified_diff_and_writes_nothing(tmp_path: Path, server
     assert not (vault / "pages" / "Walden (highlights).md").exists()
 
 
+def test_dry_run_summary_says_would(tmp_path: Path, server: FakeReadwise, vault: Path) -> None:
+    """issue 12, item 7 (--dry-run): the summary of a dry run says what it would do, so that it
+    is never read as a sync that happened; a real sync's summary stays as it was."""
+    config = write_config(tmp_path, server, vault)
+    first = run("sync", "--dry-run", "--config", str(config))
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.strip().splitlines()[-1] == "would add 1 new highlight in 1 page (1 new)"
+    assert run("sync", "--config", str(config)).returncode == 0
+    server.add_highlight(1, text="Our life is frittered away by detail.")
+    server.add_highlight(1, text="Heaven is under our feet.")
+    server.update_highlight(server.book(1)["highlights"][0]["id"], text="Simplify!")
+    dry = run("sync", "--dry-run", "--full", "--config", str(config))
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stderr.strip().splitlines()[-1] == (
+        "would add 2 new highlights in 1 page (0 new); would update 1")
+    as_json = run("sync", "--dry-run", "--json", "--full", "--config", str(config))
+    assert json.loads(as_json.stdout.splitlines()[-1])["summary"].startswith("would add 2 new")
+    real = run("sync", "--config", str(config))
+    assert real.stdout.strip() == "2 new highlights in 1 page (0 new); 1 updated"
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"vault": {"path": "/nonexistent", "formt": "logseq"}}, "at 'vault.formt': unknown key"),
     ({"sync": {"interval": "soon"}}, "at 'sync.interval'"),
