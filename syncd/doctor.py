@@ -41,11 +41,13 @@ def check_token(config: Config) -> Check:
 
 
 def check_vault(config: Config) -> Check:
-    from syncd.app import layout_for
+    from syncd.app import layout_for, vault_origin
+    from syncd.vault import folder_problem
 
     root = config.vault.path
-    if not root.is_dir():
-        return Check("vault", False, f"{root} is not a folder")
+    problem = folder_problem(root)
+    if problem:
+        return Check("vault", False, f"{root} {problem} (set by {vault_origin(config)})")
     folder = layout_for(config).pages
     probe = (folder if folder.is_dir() else root) / f".syncd-doctor-{secrets.token_hex(4)}.tmp"
     try:

@@ -205,6 +205,31 @@ def test_a_missing_vault_exits_5(tmp_path: Path, server: FakeReadwise, no_waitin
     assert "gone" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("where", "problem"), [
+    ("gone", "does not exist"),
+    ("a-file.md", "is a file, not a folder"),
+    ("a-file.md/notes", "does not exist (a part of its path is a file)"),
+    ("/sys", "cannot be written: Permission denied"),  # root included: no file can be made
+])
+def test_every_vault_error_says_what_is_wrong_and_names_key_and_file(
+        tmp_path: Path, server: FakeReadwise, where: str, problem: str) -> None:
+    """issue 12, item 7 (vault errors): sync and doctor say whether the vault does not exist,
+    is not a folder or cannot be written (with the OS's reason), and name vault.path and the
+    config file it is set in; one line, exit 5, no traceback."""
+    (tmp_path / "a-file.md").write_text("mine\n", encoding="utf-8")
+    vault = Path(where) if where.startswith("/") else tmp_path / where
+    config = write_config(tmp_path, server, vault)
+    result = run("sync", "--config", str(config))
+    assert result.returncode == 5
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"syncd: vault {vault}: {problem} (set by vault.path in {config})")
+    assert "Traceback" not in result.stderr
+    doctor = run("doctor", "--config", str(config))
+    assert doctor.returncode == 1
+    assert f"FAIL vault: {vault} {problem} (set by vault.path in {config})" in doctor.stdout
+    assert (tmp_path / "a-file.md").read_text(encoding="utf-8") == "mine\n"
+
+
 def test_an_unwritable_vault_fails_the_book_and_leaves_nothing_half_written(
         tmp_path: Path, server: FakeReadwise, vault: Path, no_waiting: None,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
