@@ -122,7 +122,12 @@ class _JournalFormatter(logging.Formatter):
 
 
 def load(args: argparse.Namespace, *, require_token: bool = True) -> Config:
-    from syncd.config import config_permission_warning, find_config_path, load_config
+    from syncd.config import (
+        config_permission_warning,
+        find_config_path,
+        load_config,
+        token_file_permission_warning,
+    )
 
     path = find_config_path(args.config, os.environ)
     config = load_config(path, os.environ, require_token=require_token)
@@ -130,9 +135,10 @@ def load(args: argparse.Namespace, *, require_token: bool = True) -> Config:
         from syncd.templates import Templates
 
         Templates(config.vault.format, config.templates, source=config.source)
-    warning = config_permission_warning(path)
-    if warning:
-        log.warning("%s", warning)
+    for warning in (config_permission_warning(path),
+                    token_file_permission_warning(config.readwise.token_file)):
+        if warning:
+            log.warning("%s", warning)
     return config
 
 

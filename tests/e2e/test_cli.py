@@ -321,6 +321,38 @@ def test_doctor_checks_every_part_and_fails_on_a_bad_token(tmp_path: Path, serve
     assert "wrong-token-abc" not in bad.stdout + bad.stderr
 
 
+@pytest.mark.parametrize(("mode", "who"), [
+    (0o644, "its group and others"), (0o640, "its group"), (0o604, "other users")])
+def test_a_token_file_others_can_read_draws_a_warning(tmp_path: Path, server: FakeReadwise,
+                                                       vault: Path, mode: int, who: str) -> None:
+    """issue 12, item 7 (token file): as a config holding the token does, a token file that
+    its group or other users can read draws a warning naming it and the fix, in sync, run
+    and doctor; a private one draws none. The token itself is never printed."""
+    token_file = tmp_path / "readwise-token"
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    token_file.chmod(mode)
+    config = write_config(tmp_path, server, vault,
+                          readwise={"token_file": str(token_file), "base_url": server.url})
+    warning = (f"the token file {token_file} (readwise.token_file) can be read by "
+               f"{who} (mode {mode:04o}); run: chmod 600 {token_file}")
+    synced = run("sync", "--config", str(config))
+    assert synced.returncode == 0 and warning in synced.stderr
+    doctor = run("doctor", "--config", str(config))
+    assert f"FAIL token file: {warning}" in doctor.stdout and doctor.returncode == 1
+    token_file.write_text("a-token-readwise-refuses\n", encoding="utf-8")
+    daemon = run("run", "--config", str(config))  # refused: it stops at once, exit 3
+    assert daemon.returncode == 3 and warning in daemon.stderr
+    for result in (synced, doctor, daemon):
+        assert TOKEN not in result.stdout + result.stderr
+        assert "a-token-readwise-refuses" not in result.stdout + result.stderr
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    token_file.chmod(0o600)
+    private = run("sync", "--config", str(config))
+    assert private.returncode == 0 and "token file" not in private.stderr
+    assert f"ok   token file: {token_file} is private" in run("doctor", "--config",
+                                                            str(config)).stdout
+
+
 def test_resync_recreates_a_page_the_user_deleted(tmp_path: Path, server: FakeReadwise,
                                                   vault: Path) -> None:
     config = write_config(tmp_path, server, vault)
