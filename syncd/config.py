@@ -7,6 +7,7 @@ description and an example. It drives
   required keys are refused with one line naming the file, the key and the problem;
 - defaults: a key left out takes the schema's default;
 - the commented example (`example_config`, checked in as `config.example.yaml`);
+- the README's table of every key (`key_table`);
 - the starter config that `syncd init` writes (`starter_config`).
 
 After that structural pass, a second pass checks what the schema cannot say on its own (the
@@ -143,7 +144,7 @@ SCHEMA = Section(
                     "the graph's :pages-directory (\"pages\" when unset); Obsidian's is "
                     "\"Readwise\".",
                     example="pages",
-                    default_doc="depends on the format, as said above",
+                    default_doc="depends on the format",
                     nullable=True,
                 ),
                 "timezone": Option(
@@ -832,6 +833,35 @@ def example_config() -> str:
     lines = [*_comment(_EXAMPLE_HEADER, 0), ""]
     lines += _render_section(SCHEMA, "", 0, values={}, only=None)
     return "\n".join(lines) + "\n"
+
+
+def key_table() -> str:
+    """Return the README's table of every key of the schema: the key, its default (or what
+    decides it) and what it does, in Markdown (a test keeps the README in step with it)."""
+    rows = ["| key | default | what it does |", "| --- | --- | --- |"]
+    for key, spec in _all_options(SCHEMA, ""):
+        if spec.required:
+            default = "required"
+        elif spec.default is not None:
+            default = f"`{_yaml_scalar(spec.default)}`"
+        else:
+            default = spec.default_doc or "none"
+        rows.append(f"| `{key}` | {_cell(default)} | {_cell(spec.description)} |")
+    return "\n".join(rows) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _all_options(section: Section, where: str) -> list[tuple[str, Option]]:
+    options: list[tuple[str, Option]] = []
+    for name, spec in section.options.items():
+        if isinstance(spec, Section):
+            options += _all_options(spec, _join(where, name))
+        else:
+            options.append((_join(where, name), spec))
+    return options
 
 
 def starter_config(vault_path: str, token: str | None, *, vault_format: str = "logseq",
