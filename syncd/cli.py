@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
@@ -28,13 +28,16 @@ EXIT_OK, EXIT_PARTIAL = 0, 1  # usage and other errors: their own exit_code (syn
 def _parser() -> argparse.ArgumentParser:
     from syncd import __version__
 
+    # The options every command takes, before or after the command's name, with one meaning:
+    # the main parser gives the default; a command's own copy sets a value only when given
+    # (SUPPRESS), so that `syncd --config A sync` is not undone by the command's default.
+    config_help = "config file (default: $SYNCD_CONFIG, then $XDG_CONFIG_HOME/syncd/config.yaml)"
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH",
-                        help="config file (default: $SYNCD_CONFIG, then "
-                             "$XDG_CONFIG_HOME/syncd/config.yaml)")
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=config_help)
     parser = argparse.ArgumentParser(
-        prog="syncd", parents=[common],
+        prog="syncd",
         description="Keeps Readwise highlights synced into a Logseq graph or Obsidian vault.")
+    parser.add_argument("--config", metavar="PATH", help=config_help)
     parser.add_argument("--version", action="version", version=f"syncd {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -149,6 +152,8 @@ def load(args: argparse.Namespace, *, require_token: bool = True) -> Config:
 @contextmanager
 def locked_vault(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
     """Load the config, set up logging, hold the vault's lock and open its state."""
+    import sqlite3
+
     from syncd.app import open_state, vault_lock
 
     config = load(args)
@@ -157,16 +162,45 @@ def locked_vault(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
         state = open_state(config)
         try:
             yield config, state
+        except sqlite3.Error as error:  # e.g. another process kept a lock longer than waited
+            raise state.error(error) from None
         finally:
             state.close()
 
 
+@contextmanager
+def dry_run_state(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
+    """Load the config, set up logging and read the vault's state without writing anything:
+    no lock is taken, no state folder or database is made (see `State.read_only_copy`)."""
+    import sqlite3
+
+    from syncd.errors import VaultError
+    from syncd.state import CorruptStateError, State, database_path
+
+    config = load(args)
+    setup_logging(config.log_level)
+    path = database_path(config.state_dir, config.vault.path)
+    try:
+        state = State.read_only_copy(path)
+    except CorruptStateError as error:
+        raise VaultError(f"the state database {path} is damaged ({error}); a sync (not a dry "
+                         "run) moves it aside and rebuilds it from the vault") from None
+    try:
+        yield config, state
+    except sqlite3.Error as error:
+        raise state.error(error) from None
+    finally:
+        state.close()
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from syncd.app import make_syncer
     from syncd.progress import ProgressBar
     from syncd.status import record_error, record_sync
 
-    with locked_vault(args) as (config, state):
+    with (dry_run_state if args.dry_run else locked_vault)(args) as (config, state):
         bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
         if bar:  # at once, before Readwise answers; log lines print above it
             bar.capture_logging()
@@ -181,7 +215,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 record_sync(state, report)
         except Exception as error:
             if not args.dry_run:
-                record_error(state, error)
+                with suppress(sqlite3.Error):  # the database may be what failed
+                    record_error(state, error)
             raise
         finally:
             if bar:
@@ -281,6 +316,11 @@ def page(text: str) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from syncd.demo import run_demo
+    from syncd.errors import UsageError
+
+    if args.config is not None:  # refused, not ignored: the demo uses no config
+        raise UsageError("`syncd demo` uses no config (it syncs a built-in sample library); "
+                         "leave out --config")
 
     setup_logging("warning")
     return run_demo(args.dir, out=sys.stdout)
@@ -303,8 +343,36 @@ def cmd_service(args: argparse.Namespace) -> int:
     return service.run_service(args.action, timer=args.timer, context=context)
 
 
+GLOBAL_OPTIONS = ("--config", "--version", "-h", "--help")
+
+
+def misplaced_option(argv: Sequence[str], commands: Sequence[str]) -> str | None:
+    """Return a command's own option given before the command's name (`syncd --dry-run sync`),
+    or None: only the options every command takes may come first."""
+    takes_value = False
+    for arg in argv:
+        if takes_value:
+            takes_value = False
+        elif arg in commands:
+            return None
+        elif arg.startswith("-") and arg.split("=", 1)[0] not in GLOBAL_OPTIONS:
+            return arg
+        else:
+            takes_value = arg == "--config"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    option = misplaced_option(arguments, list(commands.choices))
+    if option is not None:
+        print(f"syncd: {option} is not an option of syncd itself; a command's options come "
+              "after its name "
+              "(e.g. `syncd sync --dry-run`)", file=sys.stderr)
+        return 2
+    args = parser.parse_args(arguments)
     handler: Callable[[argparse.Namespace], int] = args.handler
     if not logging.getLogger().handlers:
         setup_logging()

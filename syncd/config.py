@@ -644,25 +644,41 @@ def _checked_token(token: str, where: str, what: str, context: _Context) -> str:
     return token
 
 
+def redact_url(text: str) -> str:
+    """Return a URL fit for a message: its user name and password, query and fragment (where a
+    token may have been put) replaced by `***`. Works on text that does not parse as a URL."""
+    text = text.strip()
+    cut = min((i for i in (text.find("?"), text.find("#")) if i >= 0), default=-1)
+    if cut >= 0:
+        text = text[:cut] + text[cut] + "***"
+    start = text.find("//") + 2 if "//" in text else 0
+    end = next((i for i in range(start, len(text)) if text[i] in "/?#"), len(text))
+    at = text.rfind("@", start, end)
+    if at >= 0:
+        text = text[:start] + "***" + text[at:]
+    return text
+
+
 def _base_url(text: str, context: _Context) -> str:
     """Return the API address without a trailing slash. Raise ConfigError unless it is https://,
-    or http:// to a loopback host."""
+    or http:// to a loopback host. Messages show the URL redacted (`redact_url`)."""
     where = "readwise.base_url"
+    shown = repr(redact_url(text))
     parts = urlsplit(text.strip())
     try:
         host = parts.hostname
         _ = parts.port  # a bad port raises ValueError
     except ValueError:
-        raise context.error(where, f"{text!r} is not a valid URL") from None
+        raise context.error(where, f"{shown} is not a valid URL") from None
     if parts.username or parts.password:
-        raise context.error(where, "must not hold a user name or password")
-    if parts.scheme not in ("https", "http") or not host:
-        raise context.error(where, f"expected an https:// URL, got {text!r}")
-    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
-        raise context.error(where, f"{text!r} is not https:// (http:// is allowed only for "
-                                   "127.0.0.1, localhost and ::1)")
+        raise context.error(where, f"{shown} must not hold a user name or password")
     if parts.query or parts.fragment:
-        raise context.error(where, f"{text!r} must not have a query or a fragment")
+        raise context.error(where, f"{shown} must not have a query or a fragment")
+    if parts.scheme not in ("https", "http") or not host:
+        raise context.error(where, f"expected an https:// URL, got {shown}")
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        raise context.error(where, f"{shown} is not https:// (http:// is allowed only for "
+                                   "127.0.0.1, localhost and ::1)")
     return text.strip().rstrip("/")
 
 

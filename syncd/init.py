@@ -266,9 +266,11 @@ def _quote(text: str) -> str:
 
 
 def run_init(flags: dict[str, str | None], config_arg: str | None, env: Mapping[str, str],
-             stdin: TextIO = sys.stdin, out: TextIO = sys.stderr,
-             stdout: TextIO = sys.stdout) -> int:
-    """`syncd init`: gather the answers, write the config and token file, print what is next."""
+             stdin: TextIO | None = None, out: TextIO | None = None,
+             stdout: TextIO | None = None) -> int:
+    """`syncd init`: gather the answers, write the config and token file, print what is next.
+    The streams default to the process's, as they are when called (not when imported)."""
+    stdin, out, stdout = stdin or sys.stdin, out or sys.stderr, stdout or sys.stdout
     config_path = Path(os.path.abspath(find_config_path(config_arg, env)))
     if config_path.exists():
         raise ConfigError(config_path, None, "already exists; not overwriting it (edit it, or "
