@@ -74,14 +74,12 @@ def test_status_shows_conflicts_deleted_pages_and_failed_books(world: World) -> 
     """issue 12, item 5: `syncd status` names the pages with conflicts, the pages the user
     deleted and the books that failed, each with its book id and page; `--books` (and its
     JSON) lists every book with its page, the page's status and its highlights."""
-    # Books that failed or wait, as the sync records them (the table `State.problems()`
-    # reads; the sync above reports the broken record as failed but does not keep it there).
+    # A book that waits, as the sync records one (the broken record's book failed for real).
     from syncd.config import load_config
     from syncd.state import BookProblem, State, database_path
 
     config = load_config(world.config, {})
     state = State(database_path(config.state_dir, config.vault.path))
-    state.put_problem(BookProblem(BROKEN, "failed", "Broken Book", "a bad record"))
     state.put_problem(BookProblem(5151, "waiting", "Lost Book", "its page is gone and 2 pages "
                                                               "have strong evidence"))
     state.close()
@@ -109,7 +107,8 @@ def test_status_shows_conflicts_deleted_pages_and_failed_books(world: World) -> 
            "(1 conflict)" in by_id[walden_id]
     assert "pages/Walden (highlights) (2).md" in by_id[world.walden2["user_book_id"]]
     assert "deleted  pages/The Odyssey (highlights).md" in by_id[odyssey_id]
-    assert by_id[BROKEN].endswith("no page  -  [Broken Book]  0 highlights  failed: a bad record")
+    assert by_id[BROKEN].endswith("no page  -  [Broken Book]  0 highlights  failed: field "
+                                  "'highlights' should be list, got str")
     assert "no page  -  [Lost Book]  0 highlights  waiting: its page is gone" in by_id[5151]
 
     data = json.loads(world.run("status", "--json", "--books").stdout)
@@ -137,7 +136,7 @@ def test_status_books_goes_through_the_pager_on_a_small_terminal(world: World,
     text = child.before.replace("\r\n", "\n")
     child.close()
     assert child.exitstatus == 0
-    assert text.startswith("PAGED\n") and "every book (3)" in text
+    assert text.startswith("PAGED\n") and "every book (4)" in text
     assert "PAGED" not in world.run("status", "--books").stdout
 
 
