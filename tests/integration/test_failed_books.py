@@ -17,6 +17,7 @@ import syncd.sync
 from syncd.cli import main
 from syncd.readwise import format_cursor
 from syncd.state import PageRecord
+from syncd.sync import CURSOR_OVERLAP
 from syncd.vault import PageFile, Vault
 from tests.support.harness import Harness, harness
 
@@ -60,13 +61,13 @@ def test_a_lone_surrogate_fails_its_book_alone_and_it_is_fetched_again_by_id(
         assert "lone surrogate" in report.failed[0][1]
         assert h.page_names() == ["Walden (highlights).md", "Zebra (highlights).md"]
         assert problems(h) == [(broken, "failed", "Broken Record")]
-        assert report.cursor == format_cursor(T0)
+        assert report.cursor == format_cursor(T0 - CURSOR_OVERLAP)
 
         h.server.clear_requests()
         report = h.sync(at=T0 + timedelta(hours=1))  # still broken: fetched by id, fails again
         assert [book for book, _ in report.failed] == [broken]
-        first = h.server.requests_to("export")[0]
-        assert first.query["updatedAfter"] == format_cursor(T0)  # the cursor moved on
+        first = h.server.requests_to("export")[0]  # the cursor moved on:
+        assert first.query["updatedAfter"] == format_cursor(T0 - CURSOR_OVERLAP)
         assert export_ids(h) == [str(broken)]
 
         # Readwise mends the record, stamped before the cursor: only a fetch by id finds it.
@@ -79,7 +80,7 @@ def test_a_lone_surrogate_fails_its_book_alone_and_it_is_fetched_again_by_id(
         page = h.page("Broken Record (highlights).md")
         assert "Fine words." in page and "Half a character, mended." in page
         assert problems(h) == []
-        assert report.cursor == format_cursor(T0 + timedelta(hours=2))
+        assert report.cursor == format_cursor(T0 + timedelta(hours=2) - CURSOR_OVERLAP)
 
         h.server.clear_requests()
         report = h.sync(at=T0 + timedelta(hours=3))  # nothing failed: no fetch by id
