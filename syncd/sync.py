@@ -90,8 +90,22 @@ class SyncReport:
     cursor: str | None = None
     diffs: list[str] = field(default_factory=list)
 
+    dry_run: bool = False  # a dry run's summary says what it would do
+
     def summary(self) -> str:
         o = self.outcome
+        if self.dry_run:
+            parts = [f"would add {o.new} new highlight{_s(o.new)} in {self.pages_changed} "
+                     f"page{_s(self.pages_changed)} ({self.pages_created} new)"]
+            parts += [text for n, text in (
+                (o.updated, f"would update {o.updated}"),
+                (o.removed, f"would remove {o.removed}"),
+                (o.kept_out, f"{o.kept_out} would stay out because you deleted them"),
+                (o.conflicts, f"{o.conflicts} conflict{_s(o.conflicts)} would be kept as you "
+                              "edited them"),
+                (len(self.failed), f"{len(self.failed)} book{_s(len(self.failed))} failed"))
+                if n]
+            return "; ".join(parts)
         parts = [f"{o.new} new highlight{_s(o.new)} in {self.pages_changed} "
                  f"page{_s(self.pages_changed)} ({self.pages_created} new)"]
         parts += [f"{n} {what}" for n, what in (
@@ -217,7 +231,7 @@ class Syncer:
 
     def _sync(self, *, full: bool, dry_run: bool, book_ids: list[int] | None) -> SyncReport:
         self._dry_run = dry_run
-        self._report = report = SyncReport()
+        self._report = report = SyncReport(dry_run=dry_run)
         self._vault_pages = None
         self._relisted = 0
         started = self.clock()  # the sync log's date; the cursor is Readwise's clock

@@ -23,6 +23,7 @@ import logging
 import os
 import platform
 import secrets
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,6 +68,40 @@ def is_page(relative_path: str) -> bool:
     return True
 
 
+def folder_problem(folder: Path) -> str | None:
+    """Given a folder syncd must write in, return what is wrong with it, in a few words with the
+    OS's own reason ("does not exist", "is a file, not a folder", "cannot be written: Read-only
+    file system"), or None when a file can be made in it. Nothing is left in the folder."""
+    try:
+        mode = os.stat(folder).st_mode
+    except FileNotFoundError:
+        return "does not exist"
+    except NotADirectoryError:
+        return "does not exist (a part of its path is a file)"
+    except OSError as error:
+        return f"cannot be reached: {error.strerror or error}"
+    if not stat.S_ISDIR(mode):
+        return "is a file, not a folder"
+    # The OS's answer, with its reason: an unnamed file (Linux) leaves no trace at all; where
+    # that is not supported, a hidden file that is removed at once.
+    fd: int | None = None
+    if hasattr(os, "O_TMPFILE"):
+        try:
+            fd = os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600)
+        except OSError as error:
+            if error.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                return f"cannot be written: {error.strerror or error}"
+    if fd is None:
+        probe = folder / f"{TEMP_PREFIX}probe-{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except OSError as error:
+            return f"cannot be written: {error.strerror or error}"
+        os.unlink(probe)
+    os.close(fd)
+    return None
+
+
 class PageChanged(Exception):
     """The page changed on disk between reading it and replacing it."""
 
@@ -85,19 +120,20 @@ class PageFile:
 class Vault:
     """The folder of a Logseq graph or Obsidian vault."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, origin: str = "vault.path") -> None:
         self.root = root
+        self.origin = origin  # where the path came from, for errors: "vault.path in FILE"
         self._real_root = Path(os.path.realpath(root))
         # Folders found inside the vault, by (device, inode): the same folder need not have
         # every link on its path resolved again for each page written into it.
         self._checked: dict[Path, tuple[int, int]] = {}
 
     def check(self) -> None:
-        """Raise VaultError if the vault folder is missing or cannot be written."""
-        if not self.root.is_dir():
-            raise VaultError(f"vault {self.root}: not a folder (check vault.path)")
-        if not os.access(self.root, os.W_OK | os.X_OK):
-            raise VaultError(f"vault {self.root}: cannot be written")
+        """Raise VaultError, naming the folder, what is wrong and where its path came from, if
+        the vault folder is missing, not a folder, or cannot be written."""
+        problem = folder_problem(self.root)
+        if problem:
+            raise VaultError(f"vault {self.root}: {problem} (set by {self.origin})")
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
