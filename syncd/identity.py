@@ -10,8 +10,12 @@ path) or adopted it (the official plugin's page), or followed it there:
   file of the user's, which holds neither);
 - its `title::` (Logseq: the first line) equal to the title syncd recorded for the page;
 - its content, but only when more than half of the highlight blocks syncd last wrote for the
-  book (and still considers as written) are on it, and the book has at least three such blocks:
-  a highlight the user copied into a page of their own is never enough.
+  book (and still considers as written) are on it, and either the book has at least three such
+  blocks, or syncd's first-sync header ("Highlights first synced by [[Readwise]]") is on it too:
+  a highlight the user copied into a page of their own is never enough. With that header, a
+  page whose `title::` changed is the book's page too: Logseq's rename rewrites `title::`, and an
+  editor that saves by writing a new file gives the page a new inode, so after both (while syncd
+  was not watching) the header and the highlights are what is left to know it by.
 
 Some pages are never a book's page, whatever they hold: a journal page (Logseq's journals
 folder), an Obsidian daily note (its folder, or a note named by the daily-note date format),
@@ -26,12 +30,14 @@ evidence, the page was deleted.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 MIN_CONTENT_BLOCKS = 3  # a book with fewer written blocks is never found by content alone
+SIMILAR = 0.6  # how alike a line must be to a block's first line to count as that block, edited
 
 _SYNCTHING = re.compile(r"\.sync-conflict-\d{8}-\d{6}(-[0-9A-Za-z]+)?(\.|$)")
 # Dropbox: "X (Someone's conflicted copy 2024-01-01).md"; Nextcloud/ownCloud:
@@ -85,6 +91,24 @@ def _moment_pattern(fmt: str) -> re.Pattern[str]:
             out.append(re.escape(fmt[i]))
             i += 1
     return re.compile("".join(out) + r"\Z")
+
+
+def blocks_found(written: Collection[str], lines: Collection[str], *, edited: bool) -> int:
+    """Given the first lines of the blocks syncd wrote for a book and a page's lines (both
+    stripped), return how many of those blocks are on the page: as written, and (`edited`) also
+    as the user edited them (a line at least SIMILAR alike)."""
+    present = set(lines)
+    found = sum(1 for line in written if line and line in present)
+    if edited:
+        others = [line for line in present - set(written) if line]  # not one of its blocks
+        found += sum(1 for line in written if line and line not in present
+                     and any(_alike(line, other) for other in others))
+    return found
+
+
+def _alike(a: str, b: str) -> bool:
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return matcher.real_quick_ratio() >= SIMILAR and matcher.ratio() >= SIMILAR
 
 
 @dataclass(frozen=True)
@@ -141,11 +165,13 @@ def strong(evidence: Evidence) -> bool:
 
 
 def by_content(evidence: Evidence) -> bool:
-    """Whether a page holds a clear majority of the book's written blocks (and is not excluded
-    nor titled as something else)."""
-    return (not evidence.excluded and not evidence.other_title
-            and evidence.blocks_written >= MIN_CONTENT_BLOCKS
-            and 2 * evidence.blocks_on_page > evidence.blocks_written)
+    """Whether a page holds a clear majority of the book's written blocks (and is not excluded):
+    with syncd's first-sync header, whatever its title; else only a page not titled as
+    something else, for a book of at least MIN_CONTENT_BLOCKS written blocks."""
+    if evidence.excluded or 2 * evidence.blocks_on_page <= evidence.blocks_written:
+        return False
+    return evidence.marked or (not evidence.other_title
+                               and evidence.blocks_written >= MIN_CONTENT_BLOCKS)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,15 @@ from pathlib import Path, PurePosixPath
 from syncd.errors import AuthError, UnreachableError, VaultError
 from syncd.filenames import logseq_file_stem, obsidian_file_stem
 from syncd.graph_settings import GraphSettings
-from syncd.identity import Evidence, Journals, Verdict, decide, is_conflict_copy, strong
+from syncd.identity import (
+    Evidence,
+    Journals,
+    Verdict,
+    blocks_found,
+    decide,
+    is_conflict_copy,
+    strong,
+)
 from syncd.model import Book, BookSchemaError, Highlight, parse_book
 from syncd.plan import (
     Options,
@@ -535,10 +543,13 @@ class Syncer:
         title = page_title_of(page.text) if self.style.page_format is LOGSEQ else None
         if written is None:
             written = self._written(record.book_id)
+        marked = self.style.page_format.first_sync_mark in page.text
         on_page = 0
         if written:
-            lines = {line.strip() for line in page.text.split("\n")}
-            on_page = sum(1 for line in written if line and line in lines)
+            # Blocks the user edited count too on a page holding syncd's header (not elsewhere:
+            # comparing every line of every page would be slow, and a copy is never enough).
+            on_page = blocks_found(written, [line.strip() for line in page.text.split("\n")],
+                                   edited=marked and excluded is None)
         same = (record.inode is not None and page.file_id == (record.device, record.inode))
         return Evidence(
             path=path, excluded=excluded, same_file=same, at_place=at_place,
@@ -546,7 +557,7 @@ class Syncer:
             other_title=title is not None and title.casefold() != record.title.casefold(),
             blocks_on_page=on_page if (content or same or at_place) else 0,
             blocks_written=len(written) if (content or same or at_place) else 0,
-            marked=self.style.page_format.first_sync_mark in page.text)
+            marked=marked)
 
     def _find_moved(self, record: PageRecord) -> tuple[Verdict, PageFile | None]:
         """Find the page of `record`'s book, no longer where it was, among the pages no other

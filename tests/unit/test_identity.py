@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from syncd.identity import Evidence, Journals, by_content, decide, is_conflict_copy, strong
+from syncd.identity import (
+    Evidence,
+    Journals,
+    blocks_found,
+    by_content,
+    decide,
+    is_conflict_copy,
+    strong,
+)
 
 
 @pytest.mark.parametrize("name", [
@@ -54,6 +62,13 @@ def test_content_needs_a_clear_majority_of_three_or_more_blocks() -> None:
     assert by_content(Evidence("a.md", blocks_on_page=3, blocks_written=4))
     assert by_content(Evidence("a.md", blocks_on_page=2, blocks_written=3))
     assert not by_content(Evidence("a.md", blocks_on_page=3, blocks_written=3, other_title=True))
+    # Logseq renamed it (a new title::) after an editor saved it as a new file: syncd's header
+    # and most of its highlights are what is left, even for a book of one highlight.
+    assert by_content(Evidence("a.md", blocks_on_page=1, blocks_written=1, other_title=True,
+                               marked=True))
+    assert not by_content(Evidence("a.md", blocks_on_page=1, blocks_written=2, marked=True))
+    assert not by_content(Evidence("a.md", blocks_on_page=1, blocks_written=1, marked=True,
+                                   excluded="a journal page"))
     assert not by_content(Evidence("a.md", blocks_on_page=3, blocks_written=3,
                                    excluded="a journal page"))
 
@@ -88,3 +103,13 @@ def test_decide() -> None:
     assert "two.md" in both.waiting
     again = decide([most, Evidence("copy.md", blocks_on_page=4, blocks_written=4)])
     assert again.path is None and again.waiting
+
+
+def test_blocks_found_counts_edited_blocks_only_when_asked() -> None:
+    written = ["- hl-1 words of one", "- hl-2 words of two"]
+    page = ["title:: Mine", "- hl-1 words of one and mine", "- hl-2 words of two"]
+    assert blocks_found(written, page, edited=False) == 1
+    assert blocks_found(written, page, edited=True) == 2
+    # A block the user deleted is not found in another of the book's blocks that looks alike.
+    assert blocks_found(written, ["- hl-2 words of two"], edited=True) == 1
+    assert blocks_found(written, ["- something else entirely"], edited=True) == 0

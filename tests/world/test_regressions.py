@@ -121,6 +121,29 @@ def test_renamed_page_without_highlights_is_followed(h: Harness) -> None:
     assert "hl-2" in read(h, "pages/Thoreau's Walden.md")
 
 
+def test_saved_as_a_new_file_then_renamed_in_logseq_is_followed(h: Harness) -> None:
+    """issue 10, item 1 (found by the world test): an editor saves the page by writing a new
+    file and renaming it over (a new inode), then Logseq renames it (file and `title::`), both
+    while syncd is not running: syncd's header and the highlights are what is left to know the
+    page by; new and changed highlights go to it."""
+    book = walden(h, "hl-1 simplify, simplify")
+    sync(h)
+    text = read(h, PAGE).replace("hl-1 simplify, simplify", "hl-1 simplify, simplify ue-1")
+    saved = h.vault / "pages" / ".Walden.md.swp"
+    saved.write_text(text, "utf-8")
+    os.rename(saved, h.vault / PAGE)
+    renamed = h.vault / "pages" / "On Walden.md"
+    renamed.write_text(text.replace("title:: Walden (highlights)", "title:: On Walden"), "utf-8")
+    (h.vault / PAGE).unlink()
+    later(h)
+    h.server.add_highlight(book, text="hl-2 a new one")
+    later(h)
+    sync(h)
+    assert read(h, "pages/On Walden.md").count("hl-2 a new one") == 1
+    assert "ue-1" in read(h, "pages/On Walden.md")
+    assert not (h.vault / PAGE).exists()
+
+
 def test_page_out_and_back(h: Harness) -> None:
     """issue 10, item 9: the page leaves the vault while a sync runs, then comes back: it is
     followed again, and new highlights reach it."""
