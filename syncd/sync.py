@@ -11,10 +11,12 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from syncd.errors import SyncdError, VaultError
 from syncd.filenames import logseq_file_stem, obsidian_file_stem
@@ -58,6 +60,10 @@ BATCH_PAGES = 500
 BATCH_BYTES = 8 << 20
 # State key: "H B", new highlights and their books recorded but not yet told of in the sync log.
 UNLOGGED = "unlogged"
+UNLOGGED_BOOKS = "unlogged_books"  # JSON [[title, new highlights], ...] for Obsidian's sync log
+# Readwise's export collapses runs of spaces in file names since early 2025; files it named
+# before keep them (`UX  UX Booth.md`). A first sync before this moment names them as it did.
+SPACES_COLLAPSED_SINCE = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass
@@ -106,10 +112,14 @@ class Layout:
     graph: GraphSettings
     page_format: str = "logseq"
 
-    def page_path(self, name: str, category: str = "") -> Path:
+    def page_path(self, name: str, category: str = "", *, number: int = 1,
+                  collapse_spaces: bool = True) -> Path:
+        """The path of a page; in Obsidian, the `number`-th book of that file name gets `-2`,
+        `-3`, ... after it, as Readwise's export names it."""
         if self.page_format == "obsidian":
             folder = CATEGORY_FOLDERS.get(category, category.capitalize())
-            return self.pages / folder / (obsidian_file_stem(name) + ".md")
+            stem = obsidian_file_stem(name, collapse_spaces=collapse_spaces)
+            return self.pages / folder / (stem + ("" if number == 1 else f"-{number}") + ".md")
         return self.pages / (logseq_file_stem(name, self.graph.name_format) + ".md")
 
     def new_page_folders(self) -> list[Path]:
@@ -612,7 +622,8 @@ class Syncer:
                                             mtime_ns=page.draft.mtime_ns, device=device,
                                             inode=inode))
                 self.state.put_highlights(page.highlights)
-            self._count_for_log(sum(len(page.highlights) for page in placed), len(placed))
+            self._count_for_log(sum(len(page.highlights) for page in placed), len(placed),
+                                [(page.book_title, len(page.highlights)) for page in placed])
 
     def _fail_new_page(self, page: _NewPage, error: str) -> None:
         log.error("book %s (%s): %s", page.record.book_id, page.book_title, error)
@@ -666,7 +677,7 @@ class Syncer:
                 with self.state.transaction():
                     self._put_page(record, written)
                     self.state.put_highlights(plan.records)
-                    self._count_for_log(plan.outcome.new, 1)
+                    self._count_for_log(plan.outcome.new, 1, [(book.title, plan.outcome.new)])
             if plan.text is not None:
                 self._report.pages_changed += 1
             return plan.outcome
@@ -685,14 +696,28 @@ class Syncer:
         owned = self.state.page_names()
         new = self._new_pages
         for n in range(1, 1000):
-            suffix = "" if n == 1 else f" ({n})"
-            name = base_name + suffix
-            title = base + suffix if fmt is LOGSEQ else base
-            path = self.layout.page_path(name, book.category)
+            if fmt is LOGSEQ:
+                suffix = "" if n == 1 else f" ({n})"
+                name, title = base_name + suffix, base + suffix
+                path = self.layout.page_path(name, book.category)
+            else:
+                # Readwise's `x.com-2.md`: the file name numbered, the `# title` as it is.
+                name, title = base_name + ("" if n == 1 else f"-{n}"), base
+                path = self.layout.page_path(base_name, book.category, number=n,
+                                             collapse_spaces=now >= SPACES_COLLAPSED_SINCE)
             relative = self.vault.relative(path)
             if (owned.has_name(name.casefold()) or owned.has_path(relative)
                     or name.casefold() in new.names or relative in new.paths):
                 continue
+            if fmt is not LOGSEQ:
+                # The plugin's file named before 2025 (`UX  UX Booth.md`) is adopted where it is.
+                older = self.layout.page_path(base_name, book.category, number=n,
+                                              collapse_spaces=False)
+                if older != path and not owned.has_path(self.vault.relative(older)):
+                    found = self.vault.read(older)
+                    if found.text is not None and _written_by_readwise(
+                            found.text, fmt.title_line(title), fmt):
+                        return title, name, older, found
             existing = self.vault.read(path)
             if existing.text is None:
                 return title, name, path, None
@@ -712,13 +737,26 @@ class Syncer:
                                        written.size, written.mtime_ns, device, inode))
         self._clear_waiting(record.book_id)
 
-    def _count_for_log(self, highlights: int, books: int) -> None:
-        """In the transaction that records them: add new highlights (of `books` books) to those
-        the sync log has yet to tell of, so that a sync killed before its log line is told of
-        by the next one."""
+    def _count_for_log(self, highlights: int, books: int,
+                       titles: list[tuple[str, int]]) -> None:
+        """In the transaction that records them: add new highlights (of `books` books, with
+        their titles and counts) to those the sync log has yet to tell of, so that a sync killed
+        before its log line is told of by the next one."""
         if self.sync_log_page and highlights:
             before_highlights, before_books = self._unlogged()
             self.state.set(UNLOGGED, f"{before_highlights + highlights} {before_books + books}")
+            if self.layout.page_format == "obsidian":
+                listed = self._unlogged_books() + [[t, n] for t, n in titles if n]
+                self.state.set(UNLOGGED_BOOKS, json.dumps(listed, ensure_ascii=False))
+
+    def _unlogged_books(self) -> list[list[Any]]:
+        try:
+            listed = json.loads(self.state.get(UNLOGGED_BOOKS) or "[]")
+        except ValueError:
+            return []
+        return [item for item in listed if isinstance(item, list) and len(item) == 2
+                and isinstance(item[0], str) and isinstance(item[1], int)] \
+            if isinstance(listed, list) else []
 
     def _unlogged(self) -> tuple[int, int]:
         """New highlights, and their books, that the sync log has yet to tell of."""
@@ -734,17 +772,21 @@ class Syncer:
         assert self.sync_log_page is not None
         path = self.layout.page_path(self.sync_log_page)
         page = self.vault.read(path)
-        if page.text and "Readwise synced" not in page.text and not page.text.startswith("- On"):
+        if page.text and not _is_sync_log(page.text):
             log.warning("%s is not a sync log page; not writing to it", path)
         else:
-            entry = render_sync_log_entry(num_highlights, num_books, self.style, now)
+            books = [(title, n) for title, n in self._unlogged_books()] \
+                if not self._dry_run else []
+            entry = render_sync_log_entry(num_highlights, num_books, self.style, now, books)
             try:
                 self._write(path, append_text(page.text or "", entry), page.text)
             except (PageChanged, VaultError) as error:
                 log.warning("sync log page not updated: %s", error)
                 return
         if not self._dry_run:
-            self.state.set(UNLOGGED, None)
+            with self.state.transaction():
+                self.state.set(UNLOGGED, None)
+                self.state.set(UNLOGGED_BOOKS, None)
 
 
 def _daily_notes(vault: Path) -> tuple[str | None, str]:
@@ -761,9 +803,19 @@ def _daily_notes(vault: Path) -> tuple[str | None, str]:
             fmt if isinstance(fmt, str) and fmt else "YYYY-MM-DD")
 
 
+def _is_sync_log(text: str) -> bool:
+    """True for a sync log page: syncd's (Logseq's `- On ... Readwise synced`), or the one
+    Readwise's Obsidian plugin writes (`- [[2023-01-07]] 3:42 AM — Synced 19 highlights`)."""
+    return ("Readwise synced" in text or text.startswith("- On")
+            or re.match(r"- \[\[[^\]\n]*\]\] \d{1,2}:\d\d [AP]M \u2014 Synced ", text) is not None)
+
+
 def _written_by_readwise(text: str, title_line: str, fmt: PageFormat) -> bool:
-    """True for a page the Readwise export (or syncd) wrote, starting with this title line."""
+    """True for a page the Readwise export (or syncd) wrote, starting with this title line (in
+    Obsidian exactly: a title differing in case is another book's)."""
     first = text.split("\n", 1)[0]
+    if fmt.name == "obsidian":
+        return fmt.first_sync_mark in text and first == title_line
     return fmt.first_sync_mark in text and first.casefold() == title_line.casefold()
 
 
