@@ -696,7 +696,7 @@ def report(minutes: float, results: list[Check], figures: Figures, requests: lis
               f"{counts['highlights']} highlights ({counts['written']} as written, "
               f"{counts['edited']} edited, {counts['deleted']} deleted by the user, "
               f"{counts['conflict']} conflicts), {counts['deleted_pages']} pages deleted")
-    print("invariants (SPEC §6):")
+    print("invariants (the promises in the README):")
     for result in results:
         print(f"  {'PASS' if result.ok else 'FAIL'}  {result.name}  [{result.checks} checked]")
         for failure in result.failures[:10]:

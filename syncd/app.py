@@ -22,7 +22,7 @@ from syncd.graph_settings import GraphSettings, read_settings
 from syncd.plan import Options
 from syncd.readwise import ReadwiseClient
 from syncd.render import Style
-from syncd.state import State, database_path
+from syncd.state import State, StateError, database_path
 from syncd.sync import Layout, Syncer
 from syncd.templates import Templates
 from syncd.vault import Vault
@@ -89,8 +89,13 @@ def lock_path(config: Config) -> Path:
 def vault_lock(config: Config) -> Iterator[IO[str]]:
     """Hold the vault's lock for the duration; raise VaultError if another syncd holds it."""
     path = lock_path(config)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(path, "a+") as handle:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle = open(path, "a+")  # noqa: SIM115 (closed by the `with` below)
+    except OSError as error:
+        raise StateError(f"state folder {path.parent}: cannot write the lock file there "
+                         f"({error.strerror or error})") from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -108,9 +113,11 @@ def vault_lock(config: Config) -> Iterator[IO[str]]:
 def lock_holder(config: Config) -> int | None:
     """Return the pid of the syncd holding the vault's lock, or None if it is free."""
     path = lock_path(config)
-    if not path.exists():
+    try:
+        handle = open(path)  # noqa: SIM115 (closed by the `with` below)
+    except OSError:  # none (or unreadable): no syncd holds it
         return None
-    with open(path, "a+") as handle:
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -153,7 +160,7 @@ def sync_log_page_for(config: Config) -> str | None:
 
 def make_syncer(config: Config, state: State, env: Mapping[str, str], *,
                 client: ReadwiseClient | None = None,
-                progress: Callable[[int, int], None] | None = None) -> Syncer:
+                progress: Callable[[int, int, int], None] | None = None) -> Syncer:
     give_back_freed_memory()
     vault = Vault(config.vault.path)
     vault.check()

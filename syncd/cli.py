@@ -1,4 +1,4 @@
-"""The command line: `syncd sync|run|status|doctor|resync|demo|init`.
+"""The command line: `syncd sync|run|status|doctor|resync|demo|init|service`.
 
 Arguments are parsed here and each command is a small function; the one place where a SyncdError
 becomes a line on stderr and an exit code is `main`. Heavy modules are imported inside the
@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
@@ -28,13 +28,16 @@ EXIT_OK, EXIT_PARTIAL = 0, 1  # usage and other errors: their own exit_code (syn
 def _parser() -> argparse.ArgumentParser:
     from syncd import __version__
 
+    # The options every command takes, before or after the command's name, with one meaning:
+    # the main parser gives the default; a command's own copy sets a value only when given
+    # (SUPPRESS), so that `syncd --config A sync` is not undone by the command's default.
+    config_help = "config file (default: $SYNCD_CONFIG, then $XDG_CONFIG_HOME/syncd/config.yaml)"
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH",
-                        help="config file (default: $SYNCD_CONFIG, then "
-                             "$XDG_CONFIG_HOME/syncd/config.yaml)")
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=config_help)
     parser = argparse.ArgumentParser(
-        prog="syncd", parents=[common],
+        prog="syncd",
         description="Keeps Readwise highlights synced into a Logseq graph or Obsidian vault.")
+    parser.add_argument("--config", metavar="PATH", help=config_help)
     parser.add_argument("--version", action="version", version=f"syncd {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -69,10 +72,30 @@ def _parser() -> argparse.ArgumentParser:
                       help="where to create the graph (default: ./syncd-demo-graph)")
     demo.set_defaults(handler=cmd_demo)
 
-    init = commands.add_parser("init", parents=[common], help="write a starter config")
+    init = commands.add_parser(
+        "init", parents=[common], help="write a starter config and a private token file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write a starter config (vault path stored absolute, format detected) and "
+                    "the token in a 0600 file beside it, `readwise-token`, which the config and "
+                    "`syncd service install` both use. Asks for what no flag gives; Ctrl-C or "
+                    "end of input stops it with nothing written.",
+        epilog="then: syncd doctor; syncd sync --dry-run; syncd service install")
     init.add_argument("--token", help="Readwise access token (asked for when omitted)")
     init.add_argument("--vault", help="vault path (asked for when omitted)")
+    init.add_argument("--format", choices=("logseq", "obsidian"),
+                      help="page format (default: detected from logseq/config.edn or .obsidian/, "
+                           "else asked)")
     init.set_defaults(handler=cmd_init)
+
+    service = commands.add_parser(
+        "service", parents=[common], help="run syncd in the background (systemd or launchd)",
+        description="install: write and start a systemd user unit (Linux) or launchd agent "
+                    "(macOS) running this syncd; uninstall: remove what install wrote (a file "
+                    "you changed is kept); status: what is installed and whether it runs.")
+    service.add_argument("action", choices=("install", "uninstall", "status"))
+    service.add_argument("--timer", action="store_true",
+                         help="install an hourly one-shot sync instead of the daemon")
+    service.set_defaults(handler=cmd_service)
     return parser
 
 
@@ -117,6 +140,8 @@ def load(args: argparse.Namespace, *, require_token: bool = True) -> Config:
 @contextmanager
 def locked_vault(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
     """Load the config, set up logging, hold the vault's lock and open its state."""
+    import sqlite3
+
     from syncd.app import open_state, vault_lock
 
     config = load(args)
@@ -125,17 +150,51 @@ def locked_vault(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
         state = open_state(config)
         try:
             yield config, state
+        except sqlite3.Error as error:  # e.g. another process kept a lock longer than waited
+            raise state.error(error) from None
         finally:
             state.close()
 
 
+@contextmanager
+def dry_run_state(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
+    """Load the config, set up logging and read the vault's state without writing anything:
+    no lock is taken, no state folder or database is made (see `State.read_only_copy`)."""
+    import sqlite3
+
+    from syncd.errors import VaultError
+    from syncd.state import CorruptStateError, State, database_path
+
+    config = load(args)
+    setup_logging(config.log_level)
+    path = database_path(config.state_dir, config.vault.path)
+    try:
+        state = State.read_only_copy(path)
+    except CorruptStateError as error:
+        raise VaultError(f"the state database {path} is damaged ({error}); a sync (not a dry "
+                         "run) moves it aside and rebuilds it from the vault") from None
+    try:
+        yield config, state
+    except sqlite3.Error as error:
+        raise state.error(error) from None
+    finally:
+        state.close()
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from syncd.app import make_syncer
     from syncd.progress import ProgressBar
     from syncd.status import record_error, record_sync
 
-    with locked_vault(args) as (config, state):
+    with (dry_run_state if args.dry_run else locked_vault)(args) as (config, state):
         bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
+        if bar:  # at once, before Readwise answers; log lines print above it
+            bar.capture_logging()
+            cursor = None if args.full else state.get("cursor")
+            bar.start(f"asking Readwise for changes since {cursor}" if cursor
+                      else "asking Readwise for every book")
         try:
             report = make_syncer(config, state, os.environ,
                                  progress=bar.update if bar else None).sync(
@@ -144,7 +203,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 record_sync(state, report)
         except Exception as error:
             if not args.dry_run:
-                record_error(state, error)
+                with suppress(sqlite3.Error):  # the database may be what failed
+                    record_error(state, error)
             raise
         finally:
             if bar:
@@ -222,33 +282,63 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from syncd.demo import run_demo
+    from syncd.errors import UsageError
+
+    if args.config is not None:  # refused, not ignored: the demo uses no config
+        raise UsageError("`syncd demo` uses no config (it syncs a built-in sample library); "
+                         "leave out --config")
 
     setup_logging("warning")
     return run_demo(args.dir, out=sys.stdout)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from syncd.config import find_config_path, starter_config
-    from syncd.errors import ConfigError
+    from syncd.init import run_init
 
-    path = find_config_path(args.config, os.environ)
-    if path.exists():
-        raise ConfigError(path, None, "already exists; not overwriting it")
-    vault = args.vault or input("Path of your Logseq graph or Obsidian vault: ").strip()
-    token = args.token
-    if token is None and sys.stdin.isatty():
-        import getpass
-        token = getpass.getpass("Readwise access token (https://readwise.io/access_token): ")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(starter_config(vault, token or None))
-    print(f"wrote {path}")
-    return EXIT_OK
+    return run_init({"vault": args.vault, "format": args.format, "token": args.token},
+                    args.config, os.environ)
+
+
+def cmd_service(args: argparse.Namespace) -> int:
+    from syncd import service
+
+    if args.action == "install":
+        load(args)  # a service with a broken config would only fail in the background
+    context = service.make_context(args.config, os.environ, service.current_platform(),
+                                   sys.stdout)
+    return service.run_service(args.action, timer=args.timer, context=context)
+
+
+GLOBAL_OPTIONS = ("--config", "--version", "-h", "--help")
+
+
+def misplaced_option(argv: Sequence[str], commands: Sequence[str]) -> str | None:
+    """Return a command's own option given before the command's name (`syncd --dry-run sync`),
+    or None: only the options every command takes may come first."""
+    takes_value = False
+    for arg in argv:
+        if takes_value:
+            takes_value = False
+        elif arg in commands:
+            return None
+        elif arg.startswith("-") and arg.split("=", 1)[0] not in GLOBAL_OPTIONS:
+            return arg
+        else:
+            takes_value = arg == "--config"
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    option = misplaced_option(arguments, list(commands.choices))
+    if option is not None:
+        print(f"syncd: {option} is not an option of syncd itself; a command's options come "
+              "after its name "
+              "(e.g. `syncd sync --dry-run`)", file=sys.stderr)
+        return 2
+    args = parser.parse_args(arguments)
     handler: Callable[[argparse.Namespace], int] = args.handler
     if not logging.getLogger().handlers:
         setup_logging()

@@ -628,25 +628,41 @@ def _checked_token(token: str, where: str, what: str, context: _Context) -> str:
     return token
 
 
+def redact_url(text: str) -> str:
+    """Return a URL fit for a message: its user name and password, query and fragment (where a
+    token may have been put) replaced by `***`. Works on text that does not parse as a URL."""
+    text = text.strip()
+    cut = min((i for i in (text.find("?"), text.find("#")) if i >= 0), default=-1)
+    if cut >= 0:
+        text = text[:cut] + text[cut] + "***"
+    start = text.find("//") + 2 if "//" in text else 0
+    end = next((i for i in range(start, len(text)) if text[i] in "/?#"), len(text))
+    at = text.rfind("@", start, end)
+    if at >= 0:
+        text = text[:start] + "***" + text[at:]
+    return text
+
+
 def _base_url(text: str, context: _Context) -> str:
     """Return the API address without a trailing slash. Raise ConfigError unless it is https://,
-    or http:// to a loopback host."""
+    or http:// to a loopback host. Messages show the URL redacted (`redact_url`)."""
     where = "readwise.base_url"
+    shown = repr(redact_url(text))
     parts = urlsplit(text.strip())
     try:
         host = parts.hostname
         _ = parts.port  # a bad port raises ValueError
     except ValueError:
-        raise context.error(where, f"{text!r} is not a valid URL") from None
+        raise context.error(where, f"{shown} is not a valid URL") from None
     if parts.username or parts.password:
-        raise context.error(where, "must not hold a user name or password")
-    if parts.scheme not in ("https", "http") or not host:
-        raise context.error(where, f"expected an https:// URL, got {text!r}")
-    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
-        raise context.error(where, f"{text!r} is not https:// (http:// is allowed only for "
-                                   "127.0.0.1, localhost and ::1)")
+        raise context.error(where, f"{shown} must not hold a user name or password")
     if parts.query or parts.fragment:
-        raise context.error(where, f"{text!r} must not have a query or a fragment")
+        raise context.error(where, f"{shown} must not have a query or a fragment")
+    if parts.scheme not in ("https", "http") or not host:
+        raise context.error(where, f"expected an https:// URL, got {shown}")
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        raise context.error(where, f"{shown} is not https:// (http:// is allowed only for "
+                                   "127.0.0.1, localhost and ::1)")
     return text.strip().rstrip("/")
 
 
@@ -803,11 +819,12 @@ no fixed default. ${VAR} in any value is replaced by the environment variable VA
 literal ${VAR}); ~ is your home folder; a relative path is relative to this file's folder."""
 
 _STARTER_HEADER = """\
-syncd configuration, written by `syncd init`. Only the keys most people set; config.example.yaml
-in syncd's source lists every key with its default. ${VAR} in a value is replaced by the
-environment variable VAR."""
+syncd configuration, written by `syncd init` (see `syncd init --help`). Only the keys most people
+set; syncd's README describes the others and what syncd does with your pages. ${VAR} in a value
+is replaced by the environment variable VAR."""
 
-_STARTER_KEYS = ("readwise.token", "vault.path", "vault.format", "sync.interval")
+_STARTER_KEYS = ("readwise.token", "readwise.token_file", "vault.path", "vault.format",
+                 "sync.interval")
 
 
 def example_config() -> str:
@@ -818,12 +835,15 @@ def example_config() -> str:
     return "\n".join(lines) + "\n"
 
 
-def starter_config(vault_path: str, token: str | None, *, vault_format: str = "logseq") -> str:
-    """Given the vault's path, the token (None: the user gives it another way) and the vault's
-    format, return a short commented config for `syncd init` to write."""
+def starter_config(vault_path: str, token: str | None, *, vault_format: str = "logseq",
+                   token_file: str | None = None) -> str:
+    """Given the vault's path, the token (None: the user gives it another way), the vault's
+    format and the token file, return a short commented config for `syncd init` to write."""
     values: dict[str, Any] = {"vault.path": vault_path, "vault.format": vault_format}
     if token:
         values["readwise.token"] = token
+    if token_file:
+        values["readwise.token_file"] = token_file
     lines = [*_comment(_STARTER_HEADER, 0), ""]
     lines += _render_section(SCHEMA, "", 0, values=values, only=frozenset(_STARTER_KEYS))
     return "\n".join(lines) + "\n"

@@ -4,6 +4,12 @@ on SIGUSR1), reconciliation of pages the watcher saw change, config reloads (SIG
 
 Correctness never depends on a file event: every sync starts with a scan of the pages whose size
 or mtime changed. Events only make the daemon notice sooner.
+
+The state database deleted or replaced under the daemon (its path no longer names the file the
+daemon has open) stops it with exit 5 and a clear error, before any more work: going on with the
+old file would keep syncing into a database nobody will open again, and starting a new one would
+forget which pages and blocks the user deleted and bring them back. Whoever removed it decides
+(restore it, or start syncd again to rebuild from the vault).
 """
 
 from __future__ import annotations
@@ -11,9 +17,11 @@ from __future__ import annotations
 import logging
 import queue
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +35,7 @@ from syncd.watcher import Changes, PageWatcher
 
 log = logging.getLogger(__name__)
 
+EXIT_STATE_GONE = 5  # the state database was deleted or replaced under the daemon
 RETRY_FIRST = 30.0  # seconds before the first retry when Readwise is unreachable
 STOP = "stop"
 
@@ -92,6 +101,8 @@ class Daemon:
 
     def run(self) -> int:
         """Scan, start watcher and schedule, serve requests until stopped; return exit code."""
+        if self._state_gone():
+            return self.exit_code
         self.syncer.scan()
         self._start_watcher()
         self._start_scheduler(first_sync=self.config.sync.on_start)
@@ -116,6 +127,8 @@ class Daemon:
                 return
             if any(r.kind == "reload" for r in batch):
                 self._reload()
+            if self._state_gone():
+                return
             changes = [r.changes for r in batch if r.kind == "changes" and r.changes]
             if changes:
                 self._reconcile(changes)
@@ -124,16 +137,32 @@ class Daemon:
                 self._sync(full=any(r.full for r in syncs))
             self._heartbeat = time.monotonic()
 
+    def _state_gone(self) -> bool:
+        """True (and the daemon is to stop, exit 5) when the state database was deleted or
+        replaced under it; see the module's docstring."""
+        if not self.state.replaced():
+            return False
+        log.error("the state database %s was deleted or replaced while syncd ran; stopping "
+                  "so that pages and blocks you deleted are not brought back (restore it, or "
+                  "start syncd again to rebuild it from the vault)", self.state.path)
+        self._notifier.status("stopped: its state database was deleted")
+        self.exit_code = EXIT_STATE_GONE
+        return True
+
     def _sync(self, full: bool) -> None:
         from syncd.status import record_error, record_sync
 
         try:
-            report = self.syncer.sync(full=full)
+            try:
+                report = self.syncer.sync(full=full)
+            except sqlite3.Error as error:  # e.g. another process kept a lock too long
+                raise self.state.error(error) from None
         except Stopped:
             log.info("stopping: the sync was interrupted after a whole page")
             return
         except (UnreachableError, AuthError, SyncdError) as error:
-            record_error(self.state, error)
+            with suppress(sqlite3.Error):  # the database may be what failed
+                record_error(self.state, error)
             self._failures += 1
             wait = min(RETRY_FIRST * 2 ** (self._failures - 1), self.config.sync.interval)
             retry_at = datetime.now() + timedelta(seconds=wait)
@@ -161,6 +190,8 @@ class Daemon:
                 for source, destination in changes.moved:
                     self.syncer.move(source, destination)
                 self.syncer.scan(only=set(changes.changed) | set(changes.deleted))
+            except sqlite3.Error as error:
+                log.error("reconciling pages failed: %s", self.state.error(error))
             except SyncdError as error:
                 log.error("reconciling pages failed: %s", error)
             for hook in self.hooks.after_changes:
@@ -188,7 +219,7 @@ class Daemon:
         # on SIGTERM/SIGINT, so that the daemon stops within seconds.
         syncer.client.sleep = self._wait_unless_stopping
         syncer.resync_deleted_pages = config.sync.resync_deleted_pages
-        syncer.progress = lambda done, total: self._beat()
+        syncer.progress = lambda *_: self._beat()
         return syncer
 
     def _wait_unless_stopping(self, seconds: float) -> None:

@@ -264,7 +264,7 @@ class FakeReadwise:
 
     `token`: the one accepted token (default: a random one, readable as `.token`).
     `page_size`: books per export page (Readwise: 1000).
-    `clock`: the server's notion of now, used for `updated_at` defaults.
+    `clock`: the server's notion of now, used for `updated_at` defaults and the `Date` header.
     `books`: records to load at once, as `add_book` takes them.
     """
 
@@ -818,7 +818,10 @@ def _decode_cursor(cursor: str) -> int:
 
 
 def _json_response(status: int, value: object) -> _Response:
-    body = json.dumps(value, ensure_ascii=False).encode()
+    try:
+        body = json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate: valid JSON only as an escape, "\ud800"
+        body = json.dumps(value).encode()
     return _Response(status, body, [("Content-Type", "application/json")])
 
 
@@ -862,6 +865,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: no line on stderr per request (and so never the path with a token)."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header: the server's own clock (`FakeReadwise.clock`), as Readwise's
+        answers carry Readwise's time (not the time of the machine running the tests)."""
+        if timestamp is None:
+            timestamp = self.server.fake._now().timestamp()
+        return super().date_time_string(timestamp)
 
     def do_GET(self) -> None:
         self.server.fake._handle(self)

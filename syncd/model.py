@@ -71,8 +71,20 @@ _BOOK_FIELDS: _Schema = (
     ("readwise_url", (str,), False))
 
 
+def has_lone_surrogate(text: str) -> bool:
+    """True for text holding a lone surrogate (valid in JSON's `\\ud800`, not Unicode text)."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _check(record: Mapping[str, Any], schema: _Schema, book_id: object, where: str = "") -> None:
-    """Raise BookSchemaError for the first field of `record` that does not fit `schema`."""
+    """Raise BookSchemaError for the first field of `record` that does not fit `schema`; a
+    text holding a lone surrogate does not fit (it cannot be written to a page or stored)."""
     for key, kinds, required in schema:
         value = record.get(key)
         if value is None:
@@ -84,6 +96,9 @@ def _check(record: Mapping[str, Any], schema: _Schema, book_id: object, where: s
             names = "/".join(k.__name__ for k in kinds)
             raise BookSchemaError(
                 book_id, f"field {where}{key!r} should be {names}, got {type(value).__name__}")
+        elif value.__class__ is str and has_lone_surrogate(value):
+            raise BookSchemaError(book_id, f"field {where}{key!r} holds a lone surrogate "
+                                           "(not valid Unicode text)")
 
 
 def _tag_names(tags: list[Any] | None, key: str, book_id: object, where: str) -> tuple[str, ...]:
@@ -94,6 +109,9 @@ def _tag_names(tags: list[Any] | None, key: str, book_id: object, where: str) ->
         name = tag.get("name") if isinstance(tag, Mapping) else None
         if not isinstance(name, str):
             raise BookSchemaError(book_id, f"field {where}{key!r} holds a tag without a name")
+        if has_lone_surrogate(name):
+            raise BookSchemaError(book_id, f"field {where}{key!r} holds a tag with a lone "
+                                           "surrogate (not valid Unicode text)")
         names.append(name)
     return tuple(names)
 

@@ -15,9 +15,13 @@ from syncd.templates import LINE_BREAK
 
 _BULLET = re.compile(r"^(\t*|[ ]*)-(?: |$)")
 _HEADING = re.compile(r"^#{1,6}(?: |$)")
-# Continuation lines that Logseq's parser would read as a new block (a list item, a heading):
-# written with a backslash so that the text stays in its block.
-_NEEDS_ESCAPE = re.compile(r"^(?:-|#{1,6}(?: |$))")
+# Continuation lines that Logseq's parser (mldoc) would read as a new block, written with a
+# backslash before their first non-blank character so that the text stays in its block: a `-`
+# list item (`- x`, `-` alone), also indented by spaces or tabs (Reader's nested lists), and a
+# heading (`#`s then a space, a tab or nothing), indented or not; and, as always, any line
+# starting with `-`. mldoc keeps `*`, `+` and numbered items (`1.`, `1)`) in the block as a
+# list, and the Readwise export writes them as they are: left alone.
+_NEEDS_ESCAPE = re.compile(r"^(?:-|[ \t]*(?:-|#+)(?:[ \t]|$))")
 LOGSEQ_OWN_PROPERTY = re.compile(r"^\s*(id|collapsed)::")
 
 
@@ -53,14 +57,17 @@ def template_blocks(output: str) -> list[Block]:
 
 def block_lines(block: Block, base_depth: int = 0, unit: str = "\t") -> list[str]:
     """Return the page lines of one block: bullet line, then continuation lines indented by two
-    spaces more; a continuation line starting with `-` (or a heading's `#`) is escaped as `\\-`
-    so that it stays inside the block. `unit` is one level of indentation."""
+    spaces more; a continuation line that would start a block of its own (a `-` list item or a
+    heading, indented or not) gets a backslash before its marker (`\\-`, `  \\- x`) so that it
+    stays inside the block. `unit` is one level of indentation."""
     indent = unit * (base_depth + block.depth)
     first, *rest = block.text.split("\n")
     lines = [f"{indent}- {first}"]
     for line in rest:
-        escaped = "\\" + line if _NEEDS_ESCAPE.match(line) else line
-        lines.append(f"{indent}  {escaped}")
+        if _NEEDS_ESCAPE.match(line):
+            blank = len(line) - len(line.lstrip(" \t"))
+            line = f"{line[:blank]}\\{line[blank:]}"
+        lines.append(f"{indent}  {line}")
     return lines
 
 
@@ -80,14 +87,19 @@ class PageBlock:
 
 def bullet_depth(line: str, unit: str = "\t") -> int | None:
     """Return the depth of a line that starts a block, None for any other line. Tabs count one
-    level each; spaces count one level per `unit` of spaces (two when the unit is a tab)."""
+    level each; spaces count one level per `unit` of spaces (two when the unit is a tab). With a
+    unit of spaces (Obsidian's four), a `- ` indented by a part of a unit is text, not a block:
+    Readwise continues a highlight with 2 spaces and a note with 6, and writes a list line of
+    the highlight's text (`  - ChatGPT`) as it is."""
     match = _BULLET.match(line)
     if not match:
         return None
     indent = match.group(1)
     if indent.startswith("\t") or not indent:
         return len(indent)
-    return len(indent) // (len(unit) if unit.startswith(" ") else 2)
+    if unit.startswith(" "):
+        return None if len(indent) % len(unit) else len(indent) // len(unit)
+    return len(indent) // 2
 
 
 def parse_blocks(lines: list[str], unit: str = "\t") -> list[PageBlock]:

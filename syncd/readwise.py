@@ -44,6 +44,8 @@ class ExportPage:
     count: int
     results: list[Any]
     next_cursor: str | None
+    # Readwise's clock when it answered (the `Date` header); None when absent or unparseable.
+    server_time: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,7 @@ class ReadwiseClient:
                 count=count if isinstance(count, int) else len(body["results"]),
                 results=body["results"],
                 next_cursor=str(cursor) if cursor not in (None, "") else None,
+                server_time=http_date(response.headers.get("Date")),
             )
 
         return self._request(EXPORT_PATH, params, parse=parse, sent=sent)
@@ -236,6 +239,20 @@ def retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> f
         except (TypeError, ValueError):
             pass
     return max(0.0, min(seconds, MAX_RETRY_AFTER))
+
+
+def http_date(value: str | None) -> datetime | None:
+    """Parse an HTTP `Date` header (RFC 9110: IMF-fixdate, or the obsolete forms) into an aware
+    UTC time; None when it is missing or does not parse."""
+    if not value:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:  # "-0000": a time given in UTC without saying where it came from
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
 
 
 def format_cursor(moment: datetime) -> str:

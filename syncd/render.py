@@ -15,7 +15,7 @@ from typing import Any
 
 from syncd.dates import django_date, format_journal_date, format_moment, format_time
 from syncd.model import Book, Highlight
-from syncd.outline import Block, render_blocks, template_blocks
+from syncd.outline import Block, bullet_depth, render_blocks, template_blocks
 from syncd.templates import LINE_BREAK, TemplateDate, Templates, clean
 
 NBSP = "\u00a0"
@@ -136,10 +136,21 @@ def heading_level(highlight: Highlight) -> int | None:
 
 def _obsidian_value(name: str, value: str) -> str:
     """A multi-line value as Readwise's Obsidian export writes it: a paragraph break in a
-    highlight or note is one line break; continuation lines indented as the field wants."""
+    highlight or note is one line break; continuation lines indented as the field wants, and
+    written as they are (`  - ChatGPT`), but for one that would read as a block of its own
+    (a `- ` at a whole number of levels, `    - first`): it gets a backslash before its `-`, so
+    that it stays text of its bullet (issue 10, item 10)."""
     if name in ("highlight_text", "highlight_note"):
         value = _BREAKS.sub(LINE_BREAK, value)
-    return value.replace(LINE_BREAK, "\n" + OBSIDIAN_CONTINUATION[name])
+    first, *rest = value.split(LINE_BREAK)
+    lines = [first]
+    for line in rest:
+        line = OBSIDIAN_CONTINUATION[name] + line
+        if name != "summary" and bullet_depth(line, OBSIDIAN.indent) is not None:
+            blank = len(line) - len(line.lstrip(" "))
+            line = f"{line[:blank]}\\{line[blank:]}"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def render_obsidian_highlight(book: Book, highlight: Highlight, style: Style,

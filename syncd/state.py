@@ -2,20 +2,26 @@
 
 It remembers which page holds which book, what syncd last wrote for every highlight, the cursor,
 and the outcome of the last sync. The vault stays the truth for content: when this database is
-lost or corrupt, it is moved aside and rebuilt from the pages (see `syncd.sync`).
+lost or corrupt (it fails an integrity check, or is not a database), it is moved aside and rebuilt
+from the pages (see `syncd.sync`). A database another process holds a lock on is not corrupt: it
+is waited for (`busy_timeout`), then StateBusyError. A folder that cannot be written or is gone is
+StateError, naming it and the system's reason.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+from syncd.errors import VaultError
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -120,29 +126,88 @@ class PageNames:
         return casefolded in self._names
 
 
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
 def database_path(state_dir: Path, vault: Path) -> Path:
     """Return the database file of one vault: several vaults may share a state_dir."""
     key = hashlib.sha256(str(vault.resolve()).encode()).hexdigest()[:16]
     return state_dir / f"vault-{key}.sqlite3"
 
 
+DEFAULT_BUSY_TIMEOUT = 5.0  # seconds to wait for another process's lock on the database
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 11, 26
+
+
 class CorruptStateError(Exception):
     """The database file is not a usable syncd database."""
+
+
+class StateError(VaultError):
+    """The state database cannot be used now (its folder is unwritable or gone); exit 5."""
+
+
+class StateBusyError(StateError):
+    """Another process holds a lock on the state database, longer than syncd waits."""
+
+
+def state_error(error: sqlite3.Error, path: Path, busy_timeout: float) -> Exception:
+    """Given an SQLite error on the database at `path`, return what it means: StateBusyError,
+    CorruptStateError (only for a damaged file or one that is not a database), or StateError
+    naming the folder and the system's reason."""
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in str(error):
+        return StateBusyError(
+            f"the state database {path} is locked by another process (waited "
+            f"{busy_timeout:g} s); close what holds it (e.g. an sqlite3 shell) and try again")
+    if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or (
+            primary is None and ("malformed" in str(error) or "not a database" in str(error))):
+        return CorruptStateError(str(error))
+    reason = (os.strerror(errno.EISDIR) if path.is_dir()
+              else _folder_reason(path.parent, error))
+    return StateError(f"state folder {path.parent}: {reason}")
+
+
+def _folder_reason(folder: Path, error: BaseException) -> str:
+    """The system's reason a database in `folder` cannot be opened or written."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    if not folder.is_dir():
+        return os.strerror(errno.ENOENT)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return os.strerror(errno.EACCES)
+    return str(error)
 
 
 class State:
     """A connection to one vault's state database."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float | None = None) -> None:
+        """Open (or create) the database at `path`; wait up to `busy_timeout` seconds
+        (default DEFAULT_BUSY_TIMEOUT) for another process's lock, on opening and on every
+        later statement."""
+        busy_timeout = DEFAULT_BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         self.path = path
+        self.busy_timeout = busy_timeout
         # The page names, and the database's data_version they were read at: another
         # connection's commit changes it, and the names are read again.
         self._names: PageNames | None = None
         self._names_version: object = None
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as error:
+            raise StateError(f"state folder {path.parent}: cannot create it "
+                             f"({_folder_reason(path.parent, error)})") from None
         try:
             # One runner uses the connection at a time; the daemon may build it on another thread.
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                       timeout=busy_timeout)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
@@ -158,7 +223,10 @@ class State:
             if problem != "ok":
                 raise CorruptStateError(problem)
         except sqlite3.DatabaseError as error:
-            raise CorruptStateError(str(error)) from None
+            with suppress(AttributeError, sqlite3.Error):
+                self._db.close()
+            raise state_error(error, path, busy_timeout) from None
+        self._identity = _file_identity(path)
 
     def _migrate(self) -> None:
         """Bring a database an older syncd made up to date: columns added since."""
@@ -168,19 +236,65 @@ class State:
                 self._db.execute(f"ALTER TABLE pages ADD COLUMN {column} INTEGER")
 
     @classmethod
-    def open_or_rebuild(cls, path: Path) -> tuple[State, Path | None]:
-        """Open the database; if it is corrupt, move it aside and start a new one.
+    def open_or_rebuild(cls, path: Path, *, busy_timeout: float | None = None
+                        ) -> tuple[State, Path | None]:
+        """Open the database; if it is corrupt, move it aside and start a new one. A locked
+        one is waited for, then StateBusyError: never moved aside.
 
         Return the state and where the corrupt file went (None when nothing was moved)."""
         try:
-            return cls(path), None
+            return cls(path, busy_timeout=busy_timeout), None
         except CorruptStateError:
             aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
             for suffix in ("", "-wal", "-shm"):
                 source = Path(str(path) + suffix)
                 if source.exists():
                     os.replace(source, Path(str(aside) + suffix))
-            return cls(path), aside
+            return cls(path, busy_timeout=busy_timeout), aside
+
+    @classmethod
+    def read_only_copy(cls, path: Path, *, busy_timeout: float | None = None) -> State:
+        """Return a State over an in-memory copy of the database at `path` (empty when there
+        is none), for a dry run: nothing is created or written under the state folder. The file
+        is read as it stands (`immutable`), or through SQLite's read-only mode when a write-ahead
+        log beside it may hold part of it (another syncd runs)."""
+        busy_timeout = DEFAULT_BUSY_TIMEOUT if busy_timeout is None else busy_timeout
+        memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        try:
+            if path.exists():
+                wal = Path(str(path) + "-wal").exists()
+                uri = path.absolute().as_uri() + ("?mode=ro" if wal else "?immutable=1")
+                source = sqlite3.connect(uri, uri=True, timeout=busy_timeout)
+                try:
+                    source.backup(memory)
+                finally:
+                    source.close()
+                problem = memory.execute("PRAGMA quick_check(1)").fetchone()[0]
+                if problem != "ok":
+                    raise CorruptStateError(problem)
+            memory.executescript(SCHEMA)
+        except sqlite3.DatabaseError as error:
+            memory.close()
+            raise state_error(error, path, busy_timeout) from None
+        except CorruptStateError:
+            memory.close()
+            raise
+        state = cls.__new__(cls)
+        state.path, state.busy_timeout, state._db = path, busy_timeout, memory
+        state._names, state._names_version = None, None
+        state._identity = _file_identity(path)
+        if state.get("schema_version") is None:
+            state.set("schema_version", str(SCHEMA_VERSION))
+        return state
+
+    def error(self, error: sqlite3.Error) -> Exception:
+        """What an SQLite error met while using this database means (see `state_error`)."""
+        return state_error(error, self.path, self.busy_timeout)
+
+    def replaced(self) -> bool:
+        """True when the database file this connection has open is no longer at its path:
+        deleted, or another file put there (the connection would go on with the old one)."""
+        return _file_identity(self.path) != self._identity
 
     def close(self) -> None:
         self._db.close()
@@ -260,8 +374,13 @@ class State:
         self._db.execute("INSERT OR REPLACE INTO book_problems VALUES (?, ?, ?, ?)",
                          (problem.book_id, problem.kind, problem.title, problem.reason))
 
-    def clear_problem(self, book_id: int) -> None:
-        self._db.execute("DELETE FROM book_problems WHERE book_id = ?", (book_id,))
+    def clear_problem(self, book_id: int, kind: str | None = None) -> None:
+        """Forget a book's problem (only a problem of `kind` when given)."""
+        if kind is None:
+            self._db.execute("DELETE FROM book_problems WHERE book_id = ?", (book_id,))
+        else:
+            self._db.execute("DELETE FROM book_problems WHERE book_id = ? AND kind = ?",
+                             (book_id, kind))
 
     def counts(self) -> dict[str, int]:
         """Return the numbers `syncd status` shows."""

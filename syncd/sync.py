@@ -1,24 +1,29 @@
 """One sync: fetch what changed from Readwise, plan each book's page, write, remember.
 
 The imperative shell around `syncd.plan`: the client, vault, state and clock are passed in. Books
-are handled one export page at a time, so memory holds one page of books, not the library. A book
-that fails (bad record, unwritable page) is named and skipped; the others sync, and the cursor
-does not move so that the failed book is fetched again next time.
+are handled one export page at a time, so memory holds one page of books, not the library. Any
+failure while handling one book (a record that does not fit, a template, a plan, a name, a write)
+fails that book alone: it is named, remembered as failed (`State.put_problem`) and the others
+sync. The cursor moves on all the same: failed books are fetched again, whole and by id, at each
+later sync until they succeed.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import itertools
 import json
 import logging
 import re
-from collections.abc import Callable, Collection, Iterator
+import sqlite3
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from syncd.errors import SyncdError, VaultError
+from syncd.errors import AuthError, UnreachableError, VaultError
 from syncd.filenames import logseq_file_stem, obsidian_file_stem
 from syncd.graph_settings import GraphSettings
 from syncd.identity import Evidence, Journals, Verdict, decide, is_conflict_copy, strong
@@ -42,7 +47,7 @@ from syncd.render import (
     render_new_page,
     render_sync_log_entry,
 )
-from syncd.state import BookProblem, HighlightRecord, PageRecord, State
+from syncd.state import BookProblem, HighlightRecord, PageRecord, State, StateError
 from syncd.vault import Draft, Drafts, PageChanged, PageFile, Vault
 
 log = logging.getLogger(__name__)
@@ -58,12 +63,21 @@ RELISTS = 10
 # for this many pages (or this many bytes of page text), instead of an fsync and one each.
 BATCH_PAGES = 500
 BATCH_BYTES = 8 << 20
+# The cursor is Readwise's clock (never the local one) less this much: what Readwise changed while
+# it answered the first request is fetched again next time; highlights are matched by id, so
+# fetching one again changes nothing.
+CURSOR_OVERLAP = timedelta(minutes=1)
 # State key: "H B", new highlights and their books recorded but not yet told of in the sync log.
 UNLOGGED = "unlogged"
 UNLOGGED_BOOKS = "unlogged_books"  # JSON [[title, new highlights], ...] for Obsidian's sync log
 # Readwise's export collapses runs of spaces in file names since early 2025; files it named
 # before keep them (`UX  UX Booth.md`). A first sync before this moment names them as it did.
 SPACES_COLLAPSED_SINCE = datetime(2025, 1, 1, tzinfo=timezone.utc)
+# State key: the page writes in flight whose count the sync log depends on, saved before the
+# write and cleared in the transaction that records it (see `_settle_writes`).
+IN_FLIGHT = "writes_in_flight"
+# Books that failed before are fetched again by id, this many ids per export request.
+RETRY_IDS_PER_REQUEST = 100
 
 
 @dataclass
@@ -137,6 +151,7 @@ class _NewPage:
     book_title: str
     draft: Draft
     highlights: list[HighlightRecord]
+    digest: str = ""  # of the text written (see `_settle_writes`)
 
 
 class _NewPages:
@@ -162,7 +177,7 @@ class Syncer:
                  categories: tuple[str, ...] | None = None,
                  tags: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
                  sync_log_page: str | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+                 progress: Callable[[int, int, int], None] | None = None) -> None:
         self.client = client
         self.vault = vault
         self.state = state
@@ -187,6 +202,13 @@ class Syncer:
         # for them is fetched again, so that highlights kept out meanwhile reach the page.
         self._returned: set[int] = set()
         self._new_pages = _NewPages(vault)
+        self._server_time: datetime | None = None  # Readwise's clock at its first answer
+        self._newest_seen: datetime | None = None  # the newest `updated_at` it sent
+        self._failed_before: set[int] = set()  # books that failed in an earlier sync
+        self._fetch_later: set[int] = set()  # skipped in the first pass: fetched whole by id
+        self._seen: set[int] = set()  # books of the records handled in this sync
+        # (casefolded name, category) -> the number to try first for a clash of that name
+        self._name_hints: dict[tuple[str, str], int] = {}
 
     def sync(self, *, full: bool = False, dry_run: bool = False,
              book_ids: list[int] | None = None) -> SyncReport:
@@ -197,15 +219,18 @@ class Syncer:
         self._report = report = SyncReport()
         self._vault_pages = None
         self._relisted = 0
-        started = self.clock()  # the next cursor: taken before the first request
+        started = self.clock()  # the sync log's date; the cursor is Readwise's clock
+        self._server_time = self._newest_seen = None
         cursor = self.state.get("cursor")
         since = None if full or book_ids or cursor is None else parse_cursor(cursor)
         self.vault.check()
-        # A crash's leftovers: in the pages folder, and next to pages the user moved elsewhere.
-        for folder in {*self.layout.new_page_folders()} | {
-                self.vault.path(p.path).parent for p in self.state.pages() if p.status == "active"}:
-            self.vault.remove_temporary_files(folder)
-        if not dry_run:
+        if not dry_run:  # a dry run writes (and removes) nothing
+            # A crash's leftovers: in the pages folder, and next to pages the user moved.
+            for folder in {*self.layout.new_page_folders()} | {
+                    self.vault.path(p.path).parent for p in self.state.pages()
+                    if p.status == "active"}:
+                self.vault.remove_temporary_files(folder)
+            self._settle_writes()
             self.scan()
         requests_before = self.client.requests_made
         touched: list[int] = []
@@ -214,11 +239,16 @@ class Syncer:
             self._look_for_waiting()
             self._recreate = sorted(self._returned)
             self._returned.clear()
+        self._seen = set()
+        self._failed_before = {problem.book_id for problem in self.state.problems("failed")}
+        # Books that failed before are fetched whole after the first pass (an export with a
+        # cursor carries only a book's changed highlights), not in it.
+        self._fetch_later = set() if book_ids else set(self._failed_before)
         try:
             self._fetch(self.client.export(updated_after=since, book_ids=book_ids), touched)
-            if self._recreate:
-                self._fetch(self.client.export(book_ids=list(self._recreate)), touched)
+            self._fetch_again(touched)
         finally:
+            self._fetch_later = set()
             report.requests = self.client.requests_made - requests_before
         if self.sync_log_page:
             if dry_run:  # nothing was recorded: this sync's own
@@ -228,18 +258,38 @@ class Syncer:
                 highlights, num_books = self._unlogged()
             if highlights:
                 self._log_sync(highlights, num_books, started)
-        if not report.failed and not dry_run and not book_ids:
-            report.cursor = format_cursor(started)
+        if not dry_run and not book_ids:  # failed books are remembered and fetched again
+            report.cursor = self._next_cursor(cursor)
             self.state.set("cursor", report.cursor)
         return report
 
+    def _fetch_again(self, touched: list[int]) -> None:
+        """Fetch whole, by id, the books that failed in earlier syncs and the deleted pages to
+        create anew; forget the failure of a book Readwise no longer has."""
+        retry = self._fetch_later
+        self._fetch_later = set()
+        fetched: set[int] = set()
+        while again := sorted((retry | set(self._recreate)) - fetched):
+            fetched.update(again)
+            for start in range(0, len(again), RETRY_IDS_PER_REQUEST):
+                chunk = again[start:start + RETRY_IDS_PER_REQUEST]
+                self._fetch(self.client.export(book_ids=chunk), touched)
+        for book_id in sorted(retry - self._seen):
+            log.info("book %s failed before and is no longer in Readwise; not retried", book_id)
+            if not self._dry_run:
+                self.state.clear_problem(book_id, "failed")
+
     def _fetch(self, pages: Iterator[ExportPage], touched: list[int]) -> None:
-        done = 0
+        done = highlights = 0
         try:
             for page in pages:
                 log.info("export page: %d book(s)", len(page.results))
+                if self._server_time is None and self._newest_seen is None:
+                    self._server_time = page.server_time  # the first answer's
                 record = None
                 for record in page.results:
+                    if self._server_time is None:
+                        self._note_updated_at(record)
                     if self.should_stop():
                         raise Stopped
                     book_id = self._sync_record(record)
@@ -247,12 +297,42 @@ class Syncer:
                         touched.append(book_id)
                     done += 1
                     if self.progress:
-                        self.progress(done, page.count)
+                        if isinstance(record, dict):
+                            highlights += len(record.get("highlights") or ())
+                        self.progress(done, page.count, highlights)
                 self._remember_new_pages()
                 # Let go of this page before the next is fetched: one page in memory at a time.
                 del page, record
         finally:
             self._remember_new_pages()
+
+    def _note_updated_at(self, record: object) -> None:
+        """Keep the newest `updated_at` of a raw export record (book or highlight): the cursor
+        when Readwise's answers carry no usable `Date`."""
+        if not isinstance(record, dict):
+            return
+        highlights = record.get("highlights")
+        for item in [record, *(highlights if isinstance(highlights, list) else ())]:
+            value = item.get("updated_at") if isinstance(item, dict) else None
+            if not isinstance(value, str):
+                continue
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            if self._newest_seen is None or moment > self._newest_seen:
+                self._newest_seen = moment
+
+    def _next_cursor(self, previous: str | None) -> str | None:
+        """The cursor a sync leaves: Readwise's clock at its first answer (or, without one, the
+        newest `updated_at` it sent) less the overlap; `previous` when Readwise told neither
+        (an empty library behind a server that sends no `Date`). Never the local clock."""
+        moment = self._server_time or self._newest_seen
+        if moment is None:
+            return previous
+        return format_cursor(moment - CURSOR_OVERLAP)
 
     # reconciliation: what the user did to the pages since syncd last looked
     def scan(self, only: set[str] | None = None) -> int:
@@ -499,25 +579,58 @@ class Syncer:
         return self._vault_pages
 
     def _sync_record(self, record: object) -> int | None:
-        """Sync one export record; return the book's id if it brought new highlights."""
+        """Sync one export record; return the book's id if it brought new highlights.
+
+        Any failure with this book fails it alone (see `_fail`); only what stops every book
+        stops the sync: the vault's folder gone, the state database failing, Readwise refusing
+        or unreachable, the daemon asking to stop."""
+        book_id, title = _id_and_title(record)
+        if book_id in self._fetch_later:
+            return None  # it failed before: fetched whole, by id, after this pass
+        if book_id is not None:
+            self._seen.add(book_id)
         try:
             book = parse_book(record)
-        except BookSchemaError as error:
-            log.error("skipped %s", error)
-            self._report.failed.append((error.book_id, str(error)))
-            return None
-        if not self._wanted(book):
-            return None
-        try:
+            if not self._wanted(book):
+                self._succeeded(book.id)
+                return None
             outcome = self._sync_book(book)
+        except (Stopped, sqlite3.Error, StateError, AuthError, UnreachableError):
+            raise
         except VaultError as error:
             if not self.vault.root.is_dir():
                 raise
-            log.error("book %s (%s): %s", book.id, book.title, error)
-            self._report.failed.append((book.id, str(error)))
+            self._fail(book_id, title, str(error))
             return None
+        except BookSchemaError as error:
+            self._fail(book_id, title, error.problem, shown_id=error.book_id)
+            return None
+        except Exception as error:  # a template, a plan, a name, text that cannot be written
+            self._fail(book_id, title, f"{type(error).__name__}: {error}")
+            return None
+        self._succeeded(book.id)
         self._report.outcome.add(outcome)
         return book.id if outcome.new else None
+
+    def _fail(self, book_id: int | None, title: str, reason: str, *,
+              shown_id: object = None) -> None:
+        """Fail one book: named on one line in the log and the report, and (but in a dry run)
+        remembered, so that later syncs fetch it again by id until it succeeds. `shown_id`:
+        the id the record gave when it is not a usable one."""
+        name = _one_line(str(book_id if book_id is not None else shown_id))
+        title, reason = _one_line(title), _one_line(reason)
+        message = f"book {name} ({title}): {reason}" if title else f"book {name}: {reason}"
+        log.error("%s", message)
+        self._report.failed.append((book_id if book_id is not None else shown_id, message))
+        if book_id is not None and not self._dry_run:
+            self.state.put_problem(BookProblem(book_id, "failed", title, reason))
+
+    def _succeeded(self, book_id: int) -> None:
+        """Forget that a book failed before, once what this sync did for it is remembered (a
+        new page: when it is put in place, see `_remember_new_pages`)."""
+        if (book_id in self._failed_before and not self._dry_run
+                and book_id not in self._new_pages.books):
+            self.state.clear_problem(book_id, "failed")
 
     def _wanted(self, book: Book) -> bool:
         """The config's filters: categories, and book tags to include (any) or exclude."""
@@ -584,7 +697,7 @@ class Syncer:
         remembers it."""
         new = self._new_pages
         draft = new.drafts.write(path, text)
-        new.pages.append(_NewPage(record, book.title, draft, highlights))
+        new.pages.append(_NewPage(record, book.title, draft, highlights, _digest(text)))
         new.books.add(book.id)
         new.names.add(record.title.casefold())
         new.paths.add(record.path)
@@ -600,6 +713,8 @@ class Syncer:
         if not new.pages:
             return
         self._new_pages = _NewPages(self.vault)
+        self._in_flight([(page.record.path, page.digest, len(page.highlights), 1,
+                          [[page.book_title, len(page.highlights)]]) for page in new.pages])
         try:
             refused = {draft.path for draft in new.drafts.place()}
         except VaultError as error:
@@ -622,12 +737,13 @@ class Syncer:
                                             mtime_ns=page.draft.mtime_ns, device=device,
                                             inode=inode))
                 self.state.put_highlights(page.highlights)
+                if page.record.book_id in self._failed_before:
+                    self.state.clear_problem(page.record.book_id, "failed")
             self._count_for_log(sum(len(page.highlights) for page in placed), len(placed),
                                 [(page.book_title, len(page.highlights)) for page in placed])
 
     def _fail_new_page(self, page: _NewPage, error: str) -> None:
-        log.error("book %s (%s): %s", page.record.book_id, page.book_title, error)
-        self._report.failed.append((page.record.book_id, error))
+        self._fail(page.record.book_id, page.book_title, error)
         self._report.outcome.new -= len(page.highlights)
         self._report.pages_created -= 1
         self._report.pages_changed -= 1
@@ -661,6 +777,9 @@ class Syncer:
             plan = make_plan(page)
             written: PageFile | None = page
             if plan.text is not None:
+                if not self._dry_run:
+                    self._in_flight([(self.vault.relative(page.path), _digest(plan.text),
+                                      plan.outcome.new, 1, [[book.title, plan.outcome.new]])])
                 try:
                     written = self._write(page.path, plan.text, page.text)
                 except PageChanged:
@@ -689,13 +808,17 @@ class Syncer:
         page itself if it is one to adopt.
 
         Two books never share a page: a name another book has, or a page syncd did not write,
-        makes the name (and a Logseq title) distinct with a number."""
+        makes the name (and a Logseq title) distinct with a number; numbers never run out. The
+        names taken are known (`PageNames`); only a free name's file is read. The number to try
+        first is remembered per name, so that the 1,000th book of one title tries one name, not
+        a thousand."""
         fmt = self.style.page_format
         base = page_title(book, self.style, now)
         base_name = base if fmt is LOGSEQ else book.title
         owned = self.state.page_names()
         new = self._new_pages
-        for n in range(1, 1000):
+        hint = (base_name.casefold(), book.category)
+        for n in itertools.count(self._name_hints.get(hint, 1)):
             if fmt is LOGSEQ:
                 suffix = "" if n == 1 else f" ({n})"
                 name, title = base_name + suffix, base + suffix
@@ -719,11 +842,11 @@ class Syncer:
                             found.text, fmt.title_line(title), fmt):
                         return title, name, older, found
             existing = self.vault.read(path)
-            if existing.text is None:
-                return title, name, path, None
-            if _written_by_readwise(existing.text, fmt.title_line(title), fmt):
-                return title, name, path, existing
-        raise SyncdError(f"book {book.id}: no free page name for {base_name!r}")
+            if existing.text is None or _written_by_readwise(existing.text,
+                                                             fmt.title_line(title), fmt):
+                self._name_hints[hint] = n + 1
+                return title, name, path, existing if existing.text is not None else None
+        raise AssertionError("unreachable: page names never run out")
 
     def _write(self, path: Path, text: str, expected: str | None) -> PageFile | None:
         if self._dry_run:
@@ -741,15 +864,31 @@ class Syncer:
                        titles: list[tuple[str, int]]) -> None:
         """In the transaction that records them: add new highlights (of `books` books, with
         their titles and counts) to those the sync log has yet to tell of, so that a sync killed
-        before its log line is told of by the next one."""
-        if self.sync_log_page and highlights:
-            before_highlights, before_books = self._unlogged()
-            self.state.set(UNLOGGED, f"{before_highlights + highlights} {before_books + books}")
-            if self.layout.page_format == "obsidian":
-                listed = self._unlogged_books() + [[t, n] for t, n in titles if n]
-                self.state.set(UNLOGGED_BOOKS, json.dumps(listed, ensure_ascii=False))
+        before its log line is told of by the next one. The write in flight is recorded: no
+        longer in flight."""
+        if self.sync_log_page:
+            if highlights:
+                self._add_unlogged(highlights, books, [[t, n] for t, n in titles])
+            self.state.set(IN_FLIGHT, None)
+
+    def _add_unlogged(self, highlights: int, books: int, titles: list[list[Any]]) -> None:
+        """Add to (or, negative, take from) the highlights and books not yet told; in Obsidian,
+        whose log names each book, add `titles` ([title, count] of the books added), or take
+        that many from the front of those listed (the ones a log line told)."""
+        before_highlights, before_books = self._unlogged()
+        total = (max(0, before_highlights + highlights), max(0, before_books + books))
+        self.state.set(UNLOGGED, f"{total[0]} {total[1]}" if any(total) else None)
+        if self.layout.page_format == "obsidian":
+            listed = self._unlogged_books()
+            if highlights < 0:
+                listed = listed[len(titles):]
+            else:
+                listed += [[t, n] for t, n in titles if n]
+            self.state.set(UNLOGGED_BOOKS,
+                           json.dumps(listed, ensure_ascii=False) if listed else None)
 
     def _unlogged_books(self) -> list[list[Any]]:
+        """[title, new highlights] of the books the (Obsidian) sync log has yet to tell of."""
         try:
             listed = json.loads(self.state.get(UNLOGGED_BOOKS) or "[]")
         except ValueError:
@@ -757,6 +896,38 @@ class Syncer:
         return [item for item in listed if isinstance(item, list) and len(item) == 2
                 and isinstance(item[0], str) and isinstance(item[1], int)] \
             if isinstance(listed, list) else []
+
+    def _in_flight(self, writes: list[tuple[str, str, int, int, list[list[Any]]]]) -> None:
+        """Before page writes that change what the sync log tells: remember each page (vault
+        path), the digest of the text about to be written, and the highlights and books (with
+        their titles, for Obsidian's log) to add to (or, for the log page, take from) those not
+        yet told, once it is written."""
+        writes = [write for write in writes if write[2]]
+        if self.sync_log_page and writes:
+            self.state.set(IN_FLIGHT, json.dumps(writes, ensure_ascii=False))
+
+    def _settle_writes(self) -> None:
+        """After a kill between a page write and the transaction recording it: a page holding
+        the very text that was being written was written, so its new highlights count as told
+        (added, with the book's title) or, for the log page, its line as written (taken, with
+        the titles it listed); the sync that follows finds them already on the page and counts
+        nothing. A page that does not hold it was not written (or was changed by the user
+        since, when which cannot be known: then those highlights are not told; the only way
+        the log can undercount)."""
+        value = self.state.get(IN_FLIGHT)
+        if value is None:
+            return
+        try:
+            writes = [(str(p), str(d), int(h), int(b), _titles(rest))
+                      for p, d, h, b, *rest in json.loads(value)]
+        except (ValueError, TypeError):
+            writes = []
+        with self.state.transaction():
+            for path, digest, highlights, books, titles in writes:
+                page = self.vault.read(self.vault.path(path))
+                if page.text is not None and _digest(page.text) == digest:
+                    self._add_unlogged(highlights, books, titles)
+            self.state.set(IN_FLIGHT, None)
 
     def _unlogged(self) -> tuple[int, int]:
         """New highlights, and their books, that the sync log has yet to tell of."""
@@ -778,15 +949,22 @@ class Syncer:
             books = [(title, n) for title, n in self._unlogged_books()] \
                 if not self._dry_run else []
             entry = render_sync_log_entry(num_highlights, num_books, self.style, now, books)
+            text = append_text(page.text or "", entry)
+            if not self._dry_run:  # told, once the line is there: see `_settle_writes`
+                self._in_flight([(self.vault.relative(path), _digest(text), -num_highlights,
+                                  -num_books, [[t, n] for t, n in books])])
             try:
-                self._write(path, append_text(page.text or "", entry), page.text)
+                self._write(path, text, page.text)
             except (PageChanged, VaultError) as error:
                 log.warning("sync log page not updated: %s", error)
+                if not self._dry_run:
+                    self.state.set(IN_FLIGHT, None)
                 return
         if not self._dry_run:
             with self.state.transaction():
                 self.state.set(UNLOGGED, None)
                 self.state.set(UNLOGGED_BOOKS, None)
+                self.state.set(IN_FLIGHT, None)
 
 
 def _daily_notes(vault: Path) -> tuple[str | None, str]:
@@ -810,6 +988,31 @@ def _is_sync_log(text: str) -> bool:
             or re.match(r"- \[\[[^\]\n]*\]\] \d{1,2}:\d\d [AP]M \u2014 Synced ", text) is not None)
 
 
+def _titles(rest: list[Any]) -> list[list[Any]]:
+    """The [title, count] pairs of an in-flight write (none in one saved before titles were)."""
+    if not rest or not isinstance(rest[0], list):
+        return []
+    return [[str(item[0]), int(item[1])] for item in rest[0]
+            if isinstance(item, list) and len(item) == 2]
+
+
+def _id_and_title(record: object) -> tuple[int | None, str]:
+    """A record's book id (None when it has no usable one) and title, to name it when it fails:
+    read before the record is checked, so that a record that does not fit is named too."""
+    if not isinstance(record, Mapping):
+        return None, ""
+    book_id = record.get("user_book_id")
+    title = record.get("readable_title") or record.get("title")
+    return (book_id if isinstance(book_id, int) and not isinstance(book_id, bool) else None,
+            title if isinstance(title, str) else "")
+
+
+def _one_line(text: str) -> str:
+    """Text as one printable line: white space runs (line breaks too) as one space, a lone
+    surrogate as its escape."""
+    return " ".join(text.encode("utf-8", "backslashreplace").decode("utf-8").split())
+
+
 def _written_by_readwise(text: str, title_line: str, fmt: PageFormat) -> bool:
     """True for a page the Readwise export (or syncd) wrote, starting with this title line (in
     Obsidian exactly: a title differing in case is another book's)."""
@@ -817,6 +1020,10 @@ def _written_by_readwise(text: str, title_line: str, fmt: PageFormat) -> bool:
     if fmt.name == "obsidian":
         return fmt.first_sync_mark in text and first == title_line
     return fmt.first_sync_mark in text and first.casefold() == title_line.casefold()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _diff(name: str, old: str | None, new: str) -> str:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -82,13 +83,15 @@ def test_sync_writes_the_page_and_prints_the_summary(tmp_path: Path, server: Fak
 
 def test_sync_json_and_status_json(tmp_path: Path, server: FakeReadwise, vault: Path) -> None:
     config = write_config(tmp_path, server, vault)
+    # The cursor is Readwise's clock less a minute; $SYNCD_NOW only dates what is rendered.
+    server.clock = lambda: datetime(2023, 3, 17, 18, 0, tzinfo=timezone.utc)  # type: ignore[method-assign]
     result = run("sync", "--json", "--config", str(config))
     summary = json.loads(result.stdout)
     assert summary["new_highlights"] == 1 and summary["pages_created"] == 1
-    assert summary["cursor"] == "2023-03-17T17:05:00.000000Z"
+    assert summary["cursor"] == "2023-03-17T17:59:00.000000Z"
     status = run("status", "--json", "--config", str(config))
     data = json.loads(status.stdout)
-    assert data["cursor"] == "2023-03-17T17:05:00.000000Z"
+    assert data["cursor"] == "2023-03-17T17:59:00.000000Z"
     assert data["counts"]["highlights"] == 1 and data["counts"]["pages"] == 1
     assert data["daemon_pid"] is None
     assert TOKEN not in result.stdout + status.stdout + status.stderr

@@ -172,3 +172,23 @@ def test_an_idle_daemon_uses_no_cpu(tmp_path: Path, server: FakeReadwise) -> Non
         assert used <= 2, f"{used} ticks of CPU in 3 s of idling"
     finally:
         d.close()
+
+
+def test_the_state_database_deleted_under_the_daemon_stops_it(daemon: Daemon) -> None:
+    """Issue 10, item 5: the daemon notices its database deleted (its path no longer names the
+    file it has open) before the next sync, says so and stops with exit 5: it does not go on
+    with a database nobody will open again, nor rebuild one that forgets what the user
+    deleted."""
+    daemon.wait_for(lambda m: "READY=1" in m)
+    daemon.wait_for(synced)
+    page = daemon.page()
+    state_dir = daemon.vault.parent / "state"
+    for path in state_dir.glob("*.sqlite3*"):
+        path.unlink()
+    daemon.process.send_signal(signal.SIGUSR1)
+    assert daemon.process.wait(timeout=WAIT) == 5
+    stderr = daemon.process.stderr.read() if daemon.process.stderr else ""
+    assert "was deleted or replaced while syncd ran; stopping" in stderr, stderr
+    assert "Traceback" not in stderr
+    assert not list(state_dir.glob("*.sqlite3"))  # not rebuilt
+    assert daemon.page() == page

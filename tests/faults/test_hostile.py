@@ -187,6 +187,13 @@ BAD_RECORDS = {
                                 "highlights": [{"id": "x", "text": "HL900500X"}]},
     "highlight text not a string": {"user_book_id": 9006, "title": "Broken",
                                     "highlights": [{"id": 900601, "text": ["a"]}]},
+    # Valid JSON ("\ud800"), but not Unicode text: it cannot be written to a page.
+    "lone surrogate in a highlight": {"user_book_id": 9007, "title": "Broken", "highlights": [
+        {"id": 900701, "text": "HL900701X \ud800 half a character"}]},
+    "lone surrogate in a note": {"user_book_id": 9008, "title": "Broken", "highlights": [
+        {"id": 900801, "text": "HL900801X", "note": "\udc80"}]},
+    "lone surrogate in the title": {"user_book_id": 9009, "title": "Bro\udc80ken",
+                                    "highlights": [{"id": 900901, "text": "HL900901X"}]},
 }
 
 
@@ -195,9 +202,14 @@ def test_a_record_that_breaks_the_schema_fails_its_book_only(world: World, kind:
     record = BAD_RECORDS[kind]
     world.server.put_record(record)
     assert world.sync() == 1
-    assert f"book {record['user_book_id']}" in world.err
+    named = f"book {record['user_book_id']}" + (" (Bro" if isinstance(record["title"], str)
+                                                 else ":")
+    assert named in world.err and "Traceback" not in world.err
     assert_each_once(world.vault, world.library.markers.values())  # the others synced
-    assert world.status()["cursor"] is None  # not moved past the broken book
+    status = world.status()
+    assert status["cursor"] is not None  # moved on: the failed book is fetched again by id
+    assert [(b["book_id"], b["kind"]) for b in status["books_not_synced"]] == [
+        (record["user_book_id"], "failed")]
     good = world.server.book(world.library.books[0])  # a well-formed record, as a model
     world.server.put_record({**good, "user_book_id": record["user_book_id"], "title": "Mended",
                              "highlights": [{**good["highlights"][0], "id": 777777,
@@ -205,7 +217,7 @@ def test_a_record_that_breaks_the_schema_fails_its_book_only(world: World, kind:
                                              "book_id": record["user_book_id"]}]})
     assert world.sync() == 0, world.err
     assert_each_once(world.vault, [*world.library.markers.values(), "HL777777X"])
-    assert world.status()["cursor"] is not None
+    assert world.status()["books_not_synced"] == []
 
 
 # --- hostile titles -------------------------------------------------------------------------
@@ -350,9 +362,15 @@ def test_a_full_disk_fails_clearly_writes_nothing_half_and_the_next_run_complete
         assert code in (1, 5), w.err
         assert "the disk is full" in w.err
         w.assert_no_half_page({})
-        assert w.status()["cursor"] is None
         written = {m for m, n in markers_on_disk(w.vault).items() if n}
         assert len(written) < len(w.library.markers)  # the disk did fill up
+        if code == 1:  # books failed alone: each is remembered, to be fetched again by id
+            failed = {b["book_id"] for b in w.status()["books_not_synced"]}
+            missing = set(w.library.markers.values()) - written
+            for book_id in w.library.books:
+                texts = [h["text"] for h in w.server.book(book_id)["highlights"]]
+                if any(marker in text for marker in missing for text in texts):
+                    assert book_id in failed
         if filler is not None:
             filler.unlink()
         else:
@@ -535,7 +553,8 @@ def test_a_pages_folder_linked_out_of_the_vault_is_not_written(world: World) -> 
     assert world.sync() in (1, 5)
     assert snapshot(outside) == around
     assert str(world.vault / "pages") in world.err and "not written" in world.err
-    assert world.status()["cursor"] is None
+    status = world.status()  # every book failed alone: each is fetched again by id
+    assert {b["book_id"] for b in status["books_not_synced"]} == set(world.library.books)
     (world.vault / "pages").unlink()  # the user puts the folder back
     assert world.sync() == 0, world.err
     assert_each_once(world.vault, world.library.markers.values())

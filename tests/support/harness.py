@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,10 @@ TRIPLE_LOWBAR_EDN = (
 
 
 class Harness:
-    """`sync(at)` runs one sync at the given moment; `page(name)` reads a page back."""
+    """`sync(at)` runs one sync at the given moment; `page(name)` reads a page back.
+
+    The server's clock is the syncer's (`now`) plus `server_offset` (zero unless a test sets
+    it: Readwise's clock and the machine's disagree)."""
 
     def __init__(self, root: Path, server: FakeReadwise, *, edn: str | None = TRIPLE_LOWBAR_EDN,
                  settings: Mapping[str, Any] | None = None) -> None:
@@ -36,6 +39,7 @@ class Harness:
             (self.vault / "logseq" / "config.edn").write_text(edn, encoding="utf-8")
         self.state_dir = root / "state"
         self.now = datetime(2022, 11, 19, tzinfo=timezone.utc)
+        self.server_offset = timedelta(0)
         self.settings = dict(settings or {})
         self.config = self.make_config({})
 
@@ -86,5 +90,5 @@ class Harness:
 def harness(root: Path, **kwargs: Any) -> Iterator[Harness]:
     with FakeReadwise(token="test-token-not-secret") as server:
         h = Harness(root, server, **kwargs)
-        server.clock = lambda: h.now  # type: ignore[method-assign]
+        server.clock = lambda: h.now + h.server_offset  # type: ignore[method-assign]
         yield h

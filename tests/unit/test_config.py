@@ -440,6 +440,27 @@ def test_base_url_refused(tmp_path: Path, env: dict[str, str], url: str, problem
     assert "pw" not in message
 
 
+@pytest.mark.parametrize("url", [
+    "http://readwise.io/api?token={T}",  # refused for http://, and for the query
+    "https://readwise.io/?token={T}",
+    "https://readwise.io/#{T}",
+    "https://user:{T}@readwise.io",
+    "https://{T}@readwise.io/",
+    "ftp://{T}@readwise.io/?token={T}",
+    "https://readwise.io:notaport/?token={T}",
+    "readwise.io?token={T}",
+])
+def test_base_url_messages_never_echo_a_token_in_it(tmp_path: Path, env: dict[str, str],
+                                                    url: str) -> None:
+    """Issue 10, item 10: a token put in base_url's query string, fragment or user info is
+    redacted from the one-line error (which still names the key and shows the rest)."""
+    url = url.format(T=TOKEN)
+    message = fails(tmp_path, f"readwise:\n  base_url: '{url}'\n" + MINIMAL, with_token(env))
+    assert "at 'readwise.base_url': " in message
+    assert TOKEN not in message
+    assert "readwise.io" in message and "***" in message
+
+
 # --- vault.format, vault.folder, vault.timezone -----------------------------------------------
 
 

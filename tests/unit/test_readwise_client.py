@@ -671,3 +671,28 @@ def test_parse_book_accepts_the_valid_record_the_failures_start_from() -> None:
 
     assert parsed.id == BOOK_ID
     assert [(h.id, h.text, h.location) for h in parsed.highlights] == [(1, "highlight 1", 3)]
+
+
+# --- Readwise's clock: the `Date` header ------------------------------------------------------
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("Fri, 17 Mar 2023 17:05:09 GMT", datetime(2023, 3, 17, 17, 5, 9, tzinfo=timezone.utc)),
+    ("Friday, 17-Mar-23 17:05:09 GMT", datetime(2023, 3, 17, 17, 5, 9, tzinfo=timezone.utc)),
+    ("Fri Mar 17 17:05:09 2023", datetime(2023, 3, 17, 17, 5, 9, tzinfo=timezone.utc)),
+    ("Fri, 17 Mar 2023 19:05:09 +0200", datetime(2023, 3, 17, 17, 5, 9, tzinfo=timezone.utc)),
+    ("yesterday", None),
+    ("Fri, 31 Feb 2023 17:05:09 GMT", None),
+    ("", None),
+])
+def test_export_pages_carry_readwise_time_from_the_date_header(
+        rsps: responses.RequestsMock, sleeps: Sleeps, header: str,
+        expected: datetime | None) -> None:
+    """Issue 10, item 4: the cursor comes from Readwise's clock; an absent or unparseable
+    `Date` is None (the sync then uses the newest `updated_at`), never an error."""
+    headers = {"Date": header} if header else {}
+    rsps.get(EXPORT_URL, json=page_body([book(1, 10)], cursor="c2"), headers=headers)
+    rsps.get(EXPORT_URL, json=page_body([book(2, 20)]),
+             headers={"Date": "Fri, 17 Mar 2023 18:00:00 GMT"})
+    first, second = export_all(make_client(sleeps))
+    assert first.server_time == expected
+    assert second.server_time == datetime(2023, 3, 17, 18, 0, tzinfo=timezone.utc)

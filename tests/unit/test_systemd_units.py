@@ -149,7 +149,8 @@ def test_verify_needs_the_executable(tmp_path: Path, verify_env: dict[str, str])
 # --------------------------------------------------------------------------------------------
 
 def test_the_units_are_all_there() -> None:
-    assert sorted(path.name for path in UNIT_DIR.glob("*.service")) == sorted(SERVICES)
+    assert sorted(path.name for path in UNIT_DIR.glob("*.service")) == sorted(
+        [*SERVICES, "syncd-system@.service"])  # the system unit: tests/unit/test_system_unit.py
     assert sorted(path.name for path in UNIT_DIR.glob("*.timer")) == [TIMER]
 
 
