@@ -14,9 +14,10 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from syncd.dates import django_date, format_journal_date, format_moment, format_time
+from syncd.errors import TemplateError
 from syncd.model import Book, Highlight
 from syncd.outline import Block, bullet_depth, render_blocks, template_blocks
-from syncd.templates import LINE_BREAK, TemplateDate, Templates, clean
+from syncd.templates import LINE_BREAK, TemplateDate, Templates, check_frontmatter, clean
 
 NBSP = "\u00a0"
 KINDLE_URL = "https://readwise.io/to_kindle?action=open&asin={asin}&location={location}"
@@ -250,8 +251,39 @@ def render_new_page(book: Book, title: str, highlight_blocks: list[str], style: 
         return "\n".join(properties) + "\n\n" + body
     # Trailing spaces stay: Readwise writes `- Author: ` and `- Document Tags: [[a]] `.
     head = metadata.replace(LINE_BREAK, " ").strip("\n")
-    return f"{fmt.title_line(title)}\n\n{head}\n\n{body}\n" if head else \
+    page = f"{fmt.title_line(title)}\n\n{head}\n\n{body}\n" if head else \
         f"{fmt.title_line(title)}\n\n{body}\n"
+    return render_frontmatter(book, style, now) + page
+
+
+def render_frontmatter(book: Book, style: Style, now: datetime) -> str:
+    """Return a new Obsidian page's YAML front matter (`---` lines included), or "" when the
+    `frontmatter` template is empty (the default). Every value is a YAML value of its type
+    (text, list, date: see `templates.yaml_value`); output that is still not a YAML mapping
+    (a custom template's own text) raises TemplateError naming the template and the book, and
+    the book fails alone: syncd never writes front matter Obsidian cannot read."""
+    context = {**book_context(book, style, now), "authors": split_authors(book.author),
+               "readwise_url": book.readwise_url or "", "book_id": book.id}
+    output = style.templates.render("frontmatter", context)
+    if not output.strip():
+        return ""
+    yaml_text = "\n".join(line.rstrip() for line in output.strip("\n").split("\n")
+                          if line.strip())
+    try:
+        check_frontmatter(yaml_text)
+    except ValueError as error:
+        raise TemplateError(style.templates.source, "templates.frontmatter",
+                            f"book {book.id}: {error}") from None
+    return f"---\n{yaml_text}\n---\n"
+
+
+_AUTHOR_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+|\s*;\s*|\s+&\s+")
+
+
+def split_authors(author: str) -> list[str]:
+    """Readwise's author text (`A, B and C`, `A & B`, `A; B`) as a list of names."""
+    text = clean(author).replace(LINE_BREAK, " ")
+    return [name.strip() for name in _AUTHOR_SPLIT.split(text) if name.strip()]
 
 
 def render_addition(book: Book, highlight_blocks: list[str], style: Style, now: datetime) -> str:

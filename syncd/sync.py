@@ -1013,11 +1013,21 @@ def _one_line(text: str) -> str:
     return " ".join(text.encode("utf-8", "backslashreplace").decode("utf-8").split())
 
 
+def _after_frontmatter(text: str) -> str:
+    """A Markdown page's text after its YAML front matter (`---` ... `---` first), if any."""
+    if text.startswith("---\n"):
+        end = text.find("\n---\n", 3)
+        if end != -1:
+            return text[end + 5:]
+    return text
+
+
 def _written_by_readwise(text: str, title_line: str, fmt: PageFormat) -> bool:
     """True for a page the Readwise export (or syncd) wrote, starting with this title line (in
     Obsidian exactly: a title differing in case is another book's)."""
     first = text.split("\n", 1)[0]
     if fmt.name == "obsidian":
+        first = _after_frontmatter(text).split("\n", 1)[0]
         return fmt.first_sync_mark in text and first == title_line
     return fmt.first_sync_mark in text and first.casefold() == title_line.casefold()
 
