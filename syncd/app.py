@@ -158,11 +158,16 @@ def sync_log_page_for(config: Config) -> str | None:
     return name
 
 
+def vault_origin(config: Config) -> str:
+    """Where the vault's path came from, for error messages: the key and the config file."""
+    return f"vault.path in {config.source}" if config.source else "vault.path"
+
+
 def make_syncer(config: Config, state: State, env: Mapping[str, str], *,
                 client: ReadwiseClient | None = None,
                 progress: Callable[[int, int, int], None] | None = None) -> Syncer:
     give_back_freed_memory()
-    vault = Vault(config.vault.path)
+    vault = Vault(config.vault.path, origin=vault_origin(config))
     vault.check()
     layout = layout_for(config)
     return Syncer(

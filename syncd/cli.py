@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
 
     resync = commands.add_parser("resync", parents=[common],
                                  help="re-create a page you deleted")
-    resync.add_argument("book", help="Readwise book id or page title")
+    resync.add_argument("book", help="a Readwise book id, a title (with or without "
+                                     "\" (highlights)\") or the page's path")
     resync.set_defaults(handler=cmd_resync)
 
     doctor = commands.add_parser("doctor", parents=[common],
@@ -64,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", parents=[common], help="what syncd knows")
     status.add_argument("--json", action="store_true", help="print JSON on stdout")
+    status.add_argument("--books", action="store_true",
+                        help="list every book: its page, the page's status, its highlights "
+                             "(through $PAGER on a terminal)")
     status.set_defaults(handler=cmd_status)
 
     demo = commands.add_parser("demo", parents=[common],
@@ -111,6 +115,8 @@ def setup_logging(level: str = "info") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # APScheduler tells of every job added and run at INFO: chatter in the daemon's log.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 class _JournalFormatter(logging.Formatter):
@@ -123,7 +129,12 @@ class _JournalFormatter(logging.Formatter):
 
 
 def load(args: argparse.Namespace, *, require_token: bool = True) -> Config:
-    from syncd.config import config_permission_warning, find_config_path, load_config
+    from syncd.config import (
+        config_permission_warning,
+        find_config_path,
+        load_config,
+        token_file_permission_warning,
+    )
 
     path = find_config_path(args.config, os.environ)
     config = load_config(path, os.environ, require_token=require_token)
@@ -131,9 +142,10 @@ def load(args: argparse.Namespace, *, require_token: bool = True) -> Config:
         from syncd.templates import Templates
 
         Templates(config.vault.format, config.templates, source=config.source)
-    warning = config_permission_warning(path)
-    if warning:
-        log.warning("%s", warning)
+    for warning in (config_permission_warning(path),
+                    token_file_permission_warning(config.readwise.token_file)):
+        if warning:
+            log.warning("%s", warning)
     return config
 
 
@@ -233,22 +245,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resync(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from syncd.app import make_syncer
-    from syncd.errors import UsageError
+    from syncd.books import find_book
+    from syncd.status import book_entries
 
     with locked_vault(args) as (config, state):
-        wanted = args.book.casefold()
-        record = next((p for p in state.pages() if str(p.book_id) == args.book
-                       or p.title.casefold() == wanted), None)
-        if record is None:
-            raise UsageError(f"no book {args.book!r} is known; give a Readwise book id or a "
-                             "page title (see `syncd status`)")
+        book = find_book(args.book, book_entries(state), vault=config.vault.path,
+                         cwd=Path.cwd())
         syncer = make_syncer(config, state, os.environ)
-        if record.status == "active" and syncer.vault.path(record.path).exists():
-            print(f"{record.path} is there; nothing to re-create")
+        if book.status == "active" and book.path and syncer.vault.path(book.path).exists():
+            print(f"{book.path} is there; nothing to re-create")
             return EXIT_OK
-        syncer.forget(record.book_id)
-        report = syncer.sync(book_ids=[record.book_id])
+        syncer.forget(book.book_id)
+        report = syncer.sync(book_ids=[book.book_id])
     print(report.summary())
     return EXIT_PARTIAL if report.failed else EXIT_OK
 
@@ -275,9 +286,32 @@ def cmd_status(args: argparse.Namespace) -> int:
     from syncd.status import collect_status, format_status
 
     config = load(args, require_token=False)
-    status = collect_status(config)
-    print(json.dumps(status) if args.json else format_status(status))
+    status = collect_status(config, books=args.books)
+    if args.json:
+        print(json.dumps(status))
+    else:
+        page(format_status(status) + "\n")
     return EXIT_OK
+
+
+def page(text: str) -> None:
+    """Write `text` to stdout; through $PAGER (else `less -FRX`) when stdout and stdin are a
+    terminal and the text is taller than it."""
+    import shutil
+    import subprocess
+
+    height = shutil.get_terminal_size().lines
+    if not (sys.stdout.isatty() and sys.stdin.isatty()) or text.count("\n") < height - 1:
+        sys.stdout.write(text)
+        return
+    import shlex
+
+    command = shlex.split(os.environ.get("PAGER") or "less -FRX")
+    sys.stdout.flush()
+    try:
+        subprocess.run(command, input=text, text=True, check=False)
+    except OSError:  # no such pager
+        sys.stdout.write(text)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ description and an example. It drives
   required keys are refused with one line naming the file, the key and the problem;
 - defaults: a key left out takes the schema's default;
 - the commented example (`example_config`, checked in as `config.example.yaml`);
+- the README's table of every key (`key_table`);
 - the starter config that `syncd init` writes (`starter_config`).
 
 After that structural pass, a second pass checks what the schema cannot say on its own (the
@@ -143,7 +144,7 @@ SCHEMA = Section(
                     "the graph's :pages-directory (\"pages\" when unset); Obsidian's is "
                     "\"Readwise\".",
                     example="pages",
-                    default_doc="depends on the format, as said above",
+                    default_doc="depends on the format",
                     nullable=True,
                 ),
                 "timezone": Option(
@@ -278,6 +279,7 @@ SCHEMA = Section(
 class ReadwiseConfig:
     token: str = field(repr=False)  # "" when none was required and none was found
     base_url: str  # without a trailing slash
+    token_file: Path | None = None  # readwise.token_file, when set (and its ${VAR}s are)
 
 
 @dataclass(frozen=True)
@@ -569,6 +571,7 @@ def _build_config(tree: Mapping[str, Any], context: _Context, require_token: boo
         readwise=ReadwiseConfig(
             token=_token(tree["readwise"], context, require_token),
             base_url=_base_url(tree["readwise"]["base_url"], context),
+            token_file=_token_file(tree["readwise"], context),
         ),
         vault=vault,
         state_dir=_state_dir(tree["state_dir"], vault.path, context),
@@ -632,6 +635,19 @@ def _find_token(section: Mapping[str, Any], context: _Context) -> str:
                                       context.source), where, context)
         return _checked_token(_read_token_file(path, context), where, f"{path}", context)
     return ""
+
+
+def _token_file(section: Mapping[str, Any], context: _Context) -> Path | None:
+    """Return readwise.token_file's path; None when it is not set or names a variable that is
+    not set (reading the token reports that, when the file is needed)."""
+    if not section["token_file"]:
+        return None
+    where = "readwise.token_file"
+    try:
+        return _path(expand_variables(section["token_file"], where, context.env,
+                                      context.source), where, context)
+    except ConfigError:
+        return None
 
 
 def _read_token_file(path: Path, context: _Context) -> str:
@@ -867,6 +883,35 @@ def example_config() -> str:
     return "\n".join(lines) + "\n"
 
 
+def key_table() -> str:
+    """Return the README's table of every key of the schema: the key, its default (or what
+    decides it) and what it does, in Markdown (a test keeps the README in step with it)."""
+    rows = ["| key | default | what it does |", "| --- | --- | --- |"]
+    for key, spec in _all_options(SCHEMA, ""):
+        if spec.required:
+            default = "required"
+        elif spec.default is not None:
+            default = f"`{_yaml_scalar(spec.default)}`"
+        else:
+            default = spec.default_doc or "none"
+        rows.append(f"| `{key}` | {_cell(default)} | {_cell(spec.description)} |")
+    return "\n".join(rows) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _all_options(section: Section, where: str) -> list[tuple[str, Option]]:
+    options: list[tuple[str, Option]] = []
+    for name, spec in section.options.items():
+        if isinstance(spec, Section):
+            options += _all_options(spec, _join(where, name))
+        else:
+            options.append((_join(where, name), spec))
+    return options
+
+
 def starter_config(vault_path: str, token: str | None, *, vault_format: str = "logseq",
                    token_file: str | None = None) -> str:
     """Given the vault's path, the token (None: the user gives it another way), the vault's
@@ -958,6 +1003,24 @@ def config_permission_warning(path: Path) -> str | None:
     who = {0o040: "its group", 0o004: "other users"}.get(mode & 0o044, "its group and others")
     return (f"{path} holds a Readwise token and can be read by {who} (mode {mode:04o}); "
             f"run: chmod 600 {path}")
+
+
+def token_file_permission_warning(path: Path | None) -> str | None:
+    """Given the token file's path (None: no token file), return a one-line warning if others
+    than its owner may read it; None otherwise (also when it is missing or empty: reading the
+    token reports that)."""
+    if path is None:
+        return None
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    mode = stat.S_IMODE(info.st_mode)
+    if not mode & 0o044 or not info.st_size:
+        return None
+    who = {0o040: "its group", 0o004: "other users"}.get(mode & 0o044, "its group and others")
+    return (f"the token file {path} (readwise.token_file) can be read by {who} "
+            f"(mode {mode:04o}); run: chmod 600 {path}")
 
 
 def _holds_token(data: object) -> bool:

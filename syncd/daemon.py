@@ -160,7 +160,19 @@ class Daemon:
         except Stopped:
             log.info("stopping: the sync was interrupted after a whole page")
             return
-        except (UnreachableError, AuthError, SyncdError) as error:
+        except AuthError as error:
+            # Retrying cannot help: the token must change. Exit 3, which the units do not
+            # restart (RestartPreventExitStatus=); the next start reads the config again.
+            with suppress(sqlite3.Error):
+                record_error(self.state, error)
+            log.error("sync failed: %s; stopping (exit %d): fix the token, then start syncd "
+                      "again", error, error.exit_code)
+            self._notifier.status(f"stopped: {error}")
+            self.exit_code = error.exit_code
+            self._tell_sync(f"failed: {error}")
+            self.request_stop()
+            return
+        except (UnreachableError, SyncdError) as error:
             with suppress(sqlite3.Error):  # the database may be what failed
                 record_error(self.state, error)
             self._failures += 1

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from syncd.config import Config, config_permission_warning
+from syncd.config import Config, config_permission_warning, token_file_permission_warning
 from syncd.errors import SyncdError
 
 
@@ -41,11 +41,13 @@ def check_token(config: Config) -> Check:
 
 
 def check_vault(config: Config) -> Check:
-    from syncd.app import layout_for
+    from syncd.app import layout_for, vault_origin
+    from syncd.vault import folder_problem
 
     root = config.vault.path
-    if not root.is_dir():
-        return Check("vault", False, f"{root} is not a folder")
+    problem = folder_problem(root)
+    if problem:
+        return Check("vault", False, f"{root} {problem} (set by {vault_origin(config)})")
     folder = layout_for(config).pages
     probe = (folder if folder.is_dir() else root) / f".syncd-doctor-{secrets.token_hex(4)}.tmp"
     try:
@@ -82,7 +84,17 @@ def check_permissions(path: Path) -> Check:
     return Check("config file", warning is None, warning or f"{path} is private")
 
 
+def check_token_file(path: Path, config: Config) -> Check:
+    if not path.exists():  # the token check says why that matters, when it does
+        return Check("token file", bool(config.readwise.token), f"{path} does not exist")
+    warning = token_file_permission_warning(path)
+    return Check("token file", warning is None, warning or f"{path} is private")
+
+
 def run_checks(config: Config, config_path: Path,
                limits: Callable[[], Mapping[str, int | None]]) -> list[Check]:
-    return [check_permissions(config_path), check_token(config), check_vault(config),
-            check_graph(config), check_watcher(config, limits())]
+    token_file = config.readwise.token_file
+    return [check_permissions(config_path),
+            *([check_token_file(token_file, config)] if token_file else []),
+            check_token(config), check_vault(config), check_graph(config),
+            check_watcher(config, limits())]

@@ -5,8 +5,9 @@ path) or adopted it (the official plugin's page), or followed it there:
 
 - a move event from the watcher (the page was renamed or moved while syncd watched);
 - the same file: the device and inode syncd recorded when it last wrote or read the page (a
-  rename or a move within the vault keeps them), with at least one block syncd wrote still on
-  it (an inode number freed by a deleted page may be given to a new file);
+  rename or a move within the vault keeps them), with at least one block syncd wrote, or its
+  first-sync header, still on it (an inode number freed by a deleted page may be given to a new
+  file of the user's, which holds neither);
 - its `title::` (Logseq: the first line) equal to the title syncd recorded for the page;
 - its content, but only when more than half of the highlight blocks syncd last wrote for the
   book (and still considers as written) are on it, and the book has at least three such blocks:
@@ -122,6 +123,7 @@ class Evidence:
     other_title: bool = False    # its own `title::` names something else
     blocks_on_page: int = 0      # of the book's written blocks, how many are on it
     blocks_written: int = 0      # the book's blocks syncd last wrote and considers written
+    marked: bool = False         # it holds the first-sync header ("Highlights first synced by")
 
 
 def strong(evidence: Evidence) -> bool:
@@ -130,7 +132,8 @@ def strong(evidence: Evidence) -> bool:
         return False
     if evidence.moved_here:
         return True
-    if evidence.same_file and (evidence.blocks_on_page or not evidence.blocks_written):
+    if evidence.same_file and (evidence.blocks_on_page or evidence.marked
+                               or not evidence.blocks_written):
         return True
     if evidence.other_title:
         return False

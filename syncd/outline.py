@@ -1,9 +1,11 @@
 """Logseq outlines: template output into blocks, blocks into page lines, page text into blocks.
 
 A Logseq page is a list of blocks: a line `<tabs>- text` starts a block at depth len(tabs), and
-its text continues on lines indented with the same tabs plus two spaces. Parsing keeps line
-numbers only, never rewritten text, so that syncd can change one block of a page and leave every
-other byte as the user (or Logseq) wrote it.
+its text continues on lines indented with the same tabs plus two spaces. A page may be indented
+with two or four spaces a level instead of a tab (Logseq's `:export/bullet-indentation`): each
+page's own unit is found (`detect_indent`), and blocks move between units (`reindent`). Parsing
+keeps line numbers only, never rewritten text, so that syncd can change one block of a page and
+leave every other byte as the user (or Logseq) wrote it.
 """
 
 from __future__ import annotations
@@ -133,3 +135,45 @@ def normalise(lines: list[str]) -> str:
     while kept and not kept[-1]:
         kept.pop()
     return "\n".join(kept)
+
+
+def detect_indent(lines: list[str], default: str) -> str:
+    """Return a page's unit of indentation: a tab, or the spaces of its least indented nested
+    bullet (Logseq re-saves pages with two or four); `default` for a page without nesting.
+    Tabs win when a page holds both as much. With a `default` of spaces (Obsidian's four), a
+    bullet indented by a part of it is text of a block (see `bullet_depth`), not nesting."""
+    tabs = 0
+    widths: list[int] = []
+    for line in lines:
+        match = _BULLET.match(line)
+        if match and match.group(1):
+            if match.group(1).startswith("\t"):
+                tabs += 1
+            elif not default.startswith(" ") or len(match.group(1)) % len(default) == 0:
+                widths.append(len(match.group(1)))
+    if not tabs and not widths:
+        return default
+    return "\t" if tabs >= len(widths) else " " * min(widths)
+
+
+def reindent(lines: list[str], unit: str, to: str) -> list[str]:
+    """Return lines of blocks indented with `unit` a level as indented with `to`: each bullet
+    line's indentation, and a continuation line's indentation up to its block's, are replaced;
+    every other character is kept."""
+    if unit == to:
+        return list(lines)
+    out = []
+    depth: int | None = None  # the depth of the block the line is in
+    for line in lines:
+        match = _BULLET.match(line)
+        if match and (bullet := bullet_depth(line, unit)) is not None:
+            depth = bullet
+            out.append(to * depth + line[len(match.group(1)):])
+        elif _HEADING.match(line):
+            depth = None
+            out.append(line)
+        elif depth and line.startswith(unit * depth):
+            out.append(to * depth + line[len(unit) * depth:])
+        else:
+            out.append(line)
+    return out

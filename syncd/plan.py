@@ -22,8 +22,10 @@ from syncd.outline import (
 from syncd.outline import (
     PageBlock,
     bullet_depth,
+    detect_indent,
     normalise,
     parse_blocks,
+    reindent,
 )
 from syncd.render import PageFormat, Style, append_text, render_addition, render_highlights
 from syncd.state import HighlightRecord
@@ -81,20 +83,37 @@ def _words(text: str) -> str:
 
 
 class _Disk:
-    """A page's blocks, indexed for finding what syncd wrote."""
+    """A page's blocks, indexed for finding what syncd wrote.
+
+    Blocks are compared as syncd writes them (indented with the format's unit, at highlight
+    depth, without Logseq's own properties and trailing white space), whatever the page's own
+    indentation (`unit`): re-indenting a page or stripping trailing spaces is not an edit."""
 
     def __init__(self, text: str, fmt: PageFormat) -> None:
         self.fmt = fmt
         self.lines = text.split("\n")
-        self.blocks = parse_blocks(self.lines, fmt.indent)
+        self.unit = detect_indent(self.lines, fmt.indent)
+        self.blocks = parse_blocks(self.lines, self.unit)
         self.by_norm: dict[str, PageBlock] = {}
         for block in self.blocks:
             self.by_norm.setdefault(self.norm(block), block)
 
+    def canonical(self, start: int, end: int) -> list[str]:
+        """Lines [start, end) of the page, indented with the format's unit."""
+        return reindent(self.lines[start:end], self.unit, self.fmt.indent)
+
+    def on_page(self, text: str) -> str:
+        """Text indented with the format's unit, as indented on this page."""
+        return "\n".join(reindent(text.split("\n"), self.fmt.indent, self.unit))
+
     def norm(self, block: PageBlock) -> str:
         """A block's text as if it sat where syncd writes highlights, for comparison."""
-        return _move(normalise(self.lines[block.start:block.end]), block.depth,
+        return _move(normalise(self.canonical(block.start, block.end)), block.depth,
                      self.fmt.highlight_depth, self.fmt.indent)
+
+    def find(self, written: str) -> PageBlock | None:
+        """The block on the page that is `written` (a block as syncd wrote it), untouched."""
+        return self.by_norm.get(normalise(written.split("\n")))
 
     def own_text(self, block: PageBlock) -> str:
         return highlight_text(self.lines[block.start:block.own_end])
@@ -139,7 +158,7 @@ def plan_page(book: Book, fetched: list[Highlight], text: str,
     replacements: list[tuple[PageBlock, list[str]]] = []
     to_append: list[str] = []
     taken = {block.start for rec in records.values()
-             if (block := disk.by_norm.get(rec.block)) is not None}
+             if (block := disk.find(rec.block)) is not None}
 
     def remember(h: Highlight, block: str, source: str, status: str) -> None:
         saved.append(HighlightRecord(h.id, book.id, block, source, status))
@@ -152,7 +171,7 @@ def plan_page(book: Book, fetched: list[Highlight], text: str,
             if h.deleted:
                 continue
             # Already on the page: a crash after the write, or a page the plugin wrote.
-            found = disk.by_norm.get(rendered)
+            found = disk.find(rendered)
             if found is None or found.start in taken:
                 found = disk.find_by_text(h.text, taken)
             if found is not None:
@@ -173,7 +192,7 @@ def plan_page(book: Book, fetched: list[Highlight], text: str,
                 outcome.conflicts += 1
                 saved.append(replace(record, status="conflict"))
             continue
-        block = disk.by_norm.get(record.block)
+        block = disk.find(record.block)
         if block is None:
             status = _lost(disk, record, taken)
             changed = source != record.source
@@ -194,12 +213,12 @@ def plan_page(book: Book, fetched: list[Highlight], text: str,
             own = rendered.split("\n")
             cut = next((i for i, line in enumerate(own[1:], 1)
                         if bullet_depth(line, fmt.indent) is not None), len(own))
-            kept = [_move(line, block.depth, fmt.highlight_depth, fmt.indent)
-                    for line in disk.lines[block.start + 1:block.own_end]
-                    if _LOGSEQ_OWN_PROPERTY.match(line)]
+            own_lines = _move("\n".join(disk.canonical(block.start, block.own_end)),
+                              block.depth, fmt.highlight_depth, fmt.indent).split("\n")
+            kept = [line for line in own_lines[1:] if _LOGSEQ_OWN_PROPERTY.match(line)]
             new_block = "\n".join(own[:cut] + kept + own[cut:])
-            replacements.append((block, _move(new_block, fmt.highlight_depth, block.depth,
-                                              fmt.indent).split("\n")))
+            replacements.append((block, disk.on_page(_move(
+                new_block, fmt.highlight_depth, block.depth, fmt.indent)).split("\n")))
             remember(h, rendered, source, "written")
             outcome.updated += 1
 
@@ -208,7 +227,9 @@ def plan_page(book: Book, fetched: list[Highlight], text: str,
         lines = lines[:block.start] + new_lines + lines[block.end:]
     new_text = "\n".join(lines)
     if to_append:
-        new_text = append_text(new_text, render_addition(book, to_append, style, now))
+        # New blocks follow the page's own indentation.
+        new_text = append_text(new_text,
+                               disk.on_page(render_addition(book, to_append, style, now)))
     return PagePlan(new_text if new_text != text else None, saved, outcome)
 
 
@@ -218,7 +239,7 @@ def observe_page(text: str, records: Mapping[int, HighlightRecord],
     status the page now changes: blocks the user edited or deleted (or put back as written)."""
     disk = _Disk(text, fmt)
     present = {rec.highlight_id: block for rec in records.values()
-               if rec.status != "removed" and (block := disk.by_norm.get(rec.block)) is not None}
+               if rec.status != "removed" and (block := disk.find(rec.block)) is not None}
     taken = {block.start for block in present.values()}
     changed = []
     for record in records.values():

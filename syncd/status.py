@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
+from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
+from syncd.books import BookEntry, attention, book_line
 from syncd.config import Config
 from syncd.state import State
 from syncd.sync import SyncReport
@@ -26,8 +27,24 @@ def record_error(state: State, error: BaseException) -> None:
     state.set("last_error", str(error) or type(error).__name__)
 
 
-def collect_status(config: Config) -> dict[str, Any]:
-    """Return what `syncd status` shows, as plain data (also its `--json` form)."""
+def book_entries(state: State) -> list[BookEntry]:
+    """Every book the state knows: those with a page, and those that failed or wait without
+    one; each with its highlights counted by status."""
+    problems = {p.book_id: p for p in state.problems()}
+    entries = []
+    for page in state.pages():
+        counts = Counter(h.status for h in state.highlights(page.book_id).values())
+        problem = problems.pop(page.book_id, None)
+        entries.append(BookEntry(page.book_id, page.title, page.path, page.status, dict(counts),
+                                 f"{problem.kind}: {problem.reason}" if problem else None))
+    entries += [BookEntry(p.book_id, p.title, problem=f"{p.kind}: {p.reason}")
+                for p in problems.values()]
+    return sorted(entries, key=lambda b: b.book_id)
+
+
+def collect_status(config: Config, *, books: bool = False) -> dict[str, Any]:
+    """Return what `syncd status` shows, as plain data (also its `--json` form); with `books`,
+    every book and its page too."""
     from syncd.app import lock_holder, open_state
     from syncd.state import database_path
 
@@ -36,13 +53,30 @@ def collect_status(config: Config) -> dict[str, Any]:
         return {**status, "synced": False}
     state = open_state(config)
     try:
+        entries = book_entries(state)
         return {**status, "synced": True,
                 "last_success": state.get("last_success"), "last_sync": state.get("last_sync"),
                 "last_summary": state.get("last_summary"), "cursor": state.get("cursor"),
                 "last_error": state.get("last_error"), "counts": state.counts(),
-                "books_not_synced": [vars(problem) for problem in state.problems()]}
+                "books_not_synced": [vars(problem) for problem in state.problems()],
+                "attention": {what: [_plain(b) for b in found]
+                              for what, found in attention(entries).items()},
+                **({"books": [_plain(b) for b in entries]} if books else {})}
     finally:
         state.close()
+
+
+def _plain(book: BookEntry) -> dict[str, Any]:
+    return {**vars(book), "highlights": dict(book.highlights)}
+
+
+ATTENTION_SHOWN = 10  # lines per section of `syncd status`; `--books` lists them all
+_SECTIONS = (
+    ("conflicts", "conflicts (your block kept; Readwise's change not applied)"),
+    ("deleted", "pages you deleted (not re-created; `syncd resync BOOK` does)"),
+    ("waiting", "books waiting for their page to be clear (nothing written for them)"),
+    ("failed", "books that failed (fetched again next sync)"),
+)
 
 
 def format_status(status: dict[str, Any]) -> str:
@@ -67,8 +101,23 @@ def format_status(status: dict[str, Any]) -> str:
     for problem in status.get("books_not_synced", []):
         lines.append(f"book {problem['book_id']} ({problem['title']}) {problem['kind']}: "
                      f"{problem['reason']}")
+    listing = "books" in status
+    for what, heading in _SECTIONS:
+        found = [BookEntry(**b) for b in status.get("attention", {}).get(what, [])]
+        if not found:
+            continue
+        lines.append(f"{heading}: {len(found)}")
+        shown = found if listing else found[:ATTENTION_SHOWN]
+        for book in shown:
+            n = book.highlights.get("conflict", 0)
+            extra = f": {n} conflict{'' if n == 1 else 's'}" if what == "conflicts" else ""
+            lines.append(f"  {book.path or '-'} (book {book.book_id}, {book.title}){extra}")
+        if len(found) > len(shown):
+            lines.append(f"  ... and {len(found) - len(shown)} more (`syncd status --books`)")
+    if listing:
+        lines.append(f"every book ({len(status['books'])}): id, page status, page, [title], "
+                     "highlights")
+        lines += [book_line(BookEntry(**b)) for b in status["books"]]
+    elif counts["books"]:
+        lines.append("`syncd status --books` lists every book and its page")
     return "\n".join(lines)
-
-
-def as_json(status: dict[str, Any]) -> str:
-    return json.dumps(status)

@@ -47,7 +47,14 @@ from syncd.render import (
     render_new_page,
     render_sync_log_entry,
 )
-from syncd.state import BookProblem, HighlightRecord, PageRecord, State, StateError
+from syncd.state import (
+    BookProblem,
+    HighlightRecord,
+    PageRecord,
+    PendingWrite,
+    State,
+    StateError,
+)
 from syncd.vault import Draft, Drafts, PageChanged, PageFile, Vault
 
 log = logging.getLogger(__name__)
@@ -73,9 +80,6 @@ UNLOGGED_BOOKS = "unlogged_books"  # JSON [[title, new highlights], ...] for Obs
 # Readwise's export collapses runs of spaces in file names since early 2025; files it named
 # before keep them (`UX  UX Booth.md`). A first sync before this moment names them as it did.
 SPACES_COLLAPSED_SINCE = datetime(2025, 1, 1, tzinfo=timezone.utc)
-# State key: the page writes in flight whose count the sync log depends on, saved before the
-# write and cleared in the transaction that records it (see `_settle_writes`).
-IN_FLIGHT = "writes_in_flight"
 # Books that failed before are fetched again by id, this many ids per export request.
 RETRY_IDS_PER_REQUEST = 100
 
@@ -92,8 +96,22 @@ class SyncReport:
     cursor: str | None = None
     diffs: list[str] = field(default_factory=list)
 
+    dry_run: bool = False  # a dry run's summary says what it would do
+
     def summary(self) -> str:
         o = self.outcome
+        if self.dry_run:
+            parts = [f"would add {o.new} new highlight{_s(o.new)} in {self.pages_changed} "
+                     f"page{_s(self.pages_changed)} ({self.pages_created} new)"]
+            parts += [text for n, text in (
+                (o.updated, f"would update {o.updated}"),
+                (o.removed, f"would remove {o.removed}"),
+                (o.kept_out, f"{o.kept_out} would stay out because you deleted them"),
+                (o.conflicts, f"{o.conflicts} conflict{_s(o.conflicts)} would be kept as you "
+                              "edited them"),
+                (len(self.failed), f"{len(self.failed)} book{_s(len(self.failed))} failed"))
+                if n]
+            return "; ".join(parts)
         parts = [f"{o.new} new highlight{_s(o.new)} in {self.pages_changed} "
                  f"page{_s(self.pages_changed)} ({self.pages_created} new)"]
         parts += [f"{n} {what}" for n, what in (
@@ -212,11 +230,18 @@ class Syncer:
 
     def sync(self, *, full: bool = False, dry_run: bool = False,
              book_ids: list[int] | None = None) -> SyncReport:
-        """Run one sync; return its report. Raise SyncdError for what stops the whole sync.
+        """Run one sync; return its report. Raise SyncdError for what stops the whole sync
+        (a state database another process keeps locked among them).
 
         With `book_ids`, only those books are fetched (whole), and the cursor stays."""
+        try:
+            return self._sync(full=full, dry_run=dry_run, book_ids=book_ids)
+        except sqlite3.Error as error:
+            raise self.state.error(error) from None
+
+    def _sync(self, *, full: bool, dry_run: bool, book_ids: list[int] | None) -> SyncReport:
         self._dry_run = dry_run
-        self._report = report = SyncReport()
+        self._report = report = SyncReport(dry_run=dry_run)
         self._vault_pages = None
         self._relisted = 0
         started = self.clock()  # the sync log's date; the cursor is Readwise's clock
@@ -530,7 +555,8 @@ class Syncer:
             title_matches=title is not None and title.casefold() == record.title.casefold(),
             other_title=title is not None and title.casefold() != record.title.casefold(),
             blocks_on_page=on_page if (content or same or at_place) else 0,
-            blocks_written=len(written) if (content or same or at_place) else 0)
+            blocks_written=len(written) if (content or same or at_place) else 0,
+            marked=self.style.page_format.first_sync_mark in page.text)
 
     def _find_moved(self, record: PageRecord) -> tuple[Verdict, PageFile | None]:
         """Find the page of `record`'s book, no longer where it was, among the pages no other
@@ -713,8 +739,10 @@ class Syncer:
         if not new.pages:
             return
         self._new_pages = _NewPages(self.vault)
-        self._in_flight([(page.record.path, page.digest, len(page.highlights), 1,
-                          [[page.book_title, len(page.highlights)]]) for page in new.pages])
+        self._intend([PendingWrite(page.record.path, page.digest, page.record, page.highlights,
+                                   len(page.highlights), 1,
+                                   [(page.book_title, len(page.highlights))])
+                      for page in new.pages])
         try:
             refused = {draft.path for draft in new.drafts.place()}
         except VaultError as error:
@@ -778,8 +806,10 @@ class Syncer:
             written: PageFile | None = page
             if plan.text is not None:
                 if not self._dry_run:
-                    self._in_flight([(self.vault.relative(page.path), _digest(plan.text),
-                                      plan.outcome.new, 1, [[book.title, plan.outcome.new]])])
+                    self._intend([PendingWrite(
+                        self.vault.relative(page.path), _digest(plan.text),
+                        replace(record, status="active"), plan.records, plan.outcome.new,
+                        1 if plan.outcome.new else 0, [(book.title, plan.outcome.new)])])
                 try:
                     written = self._write(page.path, plan.text, page.text)
                 except PageChanged:
@@ -862,14 +892,13 @@ class Syncer:
 
     def _count_for_log(self, highlights: int, books: int,
                        titles: list[tuple[str, int]]) -> None:
-        """In the transaction that records them: add new highlights (of `books` books, with
-        their titles and counts) to those the sync log has yet to tell of, so that a sync killed
-        before its log line is told of by the next one. The write in flight is recorded: no
-        longer in flight."""
-        if self.sync_log_page:
-            if highlights:
-                self._add_unlogged(highlights, books, [[t, n] for t, n in titles])
-            self.state.set(IN_FLIGHT, None)
+        """In the transaction that records a write: add its new highlights (of `books` books,
+        with their titles and counts) to those the sync log has yet to tell of, so that a sync
+        killed before its log line is told of by the next one; the write is no longer
+        pending."""
+        if self.sync_log_page and highlights:
+            self._add_unlogged(highlights, books, [[t, n] for t, n in titles])
+        self.state.clear_pending()
 
     def _add_unlogged(self, highlights: int, books: int, titles: list[list[Any]]) -> None:
         """Add to (or, negative, take from) the highlights and books not yet told; in Obsidian,
@@ -897,37 +926,40 @@ class Syncer:
                 and isinstance(item[0], str) and isinstance(item[1], int)] \
             if isinstance(listed, list) else []
 
-    def _in_flight(self, writes: list[tuple[str, str, int, int, list[list[Any]]]]) -> None:
-        """Before page writes that change what the sync log tells: remember each page (vault
-        path), the digest of the text about to be written, and the highlights and books (with
-        their titles, for Obsidian's log) to add to (or, for the log page, take from) those not
-        yet told, once it is written."""
-        writes = [write for write in writes if write[2]]
-        if self.sync_log_page and writes:
-            self.state.set(IN_FLIGHT, json.dumps(writes, ensure_ascii=False))
+    def _intend(self, writes: list[PendingWrite]) -> None:
+        """Before page writes: remember each (see `PendingWrite`), in a transaction of its own,
+        so that a kill between a write and the transaction recording it is healed by the next
+        sync (`_settle_writes`), and a state database another process holds stops the sync
+        before anything is written."""
+        with self.state.transaction():
+            self.state.clear_pending()
+            self.state.put_pending(writes)
 
     def _settle_writes(self) -> None:
-        """After a kill between a page write and the transaction recording it: a page holding
-        the very text that was being written was written, so its new highlights count as told
-        (added, with the book's title) or, for the log page, its line as written (taken, with
-        the titles it listed); the sync that follows finds them already on the page and counts
-        nothing. A page that does not hold it was not written (or was changed by the user
-        since, when which cannot be known: then those highlights are not told; the only way
-        the log can undercount)."""
-        value = self.state.get(IN_FLIGHT)
-        if value is None:
+        """After a kill between page writes and the transaction recording them: a page holding
+        the very text that was being written was written, so it is recorded now as that
+        transaction would have recorded it (its highlights as written, their count for the sync
+        log; for the log page, its line as told). A page that does not hold it was not written,
+        or was changed by the user since: which cannot be known, and the pages are looked at
+        as any page is (highlights on it are recognised by their text; the sync log may then
+        undercount)."""
+        pending = self.state.pending()
+        if not pending:
             return
-        try:
-            writes = [(str(p), str(d), int(h), int(b), _titles(rest))
-                      for p, d, h, b, *rest in json.loads(value)]
-        except (ValueError, TypeError):
-            writes = []
         with self.state.transaction():
-            for path, digest, highlights, books, titles in writes:
-                page = self.vault.read(self.vault.path(path))
-                if page.text is not None and _digest(page.text) == digest:
-                    self._add_unlogged(highlights, books, titles)
-            self.state.set(IN_FLIGHT, None)
+            for write in pending:
+                page = self.vault.read(self.vault.path(write.path))
+                if page.text is None or _digest(page.text) != write.digest:
+                    continue
+                if write.page is not None:
+                    log.info("%s was written by a sync that stopped before recording it; "
+                             "recorded now", write.path)
+                    self._put_page(write.page, page)
+                    self.state.put_highlights(write.highlights)
+                if self.sync_log_page:
+                    self._add_unlogged(write.log_highlights, write.log_books,
+                                       [[t, n] for t, n in write.log_titles])
+            self.state.clear_pending()
 
     def _unlogged(self) -> tuple[int, int]:
         """New highlights, and their books, that the sync log has yet to tell of."""
@@ -951,20 +983,21 @@ class Syncer:
             entry = render_sync_log_entry(num_highlights, num_books, self.style, now, books)
             text = append_text(page.text or "", entry)
             if not self._dry_run:  # told, once the line is there: see `_settle_writes`
-                self._in_flight([(self.vault.relative(path), _digest(text), -num_highlights,
-                                  -num_books, [[t, n] for t, n in books])])
+                self._intend([PendingWrite(self.vault.relative(path), _digest(text), None, [],
+                                           -num_highlights, -num_books, books)])
             try:
                 self._write(path, text, page.text)
             except (PageChanged, VaultError) as error:
                 log.warning("sync log page not updated: %s", error)
                 if not self._dry_run:
-                    self.state.set(IN_FLIGHT, None)
+                    with self.state.transaction():
+                        self.state.clear_pending()
                 return
         if not self._dry_run:
             with self.state.transaction():
                 self.state.set(UNLOGGED, None)
                 self.state.set(UNLOGGED_BOOKS, None)
-                self.state.set(IN_FLIGHT, None)
+                self.state.clear_pending()
 
 
 def _daily_notes(vault: Path) -> tuple[str | None, str]:
@@ -986,14 +1019,6 @@ def _is_sync_log(text: str) -> bool:
     Readwise's Obsidian plugin writes (`- [[2023-01-07]] 3:42 AM — Synced 19 highlights`)."""
     return ("Readwise synced" in text or text.startswith("- On")
             or re.match(r"- \[\[[^\]\n]*\]\] \d{1,2}:\d\d [AP]M \u2014 Synced ", text) is not None)
-
-
-def _titles(rest: list[Any]) -> list[list[Any]]:
-    """The [title, count] pairs of an in-flight write (none in one saved before titles were)."""
-    if not rest or not isinstance(rest[0], list):
-        return []
-    return [[str(item[0]), int(item[1])] for item in rest[0]
-            if isinstance(item, list) and len(item) == 2]
 
 
 def _id_and_title(record: object) -> tuple[int | None, str]:

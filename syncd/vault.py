@@ -1,14 +1,17 @@
 """The vault on disk: reading pages, and writing them atomically without clobbering the user.
 
-Every write goes to a temporary file in the page's own folder, is fsynced, then renamed over the
-page. Just before the rename the page is read again: if its bytes are no longer the ones the new
-text was computed from, the user (or Logseq) wrote it meanwhile, and `PageChanged` is raised so
-that the caller re-reads and plans again. The page stays open across the rename, so that bytes
-written into it in place meanwhile (by an editor that had it open) are seen: they are put back,
-and `PageChanged` is raised too. New pages are written as `Drafts`: many temporary files made
-durable together (one `syncfs` of the filesystem instead of an fsync each: a first sync writes
-thousands), then each renamed into place unless a file appeared there meanwhile. Nothing is ever
-written outside the vault folder, and a symlink is never followed for a write.
+Every write goes to a temporary file in the page's own folder, is fsynced, then put in place of
+the page. Just before, the page is read again: if its bytes are no longer the ones the new text
+was computed from, the user (or Logseq) wrote it meanwhile, and `PageChanged` is raised so that
+the caller re-reads and plans again. On Linux the page and the temporary file are exchanged in
+one step and what was exchanged out is checked to be the page as read: a version an editor
+renamed over the page after that read is exchanged back (see `_swap`). The page stays open
+across the exchange, so that bytes written into it in place meanwhile (by an editor that had it
+open) are seen: they are put back, and `PageChanged` is raised too. New pages are written as
+`Drafts`: many temporary files made durable together (one `syncfs` of the filesystem instead of
+an fsync each: a first sync writes thousands), then each put in place unless a file is there
+(checked by the rename itself where the system can). Nothing is ever written outside the vault
+folder, and a symlink is never followed for a write.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import logging
 import os
 import platform
 import secrets
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +41,7 @@ _TEMP_NAMES = frozenset({"4913"})
 TEMP_PREFIX = ".syncd-"
 TEMP_SUFFIX = ".tmp"
 LATE_WRITE_WAIT = 0.5  # seconds: the longest a write waits for others to close a replaced page
+WRITE_ATTEMPTS = 5  # times syncd puts back what was written into a page it replaced
 
 
 def is_page(relative_path: str) -> bool:
@@ -63,6 +68,40 @@ def is_page(relative_path: str) -> bool:
     return True
 
 
+def folder_problem(folder: Path) -> str | None:
+    """Given a folder syncd must write in, return what is wrong with it, in a few words with the
+    OS's own reason ("does not exist", "is a file, not a folder", "cannot be written: Read-only
+    file system"), or None when a file can be made in it. Nothing is left in the folder."""
+    try:
+        mode = os.stat(folder).st_mode
+    except FileNotFoundError:
+        return "does not exist"
+    except NotADirectoryError:
+        return "does not exist (a part of its path is a file)"
+    except OSError as error:
+        return f"cannot be reached: {error.strerror or error}"
+    if not stat.S_ISDIR(mode):
+        return "is a file, not a folder"
+    # The OS's answer, with its reason: an unnamed file (Linux) leaves no trace at all; where
+    # that is not supported, a hidden file that is removed at once.
+    fd: int | None = None
+    if hasattr(os, "O_TMPFILE"):
+        try:
+            fd = os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600)
+        except OSError as error:
+            if error.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                return f"cannot be written: {error.strerror or error}"
+    if fd is None:
+        probe = folder / f"{TEMP_PREFIX}probe-{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except OSError as error:
+            return f"cannot be written: {error.strerror or error}"
+        os.unlink(probe)
+    os.close(fd)
+    return None
+
+
 class PageChanged(Exception):
     """The page changed on disk between reading it and replacing it."""
 
@@ -81,19 +120,20 @@ class PageFile:
 class Vault:
     """The folder of a Logseq graph or Obsidian vault."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, origin: str = "vault.path") -> None:
         self.root = root
+        self.origin = origin  # where the path came from, for errors: "vault.path in FILE"
         self._real_root = Path(os.path.realpath(root))
         # Folders found inside the vault, by (device, inode): the same folder need not have
         # every link on its path resolved again for each page written into it.
         self._checked: dict[Path, tuple[int, int]] = {}
 
     def check(self) -> None:
-        """Raise VaultError if the vault folder is missing or cannot be written."""
-        if not self.root.is_dir():
-            raise VaultError(f"vault {self.root}: not a folder (check vault.path)")
-        if not os.access(self.root, os.W_OK | os.X_OK):
-            raise VaultError(f"vault {self.root}: cannot be written")
+        """Raise VaultError, naming the folder, what is wrong and where its path came from, if
+        the vault folder is missing, not a folder, or cannot be written."""
+        problem = folder_problem(self.root)
+        if problem:
+            raise VaultError(f"vault {self.root}: {problem} (set by {self.origin})")
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -180,24 +220,38 @@ class Vault:
     def _put_back(self, path: Path, before: bytes, late: bytes, ours: bytes) -> None:
         """`path` holds `ours`, syncd's new text computed from `before`, which replaced a file
         someone wrote into meanwhile (`late` is what it held at the end): keep what they wrote.
-        What they appended is appended again (to the page as it now is, without replacing it,
-        so that nothing written meanwhile is lost); anything else: `late` is put back whole."""
-        if late.startswith(before):
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+        What they appended is appended again, on a line of its own (to the page as it now is,
+        without replacing it, so that nothing written meanwhile is lost); anything else, or
+        anything written into a page syncd read empty (an editor saving in place truncates the
+        file first), is put back whole, in place of `ours`."""
+        for _ in range(WRITE_ATTEMPTS):
+            if before and late.startswith(before):
+                added = late[len(before):]
+                if added and not ours.endswith(b"\n") and not added.startswith(b"\n"):
+                    added = b"\n" + added
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+                try:
+                    _write_all(fd, added)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                return
+            back, _ = _write_beside(path, late, durable=True)
             try:
-                _write_all(fd, late[len(before):])
-                os.fsync(fd)
+                written_meanwhile = _swap(path, back, ours)
+            except PageChanged:
+                log.warning("%s: changed again while syncd put back what was written into it "
+                            "meanwhile; keeping the newest", path)
+                return
             finally:
-                os.close(fd)
-            return
-        back, _ = _write_beside(path, late, durable=True)
-        try:
-            _swap(path, back, ours)
-        except PageChanged:
-            log.warning("%s: changed again while syncd put back what was written into it "
-                        "meanwhile; keeping the newest", path)
-        finally:
-            back.unlink(missing_ok=True)
+                back.unlink(missing_ok=True)
+            if written_meanwhile == ours:
+                return
+            # Written in place again, into `ours`, while it was put back: theirs too.
+            assert written_meanwhile is not None
+            before, late, ours = ours, written_meanwhile, late
+        log.warning("%s: kept being written while syncd put back what was written into it "
+                    "meanwhile; keeping the newest", path)
 
     def pages(self) -> list[Path]:
         """Every file in the vault that can be a page (see `is_page`)."""
@@ -367,24 +421,141 @@ def _identity(folder: Path) -> tuple[int, int] | None:
 
 
 def _swap(path: Path, temp: Path, expected: bytes | None) -> bytes | None:
-    """Rename `temp` over `path` if `path` holds `expected` (None: there is no file), else raise
-    PageChanged. Return the replaced file's bytes read again just after the rename, through a
-    descriptor opened before it: not `expected` if someone wrote that file in place meanwhile."""
+    """Put `temp` at `path` if `path` holds `expected` (None: there is no file), else raise
+    PageChanged. Return the replaced file's bytes read again just after, through a descriptor
+    opened before: not `expected` if someone wrote that file in place meanwhile.
+
+    On Linux the page is exchanged with `temp` in one step (renameat2 RENAME_EXCHANGE) and what
+    comes back is checked to be the very file checked before: if a newer version was renamed
+    over the page in between (an editor saving), it is exchanged back, so that the newest of
+    the user's versions ends at `path`, and PageChanged is raised. A new page is put in place
+    only if no file is there (RENAME_NOREPLACE, else a hard link, which fails if one is).
+
+    Where renameat2 is not to be had (macOS, an old kernel, a filesystem refusing it), the page
+    is checked and then `temp` renamed over it, as the very last steps, once `temp` is written
+    and durable: a version another process renames over the page in the microseconds between
+    the check and the rename is replaced. Bytes written in place are seen either way."""
+    if expected is None:
+        _place_new(path, temp)
+        return None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
-        fd = None
+        raise PageChanged(str(path)) from None
     try:
-        if _read_all(fd) != expected or (
-                fd is not None and os.fstat(fd).st_ino != os.lstat(path).st_ino):
+        checked = os.fstat(fd)
+        if _read_all(fd) != expected or _identity_of(path) != (checked.st_dev, checked.st_ino):
             raise PageChanged(str(path))
-        os.replace(temp, path)
-        if fd is not None:
-            _wait_until_closed(fd)
+        if not _exchange_checked(path, temp, (checked.st_dev, checked.st_ino)):
+            os.replace(temp, path)
+        _wait_until_closed(fd)
         return _read_all(fd)
     finally:
-        if fd is not None:
+        os.close(fd)
+
+
+def _exchange_checked(path: Path, temp: Path, checked: tuple[int, int]) -> bool:
+    """Exchange `temp` and `path`; return False, having done nothing, where that cannot be done.
+    If what comes to `temp` is the file `checked` (device, inode), it is removed (it stays
+    open for `_swap`); anything else is a newer version someone renamed over the page after the
+    check: it is exchanged back (again, for as long as yet newer ones come back), so that the
+    newest ends at `path` and syncd's text at `temp`; then PageChanged is raised."""
+    held = [os.open(temp, os.O_RDONLY)]  # open: no inode compared below is reused meanwhile
+    try:
+        try:
+            _renameat2(temp, path, RENAME_EXCHANGE)
+        except FileNotFoundError:
+            raise PageChanged(str(path)) from None  # deleted (or moved) since the check
+        except OSError as error:
+            if error.errno in _UNSUPPORTED:
+                return False
+            raise
+        if _identity_of(temp) == checked:
+            os.unlink(temp)
+            return True
+        placed = os.fstat(held[0])  # syncd's text, now at `path`
+        while True:
+            # At `temp`: a version renamed over the page after `placed` went there; newer.
+            held.append(os.open(temp, os.O_RDONLY | os.O_NOFOLLOW))
+            newer = os.fstat(held[-1])
+            try:
+                _renameat2(temp, path, RENAME_EXCHANGE)
+            except FileNotFoundError:
+                break  # the page was deleted meanwhile: that stands
+            if _identity_of(temp) == (placed.st_dev, placed.st_ino):
+                break  # what came back is what was placed: the newer version is in place
+            placed = newer  # an even newer one came back: it goes in place in turn
+        log.info("%s: saved by another program while syncd wrote it; theirs is kept", path)
+        raise PageChanged(str(path))
+    finally:
+        for fd in held:
             os.close(fd)
+
+
+def _place_new(path: Path, temp: Path) -> None:
+    """Rename `temp` to `path` unless a file is there; raise PageChanged if one is."""
+    try:
+        _renameat2(temp, path, RENAME_NOREPLACE)
+        return
+    except FileExistsError:
+        raise PageChanged(str(path)) from None
+    except OSError as error:
+        if error.errno not in _UNSUPPORTED:
+            raise
+    try:
+        os.link(temp, path)  # also never replaces a file
+        return
+    except FileExistsError:
+        raise PageChanged(str(path)) from None
+    except OSError as error:
+        if error.errno not in (*_UNSUPPORTED, errno.EPERM, errno.EMLINK):
+            raise
+    # No way to refuse atomically: a file appearing between this check and the rename is lost.
+    if os.path.lexists(path):
+        raise PageChanged(str(path))
+    os.replace(temp, path)
+
+
+def _identity_of(path: Path) -> tuple[int, int] | None:
+    """The (device, inode) of the file at `path` itself (a link is not followed), or None."""
+    try:
+        stat = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+RENAME_NOREPLACE = 1
+RENAME_EXCHANGE = 2
+# What a kernel, C library or filesystem without renameat2 (or without the flag) answers.
+_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP})
+
+
+def _load_renameat2() -> Callable[[int, bytes, int, bytes, int], int] | None:
+    if platform.system() != "Linux":
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2  # glibc 2.28 and later
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                         ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+_RENAMEAT2 = _load_renameat2()
+_AT_FDCWD = -100
+
+
+def _renameat2(source: Path, destination: Path, flags: int) -> None:
+    """renameat2(2) with `flags`; raise OSError (ENOSYS where the C library lacks it)."""
+    if _RENAMEAT2 is None:
+        raise OSError(errno.ENOSYS, os.strerror(errno.ENOSYS))
+    if _RENAMEAT2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(destination),
+                  flags) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), str(source), None, str(destination))
 
 
 def _wait_until_closed(fd: int) -> None:

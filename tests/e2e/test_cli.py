@@ -108,6 +108,27 @@ def test_dry_run_prints_a_unified_diff_and_writes_nothing(tmp_path: Path, server
     assert not (vault / "pages" / "Walden (highlights).md").exists()
 
 
+def test_dry_run_summary_says_would(tmp_path: Path, server: FakeReadwise, vault: Path) -> None:
+    """issue 12, item 7 (--dry-run): the summary of a dry run says what it would do, so that it
+    is never read as a sync that happened; a real sync's summary stays as it was."""
+    config = write_config(tmp_path, server, vault)
+    first = run("sync", "--dry-run", "--config", str(config))
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.strip().splitlines()[-1] == "would add 1 new highlight in 1 page (1 new)"
+    assert run("sync", "--config", str(config)).returncode == 0
+    server.add_highlight(1, text="Our life is frittered away by detail.")
+    server.add_highlight(1, text="Heaven is under our feet.")
+    server.update_highlight(server.book(1)["highlights"][0]["id"], text="Simplify!")
+    dry = run("sync", "--dry-run", "--full", "--config", str(config))
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stderr.strip().splitlines()[-1] == (
+        "would add 2 new highlights in 1 page (0 new); would update 1")
+    as_json = run("sync", "--dry-run", "--json", "--full", "--config", str(config))
+    assert json.loads(as_json.stdout.splitlines()[-1])["summary"].startswith("would add 2 new")
+    real = run("sync", "--config", str(config))
+    assert real.stdout.strip() == "2 new highlights in 1 page (0 new); 1 updated"
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"vault": {"path": "/nonexistent", "formt": "logseq"}}, "at 'vault.formt': unknown key"),
     ({"sync": {"interval": "soon"}}, "at 'sync.interval'"),
@@ -185,6 +206,31 @@ def test_a_missing_vault_exits_5(tmp_path: Path, server: FakeReadwise, no_waitin
     config = write_config(tmp_path, server, tmp_path / "gone")
     assert main(["sync", "--config", str(config)]) == 5
     assert "gone" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("where", "problem"), [
+    ("gone", "does not exist"),
+    ("a-file.md", "is a file, not a folder"),
+    ("a-file.md/notes", "does not exist (a part of its path is a file)"),
+    ("/sys", "cannot be written: Permission denied"),  # root included: no file can be made
+])
+def test_every_vault_error_says_what_is_wrong_and_names_key_and_file(
+        tmp_path: Path, server: FakeReadwise, where: str, problem: str) -> None:
+    """issue 12, item 7 (vault errors): sync and doctor say whether the vault does not exist,
+    is not a folder or cannot be written (with the OS's reason), and name vault.path and the
+    config file it is set in; one line, exit 5, no traceback."""
+    (tmp_path / "a-file.md").write_text("mine\n", encoding="utf-8")
+    vault = Path(where) if where.startswith("/") else tmp_path / where
+    config = write_config(tmp_path, server, vault)
+    result = run("sync", "--config", str(config))
+    assert result.returncode == 5
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"syncd: vault {vault}: {problem} (set by vault.path in {config})")
+    assert "Traceback" not in result.stderr
+    doctor = run("doctor", "--config", str(config))
+    assert doctor.returncode == 1
+    assert f"FAIL vault: {vault} {problem} (set by vault.path in {config})" in doctor.stdout
+    assert (tmp_path / "a-file.md").read_text(encoding="utf-8") == "mine\n"
 
 
 def test_an_unwritable_vault_fails_the_book_and_leaves_nothing_half_written(
@@ -276,6 +322,38 @@ def test_doctor_checks_every_part_and_fails_on_a_bad_token(tmp_path: Path, serve
     assert "FAIL token: Readwise refused the token" in bad.stdout
     assert "FAIL config file" in bad.stdout
     assert "wrong-token-abc" not in bad.stdout + bad.stderr
+
+
+@pytest.mark.parametrize(("mode", "who"), [
+    (0o644, "its group and others"), (0o640, "its group"), (0o604, "other users")])
+def test_a_token_file_others_can_read_draws_a_warning(tmp_path: Path, server: FakeReadwise,
+                                                       vault: Path, mode: int, who: str) -> None:
+    """issue 12, item 7 (token file): as a config holding the token does, a token file that
+    its group or other users can read draws a warning naming it and the fix, in sync, run
+    and doctor; a private one draws none. The token itself is never printed."""
+    token_file = tmp_path / "readwise-token"
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    token_file.chmod(mode)
+    config = write_config(tmp_path, server, vault,
+                          readwise={"token_file": str(token_file), "base_url": server.url})
+    warning = (f"the token file {token_file} (readwise.token_file) can be read by "
+               f"{who} (mode {mode:04o}); run: chmod 600 {token_file}")
+    synced = run("sync", "--config", str(config))
+    assert synced.returncode == 0 and warning in synced.stderr
+    doctor = run("doctor", "--config", str(config))
+    assert f"FAIL token file: {warning}" in doctor.stdout and doctor.returncode == 1
+    token_file.write_text("a-token-readwise-refuses\n", encoding="utf-8")
+    daemon = run("run", "--config", str(config))  # refused: it stops at once, exit 3
+    assert daemon.returncode == 3 and warning in daemon.stderr
+    for result in (synced, doctor, daemon):
+        assert TOKEN not in result.stdout + result.stderr
+        assert "a-token-readwise-refuses" not in result.stdout + result.stderr
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    token_file.chmod(0o600)
+    private = run("sync", "--config", str(config))
+    assert private.returncode == 0 and "token file" not in private.stderr
+    assert f"ok   token file: {token_file} is private" in run("doctor", "--config",
+                                                            str(config)).stdout
 
 
 def test_resync_recreates_a_page_the_user_deleted(tmp_path: Path, server: FakeReadwise,

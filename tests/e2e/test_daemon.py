@@ -174,6 +174,63 @@ def test_an_idle_daemon_uses_no_cpu(tmp_path: Path, server: FakeReadwise) -> Non
         d.close()
 
 
+def test_a_refused_token_stops_the_daemon_with_exit_3_without_retrying(tmp_path: Path) -> None:
+    """issue 12, item 7 (refused token): the daemon does not retry a token Readwise refuses
+    every minute; it stops with exit 3, which the units' RestartPreventExitStatus= keeps from
+    being restarted. And (item 8) APScheduler's own INFO lines stay out of its log."""
+    with FakeReadwise(token="the-account-s-real-token") as server:
+        server.add_book(title="Walden", highlights=[{"text": "Simplify, simplify."}])
+        daemon = Daemon(tmp_path, server, interval="2s")
+        try:
+            assert daemon.process.wait(timeout=WAIT) == 3
+            stderr = daemon.process.stderr.read() if daemon.process.stderr else ""
+            assert len(server.requests_to("export")) == 1  # asked once, not again
+        finally:
+            daemon.close()
+    assert "refused the token" in stderr and "stopping (exit 3)" in stderr
+    assert TOKEN not in stderr
+    status = daemon.status()
+    assert "refused the token" in status["last_error"]
+    for unit in ("syncd.service", "syncd@.service"):
+        text = (Path(__file__).parents[2] / "systemd" / unit).read_text(encoding="utf-8")
+        assert "RestartPreventExitStatus=2 3" in text
+
+
+def test_the_daemon_log_holds_no_apscheduler_chatter(tmp_path: Path, server: FakeReadwise) -> None:
+    """issue 12, item 8: APScheduler's INFO lines ("Added job", "Running job", "Scheduler
+    started") are silenced; under systemd (JOURNAL_STREAM) every line names its logger."""
+    vault = tmp_path / "graph"
+    vault.mkdir()
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "readwise": {"token": TOKEN, "base_url": server.url},
+        "vault": {"path": str(vault), "timezone": "UTC"}, "state_dir": str(tmp_path / "state"),
+        "sync": {"interval": "1s", "sync_log_page": None}, "log_level": "debug"}))
+    config.chmod(0o600)
+    env = {**os.environ, "JOURNAL_STREAM": "8:1", "TZ": "UTC"}
+    env.pop("READWISE_TOKEN", None)
+    process = subprocess.Popen([sys.executable, "-m", "syncd", "run", "--config", str(config)],
+                               env=env, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    try:
+        assert process.stderr is not None
+        syncs = 0
+        while syncs < 2:  # the sync on start and a scheduled one: the scheduler ran a job
+            line = process.stderr.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+            syncs += "syncd.daemon: sync: " in line
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=WAIT) == 0
+        lines += process.stderr.readlines()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert any("syncd.daemon:" in line for line in lines)
+    assert not [line for line in lines if "apscheduler" in line], "".join(lines)
+
+
 def test_the_state_database_deleted_under_the_daemon_stops_it(daemon: Daemon) -> None:
     """Issue 10, item 5: the daemon notices its database deleted (its path no longer names the
     file it has open) before the next sync, says so and stops with exit 5: it does not go on

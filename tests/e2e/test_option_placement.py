@@ -83,7 +83,8 @@ def test_run_uses_the_config_given(place: str, config: Path,
     (config.parent / "graph").rmdir()
     assert syncd(place, config, "run") == 5
     err = capsys.readouterr().err
-    assert f"vault {config.parent / 'graph'}: not a folder" in err, err
+    assert (f"vault {config.parent / 'graph'}: does not exist (set by vault.path in "
+            f"{config})") in err, err
 
 
 @pytest.mark.parametrize("place", PLACES)

@@ -58,14 +58,20 @@ def install(step: str, n: int) -> None:
         os.fsync = fsync
         syncd.vault._syncfs = syncfs
     elif step == "replace":
-        real_replace = os.replace
+        real_replace, real_renameat2 = os.replace, syncd.vault._renameat2
 
         def replace(source: Any, destination: Any) -> None:
             real_replace(source, destination)
             if Path(source).name.startswith(TEMP_PREFIX) and due():
                 die()
 
+        def renameat2(source: Path, destination: Path, flags: int) -> None:
+            real_renameat2(source, destination, flags)
+            if Path(source).name.startswith(TEMP_PREFIX) and due():
+                die()
+
         os.replace = replace
+        syncd.vault._renameat2 = renameat2
     elif step == "commit":
         real_transaction = syncd.state.State.transaction
 

@@ -13,12 +13,14 @@ import os
 import random
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import syncd.vault
 from syncd.fakereadwise import FakeReadwise
 from syncd.vault import TEMP_PREFIX
 from tests.faults.appender import line
@@ -99,9 +101,12 @@ def walden_with_one_more_highlight(h: Harness) -> Path:
     return h.pages / name
 
 
+@pytest.mark.parametrize("rename", ["exchange", "replace"])
 @pytest.mark.parametrize("how", ["append", "rewrite"])
 def test_bytes_written_into_a_page_while_syncd_replaces_it_are_kept(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, rename: str) -> None:
+    """`rename`: the page is exchanged with syncd's file (Linux's renameat2), or, where that is
+    not to be had, replaced by it (os.replace)."""
     with harness(tmp_path) as h:
         page = walden_with_one_more_highlight(h)
         before = page.read_text(encoding="utf-8")
@@ -110,20 +115,31 @@ def test_bytes_written_into_a_page_while_syncd_replaces_it_are_kept(
             flags, data = os.O_APPEND, typed
         else:  # an editor saving the whole file in place, one highlight edited
             flags, data = os.O_TRUNC, before.replace("Simplify.", "Simplify! (mine)") + typed
-        real_replace = os.replace
         interleaved = []
 
-        def replace(source: Any, destination: Any) -> None:
+        def write_around(source: Any, destination: Any, rename_it: Callable[[], None]) -> None:
             if Path(source).name.startswith(TEMP_PREFIX) and not interleaved:
                 interleaved.append(destination)
                 fd = os.open(destination, os.O_WRONLY | flags)  # opened before the rename...
-                real_replace(source, destination)
+                rename_it()
                 os.write(fd, data.encode())  # ...written after it, into the replaced file
                 os.close(fd)
             else:
-                real_replace(source, destination)
+                rename_it()
 
-        monkeypatch.setattr(os, "replace", replace)
+        if rename == "exchange":
+            real_renameat2 = syncd.vault._renameat2
+
+            def renameat2(source: Path, destination: Path, flags: int) -> None:
+                write_around(source, destination,
+                             lambda: real_renameat2(source, destination, flags))
+
+            monkeypatch.setattr(syncd.vault, "_renameat2", renameat2)
+        else:
+            real_replace = os.replace
+            monkeypatch.setattr(syncd.vault, "_RENAMEAT2", None)
+            monkeypatch.setattr(os, "replace", lambda source, destination: write_around(
+                source, destination, lambda: real_replace(source, destination)))
         report = h.sync()
         monkeypatch.undo()
         text = page.read_text(encoding="utf-8")

@@ -414,6 +414,9 @@ def test_a_read_only_vault_exits_5_and_the_next_run_completes(
     remount(world.vault, "ro")
     assert world.sync() == 5
     assert str(world.vault) in last_line(world.err) and "cannot be written" in world.err
+    # issue 12, item 7: the OS's reason, and where the path is set
+    assert "cannot be written: Read-only file system (set by vault.path in " \
+        in last_line(world.err)
     assert snapshot(world.vault) == around
     assert world.status()["cursor"] == cursor
     remount(world.vault, "rw")

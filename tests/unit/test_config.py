@@ -24,6 +24,7 @@ from syncd.config import (
     config_permission_warning,
     example_config,
     find_config_path,
+    key_table,
     load_config,
     parse_duration,
     starter_config,
@@ -699,6 +700,19 @@ def leaf_keys(section: Section, where: str = "") -> list[str]:
 
 def test_example_file_is_the_generated_example() -> None:
     assert (REPO / "config.example.yaml").read_text(encoding="utf-8") == example_config()
+
+
+def test_the_readme_lists_every_key_with_its_default_as_the_schema_says() -> None:
+    """issue 12, item 6 (README stands alone): pip installs carry no config.example.yaml, so
+    the README holds the table of every key and its default, generated from the schema; a key
+    added, renamed or given another default without the README following fails here."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = key_table()
+    assert table in readme
+    rows = table.splitlines()[2:]
+    assert [row.split("`")[1] for row in rows] == leaf_keys(SCHEMA)
+    assert "| `sync.interval` | `60m` |" in table and "| `vault.path` | required |" in table
+    assert "config.example.yaml" not in readme
 
 
 def test_example_documents_every_key() -> None:

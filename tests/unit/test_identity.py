@@ -63,6 +63,10 @@ def test_strong_evidence() -> None:
     assert strong(Evidence("a.md", same_file=True, blocks_on_page=1, blocks_written=5))
     # An inode number freed by a deleted page and given to a new file of the user's:
     assert not strong(Evidence("a.md", same_file=True, blocks_on_page=0, blocks_written=5))
+    # The user deleted every highlight block, then Logseq renamed the page (file and title::):
+    # the first-sync header syncd wrote is still on it.
+    assert strong(Evidence("a.md", same_file=True, other_title=True, blocks_on_page=0,
+                           blocks_written=5, marked=True))
     assert strong(Evidence("a.md", same_file=True, other_title=True, blocks_on_page=1,
                            blocks_written=3))  # Logseq renamed it: file and title
     assert strong(Evidence("a.md", title_matches=True))

@@ -119,3 +119,93 @@ def test_a_page_that_is_a_link_is_not_written(vault: Vault, tmp_path: Path) -> N
     with pytest.raises(VaultError, match="outside the vault or a symlink"):
         drafts.write(vault.root / "pages" / "Link.md", "ours")
     assert target.read_text(encoding="utf-8") == "theirs" and temps(vault.root) == []
+
+
+def _save_by_rename(page: Path, text: str) -> None:
+    """An editor's save: a file of its own beside the page, renamed over it."""
+    temp = page.with_name(f".{page.name}.editor")
+    temp.write_text(text, encoding="utf-8")
+    os.rename(temp, page)
+
+
+@pytest.mark.parametrize("saves", [1, 2, 3])
+def test_a_version_renamed_over_the_page_after_the_check_ends_at_the_page(
+        vault: Vault, monkeypatch: pytest.MonkeyPatch, saves: int) -> None:
+    """Issue 10, item 3: an editor renames its save over the page between syncd's check of the
+    page and its exchange (and `saves - 1` times more while syncd exchanges it back): the
+    newest save is the page, syncd's text is dropped, PageChanged is raised to plan again."""
+    page = vault.root / "Page.md"
+    page.write_text("- mine", encoding="utf-8")
+    real = syncd.vault._renameat2
+    versions = iter(f"- mine\n- typed {n}" for n in range(saves))
+
+    def renameat2(source: Path, destination: Path, flags: int) -> None:
+        if (version := next(versions, None)) is not None:
+            _save_by_rename(page, version)
+        real(source, destination, flags)
+
+    monkeypatch.setattr(syncd.vault, "_renameat2", renameat2)
+    with pytest.raises(syncd.vault.PageChanged):
+        vault.write(page, "- mine\n- syncd's", "- mine")
+    assert page.read_text(encoding="utf-8") == f"- mine\n- typed {saves - 1}"
+    assert sorted(p.name for p in vault.root.iterdir()) == ["Page.md"]
+
+
+def test_a_page_deleted_after_the_check_is_not_written(
+        vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = vault.root / "Page.md"
+    page.write_text("- mine", encoding="utf-8")
+    real = syncd.vault._renameat2
+
+    def renameat2(source: Path, destination: Path, flags: int) -> None:
+        page.unlink(missing_ok=True)
+        real(source, destination, flags)
+
+    monkeypatch.setattr(syncd.vault, "_renameat2", renameat2)
+    with pytest.raises(syncd.vault.PageChanged):
+        vault.write(page, "- mine\n- syncd's", "- mine")
+    assert list(vault.root.iterdir()) == []
+
+
+@pytest.mark.parametrize("system", ["renameat2", "link", "neither"])
+def test_a_new_page_never_replaces_a_file_that_appears_at_its_path(
+        vault: Vault, monkeypatch: pytest.MonkeyPatch, system: str) -> None:
+    """Issue 10, item 3: a file the user makes where syncd is about to put a new page, after
+    syncd looked, is kept (atomically where the system can refuse to replace a file)."""
+    page = vault.root / "New.md"
+    real_renameat2, real_link = syncd.vault._renameat2, os.link
+
+    def appears() -> None:
+        if not page.exists():
+            _save_by_rename(page, "- the user's")
+
+    def renameat2(source: Path, destination: Path, flags: int) -> None:
+        appears()
+        if system != "renameat2":
+            raise OSError(errno.EINVAL, "not supported here")
+        real_renameat2(source, destination, flags)
+
+    def link(source: Path, destination: Path) -> None:
+        appears()
+        if system == "neither":
+            raise OSError(errno.EPERM, "no hard links here")
+        real_link(source, destination)
+
+    monkeypatch.setattr(syncd.vault, "_renameat2", renameat2)
+    monkeypatch.setattr(os, "link", link)
+    with pytest.raises(syncd.vault.PageChanged):
+        vault.write(page, "- syncd's", None)
+    assert page.read_text(encoding="utf-8") == "- the user's"
+    assert sorted(p.name for p in vault.root.iterdir()) == ["New.md"]
+
+
+def test_without_renameat2_pages_are_still_written(
+        vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(syncd.vault, "_RENAMEAT2", None)
+    page = vault.root / "Page.md"
+    vault.write(page, "- one", None)
+    vault.write(page, "- one\n- two", "- one")
+    assert page.read_text(encoding="utf-8") == "- one\n- two"
+    with pytest.raises(syncd.vault.PageChanged):
+        vault.write(page, "- three", "- one")
+    assert sorted(p.name for p in vault.root.iterdir()) == ["Page.md"]
