@@ -149,6 +149,15 @@ def give_back_freed_memory() -> None:
         ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
 
 
+def sync_log_page_for(config: Config) -> str | None:
+    """The sync log page's name: in Obsidian the default (`Readwise`) is Readwise's own
+    `Readwise Syncs` (`Readwise/Readwise Syncs.md`), so a vault the plugin filled goes on."""
+    name = config.sync.sync_log_page
+    if name == "Readwise" and config.vault.format == "obsidian":
+        return "Readwise Syncs"
+    return name
+
+
 def vault_origin(config: Config) -> str:
     """Where the vault's path came from, for error messages: the key and the config file."""
     return f"vault.path in {config.source}" if config.source else "vault.path"
@@ -172,6 +181,6 @@ def make_syncer(config: Config, state: State, env: Mapping[str, str], *,
         clock=clock_from_env(env),
         categories=config.sync.categories,
         tags=(config.sync.include_tags, config.sync.exclude_tags),
-        sync_log_page=config.sync.sync_log_page,
+        sync_log_page=sync_log_page_for(config),
         progress=progress,
     )

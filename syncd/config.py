@@ -216,6 +216,13 @@ SCHEMA = Section(
                     default="Readwise",
                     nullable=True,
                 ),
+                "frontmatter": Option(
+                    "boolean",
+                    "Obsidian only: start each new page with YAML front matter (properties: "
+                    "title, author, category, tags, url, source, cover, readwise, synced), or "
+                    "with templates.frontmatter when set. Properties you add or edit are kept.",
+                    default=False,
+                ),
             },
         ),
         "templates": Section(
@@ -245,6 +252,12 @@ SCHEMA = Section(
                     example="On [[{{ date }}]] Readwise synced {{ num_highlights }} "
                     "highlight{{ num_highlights|pluralize }}.",
                     default_doc="built in", nullable=True,
+                ),
+                "frontmatter": Option(
+                    "string", "Obsidian only: a new page's YAML front matter, without the "
+                    "--- lines; each {{ value }} is written as a YAML value of its type.",
+                    example="author: {{ authors }}", default_doc="none (see "
+                    "sync.frontmatter)", nullable=True,
                 ),
             },
         ),
@@ -288,6 +301,7 @@ class SyncConfig:
     sync_log_page: str | None
     include_tags: tuple[str, ...]  # book-tag filters; empty: no filter
     exclude_tags: tuple[str, ...]
+    frontmatter: bool = False  # Obsidian: new pages get YAML front matter
 
 
 @dataclass(frozen=True)
@@ -562,10 +576,27 @@ def _build_config(tree: Mapping[str, Any], context: _Context, require_token: boo
         vault=vault,
         state_dir=_state_dir(tree["state_dir"], vault.path, context),
         sync=_sync(tree["sync"], context),
-        templates=MappingProxyType(
-            {name: text for name, text in tree["templates"].items() if text is not None}),
+        templates=_templates(tree, vault, context),
         log_level=tree["log_level"],
     )
+
+
+def _templates(tree: Mapping[str, Any], vault: VaultConfig,
+               context: _Context) -> Mapping[str, str]:
+    """The templates the user overrides; with sync.frontmatter and no templates.frontmatter,
+    the built-in front matter. Front matter is Obsidian's: refused for a Logseq graph."""
+    templates = {name: text for name, text in tree["templates"].items() if text is not None}
+    if vault.format != "obsidian":
+        for key, on in (("sync.frontmatter", tree["sync"]["frontmatter"]),
+                        ("templates.frontmatter", "frontmatter" in templates)):
+            if on:
+                raise context.error(key, "front matter is for vault.format obsidian; a Logseq "
+                                         "page's properties are its metadata template")
+    if tree["sync"]["frontmatter"] and "frontmatter" not in templates:
+        from syncd.templates import default_frontmatter
+
+        templates["frontmatter"] = default_frontmatter()
+    return MappingProxyType(templates)
 
 
 _NO_TOKEN = "no Readwise token (set readwise.token, readwise.token_file or $READWISE_TOKEN)"
@@ -747,6 +778,7 @@ def _sync(section: Mapping[str, Any], context: _Context) -> SyncConfig:
         sync_log_page=sync_log_page,
         include_tags=section["include_tags"],
         exclude_tags=section["exclude_tags"],
+        frontmatter=section["frontmatter"],
     )
 
 

@@ -29,11 +29,12 @@ Then, beyond Logseq, the stem is made safe to write inside the vault folder what
   first 8 hex digits of the SHA-256 of the (NFC) title, so two long titles that share a prefix
   stay apart.
 
-`obsidian_file_stem` gives the name of a book's file in Readwise's Obsidian export: Readwise's
-own export drops the characters Obsidian and Windows refuse without putting anything in their
-place and without collapsing the spaces around them (``OpenSea: The Reasonable Revolutionary |
-the Generalist`` -> ``OpenSea The Reasonable Revolutionary  the Generalist``); syncd does the
-same for ``* " \\ / < > : | ? # ^ [ ]``, and also drops control characters, line and paragraph
+`obsidian_file_stem` gives the name of a book's file in Readwise's Obsidian export, as the files
+it wrote show it (`../shared/corpus/obsidian-readwise/`): ``: ? | " / * < >`` and control
+characters dropped without anything in their place (``OpenSea: The Reasonable Revolutionary |
+the Generalist`` -> ``OpenSea The Reasonable Revolutionary the Generalist``), a no-break space as
+a space, runs of spaces as one (Readwise since early 2025; before, the double space stayed), cut
+to 250 characters; ``# [ ] ' & ,`` and emoji kept. syncd also drops ``\\``, line and paragraph
 separators and lone surrogates, normalises to NFC, trims surrounding white space and leading dots
 (Obsidian hides dot files), falls back to ``Untitled``, adds ``_`` after a Windows device name
 (``CON`` -> ``CON_``, ``con.txt`` -> ``con_.txt``) and applies the same 255-byte rule.
@@ -230,20 +231,28 @@ def logseq_file_stem(page_title: str, name_format: str) -> str:
 
 # --------------------------------------------------------------------------- Obsidian
 
-_OBSIDIAN_DROPPED = re.compile(r'[*"\\/<>:|?#^\[\]]')
+_OBSIDIAN_DROPPED = re.compile(r'[:?|"/*<>\\]')
+_SPACES = re.compile(r" {2,}")
 _LEADING_DOTS_AND_SPACE = re.compile(r"^[\s.]+")
+OBSIDIAN_MAX_CHARS = 250
 
 
-def obsidian_file_stem(title: str) -> str:
+def obsidian_file_stem(title: str, *, collapse_spaces: bool = True) -> str:
     """Given a book title, return the file name without ``.md`` that Readwise's Obsidian export
-    gives the book: ``* " \\ / < > : | ? # ^ [ ]`` and control characters dropped, no
-    surrounding white space or leading dots, ``Untitled`` if nothing is left, ``_`` after a
-    Windows device name, at most 255 bytes with ``.md`` (see the module docstring).
+    gives the book: ``: ? | " / * < >`` (and ``\\``), control characters, line and paragraph
+    separators and lone surrogates dropped without replacement; no-break spaces as spaces; runs
+    of spaces as one (Readwise since 2025; `collapse_spaces=False` keeps them, as it did before);
+    cut to 250 characters. Beyond Readwise, for safety: no surrounding white space or leading
+    dots, ``Untitled`` if nothing is left, ``_`` after a Windows device name, at most 255 bytes
+    with ``.md`` (see the module docstring).
     """
     stem = _OBSIDIAN_DROPPED.sub("", unicodedata.normalize("NFC", title))
     stem = "".join(c for c in stem if unicodedata.category(c) not in ("Cc", "Cs", "Zl", "Zp"))
+    stem = stem.replace("\u00a0", " ")
+    if collapse_spaces:
+        stem = _SPACES.sub(" ", stem)
     # Again: a mark that followed a dropped character may now compose with the one before it.
-    stem = unicodedata.normalize("NFC", stem)
+    stem = unicodedata.normalize("NFC", stem)[:OBSIDIAN_MAX_CHARS]
     stem = _LEADING_DOTS_AND_SPACE.sub("", stem).rstrip()
     if not stem:
         stem = UNTITLED

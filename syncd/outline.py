@@ -89,14 +89,19 @@ class PageBlock:
 
 def bullet_depth(line: str, unit: str = "\t") -> int | None:
     """Return the depth of a line that starts a block, None for any other line. Tabs count one
-    level each; spaces count one level per `unit` of spaces (two when the unit is a tab)."""
+    level each; spaces count one level per `unit` of spaces (two when the unit is a tab). With a
+    unit of spaces (Obsidian's four), a `- ` indented by a part of a unit is text, not a block:
+    Readwise continues a highlight with 2 spaces and a note with 6, and writes a list line of
+    the highlight's text (`  - ChatGPT`) as it is."""
     match = _BULLET.match(line)
     if not match:
         return None
     indent = match.group(1)
     if indent.startswith("\t") or not indent:
         return len(indent)
-    return len(indent) // (len(unit) if unit.startswith(" ") else 2)
+    if unit.startswith(" "):
+        return None if len(indent) % len(unit) else len(indent) // len(unit)
+    return len(indent) // 2
 
 
 def parse_blocks(lines: list[str], unit: str = "\t") -> list[PageBlock]:
@@ -135,7 +140,8 @@ def normalise(lines: list[str]) -> str:
 def detect_indent(lines: list[str], default: str) -> str:
     """Return a page's unit of indentation: a tab, or the spaces of its least indented nested
     bullet (Logseq re-saves pages with two or four); `default` for a page without nesting.
-    Tabs win when a page holds both as much."""
+    Tabs win when a page holds both as much. With a `default` of spaces (Obsidian's four), a
+    bullet indented by a part of it is text of a block (see `bullet_depth`), not nesting."""
     tabs = 0
     widths: list[int] = []
     for line in lines:
@@ -143,7 +149,7 @@ def detect_indent(lines: list[str], default: str) -> str:
         if match and match.group(1):
             if match.group(1).startswith("\t"):
                 tabs += 1
-            else:
+            elif not default.startswith(" ") or len(match.group(1)) % len(default) == 0:
                 widths.append(len(match.group(1)))
     if not tabs and not widths:
         return default
@@ -160,9 +166,8 @@ def reindent(lines: list[str], unit: str, to: str) -> list[str]:
     depth: int | None = None  # the depth of the block the line is in
     for line in lines:
         match = _BULLET.match(line)
-        if match:
-            depth = bullet_depth(line, unit)
-            assert depth is not None
+        if match and (bullet := bullet_depth(line, unit)) is not None:
+            depth = bullet
             out.append(to * depth + line[len(match.group(1)):])
         elif _HEADING.match(line):
             depth = None

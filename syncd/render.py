@@ -14,14 +14,21 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from syncd.dates import django_date, format_journal_date, format_moment, format_time
+from syncd.errors import TemplateError
 from syncd.model import Book, Highlight
-from syncd.outline import Block, render_blocks, template_blocks
-from syncd.templates import TemplateDate, Templates, clean
+from syncd.outline import Block, bullet_depth, render_blocks, template_blocks
+from syncd.templates import LINE_BREAK, TemplateDate, Templates, check_frontmatter, clean
 
 NBSP = "\u00a0"
 KINDLE_URL = "https://readwise.io/to_kindle?action=open&asin={asin}&location={location}"
 DEFAULT_JOURNAL_FORMAT = "MMM do, yyyy"
 _PROPERTY = re.compile(r"^[\w.-]+::")
+# Readwise's heading highlights: tagged `h1`, `h2`, ... (the `.h1` action in their note).
+_HEADING_TAG = re.compile(r"^h([1-6])$", re.IGNORECASE)
+_BREAKS = re.compile(LINE_BREAK + "+")
+# How Readwise's Obsidian export continues a multi-line value on the next lines.
+OBSIDIAN_CONTINUATION = {"highlight_text": "  ", "highlight_note": "      ",
+                         "document_note": "   ", "summary": ""}
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,9 @@ def location(book: Book, highlight: Highlight) -> tuple[str | None, str | None]:
     if kind == "location" and where is not None and book.asin:
         return f"Location{NBSP}{where}", KINDLE_URL.format(asin=book.asin, location=where)
     if not highlight.url:
+        if kind in ("location", "page") and where is not None:
+            # Readwise writes the place without a link: `(Location 27)`, `(Page 8)`.
+            return f"{'Page' if kind == 'page' else 'Location'}{NBSP}{where}", None
         return None, None
     if kind == "location" and where is not None:
         return f"Location{NBSP}{where}", highlight.url
@@ -116,6 +126,51 @@ def _book_variables(book: Book) -> dict[str, Any]:
     }
 
 
+def heading_level(highlight: Highlight) -> int | None:
+    """Return 1 for a Readwise heading highlight tagged `h1`, 2 for `h2`, ...; None else."""
+    for tag in highlight.tags:
+        match = _HEADING_TAG.match(tag)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _obsidian_value(name: str, value: str) -> str:
+    """A multi-line value as Readwise's Obsidian export writes it: a paragraph break in a
+    highlight or note is one line break; continuation lines indented as the field wants, and
+    written as they are (`  - ChatGPT`), but for one that would read as a block of its own
+    (a `- ` at a whole number of levels, `    - first`): it gets a backslash before its `-`, so
+    that it stays text of its bullet (issue 10, item 10)."""
+    if name in ("highlight_text", "highlight_note"):
+        value = _BREAKS.sub(LINE_BREAK, value)
+    first, *rest = value.split(LINE_BREAK)
+    lines = [first]
+    for line in rest:
+        line = OBSIDIAN_CONTINUATION[name] + line
+        if name != "summary" and bullet_depth(line, OBSIDIAN.indent) is not None:
+            blank = len(line) - len(line.lstrip(" "))
+            line = f"{line[:blank]}\\{line[blank:]}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def render_obsidian_highlight(book: Book, highlight: Highlight, style: Style,
+                              book_variables: dict[str, Any]) -> str:
+    """Return a highlight's Markdown lines as Readwise's Obsidian export writes them: a heading
+    highlight as `###` (h1), `####` (h2)...; any other through the `highlight` template, with
+    trailing spaces kept (`- Tags: [[a]] `)."""
+    level = heading_level(highlight)
+    if level is not None:
+        text = _BREAKS.sub(" ", clean(highlight.text)).strip()
+        return "#" * min(level + 2, 6) + " " + text
+    context = highlight_context(book, highlight, book_variables)
+    context["highlight_text"] = context["highlight_text"].strip(LINE_BREAK)
+    for name in ("highlight_text", "highlight_note"):
+        context[name] = _obsidian_value(name, context[name])
+    output = style.templates.render("highlight", context).replace(LINE_BREAK, " ")
+    return "\n".join(line for line in output.split("\n") if line.strip()) or "-"
+
+
 def highlight_context(book: Book, highlight: Highlight,
                       book_variables: dict[str, Any]) -> dict[str, Any]:
     """The highlight template's variables: the highlight's, and its book's (`_book_variables`,
@@ -142,6 +197,9 @@ def render_highlights(book: Book, highlights: Iterable[Highlight], style: Style)
     """Return, for each highlight, the lines of its block (and its Tags/Note children)."""
     fmt = style.page_format
     variables = _book_variables(book)
+    if fmt is OBSIDIAN:
+        return [render_obsidian_highlight(book, highlight, style, variables)
+                for highlight in highlights]
     return [render_blocks(template_blocks(style.templates.render(
                 "highlight", highlight_context(book, highlight, variables))),
                           fmt.highlight_depth, fmt.indent)
@@ -174,8 +232,12 @@ def render_new_page(book: Book, title: str, highlight_blocks: list[str], style: 
                     now: datetime) -> str:
     """Return a whole new page: the title line and metadata, a blank line, the first header and
     its highlights. Logseq's metadata are properties (one per line); Obsidian's, Markdown."""
-    metadata = style.templates.render("metadata", book_context(book, style, now))
     fmt = style.page_format
+    context = book_context(book, style, now)
+    if fmt is OBSIDIAN:
+        for name in ("document_note", "summary"):
+            context[name] = _obsidian_value(name, context[name])
+    metadata = style.templates.render("metadata", context)
     body = _with_highlights(style, _header(book, style, now, is_new_page=True),
                             highlight_blocks)
     if fmt is LOGSEQ:
@@ -187,25 +249,64 @@ def render_new_page(book: Book, title: str, highlight_blocks: list[str], style: 
                   if line.strip() and not _PROPERTY.match(line)]
         body = "\n".join(part for part in (render_blocks(blocks), body) if part)
         return "\n".join(properties) + "\n\n" + body
-    head = "\n".join(line.rstrip() for line in metadata.replace("\x00", " ").split("\n"))
-    head = re.sub(r"\n{3,}", "\n\n", head).strip("\n")
-    return f"{fmt.title_line(title)}\n\n{head}\n\n{body}\n" if head else \
+    # Trailing spaces stay: Readwise writes `- Author: ` and `- Document Tags: [[a]] `.
+    head = metadata.replace(LINE_BREAK, " ").strip("\n")
+    page = f"{fmt.title_line(title)}\n\n{head}\n\n{body}\n" if head else \
         f"{fmt.title_line(title)}\n\n{body}\n"
+    return render_frontmatter(book, style, now) + page
+
+
+def render_frontmatter(book: Book, style: Style, now: datetime) -> str:
+    """Return a new Obsidian page's YAML front matter (`---` lines included), or "" when the
+    `frontmatter` template is empty (the default). Every value is a YAML value of its type
+    (text, list, date: see `templates.yaml_value`); output that is still not a YAML mapping
+    (a custom template's own text) raises TemplateError naming the template and the book, and
+    the book fails alone: syncd never writes front matter Obsidian cannot read."""
+    context = {**book_context(book, style, now), "authors": split_authors(book.author),
+               "readwise_url": book.readwise_url or "", "book_id": book.id}
+    output = style.templates.render("frontmatter", context)
+    if not output.strip():
+        return ""
+    yaml_text = "\n".join(line.rstrip() for line in output.strip("\n").split("\n")
+                          if line.strip())
+    try:
+        check_frontmatter(yaml_text)
+    except ValueError as error:
+        raise TemplateError(style.templates.source, "templates.frontmatter",
+                            f"book {book.id}: {error}") from None
+    return f"---\n{yaml_text}\n---\n"
+
+
+_AUTHOR_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+|\s*;\s*|\s+&\s+")
+
+
+def split_authors(author: str) -> list[str]:
+    """Readwise's author text (`A, B and C`, `A & B`, `A; B`) as a list of names."""
+    text = clean(author).replace(LINE_BREAK, " ")
+    return [name.strip() for name in _AUTHOR_SPLIT.split(text) if name.strip()]
 
 
 def render_addition(book: Book, highlight_blocks: list[str], style: Style, now: datetime) -> str:
     """Return the text appended to a page for a later sync: one dated header and its highlights.
-    In Markdown the header is a heading, so it gets a blank line before it and the page keeps
-    ending with a line break."""
+    In Markdown the header is a heading right after the page's last line (as Readwise's plugin
+    appends it), and the page keeps ending with a line break."""
     text = _with_highlights(style, _header(book, style, now, is_new_page=False),
                             highlight_blocks)
-    return text if style.page_format.header_is_block else f"\n{text}\n"
+    return text if style.page_format.header_is_block else f"{text}\n"
 
 
-def render_sync_log_entry(num_highlights: int, num_books: int, style: Style,
-                          now: datetime) -> str:
-    context = {**style.dates(now), "num_highlights": num_highlights, "num_books": num_books}
-    return render_blocks(template_blocks(style.templates.render("sync_log", context)))
+def render_sync_log_entry(num_highlights: int, num_books: int, style: Style, now: datetime,
+                          books: Iterable[tuple[str, int]] = ()) -> str:
+    """Return a sync's entry for the sync log page. `books` are (title, new highlights) of the
+    books it brought; Obsidian's log (as Readwise's plugin writes `Readwise Syncs.md`) has a line
+    per book and ends each entry with a blank line."""
+    context = {**style.dates(now), "num_highlights": num_highlights, "num_books": num_books,
+               "books": [{"title": clean(title).replace(LINE_BREAK, " "), "num_highlights": n}
+                         for title, n in books]}
+    output = style.templates.render("sync_log", context)
+    if style.page_format is OBSIDIAN:
+        return output.strip("\n") + "\n\n"
+    return render_blocks(template_blocks(output))
 
 
 def append_text(existing: str, addition: str) -> str:

@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
 from syncd.errors import VaultError
@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS pending_writes (  -- see PendingWrite
     page TEXT,                       -- JSON of the PageRecord's fields; NULL: the sync log page
     highlights TEXT NOT NULL,        -- JSON: a list of HighlightRecord fields
     log_highlights INTEGER NOT NULL,
-    log_books INTEGER NOT NULL
+    log_books INTEGER NOT NULL,
+    log_titles TEXT NOT NULL         -- JSON: [title, highlights] of the books, for Obsidian's log
 );
 """
 # active: the page is where `path` says; deleted: the user deleted the page (or it left the vault:
@@ -108,7 +109,8 @@ class PendingWrite:
     """A page write syncd is about to make, saved before it and dropped in the transaction that
     records it. After a kill in between, a page at `path` holding the text of digest `digest`
     was written: `page` and `highlights` are then what syncd knows of it, and the sync log's
-    count of highlights and books not yet told of changes by `log_highlights`, `log_books`."""
+    count of highlights and books not yet told of changes by `log_highlights`, `log_books`
+    (with the books' titles and counts, `log_titles`, which Obsidian's log lists)."""
 
     path: str
     digest: str
@@ -116,6 +118,7 @@ class PendingWrite:
     highlights: list[HighlightRecord]
     log_highlights: int = 0
     log_books: int = 0
+    log_titles: list[tuple[str, int]] = field(default_factory=list)
 
 
 class PageNames:
@@ -409,17 +412,18 @@ class State:
     # writes about to be made (see PendingWrite)
     def put_pending(self, writes: Iterable[PendingWrite]) -> None:
         self._db.executemany(
-            "INSERT OR REPLACE INTO pending_writes VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO pending_writes VALUES (?, ?, ?, ?, ?, ?, ?)",
             ((w.path, w.digest, None if w.page is None else json.dumps(astuple(w.page)),
-              json.dumps([astuple(h) for h in w.highlights]), w.log_highlights, w.log_books)
-             for w in writes))
+              json.dumps([astuple(h) for h in w.highlights]), w.log_highlights, w.log_books,
+              json.dumps(w.log_titles)) for w in writes))
 
     def pending(self) -> list[PendingWrite]:
         rows = self._db.execute("SELECT * FROM pending_writes ORDER BY path")
         return [PendingWrite(path, digest, None if page is None else PageRecord(*json.loads(page)),
                              [HighlightRecord(*h) for h in json.loads(highlights)],
-                             log_highlights, log_books)
-                for path, digest, page, highlights, log_highlights, log_books in rows]
+                             log_highlights, log_books,
+                             [(str(title), int(n)) for title, n in json.loads(titles)])
+                for path, digest, page, highlights, log_highlights, log_books, titles in rows]
 
     def clear_pending(self) -> None:
         self._db.execute("DELETE FROM pending_writes")

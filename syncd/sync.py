@@ -15,11 +15,13 @@ import hashlib
 import itertools
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from syncd.errors import AuthError, UnreachableError, VaultError
 from syncd.filenames import logseq_file_stem, obsidian_file_stem
@@ -82,6 +84,10 @@ BATCH_BYTES = 8 << 20
 CURSOR_OVERLAP = timedelta(minutes=1)
 # State key: "H B", new highlights and their books recorded but not yet told of in the sync log.
 UNLOGGED = "unlogged"
+UNLOGGED_BOOKS = "unlogged_books"  # JSON [[title, new highlights], ...] for Obsidian's sync log
+# Readwise's export collapses runs of spaces in file names since early 2025; files it named
+# before keep them (`UX  UX Booth.md`). A first sync before this moment names them as it did.
+SPACES_COLLAPSED_SINCE = datetime(2025, 1, 1, tzinfo=timezone.utc)
 # Books that failed before are fetched again by id, this many ids per export request.
 RETRY_IDS_PER_REQUEST = 100
 
@@ -146,10 +152,14 @@ class Layout:
     graph: GraphSettings
     page_format: str = "logseq"
 
-    def page_path(self, name: str, category: str = "") -> Path:
+    def page_path(self, name: str, category: str = "", *, number: int = 1,
+                  collapse_spaces: bool = True) -> Path:
+        """The path of a page; in Obsidian, the `number`-th book of that file name gets `-2`,
+        `-3`, ... after it, as Readwise's export names it."""
         if self.page_format == "obsidian":
             folder = CATEGORY_FOLDERS.get(category, category.capitalize())
-            return self.pages / folder / (obsidian_file_stem(name) + ".md")
+            stem = obsidian_file_stem(name, collapse_spaces=collapse_spaces)
+            return self.pages / folder / (stem + ("" if number == 1 else f"-{number}") + ".md")
         return self.pages / (logseq_file_stem(name, self.graph.name_format) + ".md")
 
     def new_page_folders(self) -> list[Path]:
@@ -741,7 +751,9 @@ class Syncer:
             return
         self._new_pages = _NewPages(self.vault)
         self._intend([PendingWrite(page.record.path, page.digest, page.record, page.highlights,
-                                   len(page.highlights), 1) for page in new.pages])
+                                   len(page.highlights), 1,
+                                   [(page.book_title, len(page.highlights))])
+                      for page in new.pages])
         try:
             refused = {draft.path for draft in new.drafts.place()}
         except VaultError as error:
@@ -766,7 +778,8 @@ class Syncer:
                 self.state.put_highlights(page.highlights)
                 if page.record.book_id in self._failed_before:
                     self.state.clear_problem(page.record.book_id, "failed")
-            self._count_for_log(sum(len(page.highlights) for page in placed), len(placed))
+            self._count_for_log(sum(len(page.highlights) for page in placed), len(placed),
+                                [(page.book_title, len(page.highlights)) for page in placed])
 
     def _fail_new_page(self, page: _NewPage, error: str) -> None:
         self._fail(page.record.book_id, page.book_title, error)
@@ -807,7 +820,7 @@ class Syncer:
                     self._intend([PendingWrite(
                         self.vault.relative(page.path), _digest(plan.text),
                         replace(record, status="active"), plan.records, plan.outcome.new,
-                        1 if plan.outcome.new else 0)])
+                        1 if plan.outcome.new else 0, [(book.title, plan.outcome.new)])])
                 try:
                     written = self._write(page.path, plan.text, page.text)
                 except PageChanged:
@@ -824,7 +837,7 @@ class Syncer:
                 with self.state.transaction():
                     self._put_page(record, written)
                     self.state.put_highlights(plan.records)
-                    self._count_for_log(plan.outcome.new, 1)
+                    self._count_for_log(plan.outcome.new, 1, [(book.title, plan.outcome.new)])
             if plan.text is not None:
                 self._report.pages_changed += 1
             return plan.outcome
@@ -847,14 +860,28 @@ class Syncer:
         new = self._new_pages
         hint = (base_name.casefold(), book.category)
         for n in itertools.count(self._name_hints.get(hint, 1)):
-            suffix = "" if n == 1 else f" ({n})"
-            name = base_name + suffix
-            title = base + suffix if fmt is LOGSEQ else base
-            path = self.layout.page_path(name, book.category)
+            if fmt is LOGSEQ:
+                suffix = "" if n == 1 else f" ({n})"
+                name, title = base_name + suffix, base + suffix
+                path = self.layout.page_path(name, book.category)
+            else:
+                # Readwise's `x.com-2.md`: the file name numbered, the `# title` as it is.
+                name, title = base_name + ("" if n == 1 else f"-{n}"), base
+                path = self.layout.page_path(base_name, book.category, number=n,
+                                             collapse_spaces=now >= SPACES_COLLAPSED_SINCE)
             relative = self.vault.relative(path)
             if (owned.has_name(name.casefold()) or owned.has_path(relative)
                     or name.casefold() in new.names or relative in new.paths):
                 continue
+            if fmt is not LOGSEQ:
+                # The plugin's file named before 2025 (`UX  UX Booth.md`) is adopted where it is.
+                older = self.layout.page_path(base_name, book.category, number=n,
+                                              collapse_spaces=False)
+                if older != path and not owned.has_path(self.vault.relative(older)):
+                    found = self.vault.read(older)
+                    if found.text is not None and _written_by_readwise(
+                            found.text, fmt.title_line(title), fmt):
+                        return title, name, older, found
             existing = self.vault.read(path)
             if existing.text is None or _written_by_readwise(existing.text,
                                                              fmt.title_line(title), fmt):
@@ -874,18 +901,41 @@ class Syncer:
                                        written.size, written.mtime_ns, device, inode))
         self._clear_waiting(record.book_id)
 
-    def _count_for_log(self, highlights: int, books: int) -> None:
-        """In the transaction that records a write: add its new highlights (of `books` books)
-        to those the sync log has yet to tell of, so that a sync killed before its log line is
-        told of by the next one; the write is no longer pending."""
+    def _count_for_log(self, highlights: int, books: int,
+                       titles: list[tuple[str, int]]) -> None:
+        """In the transaction that records a write: add its new highlights (of `books` books,
+        with their titles and counts) to those the sync log has yet to tell of, so that a sync
+        killed before its log line is told of by the next one; the write is no longer
+        pending."""
         if self.sync_log_page and highlights:
-            self._add_unlogged(highlights, books)
+            self._add_unlogged(highlights, books, [[t, n] for t, n in titles])
         self.state.clear_pending()
 
-    def _add_unlogged(self, highlights: int, books: int) -> None:
+    def _add_unlogged(self, highlights: int, books: int, titles: list[list[Any]]) -> None:
+        """Add to (or, negative, take from) the highlights and books not yet told; in Obsidian,
+        whose log names each book, add `titles` ([title, count] of the books added), or take
+        that many from the front of those listed (the ones a log line told)."""
         before_highlights, before_books = self._unlogged()
         total = (max(0, before_highlights + highlights), max(0, before_books + books))
         self.state.set(UNLOGGED, f"{total[0]} {total[1]}" if any(total) else None)
+        if self.layout.page_format == "obsidian":
+            listed = self._unlogged_books()
+            if highlights < 0:
+                listed = listed[len(titles):]
+            else:
+                listed += [[t, n] for t, n in titles if n]
+            self.state.set(UNLOGGED_BOOKS,
+                           json.dumps(listed, ensure_ascii=False) if listed else None)
+
+    def _unlogged_books(self) -> list[list[Any]]:
+        """[title, new highlights] of the books the (Obsidian) sync log has yet to tell of."""
+        try:
+            listed = json.loads(self.state.get(UNLOGGED_BOOKS) or "[]")
+        except ValueError:
+            return []
+        return [item for item in listed if isinstance(item, list) and len(item) == 2
+                and isinstance(item[0], str) and isinstance(item[1], int)] \
+            if isinstance(listed, list) else []
 
     def _intend(self, writes: list[PendingWrite]) -> None:
         """Before page writes: remember each (see `PendingWrite`), in a transaction of its own,
@@ -918,7 +968,8 @@ class Syncer:
                     self._put_page(write.page, page)
                     self.state.put_highlights(write.highlights)
                 if self.sync_log_page:
-                    self._add_unlogged(write.log_highlights, write.log_books)
+                    self._add_unlogged(write.log_highlights, write.log_books,
+                                       [[t, n] for t, n in write.log_titles])
             self.state.clear_pending()
 
     def _unlogged(self) -> tuple[int, int]:
@@ -935,14 +986,16 @@ class Syncer:
         assert self.sync_log_page is not None
         path = self.layout.page_path(self.sync_log_page)
         page = self.vault.read(path)
-        if page.text and "Readwise synced" not in page.text and not page.text.startswith("- On"):
+        if page.text and not _is_sync_log(page.text):
             log.warning("%s is not a sync log page; not writing to it", path)
         else:
-            entry = render_sync_log_entry(num_highlights, num_books, self.style, now)
+            books = [(title, n) for title, n in self._unlogged_books()] \
+                if not self._dry_run else []
+            entry = render_sync_log_entry(num_highlights, num_books, self.style, now, books)
             text = append_text(page.text or "", entry)
             if not self._dry_run:  # told, once the line is there: see `_settle_writes`
                 self._intend([PendingWrite(self.vault.relative(path), _digest(text), None, [],
-                                           -num_highlights, -num_books)])
+                                           -num_highlights, -num_books, books)])
             try:
                 self._write(path, text, page.text)
             except (PageChanged, VaultError) as error:
@@ -954,6 +1007,7 @@ class Syncer:
         if not self._dry_run:
             with self.state.transaction():
                 self.state.set(UNLOGGED, None)
+                self.state.set(UNLOGGED_BOOKS, None)
                 self.state.clear_pending()
 
 
@@ -969,6 +1023,13 @@ def _daily_notes(vault: Path) -> tuple[str | None, str]:
     folder, fmt = settings.get("folder"), settings.get("format")
     return (folder.strip("/") if isinstance(folder, str) and folder.strip("/") else None,
             fmt if isinstance(fmt, str) and fmt else "YYYY-MM-DD")
+
+
+def _is_sync_log(text: str) -> bool:
+    """True for a sync log page: syncd's (Logseq's `- On ... Readwise synced`), or the one
+    Readwise's Obsidian plugin writes (`- [[2023-01-07]] 3:42 AM — Synced 19 highlights`)."""
+    return ("Readwise synced" in text or text.startswith("- On")
+            or re.match(r"- \[\[[^\]\n]*\]\] \d{1,2}:\d\d [AP]M \u2014 Synced ", text) is not None)
 
 
 def _id_and_title(record: object) -> tuple[int | None, str]:
@@ -988,9 +1049,22 @@ def _one_line(text: str) -> str:
     return " ".join(text.encode("utf-8", "backslashreplace").decode("utf-8").split())
 
 
+def _after_frontmatter(text: str) -> str:
+    """A Markdown page's text after its YAML front matter (`---` ... `---` first), if any."""
+    if text.startswith("---\n"):
+        end = text.find("\n---\n", 3)
+        if end != -1:
+            return text[end + 5:]
+    return text
+
+
 def _written_by_readwise(text: str, title_line: str, fmt: PageFormat) -> bool:
-    """True for a page the Readwise export (or syncd) wrote, starting with this title line."""
+    """True for a page the Readwise export (or syncd) wrote, starting with this title line (in
+    Obsidian exactly: a title differing in case is another book's)."""
     first = text.split("\n", 1)[0]
+    if fmt.name == "obsidian":
+        first = _after_frontmatter(text).split("\n", 1)[0]
+        return fmt.first_sync_mark in text and first == title_line
     return fmt.first_sync_mark in text and first.casefold() == title_line.casefold()
 
 

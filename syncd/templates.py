@@ -11,6 +11,7 @@ the marker back into continuation lines as the page format wants.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -18,12 +19,13 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
 from syncd.dates import django_date
 from syncd.errors import TemplateError
 
-SECTIONS = ("page_title", "metadata", "highlight_header", "highlight", "sync_log")
+SECTIONS = ("page_title", "metadata", "highlight_header", "highlight", "sync_log", "frontmatter")
 LINE_BREAK = "\x00"  # stands for a line break inside a value; NUL never survives sanitising
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -68,10 +70,55 @@ def clean(value: str) -> str:
     return _CONTROL.sub("", text).replace("\n", LINE_BREAK)
 
 
-def _environment() -> SandboxedEnvironment:
+def yaml_value(value: object) -> str:
+    """Return a template value as one YAML value, whatever it holds, so that `key: {{ x }}` is
+    valid YAML of the right type for Obsidian's properties: a date as `2023-01-07` (a date), a
+    number as itself, a list as a flow list of strings (`["a", "b: c"]`: a list), any other text
+    as a double-quoted string (`": # ' \" ---` and line breaks escaped: text), nothing as `""`."""
+    if isinstance(value, jinja2.Undefined) or value is None:
+        return '""'
+    if isinstance(value, TemplateDate):
+        return value.moment.date().isoformat()
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_yaml_text(item) for item in value) + "]"
+    return _yaml_text(value)
+
+
+def _yaml_text(value: object) -> str:
+    text = str(value).replace(LINE_BREAK, "\n")
+    # JSON's string is YAML's double-quoted scalar; characters YAML may not hold are dropped.
+    return json.dumps(_NOT_YAML.sub("", text), ensure_ascii=False)
+
+
+# What YAML (1.1, as PyYAML and Obsidian read it) does not allow in a document, even escaped
+# as JSON leaves it: other non-printable characters, and the byte order mark.
+_NOT_YAML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff\ufffe\uffff"
+                       "\ud800-\udfff]")
+
+
+def check_frontmatter(text: str) -> dict[str, Any]:
+    """Return the properties of a rendered front matter; raise ValueError if it is not a YAML
+    mapping of property names."""
+    try:
+        properties = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as error:
+        raise ValueError(f"not valid YAML ({' '.join(str(error).split())})") from None
+    if not isinstance(properties, dict) or not all(isinstance(k, str) for k in properties):
+        raise ValueError("not a YAML mapping of property names (`name: value` lines)")
+    return properties
+
+
+def _environment(*, yaml_output: bool = False) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
         autoescape=False, keep_trailing_newline=False,
         undefined=jinja2.ChainableUndefined,
+        finalize=yaml_value if yaml_output else None,
     )
     env.filters["date"] = _date_filter
     env.filters["pluralize"] = _pluralize
@@ -81,23 +128,31 @@ def _environment() -> SandboxedEnvironment:
 def default_sources(page_format: str) -> dict[str, str]:
     """Return the default templates of a page format (`logseq` or `obsidian`), by section."""
     folder = resources.files("syncd") / "templates" / page_format
-    return {name: (folder / f"{name}.j2").read_text(encoding="utf-8") for name in SECTIONS}
+    return {name: (folder / f"{name}.j2").read_text(encoding="utf-8") if name != "frontmatter"
+            else "" for name in SECTIONS}  # no front matter unless asked for
+
+
+def default_frontmatter() -> str:
+    """The front matter `sync.frontmatter: true` writes (Obsidian properties)."""
+    return (resources.files("syncd") / "templates" / "obsidian" / "frontmatter.j2").read_text(
+        encoding="utf-8")
 
 
 class Templates:
-    """The five compiled templates of a vault: defaults, overridden by the config's."""
+    """The compiled templates of a vault: defaults, overridden by the config's. In `frontmatter`
+    every `{{ value }}` is written as a YAML value (`yaml_value`), so the YAML stays valid."""
 
     def __init__(self, page_format: str, overrides: Mapping[str, str] | None = None,
                  source: object = None) -> None:
         self.page_format = page_format
         self.source = source  # the config file, named in errors
         self.overrides = dict(overrides or {})
-        env = _environment()
+        env, yaml_env = _environment(), _environment(yaml_output=True)
         sources = {**default_sources(page_format), **self.overrides}
         self._compiled: dict[str, jinja2.Template] = {}
         for name, text in sources.items():
             try:
-                template = env.from_string(text)
+                template = (yaml_env if name == "frontmatter" else env).from_string(text)
                 # Jinja keeps a template's globals as a ChainMap and copies it into every
                 # render's context; flattened once (they never change), a render costs half.
                 template.globals = dict(template.globals)

@@ -29,6 +29,7 @@ from watchdog.observers.inotify import InotifyObserver
 
 from syncd.fakereadwise import FakeReadwise
 from tests.faults.support import (
+    MARKER,
     REPO,
     TIMEOUT,
     TOKEN,
@@ -276,6 +277,63 @@ def test_the_sync_log_tells_each_highlight_once_whatever_step_a_kill_hits(
                 break
             kills += 1
             now[0] += timedelta(minutes=10)  # each round's sync fetches little but its own
+            library.add_books(2, 2, title=f"Round {n}")
+            library.add_highlights(3, library.books[:3])
+        assert kills >= 3
+
+
+def told_per_book_in_obsidian_log(vault: Path) -> tuple[int, Counter[str]]:
+    """Obsidian's `Readwise Syncs.md`: the highlights its entries tell of in all, and per book
+    title (its `    - N highlights from Title` lines)."""
+    log = (vault / "Readwise" / "Readwise Syncs.md").read_text(encoding="utf-8")
+    total = sum(int(n) for n in re.findall(r"— Synced (\d+) highlights? from", log))
+    per_book: Counter[str] = Counter()
+    for n, title in re.findall(r"^    - (\d+) highlights from (.*)$", log, re.M):
+        per_book[title] += int(n)
+    return total, per_book
+
+
+@pytest.mark.parametrize("step", ["replace", "commit"])
+def test_obsidian_sync_log_names_each_book_s_highlights_once_whatever_step_a_kill_hits(
+        tmp_path: Path, step: str) -> None:
+    """Issue 10, item 10 with issue 11's Obsidian log: the per-book lines of `Readwise
+    Syncs.md` are settled after a kill as the totals are, so a kill between a page put in place
+    (or the log's entry) and the transaction recording it neither drops nor repeats a book's
+    line: per title, the lines add up to the highlights on its pages."""
+    rng = random.Random(SEED)
+    vault, state = tmp_path / "vault", tmp_path / "state"
+    vault.mkdir()
+    now = [datetime(2024, 9, 17, tzinfo=timezone.utc)]
+    with FakeReadwise(token=TOKEN, page_size=2, clock=lambda: now[0]) as server:
+        library = Library(server, rng)
+        library.add_books(3, 2)
+        config = write_config(tmp_path / "config.yaml", server.url, vault, state,
+                              vault={"path": str(vault), "format": "obsidian",
+                                     "timezone": "UTC"},
+                              sync={"sync_log_page": "Readwise"}, log_level="warning")
+        kills = 0
+        for n in itertools.count(1):
+            crashed = subprocess.run(
+                [*syncd_command()[:2], "tests.faults.crashpoint", step, str(n), "--", "sync",
+                 "--config", str(config)], cwd=REPO, env=syncd_env(), capture_output=True,
+                text=True, timeout=TIMEOUT, check=False)
+            result = run_syncd("sync", "--config", str(config))
+            assert result.returncode == 0, result.stderr
+            assert_each_once(vault, library.markers.values())
+            on_pages: Counter[str] = Counter()
+            for page in page_files(vault):
+                if page.name != "Readwise Syncs.md":
+                    text = page.read_text(encoding="utf-8")
+                    title = text.split("\n", 1)[0].removeprefix("# ")
+                    on_pages[title] += len(MARKER.findall(text))
+            total, per_book = told_per_book_in_obsidian_log(vault)
+            assert total == sum(on_pages.values())
+            assert per_book == on_pages
+            if crashed.returncode != -signal.SIGKILL:
+                assert crashed.returncode == 0, crashed.stderr
+                break
+            kills += 1
+            now[0] += timedelta(minutes=10)
             library.add_books(2, 2, title=f"Round {n}")
             library.add_highlights(3, library.books[:3])
         assert kills >= 3

@@ -137,7 +137,8 @@ def added(h: Harness, text: str) -> str:
     """What a sync at LATER appends to a page for one new highlight without location."""
     if h.format == "logseq":  # type: ignore[attr-defined]
         return f"\n- New highlights added [[Mar 17th, 2023]] at 6:05 PM\n\t- {text}"
-    return f"\n## New highlights added March 17, 2023 at 6:05 PM\n- {text}\n"
+    # Right after the page's last line, as Readwise's plugin appends (issue 11).
+    return f"## New highlights added March 17, 2023 at 6:05 PM\n- {text}\n"
 
 
 LATER = T0 + timedelta(hours=1)

@@ -612,7 +612,7 @@ def test_templates_keep_only_the_overrides(tmp_path: Path, env: dict[str, str]) 
 def test_unknown_template_is_refused(tmp_path: Path, env: dict[str, str]) -> None:
     message = fails(tmp_path, MINIMAL + "templates:\n  footer: x\n", with_token(env))
     assert message.endswith("at 'templates.footer': unknown key (expected one of page_title, "
-                            "metadata, highlight_header, highlight, sync_log)")
+                            "metadata, highlight_header, highlight, sync_log, frontmatter)")
 
 
 @pytest.mark.parametrize("level", ["debug", "info", "warning", "error"])
@@ -751,12 +751,32 @@ def test_example_loads_with_every_commented_key_uncommented(tmp_path: Path, home
         if match and match.group(2) in names:
             line = f"{match.group(1)}{match.group(2)}: {match.group(3)}"
         uncommented.append(line)
-    config = load(tmp_path, "\n".join(uncommented), env)
+    # templates.frontmatter is Obsidian's (a Logseq graph refuses it: see below).
+    text = "\n".join(uncommented).replace("\n  format: logseq\n", "\n  format: obsidian\n")
+    config = load(tmp_path, text, env)
     assert config.readwise.token == "your-readwise-access-token"
     assert config.vault.timezone == "Europe/Berlin"
     assert config.vault.folder == "pages"
     assert set(config.templates) == {"page_title", "metadata", "highlight_header", "highlight",
-                                     "sync_log"}
+                                     "sync_log", "frontmatter"}
+
+
+def test_frontmatter_switch(tmp_path: Path, env: dict[str, str]) -> None:
+    """issue 11 (front matter): `sync.frontmatter: true` is the built-in front matter unless a
+    `templates.frontmatter` is given; either one in a Logseq graph is one line naming it."""
+    from syncd.templates import default_frontmatter
+
+    obsidian = MINIMAL.replace("vault:\n", "vault:\n  format: obsidian\n", 1)
+    assert "format: obsidian" in obsidian
+    config = load(tmp_path, obsidian + "sync:\n  frontmatter: true\n", with_token(env))
+    assert config.sync.frontmatter and config.templates["frontmatter"] == default_frontmatter()
+    config = load(tmp_path, obsidian + "sync:\n  frontmatter: true\ntemplates:\n"
+                  "  frontmatter: 'a: {{ title }}'\n", with_token(env))
+    assert config.templates["frontmatter"] == "a: {{ title }}"
+    assert "frontmatter" not in load(tmp_path, obsidian, with_token(env)).templates
+    message = fails(tmp_path, MINIMAL + "sync:\n  frontmatter: true\n", with_token(env))
+    assert message.endswith("at 'sync.frontmatter': front matter is for vault.format obsidian; "
+                            "a Logseq page's properties are its metadata template")
 
 
 def test_starter_config_with_token(tmp_path: Path, env: dict[str, str]) -> None:

@@ -121,10 +121,25 @@ def test_property_one_block_per_highlight_and_no_false_edit(
 
 
 def test_obsidian_keeps_the_lines_inside_the_bullet() -> None:
-    """issue 10, item 10, Obsidian: every line of a highlight continues its bullet, indented
-    two spaces (the bullet's content column); an indented `- ` or `#` line is escaped, so it
-    is text of the bullet rather than a nested list or a heading."""
-    nested = "Intro:\n  - first\n\t- second\n# head\n  * star"
+    """issue 10, item 10, Obsidian (with issue 11's fidelity): every line of a highlight
+    continues its bullet, indented two spaces, as Readwise's export writes it (`  - ChatGPT`,
+    `  #3. Hick's Law` are in the corpus, unescaped); only a line that would read as a block of
+    its own, a `- ` at a whole number of 4-space levels, gets a backslash, so that it is text of
+    the bullet rather than a child."""
+    nested = "Intro:\n  - first\n\t- second\n# head\n  * star\n- third"
     text, _ = page_of(book_of([(nested, "")]), "obsidian")
     body = text.split("## Highlights\n", 1)[1].rstrip("\n").split("\n")
-    assert body == ["- Intro:", "    \\- first", "  \t\\- second", "  \\# head", "    * star"]
+    assert body == ["- Intro:", "    \\- first", "  \t- second", "  # head", "    * star",
+                    "  - third"]
+
+
+def test_obsidian_page_with_the_plugin_s_list_lines_is_adopted_without_duplicates() -> None:
+    """issue 11 with issue 10, item 10: a page as Readwise's plugin wrote it, a highlight whose
+    lines are a list (`  - ChatGPT`), is read back with the list inside the highlight: adopting
+    it (no records) recognises the highlight, adds nothing, changes nothing."""
+    listing = "Tools I use:\n- ChatGPT\n- Copilot\n- Gemini"
+    book = book_of([(listing, "a note\n- with a list"), ("Second.", "")])
+    text, _ = page_of(book, "obsidian")
+    assert "\n  - ChatGPT\n  - Copilot\n" in text and "\n      - with a list" in text
+    plan = plan_page(book, list(book.highlights), text, {}, STYLES["obsidian"], T0, Options())
+    assert plan.text is None and plan.outcome.new == 0
