@@ -185,13 +185,14 @@ class Verdict:
 
 def decide(candidates: Collection[Evidence]) -> Verdict:
     """Given the evidence of every page that might be a book's, return which is its page."""
-    for kind, test in (("strong evidence", strong), ("most of its highlights", by_content)):
+    for kind, test in (("strong evidence of being it", strong),
+                       ("most of its highlights", by_content)):
         found = sorted(e.path for e in candidates if test(e))
         if len(found) == 1:
             return Verdict(found[0])
         if found:
             names = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3
                                              else "")
-            return Verdict(None, f"its page is gone and {len(found)} pages have {kind} of "
-                                 f"being it: {names}; keep one (or run `syncd resync`)")
+            return Verdict(None, f"its page is gone and {len(found)} pages have {kind}: "
+                                 f"{names}; keep one (or run `syncd resync`)")
     return Verdict(None)

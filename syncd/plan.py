@@ -256,6 +256,15 @@ def observe_page(text: str, records: Mapping[int, HighlightRecord],
     return changed
 
 
+def on_page(text: str, records: Mapping[int, HighlightRecord],
+            fmt: PageFormat) -> list[HighlightRecord]:
+    """Given a page's text and records of blocks syncd meant to write there, return those whose
+    block is on the page as meant (indentation and trailing white space aside)."""
+    disk = _Disk(text, fmt)
+    return [rec for rec in records.values()
+            if rec.status == "written" and disk.find(rec.block) is not None]
+
+
 def page_title_of(text: str) -> str | None:
     """Return the `title::` property of a page's first line, if it has one."""
     first = text.split("\n", 1)[0]

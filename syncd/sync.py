@@ -42,6 +42,7 @@ from syncd.plan import (
     PagePlan,
     new_page_records,
     observe_page,
+    on_page,
     page_title_of,
     plan_page,
 )
@@ -479,7 +480,9 @@ class Syncer:
         page never is (a journal, a file-sync tool's copy): then it is looked for as gone."""
         self._vault_pages = None
         for record in self.state.pages():
-            if record.path == source and record.status == "active":
+            # A waiting book's page is still where syncd left it until this move; a deleted
+            # book's page that came back is looked at below, on its evidence.
+            if record.path == source and record.status != "deleted":
                 if self._never_a_page(destination, self._siblings(destination)) is None:
                     record = replace(record, path=destination)
                 self.reconcile(record)
@@ -565,14 +568,15 @@ class Syncer:
             path=path, excluded=excluded, same_file=same, at_place=at_place,
             title_matches=title is not None and title.casefold() == record.title.casefold(),
             other_title=title is not None and title.casefold() != record.title.casefold(),
-            blocks_on_page=on_page if (content or same or at_place) else 0,
-            blocks_written=len(written) if (content or same or at_place) else 0,
+            # A deleted book's page is found by content only with syncd's header on it.
+            blocks_on_page=on_page if (content or same or at_place or marked) else 0,
+            blocks_written=len(written) if (content or same or at_place or marked) else 0,
             marked=marked)
 
     def _find_moved(self, record: PageRecord) -> tuple[Verdict, PageFile | None]:
         """Find the page of `record`'s book, no longer where it was, among the pages no other
         book has (see syncd.identity for the rule). A deleted book's page is found only by
-        strong evidence (the same file, its `title::`), never by content."""
+        strong evidence (the same file, its `title::`) or with syncd's header on it."""
         owned = {p.path for p in self.state.pages()
                  if p.status != "deleted" and p.book_id != record.book_id}
         fresh = self._vault_pages is None
@@ -960,7 +964,15 @@ class Syncer:
         with self.state.transaction():
             for write in pending:
                 page = self.vault.read(self.vault.path(write.path))
-                if page.text is None or _digest(page.text) != write.digest:
+                if page.text is None:
+                    continue
+                if _digest(page.text) != write.digest:
+                    # Changed since (the user edited it, or it was never written): a block on
+                    # it as the write meant it is that highlight as syncd wrote it, not an edit.
+                    if write.page is not None and self.state.page(write.page.book_id):
+                        self.state.put_highlights(on_page(
+                            page.text, {h.highlight_id: h for h in write.highlights},
+                            self.style.page_format))
                     continue
                 if write.page is not None:
                     log.info("%s was written by a sync that stopped before recording it; "

@@ -277,7 +277,9 @@ class World(RuleBasedStateMachine):
                 continue
             key = f"hl-{h.id}"
             if before[key] and not after[key]:
-                h.user_deleted = True
+                # Taken away: deleted by the user, unless syncd never recorded writing it (a
+                # sync killed before its commit): then it is new to syncd, and comes again.
+                h.user_deleted = self.recorded(h.id)
             elif after[key] and not before[key]:
                 h.user_deleted, h.user_edited = False, True
             elif after[key]:
@@ -291,6 +293,18 @@ class World(RuleBasedStateMachine):
         for token, owner in list(self.typed.items()):
             if owner == book.id and not re.search(re.escape(token) + r"(?!\d)", new_text):
                 del self.typed[token]
+
+    def recorded(self, highlight_id: int) -> bool:
+        """Whether syncd's state holds a record of the highlight (it knows it wrote it)."""
+        path = database_path(self.h.config.state_dir, self.vault)
+        if not path.exists():
+            return False
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT 1 FROM highlights WHERE highlight_id = ?",
+                              (highlight_id,)).fetchone() is not None
+        finally:
+            db.close()
 
     def write_world_file(self, relative: str, data: bytes) -> None:
         path = self.vault / relative
