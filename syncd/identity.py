@@ -9,13 +9,13 @@ path) or adopted it (the official plugin's page), or followed it there:
   first-sync header, still on it (an inode number freed by a deleted page may be given to a new
   file of the user's, which holds neither);
 - its `title::` (Logseq: the first line) equal to the title syncd recorded for the page;
-- its content, but only when more than half of the highlight blocks syncd last wrote for the
-  book (and still considers as written) are on it, and either the book has at least three such
-  blocks, or syncd's first-sync header ("Highlights first synced by [[Readwise]]") is on it too:
-  a highlight the user copied into a page of their own is never enough. With that header, a
-  page whose `title::` changed is the book's page too: Logseq's rename rewrites `title::`, and an
-  editor that saves by writing a new file gives the page a new inode, so after both (while syncd
-  was not watching) the header and the highlights are what is left to know it by.
+- its content, but only on a page holding syncd's first-sync header ("Highlights first synced
+  by [[Readwise]]") and more than half of the highlight blocks syncd last wrote for the book
+  (and still considers as written), as written or as the user edited them: highlights the user
+  copied into a page of their own are never enough, however many. A page whose `title::`
+  changed is the book's page then too: Logseq's rename rewrites `title::`, and an editor that
+  saves by writing a new file gives the page a new inode, so after both (while syncd was not
+  watching) the header and the highlights are what is left to know it by.
 
 Some pages are never a book's page, whatever they hold: a journal page (Logseq's journals
 folder), an Obsidian daily note (its folder, or a note named by the daily-note date format),
@@ -36,7 +36,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-MIN_CONTENT_BLOCKS = 3  # a book with fewer written blocks is never found by content alone
 SIMILAR = 0.6  # how alike a line must be to a block's first line to count as that block, edited
 
 _SYNCTHING = re.compile(r"\.sync-conflict-\d{8}-\d{6}(-[0-9A-Za-z]+)?(\.|$)")
@@ -165,13 +164,10 @@ def strong(evidence: Evidence) -> bool:
 
 
 def by_content(evidence: Evidence) -> bool:
-    """Whether a page holds a clear majority of the book's written blocks (and is not excluded):
-    with syncd's first-sync header, whatever its title; else only a page not titled as
-    something else, for a book of at least MIN_CONTENT_BLOCKS written blocks."""
-    if evidence.excluded or 2 * evidence.blocks_on_page <= evidence.blocks_written:
-        return False
-    return evidence.marked or (not evidence.other_title
-                               and evidence.blocks_written >= MIN_CONTENT_BLOCKS)
+    """Whether a page (not excluded) holds syncd's first-sync header and a clear majority of
+    the book's written blocks."""
+    return (not evidence.excluded and evidence.marked
+            and 2 * evidence.blocks_on_page > evidence.blocks_written)
 
 
 @dataclass(frozen=True)
