@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,24 +18,9 @@ import syncd.app
 from syncd.cli import main
 from syncd.fakereadwise import FakeReadwise, Fault
 from syncd.readwise import ReadwiseClient
+from tests.e2e.conftest import TOKEN
 
-TOKEN = "tok-e2e-0123456789abcdef"
 NOW = "2023-03-17T17:05:00Z"
-
-
-@pytest.fixture
-def server() -> Iterator[FakeReadwise]:
-    with FakeReadwise(token=TOKEN) as server:
-        server.add_book(title="Walden", author="Thoreau", highlights=[
-            {"text": "Simplify, simplify.", "updated_at": "2023-01-01T00:00:00Z"}])
-        yield server
-
-
-@pytest.fixture
-def vault(tmp_path: Path) -> Path:
-    path = tmp_path / "graph"
-    path.mkdir()
-    return path
 
 
 def write_config(tmp_path: Path, server: FakeReadwise, vault: Path, **extra: Any) -> Path:

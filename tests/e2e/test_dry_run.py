@@ -4,30 +4,13 @@ or lock file, no vault file (not even a crash's leftover removed); it still prin
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from syncd.fakereadwise import FakeReadwise
 from syncd.vault import TEMP_PREFIX, TEMP_SUFFIX
-from tests.e2e.test_cli import TOKEN, run, write_config
+from tests.e2e.conftest import TOKEN
+from tests.e2e.test_cli import run, write_config
 from tests.faults.support import snapshot
-
-
-@pytest.fixture
-def server() -> Iterator[FakeReadwise]:
-    with FakeReadwise(token=TOKEN) as server:
-        server.add_book(title="Walden", author="Thoreau", highlights=[
-            {"text": "Simplify, simplify.", "updated_at": "2023-01-01T00:00:00Z"}])
-        yield server
-
-
-@pytest.fixture
-def vault(tmp_path: Path) -> Path:
-    path = tmp_path / "graph"
-    path.mkdir()
-    return path
 
 
 def stamps(root: Path) -> dict[str, int]:

@@ -7,24 +7,16 @@ with no default config anywhere, so that one ignored `--config` is a "no such fi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from syncd.cli import main
 from syncd.fakereadwise import FakeReadwise
-from tests.e2e.test_cli import TOKEN, write_config
+from tests.e2e.conftest import TOKEN
+from tests.e2e.test_cli import write_config
 
 PLACES = ["before", "after"]
-
-
-@pytest.fixture
-def server() -> Iterator[FakeReadwise]:
-    with FakeReadwise(token=TOKEN) as server:
-        server.add_book(title="Walden", author="Thoreau", highlights=[
-            {"text": "Simplify, simplify.", "updated_at": "2023-01-01T00:00:00Z"}])
-        yield server
 
 
 @pytest.fixture

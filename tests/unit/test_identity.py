@@ -76,6 +76,8 @@ def test_strong_evidence() -> None:
     assert strong(Evidence("a.md", same_file=True, blocks_on_page=1, blocks_written=5))
     # An inode number freed by a deleted page and given to a new file of the user's:
     assert not strong(Evidence("a.md", same_file=True, blocks_on_page=0, blocks_written=5))
+    # ... even when the book has no block left as written (found by the world test).
+    assert not strong(Evidence("a.md", same_file=True))
     # The user deleted every highlight block, then Logseq renamed the page (file and title::):
     # the first-sync header syncd wrote is still on it.
     assert strong(Evidence("a.md", same_file=True, other_title=True, blocks_on_page=0,
