@@ -568,15 +568,14 @@ class Syncer:
             path=path, excluded=excluded, same_file=same, at_place=at_place,
             title_matches=title is not None and title.casefold() == record.title.casefold(),
             other_title=title is not None and title.casefold() != record.title.casefold(),
-            # A deleted book's page is found by content only with syncd's header on it.
-            blocks_on_page=on_page if (content or same or at_place or marked) else 0,
-            blocks_written=len(written) if (content or same or at_place or marked) else 0,
+            blocks_on_page=on_page if (content or same or at_place) else 0,
+            blocks_written=len(written) if (content or same or at_place) else 0,
             marked=marked)
 
     def _find_moved(self, record: PageRecord) -> tuple[Verdict, PageFile | None]:
         """Find the page of `record`'s book, no longer where it was, among the pages no other
         book has (see syncd.identity for the rule). A deleted book's page is found only by
-        strong evidence (the same file, its `title::`) or with syncd's header on it."""
+        strong evidence (the same file, its `title::`), never by content."""
         owned = {p.path for p in self.state.pages()
                  if p.status != "deleted" and p.book_id != record.book_id}
         fresh = self._vault_pages is None
