@@ -954,9 +954,9 @@ class Syncer:
         the very text that was being written was written, so it is recorded now as that
         transaction would have recorded it (its highlights as written, their count for the sync
         log; for the log page, its line as told). A page that does not hold it was not written,
-        or was changed by the user since: which cannot be known, and the pages are looked at
-        as any page is (highlights on it are recognised by their text; the sync log may then
-        undercount)."""
+        or was changed since (which cannot be told apart): its blocks that stand as the write
+        meant them are recorded as written, so that they are not taken for the user's edits;
+        the rest of the page is looked at as any page is, and the sync log may undercount."""
         pending = self.state.pending()
         if not pending:
             return
