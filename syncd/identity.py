@@ -5,9 +5,9 @@ path) or adopted it (the official plugin's page), or followed it there:
 
 - a move event from the watcher (the page was renamed or moved while syncd watched);
 - the same file: the device and inode syncd recorded when it last wrote or read the page (a
-  rename or a move within the vault keeps them), with at least one block syncd wrote, or its
-  first-sync header, still on it (an inode number freed by a deleted page is soon given to a
-  new file of the user's, which holds neither);
+  rename or a move within the vault keeps them), with syncd's first-sync header still on it
+  (an inode number freed by a deleted page is soon given to a new file of the user's, which may
+  hold a highlight they copied, but not that header);
 - its `title::` (Logseq: the first line) equal to the title syncd recorded for the page;
 - its content, but only on a page holding syncd's first-sync header ("Highlights first synced
   by [[Readwise]]") and more than half of the highlight blocks syncd last wrote for the book
@@ -155,7 +155,7 @@ def strong(evidence: Evidence) -> bool:
         return False
     if evidence.moved_here:
         return True
-    if evidence.same_file and (evidence.blocks_on_page or evidence.marked):
+    if evidence.same_file and evidence.marked:
         return True
     if evidence.other_title:
         return False

@@ -73,8 +73,11 @@ def test_content_needs_syncd_s_header_and_a_clear_majority_of_its_blocks() -> No
 
 def test_strong_evidence() -> None:
     assert strong(Evidence("a.md", moved_here=True))
-    assert strong(Evidence("a.md", same_file=True, blocks_on_page=1, blocks_written=5))
-    # An inode number freed by a deleted page and given to a new file of the user's:
+    assert strong(Evidence("a.md", same_file=True, blocks_on_page=1, blocks_written=5,
+                           marked=True))
+    # An inode number freed by a deleted page and given to a new file of the user's, holding a
+    # highlight they copied (found by the world test):
+    assert not strong(Evidence("a.md", same_file=True, blocks_on_page=1, blocks_written=5))
     assert not strong(Evidence("a.md", same_file=True, blocks_on_page=0, blocks_written=5))
     # ... even when the book has no block left as written (found by the world test).
     assert not strong(Evidence("a.md", same_file=True))
@@ -83,7 +86,7 @@ def test_strong_evidence() -> None:
     assert strong(Evidence("a.md", same_file=True, other_title=True, blocks_on_page=0,
                            blocks_written=5, marked=True))
     assert strong(Evidence("a.md", same_file=True, other_title=True, blocks_on_page=1,
-                           blocks_written=3))  # Logseq renamed it: file and title
+                           blocks_written=3, marked=True))  # Logseq renamed it: file and title
     assert strong(Evidence("a.md", title_matches=True))
     assert not strong(Evidence("a.md", title_matches=True, excluded="a file-sync tool's copy"))
     assert not strong(Evidence("a.md", moved_here=True, excluded="a journal page"))
