@@ -259,10 +259,12 @@ class Syncer:
         since = None if full or book_ids or cursor is None else parse_cursor(cursor)
         self.vault.check()
         if not dry_run:  # a dry run writes (and removes) nothing
-            # A crash's leftovers: in the pages folder, and next to pages the user moved.
+            # A crash's leftovers: in the pages folder, next to pages the user moved, and where
+            # the writes a kill interrupted were going (the page may have moved on since).
             for folder in {*self.layout.new_page_folders()} | {
                     self.vault.path(p.path).parent for p in self.state.pages()
-                    if p.status == "active"}:
+                    if p.status == "active"} | {
+                    self.vault.path(w.path).parent for w in self.state.pending()}:
                 self.vault.remove_temporary_files(folder)
             self._settle_writes()
             self.scan()
