@@ -386,15 +386,17 @@ def _launchd_install(context: Context, timer: bool, say: Callable[[str], None]) 
     say(f"loaded {label}; logs: {context.home / 'Library' / 'Logs' / 'syncd' / label}.log")
 
 
+def _agents_there(context: Context) -> list[tuple[str, Path]]:
+    """The label and file of each syncd agent (the daemon's, the timer's) found installed."""
+    return [(label, path) for label in (DAEMON_LABEL, TIMER_LABEL)
+            if (path := _agent_path(context, label)).exists()]
+
+
 def _launchd_uninstall(context: Context, say: Callable[[str], None]) -> int:
     context.tool("launchctl")
     record = Record(context.env)
-    found = False
-    for label in (DAEMON_LABEL, TIMER_LABEL):
-        path = _agent_path(context, label)
-        if not path.exists():
-            continue
-        found = True
+    agents = _agents_there(context)
+    for label, path in agents:
         if not record.ours(path):
             say(f"{path} was not written by syncd, or was changed since: kept")
             continue
@@ -402,7 +404,7 @@ def _launchd_uninstall(context: Context, say: Callable[[str], None]) -> int:
         path.unlink()
         record.files.pop(str(path), None)
         say(f"unloaded and removed {path}")
-    if not found:
+    if not agents:
         say("nothing to uninstall: no syncd agent in " + str(_agent_path(context, "x").parent))
         return 0
     record.save()
@@ -412,16 +414,12 @@ def _launchd_uninstall(context: Context, say: Callable[[str], None]) -> int:
 def _launchd_status(context: Context, say: Callable[[str], None]) -> int:
     context.tool("launchctl")
     record = Record(context.env)
-    found = False
-    for label in (DAEMON_LABEL, TIMER_LABEL):
-        path = _agent_path(context, label)
-        if not path.exists():
-            continue
-        found = True
+    agents = _agents_there(context)
+    for label, path in agents:
         whose = "written by syncd" if record.ours(path) else "changed by you (or not syncd's)"
         loaded = context.call("launchctl", "print", f"{_domain()}/{label}", check=False)
         say(f"{label}: {path} ({whose}); {'loaded' if loaded.returncode == 0 else 'not loaded'}")
-    if not found:
+    if not agents:
         say("not installed (run `syncd service install`)")
         return 1
     return 0
