@@ -23,6 +23,7 @@ from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
 from syncd.errors import VaultError
+from syncd.vault import file_identity
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -153,14 +154,6 @@ class PageNames:
         return casefolded in self._names
 
 
-def _file_identity(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino
-
-
 def database_path(state_dir: Path, vault: Path) -> Path:
     """Return the database file of one vault: several vaults may share a state_dir."""
     key = hashlib.sha256(str(vault.resolve()).encode()).hexdigest()[:16]
@@ -253,7 +246,7 @@ class State:
             with suppress(AttributeError, sqlite3.Error):
                 self._db.close()
             raise state_error(error, path, busy_timeout) from None
-        self._identity = _file_identity(path)
+        self._identity = file_identity(path)
 
     def _migrate(self) -> None:
         """Bring a database an older syncd made up to date: columns added since."""
@@ -309,7 +302,7 @@ class State:
         state = cls.__new__(cls)
         state.path, state.busy_timeout, state._db = path, busy_timeout, memory
         state._names, state._names_version = None, None
-        state._identity = _file_identity(path)
+        state._identity = file_identity(path)
         if state.get("schema_version") is None:
             state.set("schema_version", str(SCHEMA_VERSION))
         return state
@@ -321,7 +314,7 @@ class State:
     def replaced(self) -> bool:
         """True when the database file this connection has open is no longer at its path:
         deleted, or another file put there (the connection would go on with the old one)."""
-        return _file_identity(self.path) != self._identity
+        return file_identity(self.path) != self._identity
 
     def close(self) -> None:
         self._db.close()

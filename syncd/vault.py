@@ -157,7 +157,7 @@ class Vault:
         found at its path later with the same ones is the same folder, inside the vault."""
         folder = path.parent
         known = self._checked.get(folder)
-        if known is None or _identity(folder) != known:
+        if known is None or file_identity(folder) != known:
             if not self.inside(path):
                 raise VaultError(f"{path}: outside the vault or a symlink; not written")
             try:
@@ -166,7 +166,7 @@ class Vault:
                 raise VaultError(_describe(path, error)) from None
             if not self.inside(path):  # a folder made above may not be a link out
                 raise VaultError(f"{path}: outside the vault or a symlink; not written")
-            known = self._checked[folder] = _identity(folder)
+            known = self._checked[folder] = file_identity(folder)
         elif path.is_symlink():
             raise VaultError(f"{path}: outside the vault or a symlink; not written")
         assert known is not None
@@ -412,9 +412,10 @@ def _write_beside(path: Path, data: bytes, *, durable: bool) -> tuple[Path, os.s
         os.close(fd)
 
 
-def _identity(folder: Path) -> tuple[int, int] | None:
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """The (device, inode) of what `path` leads to (links followed), or None if nothing."""
     try:
-        stat = os.stat(folder)
+        stat = os.stat(path)
     except OSError:
         return None
     return stat.st_dev, stat.st_ino
