@@ -474,8 +474,7 @@ class Syncer:
             self._clear_waiting(record.book_id)
 
     def _clear_waiting(self, book_id: int) -> None:
-        if any(p.book_id == book_id for p in self.state.problems("waiting")):
-            self.state.clear_problem(book_id)
+        self.state.clear_problem(book_id, "waiting")
 
     def move(self, source: str, destination: str) -> None:
         """The watcher saw a page renamed or moved: follow it, unless it went where a book's
