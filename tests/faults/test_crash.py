@@ -20,6 +20,7 @@ import signal
 import subprocess
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -246,6 +247,28 @@ def test_a_crash_in_an_obsidian_first_sync_leaves_nothing_behind(tmp_path: Path)
         assert len(page_files(vault)) == 3
 
 
+def kill_rounds(config: Path, step: str, library: Library, now: list[datetime], *,
+                check: Callable[[], None]) -> int:
+    """Round after round: kill a sync at the n-th occurrence of `step` (n = 1, 2, ...), let the
+    next sync finish and `check` the vault, then add books and highlights and move Readwise's
+    clock on; until a sync ends before its n-th `step`. Return how many syncs were killed."""
+    for n in itertools.count(1):
+        crashed = subprocess.run(
+            [*syncd_command()[:2], "tests.faults.crashpoint", step, str(n), "--", "sync",
+             "--config", str(config)], cwd=REPO, env=syncd_env(), capture_output=True,
+            text=True, timeout=TIMEOUT, check=False)
+        result = run_syncd("sync", "--config", str(config))
+        assert result.returncode == 0, result.stderr
+        check()
+        if crashed.returncode != -signal.SIGKILL:
+            assert crashed.returncode == 0, crashed.stderr
+            return n - 1
+        now[0] += timedelta(minutes=10)  # each round's sync fetches little but its own
+        library.add_books(2, 2, title=f"Round {n}")
+        library.add_highlights(3, library.books[:3])
+    raise AssertionError("unreachable")
+
+
 @pytest.mark.parametrize("step", ["replace", "commit"])
 def test_the_sync_log_tells_each_highlight_once_whatever_step_a_kill_hits(
         tmp_path: Path, step: str) -> None:
@@ -263,22 +286,8 @@ def test_the_sync_log_tells_each_highlight_once_whatever_step_a_kill_hits(
         library.add_books(3, 2)
         config = write_config(tmp_path / "config.yaml", server.url, vault, state,
                               sync={"sync_log_page": "Readwise"}, log_level="warning")
-        kills = 0
-        for n in itertools.count(1):
-            crashed = subprocess.run(
-                [*syncd_command()[:2], "tests.faults.crashpoint", step, str(n), "--", "sync",
-                 "--config", str(config)], cwd=REPO, env=syncd_env(), capture_output=True,
-                text=True, timeout=TIMEOUT, check=False)
-            result = run_syncd("sync", "--config", str(config))
-            assert result.returncode == 0, result.stderr
-            check_vault(vault, config, library)
-            if crashed.returncode != -signal.SIGKILL:
-                assert crashed.returncode == 0, crashed.stderr
-                break
-            kills += 1
-            now[0] += timedelta(minutes=10)  # each round's sync fetches little but its own
-            library.add_books(2, 2, title=f"Round {n}")
-            library.add_highlights(3, library.books[:3])
+        kills = kill_rounds(config, step, library, now,
+                            check=lambda: check_vault(vault, config, library))
         assert kills >= 3
 
 
@@ -311,14 +320,7 @@ def test_obsidian_sync_log_names_each_book_s_highlights_once_whatever_step_a_kil
                               vault={"path": str(vault), "format": "obsidian",
                                      "timezone": "UTC"},
                               sync={"sync_log_page": "Readwise"}, log_level="warning")
-        kills = 0
-        for n in itertools.count(1):
-            crashed = subprocess.run(
-                [*syncd_command()[:2], "tests.faults.crashpoint", step, str(n), "--", "sync",
-                 "--config", str(config)], cwd=REPO, env=syncd_env(), capture_output=True,
-                text=True, timeout=TIMEOUT, check=False)
-            result = run_syncd("sync", "--config", str(config))
-            assert result.returncode == 0, result.stderr
+        def check() -> None:
             assert_each_once(vault, library.markers.values())
             on_pages: Counter[str] = Counter()
             for page in page_files(vault):
@@ -329,11 +331,5 @@ def test_obsidian_sync_log_names_each_book_s_highlights_once_whatever_step_a_kil
             total, per_book = told_per_book_in_obsidian_log(vault)
             assert total == sum(on_pages.values())
             assert per_book == on_pages
-            if crashed.returncode != -signal.SIGKILL:
-                assert crashed.returncode == 0, crashed.stderr
-                break
-            kills += 1
-            now[0] += timedelta(minutes=10)
-            library.add_books(2, 2, title=f"Round {n}")
-            library.add_highlights(3, library.books[:3])
-        assert kills >= 3
+
+        assert kill_rounds(config, step, library, now, check=check) >= 3
