@@ -237,3 +237,26 @@ def test_killed_before_recording_new_page_then_changed(h: Harness) -> None:
     later(h)
     sync(h)
     assert read(h, PAGE).count("hl-1v") == 1
+
+
+def test_killed_before_recording_an_update_then_the_page_edited(h: Harness) -> None:
+    """issue 10, kill at any point (found by the world test): a sync rewrites a changed
+    highlight in place and is killed before recording it; the user then types on the page, so
+    it no longer holds the text the sync wrote; Readwise changes the highlight again. The block
+    the killed sync wrote is syncd's, not the user's edit: the next change is applied, once."""
+    walden(h, "hl-1v1 simplify, simplify", "hl-2v1 the woods")
+    sync(h)
+    later(h)
+    h.server.update_highlight(1, text="hl-1v2 simplify, simplify")
+    later(h)
+    assert sync(h, crash=("after_replace", 1)) is None
+    assert "hl-1v2" in read(h, PAGE)
+    with (h.vault / PAGE).open("a", encoding="utf-8") as page:
+        page.write("\n- ut-1 my own line")
+    later(h)
+    h.server.update_highlight(1, text="hl-1v3 simplify, simplify")
+    later(h)
+    report = sync(h)
+    assert report is not None and report.outcome.conflicts == 0
+    text = read(h, PAGE)
+    assert text.count("hl-1v") == 1 and "hl-1v3" in text and "ut-1 my own line" in text
