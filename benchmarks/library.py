@@ -33,7 +33,7 @@ CATEGORIES = ("books", "articles", "tweets", "podcasts", "supplementals")
 _CATEGORY_WEIGHTS = (40, 30, 10, 10, 10)
 _SOURCES = {"books": "kindle", "articles": "reader", "tweets": "twitter", "podcasts": "snipd",
             "supplementals": "supplemental"}
-#: The location kinds, as `syncd.render.location` tells them apart.
+#: The location kinds, as `syncd.core.render.location` tells them apart.
 LOCATION_KINDS = ("kindle", "page", "time_offset", "tweet", "url", "none")
 
 _EPOCH = datetime(2016, 1, 1, tzinfo=timezone.utc)

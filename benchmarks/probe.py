@@ -9,7 +9,7 @@ of this program's own address space; `ru_maxrss` can carry the parent's size acr
 the time inside the process. With `--watch-opens`, an audit hook on `open` records every `.md`
 file under that folder the process opened for reading.
 
-`latency` runs `syncd.daemon.Daemon` (as `syncd run` builds it, debounce included) over the
+`latency` runs `syncd.commands.daemon.Daemon` (as `syncd run` builds it, debounce included) over the
 vault, waits for its sync on start, then `--saves` times appends a line to a page as an editor
 saves it and measures how long until the daemon has reconciled the change (its `after_changes`
 hook). The pages are taken in turn from the vault's pages folder, a different one each save.
@@ -76,9 +76,9 @@ def run_sync(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def run_latency(args: argparse.Namespace) -> int:
-    from syncd.app import make_syncer, open_state
     from syncd.cli import load, setup_logging
-    from syncd.daemon import Daemon
+    from syncd.commands.daemon import Daemon
+    from syncd.engine.wiring import make_syncer, open_state
 
     config = load(argparse.Namespace(config=args.config))
     setup_logging("warning")

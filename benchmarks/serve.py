@@ -22,7 +22,7 @@ import json
 import sys
 
 from benchmarks.library import iter_books, new_highlight
-from syncd.fakereadwise import FakeReadwise
+from syncd.testing.fakereadwise import FakeReadwise
 
 TOKEN = "benchmark-token-not-secret"
 

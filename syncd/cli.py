@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from syncd.config import Config
-    from syncd.state import State
+    from syncd.edges.state import State
 
 log = logging.getLogger("syncd")
 
@@ -139,7 +139,7 @@ def load(args: argparse.Namespace, *, require_token: bool = True) -> Config:
     path = find_config_path(args.config, os.environ)
     config = load_config(path, os.environ, require_token=require_token)
     if config.templates:  # custom templates are part of the config: they must compile
-        from syncd.templates import Templates
+        from syncd.core.templates import Templates
 
         Templates(config.vault.format, config.templates, source=config.source)
     for warning in (config_permission_warning(path),
@@ -154,7 +154,7 @@ def locked_vault(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
     """Load the config, set up logging, hold the vault's lock and open its state."""
     import sqlite3
 
-    from syncd.app import open_state, vault_lock
+    from syncd.engine.wiring import open_state, vault_lock
 
     config = load(args)
     setup_logging(config.log_level)
@@ -174,8 +174,8 @@ def dry_run_state(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
     no lock is taken, no state folder or database is made (see `State.read_only_copy`)."""
     import sqlite3
 
+    from syncd.edges.state import CorruptStateError, State, database_path
     from syncd.errors import VaultError
-    from syncd.state import CorruptStateError, State, database_path
 
     config = load(args)
     setup_logging(config.log_level)
@@ -196,9 +196,9 @@ def dry_run_state(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
 def cmd_sync(args: argparse.Namespace) -> int:
     import sqlite3
 
-    from syncd.app import make_syncer
-    from syncd.progress import ProgressBar
-    from syncd.status import record_error, record_sync
+    from syncd.commands.progress import ProgressBar
+    from syncd.commands.status import record_error, record_sync
+    from syncd.engine.wiring import make_syncer
 
     with (dry_run_state if args.dry_run else locked_vault)(args) as (config, state):
         bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
@@ -233,8 +233,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from syncd.app import make_syncer
-    from syncd.daemon import Daemon
+    from syncd.commands.daemon import Daemon
+    from syncd.engine.wiring import make_syncer
 
     with locked_vault(args) as (config, state):
         daemon = Daemon(config, state, env=os.environ,
@@ -247,9 +247,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_resync(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from syncd.app import make_syncer
-    from syncd.books import find_book
-    from syncd.status import book_entries
+    from syncd.commands.status import book_entries
+    from syncd.core.books import find_book
+    from syncd.engine.wiring import make_syncer
 
     with locked_vault(args) as (config, state):
         book = find_book(args.book, book_entries(state), vault=config.vault.path,
@@ -265,10 +265,10 @@ def cmd_resync(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from syncd.commands.doctor import run_checks
     from syncd.config import find_config_path
-    from syncd.doctor import run_checks
+    from syncd.edges.watcher import inotify_limits
     from syncd.errors import ConfigError
-    from syncd.watcher import inotify_limits
 
     try:
         config = load(args, require_token=False)
@@ -283,7 +283,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from syncd.status import collect_status, format_status
+    from syncd.commands.status import collect_status, format_status
 
     config = load(args, require_token=False)
     status = collect_status(config, books=args.books)
@@ -315,7 +315,7 @@ def page(text: str) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from syncd.demo import run_demo
+    from syncd.commands.demo import run_demo
     from syncd.errors import UsageError
 
     if args.config is not None:  # refused, not ignored: the demo uses no config
@@ -327,14 +327,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from syncd.init import run_init
+    from syncd.commands.init import run_init
 
     return run_init({"vault": args.vault, "format": args.format, "token": args.token},
                     args.config, os.environ)
 
 
 def cmd_service(args: argparse.Namespace) -> int:
-    from syncd import service
+    from syncd.commands import service
 
     if args.action == "install":
         load(args)  # a service with a broken config would only fail in the background

@@ -593,7 +593,7 @@ def _templates(tree: Mapping[str, Any], vault: VaultConfig,
                 raise context.error(key, "front matter is for vault.format obsidian; a Logseq "
                                          "page's properties are its metadata template")
     if tree["sync"]["frontmatter"] and "frontmatter" not in templates:
-        from syncd.templates import default_frontmatter
+        from syncd.core.templates import default_frontmatter
 
         templates["frontmatter"] = default_frontmatter()
     return MappingProxyType(templates)

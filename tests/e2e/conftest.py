@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.fakereadwise import FakeReadwise
+from syncd.testing.fakereadwise import FakeReadwise
 
 TOKEN = "tok-e2e-0123456789abcdef"
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-import syncd.app
+import syncd.engine.wiring
 from syncd.cli import main
-from syncd.fakereadwise import FakeReadwise, Fault
-from syncd.readwise import ReadwiseClient
+from syncd.edges.readwise import ReadwiseClient
+from syncd.testing.fakereadwise import FakeReadwise, Fault
 from tests.e2e.conftest import TOKEN
 
 NOW = "2023-03-17T17:05:00Z"
@@ -44,12 +44,12 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 @pytest.fixture
 def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retries in the in-process runs below do not wait (the backoff itself is unit-tested)."""
-    real = syncd.app.make_client
+    real = syncd.engine.wiring.make_client
 
     def fast(config: Any, **kwargs: Any) -> ReadwiseClient:
         return real(config, sleep=lambda _: None, **kwargs)
 
-    monkeypatch.setattr(syncd.app, "make_client", fast)
+    monkeypatch.setattr(syncd.engine.wiring, "make_client", fast)
     monkeypatch.setenv("SYNCD_NOW", NOW)
     monkeypatch.delenv("READWISE_TOKEN", raising=False)
 
@@ -237,7 +237,7 @@ def test_an_unwritable_vault_fails_the_book_and_leaves_nothing_half_written(
     assert "the vault is read-only" in err
     monkeypatch.undo()
     assert list(vault.rglob("*.md")) == [] and list(vault.rglob("*.tmp")) == []
-    monkeypatch.setattr(syncd.app, "make_client", lambda c, **k: ReadwiseClient(
+    monkeypatch.setattr(syncd.engine.wiring, "make_client", lambda c, **k: ReadwiseClient(
         c.readwise.base_url, c.readwise.token, sleep=lambda _: None))
     monkeypatch.setenv("SYNCD_NOW", NOW)
     assert main(["sync", "--config", str(config)]) == 0
@@ -250,7 +250,7 @@ def test_a_second_syncd_on_the_same_vault_exits_5(tmp_path: Path, server: FakeRe
     from syncd.config import load_config
 
     config = write_config(tmp_path, server, vault)
-    with syncd.app.vault_lock(load_config(config, {})):
+    with syncd.engine.wiring.vault_lock(load_config(config, {})):
         assert main(["sync", "--config", str(config)]) == 5
     assert "holds the vault" in capsys.readouterr().err
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from syncd.fakereadwise import FakeReadwise
+from syncd.testing.fakereadwise import FakeReadwise
 
 TOKEN = "tok-daemon-0123456789"
 PAGE = "Walden (highlights).md"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from syncd.demo import run_demo
-from syncd.sample_library import LATER_HIGHLIGHTS, SAMPLE_BOOKS
+from syncd.commands.demo import run_demo
+from syncd.testing.sample_library import LATER_HIGHLIGHTS, SAMPLE_BOOKS
 from tests.support.mldoc import MldocParser
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from syncd.fakereadwise import FakeReadwise
-from syncd.vault import TEMP_PREFIX, TEMP_SUFFIX
+from syncd.edges.vault import TEMP_PREFIX, TEMP_SUFFIX
+from syncd.testing.fakereadwise import FakeReadwise
 from tests.e2e.conftest import TOKEN
 from tests.e2e.test_cli import run, write_config
 from tests.faults.support import snapshot

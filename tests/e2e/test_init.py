@@ -274,7 +274,7 @@ def test_an_existing_token_file_is_kept_on_enter(home: Path) -> None:
 
 def test_the_written_config_is_used_by_sync(home: Path) -> None:
     """The stored paths work from any folder: a sync from elsewhere writes into the vault."""
-    from syncd.fakereadwise import FakeReadwise
+    from syncd.testing.fakereadwise import FakeReadwise
 
     with FakeReadwise(token=TOKEN) as server:
         server.add_book(title="Walden", author="Thoreau", highlights=[

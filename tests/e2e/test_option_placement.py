@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from syncd.cli import main
-from syncd.fakereadwise import FakeReadwise
+from syncd.testing.fakereadwise import FakeReadwise
 from tests.e2e.conftest import TOKEN
 from tests.e2e.test_cli import write_config
 

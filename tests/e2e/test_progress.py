@@ -12,7 +12,7 @@ import pexpect
 import pytest
 import yaml
 
-from syncd.fakereadwise import FakeReadwise
+from syncd.testing.fakereadwise import FakeReadwise
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "tok-progress-0123456789abcdef"

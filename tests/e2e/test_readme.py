@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pexpect
 
-from syncd.fakereadwise import FakeReadwise
+from syncd.testing.fakereadwise import FakeReadwise
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "tok-readme-0123456789abcdef"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd import service
 from syncd.cli import main
+from syncd.commands import service
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "tok-service-0123456789abcdef"

@@ -16,7 +16,7 @@ import pexpect
 import pytest
 import yaml
 
-from syncd.fakereadwise import FakeReadwise
+from syncd.testing.fakereadwise import FakeReadwise
 
 TOKEN = "tok-status-0123456789abcdef"
 NOW = "2023-03-17T17:05:00Z"
@@ -76,7 +76,7 @@ def test_status_shows_conflicts_deleted_pages_and_failed_books(world: World) -> 
     JSON) lists every book with its page, the page's status and its highlights."""
     # A book that waits, as the sync records one (the broken record's book failed for real).
     from syncd.config import load_config
-    from syncd.state import BookProblem, State, database_path
+    from syncd.edges.state import BookProblem, State, database_path
 
     config = load_config(world.config, {})
     state = State(database_path(config.state_dir, config.vault.path))

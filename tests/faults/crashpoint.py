@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import syncd.state
-import syncd.vault
+import syncd.edges.state
+import syncd.edges.vault
 from syncd.cli import main
-from syncd.vault import TEMP_PREFIX
+from syncd.edges.vault import TEMP_PREFIX
 
 
 def die() -> None:
@@ -42,7 +42,7 @@ def install(step: str, n: int) -> None:
         return seen == n
 
     if step == "durable":
-        real_fsync, real_syncfs = os.fsync, syncd.vault._syncfs
+        real_fsync, real_syncfs = os.fsync, syncd.edges.vault._syncfs
 
         def fsync(fd: int) -> None:
             real_fsync(fd)
@@ -56,9 +56,9 @@ def install(step: str, n: int) -> None:
                 die()
 
         os.fsync = fsync
-        syncd.vault._syncfs = syncfs
+        syncd.edges.vault._syncfs = syncfs
     elif step == "replace":
-        real_replace, real_renameat2 = os.replace, syncd.vault._renameat2
+        real_replace, real_renameat2 = os.replace, syncd.edges.vault._renameat2
 
         def replace(source: Any, destination: Any) -> None:
             real_replace(source, destination)
@@ -71,18 +71,18 @@ def install(step: str, n: int) -> None:
                 die()
 
         os.replace = replace
-        syncd.vault._renameat2 = renameat2
+        syncd.edges.vault._renameat2 = renameat2
     elif step == "commit":
-        real_transaction = syncd.state.State.transaction
+        real_transaction = syncd.edges.state.State.transaction
 
         @contextmanager
-        def transaction(self: syncd.state.State) -> Iterator[None]:
+        def transaction(self: syncd.edges.state.State) -> Iterator[None]:
             with real_transaction(self):
                 yield
                 if due():
                     die()
 
-        syncd.state.State.transaction = transaction  # type: ignore[method-assign]
+        syncd.edges.state.State.transaction = transaction  # type: ignore[method-assign]
     else:
         raise SystemExit(f"unknown step {step!r}")
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import yaml
 
-from syncd.fakereadwise import FakeReadwise
-from syncd.vault import TEMP_PREFIX, TEMP_SUFFIX
+from syncd.edges.vault import TEMP_PREFIX, TEMP_SUFFIX
+from syncd.testing.fakereadwise import FakeReadwise
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "tok-faults-Zq8RwX1vT5pL0mN3"

@@ -15,9 +15,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from syncd.app import make_syncer
-from syncd.fakereadwise import FakeReadwise, Fault
-from syncd.readwise import ReadwiseClient, RetryPolicy
+from syncd.edges.readwise import ReadwiseClient, RetryPolicy
+from syncd.engine.wiring import make_syncer
+from syncd.testing.fakereadwise import FakeReadwise, Fault
 from tests.faults.support import (
     REPO,
     TIMEOUT,

@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 
-import syncd.app
+import syncd.engine.wiring
 from syncd.cli import main
-from syncd.fakereadwise import FakeReadwise, Fault
-from syncd.readwise import ReadwiseClient, RetryPolicy
-from syncd.state import database_path
-from syncd.vault import TEMP_PREFIX
+from syncd.edges.readwise import ReadwiseClient, RetryPolicy
+from syncd.edges.state import database_path
+from syncd.edges.vault import TEMP_PREFIX
+from syncd.testing.fakereadwise import FakeReadwise, Fault
 from tests.faults.support import (
     MARKER,
     TOKEN,
@@ -95,13 +95,13 @@ class World:
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The client's waits, recorded instead of slept; short timeouts, three tries."""
     waited: list[float] = []
-    real = syncd.app.make_client
+    real = syncd.engine.wiring.make_client
 
     def quick(config: Any, **kwargs: Any) -> ReadwiseClient:
         return real(config, sleep=waited.append, timeout=(2.0, 0.25),
                     policy=RetryPolicy(attempts=3, rate_limit_waits=3), **kwargs)
 
-    monkeypatch.setattr(syncd.app, "make_client", quick)
+    monkeypatch.setattr(syncd.engine.wiring, "make_client", quick)
     monkeypatch.delenv("READWISE_TOKEN", raising=False)
     monkeypatch.delenv("SYNCD_CONFIG", raising=False)
     return waited

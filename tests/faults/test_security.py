@@ -21,7 +21,7 @@ import yaml
 
 from syncd.config import load_config
 from syncd.errors import ConfigError
-from syncd.fakereadwise import FakeReadwise, Fault
+from syncd.testing.fakereadwise import FakeReadwise, Fault
 from tests.faults.support import (
     REPO,
     TIMEOUT,

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-import syncd.app
-import syncd.state
+import syncd.edges.state
+import syncd.engine.wiring
 from syncd.cli import main
-from syncd.fakereadwise import FakeReadwise
-from syncd.state import State, StateBusyError, database_path
+from syncd.edges.state import State, StateBusyError, database_path
+from syncd.testing.fakereadwise import FakeReadwise
 from tests.faults.support import TOKEN, write_config
 
 PAGE = "Walden (highlights).md"
@@ -59,9 +59,9 @@ def lock_held(path: Path, kind: str) -> Iterator[None]:
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Path, Path]]:
     """(config, vault, database) after a first sync of two highlights."""
-    monkeypatch.setattr(syncd.state, "DEFAULT_BUSY_TIMEOUT", 0.2)
-    real = syncd.app.make_client
-    monkeypatch.setattr(syncd.app, "make_client",
+    monkeypatch.setattr(syncd.edges.state, "DEFAULT_BUSY_TIMEOUT", 0.2)
+    real = syncd.engine.wiring.make_client
+    monkeypatch.setattr(syncd.engine.wiring, "make_client",
                         lambda config, **kw: real(config, sleep=lambda _: None, **kw))
     monkeypatch.setenv("SYNCD_NOW", "2023-03-17T17:05:00Z")
     monkeypatch.delenv("READWISE_TOKEN", raising=False)
@@ -168,7 +168,7 @@ def test_a_database_path_that_cannot_be_opened_names_the_folder_and_reason(
     should be) is not corrupt: it is never moved aside; the message names the folder."""
     database = tmp_path / "state.sqlite3"
     database.mkdir()
-    with pytest.raises(syncd.state.StateError) as raised:
+    with pytest.raises(syncd.edges.state.StateError) as raised:
         State.open_or_rebuild(database, busy_timeout=0.1)
     assert not isinstance(raised.value, StateBusyError)
     assert str(raised.value) == f"state folder {tmp_path}: {os.strerror(21)}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta, timezone
 from pathlib import Path
 
-from syncd.render import Style, render_sync_log_entry
-from syncd.templates import Templates
+from syncd.core.render import Style, render_sync_log_entry
+from syncd.core.templates import Templates
 from tests.support.corpus import parse_sync_log_line, require_shared, sync_log_lines
 from tests.support.harness import harness
 

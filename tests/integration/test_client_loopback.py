@@ -1,4 +1,4 @@
-"""The Readwise client (`syncd.readwise.ReadwiseClient`) against a real `FakeReadwise` on
+"""The Readwise client (`syncd.edges.readwise.ReadwiseClient`) against a real `FakeReadwise` on
 127.0.0.1: paging, `updatedAfter`, every injectable fault retried to success over real sockets,
 a refused token stopping at once, and the token never reaching what the server records.
 """
@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from syncd.core.model import BookSchemaError, parse_book
+from syncd.edges.readwise import ExportPage, ReadwiseClient, RetryPolicy
 from syncd.errors import AuthError, UnreachableError
-from syncd.fakereadwise import FakeReadwise, Fault
-from syncd.model import BookSchemaError, parse_book
-from syncd.readwise import ExportPage, ReadwiseClient, RetryPolicy
+from syncd.testing.fakereadwise import FakeReadwise, Fault
 from tests.support.clock import Clock
 
 TOKEN = "loopback-SECRET-token-83c2"

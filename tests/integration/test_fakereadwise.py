@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import requests
 
-from syncd.fakereadwise import FakeReadwise, Fault
-from syncd.model import parse_book
-from syncd.sample_library import LATER_HIGHLIGHTS, SAMPLE_BOOKS
+from syncd.core.model import parse_book
+from syncd.testing.fakereadwise import FakeReadwise, Fault
+from syncd.testing.sample_library import LATER_HIGHLIGHTS, SAMPLE_BOOKS
 from tests.support.clock import Clock
 
 TOKEN = "s3cret-test-token-4f1a"

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
+from syncd.core.model import parse_book
+from syncd.core.render import Style, render_frontmatter, split_authors
+from syncd.core.templates import Templates, default_frontmatter
 from syncd.errors import TemplateError
-from syncd.model import parse_book
-from syncd.render import Style, render_frontmatter, split_authors
-from syncd.templates import Templates, default_frontmatter
 from tests.golden.test_obsidian_pages import USABLE
 from tests.support.harness import harness
 

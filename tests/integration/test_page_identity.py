@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from syncd.cli import main
+from syncd.edges.state import State, database_path
 from syncd.errors import VaultError
-from syncd.state import State, database_path
 from tests.integration.test_reconcile import Running
 from tests.support.harness import Harness, harness
 
@@ -289,7 +289,7 @@ def test_a_missing_vault_marks_no_page_deleted(h: Harness, tmp_path: Path) -> No
     h.vault.rename(aside)
     state = h.state()
     try:
-        from syncd.app import make_syncer
+        from syncd.engine.wiring import make_syncer
 
         h.vault.mkdir()  # an empty mount point
         syncer = make_syncer(h.config, state, {})

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from syncd.app import make_syncer
-from syncd.daemon import Daemon
-from syncd.state import State, database_path
-from syncd.vault import Vault
+from syncd.commands.daemon import Daemon
+from syncd.edges.state import State, database_path
+from syncd.edges.vault import Vault
+from syncd.engine.wiring import make_syncer
 from tests.support.harness import Harness, harness
 
 T0 = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)
@@ -63,7 +63,7 @@ class Running:
         self.synced.get(timeout=WAIT)  # the sync on start
 
     def _syncer(self, config: Any, state: State) -> Any:
-        from syncd.readwise import ReadwiseClient
+        from syncd.edges.readwise import ReadwiseClient
 
         client = ReadwiseClient(config.readwise.base_url, config.readwise.token,
                                 sleep=lambda _: None)

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from syncd.app import make_syncer
-from syncd.readwise import ReadwiseClient, RetryPolicy, format_cursor
-from syncd.sync import CURSOR_OVERLAP, SyncReport
+from syncd.edges.readwise import ReadwiseClient, RetryPolicy, format_cursor
+from syncd.engine.sync import CURSOR_OVERLAP, SyncReport
+from syncd.engine.wiring import make_syncer
 from tests.support.harness import Harness, harness
 
 T0 = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from syncd.fakereadwise import Fault
-from syncd.sync import Syncer
-from syncd.vault import Draft, Drafts
+from syncd.edges.vault import Draft, Drafts
+from syncd.engine.sync import Syncer
+from syncd.testing.fakereadwise import Fault
 from tests.support.corpus import corpus_pages, require_shared
 from tests.support.harness import Harness, harness
 

@@ -32,7 +32,7 @@ from watchdog.events import (
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.inotify import InotifyEmitter
 
-from syncd.watcher import Changes, PageWatcher, inotify_limits
+from syncd.edges.watcher import Changes, PageWatcher, inotify_limits
 
 # watchdog 7 warns when a folder created inside a new folder gets its inotify watch twice (a race
 # between its own recursive set-up and the creation event); it is harmless to the events.

@@ -4,8 +4,8 @@ The golden tests serve, from a fake Readwise server, the book and highlights a c
 run syncd at each of the page's sync moments (``SYNCD_NOW``), and compare the written file byte
 for byte with the page. This module is the pure half of that: `parse_golden_page` reads a page
 written by Readwise's own Logseq export and returns export-shaped records (the fields
-`syncd.model.parse_book` reads, plus the other fields of Readwise's export with neutral values),
-grouped by the sync that first brought them.
+`syncd.core.model.parse_book` reads, plus the other fields of Readwise's export with neutral
+values), grouped by the sync that first brought them.
 
 What a page does not show is filled in by fixed conventions, so that every run sees the same data:
 - The first sync (``- Highlights first synced by [[Readwise]] [[Nov 19th, 2022]]``) carries no time

@@ -12,12 +12,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from syncd.app import layout_for, make_syncer
 from syncd.config import Config, config_from_mapping
-from syncd.fakereadwise import FakeReadwise
-from syncd.readwise import ReadwiseClient, RetryPolicy
-from syncd.state import State, database_path
-from syncd.sync import SyncReport
+from syncd.edges.readwise import ReadwiseClient, RetryPolicy
+from syncd.edges.state import State, database_path
+from syncd.engine.sync import SyncReport
+from syncd.engine.wiring import layout_for, make_syncer
+from syncd.testing.fakereadwise import FakeReadwise
 
 TRIPLE_LOWBAR_EDN = (
     '{:file/name-format :triple-lowbar\n :journal/page-title-format "MMM do, yyyy"}\n')

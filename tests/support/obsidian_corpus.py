@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from syncd.filenames import obsidian_file_stem
+from syncd.core.filenames import obsidian_file_stem
 from tests.support.corpus import HIGHLIGHT_IDS_PER_BOOK, SHARED, stable_id
 
 CORPUS: Path = SHARED / "corpus" / "obsidian-readwise"

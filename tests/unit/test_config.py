@@ -764,7 +764,7 @@ def test_example_loads_with_every_commented_key_uncommented(tmp_path: Path, home
 def test_frontmatter_switch(tmp_path: Path, env: dict[str, str]) -> None:
     """issue 11 (front matter): `sync.frontmatter: true` is the built-in front matter unless a
     `templates.frontmatter` is given; either one in a Logseq graph is one line naming it."""
-    from syncd.templates import default_frontmatter
+    from syncd.core.templates import default_frontmatter
 
     obsidian = MINIMAL.replace("vault:\n", "vault:\n  format: obsidian\n", 1)
     assert "format: obsidian" in obsidian

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from syncd.model import parse_book
+from syncd.core.model import parse_book
 from tests.support.corpus import (
     CORPUS_PAGES,
     SEED,

@@ -1,4 +1,4 @@
-"""Tests for syncd.dates: Logseq journal titles, page times and Django's date filter."""
+"""Tests for syncd.core.dates: Logseq journal titles, page times and Django's date filter."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncd.dates import (
+from syncd.core.dates import (
     DEFAULT_JOURNAL_FORMAT,
     LOGSEQ_JOURNAL_FORMATS,
     django_date,

@@ -1,4 +1,4 @@
-"""Tests for syncd.filenames: Logseq's and Readwise's Obsidian file names, kept inside the vault."""
+"""Tests for syncd.core.filenames: Logseq's and Readwise's Obsidian file names, in the vault."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.filenames import logseq_file_stem, obsidian_file_stem
+from syncd.core.filenames import logseq_file_stem, obsidian_file_stem
 
 CORPUS_PAGES = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" \
     / "logseq-readwise" / "pages"

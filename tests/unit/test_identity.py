@@ -1,10 +1,10 @@
-"""The pure rule of which page is a book's page (syncd.identity); issue 10, items 1 and 2."""
+"""The pure rule of which page is a book's page (syncd.core.identity); issue 10, items 1 and 2."""
 
 from __future__ import annotations
 
 import pytest
 
-from syncd.identity import (
+from syncd.core.identity import (
     Evidence,
     Journals,
     blocks_found,

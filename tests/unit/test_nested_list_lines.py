@@ -18,10 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.model import Book, Highlight
-from syncd.plan import Options, new_page_records, observe_page, plan_page
-from syncd.render import Style, render_new_page
-from syncd.templates import Templates
+from syncd.core.model import Book, Highlight
+from syncd.core.plan import Options, new_page_records, observe_page, plan_page
+from syncd.core.render import Style, render_new_page
+from syncd.core.templates import Templates
 from tests.support.mldoc import Block, MldocParser
 
 STYLES = {f: Style(templates=Templates(f), tz=timezone.utc) for f in ("logseq", "obsidian")}

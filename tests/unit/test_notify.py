@@ -1,4 +1,4 @@
-"""The systemd notify protocol (`syncd.notify`) against a real AF_UNIX datagram socket.
+"""The systemd notify protocol (`syncd.edges.notify`) against a real AF_UNIX datagram socket.
 
 Each test binds the socket systemd would own (a path in tmp_path, or a name in the abstract
 namespace) and passes `NOTIFY_SOCKET` in an env mapping, never through os.environ. Receiving
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd import notify
-from syncd.notify import Notifier
+from syncd.edges import notify
+from syncd.edges.notify import Notifier
 
 RECEIVE_TIMEOUT = 5.0  # seconds; generous, a datagram normally arrives at once
 

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from syncd.model import Book, Highlight
-from syncd.outline import detect_indent, parse_blocks
-from syncd.plan import Options, new_page_records, observe_page, plan_page
-from syncd.render import Style, render_new_page
-from syncd.templates import Templates
+from syncd.core.model import Book, Highlight
+from syncd.core.outline import detect_indent, parse_blocks
+from syncd.core.plan import Options, new_page_records, observe_page, plan_page
+from syncd.core.render import Style, render_new_page
+from syncd.core.templates import Templates
 
 STYLES = {f: Style(templates=Templates(f), tz=timezone.utc) for f in ("logseq", "obsidian")}
 T0 = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)

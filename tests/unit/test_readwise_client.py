@@ -1,9 +1,9 @@
-"""Unit tests of the Readwise API client (`syncd.readwise`) against `responses` mocks.
+"""Unit tests of the Readwise API client (`syncd.edges.readwise`) against `responses` mocks.
 
 They cover SPEC §3: the token check, export paging and its parameters, the retry rules (429 with
 `Retry-After`, 5xx, connection errors, timeouts and bad bodies with backoff; 401/403 and other 4xx
 not retried), the token never leaking into errors or logs, and records passing through the client
-untouched so that `syncd.model.parse_book` is the one place that checks their shape.
+untouched so that `syncd.core.model.parse_book` is the one place that checks their shape.
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ import pytest
 import requests
 import responses
 
-from syncd.errors import AuthError, UnreachableError
-from syncd.model import BookSchemaError, parse_book
-from syncd.readwise import (
+from syncd.core.model import BookSchemaError, parse_book
+from syncd.edges.readwise import (
     MAX_BACKOFF,
     MAX_RETRY_AFTER,
     ExportPage,
@@ -34,6 +33,7 @@ from syncd.readwise import (
     parse_cursor,
     retry_after,
 )
+from syncd.errors import AuthError, UnreachableError
 
 BASE = "https://readwise.test"
 AUTH_URL = f"{BASE}/api/v2/auth/"

@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from syncd.graph_settings import parse_settings
-from syncd.outline import Block, block_lines, parse_blocks, template_blocks
-from syncd.progress import ProgressBar, format_bar
+from syncd.commands.progress import ProgressBar, format_bar
+from syncd.core.outline import Block, block_lines, parse_blocks, template_blocks
+from syncd.edges.graph_settings import parse_settings
 
 
 def test_progress_bar_redraws_one_line_and_ends_it() -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from syncd.watcher import Changes, FileEvent, is_page, merge_events, page_event
+from syncd.edges.watcher import Changes, FileEvent, is_page, merge_events, page_event
 
 
 def created(path: str) -> FileEvent:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from syncd.edges.state import State, database_path
+from syncd.engine.sync import SyncReport
 from syncd.errors import SyncdError
-from syncd.state import State, database_path
-from syncd.sync import SyncReport
 from tests.support.harness import Harness, harness
 from tests.world.world import Crash, crash_at
 
@@ -32,8 +32,8 @@ def h(tmp_path: Path) -> Iterator[Harness]:
 def sync(h: Harness, *, skew: timedelta = timedelta(0), crash: tuple[str, int] | None = None
          ) -> SyncReport | None:
     """One sync by a fresh syncd; its clock `skew` off Readwise's; killed at `crash` if given."""
-    from syncd.app import make_syncer
-    from syncd.readwise import ReadwiseClient, RetryPolicy
+    from syncd.edges.readwise import ReadwiseClient, RetryPolicy
+    from syncd.engine.wiring import make_syncer
 
     state = State(database_path(h.config.state_dir, h.vault))
     try:

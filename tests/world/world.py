@@ -52,14 +52,14 @@ from hypothesis.stateful import (
     rule,
 )
 
-import syncd.vault
-from syncd.app import make_syncer
+import syncd.edges.vault
+from syncd.edges.readwise import ReadwiseClient, RetryPolicy
+from syncd.edges.state import State, database_path
+from syncd.edges.vault import TEMP_PREFIX, TEMP_SUFFIX
+from syncd.engine.sync import Syncer, SyncReport
+from syncd.engine.wiring import make_syncer
 from syncd.errors import SyncdError
-from syncd.fakereadwise import FakeReadwise
-from syncd.readwise import ReadwiseClient, RetryPolicy
-from syncd.state import State, database_path
-from syncd.sync import Syncer, SyncReport
-from syncd.vault import TEMP_PREFIX, TEMP_SUFFIX
+from syncd.testing.fakereadwise import FakeReadwise
 from tests.support.harness import Harness
 
 # Rules whose failures are known on today's main (issue 10); see /work/notes/world-findings.md.
@@ -317,7 +317,7 @@ class World(RuleBasedStateMachine):
         found = {}
         for path in self.vault.rglob("*.md"):
             relative = path.relative_to(self.vault).as_posix()
-            if relative.startswith("logseq/") or not syncd.vault.is_page(relative):
+            if relative.startswith("logseq/") or not syncd.edges.vault.is_page(relative):
                 continue
             found[relative] = path.read_bytes().decode("utf-8", "surrogateescape")
         return found
@@ -793,7 +793,7 @@ def crash_at(point: str, n: int, syncer: Syncer) -> Iterator[None]:
         seen += 1
         return seen == n
 
-    real_swap = syncd.vault._swap
+    real_swap = syncd.edges.vault._swap
     real_transaction = syncer.state.transaction
 
     def swap(path: Path, temp: Path, expected: bytes | None) -> bytes | None:
@@ -814,9 +814,9 @@ def crash_at(point: str, n: int, syncer: Syncer) -> Iterator[None]:
         if point == "after_commit" and due():
             raise Crash
 
-    syncd.vault._swap = swap  # type: ignore[assignment]
+    syncd.edges.vault._swap = swap  # type: ignore[assignment]
     syncer.state.transaction = transaction  # type: ignore[method-assign]
     try:
         yield
     finally:
-        syncd.vault._swap = real_swap
+        syncd.edges.vault._swap = real_swap

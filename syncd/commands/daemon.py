@@ -27,13 +27,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from syncd.config import Config
+from syncd.edges.notify import Notifier
+from syncd.edges.state import State
+from syncd.edges.watcher import Changes, PageWatcher
+from syncd.engine.sync import Stopped, Syncer
 from syncd.errors import AuthError, ConfigError, SyncdError, UnreachableError
-from syncd.notify import Notifier
-from syncd.state import State
-from syncd.sync import Stopped, Syncer
-from syncd.watcher import Changes, PageWatcher
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("syncd.daemon")
 
 EXIT_STATE_GONE = 5  # the state database was deleted or replaced under the daemon
 RETRY_FIRST = 30.0  # seconds before the first retry when Readwise is unreachable
@@ -150,7 +150,7 @@ class Daemon:
         return True
 
     def _sync(self, full: bool) -> None:
-        from syncd.status import record_error, record_sync
+        from syncd.commands.status import record_error, record_sync
 
         try:
             try:

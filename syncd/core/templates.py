@@ -22,7 +22,7 @@ import jinja2
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
-from syncd.dates import django_date
+from syncd.core.dates import django_date
 from syncd.errors import TemplateError
 
 SECTIONS = ("page_title", "metadata", "highlight_header", "highlight", "sync_log", "frontmatter")

@@ -18,7 +18,7 @@ import os
 import socket
 from collections.abc import Mapping
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("syncd.notify")
 
 #: How long one send may block. A datagram to systemd is queued at once; only a service manager
 #: that stopped reading could make it wait, and the daemon must not hang with it.

@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 
 from syncd.errors import VaultError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("syncd.vault")
 
 PAGE_SUFFIX = ".md"
 _SKIPPED_FOLDERS = frozenset({"node_modules"})

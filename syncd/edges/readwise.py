@@ -24,7 +24,7 @@ import requests
 from syncd import __version__
 from syncd.errors import AuthError, SyncdError, UnreachableError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("syncd.readwise")
 
 MAX_RETRY_AFTER = 300.0  # seconds: a longer Retry-After is capped to this
 MAX_BACKOFF = 60.0

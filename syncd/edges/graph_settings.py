@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from syncd.render import DEFAULT_JOURNAL_FORMAT
+from syncd.core.render import DEFAULT_JOURNAL_FORMAT
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 It remembers which page holds which book, what syncd last wrote for every highlight, the cursor,
 and the outcome of the last sync. The vault stays the truth for content: when this database is
 lost or corrupt (it fails an integrity check, or is not a database), it is moved aside and rebuilt
-from the pages (see `syncd.sync`). A database another process holds a lock on is not corrupt: it
-is waited for (`busy_timeout`), then StateBusyError. A folder that cannot be written or is gone is
-StateError, naming it and the system's reason.
+from the pages (see `syncd.engine.sync`). A database another process holds a lock on is not
+corrupt: it is waited for (`busy_timeout`), then StateBusyError. A folder that cannot be
+written or is gone is StateError, naming it and the system's reason.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
+from syncd.edges.vault import file_identity
 from syncd.errors import VaultError
-from syncd.vault import file_identity
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS pending_writes (  -- see PendingWrite
 """
 # active: the page is where `path` says; deleted: the user deleted the page (or it left the vault:
 # followed again if it comes back); waiting: the page is gone and several pages may be it (see
-# syncd.identity): nothing is written for the book until the evidence is clear.
+# syncd.core.identity): nothing is written for the book until the evidence is clear.
 PAGE_STATUSES = ("active", "deleted", "waiting")
 # written: on the page as syncd wrote it; edited: the user changed the block; deleted: the user
 # removed it; conflict: edited by the user and changed in Readwise; removed: syncd removed it

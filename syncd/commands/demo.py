@@ -22,11 +22,11 @@ SHOWN_PAGE = "Episode 20"  # the seed's podcast: the page printed in full
 
 
 def run_demo(directory: str, out: TextIO) -> int:
-    from syncd.app import clock_from_env, make_syncer
     from syncd.config import config_from_mapping
-    from syncd.fakereadwise import FakeReadwise
-    from syncd.sample_library import LATER_HIGHLIGHTS, SAMPLE_BOOKS
-    from syncd.state import State
+    from syncd.edges.state import State
+    from syncd.engine.wiring import clock_from_env, make_syncer
+    from syncd.testing.fakereadwise import FakeReadwise
+    from syncd.testing.sample_library import LATER_HIGHLIGHTS, SAMPLE_BOOKS
 
     graph = Path(directory).resolve()
     _prepare(graph)

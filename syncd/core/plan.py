@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from syncd.model import Book, Highlight
-from syncd.outline import (
+from syncd.core.model import Book, Highlight
+from syncd.core.outline import (
     LOGSEQ_OWN_PROPERTY as _LOGSEQ_OWN_PROPERTY,
 )
-from syncd.outline import (
+from syncd.core.outline import (
     PageBlock,
     bullet_depth,
     detect_indent,
@@ -27,8 +27,8 @@ from syncd.outline import (
     parse_blocks,
     reindent,
 )
-from syncd.render import PageFormat, Style, append_text, render_addition, render_highlights
-from syncd.state import HighlightRecord
+from syncd.core.render import PageFormat, Style, append_text, render_addition, render_highlights
+from syncd.edges.state import HighlightRecord
 
 _LOCATION_SUFFIX = re.compile(r" \(\[[^\]]*\]\(\S*\)\)$")
 SIMILAR = 0.6  # how alike a block must stay to count as the user's edit rather than a deletion

@@ -17,17 +17,17 @@ from typing import IO
 from zoneinfo import ZoneInfo
 
 from syncd.config import Config
+from syncd.core.plan import Options
+from syncd.core.render import Style
+from syncd.core.templates import Templates
+from syncd.edges.graph_settings import GraphSettings, read_settings
+from syncd.edges.readwise import ReadwiseClient
+from syncd.edges.state import State, StateError, database_path
+from syncd.edges.vault import Vault
+from syncd.engine.sync import Layout, Syncer
 from syncd.errors import ConfigError, VaultError
-from syncd.graph_settings import GraphSettings, read_settings
-from syncd.plan import Options
-from syncd.readwise import ReadwiseClient
-from syncd.render import Style
-from syncd.state import State, StateError, database_path
-from syncd.sync import Layout, Syncer
-from syncd.templates import Templates
-from syncd.vault import Vault
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("syncd.app")
 _M_MMAP_THRESHOLD = -3  # mallopt(3) parameter, glibc
 
 

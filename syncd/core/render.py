@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from syncd.dates import django_date, format_journal_date, format_moment, format_time
+from syncd.core.dates import django_date, format_journal_date, format_moment, format_time
+from syncd.core.model import Book, Highlight
+from syncd.core.outline import Block, bullet_depth, render_blocks, template_blocks
+from syncd.core.templates import LINE_BREAK, TemplateDate, Templates, check_frontmatter, clean
 from syncd.errors import TemplateError
-from syncd.model import Book, Highlight
-from syncd.outline import Block, bullet_depth, render_blocks, template_blocks
-from syncd.templates import LINE_BREAK, TemplateDate, Templates, check_frontmatter, clean
 
 NBSP = "\u00a0"
 KINDLE_URL = "https://readwise.io/to_kindle?action=open&asin={asin}&location={location}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from syncd.templates import LINE_BREAK
+from syncd.core.templates import LINE_BREAK
 
 _BULLET = re.compile(r"^(\t*|[ ]*)-(?: |$)")
 _HEADING = re.compile(r"^#{1,6}(?: |$)")

@@ -6,10 +6,10 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
-from syncd.books import BookEntry, attention, book_line
 from syncd.config import Config
-from syncd.state import State
-from syncd.sync import SyncReport
+from syncd.core.books import BookEntry, attention, book_line
+from syncd.edges.state import State
+from syncd.engine.sync import SyncReport
 
 
 def record_sync(state: State, report: SyncReport) -> None:
@@ -45,8 +45,8 @@ def book_entries(state: State) -> list[BookEntry]:
 def collect_status(config: Config, *, books: bool = False) -> dict[str, Any]:
     """Return what `syncd status` shows, as plain data (also its `--json` form); with `books`,
     every book and its page too."""
-    from syncd.app import lock_holder, open_state
-    from syncd.state import database_path
+    from syncd.edges.state import database_path
+    from syncd.engine.wiring import lock_holder, open_state
 
     status: dict[str, Any] = {"vault": str(config.vault.path), "daemon_pid": lock_holder(config)}
     if not database_path(config.state_dir, config.vault.path).exists():

@@ -27,8 +27,8 @@ class Check:
 
 
 def check_token(config: Config) -> Check:
-    from syncd.app import make_client
-    from syncd.readwise import RetryPolicy
+    from syncd.edges.readwise import RetryPolicy
+    from syncd.engine.wiring import make_client
 
     if not config.readwise.token:
         return Check("token", False, "no Readwise token (readwise.token, token_file or "
@@ -41,8 +41,8 @@ def check_token(config: Config) -> Check:
 
 
 def check_vault(config: Config) -> Check:
-    from syncd.app import layout_for, vault_origin
-    from syncd.vault import folder_problem
+    from syncd.edges.vault import folder_problem
+    from syncd.engine.wiring import layout_for, vault_origin
 
     root = config.vault.path
     problem = folder_problem(root)
@@ -59,7 +59,7 @@ def check_vault(config: Config) -> Check:
 
 
 def check_graph(config: Config) -> Check:
-    from syncd.app import layout_for
+    from syncd.engine.wiring import layout_for
 
     graph = layout_for(config).graph
     where = "logseq/config.edn" if graph.found else "no logseq/config.edn (Logseq's defaults)"

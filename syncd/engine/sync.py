@@ -1,7 +1,7 @@
 """One sync: fetch what changed from Readwise, plan each book's page, write, remember.
 
-The imperative shell around `syncd.plan`: the client, vault, state and clock are passed in. Books
-are handled one export page at a time, so memory holds one page of books, not the library. Any
+The imperative shell around `syncd.core.plan`: the client, vault, state and clock are passed in.
+Books are handled one export page at a time, so memory holds one page of books, not the library. Any
 failure while handling one book (a record that does not fit, a template, a plan, a name, a write)
 fails that book alone: it is named, remembered as failed (`State.put_problem`) and the others
 sync. The cursor moves on all the same: failed books are fetched again, whole and by id, at each
@@ -23,10 +23,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from syncd.errors import AuthError, UnreachableError, VaultError
-from syncd.filenames import logseq_file_stem, obsidian_file_stem
-from syncd.graph_settings import GraphSettings
-from syncd.identity import (
+from syncd.core.filenames import logseq_file_stem, obsidian_file_stem
+from syncd.core.identity import (
     Evidence,
     Journals,
     Verdict,
@@ -35,8 +33,8 @@ from syncd.identity import (
     is_conflict_copy,
     strong,
 )
-from syncd.model import Book, BookSchemaError, Highlight, parse_book
-from syncd.plan import (
+from syncd.core.model import Book, BookSchemaError, Highlight, parse_book
+from syncd.core.plan import (
     Options,
     Outcome,
     PagePlan,
@@ -46,8 +44,7 @@ from syncd.plan import (
     page_title_of,
     plan_page,
 )
-from syncd.readwise import ExportPage, ReadwiseClient, format_cursor, parse_cursor
-from syncd.render import (
+from syncd.core.render import (
     LOGSEQ,
     PageFormat,
     Style,
@@ -56,7 +53,9 @@ from syncd.render import (
     render_new_page,
     render_sync_log_entry,
 )
-from syncd.state import (
+from syncd.edges.graph_settings import GraphSettings
+from syncd.edges.readwise import ExportPage, ReadwiseClient, format_cursor, parse_cursor
+from syncd.edges.state import (
     BookProblem,
     HighlightRecord,
     PageRecord,
@@ -64,9 +63,10 @@ from syncd.state import (
     State,
     StateError,
 )
-from syncd.vault import Draft, Drafts, PageChanged, PageFile, Vault
+from syncd.edges.vault import Draft, Drafts, PageChanged, PageFile, Vault
+from syncd.errors import AuthError, UnreachableError, VaultError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("syncd.sync")
 
 CATEGORY_FOLDERS = {"books": "Books", "articles": "Articles", "tweets": "Tweets",
                     "podcasts": "Podcasts", "supplementals": "Supplementals"}
@@ -546,7 +546,7 @@ class Syncer:
     def _evidence(self, record: PageRecord, page: PageFile, siblings: Collection[str],
                   at_place: bool = False, content: bool = True,
                   written: list[str] | None = None) -> Evidence:
-        """What `page` shows about being the page of `record`'s book (see syncd.identity)."""
+        """What `page` shows about being the page of `record`'s book (see syncd.core.identity)."""
         assert page.text is not None
         path = self.vault.relative(page.path)
         # A copy named after the book's page ("X 2.md") stays a copy once the page is renamed.
@@ -575,7 +575,7 @@ class Syncer:
 
     def _find_moved(self, record: PageRecord) -> tuple[Verdict, PageFile | None]:
         """Find the page of `record`'s book, no longer where it was, among the pages no other
-        book has (see syncd.identity for the rule). A deleted book's page is found only by
+        book has (see syncd.core.identity for the rule). A deleted book's page is found only by
         strong evidence (the same file, its `title::`), never by content."""
         owned = {p.path for p in self.state.pages()
                  if p.status != "deleted" and p.book_id != record.book_id}

@@ -30,9 +30,9 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from syncd.vault import is_page
+from syncd.edges.vault import is_page
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("syncd.watcher")
 
 EventKind = Literal["created", "modified", "deleted", "moved"]
 
