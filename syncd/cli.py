@@ -17,7 +17,7 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from syncd.config import Config
+    from syncd.config.settings import Config
     from syncd.edges.state import State
 
 log = logging.getLogger("syncd")
@@ -129,12 +129,8 @@ class _JournalFormatter(logging.Formatter):
 
 
 def load(args: argparse.Namespace, *, require_token: bool = True) -> Config:
-    from syncd.config import (
-        config_permission_warning,
-        find_config_path,
-        load_config,
-        token_file_permission_warning,
-    )
+    from syncd.config.load import find_config_path, load_config
+    from syncd.config.permissions import config_permission_warning, token_file_permission_warning
 
     path = find_config_path(args.config, os.environ)
     config = load_config(path, os.environ, require_token=require_token)
@@ -266,7 +262,7 @@ def cmd_resync(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from syncd.commands.doctor import run_checks
-    from syncd.config import find_config_path
+    from syncd.config.load import find_config_path
     from syncd.edges.watcher import inotify_limits
     from syncd.errors import ConfigError
 

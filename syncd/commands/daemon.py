@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from syncd.config import Config
+from syncd.config.settings import Config
 from syncd.edges.notify import Notifier
 from syncd.edges.state import State
 from syncd.edges.watcher import Changes, PageWatcher

@@ -22,7 +22,7 @@ SHOWN_PAGE = "Episode 20"  # the seed's podcast: the page printed in full
 
 
 def run_demo(directory: str, out: TextIO) -> int:
-    from syncd.config import config_from_mapping
+    from syncd.config.load import config_from_mapping
     from syncd.edges.state import State
     from syncd.engine.wiring import clock_from_env, make_syncer
     from syncd.testing.fakereadwise import FakeReadwise

@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from syncd.config import Config, config_permission_warning, token_file_permission_warning
+from syncd.config.permissions import config_permission_warning, token_file_permission_warning
+from syncd.config.settings import Config
 from syncd.errors import SyncdError
 
 

@@ -28,7 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from syncd.config import FORMATS, find_config_path, starter_config
+from syncd.config.generate import starter_config
+from syncd.config.load import find_config_path
+from syncd.config.schema import FORMATS
 from syncd.errors import ConfigError, SyncdError, UsageError
 
 TOKEN_URL = "https://readwise.io/access_token"

@@ -34,7 +34,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
-from syncd.config import _xdg_dir, find_config_path
+from syncd.config.build import xdg_dir
+from syncd.config.load import find_config_path
 from syncd.errors import SyncdError, UsageError
 
 DAEMON_UNITS = ("syncd.service",)
@@ -171,7 +172,7 @@ class Record:
     """{path: sha256} of the files install wrote, in the state folder."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
-        self.path = _xdg_dir(env, "XDG_STATE_HOME", ".local/state") / "syncd" / "services.json"
+        self.path = xdg_dir(env, "XDG_STATE_HOME", ".local/state") / "syncd" / "services.json"
         try:
             self.files: dict[str, str] = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -246,7 +247,7 @@ def place(files: Mapping[Path, bytes], record: Record, say: Callable[[str], None
 # --------------------------------------------------------------------------------------------
 
 def _unit_dir(context: Context) -> Path:
-    return _xdg_dir(context.env, "XDG_CONFIG_HOME", ".config") / "systemd" / "user"
+    return xdg_dir(context.env, "XDG_CONFIG_HOME", ".config") / "systemd" / "user"
 
 
 def _shipped_unit(name: str) -> str:

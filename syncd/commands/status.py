@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
-from syncd.config import Config
+from syncd.config.settings import Config
 from syncd.core.books import BookEntry, attention, book_line
 from syncd.edges.state import State
 from syncd.engine.sync import SyncReport

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
 
-from syncd.config import Config
+from syncd.config.settings import Config
 from syncd.core.plan import Options
 from syncd.core.render import Style
 from syncd.core.templates import Templates

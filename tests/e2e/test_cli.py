@@ -247,7 +247,7 @@ def test_an_unwritable_vault_fails_the_book_and_leaves_nothing_half_written(
 def test_a_second_syncd_on_the_same_vault_exits_5(tmp_path: Path, server: FakeReadwise,
                                                   vault: Path, no_waiting: None,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    from syncd.config import load_config
+    from syncd.config.load import load_config
 
     config = write_config(tmp_path, server, vault)
     with syncd.engine.wiring.vault_lock(load_config(config, {})):

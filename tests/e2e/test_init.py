@@ -15,7 +15,7 @@ import pexpect
 import pytest
 import yaml
 
-from syncd.config import load_config
+from syncd.config.load import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "tok-init-0123456789abcdef"

@@ -75,7 +75,7 @@ def test_status_shows_conflicts_deleted_pages_and_failed_books(world: World) -> 
     deleted and the books that failed, each with its book id and page; `--books` (and its
     JSON) lists every book with its page, the page's status and its highlights."""
     # A book that waits, as the sync records one (the broken record's book failed for real).
-    from syncd.config import load_config
+    from syncd.config.load import load_config
     from syncd.edges.state import BookProblem, State, database_path
 
     config = load_config(world.config, {})

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from syncd.config import load_config
+from syncd.config.load import load_config
 from syncd.errors import ConfigError
 from syncd.testing.fakereadwise import FakeReadwise, Fault
 from tests.faults.support import (

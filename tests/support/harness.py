@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from syncd.config import Config, config_from_mapping
+from syncd.config.load import config_from_mapping
+from syncd.config.settings import Config
 from syncd.edges.readwise import ReadwiseClient, RetryPolicy
 from syncd.edges.state import State, database_path
 from syncd.engine.sync import SyncReport

@@ -14,21 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from syncd.config import (
-    CATEGORIES,
-    SCHEMA,
-    Config,
-    Option,
-    Section,
-    config_from_mapping,
-    config_permission_warning,
-    example_config,
-    find_config_path,
-    key_table,
-    load_config,
-    parse_duration,
-    starter_config,
-)
+from syncd.config.build import parse_duration
+from syncd.config.generate import example_config, key_table, starter_config
+from syncd.config.load import config_from_mapping, find_config_path, load_config
+from syncd.config.permissions import config_permission_warning
+from syncd.config.schema import CATEGORIES, SCHEMA, Option, Section
+from syncd.config.settings import Config
 from syncd.errors import ConfigError
 
 TOKEN = "s3cr3t-t0ken-value-xyz"
