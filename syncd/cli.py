@@ -330,13 +330,14 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_service(args: argparse.Namespace) -> int:
-    from syncd.commands import service
+    from syncd.commands import service_context
+    from syncd.commands.service import run_service
 
     if args.action == "install":
         load(args)  # a service with a broken config would only fail in the background
-    context = service.make_context(args.config, os.environ, service.current_platform(),
-                                   sys.stdout)
-    return service.run_service(args.action, timer=args.timer, context=context)
+    context = service_context.make_context(args.config, os.environ,
+                                           service_context.current_platform(), sys.stdout)
+    return run_service(args.action, timer=args.timer, context=context)
 
 
 GLOBAL_OPTIONS = ("--config", "--version", "-h", "--help")

@@ -27,9 +27,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from syncd.config.settings import Config
+from syncd.core.file_events import Changes
 from syncd.edges.notify import Notifier
 from syncd.edges.state import State
-from syncd.edges.watcher import Changes, PageWatcher
+from syncd.edges.watcher import PageWatcher
 from syncd.engine.sync import Stopped, Syncer
 from syncd.errors import AuthError, ConfigError, SyncdError, UnreachableError
 

@@ -22,7 +22,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
-from syncd.edges.vault import file_identity
+from syncd.edges.atomic import file_identity
 from syncd.errors import VaultError
 
 SCHEMA_VERSION = 1

@@ -53,6 +53,7 @@ from syncd.core.render import (
     render_new_page,
     render_sync_log_entry,
 )
+from syncd.edges.atomic import PageChanged
 from syncd.edges.graph_settings import GraphSettings
 from syncd.edges.readwise import ExportPage, ReadwiseClient, format_cursor, parse_cursor
 from syncd.edges.state import (
@@ -63,7 +64,7 @@ from syncd.edges.state import (
     State,
     StateError,
 )
-from syncd.edges.vault import Draft, Drafts, PageChanged, PageFile, Vault
+from syncd.edges.vault import Draft, Drafts, PageFile, Vault
 from syncd.errors import AuthError, UnreachableError, VaultError
 
 log = logging.getLogger("syncd.sync")

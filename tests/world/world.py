@@ -52,10 +52,11 @@ from hypothesis.stateful import (
     rule,
 )
 
+import syncd.edges.atomic
 import syncd.edges.vault
+from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX
 from syncd.edges.readwise import ReadwiseClient, RetryPolicy
 from syncd.edges.state import State, database_path
-from syncd.edges.vault import TEMP_PREFIX, TEMP_SUFFIX
 from syncd.engine.sync import Syncer, SyncReport
 from syncd.engine.wiring import make_syncer
 from syncd.errors import SyncdError
@@ -793,7 +794,7 @@ def crash_at(point: str, n: int, syncer: Syncer) -> Iterator[None]:
         seen += 1
         return seen == n
 
-    real_swap = syncd.edges.vault._swap
+    real_swap = syncd.edges.atomic.swap
     real_transaction = syncer.state.transaction
 
     def swap(path: Path, temp: Path, expected: bytes | None) -> bytes | None:
@@ -814,9 +815,9 @@ def crash_at(point: str, n: int, syncer: Syncer) -> Iterator[None]:
         if point == "after_commit" and due():
             raise Crash
 
-    syncd.edges.vault._swap = swap  # type: ignore[assignment]
+    syncd.edges.atomic.swap = swap  # type: ignore[assignment]
     syncer.state.transaction = transaction  # type: ignore[method-assign]
     try:
         yield
     finally:
-        syncd.edges.vault._swap = real_swap
+        syncd.edges.atomic.swap = real_swap
