@@ -234,7 +234,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     with locked_vault(args) as (config, state):
         daemon = Daemon(config, state, env=os.environ,
-                        make_syncer=lambda c, s: make_syncer(c, s, os.environ),
+                        make_syncer=lambda c, s, **parts: make_syncer(c, s, os.environ, **parts),
                         load_config=lambda: load(args))
         daemon.install_signal_handlers()
         return daemon.run()

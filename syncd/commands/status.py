@@ -9,7 +9,7 @@ from typing import Any
 from syncd.config.settings import Config
 from syncd.core.books import BookEntry, attention, book_line
 from syncd.edges.state import State
-from syncd.engine.sync import SyncReport
+from syncd.engine.report import SyncReport
 
 
 def record_sync(state: State, report: SyncReport) -> None:

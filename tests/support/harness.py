@@ -16,7 +16,7 @@ from syncd.config.load import config_from_mapping
 from syncd.config.settings import Config
 from syncd.edges.readwise import ReadwiseClient, RetryPolicy
 from syncd.edges.state import State, database_path
-from syncd.engine.sync import SyncReport
+from syncd.engine.report import SyncReport
 from syncd.engine.wiring import layout_for, make_syncer
 from syncd.testing.fakereadwise import FakeReadwise
 
@@ -77,8 +77,7 @@ class Harness:
         try:
             client = ReadwiseClient(self.config.readwise.base_url, self.config.readwise.token,
                                     sleep=lambda _: None, policy=RetryPolicy(attempts=3))
-            syncer = make_syncer(self.config, state, {}, client=client)
-            syncer.clock = lambda: self.now
+            syncer = make_syncer(self.config, state, {}, client=client, clock=lambda: self.now)
             return syncer.sync(**kwargs)
         finally:
             state.close()

@@ -57,7 +57,8 @@ import syncd.edges.vault
 from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX
 from syncd.edges.readwise import ReadwiseClient, RetryPolicy
 from syncd.edges.state import State, database_path
-from syncd.engine.sync import Syncer, SyncReport
+from syncd.engine.report import SyncReport
+from syncd.engine.sync import Syncer
 from syncd.engine.wiring import make_syncer
 from syncd.errors import SyncdError
 from syncd.testing.fakereadwise import FakeReadwise
@@ -242,9 +243,8 @@ class World(RuleBasedStateMachine):
     def syncer(self, state: State) -> Syncer:
         client = ReadwiseClient(self.h.config.readwise.base_url, self.h.config.readwise.token,
                                 sleep=lambda _: None, policy=RetryPolicy(attempts=3))
-        syncer = make_syncer(self.h.config, state, {}, client=client)
-        syncer.clock = lambda: self.now + self.skew
-        return syncer
+        return make_syncer(self.h.config, state, {}, client=client,
+                           clock=lambda: self.now + self.skew)
 
     @contextmanager
     def running(self) -> Iterator[Syncer]:
