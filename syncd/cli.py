@@ -249,7 +249,7 @@ def cmd_resync(args: argparse.Namespace) -> int:
 
     with locked_vault(args) as (config, state):
         book = find_book(args.book, book_entries(state), vault=config.vault.path,
-                         cwd=Path.cwd())
+                         cwd=Path.cwd(), home=Path.home())
         syncer = make_syncer(config, state, os.environ)
         if book.status == "active" and book.path and syncer.vault.path(book.path).exists():
             print(f"{book.path} is there; nothing to re-create")

@@ -22,6 +22,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
+from syncd.core.decision import Status
+from syncd.core.records import HighlightRecord, PageRecord
 from syncd.edges.atomic import file_identity
 from syncd.errors import VaultError
 
@@ -64,35 +66,12 @@ CREATE TABLE IF NOT EXISTS pending_writes (  -- see PendingWrite
 # followed again if it comes back); waiting: the page is gone and several pages may be it (see
 # syncd.core.identity): nothing is written for the book until the evidence is clear.
 PAGE_STATUSES = ("active", "deleted", "waiting")
-# written: on the page as syncd wrote it; edited: the user changed the block; deleted: the user
-# removed it; conflict: edited by the user and changed in Readwise; removed: syncd removed it
-# because Readwise deleted it.
-HIGHLIGHT_STATUSES = ("written", "edited", "deleted", "conflict", "removed")
+# See syncd.core.decision.Status.
+HIGHLIGHT_STATUSES = tuple(status.value for status in Status)
 # failed: handling the book failed (bad record, unwritable page); it is fetched again by id on
 # later syncs until it succeeds. waiting: syncd lacks clear evidence of which page is the book's
 # (its page is gone and no page is clearly it); nothing is written for it until there is.
 PROBLEM_KINDS = ("failed", "waiting")
-
-
-@dataclass(frozen=True)
-class PageRecord:
-    book_id: int
-    path: str
-    title: str
-    status: str
-    size: int | None = None
-    mtime_ns: int | None = None
-    device: int | None = None
-    inode: int | None = None
-
-
-@dataclass(frozen=True)
-class HighlightRecord:
-    highlight_id: int
-    book_id: int
-    block: str
-    source: str
-    status: str
 
 
 @dataclass(frozen=True)
@@ -370,7 +349,7 @@ class State:
     # highlights
     def highlights(self, book_id: int) -> dict[int, HighlightRecord]:
         rows = self._db.execute("SELECT * FROM highlights WHERE book_id = ?", (book_id,))
-        return {row[0]: HighlightRecord(*row) for row in rows}
+        return {row[0]: _highlight(*row) for row in rows}
 
     def put_highlights(self, records: Iterable[HighlightRecord]) -> None:
         self._db.executemany("INSERT OR REPLACE INTO highlights VALUES (?, ?, ?, ?, ?)",
@@ -413,7 +392,7 @@ class State:
     def pending(self) -> list[PendingWrite]:
         rows = self._db.execute("SELECT * FROM pending_writes ORDER BY path")
         return [PendingWrite(path, digest, None if page is None else PageRecord(*json.loads(page)),
-                             [HighlightRecord(*h) for h in json.loads(highlights)],
+                             [_highlight(*h) for h in json.loads(highlights)],
                              log_highlights, log_books,
                              [(str(title), int(n)) for title, n in json.loads(titles)])
                 for path, digest, page, highlights, log_highlights, log_books, titles in rows]
@@ -434,3 +413,8 @@ class State:
             counts[status] = n
             counts["highlights"] += n
         return counts
+
+
+def _highlight(highlight_id: int, book_id: int, block: str, source: str,
+               status: str) -> HighlightRecord:
+    return HighlightRecord(highlight_id, book_id, block, source, Status(status))

@@ -12,8 +12,9 @@ import hashlib
 import logging
 
 from syncd.core.plan import on_page
+from syncd.core.records import PageRecord
 from syncd.core.render import PageFormat
-from syncd.edges.state import PageRecord, PendingWrite, State
+from syncd.edges.state import PendingWrite, State
 from syncd.edges.vault import PageFile, Vault
 from syncd.engine.sync_log import SyncLog
 

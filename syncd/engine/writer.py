@@ -19,6 +19,7 @@ from pathlib import Path
 
 from syncd.core.model import Book, Highlight
 from syncd.core.plan import Outcome, PagePlan, new_page_records, plan_page
+from syncd.core.records import HighlightRecord, PageRecord
 from syncd.core.render import (
     LOGSEQ,
     PageFormat,
@@ -28,7 +29,7 @@ from syncd.core.render import (
     render_sync_log_entry,
 )
 from syncd.edges.atomic import PageChanged
-from syncd.edges.state import HighlightRecord, PageRecord, PendingWrite, State
+from syncd.edges.state import PendingWrite, State
 from syncd.edges.vault import Draft, Drafts, PageFile, Vault
 from syncd.engine.finder import PageFinder
 from syncd.engine.pending import digest, intend, record_page

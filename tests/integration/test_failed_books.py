@@ -15,8 +15,8 @@ import yaml
 
 import syncd.engine.writer
 from syncd.cli import main
+from syncd.core.records import PageRecord
 from syncd.edges.readwise import format_cursor
-from syncd.edges.state import PageRecord
 from syncd.edges.vault import PageFile, Vault
 from syncd.engine.run import CURSOR_OVERLAP
 from tests.support.harness import Harness, harness
