@@ -16,14 +16,13 @@ import json
 import os
 import sqlite3
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
 from syncd.core.decision import Status
-from syncd.core.records import HighlightRecord, PageRecord
+from syncd.core.records import BookProblem, HighlightRecord, PageNames, PageRecord
 from syncd.edges.atomic import file_identity
 from syncd.errors import VaultError
 
@@ -75,16 +74,6 @@ PROBLEM_KINDS = ("failed", "waiting")
 
 
 @dataclass(frozen=True)
-class BookProblem:
-    """A book syncd could not sync: `kind` is one of PROBLEM_KINDS."""
-
-    book_id: int
-    kind: str
-    title: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class PendingWrite:
     """A page write syncd is about to make, saved before it and dropped in the transaction that
     records it. After a kill in between, a page at `path` holding the text of digest `digest`
@@ -99,38 +88,6 @@ class PendingWrite:
     log_highlights: int = 0
     log_books: int = 0
     log_titles: list[tuple[str, int]] = field(default_factory=list)
-
-
-class PageNames:
-    """The paths and the (casefolded) names of every page record, deleted ones too: what a new
-    book's page must not take. Kept up to date by `State`, so that choosing the page of each of
-    10,000 new books does not read every page record again."""
-
-    def __init__(self) -> None:
-        self._by_book: dict[int, tuple[str, str]] = {}
-        self._paths: Counter[str] = Counter()
-        self._names: Counter[str] = Counter()
-
-    def put(self, page: PageRecord) -> None:
-        self.drop(page.book_id)
-        key = (page.path, page.title.casefold())
-        self._by_book[page.book_id] = key
-        self._paths[key[0]] += 1
-        self._names[key[1]] += 1
-
-    def drop(self, book_id: int) -> None:
-        key = self._by_book.pop(book_id, None)
-        if key is not None:
-            for counter, value in ((self._paths, key[0]), (self._names, key[1])):
-                counter[value] -= 1
-                if not counter[value]:
-                    del counter[value]
-
-    def has_path(self, path: str) -> bool:
-        return path in self._paths
-
-    def has_name(self, casefolded: str) -> bool:
-        return casefolded in self._names
 
 
 def database_path(state_dir: Path, vault: Path) -> Path:

@@ -25,9 +25,9 @@ from syncd.core.identity import (
     strong,
 )
 from syncd.core.plan import observe_page, page_title_of
-from syncd.core.records import PageRecord
+from syncd.core.records import BookProblem, PageRecord
 from syncd.core.render import LOGSEQ, PageFormat
-from syncd.edges.state import BookProblem, State
+from syncd.edges.state import State
 from syncd.edges.vault import PageFile, Vault
 from syncd.engine.layout import Layout
 from syncd.errors import VaultError

@@ -16,8 +16,9 @@ from datetime import datetime, timedelta, timezone
 
 from syncd.core.model import Book, BookSchemaError, parse_book
 from syncd.core.plan import Outcome
+from syncd.core.records import BookProblem
 from syncd.edges.readwise import ExportPage, ReadwiseClient, format_cursor, parse_cursor
-from syncd.edges.state import BookProblem, State, StateError
+from syncd.edges.state import State, StateError
 from syncd.edges.vault import Vault
 from syncd.engine.finder import PageFinder
 from syncd.engine.pending import settle
