@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from syncd.config.settings import Config
     from syncd.edges.state import State
+    from syncd.engine.sync import Syncer
 
 log = logging.getLogger("syncd")
 
@@ -223,8 +224,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(json.dumps({**report.as_json(), "dry_run": args.dry_run}))
     else:
         print(report.summary(), file=sys.stderr if args.dry_run else sys.stdout)
-    for _book, error in report.failed:
-        print(f"syncd: failed: {error}", file=sys.stderr)
+    for _book, message in report.failed:
+        print(f"syncd: failed: {message}", file=sys.stderr)
     return EXIT_PARTIAL if report.failed else EXIT_OK
 
 
@@ -232,9 +233,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from syncd.commands.daemon import Daemon
     from syncd.engine.wiring import make_syncer
 
+    def syncer_of(config: Config, state: State, *, should_stop: Callable[[], bool],
+                  progress: Callable[[int, int, int], None],
+                  sleep: Callable[[float], None]) -> Syncer:
+        return make_syncer(config, state, os.environ, should_stop=should_stop,
+                           progress=progress, sleep=sleep)
+
     with locked_vault(args) as (config, state):
-        daemon = Daemon(config, state, env=os.environ,
-                        make_syncer=lambda c, s, **parts: make_syncer(c, s, os.environ, **parts),
+        daemon = Daemon(config, state, env=os.environ, make_syncer=syncer_of,
                         load_config=lambda: load(args))
         daemon.install_signal_handlers()
         return daemon.run()

@@ -198,8 +198,8 @@ class Daemon:
         record_sync(self.state, report)
         summary = report.summary()
         log.info("sync: %s", summary)
-        for _, error in report.failed:
-            log.error("%s", error)
+        for _, message in report.failed:
+            log.error("%s", message)
         self._notifier.status(f"last sync {datetime.now().strftime('%H:%M')}: {summary}")
         self._tell_sync(summary)
 

@@ -78,7 +78,7 @@ def _unit_dir(context: Context) -> Path:
 
 
 def _shipped_unit(name: str) -> str:
-    return resources.files("syncd").joinpath("units", name).read_text(encoding="utf-8")
+    return (resources.files("syncd") / "units" / name).read_text(encoding="utf-8")
 
 
 def systemd_files(context: Context, *, timer: bool) -> dict[Path, bytes]:

@@ -49,13 +49,8 @@ class Act(Enum):
     KEEP = "keep"  # nothing to do
 
 
-class _Any:
-    def __repr__(self) -> str:
-        return "ANY"
-
-
-ANY: Any = _Any()  # in a rule, a column that matches every value
 NEVER = None  # no record: syncd never wrote the highlight
+ANY = "any"  # in a rule, a column that matches every value
 
 
 @dataclass(frozen=True)
@@ -79,28 +74,33 @@ class Action:
 class Rule:
     """One row of a table: when every column matches, its action."""
 
-    status: frozenset[Status | None] | _Any
-    seen: frozenset[Seen] | _Any
-    deleted: bool | _Any
-    changed: bool | _Any
+    status: frozenset[Status | None]  # each column: the values it matches
+    seen: frozenset[Seen | None]
+    deleted: frozenset[bool]
+    changed: frozenset[bool]
     option: str | None  # an option that must be on (`update_changed_highlights`, ...)
     action: Action
 
     def matches(self, facts: Facts, options: frozenset[str]) -> bool:
-        return ((self.status is ANY or facts.status in self.status)
-                and (self.seen is ANY or facts.seen in self.seen)
-                and (self.deleted is ANY or facts.deleted == self.deleted)
-                and (self.changed is ANY or facts.changed == self.changed)
+        return (facts.status in self.status and facts.seen in self.seen
+                and facts.deleted in self.deleted and facts.changed in self.changed
                 and (self.option is None or self.option in options))
+
+
+_EVERY: dict[str, frozenset[Any]] = {
+    "status": frozenset({NEVER, *Status}), "seen": frozenset({None, *Seen}),
+    "deleted": frozenset({False, True}), "changed": frozenset({False, True})}
 
 
 def _rule(status: Any, seen: Any, deleted: Any, changed: Any, act: Act, then: Status | None,
           why: str, option: str | None = None) -> Rule:
-    def as_set(value: Any) -> Any:
-        if value is ANY:
-            return ANY
+    """A rule from its columns: ANY, one value, or a tuple of values."""
+    def values(column: str, value: Any) -> frozenset[Any]:
+        if value == ANY:
+            return _EVERY[column]
         return frozenset(value) if isinstance(value, tuple) else frozenset({value})
-    return Rule(as_set(status), as_set(seen), deleted, changed, option, Action(act, then, why))
+    return Rule(values("status", status), values("seen", seen), values("deleted", deleted),
+                values("changed", changed), option, Action(act, then, why))
 
 
 W, E, C, D, R = Status.WRITTEN, Status.EDITED, Status.CONFLICT, Status.DELETED, Status.REMOVED
@@ -168,17 +168,17 @@ def decide(facts: Facts, options: frozenset[str] = frozenset(), *,
 def rules_table(rules: tuple[Rule, ...] = RULES) -> str:
     """The rules as a Markdown table, for the README."""
 
-    def cell(values: Any) -> str:
-        if values is ANY:
+    def cell(column: str, values: frozenset[Any]) -> str:
+        if values == _EVERY[column]:
             return "any"
         return ", ".join(sorted("never written" if v is None else v.value for v in values))
 
     def readwise(rule: Rule) -> str:
         parts = []
-        if rule.deleted is not ANY:
-            parts.append("deleted" if rule.deleted else "not deleted")
-        if rule.changed is not ANY:
-            parts.append("changed" if rule.changed else "unchanged")
+        if len(rule.deleted) == 1:
+            parts.append("deleted" if True in rule.deleted else "not deleted")
+        if len(rule.changed) == 1:
+            parts.append("changed" if True in rule.changed else "unchanged")
         return ", ".join(parts) or "any"
 
     lines = ["| record | on the page | in Readwise | option on | action | remembered | why |",
@@ -186,6 +186,7 @@ def rules_table(rules: tuple[Rule, ...] = RULES) -> str:
     for rule in rules:
         then = rule.action.then.value if rule.action.then else "as it was"
         option = f"sync.{rule.option}" if rule.option else ""
-        lines.append(f"| {cell(rule.status)} | {cell(rule.seen)} | {readwise(rule)} | {option} "
+        lines.append(f"| {cell('status', rule.status)} | {cell('seen', rule.seen)} | "
+                     f"{readwise(rule)} | {option} "
                      f"| {rule.action.act.value} | {then} | {rule.action.why} |")
     return "\n".join(lines) + "\n"

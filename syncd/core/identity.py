@@ -56,7 +56,7 @@ def is_conflict_copy(name: str, siblings: Collection[str] = ()) -> bool:
     if _SYNCTHING.search(name) or _CONFLICTED.search(name):
         return True
     numbered = _NUMBERED.match(name)
-    return bool(numbered) and numbered.group(1) + numbered.group(3) in siblings
+    return numbered is not None and numbered.group(1) + numbered.group(3) in siblings
 
 
 _MOMENT_TOKENS = [

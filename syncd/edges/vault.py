@@ -127,7 +127,9 @@ class Vault:
                 raise VaultError(atomic.describe_error(path, error)) from None
             if not self.inside(path):  # a folder made above may not be a link out
                 raise VaultError(f"{path}: outside the vault or a symlink; not written")
-            known = self._checked[folder] = file_identity(folder)
+            known = file_identity(folder)
+            if known is not None:
+                self._checked[folder] = known
         elif path.is_symlink():
             raise VaultError(f"{path}: outside the vault or a symlink; not written")
         assert known is not None
