@@ -96,6 +96,17 @@ class Vault:
         if problem:
             raise VaultError(f"vault {self.root}: {problem} (set by {self.origin})")
 
+    def present(self) -> bool:
+        """Whether the vault folder is there."""
+        return self.root.is_dir()
+
+    def missing_or_empty(self) -> bool:
+        """Whether the vault folder is missing, unreadable or empty (a disk not mounted)."""
+        try:
+            return not any(self.root.iterdir())
+        except OSError:
+            return True
+
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
@@ -215,6 +226,28 @@ class Vault:
             before, late, ours = ours, written_meanwhile, late
         log.warning("%s: kept being written while syncd put back what was written into it "
                     "meanwhile; keeping the newest", path)
+
+    def read_text(self, path: Path) -> str | None:
+        """A settings file's text (None when it is missing or not UTF-8)."""
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def siblings(self, path: Path) -> set[str]:
+        """The names in `path`'s folder (none when it cannot be listed)."""
+        try:
+            return {entry.name for entry in path.parent.iterdir()}
+        except OSError:
+            return set()
+
+    def subfolders(self, folder: Path) -> set[str]:
+        """The names of the folders in `folder`."""
+        return {p.name for p in folder.glob("*/")}
+
+    def drafts(self) -> Drafts:
+        """A batch of new pages to write (see `Drafts`)."""
+        return Drafts(self)
 
     def pages(self) -> list[Path]:
         """Every file in the vault that can be a page (see `is_page`)."""

@@ -9,7 +9,6 @@ the next sync.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Collection
 from dataclasses import replace
@@ -20,6 +19,7 @@ from syncd.core.identity import (
     Journals,
     Verdict,
     blocks_found,
+    daily_notes,
     decide,
     is_conflict_copy,
     strong,
@@ -28,8 +28,9 @@ from syncd.core.plan import observe_page, page_title_of
 from syncd.core.records import BookProblem, PageRecord
 from syncd.core.render import LOGSEQ, PageFormat
 from syncd.edges.state import State
-from syncd.edges.vault import PageFile, Vault
+from syncd.edges.vault import PageFile
 from syncd.engine.layout import Layout
+from syncd.engine.ports import VaultPort
 from syncd.errors import VaultError
 
 log = logging.getLogger("syncd.sync")
@@ -43,7 +44,7 @@ RELISTS = 10
 class PageFinder:
     """Keeps what syncd knows of its pages in line with the vault."""
 
-    def __init__(self, vault: Vault, state: State, layout: Layout, fmt: PageFormat) -> None:
+    def __init__(self, vault: VaultPort, state: State, layout: Layout, fmt: PageFormat) -> None:
         self.vault = vault
         self.state = state
         self.layout = layout
@@ -102,14 +103,10 @@ class PageFinder:
     def check_root(self) -> None:
         """Raise VaultError if the vault folder is missing, or empty (an unmounted disk): then
         pages are not where syncd left them, and none was deleted by the user."""
-        root = self.vault.root
-        try:
-            empty = not any(root.iterdir())
-        except OSError:
-            empty = True
-        if empty and any(p.status == "active" for p in self.state.pages()):
-            raise VaultError(f"vault {root}: missing or empty (deleted, or a disk not mounted?); "
-                             "no page is taken for deleted")
+        if self.vault.missing_or_empty() and any(p.status == "active"
+                                                  for p in self.state.pages()):
+            raise VaultError(f"vault {self.vault.root}: missing or empty (deleted, or a disk "
+                             "not mounted?); no page is taken for deleted")
 
     def reconcile(self, record: PageRecord) -> None:
         """Bring the state of one page in line with the file: moved, deleted, edited blocks; a
@@ -209,11 +206,7 @@ class PageFinder:
         return 1
 
     def _siblings(self, path: str) -> set[str]:
-        folder = self.vault.path(path).parent
-        try:
-            return {entry.name for entry in folder.iterdir()}
-        except OSError:
-            return set()
+        return self.vault.siblings(self.vault.path(path))
 
     def _journals(self) -> Journals:
         """Where the vault keeps journals or daily notes (read again with the list of pages)."""
@@ -221,7 +214,8 @@ class PageFinder:
             if self.fmt is LOGSEQ:
                 self._journal_folders = Journals(self.layout.graph.journals_directory, None)
             else:
-                self._journal_folders = Journals(*_daily_notes(self.vault.root))
+                settings = self.vault.read_text(self.vault.path(".obsidian/daily-notes.json"))
+                self._journal_folders = Journals(*daily_notes(settings))
         return self._journal_folders
 
     def _never_a_page(self, path: str, siblings: Collection[str]) -> str | None:
@@ -313,17 +307,3 @@ class PageFinder:
             self._journal_folders = None
             self._vault_pages = sorted(self.vault.pages())
         return self._vault_pages
-
-
-def _daily_notes(vault: Path) -> tuple[str | None, str]:
-    """An Obsidian vault's daily notes: their folder (None: the vault's root, or not set) and
-    the moment.js format of their names (Obsidian's default when not set)."""
-    try:
-        settings = json.loads((vault / ".obsidian" / "daily-notes.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        settings = {}
-    if not isinstance(settings, dict):
-        settings = {}
-    folder, fmt = settings.get("folder"), settings.get("format")
-    return (folder.strip("/") if isinstance(folder, str) and folder.strip("/") else None,
-            fmt if isinstance(fmt, str) and fmt else "YYYY-MM-DD")

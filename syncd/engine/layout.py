@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,10 +33,9 @@ class Layout:
             return self.pages / folder / (stem + ("" if number == 1 else f"-{number}") + ".md")
         return self.pages / (logseq_file_stem(name, self.graph.name_format) + ".md")
 
-    def new_page_folders(self) -> list[Path]:
-        """The folders new pages are written into: where a crash can leave a temporary file
-        of a page syncd does not know yet."""
+    def new_page_folders(self, subfolders: Iterable[str]) -> list[Path]:
+        """The folders new pages are written into, given the names of the folders in the pages
+        folder: where a crash can leave a temporary file of a page syncd does not know yet."""
         if self.page_format != "obsidian":
             return [self.pages]
-        return [self.pages / folder for folder in {*CATEGORY_FOLDERS.values()}
-                | {p.name for p in self.pages.glob("*/")}]
+        return [self.pages / folder for folder in {*CATEGORY_FOLDERS.values(), *subfolders}]

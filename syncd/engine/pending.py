@@ -15,7 +15,8 @@ from syncd.core.plan import on_page
 from syncd.core.records import PageRecord
 from syncd.core.render import PageFormat
 from syncd.edges.state import PendingWrite, State
-from syncd.edges.vault import PageFile, Vault
+from syncd.edges.vault import PageFile
+from syncd.engine.ports import VaultPort
 from syncd.engine.sync_log import SyncLog
 
 log = logging.getLogger("syncd.sync")
@@ -40,7 +41,7 @@ def record_page(state: State, record: PageRecord, written: PageFile) -> None:
     state.clear_problem(record.book_id, "waiting")
 
 
-def settle(vault: Vault, state: State, fmt: PageFormat, sync_log: SyncLog) -> None:
+def settle(vault: VaultPort, state: State, fmt: PageFormat, sync_log: SyncLog) -> None:
     """After a kill between page writes and the transaction recording them: a page holding
     the very text that was being written was written, so it is recorded now as that
     transaction would have recorded it (its highlights as written, their count for the sync

@@ -19,9 +19,9 @@ from syncd.core.plan import Outcome
 from syncd.core.records import BookProblem
 from syncd.edges.readwise import ExportPage, ReadwiseClient, format_cursor, parse_cursor
 from syncd.edges.state import State, StateError
-from syncd.edges.vault import Vault
 from syncd.engine.finder import PageFinder
 from syncd.engine.pending import settle
+from syncd.engine.ports import VaultPort
 from syncd.engine.report import SyncReport
 from syncd.engine.settings import SyncSettings
 from syncd.engine.sync_log import SyncLog
@@ -45,7 +45,7 @@ class Stopped(Exception):
 class Run:
     """One sync (a dry run: one that writes and remembers nothing)."""
 
-    def __init__(self, *, client: ReadwiseClient, vault: Vault, state: State,
+    def __init__(self, *, client: ReadwiseClient, vault: VaultPort, state: State,
                  settings: SyncSettings, clock: Callable[[], datetime], finder: PageFinder,
                  progress: Callable[[int, int, int], None] | None,
                  should_stop: Callable[[], bool], dry_run: bool) -> None:
@@ -84,7 +84,8 @@ class Run:
         if not dry_run:  # a dry run writes (and removes) nothing
             # A crash's leftovers: in the pages folder, next to pages the user moved, and where
             # the writes a kill interrupted were going (the page may have moved on since).
-            for folder in {*self.settings.layout.new_page_folders()} | {
+            layout = self.settings.layout
+            for folder in {*layout.new_page_folders(self.vault.subfolders(layout.pages))} | {
                     self.vault.path(p.path).parent for p in self.state.pages()
                     if p.status == "active"} | {
                     self.vault.path(w.path).parent for w in self.state.pending()}:
@@ -210,7 +211,7 @@ class Run:
         except (Stopped, sqlite3.Error, StateError, AuthError, UnreachableError):
             raise
         except VaultError as error:
-            if not self.vault.root.is_dir():
+            if not self.vault.present():
                 raise
             self.fail(book_id, title, str(error))
             return None

@@ -14,8 +14,8 @@ from datetime import datetime
 
 from syncd.edges.readwise import ReadwiseClient
 from syncd.edges.state import State
-from syncd.edges.vault import Vault
 from syncd.engine.finder import PageFinder
+from syncd.engine.ports import VaultPort
 from syncd.engine.report import SyncReport
 from syncd.engine.run import Run
 from syncd.engine.settings import SyncSettings
@@ -24,7 +24,7 @@ from syncd.engine.settings import SyncSettings
 class Syncer:
     """Runs syncs of one vault with the parts it is given."""
 
-    def __init__(self, *, client: ReadwiseClient, vault: Vault, state: State,
+    def __init__(self, *, client: ReadwiseClient, vault: VaultPort, state: State,
                  settings: SyncSettings, clock: Callable[[], datetime],
                  progress: Callable[[int, int, int], None] | None = None,
                  should_stop: Callable[[], bool] = lambda: False) -> None:

@@ -25,6 +25,7 @@ from syncd.edges.readwise import ReadwiseClient
 from syncd.edges.state import State, StateError, database_path
 from syncd.edges.vault import Vault
 from syncd.engine.layout import Layout
+from syncd.engine.ports import VaultPort
 from syncd.engine.settings import SyncSettings
 from syncd.engine.sync import Syncer
 from syncd.errors import ConfigError, VaultError
@@ -186,11 +187,14 @@ def make_syncer(config: Config, state: State, env: Mapping[str, str], *,
                 clock: Callable[[], datetime] | None = None,
                 progress: Callable[[int, int, int], None] | None = None,
                 should_stop: Callable[[], bool] = lambda: False,
-                sleep: Callable[[float], None] | None = None) -> Syncer:
+                sleep: Callable[[float], None] | None = None,
+                vault: VaultPort | None = None) -> Syncer:
     """The Syncer of this config: the real client (waiting with `sleep` before a retry)
-    unless one is given, the clock `SYNCD_NOW` fixes (or the system's) unless one is given."""
+    unless one is given, the clock `SYNCD_NOW` fixes (or the system's) unless one is given, the
+    vault folder of the config unless a vault is given."""
     give_back_freed_memory()
-    vault = Vault(config.vault.path, origin=vault_origin(config))
+    if vault is None:
+        vault = Vault(config.vault.path, origin=vault_origin(config))
     vault.check()
     if client is None:
         client = make_client(config) if sleep is None else make_client(config, sleep=sleep)

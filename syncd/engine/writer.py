@@ -30,9 +30,10 @@ from syncd.core.render import (
 )
 from syncd.edges.atomic import PageChanged
 from syncd.edges.state import PendingWrite, State
-from syncd.edges.vault import Draft, Drafts, PageFile, Vault
+from syncd.edges.vault import Draft, PageFile
 from syncd.engine.finder import PageFinder
 from syncd.engine.pending import digest, intend, record_page
+from syncd.engine.ports import VaultPort
 from syncd.engine.report import SyncReport
 from syncd.engine.settings import SyncSettings
 from syncd.engine.sync_log import SyncLog, is_sync_log
@@ -67,8 +68,8 @@ class _NewPage:
 class _NewPages:
     """New pages written as drafts, not yet in place nor remembered (state)."""
 
-    def __init__(self, vault: Vault) -> None:
-        self.drafts = Drafts(vault)
+    def __init__(self, vault: VaultPort) -> None:
+        self.drafts = vault.drafts()
         self.pages: list[_NewPage] = []
         self.books: set[int] = set()
         self.names: set[str] = set()  # casefolded
@@ -78,7 +79,7 @@ class _NewPages:
 class PageWriter:
     """Writes the pages of one sync (a dry run: only says what it would write)."""
 
-    def __init__(self, *, vault: Vault, state: State, settings: SyncSettings,
+    def __init__(self, *, vault: VaultPort, state: State, settings: SyncSettings,
                  clock: Callable[[], datetime], finder: PageFinder, sync_log: SyncLog,
                  report: SyncReport, dry_run: bool, failed_before: set[int],
                  fail: Callable[[int | None, str, str], None]) -> None:
@@ -152,7 +153,7 @@ class PageWriter:
         try:
             refused = {draft.path for draft in new.drafts.place()}
         except VaultError as error:
-            if not self.vault.root.is_dir():
+            if not self.vault.present():
                 raise
             for page in new.pages:
                 self._fail_new_page(page, str(error))
