@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = failures = 0
     while time.monotonic() < deadline:
         seeds += 1
+        log.unlink(missing_ok=True)
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 run_seed(profile, seed + seeds - 1)

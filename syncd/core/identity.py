@@ -1,7 +1,9 @@
 """Which page is a book's page, once it is no longer where syncd left it: the rule, pure.
 
 A page is a book's page only with strong evidence. syncd created it (the page at its recorded
-path) or adopted it (the official plugin's page), or followed it there:
+path; once the book's page was deleted, a page there again is it only with syncd's first-sync
+header and one of the book's blocks on it: a note the user makes of that name, even with a
+highlight pasted in, is not) or adopted it (the official plugin's page), or followed it there:
 
 - a move event from the watcher (the page was renamed or moved while syncd watched);
 - the same file: the device and inode syncd recorded when it last wrote or read the page (a
@@ -19,7 +21,8 @@ path) or adopted it (the official plugin's page), or followed it there:
 
 Some pages are never a book's page, whatever they hold: a journal page (Logseq's journals
 folder), an Obsidian daily note (its folder, or a note named by the daily-note date format),
-a copy made by a file-sync tool (`is_conflict_copy`), a page another book owns, and (except
+a copy made by a file-sync tool (`is_conflict_copy`), a page another book owns (at that book's
+recorded path, or with that book's title as its `title::`), and (except
 through the same file or a move) a page whose own `title::` names something else.
 
 When exactly one page has strong evidence, it is the book's page. When several do, or none does
@@ -160,7 +163,8 @@ def strong(evidence: Evidence) -> bool:
         return True
     if evidence.other_title:
         return False
-    return evidence.title_matches or (evidence.at_place and evidence.blocks_on_page > 0)
+    return evidence.title_matches or (evidence.at_place and evidence.marked
+                                      and evidence.blocks_on_page > 0)
 
 
 def by_content(evidence: Evidence) -> bool:

@@ -165,6 +165,10 @@ class Vault:
             return None
         return stat.st_size, stat.st_mtime_ns
 
+    def file_id(self, path: Path) -> tuple[int, int] | None:
+        """The file's device and inode (None: no file there), without reading it."""
+        return file_identity(path)
+
     def write(self, path: Path, text: str, expected: str | None) -> PageFile:
         """Replace `path` with `text` if it still holds `expected` (None: must not exist).
 

@@ -3,8 +3,9 @@
 `PageFinder` compares the pages syncd keeps with what it wrote (`scan`, `reconcile`), follows a
 page renamed or moved (`move`, or found again by the rule of `syncd.core.identity`), and notes a
 page deleted by the user, or a book that waits because it is not clear which page is its own.
-It lives as long as its Syncer: the books whose page came back (`returned`) are fetched again by
-the next sync.
+The books whose page came back are remembered in the state (`RETURNED`): Readwise is asked
+again for all they hold, so that what was kept out while the page was away reaches it, even
+after a kill or a restart.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ log = logging.getLogger("syncd.sync")
 # be older than a move, it is made again, at most this often per sync or scan (so that deleting
 # many pages at once costs a few walks of the vault, not one each).
 RELISTS = 10
+# State key: "B B ...", books whose page came back (or became clear) since their last sync: what
+# Readwise has for them is fetched again, whole, so that highlights kept out meanwhile reach the
+# page. Kept in the state (not in memory), so that a kill or a restart does not lose them.
+RETURNED = "returned_books"
 
 
 class PageFinder:
@@ -49,9 +54,6 @@ class PageFinder:
         self.state = state
         self.layout = layout
         self.fmt = fmt
-        # Books whose page came back (or became clear) since their last sync: what Readwise has
-        # for them is fetched again, so that highlights kept out meanwhile reach the page.
-        self.returned: set[int] = set()
         self._vault_pages: list[Path] | None = None
         self._journal_folders: Journals | None = None  # read with the list of pages
         self._relisted = 0  # times `_vault_pages` was made again in this sync or scan
@@ -91,6 +93,28 @@ class PageFinder:
             known = {record.path for record in records}
             for path in sorted(only - known):
                 looked += self.came_back_here(path, records)
+        else:
+            looked += self._look_for_returned(records)
+        return looked
+
+    def _look_for_returned(self, records: list[PageRecord]) -> int:
+        """Find the pages of deleted books that came back elsewhere in the vault while syncd
+        did not watch (moved out of the vault and back under another name or folder): a page
+        no book has, of the file identity syncd recorded for a deleted book's page, is looked
+        at as a page that appeared there (strong evidence only). The vault is listed and its
+        pages' identities read (no page is read unless its identity matches), and only when
+        some deleted book has a recorded identity. Return pages read."""
+        gone = {(r.device, r.inode) for r in records
+                if r.status == "deleted" and r.inode is not None}
+        if not gone:
+            return 0
+        known = {record.path for record in records}
+        looked = 0
+        for path in self._all_pages():
+            relative = self.vault.relative(path)
+            if relative not in known and self.vault.file_id(path) in gone:
+                looked += self.came_back_here(relative, records)
+                records = self.state.pages()
         return looked
 
     def look_for_waiting(self) -> None:
@@ -151,13 +175,20 @@ class PageFinder:
         title = (page_title_of(page.text) if fmt is LOGSEQ else Path(record.path).stem) \
             or record.title
         device, inode = page.file_id or (None, None)
-        if record.status != "active":
-            self.returned.add(record.book_id)
         with self.state.transaction():
             self.state.put_page(replace(record, title=title, status="active", size=page.size,
                                         mtime_ns=page.mtime_ns, device=device, inode=inode))
             self.state.put_highlights(changed)
             self._clear_waiting(record.book_id)
+            if record.status != "active":  # back: fetched again whole (see RETURNED)
+                self.set_returned(self.returned_books() | {record.book_id})
+
+    def returned_books(self) -> set[int]:
+        """Books whose page came back and that are yet to be fetched again (see RETURNED)."""
+        return {int(n) for n in (self.state.get(RETURNED) or "").split() if n.isdigit()}
+
+    def set_returned(self, books: set[int]) -> None:
+        self.state.set(RETURNED, " ".join(str(n) for n in sorted(books)) or None)
 
     def forget(self, book_id: int) -> None:
         """Drop what syncd knows of a book's page, so that its next sync creates it anew."""
@@ -199,6 +230,9 @@ class PageFinder:
             if (record.inode is None or page.file_id != (record.device, record.inode)) \
                     and title != record.title.casefold():
                 continue  # neither the same file nor its title: not even a candidate
+            if title and title != record.title.casefold() and any(
+                    r.title.casefold() == title for r in records if r.book_id != record.book_id):
+                continue  # its `title::` is another book's: that book's page
             if strong(self._evidence(record, page, siblings)):
                 log.info("page of book %s is back, at %s", record.book_id, path)
                 self._follow(replace(record, path=path), page)
@@ -266,8 +300,12 @@ class PageFinder:
         """Find the page of `record`'s book, no longer where it was, among the pages no other
         book has (see syncd.core.identity for the rule). A deleted book's page is found only by
         strong evidence (the same file, its `title::`), never by content."""
-        owned = {p.path for p in self.state.pages()
-                 if p.status != "deleted" and p.book_id != record.book_id}
+        pages = self.state.pages()
+        owned = {p.path for p in pages if p.status != "deleted" and p.book_id != record.book_id}
+        # A page whose `title::` is another book's is that book's (highlights of two books can
+        # read alike, and look like this book's blocks edited).
+        titled = {p.title.casefold() for p in pages if p.book_id != record.book_id} \
+            if self.fmt is LOGSEQ else set()
         fresh = self._vault_pages is None
         content = record.status != "deleted"
         written = self._written(record.book_id)
@@ -283,8 +321,8 @@ class PageFinder:
                 if relative in owned:
                     continue
                 page = self.vault.read(path)
-                if not page.text:
-                    continue
+                if not page.text or (page_title_of(page.text) or "").casefold() in titled:
+                    continue  # another book's (even of an inode number once this page's)
                 found = self._evidence(record, page, folders[path.parent], content=content,
                                        written=written)
                 if found.excluded is None and (strong(found) or found.blocks_on_page):

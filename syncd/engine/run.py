@@ -96,8 +96,6 @@ class Run:
         touched: list[int] = []
         if not dry_run:
             self.finder.look_for_waiting()
-            self._recreate = sorted(self.finder.returned)
-            self.finder.returned.clear()
         # Books that failed before are fetched whole after the first pass (an export with a
         # cursor carries only a book's changed highlights), not in it.
         self._fetch_later = set() if book_ids else set(self.failed_before)
@@ -121,16 +119,22 @@ class Run:
         return report
 
     def _fetch_again(self, touched: list[int]) -> None:
-        """Fetch whole, by id, the books that failed in earlier syncs and the deleted pages to
-        create anew; forget the failure of a book Readwise no longer has."""
+        """Fetch whole, by id, the books that failed in earlier syncs, the deleted pages to
+        create anew and the books whose page came back (before this sync or during it: a page
+        found again while its book synced); forget the failure of a book Readwise no longer
+        has, and the return of a book fetched again."""
         retry = self._fetch_later
         self._fetch_later = set()
         fetched: set[int] = set()
-        while again := sorted((retry | set(self._recreate)) - fetched):
+        returned = self.finder.returned_books
+        while again := sorted((retry | set(self._recreate) | returned()) - fetched):
             fetched.update(again)
             for start in range(0, len(again), RETRY_IDS_PER_REQUEST):
                 chunk = again[start:start + RETRY_IDS_PER_REQUEST]
                 self._fetch(self.client.export(book_ids=chunk), touched)
+        if not self.dry_run and fetched & returned():
+            with self.state.transaction():
+                self.finder.set_returned(returned() - fetched)
         for book_id in sorted(retry - self._seen):
             log.info("book %s failed before and is no longer in Readwise; not retried", book_id)
             if not self.dry_run:
@@ -272,8 +276,10 @@ class Run:
         self.writer.remember_new_pages()  # what follows reads what syncd knows of other pages
         if record.status != "active":
             known = self.state.highlights(book.id)
-            if any(not h.deleted and h.id not in known for h in fetched) and not self.dry_run:
-                # Something to write: has its page come back, or become clear, meanwhile?
+            if any(not h.deleted and (h.id not in known or known[h.id].status == "written")
+                   for h in fetched) and not self.dry_run:
+                # Something to write (a new highlight, or one changed that syncd wrote): has
+                # its page come back, or become clear, meanwhile?
                 self.finder.reconcile(record)
                 record = self.state.page(book.id) or record
                 if record.status == "active":

@@ -97,6 +97,10 @@ class MemoryVault:
         file = self.files.get(path)
         return None if file is None else (len(file.data), file.mtime_ns)
 
+    def file_id(self, path: Path) -> tuple[int, int] | None:
+        file = self.files.get(path)
+        return None if file is None else (DEVICE, file.inode)
+
     def write(self, path: Path, text: str, expected: str | None) -> PageFile:
         self._writable(path)
         current = self.files.get(path)

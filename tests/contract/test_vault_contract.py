@@ -106,7 +106,8 @@ def test_a_renamed_page_keeps_its_identity_and_a_replaced_one_does_not(user: Use
     first = user.vault.write(at(user, "pages/A.md"), "text", None)
     user.rename("pages/A.md", "pages/sub/B.md")
     moved = user.vault.read(at(user, "pages/sub/B.md"))
-    assert moved.file_id == first.file_id and moved.text == "text"
+    assert moved.file_id == first.file_id == user.vault.file_id(moved.path)
+    assert moved.text == "text" and user.vault.file_id(first.path) is None
     rewritten = user.vault.write(moved.path, "new text", "text")
     assert rewritten.file_id != first.file_id
     user.put("pages/sub/B.md", "typed in place")

@@ -90,8 +90,11 @@ def test_strong_evidence() -> None:
     assert strong(Evidence("a.md", title_matches=True))
     assert not strong(Evidence("a.md", title_matches=True, excluded="a file-sync tool's copy"))
     assert not strong(Evidence("a.md", moved_here=True, excluded="a journal page"))
-    assert strong(Evidence("a.md", at_place=True, blocks_on_page=1, blocks_written=3))
-    assert not strong(Evidence("a.md", at_place=True, blocks_written=3))
+    assert strong(Evidence("a.md", at_place=True, blocks_on_page=1, blocks_written=3,
+                           marked=True))
+    assert not strong(Evidence("a.md", at_place=True, blocks_written=3, marked=True))
+    # A note of the user's at the deleted page's place, holding a highlight they pasted.
+    assert not strong(Evidence("a.md", at_place=True, blocks_on_page=1, blocks_written=3))
 
 
 def test_decide() -> None:

@@ -158,11 +158,18 @@ def markers(text: str, prefix: str) -> Counter[str]:
 
 
 def block_span(lines: list[str], index: int) -> tuple[int, int]:
-    """The lines [index, end) of the block starting at `index`: it and every deeper line after."""
+    """The lines [index, end) of the block starting at `index`: it and every deeper line after,
+    blank lines among them too (a highlight's blank line is in its block, as Logseq reads it:
+    deleting the block takes it and the lines after it away)."""
     width = _width(lines[index])
     end = index + 1
-    while end < len(lines) and lines[end].strip() and _width(lines[end]) > width:
-        end += 1
+    while end < len(lines):
+        deeper = end
+        while deeper < len(lines) and not lines[deeper].strip():
+            deeper += 1
+        if deeper == len(lines) or _width(lines[deeper]) <= width:
+            break
+        end = deeper + 1
     return index, end
 
 
@@ -212,7 +219,10 @@ class World(RuleBasedStateMachine):
         self.log: list[str] = []  # the steps taken, with what they picked: for a failure's report
 
     def teardown(self) -> None:
-        if os.environ.get("SYNCD_WORLD_LOG"):  # the steps of this example, for a report
+        # The steps of an example that failed, for a report (teardown runs in hypothesis's
+        # `finally`: the failure is the exception in flight; examples that pass leave the file).
+        failure = sys.exc_info()[1]
+        if os.environ.get("SYNCD_WORLD_LOG") and isinstance(failure, Exception):
             Path(os.environ["SYNCD_WORLD_LOG"]).write_text("\n".join(self.log) + "\n")
         self.server.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -364,13 +374,16 @@ class World(RuleBasedStateMachine):
     def alive_in_readwise(self) -> list[HighlightModel]:
         return [h for h in self.highlights.values() if not h.deleted_in_readwise]
 
+    def pick_alive(self, data: st.DataObject) -> HighlightModel:
+        return self.choose(data, self.alive_in_readwise(),
+                           lambda h: f"highlight {h.id} of book {h.book}")
+
     @precondition(lambda self: self.alive_in_readwise())
     @rule(data=st.data(), odd=odd_text(), seconds=st.integers(1, 120))
     def readwise_change_highlight(self, data: st.DataObject, odd: str, seconds: int) -> None:
         self.step("readwise_change_highlight")
         self.tick(seconds)
-        h = data.draw(st.sampled_from(self.alive_in_readwise()))
-        self.log.append(f"  picked highlight {h.id} of book {h.book}")
+        h = self.pick_alive(data)
         h.version += 1
         self.server.update_highlight(h.id, text=self.highlight_text(h, odd))
 
@@ -379,8 +392,7 @@ class World(RuleBasedStateMachine):
     def readwise_delete_highlight(self, data: st.DataObject, seconds: int) -> None:
         self.step("readwise_delete_highlight")
         self.tick(seconds)
-        h = data.draw(st.sampled_from(self.alive_in_readwise()))
-        self.log.append(f"  picked highlight {h.id} of book {h.book}")
+        h = self.pick_alive(data)
         h.deleted_in_readwise = True
         self.server.delete_highlight(h.id)
 
@@ -463,10 +475,15 @@ class World(RuleBasedStateMachine):
 
     # --- the user -----------------------------------------------------------------------------
 
+    def choose(self, data: st.DataObject, choices: list[Any], key: Callable[[Any], str]) -> Any:
+        """Draw one of `choices`, logged as `  picked <key>` (so that `replay` can draw it
+        again from a failure's steps)."""
+        chosen = data.draw(st.sampled_from(choices))
+        self.log.append(f"  picked {key(chosen)}")
+        return chosen
+
     def pick_book(self, data: st.DataObject, books: list[BookModel]) -> BookModel:
-        book = data.draw(st.sampled_from(books))
-        self.log.append(f"  picked book {book.id} ({book.page})")
-        return book
+        return self.choose(data, books, lambda book: f"book {book.id} ({book.page})")
 
     def pick_highlight(self, data: st.DataObject, *, pasted: bool = True
                        ) -> tuple[BookModel, HighlightModel, list[str], int] | None:
@@ -481,9 +498,7 @@ class World(RuleBasedStateMachine):
                         choices.append((book, h, lines, i))
         if not choices:
             return None
-        chosen = data.draw(st.sampled_from(choices))
-        self.log.append(f"  picked highlight {chosen[1].id} on {chosen[0].page}")
-        return chosen
+        return self.choose(data, choices, lambda c: f"highlight {c[1].id} on {c[0].page}")
 
     @precondition(lambda self: self.live_books())
     @rule(data=st.data(), how=st.sampled_from(["inplace", "rename"]))
@@ -519,7 +534,7 @@ class World(RuleBasedStateMachine):
         book = self.pick_book(data, self.live_books())
         lines = self.read(book.page).split("\n")  # type: ignore[arg-type]
         starts = [i for i, line in enumerate(lines) if re.match(r"^\s*- ", line)]
-        at = data.draw(st.sampled_from([*starts, len(lines)]))
+        at = self.choose(data, [*starts, len(lines)], lambda at: f"line {at}")
         near = lines[at] if at < len(lines) else lines[-1]
         indent = near[:len(near) - len(near.lstrip(" \t"))]
         if deeper:
@@ -548,8 +563,8 @@ class World(RuleBasedStateMachine):
     @rule(data=st.data())
     def user_types_in_own_page(self, data: st.DataObject) -> None:
         self.step("user_types_in_own_page")
-        target = data.draw(st.sampled_from(
-            [JOURNAL, "pages/My own page.md", "pages/notes/Deep note.md", *self.world_files]))
+        target = self.choose(data, [JOURNAL, "pages/My own page.md", "pages/notes/Deep note.md",
+                                    *self.world_files], lambda target: target)
         old = self.world_files.get(target, b"")
         line = f"- {self.token('ut')} typed in my own page"
         self.write_world_file(target, ((old.decode() + "\n") if old else "").encode()
@@ -599,7 +614,7 @@ class World(RuleBasedStateMachine):
     def user_moves_page(self, data: st.DataObject, tell: bool) -> None:
         self.step("user_moves_page")
         book = self.pick_book(data, self.live_books())
-        folder = data.draw(st.sampled_from(["pages/archive", "pages", "reading/2024"]))
+        folder = self.choose(data, ["pages/archive", "pages", "reading/2024"], lambda f: f)
         self.move_page(book, f"{folder}/{Path(book.page).name}", tell)  # type: ignore[arg-type]
 
     @precondition(enabled("user_moves_page_out"))
@@ -699,7 +714,8 @@ class World(RuleBasedStateMachine):
         """A file-sync tool (or the user) puts back an older version of the page."""
         self.step("sync_tool_restores_old_version")
         book = self.pick_book(data, [b for b in self.live_books() if b.history])
-        old = data.draw(st.sampled_from(book.history))
+        old = self.choose(data, book.history,
+                          lambda old: f"version {book.history.index(old)} of its history")
         self.edit_page(book, old.decode("utf-8", "surrogateescape"))
 
     # --- invariants ---------------------------------------------------------------------------
@@ -821,3 +837,55 @@ def crash_at(point: str, n: int, syncer: Syncer) -> Iterator[None]:
         yield
     finally:
         syncd.edges.atomic.swap = real_swap
+
+
+class _Drawn:
+    """`data` for `replay`: draws what a failure's steps say was picked."""
+
+    def __init__(self, picks: list[str]) -> None:
+        self.picks = picks
+
+    def draw(self, strategy: Any) -> Any:
+        raise AssertionError("replay draws through World.choose only")
+
+
+def replay(steps: str) -> World:
+    """Run a failure's steps (as `python -m benchmarks.world` prints them) again, step by step
+    with the invariants after each: to minimise a failure by hand into a regression test. The
+    file system may differ from the run that failed (inode numbers, mtimes)."""
+    import ast
+
+    world = World()
+    lines = [line for line in steps.splitlines() if line.strip()]
+    picks: list[str] = []
+
+    def choose(_data: Any, choices: list[Any], key: Callable[[Any], str]) -> Any:
+        wanted = picks.pop(0)
+        found = [c for c in choices if f"picked {key(c)}" == wanted]
+        assert found, f"replay: {wanted!r} is not among the choices now"
+        world.log.append("  " + wanted)
+        return found[0]
+
+    world.choose = choose  # type: ignore[method-assign]
+    invariants = [world.world_files_untouched, world.typed_text_kept, world.no_highlight_twice,
+                  world.deleted_stays_deleted, world.synced_highlights_on_their_page]
+    try:
+        i = 0
+        while i < len(lines):
+            call = ast.parse(lines[i].strip(), mode="eval").body
+            assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+            i += 1
+            picks.clear()
+            while i < len(lines) and lines[i].startswith("  "):
+                picks.append(lines[i].strip())
+                i += 1
+            method = getattr(world, call.func.id)
+            if "data" in method.__code__.co_varnames[:method.__code__.co_argcount]:
+                kwargs["data"] = _Drawn(picks)
+            method(**kwargs)
+            for check in invariants:
+                check()
+    finally:
+        world.teardown()
+    return world
