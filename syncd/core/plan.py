@@ -172,7 +172,7 @@ class _Decided:
 def _decide(book: Book, fetched: list[Highlight], disk: _Disk,
             records: Mapping[int, HighlightRecord], style: Style,
             options: Options) -> list[_Decided]:
-    on = frozenset(name for name, value in asdict(options).items() if value)
+    on = _enabled(options)
     # Blocks on the page as syncd wrote them are theirs; the others may be found by likeness.
     taken = {block.start for rec in records.values()
              if (block := disk.find(rec.block)) is not None}
@@ -267,6 +267,32 @@ def _updated(disk: _Disk, block: PageBlock, rendered: str) -> list[str]:
     new_block = "\n".join(own[:cut] + kept + own[cut:])
     return disk.on_page(_move(new_block, fmt.highlight_depth, block.depth,
                               fmt.indent)).split("\n")
+
+
+def nothing_to_plan(book: Book, fetched: list[Highlight],
+                    records: Mapping[int, HighlightRecord], style: Style,
+                    options: Options) -> bool:
+    """Given a book's fetched highlights and the records of what syncd wrote on its page,
+    return whether planning against the page as it was when recorded (every block syncd wrote
+    as written) would change nothing: every highlight is recorded, and its decision is to keep
+    the block and the record as they are. (A book fetched again by the cursor's overlap.)"""
+    unique = list({h.id: h for h in fetched}.values())
+    if any(h.id not in records for h in unique):
+        return False
+    on = _enabled(options)
+    for h, rendered in zip(unique, render_highlights(book, unique, style), strict=True):
+        record = records[h.id]
+        seen = Seen.AS_WRITTEN if record.status == Status.WRITTEN else None
+        action = decide(Facts(record.status, seen, h.deleted, digest(rendered) != record.source),
+                        on)
+        if action.act is not Act.KEEP or action.then is not None:
+            return False
+    return True
+
+
+def _enabled(options: Options) -> frozenset[str]:
+    """The names of the options that are on."""
+    return frozenset(name for name, value in asdict(options).items() if value)
 
 
 def observe_page(text: str, records: Mapping[int, HighlightRecord],

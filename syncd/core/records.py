@@ -4,7 +4,7 @@ them; the core decides with them)."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from syncd.core.decision import Status
 
@@ -70,3 +70,38 @@ class PageNames:
 
     def has_name(self, casefolded: str) -> bool:
         return casefolded in self._names
+
+
+@dataclass(frozen=True)
+class PendingWrite:
+    """A page write syncd is about to make, saved before it and dropped in the transaction that
+    records it. After a kill in between, a page at `path` holding the text of digest `digest`
+    was written: `page` and `highlights` are then what syncd knows of it, and the sync log's
+    count of highlights and books not yet told of changes by `log_highlights`, `log_books`
+    (with the books' titles and counts, `log_titles`, which Obsidian's log lists)."""
+
+    path: str
+    digest: str
+    page: PageRecord | None
+    highlights: list[HighlightRecord]
+    log_highlights: int = 0
+    log_books: int = 0
+    log_titles: list[tuple[str, int]] = field(default_factory=list)
+    # For each highlight, where its block is in the text being written ([start, end), in
+    # characters), or None: a block stored this way is not stored again (a first sync's blocks
+    # are its pages' text); read back, its record's block is "" until `written` fills it in.
+    spans: list[tuple[int, int] | None] | None = None
+
+    def written(self, text: str) -> list[HighlightRecord]:
+        """The highlights, every block whole, given the text this write wrote (its digest
+        checked): what recording the write records."""
+        if self.spans is None:
+            return self.highlights
+        return [h if span is None else replace(h, block=text[span[0]:span[1]])
+                for h, span in zip(self.highlights, self.spans, strict=True)]
+
+    def blocks_known(self) -> list[HighlightRecord]:
+        """The highlights whose block is stored whole (all but those stored as a span)."""
+        if self.spans is None:
+            return self.highlights
+        return [h for h, span in zip(self.highlights, self.spans, strict=True) if span is None]

@@ -18,11 +18,17 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple
 from pathlib import Path
 
 from syncd.core.decision import Status
-from syncd.core.records import BookProblem, HighlightRecord, PageNames, PageRecord
+from syncd.core.records import (
+    BookProblem,
+    HighlightRecord,
+    PageNames,
+    PageRecord,
+    PendingWrite,
+)
 from syncd.edges.atomic import file_identity
 from syncd.errors import VaultError
 
@@ -73,21 +79,10 @@ HIGHLIGHT_STATUSES = tuple(status.value for status in Status)
 PROBLEM_KINDS = ("failed", "waiting")
 
 
-@dataclass(frozen=True)
-class PendingWrite:
-    """A page write syncd is about to make, saved before it and dropped in the transaction that
-    records it. After a kill in between, a page at `path` holding the text of digest `digest`
-    was written: `page` and `highlights` are then what syncd knows of it, and the sync log's
-    count of highlights and books not yet told of changes by `log_highlights`, `log_books`
-    (with the books' titles and counts, `log_titles`, which Obsidian's log lists)."""
-
-    path: str
-    digest: str
-    page: PageRecord | None
-    highlights: list[HighlightRecord]
-    log_highlights: int = 0
-    log_books: int = 0
-    log_titles: list[tuple[str, int]] = field(default_factory=list)
+def _json(value: object) -> str:
+    # ASCII: a lone surrogate (valid JSON from Readwise, or a page's undecodable byte) stays an
+    # escape, which SQLite's UTF-8 can store.
+    return json.dumps(value, separators=(",", ":"))
 
 
 def database_path(state_dir: Path, vault: Path) -> Path:
@@ -282,9 +277,17 @@ class State:
         row = self._db.execute("SELECT * FROM pages WHERE book_id = ?", (book_id,)).fetchone()
         return PageRecord(*row) if row else None
 
-    def pages(self) -> list[PageRecord]:
-        rows = self._db.execute("SELECT * FROM pages ORDER BY book_id")
+    def pages(self, status: str | None = None) -> list[PageRecord]:
+        """Every page record (only those of `status` when given), by book."""
+        rows = self._db.execute("SELECT * FROM pages ORDER BY book_id") if status is None else \
+            self._db.execute("SELECT * FROM pages WHERE status = ? ORDER BY book_id", (status,))
         return [PageRecord(*row) for row in rows]
+
+    def page_paths(self, status: str) -> list[str]:
+        """The paths of the page records of `status` (no records made: 10,000 pages cost a
+        few milliseconds)."""
+        return [row[0] for row in self._db.execute("SELECT path FROM pages WHERE status = ?",
+                                                   (status,))]
 
     def put_page(self, page: PageRecord) -> None:
         self._db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -340,19 +343,34 @@ class State:
 
     # writes about to be made (see PendingWrite)
     def put_pending(self, writes: Iterable[PendingWrite]) -> None:
+        # Written before every page write, for every highlight a first sync writes: tuples
+        # built by hand (`astuple` copies deeply, several times slower), JSON without spaces,
+        # a block that is in the text written as its span there (see PendingWrite.spans).
         self._db.executemany(
             "INSERT OR REPLACE INTO pending_writes VALUES (?, ?, ?, ?, ?, ?, ?)",
-            ((w.path, w.digest, None if w.page is None else json.dumps(astuple(w.page)),
-              json.dumps([astuple(h) for h in w.highlights]), w.log_highlights, w.log_books,
-              json.dumps(w.log_titles)) for w in writes))
+            ((w.path, w.digest, None if w.page is None else _json(astuple(w.page)),
+              _json([(h.highlight_id, h.book_id, h.block if span is None else span, h.source,
+                      h.status)
+                     for h, span in zip(w.highlights, w.spans or [None] * len(w.highlights),
+                                        strict=True)]),
+              w.log_highlights, w.log_books, _json(w.log_titles)) for w in writes))
 
     def pending(self) -> list[PendingWrite]:
         rows = self._db.execute("SELECT * FROM pending_writes ORDER BY path")
-        return [PendingWrite(path, digest, None if page is None else PageRecord(*json.loads(page)),
-                             [_highlight(*h) for h in json.loads(highlights)],
-                             log_highlights, log_books,
-                             [(str(title), int(n)) for title, n in json.loads(titles)])
-                for path, digest, page, highlights, log_highlights, log_books, titles in rows]
+        writes = []
+        for path, digest, page, highlights, log_highlights, log_books, titles in rows:
+            records, spans = [], []
+            for highlight_id, book_id, block, source, status in json.loads(highlights):
+                span = (int(block[0]), int(block[1])) if isinstance(block, list) else None
+                records.append(_highlight(highlight_id, book_id, "" if span else block,
+                                          source, status))
+                spans.append(span)
+            writes.append(PendingWrite(
+                path, digest, None if page is None else PageRecord(*json.loads(page)), records,
+                log_highlights, log_books,
+                [(str(title), int(n)) for title, n in json.loads(titles)],
+                spans if any(spans) else None))
+        return writes
 
     def clear_pending(self) -> None:
         self._db.execute("DELETE FROM pending_writes")

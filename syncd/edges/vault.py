@@ -85,6 +85,7 @@ class Vault:
         self.root = root
         self.origin = origin  # where the path came from, for errors: "vault.path in FILE"
         self._real_root = Path(os.path.realpath(root))
+        self._root_text = str(root)
         # Folders found inside the vault, by (device, inode): the same folder need not have
         # every link on its path resolved again for each page written into it.
         self._checked: dict[Path, tuple[int, int]] = {}
@@ -159,8 +160,18 @@ class Vault:
         return PageFile(path, text, stat.st_size, stat.st_mtime_ns, (stat.st_dev, stat.st_ino))
 
     def stat(self, path: Path) -> tuple[int, int] | None:
+        """The size and mtime of the file at `path`; None when there is none."""
         try:
-            stat = path.stat()
+            stat = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return stat.st_size, stat.st_mtime_ns
+
+    def stat_relative(self, relative: str) -> tuple[int, int] | None:
+        """`stat` of the file at a path relative to the vault: without a Path object, as a
+        scan does it for every page."""
+        try:
+            stat = os.stat(os.path.join(self._root_text, relative))
         except (FileNotFoundError, NotADirectoryError):
             return None
         return stat.st_size, stat.st_mtime_ns

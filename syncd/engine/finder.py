@@ -78,7 +78,7 @@ class PageFinder:
         for record in records:
             if only is not None and record.path not in only:
                 continue
-            stat = self.vault.stat(self.vault.path(record.path))
+            stat = self.vault.stat_relative(record.path)
             if stat is not None and stat == (record.size, record.mtime_ns):
                 continue
             if record.status != "active" and stat is None:
@@ -120,9 +120,8 @@ class PageFinder:
     def look_for_waiting(self) -> None:
         """Look again for the page of every book that waits (the vault is walked once, and
         only when some book waits)."""
-        for record in self.state.pages():
-            if record.status == "waiting":
-                self.reconcile(record)
+        for record in self.state.pages("waiting"):
+            self.reconcile(record)
 
     def check_root(self) -> None:
         """Raise VaultError if the vault folder is missing, or empty (an unmounted disk): then

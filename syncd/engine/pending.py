@@ -12,9 +12,9 @@ import hashlib
 import logging
 
 from syncd.core.plan import on_page
-from syncd.core.records import PageRecord
+from syncd.core.records import PageRecord, PendingWrite
 from syncd.core.render import PageFormat
-from syncd.edges.state import PendingWrite, State
+from syncd.edges.state import State
 from syncd.edges.vault import PageFile
 from syncd.engine.ports import VaultPort
 from syncd.engine.sync_log import SyncLog
@@ -62,13 +62,13 @@ def settle(vault: VaultPort, state: State, fmt: PageFormat, sync_log: SyncLog) -
                 # as the write meant it is that highlight as syncd wrote it, not an edit.
                 if write.page is not None and state.page(write.page.book_id):
                     state.put_highlights(on_page(
-                        page.text, {h.highlight_id: h for h in write.highlights}, fmt))
+                        page.text, {h.highlight_id: h for h in write.blocks_known()}, fmt))
                 continue
             if write.page is not None:
                 log.info("%s was written by a sync that stopped before recording it; "
                          "recorded now", write.path)
                 record_page(state, write.page, page)
-                state.put_highlights(write.highlights)
+                state.put_highlights(write.written(page.text))
             sync_log.add(write.log_highlights, write.log_books,
                          [[t, n] for t, n in write.log_titles])
         state.clear_pending()

@@ -84,11 +84,12 @@ class Run:
         if not dry_run:  # a dry run writes (and removes) nothing
             # A crash's leftovers: in the pages folder, next to pages the user moved, and where
             # the writes a kill interrupted were going (the page may have moved on since).
+            # (Told apart by their relative, '/'-separated names: a Path per folder, not per page.)
             layout = self.settings.layout
+            folders = {path.rpartition("/")[0] for path in self.state.page_paths("active")}
+            folders |= {w.path.rpartition("/")[0] for w in self.state.pending()}
             for folder in {*layout.new_page_folders(self.vault.subfolders(layout.pages))} | {
-                    self.vault.path(p.path).parent for p in self.state.pages()
-                    if p.status == "active"} | {
-                    self.vault.path(w.path).parent for w in self.state.pending()}:
+                    self.vault.path(folder) for folder in folders}:
                 self.vault.remove_temporary_files(folder)
             settle(self.vault, self.state, self.settings.style.page_format, self.sync_log)
             self.finder.scan()

@@ -18,8 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from syncd.core.model import Book, Highlight
-from syncd.core.plan import Outcome, PagePlan, new_page_records, plan_page
-from syncd.core.records import HighlightRecord, PageRecord
+from syncd.core.plan import Outcome, PagePlan, new_page_records, nothing_to_plan, plan_page
+from syncd.core.records import HighlightRecord, PageRecord, PendingWrite
 from syncd.core.render import (
     LOGSEQ,
     PageFormat,
@@ -29,7 +29,7 @@ from syncd.core.render import (
     render_sync_log_entry,
 )
 from syncd.edges.atomic import PageChanged
-from syncd.edges.state import PendingWrite, State
+from syncd.edges.state import State
 from syncd.edges.vault import Draft, PageFile
 from syncd.engine.finder import PageFinder
 from syncd.engine.pending import digest, intend, record_page
@@ -63,6 +63,7 @@ class _NewPage:
     draft: Draft
     highlights: list[HighlightRecord]
     digest: str = ""  # of the text written (see `pending.settle`)
+    spans: list[tuple[int, int] | None] | None = None  # of the blocks in it (PendingWrite)
 
 
 class _NewPages:
@@ -130,7 +131,8 @@ class PageWriter:
         remembers it."""
         new = self._new_pages
         draft = new.drafts.write(path, text)
-        new.pages.append(_NewPage(record, book.title, draft, highlights, digest(text)))
+        new.pages.append(_NewPage(record, book.title, draft, highlights, digest(text),
+                                  _spans(text, [h.block for h in highlights])))
         new.books.add(book.id)
         new.names.add(record.title.casefold())
         new.paths.add(record.path)
@@ -148,7 +150,8 @@ class PageWriter:
         self._new_pages = _NewPages(self.vault)
         intend(self.state, [PendingWrite(page.record.path, page.digest, page.record,
                                          page.highlights, len(page.highlights), 1,
-                                         [(page.book_title, len(page.highlights))])
+                                         [(page.book_title, len(page.highlights))],
+                                         page.spans)
                             for page in new.pages])
         try:
             refused = {draft.path for draft in new.drafts.place()}
@@ -186,6 +189,14 @@ class PageWriter:
     def update_page(self, book: Book, fetched: list[Highlight], record: PageRecord) -> Outcome:
         """Bring the book's page up to date with what Readwise sent. Raise PageLeft if the page
         turns out deleted meanwhile."""
+        if (record.size is not None
+                and self.vault.stat_relative(record.path) == (record.size, record.mtime_ns)
+                and nothing_to_plan(book, fetched, self.state.highlights(book.id),
+                                    self.settings.style, self.settings.options)):
+            # Fetched again with nothing new (the cursor's overlap brings the books the last
+            # sync changed), its page as syncd recorded it (size and mtime, as `scan` trusts
+            # them): the plan would change nothing, so the page is not read.
+            return Outcome()
         page = self.vault.read(self.vault.path(record.path))
         if page.text is None and not self.dry_run:
             self.finder.reconcile(record)  # moved (followed) or deleted (remembered)?
@@ -353,3 +364,18 @@ def _diff(name: str, old: str | None, new: str) -> str:
                                  tofile=f"b/{name}")
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
                    for line in lines)
+
+
+def _spans(text: str, blocks: list[str]) -> list[tuple[int, int] | None] | None:
+    """Where each block is in `text`, in order ([start, end) in characters), None for one not
+    in it as it is: what a pending write stores instead of the block (see PendingWrite)."""
+    spans: list[tuple[int, int] | None] = []
+    at = 0
+    for block in blocks:
+        start = text.find(block, at) if block else -1
+        if start < 0:
+            spans.append(None)
+        else:
+            at = start + len(block)
+            spans.append((start, at))
+    return spans if any(spans) else None

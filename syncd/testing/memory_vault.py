@@ -97,6 +97,9 @@ class MemoryVault:
         file = self.files.get(path)
         return None if file is None else (len(file.data), file.mtime_ns)
 
+    def stat_relative(self, relative: str) -> tuple[int, int] | None:
+        return self.stat(self.path(relative))
+
     def file_id(self, path: Path) -> tuple[int, int] | None:
         file = self.files.get(path)
         return None if file is None else (DEVICE, file.inode)

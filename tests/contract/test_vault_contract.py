@@ -84,6 +84,7 @@ def test_a_written_page_reads_back_with_its_stat(user: User) -> None:
     assert (page.size, page.mtime_ns, page.file_id) == (
         written.size, written.mtime_ns, written.file_id)
     assert user.vault.stat(at(user, "pages/A.md")) == (page.size, page.mtime_ns)
+    assert user.vault.stat_relative("pages/A.md") == (page.size, page.mtime_ns)
 
 
 def test_a_page_written_meanwhile_is_never_replaced(user: User) -> None:

@@ -377,3 +377,35 @@ CREATE TABLE pages (book_id INTEGER PRIMARY KEY, path TEXT NOT NULL, title TEXT 
     finally:
         state.close()
 
+
+
+def test_another_books_renamed_page_is_never_taken_for_a_deleted_page(tmp_path: Path) -> None:
+    """issue 10, item 1 (found by the world test): two books whose highlights look alike; the
+    user deletes the first one's page and renames the second one's file (syncd not watching).
+    The renamed page holds syncd's header and blocks like the first book's, but its `title::`
+    names the second book, which syncd knows: it is never the first book's page. The first
+    book's new highlight is not written anywhere (its page was deleted); the second's page is
+    followed."""
+    with harness(tmp_path, settings={"vault": {"format": "logseq"}}) as h:
+        h.now = T0 - timedelta(hours=1)
+        first, second = (h.server.add_book(title=title, author="Someone", highlights=[
+            {"text": f"hl-{n} words of {n}"} for n in numbers])["user_book_id"]
+            for title, numbers in (("One", (1, 2)), ("Two", (3,))))
+        h.sync(at=T0)
+        pages = h.vault / "pages"
+        (pages / "One (highlights).md").unlink()
+        os.rename(pages / "Two (highlights).md", pages / "Renamed.md")
+        h.now = LATER - timedelta(minutes=1)
+        h.server.add_highlight(first, text="hl-5 words of 5")
+        h.server.add_highlight(second, text="hl-6 words of 6")
+        report = h.sync(at=LATER)
+        assert not report.failed
+        renamed = (pages / "Renamed.md").read_text(encoding="utf-8")
+        assert "hl-5" not in renamed and "hl-6 words of 6" in renamed
+        assert sorted(p.name for p in pages.iterdir()) == ["Renamed.md"]
+        state = State(database_path(h.config.state_dir, h.vault))
+        try:
+            assert (state.page(first).status, state.page(second).path) == (  # type: ignore[union-attr]
+                "deleted", "pages/Renamed.md")
+        finally:
+            state.close()

@@ -131,6 +131,79 @@ def test_a_sync_bringing_one_highlight_reads_only_that_books_page(world: Harness
     assert "One more." in h.page("Book 4 (highlights).md")
 
 
+def _one_more(h: Harness) -> str:
+    """Add a highlight to the fourth book and sync it in; return the book's page name."""
+    book = h.server.books[3]
+    h.server.add_highlight(book["user_book_id"], text="One more.", location=9,
+                           location_type="page", url="https://example.com/more")
+    report = h.sync()
+    assert report.outcome.new == 1 and report.pages_changed == 1
+    return "Book 4 (highlights).md"
+
+
+def test_a_book_fetched_again_by_the_cursors_overlap_reads_no_page(
+        world: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cursor is Readwise's clock less an overlap, so the sync after one that brought a
+    highlight fetches that book again: its page, unchanged since, is not read, nor changed."""
+    h = world
+    name = _one_more(h)
+    before = (h.pages / name).stat()
+    fetched: list[int] = []
+    sync_book = syncd.engine.run.Run._sync_book
+
+    def spy(self: syncd.engine.run.Run, book: Book) -> Any:
+        fetched.append(book.id)
+        return sync_book(self, book)
+
+    monkeypatch.setattr(syncd.engine.run.Run, "_sync_book", spy)
+    for seconds in (10, 20):  # both within the overlap: the book is in the export again
+        h.now += timedelta(seconds=seconds)
+        fetched.clear()
+        with page_reads(h.vault) as read:
+            report = h.sync()
+        assert fetched == [h.server.books[3]["user_book_id"]]
+        assert read == []
+        assert report.outcome.new == 0 and report.pages_changed == 0
+    after = (h.pages / name).stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+def test_a_book_fetched_again_whose_page_changed_is_read(world: Harness) -> None:
+    """... but when the page changed since (the user edited the new highlight away), the page
+    is read and the edit is seen; the highlight is not written again."""
+    h = world
+    name = _one_more(h)
+    text = h.page(name)
+    (h.pages / name).write_text(text.replace("One more.", "One more, as I read it."),
+                                encoding="utf-8")
+    h.now += timedelta(seconds=10)
+    with page_reads(h.vault) as read:
+        report = h.sync()
+    assert read == [f"pages/{name}"]
+    assert report.outcome.new == 0 and report.pages_changed == 0
+    assert h.page(name).count("One more") == 1
+    state = h.state()
+    try:
+        records = state.highlights(h.server.books[3]["user_book_id"]).values()
+        assert {r.status for r in records if "One more" in r.block} == {"edited"}
+    finally:
+        state.close()
+
+
+def test_a_book_fetched_again_with_a_changed_highlight_is_updated(world: Harness) -> None:
+    """... and a highlight changed in Readwise within the overlap is read and updated."""
+    h = world
+    name = _one_more(h)
+    highlight = h.server.books[3]["highlights"][-1]
+    h.now += timedelta(seconds=10)
+    h.server.update_highlight(highlight["id"], text="One more, corrected.")
+    with page_reads(h.vault) as read:
+        report = h.sync()
+    assert read == [f"pages/{name}"]
+    assert report.outcome.updated == 1
+    assert "One more, corrected." in h.page(name) and "One more." not in h.page(name)
+
+
 class _Results(list):  # type: ignore[type-arg]
     """An export page's records, in a list that a weak reference can follow."""
 
