@@ -84,6 +84,8 @@ class Harness:
     def sync(self, at: datetime | None = None, **kwargs: Any) -> SyncReport:
         if at is not None:
             self.now = at
+        if self.twin and self.server.faults:
+            raise RuntimeError("injected faults need HTTP: use harness(..., readwise='loopback')")
         state = self.state()
         try:
             client: Any = ReadwiseTwin(self.server.library) if self.twin else ReadwiseClient(
