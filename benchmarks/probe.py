@@ -86,7 +86,7 @@ def run_latency(args: argparse.Namespace) -> int:
     synced: queue.SimpleQueue[str] = queue.SimpleQueue()
     changed: queue.SimpleQueue[tuple[float, frozenset[str]]] = queue.SimpleQueue()
     daemon = Daemon(config, state, env={}, load_config=lambda: config,
-                    make_syncer=lambda c, s: make_syncer(c, s, os.environ))
+                    make_syncer=lambda c, s, **parts: make_syncer(c, s, os.environ, **parts))
     daemon.hooks.after_sync.append(synced.put)
     daemon.hooks.after_changes.append(
         lambda changes: changed.put((time.perf_counter(), changes.changed)))

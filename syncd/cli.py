@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from syncd.config.settings import Config
     from syncd.edges.state import State
+    from syncd.engine.sync import Syncer
 
 log = logging.getLogger("syncd")
 
@@ -223,8 +224,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(json.dumps({**report.as_json(), "dry_run": args.dry_run}))
     else:
         print(report.summary(), file=sys.stderr if args.dry_run else sys.stdout)
-    for _book, error in report.failed:
-        print(f"syncd: failed: {error}", file=sys.stderr)
+    for _book, message in report.failed:
+        print(f"syncd: failed: {message}", file=sys.stderr)
     return EXIT_PARTIAL if report.failed else EXIT_OK
 
 
@@ -232,9 +233,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from syncd.commands.daemon import Daemon
     from syncd.engine.wiring import make_syncer
 
+    def syncer_of(config: Config, state: State, *, should_stop: Callable[[], bool],
+                  progress: Callable[[int, int, int], None],
+                  sleep: Callable[[float], None]) -> Syncer:
+        return make_syncer(config, state, os.environ, should_stop=should_stop,
+                           progress=progress, sleep=sleep)
+
     with locked_vault(args) as (config, state):
-        daemon = Daemon(config, state, env=os.environ,
-                        make_syncer=lambda c, s: make_syncer(c, s, os.environ),
+        daemon = Daemon(config, state, env=os.environ, make_syncer=syncer_of,
                         load_config=lambda: load(args))
         daemon.install_signal_handlers()
         return daemon.run()
@@ -249,7 +255,7 @@ def cmd_resync(args: argparse.Namespace) -> int:
 
     with locked_vault(args) as (config, state):
         book = find_book(args.book, book_entries(state), vault=config.vault.path,
-                         cwd=Path.cwd())
+                         cwd=Path.cwd(), home=Path.home())
         syncer = make_syncer(config, state, os.environ)
         if book.status == "active" and book.path and syncer.vault.path(book.path).exists():
             print(f"{book.path} is there; nothing to re-create")
@@ -330,13 +336,14 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_service(args: argparse.Namespace) -> int:
-    from syncd.commands import service
+    from syncd.commands import service_context
+    from syncd.commands.service import run_service
 
     if args.action == "install":
         load(args)  # a service with a broken config would only fail in the background
-    context = service.make_context(args.config, os.environ, service.current_platform(),
-                                   sys.stdout)
-    return service.run_service(args.action, timer=args.timer, context=context)
+    context = service_context.make_context(args.config, os.environ,
+                                           service_context.current_platform(), sys.stdout)
+    return run_service(args.action, timer=args.timer, context=context)
 
 
 GLOBAL_OPTIONS = ("--config", "--version", "-h", "--help")

@@ -24,13 +24,15 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from syncd.config.settings import Config
+from syncd.core.file_events import Changes
 from syncd.edges.notify import Notifier
 from syncd.edges.state import State
-from syncd.edges.watcher import Changes, PageWatcher
-from syncd.engine.sync import Stopped, Syncer
+from syncd.edges.watcher import PageWatcher
+from syncd.engine.run import Stopped
+from syncd.engine.sync import Syncer
 from syncd.errors import AuthError, ConfigError, SyncdError, UnreachableError
 
 log = logging.getLogger("syncd.daemon")
@@ -55,12 +57,21 @@ class DaemonHooks:
     after_changes: list[Callable[[Changes], None]] = field(default_factory=list)
 
 
+class MakeSyncer(Protocol):
+    """Builds the Syncer of a config (`syncd.engine.wiring.make_syncer`, the environment
+    given), with the daemon's parts: when to stop, a heartbeat, and the client's waits."""
+
+    def __call__(self, config: Config, state: State, *, should_stop: Callable[[], bool],
+                 progress: Callable[[int, int, int], None],
+                 sleep: Callable[[float], None]) -> Syncer: ...
+
+
 class Daemon:
-    """Runs syncd for one vault until stopped. `make_syncer(config, state)` builds a Syncer;
+    """Runs syncd for one vault until stopped. `make_syncer` builds a Syncer;
     `load_config()` reads the config again on SIGHUP."""
 
     def __init__(self, config: Config, state: State, *,
-                 make_syncer: Callable[[Config, State], Syncer],
+                 make_syncer: MakeSyncer,
                  load_config: Callable[[], Config], env: Mapping[str, str],
                  debounce: float = 0.5) -> None:
         self.config = config
@@ -187,8 +198,8 @@ class Daemon:
         record_sync(self.state, report)
         summary = report.summary()
         log.info("sync: %s", summary)
-        for _, error in report.failed:
-            log.error("%s", error)
+        for _, message in report.failed:
+            log.error("%s", message)
         self._notifier.status(f"last sync {datetime.now().strftime('%H:%M')}: {summary}")
         self._tell_sync(summary)
 
@@ -225,14 +236,11 @@ class Daemon:
         log.info("config reloaded")
 
     def _new_syncer(self, config: Config) -> Syncer:
-        syncer = self._make_syncer(config, self.state)
-        syncer.should_stop = self._stopping.is_set
         # The client's waits before a retry (backoff, Retry-After: up to minutes) end at once
         # on SIGTERM/SIGINT, so that the daemon stops within seconds.
-        syncer.client.sleep = self._wait_unless_stopping
-        syncer.resync_deleted_pages = config.sync.resync_deleted_pages
-        syncer.progress = lambda *_: self._beat()
-        return syncer
+        return self._make_syncer(config, self.state, should_stop=self._stopping.is_set,
+                                 progress=lambda *_: self._beat(),
+                                 sleep=self._wait_unless_stopping)
 
     def _wait_unless_stopping(self, seconds: float) -> None:
         if self._stopping.wait(seconds):

@@ -46,8 +46,7 @@ def run_demo(directory: str, out: TextIO) -> int:
             {k: v for k, v in os.environ.items() if k != "READWISE_TOKEN"})
         state = State(Path(state_dir) / "state.sqlite3")
         try:
-            syncer = make_syncer(config, state, os.environ)
-            syncer.clock = clock
+            syncer = make_syncer(config, state, os.environ, clock=clock)
             first = syncer.sync()
             current["at"] = moments["second"] - timedelta(minutes=1)
             for book_id, highlights in LATER_HIGHLIGHTS.items():

@@ -9,7 +9,7 @@ from typing import Any
 from syncd.config.settings import Config
 from syncd.core.books import BookEntry, attention, book_line
 from syncd.edges.state import State
-from syncd.engine.sync import SyncReport
+from syncd.engine.report import SyncReport
 
 
 def record_sync(state: State, report: SyncReport) -> None:
@@ -33,7 +33,7 @@ def book_entries(state: State) -> list[BookEntry]:
     problems = {p.book_id: p for p in state.problems()}
     entries = []
     for page in state.pages():
-        counts = Counter(h.status for h in state.highlights(page.book_id).values())
+        counts = Counter(h.status.value for h in state.highlights(page.book_id).values())
         problem = problems.pop(page.book_id, None)
         entries.append(BookEntry(page.book_id, page.title, page.path, page.status, dict(counts),
                                  f"{problem.kind}: {problem.reason}" if problem else None))

@@ -9,7 +9,7 @@ the disk: the commands hand in the records.
 from __future__ import annotations
 
 import difflib
-import os
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,11 +44,13 @@ def _key(title: str) -> str:
     return _SUFFIXES.sub("", title.strip()).casefold()
 
 
-def _as_page_path(text: str, vault: Path, cwd: Path) -> set[str]:
+def _as_page_path(text: str, vault: Path, cwd: Path, home: Path) -> set[str]:
     """The vault-relative paths `text` may name: from the current folder, or from the vault."""
+    if text == "~" or text.startswith("~/"):
+        text = str(home) + text[1:]
     paths = set()
     for base in (cwd, vault):
-        full = Path(os.path.normpath(base / os.path.expanduser(text)))
+        full = Path(posixpath.normpath(base / text))
         try:
             paths.add(full.relative_to(vault).as_posix())
         except ValueError:
@@ -56,7 +58,8 @@ def _as_page_path(text: str, vault: Path, cwd: Path) -> set[str]:
     return paths
 
 
-def find_book(text: str, books: Sequence[BookEntry], *, vault: Path, cwd: Path) -> BookEntry:
+def find_book(text: str, books: Sequence[BookEntry], *, vault: Path, cwd: Path,
+              home: Path) -> BookEntry:
     """Given what a user typed for a book, return its entry: a book id, a page path (from the
     current folder or the vault), an exact title, or a title without " (highlights)" (and a
     clash's " (2)"). Raise UsageError, one line, when none matches (with near matches) or
@@ -68,7 +71,7 @@ def find_book(text: str, books: Sequence[BookEntry], *, vault: Path, cwd: Path) 
         found = [b for b in books if b.book_id == int(wanted)]
         if found:
             return found[0]
-    paths = _as_page_path(wanted, vault, cwd)
+    paths = _as_page_path(wanted, vault, cwd, home)
     found = [b for b in books if b.path is not None and b.path in paths]
     if found:
         return found[0]

@@ -31,6 +31,7 @@ evidence, the page was deleted.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ def is_conflict_copy(name: str, siblings: Collection[str] = ()) -> bool:
     if _SYNCTHING.search(name) or _CONFLICTED.search(name):
         return True
     numbered = _NUMBERED.match(name)
-    return bool(numbered) and numbered.group(1) + numbered.group(3) in siblings
+    return numbered is not None and numbered.group(1) + numbered.group(3) in siblings
 
 
 _MOMENT_TOKENS = [
@@ -191,3 +192,18 @@ def decide(candidates: Collection[Evidence]) -> Verdict:
             return Verdict(None, f"its page is gone and {len(found)} pages have {kind}: "
                                  f"{names}; keep one (or run `syncd resync`)")
     return Verdict(None)
+
+
+def daily_notes(settings: str | None) -> tuple[str | None, str]:
+    """Given an Obsidian vault's `.obsidian/daily-notes.json` (None: none), return where its
+    daily notes are (None: the vault's root, or not set) and the moment.js format of their names
+    (Obsidian's default when not set)."""
+    try:
+        parsed = json.loads(settings or "{}")
+    except ValueError:
+        parsed = {}
+    if not isinstance(parsed, dict):
+        parsed = {}
+    folder, fmt = parsed.get("folder"), parsed.get("format")
+    return (folder.strip("/") if isinstance(folder, str) and folder.strip("/") else None,
+            fmt if isinstance(fmt, str) and fmt else "YYYY-MM-DD")

@@ -124,7 +124,7 @@ def parse_highlight(record: object, book_id: object, index: int) -> Highlight:
     _check(record, _HIGHLIGHT_FIELDS, book_id, where)
     get = record.get
     return Highlight(
-        id=get("id"), text=get("text"), note=get("note") or "", location=get("location"),
+        id=record["id"], text=record["text"], note=get("note") or "", location=get("location"),
         location_type=get("location_type"), url=get("url") or None,
         tags=_tag_names(get("tags"), "tags", book_id, where), updated_at=get("updated_at"),
         deleted=bool(get("is_deleted") or get("is_discard")),
@@ -148,7 +148,7 @@ def parse_book(record: object) -> Book:
     if not title:
         raise BookSchemaError(book_id, "empty field 'title'")
     return Book(
-        id=book_id, title=title, author=get("author") or "",
+        id=record["user_book_id"], title=title, author=get("author") or "",
         category=get("category") or "books", source_url=get("source_url") or None,
         unique_url=get("unique_url") or None, asin=get("asin") or None,
         cover_image_url=get("cover_image_url") or None, summary=get("summary") or "",
@@ -156,5 +156,5 @@ def parse_book(record: object) -> Book:
         tags=_tag_names(get("book_tags"), "book_tags", book_id, ""),
         readwise_url=get("readwise_url") or None,
         highlights=tuple(parse_highlight(h, book_id, i)
-                         for i, h in enumerate(get("highlights"))),
+                         for i, h in enumerate(record["highlights"])),
     )

@@ -12,9 +12,10 @@ import difflib
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
+from syncd.core.decision import LOOKED_FOR, OBSERVED, Act, Action, Facts, Seen, Status, decide
 from syncd.core.model import Book, Highlight
 from syncd.core.outline import (
     LOGSEQ_OWN_PROPERTY as _LOGSEQ_OWN_PROPERTY,
@@ -27,8 +28,8 @@ from syncd.core.outline import (
     parse_blocks,
     reindent,
 )
+from syncd.core.records import HighlightRecord
 from syncd.core.render import PageFormat, Style, append_text, render_addition, render_highlights
-from syncd.edges.state import HighlightRecord
 
 _LOCATION_SUFFIX = re.compile(r" \(\[[^\]]*\]\(\S*\)\)$")
 SIMILAR = 0.6  # how alike a block must stay to count as the user's edit rather than a deletion
@@ -150,77 +151,96 @@ def plan_page(book: Book, fetched: list[Highlight], text: str,
               records: Mapping[int, HighlightRecord], style: Style, now: datetime,
               options: Options) -> PagePlan:
     """Given a book's fetched highlights, the page's current text and the records of what syncd
-    wrote there, return the page's new text and the records to save."""
-    fmt = style.page_format
-    disk = _Disk(text, fmt)
-    outcome = Outcome()
-    saved: list[HighlightRecord] = []
-    replacements: list[tuple[PageBlock, list[str]]] = []
-    to_append: list[str] = []
+    wrote there, return the page's new text and the records to save: each highlight's action is
+    decided (`syncd.core.decision`), then the actions are applied to the page."""
+    disk = _Disk(text, style.page_format)
+    return _apply(book, _decide(book, fetched, disk, records, style, options), disk, style, now)
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """One highlight, what syncd knows of it, and the action decided for it."""
+
+    highlight: Highlight
+    rendered: str  # its block as rendered now
+    source: str  # digest of `rendered`
+    record: HighlightRecord | None
+    block: PageBlock | None  # its block on the page, when found there
+    action: Action
+
+
+def _decide(book: Book, fetched: list[Highlight], disk: _Disk,
+            records: Mapping[int, HighlightRecord], style: Style,
+            options: Options) -> list[_Decided]:
+    on = frozenset(name for name, value in asdict(options).items() if value)
+    # Blocks on the page as syncd wrote them are theirs; the others may be found by likeness.
     taken = {block.start for rec in records.values()
              if (block := disk.find(rec.block)) is not None}
-
-    def remember(h: Highlight, block: str, source: str, status: str) -> None:
-        saved.append(HighlightRecord(h.id, book.id, block, source, status))
-
+    decided = []
     unique = list({h.id: h for h in fetched}.values())
     for h, rendered in zip(unique, render_highlights(book, unique, style), strict=True):
         source = digest(rendered)
         record = records.get(h.id)
-        if record is None:
-            if h.deleted:
-                continue
-            # Already on the page: a crash after the write, or a page the plugin wrote.
-            found = disk.find(rendered)
-            if found is None or found.start in taken:
-                found = disk.find_by_text(h.text, taken)
-            if found is not None:
-                taken.add(found.start)
-                remember(h, disk.norm(found), source, "written")
-            else:
-                to_append.append(rendered)
-                remember(h, rendered, source, "written")
-                outcome.new += 1
-            continue
-        if record.status in ("deleted", "removed"):
-            # The user deleted it (or Readwise did and syncd removed it): it stays out.
-            outcome.kept_out += not h.deleted and record.status == "deleted"
-            continue
-        if record.status in ("edited", "conflict"):
-            # The user's block stays; a change in Readwise is shown as a conflict.
-            if source != record.source or record.status == "conflict":
-                outcome.conflicts += 1
-                saved.append(replace(record, status="conflict"))
-            continue
-        block = disk.find(record.block)
-        if block is None:
-            status = _lost(disk, record, taken)
-            changed = source != record.source
-            if status == "edited" and changed:
-                status = "conflict"
-                outcome.conflicts += 1
-            outcome.kept_out += status == "deleted" and not h.deleted
-            saved.append(replace(record, status=status))
-        elif h.deleted:
-            if options.remove_deleted_highlights:
-                # Deleted in Readwise and untouched here: removed on request only.
-                replacements.append((block, []))
-                saved.append(replace(record, status="removed"))
-                outcome.removed += 1
-        elif source != record.source and options.update_changed_highlights:
-            # Changed in Readwise, untouched here: rewritten in place, Logseq's own `id::` and
-            # `collapsed::` lines kept so that block references still resolve.
-            own = rendered.split("\n")
-            cut = next((i for i, line in enumerate(own[1:], 1)
-                        if bullet_depth(line, fmt.indent) is not None), len(own))
-            own_lines = _move("\n".join(disk.canonical(block.start, block.own_end)),
-                              block.depth, fmt.highlight_depth, fmt.indent).split("\n")
-            kept = [line for line in own_lines[1:] if _LOGSEQ_OWN_PROPERTY.match(line)]
-            new_block = "\n".join(own[:cut] + kept + own[cut:])
-            replacements.append((block, disk.on_page(_move(
-                new_block, fmt.highlight_depth, block.depth, fmt.indent)).split("\n")))
-            remember(h, rendered, source, "written")
+        seen, block = _look(disk, h, rendered, record, taken)
+        facts = Facts(record.status if record else None, seen, h.deleted,
+                      record is not None and source != record.source)
+        decided.append(_Decided(h, rendered, source, record, block, decide(facts, on)))
+    return decided
+
+
+def _look(disk: _Disk, h: Highlight, rendered: str, record: HighlightRecord | None,
+          taken: set[int]) -> tuple[Seen | None, PageBlock | None]:
+    """Where the highlight's block is on the page (None: not looked for, the decision does not
+    need it). A block found by text or likeness is taken: no other highlight is found there."""
+    if record is None:
+        if h.deleted:
+            return None, None
+        found = disk.find(rendered)
+        seen = Seen.AS_WRITTEN
+        if found is None or found.start in taken:
+            found, seen = disk.find_by_text(h.text, taken), Seen.FOUND
+        if found is None:
+            return Seen.ABSENT, None
+        taken.add(found.start)
+        return seen, found
+    if record.status not in LOOKED_FOR:
+        return None, None
+    block = disk.find(record.block)
+    if block is not None:
+        return Seen.AS_WRITTEN, block
+    return _lost(disk, record, taken)
+
+
+def _apply(book: Book, decided: list[_Decided], disk: _Disk, style: Style,
+           now: datetime) -> PagePlan:
+    """Apply the decided actions to the page: the new text, the records to save, the counts."""
+    outcome = Outcome()
+    saved: list[HighlightRecord] = []
+    replacements: list[tuple[PageBlock, list[str]]] = []
+    to_append: list[str] = []
+    for d in decided:
+        act, h = d.action.act, d.highlight
+        if act is Act.APPEND:
+            to_append.append(d.rendered)
+            saved.append(HighlightRecord(h.id, book.id, d.rendered, d.source, Status.WRITTEN))
+            outcome.new += 1
+        elif act is Act.ADOPT:
+            assert d.block is not None
+            saved.append(HighlightRecord(h.id, book.id, disk.norm(d.block), d.source,
+                                         Status.WRITTEN))
+        elif act is Act.UPDATE:
+            assert d.block is not None
+            replacements.append((d.block, _updated(disk, d.block, d.rendered)))
+            saved.append(HighlightRecord(h.id, book.id, d.rendered, d.source, Status.WRITTEN))
             outcome.updated += 1
+        elif act is Act.REMOVE:
+            assert d.block is not None
+            replacements.append((d.block, []))
+            outcome.removed += 1
+        if d.record is not None and d.action.then is not None and act is not Act.UPDATE:
+            saved.append(replace(d.record, status=d.action.then))
+        outcome.conflicts += act is Act.CONFLICT
+        outcome.kept_out += act in (Act.KEEP_OUT, Act.MARK_DELETED) and not h.deleted
 
     lines = disk.lines
     for block, new_lines in sorted(replacements, key=lambda item: -item[0].start):
@@ -230,28 +250,43 @@ def plan_page(book: Book, fetched: list[Highlight], text: str,
         # New blocks follow the page's own indentation.
         new_text = append_text(new_text,
                                disk.on_page(render_addition(book, to_append, style, now)))
-    return PagePlan(new_text if new_text != text else None, saved, outcome)
+    return PagePlan(new_text if new_text != "\n".join(disk.lines) else None, saved, outcome)
+
+
+def _updated(disk: _Disk, block: PageBlock, rendered: str) -> list[str]:
+    """The lines of a block rewritten in place with its new text, Logseq's own `id::` and
+    `collapsed::` lines kept so that block references still resolve, at the block's depth and in
+    the page's indentation."""
+    fmt = disk.fmt
+    own = rendered.split("\n")
+    cut = next((i for i, line in enumerate(own[1:], 1)
+                if bullet_depth(line, fmt.indent) is not None), len(own))
+    own_lines = _move("\n".join(disk.canonical(block.start, block.own_end)),
+                      block.depth, fmt.highlight_depth, fmt.indent).split("\n")
+    kept = [line for line in own_lines[1:] if _LOGSEQ_OWN_PROPERTY.match(line)]
+    new_block = "\n".join(own[:cut] + kept + own[cut:])
+    return disk.on_page(_move(new_block, fmt.highlight_depth, block.depth,
+                              fmt.indent)).split("\n")
 
 
 def observe_page(text: str, records: Mapping[int, HighlightRecord],
                  fmt: PageFormat) -> list[HighlightRecord]:
     """Given a page's text and the records of what syncd wrote there, return the records whose
-    status the page now changes: blocks the user edited or deleted (or put back as written)."""
+    status the page now changes (`syncd.core.decision.OBSERVED`): blocks the user edited or
+    deleted, or put back as written."""
     disk = _Disk(text, fmt)
     present = {rec.highlight_id: block for rec in records.values()
-               if rec.status != "removed" and (block := disk.find(rec.block)) is not None}
+               if rec.status != Status.REMOVED
+               and (block := disk.find(rec.block)) is not None}
     taken = {block.start for block in present.values()}
     changed = []
     for record in records.values():
-        if record.status == "removed":
+        if record.status == Status.REMOVED:
             continue
-        if record.highlight_id in present:
-            status = "written"
-        else:
-            status = _lost(disk, record, taken)
-            if status == "edited" and record.status == "conflict":
-                status = "conflict"
-        if status != record.status:
+        seen = Seen.AS_WRITTEN if record.highlight_id in present \
+            else _lost(disk, record, taken)[0]
+        status = decide(Facts(record.status, seen, False, False), rules=OBSERVED).then
+        if status is not None and status != record.status:
             changed.append(replace(record, status=status))
     return changed
 
@@ -262,7 +297,7 @@ def on_page(text: str, records: Mapping[int, HighlightRecord],
     block is on the page as meant (indentation and trailing white space aside)."""
     disk = _Disk(text, fmt)
     return [rec for rec in records.values()
-            if rec.status == "written" and disk.find(rec.block) is not None]
+            if rec.status == Status.WRITTEN and disk.find(rec.block) is not None]
 
 
 def page_title_of(text: str) -> str | None:
@@ -271,19 +306,24 @@ def page_title_of(text: str) -> str | None:
     return first[len("title::"):].strip() if first.startswith("title::") else None
 
 
-def _lost(disk: _Disk, record: HighlightRecord, taken: set[int]) -> str:
-    """A block syncd wrote is no longer on the page as written: was it edited or deleted?"""
+def _lost(disk: _Disk, record: HighlightRecord,
+          taken: set[int]) -> tuple[Seen, PageBlock | None]:
+    """A block syncd wrote is no longer on the page as written: is a block alike there (the
+    user's edit, taken), or none (deleted)?"""
     similar = disk.find_similar(record.block, taken)
     if similar is None:
-        return "deleted"
+        return Seen.ABSENT, None
     taken.add(similar.start)
-    return "edited"
+    return Seen.SIMILAR, similar
 
 
 def new_page_records(book: Book, fetched: list[Highlight], style: Style
                      ) -> tuple[list[str], list[HighlightRecord]]:
-    """Return the rendered blocks of a new page's highlights and the records for them."""
-    kept = [h for h in {h.id: h for h in fetched}.values() if not h.deleted]
+    """Return the rendered blocks of a new page's highlights and the records for them: the
+    highlights the decision appends to an empty page."""
+    kept = [h for h in {h.id: h for h in fetched}.values()
+            if decide(Facts(None, None if h.deleted else Seen.ABSENT, h.deleted, False)).act
+            is Act.APPEND]
     blocks = render_highlights(book, kept, style)
-    return blocks, [HighlightRecord(h.id, book.id, rendered, digest(rendered), "written")
+    return blocks, [HighlightRecord(h.id, book.id, rendered, digest(rendered), Status.WRITTEN)
                     for h, rendered in zip(kept, blocks, strict=True)]

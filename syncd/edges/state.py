@@ -16,13 +16,14 @@ import json
 import os
 import sqlite3
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
-from syncd.edges.vault import file_identity
+from syncd.core.decision import Status
+from syncd.core.records import BookProblem, HighlightRecord, PageNames, PageRecord
+from syncd.edges.atomic import file_identity
 from syncd.errors import VaultError
 
 SCHEMA_VERSION = 1
@@ -64,45 +65,12 @@ CREATE TABLE IF NOT EXISTS pending_writes (  -- see PendingWrite
 # followed again if it comes back); waiting: the page is gone and several pages may be it (see
 # syncd.core.identity): nothing is written for the book until the evidence is clear.
 PAGE_STATUSES = ("active", "deleted", "waiting")
-# written: on the page as syncd wrote it; edited: the user changed the block; deleted: the user
-# removed it; conflict: edited by the user and changed in Readwise; removed: syncd removed it
-# because Readwise deleted it.
-HIGHLIGHT_STATUSES = ("written", "edited", "deleted", "conflict", "removed")
+# See syncd.core.decision.Status.
+HIGHLIGHT_STATUSES = tuple(status.value for status in Status)
 # failed: handling the book failed (bad record, unwritable page); it is fetched again by id on
 # later syncs until it succeeds. waiting: syncd lacks clear evidence of which page is the book's
 # (its page is gone and no page is clearly it); nothing is written for it until there is.
 PROBLEM_KINDS = ("failed", "waiting")
-
-
-@dataclass(frozen=True)
-class PageRecord:
-    book_id: int
-    path: str
-    title: str
-    status: str
-    size: int | None = None
-    mtime_ns: int | None = None
-    device: int | None = None
-    inode: int | None = None
-
-
-@dataclass(frozen=True)
-class HighlightRecord:
-    highlight_id: int
-    book_id: int
-    block: str
-    source: str
-    status: str
-
-
-@dataclass(frozen=True)
-class BookProblem:
-    """A book syncd could not sync: `kind` is one of PROBLEM_KINDS."""
-
-    book_id: int
-    kind: str
-    title: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -120,38 +88,6 @@ class PendingWrite:
     log_highlights: int = 0
     log_books: int = 0
     log_titles: list[tuple[str, int]] = field(default_factory=list)
-
-
-class PageNames:
-    """The paths and the (casefolded) names of every page record, deleted ones too: what a new
-    book's page must not take. Kept up to date by `State`, so that choosing the page of each of
-    10,000 new books does not read every page record again."""
-
-    def __init__(self) -> None:
-        self._by_book: dict[int, tuple[str, str]] = {}
-        self._paths: Counter[str] = Counter()
-        self._names: Counter[str] = Counter()
-
-    def put(self, page: PageRecord) -> None:
-        self.drop(page.book_id)
-        key = (page.path, page.title.casefold())
-        self._by_book[page.book_id] = key
-        self._paths[key[0]] += 1
-        self._names[key[1]] += 1
-
-    def drop(self, book_id: int) -> None:
-        key = self._by_book.pop(book_id, None)
-        if key is not None:
-            for counter, value in ((self._paths, key[0]), (self._names, key[1])):
-                counter[value] -= 1
-                if not counter[value]:
-                    del counter[value]
-
-    def has_path(self, path: str) -> bool:
-        return path in self._paths
-
-    def has_name(self, casefolded: str) -> bool:
-        return casefolded in self._names
 
 
 def database_path(state_dir: Path, vault: Path) -> Path:
@@ -370,7 +306,7 @@ class State:
     # highlights
     def highlights(self, book_id: int) -> dict[int, HighlightRecord]:
         rows = self._db.execute("SELECT * FROM highlights WHERE book_id = ?", (book_id,))
-        return {row[0]: HighlightRecord(*row) for row in rows}
+        return {row[0]: _highlight(*row) for row in rows}
 
     def put_highlights(self, records: Iterable[HighlightRecord]) -> None:
         self._db.executemany("INSERT OR REPLACE INTO highlights VALUES (?, ?, ?, ?, ?)",
@@ -413,7 +349,7 @@ class State:
     def pending(self) -> list[PendingWrite]:
         rows = self._db.execute("SELECT * FROM pending_writes ORDER BY path")
         return [PendingWrite(path, digest, None if page is None else PageRecord(*json.loads(page)),
-                             [HighlightRecord(*h) for h in json.loads(highlights)],
+                             [_highlight(*h) for h in json.loads(highlights)],
                              log_highlights, log_books,
                              [(str(title), int(n)) for title, n in json.loads(titles)])
                 for path, digest, page, highlights, log_highlights, log_books, titles in rows]
@@ -434,3 +370,8 @@ class State:
             counts[status] = n
             counts["highlights"] += n
         return counts
+
+
+def _highlight(highlight_id: int, book_id: int, block: str, source: str,
+               status: str) -> HighlightRecord:
+    return HighlightRecord(highlight_id, book_id, block, source, Status(status))

@@ -5,7 +5,7 @@ the page. Just before, the page is read again: if its bytes are no longer the on
 was computed from, the user (or Logseq) wrote it meanwhile, and `PageChanged` is raised so that
 the caller re-reads and plans again. On Linux the page and the temporary file are exchanged in
 one step and what was exchanged out is checked to be the page as read: a version an editor
-renamed over the page after that read is exchanged back (see `_swap`). The page stays open
+renamed over the page after that read is exchanged back (`atomic.swap`). The page stays open
 across the exchange, so that bytes written into it in place meanwhile (by an editor that had it
 open) are seen: they are put back, and `PageChanged` is raised too. New pages are written as
 `Drafts`: many temporary files made durable together (one `syncfs` of the filesystem instead of
@@ -16,58 +16,21 @@ folder, and a symlink is never followed for a write.
 
 from __future__ import annotations
 
-import ctypes
 import errno
-import fcntl
 import logging
 import os
-import platform
 import secrets
 import stat
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX, is_page
+from syncd.edges import atomic
+from syncd.edges.atomic import PageChanged, file_identity
 from syncd.errors import VaultError
 
 log = logging.getLogger("syncd.vault")
-
-PAGE_SUFFIX = ".md"
-_SKIPPED_FOLDERS = frozenset({"node_modules"})
-_SKIPPED_LOGSEQ_FOLDERS = frozenset({"bak", ".recycle", "version-files"})
-_TEMP_SUFFIXES = ("~", ".swp", ".tmp")
-_TEMP_NAMES = frozenset({"4913"})
-TEMP_PREFIX = ".syncd-"
-TEMP_SUFFIX = ".tmp"
-LATE_WRITE_WAIT = 0.5  # seconds: the longest a write waits for others to close a replaced page
 WRITE_ATTEMPTS = 5  # times syncd puts back what was written into a page it replaced
-
-
-def is_page(relative_path: str) -> bool:
-    """Given a path relative to the vault root, return whether it can be a page.
-
-    A page is a ``*.md`` file that is not hidden, not an editor's temporary, swap or backup file,
-    and not under a hidden folder (``.git``, ``.obsidian``, ``.trash``, ``logseq/.recycle``),
-    ``node_modules``, ``logseq/bak`` or ``logseq/version-files``.
-    """
-    parts = PurePosixPath(relative_path).parts
-    if not parts or parts[0] == "/" or ".." in parts:
-        return False
-    name = parts[-1]
-    if not name.endswith(PAGE_SUFFIX):
-        return False
-    if name.endswith(_TEMP_SUFFIXES) or name in _TEMP_NAMES or name.startswith(".#"):
-        return False
-    for index, part in enumerate(parts):
-        if part.startswith(".") or part in _SKIPPED_FOLDERS:
-            return False
-        folder_below = parts[index + 1] if index + 2 < len(parts) else None
-        if part == "logseq" and folder_below in _SKIPPED_LOGSEQ_FOLDERS:
-            return False
-    return True
-
-
 def folder_problem(folder: Path) -> str | None:
     """Given a folder syncd must write in, return what is wrong with it, in a few words with the
     OS's own reason ("does not exist", "is a file, not a folder", "cannot be written: Read-only
@@ -102,8 +65,6 @@ def folder_problem(folder: Path) -> str | None:
     return None
 
 
-class PageChanged(Exception):
-    """The page changed on disk between reading it and replacing it."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +96,17 @@ class Vault:
         if problem:
             raise VaultError(f"vault {self.root}: {problem} (set by {self.origin})")
 
+    def present(self) -> bool:
+        """Whether the vault folder is there."""
+        return self.root.is_dir()
+
+    def missing_or_empty(self) -> bool:
+        """Whether the vault folder is missing, unreadable or empty (a disk not mounted)."""
+        try:
+            return not any(self.root.iterdir())
+        except OSError:
+            return True
+
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
@@ -163,10 +135,12 @@ class Vault:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as error:
-                raise VaultError(_describe(path, error)) from None
+                raise VaultError(atomic.describe_error(path, error)) from None
             if not self.inside(path):  # a folder made above may not be a link out
                 raise VaultError(f"{path}: outside the vault or a symlink; not written")
-            known = self._checked[folder] = file_identity(folder)
+            known = file_identity(folder)
+            if known is not None:
+                self._checked[folder] = known
         elif path.is_symlink():
             raise VaultError(f"{path}: outside the vault or a symlink; not written")
         assert known is not None
@@ -199,10 +173,10 @@ class Vault:
         self.folder_for(path)
         data = text.encode("utf-8", errors="surrogateescape")
         try:
-            temp, _ = _write_beside(path, data, durable=True)
+            temp, _ = atomic.write_beside(path, data, durable=True)
             try:
                 before = None if expected is None else expected.encode("utf-8", "surrogateescape")
-                late = _swap(path, temp, before)
+                late = atomic.swap(path, temp, before)
                 if late != before:
                     # Written in place while it was replaced (an editor had it open): those
                     # bytes went to the file replaced. Theirs win: keep them, plan again.
@@ -211,9 +185,9 @@ class Vault:
                     raise PageChanged(str(path))
             finally:
                 temp.unlink(missing_ok=True)
-            _fsync(path.parent)
+            atomic.fsync_path(path.parent)
         except OSError as error:
-            raise VaultError(_describe(path, error)) from None
+            raise VaultError(atomic.describe_error(path, error)) from None
         stat = path.stat()
         return PageFile(path, text, stat.st_size, stat.st_mtime_ns, (stat.st_dev, stat.st_ino))
 
@@ -231,14 +205,14 @@ class Vault:
                     added = b"\n" + added
                 fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
                 try:
-                    _write_all(fd, added)
+                    atomic.write_all(fd, added)
                     os.fsync(fd)
                 finally:
                     os.close(fd)
                 return
-            back, _ = _write_beside(path, late, durable=True)
+            back, _ = atomic.write_beside(path, late, durable=True)
             try:
-                written_meanwhile = _swap(path, back, ours)
+                written_meanwhile = atomic.swap(path, back, ours)
             except PageChanged:
                 log.warning("%s: changed again while syncd put back what was written into it "
                             "meanwhile; keeping the newest", path)
@@ -252,6 +226,28 @@ class Vault:
             before, late, ours = ours, written_meanwhile, late
         log.warning("%s: kept being written while syncd put back what was written into it "
                     "meanwhile; keeping the newest", path)
+
+    def read_text(self, path: Path) -> str | None:
+        """A settings file's text (None when it is missing or not UTF-8)."""
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def siblings(self, path: Path) -> set[str]:
+        """The names in `path`'s folder (none when it cannot be listed)."""
+        try:
+            return {entry.name for entry in path.parent.iterdir()}
+        except OSError:
+            return set()
+
+    def subfolders(self, folder: Path) -> set[str]:
+        """The names of the folders in `folder`."""
+        return {p.name for p in folder.glob("*/")}
+
+    def drafts(self) -> Drafts:
+        """A batch of new pages to write (see `Drafts`)."""
+        return Drafts(self)
 
     def pages(self) -> list[Path]:
         """Every file in the vault that can be a page (see `is_page`)."""
@@ -294,12 +290,12 @@ class Drafts:
         device = self._vault.folder_for(path)
         data = text.encode("utf-8", errors="surrogateescape")
         try:
-            if device not in self._devices and _SYNCFS is not None:
+            if device not in self._devices and atomic.SYNCFS is not None:
                 # Opened before any page is written: syncfs reports the errors seen since.
                 self._devices[device] = os.open(path.parent, os.O_RDONLY)
-            temp, stat = _write_beside(path, data, durable=False)
+            temp, stat = atomic.write_beside(path, data, durable=False)
         except OSError as error:
-            raise VaultError(_describe(path, error)) from None
+            raise VaultError(atomic.describe_error(path, error)) from None
         draft = Draft(path, temp, stat.st_size, stat.st_mtime_ns, (stat.st_dev, stat.st_ino))
         self._drafts.append(draft)
         self.size += len(text)
@@ -315,19 +311,19 @@ class Drafts:
         try:
             if devices:
                 for fd in devices.values():
-                    _syncfs(fd)
+                    atomic.syncfs(fd)
             else:
                 for draft in drafts:
-                    _fsync(draft.temp)
+                    atomic.fsync_path(draft.temp)
             for draft in drafts:
                 try:
-                    _swap(draft.path, draft.temp, None)
+                    atomic.swap(draft.path, draft.temp, None)
                 except PageChanged:
                     refused.append(draft)
             for folder in sorted({draft.path.parent for draft in drafts}):
-                _fsync(folder)
+                atomic.fsync_path(folder)
         except OSError as error:
-            raise VaultError(_describe(drafts[0].path.parent, error)) from None
+            raise VaultError(atomic.describe_error(drafts[0].path.parent, error)) from None
         finally:
             for fd in devices.values():
                 os.close(fd)
@@ -345,255 +341,3 @@ class Draft:
     size: int
     mtime_ns: int
     file_id: tuple[int, int] | None = None  # the temporary file's: renamed, the page's
-
-
-def _kernel_reports_syncfs_errors() -> bool:
-    """Linux 5.8 and later: syncfs returns the write errors seen since the descriptor opened."""
-    if platform.system() != "Linux":
-        return False
-    try:
-        major, minor = (int(part) for part in platform.release().split(".")[:2])
-    except ValueError:
-        return False
-    return (major, minor) >= (5, 8)
-
-
-def _load_syncfs() -> Callable[[int], int] | None:
-    if not _kernel_reports_syncfs_errors():
-        return None
-    try:
-        function = ctypes.CDLL(None, use_errno=True).syncfs
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int]
-    return function
-
-
-_SYNCFS = _load_syncfs()
-
-
-def _syncfs(fd: int) -> None:
-    """Write everything pending on `fd`'s filesystem to disk; raise OSError on failure."""
-    assert _SYNCFS is not None
-    if _SYNCFS(fd) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code))
-
-
-def _fsync(path: Path) -> None:
-    """fsync a file or a folder by its path."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _write_beside(path: Path, data: bytes, *, durable: bool) -> tuple[Path, os.stat_result]:
-    """Write `data` to a new temporary file in `path`'s folder, fsynced if `durable`; return
-    the file and its stat. If that fails, no file is left."""
-    temp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        _write_all(fd, data)
-        if durable:
-            os.fsync(fd)
-        return temp, os.fstat(fd)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    finally:
-        os.close(fd)
-
-
-def file_identity(path: Path) -> tuple[int, int] | None:
-    """The (device, inode) of what `path` leads to (links followed), or None if nothing."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino
-
-
-def _swap(path: Path, temp: Path, expected: bytes | None) -> bytes | None:
-    """Put `temp` at `path` if `path` holds `expected` (None: there is no file), else raise
-    PageChanged. Return the replaced file's bytes read again just after, through a descriptor
-    opened before: not `expected` if someone wrote that file in place meanwhile.
-
-    On Linux the page is exchanged with `temp` in one step (renameat2 RENAME_EXCHANGE) and what
-    comes back is checked to be the very file checked before: if a newer version was renamed
-    over the page in between (an editor saving), it is exchanged back, so that the newest of
-    the user's versions ends at `path`, and PageChanged is raised. A new page is put in place
-    only if no file is there (RENAME_NOREPLACE, else a hard link, which fails if one is).
-
-    Where renameat2 is not to be had (macOS, an old kernel, a filesystem refusing it), the page
-    is checked and then `temp` renamed over it, as the very last steps, once `temp` is written
-    and durable: a version another process renames over the page in the microseconds between
-    the check and the rename is replaced. Bytes written in place are seen either way."""
-    if expected is None:
-        _place_new(path, temp)
-        return None
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        raise PageChanged(str(path)) from None
-    try:
-        checked = os.fstat(fd)
-        if _read_all(fd) != expected or _identity_of(path) != (checked.st_dev, checked.st_ino):
-            raise PageChanged(str(path))
-        if not _exchange_checked(path, temp, (checked.st_dev, checked.st_ino)):
-            os.replace(temp, path)
-        _wait_until_closed(fd)
-        return _read_all(fd)
-    finally:
-        os.close(fd)
-
-
-def _exchange_checked(path: Path, temp: Path, checked: tuple[int, int]) -> bool:
-    """Exchange `temp` and `path`; return False, having done nothing, where that cannot be done.
-    If what comes to `temp` is the file `checked` (device, inode), it is removed (it stays
-    open for `_swap`); anything else is a newer version someone renamed over the page after the
-    check: it is exchanged back (again, for as long as yet newer ones come back), so that the
-    newest ends at `path` and syncd's text at `temp`; then PageChanged is raised."""
-    held = [os.open(temp, os.O_RDONLY)]  # open: no inode compared below is reused meanwhile
-    try:
-        try:
-            _renameat2(temp, path, RENAME_EXCHANGE)
-        except FileNotFoundError:
-            raise PageChanged(str(path)) from None  # deleted (or moved) since the check
-        except OSError as error:
-            if error.errno in _UNSUPPORTED:
-                return False
-            raise
-        if _identity_of(temp) == checked:
-            os.unlink(temp)
-            return True
-        placed = os.fstat(held[0])  # syncd's text, now at `path`
-        while True:
-            # At `temp`: a version renamed over the page after `placed` went there; newer.
-            held.append(os.open(temp, os.O_RDONLY | os.O_NOFOLLOW))
-            newer = os.fstat(held[-1])
-            try:
-                _renameat2(temp, path, RENAME_EXCHANGE)
-            except FileNotFoundError:
-                break  # the page was deleted meanwhile: that stands
-            if _identity_of(temp) == (placed.st_dev, placed.st_ino):
-                break  # what came back is what was placed: the newer version is in place
-            placed = newer  # an even newer one came back: it goes in place in turn
-        log.info("%s: saved by another program while syncd wrote it; theirs is kept", path)
-        raise PageChanged(str(path))
-    finally:
-        for fd in held:
-            os.close(fd)
-
-
-def _place_new(path: Path, temp: Path) -> None:
-    """Rename `temp` to `path` unless a file is there; raise PageChanged if one is."""
-    try:
-        _renameat2(temp, path, RENAME_NOREPLACE)
-        return
-    except FileExistsError:
-        raise PageChanged(str(path)) from None
-    except OSError as error:
-        if error.errno not in _UNSUPPORTED:
-            raise
-    try:
-        os.link(temp, path)  # also never replaces a file
-        return
-    except FileExistsError:
-        raise PageChanged(str(path)) from None
-    except OSError as error:
-        if error.errno not in (*_UNSUPPORTED, errno.EPERM, errno.EMLINK):
-            raise
-    # No way to refuse atomically: a file appearing between this check and the rename is lost.
-    if os.path.lexists(path):
-        raise PageChanged(str(path))
-    os.replace(temp, path)
-
-
-def _identity_of(path: Path) -> tuple[int, int] | None:
-    """The (device, inode) of the file at `path` itself (a link is not followed), or None."""
-    try:
-        stat = os.lstat(path)
-    except FileNotFoundError:
-        return None
-    return stat.st_dev, stat.st_ino
-
-
-RENAME_NOREPLACE = 1
-RENAME_EXCHANGE = 2
-# What a kernel, C library or filesystem without renameat2 (or without the flag) answers.
-_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP})
-
-
-def _load_renameat2() -> Callable[[int, bytes, int, bytes, int], int] | None:
-    if platform.system() != "Linux":
-        return None
-    try:
-        function = ctypes.CDLL(None, use_errno=True).renameat2  # glibc 2.28 and later
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                         ctypes.c_uint]
-    function.restype = ctypes.c_int
-    return function
-
-
-_RENAMEAT2 = _load_renameat2()
-_AT_FDCWD = -100
-
-
-def _renameat2(source: Path, destination: Path, flags: int) -> None:
-    """renameat2(2) with `flags`; raise OSError (ENOSYS where the C library lacks it)."""
-    if _RENAMEAT2 is None:
-        raise OSError(errno.ENOSYS, os.strerror(errno.ENOSYS))
-    if _RENAMEAT2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(destination),
-                  flags) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code), str(source), None, str(destination))
-
-
-def _wait_until_closed(fd: int) -> None:
-    """Wait, for at most LATE_WRITE_WAIT, until no other process has the file open (they may
-    still be writing into it). Linux tells with a lease: a write lease is granted only to the one
-    process that has a file open. Where leases are not to be had, return at once."""
-    if not hasattr(fcntl, "F_SETLEASE") or os.fstat(fd).st_nlink:
-        return  # a file still reachable by a name could be opened, breaking the lease
-    deadline = time.monotonic() + LATE_WRITE_WAIT
-    while True:
-        try:
-            fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
-        except OSError as error:
-            if error.errno != errno.EAGAIN or time.monotonic() >= deadline:
-                return
-            time.sleep(0.001)
-            continue
-        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
-        return
-
-
-def _read_all(fd: int | None) -> bytes | None:
-    if fd is None:
-        return None
-    chunks = []
-    offset = 0
-    while chunk := os.pread(fd, 1 << 20, offset):
-        chunks.append(chunk)
-        offset += len(chunk)
-    return b"".join(chunks)
-
-
-
-
-def _describe(path: Path, error: OSError) -> str:
-    reasons = {errno.ENOSPC: "the disk is full", errno.EROFS: "the vault is read-only",
-               errno.EACCES: "permission denied", errno.EPERM: "permission denied",
-               errno.EDQUOT: "the disk quota is exceeded"}
-    reason = reasons.get(error.errno or 0, error.strerror or str(error))
-    return f"{path}: cannot write page: {reason}"

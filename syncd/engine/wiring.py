@@ -24,7 +24,10 @@ from syncd.edges.graph_settings import GraphSettings, read_settings
 from syncd.edges.readwise import ReadwiseClient
 from syncd.edges.state import State, StateError, database_path
 from syncd.edges.vault import Vault
-from syncd.engine.sync import Layout, Syncer
+from syncd.engine.layout import Layout
+from syncd.engine.ports import VaultPort
+from syncd.engine.settings import SyncSettings
+from syncd.engine.sync import Syncer
 from syncd.errors import ConfigError, VaultError
 
 log = logging.getLogger("syncd.app")
@@ -163,24 +166,38 @@ def vault_origin(config: Config) -> str:
     return f"vault.path in {config.source}" if config.source else "vault.path"
 
 
-def make_syncer(config: Config, state: State, env: Mapping[str, str], *,
-                client: ReadwiseClient | None = None,
-                progress: Callable[[int, int, int], None] | None = None) -> Syncer:
-    give_back_freed_memory()
-    vault = Vault(config.vault.path, origin=vault_origin(config))
-    vault.check()
+def settings_for(config: Config) -> SyncSettings:
+    """The settings every sync of this config is run with, made once."""
     layout = layout_for(config)
-    return Syncer(
-        client=client or make_client(config),
-        vault=vault,
-        state=state,
+    return SyncSettings(
         layout=layout,
         style=style_for(config, layout),
         options=Options(config.sync.update_changed_highlights,
                         config.sync.remove_deleted_highlights),
-        clock=clock_from_env(env),
         categories=config.sync.categories,
-        tags=(config.sync.include_tags, config.sync.exclude_tags),
+        include_tags=frozenset(tag.casefold() for tag in config.sync.include_tags),
+        exclude_tags=frozenset(tag.casefold() for tag in config.sync.exclude_tags),
         sync_log_page=sync_log_page_for(config),
-        progress=progress,
+        resync_deleted_pages=config.sync.resync_deleted_pages,
     )
+
+
+def make_syncer(config: Config, state: State, env: Mapping[str, str], *,
+                client: ReadwiseClient | None = None,
+                clock: Callable[[], datetime] | None = None,
+                progress: Callable[[int, int, int], None] | None = None,
+                should_stop: Callable[[], bool] = lambda: False,
+                sleep: Callable[[float], None] | None = None,
+                vault: VaultPort | None = None) -> Syncer:
+    """The Syncer of this config: the real client (waiting with `sleep` before a retry)
+    unless one is given, the clock `SYNCD_NOW` fixes (or the system's) unless one is given, the
+    vault folder of the config unless a vault is given."""
+    give_back_freed_memory()
+    if vault is None:
+        vault = Vault(config.vault.path, origin=vault_origin(config))
+    vault.check()
+    if client is None:
+        client = make_client(config) if sleep is None else make_client(config, sleep=sleep)
+    return Syncer(client=client, vault=vault, state=state,
+                  settings=settings_for(config), clock=clock or clock_from_env(env),
+                  progress=progress, should_stop=should_stop)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from syncd.edges.vault import TEMP_PREFIX, TEMP_SUFFIX
+from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX
 from syncd.testing.fakereadwise import FakeReadwise
 from tests.e2e.conftest import TOKEN
 from tests.e2e.test_cli import run, write_config

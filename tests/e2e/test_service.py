@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from syncd.cli import main
-from syncd.commands import service
+from syncd.commands import service_context
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "tok-service-0123456789abcdef"
@@ -43,7 +43,7 @@ class World:
         monkeypatch.setenv("XDG_STATE_HOME", str(self.home / ".local" / "state"))
         monkeypatch.setenv("PATH", str(self.bin))
         monkeypatch.setenv("FAKE_LOG", str(self.log))
-        monkeypatch.setattr(service, "current_platform", lambda: platform)
+        monkeypatch.setattr(service_context, "current_platform", lambda: platform)
         config = self.home / ".config" / "syncd"
         config.mkdir(parents=True)
         (config / "config.yaml").write_text(

@@ -76,7 +76,8 @@ def test_status_shows_conflicts_deleted_pages_and_failed_books(world: World) -> 
     JSON) lists every book with its page, the page's status and its highlights."""
     # A book that waits, as the sync records one (the broken record's book failed for real).
     from syncd.config.load import load_config
-    from syncd.edges.state import BookProblem, State, database_path
+    from syncd.core.records import BookProblem
+    from syncd.edges.state import State, database_path
 
     config = load_config(world.config, {})
     state = State(database_path(config.state_dir, config.vault.path))

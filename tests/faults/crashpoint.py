@@ -21,10 +21,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import syncd.edges.atomic
 import syncd.edges.state
 import syncd.edges.vault
 from syncd.cli import main
-from syncd.edges.vault import TEMP_PREFIX
+from syncd.core.page_files import TEMP_PREFIX
 
 
 def die() -> None:
@@ -42,7 +43,7 @@ def install(step: str, n: int) -> None:
         return seen == n
 
     if step == "durable":
-        real_fsync, real_syncfs = os.fsync, syncd.edges.vault._syncfs
+        real_fsync, real_syncfs = os.fsync, syncd.edges.atomic.syncfs
 
         def fsync(fd: int) -> None:
             real_fsync(fd)
@@ -56,9 +57,9 @@ def install(step: str, n: int) -> None:
                 die()
 
         os.fsync = fsync
-        syncd.edges.vault._syncfs = syncfs
+        syncd.edges.atomic.syncfs = syncfs
     elif step == "replace":
-        real_replace, real_renameat2 = os.replace, syncd.edges.vault._renameat2
+        real_replace, real_renameat2 = os.replace, syncd.edges.atomic.renameat2
 
         def replace(source: Any, destination: Any) -> None:
             real_replace(source, destination)
@@ -71,7 +72,7 @@ def install(step: str, n: int) -> None:
                 die()
 
         os.replace = replace
-        syncd.edges.vault._renameat2 = renameat2
+        syncd.edges.atomic.renameat2 = renameat2
     elif step == "commit":
         real_transaction = syncd.edges.state.State.transaction
 

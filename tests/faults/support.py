@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from syncd.edges.vault import TEMP_PREFIX, TEMP_SUFFIX
+from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX
 from syncd.testing.fakereadwise import FakeReadwise
 
 REPO = Path(__file__).resolve().parents[2]

@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 
+import syncd.edges.atomic
 import syncd.edges.vault
-from syncd.edges.vault import TEMP_PREFIX
+from syncd.core.page_files import TEMP_PREFIX
 from syncd.testing.fakereadwise import FakeReadwise
 from tests.faults.appender import line
 from tests.faults.support import (
@@ -128,16 +129,16 @@ def test_bytes_written_into_a_page_while_syncd_replaces_it_are_kept(
                 rename_it()
 
         if rename == "exchange":
-            real_renameat2 = syncd.edges.vault._renameat2
+            real_renameat2 = syncd.edges.atomic.renameat2
 
             def renameat2(source: Path, destination: Path, flags: int) -> None:
                 write_around(source, destination,
                              lambda: real_renameat2(source, destination, flags))
 
-            monkeypatch.setattr(syncd.edges.vault, "_renameat2", renameat2)
+            monkeypatch.setattr(syncd.edges.atomic, "renameat2", renameat2)
         else:
             real_replace = os.replace
-            monkeypatch.setattr(syncd.edges.vault, "_RENAMEAT2", None)
+            monkeypatch.setattr(syncd.edges.atomic, "_RENAMEAT2", None)
             monkeypatch.setattr(os, "replace", lambda source, destination: write_around(
                 source, destination, lambda: real_replace(source, destination)))
         report = h.sync()

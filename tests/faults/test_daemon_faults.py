@@ -71,8 +71,8 @@ def test_a_page_moved_between_syncs_is_followed_by_a_long_lived_syncer(tmp_path:
         try:
             client = ReadwiseClient(h.config.readwise.base_url, h.config.readwise.token,
                                     sleep=lambda _: None, policy=RetryPolicy(attempts=2))
-            syncer = make_syncer(h.config, state, {}, client=client)  # as the daemon keeps one
-            syncer.clock = lambda: h.now
+            # as the daemon keeps one
+            syncer = make_syncer(h.config, state, {}, client=client, clock=lambda: h.now)
             syncer.sync()
             [second] = [p for p in page_files(h.pages)
                         if library.book_markers(kept)[0] in p.read_text(encoding="utf-8")]
@@ -149,9 +149,9 @@ def test_a_page_moved_while_a_sync_waits_for_readwise_is_followed(tmp_path: Path
 
         state = h.state()
         try:
-            syncer = make_syncer(h.config, state, {}, client=SlowReadwise(
-                h.config.readwise.base_url, h.config.readwise.token, sleep=lambda _: None))
-            syncer.clock = lambda: h.now
+            slow = SlowReadwise(h.config.readwise.base_url, h.config.readwise.token,
+                                sleep=lambda _: None)
+            syncer = make_syncer(h.config, state, {}, client=slow, clock=lambda: h.now)
             report = syncer.sync()
         finally:
             state.close()

@@ -55,7 +55,7 @@ def resync(root: Path, golden: ObsidianFile,
             assert report.outcome.new == len(sync.highlights) + (golden.number - 1) * (
                 sync is golden.syncs[0])
         path = f"{golden.category_folder}/{golden.name}"
-        return h.page_names(), h.page(path) if (h.pages / path).is_file() else ""
+        return h.page_names(), h.page(path) if h.has_page(path) else ""
 
 
 @pytest.mark.parametrize("golden", USABLE, ids=[g.path[:80] for g in USABLE])

@@ -62,14 +62,13 @@ class Running:
         self.thread.start()
         self.synced.get(timeout=WAIT)  # the sync on start
 
-    def _syncer(self, config: Any, state: State) -> Any:
+    def _syncer(self, config: Any, state: State, **parts: Any) -> Any:
         from syncd.edges.readwise import ReadwiseClient
 
         client = ReadwiseClient(config.readwise.base_url, config.readwise.token,
                                 sleep=lambda _: None)
-        syncer = make_syncer(config, state, {}, client=client)
-        syncer.clock = lambda: self.h.now
-        return syncer
+        return make_syncer(config, state, {}, client=client, clock=lambda: self.h.now,
+                           should_stop=parts["should_stop"], progress=parts["progress"])
 
     def user_changed(self) -> None:
         self.changed.get(timeout=WAIT)

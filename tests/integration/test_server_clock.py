@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from syncd.edges.readwise import ReadwiseClient, RetryPolicy, format_cursor
-from syncd.engine.sync import CURSOR_OVERLAP, SyncReport
+from syncd.engine.report import SyncReport
+from syncd.engine.run import CURSOR_OVERLAP
 from syncd.engine.wiring import make_syncer
 from tests.support.harness import Harness, harness
 
@@ -98,8 +99,7 @@ def _sync_without_date(h: Harness) -> SyncReport:
                             session=session, sleep=lambda _: None, policy=RetryPolicy(attempts=3))
     state = h.state()
     try:
-        syncer = make_syncer(h.config, state, {}, client=client)
-        syncer.clock = lambda: h.now
+        syncer = make_syncer(h.config, state, {}, client=client, clock=lambda: h.now)
         return syncer.sync()
     finally:
         state.close()

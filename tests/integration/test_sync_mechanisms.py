@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-import syncd.engine.sync
+import syncd.engine.run
 from syncd.core.model import Book
 from syncd.edges.readwise import ExportPage, ReadwiseClient
 from tests.support.harness import Harness, harness
@@ -142,7 +142,7 @@ def test_a_first_sync_holds_one_export_page_of_books_at_a_time(
     pages_alive_at_fetch: list[int] = []
     books_alive: list[int] = []
     real_export_page = ReadwiseClient._export_page
-    real_parse_book = syncd.engine.sync.parse_book
+    real_parse_book = syncd.engine.run.parse_book
 
     def export_page(self: ReadwiseClient, params: Any, sent: Any = None) -> ExportPage:
         pages_alive_at_fetch.append(sum(ref() is not None for ref in pages))
@@ -158,7 +158,7 @@ def test_a_first_sync_holds_one_export_page_of_books_at_a_time(
         return book
 
     monkeypatch.setattr(ReadwiseClient, "_export_page", export_page)
-    monkeypatch.setattr(syncd.engine.sync, "parse_book", parse_book)
+    monkeypatch.setattr(syncd.engine.run, "parse_book", parse_book)
     with harness(tmp_path) as h:
         h.server.page_size = 2
         library(h)

@@ -32,7 +32,8 @@ from watchdog.events import (
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.inotify import InotifyEmitter
 
-from syncd.edges.watcher import Changes, PageWatcher, inotify_limits
+from syncd.core.file_events import Changes
+from syncd.edges.watcher import PageWatcher, inotify_limits
 
 # watchdog 7 warns when a folder created inside a new folder gets its inotify watch twice (a race
 # between its own recursive set-up and the creation event); it is harmless to the events.

@@ -1,11 +1,13 @@
 """A vault, a loopback Readwise server and a Syncer wired together, for tests that sync for real.
 
 Everything is real but the clock: the HTTP client talks to `FakeReadwise` on 127.0.0.1, pages
-are written to a temporary folder, state goes to SQLite in another one.
+are written to a temporary folder, state goes to SQLite in another one. With `memory=True` the
+pages are written to the vault's in-memory twin instead (`MemoryVault`, held to the real vault's
+behaviour by tests/contract), for tests where the disk is not what is tested.
 
 `harness(root, readwise="twin")` gives the Syncer the in-memory `ReadwiseTwin` over the same
-library instead (the server is then not started): for tests of what a sync writes, where HTTP is
-not what is tested. The twin answers as the client does (tests/contract/), minus HTTP's faults.
+library instead of HTTP (the server is then not started): for tests where HTTP is not what is
+tested. The twin answers as the client does (tests/contract/), minus HTTP's faults.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from syncd.config.load import config_from_mapping
 from syncd.config.settings import Config
 from syncd.edges.readwise import ReadwiseClient, RetryPolicy
 from syncd.edges.state import State, database_path
-from syncd.engine.sync import SyncReport
+from syncd.engine.report import SyncReport
 from syncd.engine.wiring import layout_for, make_syncer
 from syncd.testing.fakereadwise import FakeReadwise
+from syncd.testing.memory_vault import MemoryVault
 from syncd.testing.readwise_twin import ReadwiseTwin
 
 #: The base URL configured when the twin stands in for the server: never contacted.
@@ -40,7 +43,8 @@ class Harness:
     the server's library rather than HTTP to the server."""
 
     def __init__(self, root: Path, server: FakeReadwise, *, edn: str | None = TRIPLE_LOWBAR_EDN,
-                 settings: Mapping[str, Any] | None = None, twin: bool = False) -> None:
+                 settings: Mapping[str, Any] | None = None, memory: bool = False,
+                 twin: bool = False) -> None:
         self.server = server
         self.twin = twin
         self.vault = root / "graph"
@@ -53,6 +57,7 @@ class Harness:
         self.server_offset = timedelta(0)
         self.settings = dict(settings or {})
         self.config = self.make_config({})
+        self.memory = MemoryVault(self.vault) if memory else None
 
     def make_config(self, more: Mapping[str, Any]) -> Config:
         """The harness's config, with its settings and `more` merged in, section by section."""
@@ -75,11 +80,23 @@ class Harness:
         return layout_for(self.config).pages
 
     def page(self, name: str) -> str:
+        if self.memory is not None:
+            return self.memory.files[self.pages / name].data.decode("utf-8")
         return (self.pages / name).read_bytes().decode("utf-8")
+
+    def has_page(self, name: str) -> bool:
+        if self.memory is not None:
+            return self.pages / name in self.memory.files
+        return (self.pages / name).is_file()
 
     def page_names(self) -> list[str]:
         """The pages' paths, relative to the pages folder."""
-        return sorted(p.relative_to(self.pages).as_posix() for p in self.pages.rglob("*.md"))
+        if self.memory is not None:
+            paths = [p for p in self.memory.files if p.suffix == ".md"
+                     and self.pages in p.parents]
+        else:
+            paths = list(self.pages.rglob("*.md"))
+        return sorted(p.relative_to(self.pages).as_posix() for p in paths)
 
     def sync(self, at: datetime | None = None, **kwargs: Any) -> SyncReport:
         if at is not None:
@@ -91,8 +108,8 @@ class Harness:
             client: Any = ReadwiseTwin(self.server.library) if self.twin else ReadwiseClient(
                 self.config.readwise.base_url, self.config.readwise.token,
                 sleep=lambda _: None, policy=RetryPolicy(attempts=3))
-            syncer = make_syncer(self.config, state, {}, client=client)
-            syncer.clock = lambda: self.now
+            syncer = make_syncer(self.config, state, {}, client=client, clock=lambda: self.now,
+                                 vault=self.memory)
             return syncer.sync(**kwargs)
         finally:
             state.close()

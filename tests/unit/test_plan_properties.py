@@ -13,9 +13,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from syncd.core.model import Book, Highlight
 from syncd.core.plan import Options, new_page_records, observe_page, plan_page
+from syncd.core.records import HighlightRecord
 from syncd.core.render import Style, render_new_page
 from syncd.core.templates import Templates
-from syncd.edges.state import HighlightRecord
 
 STYLES = {f: Style(templates=Templates(f), tz=timezone.utc) for f in ("logseq", "obsidian")}
 T0 = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)

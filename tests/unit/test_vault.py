@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+import syncd.edges.atomic
 import syncd.edges.vault
-from syncd.edges.vault import TEMP_PREFIX, Drafts, Vault
+from syncd.core.page_files import TEMP_PREFIX
+from syncd.edges.vault import Drafts, Vault
 from syncd.errors import VaultError
 
 
@@ -50,7 +52,7 @@ def test_a_file_that_appears_where_a_draft_goes_is_left_alone(vault: Vault) -> N
 
 def test_without_syncfs_each_draft_is_fsynced_before_it_is_placed(
         vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(syncd.edges.vault, "_SYNCFS", None)
+    monkeypatch.setattr(syncd.edges.atomic, "SYNCFS", None)
     synced: list[str] = []
     real_fsync = os.fsync
 
@@ -68,13 +70,13 @@ def test_without_syncfs_each_draft_is_fsynced_before_it_is_placed(
     assert sorted(p.name for p in vault.root.iterdir()) == ["A.md", "B.md", "C.md"]
 
 
-@pytest.mark.skipif(syncd.edges.vault._SYNCFS is None, reason="no syncfs here")
+@pytest.mark.skipif(syncd.edges.atomic.SYNCFS is None, reason="no syncfs here")
 def test_a_disk_error_when_drafts_are_made_durable_places_none_of_them(
         vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
     def syncfs(fd: int) -> None:
         raise OSError(errno.EIO, os.strerror(errno.EIO))
 
-    monkeypatch.setattr(syncd.edges.vault, "_syncfs", syncfs)
+    monkeypatch.setattr(syncd.edges.atomic, "syncfs", syncfs)
     drafts = Drafts(vault)
     drafts.write(vault.root / "A.md", "a")
     with pytest.raises(VaultError, match="cannot write page: Input/output error"):
@@ -136,7 +138,7 @@ def test_a_version_renamed_over_the_page_after_the_check_ends_at_the_page(
     newest save is the page, syncd's text is dropped, PageChanged is raised to plan again."""
     page = vault.root / "Page.md"
     page.write_text("- mine", encoding="utf-8")
-    real = syncd.edges.vault._renameat2
+    real = syncd.edges.atomic.renameat2
     versions = iter(f"- mine\n- typed {n}" for n in range(saves))
 
     def renameat2(source: Path, destination: Path, flags: int) -> None:
@@ -144,8 +146,8 @@ def test_a_version_renamed_over_the_page_after_the_check_ends_at_the_page(
             _save_by_rename(page, version)
         real(source, destination, flags)
 
-    monkeypatch.setattr(syncd.edges.vault, "_renameat2", renameat2)
-    with pytest.raises(syncd.edges.vault.PageChanged):
+    monkeypatch.setattr(syncd.edges.atomic, "renameat2", renameat2)
+    with pytest.raises(syncd.edges.atomic.PageChanged):
         vault.write(page, "- mine\n- syncd's", "- mine")
     assert page.read_text(encoding="utf-8") == f"- mine\n- typed {saves - 1}"
     assert sorted(p.name for p in vault.root.iterdir()) == ["Page.md"]
@@ -155,14 +157,14 @@ def test_a_page_deleted_after_the_check_is_not_written(
         vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
     page = vault.root / "Page.md"
     page.write_text("- mine", encoding="utf-8")
-    real = syncd.edges.vault._renameat2
+    real = syncd.edges.atomic.renameat2
 
     def renameat2(source: Path, destination: Path, flags: int) -> None:
         page.unlink(missing_ok=True)
         real(source, destination, flags)
 
-    monkeypatch.setattr(syncd.edges.vault, "_renameat2", renameat2)
-    with pytest.raises(syncd.edges.vault.PageChanged):
+    monkeypatch.setattr(syncd.edges.atomic, "renameat2", renameat2)
+    with pytest.raises(syncd.edges.atomic.PageChanged):
         vault.write(page, "- mine\n- syncd's", "- mine")
     assert list(vault.root.iterdir()) == []
 
@@ -173,7 +175,7 @@ def test_a_new_page_never_replaces_a_file_that_appears_at_its_path(
     """Issue 10, item 3: a file the user makes where syncd is about to put a new page, after
     syncd looked, is kept (atomically where the system can refuse to replace a file)."""
     page = vault.root / "New.md"
-    real_renameat2, real_link = syncd.edges.vault._renameat2, os.link
+    real_renameat2, real_link = syncd.edges.atomic.renameat2, os.link
 
     def appears() -> None:
         if not page.exists():
@@ -191,9 +193,9 @@ def test_a_new_page_never_replaces_a_file_that_appears_at_its_path(
             raise OSError(errno.EPERM, "no hard links here")
         real_link(source, destination)
 
-    monkeypatch.setattr(syncd.edges.vault, "_renameat2", renameat2)
+    monkeypatch.setattr(syncd.edges.atomic, "renameat2", renameat2)
     monkeypatch.setattr(os, "link", link)
-    with pytest.raises(syncd.edges.vault.PageChanged):
+    with pytest.raises(syncd.edges.atomic.PageChanged):
         vault.write(page, "- syncd's", None)
     assert page.read_text(encoding="utf-8") == "- the user's"
     assert sorted(p.name for p in vault.root.iterdir()) == ["New.md"]
@@ -201,11 +203,11 @@ def test_a_new_page_never_replaces_a_file_that_appears_at_its_path(
 
 def test_without_renameat2_pages_are_still_written(
         vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(syncd.edges.vault, "_RENAMEAT2", None)
+    monkeypatch.setattr(syncd.edges.atomic, "_RENAMEAT2", None)
     page = vault.root / "Page.md"
     vault.write(page, "- one", None)
     vault.write(page, "- one\n- two", "- one")
     assert page.read_text(encoding="utf-8") == "- one\n- two"
-    with pytest.raises(syncd.edges.vault.PageChanged):
+    with pytest.raises(syncd.edges.atomic.PageChanged):
         vault.write(page, "- three", "- one")
     assert sorted(p.name for p in vault.root.iterdir()) == ["Page.md"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from syncd.edges.state import State, database_path
-from syncd.engine.sync import SyncReport
+from syncd.engine.report import SyncReport
 from syncd.errors import SyncdError
 from tests.support.harness import Harness, harness
 from tests.world.world import Crash, crash_at
@@ -39,8 +39,7 @@ def sync(h: Harness, *, skew: timedelta = timedelta(0), crash: tuple[str, int] |
     try:
         client = ReadwiseClient(h.config.readwise.base_url, h.config.readwise.token,
                                 sleep=lambda _: None, policy=RetryPolicy(attempts=3))
-        syncer = make_syncer(h.config, state, {}, client=client)
-        syncer.clock = lambda: h.now + skew
+        syncer = make_syncer(h.config, state, {}, client=client, clock=lambda: h.now + skew)
         if crash is None:
             return syncer.sync()
         with crash_at(crash[0], crash[1], syncer):

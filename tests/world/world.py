@@ -52,11 +52,13 @@ from hypothesis.stateful import (
     rule,
 )
 
+import syncd.edges.atomic
 import syncd.edges.vault
+from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX
 from syncd.edges.readwise import ReadwiseClient, RetryPolicy
 from syncd.edges.state import State, database_path
-from syncd.edges.vault import TEMP_PREFIX, TEMP_SUFFIX
-from syncd.engine.sync import Syncer, SyncReport
+from syncd.engine.report import SyncReport
+from syncd.engine.sync import Syncer
 from syncd.engine.wiring import make_syncer
 from syncd.errors import SyncdError
 from syncd.testing.fakereadwise import FakeReadwise
@@ -241,9 +243,8 @@ class World(RuleBasedStateMachine):
     def syncer(self, state: State) -> Syncer:
         client = ReadwiseClient(self.h.config.readwise.base_url, self.h.config.readwise.token,
                                 sleep=lambda _: None, policy=RetryPolicy(attempts=3))
-        syncer = make_syncer(self.h.config, state, {}, client=client)
-        syncer.clock = lambda: self.now + self.skew
-        return syncer
+        return make_syncer(self.h.config, state, {}, client=client,
+                           clock=lambda: self.now + self.skew)
 
     @contextmanager
     def running(self) -> Iterator[Syncer]:
@@ -793,7 +794,7 @@ def crash_at(point: str, n: int, syncer: Syncer) -> Iterator[None]:
         seen += 1
         return seen == n
 
-    real_swap = syncd.edges.vault._swap
+    real_swap = syncd.edges.atomic.swap
     real_transaction = syncer.state.transaction
 
     def swap(path: Path, temp: Path, expected: bytes | None) -> bytes | None:
@@ -814,9 +815,9 @@ def crash_at(point: str, n: int, syncer: Syncer) -> Iterator[None]:
         if point == "after_commit" and due():
             raise Crash
 
-    syncd.edges.vault._swap = swap  # type: ignore[assignment]
+    syncd.edges.atomic.swap = swap  # type: ignore[assignment]
     syncer.state.transaction = transaction  # type: ignore[method-assign]
     try:
         yield
     finally:
-        syncd.edges.vault._swap = real_swap
+        syncd.edges.atomic.swap = real_swap

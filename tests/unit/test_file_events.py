@@ -8,7 +8,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from syncd.edges.watcher import Changes, FileEvent, is_page, merge_events, page_event
+from syncd.core.file_events import Changes, FileEvent, merge_events, page_event
+from syncd.core.page_files import is_page
 
 
 def created(path: str) -> FileEvent:

@@ -1,0 +1,72 @@
+"""What syncd remembers of pages and highlights, as plain dataclasses (the state database stores
+them; the core decides with them)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from syncd.core.decision import Status
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    book_id: int
+    path: str
+    title: str
+    status: str  # one of syncd.edges.state.PAGE_STATUSES
+    size: int | None = None
+    mtime_ns: int | None = None
+    device: int | None = None
+    inode: int | None = None
+
+
+@dataclass(frozen=True)
+class HighlightRecord:
+    highlight_id: int
+    book_id: int
+    block: str  # the block as syncd last wrote it
+    source: str  # digest of the block as rendered from Readwise's data
+    status: Status
+
+
+@dataclass(frozen=True)
+class BookProblem:
+    """A book syncd could not sync: `kind` is one of syncd.edges.state.PROBLEM_KINDS."""
+
+    book_id: int
+    kind: str
+    title: str
+    reason: str
+
+
+class PageNames:
+    """The paths and the (casefolded) names of every page record, deleted ones too: what a new
+    book's page must not take. Kept up to date by `State`, so that choosing the page of each of
+    10,000 new books does not read every page record again."""
+
+    def __init__(self) -> None:
+        self._by_book: dict[int, tuple[str, str]] = {}
+        self._paths: Counter[str] = Counter()
+        self._names: Counter[str] = Counter()
+
+    def put(self, page: PageRecord) -> None:
+        self.drop(page.book_id)
+        key = (page.path, page.title.casefold())
+        self._by_book[page.book_id] = key
+        self._paths[key[0]] += 1
+        self._names[key[1]] += 1
+
+    def drop(self, book_id: int) -> None:
+        key = self._by_book.pop(book_id, None)
+        if key is not None:
+            for counter, value in ((self._paths, key[0]), (self._names, key[1])):
+                counter[value] -= 1
+                if not counter[value]:
+                    del counter[value]
+
+    def has_path(self, path: str) -> bool:
+        return path in self._paths
+
+    def has_name(self, casefolded: str) -> bool:
+        return casefolded in self._names

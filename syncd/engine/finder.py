@@ -1,0 +1,309 @@
+"""Finding a book's page: what the user did to the pages since syncd last looked.
+
+`PageFinder` compares the pages syncd keeps with what it wrote (`scan`, `reconcile`), follows a
+page renamed or moved (`move`, or found again by the rule of `syncd.core.identity`), and notes a
+page deleted by the user, or a book that waits because it is not clear which page is its own.
+It lives as long as its Syncer: the books whose page came back (`returned`) are fetched again by
+the next sync.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+
+from syncd.core.identity import (
+    Evidence,
+    Journals,
+    Verdict,
+    blocks_found,
+    daily_notes,
+    decide,
+    is_conflict_copy,
+    strong,
+)
+from syncd.core.plan import observe_page, page_title_of
+from syncd.core.records import BookProblem, PageRecord
+from syncd.core.render import LOGSEQ, PageFormat
+from syncd.edges.state import State
+from syncd.edges.vault import PageFile
+from syncd.engine.layout import Layout
+from syncd.engine.ports import VaultPort
+from syncd.errors import VaultError
+
+log = logging.getLogger("syncd.sync")
+
+# A page missing from where syncd left it is looked for in the vault's pages; when that list may
+# be older than a move, it is made again, at most this often per sync or scan (so that deleting
+# many pages at once costs a few walks of the vault, not one each).
+RELISTS = 10
+
+
+class PageFinder:
+    """Keeps what syncd knows of its pages in line with the vault."""
+
+    def __init__(self, vault: VaultPort, state: State, layout: Layout, fmt: PageFormat) -> None:
+        self.vault = vault
+        self.state = state
+        self.layout = layout
+        self.fmt = fmt
+        # Books whose page came back (or became clear) since their last sync: what Readwise has
+        # for them is fetched again, so that highlights kept out meanwhile reach the page.
+        self.returned: set[int] = set()
+        self._vault_pages: list[Path] | None = None
+        self._journal_folders: Journals | None = None  # read with the list of pages
+        self._relisted = 0  # times `_vault_pages` was made again in this sync or scan
+
+    def forget_listing(self) -> None:
+        """The vault's pages may have moved since they were listed: list them again when needed."""
+        self._vault_pages = None
+        self._relisted = 0
+
+    def scan(self, only: set[str] | None = None) -> int:
+        """Compare every page syncd keeps (or those at the paths in `only`) with what it wrote;
+        a page whose size and mtime did not change is not read. A deleted (or waiting) book's
+        page costs a stat of where it was: a file back there is looked at. Paths in `only` that
+        no book has are looked at as pages that may have come back elsewhere. Return pages
+        looked at. Raise VaultError if the vault folder itself is gone: no page is then taken
+        for deleted."""
+        self.check_root()
+        self._vault_pages = None  # a page moved since the list was made must be found
+        self._relisted = 0
+        looked = 0
+        records = self.state.pages()
+        for record in records:
+            if only is not None and record.path not in only:
+                continue
+            stat = self.vault.stat(self.vault.path(record.path))
+            if stat is not None and stat == (record.size, record.mtime_ns):
+                continue
+            if record.status != "active" and stat is None:
+                continue
+            looked += 1
+            try:
+                self.reconcile(record)
+            except VaultError as error:  # e.g. a folder where the page was: left for later
+                self.check_root()
+                log.error("page %s: %s", record.path, error)
+        if only is not None:
+            known = {record.path for record in records}
+            for path in sorted(only - known):
+                looked += self.came_back_here(path, records)
+        return looked
+
+    def look_for_waiting(self) -> None:
+        """Look again for the page of every book that waits (the vault is walked once, and
+        only when some book waits)."""
+        for record in self.state.pages():
+            if record.status == "waiting":
+                self.reconcile(record)
+
+    def check_root(self) -> None:
+        """Raise VaultError if the vault folder is missing, or empty (an unmounted disk): then
+        pages are not where syncd left them, and none was deleted by the user."""
+        if self.vault.missing_or_empty() and any(p.status == "active"
+                                                  for p in self.state.pages()):
+            raise VaultError(f"vault {self.vault.root}: missing or empty (deleted, or a disk "
+                             "not mounted?); no page is taken for deleted")
+
+    def reconcile(self, record: PageRecord) -> None:
+        """Bring the state of one page in line with the file: moved, deleted, edited blocks; a
+        deleted page back at its place is followed again."""
+        page = self.vault.read(self.vault.path(record.path))
+        if page.text is not None and record.status != "active":
+            if not strong(self._evidence(record, page, siblings=(), at_place=True)):
+                # A file of the user's where the deleted page was: remembered, so that it is
+                # not read again until it changes.
+                self.state.put_page(replace(record, size=page.size, mtime_ns=page.mtime_ns))
+                return
+            log.info("page %s is back", record.path)
+        if page.text is None:
+            self.check_root()
+            verdict, moved = self._find_moved(record)
+            if moved is None:
+                status = "waiting" if verdict.waiting else "deleted"
+                if status == "deleted" and record.status == "active":
+                    log.info("page %s was deleted; its highlights stay out", record.path)
+                with self.state.transaction():
+                    self.state.put_page(replace(record, status=status, size=None,
+                                                mtime_ns=None))
+                    if verdict.waiting:
+                        log.warning("book %s (%s) waits: %s", record.book_id, record.title,
+                                    verdict.waiting)
+                        self.state.put_problem(BookProblem(record.book_id, "waiting",
+                                                           record.title, verdict.waiting))
+                    else:
+                        self._clear_waiting(record.book_id)
+                return
+            log.info("page %s moved to %s", record.path, self.vault.relative(moved.path))
+            page = moved
+            record = replace(record, path=self.vault.relative(moved.path))
+        self._follow(record, page)
+
+    def _follow(self, record: PageRecord, page: PageFile) -> None:
+        """Record `page` as the book's page, as it is on disk."""
+        assert page.text is not None
+        fmt = self.fmt
+        changed = observe_page(page.text, self.state.highlights(record.book_id), fmt)
+        # The name follows a rename: Logseq's `title::`, or an Obsidian file's name.
+        title = (page_title_of(page.text) if fmt is LOGSEQ else Path(record.path).stem) \
+            or record.title
+        device, inode = page.file_id or (None, None)
+        if record.status != "active":
+            self.returned.add(record.book_id)
+        with self.state.transaction():
+            self.state.put_page(replace(record, title=title, status="active", size=page.size,
+                                        mtime_ns=page.mtime_ns, device=device, inode=inode))
+            self.state.put_highlights(changed)
+            self._clear_waiting(record.book_id)
+
+    def forget(self, book_id: int) -> None:
+        """Drop what syncd knows of a book's page, so that its next sync creates it anew."""
+        with self.state.transaction():
+            self.state.delete_book(book_id)
+            self._clear_waiting(book_id)
+
+    def _clear_waiting(self, book_id: int) -> None:
+        self.state.clear_problem(book_id, "waiting")
+
+    def move(self, source: str, destination: str) -> None:
+        """The watcher saw a page renamed or moved: follow it, unless it went where a book's
+        page never is (a journal, a file-sync tool's copy): then it is looked for as gone."""
+        self._vault_pages = None
+        for record in self.state.pages():
+            # A waiting book's page is still where syncd left it until this move; a deleted
+            # book's page that came back is looked at below, on its evidence.
+            if record.path == source and record.status != "deleted":
+                if self._never_a_page(destination, self._siblings(destination)) is None:
+                    record = replace(record, path=destination)
+                self.reconcile(record)
+        self.came_back_here(destination, self.state.pages())
+
+    def came_back_here(self, path: str, records: list[PageRecord]) -> int:
+        """A page appeared at `path` (the watcher said so): if it is, by strong evidence (the
+        same file, its `title::`), the page of a book whose page had left, follow it. Return
+        1 if the page was read."""
+        # Waiting books are decided by looking at every page: before each sync.
+        gone = [r for r in records if r.status == "deleted"]
+        if not gone or any(r.path == path for r in records):
+            return 0
+        page = self.vault.read(self.vault.path(path))
+        if page.text is None:
+            return 1
+        title = (page_title_of(page.text) or "").casefold() \
+            if self.fmt is LOGSEQ else None
+        siblings = self._siblings(path)
+        for record in gone:
+            if (record.inode is None or page.file_id != (record.device, record.inode)) \
+                    and title != record.title.casefold():
+                continue  # neither the same file nor its title: not even a candidate
+            if strong(self._evidence(record, page, siblings)):
+                log.info("page of book %s is back, at %s", record.book_id, path)
+                self._follow(replace(record, path=path), page)
+                break
+        return 1
+
+    def _siblings(self, path: str) -> set[str]:
+        return self.vault.siblings(self.vault.path(path))
+
+    def _journals(self) -> Journals:
+        """Where the vault keeps journals or daily notes (read again with the list of pages)."""
+        if self._journal_folders is None:
+            if self.fmt is LOGSEQ:
+                self._journal_folders = Journals(self.layout.graph.journals_directory, None)
+            else:
+                settings = self.vault.read_text(self.vault.path(".obsidian/daily-notes.json"))
+                self._journal_folders = Journals(*daily_notes(settings))
+        return self._journal_folders
+
+    def _never_a_page(self, path: str, siblings: Collection[str]) -> str | None:
+        """Why the page at `path` can never be a book's page (None: it can)."""
+        if self._journals().holds(path):
+            return "a journal page or daily note"
+        if is_conflict_copy(PurePosixPath(path).name, siblings):
+            return "a file-sync tool's copy"
+        return None
+
+    def _written(self, book_id: int) -> list[str]:
+        """The first line of every block syncd last wrote for the book (and still holds as
+        written): what content evidence looks for."""
+        return [rec.block.split("\n", 1)[0].strip()
+                for rec in self.state.highlights(book_id).values() if rec.status == "written"]
+
+    def _evidence(self, record: PageRecord, page: PageFile, siblings: Collection[str],
+                  at_place: bool = False, content: bool = True,
+                  written: list[str] | None = None) -> Evidence:
+        """What `page` shows about being the page of `record`'s book (see syncd.core.identity)."""
+        assert page.text is not None
+        path = self.vault.relative(page.path)
+        # A copy named after the book's page ("X 2.md") stays a copy once the page is renamed.
+        recorded = PurePosixPath(record.path)
+        if recorded.parent == PurePosixPath(path).parent:
+            siblings = {*siblings, recorded.name}
+        excluded = None if at_place else self._never_a_page(path, siblings)
+        title = page_title_of(page.text) if self.fmt is LOGSEQ else None
+        if written is None:
+            written = self._written(record.book_id)
+        marked = self.fmt.first_sync_mark in page.text
+        on_page = 0
+        if written:
+            # Blocks the user edited count too on a page holding syncd's header (not elsewhere:
+            # comparing every line of every page would be slow, and a copy is never enough).
+            on_page = blocks_found(written, [line.strip() for line in page.text.split("\n")],
+                                   edited=marked and excluded is None)
+        same = (record.inode is not None and page.file_id == (record.device, record.inode))
+        return Evidence(
+            path=path, excluded=excluded, same_file=same, at_place=at_place,
+            title_matches=title is not None and title.casefold() == record.title.casefold(),
+            other_title=title is not None and title.casefold() != record.title.casefold(),
+            blocks_on_page=on_page if (content or same or at_place) else 0,
+            blocks_written=len(written) if (content or same or at_place) else 0,
+            marked=marked)
+
+    def _find_moved(self, record: PageRecord) -> tuple[Verdict, PageFile | None]:
+        """Find the page of `record`'s book, no longer where it was, among the pages no other
+        book has (see syncd.core.identity for the rule). A deleted book's page is found only by
+        strong evidence (the same file, its `title::`), never by content."""
+        owned = {p.path for p in self.state.pages()
+                 if p.status != "deleted" and p.book_id != record.book_id}
+        fresh = self._vault_pages is None
+        content = record.status != "deleted"
+        written = self._written(record.book_id)
+        while True:
+            paths = self._all_pages()
+            folders: dict[Path, set[str]] = {}
+            for path in paths:
+                folders.setdefault(path.parent, set()).add(path.name)
+            candidates: dict[str, PageFile] = {}
+            evidence = []
+            for path in paths:
+                relative = self.vault.relative(path)
+                if relative in owned:
+                    continue
+                page = self.vault.read(path)
+                if not page.text:
+                    continue
+                found = self._evidence(record, page, folders[path.parent], content=content,
+                                       written=written)
+                if found.excluded is None and (strong(found) or found.blocks_on_page):
+                    candidates[relative] = page
+                    evidence.append(found)
+            verdict = decide(evidence)
+            if not content and verdict.path is None:
+                verdict = Verdict(None)  # a deleted book stays deleted when in doubt
+            if verdict.path is not None:
+                return verdict, candidates[verdict.path]
+            if verdict.waiting or fresh or self._relisted >= RELISTS:
+                return verdict, None
+            # The list may be older than a move the user made since (a sync can be long).
+            self._relisted += 1
+            self._vault_pages = None
+            fresh = True
+
+    def _all_pages(self) -> list[Path]:
+        if self._vault_pages is None:
+            self._journal_folders = None
+            self._vault_pages = sorted(self.vault.pages())
+        return self._vault_pages

@@ -1,0 +1,41 @@
+"""Where a vault keeps its pages and how it names their files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from syncd.core.filenames import logseq_file_stem, obsidian_file_stem
+from syncd.edges.graph_settings import GraphSettings
+
+CATEGORY_FOLDERS = {"books": "Books", "articles": "Articles", "tweets": "Tweets",
+                    "podcasts": "Podcasts", "supplementals": "Supplementals"}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a vault keeps its pages and how it names their files: Logseq as the graph names
+    files; Obsidian as Readwise's export does, in a folder per category."""
+
+    root: Path
+    pages: Path
+    graph: GraphSettings
+    page_format: str = "logseq"
+
+    def page_path(self, name: str, category: str = "", *, number: int = 1,
+                  collapse_spaces: bool = True) -> Path:
+        """The path of a page; in Obsidian, the `number`-th book of that file name gets `-2`,
+        `-3`, ... after it, as Readwise's export names it."""
+        if self.page_format == "obsidian":
+            folder = CATEGORY_FOLDERS.get(category, category.capitalize())
+            stem = obsidian_file_stem(name, collapse_spaces=collapse_spaces)
+            return self.pages / folder / (stem + ("" if number == 1 else f"-{number}") + ".md")
+        return self.pages / (logseq_file_stem(name, self.graph.name_format) + ".md")
+
+    def new_page_folders(self, subfolders: Iterable[str]) -> list[Path]:
+        """The folders new pages are written into, given the names of the folders in the pages
+        folder: where a crash can leave a temporary file of a page syncd does not know yet."""
+        if self.page_format != "obsidian":
+            return [self.pages]
+        return [self.pages / folder for folder in {*CATEGORY_FOLDERS.values(), *subfolders}]
