@@ -40,7 +40,8 @@ from typing import Any
 
 import yaml
 
-from syncd.testing.fakereadwise import FakeReadwise, Fault, FaultRule
+from syncd.testing.fakereadwise import FakeReadwise
+from syncd.testing.faults import Fault, FaultRule
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "soak-" + secrets.token_urlsafe(18)

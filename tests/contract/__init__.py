@@ -1,0 +1,1 @@
+"""Contract tests: one suite that a real edge and its in-memory twin both pass."""

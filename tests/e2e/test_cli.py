@@ -17,7 +17,8 @@ import yaml
 import syncd.engine.wiring
 from syncd.cli import main
 from syncd.edges.readwise import ReadwiseClient
-from syncd.testing.fakereadwise import FakeReadwise, Fault
+from syncd.testing.fakereadwise import FakeReadwise
+from syncd.testing.faults import Fault
 from tests.e2e.conftest import TOKEN
 
 NOW = "2023-03-17T17:05:00Z"

@@ -17,7 +17,8 @@ from typing import Any
 
 from syncd.edges.readwise import ReadwiseClient, RetryPolicy
 from syncd.engine.wiring import make_syncer
-from syncd.testing.fakereadwise import FakeReadwise, Fault
+from syncd.testing.fakereadwise import FakeReadwise
+from syncd.testing.faults import Fault
 from tests.faults.support import (
     REPO,
     TIMEOUT,

@@ -26,7 +26,8 @@ from syncd.cli import main
 from syncd.core.page_files import TEMP_PREFIX
 from syncd.edges.readwise import ReadwiseClient, RetryPolicy
 from syncd.edges.state import database_path
-from syncd.testing.fakereadwise import FakeReadwise, Fault
+from syncd.testing.fakereadwise import FakeReadwise
+from syncd.testing.faults import Fault
 from tests.faults.support import (
     MARKER,
     TOKEN,

@@ -21,7 +21,8 @@ import yaml
 
 from syncd.config.load import load_config
 from syncd.errors import ConfigError
-from syncd.testing.fakereadwise import FakeReadwise, Fault
+from syncd.testing.fakereadwise import FakeReadwise
+from syncd.testing.faults import Fault
 from tests.faults.support import (
     REPO,
     TIMEOUT,

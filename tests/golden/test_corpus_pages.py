@@ -19,7 +19,7 @@ SEED = seed_page()
 
 def resync(root: Path, golden: GoldenPage) -> tuple[str, str]:
     """Serve the page's book, sync once per sync the page shows; return (file name, text)."""
-    with harness(root) as h:
+    with harness(root, readwise="twin") as h:
         h.now = golden.syncs[0].at - timedelta(seconds=2)
         h.server.add_book(**golden.book)
         for sync in golden.syncs:

@@ -41,7 +41,7 @@ def _placeholder(golden: ObsidianFile, n: int) -> dict[str, Any]:
 def resync(root: Path, golden: ObsidianFile,
            settings: dict[str, Any] | None = None) -> tuple[list[str], str]:
     """Sync the file's book once per sync it shows; return (the pages' paths, its text)."""
-    with harness(root, settings=settings or SETTINGS, edn=None) as h:
+    with harness(root, settings=settings or SETTINGS, edn=None, readwise="twin") as h:
         h.now = golden.syncs[0].at - timedelta(seconds=2)
         for n in range(1, golden.number):
             h.server.load([_placeholder(golden, n)])
@@ -82,7 +82,7 @@ def test_sync_log_is_reproduced_byte_for_byte(tmp_path: Path, relative: str) -> 
     text = _EMPTY_SYNC.sub("", text)
     entries = parse_sync_log(text)
     settings = {**SETTINGS, "sync": {"sync_log_page": "Readwise"}}
-    with harness(tmp_path, settings=settings, edn=None) as h:
+    with harness(tmp_path, settings=settings, edn=None, readwise="twin") as h:
         next_id = 1
         for entry in entries:
             h.now = entry.at - timedelta(seconds=2)

@@ -32,7 +32,7 @@ def test_a_sync_appends_its_line_to_the_plugins_sync_log_page(tmp_path: Path) ->
     that brings the same numbers at the same time."""
     at, num_highlights, num_books = parse_sync_log_line(LINES[-1]) or (None, 0, 0)
     assert at is not None
-    with harness(tmp_path, settings={"sync": {"sync_log_page": "Readwise"}}) as h:
+    with harness(tmp_path, settings={"sync": {"sync_log_page": "Readwise"}}, readwise="twin") as h:
         h.pages.mkdir()
         (h.pages / "Readwise.md").write_bytes("\n".join(LINES[:-1]).encode())
         h.now = at - timedelta(hours=1)

@@ -15,7 +15,8 @@ import pytest
 from syncd.core.model import BookSchemaError, parse_book
 from syncd.edges.readwise import ExportPage, ReadwiseClient, RetryPolicy
 from syncd.errors import AuthError, UnreachableError
-from syncd.testing.fakereadwise import FakeReadwise, Fault
+from syncd.testing.fakereadwise import FakeReadwise
+from syncd.testing.faults import Fault
 from tests.support.clock import Clock
 
 TOKEN = "loopback-SECRET-token-83c2"

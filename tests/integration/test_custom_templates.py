@@ -90,7 +90,8 @@ def test_readwise_documented_logseq_templates_give_the_corpus_pages(tmp_path: Pa
              and len(p.syncs) > 1][:3]
     assert pages
     for i, golden in enumerate(pages):
-        with harness(tmp_path / str(i), settings={"templates": LOGSEQ_DOCUMENTED}) as h:
+        with harness(tmp_path / str(i), settings={"templates": LOGSEQ_DOCUMENTED},
+                     readwise="twin") as h:
             h.now = golden.syncs[0].at - timedelta(seconds=2)
             h.server.add_book(**golden.book)
             for sync in golden.syncs:
@@ -119,7 +120,7 @@ def test_indented_template_lines_become_nested_blocks_in_logseq(tmp_path: Path,
     template = ("{{ highlight_text }}\n"
                 "\tQuoted from [[{{ title }}]]\n"
                 "\t\t{% if highlight_note %}My note: {{ highlight_note }}{% endif %}\n")
-    with harness(tmp_path, settings={"templates": {"highlight": template}}) as h:
+    with harness(tmp_path, settings={"templates": {"highlight": template}}, readwise="twin") as h:
         h.now = T0 - timedelta(hours=1)
         h.server.add_book(title="Walden", highlights=[
             {"text": "First line\n- a dash line\n# a hash line\nlast", "note": "Mine."}])
@@ -134,7 +135,7 @@ def test_indented_template_lines_become_nested_blocks_in_logseq(tmp_path: Path,
 
 
 def test_daily_note_date_is_there_when_obsidian_has_daily_notes(tmp_path: Path) -> None:
-    with harness(tmp_path, edn=None, settings={
+    with harness(tmp_path, edn=None, readwise="twin", settings={
             "vault": {"format": "obsidian"},
             "templates": {"highlight_header": "## Synced on [[{{ daily_note_date }}]]\n"}}) as h:
         (h.vault / ".obsidian").mkdir()

@@ -17,7 +17,8 @@ import pytest
 import requests
 
 from syncd.core.model import parse_book
-from syncd.testing.fakereadwise import FakeReadwise, Fault
+from syncd.testing.fakereadwise import FakeReadwise
+from syncd.testing.faults import Fault
 from syncd.testing.sample_library import LATER_HIGHLIGHTS, SAMPLE_BOOKS
 from tests.support.clock import Clock
 

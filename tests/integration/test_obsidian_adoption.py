@@ -36,7 +36,7 @@ def test_a_plugin_filled_vault_is_taken_over(tmp_path: Path, generation: str) ->
     golden = _golden(GENERATIONS[generation])
     log = read_corpus("standardgalactic+third-brain/_history/a492e56/Readwise Syncs.md")
     settings = {"vault": {"format": "obsidian"}, "sync": {"sync_log_page": "Readwise"}}
-    with harness(tmp_path, settings=settings, edn=None) as h:
+    with harness(tmp_path, settings=settings, edn=None, readwise="twin") as h:
         page = h.pages / golden.category_folder / golden.name
         page.parent.mkdir(parents=True)
         page.write_bytes(golden.text.encode("utf-8"))

@@ -82,7 +82,7 @@ def test_yaml_hostile_metadata_is_valid_yaml_of_the_same_values(tmp_path: Path) 
     """issue 11, bad input: `: `, `#`, `---`, quotes, newlines, several authors, tags that look
     like YAML: the page's front matter is one YAML mapping holding exactly Readwise's values,
     and the page below it is the page without front matter."""
-    with harness(tmp_path, settings=SETTINGS, edn=None) as h:
+    with harness(tmp_path, settings=SETTINGS, edn=None, readwise="twin") as h:
         h.server.add_book(user_book_id=7, category="articles", **HOSTILE,
                           highlights=[{"id": 71, "text": "First.",
                                        "updated_at": "2026-03-01T00:00:00Z"}])
@@ -106,7 +106,7 @@ def test_a_user_s_properties_survive_later_syncs(tmp_path: Path) -> None:
     changes the book's title and author and adds a highlight. The next sync appends the
     highlight and leaves the front matter byte for byte as the user left it (syncd writes front
     matter only when it creates a page): the user's property is there, their edit kept."""
-    with harness(tmp_path, settings=SETTINGS, edn=None) as h:
+    with harness(tmp_path, settings=SETTINGS, edn=None, readwise="twin") as h:
         h.server.add_book(user_book_id=8, title="Walden", author="Henry David Thoreau",
                           category="books", highlights=[
                               {"id": 81, "text": "Simplify.", "updated_at": AT_DAY_BEFORE}])
@@ -142,7 +142,7 @@ def test_a_plugin_page_with_front_matter_is_adopted(tmp_path: Path) -> None:
     """issue 11 (adoption): a page Readwise's plugin wrote with readwise.io's front matter
     option on (the `# title` line after the properties) is taken over, not given a `-2` page;
     its highlights are not added again."""
-    with harness(tmp_path, settings=SETTINGS, edn=None) as h:
+    with harness(tmp_path, settings=SETTINGS, edn=None, readwise="twin") as h:
         folder = h.pages / "Books"
         folder.mkdir(parents=True)
         page = ("---\nauthor: \"[[Henry David Thoreau]]\"\ntitle: Walden\nmine: kept\n---\n"
@@ -174,7 +174,7 @@ def test_a_template_that_is_not_yaml_fails_its_book_alone(tmp_path: Path) -> Non
     assert "templates.frontmatter" in message and "book 5" in message and "\n" not in message
     settings = {"vault": {"format": "obsidian"},
                 "templates": {"frontmatter": "title: {{ title }}\nbroken: [\n"}}
-    with harness(tmp_path, settings=settings, edn=None) as h:
+    with harness(tmp_path, settings=settings, edn=None, readwise="twin") as h:
         h.server.add_book(user_book_id=6, title="Six", highlights=[
             {"id": 61, "text": "x", "updated_at": "2026-03-01T00:00:00Z"}])
         report = h.sync(at=AT)

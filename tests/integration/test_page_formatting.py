@@ -58,7 +58,7 @@ def outline(blocks: tuple[Block, ...]) -> list[tuple[str, list[object]]]:
 @pytest.mark.parametrize("unit", ["  ", "    "])
 def test_a_page_logseq_reindented_with_spaces_is_not_edited_and_stays_consistent(
         tmp_path: Path, mldoc: MldocParser, unit: str) -> None:
-    with harness(tmp_path) as h:
+    with harness(tmp_path, readwise="twin") as h:
         page = walden(h)
         page.write_text(logseq_resave(page.read_text(encoding="utf-8"), unit), encoding="utf-8")
         resaved = page.read_text(encoding="utf-8")
@@ -94,7 +94,7 @@ def test_a_page_logseq_reindented_with_spaces_is_not_edited_and_stays_consistent
 
 def test_a_highlight_ending_in_spaces_stays_syncds_when_they_are_stripped(
         tmp_path: Path) -> None:
-    with harness(tmp_path) as h:
+    with harness(tmp_path, readwise="twin") as h:
         h.server.add_book(title="Walden", highlights=[
             {"text": "HL1X Simplify.   \nA second line.", "location": 3,
              "location_type": "page", "url": "https://example.com/1"},

@@ -10,7 +10,7 @@ import pytest
 
 from syncd.edges.vault import Draft, Drafts
 from syncd.engine.writer import PageWriter
-from syncd.testing.fakereadwise import Fault
+from syncd.testing.faults import Fault
 from tests.support.corpus import corpus_pages, require_shared
 from tests.support.harness import Harness, harness
 

@@ -25,7 +25,7 @@ def outside(root: Path, vault: Path, state: Path) -> set[Path]:
 
 @pytest.mark.parametrize("page_format", ["logseq", "obsidian"])
 def test_hostile_titles_stay_inside_the_pages_folder(tmp_path: Path, page_format: str) -> None:
-    with harness(tmp_path, settings={"vault": {"format": page_format}}) as h:
+    with harness(tmp_path, settings={"vault": {"format": page_format}}, readwise="twin") as h:
         before = outside(tmp_path, h.vault, h.state_dir)
         h.now = T0 - timedelta(hours=1)
         for n, title in enumerate(HOSTILE):
@@ -47,7 +47,7 @@ def test_hostile_titles_stay_inside_the_pages_folder(tmp_path: Path, page_format
 def test_categories_and_book_tags_filter_what_syncs(tmp_path: Path) -> None:
     settings = {"sync": {"categories": ["books", "articles"], "include_tags": ["keep"],
                          "exclude_tags": ["private"]}}
-    with harness(tmp_path, settings=settings) as h:
+    with harness(tmp_path, settings=settings, readwise="twin") as h:
         h.now = T0 - timedelta(hours=1)
         for title, category, tags in [("Kept", "books", ["keep"]),
                                       ("Untagged", "books", []),

@@ -4,15 +4,19 @@ Everything is real but the clock: the HTTP client talks to `FakeReadwise` on 127
 are written to a temporary folder, state goes to SQLite in another one. With `memory=True` the
 pages are written to the vault's in-memory twin instead (`MemoryVault`, held to the real vault's
 behaviour by tests/contract), for tests where the disk is not what is tested.
+
+`harness(root, readwise="twin")` gives the Syncer the in-memory `ReadwiseTwin` over the same
+library instead of HTTP (the server is then not started): for tests where HTTP is not what is
+tested. The twin answers as the client does (tests/contract/), minus HTTP's faults.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from syncd.config.load import config_from_mapping
 from syncd.config.settings import Config
@@ -22,6 +26,10 @@ from syncd.engine.report import SyncReport
 from syncd.engine.wiring import layout_for, make_syncer
 from syncd.testing.fakereadwise import FakeReadwise
 from syncd.testing.memory_vault import MemoryVault
+from syncd.testing.readwise_twin import ReadwiseTwin
+
+#: The base URL configured when the twin stands in for the server: never contacted.
+TWIN_URL = "http://127.0.0.1:9"
 
 TRIPLE_LOWBAR_EDN = (
     '{:file/name-format :triple-lowbar\n :journal/page-title-format "MMM do, yyyy"}\n')
@@ -31,11 +39,14 @@ class Harness:
     """`sync(at)` runs one sync at the given moment; `page(name)` reads a page back.
 
     The server's clock is the syncer's (`now`) plus `server_offset` (zero unless a test sets
-    it: Readwise's clock and the machine's disagree)."""
+    it: Readwise's clock and the machine's disagree). `twin`: sync through `ReadwiseTwin` over
+    the server's library rather than HTTP to the server."""
 
     def __init__(self, root: Path, server: FakeReadwise, *, edn: str | None = TRIPLE_LOWBAR_EDN,
-                 settings: Mapping[str, Any] | None = None, memory: bool = False) -> None:
+                 settings: Mapping[str, Any] | None = None, memory: bool = False,
+                 twin: bool = False) -> None:
         self.server = server
+        self.twin = twin
         self.vault = root / "graph"
         self.vault.mkdir(parents=True)
         if edn is not None:
@@ -51,7 +62,8 @@ class Harness:
     def make_config(self, more: Mapping[str, Any]) -> Config:
         """The harness's config, with its settings and `more` merged in, section by section."""
         data: dict[str, Any] = {
-            "readwise": {"token": self.server.token, "base_url": self.server.url},
+            "readwise": {"token": self.server.token,
+                         "base_url": TWIN_URL if self.twin else self.server.url},
             "vault": {"path": str(self.vault), "timezone": "UTC"},
             "state_dir": str(self.state_dir),
             "sync": {"sync_log_page": None},
@@ -89,10 +101,13 @@ class Harness:
     def sync(self, at: datetime | None = None, **kwargs: Any) -> SyncReport:
         if at is not None:
             self.now = at
+        if self.twin and self.server.faults:
+            raise RuntimeError("injected faults need HTTP: use harness(..., readwise='loopback')")
         state = self.state()
         try:
-            client = ReadwiseClient(self.config.readwise.base_url, self.config.readwise.token,
-                                    sleep=lambda _: None, policy=RetryPolicy(attempts=3))
+            client: Any = ReadwiseTwin(self.server.library) if self.twin else ReadwiseClient(
+                self.config.readwise.base_url, self.config.readwise.token,
+                sleep=lambda _: None, policy=RetryPolicy(attempts=3))
             syncer = make_syncer(self.config, state, {}, client=client, clock=lambda: self.now,
                                  vault=self.memory)
             return syncer.sync(**kwargs)
@@ -104,8 +119,13 @@ class Harness:
 
 
 @contextmanager
-def harness(root: Path, **kwargs: Any) -> Iterator[Harness]:
-    with FakeReadwise(token="test-token-not-secret") as server:
-        h = Harness(root, server, **kwargs)
+def harness(root: Path, *, readwise: Literal["loopback", "twin"] = "loopback",
+            **kwargs: Any) -> Iterator[Harness]:
+    """A Harness in `root`; `readwise`: HTTP to a started loopback server, or the twin."""
+    with ExitStack() as stack:
+        server = FakeReadwise(token="test-token-not-secret")
+        if readwise == "loopback":
+            stack.enter_context(server)
+        h = Harness(root, server, twin=readwise == "twin", **kwargs)
         server.clock = lambda: h.now + h.server_offset  # type: ignore[method-assign]
         yield h

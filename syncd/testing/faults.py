@@ -1,0 +1,163 @@
+"""The faults the loopback Readwise can answer with, and the rules that choose when.
+
+A `Fault` says how to answer a request instead of (or on top of) the normal answer; a
+`FaultRule` says which requests to an endpoint get it. Hand both to
+`syncd.testing.fakereadwise.FakeReadwise.inject`::
+
+    server.inject("export", Fault.status(503), times=2)
+    server.inject("export", Fault.retry_after(2), after=1)
+
+`pick` chooses the fault (if any) that answers a request, and counts it; `Fault.hold` waits as a
+"hang" fault says. The HTTP side of each kind (resets, cut bodies) is the server's.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+__all__ = ["Fault", "FaultRule", "pick"]
+
+#: How often a held ("hang") response looks whether it may go on or the server stops.
+_HANG_POLL = 0.02
+
+
+@dataclass(frozen=True, eq=False)
+class Fault:
+    """How to answer a request instead of (or on top of) the normal answer.
+
+    Build one with a class method; hand it to `FakeReadwise.inject`:
+
+    - `Fault.status(503)`: that status with a small JSON body (any code, any body).
+    - `Fault.retry_after(2)`: 429 with `Retry-After: 2`.
+    - `Fault.reset()`: close the connection with a TCP reset, no response at all.
+    - `Fault.hang(release=event, delay=5)`: hold the request until `event` is set or `delay`
+      seconds pass (without either: until the server stops), then answer normally. A client
+      with a shorter read timeout sees a timeout. Never holds up `FakeReadwise.stop`.
+    - `Fault.truncated()`: the normal 200 answer, cut in half. By default Content-Length
+      claims the whole body and the connection closes early (the client sees an incomplete
+      read); with `short_read=False` the header matches the cut body (the client sees a 200
+      whose JSON does not parse).
+    - `Fault.bad_json()`: 200 with a JSON content type and a body that is not JSON.
+    """
+
+    kind: str
+    status_code: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+    release: threading.Event | None = None
+    delay: float | None = None
+    short_read: bool = True
+
+    @classmethod
+    def status(cls, code: int, *, body: bytes | str | Mapping[str, Any] | list[Any] | None = None,
+               headers: Mapping[str, str] | None = None) -> Fault:
+        """Answer with status `code`; `body` (JSON-encoded unless bytes/str) defaults to a
+        DRF-style `{"detail": <reason phrase>}`."""
+        if body is None:
+            try:
+                phrase = HTTPStatus(code).phrase
+            except ValueError:
+                phrase = "Error"
+            body = {"detail": phrase}
+        return cls("status", status_code=code, headers=tuple((headers or {}).items()),
+                   body=_encode_body(body))
+
+    @classmethod
+    def retry_after(cls, seconds: float, *, status: int = 429) -> Fault:
+        """Answer 429 (or `status`) with `Retry-After: <seconds>`, as Readwise throttles."""
+        shown = str(int(seconds)) if float(seconds).is_integer() else str(seconds)
+        detail = f"Request was throttled. Expected available in {shown} seconds."
+        return cls("status", status_code=status, headers=(("Retry-After", shown),),
+                   body=_encode_body({"detail": detail}))
+
+    @classmethod
+    def reset(cls) -> Fault:
+        """Close the connection with a TCP reset before any byte of a response."""
+        return cls("reset")
+
+    @classmethod
+    def hang(cls, release: threading.Event | None = None, delay: float | None = None) -> Fault:
+        """Hold the response until `release` is set, `delay` seconds pass or the server stops;
+        then answer normally (or, if the server is stopping, close without answering)."""
+        return cls("hang", release=release, delay=delay)
+
+    @classmethod
+    def truncated(cls, *, short_read: bool = True) -> Fault:
+        """Send only the first half of the normal body; see the class docstring for
+        `short_read`."""
+        return cls("truncated", short_read=short_read)
+
+    @classmethod
+    def bad_json(cls, body: bytes = b'{"count": 1, "nextPageCursor": null, "results": [{') -> Fault:
+        """Answer 200 `application/json` with `body`, which is not valid JSON."""
+        return cls("bad_json", body=body)
+
+    def hold(self, stopping: threading.Event) -> bool:
+        """Wait as a "hang" fault says; return False if `stopping` is set first."""
+        deadline = None if self.delay is None else time.monotonic() + self.delay
+        while not stopping.is_set():
+            if self.release is not None and self.release.is_set():
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return True
+            wait = _HANG_POLL if deadline is None else min(_HANG_POLL,
+                                                          deadline - time.monotonic())
+            stopping.wait(max(wait, 0))
+        return False
+
+
+@dataclass(eq=False)
+class FaultRule:
+    """One injected fault: which endpoint, which requests, and how often it has fired.
+
+    It skips the first `after` requests to its endpoint (counted from when it was injected),
+    then answers the next `times` of them (`None`: every one) with `fault`. When two rules
+    want the same request, the one injected first answers it.
+    """
+
+    endpoint: str  # a path such as "/api/v2/export/", or "*" for every path
+    fault: Fault
+    times: int | None = 1
+    after: int = 0
+    seen: int = 0
+    fired: int = 0
+
+    @property
+    def exhausted(self) -> bool:
+        """True when the rule will answer no further request."""
+        return self.times is not None and self.fired >= self.times
+
+    def _matches(self, path: str) -> bool:
+        return self.endpoint in ("*", path)
+
+    def _wants(self) -> bool:
+        return self.seen > self.after and not self.exhausted
+
+
+def pick(rules: Iterable[FaultRule], path: str) -> Fault | None:
+    """Given the rules in the order injected and a request's path, count the request on every
+    rule for that path and return the fault of the first that wants it (None: answer
+    normally). The caller holds the lock that guards `rules`."""
+    chosen = None
+    for rule in rules:
+        if not rule._matches(path):
+            continue
+        rule.seen += 1
+        if chosen is None and rule._wants():
+            rule.fired += 1
+            chosen = rule.fault
+    return chosen
+
+
+def _encode_body(body: bytes | str | Mapping[str, Any] | list[Any]) -> bytes:
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode()
+    return json.dumps(body).encode()
