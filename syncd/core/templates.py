@@ -11,6 +11,7 @@ the marker back into continuation lines as the page format wants.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -147,16 +148,11 @@ class Templates:
         self.page_format = page_format
         self.source = source  # the config file, named in errors
         self.overrides = dict(overrides or {})
-        env, yaml_env = _environment(), _environment(yaml_output=True)
         sources = {**default_sources(page_format), **self.overrides}
         self._compiled: dict[str, jinja2.Template] = {}
         for name, text in sources.items():
             try:
-                template = (yaml_env if name == "frontmatter" else env).from_string(text)
-                # Jinja keeps a template's globals as a ChainMap and copies it into every
-                # render's context; flattened once (they never change), a render costs half.
-                template.globals = dict(template.globals)
-                self._compiled[name] = template
+                self._compiled[name] = _compiled(text, yaml_output=name == "frontmatter")
             except jinja2.TemplateSyntaxError as error:
                 raise TemplateError(self.source, f"templates.{name}",
                                     f"line {error.lineno}: {error.message}") from None
@@ -173,6 +169,17 @@ class Templates:
         except (TypeError, ValueError, ArithmeticError) as error:
             raise TemplateError(self.source, f"templates.{section}",
                                 f"{type(error).__name__}: {error}") from None
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(text: str, *, yaml_output: bool) -> jinja2.Template:
+    """A template's text compiled, once per process (a daemon builds its templates for every
+    sync; compiling them was a fifth of a small sync's time). Raise TemplateSyntaxError."""
+    template = _environment(yaml_output=yaml_output).from_string(text)
+    # Jinja keeps a template's globals as a ChainMap and copies it into every render's
+    # context; flattened once (they never change), a render costs half.
+    template.globals = dict(template.globals)
+    return template
 
 
 def _failing_line(error: Exception) -> int | None:

@@ -1,13 +1,30 @@
-"""What the engine needs of the vault: the real one (`syncd.edges.vault.Vault`) and its
-in-memory twin (`syncd.testing.memory_vault.MemoryVault`) both provide it, and one contract test
-suite (`tests/contract`) holds both to the same behaviour."""
+"""What the engine needs of the world it syncs: Readwise (`ReadwisePort`) and the vault
+(`VaultPort`). The real edges (`syncd.edges.readwise.ReadwiseClient`, `syncd.edges.vault.Vault`)
+and their in-memory twins (`syncd.testing.readwise_twin.ReadwiseTwin`,
+`syncd.testing.memory_vault.MemoryVault`) both provide them, and one contract test suite each
+(`tests/contract`) holds the real one and its twin to the same behaviour."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from syncd.edges.readwise import ExportPage
 from syncd.edges.vault import Draft, PageFile
+
+
+class ReadwisePort(Protocol):
+    """Readwise's export: what changed since a moment (or the books asked for), one page of
+    books at a time, with Readwise's own clock."""
+
+    requests_made: int
+
+    def check_token(self) -> None: ...
+
+    def export(self, updated_after: datetime | None = None,
+               book_ids: list[int] | None = None) -> Iterator[ExportPage]: ...
 
 
 class DraftsPort(Protocol):

@@ -17,11 +17,11 @@ from datetime import datetime, timedelta, timezone
 from syncd.core.model import Book, BookSchemaError, parse_book
 from syncd.core.plan import Outcome
 from syncd.core.records import BookProblem
-from syncd.edges.readwise import ExportPage, ReadwiseClient, format_cursor, parse_cursor
+from syncd.edges.readwise import ExportPage, format_cursor, parse_cursor
 from syncd.edges.state import State, StateError
 from syncd.engine.finder import PageFinder
 from syncd.engine.pending import settle
-from syncd.engine.ports import VaultPort
+from syncd.engine.ports import ReadwisePort, VaultPort
 from syncd.engine.report import SyncReport
 from syncd.engine.settings import SyncSettings
 from syncd.engine.sync_log import SyncLog
@@ -45,7 +45,7 @@ class Stopped(Exception):
 class Run:
     """One sync (a dry run: one that writes and remembers nothing)."""
 
-    def __init__(self, *, client: ReadwiseClient, vault: VaultPort, state: State,
+    def __init__(self, *, client: ReadwisePort, vault: VaultPort, state: State,
                  settings: SyncSettings, clock: Callable[[], datetime], finder: PageFinder,
                  progress: Callable[[int, int, int], None] | None,
                  should_stop: Callable[[], bool], dry_run: bool) -> None:

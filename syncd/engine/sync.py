@@ -12,10 +12,9 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
-from syncd.edges.readwise import ReadwiseClient
 from syncd.edges.state import State
 from syncd.engine.finder import PageFinder
-from syncd.engine.ports import VaultPort
+from syncd.engine.ports import ReadwisePort, VaultPort
 from syncd.engine.report import SyncReport
 from syncd.engine.run import Run
 from syncd.engine.settings import SyncSettings
@@ -24,7 +23,7 @@ from syncd.engine.settings import SyncSettings
 class Syncer:
     """Runs syncs of one vault with the parts it is given."""
 
-    def __init__(self, *, client: ReadwiseClient, vault: VaultPort, state: State,
+    def __init__(self, *, client: ReadwisePort, vault: VaultPort, state: State,
                  settings: SyncSettings, clock: Callable[[], datetime],
                  progress: Callable[[int, int, int], None] | None = None,
                  should_stop: Callable[[], bool] = lambda: False) -> None:

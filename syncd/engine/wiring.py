@@ -25,7 +25,7 @@ from syncd.edges.readwise import ReadwiseClient
 from syncd.edges.state import State, StateError, database_path
 from syncd.edges.vault import Vault
 from syncd.engine.layout import Layout
-from syncd.engine.ports import VaultPort
+from syncd.engine.ports import ReadwisePort, VaultPort
 from syncd.engine.settings import SyncSettings
 from syncd.engine.sync import Syncer
 from syncd.errors import ConfigError, VaultError
@@ -183,7 +183,7 @@ def settings_for(config: Config) -> SyncSettings:
 
 
 def make_syncer(config: Config, state: State, env: Mapping[str, str], *,
-                client: ReadwiseClient | None = None,
+                client: ReadwisePort | None = None,
                 clock: Callable[[], datetime] | None = None,
                 progress: Callable[[int, int, int], None] | None = None,
                 should_stop: Callable[[], bool] = lambda: False,
