@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from syncd.edges.graph_settings import parse_settings, read_settings
 
+
 def test_graph_settings_read_the_keys_and_ignore_comments() -> None:
     edn = ('{;; :file/name-format :legacy\n :file/name-format :triple-lowbar\n'
            ' :journal/page-title-format "yyyy-MM-dd" ; "MMM do, yyyy"\n'
