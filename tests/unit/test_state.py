@@ -42,8 +42,10 @@ def page(book_id: int, **changes: object) -> PageRecord:
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
 PAGES = st.builds(PageRecord, book_id=st.integers(1, 2**62), path=TEXT, title=TEXT,
                   status=st.sampled_from(["active", "deleted", "waiting"]),
-                  size=st.none() | st.integers(0, 2**40), mtime_ns=st.none() | st.integers(0, 2**62),
-                  device=st.none() | st.integers(0, 2**62), inode=st.none() | st.integers(0, 2**62))
+                  size=st.none() | st.integers(0, 2**40),
+                  mtime_ns=st.none() | st.integers(0, 2**62),
+                  device=st.none() | st.integers(0, 2**62),
+                  inode=st.none() | st.integers(0, 2**62))
 HIGHLIGHTS = st.builds(HighlightRecord, highlight_id=st.integers(1, 2**62),
                        book_id=st.integers(1, 3), block=TEXT, source=TEXT,
                        status=st.sampled_from(list(Status)))
@@ -228,9 +230,8 @@ def test_a_lock_another_connection_holds_is_busy_not_corrupt(state: State) -> No
     try:
         with state.transaction():
             state.put_page(page(1))
-            with pytest.raises(sqlite3.OperationalError) as raised:
-                with other.transaction():
-                    other.put_page(page(2))
+            with pytest.raises(sqlite3.OperationalError) as raised, other.transaction():
+                other.put_page(page(2))
         error = other.error(raised.value)
         assert isinstance(error, StateBusyError)
         assert f"the state database {state.path} is locked by another process" in str(error)
