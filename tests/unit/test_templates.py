@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from syncd.core.templates import (
     LINE_BREAK,
     SECTIONS,
-    Templates,
     TemplateDate,
+    Templates,
     check_frontmatter,
     clean,
     default_sources,
