@@ -28,17 +28,17 @@ TOKEN = "tok-doctor-0123456789abcdef"
 
 
 @pytest.fixture
-def server() -> Iterator[FakeReadwise]:
+def readwise() -> Iterator[FakeReadwise]:
     with FakeReadwise(token=TOKEN) as server:
         yield server
 
 
 def make_config(tmp_path: Path, server_url: str = "http://127.0.0.1:9", *,
-                vault: Path | None = None, **readwise: Any) -> Config:
+                vault: Path | None = None, **settings: Any) -> Config:
     if vault is None:
         vault = tmp_path / "graph"
         vault.mkdir(exist_ok=True)
-    data = {"readwise": {"token": TOKEN, "base_url": server_url, **readwise},
+    data = {"readwise": {"token": TOKEN, "base_url": server_url, **settings},
             "vault": {"path": str(vault)}, "state_dir": str(tmp_path / "state")}
     return config_from_mapping(data, tmp_path / "config.yaml", {}, require_token=False)
 
@@ -51,15 +51,15 @@ def one_failing_line(check: Check, *words: str) -> None:
         assert word in line
 
 
-def test_a_token_readwise_accepts_passes(tmp_path: Path, server: FakeReadwise) -> None:
-    check = check_token(make_config(tmp_path, server.url))
-    assert check.ok and check.line() == f"ok   token: {server.url} accepts it"
+def test_a_token_readwise_accepts_passes(tmp_path: Path, readwise: FakeReadwise) -> None:
+    check = check_token(make_config(tmp_path, readwise.url))
+    assert check.ok and check.line() == f"ok   token: {readwise.url} accepts it"
 
 
 def test_a_token_readwise_refuses_fails_without_showing_it(tmp_path: Path,
-                                                          server: FakeReadwise) -> None:
+                                                          readwise: FakeReadwise) -> None:
     wrong = "wrong-Tok3n-never-shown"
-    check = check_token(make_config(tmp_path, server.url, token=wrong))
+    check = check_token(make_config(tmp_path, readwise.url, token=wrong))
     one_failing_line(check, "token")
     assert wrong not in check.line()
 

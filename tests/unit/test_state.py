@@ -5,7 +5,6 @@ corrupt (moved aside and rebuilt) while a locked one is busy (never moved aside)
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,13 +23,6 @@ from syncd.edges.state import (
     database_path,
     state_error,
 )
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[State]:
-    db = State(tmp_path / "state" / "db.sqlite3")
-    yield db
-    db.close()
 
 
 def page(book_id: int, **changes: object) -> PageRecord:

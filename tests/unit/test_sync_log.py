@@ -3,22 +3,12 @@ database so that a sync killed before its log line is told of by the next one.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from syncd.edges.state import State
 from syncd.engine.sync_log import UNLOGGED, UNLOGGED_BOOKS, SyncLog, is_sync_log
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[State]:
-    db = State(tmp_path / "db.sqlite3")
-    yield db
-    db.close()
 
 
 def test_untold_adds_up_across_syncs_and_connections(state: State) -> None:
