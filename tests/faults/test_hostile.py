@@ -27,7 +27,7 @@ from syncd.core.page_files import TEMP_PREFIX
 from syncd.edges.readwise import ReadwiseClient, RetryPolicy
 from syncd.edges.state import database_path
 from syncd.testing.fakereadwise import FakeReadwise, Fault
-from tests.faults.support import (
+from tests.support.processes import (
     MARKER,
     TOKEN,
     Library,

@@ -22,7 +22,7 @@ import yaml
 from syncd.config.load import load_config
 from syncd.errors import ConfigError
 from syncd.testing.fakereadwise import FakeReadwise, Fault
-from tests.faults.support import (
+from tests.support.processes import (
     REPO,
     TIMEOUT,
     TOKEN,

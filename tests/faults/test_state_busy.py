@@ -23,7 +23,7 @@ import syncd.engine.wiring
 from syncd.cli import main
 from syncd.edges.state import State, StateBusyError, database_path
 from syncd.testing.fakereadwise import FakeReadwise
-from tests.faults.support import TOKEN, write_config
+from tests.support.processes import TOKEN, write_config
 
 PAGE = "Walden (highlights).md"
 HOLDER = r"""
