@@ -75,7 +75,8 @@ class Daemon:
 
 
 @pytest.fixture
-def server() -> Iterator[FakeReadwise]:
+def walden() -> Iterator[FakeReadwise]:
+    """A loopback Readwise holding one book, Walden, of three highlights."""
     with FakeReadwise(token=TOKEN) as server:
         server.add_book(title="Walden", author="Thoreau", highlights=[
             {"text": "Simplify, simplify."}, {"text": "I went to the woods."},
@@ -84,8 +85,8 @@ def server() -> Iterator[FakeReadwise]:
 
 
 @pytest.fixture
-def daemon(tmp_path: Path, server: FakeReadwise) -> Iterator[Daemon]:
-    d = Daemon(tmp_path, server, interval="2s")
+def daemon(tmp_path: Path, walden: FakeReadwise) -> Iterator[Daemon]:
+    d = Daemon(tmp_path, walden, interval="2s")
     yield d
     d.close()
 
@@ -95,7 +96,7 @@ def synced(message: str) -> bool:
 
 
 def test_daemon_syncs_follows_edits_and_stops_cleanly(daemon: Daemon,
-                                                      server: FakeReadwise) -> None:
+                                                      walden: FakeReadwise) -> None:
     assert daemon.wait_for(lambda m: "READY=1" in m).startswith("READY=1")
     daemon.wait_for(synced)
     page = daemon.page()
@@ -103,10 +104,10 @@ def test_daemon_syncs_follows_edits_and_stops_cleanly(daemon: Daemon,
     edited = "\n".join(line for line in edited.split("\n") if "I went to the woods." not in line)
     (daemon.vault / "pages" / PAGE).write_text(edited, encoding="utf-8")
 
-    ids = [h["id"] for h in server.book(1)["highlights"]]
-    server.update_highlight(ids[0], text="Simplify, simplify, upstream.")
-    server.update_highlight(ids[1], text="I went to the woods, upstream.")
-    server.add_highlight(1, text="Time is but the stream I go a-fishing in.")
+    ids = [h["id"] for h in walden.book(1)["highlights"]]
+    walden.update_highlight(ids[0], text="Simplify, simplify, upstream.")
+    walden.update_highlight(ids[1], text="I went to the woods, upstream.")
+    walden.add_highlight(1, text="Time is but the stream I go a-fishing in.")
     daemon.process.send_signal(signal.SIGUSR1)
     daemon.wait_for(lambda m: synced(m) and "1 new highlight" in m)
 
@@ -123,12 +124,12 @@ def test_daemon_syncs_follows_edits_and_stops_cleanly(daemon: Daemon,
     assert TOKEN not in stderr
 
 
-def test_broken_config_on_sighup_keeps_the_old_one(daemon: Daemon, server: FakeReadwise) -> None:
+def test_broken_config_on_sighup_keeps_the_old_one(daemon: Daemon, walden: FakeReadwise) -> None:
     daemon.wait_for(lambda m: "READY=1" in m)
     daemon.wait_for(synced)
     daemon.config.write_text("vault: [not, a, mapping", encoding="utf-8")
     daemon.process.send_signal(signal.SIGHUP)
-    server.add_highlight(1, text="Still syncing after a bad reload.")
+    walden.add_highlight(1, text="Still syncing after a bad reload.")
     daemon.process.send_signal(signal.SIGUSR1)
     daemon.wait_for(lambda m: synced(m) and "1 new highlight" in m)
     daemon.process.send_signal(signal.SIGTERM)
@@ -138,7 +139,7 @@ def test_broken_config_on_sighup_keeps_the_old_one(daemon: Daemon, server: FakeR
     assert str(daemon.config) in stderr
 
 
-def test_a_vault_deleted_while_running_is_survived(daemon: Daemon, server: FakeReadwise) -> None:
+def test_a_vault_deleted_while_running_is_survived(daemon: Daemon, walden: FakeReadwise) -> None:
     import shutil
 
     daemon.wait_for(lambda m: "READY=1" in m)
@@ -159,10 +160,10 @@ def cpu_ticks(pid: int) -> int:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-def test_an_idle_daemon_uses_no_cpu(tmp_path: Path, server: FakeReadwise) -> None:
+def test_an_idle_daemon_uses_no_cpu(tmp_path: Path, walden: FakeReadwise) -> None:
     """Nothing to do: every thread blocks (queue, scheduler, inotify); no busy loop. The window
     is a measuring interval, not a synchronisation; what is asserted is CPU ticks used."""
-    d = Daemon(tmp_path, server, interval="1h")
+    d = Daemon(tmp_path, walden, interval="1h")
     try:
         d.wait_for(lambda m: "READY=1" in m)
         d.wait_for(synced)
@@ -196,14 +197,14 @@ def test_a_refused_token_stops_the_daemon_with_exit_3_without_retrying(tmp_path:
         assert "RestartPreventExitStatus=2 3" in text
 
 
-def test_the_daemon_log_holds_no_apscheduler_chatter(tmp_path: Path, server: FakeReadwise) -> None:
+def test_the_daemon_log_holds_no_apscheduler_chatter(tmp_path: Path, walden: FakeReadwise) -> None:
     """issue 12, item 8: APScheduler's INFO lines ("Added job", "Running job", "Scheduler
     started") are silenced; under systemd (JOURNAL_STREAM) every line names its logger."""
     vault = tmp_path / "graph"
     vault.mkdir()
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({
-        "readwise": {"token": TOKEN, "base_url": server.url},
+        "readwise": {"token": TOKEN, "base_url": walden.url},
         "vault": {"path": str(vault), "timezone": "UTC"}, "state_dir": str(tmp_path / "state"),
         "sync": {"interval": "1s", "sync_log_page": None}, "log_level": "debug"}))
     config.chmod(0o600)

@@ -10,7 +10,7 @@ from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX
 from syncd.testing.fakereadwise import FakeReadwise
 from tests.e2e.conftest import TOKEN
 from tests.e2e.test_cli import run, write_config
-from tests.faults.support import snapshot
+from tests.support.processes import snapshot
 
 
 def stamps(root: Path) -> dict[str, int]:

@@ -23,7 +23,7 @@ NOW = "2023-03-17T17:05:00Z"
 BROKEN = 4242
 
 
-class World:
+class ThreeBooks:
     """Three books synced (two titled Walden, so one page is `Walden (highlights) (2)`), a
     fourth that fails; then the user deletes the Odyssey's page and edits a Walden block that
     Readwise then changes (a conflict)."""
@@ -65,12 +65,13 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def three_books(tmp_path: Path) -> Iterator[ThreeBooks]:
+    """See ThreeBooks."""
     with FakeReadwise(token=TOKEN) as server:
-        yield World(tmp_path, server)
+        yield ThreeBooks(tmp_path, server)
 
 
-def test_status_shows_conflicts_deleted_pages_and_failed_books(world: World) -> None:
+def test_status_shows_conflicts_deleted_pages_and_failed_books(three_books: ThreeBooks) -> None:
     """issue 12, item 5: `syncd status` names the pages with conflicts, the pages the user
     deleted and the books that failed, each with its book id and page; `--books` (and its
     JSON) lists every book with its page, the page's status and its highlights."""
@@ -79,15 +80,15 @@ def test_status_shows_conflicts_deleted_pages_and_failed_books(world: World) -> 
     from syncd.core.records import BookProblem
     from syncd.edges.state import State, database_path
 
-    config = load_config(world.config, {})
+    config = load_config(three_books.config, {})
     state = State(database_path(config.state_dir, config.vault.path))
     state.put_problem(BookProblem(5151, "waiting", "Lost Book", "its page is gone and 2 pages "
                                                               "have strong evidence"))
     state.close()
-    result = world.run("status")
+    result = three_books.run("status")
     assert result.returncode == 0, result.stderr
     out = result.stdout.splitlines()
-    walden_id, odyssey_id = world.walden["user_book_id"], world.odyssey["user_book_id"]
+    walden_id, odyssey_id = three_books.walden["user_book_id"], three_books.odyssey["user_book_id"]
     assert out[out.index("conflicts (your block kept; Readwise's change not applied): 1") + 1] \
         == f"  pages/Walden (highlights).md (book {walden_id}, Walden (highlights)): 1 conflict"
     deleted = out.index("pages you deleted (not re-created; `syncd resync BOOK` does): 1")
@@ -99,30 +100,30 @@ def test_status_shows_conflicts_deleted_pages_and_failed_books(world: World) -> 
     assert out[waiting + 1] == "  - (book 5151, Lost Book)"
     assert out[-1] == "`syncd status --books` lists every book and its page"
 
-    books = world.run("status", "--books").stdout.splitlines()
+    books = three_books.run("status", "--books").stdout.splitlines()
     listing = books[books.index(next(b for b in books if b.startswith("every book (5)"))) + 1:]
     assert [int(line.split()[0]) for line in listing] == sorted(
-        (walden_id, world.walden2["user_book_id"], odyssey_id, BROKEN, 5151))
+        (walden_id, three_books.walden2["user_book_id"], odyssey_id, BROKEN, 5151))
     by_id = {int(line.split()[0]): line for line in listing}
     assert "active   pages/Walden (highlights).md  [Walden (highlights)]  2 highlights " \
            "(1 conflict)" in by_id[walden_id]
-    assert "pages/Walden (highlights) (2).md" in by_id[world.walden2["user_book_id"]]
+    assert "pages/Walden (highlights) (2).md" in by_id[three_books.walden2["user_book_id"]]
     assert "deleted  pages/The Odyssey (highlights).md" in by_id[odyssey_id]
     assert by_id[BROKEN].endswith("no page  -  [Broken Book]  0 highlights  failed: field "
                                   "'highlights' should be list, got str")
     assert "no page  -  [Lost Book]  0 highlights  waiting: its page is gone" in by_id[5151]
 
-    data = json.loads(world.run("status", "--json", "--books").stdout)
+    data = json.loads(three_books.run("status", "--json", "--books").stdout)
     assert {b["book_id"]: b["status"] for b in data["books"]} == {
-        walden_id: "active", world.walden2["user_book_id"]: "active", odyssey_id: "deleted",
+        walden_id: "active", three_books.walden2["user_book_id"]: "active", odyssey_id: "deleted",
         BROKEN: None, 5151: None}
     assert [b["book_id"] for b in data["attention"]["conflicts"]] == [walden_id]
     assert [b["book_id"] for b in data["attention"]["deleted"]] == [odyssey_id]
-    assert "books" not in json.loads(world.run("status", "--json").stdout)
+    assert "books" not in json.loads(three_books.run("status", "--json").stdout)
 
 
-def test_status_books_goes_through_the_pager_on_a_small_terminal(world: World,
-                                                                  tmp_path: Path) -> None:
+def test_status_books_goes_through_the_pager_on_a_small_terminal(three_books: ThreeBooks,
+                                                                 tmp_path: Path) -> None:
     """issue 12, item 5 (paged): on a terminal shorter than the list, `--books` goes through
     $PAGER; plain `syncd status` (short) and a pipe are never paged."""
     pager = tmp_path / "pager.sh"
@@ -131,34 +132,36 @@ def test_status_books_goes_through_the_pager_on_a_small_terminal(world: World,
     env = {**os.environ, "PAGER": str(pager), "TZ": "UTC"}
     env.pop("READWISE_TOKEN", None)
     child = pexpect.spawn(sys.executable, ["-m", "syncd", "status", "--books", "--config",
-                                           str(world.config)],
+                                           str(three_books.config)],
                           env=env, dimensions=(8, 120), encoding="utf-8", timeout=60)
     child.expect(pexpect.EOF)
     text = child.before.replace("\r\n", "\n")
     child.close()
     assert child.exitstatus == 0
     assert text.startswith("PAGED\n") and "every book (4)" in text
-    assert "PAGED" not in world.run("status", "--books").stdout
+    assert "PAGED" not in three_books.run("status", "--books").stdout
 
 
-def test_resync_finds_a_book_by_id_title_without_suffix_or_page_path(world: World) -> None:
+def test_resync_finds_a_book_by_id_title_without_suffix_or_page_path(
+        three_books: ThreeBooks) -> None:
     """issue 12, item 5: `syncd resync` takes the book id, the title with or without
     " (highlights)" (any case), or the page's path (from the current folder, or the vault)."""
-    odyssey_id = world.odyssey["user_book_id"]
+    odyssey_id = three_books.odyssey["user_book_id"]
     asked: list[tuple[str, Path | None]] = [
         ("the odyssey", None), (str(odyssey_id), None), ("THE ODYSSEY (HIGHLIGHTS)", None),
-        ("The Odyssey (highlights).md", world.pages),
-        ("pages/The Odyssey (highlights).md", world.vault.parent),  # from the vault
-        (str(world.odyssey_page), None)]
+        ("The Odyssey (highlights).md", three_books.pages),
+        ("pages/The Odyssey (highlights).md", three_books.vault.parent),  # from the vault
+        (str(three_books.odyssey_page), None)]
     for text, cwd in asked:
-        result = world.run("resync", text, cwd=cwd)
+        result = three_books.run("resync", text, cwd=cwd)
         assert result.returncode == 0, (text, result.stderr)
-        assert world.odyssey_page.read_text(encoding="utf-8") == world.odyssey_text, text
-        again = world.run("resync", text, cwd=cwd)
+        assert three_books.odyssey_page.read_text(encoding="utf-8") == \
+            three_books.odyssey_text, text
+        again = three_books.run("resync", text, cwd=cwd)
         assert again.stdout.strip() == "pages/The Odyssey (highlights).md is there; nothing " \
                                        "to re-create"
-        world.odyssey_page.unlink()
-        assert world.run("sync").returncode == 1  # the deletion noticed: deleted again
+        three_books.odyssey_page.unlink()
+        assert three_books.run("sync").returncode == 1  # the deletion noticed: deleted again
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -174,15 +177,15 @@ def test_resync_finds_a_book_by_id_title_without_suffix_or_page_path(world: Worl
     ("  ", "no book given; give a Readwise book id"),
 ])
 def test_resync_of_an_unknown_or_ambiguous_book_is_one_line_exit_2(
-        world: World, text: str, message: str) -> None:
+        three_books: ThreeBooks, text: str, message: str) -> None:
     """issue 12, item 5 (bad input): nothing matches (near matches suggested, when there are
     any) or several books do (their ids listed): one line, exit 2, nothing written."""
-    ids: dict[str, Any] = {"w1": world.walden["user_book_id"],
-                           "w2": world.walden2["user_book_id"],
-                           "o": world.odyssey["user_book_id"]}
-    before = sorted(p.name for p in world.pages.iterdir())
-    result = world.run("resync", text)
+    ids: dict[str, Any] = {"w1": three_books.walden["user_book_id"],
+                           "w2": three_books.walden2["user_book_id"],
+                           "o": three_books.odyssey["user_book_id"]}
+    before = sorted(p.name for p in three_books.pages.iterdir())
+    result = three_books.run("resync", text)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("syncd: " + message.format(**ids)), lines
-    assert sorted(p.name for p in world.pages.iterdir()) == before
+    assert sorted(p.name for p in three_books.pages.iterdir()) == before

@@ -1,7 +1,7 @@
 """SPEC §6, "the user (or Logseq) writes the file while syncd writes it".
 
 - Another process appends to every page each time syncd starts writing one
-  (`tests.faults.appender`), while `syncd sync` appends new highlights to the same pages. When
+  (`tests.support.appender`), while `syncd sync` appends new highlights to the same pages. When
   both are done, every line the other process wrote is still there, once, and every highlight is
   on disk exactly once.
 - The narrowest case, made to happen in process: an editor opened the page just before syncd
@@ -24,8 +24,9 @@ import syncd.edges.atomic
 import syncd.edges.vault
 from syncd.core.page_files import TEMP_PREFIX
 from syncd.testing.fakereadwise import FakeReadwise
-from tests.faults.appender import line
-from tests.faults.support import (
+from tests.support.appender import line
+from tests.support.harness import Harness, harness
+from tests.support.processes import (
     REPO,
     TIMEOUT,
     TOKEN,
@@ -36,7 +37,6 @@ from tests.faults.support import (
     temp_files,
     write_config,
 )
-from tests.support.harness import Harness, harness
 
 BOOKS = 30
 ROUNDS = 5
@@ -60,7 +60,7 @@ def test_a_concurrent_writer_loses_no_line_and_no_highlight_is_doubled(tmp_path:
                 library.add_highlights(2, [book])
             tag = f"typed-in-round-{round_}"
             writer = subprocess.Popen(
-                [sys.executable, "-m", "tests.faults.appender", str(vault / "pages"), tag],
+                [sys.executable, "-m", "tests.support.appender", str(vault / "pages"), tag],
                 cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             assert writer.stdout is not None and writer.stdin is not None
             try:

@@ -6,7 +6,7 @@ Two ways of choosing the instant:
 - seeded-random: the process is killed at the k-th file-system event (inotify, through watchdog)
   in the vault or the state folder, k drawn at random over the work left, so the kills land
   anywhere: fetching, writing a temporary file, renaming, committing state, writing the sync log;
-- deterministic: a wrapper (`tests.faults.crashpoint`) kills it right after a chosen step of a
+- deterministic: a wrapper (`tests.support.crashpoint`) kills it right after a chosen step of a
   page write: temporary file made durable, page renamed into place, state transaction done.
 """
 
@@ -29,7 +29,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers.inotify import InotifyObserver
 
 from syncd.testing.fakereadwise import FakeReadwise
-from tests.faults.support import (
+from tests.support.processes import (
     MARKER,
     REPO,
     TIMEOUT,
@@ -176,7 +176,7 @@ def test_a_crash_at_each_step_of_a_page_write_is_repaired_by_the_next_run(
 
         def crash_at(n: int) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
-                [*syncd_command()[:2], "tests.faults.crashpoint", step, str(n), "--", "sync",
+                [*syncd_command()[:2], "tests.support.crashpoint", step, str(n), "--", "sync",
                  "--config", str(config)], cwd=REPO, env=syncd_env(), capture_output=True,
                 text=True, timeout=TIMEOUT, check=False)
 
@@ -209,7 +209,7 @@ def test_a_temporary_file_next_to_a_page_the_user_moved_is_removed(tmp_path: Pat
         page.rename(vault / "reading" / page.name)
         library.add_highlights(1, [book])
         crashed = subprocess.run(
-            [*syncd_command()[:2], "tests.faults.crashpoint", "durable", "1", "--", "sync",
+            [*syncd_command()[:2], "tests.support.crashpoint", "durable", "1", "--", "sync",
              "--config", str(config)], cwd=REPO, env=syncd_env(), capture_output=True, text=True,
             timeout=TIMEOUT, check=False)
         assert crashed.returncode == -signal.SIGKILL
@@ -234,7 +234,7 @@ def test_a_crash_in_an_obsidian_first_sync_leaves_nothing_behind(tmp_path: Path)
                               vault={"path": str(vault), "format": "obsidian",
                                      "timezone": "UTC"}, sync={"sync_log_page": None})
         crashed = subprocess.run(
-            [*syncd_command()[:2], "tests.faults.crashpoint", "durable", "1", "--", "sync",
+            [*syncd_command()[:2], "tests.support.crashpoint", "durable", "1", "--", "sync",
              "--config", str(config)], cwd=REPO, env=syncd_env(), capture_output=True, text=True,
             timeout=TIMEOUT, check=False)
         assert crashed.returncode == -signal.SIGKILL
@@ -254,7 +254,7 @@ def kill_rounds(config: Path, step: str, library: Library, now: list[datetime], 
     clock on; until a sync ends before its n-th `step`. Return how many syncs were killed."""
     for n in itertools.count(1):
         crashed = subprocess.run(
-            [*syncd_command()[:2], "tests.faults.crashpoint", step, str(n), "--", "sync",
+            [*syncd_command()[:2], "tests.support.crashpoint", step, str(n), "--", "sync",
              "--config", str(config)], cwd=REPO, env=syncd_env(), capture_output=True,
             text=True, timeout=TIMEOUT, check=False)
         result = run_syncd("sync", "--config", str(config))

@@ -19,7 +19,8 @@ from syncd.edges.readwise import ReadwiseClient, RetryPolicy
 from syncd.engine.wiring import make_syncer
 from syncd.testing.fakereadwise import FakeReadwise
 from syncd.testing.faults import Fault
-from tests.faults.support import (
+from tests.support.harness import harness
+from tests.support.processes import (
     REPO,
     TIMEOUT,
     TOKEN,
@@ -30,7 +31,6 @@ from tests.faults.support import (
     syncd_env,
     write_config,
 )
-from tests.support.harness import harness
 
 
 def test_sigterm_during_a_retry_wait_stops_the_daemon_at_once(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Issue 10, item 3: a keystroke is never lost to syncd's write.
 
-An editor process (`tests.faults.editor`) saves one page every 5-50 ms, by rename and in place,
+An editor process (`tests.support.editor`) saves one page every 5-50 ms, by rename and in place,
 each save adding a unique typed line to the page as read, while syncd runs many syncs that each
 append a new highlight to that page (the loopback server gets one more highlight before each).
 At the end every line the editor saved is on the page, once; no highlight is on it twice; and a
@@ -22,9 +22,9 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from tests.faults.editor import line
-from tests.faults.support import MARKER, REPO, TIMEOUT, temp_files
+from tests.support.editor import line
 from tests.support.harness import harness
+from tests.support.processes import MARKER, REPO, TIMEOUT, temp_files
 
 SYNCS = int(os.environ.get("SYNCD_EDITOR_SYNCS", "120"))
 
@@ -36,7 +36,7 @@ def test_an_editor_saving_by_rename_and_in_place_loses_no_typed_line(tmp_path: P
         [name] = h.page_names()
         page = h.pages / name
         editor = subprocess.Popen(
-            [sys.executable, "-m", "tests.faults.editor", str(page), "typed", "7",
+            [sys.executable, "-m", "tests.support.editor", str(page), "typed", "7",
              os.environ.get("SYNCD_EDITOR_SAVES", "both")],
             cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert editor.stdout is not None and editor.stdin is not None

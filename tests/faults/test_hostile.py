@@ -28,7 +28,7 @@ from syncd.edges.readwise import ReadwiseClient, RetryPolicy
 from syncd.edges.state import database_path
 from syncd.testing.fakereadwise import FakeReadwise
 from syncd.testing.faults import Fault
-from tests.faults.support import (
+from tests.support.processes import (
     MARKER,
     TOKEN,
     Library,
@@ -43,9 +43,9 @@ from tests.faults.support import (
 START = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 
 
-class World:
+class Loopback:
     """A loopback Readwise, a vault and a config; `sync()` runs `syncd sync` in process at the
-    world's clock, which the server shares."""
+    test's clock, which the server shares."""
 
     def __init__(self, root: Path, server: FakeReadwise, capsys: pytest.CaptureFixture[str],
                  monkeypatch: pytest.MonkeyPatch, **config: Any) -> None:
@@ -109,10 +109,10 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 @pytest.fixture
-def world(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-          waits: list[float]) -> Iterator[World]:
+def loopback(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+             waits: list[float]) -> Iterator[Loopback]:
     with FakeReadwise(token=TOKEN, page_size=3) as server:
-        w = World(tmp_path, server, capsys, monkeypatch)
+        w = Loopback(tmp_path, server, capsys, monkeypatch)
         w.library.add_books(9, 2)
         yield w
 
@@ -142,40 +142,40 @@ PERSISTENT = {
 
 @pytest.mark.parametrize("kind", list(PERSISTENT))
 def test_a_persistent_http_fault_mid_sync_exits_with_its_code_and_moves_nothing(
-        world: World, waits: list[float], kind: str) -> None:
+        loopback: Loopback, waits: list[float], kind: str) -> None:
     make, code, message = PERSISTENT[kind]
-    assert world.sync() == 0
-    cursor = world.status()["cursor"]
-    before = world.book_pages()
-    world.library.add_highlights(12)
-    world.library.add_books(2, 2)
+    assert loopback.sync() == 0
+    cursor = loopback.status()["cursor"]
+    before = loopback.book_pages()
+    loopback.library.add_highlights(12)
+    loopback.library.add_books(2, 2)
     # The first export page of the next sync is answered; every later request fails.
-    world.server.inject("export", make(), times=None, after=1)
-    world.server.clear_requests()
-    assert world.sync() == code
-    assert message in last_line(world.err) and last_line(world.err).startswith("syncd: ")
-    assert TOKEN not in world.err + world.out
-    status = world.status()
+    loopback.server.inject("export", make(), times=None, after=1)
+    loopback.server.clear_requests()
+    assert loopback.sync() == code
+    assert message in last_line(loopback.err) and last_line(loopback.err).startswith("syncd: ")
+    assert TOKEN not in loopback.err + loopback.out
+    status = loopback.status()
     assert status["cursor"] == cursor and message in status["last_error"]
-    world.assert_no_half_page(before)
+    loopback.assert_no_half_page(before)
     if code == 3:
-        assert len(world.server.requests_to("export")) == 2  # no retry after a 401/403
+        assert len(loopback.server.requests_to("export")) == 2  # no retry after a 401/403
     if kind == "429":
         assert waits and set(waits) == {7.0}  # Retry-After, as asked
-    world.server.clear_faults()
-    assert world.sync() == 0
-    assert_each_once(world.vault, world.library.markers.values())
-    assert world.status()["cursor"] != cursor
+    loopback.server.clear_faults()
+    assert loopback.sync() == 0
+    assert_each_once(loopback.vault, loopback.library.markers.values())
+    assert loopback.status()["cursor"] != cursor
 
 
 @pytest.mark.parametrize("kind", [k for k, (_, code, _) in PERSISTENT.items() if code == 4])
-def test_a_passing_http_fault_is_retried_and_the_sync_completes(world: World, waits: list[float],
-                                                                 kind: str) -> None:
+def test_a_passing_http_fault_is_retried_and_the_sync_completes(
+        loopback: Loopback, waits: list[float], kind: str) -> None:
     make, _, _ = PERSISTENT[kind]
-    world.server.inject("export", make(), times=2, after=1)
-    assert world.sync() == 0, world.err
+    loopback.server.inject("export", make(), times=2, after=1)
+    assert loopback.sync() == 0, loopback.err
     assert len(waits) == 2
-    assert_each_once(world.vault, world.library.markers.values())
+    assert_each_once(loopback.vault, loopback.library.markers.values())
 
 
 BAD_RECORDS = {
@@ -199,26 +199,26 @@ BAD_RECORDS = {
 
 
 @pytest.mark.parametrize("kind", list(BAD_RECORDS))
-def test_a_record_that_breaks_the_schema_fails_its_book_only(world: World, kind: str) -> None:
+def test_a_record_that_breaks_the_schema_fails_its_book_only(loopback: Loopback, kind: str) -> None:
     record = BAD_RECORDS[kind]
-    world.server.put_record(record)
-    assert world.sync() == 1
+    loopback.server.put_record(record)
+    assert loopback.sync() == 1
     named = f"book {record['user_book_id']}" + (" (Bro" if isinstance(record["title"], str)
                                                  else ":")
-    assert named in world.err and "Traceback" not in world.err
-    assert_each_once(world.vault, world.library.markers.values())  # the others synced
-    status = world.status()
+    assert named in loopback.err and "Traceback" not in loopback.err
+    assert_each_once(loopback.vault, loopback.library.markers.values())  # the others synced
+    status = loopback.status()
     assert status["cursor"] is not None  # moved on: the failed book is fetched again by id
     assert [(b["book_id"], b["kind"]) for b in status["books_not_synced"]] == [
         (record["user_book_id"], "failed")]
-    good = world.server.book(world.library.books[0])  # a well-formed record, as a model
-    world.server.put_record({**good, "user_book_id": record["user_book_id"], "title": "Mended",
-                             "highlights": [{**good["highlights"][0], "id": 777777,
-                                             "text": "HL777777X mended",
-                                             "book_id": record["user_book_id"]}]})
-    assert world.sync() == 0, world.err
-    assert_each_once(world.vault, [*world.library.markers.values(), "HL777777X"])
-    assert world.status()["books_not_synced"] == []
+    good = loopback.server.book(loopback.library.books[0])  # a well-formed record, as a model
+    loopback.server.put_record({**good, "user_book_id": record["user_book_id"], "title": "Mended",
+                                "highlights": [{**good["highlights"][0], "id": 777777,
+                                                "text": "HL777777X mended",
+                                                "book_id": record["user_book_id"]}]})
+    assert loopback.sync() == 0, loopback.err
+    assert_each_once(loopback.vault, [*loopback.library.markers.values(), "HL777777X"])
+    assert loopback.status()["books_not_synced"] == []
 
 
 # --- hostile titles -------------------------------------------------------------------------
@@ -247,7 +247,7 @@ def test_hostile_titles_make_pages_inside_the_pages_folder_only(
     with FakeReadwise(token=TOKEN) as server:
         root = outside / "home"
         root.mkdir()
-        w = World(root, server, capsys, monkeypatch, **overrides)
+        w = Loopback(root, server, capsys, monkeypatch, **overrides)
         if edn is not None:
             (w.vault / "logseq").mkdir()
             (w.vault / "logseq" / "config.edn").write_text(edn)
@@ -284,7 +284,7 @@ def test_a_hostile_category_does_not_lead_out_of_the_vault(
     root = tmp_path / "home"
     root.mkdir()
     with FakeReadwise(token=TOKEN) as server:
-        w = World(root, server, capsys, monkeypatch, vault={"format": "obsidian"})
+        w = Loopback(root, server, capsys, monkeypatch, vault={"format": "obsidian"})
         server.add_book(title="Known", category="articles", highlights=[{"text": "HL000100X"}])
         for i, category in enumerate(["../../../escape", "/abs", "a/../../b", "..", ".hidden"]):
             server.add_book(title=f"Book {i}", category=category,
@@ -323,7 +323,7 @@ def fill(folder: Path, leave: int) -> Path:
     return filler
 
 
-def long_library(w: World) -> None:
+def long_library(w: Loopback) -> None:
     """12 books of 6 long highlights: about 7 KB a page."""
     for n in range(12):
         record = w.server.add_book(title=f"Long {n}", highlights=[
@@ -337,7 +337,7 @@ def test_a_full_disk_fails_clearly_writes_nothing_half_and_the_next_run_complete
         request: pytest.FixtureRequest, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch, waits: list[float], how: str) -> None:
     with FakeReadwise(token=TOKEN, page_size=4) as server:
-        w = World(tmp_path, server, capsys, monkeypatch)
+        w = Loopback(tmp_path, server, capsys, monkeypatch)
         long_library(w)
         filler = None
         if how == "small tmpfs":
@@ -407,31 +407,31 @@ def remount(tmp_path: Path) -> Iterator[Callable[[Path, str], None]]:
 
 
 def test_a_read_only_vault_exits_5_and_the_next_run_completes(
-        world: World, remount: Callable[[Path, str], None]) -> None:
-    assert world.sync() == 0
-    cursor = world.status()["cursor"]
-    world.library.add_highlights(6)
-    around = snapshot(world.vault)
-    remount(world.vault, "ro")
-    assert world.sync() == 5
-    assert str(world.vault) in last_line(world.err) and "cannot be written" in world.err
+        loopback: Loopback, remount: Callable[[Path, str], None]) -> None:
+    assert loopback.sync() == 0
+    cursor = loopback.status()["cursor"]
+    loopback.library.add_highlights(6)
+    around = snapshot(loopback.vault)
+    remount(loopback.vault, "ro")
+    assert loopback.sync() == 5
+    assert str(loopback.vault) in last_line(loopback.err) and "cannot be written" in loopback.err
     # issue 12, item 7: the OS's reason, and where the path is set
     assert "cannot be written: Read-only file system (set by vault.path in " \
-        in last_line(world.err)
-    assert snapshot(world.vault) == around
-    assert world.status()["cursor"] == cursor
-    remount(world.vault, "rw")
-    assert world.sync() == 0, world.err
-    assert_each_once(world.vault, world.library.markers.values())
+        in last_line(loopback.err)
+    assert snapshot(loopback.vault) == around
+    assert loopback.status()["cursor"] == cursor
+    remount(loopback.vault, "rw")
+    assert loopback.sync() == 0, loopback.err
+    assert_each_once(loopback.vault, loopback.library.markers.values())
 
 
 def test_a_read_only_pages_folder_fails_the_books_and_the_next_run_completes(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+        loopback: Loopback, monkeypatch: pytest.MonkeyPatch) -> None:
     """The vault's top folder can be written, its pages cannot (injected EROFS, as a read-only
     mount inside the vault shows it; works without root)."""
-    assert world.sync() == 0
-    world.library.add_highlights(6)
-    before = world.book_pages()
+    assert loopback.sync() == 0
+    loopback.library.add_highlights(6)
+    before = loopback.book_pages()
     real_open = os.open
 
     def read_only(path: Any, flags: int, *args: Any) -> int:
@@ -440,12 +440,12 @@ def test_a_read_only_pages_folder_fails_the_books_and_the_next_run_completes(
         return real_open(path, flags, *args)
 
     monkeypatch.setattr(os, "open", read_only)
-    assert world.sync() == 1
-    assert "the vault is read-only" in world.err
+    assert loopback.sync() == 1
+    assert "the vault is read-only" in loopback.err
     monkeypatch.setattr(os, "open", real_open)
-    world.assert_no_half_page(before)
-    assert world.sync() == 0, world.err
-    assert_each_once(world.vault, world.library.markers.values())
+    loopback.assert_no_half_page(before)
+    assert loopback.sync() == 0, loopback.err
+    assert_each_once(loopback.vault, loopback.library.markers.values())
 
 
 # --- a corrupted state database -------------------------------------------------------------
@@ -472,7 +472,7 @@ def test_a_corrupt_state_database_is_moved_aside_and_rebuilt_without_duplicates(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         waits: list[float], how: str) -> None:
     with FakeReadwise(token=TOKEN, page_size=50) as server:
-        w = World(tmp_path, server, capsys, monkeypatch)
+        w = Loopback(tmp_path, server, capsys, monkeypatch)
         w.library.add_books(100, 10)
         assert w.sync() == 0
         database = database_path(w.state_dir, w.vault)
@@ -489,14 +489,14 @@ def test_a_corrupt_state_database_is_moved_aside_and_rebuilt_without_duplicates(
         assert w.sync() == 0 and w.out.startswith("0 new highlights")
 
 
-def test_status_on_a_corrupt_database_says_so_and_does_not_crash(world: World) -> None:
-    world.library.add_books(40, 10)
-    assert world.sync() == 0
-    corrupt(database_path(world.state_dir, world.vault), "tail")
-    status = world.status()
-    assert "corrupt" in world.capsys.readouterr().err + str(status)
-    assert world.sync() == 0, world.err
-    assert_each_once(world.vault, world.library.markers.values())
+def test_status_on_a_corrupt_database_says_so_and_does_not_crash(loopback: Loopback) -> None:
+    loopback.library.add_books(40, 10)
+    assert loopback.sync() == 0
+    corrupt(database_path(loopback.state_dir, loopback.vault), "tail")
+    status = loopback.status()
+    assert "corrupt" in loopback.capsys.readouterr().err + str(status)
+    assert loopback.sync() == 0, loopback.err
+    assert_each_once(loopback.vault, loopback.library.markers.values())
 
 
 # --- a missing or unreadable config ---------------------------------------------------------
@@ -547,37 +547,38 @@ def test_a_missing_or_unreadable_config_is_one_line_and_exit_2(
 
 # --- symlinks out of the vault --------------------------------------------------------------
 
-def test_a_pages_folder_linked_out_of_the_vault_is_not_written(world: World) -> None:
-    outside = world.root / "elsewhere"
+def test_a_pages_folder_linked_out_of_the_vault_is_not_written(loopback: Loopback) -> None:
+    outside = loopback.root / "elsewhere"
     outside.mkdir()
     (outside / "mine.md").write_text("- my own notes")
     (outside / f"{TEMP_PREFIX}0123456789ab.tmp").write_text("not syncd's to remove")
-    (world.vault / "pages").symlink_to(outside, target_is_directory=True)
+    (loopback.vault / "pages").symlink_to(outside, target_is_directory=True)
     around = snapshot(outside)
-    assert world.sync() in (1, 5)
+    assert loopback.sync() in (1, 5)
     assert snapshot(outside) == around
-    assert str(world.vault / "pages") in world.err and "not written" in world.err
-    status = world.status()  # every book failed alone: each is fetched again by id
-    assert {b["book_id"] for b in status["books_not_synced"]} == set(world.library.books)
-    (world.vault / "pages").unlink()  # the user puts the folder back
-    assert world.sync() == 0, world.err
-    assert_each_once(world.vault, world.library.markers.values())
+    assert str(loopback.vault / "pages") in loopback.err and "not written" in loopback.err
+    status = loopback.status()  # every book failed alone: each is fetched again by id
+    assert {b["book_id"] for b in status["books_not_synced"]} == set(loopback.library.books)
+    (loopback.vault / "pages").unlink()  # the user puts the folder back
+    assert loopback.sync() == 0, loopback.err
+    assert_each_once(loopback.vault, loopback.library.markers.values())
 
 
-def test_a_page_linked_out_of_the_vault_is_not_written(world: World) -> None:
-    assert world.sync() == 0
-    page = page_files(world.vault / "pages")[0]
-    outside = world.root / "elsewhere.md"
+def test_a_page_linked_out_of_the_vault_is_not_written(loopback: Loopback) -> None:
+    assert loopback.sync() == 0
+    page = page_files(loopback.vault / "pages")[0]
+    outside = loopback.root / "elsewhere.md"
     shutil.copyfile(page, outside)
     page.unlink()
     page.symlink_to(outside)
-    book = next(b for b in world.library.books
-                if set(world.library.book_markers(b)) <= set(MARKER.findall(outside.read_text())))
-    world.library.add_highlights(2, [book])
+    book = next(b for b in loopback.library.books
+                if set(loopback.library.book_markers(b))
+                <= set(MARKER.findall(outside.read_text())))
+    loopback.library.add_highlights(2, [book])
     around = outside.read_bytes()
-    assert world.sync() == 1
+    assert loopback.sync() == 1
     assert outside.read_bytes() == around and page.is_symlink()
-    assert str(page) in world.err and "not written" in world.err
+    assert str(page) in loopback.err and "not written" in loopback.err
 
 
 def test_a_vault_reached_through_a_link_is_synced(tmp_path: Path,
@@ -587,7 +588,7 @@ def test_a_vault_reached_through_a_link_is_synced(tmp_path: Path,
     """The rule is about links out of the vault: a vault path that is itself a link (~/notes ->
     /data/notes) is the vault."""
     with FakeReadwise(token=TOKEN) as server:
-        w = World(tmp_path, server, capsys, monkeypatch)
+        w = Loopback(tmp_path, server, capsys, monkeypatch)
         w.library.add_books(3, 2)
         real = tmp_path / "data" / "notes"
         real.parent.mkdir()

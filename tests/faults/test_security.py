@@ -23,7 +23,7 @@ from syncd.config.load import load_config
 from syncd.errors import ConfigError
 from syncd.testing.fakereadwise import FakeReadwise
 from syncd.testing.faults import Fault
-from tests.faults.support import (
+from tests.support.processes import (
     REPO,
     TIMEOUT,
     TOKEN,
@@ -38,7 +38,8 @@ WRONG = "wrong-Tok3n-that-must-not-show"
 
 
 @pytest.fixture
-def server() -> Iterator[FakeReadwise]:
+def library() -> Iterator[FakeReadwise]:
+    """A loopback Readwise holding five books of two highlights, two books a page."""
     with FakeReadwise(token=TOKEN, page_size=2) as server:
         Library(server, random.Random(3)).add_books(5, 2)
         yield server
@@ -49,12 +50,12 @@ def everything_shown(*results: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_the_token_is_not_in_logs_errors_json_or_state(tmp_path: Path,
-                                                       server: FakeReadwise) -> None:
+                                                       library: FakeReadwise) -> None:
     vault, state = tmp_path / "graph", tmp_path / "state"
     vault.mkdir()
-    config = write_config(tmp_path / "config.yaml", server.url, vault, state, log_level="debug")
-    server.inject("export", Fault.retry_after(0))
-    server.put_record({"user_book_id": 999, "title": "Broken", "highlights": "nope"})
+    config = write_config(tmp_path / "config.yaml", library.url, vault, state, log_level="debug")
+    library.inject("export", Fault.retry_after(0))
+    library.put_record({"user_book_id": 999, "title": "Broken", "highlights": "nope"})
     runs = [run_syncd("sync", "--json", "--config", str(config)),
             run_syncd("sync", "--dry-run", "--config", str(config)),
             run_syncd("status", "--json", "--config", str(config)),
@@ -71,15 +72,15 @@ def test_the_token_is_not_in_logs_errors_json_or_state(tmp_path: Path,
         if path.is_file():
             data = path.read_bytes()
             assert TOKEN.encode() not in data and WRONG.encode() not in data, path
-    assert all(TOKEN not in str(r.query) for r in server.requests)
+    assert all(TOKEN not in str(r.query) for r in library.requests)
 
 
 @pytest.mark.parametrize("token", [f"{TOKEN} with space", f"{TOKEN}\nX-Injected: 1", "   "])
-def test_a_malformed_token_is_refused_without_showing_it(tmp_path: Path, server: FakeReadwise,
+def test_a_malformed_token_is_refused_without_showing_it(tmp_path: Path, library: FakeReadwise,
                                                          token: str) -> None:
     vault = tmp_path / "graph"
     vault.mkdir()
-    config = write_config(tmp_path / "config.yaml", server.url, vault, tmp_path / "state",
+    config = write_config(tmp_path / "config.yaml", library.url, vault, tmp_path / "state",
                           token=token)
     result = run_syncd("sync", "--config", str(config))
     assert result.returncode == 2 and "readwise.token" in result.stderr
@@ -112,17 +113,17 @@ def running_daemon(config: Path, tmp_path: Path, env: dict[str, str]) -> Iterato
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
 @pytest.mark.parametrize("where", ["config file", "environment"])
-def test_the_token_is_not_on_the_daemon_command_line(tmp_path: Path, server: FakeReadwise,
+def test_the_token_is_not_on_the_daemon_command_line(tmp_path: Path, library: FakeReadwise,
                                                      where: str) -> None:
     vault = tmp_path / "graph"
     vault.mkdir()
     env = syncd_env()
     if where == "environment":
         env["READWISE_TOKEN"] = TOKEN
-        config = write_config(tmp_path / "config.yaml", server.url, vault, tmp_path / "state",
+        config = write_config(tmp_path / "config.yaml", library.url, vault, tmp_path / "state",
                               token="${READWISE_TOKEN}", sync={"interval": "1h"})
     else:
-        config = write_config(tmp_path / "config.yaml", server.url, vault, tmp_path / "state",
+        config = write_config(tmp_path / "config.yaml", library.url, vault, tmp_path / "state",
                               sync={"interval": "1h"})
     for pid in running_daemon(config, tmp_path, env):
         proc = Path(f"/proc/{pid}")
@@ -142,7 +143,7 @@ def test_the_token_is_not_on_the_daemon_command_line(tmp_path: Path, server: Fak
     (0o644, "token", True), (0o644, "${READWISE_TOKEN}", False), (0o644, "token_file", False),
 ])
 def test_a_config_holding_a_token_that_others_can_read_is_warned_about(
-        tmp_path: Path, server: FakeReadwise, mode: int, how: str, warned: bool) -> None:
+        tmp_path: Path, library: FakeReadwise, mode: int, how: str, warned: bool) -> None:
     vault = tmp_path / "graph"
     vault.mkdir()
     extra: dict[str, Any] = {}
@@ -151,7 +152,7 @@ def test_a_config_holding_a_token_that_others_can_read_is_warned_about(
         (tmp_path / "token").write_text(TOKEN)
         (tmp_path / "token").chmod(0o600)
         extra["readwise"] = {"token": None, "token_file": str(tmp_path / "token")}
-    config = write_config(tmp_path / "config.yaml", server.url, vault, tmp_path / "state",
+    config = write_config(tmp_path / "config.yaml", library.url, vault, tmp_path / "state",
                           mode=mode, token=TOKEN if how != "${READWISE_TOKEN}" else how, **extra)
     if how == "${READWISE_TOKEN}":
         env["READWISE_TOKEN"] = TOKEN
@@ -187,10 +188,10 @@ def test_http_is_refused_unless_loopback(tmp_path: Path, url: str) -> None:
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
-def test_http_on_loopback_syncs(tmp_path: Path, server: FakeReadwise, host: str) -> None:
+def test_http_on_loopback_syncs(tmp_path: Path, library: FakeReadwise, host: str) -> None:
     vault = tmp_path / "graph"
     vault.mkdir()
-    url = server.url.replace("127.0.0.1", host)
+    url = library.url.replace("127.0.0.1", host)
     config = write_config(tmp_path / "config.yaml", url, vault, tmp_path / "state",
                           sync={"sync_log_page": None})
     result = run_syncd("sync", "--config", str(config))

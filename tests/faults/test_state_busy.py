@@ -23,7 +23,7 @@ import syncd.engine.wiring
 from syncd.cli import main
 from syncd.edges.state import State, StateBusyError, database_path
 from syncd.testing.fakereadwise import FakeReadwise
-from tests.faults.support import TOKEN, write_config
+from tests.support.processes import TOKEN, write_config
 
 PAGE = "Walden (highlights).md"
 HOLDER = r"""
@@ -57,7 +57,8 @@ def lock_held(path: Path, kind: str) -> Iterator[None]:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Path, Path]]:
+def synced_vault(tmp_path: Path,
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Path, Path]]:
     """(config, vault, database) after a first sync of two highlights."""
     monkeypatch.setattr(syncd.edges.state, "DEFAULT_BUSY_TIMEOUT", 0.2)
     real = syncd.engine.wiring.make_client
@@ -79,10 +80,11 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Pat
 
 @pytest.mark.parametrize("kind", ["begin-exclusive", "exclusive-mode"])
 def test_a_locked_database_is_waited_for_then_exit_5_and_kept(
-        world: tuple[Path, Path, Path], kind: str, capsys: pytest.CaptureFixture[str]) -> None:
+        synced_vault: tuple[Path, Path, Path], kind: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
     """Issue 10, item 5: a traceback (BEGIN EXCLUSIVE) or the live database moved aside and
     rebuilt, the deleted block back (exclusive locking mode), before."""
-    config, vault, database = world
+    config, vault, database = synced_vault
     page = vault / "pages" / PAGE
     mine = "\n".join(line for line in page.read_text("utf-8").split("\n")
                      if "I went to the woods." not in line)
@@ -176,10 +178,10 @@ def test_a_database_path_that_cannot_be_opened_names_the_folder_and_reason(
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
-def test_a_read_only_state_folder_is_one_line(world: tuple[Path, Path, Path],
+def test_a_read_only_state_folder_is_one_line(synced_vault: tuple[Path, Path, Path],
                                               capsys: pytest.CaptureFixture[str]) -> None:
     """Issue 10, item 5."""
-    config, _, database = world
+    config, _, database = synced_vault
     database.parent.chmod(0o500)
     try:
         for command in ("sync", "status"):

@@ -87,7 +87,7 @@ class Running:
 
 @pytest.fixture(params=[("logseq", "stopped"), ("logseq", "running"), ("obsidian", "stopped"),
                         ("obsidian", "running")], ids="-".join)
-def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Harness, Any]]:
+def synced_walden(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Harness, Any]]:
     """A vault with one synced book, Walden, of three highlights; and the way syncd runs."""
     page_format, mode = request.param
     with harness(tmp_path, settings={"vault": {"format": page_format}}) as h:
@@ -143,16 +143,16 @@ def added(h: Harness, text: str) -> str:
 LATER = T0 + timedelta(hours=1)
 
 
-def test_new_highlight_is_appended_under_a_dated_block(world: tuple[Harness, Any]) -> None:
-    h, run = world
+def test_new_highlight_is_appended_under_a_dated_block(synced_walden: tuple[Harness, Any]) -> None:
+    h, run = synced_walden
     h.server.add_highlight(h.book_id, text="Time is but the stream.")
     run.sync(LATER)
     assert page(h).endswith(added(h, "Time is but the stream."))
 
 
 def test_changed_in_readwise_untouched_block_is_rewritten_in_place(
-        world: tuple[Harness, Any]) -> None:
-    h, run = world
+        synced_walden: tuple[Harness, Any]) -> None:
+    h, run = synced_walden
     before = page(h)
     h.server.update_highlight(h.ids[1], text="I went to the woods deliberately.")
     run.sync(LATER)
@@ -162,8 +162,8 @@ def test_changed_in_readwise_untouched_block_is_rewritten_in_place(
 
 
 def test_changed_in_readwise_edited_block_stays_and_is_a_conflict(
-        world: tuple[Harness, Any]) -> None:
-    h, run = world
+        synced_walden: tuple[Harness, Any]) -> None:
+    h, run = synced_walden
     edit(h, "I went to the woods.", "I went to the woods. (my favourite line)")
     run.user_changed()
     edited = page(h)
@@ -173,8 +173,8 @@ def test_changed_in_readwise_edited_block_stays_and_is_a_conflict(
     assert counts(h)["conflict"] == 1
 
 
-def test_deleted_in_readwise_is_kept(world: tuple[Harness, Any]) -> None:
-    h, run = world
+def test_deleted_in_readwise_is_kept(synced_walden: tuple[Harness, Any]) -> None:
+    h, run = synced_walden
     before = page(h)
     h.server.delete_highlight(h.ids[0])
     run.sync(LATER)
@@ -182,8 +182,8 @@ def test_deleted_in_readwise_is_kept(world: tuple[Harness, Any]) -> None:
 
 
 def test_deleted_in_readwise_is_removed_when_asked_and_untouched(
-        world: tuple[Harness, Any]) -> None:
-    h, run = world
+        synced_walden: tuple[Harness, Any]) -> None:
+    h, run = synced_walden
     h.config = h.make_config({"sync": {"remove_deleted_highlights": True}})
     if isinstance(run, Running):
         run.daemon.config = h.config
@@ -195,8 +195,8 @@ def test_deleted_in_readwise_is_removed_when_asked_and_untouched(
     assert counts(h)["removed"] == 1
 
 
-def test_block_the_user_deleted_is_never_added_back(world: tuple[Harness, Any]) -> None:
-    h, run = world
+def test_block_the_user_deleted_is_never_added_back(synced_walden: tuple[Harness, Any]) -> None:
+    h, run = synced_walden
     lines = page(h).split("\n")
     kept = [line for line in lines if "I went to the woods." not in line]
     write(h, "\n".join(kept))
@@ -208,8 +208,8 @@ def test_block_the_user_deleted_is_never_added_back(world: tuple[Harness, Any]) 
     assert counts(h)["deleted"] == 1
 
 
-def test_block_the_user_edited_is_never_overwritten(world: tuple[Harness, Any]) -> None:
-    h, run = world
+def test_block_the_user_edited_is_never_overwritten(synced_walden: tuple[Harness, Any]) -> None:
+    h, run = synced_walden
     edit(h, "Simplify, simplify.", "Simplify, simplify, simplify!")
     run.user_changed()
     edited = page(h)
@@ -218,8 +218,8 @@ def test_block_the_user_edited_is_never_overwritten(world: tuple[Harness, Any]) 
     assert counts(h)["edited"] == 1
 
 
-def test_what_the_user_added_is_kept_byte_for_byte(world: tuple[Harness, Any]) -> None:
-    h, run = world
+def test_what_the_user_added_is_kept_byte_for_byte(synced_walden: tuple[Harness, Any]) -> None:
+    h, run = synced_walden
     text = page(h)
     if h.format == "logseq":  # type: ignore[attr-defined]
         mine = text.replace("category:: #books", "category:: #books\nrating:: 5") + \
@@ -236,8 +236,8 @@ def test_what_the_user_added_is_kept_byte_for_byte(world: tuple[Harness, Any]) -
     assert page(h) == mine + added(h, "Time is but the stream.")
 
 
-def test_page_the_user_deleted_is_not_recreated(world: tuple[Harness, Any]) -> None:
-    h, run = world
+def test_page_the_user_deleted_is_not_recreated(synced_walden: tuple[Harness, Any]) -> None:
+    h, run = synced_walden
     h.file.unlink()  # type: ignore[attr-defined]
     run.user_changed()
     h.server.add_highlight(h.book_id, text="Time is but the stream.")
@@ -246,11 +246,11 @@ def test_page_the_user_deleted_is_not_recreated(world: tuple[Harness, Any]) -> N
     assert counts(h)["deleted_pages"] == 1
 
 
-def test_renamed_page_keeps_receiving_highlights(world: tuple[Harness, Any]) -> None:
+def test_renamed_page_keeps_receiving_highlights(synced_walden: tuple[Harness, Any]) -> None:
     """Logseq renames a page by renaming the file and changing its `title::` (the file keeps
     its identity: a page with another title is followed only so, see test_page_identity);
     Obsidian renames the file."""
-    h, run = world
+    h, run = synced_walden
     text = page(h)
     folder = h.file.parent  # type: ignore[attr-defined]
     if h.format == "logseq":  # type: ignore[attr-defined]
@@ -270,8 +270,8 @@ def test_renamed_page_keeps_receiving_highlights(world: tuple[Harness, Any]) -> 
 
 
 def test_page_moved_to_another_folder_keeps_receiving_highlights(
-        world: tuple[Harness, Any]) -> None:
-    h, run = world
+        synced_walden: tuple[Harness, Any]) -> None:
+    h, run = synced_walden
     (h.vault / "books").mkdir()
     moved = h.vault / "books" / "walden.md"
     h.file.rename(moved)  # type: ignore[attr-defined]
@@ -282,8 +282,8 @@ def test_page_moved_to_another_folder_keeps_receiving_highlights(
     assert moved.read_text().endswith(added(h, "Time is but the stream."))
 
 
-def test_logseqs_own_additions_are_not_edits(world: tuple[Harness, Any]) -> None:
-    h, run = world
+def test_logseqs_own_additions_are_not_edits(synced_walden: tuple[Harness, Any]) -> None:
+    h, run = synced_walden
     if h.format != "logseq":  # type: ignore[attr-defined]
         pytest.skip("Logseq's block properties; Obsidian adds none")
     text = page(h)
@@ -326,8 +326,8 @@ def test_a_write_by_the_user_during_the_sync_wins(tmp_path: Path,
 
 
 def test_a_page_edited_into_something_that_is_not_blocks_loses_nothing(
-        world: tuple[Harness, Any]) -> None:
-    h, run = world
+        synced_walden: tuple[Harness, Any]) -> None:
+    h, run = synced_walden
     garbage = "\x00\x01 not an outline at all\n\t\t\t-\n  - -\n" + "é" * 50
     write(h, garbage)
     run.user_changed()

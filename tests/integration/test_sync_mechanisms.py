@@ -88,12 +88,13 @@ def synced(tmp_path: Path) -> Iterator[Harness]:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[Harness]:
+def synced_library(tmp_path: Path) -> Iterator[Harness]:
+    """A harness whose library was synced once, an hour ago (see `synced`)."""
     yield from synced(tmp_path)
 
 
-def test_a_no_op_sync_reads_no_page_file_and_makes_one_request(world: Harness) -> None:
-    h = world
+def test_a_no_op_sync_reads_no_page_file_and_makes_one_request(synced_library: Harness) -> None:
+    h = synced_library
     h.server.clear_requests()
     with page_reads(h.vault) as read:
         report = h.sync()
@@ -102,8 +103,8 @@ def test_a_no_op_sync_reads_no_page_file_and_makes_one_request(world: Harness) -
     assert report.requests == 1 and len(h.server.requests) == 1
 
 
-def test_a_page_whose_size_or_mtime_changed_is_the_only_one_read(world: Harness) -> None:
-    h = world
+def test_a_page_whose_size_or_mtime_changed_is_the_only_one_read(synced_library: Harness) -> None:
+    h = synced_library
     [first, second, *_] = h.page_names()
     os.utime(h.pages / first, ns=(0, 1_000_000_000))  # mtime only, same bytes
     with open(h.pages / second, "a", encoding="utf-8") as page:
@@ -117,8 +118,8 @@ def test_a_page_whose_size_or_mtime_changed_is_the_only_one_read(world: Harness)
     assert read == []
 
 
-def test_a_sync_bringing_one_highlight_reads_only_that_books_page(world: Harness) -> None:
-    h = world
+def test_a_sync_bringing_one_highlight_reads_only_that_books_page(synced_library: Harness) -> None:
+    h = synced_library
     book = h.server.books[3]
     h.server.add_highlight(book["user_book_id"], text="One more.", location=9,
                            location_type="page", url="https://example.com/more")

@@ -3,7 +3,7 @@ the page is read, one new typed line is added to it, and it is saved, either by 
 temporary file beside it and renaming that over the page (Obsidian, vim, most editors), or in
 place (the file opened with truncation and written, as Node's `fs.writeFile` does in Logseq).
 
-    python -m tests.faults.editor PAGE TAG SEED [rename|in-place|both]
+    python -m tests.support.editor PAGE TAG SEED [rename|in-place|both]
 
 Prints `ready` once it has saved its first line; stops when a line comes on stdin, and then
 prints how many lines it saved. Save n adds the line `- TAG n` (n from 0) to the page as read,

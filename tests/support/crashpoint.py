@@ -1,6 +1,6 @@
 """Run the syncd command line, killing the process with SIGKILL at a chosen step of a write.
 
-    python -m tests.faults.crashpoint STEP N -- sync --config PATH
+    python -m tests.support.crashpoint STEP N -- sync --config PATH
 
 The test's own patches, applied in this process only (syncd has no test hooks); STEP is where the
 N-th occurrence of it dies:

@@ -3,7 +3,7 @@ one write, close): every time syncd starts writing a page (a temporary file of i
 FOLDER, seen through inotify), one pass appends a line to every page of FOLDER, at once, so the
 appends land while syncd checks and renames its file.
 
-    python -m tests.faults.appender FOLDER TAG
+    python -m tests.support.appender FOLDER TAG
 
 Prints `ready` once it watches; stops when a line comes on stdin, and prints how many passes it
 made. Pass p appends `- TAG p.i` to the i-th page (pages sorted by name), and nothing else.

@@ -1,4 +1,8 @@
-"""Highlights and notes holding indented list lines (Reader's nested lists: "Intro:\\n  - first")
+"""syncd/core/outline.py: template output into blocks, blocks into page lines, page lines into
+blocks, and a page's unit of indentation; and, through a whole rendered page, the escaping that
+keeps a highlight's list lines in its block.
+
+Highlights and notes holding indented list lines (Reader's nested lists: "Intro:\\n  - first")
 stay ONE block as Logseq's parser (mldoc, configured as Logseq configures it) reads the page, and
 syncd reading the page back sees the block as it wrote it (issue 10, item 10).
 
@@ -19,6 +23,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncd.core.model import Book, Highlight
+from syncd.core.outline import Block as OutlineBlock
+from syncd.core.outline import (
+    block_lines,
+    bullet_depth,
+    detect_indent,
+    normalise,
+    parse_blocks,
+    reindent,
+    render_blocks,
+    template_blocks,
+)
 from syncd.core.plan import Options, new_page_records, observe_page, plan_page
 from syncd.core.render import Style, render_new_page
 from syncd.core.templates import Templates
@@ -143,3 +158,119 @@ def test_obsidian_page_with_the_plugin_s_list_lines_is_adopted_without_duplicate
     assert "\n  - ChatGPT\n  - Copilot\n" in text and "\n      - with a list" in text
     plan = plan_page(book, list(book.highlights), text, {}, STYLES["obsidian"], T0, Options())
     assert plan.text is None and plan.outcome.new == 0
+
+
+# --- the outline's own parts --------------------------------------------------------------
+
+def test_template_output_nests_by_indentation_with_or_without_bullets() -> None:
+    output = "- top\n\tchild\n\t\tgrandchild\n    - sibling, four spaces as a tab\n\n- next"
+    assert [(b.depth, b.text) for b in template_blocks(output)] == [
+        (0, "top"), (1, "child"), (2, "grandchild"), (1, "sibling, four spaces as a tab"),
+        (0, "next")]
+
+
+def test_block_lines_escape_continuations_that_would_start_a_block() -> None:
+    block = OutlineBlock(0, "first\n- dash\n# heading\n#tag stays\n\nlast")
+    assert block_lines(block, 1) == ["\t- first", "\t  \\- dash", "\t  \\# heading",
+                                     "\t  #tag stays", "\t  ", "\t  last"]
+    assert block_lines(block, 1, "    ")[1] == "      \\- dash"
+
+
+def test_parse_blocks_spans_and_headings_end_blocks() -> None:
+    lines = ["title:: x", "", "- a", "\t- b", "\t  more b", "- c", "## Heading", "- d"]
+    blocks = parse_blocks(lines)
+    assert [(b.depth, b.start, b.own_end, b.end) for b in blocks] == [
+        (0, 2, 3, 5), (1, 3, 5, 5), (0, 5, 6, 6), (0, 7, 8, 8)]
+
+
+UNITS = ["\t", "  ", "    "]
+WORDS = st.from_regex(r"[a-z][a-z ]{0,8}", fullmatch=True)
+
+
+@st.composite
+def outlines(draw: st.DrawFn) -> list[tuple[int, str, list[str]]]:
+    """Blocks of a page in order: depth (each at most one deeper than the one before), first
+    line, continuation lines."""
+    depths = [0]
+    for _ in range(draw(st.integers(0, 10))):
+        depths.append(draw(st.integers(0, depths[-1] + 1)))
+    return [(d, draw(WORDS), draw(st.lists(WORDS, max_size=2))) for d in depths]
+
+
+def page_lines(outline: list[tuple[int, str, list[str]]], unit: str) -> list[str]:
+    lines = []
+    for depth, first, more in outline:
+        lines.append(f"{unit * depth}- {first}")
+        lines += [f"{unit * depth}  {line}" for line in more]
+    return lines
+
+
+@settings(max_examples=150, deadline=None)
+@given(outlines(), st.sampled_from(UNITS))
+def test_parse_blocks_finds_every_block_at_its_depth_and_line(
+        outline: list[tuple[int, str, list[str]]], unit: str) -> None:
+    lines = page_lines(outline, unit)
+    blocks = parse_blocks(lines, unit)
+    assert [b.depth for b in blocks] == [depth for depth, _, _ in outline]
+    starts = [i for i, line in enumerate(lines) if line.lstrip(" \t").startswith("- ")]
+    assert [b.start for b in blocks] == starts
+    for block, following in zip(blocks, [*blocks[1:], None], strict=True):
+        assert block.own_end == (following.start if following else len(lines))
+        # a block's span ends where the next block not deeper than it starts
+        later = [b.start for b in blocks if b.start > block.start and b.depth <= block.depth]
+        assert block.end == (later[0] if later else len(lines))
+
+
+@settings(max_examples=150, deadline=None)
+@given(outlines(), st.sampled_from(UNITS), st.sampled_from(UNITS))
+def test_detect_indent_finds_the_unit_a_nested_page_was_written_with(
+        outline: list[tuple[int, str, list[str]]], unit: str, default: str) -> None:
+    lines = page_lines(outline, unit)
+    nested = any(depth for depth, _, _ in outline)
+    if default.startswith(" ") and unit.startswith(" ") and len(unit) % len(default):
+        return  # two spaces on a page whose default is four: text, not nesting (bullet_depth)
+    assert detect_indent(lines, default) == (unit if nested else default)
+
+
+@settings(max_examples=150, deadline=None)
+@given(outlines(), st.sampled_from(UNITS), st.sampled_from(UNITS))
+def test_reindent_round_trips_and_keeps_the_blocks(
+        outline: list[tuple[int, str, list[str]]], unit: str, to: str) -> None:
+    lines = page_lines(outline, unit)
+    moved = reindent(lines, unit, to)
+    assert moved == page_lines(outline, to)
+    assert reindent(moved, to, unit) == lines
+    assert [(b.depth, b.start, b.own_end, b.end) for b in parse_blocks(moved, to)] == [
+        (b.depth, b.start, b.own_end, b.end) for b in parse_blocks(lines, unit)]
+
+
+def test_reindent_leaves_headings_and_lines_outside_blocks_alone() -> None:
+    lines = ["title:: x", "  not a block", "- a", "\t- b", "\t  more b", "## Heading",
+             "\t\tafter a heading"]
+    assert reindent(lines, "\t", "  ") == ["title:: x", "  not a block", "- a", "  - b",
+                                           "    more b", "## Heading", "\t\tafter a heading"]
+
+
+def test_obsidian_four_space_unit_reads_a_two_space_dash_as_text() -> None:
+    assert bullet_depth("  - ChatGPT", "    ") is None
+    assert bullet_depth("    - nested", "    ") == 1
+    assert bullet_depth("  - nested", "\t") == 1
+    assert detect_indent(["- a", "  - list line of a"], "    ") == "    "
+
+
+def test_normalise_ignores_logseq_s_own_properties_and_trailing_space() -> None:
+    assert normalise(["- a  ", "  id:: 6412", "  collapsed:: true", "  more", "", ""]) == (
+        "- a\n  more")
+    assert normalise(["- a", "  idea:: kept"]) != normalise(["- a"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(outlines(), st.sampled_from(UNITS))
+def test_template_output_rendered_as_blocks_parses_back_to_the_same_depths(
+        outline: list[tuple[int, str, list[str]]], unit: str) -> None:
+    blocks = [OutlineBlock(depth, first) for depth, first, _ in outline]
+    text = render_blocks(blocks, 0, unit)
+    assert [(b.depth, b.text) for b in template_blocks(text)] == [
+        (depth, first.rstrip()) for depth, first, _ in outline]
+    assert [b.depth for b in parse_blocks(text.split("\n"), unit)] == [
+        depth for depth, _, _ in outline]

@@ -1,5 +1,6 @@
-"""Shared parts of the fault tests: a config on disk, `syncd` as a subprocess, a library whose
-every highlight carries a unique marker, and the checks of what ended up in the vault.
+"""Shared parts of the fault and command-line tests: a config on disk, `syncd` as a subprocess,
+a library whose every highlight carries a unique marker, and the checks of what ended up in the
+vault.
 
 Every highlight's text starts with a marker `HL000123X` (fixed width, so no marker is part of
 another); counting markers across every page of the vault says whether each highlight is on disk

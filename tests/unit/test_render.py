@@ -1,0 +1,125 @@
+"""syncd/core/render.py: books and highlights into page text through the vault's templates.
+Pure: the same book, style and moment give the same text."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syncd.core.model import Book, Highlight
+from syncd.core.outline import parse_blocks
+from syncd.core.render import (
+    NBSP,
+    Style,
+    append_text,
+    heading_level,
+    location,
+    page_title,
+    render_addition,
+    render_highlights,
+    render_new_page,
+    render_sync_log_entry,
+    split_authors,
+)
+from syncd.core.templates import Templates
+
+NOW = datetime(2023, 3, 17, 23, 30, tzinfo=timezone.utc)
+LOGSEQ = Style(templates=Templates("logseq"), tz=timezone.utc)
+OBSIDIAN = Style(templates=Templates("obsidian"), tz=timezone.utc)
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@pytest.mark.parametrize(("book", "highlight", "expected"), [
+    (Book(1, "K", asin="B01"), Highlight(1, "t", location=27, location_type="location"),
+     (f"Location{NBSP}27", "https://readwise.io/to_kindle?action=open&asin=B01&location=27")),
+    (Book(1, "K"), Highlight(1, "t", location=27, location_type="location"),
+     (f"Location{NBSP}27", None)),
+    (Book(1, "P"), Highlight(1, "t", location=8, location_type="page"), (f"Page{NBSP}8", None)),
+    (Book(1, "V"), Highlight(1, "t", location=3725, location_type="time_offset", url="https://v"),
+     (f"Time{NBSP}1:02:05", "https://v")),
+    (Book(1, "A", category="articles"), Highlight(1, "t", location_type="offset", url="https://a"),
+     ("View Highlight", "https://a")),
+    (Book(1, "T", category="tweets"), Highlight(1, "t", url="https://x"),
+     ("View Tweet", "https://x")),
+    (Book(1, "N"), Highlight(1, "t"), (None, None)),
+])
+def test_location_label_and_link(book: Book, highlight: Highlight,
+                                 expected: tuple[str | None, str | None]) -> None:
+    assert location(book, highlight) == expected
+
+
+def test_heading_level_from_readwise_s_h_tags() -> None:
+    assert heading_level(Highlight(1, "t", tags=("favorite", "H2"))) == 2
+    assert heading_level(Highlight(1, "t", tags=("h7", "h"))) is None
+
+
+@pytest.mark.parametrize(("author", "names"), [
+    ("A, B and C", ["A", "B", "C"]), ("A & B", ["A", "B"]), ("A; B", ["A", "B"]),
+    ("A, and B", ["A", "B"]), ("Anderson", ["Anderson"]), ("", []),
+    ("Line\nbreak", ["Line break"]),
+])
+def test_split_authors(author: str, names: list[str]) -> None:
+    assert split_authors(author) == names
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXT, TEXT)
+def test_append_text_keeps_every_existing_byte_and_starts_the_addition_on_a_new_line(
+        existing: str, addition: str) -> None:
+    out = append_text(existing, addition)
+    assert out.startswith(existing)
+    assert out.endswith(addition.lstrip("\n") if not existing else addition)
+    if existing:
+        assert out[len(existing) - 1] == "\n" or out[len(existing)] == "\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXT.filter(str.strip), st.sampled_from([LOGSEQ, OBSIDIAN]))
+def test_a_page_title_is_one_line_whatever_the_book_s_title(title: str, style: Style) -> None:
+    out = page_title(Book(1, title), style, NOW)
+    assert "\n" not in out and "\r" not in out and "\x00" not in out
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(TEXT.filter(str.strip), TEXT), min_size=1, max_size=6))
+def test_a_new_logseq_page_has_one_highlight_block_per_highlight_under_its_header(
+        texts: list[tuple[str, str]]) -> None:
+    book = Book(1, "Walden", highlights=tuple(
+        Highlight(10 + i, text, note=note) for i, (text, note) in enumerate(texts)))
+    blocks = render_highlights(book, book.highlights, LOGSEQ)
+    page = render_new_page(book, "Walden (highlights)", blocks, LOGSEQ, NOW)
+    assert page.startswith("title:: Walden (highlights)\n")
+    lines = page.split("\n")
+    parsed = parse_blocks(lines, "\t")
+    headers = [b for b in parsed if b.depth == 0 and "first synced" in lines[b.start]]
+    assert len(headers) == 1
+    assert len([b for b in parsed if b.depth == 1]) == len(texts)
+    assert render_new_page(book, "Walden (highlights)", blocks, LOGSEQ, NOW) == page
+
+
+def test_a_header_dates_the_sync_in_the_vault_s_time_zone() -> None:
+    book = Book(1, "Walden", highlights=(Highlight(1, "Simplify."),))
+    blocks = render_highlights(book, book.highlights, LOGSEQ)
+    east = Style(templates=Templates("logseq"), tz=timezone(timedelta(hours=2)))
+    assert "[[Mar 17th, 2023]]" in render_addition(book, blocks, LOGSEQ, NOW)
+    assert "[[Mar 18th, 2023]]" in render_addition(book, blocks, east, NOW)
+
+
+def test_an_obsidian_addition_is_a_heading_and_ends_the_page_with_a_line_break() -> None:
+    book = Book(1, "Walden", highlights=(Highlight(1, "Simplify."),))
+    blocks = render_highlights(book, book.highlights, OBSIDIAN)
+    addition = render_addition(book, blocks, OBSIDIAN, NOW)
+    assert addition.startswith("## ") and addition.endswith("- Simplify.\n")
+    page = render_new_page(book, "Walden", blocks, OBSIDIAN, NOW)
+    assert page.startswith("Walden\n\n") and page.endswith("\n")
+
+
+def test_the_sync_log_entry_counts_and_obsidian_s_names_each_book() -> None:
+    logseq = render_sync_log_entry(3, 1, LOGSEQ, NOW)
+    assert logseq.startswith("- ") and "\n" not in logseq.strip()
+    assert "3 highlights" in logseq and "1 book" in logseq
+    obsidian = render_sync_log_entry(3, 2, OBSIDIAN, NOW, [("Walden", 2), ("Line\nbreak", 1)])
+    assert obsidian.endswith("\n\n") and "Walden" in obsidian and "Line break" in obsidian
