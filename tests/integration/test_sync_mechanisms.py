@@ -143,10 +143,10 @@ def _one_more(h: Harness) -> str:
 
 
 def test_a_book_fetched_again_by_the_cursors_overlap_reads_no_page(
-        world: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+        synced_library: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     """The cursor is Readwise's clock less an overlap, so the sync after one that brought a
     highlight fetches that book again: its page, unchanged since, is not read, nor changed."""
-    h = world
+    h = synced_library
     name = _one_more(h)
     before = (h.pages / name).stat()
     fetched: list[int] = []
@@ -169,10 +169,10 @@ def test_a_book_fetched_again_by_the_cursors_overlap_reads_no_page(
     assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
 
 
-def test_a_book_fetched_again_whose_page_changed_is_read(world: Harness) -> None:
+def test_a_book_fetched_again_whose_page_changed_is_read(synced_library: Harness) -> None:
     """... but when the page changed since (the user edited the new highlight away), the page
     is read and the edit is seen; the highlight is not written again."""
-    h = world
+    h = synced_library
     name = _one_more(h)
     text = h.page(name)
     (h.pages / name).write_text(text.replace("One more.", "One more, as I read it."),
@@ -191,9 +191,9 @@ def test_a_book_fetched_again_whose_page_changed_is_read(world: Harness) -> None
         state.close()
 
 
-def test_a_book_fetched_again_with_a_changed_highlight_is_updated(world: Harness) -> None:
+def test_a_book_fetched_again_with_a_changed_highlight_is_updated(synced_library: Harness) -> None:
     """... and a highlight changed in Readwise within the overlap is read and updated."""
-    h = world
+    h = synced_library
     name = _one_more(h)
     highlight = h.server.books[3]["highlights"][-1]
     h.now += timedelta(seconds=10)
