@@ -235,6 +235,7 @@ def _sync(section: Mapping[str, Any], context: Context) -> SyncConfig:
         include_tags=section["include_tags"],
         exclude_tags=section["exclude_tags"],
         frontmatter=section["frontmatter"],
+        block_ids=section["block_ids"],
     )
 
 

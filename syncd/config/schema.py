@@ -190,6 +190,13 @@ SCHEMA = Section(
                     "with templates.frontmatter when set. Properties you add or edit are kept.",
                     default=False,
                 ),
+                "block_ids": Option(
+                    "boolean",
+                    "Give every highlight block a stable id derived from its Readwise id "
+                    "(Logseq: an id:: property; Obsidian: ^rw<id>), so block references keep "
+                    "resolving after a resync and on other machines. Blocks you edited get none.",
+                    default=False,
+                ),
             },
         ),
         "templates": Section(

@@ -34,6 +34,7 @@ class SyncConfig:
     include_tags: tuple[str, ...]  # book-tag filters; empty: no filter
     exclude_tags: tuple[str, ...]
     frontmatter: bool = False  # Obsidian: new pages get YAML front matter
+    block_ids: bool = False  # highlight blocks carry ids derived from their Readwise ids
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ class Act(Enum):
     ADOPT = "adopt"  # remember the block already on the page as syncd's
     UPDATE = "update"  # rewrite the block in place
     REMOVE = "remove"  # take the block off the page
+    GIVE_ID = "give id"  # add the highlight's stable id to the block, if it has none
     CONFLICT = "conflict"  # keep the user's block; count Readwise's change as a conflict
     MARK_EDITED = "mark edited"  # keep the user's block; never write it again
     MARK_DELETED = "mark deleted"  # the user deleted it; it stays out
@@ -136,6 +137,8 @@ RULES: tuple[Rule, ...] = (
     _rule(W, Seen.AS_WRITTEN, False, True, Act.UPDATE, W,
           "changed in Readwise, untouched here: rewritten in place (Logseq's id:: and "
           "collapsed:: kept)", option="update_changed_highlights"),
+    _rule(W, Seen.AS_WRITTEN, False, ANY, Act.GIVE_ID, None,
+          "untouched: given its stable id, if it has none", option="block_ids"),
     _rule(W, Seen.AS_WRITTEN, ANY, ANY, Act.KEEP, None,
           "as syncd wrote it, and nothing to change"),
 )

@@ -25,6 +25,12 @@ _HEADING = re.compile(r"^#{1,6}(?: |$)")
 # list, and the Readwise export writes them as they are: left alone.
 _NEEDS_ESCAPE = re.compile(r"^(?:-|[ \t]*(?:-|#+)(?:[ \t]|$))")
 LOGSEQ_OWN_PROPERTY = re.compile(r"^\s*(id|collapsed)::")
+LOGSEQ_ID = re.compile(r"^\s*id::[ \t]*(\S+)")
+# Obsidian's block id: a `^` and letters, digits or dashes at the end of a block's text, after
+# white space (Obsidian adds a random one, `^6a1b2c`, when a block is first linked to).
+OBSIDIAN_ID = re.compile(r"[ \t]\^([A-Za-z0-9-]+)[ \t]*$")
+# Every id at a line's end: syncd's `^rw5` after text that itself ends like one (`x ^2`).
+OBSIDIAN_IDS = re.compile(r"(?:[ \t]\^[A-Za-z0-9-]+)+[ \t]*$")
 
 
 @dataclass(frozen=True)
@@ -128,10 +134,14 @@ def parse_blocks(lines: list[str], unit: str = "\t") -> list[PageBlock]:
             for (depth, start, own_end), end in zip(spans, ends, strict=True)]
 
 
-def normalise(lines: list[str]) -> str:
+def normalise(lines: list[str], *, obsidian: bool = False) -> str:
     """Return a block's lines as compared to what syncd wrote: Logseq's own additions (`id::`,
-    `collapsed::` properties) and trailing whitespace do not count as an edit."""
-    kept = [line.rstrip() for line in lines if not LOGSEQ_OWN_PROPERTY.match(line)]
+    `collapsed::` properties) or, in Obsidian (`obsidian`), block ids (`^rw123`, `^6a1b2c` at
+    a line's end), and trailing whitespace do not count as an edit."""
+    if obsidian:  # `id::` is text there
+        kept = [OBSIDIAN_IDS.sub("", line.rstrip()) for line in lines]
+    else:
+        kept = [line.rstrip() for line in lines if not LOGSEQ_OWN_PROPERTY.match(line)]
     while kept and not kept[-1]:
         kept.pop()
     return "\n".join(kept)
@@ -177,3 +187,34 @@ def reindent(lines: list[str], unit: str, to: str) -> list[str]:
         else:
             out.append(line)
     return out
+
+
+def own_end(lines: list[str], unit: str) -> int:
+    """Given a block's lines (its bullet line first), return where its own lines end: at its
+    first child's bullet line, or at the end."""
+    return next((i for i, line in enumerate(lines[1:], 1)
+                 if bullet_depth(line, unit) is not None), len(lines))
+
+
+def block_id_of(lines: list[str], end: int, *, logseq: bool) -> str | None:
+    """Given a block's lines and the end of its own lines, return the id the block carries:
+    Logseq's `id::` property, or Obsidian's `^id` at the end of its own text; None without."""
+    if logseq:
+        return next((m.group(1) for line in lines[1:end] if (m := LOGSEQ_ID.match(line))),
+                    None)
+    last = next((line for line in reversed(lines[:end]) if line.strip()), "")
+    match = OBSIDIAN_ID.search(last)
+    return match.group(1) if match else None
+
+
+def with_block_id(lines: list[str], end: int, block_id: str, *, logseq: bool) -> list[str]:
+    """Given a block's lines and the end of its own lines, return them carrying `block_id`:
+    in Logseq an `id::` property line right after the block's first line (Logseq's order is
+    the first line, the properties, then the rest of the text); in Obsidian ` ^<id>` at the end
+    of the block's own text (its last non-blank line before its children)."""
+    if logseq:
+        first = lines[0]
+        indent = first[:len(first) - len(first.lstrip(" \t"))]
+        return [first, f"{indent}  id:: {block_id}", *lines[1:]]
+    last = next((i for i in range(end - 1, -1, -1) if lines[i].strip()), 0)
+    return [*lines[:last], f"{lines[last].rstrip()} ^{block_id}", *lines[last + 1:]]

@@ -8,37 +8,33 @@ dated header; anything else on the page is kept byte for byte.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from itertools import dropwhile
 
 from syncd.core.decision import LOOKED_FOR, OBSERVED, Act, Action, Facts, Seen, Status, decide
 from syncd.core.model import Book, Highlight
-from syncd.core.outline import (
-    LOGSEQ_OWN_PROPERTY as _LOGSEQ_OWN_PROPERTY,
-)
-from syncd.core.outline import (
-    PageBlock,
-    bullet_depth,
-    detect_indent,
-    normalise,
-    parse_blocks,
-    reindent,
-)
+from syncd.core.outline import LOGSEQ_OWN_PROPERTY, PageBlock, block_id_of, own_end, with_block_id
+from syncd.core.page_index import PageIndex, move
 from syncd.core.records import HighlightRecord
-from syncd.core.render import PageFormat, Style, append_text, render_addition, render_highlights
-
-_LOCATION_SUFFIX = re.compile(r" \(\[[^\]]*\]\(\S*\)\)$")
-SIMILAR = 0.6  # how alike a block must stay to count as the user's edit rather than a deletion
+from syncd.core.render import (
+    PageFormat,
+    Style,
+    append_text,
+    block_id,
+    identified,
+    render_addition,
+    render_highlights,
+)
 
 
 @dataclass(frozen=True)
 class Options:
     update_changed_highlights: bool = True
     remove_deleted_highlights: bool = False
+    block_ids: bool = False  # every highlight block carries an id derived from its Readwise id
 
 
 @dataclass
@@ -67,94 +63,15 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 
-def highlight_text(lines: list[str]) -> str:
-    """Return the text of a highlight block's own lines, without bullet, indentation and
-    location link, for recognising it by its words."""
-    if not lines:
-        return ""
-    parts = [lines[0].lstrip("\t ")[1:].lstrip(" ")]
-    for line in lines[1:]:
-        rest = line.lstrip("\t ")
-        parts.append(rest[1:] if rest.startswith(("\\-", "\\#")) else rest)
-    return _LOCATION_SUFFIX.sub("", "\n".join(parts).rstrip())
-
-
-def _words(text: str) -> str:
-    return " ".join(text.split())
-
-
-class _Disk:
-    """A page's blocks, indexed for finding what syncd wrote.
-
-    Blocks are compared as syncd writes them (indented with the format's unit, at highlight
-    depth, without Logseq's own properties and trailing white space), whatever the page's own
-    indentation (`unit`): re-indenting a page or stripping trailing spaces is not an edit."""
-
-    def __init__(self, text: str, fmt: PageFormat) -> None:
-        self.fmt = fmt
-        self.lines = text.split("\n")
-        self.unit = detect_indent(self.lines, fmt.indent)
-        self.blocks = parse_blocks(self.lines, self.unit)
-        self.by_norm: dict[str, PageBlock] = {}
-        for block in self.blocks:
-            self.by_norm.setdefault(self.norm(block), block)
-
-    def canonical(self, start: int, end: int) -> list[str]:
-        """Lines [start, end) of the page, indented with the format's unit."""
-        return reindent(self.lines[start:end], self.unit, self.fmt.indent)
-
-    def on_page(self, text: str) -> str:
-        """Text indented with the format's unit, as indented on this page."""
-        return "\n".join(reindent(text.split("\n"), self.fmt.indent, self.unit))
-
-    def norm(self, block: PageBlock) -> str:
-        """A block's text as if it sat where syncd writes highlights, for comparison."""
-        return _move(normalise(self.canonical(block.start, block.end)), block.depth,
-                     self.fmt.highlight_depth, self.fmt.indent)
-
-    def find(self, written: str) -> PageBlock | None:
-        """The block on the page that is `written` (a block as syncd wrote it), untouched."""
-        return self.by_norm.get(normalise(written.split("\n")))
-
-    def own_text(self, block: PageBlock) -> str:
-        return highlight_text(self.lines[block.start:block.own_end])
-
-    def find_by_text(self, text: str, taken: set[int]) -> PageBlock | None:
-        wanted = _words(text)
-        return next((b for b in self.blocks
-                     if b.start not in taken and _words(self.own_text(b)) == wanted), None)
-
-    def find_similar(self, written: str, taken: set[int]) -> PageBlock | None:
-        first = written.split("\n", 1)[0].lstrip("\t- ")
-        for block in self.blocks:
-            if block.start in taken:
-                continue
-            line = self.lines[block.start].lstrip("\t- ")
-            matcher = difflib.SequenceMatcher(None, first, line, autojunk=False)
-            if matcher.real_quick_ratio() >= SIMILAR and matcher.ratio() >= SIMILAR:
-                return block
-        return None
-
-
-def _move(text: str, depth: int, to: int, unit: str) -> str:
-    """Re-indent a block's text from `depth` to depth `to`."""
-    if depth == to:
-        return text
-    lines = text.split("\n")
-    if depth > to:
-        cut = unit * (depth - to)
-        return "\n".join(line.removeprefix(cut) for line in lines)
-    return "\n".join(unit * (to - depth) + line for line in lines)
-
-
 def plan_page(book: Book, fetched: list[Highlight], text: str,
               records: Mapping[int, HighlightRecord], style: Style, now: datetime,
               options: Options) -> PagePlan:
     """Given a book's fetched highlights, the page's current text and the records of what syncd
     wrote there, return the page's new text and the records to save: each highlight's action is
     decided (`syncd.core.decision`), then the actions are applied to the page."""
-    disk = _Disk(text, style.page_format)
-    return _apply(book, _decide(book, fetched, disk, records, style, options), disk, style, now)
+    disk = PageIndex(text, style.page_format)
+    decided = _decide(book, fetched, disk, records, style, options)
+    return _apply(book, decided, disk, style, now, ids=options.block_ids)
 
 
 @dataclass(frozen=True)
@@ -169,7 +86,7 @@ class _Decided:
     action: Action
 
 
-def _decide(book: Book, fetched: list[Highlight], disk: _Disk,
+def _decide(book: Book, fetched: list[Highlight], disk: PageIndex,
             records: Mapping[int, HighlightRecord], style: Style,
             options: Options) -> list[_Decided]:
     on = _enabled(options)
@@ -188,7 +105,7 @@ def _decide(book: Book, fetched: list[Highlight], disk: _Disk,
     return decided
 
 
-def _look(disk: _Disk, h: Highlight, rendered: str, record: HighlightRecord | None,
+def _look(disk: PageIndex, h: Highlight, rendered: str, record: HighlightRecord | None,
           taken: set[int]) -> tuple[Seen | None, PageBlock | None]:
     """Where the highlight's block is on the page (None: not looked for, the decision does not
     need it). A block found by text or likeness is taken: no other highlight is found there."""
@@ -211,31 +128,47 @@ def _look(disk: _Disk, h: Highlight, rendered: str, record: HighlightRecord | No
     return _lost(disk, record, taken)
 
 
-def _apply(book: Book, decided: list[_Decided], disk: _Disk, style: Style,
-           now: datetime) -> PagePlan:
-    """Apply the decided actions to the page: the new text, the records to save, the counts."""
+def _apply(book: Book, decided: list[_Decided], disk: PageIndex, style: Style,
+           now: datetime, *, ids: bool) -> PagePlan:
+    """Apply the decided actions to the page: the new text, the records to save, the counts.
+    With `ids` (sync.block_ids), the blocks written carry their highlight's stable id."""
+    fmt = style.page_format
     outcome = Outcome()
     saved: list[HighlightRecord] = []
     replacements: list[tuple[PageBlock, list[str]]] = []
     to_append: list[str] = []
+
+    def written(h: Highlight, block: str, source: str) -> None:
+        saved.append(HighlightRecord(h.id, book.id, block, source, Status.WRITTEN))
+
     for d in decided:
-        act, h = d.action.act, d.highlight
+        act, h, block = d.action.act, d.highlight, d.block
         if act is Act.APPEND:
-            to_append.append(d.rendered)
-            saved.append(HighlightRecord(h.id, book.id, d.rendered, d.source, Status.WRITTEN))
+            new = identified(d.rendered, h.id, fmt) if ids else d.rendered
+            to_append.append(new)
+            written(h, new, d.source)
             outcome.new += 1
         elif act is Act.ADOPT:
-            assert d.block is not None
-            saved.append(HighlightRecord(h.id, book.id, disk.norm(d.block), d.source,
-                                         Status.WRITTEN))
+            assert block is not None
+            if ids and (lines := disk.with_id(block, h.id)) is not None:
+                replacements.append((block, lines))
+                written(h, identified(disk.norm(block), h.id, fmt), d.source)
+            else:
+                written(h, disk.norm(block), d.source)
         elif act is Act.UPDATE:
-            assert d.block is not None
-            replacements.append((d.block, _updated(disk, d.block, d.rendered)))
-            saved.append(HighlightRecord(h.id, book.id, d.rendered, d.source, Status.WRITTEN))
+            assert block is not None
+            lines, ours = _rewritten(disk, block, d.rendered, h.id, ids)
+            replacements.append((block, lines))
+            written(h, identified(d.rendered, h.id, fmt) if ours else d.rendered, d.source)
             outcome.updated += 1
+        elif act is Act.GIVE_ID:
+            assert block is not None and d.record is not None
+            if (lines := disk.with_id(block, h.id)) is not None:
+                replacements.append((block, lines))
+                saved.append(replace(d.record, block=identified(d.record.block, h.id, fmt)))
         elif act is Act.REMOVE:
-            assert d.block is not None
-            replacements.append((d.block, []))
+            assert block is not None
+            replacements.append((block, []))
             outcome.removed += 1
         if d.record is not None and d.action.then is not None and act is not Act.UPDATE:
             saved.append(replace(d.record, status=d.action.then))
@@ -253,20 +186,34 @@ def _apply(book: Book, decided: list[_Decided], disk: _Disk, style: Style,
     return PagePlan(new_text if new_text != "\n".join(disk.lines) else None, saved, outcome)
 
 
-def _updated(disk: _Disk, block: PageBlock, rendered: str) -> list[str]:
-    """The lines of a block rewritten in place with its new text, Logseq's own `id::` and
-    `collapsed::` lines kept so that block references still resolve, at the block's depth and in
-    the page's indentation."""
+def _rewritten(disk: PageIndex, block: PageBlock, rendered: str, highlight_id: int,
+               ids: bool) -> tuple[list[str], bool]:
+    """The lines of an untouched block rewritten in place with its highlight's new text, at the
+    block's depth and in the page's indentation: the block's Logseq properties (`id::`,
+    `collapsed::`) after its own lines, and the id it carried (or, with `ids`, its own), so that
+    references to it still resolve; the blank lines after it stay (an Obsidian page's last line
+    break). Also whether the block now carries syncd's own id."""
     fmt = disk.fmt
-    own = rendered.split("\n")
-    cut = next((i for i, line in enumerate(own[1:], 1)
-                if bullet_depth(line, fmt.indent) is not None), len(own))
-    own_lines = _move("\n".join(disk.canonical(block.start, block.own_end)),
-                      block.depth, fmt.highlight_depth, fmt.indent).split("\n")
-    kept = [line for line in own_lines[1:] if _LOGSEQ_OWN_PROPERTY.match(line)]
-    new_block = "\n".join(own[:cut] + kept + own[cut:])
-    return disk.on_page(_move(new_block, fmt.highlight_depth, block.depth,
+    logseq = not disk.obsidian
+    new = rendered.split("\n")
+    own_lines = move("\n".join(disk.canonical(block.start, block.own_end)),
+                     block.depth, fmt.highlight_depth, fmt.indent).split("\n")
+    kept = [line for line in own_lines[1:] if logseq and LOGSEQ_OWN_PROPERTY.match(line)]
+    cut = own_end(new, fmt.indent)
+    new = new[:cut] + kept + new[cut:]
+    carried = block_id_of(own_lines, len(own_lines), logseq=logseq)
+    if new[0].startswith("#") and not logseq:
+        pass  # an Obsidian heading highlight: no id
+    elif carried is not None and not logseq:
+        new = with_block_id(new, cut, carried, logseq=False)
+    elif carried is None and ids:
+        new = with_block_id(new, cut, block_id(highlight_id, fmt), logseq=logseq)
+    ours = block_id_of(new, own_end(new, fmt.indent), logseq=logseq) == block_id(highlight_id, fmt)
+    span = disk.lines[block.start:block.end]
+    blank = len(span) - len(list(dropwhile(lambda line: not line.strip(), reversed(span))))
+    lines = disk.on_page(move("\n".join(new), fmt.highlight_depth, block.depth,
                               fmt.indent)).split("\n")
+    return lines + span[len(span) - blank:], ours
 
 
 def nothing_to_plan(book: Book, fetched: list[Highlight],
@@ -285,6 +232,8 @@ def nothing_to_plan(book: Book, fetched: list[Highlight],
         seen = Seen.AS_WRITTEN if record.status == Status.WRITTEN else None
         action = decide(Facts(record.status, seen, h.deleted, digest(rendered) != record.source),
                         on)
+        if action.act is Act.GIVE_ID and block_id(h.id, style.page_format) in record.block:
+            continue  # it carries its id already
         if action.act is not Act.KEEP or action.then is not None:
             return False
     return True
@@ -300,7 +249,7 @@ def observe_page(text: str, records: Mapping[int, HighlightRecord],
     """Given a page's text and the records of what syncd wrote there, return the records whose
     status the page now changes (`syncd.core.decision.OBSERVED`): blocks the user edited or
     deleted, or put back as written."""
-    disk = _Disk(text, fmt)
+    disk = PageIndex(text, fmt)
     present = {rec.highlight_id: block for rec in records.values()
                if rec.status != Status.REMOVED
                and (block := disk.find(rec.block)) is not None}
@@ -321,7 +270,7 @@ def on_page(text: str, records: Mapping[int, HighlightRecord],
             fmt: PageFormat) -> list[HighlightRecord]:
     """Given a page's text and records of blocks syncd meant to write there, return those whose
     block is on the page as meant (indentation and trailing white space aside)."""
-    disk = _Disk(text, fmt)
+    disk = PageIndex(text, fmt)
     return [rec for rec in records.values()
             if rec.status == Status.WRITTEN and disk.find(rec.block) is not None]
 
@@ -332,7 +281,7 @@ def page_title_of(text: str) -> str | None:
     return first[len("title::"):].strip() if first.startswith("title::") else None
 
 
-def _lost(disk: _Disk, record: HighlightRecord,
+def _lost(disk: PageIndex, record: HighlightRecord,
           taken: set[int]) -> tuple[Seen, PageBlock | None]:
     """A block syncd wrote is no longer on the page as written: is a block alike there (the
     user's edit, taken), or none (deleted)?"""
@@ -343,13 +292,16 @@ def _lost(disk: _Disk, record: HighlightRecord,
     return Seen.SIMILAR, similar
 
 
-def new_page_records(book: Book, fetched: list[Highlight], style: Style
+def new_page_records(book: Book, fetched: list[Highlight], style: Style, block_ids: bool = False
                      ) -> tuple[list[str], list[HighlightRecord]]:
     """Return the rendered blocks of a new page's highlights and the records for them: the
-    highlights the decision appends to an empty page."""
+    highlights the decision appends to an empty page; with `block_ids`, each block carries its
+    highlight's stable id (not part of its digest)."""
     kept = [h for h in {h.id: h for h in fetched}.values()
             if decide(Facts(None, None if h.deleted else Seen.ABSENT, h.deleted, False)).act
             is Act.APPEND]
-    blocks = render_highlights(book, kept, style)
-    return blocks, [HighlightRecord(h.id, book.id, rendered, digest(rendered), Status.WRITTEN)
-                    for h, rendered in zip(kept, blocks, strict=True)]
+    plain = render_highlights(book, kept, style)
+    blocks = [identified(rendered, h.id, style.page_format) if block_ids else rendered
+              for h, rendered in zip(kept, plain, strict=True)]
+    return blocks, [HighlightRecord(h.id, book.id, block, digest(rendered), Status.WRITTEN)
+                    for h, block, rendered in zip(kept, blocks, plain, strict=True)]

@@ -8,6 +8,7 @@ the rest of the page stays as the user left it.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -15,7 +16,14 @@ from typing import Any
 
 from syncd.core.dates import django_date, format_journal_date, format_moment, format_time
 from syncd.core.model import Book, Highlight
-from syncd.core.outline import Block, bullet_depth, render_blocks, template_blocks
+from syncd.core.outline import (
+    Block,
+    bullet_depth,
+    own_end,
+    render_blocks,
+    template_blocks,
+    with_block_id,
+)
 from syncd.core.templates import LINE_BREAK, TemplateDate, Templates, check_frontmatter, clean
 from syncd.errors import TemplateError
 
@@ -27,6 +35,9 @@ _PROPERTY = re.compile(r"^[\w.-]+::")
 _HEADING_TAG = re.compile(r"^h([1-6])$", re.IGNORECASE)
 _BREAKS = re.compile(LINE_BREAK + "+")
 # How Readwise's Obsidian export continues a multi-line value on the next lines.
+# A highlight's own address at Readwise; a Logseq block id is the name-based UUID (version 5, URL
+# namespace) of it, so that anyone can derive the id of a highlight's block from its id.
+HIGHLIGHT_URL = "https://readwise.io/open/{id}"
 OBSIDIAN_CONTINUATION = {"highlight_text": "  ", "highlight_note": "      ",
                          "document_note": "   ", "summary": ""}
 
@@ -204,6 +215,25 @@ def render_highlights(book: Book, highlights: Iterable[Highlight], style: Style)
                 "highlight", highlight_context(book, highlight, variables))),
                           fmt.highlight_depth, fmt.indent)
             for highlight in highlights]
+
+
+def block_id(highlight_id: int, fmt: PageFormat) -> str:
+    """Return the stable id of a highlight's block (`sync.block_ids`): in Logseq the UUID of
+    its Readwise address (`id:: <uuid>`), in Obsidian `rw<id>` (`^rw<id>`). The same on every
+    machine and after every resync, so a reference to the block keeps resolving."""
+    if fmt.name == LOGSEQ.name:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, HIGHLIGHT_URL.format(id=highlight_id)))
+    return f"rw{highlight_id}"
+
+
+def identified(block: str, highlight_id: int, fmt: PageFormat) -> str:
+    """Return a highlight's block (as `render_highlights` gives it) carrying its stable id; an
+    Obsidian heading highlight (`### Chapter`) stays as it is: a link names it by its text."""
+    lines = block.split("\n")
+    if fmt.name != LOGSEQ.name and lines[0].startswith("#"):
+        return block
+    return "\n".join(with_block_id(lines, own_end(lines, fmt.indent), block_id(highlight_id, fmt),
+                                   logseq=fmt.name == LOGSEQ.name))
 
 
 def _header(book: Book, style: Style, now: datetime, *, is_new_page: bool) -> str:

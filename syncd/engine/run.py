@@ -34,6 +34,8 @@ log = logging.getLogger("syncd.sync")
 # it answered the first request is fetched again next time; highlights are matched by id, so
 # fetching one again changes nothing.
 CURSOR_OVERLAP = timedelta(minutes=1)
+# State key: "on" once a sync ran with `sync.block_ids` on (turned on: every book is fetched once).
+BLOCK_IDS = "block_ids"
 # Books that failed before are fetched again by id, this many ids per export request.
 RETRY_IDS_PER_REQUEST = 100
 
@@ -79,7 +81,11 @@ class Run:
         self.finder.forget_listing()
         started = self.clock()  # the sync log's date; the cursor is Readwise's clock
         cursor = self.state.get("cursor")
-        since = None if full or book_ids or cursor is None else parse_cursor(cursor)
+        # `block_ids` just turned on: every book is fetched once, so that every block syncd
+        # wrote (and the user did not touch) gets its id, not only those of changed books.
+        ids_now = self.settings.options.block_ids and self.state.get(BLOCK_IDS) != "on"
+        since = (None if full or book_ids or cursor is None or ids_now
+                 else parse_cursor(cursor))
         self.vault.check()
         if not dry_run:  # a dry run writes (and removes) nothing
             # A crash's leftovers: in the pages folder, next to pages the user moved, and where
@@ -117,6 +123,7 @@ class Run:
         if not dry_run and not book_ids:  # failed books are remembered and fetched again
             report.cursor = self._next_cursor(cursor)
             self.state.set("cursor", report.cursor)
+            self.state.set(BLOCK_IDS, "on" if self.settings.options.block_ids else None)
         return report
 
     def _fetch_again(self, touched: list[int]) -> None:

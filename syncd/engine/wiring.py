@@ -173,7 +173,7 @@ def settings_for(config: Config) -> SyncSettings:
         layout=layout,
         style=style_for(config, layout),
         options=Options(config.sync.update_changed_highlights,
-                        config.sync.remove_deleted_highlights),
+                        config.sync.remove_deleted_highlights, config.sync.block_ids),
         categories=config.sync.categories,
         include_tags=frozenset(tag.casefold() for tag in config.sync.include_tags),
         exclude_tags=frozenset(tag.casefold() for tag in config.sync.exclude_tags),

@@ -112,7 +112,8 @@ class PageWriter:
             return self._apply(book, record, adopted,
                                lambda page: plan_page(book, fetched, page.text or "", {},
                                                       style, now, self.settings.options))
-        blocks, records = new_page_records(book, fetched, style)
+        blocks, records = new_page_records(book, fetched, style,
+                                           self.settings.options.block_ids)
         if not blocks:
             return Outcome()
         text = render_new_page(book, title, blocks, style, now)
