@@ -31,8 +31,13 @@ __all__ = ["CATEGORIES", "LOCATION_KINDS", "generate", "highlight_counts", "new_
 
 CATEGORIES = ("books", "articles", "tweets", "podcasts", "supplementals")
 _CATEGORY_WEIGHTS = (40, 30, 10, 10, 10)
-_SOURCES = {"books": "kindle", "articles": "reader", "tweets": "twitter", "podcasts": "snipd",
-            "supplementals": "supplemental"}
+_SOURCES = {
+    "books": "kindle",
+    "articles": "reader",
+    "tweets": "twitter",
+    "podcasts": "snipd",
+    "supplementals": "supplemental",
+}
 #: The location kinds, as `syncd.core.render.location` tells them apart.
 LOCATION_KINDS = ("kindle", "page", "time_offset", "tweet", "url", "none")
 
@@ -52,34 +57,177 @@ _ENGLISH_WORDS = (
     "garden river mountain library lantern compass harbour window morning evening silence"
 )
 _ENGLISH = tuple(_ENGLISH_WORDS.split())
-_ACCENTED = ("café", "naïve", "façade", "Größe", "señor", "crème brûlée", "déjà vu", "Ærø",
-             "Łódź", "Øresund", "São Paulo", "œuvre", "Ångström", "piñata", "Dvořák",
-             "Ελληνικά", "Москва", "e\u0301te\u0301", "Zürich", "jalapeño")
-_CJK = ("東京", "読書", "記憶", "学习", "知识", "생각", "책", "ひらがな", "漢字", "静か", "時間",
-        "道", "山", "川", "書く", "忘れる", "한국어", "사람", "中文", "日本語")
-_RTL = ("الكتاب", "المعرفة", "القراءة", "ذاكرة", "ספר", "זיכרון", "שלום", "קריאה", "مرحبا",
-        "עברית")
-_EMOJI = ("📚", "✨", "🔥", "🤔", "👍🏽", "🧠", "❤️", "🏳️\u200d🌈", "👨\u200d👩\u200d👧", "🇵🇹",
-          "☕", "🎧", "🐦", "📝", "💡")
-_MARKUP = ("[[a link]]", "#hashtag", "`code`", "**bold**", "_italic_", "{{embed}}", "((ref))",
-           "a|b", "50%", "C:\\path", "<tag>", "&amp;", "key:: value", "TODO")
-_FIRST_NAMES = ("Mara", "Ines", "Jonas", "Hattie", "Amir", "Yuki", "Chidi", "Sofía", "Zoë",
-                "Björn", "Nadia", "Wei", "Noa", "Olu", "Priya", "Dmitri", "Ana", "Kenji")
-_LAST_NAMES = ("Ellison", "Carvalho", "Reed", "Zhou", "Haddad", "Tanaka", "Okafor", "García",
-               "Løvaas", "Nakamura", "Cohen", "Adeyemi", "Iyer", "Sokolov", "Müller", "佐藤",
-               "김", "אברהם", "الحسيني")
+_ACCENTED = (
+    "café",
+    "naïve",
+    "façade",
+    "Größe",
+    "señor",
+    "crème brûlée",
+    "déjà vu",
+    "Ærø",
+    "Łódź",
+    "Øresund",
+    "São Paulo",
+    "œuvre",
+    "Ångström",
+    "piñata",
+    "Dvořák",
+    "Ελληνικά",
+    "Москва",
+    "e\u0301te\u0301",
+    "Zürich",
+    "jalapeño",
+)
+_CJK = (
+    "東京",
+    "読書",
+    "記憶",
+    "学习",
+    "知识",
+    "생각",
+    "책",
+    "ひらがな",
+    "漢字",
+    "静か",
+    "時間",
+    "道",
+    "山",
+    "川",
+    "書く",
+    "忘れる",
+    "한국어",
+    "사람",
+    "中文",
+    "日本語",
+)
+_RTL = ("الكتاب", "المعرفة", "القراءة", "ذاكرة", "ספר", "זיכרון", "שלום", "קריאה", "مرحبا", "עברית")
+_EMOJI = (
+    "📚",
+    "✨",
+    "🔥",
+    "🤔",
+    "👍🏽",
+    "🧠",
+    "❤️",
+    "🏳️\u200d🌈",
+    "👨\u200d👩\u200d👧",
+    "🇵🇹",
+    "☕",
+    "🎧",
+    "🐦",
+    "📝",
+    "💡",
+)
+_MARKUP = (
+    "[[a link]]",
+    "#hashtag",
+    "`code`",
+    "**bold**",
+    "_italic_",
+    "{{embed}}",
+    "((ref))",
+    "a|b",
+    "50%",
+    "C:\\path",
+    "<tag>",
+    "&amp;",
+    "key:: value",
+    "TODO",
+)
+_FIRST_NAMES = (
+    "Mara",
+    "Ines",
+    "Jonas",
+    "Hattie",
+    "Amir",
+    "Yuki",
+    "Chidi",
+    "Sofía",
+    "Zoë",
+    "Björn",
+    "Nadia",
+    "Wei",
+    "Noa",
+    "Olu",
+    "Priya",
+    "Dmitri",
+    "Ana",
+    "Kenji",
+)
+_LAST_NAMES = (
+    "Ellison",
+    "Carvalho",
+    "Reed",
+    "Zhou",
+    "Haddad",
+    "Tanaka",
+    "Okafor",
+    "García",
+    "Løvaas",
+    "Nakamura",
+    "Cohen",
+    "Adeyemi",
+    "Iyer",
+    "Sokolov",
+    "Müller",
+    "佐藤",
+    "김",
+    "אברהם",
+    "الحسيني",
+)
 _TITLE_WORDS = (
-    "Patient", "Quiet", "Small", "Slow", "Deep", "Open", "Hidden", "Plain", "Long", "Careful",
-    "Unfinished", "Curious", "Honest", "Second", "Last", "Useful", "Simple", "Broken", "Lost",
-    "Workshop", "Garden", "Notebook", "Library", "River", "Habit", "Memory", "Attention",
-    "Craft", "Harbour", "Lantern", "Compass", "Machine", "Archive", "Method", "Island",
-    "Letters", "Maps", "Rules", "Tools", "Questions", "Years", "Lessons", "Stories", "Notes",
+    "Patient",
+    "Quiet",
+    "Small",
+    "Slow",
+    "Deep",
+    "Open",
+    "Hidden",
+    "Plain",
+    "Long",
+    "Careful",
+    "Unfinished",
+    "Curious",
+    "Honest",
+    "Second",
+    "Last",
+    "Useful",
+    "Simple",
+    "Broken",
+    "Lost",
+    "Workshop",
+    "Garden",
+    "Notebook",
+    "Library",
+    "River",
+    "Habit",
+    "Memory",
+    "Attention",
+    "Craft",
+    "Harbour",
+    "Lantern",
+    "Compass",
+    "Machine",
+    "Archive",
+    "Method",
+    "Island",
+    "Letters",
+    "Maps",
+    "Rules",
+    "Tools",
+    "Questions",
+    "Years",
+    "Lessons",
+    "Stories",
+    "Notes",
 )
 
 
 def _at(rng: random.Random) -> str:
-    moment = _EPOCH + timedelta(seconds=rng.randrange(_SPAN_SECONDS),
-                                microseconds=rng.randrange(1_000_000))
+    moment = _EPOCH + timedelta(
+        seconds=rng.randrange(_SPAN_SECONDS), microseconds=rng.randrange(1_000_000)
+    )
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
@@ -123,11 +271,15 @@ def _multiline(rng: random.Random) -> str:
     for _ in range(rng.randint(1, 4)):
         shape = rng.random()
         if shape < 0.35:
-            parts.append("\n".join(f"- {_words(rng, rng.randint(2, 8))}"
-                                   for _ in range(rng.randint(2, 5))))
+            parts.append(
+                "\n".join(f"- {_words(rng, rng.randint(2, 8))}" for _ in range(rng.randint(2, 5)))
+            )
         elif shape < 0.5:
-            parts.append("\n".join(f"{i}. {_words(rng, rng.randint(2, 8))}"
-                                   for i in range(1, rng.randint(3, 6))))
+            parts.append(
+                "\n".join(
+                    f"{i}. {_words(rng, rng.randint(2, 8))}" for i in range(1, rng.randint(3, 6))
+                )
+            )
         elif shape < 0.6:
             parts.append("> " + _sentence(rng))
         elif shape < 0.7:
@@ -163,9 +315,27 @@ def _tags(rng: random.Random, pool: list[dict[str, Any]], most: int) -> list[dic
 
 
 def _tag_pool(rng: random.Random) -> list[dict[str, Any]]:
-    names = ["favorite", "to-read", "craft", "habits", "journaling", "ideas", "quote",
-             "programming", "writing", "file names", "long tag name with spaces", "café",
-             "読書", "ספר", "🔥", "a/b", "C++", "#nested", "[[link]]"]
+    names = [
+        "favorite",
+        "to-read",
+        "craft",
+        "habits",
+        "journaling",
+        "ideas",
+        "quote",
+        "programming",
+        "writing",
+        "file names",
+        "long tag name with spaces",
+        "café",
+        "読書",
+        "ספר",
+        "🔥",
+        "a/b",
+        "C++",
+        "#nested",
+        "[[link]]",
+    ]
     names += [f"topic-{i}" for i in range(40)]
     return [{"id": 10_000 + i, "name": name} for i, name in enumerate(names)]
 
@@ -231,15 +401,32 @@ def _location_kind(rng: random.Random, category: str, asin: str | None) -> str:
     return rng.choice(("none", "url"))
 
 
-def _highlight(rng: random.Random, highlight_id: int, book_id: int, kind: str, n: int,
-               tag_pool: list[dict[str, Any]], at: str | None = None) -> dict[str, Any]:
+def _highlight(
+    rng: random.Random,
+    highlight_id: int,
+    book_id: int,
+    kind: str,
+    n: int,
+    tag_pool: list[dict[str, Any]],
+    at: str | None = None,
+) -> dict[str, Any]:
     location, location_type, url = {
         "kindle": (n * 37 + rng.randint(0, 30), "location", None),
-        "page": (n + 1, "page", rng.choice((None, f"https://read.readwise.io/read/p{highlight_id}"))),
-        "time_offset": (n * 95 + rng.randint(0, 90), "time_offset",
-                        f"https://share.snipd.com/snip/{highlight_id:08x}"),
-        "tweet": (n + 1, "order",
-                  f"https://twitter.com/someone/status/{1_590_000_000 + highlight_id}"),
+        "page": (
+            n + 1,
+            "page",
+            rng.choice((None, f"https://read.readwise.io/read/p{highlight_id}")),
+        ),
+        "time_offset": (
+            n * 95 + rng.randint(0, 90),
+            "time_offset",
+            f"https://share.snipd.com/snip/{highlight_id:08x}",
+        ),
+        "tweet": (
+            n + 1,
+            "order",
+            f"https://twitter.com/someone/status/{1_590_000_000 + highlight_id}",
+        ),
         "url": (n * 211, "offset", f"https://read.readwise.io/read/h{highlight_id}"),
         "none": (None, None, None),
     }[kind]
@@ -250,8 +437,9 @@ def _highlight(rng: random.Random, highlight_id: int, book_id: int, kind: str, n
         "text": _text(rng),
         "location": location,
         "location_type": location_type,
-        "note": (_paragraph(rng, rng.randint(1, 2)) if rng.random() < 0.8
-                 else _multiline(rng)) if rng.random() < 0.2 else "",
+        "note": (_paragraph(rng, rng.randint(1, 2)) if rng.random() < 0.8 else _multiline(rng))
+        if rng.random() < 0.2
+        else "",
         "color": rng.choice(("yellow", "blue", "pink", "orange", "")),
         "highlighted_at": stamp,
         "created_at": stamp,
@@ -268,8 +456,9 @@ def _highlight(rng: random.Random, highlight_id: int, book_id: int, kind: str, n
     }
 
 
-def iter_books(books: int, highlights: int | None = None, *,
-               seed: int = 0) -> Iterator[dict[str, Any]]:
+def iter_books(
+    books: int, highlights: int | None = None, *, seed: int = 0
+) -> Iterator[dict[str, Any]]:
     """Yield the export records of a library of `books` books holding `highlights` highlights
     (default ten per book), the same for the same arguments."""
     highlights = 10 * books if highlights is None else highlights
@@ -291,12 +480,14 @@ def iter_books(books: int, highlights: int | None = None, *,
             "user_book_id": book_id,
             "title": title + (f" ({author})" if rng.random() < 0.1 else ""),
             "readable_title": title,
-            "author": (author if category != "tweets"
-                       else f"@{author.split()[0].lower()} on Twitter"),
+            "author": (
+                author if category != "tweets" else f"@{author.split()[0].lower()} on Twitter"
+            ),
             "source": _SOURCES[category],
             "cover_image_url": f"https://images.example.com/{book_id}.jpg",
-            "unique_url": (f"https://read.readwise.io/read/b{book_id}"
-                           if category == "articles" else None),
+            "unique_url": (
+                f"https://read.readwise.io/read/b{book_id}" if category == "articles" else None
+            ),
             "summary": _paragraph(rng, 2) if category == "articles" and rng.random() < 0.5 else "",
             "book_tags": _tags(rng, tag_pool, 4) if rng.random() < 0.2 else [],
             "category": category,
@@ -314,14 +505,14 @@ def iter_books(books: int, highlights: int | None = None, *,
         yield record
 
 
-def generate(books: int, highlights: int | None = None, *,
-             seed: int = 0) -> list[dict[str, Any]]:
+def generate(books: int, highlights: int | None = None, *, seed: int = 0) -> list[dict[str, Any]]:
     """Return the records `iter_books` yields, as a list."""
     return list(iter_books(books, highlights, seed=seed))
 
 
-def new_highlight(book: dict[str, Any], highlight_id: int, *, seed: int = 0,
-                  at: str | None = None) -> dict[str, Any]:
+def new_highlight(
+    book: dict[str, Any], highlight_id: int, *, seed: int = 0, at: str | None = None
+) -> dict[str, Any]:
     """Return one more highlight for `book` (an export record), shaped like its others; give
     `at` (ISO 8601) for its times, or leave them out for the server to stamp."""
     rng = random.Random(f"syncd-benchmark-new-{seed}-{highlight_id}")
@@ -329,12 +520,24 @@ def new_highlight(book: dict[str, Any], highlight_id: int, *, seed: int = 0,
     kind = "none"
     if existing:
         first = existing[0]
-        kind = {"location": "kindle", "page": "page", "time_offset": "time_offset",
-                "order": "tweet", "offset": "url"}.get(first["location_type"] or "", "none")
+        kind = {
+            "location": "kindle",
+            "page": "page",
+            "time_offset": "time_offset",
+            "order": "tweet",
+            "offset": "url",
+        }.get(first["location_type"] or "", "none")
         if kind == "kindle" and not book.get("asin"):
             kind = "none"
-    record = _highlight(rng, highlight_id, book["user_book_id"], kind, len(existing),
-                        _tag_pool(random.Random(0)), at=at)
+    record = _highlight(
+        rng,
+        highlight_id,
+        book["user_book_id"],
+        kind,
+        len(existing),
+        _tag_pool(random.Random(0)),
+        at=at,
+    )
     record["is_deleted"] = record["is_discard"] = False
     if at is None:
         for name in ("highlighted_at", "created_at", "updated_at"):

@@ -34,9 +34,14 @@ def _figures(started: float) -> dict[str, float]:
         for line in status:
             if line.startswith("VmHWM:"):
                 peak_kib = int(line.split()[1])
-    return {"inside_s": time.perf_counter() - started, "cpu_s": usage.ru_utime + usage.ru_stime,
-            "user_s": usage.ru_utime, "system_s": usage.ru_stime,
-            "peak_mib": peak_kib / 1024, "ru_maxrss_mib": usage.ru_maxrss / 1024}
+    return {
+        "inside_s": time.perf_counter() - started,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "user_s": usage.ru_utime,
+        "system_s": usage.ru_stime,
+        "peak_mib": peak_kib / 1024,
+        "ru_maxrss_mib": usage.ru_maxrss / 1024,
+    }
 
 
 def _watch_opens(folder: Path) -> list[str]:
@@ -51,12 +56,15 @@ def _watch_opens(folder: Path) -> list[str]:
         path, mode, flags = args
         if not isinstance(path, str) or not path.endswith(".md"):
             return
-        reading = ("r" in mode or "+" in mode) if isinstance(mode, str) else (
-            isinstance(flags, int) and flags & os.O_ACCMODE in read_modes)
+        reading = (
+            ("r" in mode or "+" in mode)
+            if isinstance(mode, str)
+            else (isinstance(flags, int) and flags & os.O_ACCMODE in read_modes)
+        )
         if reading:
             full = path if os.path.isabs(path) else os.path.abspath(path)
             if full.startswith(prefix):
-                opened.append(full[len(prefix):])
+                opened.append(full[len(prefix) :])
 
     sys.addaudithook(hook)
     return opened
@@ -76,7 +84,7 @@ def run_sync(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def run_latency(args: argparse.Namespace) -> int:
-    from syncd.cli import load, setup_logging
+    from syncd.commands.common import load, setup_logging
     from syncd.commands.daemon import Daemon
     from syncd.engine.wiring import make_syncer, open_state
 
@@ -85,11 +93,17 @@ def run_latency(args: argparse.Namespace) -> int:
     state = open_state(config)
     synced: queue.SimpleQueue[str] = queue.SimpleQueue()
     changed: queue.SimpleQueue[tuple[float, frozenset[str]]] = queue.SimpleQueue()
-    daemon = Daemon(config, state, env={}, load_config=lambda: config,
-                    make_syncer=lambda c, s, **parts: make_syncer(c, s, os.environ, **parts))
+    daemon = Daemon(
+        config,
+        state,
+        env={},
+        load_config=lambda: config,
+        make_syncer=lambda c, s, **parts: make_syncer(c, s, os.environ, **parts),
+    )
     daemon.hooks.after_sync.append(synced.put)
     daemon.hooks.after_changes.append(
-        lambda changes: changed.put((time.perf_counter(), changes.changed)))
+        lambda changes: changed.put((time.perf_counter(), changes.changed))
+    )
     import threading
 
     thread = threading.Thread(target=daemon.run, name="daemon", daemon=True)
@@ -120,8 +134,10 @@ def run_latency(args: argparse.Namespace) -> int:
     daemon.request_stop()
     thread.join(30)
     state.close()
-    Path(args.out).write_text(json.dumps({"delays": delays, "missed": missed,
-                                          "debounce_s": daemon._debounce}), encoding="utf-8")
+    Path(args.out).write_text(
+        json.dumps({"delays": delays, "missed": missed, "debounce_s": daemon._debounce}),
+        encoding="utf-8",
+    )
     return 0
 
 
@@ -130,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     rest: list[str] = []
     if "--" in argv:
         cut = argv.index("--")
-        argv, rest = argv[:cut], argv[cut + 1:]
+        argv, rest = argv[:cut], argv[cut + 1 :]
     parser = argparse.ArgumentParser(prog="python -m benchmarks.probe")
     parser.add_argument("mode", choices=("sync", "latency"))
     parser.add_argument("--out", required=True)

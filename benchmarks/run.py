@@ -63,8 +63,11 @@ RATIO = 3.0
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("READWISE_TOKEN", "SYNCD_NOW", "SYNCD_CONFIG")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("READWISE_TOKEN", "SYNCD_NOW", "SYNCD_CONFIG")
+    }
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env
 
@@ -73,12 +76,22 @@ class Server:
     """`python -m benchmarks.serve` in its own process, driven through its stdin/stdout."""
 
     def __init__(self, books: int, highlights: int | None, seed: int) -> None:
-        command = [sys.executable, "-m", "benchmarks.serve", "--books", str(books),
-                   "--seed", str(seed), "--page-size", "1000"]
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.serve",
+            "--books",
+            str(books),
+            "--seed",
+            str(seed),
+            "--page-size",
+            "1000",
+        ]
         if highlights is not None:
             command += ["--highlights", str(highlights)]
-        self.process = subprocess.Popen(command, cwd=REPO, env=_env(), stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            command, cwd=REPO, env=_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         self.info: dict[str, Any] = self._read()
 
     def _read(self) -> dict[str, Any]:
@@ -131,11 +144,16 @@ class Vault:
         self.config = self.root / "config.yaml"
 
     def configure(self, server: Server) -> None:
-        self.config.write_text(json.dumps({  # JSON is YAML
-            "readwise": {"token": server.info["token"], "base_url": server.info["url"]},
-            "vault": {"path": str(self.graph), "timezone": "UTC"},
-            "state_dir": str(self.root / "state"),
-        }), encoding="utf-8")
+        self.config.write_text(
+            json.dumps(
+                {  # JSON is YAML
+                    "readwise": {"token": server.info["token"], "base_url": server.info["url"]},
+                    "vault": {"path": str(self.graph), "timezone": "UTC"},
+                    "state_dir": str(self.root / "state"),
+                }
+            ),
+            encoding="utf-8",
+        )
         self.config.chmod(0o600)
 
     @property
@@ -178,8 +196,9 @@ def run_sync(vault: Vault, *, watch: bool) -> Run:
         command += ["--watch-opens", str(vault.graph)]
     command += ["--", "sync", "--json", "--config", str(vault.config)]
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=REPO, env=_env(), capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        command, cwd=REPO, env=_env(), capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"syncd sync failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -202,8 +221,9 @@ def plain_loop_seconds(pages: Path, folder: Path) -> tuple[float, int, int]:
     return seconds, len(contents), sum(len(c) for c in contents)
 
 
-def changed_files(before: dict[str, tuple[int, int]],
-                  after: dict[str, tuple[int, int]]) -> list[str]:
+def changed_files(
+    before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]
+) -> list[str]:
     return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
 
 
@@ -222,9 +242,25 @@ def startup_seconds(runs: int = 10) -> float:
 
 def latency(vault: Vault, saves: int) -> dict[str, Any]:
     out = vault.root / "latency.json"
-    subprocess.run([sys.executable, "-m", "benchmarks.probe", "latency", "--out", str(out),
-                    "--config", str(vault.config), "--saves", str(saves)],
-                   cwd=REPO, env=_env(), check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.probe",
+            "latency",
+            "--out",
+            str(out),
+            "--config",
+            str(vault.config),
+            "--saves",
+            str(saves),
+        ],
+        cwd=REPO,
+        env=_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.read_text(encoding="utf-8"))
 
 
@@ -256,8 +292,10 @@ class Table:
             if not value and not target and not verdict:
                 print(name)
                 continue
-            print(f"  {name:<{widths[0]}}  {value:<{widths[1]}}  {target:<{widths[2]}}  "
-                  f"{verdict}".rstrip())
+            print(
+                f"  {name:<{widths[0]}}  {value:<{widths[1]}}  {target:<{widths[2]}}  "
+                f"{verdict}".rstrip()
+            )
 
 
 def mb(mib: float) -> float:
@@ -265,17 +303,29 @@ def mb(mib: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.run",
-                                     description="SPEC §9: syncd's figures against its targets")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description="SPEC §9: syncd's figures against its targets"
+    )
     parser.add_argument("--books", type=int, default=10_000)
-    parser.add_argument("--highlights", type=int, default=None,
-                        help="highlights in the --books library (default: ten per book)")
-    parser.add_argument("--sizes", default="1000,3000,10000",
-                        help="library sizes (books) for the cost growth, comma-separated")
+    parser.add_argument(
+        "--highlights",
+        type=int,
+        default=None,
+        help="highlights in the --books library (default: ten per book)",
+    )
+    parser.add_argument(
+        "--sizes",
+        default="1000,3000,10000",
+        help="library sizes (books) for the cost growth, comma-separated",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--saves", type=int, default=20)
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="first syncs (and plain loops) of the --books library; median shown")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="first syncs (and plain loops) of the --books library; median shown",
+    )
     parser.add_argument("--dir", help="where to make the temporary vaults (default: $TMPDIR)")
     parser.add_argument("--keep", action="store_true", help="keep the vaults afterwards")
     args = parser.parse_args(argv)
@@ -287,9 +337,12 @@ def main(argv: list[str] | None = None) -> int:
         growth: dict[int, tuple[int, Run]] = {}
         with Server(args.books, args.highlights, args.seed) as server:
             info = server.info
-            print(f"syncd benchmark: {info['books']:,} books, {info['highlights']:,} highlights "
-                  f"(seed {args.seed}), loopback FakeReadwise, 1000 books per export page, "
-                  f"{os.cpu_count()} CPUs, vaults in {root}", flush=True)
+            print(
+                f"syncd benchmark: {info['books']:,} books, {info['highlights']:,} highlights "
+                f"(seed {args.seed}), loopback FakeReadwise, 1000 books per export page, "
+                f"{os.cpu_count()} CPUs, vaults in {root}",
+                flush=True,
+            )
             firsts: list[tuple[Run, dict[str, int], float, Vault]] = []
             for n in range(max(1, args.repeat)):
                 vault = Vault(root / f"main-{n}")
@@ -300,8 +353,11 @@ def main(argv: list[str] | None = None) -> int:
                 loop, files, size = plain_loop_seconds(vault.pages, root / f"plain-loop-{n}")
                 assert files == run.report["pages_created"] + 1  # and the sync log page
                 firsts.append((run, requests, loop, vault))
-                print(f"  first sync {n + 1}: {run.wall:.1f} s (CPU {run.figures['cpu_s']:.1f} s),"
-                      f" plain loop {loop:.1f} s", flush=True)
+                print(
+                    f"  first sync {n + 1}: {run.wall:.1f} s (CPU {run.figures['cpu_s']:.1f} s),"
+                    f" plain loop {loop:.1f} s",
+                    flush=True,
+                )
             walls = [f[0].wall for f in firsts]
             loops = [f[2] for f in firsts]
             first, requests, _, _ = sorted(firsts, key=lambda f: f[0].wall)[len(firsts) // 2]
@@ -338,58 +394,90 @@ def main(argv: list[str] | None = None) -> int:
 
         f = first.figures
         table.section(f"first sync ({first.report['new_highlights']:,} new highlights)")
-        table.row("wall time (whole command)",
-                  f"{first.wall:.1f} s (of {', '.join(f'{w:.1f}' for w in walls)})",
-                  f"< {FIRST_SYNC_SECONDS:.0f} s", first.wall < FIRST_SYNC_SECONDS)
-        table.row("CPU time", f"{f['cpu_s']:.1f} s (user {f['user_s']:.1f} s, "
-                  f"system {f['system_s']:.1f} s)")
-        table.row("peak memory (VmHWM)", f"{mb(f['peak_mib']):.0f} MB",
-                  f"< {FIRST_SYNC_MB:.0f} MB", mb(f["peak_mib"]) < FIRST_SYNC_MB)
+        table.row(
+            "wall time (whole command)",
+            f"{first.wall:.1f} s (of {', '.join(f'{w:.1f}' for w in walls)})",
+            f"< {FIRST_SYNC_SECONDS:.0f} s",
+            first.wall < FIRST_SYNC_SECONDS,
+        )
+        table.row(
+            "CPU time",
+            f"{f['cpu_s']:.1f} s (user {f['user_s']:.1f} s, system {f['system_s']:.1f} s)",
+        )
+        table.row(
+            "peak memory (VmHWM)",
+            f"{mb(f['peak_mib']):.0f} MB",
+            f"< {FIRST_SYNC_MB:.0f} MB",
+            mb(f["peak_mib"]) < FIRST_SYNC_MB,
+        )
         table.row("requests", f"{requests['export']} export + {requests['auth']} auth")
-        table.row("pages written", f"{first.report['pages_created']:,} + the sync log page "
-                  f"({size / 1e6:.0f} MB)")
-        table.row("plain write+fsync loop, same bytes",
-                  f"{statistics.median(loops):.1f} s (of {', '.join(f'{x:.1f}' for x in loops)})")
+        table.row(
+            "pages written",
+            f"{first.report['pages_created']:,} + the sync log page ({size / 1e6:.0f} MB)",
+        )
+        table.row(
+            "plain write+fsync loop, same bytes",
+            f"{statistics.median(loops):.1f} s (of {', '.join(f'{x:.1f}' for x in loops)})",
+        )
         ratio = statistics.median(walls) / statistics.median(loops)
-        table.row("first sync / plain loop (medians)", f"{ratio:.2f}", f"< {RATIO:.0f}",
-                  ratio < RATIO)
+        table.row(
+            "first sync / plain loop (medians)", f"{ratio:.2f}", f"< {RATIO:.0f}", ratio < RATIO
+        )
 
         table.section("no-op sync")
         unchanged_reads = [p for p in noop.opened if p not in noop_changed]
-        table.row("wall time (whole command)", f"{noop.wall:.2f} s",
-                  f"< {SMALL_SYNC_SECONDS:.0f} s", noop.wall < SMALL_SYNC_SECONDS)
-        table.row("requests", f"{sum(noop_requests.values())}", "1",
-                  sum(noop_requests.values()) == 1)
-        table.row("page files read", f"{len(set(noop.opened))}", "0",
-                  not unchanged_reads)
+        table.row(
+            "wall time (whole command)",
+            f"{noop.wall:.2f} s",
+            f"< {SMALL_SYNC_SECONDS:.0f} s",
+            noop.wall < SMALL_SYNC_SECONDS,
+        )
+        table.row(
+            "requests", f"{sum(noop_requests.values())}", "1", sum(noop_requests.values()) == 1
+        )
+        table.row("page files read", f"{len(set(noop.opened))}", "0", not unchanged_reads)
         table.row("files changed", f"{len(noop_changed)}")
 
         for which, book, one, one_requests, changed in ones:
             label = "largest" if which == "largest_book" else "median"
-            table.section(f"sync adding one highlight to the {label} book "
-                          f"({book['highlights']:,} highlights)")
+            table.section(
+                f"sync adding one highlight to the {label} book ({book['highlights']:,} highlights)"
+            )
             read = sorted(set(one.opened))
             unchanged_reads = [p for p in read if p not in changed]
-            table.row("wall time (whole command)", f"{one.wall:.2f} s",
-                      f"< {SMALL_SYNC_SECONDS:.0f} s", one.wall < SMALL_SYNC_SECONDS)
-            table.row("requests", f"{sum(one_requests.values())}", "1",
-                      sum(one_requests.values()) == 1)
+            table.row(
+                "wall time (whole command)",
+                f"{one.wall:.2f} s",
+                f"< {SMALL_SYNC_SECONDS:.0f} s",
+                one.wall < SMALL_SYNC_SECONDS,
+            )
+            table.row(
+                "requests", f"{sum(one_requests.values())}", "1", sum(one_requests.values()) == 1
+            )
             table.row("files changed", f"{len(changed)}: {', '.join(_short(p) for p in changed)}")
-            table.row("page files read", f"{len(read)}, of which unchanged: {len(unchanged_reads)}",
-                      "0 unchanged", not unchanged_reads)
+            table.row(
+                "page files read",
+                f"{len(read)}, of which unchanged: {len(unchanged_reads)}",
+                "0 unchanged",
+                not unchanged_reads,
+            )
 
-        table.section(f"save to reconciliation, running daemon ({delays['debounce_s']} s "
-                      "debounce)")
+        table.section(f"save to reconciliation, running daemon ({delays['debounce_s']} s debounce)")
         values = delays["delays"]
         if values:
             table.row(f"median of {len(values)} saves", f"{statistics.median(values):.2f} s")
             table.row("95th percentile", f"{percentile(values, 0.95):.2f} s")
-        table.row("saves not reconciled within 30 s", f"{delays['missed']}", "0",
-                  delays["missed"] == 0)
+        table.row(
+            "saves not reconciled within 30 s", f"{delays['missed']}", "0", delays["missed"] == 0
+        )
 
         table.section("start-up")
-        table.row("syncd --help (median of 10)", f"{startup:.3f} s",
-                  f"< {STARTUP_SECONDS} s", startup < STARTUP_SECONDS)
+        table.row(
+            "syncd --help (median of 10)",
+            f"{startup:.3f} s",
+            f"< {STARTUP_SECONDS} s",
+            startup < STARTUP_SECONDS,
+        )
 
         table.section("cost growth: first sync per highlight")
         base = None
@@ -398,9 +486,11 @@ def main(argv: list[str] | None = None) -> int:
             per = run.wall / highlights * 1e6
             cpu = run.figures["cpu_s"] / highlights * 1e6
             base = base or cpu
-            table.row(f"{books:,} books, {highlights:,} highlights",
-                      f"{per:.0f} µs wall, {cpu:.0f} µs CPU ({cpu / base:.2f}x), "
-                      f"{run.wall:.1f} s, {mb(run.figures['peak_mib']):.0f} MB")
+            table.row(
+                f"{books:,} books, {highlights:,} highlights",
+                f"{per:.0f} µs wall, {cpu:.0f} µs CPU ({cpu / base:.2f}x), "
+                f"{run.wall:.1f} s, {mb(run.figures['peak_mib']):.0f} MB",
+            )
         table.print()
         if table.missed:
             print(f"missed: {', '.join(table.missed)}")

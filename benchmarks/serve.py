@@ -30,8 +30,7 @@ TOKEN = "benchmark-token-not-secret"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve")
     parser.add_argument("--books", type=int, default=10_000)
-    parser.add_argument("--highlights", type=int, default=None,
-                        help="default: ten per book")
+    parser.add_argument("--highlights", type=int, default=None, help="default: ten per book")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--page-size", type=int, default=1000)
     args = parser.parse_args(argv)
@@ -45,11 +44,19 @@ def main(argv: list[str] | None = None) -> int:
         server.load([record])
     sizes.sort()
     with server:
-        _say({"url": server.url, "token": TOKEN, "books": len(sizes),
-              "highlights": sum(n for n, _ in sizes),
-              "largest_book": {"id": sizes[-1][1], "highlights": sizes[-1][0]},
-              "median_book": {"id": sizes[len(sizes) // 2][1],
-                              "highlights": sizes[len(sizes) // 2][0]}})
+        _say(
+            {
+                "url": server.url,
+                "token": TOKEN,
+                "books": len(sizes),
+                "highlights": sum(n for n, _ in sizes),
+                "largest_book": {"id": sizes[-1][1], "highlights": sizes[-1][0]},
+                "median_book": {
+                    "id": sizes[len(sizes) // 2][1],
+                    "highlights": sizes[len(sizes) // 2][0],
+                },
+            }
+        )
         for line in sys.stdin:
             if not line.strip():
                 continue
@@ -68,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                 counts = {"export": 0, "auth": 0, "other": 0}
                 for request in seen:
                     kind = {"/api/v2/export/": "export", "/api/v2/auth/": "auth"}.get(
-                        request.path, "other")
+                        request.path, "other"
+                    )
                     counts[kind] += 1
                 _say(counts)
             else:

@@ -47,12 +47,32 @@ REPO = Path(__file__).resolve().parents[1]
 TOKEN = "soak-" + secrets.token_urlsafe(18)
 MARKER = re.compile(r"HL\d{6}X")
 HIGHLIGHT_LINE = re.compile(r"^\t- (HL\d{6}X)")
-WORDS = ("walden", "simplify", "woods", "detail", "life", "stream", "time", "fishing", "pond",
-         "deliberately", "essential", "morning", "wisdom", "nature", "solitude", "winter",
-         "economy", "reading", "sounds", "neighbours")
+WORDS = (
+    "walden",
+    "simplify",
+    "woods",
+    "detail",
+    "life",
+    "stream",
+    "time",
+    "fishing",
+    "pond",
+    "deliberately",
+    "essential",
+    "morning",
+    "wisdom",
+    "nature",
+    "solitude",
+    "winter",
+    "economy",
+    "reading",
+    "sounds",
+    "neighbours",
+)
 
 
 # --- what the run did, and what must hold at the end ----------------------------------------
+
 
 @dataclass
 class Expectations:
@@ -85,11 +105,13 @@ class Figures:
 
 # --- Readwise: upstream changes and faults --------------------------------------------------
 
+
 class Upstream:
     """The library on the loopback server, changed as a Readwise user's reading changes it."""
 
-    def __init__(self, server: FakeReadwise, rng: random.Random, expect: Expectations,
-                 figures: Figures) -> None:
+    def __init__(
+        self, server: FakeReadwise, rng: random.Random, expect: Expectations, figures: Figures
+    ) -> None:
         self.server = server
         self.rng = rng
         self.expect = expect
@@ -130,9 +152,11 @@ class Upstream:
         made = [self.highlight() for _ in range(self.rng.randint(1, 6))]
         n = len(self.books)
         record = self.server.add_book(
-            title=f"Soak book {n}", author=f"Author {n % 9}",
+            title=f"Soak book {n}",
+            author=f"Author {n % 9}",
             category=self.rng.choice(["books", "books", "articles", "podcasts"]),
-            highlights=[fields for _, fields in made])
+            highlights=[fields for _, fields in made],
+        )
         self.books.append(record["user_book_id"])
         self._remember(record, [marker for marker, _ in made])
 
@@ -149,8 +173,11 @@ class Upstream:
     def live_highlights(self) -> list[int]:
         """The highlights the server has and has not deleted."""
         with self.expect.lock:
-            return [h for h, m in self.expect.highlight_marker.items()
-                    if m not in self.expect.deleted_upstream]
+            return [
+                h
+                for h, m in self.expect.highlight_marker.items()
+                if m not in self.expect.deleted_upstream
+            ]
 
     def change_highlight(self) -> None:
         live = self.live_highlights()
@@ -171,22 +198,44 @@ class Upstream:
             self.expect.deleted_upstream.add(self.expect.highlight_marker[highlight])
 
     def step(self) -> None:
-        kind = self.rng.choices(["add highlight", "add book", "change highlight",
-                                 "delete highlight"], weights=[70, 10, 15, 5])[0]
-        {"add highlight": self.add_highlight, "add book": self.add_book,
-         "change highlight": self.change_highlight,
-         "delete highlight": self.delete_highlight}[kind]()
+        kind = self.rng.choices(
+            ["add highlight", "add book", "change highlight", "delete highlight"],
+            weights=[70, 10, 15, 5],
+        )[0]
+        {
+            "add highlight": self.add_highlight,
+            "add book": self.add_book,
+            "change highlight": self.change_highlight,
+            "delete highlight": self.delete_highlight,
+        }[kind]()
         self.figures.upstream[kind] += 1
 
 
 class Faults:
     """Injects a random fault on chosen requests, now and then; breaks and mends records."""
 
-    KINDS = ("500", "502", "503", "504", "429", "reset", "slow", "truncated",
-             "truncated, short length", "bad json", "broken record")
+    KINDS = (
+        "500",
+        "502",
+        "503",
+        "504",
+        "429",
+        "reset",
+        "slow",
+        "truncated",
+        "truncated, short length",
+        "bad json",
+        "broken record",
+    )
 
-    def __init__(self, server: FakeReadwise, rng: random.Random, expect: Expectations,
-                 figures: Figures, upstream: Upstream) -> None:
+    def __init__(
+        self,
+        server: FakeReadwise,
+        rng: random.Random,
+        expect: Expectations,
+        figures: Figures,
+        upstream: Upstream,
+    ) -> None:
         self.server = server
         self.rng = rng
         self.expect = expect
@@ -198,20 +247,26 @@ class Faults:
     def fault(self, kind: str) -> Fault:
         if kind.isdigit() and kind != "429":
             return Fault.status(int(kind))
-        return {"429": lambda: Fault.retry_after(self.rng.randint(1, 2)),
-                "reset": Fault.reset,
-                "slow": lambda: Fault.hang(delay=self.rng.uniform(0.5, 3)),
-                "truncated": Fault.truncated,
-                "truncated, short length": lambda: Fault.truncated(short_read=False),
-                "bad json": Fault.bad_json}[kind]()
+        return {
+            "429": lambda: Fault.retry_after(self.rng.randint(1, 2)),
+            "reset": Fault.reset,
+            "slow": lambda: Fault.hang(delay=self.rng.uniform(0.5, 3)),
+            "truncated": Fault.truncated,
+            "truncated, short length": lambda: Fault.truncated(short_read=False),
+            "bad json": Fault.bad_json,
+        }[kind]()
 
     def step(self) -> None:
         kind = self.rng.choice(self.KINDS)
         if kind == "broken record":
             self.break_record()
         else:
-            rule = self.server.inject("export", self.fault(kind), times=self.rng.randint(1, 2),
-                                      after=self.rng.randint(0, 2))
+            rule = self.server.inject(
+                "export",
+                self.fault(kind),
+                times=self.rng.randint(1, 2),
+                after=self.rng.randint(0, 2),
+            )
             self.figures.rules.append((kind, rule))
         self.mend(due_only=True)
 
@@ -219,9 +274,13 @@ class Faults:
         # Well past every id in use: the server gives new books the next id after the highest.
         book = max([*self.upstream.books, *self.broken_ids]) + 1000
         self.broken_ids.append(book)
-        broken = self.rng.choice([{"title": "Broken", "highlights": "not a list"},
-                                  {"title": 42, "highlights": []},
-                                  {"title": "Broken", "highlights": [{"id": "x"}]}])
+        broken = self.rng.choice(
+            [
+                {"title": "Broken", "highlights": "not a list"},
+                {"title": 42, "highlights": []},
+                {"title": "Broken", "highlights": [{"id": "x"}]},
+            ]
+        )
         self.server.put_record({"user_book_id": book, **broken})
         self.figures.faults["broken record"] += 1
         self.mend_at.append((time.monotonic() + self.rng.uniform(5, 20), book))
@@ -235,18 +294,45 @@ class Faults:
             self.mend_at.remove((when, book))
             marker, fields = self.upstream.highlight()
             highlight_id = book * 10
-            record = {"user_book_id": book, "title": f"Mended {book}", "readable_title":
-                      f"Mended {book}", "author": "", "source": "api", "cover_image_url": "",
-                      "unique_url": None, "summary": "", "book_tags": [], "category": "books",
-                      "document_note": "", "readwise_url": "", "source_url": None, "asin": None,
-                      "is_deleted": False,
-                      "highlights": [{"id": highlight_id, "text": fields["text"], "location":
-                                      None, "location_type": "order", "note": "", "color": "",
-                                      "highlighted_at": None, "created_at": None,
-                                      "updated_at": None, "external_id": None,
-                                      "end_location": None, "url": None, "book_id": book,
-                                      "tags": [], "is_favorite": False, "is_discard": False,
-                                      "is_deleted": False, "readwise_url": ""}]}
+            record = {
+                "user_book_id": book,
+                "title": f"Mended {book}",
+                "readable_title": f"Mended {book}",
+                "author": "",
+                "source": "api",
+                "cover_image_url": "",
+                "unique_url": None,
+                "summary": "",
+                "book_tags": [],
+                "category": "books",
+                "document_note": "",
+                "readwise_url": "",
+                "source_url": None,
+                "asin": None,
+                "is_deleted": False,
+                "highlights": [
+                    {
+                        "id": highlight_id,
+                        "text": fields["text"],
+                        "location": None,
+                        "location_type": "order",
+                        "note": "",
+                        "color": "",
+                        "highlighted_at": None,
+                        "created_at": None,
+                        "updated_at": None,
+                        "external_id": None,
+                        "end_location": None,
+                        "url": None,
+                        "book_id": book,
+                        "tags": [],
+                        "is_favorite": False,
+                        "is_discard": False,
+                        "is_deleted": False,
+                        "readwise_url": "",
+                    }
+                ],
+            }
             self.server.put_record(record)
             with self.expect.lock:  # not one Upstream changes: the server keeps it raw
                 self.expect.marker_book[marker] = book
@@ -254,11 +340,13 @@ class Faults:
 
 # --- the simulated user ---------------------------------------------------------------------
 
+
 class User:
     """Edits the pages syncd wrote, as a person in Logseq or an editor does."""
 
-    def __init__(self, vault: Path, pages: Path, rng: random.Random, expect: Expectations,
-                 figures: Figures) -> None:
+    def __init__(
+        self, vault: Path, pages: Path, rng: random.Random, expect: Expectations, figures: Figures
+    ) -> None:
         self.vault = vault
         self.pages = pages
         self.rng = rng
@@ -314,9 +402,12 @@ class User:
         def change(text: str) -> str | None:
             lines = text.split("\n")
             with self.expect.lock:
-                choices = [i for i, line in enumerate(lines)
-                           if (m := HIGHLIGHT_LINE.match(line))
-                           and m.group(1) not in self.expect.user_edited]
+                choices = [
+                    i
+                    for i, line in enumerate(lines)
+                    if (m := HIGHLIGHT_LINE.match(line))
+                    and m.group(1) not in self.expect.user_edited
+                ]
             if not choices:
                 return None
             i = self.rng.choice(choices)
@@ -341,9 +432,10 @@ class User:
                 return None
             i = self.rng.choice(starts)
             end = i + 1
-            while end < len(lines) and (lines[end].startswith("\t\t") or
-                                        (lines[end].startswith("\t ") and
-                                         not lines[end].startswith("\t- "))):
+            while end < len(lines) and (
+                lines[end].startswith("\t\t")
+                or (lines[end].startswith("\t ") and not lines[end].startswith("\t- "))
+            ):
                 end += 1
             deleted[:] = MARKER.findall("\n".join(lines[i:end]))
             return "\n".join(lines[:i] + lines[end:])
@@ -425,16 +517,30 @@ class User:
             return
         book, path = self.rng.choice(sorted(pages.items()))
         kind = self.rng.choices(
-            ["edit block", "delete block", "add block", "rename page", "retitle page",
-             "delete page"], weights=[25, 20, 35, 10, 5, 5])[0]
-        action = {"edit block": self.edit_block, "delete block": self.delete_block,
-                  "add block": self.append_block, "rename page": self.rename_page,
-                  "retitle page": self.retitle_page, "delete page": self.delete_page}[kind]
+            [
+                "edit block",
+                "delete block",
+                "add block",
+                "rename page",
+                "retitle page",
+                "delete page",
+            ],
+            weights=[25, 20, 35, 10, 5, 5],
+        )[0]
+        action = {
+            "edit block": self.edit_block,
+            "delete block": self.delete_block,
+            "add block": self.append_block,
+            "rename page": self.rename_page,
+            "retitle page": self.retitle_page,
+            "delete page": self.delete_page,
+        }[kind]
         if action(book, path):
             self.figures.user[kind] += 1
 
 
 # --- the daemon -----------------------------------------------------------------------------
+
 
 def notify_reader(sock: socket.socket, figures: Figures, stop: threading.Event) -> None:
     sock.settimeout(0.5)
@@ -454,8 +560,14 @@ def notify_reader(sock: socket.socket, figures: Figures, stop: threading.Event) 
                 figures.syncs["ready"] += 1
 
 
-def every(stop: threading.Event, rng: random.Random, low: float, high: float,
-          step: Callable[[], None], errors: list[BaseException]) -> threading.Thread:
+def every(
+    stop: threading.Event,
+    rng: random.Random,
+    low: float,
+    high: float,
+    step: Callable[[], None],
+    errors: list[BaseException],
+) -> threading.Thread:
     def loop() -> None:
         while not stop.wait(rng.uniform(low, high)):
             try:
@@ -470,6 +582,7 @@ def every(stop: threading.Event, rng: random.Random, low: float, high: float,
 
 # --- the checks -----------------------------------------------------------------------------
 
+
 @dataclass
 class Check:
     name: str
@@ -482,9 +595,11 @@ class Check:
 
 
 def check_vault(vault: Path, expect: Expectations) -> list[Check]:
-    files = {p: p.read_text(encoding="utf-8", errors="replace")
-             for p in vault.rglob("*.md")
-             if not p.name.startswith(".") and "logseq" not in p.relative_to(vault).parts}
+    files = {
+        p: p.read_text(encoding="utf-8", errors="replace")
+        for p in vault.rglob("*.md")
+        if not p.name.startswith(".") and "logseq" not in p.relative_to(vault).parts
+    }
     counts: Counter[str] = Counter()
     holders: dict[int, set[Path]] = {}
     for path, text in files.items():
@@ -501,30 +616,44 @@ def check_vault(vault: Path, expect: Expectations) -> list[Check]:
     twice = sorted(m for m, n in counts.items() if n > 1)
     results.append(Check("no highlight twice", len(counts), twice))
 
-    expected = {m for m, b in expect.marker_book.items()
-                if m not in expect.user_deleted and b not in expect.pages_deleted
-                and m not in expect.deleted_upstream}
+    expected = {
+        m
+        for m, b in expect.marker_book.items()
+        if m not in expect.user_deleted
+        and b not in expect.pages_deleted
+        and m not in expect.deleted_upstream
+    }
+
     def where(marker: str) -> str:
         book = expect.marker_book[marker]
         page = expect.page_of.get(book)
-        return (f"{marker}: {counts[marker]} times; book {book}, page "
-                f"{page.relative_to(vault) if page else 'never seen'}"
-                f"{' (renamed)' if book in expect.renamed else ''}")
+        return (
+            f"{marker}: {counts[marker]} times; book {book}, page "
+            f"{page.relative_to(vault) if page else 'never seen'}"
+            f"{' (renamed)' if book in expect.renamed else ''}"
+        )
 
     lost = sorted(where(m) for m in expected if counts[m] != 1)
-    results.append(Check("nothing lost: every highlight on disk exactly once", len(expected),
-                         lost))
+    results.append(Check("nothing lost: every highlight on disk exactly once", len(expected), lost))
     upstream_deleted = [m for m in expect.deleted_upstream if counts[m] > 1]
-    results.append(Check("highlights deleted in Readwise kept, at most once",
-                         len(expect.deleted_upstream), upstream_deleted))
+    results.append(
+        Check(
+            "highlights deleted in Readwise kept, at most once",
+            len(expect.deleted_upstream),
+            upstream_deleted,
+        )
+    )
 
     back = sorted(m for m in expect.user_deleted if counts[m])
     results.append(Check("blocks the user deleted stay deleted", len(expect.user_deleted), back))
 
     all_text = "\n".join(files.values()).split("\n")
     lines = Counter(all_text)
-    edits = {m: line for m, line in expect.user_edited.items()
-             if expect.marker_book[m] not in expect.pages_deleted}
+    edits = {
+        m: line
+        for m, line in expect.user_edited.items()
+        if expect.marker_book[m] not in expect.pages_deleted
+    }
     lost_edits = sorted(m for m, line in edits.items() if lines[line] != 1)
     results.append(Check("the user's edits intact", len(edits), lost_edits))
 
@@ -533,11 +662,15 @@ def check_vault(vault: Path, expect: Expectations) -> list[Check]:
     results.append(Check("the user's own blocks intact", len(added), lost_lines))
 
     recreated = sorted(str(b) for b in expect.pages_deleted if b in holders)
-    results.append(Check("pages the user deleted not re-created", len(expect.pages_deleted),
-                         recreated))
+    results.append(
+        Check("pages the user deleted not re-created", len(expect.pages_deleted), recreated)
+    )
 
-    second = sorted(f"book {b}: {sorted(str(p.relative_to(vault)) for p in paths)}"
-                    for b, paths in holders.items() if len(paths) > 1)
+    second = sorted(
+        f"book {b}: {sorted(str(p.relative_to(vault)) for p in paths)}"
+        for b, paths in holders.items()
+        if len(paths) > 1
+    )
     results.append(Check("no second page for a book", len(holders), second))
 
     renamed = [b for b in expect.renamed if b not in expect.pages_deleted]
@@ -552,22 +685,37 @@ def check_vault(vault: Path, expect: Expectations) -> list[Check]:
                 misplaced.append(f"{marker} not in {page.relative_to(vault)}")
         if holders.get(book, {page}) != {page}:
             misplaced.append(f"book {book} not only in {page.relative_to(vault)}")
-    results.append(Check(f"renamed or moved pages received new highlights ({followed} "
-                         "added after a rename)", len(renamed) + followed, misplaced))
+    results.append(
+        Check(
+            f"renamed or moved pages received new highlights ({followed} added after a rename)",
+            len(renamed) + followed,
+            misplaced,
+        )
+    )
 
     titles = {b: t for b, t in expect.retitled.items() if b not in expect.pages_deleted}
-    lost_titles = sorted(str(b) for b, t in titles.items()
-                         if files.get(expect.page_of[b], "").split("\n", 1)[0] != t)
+    lost_titles = sorted(
+        str(b) for b, t in titles.items() if files.get(expect.page_of[b], "").split("\n", 1)[0] != t
+    )
     results.append(Check("new title:: lines kept", len(titles), lost_titles))
     return results
 
 
 # --- the run --------------------------------------------------------------------------------
 
-def syncd(*args: str, env: dict[str, str], timeout: float = 300
-          ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "syncd", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+
+def syncd(
+    *args: str, env: dict[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "syncd", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def soak(minutes: float, seed: int, interval: str, root: Path) -> int:
@@ -577,11 +725,20 @@ def soak(minutes: float, seed: int, interval: str, root: Path) -> int:
     vault.mkdir(parents=True)
     (vault / "logseq").mkdir()
     (vault / "logseq" / "config.edn").write_text(
-        '{:file/name-format :triple-lowbar\n :journal/page-title-format "MMM do, yyyy"}\n')
+        '{:file/name-format :triple-lowbar\n :journal/page-title-format "MMM do, yyyy"}\n'
+    )
     config = root / "config.yaml"
-    config.write_text(yaml.safe_dump({
-        "readwise": {"token": TOKEN}, "vault": {"path": str(vault)}, "state_dir": str(state),
-        "sync": {"interval": interval}, "log_level": "info"}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "readwise": {"token": TOKEN},
+                "vault": {"path": str(vault)},
+                "state_dir": str(state),
+                "sync": {"interval": interval},
+                "log_level": "info",
+            }
+        )
+    )
     config.chmod(0o600)
     env = {**os.environ, "TZ": "UTC"}
     for name in ("READWISE_TOKEN", "SYNCD_CONFIG", "SYNCD_NOW", "JOURNAL_STREAM"):
@@ -600,32 +757,42 @@ def soak(minutes: float, seed: int, interval: str, root: Path) -> int:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(str(root / "notify.sock"))
         stop_reader = threading.Event()
-        reader = threading.Thread(target=notify_reader, args=(sock, figures, stop_reader),
-                                  daemon=True)
+        reader = threading.Thread(
+            target=notify_reader, args=(sock, figures, stop_reader), daemon=True
+        )
         reader.start()
         log_path = root / "daemon.log"
         with open(log_path, "w") as log:
             daemon = subprocess.Popen(
-                [sys.executable, "-m", "syncd", "run", "--config", str(config)], cwd=REPO,
-                env={**env, "NOTIFY_SOCKET": str(root / "notify.sock")}, stdout=log,
-                stderr=subprocess.STDOUT)
+                [sys.executable, "-m", "syncd", "run", "--config", str(config)],
+                cwd=REPO,
+                env={**env, "NOTIFY_SOCKET": str(root / "notify.sock")},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         started = time.monotonic()
-        print(f"soak: {minutes:g} min, seed {seed}, daemon interval {interval}, in {root}",
-              flush=True)
+        print(
+            f"soak: {minutes:g} min, seed {seed}, daemon interval {interval}, in {root}", flush=True
+        )
         stop = threading.Event()
-        threads = [every(stop, random.Random(rng.random()), 0.3, 2.0, upstream.step, errors),
-                   every(stop, random.Random(rng.random()), 0.3, 1.5, user.step, errors),
-                   every(stop, random.Random(rng.random()), 4.0, 12.0, faults.step, errors)]
+        threads = [
+            every(stop, random.Random(rng.random()), 0.3, 2.0, upstream.step, errors),
+            every(stop, random.Random(rng.random()), 0.3, 1.5, user.step, errors),
+            every(stop, random.Random(rng.random()), 4.0, 12.0, faults.step, errors),
+        ]
         deadline = started + minutes * 60
         next_report = started + 60
         while time.monotonic() < deadline and daemon.poll() is None:
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
             if time.monotonic() >= next_report:
                 next_report += 60
-                print(f"  {(time.monotonic() - started) / 60:4.1f} min: "
-                      f"{len(server.requests)} requests, {sum(figures.user.values())} user "
-                      f"edits, {figures.syncs['ok']} syncs ok, {figures.syncs['failed']} "
-                      f"failed", flush=True)
+                print(
+                    f"  {(time.monotonic() - started) / 60:4.1f} min: "
+                    f"{len(server.requests)} requests, {sum(figures.user.values())} user "
+                    f"edits, {figures.syncs['ok']} syncs ok, {figures.syncs['failed']} "
+                    f"failed",
+                    flush=True,
+                )
         stop.set()
         for thread in threads:
             thread.join()
@@ -654,49 +821,76 @@ def soak(minutes: float, seed: int, interval: str, root: Path) -> int:
     daemon_log = log_path.read_text(errors="replace")
     results = check_vault(vault, expect)
     results += [
-        Check(f"daemon ran all along and exited 0 on SIGTERM ({stop_seconds:.1f} s)", 1,
-              [] if crashed is None and code == 0 and stop_seconds <= 10
-              else [f"crashed={crashed} exit={code}"]),
-        Check("no traceback in the daemon's log", 1,
-              ["Traceback"] if "Traceback" in daemon_log else []),
-        Check("the token in no log, output or state file", 1,
-              [] if TOKEN not in daemon_log + final.stdout + final.stderr + status.stdout
-              and not any(TOKEN.encode() in p.read_bytes()
-                          for p in state.rglob("*") if p.is_file())
-              else ["token shown"]),
-        Check("the final sync completed (exit 0)", 1,
-              [] if final.returncode == 0 else [final.stderr.strip()[-500:]]),
+        Check(
+            f"daemon ran all along and exited 0 on SIGTERM ({stop_seconds:.1f} s)",
+            1,
+            []
+            if crashed is None and code == 0 and stop_seconds <= 10
+            else [f"crashed={crashed} exit={code}"],
+        ),
+        Check(
+            "no traceback in the daemon's log",
+            1,
+            ["Traceback"] if "Traceback" in daemon_log else [],
+        ),
+        Check(
+            "the token in no log, output or state file",
+            1,
+            []
+            if TOKEN not in daemon_log + final.stdout + final.stderr + status.stdout
+            and not any(TOKEN.encode() in p.read_bytes() for p in state.rglob("*") if p.is_file())
+            else ["token shown"],
+        ),
+        Check(
+            "the final sync completed (exit 0)",
+            1,
+            [] if final.returncode == 0 else [final.stderr.strip()[-500:]],
+        ),
         Check("the soak itself ran without error", 1, [repr(e) for e in errors]),
     ]
     report(minutes, results, figures, requests, expect, final, status, vault)
     return 0 if all(r.ok for r in results) else 1
 
 
-def report(minutes: float, results: list[Check], figures: Figures, requests: list[Any],
-           expect: Expectations, final: subprocess.CompletedProcess[str],
-           status: subprocess.CompletedProcess[str], vault: Path) -> None:
+def report(
+    minutes: float,
+    results: list[Check],
+    figures: Figures,
+    requests: list[Any],
+    expect: Expectations,
+    final: subprocess.CompletedProcess[str],
+    status: subprocess.CompletedProcess[str],
+    vault: Path,
+) -> None:
     def counted(counter: Counter[str]) -> str:
-        return ", ".join(f"{k} {v}" for k, v in sorted(counter.items(), key=lambda kv: -kv[1])
-                         if v)
+        return ", ".join(f"{k} {v}" for k, v in sorted(counter.items(), key=lambda kv: -kv[1]) if v)
 
     answered = Counter(str(r.status) if r.fault is None else r.fault for r in requests)
     print(f"\nsoak of {minutes:g} min done")
     print(f"requests served:    {len(requests)} ({counted(answered)})")
-    print(f"faults injected:    {sum(figures.faults.values())} answered with a fault "
-          f"({counted(figures.faults)})")
+    print(
+        f"faults injected:    {sum(figures.faults.values())} answered with a fault "
+        f"({counted(figures.faults)})"
+    )
     print(f"upstream changes:   {sum(figures.upstream.values())} ({counted(figures.upstream)})")
-    print(f"user edits made:    {sum(figures.user.values())} ({counted(figures.user)}; "
-          f"{figures.user_retries} saves retried because syncd wrote first)")
-    print(f"daemon syncs:       {figures.syncs['ok']} ok, {figures.syncs['failed']} failed "
-          "and retried")
+    print(
+        f"user edits made:    {sum(figures.user.values())} ({counted(figures.user)}; "
+        f"{figures.user_retries} saves retried because syncd wrote first)"
+    )
+    print(
+        f"daemon syncs:       {figures.syncs['ok']} ok, {figures.syncs['failed']} failed "
+        "and retried"
+    )
     with contextlib.suppress(ValueError):
         print(f"final sync:         {json.loads(final.stdout)['summary']}")
     with contextlib.suppress(ValueError, KeyError):
         counts = json.loads(status.stdout)["counts"]
-        print(f"syncd status:       {counts['books']} books, {counts['pages']} pages, "
-              f"{counts['highlights']} highlights ({counts['written']} as written, "
-              f"{counts['edited']} edited, {counts['deleted']} deleted by the user, "
-              f"{counts['conflict']} conflicts), {counts['deleted_pages']} pages deleted")
+        print(
+            f"syncd status:       {counts['books']} books, {counts['pages']} pages, "
+            f"{counts['highlights']} highlights ({counts['written']} as written, "
+            f"{counts['edited']} edited, {counts['deleted']} deleted by the user, "
+            f"{counts['conflict']} conflicts), {counts['deleted_pages']} pages deleted"
+        )
     print("invariants (the promises in the README):")
     for result in results:
         print(f"  {'PASS' if result.ok else 'FAIL'}  {result.name}  [{result.checks} checked]")
@@ -704,25 +898,40 @@ def report(minutes: float, results: list[Check], figures: Figures, requests: lis
             print(f"          {failure}")
     held = sum(r.ok for r in results)
     checks = sum(r.checks for r in results)
-    on_disk = sum(1 for m, b in expect.marker_book.items()
-                  if m not in expect.user_deleted and b not in expect.pages_deleted
-                  and m not in expect.deleted_upstream)
-    print(f"invariants checked: {len(results)} ({checks} checks); {held} hold"
-          + ("" if held == len(results) else f", {len(results) - held} FAIL"))
+    on_disk = sum(
+        1
+        for m, b in expect.marker_book.items()
+        if m not in expect.user_deleted
+        and b not in expect.pages_deleted
+        and m not in expect.deleted_upstream
+    )
+    print(
+        f"invariants checked: {len(results)} ({checks} checks); {held} hold"
+        + ("" if held == len(results) else f", {len(results) - held} FAIL")
+    )
     lost = next(r for r in results if r.name.startswith("nothing lost"))
-    print(f"nothing lost:       {'yes' if lost.ok else 'NO'}: {on_disk - len(lost.failures)} "
-          f"of {on_disk} expected highlights on disk exactly once, in "
-          f"{len(list(vault.rglob('*.md')))} pages")
+    print(
+        f"nothing lost:       {'yes' if lost.ok else 'NO'}: {on_disk - len(lost.failures)} "
+        f"of {on_disk} expected highlights on disk exactly once, in "
+        f"{len(list(vault.rglob('*.md')))} pages"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.soak", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.soak",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--interval", default="5s", help="the daemon's sync.interval")
-    parser.add_argument("--keep", metavar="DIR", type=Path,
-                        help="run in DIR and keep it (default: a temporary folder, removed)")
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        type=Path,
+        help="run in DIR and keep it (default: a temporary folder, removed)",
+    )
     args = parser.parse_args(argv)
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=False)

@@ -48,11 +48,20 @@ def main(argv: list[str] | None = None) -> int:
     seed = args.seed if args.seed is not None else random.randrange(1 << 32)
     log = Path(tempfile.mkdtemp(prefix="syncd-world-log-")) / "steps.txt"
     os.environ["SYNCD_WORLD_LOG"] = str(log)
-    profile = settings(max_examples=args.examples, stateful_step_count=args.steps,
-                       deadline=None, database=None, derandomize=False,
-                       phases=[Phase.generate], report_multiple_bugs=False)
-    print(f"world: {args.minutes:g} minutes from seed {seed}; rules kept off: "
-          f"{', '.join(sorted(world.KNOWN_BROKEN)) or 'none'}", flush=True)
+    profile = settings(
+        max_examples=args.examples,
+        stateful_step_count=args.steps,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        phases=[Phase.generate],
+        report_multiple_bugs=False,
+    )
+    print(
+        f"world: {args.minutes:g} minutes from seed {seed}; rules kept off: "
+        f"{', '.join(sorted(world.KNOWN_BROKEN)) or 'none'}",
+        flush=True,
+    )
     deadline = time.monotonic() + args.minutes * 60
     started = time.monotonic()
     seeds = failures = 0
@@ -69,9 +78,11 @@ def main(argv: list[str] | None = None) -> int:
                 print("steps:\n" + log.read_text())
     stats = world.STATS
     minutes = (time.monotonic() - started) / 60
-    print(f"\nworld: {minutes:.1f} minutes, {seeds} seeds, {stats.examples} examples, "
-          f"{stats.steps} steps, {stats.syncs} syncs ({stats.crashes} killed), "
-          f"{stats.checks} invariant checks, {failures} failure{'' if failures == 1 else 's'}")
+    print(
+        f"\nworld: {minutes:.1f} minutes, {seeds} seeds, {stats.examples} examples, "
+        f"{stats.steps} steps, {stats.syncs} syncs ({stats.crashes} killed), "
+        f"{stats.checks} invariant checks, {failures} failure{'' if failures == 1 else 's'}"
+    )
     print("steps by rule: " + ", ".join(f"{name} {n}" for name, n in stats.rules.most_common()))
     return 1 if failures else 0
 

@@ -14,7 +14,9 @@ forget which pages and blocks the user deleted and bring them back. Whoever remo
 
 from __future__ import annotations
 
+import argparse
 import logging
+import os
 import queue
 import signal
 import sqlite3
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from syncd.commands.common import load, locked_vault
 from syncd.config.settings import Config
 from syncd.core.file_events import Changes
 from syncd.edges.notify import Notifier
@@ -61,19 +64,31 @@ class MakeSyncer(Protocol):
     """Builds the Syncer of a config (`syncd.engine.wiring.make_syncer`, the environment
     given), with the daemon's parts: when to stop, a heartbeat, and the client's waits."""
 
-    def __call__(self, config: Config, state: State, *, should_stop: Callable[[], bool],
-                 progress: Callable[[int, int, int], None],
-                 sleep: Callable[[float], None]) -> Syncer: ...
+    def __call__(
+        self,
+        config: Config,
+        state: State,
+        *,
+        should_stop: Callable[[], bool],
+        progress: Callable[[int, int, int], None],
+        sleep: Callable[[float], None],
+    ) -> Syncer: ...
 
 
 class Daemon:
     """Runs syncd for one vault until stopped. `make_syncer` builds a Syncer;
     `load_config()` reads the config again on SIGHUP."""
 
-    def __init__(self, config: Config, state: State, *,
-                 make_syncer: MakeSyncer,
-                 load_config: Callable[[], Config], env: Mapping[str, str],
-                 debounce: float = 0.5) -> None:
+    def __init__(
+        self,
+        config: Config,
+        state: State,
+        *,
+        make_syncer: MakeSyncer,
+        load_config: Callable[[], Config],
+        env: Mapping[str, str],
+        debounce: float = 0.5,
+    ) -> None:
         self.config = config
         self.state = state
         self._make_syncer = make_syncer
@@ -153,9 +168,12 @@ class Daemon:
         replaced under it; see the module's docstring."""
         if not self.state.replaced():
             return False
-        log.error("the state database %s was deleted or replaced while syncd ran; stopping "
-                  "so that pages and blocks you deleted are not brought back (restore it, or "
-                  "start syncd again to rebuild it from the vault)", self.state.path)
+        log.error(
+            "the state database %s was deleted or replaced while syncd ran; stopping "
+            "so that pages and blocks you deleted are not brought back (restore it, or "
+            "start syncd again to rebuild it from the vault)",
+            self.state.path,
+        )
         self._notifier.status("stopped: its state database was deleted")
         self.exit_code = EXIT_STATE_GONE
         return True
@@ -176,8 +194,11 @@ class Daemon:
             # restart (RestartPreventExitStatus=); the next start reads the config again.
             with suppress(sqlite3.Error):
                 record_error(self.state, error)
-            log.error("sync failed: %s; stopping (exit %d): fix the token, then start syncd "
-                      "again", error, error.exit_code)
+            log.error(
+                "sync failed: %s; stopping (exit %d): fix the token, then start syncd again",
+                error,
+                error.exit_code,
+            )
             self._notifier.status(f"stopped: {error}")
             self.exit_code = error.exit_code
             self._tell_sync(f"failed: {error}")
@@ -228,8 +249,10 @@ class Daemon:
             log.error("reload failed, keeping the running config: %s", error)
             return
         if config.vault.path != self.config.vault.path or config.state_dir != self.config.state_dir:
-            log.error("reload: vault.path and state_dir cannot change while running; "
-                      "restart syncd for that")
+            log.error(
+                "reload: vault.path and state_dir cannot change while running; "
+                "restart syncd for that"
+            )
             return
         self.config, self.syncer = config, syncer
         self._start_scheduler(first_sync=False)
@@ -238,9 +261,13 @@ class Daemon:
     def _new_syncer(self, config: Config) -> Syncer:
         # The client's waits before a retry (backoff, Retry-After: up to minutes) end at once
         # on SIGTERM/SIGINT, so that the daemon stops within seconds.
-        return self._make_syncer(config, self.state, should_stop=self._stopping.is_set,
-                                 progress=lambda *_: self._beat(),
-                                 sleep=self._wait_unless_stopping)
+        return self._make_syncer(
+            config,
+            self.state,
+            should_stop=self._stopping.is_set,
+            progress=lambda *_: self._beat(),
+            sleep=self._wait_unless_stopping,
+        )
 
     def _wait_unless_stopping(self, seconds: float) -> None:
         if self._stopping.wait(seconds):
@@ -259,28 +286,40 @@ class Daemon:
             self._scheduler.start()
         interval = self.config.sync.interval
         self._scheduler.add_job(
-            self.request_sync, IntervalTrigger(seconds=interval, jitter=interval * 0.1),
-            id="sync", replace_existing=True,
+            self.request_sync,
+            IntervalTrigger(seconds=interval, jitter=interval * 0.1),
+            id="sync",
+            replace_existing=True,
             # After a suspend, the missed runs coalesce into one, however late.
-            coalesce=True, misfire_grace_time=None, max_instances=1,
-            next_run_time=datetime.now().astimezone() if first_sync else None)
+            coalesce=True,
+            misfire_grace_time=None,
+            max_instances=1,
+            next_run_time=datetime.now().astimezone() if first_sync else None,
+        )
         if not first_sync:
             self._scheduler.get_job("sync").resume()
 
     def _schedule_retry(self, when: datetime) -> None:
         if self._scheduler is not None:
-            self._scheduler.add_job(self.request_sync, "date", run_date=when.astimezone(),
-                                    id="retry", replace_existing=True)
+            self._scheduler.add_job(
+                self.request_sync,
+                "date",
+                run_date=when.astimezone(),
+                id="retry",
+                replace_existing=True,
+            )
 
     def _start_watcher(self) -> None:
         try:
-            self._watcher = PageWatcher(self.config.vault.path, self._on_changes,
-                                        debounce=self._debounce)
+            self._watcher = PageWatcher(
+                self.config.vault.path, self._on_changes, debounce=self._debounce
+            )
             self._watcher.start()
             log.info("watching %s (%s)", self.config.vault.path, self._watcher.mode)
         except OSError as error:
-            log.error("file watcher not started (%s); pages are still checked before every "
-                      "sync", error)
+            log.error(
+                "file watcher not started (%s); pages are still checked before every sync", error
+            )
             self._watcher = None
 
     def _ping_watchdog(self) -> None:
@@ -298,3 +337,25 @@ class Daemon:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
 
+
+def command(args: argparse.Namespace) -> int:
+    from syncd.engine.wiring import make_syncer
+
+    def syncer_of(
+        config: Config,
+        state: State,
+        *,
+        should_stop: Callable[[], bool],
+        progress: Callable[[int, int, int], None],
+        sleep: Callable[[float], None],
+    ) -> Syncer:
+        return make_syncer(
+            config, state, os.environ, should_stop=should_stop, progress=progress, sleep=sleep
+        )
+
+    with locked_vault(args) as (config, state):
+        daemon = Daemon(
+            config, state, env=os.environ, make_syncer=syncer_of, load_config=lambda: load(args)
+        )
+        daemon.install_signal_handlers()
+        return daemon.run()

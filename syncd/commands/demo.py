@@ -7,14 +7,17 @@ A Readwise-compatible server on 127.0.0.1 serves the built-in sample library; a 
 
 from __future__ import annotations
 
+import argparse
 import copy
 import os
 import shutil
+import sys
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from syncd.commands.common import setup_logging
 from syncd.errors import ConfigError
 
 MARKER = ".syncd-demo"
@@ -37,13 +40,20 @@ def run_demo(directory: str, out: TextIO) -> int:
     def clock() -> datetime:
         return current["at"]
 
-    with tempfile.TemporaryDirectory(prefix="syncd-demo-state-") as state_dir, \
-            FakeReadwise(clock=clock) as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="syncd-demo-state-") as state_dir,
+        FakeReadwise(clock=clock) as server,
+    ):
         server.load(copy.deepcopy(SAMPLE_BOOKS))
         config = config_from_mapping(
-            {"readwise": {"token": server.token, "base_url": server.url},
-             "vault": {"path": str(graph)}, "state_dir": state_dir}, None,
-            {k: v for k, v in os.environ.items() if k != "READWISE_TOKEN"})
+            {
+                "readwise": {"token": server.token, "base_url": server.url},
+                "vault": {"path": str(graph)},
+                "state_dir": state_dir,
+            },
+            None,
+            {k: v for k, v in os.environ.items() if k != "READWISE_TOKEN"},
+        )
         state = State(Path(state_dir) / "state.sqlite3")
         try:
             syncer = make_syncer(config, state, os.environ, clock=clock)
@@ -75,7 +85,22 @@ def _prepare(graph: Path) -> None:
         if (graph / MARKER).exists():
             shutil.rmtree(graph)
         elif not graph.is_dir() or any(graph.iterdir()):
-            raise ConfigError(graph, None, "exists and is not a syncd demo graph; "
-                                           "give another folder: syncd demo DIR")
+            raise ConfigError(
+                graph,
+                None,
+                "exists and is not a syncd demo graph; give another folder: syncd demo DIR",
+            )
     graph.mkdir(parents=True, exist_ok=True)
     (graph / MARKER).write_text("created by `syncd demo`; safe to delete\n", encoding="utf-8")
+
+
+def command(args: argparse.Namespace) -> int:
+    from syncd.errors import UsageError
+
+    if args.config is not None:  # refused, not ignored: the demo uses no config
+        raise UsageError(
+            "`syncd demo` uses no config (it syncs a built-in sample library); leave out --config"
+        )
+
+    setup_logging("warning")
+    return run_demo(args.dir, out=sys.stdout)

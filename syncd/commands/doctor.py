@@ -6,12 +6,14 @@ if any failed, so a user sees every problem at once rather than one per run.
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from syncd.commands.common import EXIT_OK, EXIT_PARTIAL, load
 from syncd.config.permissions import config_permission_warning, token_file_permission_warning
 from syncd.config.settings import Config
 from syncd.errors import SyncdError
@@ -32,8 +34,9 @@ def check_token(config: Config) -> Check:
     from syncd.engine.wiring import make_client
 
     if not config.readwise.token:
-        return Check("token", False, "no Readwise token (readwise.token, token_file or "
-                                     "$READWISE_TOKEN)")
+        return Check(
+            "token", False, "no Readwise token (readwise.token, token_file or $READWISE_TOKEN)"
+        )
     try:
         make_client(config, policy=RetryPolicy(attempts=2, rate_limit_waits=1)).check_token()
     except SyncdError as error:
@@ -64,9 +67,12 @@ def check_graph(config: Config) -> Check:
 
     graph = layout_for(config).graph
     where = "logseq/config.edn" if graph.found else "no logseq/config.edn (Logseq's defaults)"
-    return Check("logseq settings", True,
-                 f"{where}: file names :{graph.name_format}, journal titles "
-                 f"{graph.journal_format!r}, pages in {graph.pages_directory!r}")
+    return Check(
+        "logseq settings",
+        True,
+        f"{where}: file names :{graph.name_format}, journal titles "
+        f"{graph.journal_format!r}, pages in {graph.pages_directory!r}",
+    )
 
 
 def check_watcher(config: Config, limits: Mapping[str, int | None]) -> Check:
@@ -75,8 +81,12 @@ def check_watcher(config: Config, limits: Mapping[str, int | None]) -> Check:
     if watches is None:
         return Check("watcher", True, "no inotify here; the daemon will poll")
     if folders > watches:
-        return Check("watcher", False, f"{folders} folders but fs.inotify.max_user_watches is "
-                                       f"{watches}; raise it or the daemon will poll")
+        return Check(
+            "watcher",
+            False,
+            f"{folders} folders but fs.inotify.max_user_watches is "
+            f"{watches}; raise it or the daemon will poll",
+        )
     return Check("watcher", True, f"{folders} folders to watch, limit {watches}")
 
 
@@ -92,10 +102,32 @@ def check_token_file(path: Path, config: Config) -> Check:
     return Check("token file", warning is None, warning or f"{path} is private")
 
 
-def run_checks(config: Config, config_path: Path,
-               limits: Callable[[], Mapping[str, int | None]]) -> list[Check]:
+def run_checks(
+    config: Config, config_path: Path, limits: Callable[[], Mapping[str, int | None]]
+) -> list[Check]:
     token_file = config.readwise.token_file
-    return [check_permissions(config_path),
-            *([check_token_file(token_file, config)] if token_file else []),
-            check_token(config), check_vault(config), check_graph(config),
-            check_watcher(config, limits())]
+    return [
+        check_permissions(config_path),
+        *([check_token_file(token_file, config)] if token_file else []),
+        check_token(config),
+        check_vault(config),
+        check_graph(config),
+        check_watcher(config, limits()),
+    ]
+
+
+def command(args: argparse.Namespace) -> int:
+    from syncd.config.load import find_config_path
+    from syncd.edges.watcher import inotify_limits
+    from syncd.errors import ConfigError
+
+    try:
+        config = load(args, require_token=False)
+    except ConfigError as error:
+        print(f"FAIL config: {error}")
+        return EXIT_PARTIAL
+    print(f"ok   config: {config.source}")
+    checks = run_checks(config, find_config_path(args.config, os.environ), inotify_limits)
+    for check in checks:
+        print(check.line())
+    return EXIT_OK if all(check.ok for check in checks) else EXIT_PARTIAL

@@ -18,6 +18,7 @@ Rules it keeps:
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import re
@@ -60,6 +61,7 @@ class Answers:
 # --------------------------------------------------------------------------------------------
 # Checks of single answers (pure apart from looking at the file system)
 # --------------------------------------------------------------------------------------------
+
 
 def check_vault(text: str, cwd: Path, env: Mapping[str, str]) -> Path:
     """Given the vault path as typed, return it absolute. Raise BadAnswer if it is empty, does
@@ -105,14 +107,16 @@ def check_token(text: str) -> str:
     if not token:
         raise BadAnswer(f"an answer is needed: your Readwise access token, from {TOKEN_URL}")
     if _BAD_TOKEN.search(token):
-        raise BadAnswer("a token has no spaces or control characters; copy it again from "
-                        f"{TOKEN_URL}")
+        raise BadAnswer(
+            f"a token has no spaces or control characters; copy it again from {TOKEN_URL}"
+        )
     return token
 
 
 # --------------------------------------------------------------------------------------------
 # Asking
 # --------------------------------------------------------------------------------------------
+
 
 class Prompter:
     """Asks questions on a terminal (or reads answers from a pipe), re-asking after a bad one."""
@@ -122,8 +126,9 @@ class Prompter:
         self._out = out
         self.interactive = stdin.isatty()
 
-    def ask(self, question: str, check: Callable[[str], object], *, secret: bool = False,
-            flag: str) -> object:
+    def ask(
+        self, question: str, check: Callable[[str], object], *, secret: bool = False, flag: str
+    ) -> object:
         while True:
             answer = self._read(question, secret=secret, flag=flag)
             try:
@@ -149,51 +154,70 @@ class Prompter:
             line = ""
         if not line:  # end of input: no answer will come
             self._out.write("\n")
-            raise InitCancelled(f"init: input ended before an answer (give {flag}); nothing "
-                                "written", 2)
+            raise InitCancelled(
+                f"init: input ended before an answer (give {flag}); nothing written", 2
+            )
         return line.rstrip("\n")
 
 
-def gather(flags: dict[str, str | None], prompter: Prompter, token_file: Path, cwd: Path,
-           env: Mapping[str, str], out: TextIO) -> Answers:
+def gather(
+    flags: dict[str, str | None],
+    prompter: Prompter,
+    token_file: Path,
+    cwd: Path,
+    env: Mapping[str, str],
+    out: TextIO,
+) -> Answers:
     """Return the answers: each flag checked (a bad one raises UsageError), each missing one
     asked for."""
     if flags["vault"] is not None:
         vault = _from_flag("--vault", lambda: check_vault(flags["vault"] or "", cwd, env))
     else:
-        vault = prompter.ask("Folder of your Logseq graph or Obsidian vault: ",
-                             lambda text: check_vault(text, cwd, env), flag="--vault")
+        vault = prompter.ask(
+            "Folder of your Logseq graph or Obsidian vault: ",
+            lambda text: check_vault(text, cwd, env),
+            flag="--vault",
+        )
     assert isinstance(vault, Path)
     detected = detect_format(vault)
     if flags["format"] is not None:
         vault_format = _from_flag("--format", lambda: check_format(flags["format"] or ""))
         if detected and detected != vault_format:
             kind = "a Logseq graph" if detected == "logseq" else "an Obsidian vault"
-            print(f"note: {vault} looks like {kind}; using "
-                  f"--format {vault_format} as asked", file=out)
+            print(
+                f"note: {vault} looks like {kind}; using --format {vault_format} as asked", file=out
+            )
     elif detected:
         vault_format = detected
         kind = "a Logseq graph" if detected == "logseq" else "an Obsidian vault"
-        print(f"found {kind} in "
-              f"{vault}", file=out)
+        print(f"found {kind} in {vault}", file=out)
     elif not prompter.interactive:  # flags and a pipe: the usual default, said aloud
         vault_format = "logseq"
-        print(f"no logseq/config.edn or .obsidian/ in {vault}: format logseq (--format "
-              "obsidian for an Obsidian vault)", file=out)
+        print(
+            f"no logseq/config.edn or .obsidian/ in {vault}: format logseq (--format "
+            "obsidian for an Obsidian vault)",
+            file=out,
+        )
     else:
-        vault_format = prompter.ask("Is it a Logseq graph or an Obsidian vault? "
-                                    "[logseq/obsidian, Enter: logseq] ", check_format,
-                                    flag="--format")
+        vault_format = prompter.ask(
+            "Is it a Logseq graph or an Obsidian vault? [logseq/obsidian, Enter: logseq] ",
+            check_format,
+            flag="--format",
+        )
     token: object
     if flags["token"] is not None:
         token = _from_flag("--token", lambda: check_token(flags["token"] or ""))
     elif _holds_text(token_file):
-        token = prompter.ask(f"Readwise access token (Enter keeps the one in {token_file}): ",
-                             lambda text: check_token(text) if text.strip() else None,
-                             secret=True, flag="--token")
+        token = prompter.ask(
+            f"Readwise access token (Enter keeps the one in {token_file}): ",
+            lambda text: check_token(text) if text.strip() else None,
+            secret=True,
+            flag="--token",
+        )
     else:
-        token = prompter.ask(f"Readwise access token (from {TOKEN_URL}): ", check_token,
-                             secret=True, flag="--token")
+        token = prompter.ask(
+            f"Readwise access token (from {TOKEN_URL}): ", check_token, secret=True, flag="--token"
+        )
     assert token is None or isinstance(token, str)
     return Answers(vault=vault, format=str(vault_format), token=token)
 
@@ -216,6 +240,7 @@ def _holds_text(path: Path) -> bool:
 # Writing
 # --------------------------------------------------------------------------------------------
 
+
 def _private_temp(folder: Path, text: str) -> Path:
     """Write `text` to a new 0600 temporary file in `folder`, fsynced; return its path."""
     path = folder / f".syncd-init-{secrets.token_hex(6)}.tmp"
@@ -230,8 +255,9 @@ def _private_temp(folder: Path, text: str) -> Path:
 def write_files(config_path: Path, token_file: Path, answers: Answers) -> None:
     """Write the token file (when there is a new token) and the config, or neither."""
     config_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    text = starter_config(str(answers.vault), None, vault_format=answers.format,
-                          token_file=str(token_file))
+    text = starter_config(
+        str(answers.vault), None, vault_format=answers.format, token_file=str(token_file)
+    )
     temps: list[Path] = []
     try:
         temps.append(_private_temp(config_path.parent, text))
@@ -243,11 +269,13 @@ def write_files(config_path: Path, token_file: Path, answers: Answers) -> None:
             os.replace(temps[1], token_file)
         os.link(temps[0], config_path)  # fails if a config appeared meanwhile: never overwrites
     except FileExistsError:
-        raise ConfigError(config_path, None, "appeared while init ran; not overwriting it") \
-            from None
+        raise ConfigError(
+            config_path, None, "appeared while init ran; not overwriting it"
+        ) from None
     except OSError as error:
-        raise ConfigError(config_path, None, f"cannot be written: {error.strerror or error}") \
-            from None
+        raise ConfigError(
+            config_path, None, f"cannot be written: {error.strerror or error}"
+        ) from None
     finally:
         for temp in temps:
             with contextlib.suppress(FileNotFoundError):
@@ -257,8 +285,11 @@ def write_files(config_path: Path, token_file: Path, answers: Answers) -> None:
 def next_commands(config_path: Path, default_path: Path) -> list[str]:
     """The three commands to run after init, with --config when the config is not the default."""
     option = "" if config_path == default_path else f" --config {_quote(str(config_path))}"
-    return [f"syncd doctor{option}", f"syncd sync --dry-run{option}",
-            f"syncd service install{option}"]
+    return [
+        f"syncd doctor{option}",
+        f"syncd sync --dry-run{option}",
+        f"syncd service install{option}",
+    ]
 
 
 def _quote(text: str) -> str:
@@ -267,16 +298,24 @@ def _quote(text: str) -> str:
     return shlex.quote(text)
 
 
-def run_init(flags: dict[str, str | None], config_arg: str | None, env: Mapping[str, str],
-             stdin: TextIO | None = None, out: TextIO | None = None,
-             stdout: TextIO | None = None) -> int:
+def run_init(
+    flags: dict[str, str | None],
+    config_arg: str | None,
+    env: Mapping[str, str],
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
     """`syncd init`: gather the answers, write the config and token file, print what is next.
     The streams default to the process's, as they are when called (not when imported)."""
     stdin, out, stdout = stdin or sys.stdin, out or sys.stderr, stdout or sys.stdout
     config_path = Path(os.path.abspath(find_config_path(config_arg, env)))
     if config_path.exists():
-        raise ConfigError(config_path, None, "already exists; not overwriting it (edit it, or "
-                                             "remove it and run syncd init again)")
+        raise ConfigError(
+            config_path,
+            None,
+            "already exists; not overwriting it (edit it, or remove it and run syncd init again)",
+        )
     token_file = config_path.parent / TOKEN_FILE_NAME
     answers = gather(flags, Prompter(stdin, out), token_file, Path.cwd(), env, out)
     write_files(config_path, token_file, answers)
@@ -290,3 +329,10 @@ def run_init(flags: dict[str, str | None], config_arg: str | None, env: Mapping[
     for command in next_commands(config_path, default_path):
         print(f"  {command}", file=stdout)
     return 0
+
+
+def command(args: argparse.Namespace) -> int:
+
+    return run_init(
+        {"vault": args.vault, "format": args.format, "token": args.token}, args.config, os.environ
+    )

@@ -21,8 +21,9 @@ from typing import TextIO
 CLEAR_LINE = "\r\x1b[K"
 
 
-def format_bar(width: int, done: int, total: int, highlights: int,
-               eta_seconds: float | None) -> str:
+def format_bar(
+    width: int, done: int, total: int, highlights: int, eta_seconds: float | None
+) -> str:
     """Return the bar's line for a terminal `width` columns wide: never longer than width - 1.
     Narrower terminals drop the bar first, then shorten the words."""
     total = max(total, done, 1)
@@ -45,9 +46,13 @@ def format_bar(width: int, done: int, total: int, highlights: int,
 class ProgressBar:
     """One redrawn line on a terminal stream, with log records printed above it."""
 
-    def __init__(self, stream: TextIO, *,
-                 columns: Callable[[], int] = lambda: shutil.get_terminal_size().columns,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        columns: Callable[[], int] = lambda: shutil.get_terminal_size().columns,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._stream = stream
         self._columns = columns
         self._clock = clock
@@ -99,8 +104,12 @@ class ProgressBar:
         self.capture_logging()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self.close()
 
 

@@ -19,6 +19,11 @@ Rules it keeps:
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
+
+from syncd.commands.common import load
 from syncd.commands.service_context import Context
 from syncd.commands.service_managers import (
     launchd_install,
@@ -41,13 +46,32 @@ def run_service(action: str, *, timer: bool, context: Context) -> int:
         if action == "install":
             systemd_install(context, timer, say)
             return 0
-        return systemd_uninstall(context, say) if action == "uninstall" else \
-            systemd_status(context, say)
+        return (
+            systemd_uninstall(context, say)
+            if action == "uninstall"
+            else systemd_status(context, say)
+        )
     if context.platform == "darwin":
         if action == "install":
             launchd_install(context, timer, say)
             return 0
-        return launchd_uninstall(context, say) if action == "uninstall" else \
-            launchd_status(context, say)
-    raise UsageError(f"service: no service manager syncd knows on {context.platform} (systemd "
-                     "on Linux, launchd on macOS); start `syncd run` another way")
+        return (
+            launchd_uninstall(context, say)
+            if action == "uninstall"
+            else launchd_status(context, say)
+        )
+    raise UsageError(
+        f"service: no service manager syncd knows on {context.platform} (systemd "
+        "on Linux, launchd on macOS); start `syncd run` another way"
+    )
+
+
+def command(args: argparse.Namespace) -> int:
+    from syncd.commands import service_context
+
+    if args.action == "install":
+        load(args)  # a service with a broken config would only fail in the background
+    context = service_context.make_context(
+        args.config, os.environ, service_context.current_platform(), sys.stdout
+    )
+    return run_service(args.action, timer=args.timer, context=context)

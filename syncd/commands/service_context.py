@@ -58,17 +58,27 @@ class Context:
         found = shutil.which(name, path=self.env.get("PATH", os.defpath))
         if found is None:
             what = "systemd" if name == "systemctl" else "launchd"
-            raise UsageError(f"service: {name} not found, so this system has no {what} to run "
-                             "syncd; start `syncd run` another way (see the README)")
+            raise UsageError(
+                f"service: {name} not found, so this system has no {what} to run "
+                "syncd; start `syncd run` another way (see the README)"
+            )
         return found
 
     def call(self, name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([self.tool(name), *args], env=dict(self.env), text=True,
-                                capture_output=True, timeout=120, check=False)
+        result = subprocess.run(
+            [self.tool(name), *args],
+            env=dict(self.env),
+            text=True,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
         if check and result.returncode != 0:
             reason = (result.stderr or result.stdout).strip().splitlines()
-            raise ServiceError(f"service: `{name} {' '.join(args)}` failed (exit "
-                               f"{result.returncode}): {reason[-1] if reason else 'no message'}")
+            raise ServiceError(
+                f"service: `{name} {' '.join(args)}` failed (exit "
+                f"{result.returncode}): {reason[-1] if reason else 'no message'}"
+            )
         return result
 
 
@@ -85,13 +95,25 @@ def syncd_command(argv0: str = sys.argv[0]) -> tuple[str, ...]:
     return (sys.executable, "-m", "syncd")
 
 
-def make_context(config_arg: str | None, env: Mapping[str, str], platform: str,
-                 out: TextIO) -> Context:
+def make_context(
+    config_arg: str | None, env: Mapping[str, str], platform: str, out: TextIO
+) -> Context:
     config_path = Path(os.path.abspath(find_config_path(config_arg, env)))
-    default = Path(os.path.abspath(find_config_path(None, {
-        key: value for key, value in env.items() if key != "SYNCD_CONFIG"})))
-    return Context(env=env, platform=platform, config_path=config_path,
-                   default_config=config_path == default, command=syncd_command(), out=out)
+    default = Path(
+        os.path.abspath(
+            find_config_path(
+                None, {key: value for key, value in env.items() if key != "SYNCD_CONFIG"}
+            )
+        )
+    )
+    return Context(
+        env=env,
+        platform=platform,
+        config_path=config_path,
+        default_config=config_path == default,
+        command=syncd_command(),
+        out=out,
+    )
 
 
 def _digest(data: bytes) -> str:
@@ -159,8 +181,10 @@ def place(files: Mapping[Path, bytes], record: Record, say: Callable[[str], None
                 record.files[str(path)] = _digest(data)
                 continue
             if not record.ours(path):
-                say(f"{path} was changed since syncd wrote it, or was not written by syncd: kept "
-                    "as it is (remove it and run `syncd service install` again for syncd's)")
+                say(
+                    f"{path} was changed since syncd wrote it, or was not written by syncd: kept "
+                    "as it is (remove it and run `syncd service install` again for syncd's)"
+                )
                 continue
             placed.replaced[path] = old
         else:

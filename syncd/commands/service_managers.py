@@ -30,18 +30,21 @@ from syncd.errors import SyncdError, UsageError
 def _systemd_quote(word: str) -> str:
     """Quote one word of an ExecStart= line: `%` and `$` escaped, quotes when needed."""
     word = word.replace("%", "%%").replace("$", "$$")
-    if word and not any(c in word for c in ' \t"\'\\;'):
+    if word and not any(c in word for c in " \t\"'\\;"):
         return word
     return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def unit_text(shipped: str, command: Sequence[str], verb: str, config_path: Path | None,
-              token_file: Path) -> str:
+def unit_text(
+    shipped: str, command: Sequence[str], verb: str, config_path: Path | None, token_file: Path
+) -> str:
     """Given a shipped unit's text, return it as installed: ExecStart= runs `command verb`
     (with --config when given), LoadCredential= loads `token_file`."""
     words = [*command, verb, *(["--config", str(config_path)] if config_path else [])]
-    header = ("# Written by `syncd service install`; `syncd service uninstall` removes it unless "
-              "you\n# changed it (then it is yours, and kept).\n")
+    header = (
+        "# Written by `syncd service install`; `syncd service uninstall` removes it unless "
+        "you\n# changed it (then it is yours, and kept).\n"
+    )
     lines = []
     for line in shipped.splitlines():
         if line.startswith("ExecStart="):
@@ -52,14 +55,24 @@ def unit_text(shipped: str, command: Sequence[str], verb: str, config_path: Path
     return header + "\n".join(lines) + "\n"
 
 
-def plist_bytes(label: str, command: Sequence[str], verb: str, config_path: Path | None,
-                logs: Path, *, timer: bool) -> bytes:
+def plist_bytes(
+    label: str,
+    command: Sequence[str],
+    verb: str,
+    config_path: Path | None,
+    logs: Path,
+    *,
+    timer: bool,
+) -> bytes:
     """Return the launchd agent's plist: run at load; the daemon kept alive (restarted after a
     failure, at most every THROTTLE_SECONDS), the timer every TIMER_SECONDS; logs in `logs`."""
     agent: dict[str, object] = {
         "Label": label,
-        "ProgramArguments": [*command, verb,
-                             *(["--config", str(config_path)] if config_path else [])],
+        "ProgramArguments": [
+            *command,
+            verb,
+            *(["--config", str(config_path)] if config_path else []),
+        ],
         "RunAtLoad": True,
         "ProcessType": "Background",
         "StandardOutPath": str(logs / f"{label}.log"),
@@ -87,12 +100,19 @@ def systemd_files(context: Context, *, timer: bool) -> dict[Path, bytes]:
     if timer:
         return {
             folder / "syncd-sync.service": unit_text(
-                _shipped_unit("syncd-sync.service"), context.command, "sync", config,
-                context.token_file).encode(),
+                _shipped_unit("syncd-sync.service"),
+                context.command,
+                "sync",
+                config,
+                context.token_file,
+            ).encode(),
             folder / "syncd-sync.timer": _shipped_unit("syncd-sync.timer").encode(),
         }
-    return {folder / "syncd.service": unit_text(_shipped_unit("syncd.service"), context.command,
-                                                "run", config, context.token_file).encode()}
+    return {
+        folder / "syncd.service": unit_text(
+            _shipped_unit("syncd.service"), context.command, "run", config, context.token_file
+        ).encode()
+    }
 
 
 def systemd_install(context: Context, timer: bool, say: Callable[[str], None]) -> None:
@@ -100,12 +120,16 @@ def systemd_install(context: Context, timer: bool, say: Callable[[str], None]) -
     other = TIMER_UNITS if not timer else DAEMON_UNITS
     for name in other:
         if (_unit_dir(context) / name).exists():
-            raise UsageError(f"service: {_unit_dir(context) / name} is installed; the daemon and "
-                             "the timer would contend for the vault: run `syncd service "
-                             "uninstall` first")
+            raise UsageError(
+                f"service: {_unit_dir(context) / name} is installed; the daemon and "
+                "the timer would contend for the vault: run `syncd service "
+                "uninstall` first"
+            )
     if not context.token_file.exists():
-        raise UsageError(f"service: {context.token_file} does not exist; the unit loads the "
-                         "token from it (run `syncd init`, or write the token there, chmod 600)")
+        raise UsageError(
+            f"service: {context.token_file} does not exist; the unit loads the "
+            "token from it (run `syncd init`, or write the token there, chmod 600)"
+        )
     record = Record(context.env)
     placed = place(systemd_files(context, timer=timer), record, say)
     enable = "syncd-sync.timer" if timer else "syncd.service"
@@ -121,8 +145,10 @@ def systemd_install(context: Context, timer: bool, say: Callable[[str], None]) -
             context.call("systemctl", "--user", "daemon-reload", check=False)
         raise
     record.save()
-    say(f"enabled and started {enable}; logs: journalctl --user -u "
-        f"{'syncd-sync' if timer else 'syncd'}")
+    say(
+        f"enabled and started {enable}; logs: journalctl --user -u "
+        f"{'syncd-sync' if timer else 'syncd'}"
+    )
 
 
 def systemd_uninstall(context: Context, say: Callable[[str], None]) -> int:
@@ -161,8 +187,10 @@ def systemd_status(context: Context, say: Callable[[str], None]) -> int:
         whose = "written by syncd" if record.ours(path) else "changed by you (or not syncd's)"
         enabled = context.call("systemctl", "--user", "is-enabled", name, check=False)
         active = context.call("systemctl", "--user", "is-active", name, check=False)
-        say(f"{name}: {path} ({whose}); {enabled.stdout.strip() or 'unknown'}, "
-            f"{active.stdout.strip() or 'unknown'}")
+        say(
+            f"{name}: {path} ({whose}); {enabled.stdout.strip() or 'unknown'}, "
+            f"{active.stdout.strip() or 'unknown'}"
+        )
     if not found:
         say("not installed (run `syncd service install`)")
         return 1
@@ -173,6 +201,7 @@ def systemd_status(context: Context, say: Callable[[str], None]) -> int:
 # launchd
 # --------------------------------------------------------------------------------------------
 
+
 def _agent_path(context: Context, label: str) -> Path:
     return context.home / "Library" / "LaunchAgents" / f"{label}.plist"
 
@@ -181,9 +210,11 @@ def launchd_files(context: Context, *, timer: bool) -> dict[Path, bytes]:
     label = TIMER_LABEL if timer else DAEMON_LABEL
     config = None if context.default_config else context.config_path
     logs = context.home / "Library" / "Logs" / "syncd"
-    return {_agent_path(context, label): plist_bytes(label, context.command,
-                                                     "sync" if timer else "run", config, logs,
-                                                     timer=timer)}
+    return {
+        _agent_path(context, label): plist_bytes(
+            label, context.command, "sync" if timer else "run", config, logs, timer=timer
+        )
+    }
 
 
 def _domain() -> str:
@@ -194,9 +225,11 @@ def launchd_install(context: Context, timer: bool, say: Callable[[str], None]) -
     context.tool("launchctl")
     label, other = (TIMER_LABEL, DAEMON_LABEL) if timer else (DAEMON_LABEL, TIMER_LABEL)
     if _agent_path(context, other).exists():
-        raise UsageError(f"service: {_agent_path(context, other)} is installed; the daemon and "
-                         "the timer would contend for the vault: run `syncd service uninstall` "
-                         "first")
+        raise UsageError(
+            f"service: {_agent_path(context, other)} is installed; the daemon and "
+            "the timer would contend for the vault: run `syncd service uninstall` "
+            "first"
+        )
     (context.home / "Library" / "Logs" / "syncd").mkdir(parents=True, exist_ok=True)
     record = Record(context.env)
     placed = place(launchd_files(context, timer=timer), record, say)
@@ -216,8 +249,11 @@ def launchd_install(context: Context, timer: bool, say: Callable[[str], None]) -
 
 def _agents_there(context: Context) -> list[tuple[str, Path]]:
     """The label and file of each syncd agent (the daemon's, the timer's) found installed."""
-    return [(label, path) for label in (DAEMON_LABEL, TIMER_LABEL)
-            if (path := _agent_path(context, label)).exists()]
+    return [
+        (label, path)
+        for label in (DAEMON_LABEL, TIMER_LABEL)
+        if (path := _agent_path(context, label)).exists()
+    ]
 
 
 def launchd_uninstall(context: Context, say: Callable[[str], None]) -> int:

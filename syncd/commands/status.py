@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import sys
 from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
+from syncd.commands.common import EXIT_OK, load
 from syncd.config.settings import Config
 from syncd.core.books import BookEntry, attention, book_line
 from syncd.edges.state import State
@@ -35,17 +40,26 @@ def book_entries(state: State) -> list[BookEntry]:
     for page in state.pages():
         counts = Counter(h.status.value for h in state.highlights(page.book_id).values())
         problem = problems.pop(page.book_id, None)
-        entries.append(BookEntry(page.book_id, page.title, page.path, page.status, dict(counts),
-                                 f"{problem.kind}: {problem.reason}" if problem else None))
-    entries += [BookEntry(p.book_id, p.title, problem=f"{p.kind}: {p.reason}")
-                for p in problems.values()]
+        entries.append(
+            BookEntry(
+                page.book_id,
+                page.title,
+                page.path,
+                page.status,
+                dict(counts),
+                f"{problem.kind}: {problem.reason}" if problem else None,
+            )
+        )
+    entries += [
+        BookEntry(p.book_id, p.title, problem=f"{p.kind}: {p.reason}") for p in problems.values()
+    ]
     return sorted(entries, key=lambda b: b.book_id)
 
 
 def collect_status(config: Config, *, books: bool = False) -> dict[str, Any]:
     """Return what `syncd status` shows, as plain data (also its `--json` form); with `books`,
     every book and its page too."""
-    from syncd.edges.state import database_path
+    from syncd.edges.state_files import database_path
     from syncd.engine.wiring import lock_holder, open_state
 
     status: dict[str, Any] = {"vault": str(config.vault.path), "daemon_pid": lock_holder(config)}
@@ -54,14 +68,21 @@ def collect_status(config: Config, *, books: bool = False) -> dict[str, Any]:
     state = open_state(config)
     try:
         entries = book_entries(state)
-        return {**status, "synced": True,
-                "last_success": state.get("last_success"), "last_sync": state.get("last_sync"),
-                "last_summary": state.get("last_summary"), "cursor": state.get("cursor"),
-                "last_error": state.get("last_error"), "counts": state.counts(),
-                "books_not_synced": [vars(problem) for problem in state.problems()],
-                "attention": {what: [_plain(b) for b in found]
-                              for what, found in attention(entries).items()},
-                **({"books": [_plain(b) for b in entries]} if books else {})}
+        return {
+            **status,
+            "synced": True,
+            "last_success": state.get("last_success"),
+            "last_sync": state.get("last_sync"),
+            "last_summary": state.get("last_summary"),
+            "cursor": state.get("cursor"),
+            "last_error": state.get("last_error"),
+            "counts": state.counts(),
+            "books_not_synced": [vars(problem) for problem in state.problems()],
+            "attention": {
+                what: [_plain(b) for b in found] for what, found in attention(entries).items()
+            },
+            **({"books": [_plain(b) for b in entries]} if books else {}),
+        }
     finally:
         state.close()
 
@@ -99,8 +120,9 @@ def format_status(status: dict[str, Any]) -> str:
         f"last error: {status['last_error'] or 'none'}",
     ]
     for problem in status.get("books_not_synced", []):
-        lines.append(f"book {problem['book_id']} ({problem['title']}) {problem['kind']}: "
-                     f"{problem['reason']}")
+        lines.append(
+            f"book {problem['book_id']} ({problem['title']}) {problem['kind']}: {problem['reason']}"
+        )
     listing = "books" in status
     for what, heading in _SECTIONS:
         found = [BookEntry(**b) for b in status.get("attention", {}).get(what, [])]
@@ -115,9 +137,41 @@ def format_status(status: dict[str, Any]) -> str:
         if len(found) > len(shown):
             lines.append(f"  ... and {len(found) - len(shown)} more (`syncd status --books`)")
     if listing:
-        lines.append(f"every book ({len(status['books'])}): id, page status, page, [title], "
-                     "highlights")
+        lines.append(
+            f"every book ({len(status['books'])}): id, page status, page, [title], highlights"
+        )
         lines += [book_line(BookEntry(**b)) for b in status["books"]]
     elif counts["books"]:
         lines.append("`syncd status --books` lists every book and its page")
     return "\n".join(lines)
+
+
+def command(args: argparse.Namespace) -> int:
+
+    config = load(args, require_token=False)
+    status = collect_status(config, books=args.books)
+    if args.json:
+        print(json.dumps(status))
+    else:
+        page(format_status(status) + "\n")
+    return EXIT_OK
+
+
+def page(text: str) -> None:
+    """Write `text` to stdout; through $PAGER (else `less -FRX`) when stdout and stdin are a
+    terminal and the text is taller than it."""
+    import shutil
+    import subprocess
+
+    height = shutil.get_terminal_size().lines
+    if not (sys.stdout.isatty() and sys.stdin.isatty()) or text.count("\n") < height - 1:
+        sys.stdout.write(text)
+        return
+    import shlex
+
+    command = shlex.split(os.environ.get("PAGER") or "less -FRX")
+    sys.stdout.flush()
+    try:
+        subprocess.run(command, input=text, text=True, check=False)
+    except OSError:  # no such pager
+        sys.stdout.write(text)

@@ -37,17 +37,21 @@ def build_config(tree: Mapping[str, Any], context: Context, require_token: bool)
     )
 
 
-def _templates(tree: Mapping[str, Any], vault: VaultConfig,
-               context: Context) -> Mapping[str, str]:
+def _templates(tree: Mapping[str, Any], vault: VaultConfig, context: Context) -> Mapping[str, str]:
     """The templates the user overrides; with sync.frontmatter and no templates.frontmatter,
     the built-in front matter. Front matter is Obsidian's: refused for a Logseq graph."""
     templates = {name: text for name, text in tree["templates"].items() if text is not None}
     if vault.format != "obsidian":
-        for key, on in (("sync.frontmatter", tree["sync"]["frontmatter"]),
-                        ("templates.frontmatter", "frontmatter" in templates)):
+        for key, on in (
+            ("sync.frontmatter", tree["sync"]["frontmatter"]),
+            ("templates.frontmatter", "frontmatter" in templates),
+        ):
             if on:
-                raise context.error(key, "front matter is for vault.format obsidian; a Logseq "
-                                         "page's properties are its metadata template")
+                raise context.error(
+                    key,
+                    "front matter is for vault.format obsidian; a Logseq "
+                    "page's properties are its metadata template",
+                )
     if tree["sync"]["frontmatter"] and "frontmatter" not in templates:
         from syncd.core.templates import default_frontmatter
 
@@ -81,14 +85,18 @@ def _find_token(section: Mapping[str, Any], context: Context) -> str:
     if from_env:
         return _checked_token(from_env, "readwise.token", "$READWISE_TOKEN", context)
     if section["token"]:
-        text = expand_variables(section["token"], "readwise.token", context.env,
-                                context.source).strip()
+        text = expand_variables(
+            section["token"], "readwise.token", context.env, context.source
+        ).strip()
         if text:
             return _checked_token(text, "readwise.token", "the token", context)
     if section["token_file"]:
         where = "readwise.token_file"
-        path = _path(expand_variables(section["token_file"], where, context.env,
-                                      context.source), where, context)
+        path = _path(
+            expand_variables(section["token_file"], where, context.env, context.source),
+            where,
+            context,
+        )
         return _checked_token(_read_token_file(path, context), where, f"{path}", context)
     return ""
 
@@ -100,8 +108,11 @@ def _token_file(section: Mapping[str, Any], context: Context) -> Path | None:
         return None
     where = "readwise.token_file"
     try:
-        return _path(expand_variables(section["token_file"], where, context.env,
-                                      context.source), where, context)
+        return _path(
+            expand_variables(section["token_file"], where, context.env, context.source),
+            where,
+            context,
+        )
     except ConfigError:
         return None
 
@@ -164,8 +175,10 @@ def _base_url(text: str, context: Context) -> str:
     if parts.scheme not in ("https", "http") or not host:
         raise context.error(where, f"expected an https:// URL, got {shown}")
     if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
-        raise context.error(where, f"{shown} is not https:// (http:// is allowed only for "
-                                   "127.0.0.1, localhost and ::1)")
+        raise context.error(
+            where,
+            f"{shown} is not https:// (http:// is allowed only for 127.0.0.1, localhost and ::1)",
+        )
     return text.strip().rstrip("/")
 
 
@@ -183,12 +196,16 @@ def _folder(text: str | None, context: Context) -> str | None:
     if text is None:
         return None
     if not text.strip():
-        raise context.error("vault.folder", "must not be empty (use '.' for the vault's top "
-                                            "folder, or null for the default)")
+        raise context.error(
+            "vault.folder",
+            "must not be empty (use '.' for the vault's top folder, or null for the default)",
+        )
     folder = PurePosixPath(text)
     if folder.is_absolute() or ".." in folder.parts:
-        raise context.error("vault.folder", f"{text!r} must be a folder inside the vault "
-                                            "(a relative path without '..')")
+        raise context.error(
+            "vault.folder",
+            f"{text!r} must be a folder inside the vault (a relative path without '..')",
+        )
     return str(folder)
 
 
@@ -198,8 +215,10 @@ def _timezone(name: str | None, context: Context) -> str | None:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise context.error("vault.timezone", f"unknown time zone {name!r} (expected an IANA "
-                                              "name such as Europe/Berlin)") from None
+        raise context.error(
+            "vault.timezone",
+            f"unknown time zone {name!r} (expected an IANA name such as Europe/Berlin)",
+        ) from None
     return name
 
 
@@ -214,16 +233,20 @@ def _state_dir(text: str | None, vault: Path, context: Context) -> Path:
         which = "state_dir"
     resolved_state, resolved_vault = state_dir.resolve(), vault.resolve()
     if resolved_state == resolved_vault or resolved_vault in resolved_state.parents:
-        raise context.error("state_dir", f"{which} {state_dir} is inside the vault {vault}; "
-                                         "set state_dir to a folder outside it")
+        raise context.error(
+            "state_dir",
+            f"{which} {state_dir} is inside the vault {vault}; "
+            "set state_dir to a folder outside it",
+        )
     return state_dir
 
 
 def _sync(section: Mapping[str, Any], context: Context) -> SyncConfig:
     sync_log_page = section["sync_log_page"]
     if sync_log_page is not None and not sync_log_page.strip():
-        raise context.error("sync.sync_log_page", "must not be empty (use null to disable "
-                                                  "the sync log)")
+        raise context.error(
+            "sync.sync_log_page", "must not be empty (use null to disable the sync log)"
+        )
     return SyncConfig(
         interval=_interval(section["interval"], context),
         on_start=section["on_start"],
@@ -241,14 +264,16 @@ def _sync(section: Mapping[str, Any], context: Context) -> SyncConfig:
 
 def _categories(categories: tuple[str, ...], context: Context) -> tuple[str, ...]:
     if not categories:
-        raise context.error("sync.categories", "must list at least one category (any of "
-                                               f"{', '.join(CATEGORIES)})")
+        raise context.error(
+            "sync.categories", f"must list at least one category (any of {', '.join(CATEGORIES)})"
+        )
     return categories
 
 
 _DURATION = re.compile(
     r"(?:(?P<d>\d+(?:\.\d+)?)\s*d)?\s*(?:(?P<h>\d+(?:\.\d+)?)\s*h)?\s*"
-    r"(?:(?P<m>\d+(?:\.\d+)?)\s*m)?\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s)?")
+    r"(?:(?P<m>\d+(?:\.\d+)?)\s*m)?\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s)?"
+)
 _UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 
 
@@ -265,8 +290,11 @@ def parse_duration(value: str | float) -> float | None:
     match = _DURATION.fullmatch(text)
     if not text or not match:
         return None
-    return sum(float(amount) * _UNIT_SECONDS[unit]
-               for unit, amount in match.groupdict().items() if amount is not None)
+    return sum(
+        float(amount) * _UNIT_SECONDS[unit]
+        for unit, amount in match.groupdict().items()
+        if amount is not None
+    )
 
 
 def _interval(value: str | float, context: Context) -> float:

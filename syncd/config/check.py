@@ -28,8 +28,7 @@ MISSING = object()
 VARIABLE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def check_section(section: Section, data: object, where: str,
-                   context: Context) -> dict[str, Any]:
+def check_section(section: Section, data: object, where: str, context: Context) -> dict[str, Any]:
     """Given a schema section and its data (None: left out), return every key's checked value,
     defaults filled in. Raise ConfigError on an unknown key, a wrong type or a missing key."""
     if data is None:
@@ -43,8 +42,9 @@ def check_section(section: Section, data: object, where: str,
     for name, spec in section.options.items():
         value = data.get(name, MISSING)
         if isinstance(spec, Section):
-            checked[name] = check_section(spec, None if value is MISSING else value,
-                                           join_key(where, name), context)
+            checked[name] = check_section(
+                spec, None if value is MISSING else value, join_key(where, name), context
+            )
         else:
             checked[name] = _check_option(spec, value, join_key(where, name), context)
     return checked
@@ -100,8 +100,9 @@ def _check_choice(spec: Option, value: object, where: str, context: Context) -> 
         raise context.error(where, f"expected one of {', '.join(spec.choices)}, got {value!r}")
 
 
-def expand_variables(text: str, where: str, env: Mapping[str, str],
-                     source: Path | None = None) -> str:
+def expand_variables(
+    text: str, where: str, env: Mapping[str, str], source: Path | None = None
+) -> str:
     """Given a string value and its key, return it with each `${VAR}` replaced from `env`
     (`$${VAR}` stays a literal `${VAR}`). Raise ConfigError naming the key and the variable if
     one is not set."""
@@ -146,8 +147,14 @@ def describe(value: object) -> str:
     it may be the token)."""
     if value is None:
         return "null (no value)"
-    for kind, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number"),
-                       (str, "a string"), (list, "a list"), (Mapping, "a mapping")):
+    for kind, name in (
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a number"),
+        (str, "a string"),
+        (list, "a list"),
+        (Mapping, "a mapping"),
+    ):
         if isinstance(value, kind):
             return name
     return f"a {type(value).__name__}"

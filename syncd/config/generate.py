@@ -29,8 +29,13 @@ syncd configuration, written by `syncd init` (see `syncd init --help`). Only the
 set; syncd's README describes the others and what syncd does with your pages. ${VAR} in a value
 is replaced by the environment variable VAR."""
 
-_STARTER_KEYS = ("readwise.token", "readwise.token_file", "vault.path", "vault.format",
-                 "sync.interval")
+_STARTER_KEYS = (
+    "readwise.token",
+    "readwise.token_file",
+    "vault.path",
+    "vault.format",
+    "sync.interval",
+)
 
 
 def example_config() -> str:
@@ -70,8 +75,13 @@ def _all_options(section: Section, where: str) -> list[tuple[str, Option]]:
     return options
 
 
-def starter_config(vault_path: str, token: str | None, *, vault_format: str = "logseq",
-                   token_file: str | None = None) -> str:
+def starter_config(
+    vault_path: str,
+    token: str | None,
+    *,
+    vault_format: str = "logseq",
+    token_file: str | None = None,
+) -> str:
     """Given the vault's path, the token (None: the user gives it another way), the vault's
     format and the token file, return a short commented config for `syncd init` to write."""
     values: dict[str, Any] = {"vault.path": vault_path, "vault.format": vault_format}
@@ -84,8 +94,14 @@ def starter_config(vault_path: str, token: str | None, *, vault_format: str = "l
     return "\n".join(lines) + "\n"
 
 
-def _render_section(section: Section, where: str, indent: int, *, values: Mapping[str, Any],
-                    only: frozenset[str] | None) -> list[str]:
+def _render_section(
+    section: Section,
+    where: str,
+    indent: int,
+    *,
+    values: Mapping[str, Any],
+    only: frozenset[str] | None,
+) -> list[str]:
     """Return the YAML lines of a section's keys: each one's description as a comment, then
     the key (commented out when it has no value to show); a blank line between keys.
     `values` overrides shown values by dotted key; `only` limits which keys are shown."""
@@ -96,8 +112,9 @@ def _render_section(section: Section, where: str, indent: int, *, values: Mappin
             continue
         if lines:
             lines.append("")
-        lines += _comment(spec.description if isinstance(spec, Section)
-                          else _option_comment(spec), indent)
+        lines += _comment(
+            spec.description if isinstance(spec, Section) else _option_comment(spec), indent
+        )
         if isinstance(spec, Section):
             lines.append(f"{' ' * indent}{name}:")
             lines += _render_section(spec, key, indent + 2, values=values, only=only)
@@ -136,7 +153,8 @@ def _comment(text: str, indent: int) -> list[str]:
     pad = " " * indent
     lines: list[str] = []
     for paragraph in text.splitlines():
-        wrapped = textwrap.wrap(paragraph, width=_WIDTH - indent - 2, break_on_hyphens=False,
-                                break_long_words=False) or [""]
+        wrapped = textwrap.wrap(
+            paragraph, width=_WIDTH - indent - 2, break_on_hyphens=False, break_long_words=False
+        ) or [""]
         lines += [f"{pad}# {line}".rstrip() for line in wrapped]
     return lines

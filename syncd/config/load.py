@@ -36,12 +36,14 @@ def load_config(path: Path, env: Mapping[str, str], *, require_token: bool = Tru
     Raise ConfigError, naming the file (and the key, and its line for bad YAML), if the file is
     missing, unreadable, not YAML, or not a valid configuration.
     """
-    return config_from_mapping(_parse_yaml(path, _read_text(path)), path, env,
-                               require_token=require_token)
+    return config_from_mapping(
+        _parse_yaml(path, _read_text(path)), path, env, require_token=require_token
+    )
 
 
-def config_from_mapping(data: object, source: Path | None, env: Mapping[str, str], *,
-                        require_token: bool = True) -> Config:
+def config_from_mapping(
+    data: object, source: Path | None, env: Mapping[str, str], *, require_token: bool = True
+) -> Config:
     """Given parsed YAML (None for an empty file), its file and the environment, return a Config.
 
     With `require_token` false, a missing or unreadable token leaves `readwise.token` empty
@@ -60,8 +62,9 @@ def _read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(path, None, "no such file (write one with `syncd init`, or pass "
-                                      "--config PATH)") from None
+        raise ConfigError(
+            path, None, "no such file (write one with `syncd init`, or pass --config PATH)"
+        ) from None
     except IsADirectoryError:
         raise ConfigError(path, None, "is a folder, not a config file") from None
     except OSError as error:
@@ -77,8 +80,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     which silently drops a setting)."""
 
 
-def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode,
-                              deep: bool = False) -> dict[Any, Any]:
+def _construct_unique_mapping(
+    loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
@@ -89,12 +93,14 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode,
             continue
         if duplicate:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key '{key}'", key_node.start_mark)
+                None, None, f"duplicate key '{key}'", key_node.start_mark
+            )
     return loader.construct_mapping(node, deep=deep)
 
 
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-                                 _construct_unique_mapping)
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
+)
 
 
 def _parse_yaml(path: Path, text: str) -> object:

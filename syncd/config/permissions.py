@@ -23,8 +23,10 @@ def config_permission_warning(path: Path) -> str | None:
     if not mode & 0o044 or not _holds_token(data):
         return None
     who = {0o040: "its group", 0o004: "other users"}.get(mode & 0o044, "its group and others")
-    return (f"{path} holds a Readwise token and can be read by {who} (mode {mode:04o}); "
-            f"run: chmod 600 {path}")
+    return (
+        f"{path} holds a Readwise token and can be read by {who} (mode {mode:04o}); "
+        f"run: chmod 600 {path}"
+    )
 
 
 def token_file_permission_warning(path: Path | None) -> str | None:
@@ -41,8 +43,10 @@ def token_file_permission_warning(path: Path | None) -> str | None:
     if not mode & 0o044 or not info.st_size:
         return None
     who = {0o040: "its group", 0o004: "other users"}.get(mode & 0o044, "its group and others")
-    return (f"the token file {path} (readwise.token_file) can be read by {who} "
-            f"(mode {mode:04o}); run: chmod 600 {path}")
+    return (
+        f"the token file {path} (readwise.token_file) can be read by {who} "
+        f"(mode {mode:04o}); run: chmod 600 {path}"
+    )
 
 
 def _holds_token(data: object) -> bool:

@@ -12,13 +12,15 @@ from types import MappingProxyType
 from typing import Any
 
 #: What each kind of option accepts, as said in "expected ..." messages.
-KINDS: Mapping[str, str] = MappingProxyType({
-    "string": "a string",
-    "path": "a path (a string)",
-    "boolean": "true or false",
-    "duration": "a duration such as 60m, 90s, 2h or 1h30m, or a number of seconds",
-    "list": "a list of strings",
-})
+KINDS: Mapping[str, str] = MappingProxyType(
+    {
+        "string": "a string",
+        "path": "a path (a string)",
+        "boolean": "true or false",
+        "duration": "a duration such as 60m, 90s, 2h or 1h30m, or a number of seconds",
+        "list": "a list of strings",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ SCHEMA = Section(
                     "string",
                     "The folder, inside the vault, that new pages go to. Logseq's default is "
                     "the graph's :pages-directory (\"pages\" when unset); Obsidian's is "
-                    "\"Readwise\".",
+                    '"Readwise".',
                     example="pages",
                     default_doc="depends on the format",
                     nullable=True,
@@ -140,7 +142,7 @@ SCHEMA = Section(
                     default="60m",
                 ),
                 "on_start": Option(
-                    "boolean", "Whether `syncd run` syncs as soon as it starts.", default=True,
+                    "boolean", "Whether `syncd run` syncs as soon as it starts.", default=True
                 ),
                 "categories": Option(
                     "list",
@@ -151,25 +153,20 @@ SCHEMA = Section(
                 ),
                 "include_tags": Option(
                     "list",
-                    "Sync only books that carry at least one of these tags (empty: every "
-                    "book).",
+                    "Sync only books that carry at least one of these tags (empty: every book).",
                     default=(),
                 ),
                 "exclude_tags": Option(
-                    "list",
-                    "Never sync books that carry any of these tags.",
-                    default=(),
+                    "list", "Never sync books that carry any of these tags.", default=()
                 ),
                 "update_changed_highlights": Option(
                     "boolean",
-                    "Rewrite a highlight changed in Readwise, when you have not edited its "
-                    "block.",
+                    "Rewrite a highlight changed in Readwise, when you have not edited its block.",
                     default=True,
                 ),
                 "remove_deleted_highlights": Option(
                     "boolean",
-                    "Remove a highlight deleted in Readwise, when you have not edited its "
-                    "block.",
+                    "Remove a highlight deleted in Readwise, when you have not edited its block.",
                     default=False,
                 ),
                 "resync_deleted_pages": Option(
@@ -205,33 +202,48 @@ SCHEMA = Section(
             "template.",
             options={
                 "page_title": Option(
-                    "string", "The page's title.",
-                    example="{{ title }} (highlights)", default_doc="built in", nullable=True,
+                    "string",
+                    "The page's title.",
+                    example="{{ title }} (highlights)",
+                    default_doc="built in",
+                    nullable=True,
                 ),
                 "metadata": Option(
-                    "string", "The page's properties or metadata block.",
-                    example="author:: [[{{ author }}]]", default_doc="built in", nullable=True,
+                    "string",
+                    "The page's properties or metadata block.",
+                    example="author:: [[{{ author }}]]",
+                    default_doc="built in",
+                    nullable=True,
                 ),
                 "highlight_header": Option(
-                    "string", "The block heading each sync's new highlights.",
+                    "string",
+                    "The block heading each sync's new highlights.",
                     example="New highlights added [[{{ date }}]] at {{ time }}",
-                    default_doc="built in", nullable=True,
+                    default_doc="built in",
+                    nullable=True,
                 ),
                 "highlight": Option(
-                    "string", "One highlight.",
-                    example="{{ highlight_text }}", default_doc="built in", nullable=True,
+                    "string",
+                    "One highlight.",
+                    example="{{ highlight_text }}",
+                    default_doc="built in",
+                    nullable=True,
                 ),
                 "sync_log": Option(
-                    "string", "One line of the sync log page.",
+                    "string",
+                    "One line of the sync log page.",
                     example="On [[{{ date }}]] Readwise synced {{ num_highlights }} "
                     "highlight{{ num_highlights|pluralize }}.",
-                    default_doc="built in", nullable=True,
+                    default_doc="built in",
+                    nullable=True,
                 ),
                 "frontmatter": Option(
-                    "string", "Obsidian only: a new page's YAML front matter, without the "
+                    "string",
+                    "Obsidian only: a new page's YAML front matter, without the "
                     "--- lines; each {{ value }} is written as a YAML value of its type.",
-                    example="author: {{ authors }}", default_doc="none (see "
-                    "sync.frontmatter)", nullable=True,
+                    example="author: {{ authors }}",
+                    default_doc="none (see sync.frontmatter)",
+                    nullable=True,
                 ),
             },
         ),

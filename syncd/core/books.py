@@ -58,8 +58,9 @@ def _as_page_path(text: str, vault: Path, cwd: Path, home: Path) -> set[str]:
     return paths
 
 
-def find_book(text: str, books: Sequence[BookEntry], *, vault: Path, cwd: Path,
-              home: Path) -> BookEntry:
+def find_book(
+    text: str, books: Sequence[BookEntry], *, vault: Path, cwd: Path, home: Path
+) -> BookEntry:
     """Given what a user typed for a book, return its entry: a book id, a page path (from the
     current folder or the vault), an exact title, or a title without " (highlights)" (and a
     clash's " (2)"). Raise UsageError, one line, when none matches (with near matches) or
@@ -75,19 +76,24 @@ def find_book(text: str, books: Sequence[BookEntry], *, vault: Path, cwd: Path,
     found = [b for b in books if b.path is not None and b.path in paths]
     if found:
         return found[0]
-    for same in (lambda b: b.title.casefold() == wanted.casefold(),
-                 lambda b: _key(b.title) == _key(wanted)):
+    for same in (
+        lambda b: b.title.casefold() == wanted.casefold(),
+        lambda b: _key(b.title) == _key(wanted),
+    ):
         found = [b for b in books if same(b)]
         if len(found) == 1:
             return found[0]
         if found:
             listed = ", ".join(b.describe() for b in found[:5])
             more = f" and {len(found) - 5} more" if len(found) > 5 else ""
-            raise UsageError(f"{wanted!r} matches {len(found)} books: {listed}{more}; "
-                             "give the book id")
+            raise UsageError(
+                f"{wanted!r} matches {len(found)} books: {listed}{more}; give the book id"
+            )
     near = _near(wanted, books)
-    raise UsageError(f"no book {wanted!r} is known; "
-                     + (f"did you mean {near}? {HINT[0].upper()}{HINT[1:]}" if near else HINT))
+    raise UsageError(
+        f"no book {wanted!r} is known; "
+        + (f"did you mean {near}? {HINT[0].upper()}{HINT[1:]}" if near else HINT)
+    )
 
 
 def _near(wanted: str, books: Sequence[BookEntry]) -> str:
@@ -122,12 +128,19 @@ def book_line(book: BookEntry) -> str:
     """One line of `syncd status --books`: id, page status, page, title, highlights."""
     counts = book.highlights
     total = sum(counts.values())
-    details = ", ".join(f"{counts[status]} {label}" for status, label in (
-        ("edited", "edited"), ("deleted", "deleted by you"),
-        ("conflict", "conflict" + ("" if counts.get("conflict") == 1 else "s")),
-        ("removed", "removed")) if counts.get(status))
+    details = ", ".join(
+        f"{counts[status]} {label}"
+        for status, label in (
+            ("edited", "edited"),
+            ("deleted", "deleted by you"),
+            ("conflict", "conflict" + ("" if counts.get("conflict") == 1 else "s")),
+            ("removed", "removed"),
+        )
+        if counts.get(status)
+    )
     highlights = f"{total} highlight{'' if total == 1 else 's'}" + (
-        f" ({details})" if details else "")
+        f" ({details})" if details else ""
+    )
     status = book.status or "no page"
     line = f"{book.book_id:>10}  {status:<8} {book.path or '-'}  [{book.title}]  {highlights}"
     return line + (f"  {book.problem}" if book.problem else "")

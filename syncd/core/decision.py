@@ -83,84 +83,192 @@ class Rule:
     action: Action
 
     def matches(self, facts: Facts, options: frozenset[str]) -> bool:
-        return (facts.status in self.status and facts.seen in self.seen
-                and facts.deleted in self.deleted and facts.changed in self.changed
-                and (self.option is None or self.option in options))
+        return (
+            facts.status in self.status
+            and facts.seen in self.seen
+            and facts.deleted in self.deleted
+            and facts.changed in self.changed
+            and (self.option is None or self.option in options)
+        )
 
 
 _EVERY: dict[str, frozenset[Any]] = {
-    "status": frozenset({NEVER, *Status}), "seen": frozenset({None, *Seen}),
-    "deleted": frozenset({False, True}), "changed": frozenset({False, True})}
+    "status": frozenset({NEVER, *Status}),
+    "seen": frozenset({None, *Seen}),
+    "deleted": frozenset({False, True}),
+    "changed": frozenset({False, True}),
+}
 
 
-def _rule(status: Any, seen: Any, deleted: Any, changed: Any, act: Act, then: Status | None,
-          why: str, option: str | None = None) -> Rule:
+def _rule(
+    status: Any,
+    seen: Any,
+    deleted: Any,
+    changed: Any,
+    act: Act,
+    then: Status | None,
+    why: str,
+    option: str | None = None,
+) -> Rule:
     """A rule from its columns: ANY, one value, or a tuple of values."""
+
     def values(column: str, value: Any) -> frozenset[Any]:
         if value == ANY:
             return _EVERY[column]
         return frozenset(value) if isinstance(value, tuple) else frozenset({value})
-    return Rule(values("status", status), values("seen", seen), values("deleted", deleted),
-                values("changed", changed), option, Action(act, then, why))
+
+    return Rule(
+        values("status", status),
+        values("seen", seen),
+        values("deleted", deleted),
+        values("changed", changed),
+        option,
+        Action(act, then, why),
+    )
 
 
 W, E, C, D, R = Status.WRITTEN, Status.EDITED, Status.CONFLICT, Status.DELETED, Status.REMOVED
 
 RULES: tuple[Rule, ...] = (
-    _rule(NEVER, ANY, True, ANY, Act.KEEP, None,
-          "never written, and deleted in Readwise: nothing to do"),
-    _rule(NEVER, (Seen.AS_WRITTEN, Seen.FOUND), ANY, ANY, Act.ADOPT, W,
-          "already on the page (a write a kill left unrecorded, or the official plugin's "
-          "page): taken as syncd's, not added again"),
-    _rule(NEVER, ANY, ANY, ANY, Act.APPEND, W,
-          "a new highlight: appended under the sync's dated header"),
-    _rule(D, ANY, ANY, ANY, Act.KEEP_OUT, None,
-          "the user deleted its block: it stays out"),
-    _rule(R, ANY, ANY, ANY, Act.KEEP, None,
-          "removed when Readwise deleted it: it stays out"),
-    _rule(C, ANY, ANY, ANY, Act.CONFLICT, C,
-          "the user's edit stays; Readwise's change is still a conflict"),
-    _rule(E, ANY, ANY, True, Act.CONFLICT, C,
-          "edited here and changed in Readwise: the user's words stay, the change is a "
-          "conflict"),
+    _rule(
+        NEVER,
+        ANY,
+        True,
+        ANY,
+        Act.KEEP,
+        None,
+        "never written, and deleted in Readwise: nothing to do",
+    ),
+    _rule(
+        NEVER,
+        (Seen.AS_WRITTEN, Seen.FOUND),
+        ANY,
+        ANY,
+        Act.ADOPT,
+        W,
+        "already on the page (a write a kill left unrecorded, or the official plugin's "
+        "page): taken as syncd's, not added again",
+    ),
+    _rule(
+        NEVER,
+        ANY,
+        ANY,
+        ANY,
+        Act.APPEND,
+        W,
+        "a new highlight: appended under the sync's dated header",
+    ),
+    _rule(D, ANY, ANY, ANY, Act.KEEP_OUT, None, "the user deleted its block: it stays out"),
+    _rule(R, ANY, ANY, ANY, Act.KEEP, None, "removed when Readwise deleted it: it stays out"),
+    _rule(
+        C,
+        ANY,
+        ANY,
+        ANY,
+        Act.CONFLICT,
+        C,
+        "the user's edit stays; Readwise's change is still a conflict",
+    ),
+    _rule(
+        E,
+        ANY,
+        ANY,
+        True,
+        Act.CONFLICT,
+        C,
+        "edited here and changed in Readwise: the user's words stay, the change is a conflict",
+    ),
     _rule(E, ANY, ANY, False, Act.KEEP, None, "the user's edit stays"),
-    _rule(W, Seen.SIMILAR, ANY, True, Act.CONFLICT, C,
-          "edited here (found alike) and changed in Readwise: a conflict"),
-    _rule(W, Seen.SIMILAR, ANY, False, Act.MARK_EDITED, E,
-          "edited here (found alike): the user's block, never written again"),
-    _rule(W, Seen.ABSENT, ANY, ANY, Act.MARK_DELETED, D,
-          "the user deleted its block: it stays out"),
-    _rule(W, Seen.AS_WRITTEN, True, ANY, Act.REMOVE, R,
-          "deleted in Readwise, untouched here: removed", option="remove_deleted_highlights"),
-    _rule(W, Seen.AS_WRITTEN, True, ANY, Act.KEEP, None,
-          "deleted in Readwise: kept (sync.remove_deleted_highlights is off)"),
-    _rule(W, Seen.AS_WRITTEN, False, True, Act.UPDATE, W,
-          "changed in Readwise, untouched here: rewritten in place (Logseq's id:: and "
-          "collapsed:: kept)", option="update_changed_highlights"),
-    _rule(W, Seen.AS_WRITTEN, False, ANY, Act.GIVE_ID, None,
-          "untouched: given its stable id, if it has none", option="block_ids"),
-    _rule(W, Seen.AS_WRITTEN, ANY, ANY, Act.KEEP, None,
-          "as syncd wrote it, and nothing to change"),
+    _rule(
+        W,
+        Seen.SIMILAR,
+        ANY,
+        True,
+        Act.CONFLICT,
+        C,
+        "edited here (found alike) and changed in Readwise: a conflict",
+    ),
+    _rule(
+        W,
+        Seen.SIMILAR,
+        ANY,
+        False,
+        Act.MARK_EDITED,
+        E,
+        "edited here (found alike): the user's block, never written again",
+    ),
+    _rule(
+        W, Seen.ABSENT, ANY, ANY, Act.MARK_DELETED, D, "the user deleted its block: it stays out"
+    ),
+    _rule(
+        W,
+        Seen.AS_WRITTEN,
+        True,
+        ANY,
+        Act.REMOVE,
+        R,
+        "deleted in Readwise, untouched here: removed",
+        option="remove_deleted_highlights",
+    ),
+    _rule(
+        W,
+        Seen.AS_WRITTEN,
+        True,
+        ANY,
+        Act.KEEP,
+        None,
+        "deleted in Readwise: kept (sync.remove_deleted_highlights is off)",
+    ),
+    _rule(
+        W,
+        Seen.AS_WRITTEN,
+        False,
+        True,
+        Act.UPDATE,
+        W,
+        "changed in Readwise, untouched here: rewritten in place (Logseq's id:: and "
+        "collapsed:: kept)",
+        option="update_changed_highlights",
+    ),
+    _rule(
+        W,
+        Seen.AS_WRITTEN,
+        False,
+        ANY,
+        Act.GIVE_ID,
+        None,
+        "untouched: given its stable id, if it has none",
+        option="block_ids",
+    ),
+    _rule(W, Seen.AS_WRITTEN, ANY, ANY, Act.KEEP, None, "as syncd wrote it, and nothing to change"),
 )
 
 #: What a page alone tells of a block syncd wrote (between syncs, and before each): the status
 #: to remember. A removed highlight is not looked for.
 OBSERVED: tuple[Rule, ...] = (
-    _rule((W, E, C, D), Seen.AS_WRITTEN, ANY, ANY, Act.KEEP, W,
-          "on the page as syncd wrote it (untouched, or put back)"),
+    _rule(
+        (W, E, C, D),
+        Seen.AS_WRITTEN,
+        ANY,
+        ANY,
+        Act.KEEP,
+        W,
+        "on the page as syncd wrote it (untouched, or put back)",
+    ),
     _rule(C, Seen.SIMILAR, ANY, ANY, Act.KEEP, C, "still the user's edit, still a conflict"),
-    _rule((W, E, D), Seen.SIMILAR, ANY, ANY, Act.MARK_EDITED, E,
-          "edited by the user (found alike)"),
-    _rule((W, E, C, D), Seen.ABSENT, ANY, ANY, Act.MARK_DELETED, D,
-          "deleted by the user"),
+    _rule(
+        (W, E, D), Seen.SIMILAR, ANY, ANY, Act.MARK_EDITED, E, "edited by the user (found alike)"
+    ),
+    _rule((W, E, C, D), Seen.ABSENT, ANY, ANY, Act.MARK_DELETED, D, "deleted by the user"),
 )
 
 #: The record statuses whose block `decide` needs looked for on the page.
 LOOKED_FOR: frozenset[Status | None] = frozenset({NEVER, W})
 
 
-def decide(facts: Facts, options: frozenset[str] = frozenset(), *,
-           rules: tuple[Rule, ...] = RULES) -> Action:
+def decide(
+    facts: Facts, options: frozenset[str] = frozenset(), *, rules: tuple[Rule, ...] = RULES
+) -> Action:
     """Return the action of the first rule that matches `facts` (with these options on)."""
     for rule in rules:
         if rule.matches(facts, options):
@@ -184,12 +292,16 @@ def rules_table(rules: tuple[Rule, ...] = RULES) -> str:
             parts.append("changed" if True in rule.changed else "unchanged")
         return ", ".join(parts) or "any"
 
-    lines = ["| record | on the page | in Readwise | option on | action | remembered | why |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| record | on the page | in Readwise | option on | action | remembered | why |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for rule in rules:
         then = rule.action.then.value if rule.action.then else "as it was"
         option = f"sync.{rule.option}" if rule.option else ""
-        lines.append(f"| {cell('status', rule.status)} | {cell('seen', rule.seen)} | "
-                     f"{readwise(rule)} | {option} "
-                     f"| {rule.action.act.value} | {then} | {rule.action.why} |")
+        lines.append(
+            f"| {cell('status', rule.status)} | {cell('seen', rule.seen)} | "
+            f"{readwise(rule)} | {option} "
+            f"| {rule.action.act.value} | {then} | {rule.action.why} |"
+        )
     return "\n".join(lines) + "\n"

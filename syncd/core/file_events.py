@@ -16,6 +16,8 @@ from typing import Literal
 from syncd.core.page_files import is_page
 
 EventKind = Literal["created", "modified", "deleted", "moved"]
+
+
 @dataclass(frozen=True)
 class FileEvent:
     """One file event: ``path`` (and ``dest`` for a move) relative to the vault root, POSIX."""

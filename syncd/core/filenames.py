@@ -71,8 +71,10 @@ _LEGACY_ANDROID = re.compile(r"[\\#|%]+")
 _LEGACY_WINDOWS = re.compile(r'[:\\*?"<>|]+')
 # The bodies Logseq itself escapes: exact, case-sensitive matches only.
 _LOGSEQ_WINDOWS_BODIES = frozenset(
-    ["CON", "PRN", "AUX", "NUL"] + [f"COM{n}" for n in range(1, 10)]
-    + [f"LPT{n}" for n in range(1, 10)])
+    ["CON", "PRN", "AUX", "NUL"]
+    + [f"COM{n}" for n in range(1, 10)]
+    + [f"LPT{n}" for n in range(1, 10)]
+)
 
 
 def _encode_uri_component(text: str) -> str:
@@ -116,7 +118,8 @@ def _legacy(title: str) -> str:
 # spaces, is one of these in any case.
 _DEVICE_NAMES = frozenset(
     ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
-    + [f"{port}{digit}" for port in ("COM", "LPT") for digit in "123456789¹²³"])
+    + [f"{port}{digit}" for port in ("COM", "LPT") for digit in "123456789¹²³"]
+)
 
 
 def _is_device_name(stem: str) -> bool:
@@ -141,8 +144,12 @@ def _is_combining(char: str) -> bool:
     """True for a character that belongs to the character before it when cutting a name:
     combining marks, variation selectors, zero-width joiners, emoji skin tones and tags."""
     code = ord(char)
-    return (unicodedata.category(char).startswith("M") or char == "\u200d"
-            or 0x1F3FB <= code <= 0x1F3FF or 0xE0020 <= code <= 0xE007F)
+    return (
+        unicodedata.category(char).startswith("M")
+        or char == "\u200d"
+        or 0x1F3FB <= code <= 0x1F3FF
+        or 0xE0020 <= code <= 0xE007F
+    )
 
 
 def _units(stem: str) -> list[str]:
@@ -155,14 +162,16 @@ def _units(stem: str) -> list[str]:
             j = i + 3
         elif _URL_ENCODED.match(stem, i):
             j = i + 3
-            if int(stem[i + 1:i + 3], 16) >= 0xC0:  # the lead byte of a multi-byte character
-                while (_URL_ENCODED.match(stem, j)
-                       and 0x80 <= int(stem[j + 1:j + 3], 16) <= 0xBF):
+            if int(stem[i + 1 : i + 3], 16) >= 0xC0:  # the lead byte of a multi-byte character
+                while _URL_ENCODED.match(stem, j) and 0x80 <= int(stem[j + 1 : j + 3], 16) <= 0xBF:
                     j += 3
         else:
             j = i + 1
-            if 0x1F1E6 <= ord(stem[i]) <= 0x1F1FF and j < len(stem) \
-                    and 0x1F1E6 <= ord(stem[j]) <= 0x1F1FF:
+            if (
+                0x1F1E6 <= ord(stem[i]) <= 0x1F1FF
+                and j < len(stem)
+                and 0x1F1E6 <= ord(stem[j]) <= 0x1F1FF
+            ):
                 j += 1  # a pair of regional indicators is one flag
             while j < len(stem) and (_is_combining(stem[j]) or stem[j - 1] == "\u200d"):
                 j += 1
@@ -224,8 +233,10 @@ def logseq_file_stem(page_title: str, name_format: str) -> str:
     elif name_format == "legacy":
         stem = _legacy(page_title)
     else:
-        raise ValueError(f"unknown Logseq file name format {name_format!r}; "
-                         f"expected one of {', '.join(NAME_FORMATS)}")
+        raise ValueError(
+            f"unknown Logseq file name format {name_format!r}; "
+            f"expected one of {', '.join(NAME_FORMATS)}"
+        )
     return _make_logseq_safe(stem, page_title)
 
 
@@ -258,5 +269,5 @@ def obsidian_file_stem(title: str, *, collapse_spaces: bool = True) -> str:
         stem = UNTITLED
     if _is_device_name(stem):
         base = stem.split(".", 1)[0].rstrip(" ")
-        stem = base + "_" + stem[len(base):]
+        stem = base + "_" + stem[len(base) :]
     return _fit(stem, title)

@@ -45,8 +45,7 @@ SIMILAR = 0.6  # how alike a line must be to a block's first line to count as th
 _SYNCTHING = re.compile(r"\.sync-conflict-\d{8}-\d{6}(-[0-9A-Za-z]+)?(\.|$)")
 # Dropbox: "X (Someone's conflicted copy 2024-01-01).md"; Nextcloud/ownCloud:
 # "X (conflicted copy 2024-01-01 120000).md"; Google Drive's "X (Conflict ...)" too.
-_CONFLICTED = re.compile(r" \([^()]*(conflicted copy|conflict)[^()]*\)(\.[^.]*)?$",
-                         re.IGNORECASE)
+_CONFLICTED = re.compile(r" \([^()]*(conflicted copy|conflict)[^()]*\)(\.[^.]*)?$", re.IGNORECASE)
 # iCloud and Obsidian Sync: "X 2.md" beside "X.md" (syncd names its own clashes "X (2).md").
 _NUMBERED = re.compile(r"^(.+) (\d+)(\.[^.]*)$")
 
@@ -64,12 +63,30 @@ def is_conflict_copy(name: str, siblings: Collection[str] = ()) -> bool:
 
 
 _MOMENT_TOKENS = [
-    ("YYYY", r"\d{4}"), ("YY", r"\d{2}"), ("MMMM", r"[^\W\d_]+"), ("MMM", r"[^\W\d_]{3,4}\.?"),
-    ("MM", r"\d{2}"), ("Mo", r"\d{1,2}(st|nd|rd|th)"), ("M", r"\d{1,2}"),
-    ("DDDD", r"\d{3}"), ("DDD", r"\d{1,3}"), ("DD", r"\d{2}"), ("Do", r"\d{1,2}(st|nd|rd|th)"),
-    ("D", r"\d{1,2}"), ("dddd", r"[^\W\d_]+"), ("ddd", r"[^\W\d_]{3}"), ("dd", r"[^\W\d_]{2}"),
-    ("d", r"\d"), ("E", r"\d"), ("e", r"\d"), ("WW", r"\d{2}"), ("W", r"\d{1,2}"),
-    ("ww", r"\d{2}"), ("w", r"\d{1,2}"), ("gggg", r"\d{4}"), ("GGGG", r"\d{4}"),
+    ("YYYY", r"\d{4}"),
+    ("YY", r"\d{2}"),
+    ("MMMM", r"[^\W\d_]+"),
+    ("MMM", r"[^\W\d_]{3,4}\.?"),
+    ("MM", r"\d{2}"),
+    ("Mo", r"\d{1,2}(st|nd|rd|th)"),
+    ("M", r"\d{1,2}"),
+    ("DDDD", r"\d{3}"),
+    ("DDD", r"\d{1,3}"),
+    ("DD", r"\d{2}"),
+    ("Do", r"\d{1,2}(st|nd|rd|th)"),
+    ("D", r"\d{1,2}"),
+    ("dddd", r"[^\W\d_]+"),
+    ("ddd", r"[^\W\d_]{3}"),
+    ("dd", r"[^\W\d_]{2}"),
+    ("d", r"\d"),
+    ("E", r"\d"),
+    ("e", r"\d"),
+    ("WW", r"\d{2}"),
+    ("W", r"\d{1,2}"),
+    ("ww", r"\d{2}"),
+    ("w", r"\d{1,2}"),
+    ("gggg", r"\d{4}"),
+    ("GGGG", r"\d{4}"),
     ("Q", r"\d"),
 ]
 
@@ -82,7 +99,7 @@ def _moment_pattern(fmt: str) -> re.Pattern[str]:
         if fmt[i] == "[":
             end = fmt.find("]", i)
             end = len(fmt) if end < 0 else end
-            out.append(re.escape(fmt[i + 1:end]))
+            out.append(re.escape(fmt[i + 1 : end]))
             i = end + 1
             continue
         for token, pattern in _MOMENT_TOKENS:
@@ -104,8 +121,11 @@ def blocks_found(written: Collection[str], lines: Collection[str], *, edited: bo
     found = sum(1 for line in written if line and line in present)
     if edited:
         others = [line for line in present - set(written) if line]  # not one of its blocks
-        found += sum(1 for line in written if line and line not in present
-                     and any(_alike(line, other) for other in others))
+        found += sum(
+            1
+            for line in written
+            if line and line not in present and any(_alike(line, other) for other in others)
+        )
     return found
 
 
@@ -127,11 +147,11 @@ class Journals:
         daily note: under the journals folder, or (Obsidian) named as a daily note is."""
         path = PurePosixPath(relative)
         folder = PurePosixPath((self.folder or "").strip("/")).parts
-        if folder and path.parts[:len(folder)] == folder and len(path.parts) > len(folder):
+        if folder and path.parts[: len(folder)] == folder and len(path.parts) > len(folder):
             return True
         if self.note_format is None:
             return False
-        stem = path.name[:-len(path.suffix)] if path.suffix else path.name
+        stem = path.name[: -len(path.suffix)] if path.suffix else path.name
         # The note's name, and Obsidian's default (notes made before the format changed).
         return any(_moment_pattern(fmt).match(stem) for fmt in {self.note_format, "YYYY-MM-DD"})
 
@@ -143,14 +163,14 @@ class Evidence:
 
     path: str
     excluded: str | None = None  # why it can never be the book's page (journal, copy, ...)
-    moved_here: bool = False     # the watcher saw the page moved here
-    at_place: bool = False       # at the path syncd recorded (a deleted page come back)
-    same_file: bool = False      # the device and inode syncd recorded
+    moved_here: bool = False  # the watcher saw the page moved here
+    at_place: bool = False  # at the path syncd recorded (a deleted page come back)
+    same_file: bool = False  # the device and inode syncd recorded
     title_matches: bool = False  # its `title::` is the recorded title
-    other_title: bool = False    # its own `title::` names something else
-    blocks_on_page: int = 0      # of the book's written blocks, how many are on it
-    blocks_written: int = 0      # the book's blocks syncd last wrote and considers written
-    marked: bool = False         # it holds the first-sync header ("Highlights first synced by")
+    other_title: bool = False  # its own `title::` names something else
+    blocks_on_page: int = 0  # of the book's written blocks, how many are on it
+    blocks_written: int = 0  # the book's blocks syncd last wrote and considers written
+    marked: bool = False  # it holds the first-sync header ("Highlights first synced by")
 
 
 def strong(evidence: Evidence) -> bool:
@@ -163,15 +183,19 @@ def strong(evidence: Evidence) -> bool:
         return True
     if evidence.other_title:
         return False
-    return evidence.title_matches or (evidence.at_place and evidence.marked
-                                      and evidence.blocks_on_page > 0)
+    return evidence.title_matches or (
+        evidence.at_place and evidence.marked and evidence.blocks_on_page > 0
+    )
 
 
 def by_content(evidence: Evidence) -> bool:
     """Whether a page (not excluded) holds syncd's first-sync header and a clear majority of
     the book's written blocks."""
-    return (not evidence.excluded and evidence.marked
-            and 2 * evidence.blocks_on_page > evidence.blocks_written)
+    return (
+        not evidence.excluded
+        and evidence.marked
+        and 2 * evidence.blocks_on_page > evidence.blocks_written
+    )
 
 
 @dataclass(frozen=True)
@@ -185,16 +209,20 @@ class Verdict:
 
 def decide(candidates: Collection[Evidence]) -> Verdict:
     """Given the evidence of every page that might be a book's, return which is its page."""
-    for kind, test in (("strong evidence of being it", strong),
-                       ("most of its highlights", by_content)):
+    for kind, test in (
+        ("strong evidence of being it", strong),
+        ("most of its highlights", by_content),
+    ):
         found = sorted(e.path for e in candidates if test(e))
         if len(found) == 1:
             return Verdict(found[0])
         if found:
-            names = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3
-                                             else "")
-            return Verdict(None, f"its page is gone and {len(found)} pages have {kind}: "
-                                 f"{names}; keep one (or run `syncd resync`)")
+            names = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+            return Verdict(
+                None,
+                f"its page is gone and {len(found)} pages have {kind}: "
+                f"{names}; keep one (or run `syncd resync`)",
+            )
     return Verdict(None)
 
 
@@ -209,5 +237,7 @@ def daily_notes(settings: str | None) -> tuple[str | None, str]:
     if not isinstance(parsed, dict):
         parsed = {}
     folder, fmt = parsed.get("folder"), parsed.get("format")
-    return (folder.strip("/") if isinstance(folder, str) and folder.strip("/") else None,
-            fmt if isinstance(fmt, str) and fmt else "YYYY-MM-DD")
+    return (
+        folder.strip("/") if isinstance(folder, str) and folder.strip("/") else None,
+        fmt if isinstance(fmt, str) and fmt else "YYYY-MM-DD",
+    )

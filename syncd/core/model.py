@@ -58,17 +58,32 @@ class Book:
 # What each field of an export record must be when present, and whether it must be present.
 _Schema = tuple[tuple[str, tuple[type, ...], bool], ...]
 _HIGHLIGHT_FIELDS: _Schema = (
-    ("id", (int,), True), ("text", (str,), True), ("note", (str,), False),
-    ("location", (int,), False), ("location_type", (str,), False), ("url", (str,), False),
-    ("tags", (list,), False), ("updated_at", (str,), False), ("is_deleted", (bool,), False),
-    ("is_discard", (bool,), False))
+    ("id", (int,), True),
+    ("text", (str,), True),
+    ("note", (str,), False),
+    ("location", (int,), False),
+    ("location_type", (str,), False),
+    ("url", (str,), False),
+    ("tags", (list,), False),
+    ("updated_at", (str,), False),
+    ("is_deleted", (bool,), False),
+    ("is_discard", (bool,), False),
+)
 _BOOK_FIELDS: _Schema = (
-    ("user_book_id", (int,), True), ("highlights", (list,), True),
-    ("readable_title", (str,), False), ("author", (str,), False),
-    ("category", (str,), False), ("source_url", (str,), False), ("unique_url", (str,), False),
-    ("asin", (str,), False), ("cover_image_url", (str,), False), ("summary", (str,), False),
-    ("document_note", (str,), False), ("book_tags", (list,), False),
-    ("readwise_url", (str,), False))
+    ("user_book_id", (int,), True),
+    ("highlights", (list,), True),
+    ("readable_title", (str,), False),
+    ("author", (str,), False),
+    ("category", (str,), False),
+    ("source_url", (str,), False),
+    ("unique_url", (str,), False),
+    ("asin", (str,), False),
+    ("cover_image_url", (str,), False),
+    ("summary", (str,), False),
+    ("document_note", (str,), False),
+    ("book_tags", (list,), False),
+    ("readwise_url", (str,), False),
+)
 
 
 def has_lone_surrogate(text: str) -> bool:
@@ -91,14 +106,17 @@ def _check(record: Mapping[str, Any], schema: _Schema, book_id: object, where: s
             if required:
                 raise BookSchemaError(book_id, f"missing field {where}{key!r}")
         elif value.__class__ not in kinds and (
-                # bool is an int in Python; an id or location that is a bool is a wrong type.
-                not isinstance(value, kinds) or isinstance(value, bool)):
+            # bool is an int in Python; an id or location that is a bool is a wrong type.
+            not isinstance(value, kinds) or isinstance(value, bool)
+        ):
             names = "/".join(k.__name__ for k in kinds)
             raise BookSchemaError(
-                book_id, f"field {where}{key!r} should be {names}, got {type(value).__name__}")
+                book_id, f"field {where}{key!r} should be {names}, got {type(value).__name__}"
+            )
         elif value.__class__ is str and has_lone_surrogate(value):
-            raise BookSchemaError(book_id, f"field {where}{key!r} holds a lone surrogate "
-                                           "(not valid Unicode text)")
+            raise BookSchemaError(
+                book_id, f"field {where}{key!r} holds a lone surrogate (not valid Unicode text)"
+            )
 
 
 def _tag_names(tags: list[Any] | None, key: str, book_id: object, where: str) -> tuple[str, ...]:
@@ -110,8 +128,10 @@ def _tag_names(tags: list[Any] | None, key: str, book_id: object, where: str) ->
         if not isinstance(name, str):
             raise BookSchemaError(book_id, f"field {where}{key!r} holds a tag without a name")
         if has_lone_surrogate(name):
-            raise BookSchemaError(book_id, f"field {where}{key!r} holds a tag with a lone "
-                                           "surrogate (not valid Unicode text)")
+            raise BookSchemaError(
+                book_id,
+                f"field {where}{key!r} holds a tag with a lone surrogate (not valid Unicode text)",
+            )
         names.append(name)
     return tuple(names)
 
@@ -124,9 +144,14 @@ def parse_highlight(record: object, book_id: object, index: int) -> Highlight:
     _check(record, _HIGHLIGHT_FIELDS, book_id, where)
     get = record.get
     return Highlight(
-        id=record["id"], text=record["text"], note=get("note") or "", location=get("location"),
-        location_type=get("location_type"), url=get("url") or None,
-        tags=_tag_names(get("tags"), "tags", book_id, where), updated_at=get("updated_at"),
+        id=record["id"],
+        text=record["text"],
+        note=get("note") or "",
+        location=get("location"),
+        location_type=get("location_type"),
+        url=get("url") or None,
+        tags=_tag_names(get("tags"), "tags", book_id, where),
+        updated_at=get("updated_at"),
         deleted=bool(get("is_deleted") or get("is_discard")),
     )
 
@@ -148,13 +173,19 @@ def parse_book(record: object) -> Book:
     if not title:
         raise BookSchemaError(book_id, "empty field 'title'")
     return Book(
-        id=record["user_book_id"], title=title, author=get("author") or "",
-        category=get("category") or "books", source_url=get("source_url") or None,
-        unique_url=get("unique_url") or None, asin=get("asin") or None,
-        cover_image_url=get("cover_image_url") or None, summary=get("summary") or "",
+        id=record["user_book_id"],
+        title=title,
+        author=get("author") or "",
+        category=get("category") or "books",
+        source_url=get("source_url") or None,
+        unique_url=get("unique_url") or None,
+        asin=get("asin") or None,
+        cover_image_url=get("cover_image_url") or None,
+        summary=get("summary") or "",
         document_note=get("document_note") or "",
         tags=_tag_names(get("book_tags"), "book_tags", book_id, ""),
         readwise_url=get("readwise_url") or None,
-        highlights=tuple(parse_highlight(h, book_id, i)
-                         for i, h in enumerate(record["highlights"])),
+        highlights=tuple(
+            parse_highlight(h, book_id, i) for i, h in enumerate(record["highlights"])
+        ),
     )

@@ -130,8 +130,10 @@ def parse_blocks(lines: list[str], unit: str = "\t") -> list[PageBlock]:
             open_blocks.append(len(spans))
             spans.append((depth, start, own_end))
             ends.append(len(lines))
-    return [PageBlock(depth, start, own_end, end)
-            for (depth, start, own_end), end in zip(spans, ends, strict=True)]
+    return [
+        PageBlock(depth, start, own_end, end)
+        for (depth, start, own_end), end in zip(spans, ends, strict=True)
+    ]
 
 
 def normalise(lines: list[str], *, obsidian: bool = False) -> str:
@@ -178,12 +180,12 @@ def reindent(lines: list[str], unit: str, to: str) -> list[str]:
         match = _BULLET.match(line)
         if match and (bullet := bullet_depth(line, unit)) is not None:
             depth = bullet
-            out.append(to * depth + line[len(match.group(1)):])
+            out.append(to * depth + line[len(match.group(1)) :])
         elif _HEADING.match(line):
             depth = None
             out.append(line)
         elif depth and line.startswith(unit * depth):
-            out.append(to * depth + line[len(unit) * depth:])
+            out.append(to * depth + line[len(unit) * depth :])
         else:
             out.append(line)
     return out
@@ -192,16 +194,17 @@ def reindent(lines: list[str], unit: str, to: str) -> list[str]:
 def own_end(lines: list[str], unit: str) -> int:
     """Given a block's lines (its bullet line first), return where its own lines end: at its
     first child's bullet line, or at the end."""
-    return next((i for i, line in enumerate(lines[1:], 1)
-                 if bullet_depth(line, unit) is not None), len(lines))
+    return next(
+        (i for i, line in enumerate(lines[1:], 1) if bullet_depth(line, unit) is not None),
+        len(lines),
+    )
 
 
 def block_id_of(lines: list[str], end: int, *, logseq: bool) -> str | None:
     """Given a block's lines and the end of its own lines, return the id the block carries:
     Logseq's `id::` property, or Obsidian's `^id` at the end of its own text; None without."""
     if logseq:
-        return next((m.group(1) for line in lines[1:end] if (m := LOGSEQ_ID.match(line))),
-                    None)
+        return next((m.group(1) for line in lines[1:end] if (m := LOGSEQ_ID.match(line))), None)
     last = next((line for line in reversed(lines[:end]) if line.strip()), "")
     match = OBSIDIAN_ID.search(last)
     return match.group(1) if match else None
@@ -214,7 +217,7 @@ def with_block_id(lines: list[str], end: int, block_id: str, *, logseq: bool) ->
     of the block's own text (its last non-blank line before its children)."""
     if logseq:
         first = lines[0]
-        indent = first[:len(first) - len(first.lstrip(" \t"))]
+        indent = first[: len(first) - len(first.lstrip(" \t"))]
         return [first, f"{indent}  id:: {block_id}", *lines[1:]]
     last = next((i for i in range(end - 1, -1, -1) if lines[i].strip()), 0)
-    return [*lines[:last], f"{lines[last].rstrip()} ^{block_id}", *lines[last + 1:]]
+    return [*lines[:last], f"{lines[last].rstrip()} ^{block_id}", *lines[last + 1 :]]

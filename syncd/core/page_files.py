@@ -11,6 +11,8 @@ _TEMP_SUFFIXES = ("~", ".swp", ".tmp")
 _TEMP_NAMES = frozenset({"4913"})
 TEMP_PREFIX = ".syncd-"
 TEMP_SUFFIX = ".tmp"
+
+
 def is_page(relative_path: str) -> bool:
     """Given a path relative to the vault root, return whether it can be a page.
 

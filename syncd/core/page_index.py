@@ -68,8 +68,12 @@ class PageIndex:
 
     def norm(self, block: PageBlock) -> str:
         """A block's text as if it sat where syncd writes highlights, for comparison."""
-        return move(normalise(self.canonical(block.start, block.end), obsidian=self.obsidian),
-                    block.depth, self.fmt.highlight_depth, self.fmt.indent)
+        return move(
+            normalise(self.canonical(block.start, block.end), obsidian=self.obsidian),
+            block.depth,
+            self.fmt.highlight_depth,
+            self.fmt.indent,
+        )
 
     def find(self, written: str) -> PageBlock | None:
         """The block on the page that is `written` (a block as syncd wrote it), untouched."""
@@ -79,7 +83,7 @@ class PageIndex:
         """The block's lines on the page given the highlight's stable id; None when the block
         carries an id already (syncd's, or one Logseq or Obsidian gave it: references to it
         must keep resolving)."""
-        lines = self.lines[block.start:block.end]
+        lines = self.lines[block.start : block.end]
         end = block.own_end - block.start
         logseq = not self.obsidian
         if block_id_of(lines, end, logseq=logseq) is not None:
@@ -87,12 +91,14 @@ class PageIndex:
         return with_block_id(lines, end, block_id(highlight_id, self.fmt), logseq=logseq)
 
     def own_text(self, block: PageBlock) -> str:
-        return highlight_text(self.lines[block.start:block.own_end])
+        return highlight_text(self.lines[block.start : block.own_end])
 
     def find_by_text(self, text: str, taken: set[int]) -> PageBlock | None:
         wanted = _words(text)
-        return next((b for b in self.blocks
-                     if b.start not in taken and _words(self.own_text(b)) == wanted), None)
+        return next(
+            (b for b in self.blocks if b.start not in taken and _words(self.own_text(b)) == wanted),
+            None,
+        )
 
     def find_similar(self, written: str, taken: set[int]) -> PageBlock | None:
         first = written.split("\n", 1)[0].lstrip("\t- ")

@@ -63,9 +63,15 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 
-def plan_page(book: Book, fetched: list[Highlight], text: str,
-              records: Mapping[int, HighlightRecord], style: Style, now: datetime,
-              options: Options) -> PagePlan:
+def plan_page(
+    book: Book,
+    fetched: list[Highlight],
+    text: str,
+    records: Mapping[int, HighlightRecord],
+    style: Style,
+    now: datetime,
+    options: Options,
+) -> PagePlan:
     """Given a book's fetched highlights, the page's current text and the records of what syncd
     wrote there, return the page's new text and the records to save: each highlight's action is
     decided (`syncd.core.decision`), then the actions are applied to the page."""
@@ -86,27 +92,36 @@ class _Decided:
     action: Action
 
 
-def _decide(book: Book, fetched: list[Highlight], disk: PageIndex,
-            records: Mapping[int, HighlightRecord], style: Style,
-            options: Options) -> list[_Decided]:
+def _decide(
+    book: Book,
+    fetched: list[Highlight],
+    disk: PageIndex,
+    records: Mapping[int, HighlightRecord],
+    style: Style,
+    options: Options,
+) -> list[_Decided]:
     on = _enabled(options)
     # Blocks on the page as syncd wrote them are theirs; the others may be found by likeness.
-    taken = {block.start for rec in records.values()
-             if (block := disk.find(rec.block)) is not None}
+    taken = {block.start for rec in records.values() if (block := disk.find(rec.block)) is not None}
     decided = []
     unique = list({h.id: h for h in fetched}.values())
     for h, rendered in zip(unique, render_highlights(book, unique, style), strict=True):
         source = digest(rendered)
         record = records.get(h.id)
         seen, block = _look(disk, h, rendered, record, taken)
-        facts = Facts(record.status if record else None, seen, h.deleted,
-                      record is not None and source != record.source)
+        facts = Facts(
+            record.status if record else None,
+            seen,
+            h.deleted,
+            record is not None and source != record.source,
+        )
         decided.append(_Decided(h, rendered, source, record, block, decide(facts, on)))
     return decided
 
 
-def _look(disk: PageIndex, h: Highlight, rendered: str, record: HighlightRecord | None,
-          taken: set[int]) -> tuple[Seen | None, PageBlock | None]:
+def _look(
+    disk: PageIndex, h: Highlight, rendered: str, record: HighlightRecord | None, taken: set[int]
+) -> tuple[Seen | None, PageBlock | None]:
     """Where the highlight's block is on the page (None: not looked for, the decision does not
     need it). A block found by text or likeness is taken: no other highlight is found there."""
     if record is None:
@@ -128,8 +143,9 @@ def _look(disk: PageIndex, h: Highlight, rendered: str, record: HighlightRecord 
     return _lost(disk, record, taken)
 
 
-def _apply(book: Book, decided: list[_Decided], disk: PageIndex, style: Style,
-           now: datetime, *, ids: bool) -> PagePlan:
+def _apply(
+    book: Book, decided: list[_Decided], disk: PageIndex, style: Style, now: datetime, *, ids: bool
+) -> PagePlan:
     """Apply the decided actions to the page: the new text, the records to save, the counts.
     With `ids` (sync.block_ids), the blocks written carry their highlight's stable id."""
     fmt = style.page_format
@@ -177,17 +193,17 @@ def _apply(book: Book, decided: list[_Decided], disk: PageIndex, style: Style,
 
     lines = disk.lines
     for block, new_lines in sorted(replacements, key=lambda item: -item[0].start):
-        lines = lines[:block.start] + new_lines + lines[block.end:]
+        lines = lines[: block.start] + new_lines + lines[block.end :]
     new_text = "\n".join(lines)
     if to_append:
         # New blocks follow the page's own indentation.
-        new_text = append_text(new_text,
-                               disk.on_page(render_addition(book, to_append, style, now)))
+        new_text = append_text(new_text, disk.on_page(render_addition(book, to_append, style, now)))
     return PagePlan(new_text if new_text != "\n".join(disk.lines) else None, saved, outcome)
 
 
-def _rewritten(disk: PageIndex, block: PageBlock, rendered: str, highlight_id: int,
-               ids: bool) -> tuple[list[str], bool]:
+def _rewritten(
+    disk: PageIndex, block: PageBlock, rendered: str, highlight_id: int, ids: bool
+) -> tuple[list[str], bool]:
     """The lines of an untouched block rewritten in place with its highlight's new text, at the
     block's depth and in the page's indentation: the block's Logseq properties (`id::`,
     `collapsed::`) after its own lines, and the id it carried (or, with `ids`, its own), so that
@@ -196,8 +212,12 @@ def _rewritten(disk: PageIndex, block: PageBlock, rendered: str, highlight_id: i
     fmt = disk.fmt
     logseq = not disk.obsidian
     new = rendered.split("\n")
-    own_lines = move("\n".join(disk.canonical(block.start, block.own_end)),
-                     block.depth, fmt.highlight_depth, fmt.indent).split("\n")
+    own_lines = move(
+        "\n".join(disk.canonical(block.start, block.own_end)),
+        block.depth,
+        fmt.highlight_depth,
+        fmt.indent,
+    ).split("\n")
     kept = [line for line in own_lines[1:] if logseq and LOGSEQ_OWN_PROPERTY.match(line)]
     cut = own_end(new, fmt.indent)
     new = new[:cut] + kept + new[cut:]
@@ -209,16 +229,21 @@ def _rewritten(disk: PageIndex, block: PageBlock, rendered: str, highlight_id: i
     elif carried is None and ids:
         new = with_block_id(new, cut, block_id(highlight_id, fmt), logseq=logseq)
     ours = block_id_of(new, own_end(new, fmt.indent), logseq=logseq) == block_id(highlight_id, fmt)
-    span = disk.lines[block.start:block.end]
+    span = disk.lines[block.start : block.end]
     blank = len(span) - len(list(dropwhile(lambda line: not line.strip(), reversed(span))))
-    lines = disk.on_page(move("\n".join(new), fmt.highlight_depth, block.depth,
-                              fmt.indent)).split("\n")
-    return lines + span[len(span) - blank:], ours
+    lines = disk.on_page(move("\n".join(new), fmt.highlight_depth, block.depth, fmt.indent)).split(
+        "\n"
+    )
+    return lines + span[len(span) - blank :], ours
 
 
-def nothing_to_plan(book: Book, fetched: list[Highlight],
-                    records: Mapping[int, HighlightRecord], style: Style,
-                    options: Options) -> bool:
+def nothing_to_plan(
+    book: Book,
+    fetched: list[Highlight],
+    records: Mapping[int, HighlightRecord],
+    style: Style,
+    options: Options,
+) -> bool:
     """Given a book's fetched highlights and the records of what syncd wrote on its page,
     return whether planning against the page as it was when recorded (every block syncd wrote
     as written) would change nothing: every highlight is recorded, and its decision is to keep
@@ -230,8 +255,9 @@ def nothing_to_plan(book: Book, fetched: list[Highlight],
     for h, rendered in zip(unique, render_highlights(book, unique, style), strict=True):
         record = records[h.id]
         seen = Seen.AS_WRITTEN if record.status == Status.WRITTEN else None
-        action = decide(Facts(record.status, seen, h.deleted, digest(rendered) != record.source),
-                        on)
+        action = decide(
+            Facts(record.status, seen, h.deleted, digest(rendered) != record.source), on
+        )
         if action.act is Act.GIVE_ID and block_id(h.id, style.page_format) in record.block:
             continue  # it carries its id already
         if action.act is not Act.KEEP or action.then is not None:
@@ -244,45 +270,52 @@ def _enabled(options: Options) -> frozenset[str]:
     return frozenset(name for name, value in asdict(options).items() if value)
 
 
-def observe_page(text: str, records: Mapping[int, HighlightRecord],
-                 fmt: PageFormat) -> list[HighlightRecord]:
+def observe_page(
+    text: str, records: Mapping[int, HighlightRecord], fmt: PageFormat
+) -> list[HighlightRecord]:
     """Given a page's text and the records of what syncd wrote there, return the records whose
     status the page now changes (`syncd.core.decision.OBSERVED`): blocks the user edited or
     deleted, or put back as written."""
     disk = PageIndex(text, fmt)
-    present = {rec.highlight_id: block for rec in records.values()
-               if rec.status != Status.REMOVED
-               and (block := disk.find(rec.block)) is not None}
+    present = {
+        rec.highlight_id: block
+        for rec in records.values()
+        if rec.status != Status.REMOVED and (block := disk.find(rec.block)) is not None
+    }
     taken = {block.start for block in present.values()}
     changed = []
     for record in records.values():
         if record.status == Status.REMOVED:
             continue
-        seen = Seen.AS_WRITTEN if record.highlight_id in present \
-            else _lost(disk, record, taken)[0]
+        seen = Seen.AS_WRITTEN if record.highlight_id in present else _lost(disk, record, taken)[0]
         status = decide(Facts(record.status, seen, False, False), rules=OBSERVED).then
         if status is not None and status != record.status:
             changed.append(replace(record, status=status))
     return changed
 
 
-def on_page(text: str, records: Mapping[int, HighlightRecord],
-            fmt: PageFormat) -> list[HighlightRecord]:
+def on_page(
+    text: str, records: Mapping[int, HighlightRecord], fmt: PageFormat
+) -> list[HighlightRecord]:
     """Given a page's text and records of blocks syncd meant to write there, return those whose
     block is on the page as meant (indentation and trailing white space aside)."""
     disk = PageIndex(text, fmt)
-    return [rec for rec in records.values()
-            if rec.status == Status.WRITTEN and disk.find(rec.block) is not None]
+    return [
+        rec
+        for rec in records.values()
+        if rec.status == Status.WRITTEN and disk.find(rec.block) is not None
+    ]
 
 
 def page_title_of(text: str) -> str | None:
     """Return the `title::` property of a page's first line, if it has one."""
     first = text.split("\n", 1)[0]
-    return first[len("title::"):].strip() if first.startswith("title::") else None
+    return first[len("title::") :].strip() if first.startswith("title::") else None
 
 
-def _lost(disk: PageIndex, record: HighlightRecord,
-          taken: set[int]) -> tuple[Seen, PageBlock | None]:
+def _lost(
+    disk: PageIndex, record: HighlightRecord, taken: set[int]
+) -> tuple[Seen, PageBlock | None]:
     """A block syncd wrote is no longer on the page as written: is a block alike there (the
     user's edit, taken), or none (deleted)?"""
     similar = disk.find_similar(record.block, taken)
@@ -292,16 +325,24 @@ def _lost(disk: PageIndex, record: HighlightRecord,
     return Seen.SIMILAR, similar
 
 
-def new_page_records(book: Book, fetched: list[Highlight], style: Style, block_ids: bool = False
-                     ) -> tuple[list[str], list[HighlightRecord]]:
+def new_page_records(
+    book: Book, fetched: list[Highlight], style: Style, block_ids: bool = False
+) -> tuple[list[str], list[HighlightRecord]]:
     """Return the rendered blocks of a new page's highlights and the records for them: the
     highlights the decision appends to an empty page; with `block_ids`, each block carries its
     highlight's stable id (not part of its digest)."""
-    kept = [h for h in {h.id: h for h in fetched}.values()
-            if decide(Facts(None, None if h.deleted else Seen.ABSENT, h.deleted, False)).act
-            is Act.APPEND]
+    kept = [
+        h
+        for h in {h.id: h for h in fetched}.values()
+        if decide(Facts(None, None if h.deleted else Seen.ABSENT, h.deleted, False)).act
+        is Act.APPEND
+    ]
     plain = render_highlights(book, kept, style)
-    blocks = [identified(rendered, h.id, style.page_format) if block_ids else rendered
-              for h, rendered in zip(kept, plain, strict=True)]
-    return blocks, [HighlightRecord(h.id, book.id, block, digest(rendered), Status.WRITTEN)
-                    for h, block, rendered in zip(kept, blocks, plain, strict=True)]
+    blocks = [
+        identified(rendered, h.id, style.page_format) if block_ids else rendered
+        for h, rendered in zip(kept, plain, strict=True)
+    ]
+    return blocks, [
+        HighlightRecord(h.id, book.id, block, digest(rendered), Status.WRITTEN)
+        for h, block, rendered in zip(kept, blocks, plain, strict=True)
+    ]

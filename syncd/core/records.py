@@ -97,8 +97,10 @@ class PendingWrite:
         checked): what recording the write records."""
         if self.spans is None:
             return self.highlights
-        return [h if span is None else replace(h, block=text[span[0]:span[1]])
-                for h, span in zip(self.highlights, self.spans, strict=True)]
+        return [
+            h if span is None else replace(h, block=text[span[0] : span[1]])
+            for h, span in zip(self.highlights, self.spans, strict=True)
+        ]
 
     def blocks_known(self) -> list[HighlightRecord]:
         """The highlights whose block is stored whole (all but those stored as a span)."""

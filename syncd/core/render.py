@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from syncd.core.dates import django_date, format_journal_date, format_moment, format_time
+from syncd.core.dates import format_journal_date, format_moment, format_time
+from syncd.core.django_dates import django_date
 from syncd.core.model import Book, Highlight
 from syncd.core.outline import (
     Block,
@@ -38,8 +39,12 @@ _BREAKS = re.compile(LINE_BREAK + "+")
 # A highlight's own address at Readwise; a Logseq block id is the name-based UUID (version 5, URL
 # namespace) of it, so that anyone can derive the id of a highlight's block from its id.
 HIGHLIGHT_URL = "https://readwise.io/open/{id}"
-OBSIDIAN_CONTINUATION = {"highlight_text": "  ", "highlight_note": "      ",
-                         "document_note": "   ", "summary": ""}
+OBSIDIAN_CONTINUATION = {
+    "highlight_text": "  ",
+    "highlight_note": "      ",
+    "document_note": "   ",
+    "summary": "",
+}
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,9 @@ class Style:
         notes, `daily_note_date` (the day's note title, to link to it)."""
         values: dict[str, Any] = {"date": self.date(now), "time": self.time(now)}
         if self.daily_note_format:
-            values["daily_note_date"] = format_moment(now.astimezone(self.tz),
-                                                      self.daily_note_format)
+            values["daily_note_date"] = format_moment(
+                now.astimezone(self.tz), self.daily_note_format
+            )
         return values
 
 
@@ -165,8 +171,9 @@ def _obsidian_value(name: str, value: str) -> str:
     return "\n".join(lines)
 
 
-def render_obsidian_highlight(book: Book, highlight: Highlight, style: Style,
-                              book_variables: dict[str, Any]) -> str:
+def render_obsidian_highlight(
+    book: Book, highlight: Highlight, style: Style, book_variables: dict[str, Any]
+) -> str:
     """Return a highlight's Markdown lines as Readwise's Obsidian export writes them: a heading
     highlight as `###` (h1), `####` (h2)...; any other through the `highlight` template, with
     trailing spaces kept (`- Tags: [[a]] `)."""
@@ -182,8 +189,9 @@ def render_obsidian_highlight(book: Book, highlight: Highlight, style: Style,
     return "\n".join(line for line in output.split("\n") if line.strip()) or "-"
 
 
-def highlight_context(book: Book, highlight: Highlight,
-                      book_variables: dict[str, Any]) -> dict[str, Any]:
+def highlight_context(
+    book: Book, highlight: Highlight, book_variables: dict[str, Any]
+) -> dict[str, Any]:
     """The highlight template's variables: the highlight's, and its book's (`_book_variables`,
     but no dates, so that what a highlight renders to does not change with the day)."""
     label, link = location(book, highlight)
@@ -209,12 +217,19 @@ def render_highlights(book: Book, highlights: Iterable[Highlight], style: Style)
     fmt = style.page_format
     variables = _book_variables(book)
     if fmt is OBSIDIAN:
-        return [render_obsidian_highlight(book, highlight, style, variables)
-                for highlight in highlights]
-    return [render_blocks(template_blocks(style.templates.render(
-                "highlight", highlight_context(book, highlight, variables))),
-                          fmt.highlight_depth, fmt.indent)
-            for highlight in highlights]
+        return [
+            render_obsidian_highlight(book, highlight, style, variables) for highlight in highlights
+        ]
+    return [
+        render_blocks(
+            template_blocks(
+                style.templates.render("highlight", highlight_context(book, highlight, variables))
+            ),
+            fmt.highlight_depth,
+            fmt.indent,
+        )
+        for highlight in highlights
+    ]
 
 
 def block_id(highlight_id: int, fmt: PageFormat) -> str:
@@ -232,14 +247,23 @@ def identified(block: str, highlight_id: int, fmt: PageFormat) -> str:
     lines = block.split("\n")
     if fmt.name != LOGSEQ.name and lines[0].startswith("#"):
         return block
-    return "\n".join(with_block_id(lines, own_end(lines, fmt.indent), block_id(highlight_id, fmt),
-                                   logseq=fmt.name == LOGSEQ.name))
+    return "\n".join(
+        with_block_id(
+            lines,
+            own_end(lines, fmt.indent),
+            block_id(highlight_id, fmt),
+            logseq=fmt.name == LOGSEQ.name,
+        )
+    )
 
 
 def _header(book: Book, style: Style, now: datetime, *, is_new_page: bool) -> str:
     """Return the header above a sync's highlights: a block in Logseq, heading lines else."""
-    context = {**book_context(book, style, now),
-               "is_new_page": is_new_page, "has_new_highlights": True}
+    context = {
+        **book_context(book, style, now),
+        "is_new_page": is_new_page,
+        "has_new_highlights": True,
+    }
     output = style.templates.render("highlight_header", context)
     if style.page_format.header_is_block:
         return render_blocks(template_blocks(output))
@@ -258,8 +282,9 @@ def _outdent(lines: str, unit: str) -> str:
     return "\n".join(line.removeprefix(unit) for line in lines.split("\n"))
 
 
-def render_new_page(book: Book, title: str, highlight_blocks: list[str], style: Style,
-                    now: datetime) -> str:
+def render_new_page(
+    book: Book, title: str, highlight_blocks: list[str], style: Style, now: datetime
+) -> str:
     """Return a whole new page: the title line and metadata, a blank line, the first header and
     its highlights. Logseq's metadata are properties (one per line); Obsidian's, Markdown."""
     fmt = style.page_format
@@ -268,21 +293,24 @@ def render_new_page(book: Book, title: str, highlight_blocks: list[str], style: 
         for name in ("document_note", "summary"):
             context[name] = _obsidian_value(name, context[name])
     metadata = style.templates.render("metadata", context)
-    body = _with_highlights(style, _header(book, style, now, is_new_page=True),
-                            highlight_blocks)
+    body = _with_highlights(style, _header(book, style, now, is_new_page=True), highlight_blocks)
     if fmt is LOGSEQ:
         # `key:: value` lines are the page's properties; any other line (Readwise's documented
         # template puts the cover image there) becomes a block of its own before the header.
         lines = [line.rstrip().replace("\x00", " ") for line in metadata.split("\n")]
         properties = [fmt.title_line(title)] + [line for line in lines if _PROPERTY.match(line)]
-        blocks = [Block(0, line.strip()) for line in lines
-                  if line.strip() and not _PROPERTY.match(line)]
+        blocks = [
+            Block(0, line.strip()) for line in lines if line.strip() and not _PROPERTY.match(line)
+        ]
         body = "\n".join(part for part in (render_blocks(blocks), body) if part)
         return "\n".join(properties) + "\n\n" + body
     # Trailing spaces stay: Readwise writes `- Author: ` and `- Document Tags: [[a]] `.
     head = metadata.replace(LINE_BREAK, " ").strip("\n")
-    page = f"{fmt.title_line(title)}\n\n{head}\n\n{body}\n" if head else \
-        f"{fmt.title_line(title)}\n\n{body}\n"
+    page = (
+        f"{fmt.title_line(title)}\n\n{head}\n\n{body}\n"
+        if head
+        else f"{fmt.title_line(title)}\n\n{body}\n"
+    )
     return render_frontmatter(book, style, now) + page
 
 
@@ -292,18 +320,22 @@ def render_frontmatter(book: Book, style: Style, now: datetime) -> str:
     (text, list, date: see `templates.yaml_value`); output that is still not a YAML mapping
     (a custom template's own text) raises TemplateError naming the template and the book, and
     the book fails alone: syncd never writes front matter Obsidian cannot read."""
-    context = {**book_context(book, style, now), "authors": split_authors(book.author),
-               "readwise_url": book.readwise_url or "", "book_id": book.id}
+    context = {
+        **book_context(book, style, now),
+        "authors": split_authors(book.author),
+        "readwise_url": book.readwise_url or "",
+        "book_id": book.id,
+    }
     output = style.templates.render("frontmatter", context)
     if not output.strip():
         return ""
-    yaml_text = "\n".join(line.rstrip() for line in output.strip("\n").split("\n")
-                          if line.strip())
+    yaml_text = "\n".join(line.rstrip() for line in output.strip("\n").split("\n") if line.strip())
     try:
         check_frontmatter(yaml_text)
     except ValueError as error:
-        raise TemplateError(style.templates.source, "templates.frontmatter",
-                            f"book {book.id}: {error}") from None
+        raise TemplateError(
+            style.templates.source, "templates.frontmatter", f"book {book.id}: {error}"
+        ) from None
     return f"---\n{yaml_text}\n---\n"
 
 
@@ -320,19 +352,29 @@ def render_addition(book: Book, highlight_blocks: list[str], style: Style, now: 
     """Return the text appended to a page for a later sync: one dated header and its highlights.
     In Markdown the header is a heading right after the page's last line (as Readwise's plugin
     appends it), and the page keeps ending with a line break."""
-    text = _with_highlights(style, _header(book, style, now, is_new_page=False),
-                            highlight_blocks)
+    text = _with_highlights(style, _header(book, style, now, is_new_page=False), highlight_blocks)
     return text if style.page_format.header_is_block else f"{text}\n"
 
 
-def render_sync_log_entry(num_highlights: int, num_books: int, style: Style, now: datetime,
-                          books: Iterable[tuple[str, int]] = ()) -> str:
+def render_sync_log_entry(
+    num_highlights: int,
+    num_books: int,
+    style: Style,
+    now: datetime,
+    books: Iterable[tuple[str, int]] = (),
+) -> str:
     """Return a sync's entry for the sync log page. `books` are (title, new highlights) of the
     books it brought; Obsidian's log (as Readwise's plugin writes `Readwise Syncs.md`) has a line
     per book and ends each entry with a blank line."""
-    context = {**style.dates(now), "num_highlights": num_highlights, "num_books": num_books,
-               "books": [{"title": clean(title).replace(LINE_BREAK, " "), "num_highlights": n}
-                         for title, n in books]}
+    context = {
+        **style.dates(now),
+        "num_highlights": num_highlights,
+        "num_books": num_books,
+        "books": [
+            {"title": clean(title).replace(LINE_BREAK, " "), "num_highlights": n}
+            for title, n in books
+        ],
+    }
     output = style.templates.render("sync_log", context)
     if style.page_format is OBSIDIAN:
         return output.strip("\n") + "\n\n"

@@ -23,7 +23,7 @@ import jinja2
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
-from syncd.core.dates import django_date
+from syncd.core.django_dates import django_date
 from syncd.errors import TemplateError
 
 SECTIONS = ("page_title", "metadata", "highlight_header", "highlight", "sync_log", "frontmatter")
@@ -99,8 +99,9 @@ def _yaml_text(value: object) -> str:
 
 # What YAML (1.1, as PyYAML and Obsidian read it) does not allow in a document, even escaped
 # as JSON leaves it: other non-printable characters, and the byte order mark.
-_NOT_YAML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff\ufffe\uffff"
-                       "\ud800-\udfff]")
+_NOT_YAML = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff\ufffe\uffff\ud800-\udfff]"
+)
 
 
 def check_frontmatter(text: str) -> dict[str, Any]:
@@ -117,7 +118,8 @@ def check_frontmatter(text: str) -> dict[str, Any]:
 
 def _environment(*, yaml_output: bool = False) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
-        autoescape=False, keep_trailing_newline=False,
+        autoescape=False,
+        keep_trailing_newline=False,
         undefined=jinja2.ChainableUndefined,
         finalize=yaml_value if yaml_output else None,
     )
@@ -129,22 +131,26 @@ def _environment(*, yaml_output: bool = False) -> SandboxedEnvironment:
 def default_sources(page_format: str) -> dict[str, str]:
     """Return the default templates of a page format (`logseq` or `obsidian`), by section."""
     folder = resources.files("syncd") / "templates" / page_format
-    return {name: (folder / f"{name}.j2").read_text(encoding="utf-8") if name != "frontmatter"
-            else "" for name in SECTIONS}  # no front matter unless asked for
+    return {
+        name: (folder / f"{name}.j2").read_text(encoding="utf-8") if name != "frontmatter" else ""
+        for name in SECTIONS
+    }  # no front matter unless asked for
 
 
 def default_frontmatter() -> str:
     """The front matter `sync.frontmatter: true` writes (Obsidian properties)."""
     return (resources.files("syncd") / "templates" / "obsidian" / "frontmatter.j2").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
 
 
 class Templates:
     """The compiled templates of a vault: defaults, overridden by the config's. In `frontmatter`
     every `{{ value }}` is written as a YAML value (`yaml_value`), so the YAML stays valid."""
 
-    def __init__(self, page_format: str, overrides: Mapping[str, str] | None = None,
-                 source: object = None) -> None:
+    def __init__(
+        self, page_format: str, overrides: Mapping[str, str] | None = None, source: object = None
+    ) -> None:
         self.page_format = page_format
         self.source = source  # the config file, named in errors
         self.overrides = dict(overrides or {})
@@ -154,8 +160,9 @@ class Templates:
             try:
                 self._compiled[name] = _compiled(text, yaml_output=name == "frontmatter")
             except jinja2.TemplateSyntaxError as error:
-                raise TemplateError(self.source, f"templates.{name}",
-                                    f"line {error.lineno}: {error.message}") from None
+                raise TemplateError(
+                    self.source, f"templates.{name}", f"line {error.lineno}: {error.message}"
+                ) from None
 
     def render(self, section: str, context: Mapping[str, Any]) -> str:
         """Render one section; raise TemplateError naming it and the line that failed."""
@@ -164,11 +171,13 @@ class Templates:
         except jinja2.TemplateError as error:
             line = _failing_line(error)
             where = f"line {line}: " if line else ""
-            raise TemplateError(self.source, f"templates.{section}",
-                                f"{where}{type(error).__name__}: {error}") from None
+            raise TemplateError(
+                self.source, f"templates.{section}", f"{where}{type(error).__name__}: {error}"
+            ) from None
         except (TypeError, ValueError, ArithmeticError) as error:
-            raise TemplateError(self.source, f"templates.{section}",
-                                f"{type(error).__name__}: {error}") from None
+            raise TemplateError(
+                self.source, f"templates.{section}", f"{type(error).__name__}: {error}"
+            ) from None
 
 
 @functools.lru_cache(maxsize=256)

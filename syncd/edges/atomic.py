@@ -25,6 +25,7 @@ log = logging.getLogger("syncd.vault")
 
 LATE_WRITE_WAIT = 0.5  # seconds: the longest a write waits for others to close a replaced page
 
+
 class PageChanged(Exception):
     """The page changed on disk between reading it and replacing it."""
 
@@ -74,7 +75,7 @@ def fsync_path(path: Path) -> None:
 def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def write_beside(path: Path, data: bytes, *, durable: bool) -> tuple[Path, os.stat_result]:
@@ -221,8 +222,13 @@ def _load_renameat2() -> Callable[[int, bytes, int, bytes, int], int] | None:
         function = ctypes.CDLL(None, use_errno=True).renameat2  # glibc 2.28 and later
     except (OSError, AttributeError):
         return None
-    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                         ctypes.c_uint]
+    function.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
     function.restype = ctypes.c_int
     return function
 
@@ -235,8 +241,7 @@ def renameat2(source: Path, destination: Path, flags: int) -> None:
     """renameat2(2) with `flags`; raise OSError (ENOSYS where the C library lacks it)."""
     if _RENAMEAT2 is None:
         raise OSError(errno.ENOSYS, os.strerror(errno.ENOSYS))
-    if _RENAMEAT2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(destination),
-                  flags) != 0:
+    if _RENAMEAT2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(destination), flags) != 0:
         code = ctypes.get_errno()
         raise OSError(code, os.strerror(code), str(source), None, str(destination))
 
@@ -271,11 +276,13 @@ def _read_all(fd: int | None) -> bytes | None:
     return b"".join(chunks)
 
 
-
-
 def describe_error(path: Path, error: OSError) -> str:
-    reasons = {errno.ENOSPC: "the disk is full", errno.EROFS: "the vault is read-only",
-               errno.EACCES: "permission denied", errno.EPERM: "permission denied",
-               errno.EDQUOT: "the disk quota is exceeded"}
+    reasons = {
+        errno.ENOSPC: "the disk is full",
+        errno.EROFS: "the vault is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.EDQUOT: "the disk quota is exceeded",
+    }
     reason = reasons.get(error.errno or 0, error.strerror or str(error))
     return f"{path}: cannot write page: {reason}"

@@ -108,7 +108,6 @@ class Notifier:
         """Seconds between `watchdog()` calls, or None when systemd expects none."""
         return watchdog_interval(self.env)
 
-
     def notify(self, message: str) -> bool:
         """Send a raw message; see `notify`."""
         return notify(message, self.env)

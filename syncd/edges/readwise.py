@@ -84,10 +84,9 @@ class ReadwiseClient:
     ) -> None:
         self._base = base_url.rstrip("/")
         self._session = session or requests.Session()
-        self._session.headers.update({
-            "Authorization": f"Token {token}",
-            "User-Agent": f"syncd/{__version__}",
-        })
+        self._session.headers.update(
+            {"Authorization": f"Token {token}", "User-Agent": f"syncd/{__version__}"}
+        )
         self._timeout = timeout
         self._policy = policy
         self.sleep = sleep  # how retries wait; the daemon swaps in one that ends on stop
@@ -102,8 +101,9 @@ class ReadwiseClient:
         if response.status_code != 204:
             raise ReadwiseError(f"Readwise answered {response.status_code} to the token check")
 
-    def export(self, updated_after: datetime | None = None,
-               book_ids: list[int] | None = None) -> Iterator[ExportPage]:
+    def export(
+        self, updated_after: datetime | None = None, book_ids: list[int] | None = None
+    ) -> Iterator[ExportPage]:
         """Yield the export page by page, following `nextPageCursor` until it runs out.
 
         While the caller works on one page, the next is already being fetched (its bytes, not
@@ -145,8 +145,9 @@ class ReadwiseClient:
         with self._one_request:
             return self._session.get(self._base + path, params=params, timeout=self._timeout)
 
-    def _export_page(self, params: Mapping[str, str],
-                     sent: Future[requests.Response] | None = None) -> ExportPage:
+    def _export_page(
+        self, params: Mapping[str, str], sent: Future[requests.Response] | None = None
+    ) -> ExportPage:
         def parse(response: requests.Response) -> ExportPage:
             body = response.json()
             if not isinstance(body, dict) or not isinstance(body.get("results"), list):
@@ -162,9 +163,13 @@ class ReadwiseClient:
 
         return self._request(EXPORT_PATH, params, parse=parse, sent=sent)
 
-    def _request(self, path: str, params: Mapping[str, str],
-                 parse: Callable[[requests.Response], Any] | None = None,
-                 sent: Future[requests.Response] | None = None) -> Any:
+    def _request(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        parse: Callable[[requests.Response], Any] | None = None,
+        sent: Future[requests.Response] | None = None,
+    ) -> Any:
         """GET `path` until it succeeds or retrying is no use; `sent`: the first attempt's
         request, already sent ahead."""
         failures = rate_limited = 0
@@ -178,23 +183,28 @@ class ReadwiseClient:
                     if rate_limited > self._policy.rate_limit_waits:
                         raise UnreachableError(
                             f"Readwise kept rate-limiting {path} "
-                            f"({rate_limited} times); try again later") from None
+                            f"({rate_limited} times); try again later"
+                        ) from None
                     wait = retry.wait
                 else:
                     failures += 1
                     if failures >= self._policy.attempts:
                         raise UnreachableError(
-                            f"Readwise unreachable: {path} failed {failures} times, "
-                            f"last: {retry}") from None
+                            f"Readwise unreachable: {path} failed {failures} times, last: {retry}"
+                        ) from None
                     wait = self._backoff(failures)
                 log.warning("%s: %s; retrying in %.1f s", path, retry, wait)
                 if self._on_retry:
                     self._on_retry(str(retry), wait)
                 self.sleep(wait)
 
-    def _attempt(self, path: str, params: Mapping[str, str],
-                 parse: Callable[[requests.Response], Any] | None,
-                 sent: Future[requests.Response] | None) -> Any:
+    def _attempt(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        parse: Callable[[requests.Response], Any] | None,
+        sent: Future[requests.Response] | None,
+    ) -> Any:
         self.requests_made += 1
         try:
             response = sent.result() if sent is not None else self._get(path, params)
@@ -204,8 +214,10 @@ class ReadwiseClient:
             raise _Retryable(f"connection failed ({type(error).__name__})") from None
         status = response.status_code
         if status in (401, 403):
-            raise AuthError(f"Readwise refused the token (HTTP {status}); "
-                            "check readwise.token or $READWISE_TOKEN")
+            raise AuthError(
+                f"Readwise refused the token (HTTP {status}); "
+                "check readwise.token or $READWISE_TOKEN"
+            )
         if status == 429:
             raise _Retryable("rate limited (HTTP 429)", wait=retry_after(response.headers))
         if status >= 500:

@@ -10,8 +10,6 @@ written or is gone is StateError, naming it and the system's reason.
 
 from __future__ import annotations
 
-import errno
-import hashlib
 import json
 import os
 import sqlite3
@@ -22,15 +20,15 @@ from dataclasses import astuple
 from pathlib import Path
 
 from syncd.core.decision import Status
-from syncd.core.records import (
-    BookProblem,
-    HighlightRecord,
-    PageNames,
-    PageRecord,
-    PendingWrite,
-)
+from syncd.core.records import BookProblem, HighlightRecord, PageNames, PageRecord, PendingWrite
 from syncd.edges.atomic import file_identity
-from syncd.errors import VaultError
+from syncd.edges.state_files import (
+    DEFAULT_BUSY_TIMEOUT,
+    CorruptStateError,
+    StateError,
+    folder_reason,
+    state_error,
+)
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -85,57 +83,6 @@ def _json(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def database_path(state_dir: Path, vault: Path) -> Path:
-    """Return the database file of one vault: several vaults may share a state_dir."""
-    key = hashlib.sha256(str(vault.resolve()).encode()).hexdigest()[:16]
-    return state_dir / f"vault-{key}.sqlite3"
-
-
-DEFAULT_BUSY_TIMEOUT = 5.0  # seconds to wait for another process's lock on the database
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 11, 26
-
-
-class CorruptStateError(Exception):
-    """The database file is not a usable syncd database."""
-
-
-class StateError(VaultError):
-    """The state database cannot be used now (its folder is unwritable or gone); exit 5."""
-
-
-class StateBusyError(StateError):
-    """Another process holds a lock on the state database, longer than syncd waits."""
-
-
-def state_error(error: sqlite3.Error, path: Path, busy_timeout: float) -> Exception:
-    """Given an SQLite error on the database at `path`, return what it means: StateBusyError,
-    CorruptStateError (only for a damaged file or one that is not a database), or StateError
-    naming the folder and the system's reason."""
-    code = getattr(error, "sqlite_errorcode", None)
-    primary = code & 0xFF if isinstance(code, int) else None
-    if primary in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in str(error):
-        return StateBusyError(
-            f"the state database {path} is locked by another process (waited "
-            f"{busy_timeout:g} s); close what holds it (e.g. an sqlite3 shell) and try again")
-    if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or (
-            primary is None and ("malformed" in str(error) or "not a database" in str(error))):
-        return CorruptStateError(str(error))
-    reason = (os.strerror(errno.EISDIR) if path.is_dir()
-              else _folder_reason(path.parent, error))
-    return StateError(f"state folder {path.parent}: {reason}")
-
-
-def _folder_reason(folder: Path, error: BaseException) -> str:
-    """The system's reason a database in `folder` cannot be opened or written."""
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror
-    if not folder.is_dir():
-        return os.strerror(errno.ENOENT)
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return os.strerror(errno.EACCES)
-    return str(error)
-
-
 class State:
     """A connection to one vault's state database."""
 
@@ -153,12 +100,15 @@ class State:
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as error:
-            raise StateError(f"state folder {path.parent}: cannot create it "
-                             f"({_folder_reason(path.parent, error)})") from None
+            raise StateError(
+                f"state folder {path.parent}: cannot create it "
+                f"({folder_reason(path.parent, error)})"
+            ) from None
         try:
             # One runner uses the connection at a time; the daemon may build it on another thread.
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                       timeout=busy_timeout)
+            self._db = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
@@ -187,8 +137,9 @@ class State:
                 self._db.execute(f"ALTER TABLE pages ADD COLUMN {column} INTEGER")
 
     @classmethod
-    def open_or_rebuild(cls, path: Path, *, busy_timeout: float | None = None
-                        ) -> tuple[State, Path | None]:
+    def open_or_rebuild(
+        cls, path: Path, *, busy_timeout: float | None = None
+    ) -> tuple[State, Path | None]:
         """Open the database; if it is corrupt, move it aside and start a new one. A locked
         one is waited for, then StateBusyError: never moved aside.
 
@@ -279,20 +230,36 @@ class State:
 
     def pages(self, status: str | None = None) -> list[PageRecord]:
         """Every page record (only those of `status` when given), by book."""
-        rows = self._db.execute("SELECT * FROM pages ORDER BY book_id") if status is None else \
-            self._db.execute("SELECT * FROM pages WHERE status = ? ORDER BY book_id", (status,))
+        rows = (
+            self._db.execute("SELECT * FROM pages ORDER BY book_id")
+            if status is None
+            else self._db.execute(
+                "SELECT * FROM pages WHERE status = ? ORDER BY book_id", (status,)
+            )
+        )
         return [PageRecord(*row) for row in rows]
 
     def page_paths(self, status: str) -> list[str]:
         """The paths of the page records of `status` (no records made: 10,000 pages cost a
         few milliseconds)."""
-        return [row[0] for row in self._db.execute("SELECT path FROM pages WHERE status = ?",
-                                                   (status,))]
+        return [
+            row[0] for row in self._db.execute("SELECT path FROM pages WHERE status = ?", (status,))
+        ]
 
     def put_page(self, page: PageRecord) -> None:
-        self._db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         (page.book_id, page.path, page.title, page.status, page.size,
-                          page.mtime_ns, page.device, page.inode))
+        self._db.execute(
+            "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                page.book_id,
+                page.path,
+                page.title,
+                page.status,
+                page.size,
+                page.mtime_ns,
+                page.device,
+                page.inode,
+            ),
+        )
         if self._names is not None:
             self._names.put(page)
 
@@ -312,9 +279,10 @@ class State:
         return {row[0]: _highlight(*row) for row in rows}
 
     def put_highlights(self, records: Iterable[HighlightRecord]) -> None:
-        self._db.executemany("INSERT OR REPLACE INTO highlights VALUES (?, ?, ?, ?, ?)",
-                             ((r.highlight_id, r.book_id, r.block, r.source, r.status)
-                              for r in records))
+        self._db.executemany(
+            "INSERT OR REPLACE INTO highlights VALUES (?, ?, ?, ?, ?)",
+            ((r.highlight_id, r.book_id, r.block, r.source, r.status) for r in records),
+        )
 
     def delete_book(self, book_id: int) -> None:
         self._db.execute("DELETE FROM pages WHERE book_id = ?", (book_id,))
@@ -330,16 +298,19 @@ class State:
 
     def put_problem(self, problem: BookProblem) -> None:
         assert problem.kind in PROBLEM_KINDS, problem.kind
-        self._db.execute("INSERT OR REPLACE INTO book_problems VALUES (?, ?, ?, ?)",
-                         (problem.book_id, problem.kind, problem.title, problem.reason))
+        self._db.execute(
+            "INSERT OR REPLACE INTO book_problems VALUES (?, ?, ?, ?)",
+            (problem.book_id, problem.kind, problem.title, problem.reason),
+        )
 
     def clear_problem(self, book_id: int, kind: str | None = None) -> None:
         """Forget a book's problem (only a problem of `kind` when given)."""
         if kind is None:
             self._db.execute("DELETE FROM book_problems WHERE book_id = ?", (book_id,))
         else:
-            self._db.execute("DELETE FROM book_problems WHERE book_id = ? AND kind = ?",
-                             (book_id, kind))
+            self._db.execute(
+                "DELETE FROM book_problems WHERE book_id = ? AND kind = ?", (book_id, kind)
+            )
 
     # writes about to be made (see PendingWrite)
     def put_pending(self, writes: Iterable[PendingWrite]) -> None:
@@ -348,12 +319,32 @@ class State:
         # a block that is in the text written as its span there (see PendingWrite.spans).
         self._db.executemany(
             "INSERT OR REPLACE INTO pending_writes VALUES (?, ?, ?, ?, ?, ?, ?)",
-            ((w.path, w.digest, None if w.page is None else _json(astuple(w.page)),
-              _json([(h.highlight_id, h.book_id, h.block if span is None else span, h.source,
-                      h.status)
-                     for h, span in zip(w.highlights, w.spans or [None] * len(w.highlights),
-                                        strict=True)]),
-              w.log_highlights, w.log_books, _json(w.log_titles)) for w in writes))
+            (
+                (
+                    w.path,
+                    w.digest,
+                    None if w.page is None else _json(astuple(w.page)),
+                    _json(
+                        [
+                            (
+                                h.highlight_id,
+                                h.book_id,
+                                h.block if span is None else span,
+                                h.source,
+                                h.status,
+                            )
+                            for h, span in zip(
+                                w.highlights, w.spans or [None] * len(w.highlights), strict=True
+                            )
+                        ]
+                    ),
+                    w.log_highlights,
+                    w.log_books,
+                    _json(w.log_titles),
+                )
+                for w in writes
+            ),
+        )
 
     def pending(self) -> list[PendingWrite]:
         rows = self._db.execute("SELECT * FROM pending_writes ORDER BY path")
@@ -362,14 +353,22 @@ class State:
             records, spans = [], []
             for highlight_id, book_id, block, source, status in json.loads(highlights):
                 span = (int(block[0]), int(block[1])) if isinstance(block, list) else None
-                records.append(_highlight(highlight_id, book_id, "" if span else block,
-                                          source, status))
+                records.append(
+                    _highlight(highlight_id, book_id, "" if span else block, source, status)
+                )
                 spans.append(span)
-            writes.append(PendingWrite(
-                path, digest, None if page is None else PageRecord(*json.loads(page)), records,
-                log_highlights, log_books,
-                [(str(title), int(n)) for title, n in json.loads(titles)],
-                spans if any(spans) else None))
+            writes.append(
+                PendingWrite(
+                    path,
+                    digest,
+                    None if page is None else PageRecord(*json.loads(page)),
+                    records,
+                    log_highlights,
+                    log_books,
+                    [(str(title), int(n)) for title, n in json.loads(titles)],
+                    spans if any(spans) else None,
+                )
+            )
         return writes
 
     def clear_pending(self) -> None:
@@ -384,12 +383,14 @@ class State:
         for status in HIGHLIGHT_STATUSES:
             counts[status] = 0
         for status, n in self._db.execute(
-                "SELECT status, count(*) FROM highlights GROUP BY status"):
+            "SELECT status, count(*) FROM highlights GROUP BY status"
+        ):
             counts[status] = n
             counts["highlights"] += n
         return counts
 
 
-def _highlight(highlight_id: int, book_id: int, block: str, source: str,
-               status: str) -> HighlightRecord:
+def _highlight(
+    highlight_id: int, book_id: int, block: str, source: str, status: str
+) -> HighlightRecord:
     return HighlightRecord(highlight_id, book_id, block, source, Status(status))

@@ -31,6 +31,8 @@ from syncd.errors import VaultError
 
 log = logging.getLogger("syncd.vault")
 WRITE_ATTEMPTS = 5  # times syncd puts back what was written into a page it replaced
+
+
 def folder_problem(folder: Path) -> str | None:
     """Given a folder syncd must write in, return what is wrong with it, in a few words with the
     OS's own reason ("does not exist", "is a file, not a folder", "cannot be written: Read-only
@@ -63,8 +65,6 @@ def folder_problem(folder: Path) -> str | None:
         os.unlink(probe)
     os.close(fd)
     return None
-
-
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ class Vault:
         file first), is put back whole, in place of `ours`."""
         for _ in range(WRITE_ATTEMPTS):
             if before and late.startswith(before):
-                added = late[len(before):]
+                added = late[len(before) :]
                 if added and not ours.endswith(b"\n") and not added.startswith(b"\n"):
                     added = b"\n" + added
                 fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
@@ -229,8 +229,11 @@ class Vault:
             try:
                 written_meanwhile = atomic.swap(path, back, ours)
             except PageChanged:
-                log.warning("%s: changed again while syncd put back what was written into it "
-                            "meanwhile; keeping the newest", path)
+                log.warning(
+                    "%s: changed again while syncd put back what was written into it "
+                    "meanwhile; keeping the newest",
+                    path,
+                )
                 return
             finally:
                 back.unlink(missing_ok=True)
@@ -239,8 +242,11 @@ class Vault:
             # Written in place again, into `ours`, while it was put back: theirs too.
             assert written_meanwhile is not None
             before, late, ours = ours, written_meanwhile, late
-        log.warning("%s: kept being written while syncd put back what was written into it "
-                    "meanwhile; keeping the newest", path)
+        log.warning(
+            "%s: kept being written while syncd put back what was written into it "
+            "meanwhile; keeping the newest",
+            path,
+        )
 
     def read_text(self, path: Path) -> str | None:
         """A settings file's text (None when it is missing or not UTF-8)."""
@@ -269,8 +275,7 @@ class Vault:
         found = []
         for folder, dirs, files in os.walk(self.root):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
-            found += [path for name in files
-                      if is_page(self.relative(path := Path(folder, name)))]
+            found += [path for name in files if is_page(self.relative(path := Path(folder, name)))]
         return found
 
     def remove_temporary_files(self, folder: Path) -> int:

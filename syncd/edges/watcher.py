@@ -220,8 +220,9 @@ class PageWatcher:
             if self._root_gone or self._stopped:
                 return
             self._root_gone = True
-            self._return_thread = threading.Thread(target=self._wait_for_root, daemon=True,
-                                                   name="syncd-watcher-return")
+            self._return_thread = threading.Thread(
+                target=self._wait_for_root, daemon=True, name="syncd-watcher-return"
+            )
             self._return_thread.start()
         logger.warning("Vault folder %s disappeared; no longer watching it", self.root)
 
@@ -241,13 +242,18 @@ class PageWatcher:
                 old.join()
             try:
                 observer = self._start_observer(
-                    self._observer_factory() if self._mode == "inotify"
-                    else PollingObserver(timeout=self._polling_interval))
+                    self._observer_factory()
+                    if self._mode == "inotify"
+                    else PollingObserver(timeout=self._polling_interval)
+                )
             except OSError as error:
                 if not self.root.is_dir():
                     continue  # gone again
-                logger.error("Cannot watch %s again (%s); pages are still checked before "
-                             "every sync", self.root, error)
+                logger.error(
+                    "Cannot watch %s again (%s); pages are still checked before every sync",
+                    self.root,
+                    error,
+                )
                 return
             with self._lock:
                 if self._stopped:

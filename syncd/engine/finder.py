@@ -104,8 +104,9 @@ class PageFinder:
         at as a page that appeared there (strong evidence only). The vault is listed and its
         pages' identities read (no page is read unless its identity matches), and only when
         some deleted book has a recorded identity. Return pages read."""
-        gone = {(r.device, r.inode) for r in records
-                if r.status == "deleted" and r.inode is not None}
+        gone = {
+            (r.device, r.inode) for r in records if r.status == "deleted" and r.inode is not None
+        }
         if not gone:
             return 0
         known = {record.path for record in records}
@@ -126,10 +127,11 @@ class PageFinder:
     def check_root(self) -> None:
         """Raise VaultError if the vault folder is missing, or empty (an unmounted disk): then
         pages are not where syncd left them, and none was deleted by the user."""
-        if self.vault.missing_or_empty() and any(p.status == "active"
-                                                  for p in self.state.pages()):
-            raise VaultError(f"vault {self.vault.root}: missing or empty (deleted, or a disk "
-                             "not mounted?); no page is taken for deleted")
+        if self.vault.missing_or_empty() and any(p.status == "active" for p in self.state.pages()):
+            raise VaultError(
+                f"vault {self.vault.root}: missing or empty (deleted, or a disk "
+                "not mounted?); no page is taken for deleted"
+            )
 
     def reconcile(self, record: PageRecord) -> None:
         """Bring the state of one page in line with the file: moved, deleted, edited blocks; a
@@ -150,13 +152,14 @@ class PageFinder:
                 if status == "deleted" and record.status == "active":
                     log.info("page %s was deleted; its highlights stay out", record.path)
                 with self.state.transaction():
-                    self.state.put_page(replace(record, status=status, size=None,
-                                                mtime_ns=None))
+                    self.state.put_page(replace(record, status=status, size=None, mtime_ns=None))
                     if verdict.waiting:
-                        log.warning("book %s (%s) waits: %s", record.book_id, record.title,
-                                    verdict.waiting)
-                        self.state.put_problem(BookProblem(record.book_id, "waiting",
-                                                           record.title, verdict.waiting))
+                        log.warning(
+                            "book %s (%s) waits: %s", record.book_id, record.title, verdict.waiting
+                        )
+                        self.state.put_problem(
+                            BookProblem(record.book_id, "waiting", record.title, verdict.waiting)
+                        )
                     else:
                         self._clear_waiting(record.book_id)
                 return
@@ -171,12 +174,22 @@ class PageFinder:
         fmt = self.fmt
         changed = observe_page(page.text, self.state.highlights(record.book_id), fmt)
         # The name follows a rename: Logseq's `title::`, or an Obsidian file's name.
-        title = (page_title_of(page.text) if fmt is LOGSEQ else Path(record.path).stem) \
-            or record.title
+        title = (
+            page_title_of(page.text) if fmt is LOGSEQ else Path(record.path).stem
+        ) or record.title
         device, inode = page.file_id or (None, None)
         with self.state.transaction():
-            self.state.put_page(replace(record, title=title, status="active", size=page.size,
-                                        mtime_ns=page.mtime_ns, device=device, inode=inode))
+            self.state.put_page(
+                replace(
+                    record,
+                    title=title,
+                    status="active",
+                    size=page.size,
+                    mtime_ns=page.mtime_ns,
+                    device=device,
+                    inode=inode,
+                )
+            )
             self.state.put_highlights(changed)
             self._clear_waiting(record.book_id)
             if record.status != "active":  # back: fetched again whole (see RETURNED)
@@ -222,15 +235,18 @@ class PageFinder:
         page = self.vault.read(self.vault.path(path))
         if page.text is None:
             return 1
-        title = (page_title_of(page.text) or "").casefold() \
-            if self.fmt is LOGSEQ else None
+        title = (page_title_of(page.text) or "").casefold() if self.fmt is LOGSEQ else None
         siblings = self._siblings(path)
         for record in gone:
-            if (record.inode is None or page.file_id != (record.device, record.inode)) \
-                    and title != record.title.casefold():
+            if (
+                record.inode is None or page.file_id != (record.device, record.inode)
+            ) and title != record.title.casefold():
                 continue  # neither the same file nor its title: not even a candidate
-            if title and title != record.title.casefold() and any(
-                    r.title.casefold() == title for r in records if r.book_id != record.book_id):
+            if (
+                title
+                and title != record.title.casefold()
+                and any(r.title.casefold() == title for r in records if r.book_id != record.book_id)
+            ):
                 continue  # its `title::` is another book's: that book's page
             if strong(self._evidence(record, page, siblings)):
                 log.info("page of book %s is back, at %s", record.book_id, path)
@@ -262,12 +278,21 @@ class PageFinder:
     def _written(self, book_id: int) -> list[str]:
         """The first line of every block syncd last wrote for the book (and still holds as
         written): what content evidence looks for."""
-        return [rec.block.split("\n", 1)[0].strip()
-                for rec in self.state.highlights(book_id).values() if rec.status == "written"]
+        return [
+            rec.block.split("\n", 1)[0].strip()
+            for rec in self.state.highlights(book_id).values()
+            if rec.status == "written"
+        ]
 
-    def _evidence(self, record: PageRecord, page: PageFile, siblings: Collection[str],
-                  at_place: bool = False, content: bool = True,
-                  written: list[str] | None = None) -> Evidence:
+    def _evidence(
+        self,
+        record: PageRecord,
+        page: PageFile,
+        siblings: Collection[str],
+        at_place: bool = False,
+        content: bool = True,
+        written: list[str] | None = None,
+    ) -> Evidence:
         """What `page` shows about being the page of `record`'s book (see syncd.core.identity)."""
         assert page.text is not None
         path = self.vault.relative(page.path)
@@ -284,16 +309,23 @@ class PageFinder:
         if written:
             # Blocks the user edited count too on a page holding syncd's header (not elsewhere:
             # comparing every line of every page would be slow, and a copy is never enough).
-            on_page = blocks_found(written, [line.strip() for line in page.text.split("\n")],
-                                   edited=marked and excluded is None)
-        same = (record.inode is not None and page.file_id == (record.device, record.inode))
+            on_page = blocks_found(
+                written,
+                [line.strip() for line in page.text.split("\n")],
+                edited=marked and excluded is None,
+            )
+        same = record.inode is not None and page.file_id == (record.device, record.inode)
         return Evidence(
-            path=path, excluded=excluded, same_file=same, at_place=at_place,
+            path=path,
+            excluded=excluded,
+            same_file=same,
+            at_place=at_place,
             title_matches=title is not None and title.casefold() == record.title.casefold(),
             other_title=title is not None and title.casefold() != record.title.casefold(),
             blocks_on_page=on_page if (content or same or at_place) else 0,
             blocks_written=len(written) if (content or same or at_place) else 0,
-            marked=marked)
+            marked=marked,
+        )
 
     def _find_moved(self, record: PageRecord) -> tuple[Verdict, PageFile | None]:
         """Find the page of `record`'s book, no longer where it was, among the pages no other
@@ -303,8 +335,11 @@ class PageFinder:
         owned = {p.path for p in pages if p.status != "deleted" and p.book_id != record.book_id}
         # A page whose `title::` is another book's is that book's (highlights of two books can
         # read alike, and look like this book's blocks edited).
-        titled = {p.title.casefold() for p in pages if p.book_id != record.book_id} \
-            if self.fmt is LOGSEQ else set()
+        titled = (
+            {p.title.casefold() for p in pages if p.book_id != record.book_id}
+            if self.fmt is LOGSEQ
+            else set()
+        )
         fresh = self._vault_pages is None
         content = record.status != "deleted"
         written = self._written(record.book_id)
@@ -322,8 +357,9 @@ class PageFinder:
                 page = self.vault.read(path)
                 if not page.text or (page_title_of(page.text) or "").casefold() in titled:
                     continue  # another book's (even of an inode number once this page's)
-                found = self._evidence(record, page, folders[path.parent], content=content,
-                                       written=written)
+                found = self._evidence(
+                    record, page, folders[path.parent], content=content, written=written
+                )
                 if found.excluded is None and (strong(found) or found.blocks_on_page):
                     candidates[relative] = page
                     evidence.append(found)

@@ -9,8 +9,13 @@ from pathlib import Path
 from syncd.core.filenames import logseq_file_stem, obsidian_file_stem
 from syncd.edges.graph_settings import GraphSettings
 
-CATEGORY_FOLDERS = {"books": "Books", "articles": "Articles", "tweets": "Tweets",
-                    "podcasts": "Podcasts", "supplementals": "Supplementals"}
+CATEGORY_FOLDERS = {
+    "books": "Books",
+    "articles": "Articles",
+    "tweets": "Tweets",
+    "podcasts": "Podcasts",
+    "supplementals": "Supplementals",
+}
 
 
 @dataclass(frozen=True)
@@ -23,8 +28,9 @@ class Layout:
     graph: GraphSettings
     page_format: str = "logseq"
 
-    def page_path(self, name: str, category: str = "", *, number: int = 1,
-                  collapse_spaces: bool = True) -> Path:
+    def page_path(
+        self, name: str, category: str = "", *, number: int = 1, collapse_spaces: bool = True
+    ) -> Path:
         """The path of a page; in Obsidian, the `number`-th book of that file name gets `-2`,
         `-3`, ... after it, as Readwise's export names it."""
         if self.page_format == "obsidian":

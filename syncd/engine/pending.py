@@ -36,8 +36,18 @@ def intend(state: State, writes: list[PendingWrite]) -> None:
 def record_page(state: State, record: PageRecord, written: PageFile) -> None:
     """Remember `written` as the book's page, as it is on disk (in the caller's transaction)."""
     device, inode = written.file_id or (None, None)
-    state.put_page(PageRecord(record.book_id, record.path, record.title, "active",
-                              written.size, written.mtime_ns, device, inode))
+    state.put_page(
+        PageRecord(
+            record.book_id,
+            record.path,
+            record.title,
+            "active",
+            written.size,
+            written.mtime_ns,
+            device,
+            inode,
+        )
+    )
     state.clear_problem(record.book_id, "waiting")
 
 
@@ -61,14 +71,33 @@ def settle(vault: VaultPort, state: State, fmt: PageFormat, sync_log: SyncLog) -
                 # Changed since (the user edited it, or it was never written): a block on it
                 # as the write meant it is that highlight as syncd wrote it, not an edit.
                 if write.page is not None and state.page(write.page.book_id):
-                    state.put_highlights(on_page(
-                        page.text, {h.highlight_id: h for h in write.blocks_known()}, fmt))
+                    state.put_highlights(
+                        on_page(page.text, {h.highlight_id: h for h in write.blocks_known()}, fmt)
+                    )
                 continue
             if write.page is not None:
-                log.info("%s was written by a sync that stopped before recording it; "
-                         "recorded now", write.path)
+                log.info(
+                    "%s was written by a sync that stopped before recording it; recorded now",
+                    write.path,
+                )
                 record_page(state, write.page, page)
                 state.put_highlights(write.written(page.text))
-            sync_log.add(write.log_highlights, write.log_books,
-                         [[t, n] for t, n in write.log_titles])
+            sync_log.add(
+                write.log_highlights, write.log_books, [[t, n] for t, n in write.log_titles]
+            )
         state.clear_pending()
+
+
+def block_spans(text: str, blocks: list[str]) -> list[tuple[int, int] | None] | None:
+    """Where each block is in `text`, in order ([start, end) in characters), None for one not
+    in it as it is: what a pending write stores instead of the block (see PendingWrite)."""
+    spans: list[tuple[int, int] | None] = []
+    at = 0
+    for block in blocks:
+        start = text.find(block, at) if block else -1
+        if start < 0:
+            spans.append(None)
+        else:
+            at = start + len(block)
+            spans.append((start, at))
+    return spans if any(spans) else None

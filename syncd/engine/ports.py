@@ -23,8 +23,9 @@ class ReadwisePort(Protocol):
 
     def check_token(self) -> None: ...
 
-    def export(self, updated_after: datetime | None = None,
-               book_ids: list[int] | None = None) -> Iterator[ExportPage]: ...
+    def export(
+        self, updated_after: datetime | None = None, book_ids: list[int] | None = None
+    ) -> Iterator[ExportPage]: ...
 
 
 class DraftsPort(Protocol):

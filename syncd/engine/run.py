@@ -18,7 +18,8 @@ from syncd.core.model import Book, BookSchemaError, parse_book
 from syncd.core.plan import Outcome
 from syncd.core.records import BookProblem
 from syncd.edges.readwise import ExportPage, format_cursor, parse_cursor
-from syncd.edges.state import State, StateError
+from syncd.edges.state import State
+from syncd.edges.state_files import StateError
 from syncd.engine.finder import PageFinder
 from syncd.engine.pending import settle
 from syncd.engine.ports import ReadwisePort, VaultPort
@@ -47,10 +48,19 @@ class Stopped(Exception):
 class Run:
     """One sync (a dry run: one that writes and remembers nothing)."""
 
-    def __init__(self, *, client: ReadwisePort, vault: VaultPort, state: State,
-                 settings: SyncSettings, clock: Callable[[], datetime], finder: PageFinder,
-                 progress: Callable[[int, int, int], None] | None,
-                 should_stop: Callable[[], bool], dry_run: bool) -> None:
+    def __init__(
+        self,
+        *,
+        client: ReadwisePort,
+        vault: VaultPort,
+        state: State,
+        settings: SyncSettings,
+        clock: Callable[[], datetime],
+        finder: PageFinder,
+        progress: Callable[[int, int, int], None] | None,
+        should_stop: Callable[[], bool],
+        dry_run: bool,
+    ) -> None:
         self.client = client
         self.vault = vault
         self.state = state
@@ -61,13 +71,22 @@ class Run:
         self.should_stop = should_stop
         self.dry_run = dry_run
         self.report = SyncReport(dry_run=dry_run)
-        self.sync_log = SyncLog(state, settings.sync_log_page,
-                                lists_books=settings.layout.page_format == "obsidian")
+        self.sync_log = SyncLog(
+            state, settings.sync_log_page, lists_books=settings.layout.page_format == "obsidian"
+        )
         self.failed_before = {problem.book_id for problem in state.problems("failed")}
-        self.writer = PageWriter(vault=vault, state=state, settings=settings, clock=clock,
-                                 finder=finder, sync_log=self.sync_log, report=self.report,
-                                 dry_run=dry_run, failed_before=self.failed_before,
-                                 fail=self.fail)
+        self.writer = PageWriter(
+            vault=vault,
+            state=state,
+            settings=settings,
+            clock=clock,
+            finder=finder,
+            sync_log=self.sync_log,
+            report=self.report,
+            dry_run=dry_run,
+            failed_before=self.failed_before,
+            fail=self.fail,
+        )
         self._server_time: datetime | None = None  # Readwise's clock at its first answer
         self._newest_seen: datetime | None = None  # the newest `updated_at` it sent
         self._fetch_later: set[int] = set()  # skipped in the first pass: fetched whole by id
@@ -84,8 +103,7 @@ class Run:
         # `block_ids` just turned on: every book is fetched once, so that every block syncd
         # wrote (and the user did not touch) gets its id, not only those of changed books.
         ids_now = self.settings.options.block_ids and self.state.get(BLOCK_IDS) != "on"
-        since = (None if full or book_ids or cursor is None or ids_now
-                 else parse_cursor(cursor))
+        since = None if full or book_ids or cursor is None or ids_now else parse_cursor(cursor)
         self.vault.check()
         if not dry_run:  # a dry run writes (and removes) nothing
             # A crash's leftovers: in the pages folder, next to pages the user moved, and where
@@ -95,7 +113,8 @@ class Run:
             folders = {path.rpartition("/")[0] for path in self.state.page_paths("active")}
             folders |= {w.path.rpartition("/")[0] for w in self.state.pending()}
             for folder in {*layout.new_page_folders(self.vault.subfolders(layout.pages))} | {
-                    self.vault.path(folder) for folder in folders}:
+                self.vault.path(folder) for folder in folders
+            }:
                 self.vault.remove_temporary_files(folder)
             settle(self.vault, self.state, self.settings.style.page_format, self.sync_log)
             self.finder.scan()
@@ -138,7 +157,7 @@ class Run:
         while again := sorted((retry | set(self._recreate) | returned()) - fetched):
             fetched.update(again)
             for start in range(0, len(again), RETRY_IDS_PER_REQUEST):
-                chunk = again[start:start + RETRY_IDS_PER_REQUEST]
+                chunk = again[start : start + RETRY_IDS_PER_REQUEST]
                 self._fetch(self.client.export(book_ids=chunk), touched)
         if not self.dry_run and fetched & returned():
             with self.state.transaction():
@@ -237,8 +256,9 @@ class Run:
         self.report.outcome.add(outcome)
         return book.id if outcome.new else None
 
-    def fail(self, book_id: int | None, title: str, reason: str, *,
-             shown_id: object = None) -> None:
+    def fail(
+        self, book_id: int | None, title: str, reason: str, *, shown_id: object = None
+    ) -> None:
         """Fail one book: named on one line in the log and the report, and (but in a dry run)
         remembered, so that later syncs fetch it again by id until it succeeds. `shown_id`:
         the id the record gave when it is not a usable one."""
@@ -253,16 +273,17 @@ class Run:
     def _succeeded(self, book_id: int) -> None:
         """Forget that a book failed before, once what this sync did for it is remembered (a
         new page: when it is put in place, see `PageWriter.remember_new_pages`)."""
-        if (book_id in self.failed_before and not self.dry_run
-                and not self.writer.is_new(book_id)):
+        if book_id in self.failed_before and not self.dry_run and not self.writer.is_new(book_id):
             self.state.clear_problem(book_id, "failed")
 
     def _wanted(self, book: Book) -> bool:
         """The config's filters: categories, and book tags to include (any) or exclude."""
         tags = {tag.casefold() for tag in book.tags}
-        return ((self.settings.categories is None or book.category in self.settings.categories)
-                and (not self.settings.include_tags or bool(tags & self.settings.include_tags))
-                and not tags & self.settings.exclude_tags)
+        return (
+            (self.settings.categories is None or book.category in self.settings.categories)
+            and (not self.settings.include_tags or bool(tags & self.settings.include_tags))
+            and not tags & self.settings.exclude_tags
+        )
 
     def _sync_book(self, book: Book) -> Outcome:
         """Sync one book to its page; look at it again when its page left meanwhile."""
@@ -273,8 +294,9 @@ class Run:
                 return self._sync_book_once(book)
             except PageLeft:
                 continue
-        raise VaultError(f"the page of book {book.id} kept moving while syncd wrote it; "
-                         "will retry next sync")
+        raise VaultError(
+            f"the page of book {book.id} kept moving while syncd wrote it; will retry next sync"
+        )
 
     def _sync_book_once(self, book: Book) -> Outcome:
         fetched = list(book.highlights)
@@ -284,8 +306,13 @@ class Run:
         self.writer.remember_new_pages()  # what follows reads what syncd knows of other pages
         if record.status != "active":
             known = self.state.highlights(book.id)
-            if any(not h.deleted and (h.id not in known or known[h.id].status == "written")
-                   for h in fetched) and not self.dry_run:
+            if (
+                any(
+                    not h.deleted and (h.id not in known or known[h.id].status == "written")
+                    for h in fetched
+                )
+                and not self.dry_run
+            ):
                 # Something to write (a new highlight, or one changed that syncd wrote): has
                 # its page come back, or become clear, meanwhile?
                 self.finder.reconcile(record)
@@ -302,8 +329,7 @@ class Run:
         if record.status == "deleted":
             # The user deleted the page: it is not re-created (see `syncd resync`).
             known = self.state.highlights(book.id)
-            return Outcome(kept_out=sum(1 for h in fetched
-                                        if not h.deleted and h.id not in known))
+            return Outcome(kept_out=sum(1 for h in fetched if not h.deleted and h.id not in known))
         return self.writer.update_page(book, fetched, record)
 
 
@@ -314,12 +340,13 @@ def _id_and_title(record: object) -> tuple[int | None, str]:
         return None, ""
     book_id = record.get("user_book_id")
     title = record.get("readable_title") or record.get("title")
-    return (book_id if isinstance(book_id, int) and not isinstance(book_id, bool) else None,
-            title if isinstance(title, str) else "")
+    return (
+        book_id if isinstance(book_id, int) and not isinstance(book_id, bool) else None,
+        title if isinstance(title, str) else "",
+    )
 
 
 def _one_line(text: str) -> str:
     """Text as one printable line: white space runs (line breaks too) as one space, a lone
     surrogate as its escape."""
     return " ".join(text.encode("utf-8", "backslashreplace").decode("utf-8").split())
-

@@ -23,10 +23,17 @@ from syncd.engine.settings import SyncSettings
 class Syncer:
     """Runs syncs of one vault with the parts it is given."""
 
-    def __init__(self, *, client: ReadwisePort, vault: VaultPort, state: State,
-                 settings: SyncSettings, clock: Callable[[], datetime],
-                 progress: Callable[[int, int, int], None] | None = None,
-                 should_stop: Callable[[], bool] = lambda: False) -> None:
+    def __init__(
+        self,
+        *,
+        client: ReadwisePort,
+        vault: VaultPort,
+        state: State,
+        settings: SyncSettings,
+        clock: Callable[[], datetime],
+        progress: Callable[[int, int, int], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.client = client
         self.vault = vault
         self.state = state
@@ -36,16 +43,25 @@ class Syncer:
         self.should_stop = should_stop  # asked before each book; True: raise Stopped
         self.finder = PageFinder(vault, state, settings.layout, settings.style.page_format)
 
-    def sync(self, *, full: bool = False, dry_run: bool = False,
-             book_ids: list[int] | None = None) -> SyncReport:
+    def sync(
+        self, *, full: bool = False, dry_run: bool = False, book_ids: list[int] | None = None
+    ) -> SyncReport:
         """Run one sync; return its report. Raise SyncdError for what stops the whole sync
         (a state database another process keeps locked among them).
 
         With `book_ids`, only those books are fetched (whole), and the cursor stays."""
         try:
-            run = Run(client=self.client, vault=self.vault, state=self.state,
-                      settings=self.settings, clock=self.clock, finder=self.finder,
-                      progress=self.progress, should_stop=self.should_stop, dry_run=dry_run)
+            run = Run(
+                client=self.client,
+                vault=self.vault,
+                state=self.state,
+                settings=self.settings,
+                clock=self.clock,
+                finder=self.finder,
+                progress=self.progress,
+                should_stop=self.should_stop,
+                dry_run=dry_run,
+            )
             return run.execute(full=full, book_ids=book_ids)
         except sqlite3.Error as error:
             raise self.state.error(error) from None

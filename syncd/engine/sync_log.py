@@ -38,11 +38,12 @@ class SyncLog:
         if self.lists_books:
             listed = self.untold_books()
             if highlights < 0:
-                listed = listed[len(titles):]
+                listed = listed[len(titles) :]
             else:
                 listed += [[t, n] for t, n in titles if n]
-            self.state.set(UNLOGGED_BOOKS,
-                           json.dumps(listed, ensure_ascii=False) if listed else None)
+            self.state.set(
+                UNLOGGED_BOOKS, json.dumps(listed, ensure_ascii=False) if listed else None
+            )
 
     def untold_books(self) -> list[list[Any]]:
         """[title, new highlights] of the books the (Obsidian) sync log has yet to tell of."""
@@ -50,9 +51,18 @@ class SyncLog:
             listed = json.loads(self.state.get(UNLOGGED_BOOKS) or "[]")
         except ValueError:
             return []
-        return [item for item in listed if isinstance(item, list) and len(item) == 2
-                and isinstance(item[0], str) and isinstance(item[1], int)] \
-            if isinstance(listed, list) else []
+        return (
+            [
+                item
+                for item in listed
+                if isinstance(item, list)
+                and len(item) == 2
+                and isinstance(item[0], str)
+                and isinstance(item[1], int)
+            ]
+            if isinstance(listed, list)
+            else []
+        )
 
     def untold(self) -> tuple[int, int]:
         """New highlights, and their books, that the sync log has yet to tell of."""
@@ -72,5 +82,8 @@ class SyncLog:
 def is_sync_log(text: str) -> bool:
     """True for a sync log page: syncd's (Logseq's `- On ... Readwise synced`), or the one
     Readwise's Obsidian plugin writes (`- [[2023-01-07]] 3:42 AM — Synced 19 highlights`)."""
-    return ("Readwise synced" in text or text.startswith("- On")
-            or re.match(r"- \[\[[^\]\n]*\]\] \d{1,2}:\d\d [AP]M \u2014 Synced ", text) is not None)
+    return (
+        "Readwise synced" in text
+        or text.startswith("- On")
+        or re.match(r"- \[\[[^\]\n]*\]\] \d{1,2}:\d\d [AP]M \u2014 Synced ", text) is not None
+    )

@@ -22,7 +22,8 @@ from syncd.core.render import Style
 from syncd.core.templates import Templates
 from syncd.edges.graph_settings import GraphSettings, read_settings
 from syncd.edges.readwise import ReadwiseClient
-from syncd.edges.state import State, StateError, database_path
+from syncd.edges.state import State
+from syncd.edges.state_files import StateError, database_path
 from syncd.edges.vault import Vault
 from syncd.engine.layout import Layout
 from syncd.engine.ports import ReadwisePort, VaultPort
@@ -42,8 +43,9 @@ def clock_from_env(env: Mapping[str, str]) -> Callable[[], datetime]:
     try:
         moment = datetime.fromisoformat(fixed.replace("Z", "+00:00"))
     except ValueError:
-        raise ConfigError("$SYNCD_NOW", None, f"{fixed!r} is not an ISO 8601 time "
-                                              "(e.g. 2023-03-17T17:05:00Z)") from None
+        raise ConfigError(
+            "$SYNCD_NOW", None, f"{fixed!r} is not an ISO 8601 time (e.g. 2023-03-17T17:05:00Z)"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.astimezone()
     return lambda: moment
@@ -80,8 +82,12 @@ def daily_note_format(vault: Path) -> str | None:
 def style_for(config: Config, layout: Layout) -> Style:
     templates = Templates(config.vault.format, config.templates, source=config.source)
     daily = daily_note_format(config.vault.path) if config.vault.format == "obsidian" else None
-    return Style(templates=templates, tz=vault_timezone(config),
-                 journal_format=layout.graph.journal_format, daily_note_format=daily)
+    return Style(
+        templates=templates,
+        tz=vault_timezone(config),
+        journal_format=layout.graph.journal_format,
+        daily_note_format=daily,
+    )
 
 
 def lock_path(config: Config) -> Path:
@@ -96,16 +102,19 @@ def vault_lock(config: Config) -> Iterator[IO[str]]:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         handle = open(path, "a+")  # noqa: SIM115 (closed by the `with` below)
     except OSError as error:
-        raise StateError(f"state folder {path.parent}: cannot write the lock file there "
-                         f"({error.strerror or error})") from None
+        raise StateError(
+            f"state folder {path.parent}: cannot write the lock file there "
+            f"({error.strerror or error})"
+        ) from None
     with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise VaultError(f"another syncd (pid {holder}) holds the vault "
-                             f"{config.vault.path}") from None
+            raise VaultError(
+                f"another syncd (pid {holder}) holds the vault {config.vault.path}"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
@@ -134,8 +143,9 @@ def lock_holder(config: Config) -> int | None:
 def open_state(config: Config) -> State:
     state, aside = State.open_or_rebuild(database_path(config.state_dir, config.vault.path))
     if aside is not None:
-        log.warning("the state database was corrupt; moved it to %s and rebuilding from the vault",
-                    aside)
+        log.warning(
+            "the state database was corrupt; moved it to %s and rebuilding from the vault", aside
+        )
     return state
 
 
@@ -172,8 +182,11 @@ def settings_for(config: Config) -> SyncSettings:
     return SyncSettings(
         layout=layout,
         style=style_for(config, layout),
-        options=Options(config.sync.update_changed_highlights,
-                        config.sync.remove_deleted_highlights, config.sync.block_ids),
+        options=Options(
+            config.sync.update_changed_highlights,
+            config.sync.remove_deleted_highlights,
+            config.sync.block_ids,
+        ),
         categories=config.sync.categories,
         include_tags=frozenset(tag.casefold() for tag in config.sync.include_tags),
         exclude_tags=frozenset(tag.casefold() for tag in config.sync.exclude_tags),
@@ -182,13 +195,18 @@ def settings_for(config: Config) -> SyncSettings:
     )
 
 
-def make_syncer(config: Config, state: State, env: Mapping[str, str], *,
-                client: ReadwisePort | None = None,
-                clock: Callable[[], datetime] | None = None,
-                progress: Callable[[int, int, int], None] | None = None,
-                should_stop: Callable[[], bool] = lambda: False,
-                sleep: Callable[[float], None] | None = None,
-                vault: VaultPort | None = None) -> Syncer:
+def make_syncer(
+    config: Config,
+    state: State,
+    env: Mapping[str, str],
+    *,
+    client: ReadwisePort | None = None,
+    clock: Callable[[], datetime] | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    sleep: Callable[[float], None] | None = None,
+    vault: VaultPort | None = None,
+) -> Syncer:
     """The Syncer of this config: the real client (waiting with `sleep` before a retry)
     unless one is given, the clock `SYNCD_NOW` fixes (or the system's) unless one is given, the
     vault folder of the config unless a vault is given."""
@@ -198,6 +216,12 @@ def make_syncer(config: Config, state: State, env: Mapping[str, str], *,
     vault.check()
     if client is None:
         client = make_client(config) if sleep is None else make_client(config, sleep=sleep)
-    return Syncer(client=client, vault=vault, state=state,
-                  settings=settings_for(config), clock=clock or clock_from_env(env),
-                  progress=progress, should_stop=should_stop)
+    return Syncer(
+        client=client,
+        vault=vault,
+        state=state,
+        settings=settings_for(config),
+        clock=clock or clock_from_env(env),
+        progress=progress,
+        should_stop=should_stop,
+    )

@@ -74,9 +74,12 @@ def visible(entry: Entry, query: ExportQuery) -> list[dict[str, Any]]:
     """The highlights a query shows: not deleted (unless asked), changed after `after`.
     A highlight whose `updated_at` is missing or does not parse counts as changed."""
     after, include_deleted = query.after, query.include_deleted
-    return [h for h in entry.record["highlights"]
-            if (include_deleted or not (h.get("is_deleted") or h.get("is_discard")))
-            and (after is None or changed_after(h.get("updated_at"), after))]
+    return [
+        h
+        for h in entry.record["highlights"]
+        if (include_deleted or not (h.get("is_deleted") or h.get("is_discard")))
+        and (after is None or changed_after(h.get("updated_at"), after))
+    ]
 
 
 def included(entry: Entry, query: ExportQuery) -> bool:

@@ -74,10 +74,15 @@ class FakeReadwise:
     and `clock` are then not to be given.
     """
 
-    def __init__(self, token: str | None = None, *, page_size: int = 1000,
-                 clock: Callable[[], datetime] = utc_now,
-                 books: Iterable[Mapping[str, Any]] = (),
-                 library: Library | None = None) -> None:
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        page_size: int = 1000,
+        clock: Callable[[], datetime] = utc_now,
+        books: Iterable[Mapping[str, Any]] = (),
+        library: Library | None = None,
+    ) -> None:
         self._token = token if token is not None else secrets.token_urlsafe(24)
         if library is None:
             library = Library(page_size=page_size, clock=clock)
@@ -100,8 +105,12 @@ class FakeReadwise:
             return self
         self._stopping.clear()
         self._httpd = LoopbackServer(("127.0.0.1", 0), self)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={
-            "poll_interval": 0.01}, name="fakereadwise", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name="fakereadwise",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -173,8 +182,9 @@ class FakeReadwise:
         """Store a book; return a copy of the stored export record (`Library.add_book`)."""
         return self.library.add_book(**fields)
 
-    def update_book(self, book_id: int, /, *, updated_at: str | datetime | None = None,
-                    **fields: Any) -> dict[str, Any]:
+    def update_book(
+        self, book_id: int, /, *, updated_at: str | datetime | None = None, **fields: Any
+    ) -> dict[str, Any]:
         """Change a book's metadata fields (`Library.update_book`)."""
         return self.library.update_book(book_id, updated_at=updated_at, **fields)
 
@@ -190,8 +200,9 @@ class FakeReadwise:
         """Change fields of a highlight (`Library.update_highlight`)."""
         return self.library.update_highlight(highlight_id, **fields)
 
-    def delete_highlight(self, highlight_id: int, *,
-                         updated_at: str | datetime | None = None) -> dict[str, Any]:
+    def delete_highlight(
+        self, highlight_id: int, *, updated_at: str | datetime | None = None
+    ) -> dict[str, Any]:
         """Mark a highlight deleted (`Library.delete_highlight`)."""
         return self.library.delete_highlight(highlight_id, updated_at=updated_at)
 
@@ -210,8 +221,9 @@ class FakeReadwise:
 
     # faults and records ----------------------------------------------------------------------
 
-    def inject(self, endpoint: str, fault: Fault, *, times: int | None = 1,
-               after: int = 0) -> FaultRule:
+    def inject(
+        self, endpoint: str, fault: Fault, *, times: int | None = 1, after: int = 0
+    ) -> FaultRule:
         """Answer requests to `endpoint` with `fault`; return the rule (see `FaultRule`).
 
         `endpoint`: "export", "auth", a path such as "/api/v2/export/", or "*" for all.
@@ -288,8 +300,7 @@ class FakeReadwise:
             return _json_response(401, {"detail": "Invalid token."})
         return None
 
-    def _answer(self, handler: Handler, path: str,
-                query: Mapping[str, str]) -> Response:
+    def _answer(self, handler: Handler, path: str, query: Mapping[str, str]) -> Response:
         """Return the normal answer to a request."""
         if path not in ENDPOINTS.values():
             return _json_response(404, {"detail": "Not found."})
@@ -309,18 +320,22 @@ class FakeReadwise:
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
 
-    def _record(self, handler: Handler
-                ) -> tuple[RecordedRequest, str, dict[str, str]]:
+    def _record(self, handler: Handler) -> tuple[RecordedRequest, str, dict[str, str]]:
         parts = urlsplit(handler.path)
         path = parts.path if parts.path.endswith("/") else parts.path + "/"
-        query = {name: values[-1]
-                 for name, values in parse_qs(parts.query, keep_blank_values=True).items()}
+        query = {
+            name: values[-1]
+            for name, values in parse_qs(parts.query, keep_blank_values=True).items()
+        }
         recorded = RecordedRequest(
             method=handler.command,
             path=self._redact(path),
             query={self._redact(k): self._redact(v) for k, v in query.items()},
-            headers={name: self._redact(value) for name, value in handler.headers.items()
-                     if name.lower() != "authorization"},
+            headers={
+                name: self._redact(value)
+                for name, value in handler.headers.items()
+                if name.lower() != "authorization"
+            },
         )
         return recorded, path, query
 
@@ -336,11 +351,13 @@ class FakeReadwise:
                 handler.reset_connection()
                 return
             if fault is not None and fault.kind == "status":
-                response = Response(fault.status_code, fault.body or b"",
-                                     [("Content-Type", "application/json"), *fault.headers])
+                response = Response(
+                    fault.status_code,
+                    fault.body or b"",
+                    [("Content-Type", "application/json"), *fault.headers],
+                )
             elif fault is not None and fault.kind == "bad_json":
-                response = Response(200, fault.body or b"",
-                                     [("Content-Type", "application/json")])
+                response = Response(200, fault.body or b"", [("Content-Type", "application/json")])
             else:
                 if fault is not None and fault.kind == "hang" and not fault.hold(self._stopping):
                     handler.close_connection = True

@@ -55,8 +55,13 @@ class Fault:
     short_read: bool = True
 
     @classmethod
-    def status(cls, code: int, *, body: bytes | str | Mapping[str, Any] | list[Any] | None = None,
-               headers: Mapping[str, str] | None = None) -> Fault:
+    def status(
+        cls,
+        code: int,
+        *,
+        body: bytes | str | Mapping[str, Any] | list[Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Fault:
         """Answer with status `code`; `body` (JSON-encoded unless bytes/str) defaults to a
         DRF-style `{"detail": <reason phrase>}`."""
         if body is None:
@@ -65,16 +70,24 @@ class Fault:
             except ValueError:
                 phrase = "Error"
             body = {"detail": phrase}
-        return cls("status", status_code=code, headers=tuple((headers or {}).items()),
-                   body=_encode_body(body))
+        return cls(
+            "status",
+            status_code=code,
+            headers=tuple((headers or {}).items()),
+            body=_encode_body(body),
+        )
 
     @classmethod
     def retry_after(cls, seconds: float, *, status: int = 429) -> Fault:
         """Answer 429 (or `status`) with `Retry-After: <seconds>`, as Readwise throttles."""
         shown = str(int(seconds)) if float(seconds).is_integer() else str(seconds)
         detail = f"Request was throttled. Expected available in {shown} seconds."
-        return cls("status", status_code=status, headers=(("Retry-After", shown),),
-                   body=_encode_body({"detail": detail}))
+        return cls(
+            "status",
+            status_code=status,
+            headers=(("Retry-After", shown),),
+            body=_encode_body({"detail": detail}),
+        )
 
     @classmethod
     def reset(cls) -> Fault:
@@ -106,8 +119,7 @@ class Fault:
                 return True
             if deadline is not None and time.monotonic() >= deadline:
                 return True
-            wait = _HANG_POLL if deadline is None else min(_HANG_POLL,
-                                                          deadline - time.monotonic())
+            wait = _HANG_POLL if deadline is None else min(_HANG_POLL, deadline - time.monotonic())
             stopping.wait(max(wait, 0))
         return False
 

@@ -50,8 +50,13 @@ class Library:
     `books`: records to load at once, as `add_book` takes them.
     """
 
-    def __init__(self, *, page_size: int = 1000, clock: Callable[[], datetime] = utc_now,
-                 books: Iterable[Mapping[str, Any]] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        page_size: int = 1000,
+        clock: Callable[[], datetime] = utc_now,
+        books: Iterable[Mapping[str, Any]] = (),
+    ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self.page_size = page_size
@@ -92,8 +97,9 @@ class Library:
         with self.lock:
             return copy.deepcopy(self._store_book(fields))
 
-    def update_book(self, book_id: int, /, *, updated_at: str | datetime | None = None,
-                    **fields: Any) -> dict[str, Any]:
+    def update_book(
+        self, book_id: int, /, *, updated_at: str | datetime | None = None, **fields: Any
+    ) -> dict[str, Any]:
         """Change a book's metadata fields (not its highlights); its metadata counts as changed
         at `updated_at` (default now). Return a copy of the record."""
         fields = copy.deepcopy(fields)
@@ -142,8 +148,9 @@ class Library:
             self._changed()
             return copy.deepcopy(highlight)
 
-    def delete_highlight(self, highlight_id: int, *,
-                         updated_at: str | datetime | None = None) -> dict[str, Any]:
+    def delete_highlight(
+        self, highlight_id: int, *, updated_at: str | datetime | None = None
+    ) -> dict[str, Any]:
         """Mark a highlight deleted (`is_deleted: true`, `updated_at` now or as given)."""
         return self.update_highlight(highlight_id, is_deleted=True, updated_at=updated_at)
 
@@ -189,13 +196,15 @@ class Library:
         with self.lock:
             keys = self._matching(query)
             start = 0 if query.last is None else bisect.bisect_right(keys, query.last)
-            page = keys[start:start + self.page_size]
+            page = keys[start : start + self.page_size]
             more = start + len(page) < len(keys)
-            return json_body({
-                "count": len(keys),
-                "nextPageCursor": encode_cursor(page[-1]) if more and page else None,
-                "results": [render(self._books[key], query) for key in page],
-            })
+            return json_body(
+                {
+                    "count": len(keys),
+                    "nextPageCursor": encode_cursor(page[-1]) if more and page else None,
+                    "results": [render(self._books[key], query) for key in page],
+                }
+            )
 
     # internals -------------------------------------------------------------------------------
 
@@ -204,9 +213,11 @@ class Library:
         key = (self._version, *query.selection)
         if self._match_cache is not None and self._match_cache[0] == key:
             return self._match_cache[1]
-        keys = [book_id for book_id in sorted(self._books)
-                if (query.ids is None or book_id in query.ids)
-                and included(self._books[book_id], query)]
+        keys = [
+            book_id
+            for book_id in sorted(self._books)
+            if (query.ids is None or book_id in query.ids) and included(self._books[book_id], query)
+        ]
         self._match_cache = (key, keys)
         return keys
 

@@ -49,8 +49,7 @@ class MemoryVault:
         self._make_folders(path.parent)
         old = self.files.get(path)
         inode = old.inode if old else next(self._inodes)
-        self.files[path] = _File(text.encode("utf-8", "surrogateescape"), next(self._ticks),
-                                 inode)
+        self.files[path] = _File(text.encode("utf-8", "surrogateescape"), next(self._ticks), inode)
 
     def rename(self, source: str, destination: str) -> None:
         """Move a file (its identity kept), over whatever was at `destination`."""
@@ -75,8 +74,10 @@ class MemoryVault:
 
     def missing_or_empty(self) -> bool:
         return not self.present() or not any(
-            self.root in (path.parent, *path.parents) for path in [*self.files, *self.folders]
-            if path != self.root)
+            self.root in (path.parent, *path.parents)
+            for path in [*self.files, *self.folders]
+            if path != self.root
+        )
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -90,8 +91,13 @@ class MemoryVault:
         file = self.files.get(path)
         if file is None:
             return PageFile(path, None)
-        return PageFile(path, file.data.decode("utf-8", "surrogateescape"), len(file.data),
-                        file.mtime_ns, (DEVICE, file.inode))
+        return PageFile(
+            path,
+            file.data.decode("utf-8", "surrogateescape"),
+            len(file.data),
+            file.mtime_ns,
+            (DEVICE, file.inode),
+        )
 
     def stat(self, path: Path) -> tuple[int, int] | None:
         file = self.files.get(path)
@@ -107,13 +113,15 @@ class MemoryVault:
     def write(self, path: Path, text: str, expected: str | None) -> PageFile:
         self._writable(path)
         current = self.files.get(path)
-        if (expected is None and current is not None) or (expected is not None and (
-                current is None
-                or current.data != expected.encode("utf-8", "surrogateescape"))):
+        if (expected is None and current is not None) or (
+            expected is not None
+            and (current is None or current.data != expected.encode("utf-8", "surrogateescape"))
+        ):
             raise PageChanged(str(path))
         self._make_folders(path.parent)
-        self.files[path] = _File(text.encode("utf-8", "surrogateescape"), next(self._ticks),
-                                 next(self._inodes))
+        self.files[path] = _File(
+            text.encode("utf-8", "surrogateescape"), next(self._ticks), next(self._inodes)
+        )
         return self.read(path)
 
     def read_text(self, path: Path) -> str | None:
@@ -124,8 +132,11 @@ class MemoryVault:
             return None
 
     def siblings(self, path: Path) -> set[str]:
-        return {p.name for p in [*self.files, *self.folders] if p.parent == path.parent
-                and p != self.root}
+        return {
+            p.name
+            for p in [*self.files, *self.folders]
+            if p.parent == path.parent and p != self.root
+        }
 
     def subfolders(self, folder: Path) -> set[str]:
         return {p.name for p in self.folders if p.parent == folder and p != self.root}
@@ -137,8 +148,13 @@ class MemoryVault:
         return [path for path in self.files if is_page(self.relative(path))]
 
     def remove_temporary_files(self, folder: Path) -> int:
-        temps = [p for p in self.files if p.parent == folder
-                 and p.name.startswith(TEMP_PREFIX) and p.name.endswith(TEMP_SUFFIX)]
+        temps = [
+            p
+            for p in self.files
+            if p.parent == folder
+            and p.name.startswith(TEMP_PREFIX)
+            and p.name.endswith(TEMP_SUFFIX)
+        ]
         for path in temps:
             del self.files[path]
         return len(temps)
@@ -169,8 +185,13 @@ class MemoryDrafts:
     def write(self, path: Path, text: str) -> Draft:
         self._vault._writable(path)
         data = text.encode("utf-8", "surrogateescape")
-        draft = Draft(path, path.with_name(f"{TEMP_PREFIX}{path.name}{TEMP_SUFFIX}"), len(data),
-                      next(self._vault._ticks), (DEVICE, next(self._vault._inodes)))
+        draft = Draft(
+            path,
+            path.with_name(f"{TEMP_PREFIX}{path.name}{TEMP_SUFFIX}"),
+            len(data),
+            next(self._vault._ticks),
+            (DEVICE, next(self._vault._inodes)),
+        )
         self._drafts.append((draft, data))
         self.size += len(text)
         return draft

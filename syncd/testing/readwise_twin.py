@@ -19,13 +19,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from syncd.edges.readwise import (
-    EXPORT_PATH,
-    ExportPage,
-    ReadwiseError,
-    format_cursor,
-    http_date,
-)
+from syncd.edges.readwise import EXPORT_PATH, ExportPage, ReadwiseError, format_cursor, http_date
 from syncd.errors import AuthError
 from syncd.testing.export import BadQuery
 from syncd.testing.library import Library
@@ -51,8 +45,9 @@ class ReadwiseTwin:
         self.library.now()  # the server reads its clock for the answer's Date, as here
         self._refuse_unless_accepted()
 
-    def export(self, updated_after: datetime | None = None,
-               book_ids: list[int] | None = None) -> Iterator[ExportPage]:
+    def export(
+        self, updated_after: datetime | None = None, book_ids: list[int] | None = None
+    ) -> Iterator[ExportPage]:
         """Yield the export page by page, following `nextPageCursor` until it runs out.
 
         As the client does, the next page is asked for before the current one is handed over.
@@ -94,8 +89,9 @@ class ReadwiseTwin:
 
     def _refuse_unless_accepted(self) -> None:
         if not self.token_accepted:
-            raise AuthError("Readwise refused the token (HTTP 401); "
-                            "check readwise.token or $READWISE_TOKEN")
+            raise AuthError(
+                "Readwise refused the token (HTTP 401); check readwise.token or $READWISE_TOKEN"
+            )
 
 
 def _never_waits(seconds: float) -> None:

@@ -14,14 +14,42 @@ from datetime import datetime, timezone
 from typing import Any
 
 BOOK_FIELDS = (
-    "user_book_id", "title", "readable_title", "author", "source", "cover_image_url",
-    "unique_url", "summary", "book_tags", "category", "document_note", "readwise_url",
-    "source_url", "asin", "is_deleted", "highlights",
+    "user_book_id",
+    "title",
+    "readable_title",
+    "author",
+    "source",
+    "cover_image_url",
+    "unique_url",
+    "summary",
+    "book_tags",
+    "category",
+    "document_note",
+    "readwise_url",
+    "source_url",
+    "asin",
+    "is_deleted",
+    "highlights",
 )
 HIGHLIGHT_FIELDS = (
-    "id", "text", "location", "location_type", "note", "color", "highlighted_at", "created_at",
-    "updated_at", "external_id", "end_location", "url", "book_id", "tags", "is_favorite",
-    "is_discard", "is_deleted", "readwise_url",
+    "id",
+    "text",
+    "location",
+    "location_type",
+    "note",
+    "color",
+    "highlighted_at",
+    "created_at",
+    "updated_at",
+    "external_id",
+    "end_location",
+    "url",
+    "book_id",
+    "tags",
+    "is_favorite",
+    "is_discard",
+    "is_deleted",
+    "readwise_url",
 )
 TIME_FIELDS = ("highlighted_at", "created_at", "updated_at")
 _SOURCES = {"books": "kindle", "articles": "reader", "tweets": "twitter", "podcasts": "snipd"}
@@ -98,25 +126,49 @@ def book_record(book_id: int, fields: dict[str, Any]) -> dict[str, Any]:
     title = fields.get("title") or "Untitled"
     category = fields.get("category") or "books"
     defaults: dict[str, Any] = {
-        "user_book_id": book_id, "title": title, "readable_title": title, "author": "",
-        "source": _SOURCES.get(category, "api"), "cover_image_url": "",
-        "unique_url": None, "summary": "", "book_tags": [], "category": category,
-        "document_note": "", "readwise_url": f"https://readwise.io/bookreview/{book_id}",
-        "source_url": None, "asin": None, "is_deleted": False,
+        "user_book_id": book_id,
+        "title": title,
+        "readable_title": title,
+        "author": "",
+        "source": _SOURCES.get(category, "api"),
+        "cover_image_url": "",
+        "unique_url": None,
+        "summary": "",
+        "book_tags": [],
+        "category": category,
+        "document_note": "",
+        "readwise_url": f"https://readwise.io/bookreview/{book_id}",
+        "source_url": None,
+        "asin": None,
+        "is_deleted": False,
     }
     return ordered({**defaults, **fields, "highlights": []}, BOOK_FIELDS)
 
 
-def highlight_record(highlight_id: int, book_id: int, now: str,
-                     fields: dict[str, Any]) -> dict[str, Any]:
+def highlight_record(
+    highlight_id: int, book_id: int, now: str, fields: dict[str, Any]
+) -> dict[str, Any]:
     """Given ids, the time now (as text) and the given fields, return the highlight's export
     record with Readwise-like defaults (`created_at`, `updated_at`: now); `book_id` wins."""
     defaults: dict[str, Any] = {
-        "id": highlight_id, "text": "", "location": None, "location_type": "order",
-        "note": "", "color": "", "highlighted_at": None, "created_at": now,
-        "updated_at": now, "external_id": None, "end_location": None, "url": None,
-        "book_id": book_id, "tags": [], "is_favorite": False, "is_discard": False,
-        "is_deleted": False, "readwise_url": f"https://readwise.io/open/{highlight_id}",
+        "id": highlight_id,
+        "text": "",
+        "location": None,
+        "location_type": "order",
+        "note": "",
+        "color": "",
+        "highlighted_at": None,
+        "created_at": now,
+        "updated_at": now,
+        "external_id": None,
+        "end_location": None,
+        "url": None,
+        "book_id": book_id,
+        "tags": [],
+        "is_favorite": False,
+        "is_discard": False,
+        "is_deleted": False,
+        "readwise_url": f"https://readwise.io/open/{highlight_id}",
     }
     times_as_text(fields)
     return ordered({**defaults, **fields, "book_id": book_id}, HIGHLIGHT_FIELDS)

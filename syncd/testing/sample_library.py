@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LATER_HIGHLIGHTS", "SAMPLE_BOOKS"]
+from syncd.testing.sample_texts import LOTTERY_TICKET, NOT_CORRELATIONAL
 
 PODCAST_ID = 1001
 KINDLE_ID = 1002
@@ -29,70 +29,24 @@ INDENTATION_ID = 1005
 
 _FIRST_SYNC = "2022-11-19T06:57:51.245917Z"
 
-# The seed's first highlight, exactly as the page shows it (continuation indents removed).
-_LOTTERY_TICKET = (
-    "The Lottery Ticket Hypothesis for Deep Learning\n"
-    "\n"
-    "Summary:\n"
-    "The lottery ticket hypothesis presented a very interesting idea to me, which is that"
-    " one of the reasons or part of the reason why over-parameterization is so helpful. "
-    "The way they find these lottery tickets in the original paper by Jonathan Franco and"
-    " Michael Carbon is by doing magnitude pruning. In fact, I think that even showed "
-    "that you can do better than the original network by training the sparse network, "
-    "which is pretty counterintuitive.\n"
-    "\n"
-    "Transcript:\n"
-    "Speaker 1\n"
-    "The lottery ticket hypothesis presented a very interesting idea to me, which is that"
-    " one of the reasons or part of the reason why over-parameterization is so helpful is"
-    " because when you initialize the model with a lot of weights, then just by random "
-    "chance, you might get a subnetwork within that model that just is initialized at a "
-    "good spot where it's easy for the model to learn the particular task. So if you have"
-    " used lucky subnetworks, then the model could just leverage that good initial spot "
-    "and go down a pretty nice path of learning. And when you have a lot of ways, then "
-    "you have more chances, more combinations of these subnetworks, which is why they're "
-    "called lottery tickets. So that was really intuitively appealing explanation for why"
-    " over-parameterization is helpful. And the way they find these lottery tickets in "
-    "the original paper by Jonathan Franco and Michael Carbon is by doing magnitude "
-    "pruning. So you start with the normal network, you train it fully to your "
-    "conversions, and then at the end of training, you look at which weights had the "
-    "smallest magnitudes, and then for these weights, you prune them, meaning you set "
-    "them to zero and you freeze them. And then for the remaining weights, you rewind "
-    "them back to their initializations. And so these remaining weights would constitute "
-    "the lottery ticket, essentially, the lucky subnetwork. And the paper showed that all"
-    " you need to do to get to that performance of the original model is by training the "
-    "subnetwork that you find.\n"
-    "\n"
-    "Speaker 2\n"
-    "In fact, I think that even showed that you can do better than the original network "
-    "by training the sparse network, which is pretty counterintuitive."
-)
-
-_NOT_CORRELATIONAL = (
-    "What Is a Not-Correlational?\n"
-    "\n"
-    "Key takeaways:\n"
-    "(* A non-correlational signal is one that does not simply move together with the label,"
-    " so a model cannot get by on a shortcut., * Forgetting part of what was learned and"
-    " relearning it pushes the network toward features that hold up on new data.)\n"
-    "\n"
-    "Transcript:\n"
-    "Speaker 1\n"
-    "So the question we kept asking was whether the network was learning the thing itself or"
-    " just something that happens to sit next to it in the training set. If you reset some of"
-    " the later layers and train again, the shortcuts tend to go first, and what comes back is"
-    " usually the part that was actually useful."
-)
-
 
 def _tag(tag_id: int, name: str) -> dict[str, Any]:
     return {"id": tag_id, "name": name}
 
 
-def _highlight(highlight_id: int, book_id: int, text: str, *, location: int | None,
-               location_type: str, url: str | None = None, note: str = "",
-               tags: list[dict[str, Any]] | None = None, at: str = _FIRST_SYNC,
-               color: str = "yellow") -> dict[str, Any]:
+def _highlight(
+    highlight_id: int,
+    book_id: int,
+    text: str,
+    *,
+    location: int | None,
+    location_type: str,
+    url: str | None = None,
+    note: str = "",
+    tags: list[dict[str, Any]] | None = None,
+    at: str = _FIRST_SYNC,
+    color: str = "yellow",
+) -> dict[str, Any]:
     """Return one highlight record, every field in the export's order."""
     return {
         "id": highlight_id,
@@ -125,9 +79,9 @@ SAMPLE_BOOKS: list[dict[str, Any]] = [
     {
         "user_book_id": PODCAST_ID,
         "title": "Episode 20 —  Hattie Zhou, Mila, on Supermasks, Iterative Learning, and "
-                 "Fortuitous Forgetting",
+        "Fortuitous Forgetting",
         "readable_title": "Episode 20 —  Hattie Zhou, Mila, on Supermasks, Iterative "
-                          "Learning, and Fortuitous Forgetting",
+        "Learning, and Fortuitous Forgetting",
         "author": "Generally Intelligent",
         "source": "snipd",
         "cover_image_url": "",
@@ -142,9 +96,14 @@ SAMPLE_BOOKS: list[dict[str, Any]] = [
         "is_deleted": False,
         "highlights": [
             _highlight(
-                2001, PODCAST_ID, _LOTTERY_TICKET, location=539, location_type="time_offset",
+                2001,
+                PODCAST_ID,
+                LOTTERY_TICKET,
+                location=539,
+                location_type="time_offset",
                 url="https://share.snipd.com/snip/9f9472e1-89d3-4fe9-990e-7f138cf06510",
-                color=""),
+                color="",
+            )
         ],
     },
     {
@@ -165,29 +124,43 @@ SAMPLE_BOOKS: list[dict[str, Any]] = [
         "is_deleted": False,
         "highlights": [
             _highlight(
-                2101, KINDLE_ID,
+                2101,
+                KINDLE_ID,
                 "A tool you reach for every day should be the one you can repair yourself.",
-                location=982, location_type="location", at="2022-11-12T19:04:10.118000Z"),
+                location=982,
+                location_type="location",
+                at="2022-11-12T19:04:10.118000Z",
+            ),
             _highlight(
-                2102, KINDLE_ID,
+                2102,
+                KINDLE_ID,
                 "Most mistakes in the shop are made in the last ten minutes of the day, when "
                 "the work is nearly done and attention has already gone home.",
-                location=1410, location_type="location",
-                note="Stop at 5, not at \"just one more cut\".",
-                at="2022-11-13T08:31:45.902000Z"),
+                location=1410,
+                location_type="location",
+                note='Stop at 5, not at "just one more cut".',
+                at="2022-11-13T08:31:45.902000Z",
+            ),
             _highlight(
-                2103, KINDLE_ID,
+                2103,
+                KINDLE_ID,
                 "Keep a notebook by the bench. Write down what went wrong while you still "
                 "remember why it seemed like a good idea.",
-                location=2215, location_type="location",
+                location=2215,
+                location_type="location",
                 tags=[_tag(501, "habits"), _tag(502, "journaling")],
-                at="2022-11-15T21:12:03.550000Z"),
+                at="2022-11-15T21:12:03.550000Z",
+            ),
             _highlight(
-                2104, KINDLE_ID,
+                2104,
+                KINDLE_ID,
                 "Sharpening is not a delay before the work.\nIt is the first part of the work.",
-                location=2890, location_type="location", tags=[_tag(503, "craft")],
+                location=2890,
+                location_type="location",
+                tags=[_tag(503, "craft")],
                 note="Same for setting up a project before writing code.",
-                at="2022-11-16T07:45:27.004000Z"),
+                at="2022-11-16T07:45:27.004000Z",
+            ),
         ],
     },
     {
@@ -199,46 +172,58 @@ SAMPLE_BOOKS: list[dict[str, Any]] = [
         "cover_image_url": "",
         "unique_url": "https://read.readwise.io/read/01gj8x2m4c7v9k3d5f6h8n0p2q",
         "summary": "Plain text files outlive the apps that write them; a short case for keeping "
-                   "notes as Markdown in folders you control.",
+        "notes as Markdown in folders you control.",
         "book_tags": [_tag(601, "writing"), _tag(602, "tools")],
         "category": "articles",
         "document_note": "Read this for the team handbook: the section on file names is "
-                         "worth quoting.",
+        "worth quoting.",
         "readwise_url": f"https://readwise.io/bookreview/{ARTICLE_ID}",
         "source_url": "https://example.com/blog/plain-text-notes",
         "asin": None,
         "is_deleted": False,
         "highlights": [
             _highlight(
-                2201, ARTICLE_ID,
+                2201,
+                ARTICLE_ID,
                 "Every note-taking app I have used is gone or changed beyond recognition. "
                 "The text files from the same years still open in anything.",
-                location=1, location_type="page",
+                location=1,
+                location_type="page",
                 url="https://read.readwise.io/read/01gj8x3a1b2c3d4e5f6g7h8j9k",
-                at="2022-11-10T12:00:41.000000Z"),
+                at="2022-11-10T12:00:41.000000Z",
+            ),
             _highlight(
-                2202, ARTICLE_ID,
+                2202,
+                ARTICLE_ID,
                 "Three rules have kept my folder usable for a decade:\n"
                 "- one idea per file\n"
                 "- name the file the way you would search for it\n"
                 "- never organise before you have twenty of something",
-                location=3, location_type="page",
+                location=3,
+                location_type="page",
                 url="https://read.readwise.io/read/01gj8x4b2c3d4e5f6g7h8j9k0m",
                 tags=[_tag(604, "file names")],
-                at="2022-11-10T12:03:09.000000Z"),
+                at="2022-11-10T12:03:09.000000Z",
+            ),
             _highlight(
-                2203, ARTICLE_ID,
+                2203,
+                ARTICLE_ID,
                 "A link between two notes is worth more than a folder around either of them.",
-                location=4, location_type="page",
+                location=4,
+                location_type="page",
                 url="https://read.readwise.io/read/01gj8x5c3d4e5f6g7h8j9k0m1n",
                 note="This is the whole argument for Logseq in one line.",
-                at="2022-11-10T12:05:55.000000Z"),
+                at="2022-11-10T12:05:55.000000Z",
+            ),
             _highlight(
-                2204, ARTICLE_ID,
+                2204,
+                ARTICLE_ID,
                 "Sync is the hard part. Pick a tool that writes files you can read without it.",
-                location=12, location_type="page",
+                location=12,
+                location_type="page",
                 url="https://read.readwise.io/read/01gj8x6d4e5f6g7h8j9k0m1n2p",
-                at="2022-11-10T12:09:30.000000Z"),
+                at="2022-11-10T12:09:30.000000Z",
+            ),
         ],
     },
     {
@@ -259,29 +244,39 @@ SAMPLE_BOOKS: list[dict[str, Any]] = [
         "is_deleted": False,
         "highlights": [
             _highlight(
-                2301, THREAD_ID,
+                2301,
+                THREAD_ID,
                 "1/ Small tools beat big plans. A script you finish on Sunday is worth more "
                 "than a platform you design all year.",
-                location=1, location_type="order",
+                location=1,
+                location_type="order",
                 url="https://twitter.com/plaintext_pat/status/1593000000000000001",
-                note="Thread", at="2022-11-17T15:20:00.000000Z"),
+                note="Thread",
+                at="2022-11-17T15:20:00.000000Z",
+            ),
             _highlight(
-                2302, THREAD_ID,
+                2302,
+                THREAD_ID,
                 "2/ The test: can you explain what it does in one sentence, and can you delete "
                 "it without a meeting?",
-                location=2, location_type="order",
+                location=2,
+                location_type="order",
                 url="https://twitter.com/plaintext_pat/status/1593000000000000002",
-                at="2022-11-17T15:20:00.000000Z"),
+                at="2022-11-17T15:20:00.000000Z",
+            ),
             _highlight(
-                2303, THREAD_ID,
+                2303,
+                THREAD_ID,
                 "3/ What I keep on every machine:\n"
                 "\n"
                 "- a notes folder\n"
                 "- a backup that I have restored at least once\n"
                 "- nothing that needs a login to read my own files",
-                location=3, location_type="order",
+                location=3,
+                location_type="order",
                 url="https://twitter.com/plaintext_pat/status/1593000000000000003",
-                at="2022-11-17T15:20:00.000000Z"),
+                at="2022-11-17T15:20:00.000000Z",
+            ),
         ],
     },
     {
@@ -302,44 +297,69 @@ SAMPLE_BOOKS: list[dict[str, Any]] = [
         "is_deleted": False,
         "highlights": [
             _highlight(
-                2401, INDENTATION_ID,
+                2401,
+                INDENTATION_ID,
                 "The tab key was built to line up columns of numbers, not nested blocks of code.",
-                location=1822, location_type="offset",
+                location=1822,
+                location_type="offset",
                 url="https://read.readwise.io/read/01gjb0r2s3t4u5v6w7x8y9z0a1",
-                at="2022-11-18T22:41:17.000000Z"),
+                at="2022-11-18T22:41:17.000000Z",
+            ),
             _highlight(
-                2402, INDENTATION_ID,
+                2402,
+                INDENTATION_ID,
                 "Outliners settled the argument for themselves: a tab means one level deeper, "
                 "and everything else is text.",
-                location=5630, location_type="offset",
+                location=5630,
+                location_type="offset",
                 url="https://read.readwise.io/read/01gjb0s3t4u5v6w7x8y9z0a1b2",
                 tags=[_tag(605, "outliners")],
-                at="2022-11-18T22:47:02.000000Z"),
+                at="2022-11-18T22:47:02.000000Z",
+            ),
         ],
     },
 ]
 
 LATER_HIGHLIGHTS: dict[int, list[dict[str, Any]]] = {
     PODCAST_ID: [
-        _later(_highlight(
-            2002, PODCAST_ID, _NOT_CORRELATIONAL, location=1274, location_type="time_offset",
-            url="https://share.snipd.com/snip/3c2d8e51-6a47-4b0f-9d1e-52b7a0f4c8e3",
-            color="", at="2023-03-17T16:58:12.000000Z")),
+        _later(
+            _highlight(
+                2002,
+                PODCAST_ID,
+                NOT_CORRELATIONAL,
+                location=1274,
+                location_type="time_offset",
+                url="https://share.snipd.com/snip/3c2d8e51-6a47-4b0f-9d1e-52b7a0f4c8e3",
+                color="",
+                at="2023-03-17T16:58:12.000000Z",
+            )
+        )
     ],
     KINDLE_ID: [
-        _later(_highlight(
-            2105, KINDLE_ID,
-            "Clean the bench before you start, not after you finish; the start is when you "
-            "still care.",
-            location=3120, location_type="location", at="2023-03-16T20:14:55.000000Z")),
+        _later(
+            _highlight(
+                2105,
+                KINDLE_ID,
+                "Clean the bench before you start, not after you finish; the start is when you "
+                "still care.",
+                location=3120,
+                location_type="location",
+                at="2023-03-16T20:14:55.000000Z",
+            )
+        )
     ],
     THREAD_ID: [
-        _later(_highlight(
-            2304, THREAD_ID,
-            "4/ None of this is about minimalism. It is about being able to fix your own "
-            "setup at midnight.",
-            location=4, location_type="order",
-            url="https://twitter.com/plaintext_pat/status/1593000000000000004",
-            at="2023-03-17T09:02:40.000000Z")),
+        _later(
+            _highlight(
+                2304,
+                THREAD_ID,
+                "4/ None of this is about minimalism. It is about being able to fix your own "
+                "setup at midnight.",
+                location=4,
+                location_type="order",
+                url="https://twitter.com/plaintext_pat/status/1593000000000000004",
+                at="2023-03-17T09:02:40.000000Z",
+            )
+        )
     ],
 }

@@ -136,6 +136,5 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.close()  # the makefile references go first, so close() below is real
         self.wfile = io.BytesIO()  # what the base class still flushes after we return
         with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.connection.close()

@@ -40,8 +40,9 @@ class AnyClient(Protocol):
 
     def check_token(self) -> None: ...
 
-    def export(self, updated_after: datetime | None = None,
-               book_ids: list[int] | None = None) -> Iterator[ExportPage]: ...
+    def export(
+        self, updated_after: datetime | None = None, book_ids: list[int] | None = None
+    ) -> Iterator[ExportPage]: ...
 
 
 @dataclass
@@ -69,9 +70,15 @@ def side(request: pytest.FixtureRequest) -> Iterator[Side]:
         yield Side(library, clock, lambda ok: ReadwiseTwin(library, token_accepted=ok))
         return
     with FakeReadwise(token=TOKEN, library=library) as server:
+
         def connect(ok: bool) -> ReadwiseClient:
-            return ReadwiseClient(server.url, TOKEN if ok else "wrong-token", sleep=_no_wait,
-                                  policy=RetryPolicy(attempts=2, rate_limit_waits=1))
+            return ReadwiseClient(
+                server.url,
+                TOKEN if ok else "wrong-token",
+                sleep=_no_wait,
+                policy=RetryPolicy(attempts=2, rate_limit_waits=1),
+            )
+
         yield Side(library, clock, connect)
     assert server.errors == []
     assert all(r.fault is None for r in server.requests)
@@ -79,9 +86,13 @@ def side(request: pytest.FixtureRequest) -> Iterator[Side]:
 
 def add_books(library: Library, count: int, *, updated_at: datetime = T0) -> None:
     for number in range(1, count + 1):
-        library.add_book(user_book_id=number, title=f"Book {number}", highlights=[
-            {"id": number * 10, "text": f"Highlight of book {number}", "updated_at": updated_at},
-        ])
+        library.add_book(
+            user_book_id=number,
+            title=f"Book {number}",
+            highlights=[
+                {"id": number * 10, "text": f"Highlight of book {number}", "updated_at": updated_at}
+            ],
+        )
 
 
 def export(client: AnyClient, **kwargs: Any) -> list[ExportPage]:
@@ -97,6 +108,7 @@ def highlight_ids(pages: list[ExportPage]) -> list[int]:
 
 
 # --- the token ----------------------------------------------------------------------------------
+
 
 def test_an_accepted_token_passes_the_check(side: Side) -> None:
     client = side.client()
@@ -114,6 +126,7 @@ def test_a_refused_token_fails_the_check_and_the_export_with_auth_error(side: Si
 
 
 # --- paging -------------------------------------------------------------------------------------
+
 
 def test_five_books_come_in_pages_of_two_each_counting_all_five(side: Side) -> None:
     add_books(side.library, 5)
@@ -145,6 +158,7 @@ def test_a_book_without_a_visible_highlight_is_not_exported(side: Side) -> None:
 
 
 # --- updatedAfter and ids -------------------------------------------------------------------
+
 
 def test_updated_after_returns_only_what_changed_after_it(side: Side) -> None:
     add_books(side.library, 5)
@@ -192,8 +206,10 @@ def test_ids_and_updated_after_together(side: Side) -> None:
 
 # --- deleted records ------------------------------------------------------------------------
 
+
 def test_deleted_and_discarded_highlights_and_deleted_books_are_exported_as_such(
-        side: Side) -> None:
+    side: Side,
+) -> None:
     add_books(side.library, 3)
     side.library.add_highlight(1, id=11, text="discarded", is_discard=True)
     side.library.delete_highlight(20, updated_at=T0 + timedelta(minutes=1))
@@ -201,7 +217,9 @@ def test_deleted_and_discarded_highlights_and_deleted_books_are_exported_as_such
     results = [r for p in export(side.client()) for r in p.results]
     assert [r["user_book_id"] for r in results] == [1, 2, 3]
     assert [(h["id"], h["is_discard"], h["is_deleted"]) for h in results[0]["highlights"]] == [
-        (10, False, False), (11, True, False)]
+        (10, False, False),
+        (11, True, False),
+    ]
     assert [(h["id"], h["is_deleted"]) for h in results[1]["highlights"]] == [(20, True)]
     assert results[2]["is_deleted"] is True
 
@@ -210,29 +228,32 @@ def test_a_deletion_is_a_change_after_the_cursor(side: Side) -> None:
     add_books(side.library, 2)
     side.library.delete_highlight(10, updated_at=T0 + timedelta(seconds=5))
     pages = export(side.client(), updated_after=T0)
-    assert [(h["id"], h["is_deleted"]) for p in pages for r in p.results
-            for h in r["highlights"]] == [(10, True)]
+    assert [
+        (h["id"], h["is_deleted"]) for p in pages for r in p.results for h in r["highlights"]
+    ] == [(10, True)]
 
 
 # --- the server's time ----------------------------------------------------------------------
+
 
 def test_every_page_carries_the_server_clock_to_the_second_in_utc(side: Side) -> None:
     add_books(side.library, 3)
     pages = export(side.client())
     assert [p.server_time for p in pages] == [T0.replace(microsecond=0)] * 2
-    assert all(p.server_time is not None and p.server_time.utcoffset() == timedelta(0)
-               for p in pages)
+    assert all(
+        p.server_time is not None and p.server_time.utcoffset() == timedelta(0) for p in pages
+    )
 
 
 def test_the_server_time_is_the_server_s_not_the_machine_s(side: Side) -> None:
     add_books(side.library, 1)
-    side.clock.now = datetime(2031, 1, 2, 3, 4, 5, 600_000,
-                              tzinfo=timezone(timedelta(hours=-7)))
+    side.clock.now = datetime(2031, 1, 2, 3, 4, 5, 600_000, tzinfo=timezone(timedelta(hours=-7)))
     [page] = export(side.client())
     assert page.server_time == datetime(2031, 1, 2, 10, 4, 5, tzinfo=timezone.utc)
 
 
 # --- strange and broken records -------------------------------------------------------------
+
 
 def test_a_record_that_breaks_the_schema_is_handed_over_as_it_is(side: Side) -> None:
     add_books(side.library, 1)
@@ -247,27 +268,50 @@ def test_a_record_that_breaks_the_schema_is_handed_over_as_it_is(side: Side) -> 
 
 
 def test_strange_text_comes_back_exactly(side: Side) -> None:
-    texts = ["a lone surrogate \ud800 here", "emoji 🦉 and RTL \u202e", "nul \x00 byte",
-             "line\r\nbreaks\u2028and\u2029more", " " * 3, ""]
-    side.library.add_book(user_book_id=1, title="Strange\ttitle", highlights=[
-        {"id": i + 1, "text": text, "updated_at": T0} for i, text in enumerate(texts)])
+    texts = [
+        "a lone surrogate \ud800 here",
+        "emoji 🦉 and RTL \u202e",
+        "nul \x00 byte",
+        "line\r\nbreaks\u2028and\u2029more",
+        " " * 3,
+        "",
+    ]
+    side.library.add_book(
+        user_book_id=1,
+        title="Strange\ttitle",
+        highlights=[{"id": i + 1, "text": text, "updated_at": T0} for i, text in enumerate(texts)],
+    )
     [page] = export(side.client())
     assert page.results[0]["title"] == "Strange\ttitle"
     assert [h["text"] for h in page.results[0]["highlights"]] == texts
 
 
 def test_values_come_back_as_json_gives_them(side: Side) -> None:
-    side.library.add_book(user_book_id=1, highlights=[
-        {"id": 1, "location": 2**63, "end_location": 1.5, "note": None,
-         "extra": ("a", "tuple"), "updated_at": T0}])
+    side.library.add_book(
+        user_book_id=1,
+        highlights=[
+            {
+                "id": 1,
+                "location": 2**63,
+                "end_location": 1.5,
+                "note": None,
+                "extra": ("a", "tuple"),
+                "updated_at": T0,
+            }
+        ],
+    )
     [page] = export(side.client())
     highlight = page.results[0]["highlights"][0]
     assert (highlight["location"], highlight["end_location"], highlight["note"]) == (
-        2**63, 1.5, None)
+        2**63,
+        1.5,
+        None,
+    )
     assert highlight["extra"] == ["a", "tuple"]  # what the wire makes of a tuple
 
 
 # --- the two side by side -------------------------------------------------------------------
+
 
 @contextmanager
 def both(library: Library) -> Iterator[tuple[AnyClient, AnyClient]]:
@@ -276,13 +320,22 @@ def both(library: Library) -> Iterator[tuple[AnyClient, AnyClient]]:
         yield ReadwiseClient(server.url, TOKEN, sleep=_no_wait), ReadwiseTwin(library)
 
 
-@pytest.mark.parametrize("query", [
-    {}, {"updated_after": datetime(2022, 11, 20, tzinfo=timezone.utc)},
-    {"book_ids": [1003, 1001]},
-    {"updated_after": datetime(2022, 11, 21, 12, tzinfo=timezone.utc), "book_ids": [1002, 1003]},
-], ids=["all", "after", "ids", "after+ids"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"updated_after": datetime(2022, 11, 20, tzinfo=timezone.utc)},
+        {"book_ids": [1003, 1001]},
+        {
+            "updated_after": datetime(2022, 11, 21, 12, tzinfo=timezone.utc),
+            "book_ids": [1002, 1003],
+        },
+    ],
+    ids=["all", "after", "ids", "after+ids"],
+)
 def test_the_twin_and_the_client_return_the_same_pages_of_the_sample_library(
-        query: dict[str, Any]) -> None:
+    query: dict[str, Any],
+) -> None:
     clock = Clock(datetime(2022, 11, 21, 8, 0, tzinfo=timezone.utc))
     library = Library(page_size=2, clock=clock, books=copy.deepcopy(SAMPLE_BOOKS))
     clock.advance(days=1)

@@ -82,7 +82,10 @@ def test_a_written_page_reads_back_with_its_stat(user: User) -> None:
     page = user.vault.read(at(user, "pages/A.md"))
     assert page.text == "- one\n- ü" == written.text
     assert (page.size, page.mtime_ns, page.file_id) == (
-        written.size, written.mtime_ns, written.file_id)
+        written.size,
+        written.mtime_ns,
+        written.file_id,
+    )
     assert user.vault.stat(at(user, "pages/A.md")) == (page.size, page.mtime_ns)
     assert user.vault.stat_relative("pages/A.md") == (page.size, page.mtime_ns)
 
@@ -116,11 +119,20 @@ def test_a_renamed_page_keeps_its_identity_and_a_replaced_one_does_not(user: Use
 
 
 def test_pages_are_markdown_files_outside_hidden_and_temporary_names(user: User) -> None:
-    for name in ("pages/A.md", "journals/2024_01_01.md", "notes.txt", ".obsidian/x.md",
-                 "pages/.syncd-A.md.tmp", "pages/A.md~", "logseq/bak/pages/A.md"):
+    for name in (
+        "pages/A.md",
+        "journals/2024_01_01.md",
+        "notes.txt",
+        ".obsidian/x.md",
+        "pages/.syncd-A.md.tmp",
+        "pages/A.md~",
+        "logseq/bak/pages/A.md",
+    ):
         user.put(name, "x")
     assert sorted(user.vault.relative(p) for p in user.vault.pages()) == [
-        "journals/2024_01_01.md", "pages/A.md"]
+        "journals/2024_01_01.md",
+        "pages/A.md",
+    ]
 
 
 def test_a_path_out_of_the_vault_is_refused(user: User) -> None:
@@ -141,7 +153,10 @@ def test_drafts_are_placed_together_and_never_over_a_file(user: User) -> None:
     refused = drafts.place()
     assert [d.path for d in refused] == [at(user, "pages/B.md")]
     assert [user.vault.read(at(user, f"pages/{n}.md")).text for n in "ABC"] == [
-        "page A", "the user's B", "page C"]
+        "page A",
+        "the user's B",
+        "page C",
+    ]
     assert drafts.size == 0 and drafts.place() == []
 
 

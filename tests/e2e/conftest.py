@@ -15,8 +15,11 @@ TOKEN = "tok-e2e-0123456789abcdef"
 @pytest.fixture
 def server() -> Iterator[FakeReadwise]:
     with FakeReadwise(token=TOKEN) as server:
-        server.add_book(title="Walden", author="Thoreau", highlights=[
-            {"text": "Simplify, simplify.", "updated_at": "2023-01-01T00:00:00Z"}])
+        server.add_book(
+            title="Walden",
+            author="Thoreau",
+            highlights=[{"text": "Simplify, simplify.", "updated_at": "2023-01-01T00:00:00Z"}],
+        )
         yield server
 
 

@@ -25,9 +25,11 @@ NOW = "2023-03-17T17:05:00Z"
 
 
 def write_config(tmp_path: Path, server: FakeReadwise, vault: Path, **extra: Any) -> Path:
-    data: dict[str, Any] = {"readwise": {"token": TOKEN, "base_url": server.url},
-                            "vault": {"path": str(vault), "timezone": "UTC"},
-                            "state_dir": str(tmp_path / "state")}
+    data: dict[str, Any] = {
+        "readwise": {"token": TOKEN, "base_url": server.url},
+        "vault": {"path": str(vault), "timezone": "UTC"},
+        "state_dir": str(tmp_path / "state"),
+    }
     data.update(extra)
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
@@ -38,8 +40,14 @@ def write_config(tmp_path: Path, server: FakeReadwise, vault: Path, **extra: Any
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "SYNCD_NOW": NOW, "TZ": "UTC", **(env or {})}
     full_env.pop("READWISE_TOKEN", None)
-    return subprocess.run([sys.executable, "-m", "syncd", *args], capture_output=True, text=True,
-                          env=full_env, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "syncd", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -55,8 +63,9 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("READWISE_TOKEN", raising=False)
 
 
-def test_sync_writes_the_page_and_prints_the_summary(tmp_path: Path, server: FakeReadwise,
-                                                     vault: Path) -> None:
+def test_sync_writes_the_page_and_prints_the_summary(
+    tmp_path: Path, server: FakeReadwise, vault: Path
+) -> None:
     config = write_config(tmp_path, server, vault)
     result = run("sync", "--config", str(config))
     assert result.returncode == 0, result.stderr
@@ -84,8 +93,9 @@ def test_sync_json_and_status_json(tmp_path: Path, server: FakeReadwise, vault: 
     assert state_files and all(TOKEN.encode() not in p.read_bytes() for p in state_files)
 
 
-def test_dry_run_prints_a_unified_diff_and_writes_nothing(tmp_path: Path, server: FakeReadwise,
-                                                          vault: Path) -> None:
+def test_dry_run_prints_a_unified_diff_and_writes_nothing(
+    tmp_path: Path, server: FakeReadwise, vault: Path
+) -> None:
     config = write_config(tmp_path, server, vault)
     result = run("sync", "--dry-run", "--config", str(config))
     assert result.returncode == 0
@@ -107,22 +117,29 @@ def test_dry_run_summary_says_would(tmp_path: Path, server: FakeReadwise, vault:
     dry = run("sync", "--dry-run", "--full", "--config", str(config))
     assert dry.returncode == 0, dry.stderr
     assert dry.stderr.strip().splitlines()[-1] == (
-        "would add 2 new highlights in 1 page (0 new); would update 1")
+        "would add 2 new highlights in 1 page (0 new); would update 1"
+    )
     as_json = run("sync", "--dry-run", "--json", "--full", "--config", str(config))
     assert json.loads(as_json.stdout.splitlines()[-1])["summary"].startswith("would add 2 new")
     real = run("sync", "--config", str(config))
     assert real.stdout.strip() == "2 new highlights in 1 page (0 new); 1 updated"
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"vault": {"path": "/nonexistent", "formt": "logseq"}}, "at 'vault.formt': unknown key"),
-    ({"sync": {"interval": "soon"}}, "at 'sync.interval'"),
-    ({"vault": {"timezone": "UTC"}}, "at 'vault.path'"),
-    ({"readwise": {"token": TOKEN, "base_url": "http://example.com"}}, "at 'readwise.base_url'"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"vault": {"path": "/nonexistent", "formt": "logseq"}}, "at 'vault.formt': unknown key"),
+        ({"sync": {"interval": "soon"}}, "at 'sync.interval'"),
+        ({"vault": {"timezone": "UTC"}}, "at 'vault.path'"),
+        (
+            {"readwise": {"token": TOKEN, "base_url": "http://example.com"}},
+            "at 'readwise.base_url'",
+        ),
+    ],
+)
 def test_a_bad_config_is_one_line_naming_file_and_key_exit_2(
-        tmp_path: Path, server: FakeReadwise, vault: Path, change: dict[str, Any],
-        message: str) -> None:
+    tmp_path: Path, server: FakeReadwise, vault: Path, change: dict[str, Any], message: str
+) -> None:
     config = write_config(tmp_path, server, vault)
     data = yaml.safe_load(config.read_text())
     data.update(change)
@@ -134,8 +151,9 @@ def test_a_bad_config_is_one_line_naming_file_and_key_exit_2(
     assert TOKEN not in result.stderr
 
 
-def test_no_token_anywhere_is_a_config_error(tmp_path: Path, server: FakeReadwise,
-                                              vault: Path) -> None:
+def test_no_token_anywhere_is_a_config_error(
+    tmp_path: Path, server: FakeReadwise, vault: Path
+) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({"vault": {"path": str(vault)}}))
     result = run("sync", "--config", str(config))
@@ -147,9 +165,13 @@ def test_missing_config_file_is_named(tmp_path: Path) -> None:
     assert result.returncode == 2 and "nope.yaml" in result.stderr
 
 
-def test_refused_token_exits_3_at_once(tmp_path: Path, server: FakeReadwise, vault: Path,
-                                       no_waiting: None, capsys: pytest.CaptureFixture[str]
-                                       ) -> None:
+def test_refused_token_exits_3_at_once(
+    tmp_path: Path,
+    server: FakeReadwise,
+    vault: Path,
+    no_waiting: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     config = write_config(tmp_path, server, vault)
     data = yaml.safe_load(config.read_text())
     data["readwise"]["token"] = "wrong-token-abc"
@@ -160,8 +182,12 @@ def test_refused_token_exits_3_at_once(tmp_path: Path, server: FakeReadwise, vau
 
 
 def test_readwise_down_exits_4_with_cursor_and_vault_unchanged(
-        tmp_path: Path, server: FakeReadwise, vault: Path, no_waiting: None,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path,
+    server: FakeReadwise,
+    vault: Path,
+    no_waiting: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     config = write_config(tmp_path, server, vault)
     server.inject("export", Fault.status(502), times=None)
     assert main(["sync", "--config", str(config)]) == 4
@@ -175,9 +201,13 @@ def test_readwise_down_exits_4_with_cursor_and_vault_unchanged(
     assert main(["sync", "--config", str(config)]) == 0  # the next good run completes
 
 
-def test_a_bad_record_exits_1_naming_the_book(tmp_path: Path, server: FakeReadwise, vault: Path,
-                                               no_waiting: None,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_record_exits_1_naming_the_book(
+    tmp_path: Path,
+    server: FakeReadwise,
+    vault: Path,
+    no_waiting: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     server.put_record({"user_book_id": 4242, "title": "Broken", "highlights": "nope"})
     config = write_config(tmp_path, server, vault)
     assert main(["sync", "--config", str(config)]) == 1
@@ -186,21 +216,26 @@ def test_a_bad_record_exits_1_naming_the_book(tmp_path: Path, server: FakeReadwi
     assert (vault / "pages" / "Walden (highlights).md").exists()
 
 
-def test_a_missing_vault_exits_5(tmp_path: Path, server: FakeReadwise, no_waiting: None,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_vault_exits_5(
+    tmp_path: Path, server: FakeReadwise, no_waiting: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = write_config(tmp_path, server, tmp_path / "gone")
     assert main(["sync", "--config", str(config)]) == 5
     assert "gone" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("where", "problem"), [
-    ("gone", "does not exist"),
-    ("a-file.md", "is a file, not a folder"),
-    ("a-file.md/notes", "does not exist (a part of its path is a file)"),
-    ("/sys", "cannot be written: Permission denied"),  # root included: no file can be made
-])
+@pytest.mark.parametrize(
+    ("where", "problem"),
+    [
+        ("gone", "does not exist"),
+        ("a-file.md", "is a file, not a folder"),
+        ("a-file.md/notes", "does not exist (a part of its path is a file)"),
+        ("/sys", "cannot be written: Permission denied"),  # root included: no file can be made
+    ],
+)
 def test_every_vault_error_says_what_is_wrong_and_names_key_and_file(
-        tmp_path: Path, server: FakeReadwise, where: str, problem: str) -> None:
+    tmp_path: Path, server: FakeReadwise, where: str, problem: str
+) -> None:
     """issue 12, item 7 (vault errors): sync and doctor say whether the vault does not exist,
     is not a folder or cannot be written (with the OS's reason), and name vault.path and the
     config file it is set in; one line, exit 5, no traceback."""
@@ -210,7 +245,8 @@ def test_every_vault_error_says_what_is_wrong_and_names_key_and_file(
     result = run("sync", "--config", str(config))
     assert result.returncode == 5
     assert result.stderr.strip().splitlines()[-1] == (
-        f"syncd: vault {vault}: {problem} (set by vault.path in {config})")
+        f"syncd: vault {vault}: {problem} (set by vault.path in {config})"
+    )
     assert "Traceback" not in result.stderr
     doctor = run("doctor", "--config", str(config))
     assert doctor.returncode == 1
@@ -219,8 +255,13 @@ def test_every_vault_error_says_what_is_wrong_and_names_key_and_file(
 
 
 def test_an_unwritable_vault_fails_the_book_and_leaves_nothing_half_written(
-        tmp_path: Path, server: FakeReadwise, vault: Path, no_waiting: None,
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path,
+    server: FakeReadwise,
+    vault: Path,
+    no_waiting: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """A read-only vault (injected: tests run as root, which ignores file modes)."""
     import errno
 
@@ -238,16 +279,23 @@ def test_an_unwritable_vault_fails_the_book_and_leaves_nothing_half_written(
     assert "the vault is read-only" in err
     monkeypatch.undo()
     assert list(vault.rglob("*.md")) == [] and list(vault.rglob("*.tmp")) == []
-    monkeypatch.setattr(syncd.engine.wiring, "make_client", lambda c, **k: ReadwiseClient(
-        c.readwise.base_url, c.readwise.token, sleep=lambda _: None))
+    monkeypatch.setattr(
+        syncd.engine.wiring,
+        "make_client",
+        lambda c, **k: ReadwiseClient(c.readwise.base_url, c.readwise.token, sleep=lambda _: None),
+    )
     monkeypatch.setenv("SYNCD_NOW", NOW)
     assert main(["sync", "--config", str(config)]) == 0
     assert (vault / "pages" / "Walden (highlights).md").exists()
 
 
-def test_a_second_syncd_on_the_same_vault_exits_5(tmp_path: Path, server: FakeReadwise,
-                                                  vault: Path, no_waiting: None,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_second_syncd_on_the_same_vault_exits_5(
+    tmp_path: Path,
+    server: FakeReadwise,
+    vault: Path,
+    no_waiting: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from syncd.config.load import load_config
 
     config = write_config(tmp_path, server, vault)
@@ -257,17 +305,27 @@ def test_a_second_syncd_on_the_same_vault_exits_5(tmp_path: Path, server: FakeRe
 
 
 def test_demo_runs_with_no_account_and_prints_where_the_pages_are(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "syncd", "demo", str(tmp_path / "demo")],
-                            capture_output=True, text=True, timeout=120, check=False,
-                            env={k: v for k, v in os.environ.items() if k != "SYNCD_NOW"})
+    result = subprocess.run(
+        [sys.executable, "-m", "syncd", "demo", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "SYNCD_NOW"},
+    )
     assert result.returncode == 0, result.stderr
     pages = tmp_path / "demo" / "pages"
     assert str(tmp_path / "demo") in result.stdout
     podcast = next(pages.glob("Episode 20*.md")).read_text(encoding="utf-8")
     assert podcast.count("- Highlights first synced by [[Readwise]]") == 1
     assert podcast.count("- New highlights added") == 1
-    again = subprocess.run([sys.executable, "-m", "syncd", "demo", str(tmp_path / "demo")],
-                           capture_output=True, text=True, timeout=120, check=False)
+    again = subprocess.run(
+        [sys.executable, "-m", "syncd", "demo", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert again.returncode == 0 and again.stdout.splitlines()[:2] == result.stdout.splitlines()[:2]
 
 
@@ -288,15 +346,21 @@ def test_init_writes_a_private_starter_config_that_loads(tmp_path: Path) -> None
     assert status.returncode == 0, status.stderr
 
 
-def test_doctor_checks_every_part_and_fails_on_a_bad_token(tmp_path: Path, server: FakeReadwise,
-                                                           vault: Path) -> None:
+def test_doctor_checks_every_part_and_fails_on_a_bad_token(
+    tmp_path: Path, server: FakeReadwise, vault: Path
+) -> None:
     config = write_config(tmp_path, server, vault)
     good = run("doctor", "--config", str(config))
     assert good.returncode == 0, good.stdout
     lines = good.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == [
-        "ok   config", "ok   config file", "ok   token", "ok   vault", "ok   logseq settings",
-        "ok   watcher"]
+        "ok   config",
+        "ok   config file",
+        "ok   token",
+        "ok   vault",
+        "ok   logseq settings",
+        "ok   watcher",
+    ]
     assert "file names :triple-lowbar" in good.stdout and "'MMM do, yyyy'" in good.stdout
     data = yaml.safe_load(config.read_text())
     data["readwise"]["token"] = "wrong-token-abc"
@@ -309,20 +373,25 @@ def test_doctor_checks_every_part_and_fails_on_a_bad_token(tmp_path: Path, serve
     assert "wrong-token-abc" not in bad.stdout + bad.stderr
 
 
-@pytest.mark.parametrize(("mode", "who"), [
-    (0o644, "its group and others"), (0o640, "its group"), (0o604, "other users")])
-def test_a_token_file_others_can_read_draws_a_warning(tmp_path: Path, server: FakeReadwise,
-                                                       vault: Path, mode: int, who: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "who"), [(0o644, "its group and others"), (0o640, "its group"), (0o604, "other users")]
+)
+def test_a_token_file_others_can_read_draws_a_warning(
+    tmp_path: Path, server: FakeReadwise, vault: Path, mode: int, who: str
+) -> None:
     """issue 12, item 7 (token file): as a config holding the token does, a token file that
     its group or other users can read draws a warning naming it and the fix, in sync, run
     and doctor; a private one draws none. The token itself is never printed."""
     token_file = tmp_path / "readwise-token"
     token_file.write_text(TOKEN + "\n", encoding="utf-8")
     token_file.chmod(mode)
-    config = write_config(tmp_path, server, vault,
-                          readwise={"token_file": str(token_file), "base_url": server.url})
-    warning = (f"the token file {token_file} (readwise.token_file) can be read by "
-               f"{who} (mode {mode:04o}); run: chmod 600 {token_file}")
+    config = write_config(
+        tmp_path, server, vault, readwise={"token_file": str(token_file), "base_url": server.url}
+    )
+    warning = (
+        f"the token file {token_file} (readwise.token_file) can be read by "
+        f"{who} (mode {mode:04o}); run: chmod 600 {token_file}"
+    )
     synced = run("sync", "--config", str(config))
     assert synced.returncode == 0 and warning in synced.stderr
     doctor = run("doctor", "--config", str(config))
@@ -337,12 +406,14 @@ def test_a_token_file_others_can_read_draws_a_warning(tmp_path: Path, server: Fa
     token_file.chmod(0o600)
     private = run("sync", "--config", str(config))
     assert private.returncode == 0 and "token file" not in private.stderr
-    assert f"ok   token file: {token_file} is private" in run("doctor", "--config",
-                                                            str(config)).stdout
+    assert (
+        f"ok   token file: {token_file} is private" in run("doctor", "--config", str(config)).stdout
+    )
 
 
-def test_resync_recreates_a_page_the_user_deleted(tmp_path: Path, server: FakeReadwise,
-                                                  vault: Path) -> None:
+def test_resync_recreates_a_page_the_user_deleted(
+    tmp_path: Path, server: FakeReadwise, vault: Path
+) -> None:
     config = write_config(tmp_path, server, vault)
     assert run("sync", "--config", str(config)).returncode == 0
     page = vault / "pages" / "Walden (highlights).md"
@@ -359,8 +430,7 @@ def test_resync_recreates_a_page_the_user_deleted(tmp_path: Path, server: FakeRe
     assert unknown.returncode == 2 and "no book 'No Such Book'" in unknown.stderr
 
 
-def test_status_before_any_sync_says_so(tmp_path: Path, server: FakeReadwise,
-                                        vault: Path) -> None:
+def test_status_before_any_sync_says_so(tmp_path: Path, server: FakeReadwise, vault: Path) -> None:
     config = write_config(tmp_path, server, vault)
     result = run("status", "--config", str(config))
     assert result.returncode == 0 and "never synced" in result.stdout

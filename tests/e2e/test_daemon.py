@@ -35,19 +35,30 @@ class Daemon:
         self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.socket.bind(str(tmp_path / "notify.sock"))
         self.socket.settimeout(WAIT)
-        env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify.sock"), "TZ": "UTC",
-               "SYNCD_NOW": "2023-03-17T17:05:00Z"}
+        env = {
+            **os.environ,
+            "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
+            "TZ": "UTC",
+            "SYNCD_NOW": "2023-03-17T17:05:00Z",
+        }
         env.pop("READWISE_TOKEN", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "syncd", "run", "--config", str(self.config)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.messages: list[str] = []
 
     def write_config(self, server: FakeReadwise, interval: str, **extra: Any) -> None:
-        data = {"readwise": {"token": TOKEN, "base_url": server.url},
-                "vault": {"path": str(self.vault), "timezone": "UTC"},
-                "state_dir": str(self.vault.parent / "state"),
-                "sync": {"interval": interval, "sync_log_page": None}, **extra}
+        data = {
+            "readwise": {"token": TOKEN, "base_url": server.url},
+            "vault": {"path": str(self.vault), "timezone": "UTC"},
+            "state_dir": str(self.vault.parent / "state"),
+            "sync": {"interval": interval, "sync_log_page": None},
+            **extra,
+        }
         self.config.write_text(yaml.safe_dump(data), encoding="utf-8")
         self.config.chmod(0o600)
 
@@ -60,8 +71,12 @@ class Daemon:
                 return message
 
     def status(self) -> dict[str, Any]:
-        result = subprocess.run([sys.executable, "-m", "syncd", "status", "--json", "--config",
-                                 str(self.config)], capture_output=True, text=True, check=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "syncd", "status", "--json", "--config", str(self.config)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return json.loads(result.stdout)
 
     def page(self) -> str:
@@ -78,9 +93,15 @@ class Daemon:
 def walden() -> Iterator[FakeReadwise]:
     """A loopback Readwise holding one book, Walden, of three highlights."""
     with FakeReadwise(token=TOKEN) as server:
-        server.add_book(title="Walden", author="Thoreau", highlights=[
-            {"text": "Simplify, simplify."}, {"text": "I went to the woods."},
-            {"text": "Our life is frittered away by detail."}])
+        server.add_book(
+            title="Walden",
+            author="Thoreau",
+            highlights=[
+                {"text": "Simplify, simplify."},
+                {"text": "I went to the woods."},
+                {"text": "Our life is frittered away by detail."},
+            ],
+        )
         yield server
 
 
@@ -95,8 +116,7 @@ def synced(message: str) -> bool:
     return message.startswith("STATUS=last sync")
 
 
-def test_daemon_syncs_follows_edits_and_stops_cleanly(daemon: Daemon,
-                                                      walden: FakeReadwise) -> None:
+def test_daemon_syncs_follows_edits_and_stops_cleanly(daemon: Daemon, walden: FakeReadwise) -> None:
     assert daemon.wait_for(lambda m: "READY=1" in m).startswith("READY=1")
     daemon.wait_for(synced)
     page = daemon.page()
@@ -113,11 +133,13 @@ def test_daemon_syncs_follows_edits_and_stops_cleanly(daemon: Daemon,
 
     daemon.process.send_signal(signal.SIGTERM)
     assert daemon.process.wait(timeout=10) == 0
-    assert any(m.startswith("STOPPING=1") for m in daemon.messages) or \
-        daemon.wait_for(lambda m: m.startswith("STOPPING=1"))
+    assert any(m.startswith("STOPPING=1") for m in daemon.messages) or daemon.wait_for(
+        lambda m: m.startswith("STOPPING=1")
+    )
     assert daemon.page() == edited + (
         "\n- New highlights added [[Mar 17th, 2023]] at 5:05 PM\n"
-        "\t- Time is but the stream I go a-fishing in.")
+        "\t- Time is but the stream I go a-fishing in."
+    )
     counts = daemon.status()["counts"]
     assert counts["conflict"] == 1 and counts["deleted"] == 1 and counts["written"] == 2
     stderr = daemon.process.stderr.read() if daemon.process.stderr else ""
@@ -203,15 +225,26 @@ def test_the_daemon_log_holds_no_apscheduler_chatter(tmp_path: Path, walden: Fak
     vault = tmp_path / "graph"
     vault.mkdir()
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({
-        "readwise": {"token": TOKEN, "base_url": walden.url},
-        "vault": {"path": str(vault), "timezone": "UTC"}, "state_dir": str(tmp_path / "state"),
-        "sync": {"interval": "1s", "sync_log_page": None}, "log_level": "debug"}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "readwise": {"token": TOKEN, "base_url": walden.url},
+                "vault": {"path": str(vault), "timezone": "UTC"},
+                "state_dir": str(tmp_path / "state"),
+                "sync": {"interval": "1s", "sync_log_page": None},
+                "log_level": "debug",
+            }
+        )
+    )
     config.chmod(0o600)
     env = {**os.environ, "JOURNAL_STREAM": "8:1", "TZ": "UTC"}
     env.pop("READWISE_TOKEN", None)
-    process = subprocess.Popen([sys.executable, "-m", "syncd", "run", "--config", str(config)],
-                               env=env, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "syncd", "run", "--config", str(config)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[str] = []
     try:
         assert process.stderr is not None

@@ -19,7 +19,8 @@ def stamps(root: Path) -> dict[str, int]:
 
 
 def test_a_dry_run_on_a_fresh_machine_writes_nothing_and_prints_the_diff(
-        tmp_path: Path, server: FakeReadwise, vault: Path) -> None:
+    tmp_path: Path, server: FakeReadwise, vault: Path
+) -> None:
     """Issue 10, item 10: it used to create the state folder, database and lock file."""
     (vault / "logseq").mkdir()
     (vault / "logseq" / "config.edn").write_text("{:file/name-format :triple-lowbar}\n")
@@ -38,7 +39,8 @@ def test_a_dry_run_on_a_fresh_machine_writes_nothing_and_prints_the_diff(
 
 
 def test_a_dry_run_after_a_sync_reads_the_state_and_writes_nothing(
-        tmp_path: Path, server: FakeReadwise, vault: Path) -> None:
+    tmp_path: Path, server: FakeReadwise, vault: Path
+) -> None:
     """Issue 10, item 10: the database is read, not opened for writing: no file of the state
     folder changes (not even a write-ahead log beside it), and the diff knows what was synced."""
     config = write_config(tmp_path, server, vault, sync={"sync_log_page": None})

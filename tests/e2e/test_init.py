@@ -30,11 +30,19 @@ def home(tmp_path: Path) -> Path:
 
 
 def environment(home: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("XDG_", "SYNCD_", "READWISE_"))}
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
-               XDG_STATE_HOME=str(home / ".local" / "state"), PYTHONPATH=str(ROOT),
-               TERM="dumb", COLUMNS="100")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("XDG_", "SYNCD_", "READWISE_"))
+    }
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_STATE_HOME=str(home / ".local" / "state"),
+        PYTHONPATH=str(ROOT),
+        TERM="dumb",
+        COLUMNS="100",
+    )
     return env
 
 
@@ -43,9 +51,15 @@ def config_dir(home: Path) -> Path:
 
 
 def spawn(home: Path, *args: str, cwd: Path | None = None) -> pexpect.spawn:
-    child = pexpect.spawn(sys.executable, ["-m", "syncd", "init", *args],
-                          cwd=str(cwd or home), env=environment(home), encoding="utf-8",
-                          timeout=30, dimensions=(24, 100))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "syncd", "init", *args],
+        cwd=str(cwd or home),
+        env=environment(home),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(24, 100),
+    )
     return child
 
 
@@ -55,11 +69,19 @@ def finish(child: pexpect.spawn) -> tuple[int, str]:
     return child.exitstatus if child.exitstatus is not None else -1, child.before or ""
 
 
-def run_init(home: Path, *args: str, cwd: Path | None = None,
-             stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "syncd", "init", *args], input=stdin,
-                          cwd=str(cwd or home), env=environment(home), capture_output=True,
-                          text=True, timeout=60, check=False)
+def run_init(
+    home: Path, *args: str, cwd: Path | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "syncd", "init", *args],
+        input=stdin,
+        cwd=str(cwd or home),
+        env=environment(home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def assert_nothing_written(home: Path) -> None:
@@ -90,6 +112,7 @@ def assert_good_config(home: Path, vault: Path, vault_format: str = "logseq") ->
 # Under a pseudo-terminal
 # --------------------------------------------------------------------------------------------
 
+
 def test_a_relative_path_typed_at_the_prompt_is_stored_absolute(home: Path) -> None:
     """issue 12, item 1: `cd ~/notes && syncd init` answering `.` syncs into ~/notes, not into
     the config's folder; the token (not echoed) goes to a 0600 file; the next commands follow."""
@@ -117,10 +140,12 @@ def test_every_bad_answer_is_explained_and_asked_again(home: Path, tmp_path: Pat
     child = spawn(home)
     question = "Folder of your Logseq graph or Obsidian vault: "
     child.expect_exact(question)
-    for answer, complaint in (("", "an answer is needed"),
-                              ("missing/graph", f"{home}/missing/graph does not exist"),
-                              (str(a_file), f"{a_file} is not a folder"),
-                              (str(UNWRITABLE), f"{UNWRITABLE} cannot be written: ")):
+    for answer, complaint in (
+        ("", "an answer is needed"),
+        ("missing/graph", f"{home}/missing/graph does not exist"),
+        (str(a_file), f"{a_file} is not a folder"),
+        (str(UNWRITABLE), f"{UNWRITABLE} cannot be written: "),
+    ):
         child.sendline(answer)
         child.expect_exact(complaint)
         child.expect_exact(question)
@@ -147,7 +172,8 @@ def test_every_bad_answer_is_explained_and_asked_again(home: Path, tmp_path: Pat
 @pytest.mark.parametrize("at", ["vault", "format", "token"])
 @pytest.mark.parametrize("how", ["ctrl-c", "ctrl-d"])
 def test_ctrl_c_and_eof_at_each_prompt_stop_cleanly_with_nothing_written(
-        home: Path, at: str, how: str) -> None:
+    home: Path, at: str, how: str
+) -> None:
     """issue 12, item 1: Ctrl-C and Ctrl-D (end of input) at every prompt: one line, no
     traceback, no file; Ctrl-C exits 130, end of input 2."""
     child = spawn(home)
@@ -190,6 +216,7 @@ def test_an_obsidian_vault_is_detected(home: Path) -> None:
 # With flags (and stdin not a terminal)
 # --------------------------------------------------------------------------------------------
 
+
 def test_flags_alone_write_everything_with_a_relative_vault(home: Path) -> None:
     """issue 12, item 1: `cd ~/notes && syncd init --vault . --token T` stores ~/notes."""
     (home / "notes" / "logseq").mkdir()
@@ -210,16 +237,20 @@ def test_format_flag_wins_over_detection(home: Path) -> None:
     assert_good_config(home, home / "notes", "logseq")
 
 
-@pytest.mark.parametrize(("args", "complaint"), [
-    (["--vault", ""], "--vault: an answer is needed"),
-    (["--vault", "nope"], "does not exist"),
-    (["--vault", "notes/file.md"], "is not a folder"),
-    (["--vault", str(UNWRITABLE)], "cannot be written: Permission denied"),
-    (["--vault", "notes", "--token", ""], "--token: an answer is needed"),
-    (["--vault", "notes", "--token", "a b"], "no spaces or control characters"),
-])
-def test_a_bad_flag_is_one_line_exit_2_nothing_written(home: Path, args: list[str],
-                                                       complaint: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--vault", ""], "--vault: an answer is needed"),
+        (["--vault", "nope"], "does not exist"),
+        (["--vault", "notes/file.md"], "is not a folder"),
+        (["--vault", str(UNWRITABLE)], "cannot be written: Permission denied"),
+        (["--vault", "notes", "--token", ""], "--token: an answer is needed"),
+        (["--vault", "notes", "--token", "a b"], "no spaces or control characters"),
+    ],
+)
+def test_a_bad_flag_is_one_line_exit_2_nothing_written(
+    home: Path, args: list[str], complaint: str
+) -> None:
     (home / "notes" / "file.md").write_text("mine")
     result = run_init(home, *args, "--format", "logseq")
     assert result.returncode == 2
@@ -277,18 +308,29 @@ def test_the_written_config_is_used_by_sync(home: Path) -> None:
     from syncd.testing.fakereadwise import FakeReadwise
 
     with FakeReadwise(token=TOKEN) as server:
-        server.add_book(title="Walden", author="Thoreau", highlights=[
-            {"text": "Simplify, simplify.", "updated_at": "2023-01-01T00:00:00Z"}])
-        result = run_init(home, "--vault", ".", "--token", TOKEN, "--format", "logseq",
-                          cwd=home / "notes")
+        server.add_book(
+            title="Walden",
+            author="Thoreau",
+            highlights=[{"text": "Simplify, simplify.", "updated_at": "2023-01-01T00:00:00Z"}],
+        )
+        result = run_init(
+            home, "--vault", ".", "--token", TOKEN, "--format", "logseq", cwd=home / "notes"
+        )
         assert result.returncode == 0, result.stderr
         config_path = config_dir(home) / "config.yaml"
         text = config_path.read_text()
-        config_path.write_text(text.replace("readwise:\n",
-                                            f"readwise:\n  base_url: {server.url}\n"))
-        sync = subprocess.run([sys.executable, "-m", "syncd", "sync"], cwd=str(home),
-                              env=environment(home), capture_output=True, text=True,
-                              timeout=120, check=False)
+        config_path.write_text(
+            text.replace("readwise:\n", f"readwise:\n  base_url: {server.url}\n")
+        )
+        sync = subprocess.run(
+            [sys.executable, "-m", "syncd", "sync"],
+            cwd=str(home),
+            env=environment(home),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     assert sync.returncode == 0, sync.stderr
     assert (home / "notes" / "pages" / "Walden (highlights).md").exists()
     assert not (config_dir(home) / "pages").exists()

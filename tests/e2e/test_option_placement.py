@@ -36,53 +36,59 @@ def syncd(place: str, config: Path, command: str, *more: str) -> int:
 
 
 @pytest.mark.parametrize("place", PLACES)
-def test_sync_uses_the_config_given(place: str, config: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_sync_uses_the_config_given(
+    place: str, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 10, item 7."""
     assert syncd(place, config, "sync") == 0, capsys.readouterr().err
     assert (config.parent / "graph" / "pages" / "Walden (highlights).md").exists()
 
 
 @pytest.mark.parametrize("place", PLACES)
-def test_status_uses_the_config_given(place: str, config: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_uses_the_config_given(
+    place: str, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 10, item 7."""
     assert syncd(place, config, "status") == 0, capsys.readouterr().err
     assert "never synced" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("place", PLACES)
-def test_doctor_uses_the_config_given(place: str, config: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_doctor_uses_the_config_given(
+    place: str, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 10, item 7."""
     syncd(place, config, "doctor")
     assert f"ok   config: {config}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("place", PLACES)
-def test_resync_uses_the_config_given(place: str, config: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_resync_uses_the_config_given(
+    place: str, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 10, item 7: the config is read (the book is then unknown: nothing synced yet)."""
     assert syncd(place, config, "resync", "No Such Book") == 2
     assert "no book 'No Such Book' is known" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("place", PLACES)
-def test_run_uses_the_config_given(place: str, config: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_uses_the_config_given(
+    place: str, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 10, item 7: the daemon stops at once on the config's missing vault (not on a
     missing default config)."""
     (config.parent / "graph").rmdir()
     assert syncd(place, config, "run") == 5
     err = capsys.readouterr().err
-    assert (f"vault {config.parent / 'graph'}: does not exist (set by vault.path in "
-            f"{config})") in err, err
+    assert (
+        f"vault {config.parent / 'graph'}: does not exist (set by vault.path in {config})"
+    ) in err, err
 
 
 @pytest.mark.parametrize("place", PLACES)
-def test_init_writes_the_config_given(place: str, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_writes_the_config_given(
+    place: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 10, item 7."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-default-config"))
     monkeypatch.delenv("SYNCD_CONFIG", raising=False)
@@ -92,19 +98,21 @@ def test_init_writes_the_config_given(place: str, tmp_path: Path,
 
 
 @pytest.mark.parametrize("place", PLACES)
-def test_demo_refuses_a_config_rather_than_ignoring_it(place: str, tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]
-                                                       ) -> None:
+def test_demo_refuses_a_config_rather_than_ignoring_it(
+    place: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 10, item 7: the demo uses no config; a --config given to it is refused."""
     assert syncd(place, tmp_path / "c.yaml", "demo", str(tmp_path / "demo")) == 2
     assert "`syncd demo` uses no config" in capsys.readouterr().err
     assert not (tmp_path / "demo").exists()
 
 
-@pytest.mark.parametrize("argv", [["--dry-run", "sync"], ["--json", "status"],
-                                  ["--config", "c.yaml", "--full", "sync"]])
+@pytest.mark.parametrize(
+    "argv", [["--dry-run", "sync"], ["--json", "status"], ["--config", "c.yaml", "--full", "sync"]]
+)
 def test_a_commands_option_before_the_command_is_refused_clearly(
-        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 10, item 7: refused with a one-line error, never silently dropped."""
     assert main(argv) == 2
     err = capsys.readouterr().err

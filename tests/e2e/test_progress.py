@@ -63,23 +63,41 @@ def test_the_bar_fits_and_log_lines_print_above_it(tmp_path: Path, columns: int)
     config = tmp_path / "config.yaml"
     with FakeReadwise(token=TOKEN, page_size=25) as server:
         for number in range(120):
-            server.add_book(title=f"Book number {number}", author="A", highlights=[
-                {"text": f"Highlight {number}-{n}", "updated_at": "2023-01-01T00:00:00Z"}
-                for n in range(2)])
-        config.write_text(yaml.safe_dump({
-            "readwise": {"token": TOKEN, "base_url": server.url},
-            "vault": {"path": str(vault), "timezone": "UTC"},
-            "state_dir": str(tmp_path / "state"), "log_level": "info"}))
+            server.add_book(
+                title=f"Book number {number}",
+                author="A",
+                highlights=[
+                    {"text": f"Highlight {number}-{n}", "updated_at": "2023-01-01T00:00:00Z"}
+                    for n in range(2)
+                ],
+            )
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "readwise": {"token": TOKEN, "base_url": server.url},
+                    "vault": {"path": str(vault), "timezone": "UTC"},
+                    "state_dir": str(tmp_path / "state"),
+                    "log_level": "info",
+                }
+            )
+        )
         config.chmod(0o600)
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("SYNCD_", "READWISE_"))}
-        env.update(PYTHONPATH=str(ROOT), TERM="xterm", SYNCD_NOW="2023-03-17T17:05:00Z",
-                   TZ="UTC")
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("SYNCD_", "READWISE_"))
+        }
+        env.update(PYTHONPATH=str(ROOT), TERM="xterm", SYNCD_NOW="2023-03-17T17:05:00Z", TZ="UTC")
         env.pop("COLUMNS", None)
         env.pop("LINES", None)
-        child = pexpect.spawn(sys.executable, ["-m", "syncd", "sync", "--config", str(config)],
-                              env=env, encoding="utf-8", timeout=120,
-                              dimensions=(24, columns))
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "syncd", "sync", "--config", str(config)],
+            env=env,
+            encoding="utf-8",
+            timeout=120,
+            dimensions=(24, columns),
+        )
         child.expect_exact("asking Readwise for every book")  # before any answer
         child.expect(pexpect.EOF)
         child.close()
@@ -87,8 +105,9 @@ def test_the_bar_fits_and_log_lines_print_above_it(tmp_path: Path, columns: int)
     assert child.exitstatus == 0, output
     states = drawn(output)
     assert any("120/120 books, 240 highlights" in state for state in states), states[-5:]
-    assert all(len(state) <= columns - 1 for state in states), \
-        [state for state in states if len(state) >= columns]
+    assert all(len(state) <= columns - 1 for state in states), [
+        state for state in states if len(state) >= columns
+    ]
     lines = screen_lines(output)
     logs = [line for line in lines if " INFO " in line]
     assert len(logs) >= 5  # one per export page at least: there was something to interleave

@@ -47,8 +47,8 @@ class World:
         config = self.home / ".config" / "syncd"
         config.mkdir(parents=True)
         (config / "config.yaml").write_text(
-            f"readwise:\n  token_file: {config / 'readwise-token'}\n"
-            f"vault:\n  path: {self.vault}\n")
+            f"readwise:\n  token_file: {config / 'readwise-token'}\nvault:\n  path: {self.vault}\n"
+        )
         (config / "readwise-token").write_text(TOKEN + "\n")
         (config / "readwise-token").chmod(0o600)
         (config / "config.yaml").chmod(0o600)
@@ -98,10 +98,17 @@ def verify(unit: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700, exist_ok=True)
     env = {key: value for key, value in os.environ.items() if not key.startswith("XDG_")}
-    env.update(XDG_RUNTIME_DIR=str(runtime), LC_ALL="C.UTF-8", SYSTEMD_COLORS="0",
-               PATH="/usr/bin:/bin")
-    return subprocess.run([analyze, "--user", "verify", str(unit)], env=env, text=True,
-                          capture_output=True, timeout=120, check=False)
+    env.update(
+        XDG_RUNTIME_DIR=str(runtime), LC_ALL="C.UTF-8", SYSTEMD_COLORS="0", PATH="/usr/bin:/bin"
+    )
+    return subprocess.run(
+        [analyze, "--user", "verify", str(unit)],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def exec_start(unit: Path) -> str:
@@ -112,8 +119,10 @@ def exec_start(unit: Path) -> str:
 # systemd
 # --------------------------------------------------------------------------------------------
 
+
 def test_install_writes_the_unit_running_this_syncd_and_enables_it(
-        linux: World, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    linux: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     """issue 12, item 2: ExecStart= is the syncd running now (here `python -m syncd`, as in a
     virtualenv), LoadCredential= the token file init wrote; systemctl --user enables it."""
     code, out, err = run(capsys, "install")
@@ -121,8 +130,10 @@ def test_install_writes_the_unit_running_this_syncd_and_enables_it(
     unit = linux.unit_dir / "syncd.service"
     assert exec_start(unit) == f"ExecStart={sys.executable} -m syncd run"
     assert f"LoadCredential=readwise-token:{linux.token_file}" in unit.read_text()
-    assert linux.calls() == ["systemctl --user daemon-reload",
-                             "systemctl --user enable --now syncd.service"]
+    assert linux.calls() == [
+        "systemctl --user daemon-reload",
+        "systemctl --user enable --now syncd.service",
+    ]
     assert "enabled and started syncd.service" in out
     result = verify(unit, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -140,7 +151,8 @@ def test_install_twice_changes_nothing(linux: World, capsys: pytest.CaptureFixtu
 
 
 def test_a_unit_the_user_edited_is_kept_by_install_and_uninstall(
-        linux: World, capsys: pytest.CaptureFixture[str]) -> None:
+    linux: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     """issue 12, item 2: an edited unit is the user's: install keeps it with a message,
     uninstall keeps it too."""
     assert run(capsys, "install")[0] == 0
@@ -158,7 +170,8 @@ def test_a_unit_the_user_edited_is_kept_by_install_and_uninstall(
 
 
 def test_uninstall_removes_what_install_made_and_nothing_else(
-        linux: World, capsys: pytest.CaptureFixture[str]) -> None:
+    linux: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     linux.unit_dir.mkdir(parents=True)
     mine = linux.unit_dir / "backup.service"
     mine.write_text("[Service]\nExecStart=/bin/true\n")
@@ -174,8 +187,9 @@ def test_uninstall_removes_what_install_made_and_nothing_else(
     assert run(capsys, "uninstall")[1].startswith("nothing to uninstall")
 
 
-def test_the_timer_is_two_units_that_verify(linux: World, capsys: pytest.CaptureFixture[str],
-                                             tmp_path: Path) -> None:
+def test_the_timer_is_two_units_that_verify(
+    linux: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     code, _, err = run(capsys, "install", "--timer")
     assert code == 0, err
     service_unit = linux.unit_dir / "syncd-sync.service"
@@ -190,8 +204,9 @@ def test_the_timer_is_two_units_that_verify(linux: World, capsys: pytest.Capture
     assert list(linux.unit_dir.iterdir()) == []
 
 
-def test_a_config_elsewhere_goes_on_the_command_line(linux: World,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_config_elsewhere_goes_on_the_command_line(
+    linux: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     other = linux.home / "my configs" / "work.yaml"
     other.parent.mkdir()
     other.write_text((linux.home / ".config" / "syncd" / "config.yaml").read_text())
@@ -199,18 +214,20 @@ def test_a_config_elsewhere_goes_on_the_command_line(linux: World,
     code, _, err = run(capsys, "install", "--config", str(other))
     assert code == 0, err
     assert exec_start(linux.unit_dir / "syncd.service") == (
-        f'ExecStart={sys.executable} -m syncd run --config "{other}"')
+        f'ExecStart={sys.executable} -m syncd run --config "{other}"'
+    )
 
 
 def test_systemctl_refusing_leaves_nothing_installed(
-        linux: World, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    linux: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_FAIL", "Failed to connect to bus: No medium found")
     code, _, err = run(capsys, "install")
     assert code == 1
     assert err.strip().splitlines() == [
         "syncd: service: `systemctl --user daemon-reload` failed (exit 1): Failed to connect "
-        "to bus: No medium found"]
+        "to bus: No medium found"
+    ]
     assert not (linux.unit_dir / "syncd.service").exists()
 
 
@@ -222,8 +239,9 @@ def test_without_systemd_a_clear_line(linux: World, capsys: pytest.CaptureFixtur
     assert not linux.unit_dir.exists()
 
 
-def test_without_the_token_file_nothing_is_written(linux: World,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_the_token_file_nothing_is_written(
+    linux: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     linux.token_file.unlink()
     code, _, err = run(capsys, "install")
     assert code == 2
@@ -245,8 +263,10 @@ def test_status_says_what_is_installed(linux: World, capsys: pytest.CaptureFixtu
 # launchd
 # --------------------------------------------------------------------------------------------
 
+
 def test_mac_install_writes_a_launch_agent_and_bootstraps_it(
-        mac: World, capsys: pytest.CaptureFixture[str]) -> None:
+    mac: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     """issue 12, item 2: run at load, kept alive with a throttle, logs in ~/Library/Logs/syncd,
     loaded with `launchctl bootstrap gui/<uid>`."""
     code, _, err = run(capsys, "install")
@@ -266,8 +286,10 @@ def test_mac_install_writes_a_launch_agent_and_bootstraps_it(
     }
     assert logs.is_dir()
     uid = os.getuid()
-    assert mac.calls() == [f"launchctl bootout gui/{uid}/io.syncd.run",
-                           f"launchctl bootstrap gui/{uid} {path}"]
+    assert mac.calls() == [
+        f"launchctl bootout gui/{uid}/io.syncd.run",
+        f"launchctl bootstrap gui/{uid} {path}",
+    ]
     code, out, _ = run(capsys, "install")
     assert "installed already, unchanged" in out
     code, out, _ = run(capsys, "uninstall")
@@ -297,8 +319,9 @@ def test_mac_without_launchd_a_clear_line(mac: World, capsys: pytest.CaptureFixt
     assert not mac.agents.exists()
 
 
-def test_mac_bootstrap_refused_leaves_nothing(mac: World, capsys: pytest.CaptureFixture[str],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mac_bootstrap_refused_leaves_nothing(
+    mac: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_FAIL", "Bootstrap failed: 5: Input/output error")
     code, _, err = run(capsys, "install")
     assert code == 1 and "Bootstrap failed" in err
@@ -308,5 +331,6 @@ def test_mac_bootstrap_refused_leaves_nothing(mac: World, capsys: pytest.Capture
 def test_the_packaged_units_are_the_shipped_ones() -> None:
     """`pip install` carries syncd/units/; they must not drift from systemd/."""
     for name in ("syncd.service", "syncd-sync.service", "syncd-sync.timer"):
-        assert (ROOT / "syncd" / "units" / name).read_text() == \
-            (ROOT / "systemd" / name).read_text()
+        assert (ROOT / "syncd" / "units" / name).read_text() == (
+            ROOT / "systemd" / name
+        ).read_text()

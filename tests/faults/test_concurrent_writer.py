@@ -49,8 +49,9 @@ def test_a_concurrent_writer_loses_no_line_and_no_highlight_is_doubled(tmp_path:
     with FakeReadwise(token=TOKEN, page_size=5) as server:
         library = Library(server, rng)
         library.add_books(BOOKS, 3)
-        config = write_config(tmp_path / "config.yaml", server.url, vault, state,
-                              sync={"sync_log_page": None})
+        config = write_config(
+            tmp_path / "config.yaml", server.url, vault, state, sync={"sync_log_page": None}
+        )
         assert run_syncd("sync", "--config", str(config)).returncode == 0
         pages = page_files(vault / "pages")
         assert len(pages) == BOOKS
@@ -61,7 +62,11 @@ def test_a_concurrent_writer_loses_no_line_and_no_highlight_is_doubled(tmp_path:
             tag = f"typed-in-round-{round_}"
             writer = subprocess.Popen(
                 [sys.executable, "-m", "tests.support.appender", str(vault / "pages"), tag],
-                cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                cwd=REPO,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             assert writer.stdout is not None and writer.stdin is not None
             try:
                 assert writer.stdout.readline().strip() == "ready"
@@ -76,14 +81,18 @@ def test_a_concurrent_writer_loses_no_line_and_no_highlight_is_doubled(tmp_path:
             assert sync.returncode in (0, 1), sync.stderr
             if sync.returncode == 1:
                 assert "kept changing" in sync.stderr, sync.stderr
-            typed += [(page, line(tag, p, i)) for p in range(int(passes))
-                      for i, page in enumerate(pages)]
+            typed += [
+                (page, line(tag, p, i)) for p in range(int(passes)) for i, page in enumerate(pages)
+            ]
         final = run_syncd("sync", "--config", str(config))
         assert final.returncode == 0, final.stderr
 
     texts = {page: page.read_text(encoding="utf-8").split("\n") for page in pages}
-    lost = [(page.name, line_, texts[page].count(line_)) for page, line_ in typed
-            if texts[page].count(line_) != 1]
+    lost = [
+        (page.name, line_, texts[page].count(line_))
+        for page, line_ in typed
+        if texts[page].count(line_) != 1
+    ]
     assert not lost, f"{len(lost)} of {len(typed)} typed lines lost or doubled: {lost[:5]}"
     assert_each_once(vault, library.markers.values())
     assert page_files(vault / "pages") == pages and temp_files(vault) == []
@@ -105,7 +114,8 @@ def walden_with_one_more_highlight(h: Harness) -> Path:
 @pytest.mark.parametrize("rename", ["exchange", "replace"])
 @pytest.mark.parametrize("how", ["append", "rewrite"])
 def test_bytes_written_into_a_page_while_syncd_replaces_it_are_kept(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, rename: str) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, rename: str
+) -> None:
     """`rename`: the page is exchanged with syncd's file (Linux's renameat2), or, where that is
     not to be had, replaced by it (os.replace)."""
     with harness(tmp_path) as h:
@@ -132,15 +142,21 @@ def test_bytes_written_into_a_page_while_syncd_replaces_it_are_kept(
             real_renameat2 = syncd.edges.atomic.renameat2
 
             def renameat2(source: Path, destination: Path, flags: int) -> None:
-                write_around(source, destination,
-                             lambda: real_renameat2(source, destination, flags))
+                write_around(
+                    source, destination, lambda: real_renameat2(source, destination, flags)
+                )
 
             monkeypatch.setattr(syncd.edges.atomic, "renameat2", renameat2)
         else:
             real_replace = os.replace
             monkeypatch.setattr(syncd.edges.atomic, "_RENAMEAT2", None)
-            monkeypatch.setattr(os, "replace", lambda source, destination: write_around(
-                source, destination, lambda: real_replace(source, destination)))
+            monkeypatch.setattr(
+                os,
+                "replace",
+                lambda source, destination: write_around(
+                    source, destination, lambda: real_replace(source, destination)
+                ),
+            )
         report = h.sync()
         monkeypatch.undo()
         text = page.read_text(encoding="utf-8")
@@ -157,7 +173,8 @@ def test_bytes_written_into_a_page_while_syncd_replaces_it_are_kept(
 
 @pytest.mark.parametrize("how", ["deleted", "moved"])
 def test_a_page_the_user_deletes_or_moves_while_syncd_writes_it_is_not_recreated(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
     with harness(tmp_path) as h:
         page = walden_with_one_more_highlight(h)
         moved = h.vault / "archive" / page.name
@@ -166,8 +183,7 @@ def test_a_page_the_user_deletes_or_moves_while_syncd_writes_it_is_not_recreated
 
         def fsync(fd: int) -> None:
             real_fsync(fd)
-            if Path(os.readlink(f"/proc/self/fd/{fd}")).name.startswith(TEMP_PREFIX) \
-                    and not done:
+            if Path(os.readlink(f"/proc/self/fd/{fd}")).name.startswith(TEMP_PREFIX) and not done:
                 done.append(fd)  # syncd has read and planned the page: now the user acts
                 if how == "deleted":
                     page.unlink()

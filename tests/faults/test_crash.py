@@ -88,9 +88,14 @@ def sync_killed_at_event(config: Path, at: int, watched: list[Path]) -> tuple[in
         observer.schedule(handler, str(folder), recursive=True)
     observer.start()
     try:
-        process = subprocess.Popen(syncd_command("sync", "--config", str(config)), cwd=REPO,
-                                   env=syncd_env(), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            syncd_command("sync", "--config", str(config)),
+            cwd=REPO,
+            env=syncd_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         handler.attach(process)
         _, stderr = process.communicate(timeout=TIMEOUT)
     finally:
@@ -102,8 +107,9 @@ def sync_killed_at_event(config: Path, at: int, watched: list[Path]) -> tuple[in
 def books_behind(vault: Path, library: Library) -> int:
     """How many books have a highlight not yet on disk."""
     on_disk = markers_on_disk(vault)
-    return sum(1 for book in library.books
-               if any(on_disk[m] == 0 for m in library.book_markers(book)))
+    return sum(
+        1 for book in library.books if any(on_disk[m] == 0 for m in library.book_markers(book))
+    )
 
 
 def told_in_sync_log(vault: Path) -> int:
@@ -136,8 +142,14 @@ def test_sigkill_at_random_moments_leaves_every_highlight_on_disk_once(tmp_path:
     with FakeReadwise(token=TOKEN, page_size=10) as server:
         library = Library(server, rng)
         library.add_books(100, 10)
-        config = write_config(tmp_path / "config.yaml", server.url, vault, state,
-                              sync={"sync_log_page": "Readwise"}, log_level="warning")
+        config = write_config(
+            tmp_path / "config.yaml",
+            server.url,
+            vault,
+            state,
+            sync={"sync_log_page": "Readwise"},
+            log_level="warning",
+        )
         kills = rounds = 0
         seen: Counter[str] = Counter()
         while rounds < MIN_ROUNDS or kills < KILLS:
@@ -164,21 +176,37 @@ def test_sigkill_at_random_moments_leaves_every_highlight_on_disk_once(tmp_path:
 
 @pytest.mark.parametrize("step", ["durable", "replace", "commit"])
 def test_a_crash_at_each_step_of_a_page_write_is_repaired_by_the_next_run(
-        tmp_path: Path, step: str) -> None:
+    tmp_path: Path, step: str
+) -> None:
     rng = random.Random(SEED)
     vault, state = tmp_path / "graph", tmp_path / "state"
     vault.mkdir()
     with FakeReadwise(token=TOKEN, page_size=4) as server:
         library = Library(server, rng)
         library.add_books(12, 3)
-        config = write_config(tmp_path / "config.yaml", server.url, vault, state,
-                              sync={"sync_log_page": "Readwise"})
+        config = write_config(
+            tmp_path / "config.yaml", server.url, vault, state, sync={"sync_log_page": "Readwise"}
+        )
 
         def crash_at(n: int) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
-                [*syncd_command()[:2], "tests.support.crashpoint", step, str(n), "--", "sync",
-                 "--config", str(config)], cwd=REPO, env=syncd_env(), capture_output=True,
-                text=True, timeout=TIMEOUT, check=False)
+                [
+                    *syncd_command()[:2],
+                    "tests.support.crashpoint",
+                    step,
+                    str(n),
+                    "--",
+                    "sync",
+                    "--config",
+                    str(config),
+                ],
+                cwd=REPO,
+                env=syncd_env(),
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+                check=False,
+            )
 
         for n in (1, 3):  # the first sync (three batches of new pages), killed at two of them
             assert crash_at(n).returncode == -signal.SIGKILL
@@ -201,17 +229,32 @@ def test_a_temporary_file_next_to_a_page_the_user_moved_is_removed(tmp_path: Pat
     with FakeReadwise(token=TOKEN) as server:
         library = Library(server, random.Random(SEED))
         [book] = library.add_books(1, 2)
-        config = write_config(tmp_path / "config.yaml", server.url, vault, state,
-                              sync={"sync_log_page": None})
+        config = write_config(
+            tmp_path / "config.yaml", server.url, vault, state, sync={"sync_log_page": None}
+        )
         assert run_syncd("sync", "--config", str(config)).returncode == 0
         [page] = page_files(vault / "pages")
         (vault / "reading").mkdir()
         page.rename(vault / "reading" / page.name)
         library.add_highlights(1, [book])
         crashed = subprocess.run(
-            [*syncd_command()[:2], "tests.support.crashpoint", "durable", "1", "--", "sync",
-             "--config", str(config)], cwd=REPO, env=syncd_env(), capture_output=True, text=True,
-            timeout=TIMEOUT, check=False)
+            [
+                *syncd_command()[:2],
+                "tests.support.crashpoint",
+                "durable",
+                "1",
+                "--",
+                "sync",
+                "--config",
+                str(config),
+            ],
+            cwd=REPO,
+            env=syncd_env(),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
         assert crashed.returncode == -signal.SIGKILL
         assert [p.parent.name for p in temp_files(vault)] == ["reading"]
         result = run_syncd("sync", "--config", str(config))
@@ -219,7 +262,8 @@ def test_a_temporary_file_next_to_a_page_the_user_moved_is_removed(tmp_path: Pat
         assert temp_files(vault) == []
         assert_each_once(vault, library.markers.values())
         assert [p.relative_to(vault).as_posix() for p in page_files(vault)] == [
-            f"reading/{page.name}"]
+            f"reading/{page.name}"
+        ]
 
 
 def test_a_crash_in_an_obsidian_first_sync_leaves_nothing_behind(tmp_path: Path) -> None:
@@ -230,13 +274,32 @@ def test_a_crash_in_an_obsidian_first_sync_leaves_nothing_behind(tmp_path: Path)
     with FakeReadwise(token=TOKEN) as server:
         library = Library(server, random.Random(SEED))
         library.add_books(3, 2)
-        config = write_config(tmp_path / "config.yaml", server.url, vault, state,
-                              vault={"path": str(vault), "format": "obsidian",
-                                     "timezone": "UTC"}, sync={"sync_log_page": None})
+        config = write_config(
+            tmp_path / "config.yaml",
+            server.url,
+            vault,
+            state,
+            vault={"path": str(vault), "format": "obsidian", "timezone": "UTC"},
+            sync={"sync_log_page": None},
+        )
         crashed = subprocess.run(
-            [*syncd_command()[:2], "tests.support.crashpoint", "durable", "1", "--", "sync",
-             "--config", str(config)], cwd=REPO, env=syncd_env(), capture_output=True, text=True,
-            timeout=TIMEOUT, check=False)
+            [
+                *syncd_command()[:2],
+                "tests.support.crashpoint",
+                "durable",
+                "1",
+                "--",
+                "sync",
+                "--config",
+                str(config),
+            ],
+            cwd=REPO,
+            env=syncd_env(),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
         assert crashed.returncode == -signal.SIGKILL
         folders = {p.parent.relative_to(vault).parent.as_posix() for p in temp_files(vault)}
         assert folders == {"Readwise"}  # in Readwise/Books, Readwise/Articles, ...
@@ -247,16 +310,31 @@ def test_a_crash_in_an_obsidian_first_sync_leaves_nothing_behind(tmp_path: Path)
         assert len(page_files(vault)) == 3
 
 
-def kill_rounds(config: Path, step: str, library: Library, now: list[datetime], *,
-                check: Callable[[], None]) -> int:
+def kill_rounds(
+    config: Path, step: str, library: Library, now: list[datetime], *, check: Callable[[], None]
+) -> int:
     """Round after round: kill a sync at the n-th occurrence of `step` (n = 1, 2, ...), let the
     next sync finish and `check` the vault, then add books and highlights and move Readwise's
     clock on; until a sync ends before its n-th `step`. Return how many syncs were killed."""
     for n in itertools.count(1):
         crashed = subprocess.run(
-            [*syncd_command()[:2], "tests.support.crashpoint", step, str(n), "--", "sync",
-             "--config", str(config)], cwd=REPO, env=syncd_env(), capture_output=True,
-            text=True, timeout=TIMEOUT, check=False)
+            [
+                *syncd_command()[:2],
+                "tests.support.crashpoint",
+                step,
+                str(n),
+                "--",
+                "sync",
+                "--config",
+                str(config),
+            ],
+            cwd=REPO,
+            env=syncd_env(),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
         result = run_syncd("sync", "--config", str(config))
         assert result.returncode == 0, result.stderr
         check()
@@ -271,7 +349,8 @@ def kill_rounds(config: Path, step: str, library: Library, now: list[datetime], 
 
 @pytest.mark.parametrize("step", ["replace", "commit"])
 def test_the_sync_log_tells_each_highlight_once_whatever_step_a_kill_hits(
-        tmp_path: Path, step: str) -> None:
+    tmp_path: Path, step: str
+) -> None:
     """Issue 10, item 10: a kill between a page put in place and the transaction recording it
     (or between the sync log's line and forgetting what it told) made the log undercount (or
     overcount). Each round adds new books and highlights in old ones, kills the sync at the
@@ -284,10 +363,17 @@ def test_the_sync_log_tells_each_highlight_once_whatever_step_a_kill_hits(
     with FakeReadwise(token=TOKEN, page_size=2, clock=lambda: now[0]) as server:
         library = Library(server, rng)
         library.add_books(3, 2)
-        config = write_config(tmp_path / "config.yaml", server.url, vault, state,
-                              sync={"sync_log_page": "Readwise"}, log_level="warning")
-        kills = kill_rounds(config, step, library, now,
-                            check=lambda: check_vault(vault, config, library))
+        config = write_config(
+            tmp_path / "config.yaml",
+            server.url,
+            vault,
+            state,
+            sync={"sync_log_page": "Readwise"},
+            log_level="warning",
+        )
+        kills = kill_rounds(
+            config, step, library, now, check=lambda: check_vault(vault, config, library)
+        )
         assert kills >= 3
 
 
@@ -304,7 +390,8 @@ def told_per_book_in_obsidian_log(vault: Path) -> tuple[int, Counter[str]]:
 
 @pytest.mark.parametrize("step", ["replace", "commit"])
 def test_obsidian_sync_log_names_each_book_s_highlights_once_whatever_step_a_kill_hits(
-        tmp_path: Path, step: str) -> None:
+    tmp_path: Path, step: str
+) -> None:
     """Issue 10, item 10 with issue 11's Obsidian log: the per-book lines of `Readwise
     Syncs.md` are settled after a kill as the totals are, so a kill between a page put in place
     (or the log's entry) and the transaction recording it neither drops nor repeats a book's
@@ -316,10 +403,16 @@ def test_obsidian_sync_log_names_each_book_s_highlights_once_whatever_step_a_kil
     with FakeReadwise(token=TOKEN, page_size=2, clock=lambda: now[0]) as server:
         library = Library(server, rng)
         library.add_books(3, 2)
-        config = write_config(tmp_path / "config.yaml", server.url, vault, state,
-                              vault={"path": str(vault), "format": "obsidian",
-                                     "timezone": "UTC"},
-                              sync={"sync_log_page": "Readwise"}, log_level="warning")
+        config = write_config(
+            tmp_path / "config.yaml",
+            server.url,
+            vault,
+            state,
+            vault={"path": str(vault), "format": "obsidian", "timezone": "UTC"},
+            sync={"sync_log_page": "Readwise"},
+            log_level="warning",
+        )
+
         def check() -> None:
             assert_each_once(vault, library.markers.values())
             on_pages: Counter[str] = Counter()

@@ -39,11 +39,17 @@ def test_sigterm_during_a_retry_wait_stops_the_daemon_at_once(tmp_path: Path) ->
     with FakeReadwise(token=TOKEN) as server:
         Library(server, random.Random(1)).add_books(2, 2)
         server.inject("export", Fault.retry_after(300), times=None)  # five minutes, each time
-        config = write_config(tmp_path / "config.yaml", server.url, vault, tmp_path / "state",
-                              sync={"interval": "1h"})
-        daemon = subprocess.Popen(syncd_command("run", "--config", str(config)), cwd=REPO,
-                                  env=syncd_env(), stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True)
+        config = write_config(
+            tmp_path / "config.yaml", server.url, vault, tmp_path / "state", sync={"interval": "1h"}
+        )
+        daemon = subprocess.Popen(
+            syncd_command("run", "--config", str(config)),
+            cwd=REPO,
+            env=syncd_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert daemon.stderr is not None
             seen = []
@@ -69,13 +75,20 @@ def test_a_page_moved_between_syncs_is_followed_by_a_long_lived_syncer(tmp_path:
         _, kept = library.add_books(2, 2)
         state = h.state()
         try:
-            client = ReadwiseClient(h.config.readwise.base_url, h.config.readwise.token,
-                                    sleep=lambda _: None, policy=RetryPolicy(attempts=2))
+            client = ReadwiseClient(
+                h.config.readwise.base_url,
+                h.config.readwise.token,
+                sleep=lambda _: None,
+                policy=RetryPolicy(attempts=2),
+            )
             # as the daemon keeps one
             syncer = make_syncer(h.config, state, {}, client=client, clock=lambda: h.now)
             syncer.sync()
-            [second] = [p for p in page_files(h.pages)
-                        if library.book_markers(kept)[0] in p.read_text(encoding="utf-8")]
+            [second] = [
+                p
+                for p in page_files(h.pages)
+                if library.book_markers(kept)[0] in p.read_text(encoding="utf-8")
+            ]
             [first] = [p for p in page_files(h.pages) if p != second]
             first.unlink()  # the user deletes one page: the next sync looks for it everywhere
             h.now += timedelta(hours=1)
@@ -96,7 +109,8 @@ def test_a_page_moved_between_syncs_is_followed_by_a_long_lived_syncer(tmp_path:
 
 
 def test_a_page_left_without_highlight_blocks_is_still_followed_when_renamed(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Found by the soak: the user deleted every highlight block of a page, then renamed it;
     syncd took the rename for a deletion (nothing it wrote was left to recognise the page by) and
     kept the book's new highlights out. The page's `title::` still says whose it is."""
@@ -105,8 +119,14 @@ def test_a_page_left_without_highlight_blocks_is_still_followed_when_renamed(
         [book] = library.add_books(1, 2)
         h.sync()
         [page] = page_files(h.pages)
-        kept = "\n".join(line for line in page.read_text(encoding="utf-8").split("\n")
-                         if not line.startswith("\t")) + "\n- my own note"
+        kept = (
+            "\n".join(
+                line
+                for line in page.read_text(encoding="utf-8").split("\n")
+                if not line.startswith("\t")
+            )
+            + "\n- my own note"
+        )
         page.write_text(kept, encoding="utf-8")  # every highlight block deleted
         h.now += timedelta(hours=1)
         h.sync()
@@ -130,8 +150,11 @@ def test_a_page_moved_while_a_sync_waits_for_readwise_is_followed(tmp_path: Path
         library = Library(h.server, random.Random(4))
         _, kept = library.add_books(2, 2)
         h.sync()
-        [page] = [p for p in page_files(h.pages)
-                  if library.book_markers(kept)[0] in p.read_text(encoding="utf-8")]
+        [page] = [
+            p
+            for p in page_files(h.pages)
+            if library.book_markers(kept)[0] in p.read_text(encoding="utf-8")
+        ]
         [other] = [p for p in page_files(h.pages) if p != page]
         other.unlink()  # the next sync lists the vault's pages to look for it
         moved = h.vault / "archive" / page.name
@@ -149,8 +172,9 @@ def test_a_page_moved_while_a_sync_waits_for_readwise_is_followed(tmp_path: Path
 
         state = h.state()
         try:
-            slow = SlowReadwise(h.config.readwise.base_url, h.config.readwise.token,
-                                sleep=lambda _: None)
+            slow = SlowReadwise(
+                h.config.readwise.base_url, h.config.readwise.token, sleep=lambda _: None
+            )
             syncer = make_syncer(h.config, state, {}, client=slow, clock=lambda: h.now)
             report = syncer.sync()
         finally:

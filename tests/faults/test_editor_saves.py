@@ -36,9 +36,20 @@ def test_an_editor_saving_by_rename_and_in_place_loses_no_typed_line(tmp_path: P
         [name] = h.page_names()
         page = h.pages / name
         editor = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.editor", str(page), "typed", "7",
-             os.environ.get("SYNCD_EDITOR_SAVES", "both")],
-            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "tests.support.editor",
+                str(page),
+                "typed",
+                "7",
+                os.environ.get("SYNCD_EDITOR_SAVES", "both"),
+            ],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert editor.stdout is not None and editor.stdin is not None
         added = {"HL000000X": book["highlights"][0]["id"]}  # marker: highlight id
         failed = 0
@@ -48,8 +59,9 @@ def test_an_editor_saving_by_rename_and_in_place_loses_no_typed_line(tmp_path: P
             for n in range(1, SYNCS + 1):
                 h.now += timedelta(minutes=1)
                 marker = f"HL{n:06d}X"
-                added[marker] = h.server.add_highlight(book["user_book_id"],
-                                                       text=f"{marker} Line {n}.")["id"]
+                added[marker] = h.server.add_highlight(
+                    book["user_book_id"], text=f"{marker} Line {n}."
+                )["id"]
                 h.now += timedelta(minutes=1)
                 report = h.sync()
                 # A page that kept changing through every retry waits for the next sync.
@@ -70,8 +82,9 @@ def test_an_editor_saving_by_rename_and_in_place_loses_no_typed_line(tmp_path: P
             state.close()
         before = page.read_text(encoding="utf-8")
         final = h.sync()
-        unrecorded = [marker for marker, id_ in added.items()
-                      if id_ not in records and marker not in before]
+        unrecorded = [
+            marker for marker, id_ in added.items() if id_ not in records and marker not in before
+        ]
         assert not final.failed and final.outcome.new == len(unrecorded), final.summary()
         # Never new twice (some are found on the page, written by an attempt that was then
         # retried, and recorded without counting as new).

@@ -25,7 +25,7 @@ import syncd.engine.wiring
 from syncd.cli import main
 from syncd.core.page_files import TEMP_PREFIX
 from syncd.edges.readwise import ReadwiseClient, RetryPolicy
-from syncd.edges.state import database_path
+from syncd.edges.state_files import database_path
 from syncd.testing.fakereadwise import FakeReadwise
 from syncd.testing.faults import Fault
 from tests.support.processes import (
@@ -47,8 +47,14 @@ class Loopback:
     """A loopback Readwise, a vault and a config; `sync()` runs `syncd sync` in process at the
     test's clock, which the server shares."""
 
-    def __init__(self, root: Path, server: FakeReadwise, capsys: pytest.CaptureFixture[str],
-                 monkeypatch: pytest.MonkeyPatch, **config: Any) -> None:
+    def __init__(
+        self,
+        root: Path,
+        server: FakeReadwise,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        **config: Any,
+    ) -> None:
         self.root = root
         self.server = server
         self.capsys = capsys
@@ -59,8 +65,13 @@ class Loopback:
         self.vault = root / "graph"
         self.vault.mkdir(exist_ok=True)
         self.state_dir = root / "state"
-        self.config = write_config(root / "config.yaml", server.url, self.vault, self.state_dir,
-                                   **{"sync": {"sync_log_page": None}, **config})
+        self.config = write_config(
+            root / "config.yaml",
+            server.url,
+            self.vault,
+            self.state_dir,
+            **{"sync": {"sync_log_page": None}, **config},
+        )
         self.out = self.err = ""
 
     def sync(self, *args: str) -> int:
@@ -81,15 +92,19 @@ class Loopback:
     def book_pages(self) -> dict[int, set[str]]:
         """Each book's markers found on disk, by book (for "never half a page" checks)."""
         on_disk = markers_on_disk(self.vault)
-        return {book: {m for m in self.library.book_markers(book) if on_disk[m]}
-                for book in self.library.books}
+        return {
+            book: {m for m in self.library.book_markers(book) if on_disk[m]}
+            for book in self.library.books
+        }
 
     def assert_no_half_page(self, before: dict[int, set[str]]) -> None:
         """Every book's page holds what it held before, or all of the book's highlights."""
         assert temp_files(self.root) == []
         for book, markers in self.book_pages().items():
             assert markers in (before.get(book, set()), set(self.library.book_markers(book))), (
-                book, markers)
+                book,
+                markers,
+            )
 
 
 @pytest.fixture
@@ -99,8 +114,13 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     real = syncd.engine.wiring.make_client
 
     def quick(config: Any, **kwargs: Any) -> ReadwiseClient:
-        return real(config, sleep=waited.append, timeout=(2.0, 0.25),
-                    policy=RetryPolicy(attempts=3, rate_limit_waits=3), **kwargs)
+        return real(
+            config,
+            sleep=waited.append,
+            timeout=(2.0, 0.25),
+            policy=RetryPolicy(attempts=3, rate_limit_waits=3),
+            **kwargs,
+        )
 
     monkeypatch.setattr(syncd.engine.wiring, "make_client", quick)
     monkeypatch.delenv("READWISE_TOKEN", raising=False)
@@ -109,8 +129,12 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 @pytest.fixture
-def loopback(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-             waits: list[float]) -> Iterator[Loopback]:
+def loopback(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    waits: list[float],
+) -> Iterator[Loopback]:
     with FakeReadwise(token=TOKEN, page_size=3) as server:
         w = Loopback(tmp_path, server, capsys, monkeypatch)
         w.library.add_books(9, 2)
@@ -134,15 +158,19 @@ PERSISTENT = {
     "reset": (Fault.reset, 4, "connection failed"),
     "read timeout": (Fault.hang, 4, "timed out"),
     "truncated": (Fault.truncated, 4, "Readwise unreachable"),
-    "truncated, short length": (lambda: Fault.truncated(short_read=False), 4,
-                                "invalid answer body"),
+    "truncated, short length": (
+        lambda: Fault.truncated(short_read=False),
+        4,
+        "invalid answer body",
+    ),
     "bad json": (Fault.bad_json, 4, "invalid answer body"),
 }
 
 
 @pytest.mark.parametrize("kind", list(PERSISTENT))
 def test_a_persistent_http_fault_mid_sync_exits_with_its_code_and_moves_nothing(
-        loopback: Loopback, waits: list[float], kind: str) -> None:
+    loopback: Loopback, waits: list[float], kind: str
+) -> None:
     make, code, message = PERSISTENT[kind]
     assert loopback.sync() == 0
     cursor = loopback.status()["cursor"]
@@ -170,7 +198,8 @@ def test_a_persistent_http_fault_mid_sync_exits_with_its_code_and_moves_nothing(
 
 @pytest.mark.parametrize("kind", [k for k, (_, code, _) in PERSISTENT.items() if code == 4])
 def test_a_passing_http_fault_is_retried_and_the_sync_completes(
-        loopback: Loopback, waits: list[float], kind: str) -> None:
+    loopback: Loopback, waits: list[float], kind: str
+) -> None:
     make, _, _ = PERSISTENT[kind]
     loopback.server.inject("export", make(), times=2, after=1)
     assert loopback.sync() == 0, loopback.err
@@ -182,19 +211,37 @@ BAD_RECORDS = {
     "no highlights": {"user_book_id": 9001, "title": "Broken"},
     "highlights not a list": {"user_book_id": 9002, "title": "Broken", "highlights": "nope"},
     "title not a string": {"user_book_id": 9003, "title": 42, "highlights": []},
-    "highlight without text": {"user_book_id": 9004, "title": "Broken",
-                               "highlights": [{"id": 900401, "updated_at": None}]},
-    "highlight id not an int": {"user_book_id": 9005, "title": "Broken",
-                                "highlights": [{"id": "x", "text": "HL900500X"}]},
-    "highlight text not a string": {"user_book_id": 9006, "title": "Broken",
-                                    "highlights": [{"id": 900601, "text": ["a"]}]},
+    "highlight without text": {
+        "user_book_id": 9004,
+        "title": "Broken",
+        "highlights": [{"id": 900401, "updated_at": None}],
+    },
+    "highlight id not an int": {
+        "user_book_id": 9005,
+        "title": "Broken",
+        "highlights": [{"id": "x", "text": "HL900500X"}],
+    },
+    "highlight text not a string": {
+        "user_book_id": 9006,
+        "title": "Broken",
+        "highlights": [{"id": 900601, "text": ["a"]}],
+    },
     # Valid JSON ("\ud800"), but not Unicode text: it cannot be written to a page.
-    "lone surrogate in a highlight": {"user_book_id": 9007, "title": "Broken", "highlights": [
-        {"id": 900701, "text": "HL900701X \ud800 half a character"}]},
-    "lone surrogate in a note": {"user_book_id": 9008, "title": "Broken", "highlights": [
-        {"id": 900801, "text": "HL900801X", "note": "\udc80"}]},
-    "lone surrogate in the title": {"user_book_id": 9009, "title": "Bro\udc80ken",
-                                    "highlights": [{"id": 900901, "text": "HL900901X"}]},
+    "lone surrogate in a highlight": {
+        "user_book_id": 9007,
+        "title": "Broken",
+        "highlights": [{"id": 900701, "text": "HL900701X \ud800 half a character"}],
+    },
+    "lone surrogate in a note": {
+        "user_book_id": 9008,
+        "title": "Broken",
+        "highlights": [{"id": 900801, "text": "HL900801X", "note": "\udc80"}],
+    },
+    "lone surrogate in the title": {
+        "user_book_id": 9009,
+        "title": "Bro\udc80ken",
+        "highlights": [{"id": 900901, "text": "HL900901X"}],
+    },
 }
 
 
@@ -203,19 +250,32 @@ def test_a_record_that_breaks_the_schema_fails_its_book_only(loopback: Loopback,
     record = BAD_RECORDS[kind]
     loopback.server.put_record(record)
     assert loopback.sync() == 1
-    named = f"book {record['user_book_id']}" + (" (Bro" if isinstance(record["title"], str)
-                                                 else ":")
+    named = f"book {record['user_book_id']}" + (
+        " (Bro" if isinstance(record["title"], str) else ":"
+    )
     assert named in loopback.err and "Traceback" not in loopback.err
     assert_each_once(loopback.vault, loopback.library.markers.values())  # the others synced
     status = loopback.status()
     assert status["cursor"] is not None  # moved on: the failed book is fetched again by id
     assert [(b["book_id"], b["kind"]) for b in status["books_not_synced"]] == [
-        (record["user_book_id"], "failed")]
+        (record["user_book_id"], "failed")
+    ]
     good = loopback.server.book(loopback.library.books[0])  # a well-formed record, as a model
-    loopback.server.put_record({**good, "user_book_id": record["user_book_id"], "title": "Mended",
-                                "highlights": [{**good["highlights"][0], "id": 777777,
-                                                "text": "HL777777X mended",
-                                                "book_id": record["user_book_id"]}]})
+    loopback.server.put_record(
+        {
+            **good,
+            "user_book_id": record["user_book_id"],
+            "title": "Mended",
+            "highlights": [
+                {
+                    **good["highlights"][0],
+                    "id": 777777,
+                    "text": "HL777777X mended",
+                    "book_id": record["user_book_id"],
+                }
+            ],
+        }
+    )
     assert loopback.sync() == 0, loopback.err
     assert_each_once(loopback.vault, [*loopback.library.markers.values(), "HL777777X"])
     assert loopback.status()["books_not_synced"] == []
@@ -224,10 +284,28 @@ def test_a_record_that_breaks_the_schema_fails_its_book_only(loopback: Loopback,
 # --- hostile titles -------------------------------------------------------------------------
 
 HOSTILE_TITLES = [
-    "../../etc/passwd", "/abs/path", "CON", "con.txt", "NUL", ".hidden", "..", ".", "", "x" * 400,
-    "é" * 300, "nul\x00byte and\x01control\x1fchars\x7f", "tab\tand\nnewline", "a/b/c",
-    "back\\slash", "emoji 📚🧠👩‍💻 📖", "עברית مرحبا \u202eevil\u202c rtl", "   ", "~", "$HOME",
-    "%2e%2e%2fescape", 'all:*?"<>|#^[]reserved',
+    "../../etc/passwd",
+    "/abs/path",
+    "CON",
+    "con.txt",
+    "NUL",
+    ".hidden",
+    "..",
+    ".",
+    "",
+    "x" * 400,
+    "é" * 300,
+    "nul\x00byte and\x01control\x1fchars\x7f",
+    "tab\tand\nnewline",
+    "a/b/c",
+    "back\\slash",
+    "emoji 📚🧠👩‍💻 📖",
+    "עברית مرحبا \u202eevil\u202c rtl",
+    "   ",
+    "~",
+    "$HOME",
+    "%2e%2e%2fescape",
+    'all:*?"<>|#^[]reserved',
 ]
 FORMATS = {  # vault setting -> (config overrides, logseq/config.edn or None, pages folder)
     "logseq, triple-lowbar": ({}, None, "pages"),
@@ -238,8 +316,12 @@ FORMATS = {  # vault setting -> (config overrides, logseq/config.edn or None, pa
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_hostile_titles_make_pages_inside_the_pages_folder_only(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        waits: list[float], fmt: str) -> None:
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    waits: list[float],
+    fmt: str,
+) -> None:
     overrides, edn, folder = FORMATS[fmt]
     outside = tmp_path / "outside"
     (outside / "etc").mkdir(parents=True)
@@ -252,8 +334,9 @@ def test_hostile_titles_make_pages_inside_the_pages_folder_only(
             (w.vault / "logseq").mkdir()
             (w.vault / "logseq" / "config.edn").write_text(edn)
         for i, title in enumerate(HOSTILE_TITLES):
-            server.add_book(title=title, category="books",
-                            highlights=[{"text": f"HL{i:06d}X from {title!r}"}])
+            server.add_book(
+                title=title, category="books", highlights=[{"text": f"HL{i:06d}X from {title!r}"}]
+            )
         around = snapshot(tmp_path, skip=[w.vault, w.state_dir])
         assert w.sync() == 0, w.err
         assert snapshot(tmp_path, skip=[w.vault, w.state_dir]) == around
@@ -271,14 +354,18 @@ def test_hostile_titles_make_pages_inside_the_pages_folder_only(
             server.add_highlight(book, text=f"HL{500000 + book:06d}X again")
         assert w.sync() == 0, w.err
         assert page_files(w.vault) == pages
-        assert_each_once(w.vault, markers + [f"HL{500000 + b:06d}X"
-                                             for b in range(1, len(HOSTILE_TITLES) + 1)])
+        assert_each_once(
+            w.vault, markers + [f"HL{500000 + b:06d}X" for b in range(1, len(HOSTILE_TITLES) + 1)]
+        )
         assert snapshot(tmp_path, skip=[w.vault, w.state_dir]) == around
 
 
 def test_a_hostile_category_does_not_lead_out_of_the_vault(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        waits: list[float]) -> None:
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    waits: list[float],
+) -> None:
     """Obsidian files books in a folder per category, and a category is data from Readwise too:
     one that is not a category syncd is set to sync never becomes a folder."""
     root = tmp_path / "home"
@@ -287,8 +374,9 @@ def test_a_hostile_category_does_not_lead_out_of_the_vault(
         w = Loopback(root, server, capsys, monkeypatch, vault={"format": "obsidian"})
         server.add_book(title="Known", category="articles", highlights=[{"text": "HL000100X"}])
         for i, category in enumerate(["../../../escape", "/abs", "a/../../b", "..", ".hidden"]):
-            server.add_book(title=f"Book {i}", category=category,
-                            highlights=[{"text": f"HL{i:06d}X"}])
+            server.add_book(
+                title=f"Book {i}", category=category, highlights=[{"text": f"HL{i:06d}X"}]
+            )
         around = snapshot(tmp_path, skip=[w.vault, w.state_dir])
         assert w.sync() == 0, w.err
         assert snapshot(tmp_path, skip=[w.vault, w.state_dir]) == around
@@ -297,6 +385,7 @@ def test_a_hostile_category_does_not_lead_out_of_the_vault(
 
 # --- a full disk ----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 512 KiB tmpfs, where the sandbox lets us mount one (root, no container veto)."""
@@ -304,8 +393,11 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a small file system needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)],
-                          capture_output=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:
@@ -326,16 +418,25 @@ def fill(folder: Path, leave: int) -> Path:
 def long_library(w: Loopback) -> None:
     """12 books of 6 long highlights: about 7 KB a page."""
     for n in range(12):
-        record = w.server.add_book(title=f"Long {n}", highlights=[
-            {"text": f"HL{n:03d}{i:03d}X " + "a rather long highlight " * 40} for i in range(6)])
+        record = w.server.add_book(
+            title=f"Long {n}",
+            highlights=[
+                {"text": f"HL{n:03d}{i:03d}X " + "a rather long highlight " * 40} for i in range(6)
+            ],
+        )
         w.library.books.append(record["user_book_id"])
         w.library.markers.update({h["id"]: h["text"][:9] for h in record["highlights"]})
 
 
 @pytest.mark.parametrize("how", ["small tmpfs", "injected ENOSPC"])
 def test_a_full_disk_fails_clearly_writes_nothing_half_and_the_next_run_completes(
-        request: pytest.FixtureRequest, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch, waits: list[float], how: str) -> None:
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    waits: list[float],
+    how: str,
+) -> None:
     with FakeReadwise(token=TOKEN, page_size=4) as server:
         w = Loopback(tmp_path, server, capsys, monkeypatch)
         long_library(w)
@@ -344,8 +445,9 @@ def test_a_full_disk_fails_clearly_writes_nothing_half_and_the_next_run_complete
             disk = request.getfixturevalue("small_disk")
             w.vault = disk / "graph"
             w.vault.mkdir()
-            w.config = write_config(w.config, server.url, w.vault, w.state_dir,
-                                    sync={"sync_log_page": None})
+            w.config = write_config(
+                w.config, server.url, w.vault, w.state_dir, sync={"sync_log_page": None}
+            )
             filler = fill(disk, leave=40_000)  # room for a few pages, not for all
         else:
             real_write = os.write
@@ -383,6 +485,7 @@ def test_a_full_disk_fails_clearly_writes_nothing_half_and_the_next_run_complete
 
 # --- a read-only vault ----------------------------------------------------------------------
 
+
 @pytest.fixture
 def remount(tmp_path: Path) -> Iterator[Callable[[Path, str], None]]:
     """`remount(folder, "ro"|"rw")`: a bind mount of the folder onto itself, made read-only or
@@ -393,13 +496,15 @@ def remount(tmp_path: Path) -> Iterator[Callable[[Path, str], None]]:
 
     def change(folder: Path, mode: str) -> None:
         if folder not in mounted:
-            done = subprocess.run(["mount", "--bind", str(folder), str(folder)],
-                                  capture_output=True, check=False)
+            done = subprocess.run(
+                ["mount", "--bind", str(folder), str(folder)], capture_output=True, check=False
+            )
             if done.returncode != 0:
                 pytest.skip(f"cannot bind-mount here: {done.stderr.decode().strip()}")
             mounted.append(folder)
-        subprocess.run(["mount", "-o", f"remount,bind,{mode}", str(folder)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["mount", "-o", f"remount,bind,{mode}", str(folder)], check=True, capture_output=True
+        )
 
     yield change
     for folder in mounted:
@@ -407,7 +512,8 @@ def remount(tmp_path: Path) -> Iterator[Callable[[Path, str], None]]:
 
 
 def test_a_read_only_vault_exits_5_and_the_next_run_completes(
-        loopback: Loopback, remount: Callable[[Path, str], None]) -> None:
+    loopback: Loopback, remount: Callable[[Path, str], None]
+) -> None:
     assert loopback.sync() == 0
     cursor = loopback.status()["cursor"]
     loopback.library.add_highlights(6)
@@ -416,8 +522,9 @@ def test_a_read_only_vault_exits_5_and_the_next_run_completes(
     assert loopback.sync() == 5
     assert str(loopback.vault) in last_line(loopback.err) and "cannot be written" in loopback.err
     # issue 12, item 7: the OS's reason, and where the path is set
-    assert "cannot be written: Read-only file system (set by vault.path in " \
-        in last_line(loopback.err)
+    assert "cannot be written: Read-only file system (set by vault.path in " in last_line(
+        loopback.err
+    )
     assert snapshot(loopback.vault) == around
     assert loopback.status()["cursor"] == cursor
     remount(loopback.vault, "rw")
@@ -426,7 +533,8 @@ def test_a_read_only_vault_exits_5_and_the_next_run_completes(
 
 
 def test_a_read_only_pages_folder_fails_the_books_and_the_next_run_completes(
-        loopback: Loopback, monkeypatch: pytest.MonkeyPatch) -> None:
+    loopback: Loopback, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The vault's top folder can be written, its pages cannot (injected EROFS, as a read-only
     mount inside the vault shows it; works without root)."""
     assert loopback.sync() == 0
@@ -450,6 +558,7 @@ def test_a_read_only_pages_folder_fails_the_books_and_the_next_run_completes(
 
 # --- a corrupted state database -------------------------------------------------------------
 
+
 def corrupt(path: Path, how: str) -> None:
     data = bytearray(path.read_bytes())
     rng = random.Random(how)
@@ -469,8 +578,12 @@ def corrupt(path: Path, how: str) -> None:
 
 @pytest.mark.parametrize("how", ["garbage", "truncated", "header", "tail", "text"])
 def test_a_corrupt_state_database_is_moved_aside_and_rebuilt_without_duplicates(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        waits: list[float], how: str) -> None:
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    waits: list[float],
+    how: str,
+) -> None:
     with FakeReadwise(token=TOKEN, page_size=50) as server:
         w = Loopback(tmp_path, server, capsys, monkeypatch)
         w.library.add_books(100, 10)
@@ -501,6 +614,7 @@ def test_status_on_a_corrupt_database_says_so_and_does_not_crash(loopback: Loopb
 
 # --- a missing or unreadable config ---------------------------------------------------------
 
+
 def config_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> Path:
     path = tmp_path / "config.yaml"
     if how == "missing":
@@ -530,12 +644,18 @@ def config_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> Pa
     return path
 
 
-@pytest.mark.parametrize("how", ["missing", "a folder", "not UTF-8", "not YAML", "empty",
-                                 "unreadable", "a dangling link"])
+@pytest.mark.parametrize(
+    "how",
+    ["missing", "a folder", "not UTF-8", "not YAML", "empty", "unreadable", "a dangling link"],
+)
 @pytest.mark.parametrize("command", ["sync", "run", "status", "resync"])
 def test_a_missing_or_unreadable_config_is_one_line_and_exit_2(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        how: str, command: str) -> None:
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+    command: str,
+) -> None:
     monkeypatch.delenv("READWISE_TOKEN", raising=False)
     path = config_case(tmp_path, monkeypatch, how)
     args = [command, "--config", str(path)] + (["1"] if command == "resync" else [])
@@ -546,6 +666,7 @@ def test_a_missing_or_unreadable_config_is_one_line_and_exit_2(
 
 
 # --- symlinks out of the vault --------------------------------------------------------------
+
 
 def test_a_pages_folder_linked_out_of_the_vault_is_not_written(loopback: Loopback) -> None:
     outside = loopback.root / "elsewhere"
@@ -571,9 +692,11 @@ def test_a_page_linked_out_of_the_vault_is_not_written(loopback: Loopback) -> No
     shutil.copyfile(page, outside)
     page.unlink()
     page.symlink_to(outside)
-    book = next(b for b in loopback.library.books
-                if set(loopback.library.book_markers(b))
-                <= set(MARKER.findall(outside.read_text())))
+    book = next(
+        b
+        for b in loopback.library.books
+        if set(loopback.library.book_markers(b)) <= set(MARKER.findall(outside.read_text()))
+    )
     loopback.library.add_highlights(2, [book])
     around = outside.read_bytes()
     assert loopback.sync() == 1
@@ -581,10 +704,12 @@ def test_a_page_linked_out_of_the_vault_is_not_written(loopback: Loopback) -> No
     assert str(page) in loopback.err and "not written" in loopback.err
 
 
-def test_a_vault_reached_through_a_link_is_synced(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str],
-                                                  monkeypatch: pytest.MonkeyPatch,
-                                                  waits: list[float]) -> None:
+def test_a_vault_reached_through_a_link_is_synced(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    waits: list[float],
+) -> None:
     """The rule is about links out of the vault: a vault path that is itself a link (~/notes ->
     /data/notes) is the vault."""
     with FakeReadwise(token=TOKEN) as server:

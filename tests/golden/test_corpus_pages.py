@@ -41,13 +41,16 @@ def test_corpus_page_is_reproduced_byte_for_byte(tmp_path: Path, golden: GoldenP
 def test_seed_page_is_reproduced_as_far_as_it_goes(tmp_path: Path) -> None:
     """The seed is cut short inside its second highlight: the part that is there must match."""
     name, text = resync(tmp_path, SEED)
-    assert name == "Episode 20 —  Hattie Zhou, Mila, on Supermasks, Iterative Learning, " \
-                   "and Fortuitous Forgetting (highlights).md"
+    assert (
+        name == "Episode 20 —  Hattie Zhou, Mila, on Supermasks, Iterative Learning, "
+        "and Fortuitous Forgetting (highlights).md"
+    )
     assert text == SEED.text
 
 
 def test_resynced_pages_read_in_logseq_as_the_outline_readwise_wrote(
-        tmp_path: Path, mldoc: MldocParser) -> None:
+    tmp_path: Path, mldoc: MldocParser
+) -> None:
     """Logseq's parser sees: the properties, one top-level block per sync, one child per
     highlight (never split), and Tags/Note grandchildren."""
     sample = [*PAGES[::8], SEED]
@@ -62,6 +65,7 @@ def test_resynced_pages_read_in_logseq_as_the_outline_readwise_wrote(
             for child, highlight in zip(block.children, sync.highlights, strict=True):
                 assert child.text.startswith(highlight["text"].split("\n")[0].lstrip())
                 kinds = [g.text.split(":", 1)[0] for g in child.children]
-                expected = (["**Tags**"] if highlight["tags"] else []) + \
-                           (["**Note**"] if highlight["note"] else [])
+                expected = (["**Tags**"] if highlight["tags"] else []) + (
+                    ["**Note**"] if highlight["note"] else []
+                )
                 assert kinds == expected

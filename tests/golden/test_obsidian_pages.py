@@ -34,12 +34,18 @@ SETTINGS = {"vault": {"format": "obsidian"}}
 def _placeholder(golden: ObsidianFile, n: int) -> dict[str, Any]:
     """An earlier book of the same title, so that the golden file is the `n+1`-th of its name."""
     book_id = n  # below the golden book's id: the server lists books by id
-    return {**golden.book, "user_book_id": book_id, "highlights": [
-        {"id": book_id * 1000 + 1, "text": "placeholder", "updated_at": "2020-01-01T00:00:00Z"}]}
+    return {
+        **golden.book,
+        "user_book_id": book_id,
+        "highlights": [
+            {"id": book_id * 1000 + 1, "text": "placeholder", "updated_at": "2020-01-01T00:00:00Z"}
+        ],
+    }
 
 
-def resync(root: Path, golden: ObsidianFile,
-           settings: dict[str, Any] | None = None) -> tuple[list[str], str]:
+def resync(
+    root: Path, golden: ObsidianFile, settings: dict[str, Any] | None = None
+) -> tuple[list[str], str]:
     """Sync the file's book once per sync it shows; return (the pages' paths, its text)."""
     with harness(root, settings=settings or SETTINGS, edn=None, readwise="twin") as h:
         h.now = golden.syncs[0].at - timedelta(seconds=2)
@@ -53,7 +59,8 @@ def resync(root: Path, golden: ObsidianFile,
             report = h.sync(at=sync.at)
             assert not report.failed
             assert report.outcome.new == len(sync.highlights) + (golden.number - 1) * (
-                sync is golden.syncs[0])
+                sync is golden.syncs[0]
+            )
         path = f"{golden.category_folder}/{golden.name}"
         return h.page_names(), h.page(path) if h.has_page(path) else ""
 
@@ -65,12 +72,16 @@ def test_corpus_file_is_reproduced_byte_for_byte(tmp_path: Path, golden: Obsidia
     assert text == golden.text
 
 
-_EMPTY_SYNC = re.compile(r"- \[\[[-\d]+\]\] \d+:\d\d [AP]M \u2014 Synced 0 highlights from 0 "
-                         r"documents\.\n\n")
+_EMPTY_SYNC = re.compile(
+    r"- \[\[[-\d]+\]\] \d+:\d\d [AP]M \u2014 Synced 0 highlights from 0 "
+    r"documents\.\n\n"
+)
 # Sync logs with entries of syncs that brought nothing: syncd does not log those (a daemon that
 # syncs every few minutes would fill the page), so these match once such entries are left out.
-EMPTY_ENTRIES = {"standardgalactic+third-brain/Readwise Syncs.md": 12,
-                 "standardgalactic+third-brain/_history/7ced1de/Readwise Syncs.md": 12}
+EMPTY_ENTRIES = {
+    "standardgalactic+third-brain/Readwise Syncs.md": 12,
+    "standardgalactic+third-brain/_history/7ced1de/Readwise Syncs.md": 12,
+}
 
 
 @pytest.mark.parametrize("relative", SYNC_LOGS)
@@ -87,8 +98,9 @@ def test_sync_log_is_reproduced_byte_for_byte(tmp_path: Path, relative: str) -> 
         for entry in entries:
             h.now = entry.at - timedelta(seconds=2)
             for title, count in entry.books:
-                h.server.add_book(user_book_id=next_id, title=title, readable_title=title,
-                                  category="articles")
+                h.server.add_book(
+                    user_book_id=next_id, title=title, readable_title=title, category="articles"
+                )
                 for k in range(count):
                     h.server.add_highlight(next_id, id=next_id * 1000 + k, text=f"h{k}")
                 next_id += 1

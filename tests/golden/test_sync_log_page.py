@@ -38,8 +38,12 @@ def test_a_sync_appends_its_line_to_the_plugins_sync_log_page(tmp_path: Path) ->
         h.now = at - timedelta(hours=1)
         for book in range(num_books):
             extra = 1 if book < num_highlights % num_books else 0
-            h.server.add_book(title=f"Book {book}", highlights=[
-                {"text": f"Highlight {book}.{n}"}
-                for n in range(num_highlights // num_books + extra)])
+            h.server.add_book(
+                title=f"Book {book}",
+                highlights=[
+                    {"text": f"Highlight {book}.{n}"}
+                    for n in range(num_highlights // num_books + extra)
+                ],
+            )
         h.sync(at=at)
         assert h.page("Readwise.md") == "\n".join(LINES)

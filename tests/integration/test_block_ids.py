@@ -26,10 +26,14 @@ LATER = T0 + timedelta(hours=2)
 PAGES = {"logseq": "pages/Walden (highlights).md", "obsidian": "Readwise/Books/Walden.md"}
 HIGHLIGHTS = [
     {"text": "Simplify, simplify.", "location": 1, "location_type": "location"},
-    {"text": "I went to the woods\nbecause I wished to live deliberately.",
-     "note": "The famous one.", "tags": ["life"], "location": 2, "location_type": "location"},
-    {"text": "Our life is frittered away by detail.", "location": 3,
-     "location_type": "location"},
+    {
+        "text": "I went to the woods\nbecause I wished to live deliberately.",
+        "note": "The famous one.",
+        "tags": ["life"],
+        "location": 2,
+        "location_type": "location",
+    },
+    {"text": "Our life is frittered away by detail.", "location": 3, "location_type": "location"},
 ]
 
 
@@ -77,42 +81,54 @@ def fmt(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def synced(tmp_path: Path, fmt: str) -> Iterator[tuple[Harness, list[int]]]:
     """Walden, three highlights, synced once with block ids on."""
-    with harness(tmp_path, settings=settings(fmt), edn=None if fmt == "obsidian" else
-                 "{:journal/page-title-format \"MMM do, yyyy\"}\n") as h:
+    with harness(
+        tmp_path,
+        settings=settings(fmt),
+        edn=None if fmt == "obsidian" else '{:journal/page-title-format "MMM do, yyyy"}\n',
+    ) as h:
         h.now = T0 - timedelta(hours=1)
-        book = h.server.add_book(title="Walden", author="Thoreau", asin="B01",
-                                 highlights=HIGHLIGHTS)
+        book = h.server.add_book(
+            title="Walden", author="Thoreau", asin="B01", highlights=HIGHLIGHTS
+        )
         h.book_id = book["user_book_id"]  # type: ignore[attr-defined]
         h.sync(at=T0)
         yield h, [x["id"] for x in book["highlights"]]
 
 
-FIRST_LINES = ["Simplify, simplify. ([Location\u00a01](https://readwise.io/to_kindle?action=open"
-               "&asin=B01&location=1))", "I went to the woods"]
+FIRST_LINES = [
+    "Simplify, simplify. ([Location\u00a01](https://readwise.io/to_kindle?action=open"
+    "&asin=B01&location=1))",
+    "I went to the woods",
+]
 
 
-def test_every_highlight_block_carries_its_id(synced: tuple[Harness, list[int]],
-                                              fmt: str) -> None:
+def test_every_highlight_block_carries_its_id(synced: tuple[Harness, list[int]], fmt: str) -> None:
     h, ids = synced
     text = page(h, fmt)
     assert resolve(h, fmt, ids[0]) == FIRST_LINES[0]
     if fmt == "logseq":
         # The property right after the block's first line, as Logseq writes it.
-        assert (f"\t- I went to the woods\n\t  id:: {expected_id(fmt, ids[1])}\n"
-                "\t  because I wished to live deliberately.") in text
+        assert (
+            f"\t- I went to the woods\n\t  id:: {expected_id(fmt, ids[1])}\n"
+            "\t  because I wished to live deliberately."
+        ) in text
         assert resolve(h, fmt, ids[1]) == "I went to the woods"
     else:
         # At the end of the list item's own text, before its Tags and Note.
-        assert (f"- I went to the woods\n  because I wished to live deliberately. ([Location"
-                f"\u00a02](https://readwise.io/to_kindle?action=open&asin=B01&location=2)) "
-                f"^{expected_id(fmt, ids[1])}\n    - Tags: [[life]] \n") in text
+        assert (
+            f"- I went to the woods\n  because I wished to live deliberately. ([Location"
+            f"\u00a02](https://readwise.io/to_kindle?action=open&asin=B01&location=2)) "
+            f"^{expected_id(fmt, ids[1])}\n    - Tags: [[life]] \n"
+        ) in text
         assert resolve(h, fmt, ids[1]).startswith(  # type: ignore[union-attr]
-            "I went to the woods\nbecause I wished to live deliberately.")
+            "I went to the woods\nbecause I wished to live deliberately."
+        )
     assert all(resolve(h, fmt, i) for i in ids)
 
 
-def test_a_reference_resolves_after_a_full_resync(synced: tuple[Harness, list[int]],
-                                                  fmt: str) -> None:
+def test_a_reference_resolves_after_a_full_resync(
+    synced: tuple[Harness, list[int]], fmt: str
+) -> None:
     h, ids = synced
     before = page(h, fmt)
     h.now = LATER
@@ -130,8 +146,9 @@ def test_a_reference_resolves_after_a_full_resync(synced: tuple[Harness, list[in
     assert counts(h)["written"] == 3
 
 
-def test_a_reference_resolves_after_an_in_place_update(synced: tuple[Harness, list[int]],
-                                                       fmt: str) -> None:
+def test_a_reference_resolves_after_an_in_place_update(
+    synced: tuple[Harness, list[int]], fmt: str
+) -> None:
     h, ids = synced
     h.now = T0 + timedelta(minutes=30)
     h.server.update_highlight(ids[0], text="Simplify, simplify, simplify.")
@@ -149,7 +166,8 @@ def test_a_reference_resolves_after_an_in_place_update(synced: tuple[Harness, li
         assert resolve(h, fmt, ids[1]) == "I went to the woods"
     else:
         assert resolve(h, fmt, ids[1]).startswith(  # type: ignore[union-attr]
-            "I went to the woods\nbecause I wished to live. (")
+            "I went to the woods\nbecause I wished to live. ("
+        )
     assert page(h, fmt).count(expected_id(fmt, ids[1])) == 1
     assert counts(h)["written"] == 3
     again = h.sync(at=LATER + timedelta(hours=1))
@@ -157,14 +175,21 @@ def test_a_reference_resolves_after_an_in_place_update(synced: tuple[Harness, li
 
 
 def test_a_vault_synced_from_scratch_on_a_second_machine_has_the_same_ids(
-        synced: tuple[Harness, list[int]], fmt: str, tmp_path: Path) -> None:
+    synced: tuple[Harness, list[int]], fmt: str, tmp_path: Path
+) -> None:
     h, ids = synced
     # The user's note on the first machine, referring to a highlight.
-    note = (f"- See (({expected_id(fmt, ids[1])}))\n" if fmt == "logseq"
-            else f"See [[Walden#^{expected_id(fmt, ids[1])}]]\n")
-    second = Harness(tmp_path / "second", h.server, settings=settings(fmt),
-                     edn=None if fmt == "obsidian" else
-                     "{:journal/page-title-format \"MMM do, yyyy\"}\n")
+    note = (
+        f"- See (({expected_id(fmt, ids[1])}))\n"
+        if fmt == "logseq"
+        else f"See [[Walden#^{expected_id(fmt, ids[1])}]]\n"
+    )
+    second = Harness(
+        tmp_path / "second",
+        h.server,
+        settings=settings(fmt),
+        edn=None if fmt == "obsidian" else '{:journal/page-title-format "MMM do, yyyy"}\n',
+    )
     second.sync(at=T0)
     assert page(second, fmt) == page(h, fmt)
     # The note, carried over to the second machine, resolves there to the same highlight.
@@ -172,35 +197,38 @@ def test_a_vault_synced_from_scratch_on_a_second_machine_has_the_same_ids(
     (folder / "My note.md").write_text(note, encoding="utf-8")
     assert resolve(second, fmt, ids[1]) == resolve(h, fmt, ids[1]) is not None
     # Synced at another time, with the highlight changed meanwhile: still the same id.
-    third = Harness(tmp_path / "third", h.server, settings=settings(fmt),
-                    edn=None if fmt == "obsidian" else
-                    "{:journal/page-title-format \"MMM do, yyyy\"}\n")
+    third = Harness(
+        tmp_path / "third",
+        h.server,
+        settings=settings(fmt),
+        edn=None if fmt == "obsidian" else '{:journal/page-title-format "MMM do, yyyy"}\n',
+    )
     h.server.update_highlight(ids[1], text="I went to the woods, to live deliberately.")
     third.sync(at=LATER)
     assert resolve(third, fmt, ids[1]).startswith(  # type: ignore[union-attr]
-        "I went to the woods, to live deliberately.")
+        "I went to the woods, to live deliberately."
+    )
 
 
-def test_turning_block_ids_on_gives_ids_to_untouched_blocks_only(tmp_path: Path,
-                                                                  fmt: str) -> None:
+def test_turning_block_ids_on_gives_ids_to_untouched_blocks_only(tmp_path: Path, fmt: str) -> None:
     """A vault synced without ids; the user edits one block and links to another (the editor
     gives that block its own id); then `block_ids` is turned on: the untouched blocks get their
     ids, the edited block gets none and stays the user's, the linked block keeps the editor's
     id; nothing is counted as an edit that was not. Turned off again, nothing changes."""
-    edn = None if fmt == "obsidian" else "{:journal/page-title-format \"MMM do, yyyy\"}\n"
+    edn = None if fmt == "obsidian" else '{:journal/page-title-format "MMM do, yyyy"}\n'
     with harness(tmp_path, settings=settings(fmt, None), edn=edn) as h:
         h.now = T0 - timedelta(hours=1)
-        book = h.server.add_book(title="Walden", author="Thoreau", asin="B01",
-                                 highlights=HIGHLIGHTS)
+        book = h.server.add_book(
+            title="Walden", author="Thoreau", asin="B01", highlights=HIGHLIGHTS
+        )
         ids = [x["id"] for x in book["highlights"]]
         h.sync(at=T0)
         plain = page(h, fmt)
         assert "id::" not in plain and "^rw" not in plain
         # The user edits the third block and links to the first: the editor's own id.
-        editors_id = ("6571f0a5-7d1e-4c35-9a43-1d0e8f2b6c11" if fmt == "logseq" else "a1b2c3")
+        editors_id = "6571f0a5-7d1e-4c35-9a43-1d0e8f2b6c11" if fmt == "logseq" else "a1b2c3"
         first = next(line for line in plain.split("\n") if "Simplify, simplify." in line)
-        linked = (f"{first}\n\t  id:: {editors_id}" if fmt == "logseq"
-                  else f"{first} ^{editors_id}")
+        linked = f"{first}\n\t  id:: {editors_id}" if fmt == "logseq" else f"{first} ^{editors_id}"
         edited = plain.replace(first, linked).replace("frittered away", "frittered, frittered")
         write_page(h, fmt, edited)
         h.config = h.make_config({"sync": {"block_ids": True}})
@@ -212,13 +240,16 @@ def test_turning_block_ids_on_gives_ids_to_untouched_blocks_only(tmp_path: Path,
         assert expected_id(fmt, ids[0]) not in text  # the editor's id stays its only one
         assert expected_id(fmt, ids[2]) not in text  # edited: never touched
         assert "frittered, frittered" in text
-        assert text.replace(f"\n\t  id:: {expected_id(fmt, ids[1])}", "").replace(
-            f" ^{expected_id(fmt, ids[1])}", "") == edited
+        assert (
+            text.replace(f"\n\t  id:: {expected_id(fmt, ids[1])}", "").replace(
+                f" ^{expected_id(fmt, ids[1])}", ""
+            )
+            == edited
+        )
         if fmt == "logseq":
             assert resolve_logseq(h.vault, editors_id) == first.strip().removeprefix("- ")
         else:
-            assert resolve_obsidian(h.vault, f"Walden#^{editors_id}") == first.removeprefix(
-                "- ")
+            assert resolve_obsidian(h.vault, f"Walden#^{editors_id}") == first.removeprefix("- ")
         assert resolve(h, fmt, ids[1])
         # A change in Readwise to the linked block: rewritten, the editor's id kept.
         h.server.update_highlight(ids[0], text="Simplify!")
@@ -228,7 +259,8 @@ def test_turning_block_ids_on_gives_ids_to_untouched_blocks_only(tmp_path: Path,
             assert resolve_logseq(h.vault, editors_id).startswith("Simplify! (")  # type: ignore[union-attr]
         else:
             assert resolve_obsidian(h.vault, f"Walden#^{editors_id}").startswith(  # type: ignore[union-attr]
-                "Simplify! (")
+                "Simplify! ("
+            )
         # Turned off: the ids stay (references keep resolving), nothing is an edit, a new
         # highlight gets none.
         with_ids = page(h, fmt)
@@ -238,14 +270,14 @@ def test_turning_block_ids_on_gives_ids_to_untouched_blocks_only(tmp_path: Path,
         text = page(h, fmt)
         assert text.startswith(with_ids) and report.outcome.new == 1
         assert "Time is but the stream." in text.removeprefix(with_ids)
-        assert "id::" not in text.removeprefix(with_ids) and "^" not in text.removeprefix(
-            with_ids)
+        assert "id::" not in text.removeprefix(with_ids) and "^" not in text.removeprefix(with_ids)
         assert counts(h) == {**counts(h), "written": 3, "edited": 1}
         assert resolve(h, fmt, ids[1])
 
 
-def test_logseq_reads_the_id_as_the_blocks_property(synced: tuple[Harness, list[int]],
-                                                    fmt: str, mldoc: MldocParser) -> None:
+def test_logseq_reads_the_id_as_the_blocks_property(
+    synced: tuple[Harness, list[int]], fmt: str, mldoc: MldocParser
+) -> None:
     """Logseq's parser: the id is a property of the highlight's block (not text, not a block of
     its own), and the page's outline is the one without ids."""
     if fmt != "logseq":
@@ -256,23 +288,31 @@ def test_logseq_reads_the_id_as_the_blocks_property(synced: tuple[Harness, list[
     assert sorted(found) == sorted(expected_id(fmt, i) for i in ids)
     plain = "\n".join(line for line in text.split("\n") if "id:: " not in line)
     assert [b.text.split("\n")[0] for b in mldoc.parse(text).blocks[0].children] == [
-        b.text.split("\n")[0] for b in mldoc.parse(plain).blocks[0].children]
+        b.text.split("\n")[0] for b in mldoc.parse(plain).blocks[0].children
+    ]
     note = mldoc.parse(text).blocks[0].children[1].children
     assert [b.text for b in note] == ["**Tags**: #[[life]]", "**Note**: The famous one."]
 
 
 def test_two_books_never_share_an_id(tmp_path: Path, fmt: str) -> None:
     with FakeReadwise(token="t") as server:
-        h = Harness(tmp_path, server, settings=settings(fmt), edn=None if fmt == "obsidian"
-                    else "{:journal/page-title-format \"MMM do, yyyy\"}\n")
+        h = Harness(
+            tmp_path,
+            server,
+            settings=settings(fmt),
+            edn=None if fmt == "obsidian" else '{:journal/page-title-format "MMM do, yyyy"}\n',
+        )
         server.clock = lambda: h.now  # type: ignore[method-assign]
         h.now = T0 - timedelta(hours=1)
         for title in ("Walden", "Civil Disobedience"):
             server.add_book(title=title, highlights=[{"text": "Same words."}] * 3)
         h.sync(at=T0)
         texts = [p.read_text(encoding="utf-8") for p in h.vault.rglob("*.md")]
-    marks = ([i for i, _ in logseq_block_ids(texts)] if fmt == "logseq"
-             else [w for t in texts for w in t.split() if w.startswith("^rw")])
+    marks = (
+        [i for i, _ in logseq_block_ids(texts)]
+        if fmt == "logseq"
+        else [w for t in texts for w in t.split() if w.startswith("^rw")]
+    )
     assert len(marks) == 6 == len(set(marks))
 
 
@@ -282,13 +322,16 @@ def test_obsidians_own_block_id_is_not_an_edit_and_is_kept(tmp_path: Path) -> No
     with that id kept (before, the id made it the user's edit, and the change a conflict)."""
     with harness(tmp_path, settings=settings("obsidian", None), edn=None) as h:
         h.now = T0 - timedelta(hours=1)
-        book = h.server.add_book(title="Walden", author="Thoreau", asin="B01",
-                                 highlights=HIGHLIGHTS)
+        book = h.server.add_book(
+            title="Walden", author="Thoreau", asin="B01", highlights=HIGHLIGHTS
+        )
         ids = [x["id"] for x in book["highlights"]]
         h.sync(at=T0)
         text = page(h, "obsidian")
-        own_end = "deliberately. ([Location\u00a02](https://readwise.io/to_kindle?action=open" \
-                  "&asin=B01&location=2))"
+        own_end = (
+            "deliberately. ([Location\u00a02](https://readwise.io/to_kindle?action=open"
+            "&asin=B01&location=2))"
+        )
         write_page(h, "obsidian", text.replace(own_end, own_end + " ^a1b2c3"))
         h.server.update_highlight(ids[1], text="I went to the woods\nto live deliberately.")
         report = h.sync(at=LATER)
@@ -296,4 +339,5 @@ def test_obsidians_own_block_id_is_not_an_edit_and_is_kept(tmp_path: Path) -> No
         assert counts(h) == {**counts(h), "written": 3, "edited": 0, "conflict": 0}
         assert resolve_obsidian(h.vault, "Walden#^a1b2c3") == (
             "I went to the woods\nto live deliberately. ([Location\u00a02](https://readwise.io/"
-            "to_kindle?action=open&asin=B01&location=2))")
+            "to_kindle?action=open&asin=B01&location=2))"
+        )

@@ -56,18 +56,34 @@ def retries() -> Retries:
     return Retries()
 
 
-def client_for(server: FakeReadwise, retries: Retries, *, token: str = TOKEN,
-               timeout: tuple[float, float] = (5.0, 10.0),
-               policy: RetryPolicy | None = None) -> ReadwiseClient:
-    return ReadwiseClient(server.url, token, timeout=timeout, policy=policy or RetryPolicy(),
-                          sleep=retries.sleep, rand=lambda: 0.5, on_retry=retries.on_retry)
+def client_for(
+    server: FakeReadwise,
+    retries: Retries,
+    *,
+    token: str = TOKEN,
+    timeout: tuple[float, float] = (5.0, 10.0),
+    policy: RetryPolicy | None = None,
+) -> ReadwiseClient:
+    return ReadwiseClient(
+        server.url,
+        token,
+        timeout=timeout,
+        policy=policy or RetryPolicy(),
+        sleep=retries.sleep,
+        rand=lambda: 0.5,
+        on_retry=retries.on_retry,
+    )
 
 
 def add_books(server: FakeReadwise, count: int) -> None:
     for number in range(1, count + 1):
-        server.add_book(user_book_id=number, title=f"Book {number}", highlights=[
-            {"id": number * 10, "text": f"Highlight of book {number}", "updated_at": T0},
-        ])
+        server.add_book(
+            user_book_id=number,
+            title=f"Book {number}",
+            highlights=[
+                {"id": number * 10, "text": f"Highlight of book {number}", "updated_at": T0}
+            ],
+        )
 
 
 def book_ids(pages: list[ExportPage]) -> list[int]:
@@ -76,8 +92,10 @@ def book_ids(pages: list[ExportPage]) -> list[int]:
 
 # --- paging and filters -----------------------------------------------------------------------
 
+
 def test_pagination_over_five_books_with_pages_of_two(
-        server: FakeReadwise, retries: Retries) -> None:
+    server: FakeReadwise, retries: Retries
+) -> None:
     add_books(server, 5)
     client = client_for(server, retries)
 
@@ -101,14 +119,17 @@ def test_pagination_over_five_books_with_pages_of_two(
 
 
 def test_updated_after_returns_only_what_changed_after_the_cursor(
-        server: FakeReadwise, retries: Retries, clock: Clock) -> None:
+    server: FakeReadwise, retries: Retries, clock: Clock
+) -> None:
     add_books(server, 3)
     cursor = T0 + timedelta(minutes=1)
     clock.advance(minutes=2)
     server.add_highlight(2, id=99, text="A later thought", updated_at=T0 + timedelta(minutes=2))
-    server.add_book(user_book_id=4, title="New book", highlights=[
-        {"id": 40, "text": "Fresh", "updated_at": T0 + timedelta(minutes=3)},
-    ])
+    server.add_book(
+        user_book_id=4,
+        title="New book",
+        highlights=[{"id": 40, "text": "Fresh", "updated_at": T0 + timedelta(minutes=3)}],
+    )
     client = client_for(server, retries)
 
     pages = list(client.export(updated_after=cursor))
@@ -133,7 +154,8 @@ def test_ids_filter_reaches_the_server(server: FakeReadwise, retries: Retries) -
 
 
 def test_a_broken_record_passes_through_and_parse_book_names_it(
-        server: FakeReadwise, retries: Retries) -> None:
+    server: FakeReadwise, retries: Retries
+) -> None:
     add_books(server, 1)
     broken = {"user_book_id": 77, "title": "Broken", "readable_title": "Broken"}
     server.put_record(broken)
@@ -151,19 +173,24 @@ def test_a_broken_record_passes_through_and_parse_book_names_it(
 
 # --- faults, retried to success ---------------------------------------------------------------
 
-@pytest.mark.parametrize(("fault", "reason", "wait"), [
-    pytest.param(Fault.retry_after(0), "429", 0.0, id="429"),
-    pytest.param(Fault.status(503), "503", 0.75, id="503"),
-    pytest.param(Fault.status(500, body=b"<html>oops</html>"), "500", 0.75, id="500-html"),
-    pytest.param(Fault.reset(), "connection failed", 0.75, id="reset"),
-    pytest.param(Fault.truncated(), "connection failed", 0.75, id="truncated-short-read"),
-    pytest.param(Fault.truncated(short_read=False), "invalid answer body", 0.75,
-                 id="truncated-json"),
-    pytest.param(Fault.bad_json(), "invalid answer body", 0.75, id="bad-json"),
-])
+
+@pytest.mark.parametrize(
+    ("fault", "reason", "wait"),
+    [
+        pytest.param(Fault.retry_after(0), "429", 0.0, id="429"),
+        pytest.param(Fault.status(503), "503", 0.75, id="503"),
+        pytest.param(Fault.status(500, body=b"<html>oops</html>"), "500", 0.75, id="500-html"),
+        pytest.param(Fault.reset(), "connection failed", 0.75, id="reset"),
+        pytest.param(Fault.truncated(), "connection failed", 0.75, id="truncated-short-read"),
+        pytest.param(
+            Fault.truncated(short_read=False), "invalid answer body", 0.75, id="truncated-json"
+        ),
+        pytest.param(Fault.bad_json(), "invalid answer body", 0.75, id="bad-json"),
+    ],
+)
 def test_a_fault_on_the_first_export_request_is_retried(
-        server: FakeReadwise, retries: Retries, fault: Fault, reason: str,
-        wait: float) -> None:
+    server: FakeReadwise, retries: Retries, fault: Fault, reason: str, wait: float
+) -> None:
     add_books(server, 3)
     server.inject("export", fault, times=1)
     client = client_for(server, retries)
@@ -179,8 +206,7 @@ def test_a_fault_on_the_first_export_request_is_retried(
     assert retries.sleeps == [wait]
 
 
-def test_a_hanging_request_times_out_and_is_retried(
-        server: FakeReadwise, retries: Retries) -> None:
+def test_a_hanging_request_times_out_and_is_retried(server: FakeReadwise, retries: Retries) -> None:
     add_books(server, 1)
     release = threading.Event()
     server.inject("export", Fault.hang(release=release), times=1)
@@ -200,7 +226,8 @@ def test_a_hanging_request_times_out_and_is_retried(
 
 
 def test_a_server_failing_every_time_gives_up_after_the_policy_attempts(
-        server: FakeReadwise, retries: Retries) -> None:
+    server: FakeReadwise, retries: Retries
+) -> None:
     add_books(server, 1)
     server.inject("export", Fault.status(502), times=None)
     client = client_for(server, retries, policy=RetryPolicy(attempts=3))
@@ -216,6 +243,7 @@ def test_a_server_failing_every_time_gives_up_after_the_policy_attempts(
 
 # --- the token --------------------------------------------------------------------------------
 
+
 def test_the_right_token_passes_the_check(server: FakeReadwise, retries: Retries) -> None:
     client = client_for(server, retries)
 
@@ -228,8 +256,10 @@ def test_the_right_token_passes_the_check(server: FakeReadwise, retries: Retries
 def test_a_wrong_token_stops_at_once(server: FakeReadwise, retries: Retries, call: str) -> None:
     add_books(server, 1)
     client = client_for(server, retries, token="not-the-token")
-    action: dict[str, Any] = {"check_token": client.check_token,
-                              "export": lambda: list(client.export())}
+    action: dict[str, Any] = {
+        "check_token": client.check_token,
+        "export": lambda: list(client.export()),
+    }
 
     with pytest.raises(AuthError) as caught:
         action[call]()
@@ -254,7 +284,8 @@ def test_a_403_stops_at_once(server: FakeReadwise, retries: Retries) -> None:
 
 
 def test_the_token_is_not_in_what_the_server_recorded(
-        server: FakeReadwise, retries: Retries) -> None:
+    server: FakeReadwise, retries: Retries
+) -> None:
     add_books(server, 3)
     server.inject("export", Fault.status(503), times=1)
     client = client_for(server, retries)

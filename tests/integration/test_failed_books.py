@@ -25,8 +25,9 @@ T0 = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)
 
 
 def add(h: Harness, title: str, *texts: str, **fields: Any) -> int:
-    book = h.server.add_book(title=title, author="A. Writer",
-                             highlights=[{"text": text, **fields} for text in texts])
+    book = h.server.add_book(
+        title=title, author="A. Writer", highlights=[{"text": text, **fields} for text in texts]
+    )
     return int(book["user_book_id"])
 
 
@@ -44,7 +45,8 @@ def export_ids(h: Harness) -> list[str]:
 
 
 def test_a_lone_surrogate_fails_its_book_alone_and_it_is_fetched_again_by_id(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """issue 10, item 6 (a, d): a highlight holding "\\ud800" (valid JSON) fails its book only;
     the books after it sync; the next syncs fetch it again by id although the cursor moved on,
     and once Readwise's record is mended it syncs and the failure is forgotten."""
@@ -88,8 +90,8 @@ def test_a_lone_surrogate_fails_its_book_alone_and_it_is_fetched_again_by_id(
 
 
 def test_the_command_exits_1_names_the_failed_book_and_status_shows_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """issue 10, item 6: exit 1, the book named on one line of stderr, no traceback, and
     `syncd status` (text and JSON) lists it as failed."""
     with harness(tmp_path) as h:
@@ -97,10 +99,16 @@ def test_the_command_exits_1_names_the_failed_book_and_status_shows_it(
         add(h, "Walden", "Simplify, simplify.")
         broken = add(h, "Broken \udc80 Title", "Half \ud800 a character.")
         config = tmp_path / "config.yaml"
-        config.write_text(yaml.safe_dump({
-            "readwise": {"token": h.server.token, "base_url": h.server.url},
-            "vault": {"path": str(h.vault), "timezone": "UTC"},
-            "state_dir": str(h.state_dir)}), encoding="utf-8")
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "readwise": {"token": h.server.token, "base_url": h.server.url},
+                    "vault": {"path": str(h.vault), "timezone": "UTC"},
+                    "state_dir": str(h.state_dir),
+                }
+            ),
+            encoding="utf-8",
+        )
         config.chmod(0o600)
         monkeypatch.setenv("SYNCD_NOW", "2023-03-17T17:05:00Z")
         monkeypatch.delenv("READWISE_TOKEN", raising=False)
@@ -108,8 +116,10 @@ def test_the_command_exits_1_names_the_failed_book_and_status_shows_it(
         assert main(["sync", "--config", str(config)]) == 1
         err = capsys.readouterr().err
         named = [line for line in err.splitlines() if line.startswith("syncd: failed:")]
-        assert named == [f"syncd: failed: book {broken} (Broken \\udc80 Title): field "
-                         "'readable_title' holds a lone surrogate (not valid Unicode text)"]
+        assert named == [
+            f"syncd: failed: book {broken} (Broken \\udc80 Title): field "
+            "'readable_title' holds a lone surrogate (not valid Unicode text)"
+        ]
         assert "Traceback" not in err and h.server.token not in err
         assert (h.pages / "Walden (highlights).md").exists()
 
@@ -119,7 +129,8 @@ def test_the_command_exits_1_names_the_failed_book_and_status_shows_it(
         assert main(["status", "--json", "--config", str(config)]) == 0
         status = json.loads(capsys.readouterr().out)
         assert [(b["book_id"], b["kind"]) for b in status["books_not_synced"]] == [
-            (broken, "failed")]
+            (broken, "failed")
+        ]
         assert status["cursor"] is not None
 
 
@@ -128,20 +139,26 @@ def test_more_than_999_books_with_one_title_each_get_their_own_page(tmp_path: Pa
     sync)."""
     with harness(tmp_path) as h:
         h.now = T0 - timedelta(hours=1)
-        h.server.load([{"title": "Notes", "highlights": [{"text": f"Highlight {n}."}]}
-                       for n in range(1003)])
+        h.server.load(
+            [{"title": "Notes", "highlights": [{"text": f"Highlight {n}."}]} for n in range(1003)]
+        )
         report = h.sync(at=T0)
         assert not report.failed and report.pages_created == 1003
         names = h.page_names()
         assert len(names) == 1003
-        assert {"Notes (highlights).md", "Notes (highlights) (999).md",
-                "Notes (highlights) (1000).md", "Notes (highlights) (1003).md"} <= set(names)
+        assert {
+            "Notes (highlights).md",
+            "Notes (highlights) (999).md",
+            "Notes (highlights) (1000).md",
+            "Notes (highlights) (1003).md",
+        } <= set(names)
         texts = {h.page(name).rsplit("- ", 1)[1] for name in names}
         assert texts == {f"Highlight {n}." for n in range(1003)}  # each book on its own page
 
 
 def test_choosing_a_name_reads_only_the_candidate_file(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """issue 10, item 6 (b): with 1,500 pages of one title known, new books of that title get
     the next names, reading one file each (the names taken are known from the state)."""
     reads: list[Path] = []
@@ -156,8 +173,14 @@ def test_choosing_a_name_reads_only_the_candidate_file(
         with state.transaction():
             for n in range(1, 1501):
                 suffix = "" if n == 1 else f" ({n})"
-                state.put_page(PageRecord(10_000 + n, f"pages/Notes (highlights){suffix}.md",
-                                          f"Notes (highlights){suffix}", "deleted"))
+                state.put_page(
+                    PageRecord(
+                        10_000 + n,
+                        f"pages/Notes (highlights){suffix}.md",
+                        f"Notes (highlights){suffix}",
+                        "deleted",
+                    )
+                )
         state.close()
         h.now = T0 - timedelta(hours=1)
         for n in range(3):
@@ -190,7 +213,8 @@ def test_a_book_whose_template_fails_fails_alone(tmp_path: Path) -> None:
 
 
 def test_any_exception_while_rendering_one_book_fails_that_book_alone(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """issue 10, item 6 (c): an unexpected exception (here a UnicodeEncodeError raised by the
     renderer for one book, first as a new page then as an addition) is that book's failure,
     named with its type; nothing of that book is written or recorded."""
@@ -253,8 +277,9 @@ def test_a_book_whose_page_is_taken_by_a_folder_fails_alone(tmp_path: Path) -> N
         assert sorted(book for book, _ in report.failed) == sorted([walden, cape])
         assert all("is a folder where a page should be" in error for _, error in report.failed)
         assert "Stripes." in h.page("Zebra (highlights).md")
-        assert sorted(problems(h)) == sorted([(walden, "failed", "Walden"),
-                                              (cape, "failed", "Cape Cod")])
+        assert sorted(problems(h)) == sorted(
+            [(walden, "failed", "Walden"), (cape, "failed", "Cape Cod")]
+        )
         (h.pages / "Cape Cod (highlights).md").rmdir()
         h.server.clear_requests()
         report = h.sync(at=T0 + timedelta(hours=2))

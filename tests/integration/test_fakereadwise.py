@@ -27,14 +27,42 @@ AUTH = {"Authorization": f"Token {TOKEN}"}
 T0 = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)
 
 BOOK_FIELDS = [
-    "user_book_id", "title", "readable_title", "author", "source", "cover_image_url",
-    "unique_url", "summary", "book_tags", "category", "document_note", "readwise_url",
-    "source_url", "asin", "is_deleted", "highlights",
+    "user_book_id",
+    "title",
+    "readable_title",
+    "author",
+    "source",
+    "cover_image_url",
+    "unique_url",
+    "summary",
+    "book_tags",
+    "category",
+    "document_note",
+    "readwise_url",
+    "source_url",
+    "asin",
+    "is_deleted",
+    "highlights",
 ]
 HIGHLIGHT_FIELDS = [
-    "id", "text", "location", "location_type", "note", "color", "highlighted_at", "created_at",
-    "updated_at", "external_id", "end_location", "url", "book_id", "tags", "is_favorite",
-    "is_discard", "is_deleted", "readwise_url",
+    "id",
+    "text",
+    "location",
+    "location_type",
+    "note",
+    "color",
+    "highlighted_at",
+    "created_at",
+    "updated_at",
+    "external_id",
+    "end_location",
+    "url",
+    "book_id",
+    "tags",
+    "is_favorite",
+    "is_discard",
+    "is_deleted",
+    "readwise_url",
 ]
 
 
@@ -51,8 +79,9 @@ def server(clock: Clock) -> Iterator[FakeReadwise]:
 
 
 def export(server: FakeReadwise, timeout: float = 5, **params: str) -> requests.Response:
-    return requests.get(f"{server.url}/api/v2/export/", headers=AUTH, params=params,
-                        timeout=timeout)
+    return requests.get(
+        f"{server.url}/api/v2/export/", headers=AUTH, params=params, timeout=timeout
+    )
 
 
 def export_all(server: FakeReadwise, **params: str) -> list[dict[str, Any]]:
@@ -72,11 +101,15 @@ def export_all(server: FakeReadwise, **params: str) -> list[dict[str, Any]]:
 
 def add_books(server: FakeReadwise, count: int, when: str = "2023-01-01T00:00:00Z") -> None:
     for n in range(1, count + 1):
-        server.add_book(user_book_id=n * 10, title=f"Book {n}", highlights=[
-            {"id": n * 100, "text": f"Highlight of book {n}", "updated_at": when}])
+        server.add_book(
+            user_book_id=n * 10,
+            title=f"Book {n}",
+            highlights=[{"id": n * 100, "text": f"Highlight of book {n}", "updated_at": when}],
+        )
 
 
 # --- auth -----------------------------------------------------------------------------------
+
 
 def test_auth_answers_204_to_the_token(server: FakeReadwise) -> None:
     answer = requests.get(f"{server.url}/api/v2/auth/", headers=AUTH, timeout=5)
@@ -84,30 +117,37 @@ def test_auth_answers_204_to_the_token(server: FakeReadwise) -> None:
     assert answer.content == b""
 
 
-@pytest.mark.parametrize("headers", [
-    {}, {"Authorization": "Token wrong"}, {"Authorization": TOKEN},
-    {"Authorization": f"Bearer {TOKEN}"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Token wrong"},
+        {"Authorization": TOKEN},
+        {"Authorization": f"Bearer {TOKEN}"},
+    ],
+)
 @pytest.mark.parametrize("path", ["/api/v2/auth/", "/api/v2/export/"])
 def test_every_endpoint_refuses_a_missing_or_wrong_token(
-        server: FakeReadwise, headers: dict[str, str], path: str) -> None:
+    server: FakeReadwise, headers: dict[str, str], path: str
+) -> None:
     answer = requests.get(server.url + path, headers=headers, timeout=5)
     assert answer.status_code == 401
     assert "detail" in answer.json()
 
 
 def test_a_wrong_token_is_invalid_token(server: FakeReadwise) -> None:
-    answer = requests.get(f"{server.url}/api/v2/export/",
-                          headers={"Authorization": "Token nope"}, timeout=5)
+    answer = requests.get(
+        f"{server.url}/api/v2/export/", headers={"Authorization": "Token nope"}, timeout=5
+    )
     assert answer.json() == {"detail": "Invalid token."}
 
 
 def test_unknown_path_is_404(server: FakeReadwise) -> None:
-    assert requests.get(f"{server.url}/api/v2/books/", headers=AUTH,
-                        timeout=5).status_code == 404
+    assert requests.get(f"{server.url}/api/v2/books/", headers=AUTH, timeout=5).status_code == 404
 
 
 # --- export: paging and shape ---------------------------------------------------------------
+
 
 def test_pages_follow_the_cursor_chain_and_serve_every_book_once(server: FakeReadwise) -> None:
     add_books(server, 5)
@@ -125,8 +165,7 @@ def test_pages_follow_the_cursor_chain_and_serve_every_book_once(server: FakeRea
     assert len(server.requests_to("export")) == 3 + 3
 
 
-def test_an_exact_multiple_of_the_page_size_ends_with_a_null_cursor(
-        server: FakeReadwise) -> None:
+def test_an_exact_multiple_of_the_page_size_ends_with_a_null_cursor(server: FakeReadwise) -> None:
     add_books(server, 4)
     second = export(server, pageCursor=export(server).json()["nextPageCursor"]).json()
     assert [b["user_book_id"] for b in second["results"]] == [30, 40]
@@ -159,10 +198,21 @@ def test_default_page_size_is_readwise_s_1000(clock: Clock) -> None:
 
 
 def test_records_have_readwise_s_fields_in_order_and_parse(server: FakeReadwise) -> None:
-    server.add_book(title="Walden", author="H. D. Thoreau", asin="B0000TEST1",
-                    book_tags=["nature"], highlights=[
-                        {"text": "Simplify, simplify.", "location": 982,
-                         "location_type": "location", "note": "yes", "tags": ["life"]}])
+    server.add_book(
+        title="Walden",
+        author="H. D. Thoreau",
+        asin="B0000TEST1",
+        book_tags=["nature"],
+        highlights=[
+            {
+                "text": "Simplify, simplify.",
+                "location": 982,
+                "location_type": "location",
+                "note": "yes",
+                "tags": ["life"],
+            }
+        ],
+    )
     [book] = export(server).json()["results"]
     assert list(book) == BOOK_FIELDS
     assert list(book["highlights"][0]) == HIGHLIGHT_FIELDS
@@ -200,16 +250,17 @@ def test_the_caller_s_objects_stay_the_caller_s(server: FakeReadwise) -> None:
     assert given["highlights"] == [{"text": "x", "tags": tags}]
 
 
-def test_the_sample_library_serves_as_is_and_parses(server: FakeReadwise,
-                                                   clock: Clock) -> None:
+def test_the_sample_library_serves_as_is_and_parses(server: FakeReadwise, clock: Clock) -> None:
     server.load(SAMPLE_BOOKS)
     books = export_all(server)
     assert books == SAMPLE_BOOKS
     parsed = [parse_book(book) for book in books]
     assert {b.category for b in parsed} == {"podcasts", "books", "articles", "tweets"}
     podcast = parsed[0]
-    assert podcast.title == ("Episode 20 —  Hattie Zhou, Mila, on Supermasks, Iterative "
-                             "Learning, and Fortuitous Forgetting")
+    assert podcast.title == (
+        "Episode 20 —  Hattie Zhou, Mila, on Supermasks, Iterative "
+        "Learning, and Fortuitous Forgetting"
+    )
     assert podcast.author == "Generally Intelligent"
     first = podcast.highlights[0]
     assert (first.location, first.location_type) == (539, "time_offset")
@@ -223,31 +274,46 @@ def test_the_sample_library_serves_as_is_and_parses(server: FakeReadwise,
             server.add_highlight(book_id, **highlight)
     later = export_all(server, updatedAfter=cursor)
     assert {b["user_book_id"]: [h["id"] for h in b["highlights"]] for b in later} == {
-        book_id: [h["id"] for h in hs] for book_id, hs in LATER_HIGHLIGHTS.items()}
+        book_id: [h["id"] for h in hs] for book_id, hs in LATER_HIGHLIGHTS.items()
+    }
     assert later[0]["highlights"][0]["text"].startswith(
-        "What Is a Not-Correlational?\n\nKey takeaways:\n")
+        "What Is a Not-Correlational?\n\nKey takeaways:\n"
+    )
 
 
 # --- export: filters ------------------------------------------------------------------------
 
-def test_updated_after_brings_only_changed_highlights(server: FakeReadwise,
-                                                      clock: Clock) -> None:
-    server.add_book(user_book_id=1, title="Old", highlights=[
-        {"id": 11, "text": "old", "updated_at": "2023-01-01T00:00:00Z"}])
-    server.add_book(user_book_id=2, title="Mixed", highlights=[
-        {"id": 21, "text": "old", "updated_at": "2023-01-01T00:00:00Z"},
-        {"id": 22, "text": "new", "updated_at": "2023-02-01T00:00:00Z"}])
+
+def test_updated_after_brings_only_changed_highlights(server: FakeReadwise, clock: Clock) -> None:
+    server.add_book(
+        user_book_id=1,
+        title="Old",
+        highlights=[{"id": 11, "text": "old", "updated_at": "2023-01-01T00:00:00Z"}],
+    )
+    server.add_book(
+        user_book_id=2,
+        title="Mixed",
+        highlights=[
+            {"id": 21, "text": "old", "updated_at": "2023-01-01T00:00:00Z"},
+            {"id": 22, "text": "new", "updated_at": "2023-02-01T00:00:00Z"},
+        ],
+    )
     clock.advance(minutes=1)
     server.update_highlight(11, text="changed later")
     books = export_all(server, updatedAfter="2023-01-15T00:00:00Z")
     assert [(b["user_book_id"], [h["id"] for h in b["highlights"]]) for b in books] == [
-        (1, [11]), (2, [22])]
+        (1, [11]),
+        (2, [22]),
+    ]
     assert books[0]["highlights"][0]["updated_at"] == "2023-03-17T17:06:00.000000Z"
 
 
 def test_updated_after_is_strict_and_reads_offsets(server: FakeReadwise) -> None:
-    server.add_book(user_book_id=1, title="B", highlights=[
-        {"id": 11, "text": "a", "updated_at": "2023-02-01T12:00:00Z"}])
+    server.add_book(
+        user_book_id=1,
+        title="B",
+        highlights=[{"id": 11, "text": "a", "updated_at": "2023-02-01T12:00:00Z"}],
+    )
     assert export(server, updatedAfter="2023-02-01T12:00:00Z").json()["count"] == 0
     assert export(server, updatedAfter="2023-02-01T11:59:59.999999Z").json()["count"] == 1
     # 13:00+01:00 is 12:00Z: not strictly after; 12:30+01:00 is 11:30Z: after.
@@ -255,10 +321,14 @@ def test_updated_after_is_strict_and_reads_offsets(server: FakeReadwise) -> None
     assert export(server, updatedAfter="2023-02-01T12:30:00+01:00").json()["count"] == 1
 
 
-def test_updated_after_brings_a_book_whose_metadata_changed(server: FakeReadwise,
-                                                            clock: Clock) -> None:
-    server.add_book(user_book_id=1, title="B", highlights=[
-        {"id": 11, "text": "a", "updated_at": "2023-01-01T00:00:00Z"}])
+def test_updated_after_brings_a_book_whose_metadata_changed(
+    server: FakeReadwise, clock: Clock
+) -> None:
+    server.add_book(
+        user_book_id=1,
+        title="B",
+        highlights=[{"id": 11, "text": "a", "updated_at": "2023-01-01T00:00:00Z"}],
+    )
     assert export(server, updatedAfter="2023-02-01T00:00:00Z").json()["count"] == 0
     server.update_book(1, title="B, renamed")
     [book] = export(server, updatedAfter="2023-02-01T00:00:00Z").json()["results"]
@@ -268,8 +338,11 @@ def test_updated_after_brings_a_book_whose_metadata_changed(server: FakeReadwise
 def test_pages_of_an_updated_after_query_chain_too(server: FakeReadwise) -> None:
     add_books(server, 3, when="2023-01-01T00:00:00Z")
     for n in (4, 5, 6):
-        server.add_book(user_book_id=n * 10, title=f"New {n}", highlights=[
-            {"id": n * 100, "text": "new", "updated_at": "2023-03-01T00:00:00Z"}])
+        server.add_book(
+            user_book_id=n * 10,
+            title=f"New {n}",
+            highlights=[{"id": n * 100, "text": "new", "updated_at": "2023-03-01T00:00:00Z"}],
+        )
     books = export_all(server, updatedAfter="2023-02-01T00:00:00Z")
     assert [b["user_book_id"] for b in books] == [40, 50, 60]
     assert export(server, updatedAfter="2023-02-01T00:00:00Z").json()["count"] == 3
@@ -282,12 +355,16 @@ def test_ids_select_books(server: FakeReadwise) -> None:
     assert export(server, ids="999").json()["count"] == 0
 
 
-def test_deleted_highlights_only_with_include_deleted(server: FakeReadwise,
-                                                      clock: Clock) -> None:
-    server.add_book(user_book_id=1, title="B", highlights=[
-        {"id": 11, "text": "kept", "updated_at": "2023-01-01T00:00:00Z"},
-        {"id": 12, "text": "deleted", "updated_at": "2023-01-01T00:00:00Z"},
-        {"id": 13, "text": "discarded", "updated_at": "2023-01-01T00:00:00Z"}])
+def test_deleted_highlights_only_with_include_deleted(server: FakeReadwise, clock: Clock) -> None:
+    server.add_book(
+        user_book_id=1,
+        title="B",
+        highlights=[
+            {"id": 11, "text": "kept", "updated_at": "2023-01-01T00:00:00Z"},
+            {"id": 12, "text": "deleted", "updated_at": "2023-01-01T00:00:00Z"},
+            {"id": 13, "text": "discarded", "updated_at": "2023-01-01T00:00:00Z"},
+        ],
+    )
     clock.advance(hours=1)
     server.delete_highlight(12)
     server.update_highlight(13, is_discard=True)
@@ -295,7 +372,10 @@ def test_deleted_highlights_only_with_include_deleted(server: FakeReadwise,
     assert [h["id"] for h in book["highlights"]] == [11]
     [book] = export(server, includeDeleted="true").json()["results"]
     assert [(h["id"], h["is_deleted"], h["is_discard"]) for h in book["highlights"]] == [
-        (11, False, False), (12, True, False), (13, False, True)]
+        (11, False, False),
+        (12, True, False),
+        (13, False, True),
+    ]
     assert book["highlights"][1]["updated_at"] == "2023-03-17T18:05:00.000000Z"
     changed = export(server, updatedAfter="2023-03-17T17:30:00Z", includeDeleted="true").json()
     assert [h["id"] for h in changed["results"][0]["highlights"]] == [12, 13]
@@ -328,6 +408,7 @@ def test_concurrent_clients_all_get_answers(server: FakeReadwise) -> None:
 
 # --- faults ---------------------------------------------------------------------------------
 
+
 def test_retry_after_is_429_with_the_header_then_normal(server: FakeReadwise) -> None:
     add_books(server, 1)
     rule = server.inject("export", Fault.retry_after(3))
@@ -340,8 +421,7 @@ def test_retry_after_is_429_with_the_header_then_normal(server: FakeReadwise) ->
 
 
 @pytest.mark.parametrize("code", [500, 502, 503, 504])
-def test_server_errors_for_the_given_number_of_requests(server: FakeReadwise,
-                                                        code: int) -> None:
+def test_server_errors_for_the_given_number_of_requests(server: FakeReadwise, code: int) -> None:
     add_books(server, 1)
     server.inject("export", Fault.status(code), times=2)
     assert [export(server).status_code for _ in range(3)] == [code, code, 200]
@@ -444,27 +524,29 @@ def test_faults_on_the_same_endpoint_apply_in_order(server: FakeReadwise) -> Non
 
 # --- what is recorded -----------------------------------------------------------------------
 
+
 def test_requests_are_recorded_with_their_parameters(server: FakeReadwise) -> None:
     add_books(server, 3)
     export_all(server, updatedAfter="2022-12-01T00:00:00Z", includeDeleted="true")
     recorded = server.requests_to("export")
     assert len(recorded) == 2
-    assert recorded[0].query == {"updatedAfter": "2022-12-01T00:00:00Z",
-                                 "includeDeleted": "true"}
+    assert recorded[0].query == {"updatedAfter": "2022-12-01T00:00:00Z", "includeDeleted": "true"}
     assert set(recorded[1].query) == {"updatedAfter", "includeDeleted", "pageCursor"}
     assert all(r.method == "GET" and r.status == 200 for r in recorded)
     server.clear_requests()
     assert server.requests == []
 
 
-def test_the_token_is_never_recorded_or_printed(server: FakeReadwise,
-                                                capfd: pytest.CaptureFixture[str]) -> None:
+def test_the_token_is_never_recorded_or_printed(
+    server: FakeReadwise, capfd: pytest.CaptureFixture[str]
+) -> None:
     add_books(server, 1)
     requests.get(f"{server.url}/api/v2/auth/", headers=AUTH, timeout=5)
     export(server)
     # Even a client that puts the token where it does not belong.
-    requests.get(f"{server.url}/api/v2/export/?token={TOKEN}",
-                 headers={**AUTH, "X-Echo": TOKEN}, timeout=5)
+    requests.get(
+        f"{server.url}/api/v2/export/?token={TOKEN}", headers={**AUTH, "X-Echo": TOKEN}, timeout=5
+    )
     server.inject("export", Fault.status(500))
     export(server)
     assert len(server.requests) == 4

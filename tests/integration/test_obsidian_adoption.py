@@ -21,7 +21,7 @@ GENERATIONS = {
     "2023-appends": "_extras/hantianjz+notes/_history/29896e8/Articles/How to Do Great Work.md",
     "2022": "standardgalactic+third-brain/Books/The Mom Test.md",
     "2024-double-space": "laztaxon+obsidian/Articles/Getting Started With Statistics for UX  "
-                         "UX Booth.md",
+    "UX Booth.md",
     "2026-tags": "laztaxon+obsidian/Books/Atomic Habits.md",
     "2026-tweets": "armitd+second-brain/Tweets/Tweets From Hayes.md",
 }
@@ -46,18 +46,26 @@ def test_a_plugin_filled_vault_is_taken_over(tmp_path: Path, generation: str) ->
         for sync in golden.syncs:
             for highlight in sync.highlights:
                 h.server.add_highlight(golden.book["user_book_id"], **highlight)
-        h.server.add_highlight(golden.book["user_book_id"], id=1, text="A new one.\n\nTwo lines.",
-                               url="https://read.readwise.io/read/new", location_type="offset")
+        h.server.add_highlight(
+            golden.book["user_book_id"],
+            id=1,
+            text="A new one.\n\nTwo lines.",
+            url="https://read.readwise.io/read/new",
+            location_type="offset",
+        )
         report = h.sync(at=AT)
         assert report.outcome.new == 1
-        assert h.page_names() == sorted([f"{golden.category_folder}/{golden.name}",
-                                         "Readwise Syncs.md"])
+        assert h.page_names() == sorted(
+            [f"{golden.category_folder}/{golden.name}", "Readwise Syncs.md"]
+        )
         label = "View Tweet" if golden.book["category"] == "tweets" else "View Highlight"
         assert h.page(f"{golden.category_folder}/{golden.name}") == golden.text + (
             "## New highlights added March 2, 2026 at 9:05 AM\n"
-            f"- A new one.\n  Two lines. ([{label}](https://read.readwise.io/read/new))\n")
+            f"- A new one.\n  Two lines. ([{label}](https://read.readwise.io/read/new))\n"
+        )
         assert h.page("Readwise Syncs.md") == log + (
             "- [[2026-03-02]] 9:05 AM \u2014 Synced 1 highlight from 1 document.\n"
-            f"    - 1 highlights from {golden.book['title']}\n\n")
+            f"    - 1 highlights from {golden.book['title']}\n\n"
+        )
         again = h.sync(at=AT + timedelta(hours=1))
         assert again.outcome.new == 0 and again.pages_changed == 0

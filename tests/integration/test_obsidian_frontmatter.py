@@ -23,12 +23,13 @@ from tests.support.harness import harness
 
 AT = datetime(2026, 3, 2, 9, 5, tzinfo=timezone.utc)
 AT_DAY_BEFORE = "2026-03-01T00:00:00Z"
-STYLE = Style(templates=Templates("obsidian", {"frontmatter": default_frontmatter()}),
-              tz=timezone.utc)
+STYLE = Style(
+    templates=Templates("obsidian", {"frontmatter": default_frontmatter()}), tz=timezone.utc
+)
 SETTINGS = {"vault": {"format": "obsidian"}, "sync": {"frontmatter": True}}
 HOSTILE = {
-    "title": 'Key: "value" # not a comment\n---\nand \'quotes\' - [x] {y} *z* &a !b %c @d `e`',
-    "author": "O'Brien: Ann, Bob #2 and Carol \"CJ\" Jones",
+    "title": "Key: \"value\" # not a comment\n---\nand 'quotes' - [x] {y} *z* &a !b %c @d `e`",
+    "author": 'O\'Brien: Ann, Bob #2 and Carol "CJ" Jones',
     "book_tags": [{"id": 1, "name": "a: b"}, {"id": 2, "name": "#c"}, {"id": 3, "name": "- d"}],
     "source_url": "https://example.com/a?b=c#d: e",
 }
@@ -50,8 +51,11 @@ def check_types(properties: dict[str, Any], book: dict[str, Any]) -> None:
     assert properties.get("author", []) == split_authors(book["author"] or "")
     assert all(isinstance(a, str) and a for a in properties.get("author", []))
     assert properties.get("tags", []) == [t["name"] for t in book.get("book_tags", [])]
-    for key, field in (("url", "source_url"), ("cover", "cover_image_url"),
-                       ("readwise", "readwise_url")):
+    for key, field in (
+        ("url", "source_url"),
+        ("cover", "cover_image_url"),
+        ("readwise", "readwise_url"),
+    ):
         assert isinstance(properties.get(key, ""), str)
         if key != "url":
             assert properties.get(key, "") == (book.get(field) or "")
@@ -69,11 +73,17 @@ def test_every_corpus_book_gets_typed_properties() -> None:
         assert properties["synced"] == AT.date()
 
 
-@pytest.mark.parametrize("author,names", [
-    ("Ann", ["Ann"]), ("Ann, Bob and Carol", ["Ann", "Bob", "Carol"]),
-    ("Ann and Bob", ["Ann", "Bob"]), ("Ann; Bob & Carol", ["Ann", "Bob", "Carol"]),
-    ("", []), ("Ann, Bob, and Carol", ["Ann", "Bob", "Carol"]),
-])
+@pytest.mark.parametrize(
+    "author,names",
+    [
+        ("Ann", ["Ann"]),
+        ("Ann, Bob and Carol", ["Ann", "Bob", "Carol"]),
+        ("Ann and Bob", ["Ann", "Bob"]),
+        ("Ann; Bob & Carol", ["Ann", "Bob", "Carol"]),
+        ("", []),
+        ("Ann, Bob, and Carol", ["Ann", "Bob", "Carol"]),
+    ],
+)
 def test_several_authors_are_a_list(author: str, names: list[str]) -> None:
     assert split_authors(author) == names
 
@@ -83,9 +93,12 @@ def test_yaml_hostile_metadata_is_valid_yaml_of_the_same_values(tmp_path: Path) 
     like YAML: the page's front matter is one YAML mapping holding exactly Readwise's values,
     and the page below it is the page without front matter."""
     with harness(tmp_path, settings=SETTINGS, edn=None, readwise="twin") as h:
-        h.server.add_book(user_book_id=7, category="articles", **HOSTILE,
-                          highlights=[{"id": 71, "text": "First.",
-                                       "updated_at": "2026-03-01T00:00:00Z"}])
+        h.server.add_book(
+            user_book_id=7,
+            category="articles",
+            **HOSTILE,
+            highlights=[{"id": 71, "text": "First.", "updated_at": "2026-03-01T00:00:00Z"}],
+        )
         report = h.sync(at=AT)
         assert not report.failed
         (name,) = h.page_names()
@@ -107,21 +120,36 @@ def test_a_user_s_properties_survive_later_syncs(tmp_path: Path) -> None:
     highlight and leaves the front matter byte for byte as the user left it (syncd writes front
     matter only when it creates a page): the user's property is there, their edit kept."""
     with harness(tmp_path, settings=SETTINGS, edn=None, readwise="twin") as h:
-        h.server.add_book(user_book_id=8, title="Walden", author="Henry David Thoreau",
-                          category="books", highlights=[
-                              {"id": 81, "text": "Simplify.", "updated_at": AT_DAY_BEFORE}])
+        h.server.add_book(
+            user_book_id=8,
+            title="Walden",
+            author="Henry David Thoreau",
+            category="books",
+            highlights=[{"id": 81, "text": "Simplify.", "updated_at": AT_DAY_BEFORE}],
+        )
         h.sync(at=AT)
         path = h.pages / "Books" / "Walden.md"
         page = path.read_text(encoding="utf-8")
-        edited = page.replace("category: \"books\"\n",
-                              "category: \"favourite books\"\nstatus: reading\n"
-                              "aliases:\n  - Life in the Woods\nrating: 5\n", 1)
+        edited = page.replace(
+            'category: "books"\n',
+            'category: "favourite books"\nstatus: reading\n'
+            "aliases:\n  - Life in the Woods\nrating: 5\n",
+            1,
+        )
         assert edited != page
         path.write_text(edited, encoding="utf-8")
-        h.server.update_book(8, title="Walden; or, Life in the Woods", author="H. D. Thoreau",
-                             updated_at=AT + timedelta(hours=1))
-        h.server.add_highlight(8, id=82, text="Our life is frittered away by detail.",
-                               updated_at=(AT + timedelta(hours=1)).isoformat())
+        h.server.update_book(
+            8,
+            title="Walden; or, Life in the Woods",
+            author="H. D. Thoreau",
+            updated_at=AT + timedelta(hours=1),
+        )
+        h.server.add_highlight(
+            8,
+            id=82,
+            text="Our life is frittered away by detail.",
+            updated_at=(AT + timedelta(hours=1)).isoformat(),
+        )
         report = h.sync(at=AT + timedelta(hours=2))
         assert not report.failed and report.outcome.new == 1
         after = path.read_text(encoding="utf-8")
@@ -145,14 +173,22 @@ def test_a_plugin_page_with_front_matter_is_adopted(tmp_path: Path) -> None:
     with harness(tmp_path, settings=SETTINGS, edn=None, readwise="twin") as h:
         folder = h.pages / "Books"
         folder.mkdir(parents=True)
-        page = ("---\nauthor: \"[[Henry David Thoreau]]\"\ntitle: Walden\nmine: kept\n---\n"
-                "# Walden\n\n## Metadata\n- Author: [[Henry David Thoreau]]\n"
-                "- Full Title: Walden\n- Category: #books\n\n## Highlights\n- Simplify.\n")
+        page = (
+            '---\nauthor: "[[Henry David Thoreau]]"\ntitle: Walden\nmine: kept\n---\n'
+            "# Walden\n\n## Metadata\n- Author: [[Henry David Thoreau]]\n"
+            "- Full Title: Walden\n- Category: #books\n\n## Highlights\n- Simplify.\n"
+        )
         (folder / "Walden.md").write_text(page, encoding="utf-8")
-        h.server.add_book(user_book_id=9, title="Walden", author="Henry David Thoreau",
-                          category="books", highlights=[
-                              {"id": 91, "text": "Simplify.", "updated_at": "2026-03-01T00:00:00Z"},
-                              {"id": 92, "text": "Sounds.", "updated_at": "2026-03-01T00:00:00Z"}])
+        h.server.add_book(
+            user_book_id=9,
+            title="Walden",
+            author="Henry David Thoreau",
+            category="books",
+            highlights=[
+                {"id": 91, "text": "Simplify.", "updated_at": "2026-03-01T00:00:00Z"},
+                {"id": 92, "text": "Sounds.", "updated_at": "2026-03-01T00:00:00Z"},
+            ],
+        )
         report = h.sync(at=AT)
         assert not report.failed and report.outcome.new == 1
         assert h.page_names() == ["Books/Walden.md"]
@@ -166,17 +202,23 @@ def test_a_template_that_is_not_yaml_fails_its_book_alone(tmp_path: Path) -> Non
     is a value, not a property) fails each book with one line naming templates.frontmatter and
     the book; nothing is written for it, and no invalid front matter ever is."""
     book = parse_book({"user_book_id": 5, "title": "T", "highlights": []})
-    style = Style(templates=Templates("obsidian", {"frontmatter": "- {{ title }}\n"}),
-                  tz=timezone.utc)
+    style = Style(
+        templates=Templates("obsidian", {"frontmatter": "- {{ title }}\n"}), tz=timezone.utc
+    )
     with pytest.raises(TemplateError) as caught:
         render_frontmatter(book, style, AT)
     message = str(caught.value)
     assert "templates.frontmatter" in message and "book 5" in message and "\n" not in message
-    settings = {"vault": {"format": "obsidian"},
-                "templates": {"frontmatter": "title: {{ title }}\nbroken: [\n"}}
+    settings = {
+        "vault": {"format": "obsidian"},
+        "templates": {"frontmatter": "title: {{ title }}\nbroken: [\n"},
+    }
     with harness(tmp_path, settings=settings, edn=None, readwise="twin") as h:
-        h.server.add_book(user_book_id=6, title="Six", highlights=[
-            {"id": 61, "text": "x", "updated_at": "2026-03-01T00:00:00Z"}])
+        h.server.add_book(
+            user_book_id=6,
+            title="Six",
+            highlights=[{"id": 61, "text": "x", "updated_at": "2026-03-01T00:00:00Z"}],
+        )
         report = h.sync(at=AT)
         assert [book_id for book_id, _ in report.failed] == [6]
         assert "templates.frontmatter" in report.failed[0][1]
@@ -186,11 +228,32 @@ def test_a_template_that_is_not_yaml_fails_its_book_alone(tmp_path: Path) -> Non
 def test_values_are_typed_in_a_custom_template() -> None:
     """Each `{{ value }}` of a custom template is a YAML value of its type: a list stays a list,
     a date a date, text text, even hostile text; a missing variable is an empty text."""
-    book = parse_book({"user_book_id": 5, "title": "a: b # c", "author": "A and B",
-                       "book_tags": [{"id": 1, "name": "x"}], "highlights": []})
-    style = Style(templates=Templates("obsidian", {"frontmatter": (
-        "t: {{ title }}\nwho: {{ authors }}\ntags: {{ document_tags }}\nday: {{ date }}\n"
-        "n: {{ book_id }}\nnothing: {{ no_such_variable }}\n")}), tz=timezone.utc)
+    book = parse_book(
+        {
+            "user_book_id": 5,
+            "title": "a: b # c",
+            "author": "A and B",
+            "book_tags": [{"id": 1, "name": "x"}],
+            "highlights": [],
+        }
+    )
+    style = Style(
+        templates=Templates(
+            "obsidian",
+            {
+                "frontmatter": (
+                    "t: {{ title }}\nwho: {{ authors }}\ntags: {{ document_tags }}\n"
+                    "day: {{ date }}\nn: {{ book_id }}\nnothing: {{ no_such_variable }}\n"
+                )
+            },
+        ),
+        tz=timezone.utc,
+    )
     assert properties_of(render_frontmatter(book, style, AT)) == {
-        "t": "a: b # c", "who": ["A", "B"], "tags": ["x"], "day": AT.date(), "n": 5,
-        "nothing": ""}
+        "t": "a: b # c",
+        "who": ["A", "B"],
+        "tags": ["x"],
+        "day": AT.date(),
+        "n": 5,
+        "nothing": "",
+    }

@@ -40,11 +40,21 @@ def statuses(h: Harness) -> list[str]:
 
 
 def walden(h: Harness) -> Path:
-    h.server.add_book(title="Walden", highlights=[
-        {"text": "HL1X Simplify.\nA second line.", "note": "Mine.", "tags": ["idea"],
-         "location": 12, "location_type": "page", "url": "https://example.com/1"},
-        {"text": "HL2X I went to the woods."},
-        {"text": "HL3X Time is but the stream."}])
+    h.server.add_book(
+        title="Walden",
+        highlights=[
+            {
+                "text": "HL1X Simplify.\nA second line.",
+                "note": "Mine.",
+                "tags": ["idea"],
+                "location": 12,
+                "location_type": "page",
+                "url": "https://example.com/1",
+            },
+            {"text": "HL2X I went to the woods."},
+            {"text": "HL3X Time is but the stream."},
+        ],
+    )
     h.sync()
     [name] = h.page_names()
     return h.pages / name
@@ -57,15 +67,17 @@ def outline(blocks: tuple[Block, ...]) -> list[tuple[str, list[object]]]:
 
 @pytest.mark.parametrize("unit", ["  ", "    "])
 def test_a_page_logseq_reindented_with_spaces_is_not_edited_and_stays_consistent(
-        tmp_path: Path, mldoc: MldocParser, unit: str) -> None:
+    tmp_path: Path, mldoc: MldocParser, unit: str
+) -> None:
     with harness(tmp_path, readwise="twin") as h:
         page = walden(h)
         page.write_text(logseq_resave(page.read_text(encoding="utf-8"), unit), encoding="utf-8")
         resaved = page.read_text(encoding="utf-8")
         h.now += timedelta(hours=1)
         h.server.update_highlight(1, text="HL1X Simplify, simplify.\nA second line.")
-        h.server.add_highlight(1, text="HL4X Our life is frittered away by detail.",
-                               note="Also mine.")
+        h.server.add_highlight(
+            1, text="HL4X Our life is frittered away by detail.", note="Also mine."
+        )
         h.now += timedelta(hours=1)
         report = h.sync()
         text = page.read_text(encoding="utf-8")
@@ -83,29 +95,45 @@ def test_a_page_logseq_reindented_with_spaces_is_not_edited_and_stays_consistent
     assert f"\n{unit * 2}- **Note**: Also mine." in text
     tree = mldoc.parse(text)
     assert outline(tree.blocks) == [
-        ("Highlights first synced", [("HL1X Simplify, simplify.", [("**Tags**: #[[idea]]", []),
-                                                                   ("**Note**: Mine.", [])]),
-                                     ("HL2X I went", []),
-                                     ("HL3X Time is", [])]),
-        ("New highlights added", [("HL4X Our life", [("**Note**: Also mine.", [])])])]
+        (
+            "Highlights first synced",
+            [
+                (
+                    "HL1X Simplify, simplify.",
+                    [("**Tags**: #[[idea]]", []), ("**Note**: Mine.", [])],
+                ),
+                ("HL2X I went", []),
+                ("HL3X Time is", []),
+            ],
+        ),
+        ("New highlights added", [("HL4X Our life", [("**Note**: Also mine.", [])])]),
+    ]
     highlight = tree.blocks[0].children[0]
     assert highlight.text.startswith("HL1X Simplify, simplify.\nA second line.")
 
 
-def test_a_highlight_ending_in_spaces_stays_syncds_when_they_are_stripped(
-        tmp_path: Path) -> None:
+def test_a_highlight_ending_in_spaces_stays_syncds_when_they_are_stripped(tmp_path: Path) -> None:
     with harness(tmp_path, readwise="twin") as h:
-        h.server.add_book(title="Walden", highlights=[
-            {"text": "HL1X Simplify.   \nA second line.", "location": 3,
-             "location_type": "page", "url": "https://example.com/1"},
-            {"text": "HL2X I went to the woods."}])
+        h.server.add_book(
+            title="Walden",
+            highlights=[
+                {
+                    "text": "HL1X Simplify.   \nA second line.",
+                    "location": 3,
+                    "location_type": "page",
+                    "url": "https://example.com/1",
+                },
+                {"text": "HL2X I went to the woods."},
+            ],
+        )
         h.sync()
         [name] = h.page_names()
         page = h.pages / name
         text = page.read_text(encoding="utf-8")
         assert "Simplify.   \n" in text
-        page.write_text("\n".join(line.rstrip() for line in text.split("\n")),
-                        encoding="utf-8")  # an editor's save: trailing white space stripped
+        page.write_text(
+            "\n".join(line.rstrip() for line in text.split("\n")), encoding="utf-8"
+        )  # an editor's save: trailing white space stripped
         h.now += timedelta(hours=1)
         assert h.sync().outcome.conflicts == 0 and statuses(h) == ["written"] * 2
         h.now += timedelta(hours=1)

@@ -20,7 +20,8 @@ import pytest
 import yaml
 
 from syncd.cli import main
-from syncd.edges.state import State, database_path
+from syncd.edges.state import State
+from syncd.edges.state_files import database_path
 from syncd.errors import VaultError
 from tests.integration.test_reconcile import Running
 from tests.support.harness import Harness, harness
@@ -44,10 +45,19 @@ def synced(h: Harness, page_format: str) -> None:
     h.format = page_format  # type: ignore[attr-defined]
     h.file = h.vault / PAGES[page_format]  # type: ignore[attr-defined]
     h.now = T0 - timedelta(hours=1)
-    book = h.server.add_book(title="Walden", author="Thoreau", asin="B01", highlights=[
-        {"text": text, "location": n, "location_type": "location"}
-        for n, text in ((1, "Simplify, simplify."), (2, "I went to the woods."),
-                        (3, "Our life is frittered away by detail."))])
+    book = h.server.add_book(
+        title="Walden",
+        author="Thoreau",
+        asin="B01",
+        highlights=[
+            {"text": text, "location": n, "location_type": "location"}
+            for n, text in (
+                (1, "Simplify, simplify."),
+                (2, "I went to the woods."),
+                (3, "Our life is frittered away by detail."),
+            )
+        ],
+    )
     h.book_id = book["user_book_id"]  # type: ignore[attr-defined]
     h.sync(at=T0)
     h.now = T0 + timedelta(minutes=20)  # upstream changes are stamped after the cursor
@@ -114,7 +124,8 @@ def test_an_obsidian_daily_note_in_its_folder_is_never_the_page(tmp_path: Path) 
     with harness(tmp_path, settings={"vault": {"format": "obsidian"}}) as h:
         (h.vault / ".obsidian").mkdir()
         (h.vault / ".obsidian" / "daily-notes.json").write_text(
-            '{"folder": "Daily", "format": "dddd, MMMM Do YYYY"}', encoding="utf-8")
+            '{"folder": "Daily", "format": "dddd, MMMM Do YYYY"}', encoding="utf-8"
+        )
         synced(h, "obsidian")
         note = h.vault / "Daily" / "Friday, March 17th 2023.md"
         note.parent.mkdir()
@@ -136,8 +147,11 @@ def test_a_page_with_its_own_title_holding_a_copied_line_is_not_the_page(tmp_pat
         note.write_text(mine, encoding="utf-8")
         text = h.file.read_text(encoding="utf-8")  # type: ignore[attr-defined]
         # The user edited every highlight: only the title says which page it is.
-        text = text.replace("Simplify, simplify.", "Simplify!").replace(
-            "I went to the woods.", "Woods.").replace("Our life", "My life")
+        text = (
+            text.replace("Simplify, simplify.", "Simplify!")
+            .replace("I went to the woods.", "Woods.")
+            .replace("Our life", "My life")
+        )
         copy = h.vault / "pages" / "walden.md"
         copy.write_text(text, encoding="utf-8")
         h.file.unlink()  # type: ignore[attr-defined]
@@ -158,8 +172,11 @@ def test_an_obsidian_page_renamed_is_followed_by_its_file_identity(tmp_path: Pat
         h.file.rename(renamed)  # type: ignore[attr-defined]
         text = renamed.read_text(encoding="utf-8")
         with open(renamed, "r+", encoding="utf-8") as handle:  # edited in place: same file
-            handle.write(text.replace("I went to the woods.", "Woods!").replace(
-                "Our life is frittered", "My life is frittered"))
+            handle.write(
+                text.replace("I went to the woods.", "Woods!").replace(
+                    "Our life is frittered", "My life is frittered"
+                )
+            )
         new_highlight(h)
         assert note.read_text(encoding="utf-8") == mine
         assert renamed.read_text(encoding="utf-8").rstrip("\n").endswith(NEW)
@@ -208,8 +225,9 @@ def test_the_page_restored_at_its_place_beside_a_copy_stays_the_page(h: Harness)
 # ambiguous evidence: the book waits, and says so
 
 
-def test_a_book_with_two_candidate_pages_waits_and_status_says_why(h: Harness,
-                                                                   tmp_path: Path) -> None:
+def test_a_book_with_two_candidate_pages_waits_and_status_says_why(
+    h: Harness, tmp_path: Path
+) -> None:
     """issue 10, item 1: the page was duplicated (two new files, both the whole page, the same
     `title::` in Logseq) and the original deleted: neither is written; the book waits, and
     `syncd status` names it and why; once one copy is removed, the other is followed."""
@@ -225,10 +243,16 @@ def test_a_book_with_two_candidate_pages_waits_and_status_says_why(h: Harness,
     assert record.status == "waiting"
     assert [(p.book_id, p.kind) for p in problems] == [(h.book_id, "waiting")]  # type: ignore[attr-defined]
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({
-        "readwise": {"token": h.server.token, "base_url": h.server.url},
-        "vault": {"path": str(h.vault), "format": h.format},  # type: ignore[attr-defined]
-        "state_dir": str(h.state_dir)}), encoding="utf-8")
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "readwise": {"token": h.server.token, "base_url": h.server.url},
+                "vault": {"path": str(h.vault), "format": h.format},  # type: ignore[attr-defined]
+                "state_dir": str(h.state_dir),
+            }
+        ),
+        encoding="utf-8",
+    )
     config.chmod(0o600)
     out = _status(config)
     line = next(line for line in out.split("\n") if f"book {h.book_id}" in line)  # type: ignore[attr-defined]
@@ -267,7 +291,8 @@ def test_a_minority_of_the_blocks_is_not_enough(h: Harness) -> None:
 
 @pytest.mark.parametrize("back", ["at its place", "elsewhere"])
 def test_a_page_moved_out_of_the_vault_and_back_gets_new_highlights(
-        h: Harness, tmp_path: Path, back: str) -> None:
+    h: Harness, tmp_path: Path, back: str
+) -> None:
     """issue 10, item 9: the page is out of the vault during a sync (taken for deleted), then
     comes back, at its place or in another folder: new highlights reach it."""
     outside = tmp_path / "outside.md"
@@ -337,8 +362,10 @@ def test_watching_resumes_when_the_vault_folder_is_restored(tmp_path: Path) -> N
             shutil.copytree(backup, h.vault)
             assert back.seen.wait(WAIT), "watching did not resume"
             text = h.file.read_text(encoding="utf-8")  # type: ignore[attr-defined]
-            h.file.write_text(text.replace("Simplify, simplify.", "Simplify!"),  # type: ignore[attr-defined]
-                              encoding="utf-8")
+            h.file.write_text(
+                text.replace("Simplify, simplify.", "Simplify!"),  # type: ignore[attr-defined]
+                encoding="utf-8",
+            )
             page = os.path.relpath(h.file, h.vault)  # type: ignore[attr-defined]
             while True:
                 changes = run.changed.get(timeout=WAIT)
@@ -378,7 +405,6 @@ CREATE TABLE pages (book_id INTEGER PRIMARY KEY, path TEXT NOT NULL, title TEXT 
         state.close()
 
 
-
 def test_another_books_renamed_page_is_never_taken_for_a_deleted_page(tmp_path: Path) -> None:
     """issue 10, item 1 (found by the world test): two books whose highlights look alike; the
     user deletes the first one's page and renames the second one's file (syncd not watching).
@@ -388,9 +414,14 @@ def test_another_books_renamed_page_is_never_taken_for_a_deleted_page(tmp_path: 
     followed."""
     with harness(tmp_path, settings={"vault": {"format": "logseq"}}) as h:
         h.now = T0 - timedelta(hours=1)
-        first, second = (h.server.add_book(title=title, author="Someone", highlights=[
-            {"text": f"hl-{n} words of {n}"} for n in numbers])["user_book_id"]
-            for title, numbers in (("One", (1, 2)), ("Two", (3,))))
+        first, second = (
+            h.server.add_book(
+                title=title,
+                author="Someone",
+                highlights=[{"text": f"hl-{n} words of {n}"} for n in numbers],
+            )["user_book_id"]
+            for title, numbers in (("One", (1, 2)), ("Two", (3,)))
+        )
         h.sync(at=T0)
         pages = h.vault / "pages"
         (pages / "One (highlights).md").unlink()
@@ -406,6 +437,8 @@ def test_another_books_renamed_page_is_never_taken_for_a_deleted_page(tmp_path: 
         state = State(database_path(h.config.state_dir, h.vault))
         try:
             assert (state.page(first).status, state.page(second).path) == (  # type: ignore[union-attr]
-                "deleted", "pages/Renamed.md")
+                "deleted",
+                "pages/Renamed.md",
+            )
         finally:
             state.close()

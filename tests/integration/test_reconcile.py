@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from syncd.commands.daemon import Daemon
-from syncd.edges.state import State, database_path
+from syncd.edges.state import State
+from syncd.edges.state_files import database_path
 from syncd.edges.vault import Vault
 from syncd.engine.wiring import make_syncer
 from tests.support.harness import Harness, harness
@@ -52,8 +53,14 @@ class Running:
         self.h = h
         self.state = State(database_path(h.config.state_dir, h.vault))
         config = h.config
-        self.daemon = Daemon(config, self.state, env={}, debounce=0.05,
-                             make_syncer=self._syncer, load_config=lambda: config)
+        self.daemon = Daemon(
+            config,
+            self.state,
+            env={},
+            debounce=0.05,
+            make_syncer=self._syncer,
+            load_config=lambda: config,
+        )
         self.synced: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.changed: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.daemon.hooks.after_sync.append(self.synced.put)
@@ -65,10 +72,18 @@ class Running:
     def _syncer(self, config: Any, state: State, **parts: Any) -> Any:
         from syncd.edges.readwise import ReadwiseClient
 
-        client = ReadwiseClient(config.readwise.base_url, config.readwise.token,
-                                sleep=lambda _: None)
-        return make_syncer(config, state, {}, client=client, clock=lambda: self.h.now,
-                           should_stop=parts["should_stop"], progress=parts["progress"])
+        client = ReadwiseClient(
+            config.readwise.base_url, config.readwise.token, sleep=lambda _: None
+        )
+        return make_syncer(
+            config,
+            state,
+            {},
+            client=client,
+            clock=lambda: self.h.now,
+            should_stop=parts["should_stop"],
+            progress=parts["progress"],
+        )
 
     def user_changed(self) -> None:
         self.changed.get(timeout=WAIT)
@@ -85,8 +100,15 @@ class Running:
         self.state.close()
 
 
-@pytest.fixture(params=[("logseq", "stopped"), ("logseq", "running"), ("obsidian", "stopped"),
-                        ("obsidian", "running")], ids="-".join)
+@pytest.fixture(
+    params=[
+        ("logseq", "stopped"),
+        ("logseq", "running"),
+        ("obsidian", "stopped"),
+        ("obsidian", "running"),
+    ],
+    ids="-".join,
+)
 def synced_walden(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Harness, Any]]:
     """A vault with one synced book, Walden, of three highlights; and the way syncd runs."""
     page_format, mode = request.param
@@ -94,10 +116,19 @@ def synced_walden(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tu
         h.format = page_format  # type: ignore[attr-defined]
         h.file = h.vault / PAGES[page_format]  # type: ignore[attr-defined]
         h.now = T0 - timedelta(hours=1)
-        book = h.server.add_book(title="Walden", author="Thoreau", asin="B01", highlights=[
-            {"text": text, "location": n, "location_type": "location"}
-            for n, text in ((1, "Simplify, simplify."), (2, "I went to the woods."),
-                            (3, "Our life is frittered away by detail."))])
+        book = h.server.add_book(
+            title="Walden",
+            author="Thoreau",
+            asin="B01",
+            highlights=[
+                {"text": text, "location": n, "location_type": "location"}
+                for n, text in (
+                    (1, "Simplify, simplify."),
+                    (2, "I went to the woods."),
+                    (3, "Our life is frittered away by detail."),
+                )
+            ],
+        )
         h.book_id = book["user_book_id"]  # type: ignore[attr-defined]
         h.ids = [x["id"] for x in book["highlights"]]  # type: ignore[attr-defined]
         h.sync(at=T0)
@@ -151,18 +182,19 @@ def test_new_highlight_is_appended_under_a_dated_block(synced_walden: tuple[Harn
 
 
 def test_changed_in_readwise_untouched_block_is_rewritten_in_place(
-        synced_walden: tuple[Harness, Any]) -> None:
+    synced_walden: tuple[Harness, Any],
+) -> None:
     h, run = synced_walden
     before = page(h)
     h.server.update_highlight(h.ids[1], text="I went to the woods deliberately.")
     run.sync(LATER)
-    assert page(h) == before.replace("I went to the woods.",
-                                          "I went to the woods deliberately.")
+    assert page(h) == before.replace("I went to the woods.", "I went to the woods deliberately.")
     assert counts(h)["written"] == 3
 
 
 def test_changed_in_readwise_edited_block_stays_and_is_a_conflict(
-        synced_walden: tuple[Harness, Any]) -> None:
+    synced_walden: tuple[Harness, Any],
+) -> None:
     h, run = synced_walden
     edit(h, "I went to the woods.", "I went to the woods. (my favourite line)")
     run.user_changed()
@@ -182,7 +214,8 @@ def test_deleted_in_readwise_is_kept(synced_walden: tuple[Harness, Any]) -> None
 
 
 def test_deleted_in_readwise_is_removed_when_asked_and_untouched(
-        synced_walden: tuple[Harness, Any]) -> None:
+    synced_walden: tuple[Harness, Any],
+) -> None:
     h, run = synced_walden
     h.config = h.make_config({"sync": {"remove_deleted_highlights": True}})
     if isinstance(run, Running):
@@ -222,13 +255,17 @@ def test_what_the_user_added_is_kept_byte_for_byte(synced_walden: tuple[Harness,
     h, run = synced_walden
     text = page(h)
     if h.format == "logseq":  # type: ignore[attr-defined]
-        mine = text.replace("category:: #books", "category:: #books\nrating:: 5") + \
-            "\n\t\t- my child block under the last highlight\n- my own top-level block\n  text"
+        mine = (
+            text.replace("category:: #books", "category:: #books\nrating:: 5")
+            + "\n\t\t- my child block under the last highlight\n- my own top-level block\n  text"
+        )
         mine = mine.replace("- Highlights first synced", "- my note\n- Highlights first synced")
     else:
-        mine = "---\ntags: [reading]\nrating: 5\n---\n" + text.replace(
-            "## Highlights", "My summary, in my words.\n\n## Highlights") + \
-            "        - my child item under the last highlight\n\nA closing paragraph.\n"
+        mine = (
+            "---\ntags: [reading]\nrating: 5\n---\n"
+            + text.replace("## Highlights", "My summary, in my words.\n\n## Highlights")
+            + "        - my child item under the last highlight\n\nA closing paragraph.\n"
+        )
     write(h, mine)
     run.user_changed()
     h.server.add_highlight(h.book_id, text="Time is but the stream.")
@@ -270,7 +307,8 @@ def test_renamed_page_keeps_receiving_highlights(synced_walden: tuple[Harness, A
 
 
 def test_page_moved_to_another_folder_keeps_receiving_highlights(
-        synced_walden: tuple[Harness, Any]) -> None:
+    synced_walden: tuple[Harness, Any],
+) -> None:
     h, run = synced_walden
     (h.vault / "books").mkdir()
     moved = h.vault / "books" / "walden.md"
@@ -288,19 +326,20 @@ def test_logseqs_own_additions_are_not_edits(synced_walden: tuple[Harness, Any])
         pytest.skip("Logseq's block properties; Obsidian adds none")
     text = page(h)
     first = next(line for line in text.split("\n") if "I went to the woods." in line)
-    logseq = text.replace(first, first + "\n\t  id:: 6411c1f0-0000-4000-8000-000000000001"
-                                         "\n\t  collapsed:: true")
+    logseq = text.replace(
+        first, first + "\n\t  id:: 6411c1f0-0000-4000-8000-000000000001\n\t  collapsed:: true"
+    )
     write(h, logseq)
     run.user_changed()
     h.server.update_highlight(h.ids[1], text="I went to the woods deliberately.")
     run.sync(LATER)
-    assert page(h) == logseq.replace("I went to the woods.",
-                                          "I went to the woods deliberately.")
+    assert page(h) == logseq.replace("I went to the woods.", "I went to the woods deliberately.")
     assert counts(h)["edited"] == 0 and counts(h)["written"] == 3
 
 
-def test_a_write_by_the_user_during_the_sync_wins(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_write_by_the_user_during_the_sync_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The page changes between syncd reading it and replacing it: syncd re-reads and plans
     again on top of the user's bytes."""
     with harness(tmp_path) as h:
@@ -326,7 +365,8 @@ def test_a_write_by_the_user_during_the_sync_wins(tmp_path: Path,
 
 
 def test_a_page_edited_into_something_that_is_not_blocks_loses_nothing(
-        synced_walden: tuple[Harness, Any]) -> None:
+    synced_walden: tuple[Harness, Any],
+) -> None:
     h, run = synced_walden
     garbage = "\x00\x01 not an outline at all\n\t\t\t-\n  - -\n" + "é" * 50
     write(h, garbage)

@@ -26,17 +26,24 @@ OFFSETS = [timedelta(minutes=10), timedelta(seconds=-3), timedelta(minutes=-10)]
 
 
 def add_walden(h: Harness, *texts: str) -> int:
-    book = h.server.add_book(title="Walden", author="Henry David Thoreau", category="books",
-                             highlights=[{"text": t, "location": 10 * (i + 1),
-                                          "location_type": "location"}
-                                         for i, t in enumerate(texts)])
+    book = h.server.add_book(
+        title="Walden",
+        author="Henry David Thoreau",
+        category="books",
+        highlights=[
+            {"text": t, "location": 10 * (i + 1), "location_type": "location"}
+            for i, t in enumerate(texts)
+        ],
+    )
     return int(book["user_book_id"])
 
 
-@pytest.mark.parametrize("offset", OFFSETS, ids=["readwise-ahead-10min", "local-ahead-3s",
-                                                 "local-ahead-10min"])
+@pytest.mark.parametrize(
+    "offset", OFFSETS, ids=["readwise-ahead-10min", "local-ahead-3s", "local-ahead-10min"]
+)
 def test_a_highlight_made_right_after_a_sync_is_fetched_by_the_next(
-        tmp_path: Path, offset: timedelta) -> None:
+    tmp_path: Path, offset: timedelta
+) -> None:
     """Issue 10, item 4: with the local clock ahead, the cursor used to be in Readwise's future
     and a highlight made just after a sync was never fetched (only `--full` found it)."""
     with harness(tmp_path, settings={"sync": {"sync_log_page": "Readwise Syncs"}}) as h:
@@ -47,8 +54,9 @@ def test_a_highlight_made_right_after_a_sync_is_fetched_by_the_next(
         first = h.sync()
         assert first.cursor == format_cursor(T0 + offset - CURSOR_OVERLAP)
         h.now = T0 + timedelta(seconds=1)  # right after the sync, by both clocks
-        h.server.add_highlight(book, text="Made right after.", location=20,
-                               location_type="location")
+        h.server.add_highlight(
+            book, text="Made right after.", location=20, location_type="location"
+        )
         h.now = T0 + timedelta(seconds=2)
         second = h.sync()
         assert second.outcome.new == 1
@@ -60,10 +68,12 @@ def test_a_highlight_made_right_after_a_sync_is_fetched_by_the_next(
         assert log.count("Readwise synced 1 highlight from 1 book") == 2, log
 
 
-@pytest.mark.parametrize("offset", OFFSETS, ids=["readwise-ahead-10min", "local-ahead-3s",
-                                                 "local-ahead-10min"])
+@pytest.mark.parametrize(
+    "offset", OFFSETS, ids=["readwise-ahead-10min", "local-ahead-3s", "local-ahead-10min"]
+)
 def test_highlights_fetched_again_in_the_overlap_change_nothing(
-        tmp_path: Path, offset: timedelta) -> None:
+    tmp_path: Path, offset: timedelta
+) -> None:
     """Issue 10, item 4: the overlap fetches the last minute's highlights again; written ones
     are matched by id: no duplicate, no "updated", a block the user edited stays edited."""
     with harness(tmp_path, settings={"sync": {"sync_log_page": "Readwise Syncs"}}) as h:
@@ -72,8 +82,10 @@ def test_highlights_fetched_again_in_the_overlap_change_nothing(
         add_walden(h, "Simplify, simplify.", "Our life is frittered away by detail.")
         h.sync()
         page = h.pages / PAGE
-        page.write_text(page.read_text("utf-8").replace("Simplify, simplify.",
-                                                        "Simplify, simplify!! (mine)"), "utf-8")
+        page.write_text(
+            page.read_text("utf-8").replace("Simplify, simplify.", "Simplify, simplify!! (mine)"),
+            "utf-8",
+        )
         before = page.read_bytes()
         log_before = (h.pages / "Readwise Syncs.md").read_bytes()
         h.server.clear_requests()
@@ -95,8 +107,13 @@ def _sync_without_date(h: Harness) -> SyncReport:
         response.headers.pop("Date", None)
 
     session.hooks["response"].append(drop_date)
-    client = ReadwiseClient(h.config.readwise.base_url, h.config.readwise.token,
-                            session=session, sleep=lambda _: None, policy=RetryPolicy(attempts=3))
+    client = ReadwiseClient(
+        h.config.readwise.base_url,
+        h.config.readwise.token,
+        session=session,
+        sleep=lambda _: None,
+        policy=RetryPolicy(attempts=3),
+    )
     state = h.state()
     try:
         syncer = make_syncer(h.config, state, {}, client=client, clock=lambda: h.now)

@@ -19,10 +19,16 @@ PAGE = "Walden (highlights).md"
 
 
 def add_walden(h: Harness, *texts: str) -> int:
-    book = h.server.add_book(title="Walden", author="Henry David Thoreau", category="books",
-                             asin="B0001", highlights=[
-                                 {"text": t, "location": 10 * (i + 1), "location_type": "location"}
-                                 for i, t in enumerate(texts)])
+    book = h.server.add_book(
+        title="Walden",
+        author="Henry David Thoreau",
+        category="books",
+        asin="B0001",
+        highlights=[
+            {"text": t, "location": 10 * (i + 1), "location_type": "location"}
+            for i, t in enumerate(texts)
+        ],
+    )
     return int(book["user_book_id"])
 
 
@@ -50,8 +56,9 @@ def test_highlight_added_between_syncs_lands_once_under_one_dated_block(tmp_path
         book = add_walden(h, "Simplify, simplify.")
         h.sync(at=T0)
         h.now = T0 + timedelta(minutes=30)
-        h.server.add_highlight(book, text="I went to the woods.", location=99,
-                               location_type="location")
+        h.server.add_highlight(
+            book, text="I went to the woods.", location=99, location_type="location"
+        )
         h.sync(at=T0 + timedelta(hours=1))
         h.sync(at=T0 + timedelta(hours=2))
         h.sync(at=T0 + timedelta(hours=3), full=True)
@@ -61,7 +68,8 @@ def test_highlight_added_between_syncs_lands_once_under_one_dated_block(tmp_path
         assert text.endswith(
             "- New highlights added [[Mar 17th, 2023]] at 6:05 PM\n"
             "\t- I went to the woods. ([Location\u00a099](https://readwise.io/to_kindle?"
-            "action=open&asin=B0001&location=99))")
+            "action=open&asin=B0001&location=99))"
+        )
         assert text.count("New highlights added") == 1
 
 
@@ -111,8 +119,9 @@ def test_bad_record_skips_that_book_only_and_remembers_it_as_failed(tmp_path: Pa
     with harness(tmp_path) as h:
         h.now = T0 - timedelta(hours=1)
         add_walden(h, "Simplify, simplify.")
-        h.server.put_record({"user_book_id": 777, "title": "Broken", "highlights": [
-            {"id": 5, "text": None}]})
+        h.server.put_record(
+            {"user_book_id": 777, "title": "Broken", "highlights": [{"id": 5, "text": None}]}
+        )
         report = h.sync(at=T0)
         assert [book for book, _ in report.failed] == [777]
         assert "book 777 (Broken)" in report.failed[0][1] and "'text'" in report.failed[0][1]
@@ -148,7 +157,8 @@ def test_a_page_syncd_did_not_write_is_never_written(tmp_path: Path) -> None:
 
 
 def test_a_page_made_by_the_user_while_syncd_writes_new_pages_is_left_alone(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """New pages are put in place together after their text is written: a file the user made
     at one of their paths meanwhile is kept; that book fails and is synced next time."""
     mine = "title:: Walden (highlights)\n\n- my own notes on Walden"
@@ -200,7 +210,8 @@ def test_pages_of_the_official_plugin_are_adopted_not_duplicated(tmp_path: Path)
         assert h.page_names() == [golden.file_name]
         assert h.page(golden.file_name) == golden.text + (
             "\n- New highlights added [[Mar 17th, 2023]] at 5:05 PM\n"
-            "\t- A highlight made after the plugin's last sync.")
+            "\t- A highlight made after the plugin's last sync."
+        )
 
 
 def test_the_graphs_journal_format_and_legacy_file_names_are_followed(tmp_path: Path) -> None:
@@ -230,11 +241,13 @@ def test_sync_log_page_gets_one_line_per_sync_that_brought_something(tmp_path: P
         h.sync(at=T0)
         h.sync(at=T0 + timedelta(hours=1))
         assert h.page("Readwise.md") == (
-            "- On [[Mar 17th, 2023]] at 5:05 PM Readwise synced 3 highlights from 2 books.")
+            "- On [[Mar 17th, 2023]] at 5:05 PM Readwise synced 3 highlights from 2 books."
+        )
 
 
 def test_a_sync_stopped_before_its_log_line_is_told_of_by_the_next(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Killed after its highlights were recorded, a sync wrote no log line; the next one, with
     nothing new of its own, writes it (and only once)."""
     with harness(tmp_path, settings={"sync": {"sync_log_page": "Readwise"}}) as h:
@@ -253,12 +266,15 @@ def test_a_sync_stopped_before_its_log_line_is_told_of_by_the_next(
         assert h.sync(at=T0 + timedelta(hours=1)).outcome.new == 0
         h.sync(at=T0 + timedelta(hours=2))
         assert h.page("Readwise.md") == (
-            "- On [[Mar 17th, 2023]] at 6:05 PM Readwise synced 3 highlights from 2 books.")
+            "- On [[Mar 17th, 2023]] at 6:05 PM Readwise synced 3 highlights from 2 books."
+        )
 
 
-@pytest.mark.parametrize("fault", [Fault.status(503), Fault.reset(), Fault.bad_json(),
-                                   Fault.truncated(), Fault.retry_after(0)],
-                         ids=["503", "reset", "bad-json", "truncated", "429"])
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.status(503), Fault.reset(), Fault.bad_json(), Fault.truncated(), Fault.retry_after(0)],
+    ids=["503", "reset", "bad-json", "truncated", "429"],
+)
 def test_a_passing_fault_is_retried_and_the_sync_completes(tmp_path: Path, fault: Fault) -> None:
     with harness(tmp_path) as h:
         h.now = T0 - timedelta(hours=1)

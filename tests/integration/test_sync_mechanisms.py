@@ -67,14 +67,26 @@ def page_reads(vault: Path) -> Iterator[list[str]]:
     finally:
         _recorders.remove(opened)
         root = str(vault.resolve()) + os.sep
-        found += sorted({Path(p[len(root):]).as_posix() for p in opened if p.startswith(root)})
+        found += sorted({Path(p[len(root) :]).as_posix() for p in opened if p.startswith(root)})
 
 
 def library(h: Harness, books: int = BOOKS) -> list[dict[str, Any]]:
-    return [h.server.add_book(title=f"Book {n}", author="Someone", highlights=[
-        {"text": f"Highlight {n}.{i}", "location": i, "location_type": "page",
-         "url": f"https://example.com/{n}/{i}"} for i in range(1, 4)])
-        for n in range(1, books + 1)]
+    return [
+        h.server.add_book(
+            title=f"Book {n}",
+            author="Someone",
+            highlights=[
+                {
+                    "text": f"Highlight {n}.{i}",
+                    "location": i,
+                    "location_type": "page",
+                    "url": f"https://example.com/{n}/{i}",
+                }
+                for i in range(1, 4)
+            ],
+        )
+        for n in range(1, books + 1)
+    ]
 
 
 def synced(tmp_path: Path) -> Iterator[Harness]:
@@ -121,8 +133,13 @@ def test_a_page_whose_size_or_mtime_changed_is_the_only_one_read(synced_library:
 def test_a_sync_bringing_one_highlight_reads_only_that_books_page(synced_library: Harness) -> None:
     h = synced_library
     book = h.server.books[3]
-    h.server.add_highlight(book["user_book_id"], text="One more.", location=9,
-                           location_type="page", url="https://example.com/more")
+    h.server.add_highlight(
+        book["user_book_id"],
+        text="One more.",
+        location=9,
+        location_type="page",
+        url="https://example.com/more",
+    )
     h.server.clear_requests()
     with page_reads(h.vault) as read:
         report = h.sync()
@@ -135,15 +152,21 @@ def test_a_sync_bringing_one_highlight_reads_only_that_books_page(synced_library
 def _one_more(h: Harness) -> str:
     """Add a highlight to the fourth book and sync it in; return the book's page name."""
     book = h.server.books[3]
-    h.server.add_highlight(book["user_book_id"], text="One more.", location=9,
-                           location_type="page", url="https://example.com/more")
+    h.server.add_highlight(
+        book["user_book_id"],
+        text="One more.",
+        location=9,
+        location_type="page",
+        url="https://example.com/more",
+    )
     report = h.sync()
     assert report.outcome.new == 1 and report.pages_changed == 1
     return "Book 4 (highlights).md"
 
 
 def test_a_book_fetched_again_by_the_cursors_overlap_reads_no_page(
-        synced_library: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced_library: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The cursor is Readwise's clock less an overlap, so the sync after one that brought a
     highlight fetches that book again: its page, unchanged since, is not read, nor changed."""
     h = synced_library
@@ -175,8 +198,9 @@ def test_a_book_fetched_again_whose_page_changed_is_read(synced_library: Harness
     h = synced_library
     name = _one_more(h)
     text = h.page(name)
-    (h.pages / name).write_text(text.replace("One more.", "One more, as I read it."),
-                                encoding="utf-8")
+    (h.pages / name).write_text(
+        text.replace("One more.", "One more, as I read it."), encoding="utf-8"
+    )
     h.now += timedelta(seconds=10)
     with page_reads(h.vault) as read:
         report = h.sync()
@@ -210,7 +234,8 @@ class _Results(list):  # type: ignore[type-arg]
 
 
 def test_a_first_sync_holds_one_export_page_of_books_at_a_time(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pages: list[weakref.ref[_Results]] = []
     books: list[weakref.ref[Book]] = []
     pages_alive_at_fetch: list[int] = []

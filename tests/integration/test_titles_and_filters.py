@@ -12,15 +12,28 @@ import pytest
 from tests.support.harness import harness
 
 T0 = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)
-HOSTILE = ["../../etc/passwd", "/abs/path", "CON", ".hidden", "x" * 400, "nul\x00and\x07bell",
-           "a/b/c", "emoji 📚🔥", "right-to-left \u202eעברית\u202c", "tab\tand\nnewline", "..",
-           "", "   "]
+HOSTILE = [
+    "../../etc/passwd",
+    "/abs/path",
+    "CON",
+    ".hidden",
+    "x" * 400,
+    "nul\x00and\x07bell",
+    "a/b/c",
+    "emoji 📚🔥",
+    "right-to-left \u202eעברית\u202c",
+    "tab\tand\nnewline",
+    "..",
+    "",
+    "   ",
+]
 
 
 def outside(root: Path, vault: Path, state: Path) -> set[Path]:
     """Everything under `root` that is neither in the vault nor in syncd's state folder."""
-    return {p for p in root.rglob("*") if vault not in [p, *p.parents]
-            and state not in [p, *p.parents]}
+    return {
+        p for p in root.rglob("*") if vault not in [p, *p.parents] and state not in [p, *p.parents]
+    }
 
 
 @pytest.mark.parametrize("page_format", ["logseq", "obsidian"])
@@ -45,17 +58,27 @@ def test_hostile_titles_stay_inside_the_pages_folder(tmp_path: Path, page_format
 
 
 def test_categories_and_book_tags_filter_what_syncs(tmp_path: Path) -> None:
-    settings = {"sync": {"categories": ["books", "articles"], "include_tags": ["keep"],
-                         "exclude_tags": ["private"]}}
+    settings = {
+        "sync": {
+            "categories": ["books", "articles"],
+            "include_tags": ["keep"],
+            "exclude_tags": ["private"],
+        }
+    }
     with harness(tmp_path, settings=settings, readwise="twin") as h:
         h.now = T0 - timedelta(hours=1)
-        for title, category, tags in [("Kept", "books", ["keep"]),
-                                      ("Untagged", "books", []),
-                                      ("A tweet", "tweets", ["keep"]),
-                                      ("Private", "articles", ["Keep", "private"]),
-                                      ("Kept article", "articles", ["KEEP", "other"])]:
-            h.server.add_book(title=title, category=category,
-                              book_tags=[{"id": i, "name": t} for i, t in enumerate(tags)],
-                              highlights=[{"text": f"From {title}."}])
+        for title, category, tags in [
+            ("Kept", "books", ["keep"]),
+            ("Untagged", "books", []),
+            ("A tweet", "tweets", ["keep"]),
+            ("Private", "articles", ["Keep", "private"]),
+            ("Kept article", "articles", ["KEEP", "other"]),
+        ]:
+            h.server.add_book(
+                title=title,
+                category=category,
+                book_tags=[{"id": i, "name": t} for i, t in enumerate(tags)],
+                highlights=[{"text": f"From {title}."}],
+            )
         h.sync(at=T0)
         assert h.page_names() == ["Kept (highlights).md", "Kept article (highlights).md"]

@@ -42,8 +42,7 @@ def main(folder: Path, tag: str) -> int:
     observer = InotifyObserver()
     observer.schedule(_OnTemporaryFile(todo), str(folder))
     observer.start()
-    threading.Thread(target=lambda: (sys.stdin.readline(), todo.put("stop")),
-                     daemon=True).start()
+    threading.Thread(target=lambda: (sys.stdin.readline(), todo.put("stop")), daemon=True).start()
     print("ready", flush=True)
     done = 0
     while todo.get() != "stop":

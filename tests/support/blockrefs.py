@@ -31,7 +31,7 @@ def logseq_block_ids(texts: list[str]) -> list[tuple[str, str]]:
         heading: str | None = None
         for node, pos in ast:
             if node[0] == "Heading":
-                source = data[pos["start_pos"]:pos["end_pos"]].decode("utf-8")
+                source = data[pos["start_pos"] : pos["end_pos"]].decode("utf-8")
                 heading = source.split("\n", 1)[0].strip().removeprefix("- ")
             elif node[0] == "Property_Drawer" and heading is not None:
                 found += [(value, heading) for key, value, *_ in node[1] if key == "id"]
@@ -62,8 +62,9 @@ def resolve_obsidian(vault: Path, link: str) -> str | None:
             while start > 0 and not _ITEM.match(lines[start]) and lines[start - 1].strip():
                 start -= 1
             own = [lines[start].strip().removeprefix("- ")] + [
-                part.strip() for part in lines[start + 1:i + 1]]
+                part.strip() for part in lines[start + 1 : i + 1]
+            ]
             text = "\n".join(own)
-            hits.append(text[:text.rindex("^") - 1].rstrip())
+            hits.append(text[: text.rindex("^") - 1].rstrip())
     assert len(hits) <= 1, f"id {block_id} on {len(hits)} blocks"
     return hits[0] if hits else None

@@ -51,7 +51,8 @@ _FIRST_SYNC = re.compile(rf"- Highlights first synced by \[\[Readwise\]\] \[\[{_
 _LATER_SYNC = re.compile(rf"- New highlights added \[\[{_DATE}\]\] at {_TIME}")
 _SYNC_LOG = re.compile(
     rf"- On \[\[{_DATE}\]\] at {_TIME} Readwise synced (?P<highlights>\d+) highlights?"
-    r" from (?P<books>\d+) books?\.")
+    r" from (?P<books>\d+) books?\."
+)
 
 # The link at the end of a highlight's last text line. The text before it is greedy, so the match
 # is the last link on the line; the URL runs to the closing "))" at the very end, so a URL that
@@ -59,11 +60,20 @@ _SYNC_LOG = re.compile(
 _LOCATION = re.compile(
     r"(?P<text>.*) \(\[(?P<label>View Highlight|View Tweet"
     r"|Time\xa0(?P<hours>\d+):(?P<minutes>[0-5]\d):(?P<seconds>[0-5]\d)"
-    r"|Location\xa0(?P<location>\d+)|Page\xa0(?P<page>\d+))\]\((?P<url>\S+)\)\)")
+    r"|Location\xa0(?P<location>\d+)|Page\xa0(?P<page>\d+))\]\((?P<url>\S+)\)\)"
+)
 _TAG = re.compile(r"#\[\[(.*?)\]\]")
 
-_PROPERTIES = ("title", "author", "full-title", "category", "url", "document_note", "summary",
-               "tags")
+_PROPERTIES = (
+    "title",
+    "author",
+    "full-title",
+    "category",
+    "url",
+    "document_note",
+    "summary",
+    "tags",
+)
 _TITLE_SUFFIX = " (highlights)"
 _TEXT_INDENT = "\t  "
 _NOTE_INDENT = "\t\t  "
@@ -131,8 +141,14 @@ def _moment(match: re.Match[str]) -> datetime:
         if not 1 <= hour <= 12 or minute > 59:
             raise ValueError(f"bad time in {match.group(0)!r}")
         hour = hour % 12 + (12 if match["meridiem"] == "PM" else 0)
-    return datetime(int(match["year"]), _MONTHS.index(match["month"]) + 1, day, hour, minute,
-                    tzinfo=timezone.utc)
+    return datetime(
+        int(match["year"]),
+        _MONTHS.index(match["month"]) + 1,
+        day,
+        hour,
+        minute,
+        tzinfo=timezone.utc,
+    )
 
 
 def _iso(moment: datetime) -> str:
@@ -248,8 +264,9 @@ def _book(file_name: str, properties: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _highlight(file_name: str, block: _Block, book: dict[str, Any], number: int,
-               at: datetime) -> dict[str, Any]:
+def _highlight(
+    file_name: str, block: _Block, book: dict[str, Any], number: int, at: datetime
+) -> dict[str, Any]:
     """Given a highlight's lines, return its export-shaped record; set the book's asin if its
     link names one. Raise ValueError."""
     try:
@@ -301,7 +318,7 @@ def parse_golden_page(file_name: str, text: str) -> GoldenPage:
 
     syncs: list[tuple[datetime, list[_Block]]] = []
     block: _Block | None = None
-    for number, line in enumerate(lines[blank + 1:], start=blank + 2):
+    for number, line in enumerate(lines[blank + 1 :], start=blank + 2):
         if line.startswith("- "):
             pattern = _LATER_SYNC if syncs else _FIRST_SYNC
             match = pattern.fullmatch(line)
@@ -320,20 +337,20 @@ def parse_golden_page(file_name: str, text: str) -> GoldenPage:
         elif line.startswith(_TEXT_INDENT):
             if block is None or block.tags is not None or block.note is not None:
                 raise _problem(file_name, number, "a text line outside a highlight's text")
-            block.lines.append(_continuation(line[len(_TEXT_INDENT):]))
+            block.lines.append(_continuation(line[len(_TEXT_INDENT) :]))
         elif line.startswith(_TAGS_PREFIX):
-            tags = _tags(line[len(_TAGS_PREFIX):])
+            tags = _tags(line[len(_TAGS_PREFIX) :])
             if block is None or block.tags is not None or block.note is not None or tags is None:
                 raise _problem(file_name, number, f"unexpected tags line: {line!r}")
             block.tags = tags
         elif line.startswith(_NOTE_PREFIX):
             if block is None or block.note is not None:
                 raise _problem(file_name, number, "a note outside a highlight, or a second one")
-            block.note = [line[len(_NOTE_PREFIX):]]
+            block.note = [line[len(_NOTE_PREFIX) :]]
         elif line.startswith(_NOTE_INDENT):
             if block is None or block.note is None:
                 raise _problem(file_name, number, "a note line outside a note")
-            block.note.append(_continuation(line[len(_NOTE_INDENT):]))
+            block.note.append(_continuation(line[len(_NOTE_INDENT) :]))
         else:
             raise _problem(file_name, number, f"unexpected line: {line!r}")
 
@@ -381,9 +398,11 @@ def corpus_pages() -> list[GoldenPage]:
     """Return every golden page of the corpus except the sync log page, sorted by file name.
     Skip the calling test if the shared folder is absent."""
     require_shared()
-    return [parse_golden_page(path.name, _read(path))
-            for path in sorted(CORPUS_PAGES.glob("*.md"), key=lambda p: p.name)
-            if path.name != SYNC_LOG_PAGE.name]
+    return [
+        parse_golden_page(path.name, _read(path))
+        for path in sorted(CORPUS_PAGES.glob("*.md"), key=lambda p: p.name)
+        if path.name != SYNC_LOG_PAGE.name
+    ]
 
 
 def seed_page() -> GoldenPage:

@@ -21,7 +21,8 @@ from typing import Any, Literal
 from syncd.config.load import config_from_mapping
 from syncd.config.settings import Config
 from syncd.edges.readwise import ReadwiseClient, RetryPolicy
-from syncd.edges.state import State, database_path
+from syncd.edges.state import State
+from syncd.edges.state_files import database_path
 from syncd.engine.report import SyncReport
 from syncd.engine.wiring import layout_for, make_syncer
 from syncd.testing.fakereadwise import FakeReadwise
@@ -32,7 +33,8 @@ from syncd.testing.readwise_twin import ReadwiseTwin
 TWIN_URL = "http://127.0.0.1:9"
 
 TRIPLE_LOWBAR_EDN = (
-    '{:file/name-format :triple-lowbar\n :journal/page-title-format "MMM do, yyyy"}\n')
+    '{:file/name-format :triple-lowbar\n :journal/page-title-format "MMM do, yyyy"}\n'
+)
 
 
 class Harness:
@@ -42,9 +44,16 @@ class Harness:
     it: Readwise's clock and the machine's disagree). `twin`: sync through `ReadwiseTwin` over
     the server's library rather than HTTP to the server."""
 
-    def __init__(self, root: Path, server: FakeReadwise, *, edn: str | None = TRIPLE_LOWBAR_EDN,
-                 settings: Mapping[str, Any] | None = None, memory: bool = False,
-                 twin: bool = False) -> None:
+    def __init__(
+        self,
+        root: Path,
+        server: FakeReadwise,
+        *,
+        edn: str | None = TRIPLE_LOWBAR_EDN,
+        settings: Mapping[str, Any] | None = None,
+        memory: bool = False,
+        twin: bool = False,
+    ) -> None:
         self.server = server
         self.twin = twin
         self.vault = root / "graph"
@@ -62,8 +71,10 @@ class Harness:
     def make_config(self, more: Mapping[str, Any]) -> Config:
         """The harness's config, with its settings and `more` merged in, section by section."""
         data: dict[str, Any] = {
-            "readwise": {"token": self.server.token,
-                         "base_url": TWIN_URL if self.twin else self.server.url},
+            "readwise": {
+                "token": self.server.token,
+                "base_url": TWIN_URL if self.twin else self.server.url,
+            },
             "vault": {"path": str(self.vault), "timezone": "UTC"},
             "state_dir": str(self.state_dir),
             "sync": {"sync_log_page": None},
@@ -92,8 +103,7 @@ class Harness:
     def page_names(self) -> list[str]:
         """The pages' paths, relative to the pages folder."""
         if self.memory is not None:
-            paths = [p for p in self.memory.files if p.suffix == ".md"
-                     and self.pages in p.parents]
+            paths = [p for p in self.memory.files if p.suffix == ".md" and self.pages in p.parents]
         else:
             paths = list(self.pages.rglob("*.md"))
         return sorted(p.relative_to(self.pages).as_posix() for p in paths)
@@ -105,11 +115,19 @@ class Harness:
             raise RuntimeError("injected faults need HTTP: use harness(..., readwise='loopback')")
         state = self.state()
         try:
-            client: Any = ReadwiseTwin(self.server.library) if self.twin else ReadwiseClient(
-                self.config.readwise.base_url, self.config.readwise.token,
-                sleep=lambda _: None, policy=RetryPolicy(attempts=3))
-            syncer = make_syncer(self.config, state, {}, client=client, clock=lambda: self.now,
-                                 vault=self.memory)
+            client: Any = (
+                ReadwiseTwin(self.server.library)
+                if self.twin
+                else ReadwiseClient(
+                    self.config.readwise.base_url,
+                    self.config.readwise.token,
+                    sleep=lambda _: None,
+                    policy=RetryPolicy(attempts=3),
+                )
+            )
+            syncer = make_syncer(
+                self.config, state, {}, client=client, clock=lambda: self.now, vault=self.memory
+            )
             return syncer.sync(**kwargs)
         finally:
             state.close()
@@ -119,8 +137,9 @@ class Harness:
 
 
 @contextmanager
-def harness(root: Path, *, readwise: Literal["loopback", "twin"] = "loopback",
-            **kwargs: Any) -> Iterator[Harness]:
+def harness(
+    root: Path, *, readwise: Literal["loopback", "twin"] = "loopback", **kwargs: Any
+) -> Iterator[Harness]:
     """A Harness in `root`; `readwise`: HTTP to a started loopback server, or the twin."""
     with ExitStack() as stack:
         server = FakeReadwise(token="test-token-not-secret")

@@ -40,23 +40,47 @@ CORPUS: Path = SHARED / "corpus" / "obsidian-readwise"
 SYNC_LOG_NAME = "Readwise Syncs.md"
 FULL_TEXT_FOLDER = "Full Document Contents"
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
-_LATER = re.compile(r"## New highlights added (?P<month>[A-Z][a-z]+) (?P<day>\d{1,2}), "
-                    r"(?P<year>\d{4}) at (?P<hour>\d{1,2}):(?P<minute>\d\d) (?P<ampm>AM|PM)")
-_LOG_ENTRY = re.compile(r"- \[\[(?P<date>\d{4}-\d\d-\d\d)\]\] (?P<hour>\d{1,2}):(?P<minute>\d\d) "
-                        r"(?P<ampm>AM|PM) \u2014 Synced (?P<highlights>\d+) highlights? from "
-                        r"(?P<books>\d+) documents?\.")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_LATER = re.compile(
+    r"## New highlights added (?P<month>[A-Z][a-z]+) (?P<day>\d{1,2}), "
+    r"(?P<year>\d{4}) at (?P<hour>\d{1,2}):(?P<minute>\d\d) (?P<ampm>AM|PM)"
+)
+_LOG_ENTRY = re.compile(
+    r"- \[\[(?P<date>\d{4}-\d\d-\d\d)\]\] (?P<hour>\d{1,2}):(?P<minute>\d\d) "
+    r"(?P<ampm>AM|PM) \u2014 Synced (?P<highlights>\d+) highlights? from "
+    r"(?P<books>\d+) documents?\."
+)
 _LOG_BOOK = re.compile(r"    - (?P<count>\d+) highlights from (?P<title>.*)")
 _LOCATION = re.compile(
     r"(?P<text>.*?) \((?:\[(?P<label>[^\]]*)\]\((?P<url>\S+)\)|(?P<plain>(?:Location|Page)\xa0"
-    r"\d+))\)")
-_KINDLE = re.compile(r"https://readwise\.io/to_kindle\?action=open&asin=(?P<asin>\w+)"
-                     r"&location=(?P<location>\d+)")
+    r"\d+))\)"
+)
+_KINDLE = re.compile(
+    r"https://readwise\.io/to_kindle\?action=open&asin=(?P<asin>\w+)"
+    r"&location=(?P<location>\d+)"
+)
 _TAGS = re.compile(r"\[\[(.*?)\]\] ")
 _NUMBERED = re.compile(r"(?P<stem>.*)-(?P<n>[2-9])")
-_CATEGORIES = {"Books": "books", "Articles": "articles", "Tweets": "tweets",
-               "Podcasts": "podcasts", "Supplementals": "supplementals"}
+_CATEGORIES = {
+    "Books": "books",
+    "Articles": "articles",
+    "Tweets": "tweets",
+    "Podcasts": "podcasts",
+    "Supplementals": "supplementals",
+}
 FIRST_SYNC = datetime(2025, 6, 1, tzinfo=timezone.utc)
 FIRST_SYNC_SPACES_KEPT = datetime(2024, 6, 1, tzinfo=timezone.utc)
 
@@ -93,8 +117,9 @@ class SyncLogEntry:
 def _utc(year: int, month: int, day: int, hour: int, minute: int, ampm: str) -> datetime:
     if not 1 <= hour <= 12:
         raise Unusable(f"bad hour {hour}")
-    return datetime(year, month, day, hour % 12 + (12 if ampm == "PM" else 0), minute,
-                    tzinfo=timezone.utc)
+    return datetime(
+        year, month, day, hour % 12 + (12 if ampm == "PM" else 0), minute, tzinfo=timezone.utc
+    )
 
 
 def _iso(moment: datetime) -> str:
@@ -107,29 +132,34 @@ def _read(path: Path) -> str:
 
 def _metadata(lines: list[str]) -> dict[str, str]:
     """The `- Key: value` lines of `## Metadata` (continuation lines joined with `\\n`)."""
-    keys = ("Author", "Full Title", "Category", "Document Note", "Document Tags", "Summary",
-            "URL")
+    keys = ("Author", "Full Title", "Category", "Document Note", "Document Tags", "Summary", "URL")
     found: dict[str, list[str]] = {}
     current: str | None = None
     for line in lines:
-        key = next((k for k in keys if line.startswith(f"- {k}: ")
-                    or line == f"- {k}:"), None)
-        if key is not None and key not in found and \
-                keys.index(key) > max((keys.index(k) for k in found), default=-1):
+        key = next((k for k in keys if line.startswith(f"- {k}: ") or line == f"- {k}:"), None)
+        if (
+            key is not None
+            and key not in found
+            and keys.index(key) > max((keys.index(k) for k in found), default=-1)
+        ):
             current = key
-            found[key] = [line[len(key) + 4:]]
+            found[key] = [line[len(key) + 4 :]]
         elif current == "Document Note" and line.startswith("   "):
             found[current].append(line[3:])
         elif current == "Summary":
             found[current].append(line)
         elif current == "Author":
-            raise Unusable("the author holds a line break, which breaks its [[link]]; syncd "
-                           "writes a space there (better than Readwise)")
+            raise Unusable(
+                "the author holds a line break, which breaks its [[link]]; syncd "
+                "writes a space there (better than Readwise)"
+            )
         else:
             raise Unusable(f"unexpected metadata line {line[:60]!r}")
     if "Author" not in found:
-        raise Unusable("no `- Author:` line (a 2023 template left it out for an empty author; "
-                       "syncd writes `- Author: ` as Readwise does today)")
+        raise Unusable(
+            "no `- Author:` line (a 2023 template left it out for an empty author; "
+            "syncd writes `- Author: ` as Readwise does today)"
+        )
     for key in ("Full Title", "Category"):
         if key not in found:
             raise Unusable(f"no {key} in the metadata")
@@ -162,8 +192,9 @@ def parse_obsidian_file(path: str, text: str) -> ObsidianFile:
     if not text.startswith("# "):
         raise Unusable("no `# title` line: a file re-created holding only a later chunk")
     if "\n## Full Document\n" in text:
-        raise Unusable("links Reader full text (`## Full Document`), which syncd does not "
-                       "write yet")
+        raise Unusable(
+            "links Reader full text (`## Full Document`), which syncd does not write yet"
+        )
     if text.endswith("\n\n"):
         raise Unusable("ends with a blank line that no field of its data explains")
     lines = text.split("\n")
@@ -175,7 +206,7 @@ def parse_obsidian_file(path: str, text: str) -> ObsidianFile:
         raise Unusable("no blank line after the title")
     cover = ""
     if lines[i].startswith("![rw-book-cover]("):
-        cover = lines[i][len("![rw-book-cover]("):-1]
+        cover = lines[i][len("![rw-book-cover](") : -1]
         if lines[i] != f"![rw-book-cover]({cover})" or lines[i + 1] != "":
             raise Unusable("unexpected cover lines")
         i += 2
@@ -187,7 +218,7 @@ def parse_obsidian_file(path: str, text: str) -> ObsidianFile:
         raise Unusable("no `## Highlights`") from None
     if lines[end - 1] != "":
         raise Unusable("no blank line before `## Highlights`")
-    meta = _metadata(lines[i + 1:end - 1])
+    meta = _metadata(lines[i + 1 : end - 1])
     if meta["Full Title"] != title:
         raise Unusable("Full Title differs from the title")
     author = meta["Author"]
@@ -204,12 +235,21 @@ def parse_obsidian_file(path: str, text: str) -> ObsidianFile:
     stem = numbered["stem"] if numbered else name[:-3]
     book_id = stable_id(path)
     book: dict[str, Any] = {
-        "user_book_id": book_id, "title": title, "readable_title": title, "author": author,
-        "source": "", "cover_image_url": cover, "unique_url": None,
-        "summary": meta.get("Summary", ""), "document_note": meta.get("Document Note", ""),
+        "user_book_id": book_id,
+        "title": title,
+        "readable_title": title,
+        "author": author,
+        "source": "",
+        "cover_image_url": cover,
+        "unique_url": None,
+        "summary": meta.get("Summary", ""),
+        "document_note": meta.get("Document Note", ""),
         "book_tags": _tags(meta["Document Tags"]) if "Document Tags" in meta else [],
-        "category": _CATEGORIES[folder], "readwise_url": f"https://readwise.io/bookreview/{book_id}",
-        "source_url": meta.get("URL") or None, "asin": None, "is_deleted": False,
+        "category": _CATEGORIES[folder],
+        "readwise_url": f"https://readwise.io/bookreview/{book_id}",
+        "source_url": meta.get("URL") or None,
+        "asin": None,
+        "is_deleted": False,
     }
     groups: list[tuple[datetime | None, list[dict[str, Any]]]] = [(None, [])]
     current: dict[str, Any] | None = None
@@ -218,43 +258,74 @@ def parse_obsidian_file(path: str, text: str) -> ObsidianFile:
     def new_highlight(text_line: str, tags: list[dict[str, Any]], note: str) -> dict[str, Any]:
         nonlocal number_in_book
         number_in_book += 1
-        highlight = {"id": book_id * HIGHLIGHT_IDS_PER_BOOK + number_in_book, "lines": [text_line],
-                     "tags": tags, "note": note, "book_id": book_id}
+        highlight = {
+            "id": book_id * HIGHLIGHT_IDS_PER_BOOK + number_in_book,
+            "lines": [text_line],
+            "tags": tags,
+            "note": note,
+            "book_id": book_id,
+        }
         groups[-1][1].append(highlight)
         return highlight
 
-    for line in lines[end + 1:]:
+    for line in lines[end + 1 :]:
         later = _LATER.fullmatch(line)
         if later:
             if later["month"] not in _MONTHS:
                 raise Unusable(f"unknown month in {line!r}")
-            groups.append((_utc(int(later["year"]), _MONTHS.index(later["month"]) + 1,
-                                int(later["day"]), int(later["hour"]), int(later["minute"]),
-                                later["ampm"]), []))
+            groups.append(
+                (
+                    _utc(
+                        int(later["year"]),
+                        _MONTHS.index(later["month"]) + 1,
+                        int(later["day"]),
+                        int(later["hour"]),
+                        int(later["minute"]),
+                        later["ampm"],
+                    ),
+                    [],
+                )
+            )
             current = None
         elif line.startswith(("### ", "#### ", "##### ", "###### ")):
             level = len(line.split(" ", 1)[0]) - 2
-            new_highlight(line.split(" ", 1)[1], [{"id": stable_id(f"h{level}"),
-                                                   "name": f"h{level}"}], f".h{level}")
+            new_highlight(
+                line.split(" ", 1)[1],
+                [{"id": stable_id(f"h{level}"), "name": f"h{level}"}],
+                f".h{level}",
+            )
             current = None
         elif line.startswith("- "):
             current = new_highlight(line[2:], [], "")
-        elif line.startswith("    - Tags: ") and current is not None and not current["tags"] \
-                and not current["note"]:
-            current["tags"] = _tags(line[len("    - Tags: "):])
+        elif (
+            line.startswith("    - Tags: ")
+            and current is not None
+            and not current["tags"]
+            and not current["note"]
+        ):
+            current["tags"] = _tags(line[len("    - Tags: ") :])
         elif line.startswith("    - Note: ") and current is not None and not current["note"]:
-            current["note"] = line[len("    - Note: "):]
+            current["note"] = line[len("    - Note: ") :]
         elif line.startswith("      ") and current is not None and current["note"]:
             current["note"] += "\n" + line[6:]
-        elif line.startswith("  ") and not line.startswith("    - ") and current is not None \
-                and not current["tags"] and not current["note"]:
+        elif (
+            line.startswith("  ")
+            and not line.startswith("    - ")
+            and current is not None
+            and not current["tags"]
+            and not current["note"]
+        ):
             current["lines"].append(line[2:])
         else:
             raise Unusable(f"unexpected line {line[:60]!r}")
-    if len(groups) > 2 and len({json.dumps([h["lines"] for h in g[1]]) for g in groups[1:]}) \
-            < len(groups) - 1:
-        raise Unusable("the same chunk appended more than once (Readwise's plugin did so to a "
-                       "file the user had edited; syncd appends each highlight once)")
+    if (
+        len(groups) > 2
+        and len({json.dumps([h["lines"] for h in g[1]]) for g in groups[1:]}) < len(groups) - 1
+    ):
+        raise Unusable(
+            "the same chunk appended more than once (Readwise's plugin did so to a "
+            "file the user had edited; syncd appends each highlight once)"
+        )
     later_moments = [at for at, _ in groups[1:] if at is not None]
     first = _first_sync(stem, title)
     if later_moments and min(later_moments) <= first:
@@ -302,12 +373,26 @@ def _record(h: dict[str, Any], book: dict[str, Any], at: datetime) -> dict[str, 
         else:
             raise Unusable(f"unknown location label {label!r}")
     moment = _iso(at - timedelta(seconds=1))
-    return {"id": h["id"], "text": "\n".join([*head, last]), "location": location,
-            "location_type": location_type, "note": h["note"], "color": "",
-            "highlighted_at": moment, "created_at": moment, "updated_at": moment,
-            "external_id": None, "end_location": None, "url": url, "tags": h["tags"],
-            "is_favorite": False, "is_discard": False, "is_deleted": False,
-            "readwise_url": f"https://readwise.io/open/{h['id']}", "book_id": h["book_id"]}
+    return {
+        "id": h["id"],
+        "text": "\n".join([*head, last]),
+        "location": location,
+        "location_type": location_type,
+        "note": h["note"],
+        "color": "",
+        "highlighted_at": moment,
+        "created_at": moment,
+        "updated_at": moment,
+        "external_id": None,
+        "end_location": None,
+        "url": url,
+        "tags": h["tags"],
+        "is_favorite": False,
+        "is_discard": False,
+        "is_deleted": False,
+        "readwise_url": f"https://readwise.io/open/{h['id']}",
+        "book_id": h["book_id"],
+    }
 
 
 def parse_sync_log(text: str) -> list[SyncLogEntry]:

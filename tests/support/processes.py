@@ -32,13 +32,23 @@ MARKER = re.compile(r"HL\d{6}X")
 TIMEOUT = 120  # seconds: a bound for failure only
 
 
-def write_config(path: Path, server_url: str, vault_path: Path, state_dir: Path, *,
-                 token: str = TOKEN, mode: int = 0o600, **sections: Any) -> Path:
+def write_config(
+    path: Path,
+    server_url: str,
+    vault_path: Path,
+    state_dir: Path,
+    *,
+    token: str = TOKEN,
+    mode: int = 0o600,
+    **sections: Any,
+) -> Path:
     """Write a config for the vault at `vault_path` served by `server_url`; `sections` are
     merged over it."""
-    data: dict[str, Any] = {"readwise": {"token": token, "base_url": server_url},
-                            "vault": {"path": str(vault_path), "timezone": "UTC"},
-                            "state_dir": str(state_dir)}
+    data: dict[str, Any] = {
+        "readwise": {"token": token, "base_url": server_url},
+        "vault": {"path": str(vault_path), "timezone": "UTC"},
+        "state_dir": str(state_dir),
+    }
     for name, value in sections.items():
         if isinstance(value, Mapping) and isinstance(data.get(name), dict):
             data[name] = {**data[name], **value}
@@ -61,11 +71,18 @@ def syncd_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "syncd", *args]
 
 
-def run_syncd(*args: str, env: Mapping[str, str] | None = None,
-              timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(syncd_command(*args), capture_output=True, text=True, cwd=REPO,
-                          env=dict(env) if env is not None else syncd_env(), timeout=timeout,
-                          check=False)
+def run_syncd(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = TIMEOUT
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        syncd_command(*args),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=dict(env) if env is not None else syncd_env(),
+        timeout=timeout,
+        check=False,
+    )
 
 
 def status_json(config: Path) -> dict[str, Any]:
@@ -100,7 +117,8 @@ def assert_each_once(vault: Path, markers: Iterable[str]) -> None:
     unknown = sorted(set(counts) - wanted)
     assert not missing and not twice and not unknown, (
         f"missing {missing[:10]} ({len(missing)}), twice {twice[:10]} ({len(twice)}), "
-        f"unexpected {unknown[:10]}")
+        f"unexpected {unknown[:10]}"
+    )
 
 
 def snapshot(root: Path, *, skip: Iterable[Path] = ()) -> dict[str, tuple[int, int, bytes]]:
@@ -162,8 +180,11 @@ class Library:
             # Every tenth book shares its title with the one before: two pages, never one.
             name = f"{title} {n - 1 if n % 10 == 9 else n}"
             record = self.server.add_book(
-                title=name, author=f"Author {n % 7}", category=self.rng.choice(_CATEGORIES),
-                highlights=[self.highlight() for _ in range(per_book)])
+                title=name,
+                author=f"Author {n % 7}",
+                category=self.rng.choice(_CATEGORIES),
+                highlights=[self.highlight() for _ in range(per_book)],
+            )
             for h in record["highlights"]:
                 self.markers[h["id"]] = MARKER.match(h["text"]).group(0)  # type: ignore[union-attr]
             self.books.append(record["user_book_id"])
@@ -185,6 +206,25 @@ class Library:
 
 
 _CATEGORIES = ["books", "books", "articles", "podcasts", "tweets"]
-_WORDS = ("walden", "simplify", "woods", "detail", "life", "stream", "time", "fishing", "pond",
-          "deliberately", "essential", "morning", "wisdom", "nature", "solitude", "winter",
-          "economy", "reading", "sounds", "neighbours")
+_WORDS = (
+    "walden",
+    "simplify",
+    "woods",
+    "detail",
+    "life",
+    "stream",
+    "time",
+    "fishing",
+    "pond",
+    "deliberately",
+    "essential",
+    "morning",
+    "wisdom",
+    "nature",
+    "solitude",
+    "winter",
+    "economy",
+    "reading",
+    "sounds",
+    "neighbours",
+)

@@ -16,8 +16,7 @@ from syncd.errors import UsageError
 HOME = Path("/home/ann")
 VAULT = HOME / "notes"
 BOOKS = [
-    BookEntry(101, "Walden (highlights)", "pages/Walden (highlights).md", "active",
-              {"written": 2}),
+    BookEntry(101, "Walden (highlights)", "pages/Walden (highlights).md", "active", {"written": 2}),
     BookEntry(102, "Walden (highlights) (2)", "pages/Walden (highlights) (2).md", "active"),
     BookEntry(103, "Deep Work", "pages/Deep Work.md", "deleted", {"conflict": 1}),
     BookEntry(104, "2024", "pages/2024.md", "active"),
@@ -29,15 +28,22 @@ def find(text: str, cwd: Path = VAULT) -> int:
     return find_book(text, BOOKS, vault=VAULT, cwd=cwd, home=HOME).book_id
 
 
-@pytest.mark.parametrize(("typed", "book_id"), [
-    ("103", 103), (" 103 ", 103),
-    ("Deep Work", 103), ("deep work", 103), ("DEEP WORK (highlights)", 103),
-    ("Walden (highlights)", 101),  # the exact title wins over the key both share
-    ("Walden (highlights) (2)", 102),
-    ("pages/Deep Work.md", 103), (str(VAULT / "pages" / "Deep Work.md"), 103),
-    ("~/notes/pages/Deep Work.md", 103),
-    ("2024", 104),  # a title that is all digits but no book id: found by title
-])
+@pytest.mark.parametrize(
+    ("typed", "book_id"),
+    [
+        ("103", 103),
+        (" 103 ", 103),
+        ("Deep Work", 103),
+        ("deep work", 103),
+        ("DEEP WORK (highlights)", 103),
+        ("Walden (highlights)", 101),  # the exact title wins over the key both share
+        ("Walden (highlights) (2)", 102),
+        ("pages/Deep Work.md", 103),
+        (str(VAULT / "pages" / "Deep Work.md"), 103),
+        ("~/notes/pages/Deep Work.md", 103),
+        ("2024", 104),  # a title that is all digits but no book id: found by title
+    ],
+)
 def test_find_book_by_id_title_or_path_from_the_vault(typed: str, book_id: int) -> None:
     assert find(typed) == book_id
 
@@ -78,31 +84,58 @@ def test_nothing_near_gives_the_hint_and_nothing_typed_is_an_error() -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.from_regex(r"[A-Za-z][A-Za-z ]{0,15}[A-Za-z]", fullmatch=True),
-                min_size=1, max_size=8, unique_by=str.casefold), st.data())
+@given(
+    st.lists(
+        st.from_regex(r"[A-Za-z][A-Za-z ]{0,15}[A-Za-z]", fullmatch=True),
+        min_size=1,
+        max_size=8,
+        unique_by=str.casefold,
+    ),
+    st.data(),
+)
 def test_every_book_is_found_by_its_id_by_its_page_and_by_its_unique_title(
-        titles: list[str], data: st.DataObject) -> None:
-    books = [BookEntry(1000 + i, title, f"pages/{title}.md", "active")
-             for i, title in enumerate(titles)]
+    titles: list[str], data: st.DataObject
+) -> None:
+    books = [
+        BookEntry(1000 + i, title, f"pages/{title}.md", "active") for i, title in enumerate(titles)
+    ]
     book = data.draw(st.sampled_from(books))
     assert find_book(str(book.book_id), books, vault=VAULT, cwd=HOME, home=HOME) == book
     assert find_book(book.path or "", books, vault=VAULT, cwd=VAULT, home=HOME) == book
     assert find_book(book.title.upper(), books, vault=VAULT, cwd=HOME, home=HOME) == book
-    assert find_book(f"{book.title} (highlights)", books, vault=VAULT, cwd=HOME,
-                     home=HOME) == book
+    assert find_book(f"{book.title} (highlights)", books, vault=VAULT, cwd=HOME, home=HOME) == book
 
 
 def test_attention_sorts_books_by_what_needs_a_look() -> None:
     waiting = BookEntry(106, "Lost page", problem="waiting: two pages may be it")
     found = attention([*BOOKS, waiting])
     assert {what: [b.book_id for b in books] for what, books in found.items()} == {
-        "conflicts": [103], "deleted": [103], "waiting": [106], "failed": [105]}
+        "conflicts": [103],
+        "deleted": [103],
+        "waiting": [106],
+        "failed": [105],
+    }
 
 
 def test_book_line_counts_highlights_and_names_the_problem() -> None:
-    line = book_line(BookEntry(7, "T", "pages/T.md", "active",
-                               {"written": 3, "edited": 1, "conflict": 1}, "failed: x"))
-    assert line.split() == ["7", "active", "pages/T.md", "[T]", "5", "highlights",
-                            "(1", "edited,", "1", "conflict)", "failed:", "x"]
+    line = book_line(
+        BookEntry(
+            7, "T", "pages/T.md", "active", {"written": 3, "edited": 1, "conflict": 1}, "failed: x"
+        )
+    )
+    assert line.split() == [
+        "7",
+        "active",
+        "pages/T.md",
+        "[T]",
+        "5",
+        "highlights",
+        "(1",
+        "edited,",
+        "1",
+        "conflict)",
+        "failed:",
+        "x",
+    ]
     assert "1 highlight " in book_line(BookEntry(8, "U", highlights={"written": 1})) + " "
     assert book_line(BookEntry(8, "U")).split()[:4] == ["8", "no", "page", "-"]

@@ -72,15 +72,19 @@ MINIMAL = "vault:\n  path: ~/notes\n"
 # --- defaults and a full config ---------------------------------------------------------------
 
 
-def test_minimal_config_takes_every_default(tmp_path: Path, home: Path,
-                                            env: dict[str, str]) -> None:
+def test_minimal_config_takes_every_default(
+    tmp_path: Path, home: Path, env: dict[str, str]
+) -> None:
     config = load(tmp_path, MINIMAL, with_token(env))
     assert config.source == tmp_path / "config.yaml"
     assert config.readwise.token == TOKEN
     assert config.readwise.base_url == "https://readwise.io"
     assert config.vault.path == home / "notes"
-    assert (config.vault.format, config.vault.folder, config.vault.timezone) == ("logseq", None,
-                                                                                 None)
+    assert (config.vault.format, config.vault.folder, config.vault.timezone) == (
+        "logseq",
+        None,
+        None,
+    )
     assert config.state_dir == home / ".local" / "state" / "syncd"
     assert config.sync.interval == 3600.0
     assert config.sync.on_start is True
@@ -123,8 +127,9 @@ log_level: debug
     config = load(tmp_path, text, env)
     assert config.readwise.token == TOKEN
     assert config.readwise.base_url == "http://127.0.0.1:8765"
-    assert config.vault == type(config.vault)(tmp_path / "vault", "obsidian", "Readwise/Books",
-                                              "Europe/Berlin")
+    assert config.vault == type(config.vault)(
+        tmp_path / "vault", "obsidian", "Readwise/Books", "Europe/Berlin"
+    )
     assert config.state_dir == tmp_path / "state"
     assert config.sync.interval == 90.0
     assert config.sync.on_start is False
@@ -147,8 +152,9 @@ def test_config_is_frozen(tmp_path: Path, env: dict[str, str]) -> None:
         config.templates["highlight"] = "x"  # type: ignore[index]
 
 
-def test_config_from_mapping_without_a_file(tmp_path: Path, env: dict[str, str],
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_from_mapping_without_a_file(
+    tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     config = config_from_mapping({"vault": {"path": "graph"}}, None, with_token(env))
     assert config.source is None
@@ -160,17 +166,28 @@ def test_config_from_mapping_without_a_file(tmp_path: Path, env: dict[str, str],
 # --- unknown keys -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "key", "problem"), [
-    ("vault:\n  path: x\n  formt: logseq\n", "vault.formt", "did you mean 'format'?"),
-    ("vault:\n  path: x\nsycn:\n  on_start: true\n", "sycn", "did you mean 'sync'?"),
-    ("vault:\n  path: x\ntoken: abc\n", "token", "did you mean 'readwise.token'?"),
-    ("vault:\n  path: x\ntemplates:\n  title: x\n", "templates.title",
-     "did you mean 'page_title'?"),
-    ("vault:\n  path: x\nsync:\n  frequency: 5m\n", "sync.frequency", "expected one of interval"),
-    ("vault:\n  path: x\n1: one\n", "1", "unknown key"),
-])
-def test_unknown_key_is_named(tmp_path: Path, env: dict[str, str], text: str, key: str,
-                              problem: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ("vault:\n  path: x\n  formt: logseq\n", "vault.formt", "did you mean 'format'?"),
+        ("vault:\n  path: x\nsycn:\n  on_start: true\n", "sycn", "did you mean 'sync'?"),
+        ("vault:\n  path: x\ntoken: abc\n", "token", "did you mean 'readwise.token'?"),
+        (
+            "vault:\n  path: x\ntemplates:\n  title: x\n",
+            "templates.title",
+            "did you mean 'page_title'?",
+        ),
+        (
+            "vault:\n  path: x\nsync:\n  frequency: 5m\n",
+            "sync.frequency",
+            "expected one of interval",
+        ),
+        ("vault:\n  path: x\n1: one\n", "1", "unknown key"),
+    ],
+)
+def test_unknown_key_is_named(
+    tmp_path: Path, env: dict[str, str], text: str, key: str, problem: str
+) -> None:
     message = fails(tmp_path, text, with_token(env))
     assert f"at '{key}': unknown key" in message
     assert problem in message
@@ -179,32 +196,63 @@ def test_unknown_key_is_named(tmp_path: Path, env: dict[str, str], text: str, ke
 # --- wrong types ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "key", "expected", "got"), [
-    ("vault:\n  path: 5\n", "vault.path", "a path (a string)", "an integer"),
-    ("vault:\n  path: x\nsync:\n  on_start: please\n", "sync.on_start", "true or false",
-     "a string"),
-    ("vault:\n  path: x\nsync:\n  categories: books\n", "sync.categories", "a list of strings",
-     "a string"),
-    ("vault:\n  path: x\nsync:\n  include_tags: [ok, 3]\n", "sync.include_tags[1]", "a string",
-     "an integer"),
-    ("vault:\n  path: x\nsync:\n  interval: true\n", "sync.interval", "a duration",
-     "a boolean"),
-    ("vault:\n  path: x\nsync:\n  interval: [1]\n", "sync.interval", "a duration", "a list"),
-    ("vault:\n  path: x\nreadwise: [a]\n", "readwise", "a mapping", "a list"),
-    ("vault:\n  path: x\nreadwise:\n  base_url: {a: 1}\n", "readwise.base_url", "a string",
-     "a mapping"),
-    ("vault:\n  path: x\ntemplates:\n  highlight: 3.5\n", "templates.highlight", "a string",
-     "a number"),
-    ("vault:\n  path: x\nlog_level: 2023-01-01\n", "log_level", "a string", "a date"),
-    ("vault:\n  path: x\nsync:\n  on_start:\n", "sync.on_start", "true or false", "null"),
-    ("vault:\n  path:\n", "vault.path", "a path", "null"),
-    ("vault: notes\n", "vault", "a mapping", "a string"),
-])
-def test_wrong_type_names_expected_and_got(tmp_path: Path, env: dict[str, str], text: str,
-                                           key: str, expected: str, got: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "key", "expected", "got"),
+    [
+        ("vault:\n  path: 5\n", "vault.path", "a path (a string)", "an integer"),
+        (
+            "vault:\n  path: x\nsync:\n  on_start: please\n",
+            "sync.on_start",
+            "true or false",
+            "a string",
+        ),
+        (
+            "vault:\n  path: x\nsync:\n  categories: books\n",
+            "sync.categories",
+            "a list of strings",
+            "a string",
+        ),
+        (
+            "vault:\n  path: x\nsync:\n  include_tags: [ok, 3]\n",
+            "sync.include_tags[1]",
+            "a string",
+            "an integer",
+        ),
+        (
+            "vault:\n  path: x\nsync:\n  interval: true\n",
+            "sync.interval",
+            "a duration",
+            "a boolean",
+        ),
+        ("vault:\n  path: x\nsync:\n  interval: [1]\n", "sync.interval", "a duration", "a list"),
+        ("vault:\n  path: x\nreadwise: [a]\n", "readwise", "a mapping", "a list"),
+        (
+            "vault:\n  path: x\nreadwise:\n  base_url: {a: 1}\n",
+            "readwise.base_url",
+            "a string",
+            "a mapping",
+        ),
+        (
+            "vault:\n  path: x\ntemplates:\n  highlight: 3.5\n",
+            "templates.highlight",
+            "a string",
+            "a number",
+        ),
+        ("vault:\n  path: x\nlog_level: 2023-01-01\n", "log_level", "a string", "a date"),
+        ("vault:\n  path: x\nsync:\n  on_start:\n", "sync.on_start", "true or false", "null"),
+        ("vault:\n  path:\n", "vault.path", "a path", "null"),
+        ("vault: notes\n", "vault", "a mapping", "a string"),
+    ],
+)
+def test_wrong_type_names_expected_and_got(
+    tmp_path: Path, env: dict[str, str], text: str, key: str, expected: str, got: str
+) -> None:
     message = fails(tmp_path, text, with_token(env))
-    assert re.search(rf"at '{re.escape(key)}': expected {re.escape(expected)}.*, got "
-                     rf"{re.escape(got)}", message), message
+    assert re.search(
+        rf"at '{re.escape(key)}': expected {re.escape(expected)}.*, got "
+        rf"{re.escape(got)}",
+        message,
+    ), message
 
 
 def test_top_level_must_be_a_mapping(tmp_path: Path, env: dict[str, str]) -> None:
@@ -215,18 +263,29 @@ def test_top_level_must_be_a_mapping(tmp_path: Path, env: dict[str, str]) -> Non
 # --- vault.path -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["", "# only a comment\n", "vault:\n", "vault: {}\n",
-                                  "readwise:\n  base_url: https://readwise.io\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "# only a comment\n",
+        "vault:\n",
+        "vault: {}\n",
+        "readwise:\n  base_url: https://readwise.io\n",
+    ],
+)
 def test_vault_path_is_required(tmp_path: Path, env: dict[str, str], text: str) -> None:
     message = fails(tmp_path, text, with_token(env))
     assert message.endswith("at 'vault.path': required key is missing")
 
 
-def test_bare_tilde_is_null_in_yaml_and_the_message_says_so(tmp_path: Path,
-                                                             env: dict[str, str]) -> None:
+def test_bare_tilde_is_null_in_yaml_and_the_message_says_so(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     message = fails(tmp_path, "vault:\n  path: ~\n", with_token(env))
-    assert message.endswith("at 'vault.path': expected a path (a string), got null (no value; "
-                            "write '~' in quotes for the home folder)")
+    assert message.endswith(
+        "at 'vault.path': expected a path (a string), got null (no value; "
+        "write '~' in quotes for the home folder)"
+    )
 
 
 def test_empty_vault_path_is_refused(tmp_path: Path, env: dict[str, str]) -> None:
@@ -235,14 +294,14 @@ def test_empty_vault_path_is_refused(tmp_path: Path, env: dict[str, str]) -> Non
 
 
 def test_tilde_is_the_home_from_env(tmp_path: Path, home: Path, env: dict[str, str]) -> None:
-    config = load(tmp_path, "vault:\n  path: '~'\nstate_dir: /elsewhere/state\n",
-                  with_token(env))
+    config = load(tmp_path, "vault:\n  path: '~'\nstate_dir: /elsewhere/state\n", with_token(env))
     assert config.vault.path == home
     assert load(tmp_path, MINIMAL, with_token(env)).vault.path == home / "notes"
 
 
-def test_relative_paths_are_taken_from_the_config_folder(tmp_path: Path,
-                                                         env: dict[str, str]) -> None:
+def test_relative_paths_are_taken_from_the_config_folder(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     folder = tmp_path / "conf"
     folder.mkdir()
     config = load(folder, "vault:\n  path: ../graph\nstate_dir: state\n", with_token(env))
@@ -265,8 +324,13 @@ sync:
 templates:
   highlight: "{{ highlight_text }} ${USER}"
 """
-    variables = {"NOTES": str(tmp_path), "FORMAT": "obsidian", "EVERY": "5m", "TAG": "fav",
-                 "USER": "ann"}
+    variables = {
+        "NOTES": str(tmp_path),
+        "FORMAT": "obsidian",
+        "EVERY": "5m",
+        "TAG": "fav",
+        "USER": "ann",
+    }
     config = load(tmp_path, text, with_token({**env, **variables}))
     assert config.vault.path == tmp_path / "graph"
     assert config.vault.format == "obsidian"
@@ -282,13 +346,17 @@ def test_double_dollar_keeps_a_literal_variable(tmp_path: Path, env: dict[str, s
     assert config.sync.sync_log_page == "costs ${PRICE} and b"
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("vault:\n  path: ${NOTES_DIR}/graph\n", "vault.path"),
-    ("vault:\n  path: x\nsync:\n  exclude_tags: [a, '${NOTES_DIR}']\n", "sync.exclude_tags[1]"),
-    ("vault:\n  path: x\nreadwise:\n  base_url: ${NOTES_DIR}\n", "readwise.base_url"),
-])
-def test_unset_variable_names_key_and_variable(tmp_path: Path, env: dict[str, str], text: str,
-                                               key: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("vault:\n  path: ${NOTES_DIR}/graph\n", "vault.path"),
+        ("vault:\n  path: x\nsync:\n  exclude_tags: [a, '${NOTES_DIR}']\n", "sync.exclude_tags[1]"),
+        ("vault:\n  path: x\nreadwise:\n  base_url: ${NOTES_DIR}\n", "readwise.base_url"),
+    ],
+)
+def test_unset_variable_names_key_and_variable(
+    tmp_path: Path, env: dict[str, str], text: str, key: str
+) -> None:
     message = fails(tmp_path, text, with_token(env))
     assert message.endswith(f"at '{key}': environment variable ${{NOTES_DIR}} is not set")
 
@@ -299,8 +367,9 @@ def test_unset_variable_names_key_and_variable(tmp_path: Path, env: dict[str, st
 def test_env_token_overrides_config_and_file(tmp_path: Path, env: dict[str, str]) -> None:
     write(tmp_path, "from-file\n", name="token")
     text = "readwise:\n  token: from-config\n  token_file: token\nvault:\n  path: x\n"
-    assert load(tmp_path, text, {**env, "READWISE_TOKEN": " from-env\n"}).readwise.token == \
-        "from-env"
+    assert (
+        load(tmp_path, text, {**env, "READWISE_TOKEN": " from-env\n"}).readwise.token == "from-env"
+    )
     assert load(tmp_path, text, env).readwise.token == "from-config"
     text = "readwise:\n  token_file: token\nvault:\n  path: x\n"
     assert load(tmp_path, text, env).readwise.token == "from-file"
@@ -311,25 +380,28 @@ def test_empty_env_token_is_ignored(tmp_path: Path, env: dict[str, str]) -> None
     assert load(tmp_path, text, {**env, "READWISE_TOKEN": ""}).readwise.token == "from-config"
 
 
-def test_token_from_a_variable_and_token_file_from_credentials(tmp_path: Path,
-                                                               env: dict[str, str]) -> None:
+def test_token_from_a_variable_and_token_file_from_credentials(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     text = "readwise:\n  token: ${MY_TOKEN}\nvault:\n  path: x\n"
     assert load(tmp_path, text, {**env, "MY_TOKEN": TOKEN}).readwise.token == TOKEN
     credentials = tmp_path / "credentials"
     credentials.mkdir()
     write(credentials, f"  {TOKEN}\n\n", name="readwise-token")
-    text = ("readwise:\n  token_file: ${CREDENTIALS_DIRECTORY}/readwise-token\n"
-            "vault:\n  path: x\n")
+    text = "readwise:\n  token_file: ${CREDENTIALS_DIRECTORY}/readwise-token\nvault:\n  path: x\n"
     config = load(tmp_path, text, {**env, "CREDENTIALS_DIRECTORY": str(credentials)})
     assert config.readwise.token == TOKEN
 
 
-@pytest.mark.parametrize("text", [MINIMAL, "readwise:\n  token:\n" + MINIMAL,
-                                  "readwise:\n  token: '  '\n" + MINIMAL])
+@pytest.mark.parametrize(
+    "text", [MINIMAL, "readwise:\n  token:\n" + MINIMAL, "readwise:\n  token: '  '\n" + MINIMAL]
+)
 def test_no_token_is_an_error(tmp_path: Path, env: dict[str, str], text: str) -> None:
     message = fails(tmp_path, text, env)
-    assert message.endswith("at 'readwise.token': no Readwise token (set readwise.token, "
-                            "readwise.token_file or $READWISE_TOKEN)")
+    assert message.endswith(
+        "at 'readwise.token': no Readwise token (set readwise.token, "
+        "readwise.token_file or $READWISE_TOKEN)"
+    )
 
 
 def test_no_token_is_fine_when_not_required(tmp_path: Path, env: dict[str, str]) -> None:
@@ -354,36 +426,42 @@ def test_empty_token_file_is_an_error(tmp_path: Path, env: dict[str, str]) -> No
     assert message.endswith(f"at 'readwise.token_file': {tmp_path / 'token'} is empty")
 
 
-def test_unset_variable_in_token_names_only_the_variable(tmp_path: Path,
-                                                         env: dict[str, str]) -> None:
+def test_unset_variable_in_token_names_only_the_variable(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     message = fails(tmp_path, "readwise:\n  token: ${RW_TOKEN}\n" + MINIMAL, env)
     assert message.endswith("at 'readwise.token': environment variable ${RW_TOKEN} is not set")
 
 
-@pytest.mark.parametrize("text", [
-    f"readwise:\n  token: {TOKEN}\n  base_url: http://example.com\n" + MINIMAL,
-    f"readwise:\n  token: {TOKEN}\n  tokn: {TOKEN}\n" + MINIMAL,
-    f"readwise:\n  token: [{TOKEN}]\n" + MINIMAL,
-    f"readwise:\n  token: {{{TOKEN}: 1}}\n" + MINIMAL,
-    f"readwise:\n  token: \"{TOKEN}\n" + MINIMAL,
-    f"readwise:\n  token: {TOKEN}\n  token: {TOKEN}\n" + MINIMAL,
-    f"readwise:\n  token: {TOKEN} {TOKEN}\n" + MINIMAL,
-    f"readwise:\n  token: \"{TOKEN}\\n\"\n  x: 1\n" + MINIMAL,
-    f"readwise:\n  token: '{TOKEN}\tx'\n" + MINIMAL,
-    f"readwise: {TOKEN}\n" + MINIMAL,
-    f"{TOKEN}\n",
-    f"readwise:\n  token: {TOKEN}\nvault:\n  path: x\n  format: 1\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"readwise:\n  token: {TOKEN}\n  base_url: http://example.com\n" + MINIMAL,
+        f"readwise:\n  token: {TOKEN}\n  tokn: {TOKEN}\n" + MINIMAL,
+        f"readwise:\n  token: [{TOKEN}]\n" + MINIMAL,
+        f"readwise:\n  token: {{{TOKEN}: 1}}\n" + MINIMAL,
+        f'readwise:\n  token: "{TOKEN}\n' + MINIMAL,
+        f"readwise:\n  token: {TOKEN}\n  token: {TOKEN}\n" + MINIMAL,
+        f"readwise:\n  token: {TOKEN} {TOKEN}\n" + MINIMAL,
+        f'readwise:\n  token: "{TOKEN}\\n"\n  x: 1\n' + MINIMAL,
+        f"readwise:\n  token: '{TOKEN}\tx'\n" + MINIMAL,
+        f"readwise: {TOKEN}\n" + MINIMAL,
+        f"{TOKEN}\n",
+        f"readwise:\n  token: {TOKEN}\nvault:\n  path: x\n  format: 1\n",
+    ],
+)
 def test_token_never_appears_in_messages(tmp_path: Path, env: dict[str, str], text: str) -> None:
     message = fails(tmp_path, text, env)
     assert TOKEN not in message
 
 
-def test_token_with_spaces_from_env_or_file_is_refused_unquoted(tmp_path: Path,
-                                                                 env: dict[str, str]) -> None:
+def test_token_with_spaces_from_env_or_file_is_refused_unquoted(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     message = fails(tmp_path, MINIMAL, {**env, "READWISE_TOKEN": f"{TOKEN} x"})
-    assert message.endswith("at 'readwise.token': $READWISE_TOKEN contains spaces or control "
-                            "characters")
+    assert message.endswith(
+        "at 'readwise.token': $READWISE_TOKEN contains spaces or control characters"
+    )
     assert TOKEN not in message
     write(tmp_path, f"{TOKEN}\n{TOKEN}\n", name="token")
     message = fails(tmp_path, "readwise:\n  token_file: token\n" + MINIMAL, env)
@@ -402,29 +480,35 @@ def test_token_never_appears_in_repr(tmp_path: Path, env: dict[str, str]) -> Non
 # --- readwise.base_url ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("https://readwise.io/", "https://readwise.io"),
-    ("https://proxy.example.com/readwise//", "https://proxy.example.com/readwise"),
-    ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
-    ("http://localhost/", "http://localhost"),
-    ("http://[::1]:9000/", "http://[::1]:9000"),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://readwise.io/", "https://readwise.io"),
+        ("https://proxy.example.com/readwise//", "https://proxy.example.com/readwise"),
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("http://localhost/", "http://localhost"),
+        ("http://[::1]:9000/", "http://[::1]:9000"),
+    ],
+)
 def test_base_url_accepted(tmp_path: Path, env: dict[str, str], url: str, expected: str) -> None:
     config = load(tmp_path, f"readwise:\n  base_url: '{url}'\n" + MINIMAL, with_token(env))
     assert config.readwise.base_url == expected
 
 
-@pytest.mark.parametrize(("url", "problem"), [
-    ("http://readwise.io", "is not https:// (http:// is allowed only for 127.0.0.1"),
-    ("http://127.0.0.2", "is not https://"),
-    ("http://localhost.evil.com", "is not https://"),
-    ("ftp://readwise.io", "expected an https:// URL"),
-    ("readwise.io", "expected an https:// URL"),
-    ("https://", "expected an https:// URL"),
-    ("https://readwise.io:notaport", "is not a valid URL"),
-    ("https://readwise.io/?a=1", "must not have a query or a fragment"),
-    ("https://user:pw@readwise.io", "must not hold a user name or password"),
-])
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://readwise.io", "is not https:// (http:// is allowed only for 127.0.0.1"),
+        ("http://127.0.0.2", "is not https://"),
+        ("http://localhost.evil.com", "is not https://"),
+        ("ftp://readwise.io", "expected an https:// URL"),
+        ("readwise.io", "expected an https:// URL"),
+        ("https://", "expected an https:// URL"),
+        ("https://readwise.io:notaport", "is not a valid URL"),
+        ("https://readwise.io/?a=1", "must not have a query or a fragment"),
+        ("https://user:pw@readwise.io", "must not hold a user name or password"),
+    ],
+)
 def test_base_url_refused(tmp_path: Path, env: dict[str, str], url: str, problem: str) -> None:
     message = fails(tmp_path, f"readwise:\n  base_url: '{url}'\n" + MINIMAL, with_token(env))
     assert "at 'readwise.base_url': " in message
@@ -432,18 +516,22 @@ def test_base_url_refused(tmp_path: Path, env: dict[str, str], url: str, problem
     assert "pw" not in message
 
 
-@pytest.mark.parametrize("url", [
-    "http://readwise.io/api?token={T}",  # refused for http://, and for the query
-    "https://readwise.io/?token={T}",
-    "https://readwise.io/#{T}",
-    "https://user:{T}@readwise.io",
-    "https://{T}@readwise.io/",
-    "ftp://{T}@readwise.io/?token={T}",
-    "https://readwise.io:notaport/?token={T}",
-    "readwise.io?token={T}",
-])
-def test_base_url_messages_never_echo_a_token_in_it(tmp_path: Path, env: dict[str, str],
-                                                    url: str) -> None:
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://readwise.io/api?token={T}",  # refused for http://, and for the query
+        "https://readwise.io/?token={T}",
+        "https://readwise.io/#{T}",
+        "https://user:{T}@readwise.io",
+        "https://{T}@readwise.io/",
+        "ftp://{T}@readwise.io/?token={T}",
+        "https://readwise.io:notaport/?token={T}",
+        "readwise.io?token={T}",
+    ],
+)
+def test_base_url_messages_never_echo_a_token_in_it(
+    tmp_path: Path, env: dict[str, str], url: str
+) -> None:
     """Issue 10, item 10: a token put in base_url's query string, fragment or user info is
     redacted from the one-line error (which still names the key and shows the rest)."""
     url = url.format(T=TOKEN)
@@ -461,20 +549,24 @@ def test_format_must_be_logseq_or_obsidian(tmp_path: Path, env: dict[str, str]) 
     assert message.endswith("at 'vault.format': expected one of logseq, obsidian, got 'roam'")
 
 
-@pytest.mark.parametrize(("folder", "expected"), [("pages", "pages"), ("./a/b/", "a/b"),
-                                                  (".", "."), ("Réad wise", "Réad wise")])
-def test_folder_accepted(tmp_path: Path, env: dict[str, str], folder: str,
-                         expected: str) -> None:
+@pytest.mark.parametrize(
+    ("folder", "expected"),
+    [("pages", "pages"), ("./a/b/", "a/b"), (".", "."), ("Réad wise", "Réad wise")],
+)
+def test_folder_accepted(tmp_path: Path, env: dict[str, str], folder: str, expected: str) -> None:
     config = load(tmp_path, MINIMAL + f"  folder: '{folder}'\n", with_token(env))
     assert config.vault.folder == expected
 
 
-@pytest.mark.parametrize(("folder", "problem"), [
-    ("/etc", "must be a folder inside the vault"),
-    ("../outside", "must be a folder inside the vault"),
-    ("a/../../b", "must be a folder inside the vault"),
-    ("", "must not be empty"),
-])
+@pytest.mark.parametrize(
+    ("folder", "problem"),
+    [
+        ("/etc", "must be a folder inside the vault"),
+        ("../outside", "must be a folder inside the vault"),
+        ("a/../../b", "must be a folder inside the vault"),
+        ("", "must not be empty"),
+    ],
+)
 def test_folder_refused(tmp_path: Path, env: dict[str, str], folder: str, problem: str) -> None:
     message = fails(tmp_path, MINIMAL + f"  folder: '{folder}'\n", with_token(env))
     assert "at 'vault.folder': " in message
@@ -486,8 +578,9 @@ def test_valid_timezone(tmp_path: Path, env: dict[str, str]) -> None:
     assert config.vault.timezone == "America/New_York"
 
 
-@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "Europe/Berlinn", "", "../../etc/passwd",
-                                  "/etc/localtime"])
+@pytest.mark.parametrize(
+    "zone", ["Mars/Olympus_Mons", "Europe/Berlinn", "", "../../etc/passwd", "/etc/localtime"]
+)
 def test_invalid_timezone(tmp_path: Path, env: dict[str, str], zone: str) -> None:
     message = fails(tmp_path, MINIMAL + f"  timezone: '{zone}'\n", with_token(env))
     assert f"at 'vault.timezone': unknown time zone {zone!r}" in message
@@ -506,30 +599,32 @@ def test_state_dir_default_follows_xdg(tmp_path: Path, home: Path, env: dict[str
 
 
 @pytest.mark.parametrize("state_dir", ["~/notes/.syncd", "~/notes", "~/notes/a/../b"])
-def test_state_dir_inside_the_vault_is_refused(tmp_path: Path, env: dict[str, str],
-                                               state_dir: str) -> None:
+def test_state_dir_inside_the_vault_is_refused(
+    tmp_path: Path, env: dict[str, str], state_dir: str
+) -> None:
     message = fails(tmp_path, MINIMAL + f"state_dir: {state_dir}\n", with_token(env))
     assert "at 'state_dir': " in message
     assert "is inside the vault" in message
 
 
-def test_default_state_dir_inside_the_vault_is_refused(tmp_path: Path,
-                                                       env: dict[str, str]) -> None:
+def test_default_state_dir_inside_the_vault_is_refused(tmp_path: Path, env: dict[str, str]) -> None:
     message = fails(tmp_path, "vault:\n  path: ~/\n", with_token(env))
     assert "at 'state_dir': the default state_dir " in message
     assert "is inside the vault" in message
 
 
-def test_state_dir_inside_the_vault_through_a_symlink(tmp_path: Path, home: Path,
-                                                      env: dict[str, str]) -> None:
+def test_state_dir_inside_the_vault_through_a_symlink(
+    tmp_path: Path, home: Path, env: dict[str, str]
+) -> None:
     (home / "notes").mkdir()
     (tmp_path / "link").symlink_to(home / "notes")
     message = fails(tmp_path, MINIMAL + f"state_dir: {tmp_path}/link/state\n", with_token(env))
     assert "at 'state_dir': " in message
 
 
-def test_state_dir_next_to_the_vault_is_fine(tmp_path: Path, home: Path,
-                                             env: dict[str, str]) -> None:
+def test_state_dir_next_to_the_vault_is_fine(
+    tmp_path: Path, home: Path, env: dict[str, str]
+) -> None:
     config = load(tmp_path, MINIMAL + "state_dir: ~/notes-state\n", with_token(env))
     assert config.state_dir == home / "notes-state"
 
@@ -537,26 +632,47 @@ def test_state_dir_next_to_the_vault_is_fine(tmp_path: Path, home: Path,
 # --- sync -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("interval", "seconds"), [
-    ("60m", 3600), ("90s", 90), ("2h", 7200), ("1h30m", 5400), ("1h 30m 15s", 5415),
-    ("1d", 86400), ("1.5h", 5400), ("90", 90), ("'120'", 120), ("1", 1), ("2.5", 2.5),
-    ("1s", 1),
-])
-def test_interval_accepted(tmp_path: Path, env: dict[str, str], interval: str,
-                           seconds: float) -> None:
+@pytest.mark.parametrize(
+    ("interval", "seconds"),
+    [
+        ("60m", 3600),
+        ("90s", 90),
+        ("2h", 7200),
+        ("1h30m", 5400),
+        ("1h 30m 15s", 5415),
+        ("1d", 86400),
+        ("1.5h", 5400),
+        ("90", 90),
+        ("'120'", 120),
+        ("1", 1),
+        ("2.5", 2.5),
+        ("1s", 1),
+    ],
+)
+def test_interval_accepted(
+    tmp_path: Path, env: dict[str, str], interval: str, seconds: float
+) -> None:
     config = load(tmp_path, MINIMAL + f"sync:\n  interval: {interval}\n", with_token(env))
     assert config.sync.interval == seconds
 
 
-@pytest.mark.parametrize(("interval", "problem"), [
-    ("abc", "expected a duration such as 60m"), ("10x", "expected a duration"),
-    ("30m1h", "expected a duration"), ("''", "expected a duration"), ("h", "expected a duration"),
-    (".nan", "expected a duration"), (".inf", "expected a duration"),
-    ("0", "out of range"), ("0.5s", "out of range"), ("-5", "out of range"),
-    ("400d", "out of range"),
-])
-def test_interval_refused(tmp_path: Path, env: dict[str, str], interval: str,
-                          problem: str) -> None:
+@pytest.mark.parametrize(
+    ("interval", "problem"),
+    [
+        ("abc", "expected a duration such as 60m"),
+        ("10x", "expected a duration"),
+        ("30m1h", "expected a duration"),
+        ("''", "expected a duration"),
+        ("h", "expected a duration"),
+        (".nan", "expected a duration"),
+        (".inf", "expected a duration"),
+        ("0", "out of range"),
+        ("0.5s", "out of range"),
+        ("-5", "out of range"),
+        ("400d", "out of range"),
+    ],
+)
+def test_interval_refused(tmp_path: Path, env: dict[str, str], interval: str, problem: str) -> None:
     message = fails(tmp_path, MINIMAL + f"sync:\n  interval: {interval}\n", with_token(env))
     assert "at 'sync.interval': " in message
     assert problem in message
@@ -569,10 +685,11 @@ def test_parse_duration() -> None:
 
 
 def test_categories_must_be_known(tmp_path: Path, env: dict[str, str]) -> None:
-    message = fails(tmp_path, MINIMAL + "sync:\n  categories: [books, videos]\n",
-                    with_token(env))
-    assert message.endswith("at 'sync.categories[1]': expected one of books, articles, tweets, "
-                            "podcasts, supplementals, got 'videos'")
+    message = fails(tmp_path, MINIMAL + "sync:\n  categories: [books, videos]\n", with_token(env))
+    assert message.endswith(
+        "at 'sync.categories[1]': expected one of books, articles, tweets, "
+        "podcasts, supplementals, got 'videos'"
+    )
 
 
 def test_categories_must_not_be_empty(tmp_path: Path, env: dict[str, str]) -> None:
@@ -581,8 +698,9 @@ def test_categories_must_not_be_empty(tmp_path: Path, env: dict[str, str]) -> No
 
 
 def test_categories_duplicates_are_dropped(tmp_path: Path, env: dict[str, str]) -> None:
-    config = load(tmp_path, MINIMAL + "sync:\n  categories: [tweets, books, tweets]\n",
-                  with_token(env))
+    config = load(
+        tmp_path, MINIMAL + "sync:\n  categories: [tweets, books, tweets]\n", with_token(env)
+    )
     assert config.sync.categories == ("tweets", "books")
 
 
@@ -602,8 +720,10 @@ def test_templates_keep_only_the_overrides(tmp_path: Path, env: dict[str, str]) 
 
 def test_unknown_template_is_refused(tmp_path: Path, env: dict[str, str]) -> None:
     message = fails(tmp_path, MINIMAL + "templates:\n  footer: x\n", with_token(env))
-    assert message.endswith("at 'templates.footer': unknown key (expected one of page_title, "
-                            "metadata, highlight_header, highlight, sync_log, frontmatter)")
+    assert message.endswith(
+        "at 'templates.footer': unknown key (expected one of page_title, "
+        "metadata, highlight_header, highlight, sync_log, frontmatter)"
+    )
 
 
 @pytest.mark.parametrize("level", ["debug", "info", "warning", "error"])
@@ -613,8 +733,9 @@ def test_log_level_accepted(tmp_path: Path, env: dict[str, str], level: str) -> 
 
 def test_log_level_refused(tmp_path: Path, env: dict[str, str]) -> None:
     message = fails(tmp_path, MINIMAL + "log_level: verbose\n", with_token(env))
-    assert message.endswith("at 'log_level': expected one of debug, info, warning, error, "
-                            "got 'verbose'")
+    assert message.endswith(
+        "at 'log_level': expected one of debug, info, warning, error, got 'verbose'"
+    )
 
 
 # --- the file itself --------------------------------------------------------------------------
@@ -652,8 +773,9 @@ def test_unreadable_file_names_it(tmp_path: Path, env: dict[str, str]) -> None:
     assert str(caught.value).startswith(f"{path}: cannot read it: ")
 
 
-def test_permission_denied_names_the_file(tmp_path: Path, env: dict[str, str],
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_permission_denied_names_the_file(
+    tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write(tmp_path, MINIMAL)
 
     def refuse(self: Path) -> bytes:
@@ -733,8 +855,9 @@ def test_example_loads(tmp_path: Path, home: Path, env: dict[str, str]) -> None:
     assert config == load(tmp_path, MINIMAL, with_token(env))  # its values are the defaults
 
 
-def test_example_loads_with_every_commented_key_uncommented(tmp_path: Path, home: Path,
-                                                            env: dict[str, str]) -> None:
+def test_example_loads_with_every_commented_key_uncommented(
+    tmp_path: Path, home: Path, env: dict[str, str]
+) -> None:
     names = {key.rsplit(".", 1)[-1] for key in leaf_keys(SCHEMA)}
     uncommented = []
     for line in example_config().splitlines():
@@ -748,8 +871,14 @@ def test_example_loads_with_every_commented_key_uncommented(tmp_path: Path, home
     assert config.readwise.token == "your-readwise-access-token"
     assert config.vault.timezone == "Europe/Berlin"
     assert config.vault.folder == "pages"
-    assert set(config.templates) == {"page_title", "metadata", "highlight_header", "highlight",
-                                     "sync_log", "frontmatter"}
+    assert set(config.templates) == {
+        "page_title",
+        "metadata",
+        "highlight_header",
+        "highlight",
+        "sync_log",
+        "frontmatter",
+    }
 
 
 def test_frontmatter_switch(tmp_path: Path, env: dict[str, str]) -> None:
@@ -761,13 +890,18 @@ def test_frontmatter_switch(tmp_path: Path, env: dict[str, str]) -> None:
     assert "format: obsidian" in obsidian
     config = load(tmp_path, obsidian + "sync:\n  frontmatter: true\n", with_token(env))
     assert config.sync.frontmatter and config.templates["frontmatter"] == default_frontmatter()
-    config = load(tmp_path, obsidian + "sync:\n  frontmatter: true\ntemplates:\n"
-                  "  frontmatter: 'a: {{ title }}'\n", with_token(env))
+    config = load(
+        tmp_path,
+        obsidian + "sync:\n  frontmatter: true\ntemplates:\n  frontmatter: 'a: {{ title }}'\n",
+        with_token(env),
+    )
     assert config.templates["frontmatter"] == "a: {{ title }}"
     assert "frontmatter" not in load(tmp_path, obsidian, with_token(env)).templates
     message = fails(tmp_path, MINIMAL + "sync:\n  frontmatter: true\n", with_token(env))
-    assert message.endswith("at 'sync.frontmatter': front matter is for vault.format obsidian; "
-                            "a Logseq page's properties are its metadata template")
+    assert message.endswith(
+        "at 'sync.frontmatter': front matter is for vault.format obsidian; "
+        "a Logseq page's properties are its metadata template"
+    )
 
 
 def test_starter_config_with_token(tmp_path: Path, env: dict[str, str]) -> None:
@@ -790,8 +924,7 @@ def test_starter_config_without_token(tmp_path: Path, home: Path, env: dict[str,
 
 
 @pytest.mark.parametrize("vault", ["~", "yes", "null", "a: b", "#notes", "'quoted'", "x\ty"])
-def test_starter_config_quotes_odd_paths(tmp_path: Path, env: dict[str, str],
-                                         vault: str) -> None:
+def test_starter_config_quotes_odd_paths(tmp_path: Path, env: dict[str, str], vault: str) -> None:
     config = load(tmp_path, starter_config(f"/v/{vault}", None), with_token(env))
     assert config.vault.path == Path(f"/v/{vault}")
 
@@ -800,8 +933,11 @@ def test_starter_config_quotes_odd_paths(tmp_path: Path, env: dict[str, str],
 
 
 def test_find_config_path_order(tmp_path: Path, home: Path) -> None:
-    env = {"HOME": str(home), "SYNCD_CONFIG": str(tmp_path / "env.yaml"),
-           "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    env = {
+        "HOME": str(home),
+        "SYNCD_CONFIG": str(tmp_path / "env.yaml"),
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+    }
     assert find_config_path(str(tmp_path / "flag.yaml"), env) == tmp_path / "flag.yaml"
     assert find_config_path(None, env) == tmp_path / "env.yaml"
     del env["SYNCD_CONFIG"]
@@ -815,9 +951,9 @@ def test_find_config_path_ignores_empty_and_relative_variables(home: Path) -> No
     assert find_config_path(None, env) == home / ".config" / "syncd" / "config.yaml"
 
 
-def test_find_config_path_expands_tilde_and_makes_absolute(home: Path, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch
-                                                           ) -> None:
+def test_find_config_path_expands_tilde_and_makes_absolute(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = {"HOME": str(home)}
     assert find_config_path("~/syncd.yaml", env) == home / "syncd.yaml"
     monkeypatch.chdir(tmp_path)
@@ -844,14 +980,17 @@ def test_permission_warning_says_who(tmp_path: Path, mode: int, who: str) -> Non
     assert f"can be read by {who} " in (config_permission_warning(path) or "")
 
 
-@pytest.mark.parametrize(("text", "mode"), [
-    (f"readwise:\n  token: {TOKEN}\n" + MINIMAL, 0o600),
-    (f"readwise:\n  token: {TOKEN}\n" + MINIMAL, 0o400),
-    (MINIMAL, 0o644),
-    ("readwise:\n  token: ${READWISE_TOKEN}\n" + MINIMAL, 0o644),
-    ("readwise:\n  token_file: /run/credentials/token\n" + MINIMAL, 0o644),
-    ("vault: [unclosed\n", 0o644),
-])
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [
+        (f"readwise:\n  token: {TOKEN}\n" + MINIMAL, 0o600),
+        (f"readwise:\n  token: {TOKEN}\n" + MINIMAL, 0o400),
+        (MINIMAL, 0o644),
+        ("readwise:\n  token: ${READWISE_TOKEN}\n" + MINIMAL, 0o644),
+        ("readwise:\n  token_file: /run/credentials/token\n" + MINIMAL, 0o644),
+        ("vault: [unclosed\n", 0o644),
+    ],
+)
 def test_no_permission_warning(tmp_path: Path, text: str, mode: int) -> None:
     assert config_permission_warning(write(tmp_path, text, mode=mode)) is None
 

@@ -43,6 +43,7 @@ def _lines(page: GoldenPage) -> list[str]:
 
 # -- a renderer of the page format, used only to check that parsing loses nothing ---------------
 
+
 def _date(at: datetime) -> str:
     day = at.day
     ordinal = "th" if 11 <= day <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
@@ -55,8 +56,9 @@ def _time(at: datetime) -> str:
 
 def _continued(text: str, indent: str) -> str:
     first, *rest = text.split("\n")
-    return "\n".join([first, *(indent + ("\\" + line if line.startswith("-") else line)
-                                for line in rest)])
+    return "\n".join(
+        [first, *(indent + ("\\" + line if line.startswith("-") else line) for line in rest)]
+    )
 
 
 def _suffix(highlight: dict[str, Any], book: dict[str, Any]) -> str:
@@ -90,8 +92,12 @@ def _highlight_lines(highlight: dict[str, Any], book: dict[str, Any]) -> list[st
 
 def _render(page: GoldenPage) -> str:
     book = page.book
-    lines = [f"title:: {book['readable_title']} (highlights)", f"author:: [[{book['author']}]]",
-             f'full-title:: "{book["readable_title"]}"', f"category:: #{book['category']}"]
+    lines = [
+        f"title:: {book['readable_title']} (highlights)",
+        f"author:: [[{book['author']}]]",
+        f'full-title:: "{book["readable_title"]}"',
+        f"category:: #{book['category']}",
+    ]
     if book["source_url"]:
         lines.append(f"url:: {book['source_url']}")
     if book["document_note"]:
@@ -112,6 +118,7 @@ def _render(page: GoldenPage) -> str:
 
 
 # -- the corpus ---------------------------------------------------------------------------------
+
 
 def test_every_corpus_page_parses(pages: list[GoldenPage]) -> None:
     names = [page.file_name for page in pages]
@@ -238,8 +245,10 @@ def test_tags_and_notes_are_extracted(pages: list[GoldenPage]) -> None:
     assert all(isinstance(t["id"], int) for h in highlights for t in h["tags"])
     pumps = by_name["Intuition Pumps and Other Tools for Thinking (highlights).md"]
     (noted,) = [h for h in pumps.highlights if h["note"].startswith("Sorites Paradox")]
-    assert noted["note"] == ("Sorites Paradox: 🤔\nNo grains make a heap, yet it's there 🐣\n"
-                             "Little by little it grows 🌊")
+    assert noted["note"] == (
+        "Sorites Paradox: 🤔\nNo grains make a heap, yet it's there 🐣\n"
+        "Little by little it grows 🌊"
+    )
     assert [t["name"] for t in pumps.book["book_tags"]] == ["intuition pumps", "philosophy"]
     assert sum(bool(page.book["book_tags"]) for page in pages) == 7
 
@@ -255,7 +264,7 @@ def test_multiline_text_round_trips(pages: list[GoldenPage]) -> None:
             multiline += len(text_lines) > 1
             rebuilt = [f"\t- {text_lines[0]}", *(f"\t  {line}" for line in text_lines[1:])]
             rebuilt[-1] += _suffix(highlight, page.book)
-            assert lines[start:start + len(rebuilt)] == rebuilt, page.file_name
+            assert lines[start : start + len(rebuilt)] == rebuilt, page.file_name
             after = lines[start + len(rebuilt)] if start + len(rebuilt) < len(lines) else "- "
             assert not after.startswith("\t  "), page.file_name
     assert multiline > 100
@@ -268,7 +277,8 @@ def test_seed_parses_with_its_cut_short_highlight() -> None:
     assert seed.book["author"] == "Generally Intelligent"
     assert [sync.at for sync in seed.syncs] == [
         datetime(2022, 11, 19, tzinfo=timezone.utc),
-        datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)]
+        datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc),
+    ]
     assert [len(sync.highlights) for sync in seed.syncs] == [1, 1]
     first = seed.syncs[0].highlights[0]
     assert first["text"].startswith("The Lottery Ticket Hypothesis for Deep Learning\n\nSummary:")
@@ -280,26 +290,36 @@ def test_seed_parses_with_its_cut_short_highlight() -> None:
 
 # -- the format's rarer cases, on made-up pages --------------------------------------------------
 
-_HEAD = ("title:: A Book (highlights)\nauthor:: [[Someone]]\nfull-title:: \"A Book\"\n"
-         "category:: #books\n\n- Highlights first synced by [[Readwise]] [[Jan 1st, 2023]]\n")
+_HEAD = (
+    'title:: A Book (highlights)\nauthor:: [[Someone]]\nfull-title:: "A Book"\n'
+    "category:: #books\n\n- Highlights first synced by [[Readwise]] [[Jan 1st, 2023]]\n"
+)
 
 
 def test_kindle_location_page_and_parenthesised_url() -> None:
-    text = (_HEAD
-            + "\t- Kindle text ([Location\xa0982](https://readwise.io/to_kindle?action=open"
-              "&asin=B00TEST123&location=982))\n"
-            + "\t- Paper text ([Page\xa012](https://example.com/p))\n"
-            + "\t- A ]( inside ([View Highlight](https://en.wikipedia.org/wiki/Foo_(bar)))\n"
-            + "- New highlights added [[Jan 2nd, 2023]] at 12:20 AM\n"
-            + "\t- first\n\t  \\- dashed\n\t  \n\t  last\n"
-            + "\t\t- **Tags**: #[[a b]] #[[c]]\n\t\t- **Note**: note\n\t\t  \\- more")
+    text = (
+        _HEAD + "\t- Kindle text ([Location\xa0982](https://readwise.io/to_kindle?action=open"
+        "&asin=B00TEST123&location=982))\n"
+        + "\t- Paper text ([Page\xa012](https://example.com/p))\n"
+        + "\t- A ]( inside ([View Highlight](https://en.wikipedia.org/wiki/Foo_(bar)))\n"
+        + "- New highlights added [[Jan 2nd, 2023]] at 12:20 AM\n"
+        + "\t- first\n\t  \\- dashed\n\t  \n\t  last\n"
+        + "\t\t- **Tags**: #[[a b]] #[[c]]\n\t\t- **Note**: note\n\t\t  \\- more"
+    )
     page = parse_golden_page("A Book (highlights).md", text)
     kindle, paper, wiki = page.syncs[0].highlights
     assert page.book["asin"] == "B00TEST123"
     assert (kindle["text"], kindle["location"], kindle["location_type"], kindle["url"]) == (
-        "Kindle text", 982, "location", None)
+        "Kindle text",
+        982,
+        "location",
+        None,
+    )
     assert (paper["location"], paper["location_type"], paper["url"]) == (
-        12, "page", "https://example.com/p")
+        12,
+        "page",
+        "https://example.com/p",
+    )
     assert wiki["text"] == "A ]( inside"
     assert wiki["url"] == "https://en.wikipedia.org/wiki/Foo_(bar)"
     assert page.syncs[1].at == datetime(2023, 1, 2, 0, 20, tzinfo=timezone.utc)
@@ -310,17 +330,20 @@ def test_kindle_location_page_and_parenthesised_url() -> None:
     assert _render(page) == text
 
 
-@pytest.mark.parametrize("broken", [
-    _HEAD.replace("full-title:: \"A Book\"", "full-title:: \"Another\""),
-    _HEAD.replace("(highlights)", "(notes)"),
-    _HEAD.replace("\n\n", "\n"),
-    _HEAD + "\t- x\n- Highlights first synced by [[Readwise]] [[Jan 2nd, 2023]]",
-    _HEAD + "\t- x\n- New highlights added [[Jan 2nd, 2023]]",
-    _HEAD.replace("1st", "1th") + "\t- x",
-    _HEAD + "\t- x\n\t\t- **Note**: n\n\t  after the note",
-    _HEAD + "\t- x\n\t\t- something else",
-    _HEAD + "\t- x ([Location\xa01](https://example.com/kindle))",
-])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        _HEAD.replace('full-title:: "A Book"', 'full-title:: "Another"'),
+        _HEAD.replace("(highlights)", "(notes)"),
+        _HEAD.replace("\n\n", "\n"),
+        _HEAD + "\t- x\n- Highlights first synced by [[Readwise]] [[Jan 2nd, 2023]]",
+        _HEAD + "\t- x\n- New highlights added [[Jan 2nd, 2023]]",
+        _HEAD.replace("1st", "1th") + "\t- x",
+        _HEAD + "\t- x\n\t\t- **Note**: n\n\t  after the note",
+        _HEAD + "\t- x\n\t\t- something else",
+        _HEAD + "\t- x ([Location\xa01](https://example.com/kindle))",
+    ],
+)
 def test_a_page_that_does_not_fit_raises(broken: str) -> None:
     with pytest.raises(ValueError, match=r"^A Book \(highlights\)\.md:\d+: "):
         parse_golden_page("A Book (highlights).md", broken)
@@ -328,14 +351,17 @@ def test_a_page_that_does_not_fit_raises(broken: str) -> None:
 
 # -- the sync log page ---------------------------------------------------------------------------
 
+
 def test_parse_sync_log_line_reads_every_log_line() -> None:
     lines = sync_log_lines()
     parsed = [parse_sync_log_line(line) for line in lines]
     assert len(lines) == 1752
     assert sum(p is not None for p in parsed) == 1750
     unparsed = [line for line, p in zip(lines, parsed, strict=True) if p is None]
-    assert unparsed == ["-", "- * On [[Nov 19th, 2022]] at 9:11 PM Readwise synced 147 highlights"
-                             " from 46 books."]
+    assert unparsed == [
+        "-",
+        "- * On [[Nov 19th, 2022]] at 9:11 PM Readwise synced 147 highlights from 46 books.",
+    ]
     read = [line for line, p in zip(lines, parsed, strict=True) if p is not None]
     assert all(re.fullmatch(r"- On \[\[.*", line) for line in read)
     assert parsed[0] == (datetime(2022, 11, 19, 20, 25, tzinfo=timezone.utc), 23704, 4361)
@@ -354,7 +380,15 @@ def test_parse_sync_log_line_cases() -> None:
     assert parse_sync_log_line("") is None
     starred = "- * On [[Nov 19th, 2022]] at 9:11 PM Readwise synced 147 highlights from 46 books."
     assert parse_sync_log_line(starred) is None
-    assert parse_sync_log_line(
-        "- On [[Nov 19th, 2022]] at 9:11 PM Readwise synced 147 highlights from 46 books") is None
-    assert parse_sync_log_line(
-        "- On [[Nov 19nd, 2022]] at 9:11 PM Readwise synced 147 highlights from 46 books.") is None
+    assert (
+        parse_sync_log_line(
+            "- On [[Nov 19th, 2022]] at 9:11 PM Readwise synced 147 highlights from 46 books"
+        )
+        is None
+    )
+    assert (
+        parse_sync_log_line(
+            "- On [[Nov 19nd, 2022]] at 9:11 PM Readwise synced 147 highlights from 46 books."
+        )
+        is None
+    )

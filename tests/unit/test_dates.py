@@ -13,13 +13,14 @@ from hypothesis import strategies as st
 from syncd.core.dates import (
     DEFAULT_JOURNAL_FORMAT,
     LOGSEQ_JOURNAL_FORMATS,
-    django_date,
     format_journal_date,
     format_time,
 )
+from syncd.core.django_dates import django_date
 
-CORPUS_PAGES = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" \
-    / "logseq-readwise" / "pages"
+CORPUS_PAGES = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "logseq-readwise" / "pages"
+)
 
 SATURDAY = dt.date(2022, 11, 19)
 WEDNESDAY = dt.date(2023, 3, 1)
@@ -65,25 +66,51 @@ def test_every_built_in_format_has_an_expectation() -> None:
 
 @pytest.mark.parametrize("fmt", LOGSEQ_JOURNAL_FORMATS)
 def test_built_in_formats(fmt: str) -> None:
-    assert (format_journal_date(SATURDAY, fmt), format_journal_date(WEDNESDAY, fmt)) \
-        == BUILT_IN[fmt]
+    assert (format_journal_date(SATURDAY, fmt), format_journal_date(WEDNESDAY, fmt)) == BUILT_IN[
+        fmt
+    ]
 
 
-@pytest.mark.parametrize(("day", "expected"), [
-    (1, "Mar 1st, 2023"), (2, "Mar 2nd, 2023"), (3, "Mar 3rd, 2023"), (4, "Mar 4th, 2023"),
-    (10, "Mar 10th, 2023"), (11, "Mar 11th, 2023"), (12, "Mar 12th, 2023"),
-    (13, "Mar 13th, 2023"), (20, "Mar 20th, 2023"), (21, "Mar 21st, 2023"),
-    (22, "Mar 22nd, 2023"), (23, "Mar 23rd, 2023"), (24, "Mar 24th, 2023"),
-    (30, "Mar 30th, 2023"), (31, "Mar 31st, 2023"),
-])
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (1, "Mar 1st, 2023"),
+        (2, "Mar 2nd, 2023"),
+        (3, "Mar 3rd, 2023"),
+        (4, "Mar 4th, 2023"),
+        (10, "Mar 10th, 2023"),
+        (11, "Mar 11th, 2023"),
+        (12, "Mar 12th, 2023"),
+        (13, "Mar 13th, 2023"),
+        (20, "Mar 20th, 2023"),
+        (21, "Mar 21st, 2023"),
+        (22, "Mar 22nd, 2023"),
+        (23, "Mar 23rd, 2023"),
+        (24, "Mar 24th, 2023"),
+        (30, "Mar 30th, 2023"),
+        (31, "Mar 31st, 2023"),
+    ],
+)
 def test_default_format_ordinals(day: int, expected: str) -> None:
     assert format_journal_date(dt.date(2023, 3, day), "MMM do, yyyy") == expected
 
 
 def test_all_month_abbreviations() -> None:
     titles = [format_journal_date(dt.date(2023, month, 5), "MMM") for month in range(1, 13)]
-    assert titles == ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
-                      "Nov", "Dec"]
+    assert titles == [
+        "Jan",
+        "Feb",
+        "Mar",
+        "Apr",
+        "May",
+        "Jun",
+        "Jul",
+        "Aug",
+        "Sep",
+        "Oct",
+        "Nov",
+        "Dec",
+    ]
 
 
 def test_a_datetime_is_formatted_by_its_date() -> None:
@@ -91,26 +118,39 @@ def test_a_datetime_is_formatted_by_its_date() -> None:
     assert format_journal_date(moment, "MMM do, yyyy") == "Nov 19th, 2022"
 
 
-@pytest.mark.parametrize(("fmt", "expected"), [
-    ("'Journal' yyyy-MM-dd", "Journal 2022-11-19"),
-    ("yyyy 'week' ww", "2022 week 46"),
-    ("d 'of' MMMM", "19 of November"),
-    ("''yy", "'22"),
-    ("'it''s' d", "its 19"),  # as cljs-time: '' inside quotes ends one section, opens another
-    ("'unclosed", "unclosed"),
-    ("'a-z: MMM' d", "a-z: MMM 19"),
-    ("[[yyyy]]", "[[2022]]"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("'Journal' yyyy-MM-dd", "Journal 2022-11-19"),
+        ("yyyy 'week' ww", "2022 week 46"),
+        ("d 'of' MMMM", "19 of November"),
+        ("''yy", "'22"),
+        ("'it''s' d", "its 19"),  # as cljs-time: '' inside quotes ends one section, opens another
+        ("'unclosed", "unclosed"),
+        ("'a-z: MMM' d", "a-z: MMM 19"),
+        ("[[yyyy]]", "[[2022]]"),
+    ],
+)
 def test_quoted_and_literal_text(fmt: str, expected: str) -> None:
     assert format_journal_date(SATURDAY, fmt) == expected
 
 
-@pytest.mark.parametrize(("fmt", "expected"), [
-    ("y", "2022"), ("yy", "22"), ("YYYY", "2022"), ("M", "11"), ("d", "19"),
-    ("D", "19"),  # cljs-time prints the day of the month for D
-    ("DDD", "019"), ("xxxx-'W'ww-E", "2022-W46-Sat"),
-    ("HH:mm:ss.SSS a", "00:00:00.000 am"), ("h A", "12 AM"), ("Mo", "11th"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("y", "2022"),
+        ("yy", "22"),
+        ("YYYY", "2022"),
+        ("M", "11"),
+        ("d", "19"),
+        ("D", "19"),  # cljs-time prints the day of the month for D
+        ("DDD", "019"),
+        ("xxxx-'W'ww-E", "2022-W46-Sat"),
+        ("HH:mm:ss.SSS a", "00:00:00.000 am"),
+        ("h A", "12 AM"),
+        ("Mo", "11th"),
+    ],
+)
 def test_other_cljs_time_tokens(fmt: str, expected: str) -> None:
     assert format_journal_date(SATURDAY, fmt) == expected
 
@@ -122,8 +162,10 @@ def test_iso_week_year_at_new_year() -> None:
 
 def test_time_tokens_read_a_datetime() -> None:
     moment = dt.datetime(2023, 3, 17, 17, 5, 9, 120_000)
-    assert format_journal_date(moment, "yyyy-MM-dd HH:mm:ss.SSS h a A") \
+    assert (
+        format_journal_date(moment, "yyyy-MM-dd HH:mm:ss.SSS h a A")
         == "2023-03-17 17:05:09.120 5 pm PM"
+    )
 
 
 @pytest.mark.parametrize("token", ["Q", "EE", "yyy", "MMMMM", "G", "Z", "dddd", "EEEEE", "oo"])
@@ -145,20 +187,24 @@ def test_default_format_round_trips(day: dt.date) -> None:
     assert match is not None
     parsed = dt.datetime.strptime(f"{match[1]} {match[2]} {match[4]}", "%b %d %Y").date()
     assert parsed == day
-    expected_suffix = "th" if day.day in (11, 12, 13) else \
-        {1: "st", 2: "nd", 3: "rd"}.get(day.day % 10, "th")
+    expected_suffix = (
+        "th" if day.day in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(day.day % 10, "th")
+    )
     assert match[3] == expected_suffix
 
 
-@pytest.mark.parametrize(("moment", "expected"), [
-    (dt.datetime(2023, 3, 17, 17, 5), "5:05 PM"),
-    (dt.datetime(2023, 3, 17, 0, 20), "12:20 AM"),
-    (dt.datetime(2023, 3, 17, 12, 15), "12:15 PM"),
-    (dt.datetime(2023, 3, 17, 0, 0), "12:00 AM"),
-    (dt.datetime(2023, 3, 17, 9, 0, 59), "9:00 AM"),
-    (dt.datetime(2023, 3, 17, 11, 59), "11:59 AM"),
-    (dt.datetime(2023, 3, 17, 23, 59), "11:59 PM"),
-])
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (dt.datetime(2023, 3, 17, 17, 5), "5:05 PM"),
+        (dt.datetime(2023, 3, 17, 0, 20), "12:20 AM"),
+        (dt.datetime(2023, 3, 17, 12, 15), "12:15 PM"),
+        (dt.datetime(2023, 3, 17, 0, 0), "12:00 AM"),
+        (dt.datetime(2023, 3, 17, 9, 0, 59), "9:00 AM"),
+        (dt.datetime(2023, 3, 17, 11, 59), "11:59 AM"),
+        (dt.datetime(2023, 3, 17, 23, 59), "11:59 PM"),
+    ],
+)
 def test_format_time(moment: dt.datetime, expected: str) -> None:
     assert format_time(moment) == expected
 
@@ -196,19 +242,45 @@ AWARE = dt.datetime(2021, 1, 3, 0, 30, tzinfo=EST)
 
 # Every letter, as Django 5.2's django.utils.dateformat writes it (TIME_ZONE = "UTC").
 DJANGO_LETTERS = [
-    ("d", "19", "03"), ("D", "Sat", "Sun"), ("j", "19", "3"), ("l", "Saturday", "Sunday"),
-    ("N", "Nov.", "Jan."), ("S", "th", "rd"), ("w", "6", "0"), ("z", "323", "3"),
-    ("W", "46", "53"), ("F", "November", "January"), ("m", "11", "01"), ("M", "Nov", "Jan"),
-    ("n", "11", "1"), ("b", "nov", "jan"), ("t", "30", "31"), ("L", "False", "False"),
-    ("o", "2022", "2020"), ("y", "22", "21"), ("Y", "2022", "2021"),
-    ("E", "November", "January"), ("a", "p.m.", "a.m."), ("A", "PM", "AM"),
-    ("f", "5:05", "12:30"), ("g", "5", "12"), ("G", "17", "0"), ("h", "05", "12"),
-    ("H", "17", "00"), ("i", "05", "30"), ("s", "09", "00"), ("u", "000123", "000000"),
-    ("e", "", "EST"), ("P", "5:05 p.m.", "12:30 a.m."), ("O", "+0000", "-0500"),
-    ("T", "UTC", "EST"), ("U", "1668877509", "1609651800"),
+    ("d", "19", "03"),
+    ("D", "Sat", "Sun"),
+    ("j", "19", "3"),
+    ("l", "Saturday", "Sunday"),
+    ("N", "Nov.", "Jan."),
+    ("S", "th", "rd"),
+    ("w", "6", "0"),
+    ("z", "323", "3"),
+    ("W", "46", "53"),
+    ("F", "November", "January"),
+    ("m", "11", "01"),
+    ("M", "Nov", "Jan"),
+    ("n", "11", "1"),
+    ("b", "nov", "jan"),
+    ("t", "30", "31"),
+    ("L", "False", "False"),
+    ("o", "2022", "2020"),
+    ("y", "22", "21"),
+    ("Y", "2022", "2021"),
+    ("E", "November", "January"),
+    ("a", "p.m.", "a.m."),
+    ("A", "PM", "AM"),
+    ("f", "5:05", "12:30"),
+    ("g", "5", "12"),
+    ("G", "17", "0"),
+    ("h", "05", "12"),
+    ("H", "17", "00"),
+    ("i", "05", "30"),
+    ("s", "09", "00"),
+    ("u", "000123", "000000"),
+    ("e", "", "EST"),
+    ("P", "5:05 p.m.", "12:30 a.m."),
+    ("O", "+0000", "-0500"),
+    ("T", "UTC", "EST"),
+    ("U", "1668877509", "1609651800"),
     ("c", "2022-11-19T17:05:09.000123", "2021-01-03T00:30:00-05:00"),
     ("r", "Sat, 19 Nov 2022 17:05:09 +0000", "Sun, 03 Jan 2021 00:30:00 -0500"),
-    ("I", "0", "0"), ("Z", "0", "-18000"),
+    ("I", "0", "0"),
+    ("Z", "0", "-18000"),
 ]
 
 
@@ -218,39 +290,60 @@ def test_django_letters(letter: str, naive: str, aware: str) -> None:
     assert django_date(AWARE, letter) == aware
 
 
-@pytest.mark.parametrize(("fmt", "expected"), [
-    ("F j, Y", "November 19, 2022"),
-    ("M jS, Y", "Nov 19th, 2022"),
-    ("Y-m-d", "2022-11-19"),
-    ("g:i A", "5:05 PM"),
-    ("F jS, Y", "November 19th, 2022"),
-    ("l \\t\\h\\e jS \\o\\f F", "Saturday the 19th of November"),
-    ("\\\\d \\j", "\\d j"),  # an escaped letter stays; the escaping backslash goes
-    ("Y \\", "2022 \\"),  # a lone trailing backslash stays
-    ("[k/p/q/x]", "[k/p/q/x]"),  # not format letters: literal
-])
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("F j, Y", "November 19, 2022"),
+        ("M jS, Y", "Nov 19th, 2022"),
+        ("Y-m-d", "2022-11-19"),
+        ("g:i A", "5:05 PM"),
+        ("F jS, Y", "November 19th, 2022"),
+        ("l \\t\\h\\e jS \\o\\f F", "Saturday the 19th of November"),
+        ("\\\\d \\j", "\\d j"),  # an escaped letter stays; the escaping backslash goes
+        ("Y \\", "2022 \\"),  # a lone trailing backslash stays
+        ("[k/p/q/x]", "[k/p/q/x]"),  # not format letters: literal
+    ],
+)
 def test_django_formats(fmt: str, expected: str) -> None:
     assert django_date(NAIVE, fmt) == expected
 
 
-@pytest.mark.parametrize(("hour", "minute", "f", "p", "a_"), [
-    (0, 0, "12", "midnight", "a.m."),
-    (12, 0, "12", "noon", "p.m."),
-    (0, 5, "12:05", "12:05 a.m.", "a.m."),
-    (12, 30, "12:30", "12:30 p.m.", "p.m."),
-    (17, 0, "5", "5 p.m.", "p.m."),
-    (9, 7, "9:07", "9:07 a.m.", "a.m."),
-])
+@pytest.mark.parametrize(
+    ("hour", "minute", "f", "p", "a_"),
+    [
+        (0, 0, "12", "midnight", "a.m."),
+        (12, 0, "12", "noon", "p.m."),
+        (0, 5, "12:05", "12:05 a.m.", "a.m."),
+        (12, 30, "12:30", "12:30 p.m.", "p.m."),
+        (17, 0, "5", "5 p.m.", "p.m."),
+        (9, 7, "9:07", "9:07 a.m.", "a.m."),
+    ],
+)
 def test_django_f_p_and_a(hour: int, minute: int, f: str, p: str, a_: str) -> None:
     moment = dt.datetime(2022, 11, 19, hour, minute)
-    assert (django_date(moment, "f"), django_date(moment, "P"), django_date(moment, "a")) \
-        == (f, p, a_)
+    assert (django_date(moment, "f"), django_date(moment, "P"), django_date(moment, "a")) == (
+        f,
+        p,
+        a_,
+    )
 
 
-@pytest.mark.parametrize(("day", "suffix"), [
-    (1, "st"), (2, "nd"), (3, "rd"), (4, "th"), (11, "th"), (12, "th"), (13, "th"),
-    (21, "st"), (22, "nd"), (23, "rd"), (31, "st"),
-])
+@pytest.mark.parametrize(
+    ("day", "suffix"),
+    [
+        (1, "st"),
+        (2, "nd"),
+        (3, "rd"),
+        (4, "th"),
+        (11, "th"),
+        (12, "th"),
+        (13, "th"),
+        (21, "st"),
+        (22, "nd"),
+        (23, "rd"),
+        (31, "st"),
+    ],
+)
 def test_django_ordinal_suffix(day: int, suffix: str) -> None:
     assert django_date(dt.date(2023, 1, day), "S") == suffix
 
@@ -265,6 +358,18 @@ def test_django_bare_date() -> None:
 
 @pytest.mark.parametrize("month", range(1, 13))
 def test_django_ap_month_names(month: int) -> None:
-    expected = ["Jan.", "Feb.", "March", "April", "May", "June", "July", "Aug.", "Sept.", "Oct.",
-                "Nov.", "Dec."][month - 1]
+    expected = [
+        "Jan.",
+        "Feb.",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "Aug.",
+        "Sept.",
+        "Oct.",
+        "Nov.",
+        "Dec.",
+    ][month - 1]
     assert django_date(dt.date(2023, month, 1), "N") == expected

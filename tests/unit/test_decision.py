@@ -8,16 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.core.decision import (
-    OBSERVED,
-    RULES,
-    Act,
-    Facts,
-    Seen,
-    Status,
-    decide,
-    rules_table,
-)
+from syncd.core.decision import OBSERVED, RULES, Act, Facts, Seen, Status, decide, rules_table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 OPTIONS = ("update_changed_highlights", "remove_deleted_highlights")
@@ -25,12 +16,18 @@ ALL_OPTIONS = [frozenset(c) for n in range(3) for c in itertools.combinations(OP
 # Where a block can be, by what its record says (see `plan._look`): a highlight never written
 # is looked for unless deleted in Readwise; a written one as written, else alike, else absent;
 # the others are not looked for.
-SEEN = {None: (Seen.AS_WRITTEN, Seen.FOUND, Seen.ABSENT), Status.WRITTEN: (
-    Seen.AS_WRITTEN, Seen.SIMILAR, Seen.ABSENT)}
-CASES = [Facts(status, None if status is None and deleted else seen, deleted, changed)
-         for status in (None, *Status) for seen in SEEN.get(status, (None,))
-         for deleted in (False, True) for changed in (False, True)
-         if status is not None or not changed]
+SEEN = {
+    None: (Seen.AS_WRITTEN, Seen.FOUND, Seen.ABSENT),
+    Status.WRITTEN: (Seen.AS_WRITTEN, Seen.SIMILAR, Seen.ABSENT),
+}
+CASES = [
+    Facts(status, None if status is None and deleted else seen, deleted, changed)
+    for status in (None, *Status)
+    for seen in SEEN.get(status, (None,))
+    for deleted in (False, True)
+    for changed in (False, True)
+    if status is not None or not changed
+]
 WRITES = {Act.APPEND, Act.UPDATE, Act.REMOVE}
 
 
@@ -77,8 +74,9 @@ def test_what_a_page_alone_tells(status: Status) -> None:
 
     assert observed(Seen.AS_WRITTEN) == Status.WRITTEN
     assert observed(Seen.ABSENT) == Status.DELETED
-    assert observed(Seen.SIMILAR) == (Status.CONFLICT if status == Status.CONFLICT
-                                      else Status.EDITED)
+    assert observed(Seen.SIMILAR) == (
+        Status.CONFLICT if status == Status.CONFLICT else Status.EDITED
+    )
 
 
 def test_the_readme_shows_the_table_the_code_runs() -> None:

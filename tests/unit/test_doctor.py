@@ -33,13 +33,21 @@ def readwise() -> Iterator[FakeReadwise]:
         yield server
 
 
-def make_config(tmp_path: Path, server_url: str = "http://127.0.0.1:9", *,
-                vault: Path | None = None, **settings: Any) -> Config:
+def make_config(
+    tmp_path: Path,
+    server_url: str = "http://127.0.0.1:9",
+    *,
+    vault: Path | None = None,
+    **settings: Any,
+) -> Config:
     if vault is None:
         vault = tmp_path / "graph"
         vault.mkdir(exist_ok=True)
-    data = {"readwise": {"token": TOKEN, "base_url": server_url, **settings},
-            "vault": {"path": str(vault)}, "state_dir": str(tmp_path / "state")}
+    data = {
+        "readwise": {"token": TOKEN, "base_url": server_url, **settings},
+        "vault": {"path": str(vault)},
+        "state_dir": str(tmp_path / "state"),
+    }
     return config_from_mapping(data, tmp_path / "config.yaml", {}, require_token=False)
 
 
@@ -56,8 +64,9 @@ def test_a_token_readwise_accepts_passes(tmp_path: Path, readwise: FakeReadwise)
     assert check.ok and check.line() == f"ok   token: {readwise.url} accepts it"
 
 
-def test_a_token_readwise_refuses_fails_without_showing_it(tmp_path: Path,
-                                                          readwise: FakeReadwise) -> None:
+def test_a_token_readwise_refuses_fails_without_showing_it(
+    tmp_path: Path, readwise: FakeReadwise
+) -> None:
     wrong = "wrong-Tok3n-never-shown"
     check = check_token(make_config(tmp_path, readwise.url, token=wrong))
     one_failing_line(check, "token")
@@ -65,8 +74,9 @@ def test_a_token_readwise_refuses_fails_without_showing_it(tmp_path: Path,
 
 
 def test_no_token_fails_naming_where_one_goes(tmp_path: Path) -> None:
-    one_failing_line(check_token(make_config(tmp_path, token=None)), "readwise.token",
-                     "$READWISE_TOKEN")
+    one_failing_line(
+        check_token(make_config(tmp_path, token=None)), "readwise.token", "$READWISE_TOKEN"
+    )
 
 
 def test_readwise_unreachable_fails(tmp_path: Path) -> None:
@@ -75,8 +85,12 @@ def test_readwise_unreachable_fails(tmp_path: Path) -> None:
 
 def test_a_missing_vault_fails_naming_it_and_where_it_was_set(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-vault"
-    one_failing_line(check_vault(make_config(tmp_path, vault=missing)), str(missing),
-                     "does not exist", f"vault.path in {tmp_path / 'config.yaml'}")
+    one_failing_line(
+        check_vault(make_config(tmp_path, vault=missing)),
+        str(missing),
+        "does not exist",
+        f"vault.path in {tmp_path / 'config.yaml'}",
+    )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
@@ -111,8 +125,9 @@ def test_too_few_inotify_watches_fails_with_the_numbers(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     for name in "abc":
         (config.vault.path / name).mkdir()
-    one_failing_line(check_watcher(config, {"max_user_watches": 2}), "4 folders",
-                     "max_user_watches is 2")
+    one_failing_line(
+        check_watcher(config, {"max_user_watches": 2}), "4 folders", "max_user_watches is 2"
+    )
     assert check_watcher(config, {"max_user_watches": 4}).ok
     assert "poll" in check_watcher(config, {"max_user_watches": None}).line()
 
@@ -144,6 +159,11 @@ def test_every_check_runs_even_when_the_first_fail(tmp_path: Path) -> None:
     path.chmod(0o644)
     config = make_config(tmp_path, vault=tmp_path / "missing")
     checks = run_checks(config, path, lambda: {"max_user_watches": None})
-    assert [c.name for c in checks] == ["config file", "token", "vault", "logseq settings",
-                                        "watcher"]
+    assert [c.name for c in checks] == [
+        "config file",
+        "token",
+        "vault",
+        "logseq settings",
+        "watcher",
+    ]
     assert [c.ok for c in checks] == [False, False, False, True, True]

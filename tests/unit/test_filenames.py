@@ -13,11 +13,13 @@ from hypothesis import strategies as st
 
 from syncd.core.filenames import logseq_file_stem, obsidian_file_stem
 
-CORPUS_PAGES = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" \
-    / "logseq-readwise" / "pages"
+CORPUS_PAGES = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "logseq-readwise" / "pages"
+)
 
 DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
-    f"{port}{digit}" for port in ("COM", "LPT") for digit in "123456789¹²³"}
+    f"{port}{digit}" for port in ("COM", "LPT") for digit in "123456789¹²³"
+}
 
 STEMMERS: dict[str, Callable[[str], str]] = {
     "triple-lowbar": lambda title: logseq_file_stem(title, "triple-lowbar"),
@@ -89,7 +91,7 @@ def test_corpus_file_names_are_reproduced() -> None:
         first_line = path.read_bytes().decode("utf-8").split("\n", 1)[0]
         if not first_line.startswith("title:: "):
             continue  # the sync log page, Readwise.md, has no title property
-        title = first_line[len("title:: "):]
+        title = first_line[len("title:: ") :]
         checked += 1
         if logseq_file_stem(title, "triple-lowbar") + ".md" != path.name:
             mismatches.append((title, path.name))
@@ -105,56 +107,62 @@ def test_sync_log_page_name() -> None:
 # --------------------------------------------------------------------------- Logseq's rules
 
 
-@pytest.mark.parametrize(("title", "stem"), [
-    ("Plain title (highlights)", "Plain title (highlights)"),
-    ("a/b/c", "a___b___c"),
-    ("Tiago Forte // Building", "Tiago Forte ______ Building"),
-    ("/leading and trailing/", "leading and trailing"),
-    ("//two", "___two"),
-    ("a___b", "a%5F%5F%5Fb"),
-    ("a____b", "a%5F%5F%5F_b"),
-    ("a_/b", "a%5F___b"),
-    ("a/_b", "a___%5Fb"),
-    ("snake_case", "snake_case"),
-    ("Ask HN: Why?", "Ask HN%3A Why%3F"),
-    ('"Quoted" <tag> a|b', "%22Quoted%22 %3Ctag%3E a%7Cb"),
-    ("a*b", "a%2Ab"),
-    ("C# #1", "C%23 %231"),
-    ("back\\slash", "back%5Cslash"),
-    ("?:*", "%3F%3A%2A"),
-    ("10% Happier", "10% Happier"),
-    ("100%3A", "100%253A"),
-    ("%e9t%C3%A9", "%25e9t%25C3%25A9"),
-    ("100%zz", "100%zz"),
-    (".NET", "%2ENET"),
-    (".", "%2E"),
-    ("CON", "CON___"),
-    ("LPT1", "LPT1___"),
-    ("Dr.", "Dr.___"),
-    ("Measure Twice, Cut Once...", "Measure Twice, Cut Once...___"),
-    ("Caf\u0065\u0301", "Caf\u00e9"),  # NFC
-    ("a.b.c", "a.b.c"),
-])
+@pytest.mark.parametrize(
+    ("title", "stem"),
+    [
+        ("Plain title (highlights)", "Plain title (highlights)"),
+        ("a/b/c", "a___b___c"),
+        ("Tiago Forte // Building", "Tiago Forte ______ Building"),
+        ("/leading and trailing/", "leading and trailing"),
+        ("//two", "___two"),
+        ("a___b", "a%5F%5F%5Fb"),
+        ("a____b", "a%5F%5F%5F_b"),
+        ("a_/b", "a%5F___b"),
+        ("a/_b", "a___%5Fb"),
+        ("snake_case", "snake_case"),
+        ("Ask HN: Why?", "Ask HN%3A Why%3F"),
+        ('"Quoted" <tag> a|b', "%22Quoted%22 %3Ctag%3E a%7Cb"),
+        ("a*b", "a%2Ab"),
+        ("C# #1", "C%23 %231"),
+        ("back\\slash", "back%5Cslash"),
+        ("?:*", "%3F%3A%2A"),
+        ("10% Happier", "10% Happier"),
+        ("100%3A", "100%253A"),
+        ("%e9t%C3%A9", "%25e9t%25C3%25A9"),
+        ("100%zz", "100%zz"),
+        (".NET", "%2ENET"),
+        (".", "%2E"),
+        ("CON", "CON___"),
+        ("LPT1", "LPT1___"),
+        ("Dr.", "Dr.___"),
+        ("Measure Twice, Cut Once...", "Measure Twice, Cut Once...___"),
+        ("Caf\u0065\u0301", "Caf\u00e9"),  # NFC
+        ("a.b.c", "a.b.c"),
+    ],
+)
 def test_triple_lowbar_rules(title: str, stem: str) -> None:
     assert logseq_file_stem(title, "triple-lowbar") == stem
 
 
-@pytest.mark.parametrize(("title", "stem"), [
-    ("Plain title", "Plain title"),
-    ("a/b/c", "a%2Fb%2Fc"),
-    ("/leading/", "leading"),
-    ("a.b.c", "a.b.c"),
-    ("a___b", "a___b"),
-    ("Ask HN: Why?", "Ask HN%3A Why%3F"),
-    ("10% off", "10%25 off"),
-    ("100%3A", "100%253A"),
-    ("C# a|b", "C%23 a%7Cb"),
-    ("a*b", "a%2Ab"),
-    ("back\\slash", "back%5Cslash"),
-    ('"x" <y>', "%22x%22 %3Cy%3E"),
-    ("Caf\u0065\u0301", "Caf\u00e9"),
-    ("Dr.", "Dr."),
-])
+@pytest.mark.parametrize(
+    ("title", "stem"),
+    [
+        ("Plain title", "Plain title"),
+        ("a/b/c", "a%2Fb%2Fc"),
+        ("/leading/", "leading"),
+        ("a.b.c", "a.b.c"),
+        ("a___b", "a___b"),
+        ("Ask HN: Why?", "Ask HN%3A Why%3F"),
+        ("10% off", "10%25 off"),
+        ("100%3A", "100%253A"),
+        ("C# a|b", "C%23 a%7Cb"),
+        ("a*b", "a%2Ab"),
+        ("back\\slash", "back%5Cslash"),
+        ('"x" <y>', "%22x%22 %3Cy%3E"),
+        ("Caf\u0065\u0301", "Caf\u00e9"),
+        ("Dr.", "Dr."),
+    ],
+)
 def test_legacy_rules(title: str, stem: str) -> None:
     assert logseq_file_stem(title, "legacy") == stem
 
@@ -168,29 +176,32 @@ def test_unknown_name_format_raises(name_format: str) -> None:
 # --------------------------------------------------------------------------- beyond Logseq
 
 
-@pytest.mark.parametrize(("title", "name_format", "stem"), [
-    ("../../etc/passwd", "triple-lowbar", "%2E.___..___etc___passwd"),
-    ("../../etc/passwd", "legacy", "%2E.%2F..%2Fetc%2Fpasswd"),
-    ("/abs/path", "triple-lowbar", "abs___path"),
-    ("/abs/path", "legacy", "abs%2Fpath"),
-    (".hidden", "legacy", "%2Ehidden"),
-    ("..", "triple-lowbar", "%2E.___"),
-    ("..", "legacy", "%2E."),
-    ("", "triple-lowbar", "Untitled"),
-    ("/", "legacy", "Untitled"),
-    ("con", "triple-lowbar", "%63on"),
-    ("con.txt", "triple-lowbar", "%63on.txt"),
-    ("CON.", "triple-lowbar", "%43ON.___"),
-    ("CON", "legacy", "%43ON"),
-    ("Aux .md", "legacy", "%41ux .md"),
-    ("COM10", "triple-lowbar", "COM10"),
-    ("CONSOLE", "triple-lowbar", "CONSOLE"),
-    ("a\x00b\nc\x7f", "triple-lowbar", "a%00b%0Ac%7F"),
-    ("tab\there", "legacy", "tab%09here"),
-    ("\ud800", "triple-lowbar", "%ED%A0%80"),
-    ("😀 ok", "triple-lowbar", "😀 ok"),
-    ("שלום עולם", "triple-lowbar", "שלום עולם"),
-])
+@pytest.mark.parametrize(
+    ("title", "name_format", "stem"),
+    [
+        ("../../etc/passwd", "triple-lowbar", "%2E.___..___etc___passwd"),
+        ("../../etc/passwd", "legacy", "%2E.%2F..%2Fetc%2Fpasswd"),
+        ("/abs/path", "triple-lowbar", "abs___path"),
+        ("/abs/path", "legacy", "abs%2Fpath"),
+        (".hidden", "legacy", "%2Ehidden"),
+        ("..", "triple-lowbar", "%2E.___"),
+        ("..", "legacy", "%2E."),
+        ("", "triple-lowbar", "Untitled"),
+        ("/", "legacy", "Untitled"),
+        ("con", "triple-lowbar", "%63on"),
+        ("con.txt", "triple-lowbar", "%63on.txt"),
+        ("CON.", "triple-lowbar", "%43ON.___"),
+        ("CON", "legacy", "%43ON"),
+        ("Aux .md", "legacy", "%41ux .md"),
+        ("COM10", "triple-lowbar", "COM10"),
+        ("CONSOLE", "triple-lowbar", "CONSOLE"),
+        ("a\x00b\nc\x7f", "triple-lowbar", "a%00b%0Ac%7F"),
+        ("tab\there", "legacy", "tab%09here"),
+        ("\ud800", "triple-lowbar", "%ED%A0%80"),
+        ("😀 ok", "triple-lowbar", "😀 ok"),
+        ("שלום עולם", "triple-lowbar", "שלום עולם"),
+    ],
+)
 def test_logseq_safety(title: str, name_format: str, stem: str) -> None:
     assert logseq_file_stem(title, name_format) == stem
 
@@ -247,8 +258,10 @@ def test_cut_never_splits_a_character(kind: str, unit: str) -> None:
 
 
 def test_cut_of_a_huge_combining_sequence_keeps_code_points() -> None:
-    for stem in (obsidian_file_stem("q" + "\u0301" * 400),
-                 logseq_file_stem("q" + "\u0301" * 400, "triple-lowbar")):
+    for stem in (
+        obsidian_file_stem("q" + "\u0301" * 400),
+        logseq_file_stem("q" + "\u0301" * 400, "triple-lowbar"),
+    ):
         prefix, _, digest = stem.rpartition("~")
         assert re.fullmatch(r"q\u0301+", prefix)
         assert re.fullmatch(r"[0-9a-f]{8}", digest)
@@ -264,40 +277,47 @@ def test_cut_never_splits_a_namespace_separator() -> None:
 # --------------------------------------------------------------------------- Obsidian
 
 
-@pytest.mark.parametrize(("title", "stem"), [
-    ("Plain Title", "Plain Title"),
-    ("OpenSea: The Reasonable Revolutionary | the Generalist",
-     "OpenSea The Reasonable Revolutionary the Generalist"),
-    ("Book Notes: Unlearn: Let Go", "Book Notes Unlearn Let Go"),
-    ("What Is Intelligence? || the Human Potential Lab",
-     "What Is Intelligence the Human Potential Lab"),
-    ("https://github.com/kiber-io - GitHub", "httpsgithub.comkiber-io - GitHub"),
-    ('a*"\\/<>:|?#^[]b', "a#^[]b"),
-    ("[[Wiki]] #tag ^block", "[[Wiki]] #tag ^block"),  # kept, as Readwise keeps them
-    ("Nègres Blancs D&#39;Amérique", "Nègres Blancs D&#39;Amérique"),
-    ("Malloc.", "Malloc."),
-    ("a\u00a0\u00a0b   c", "a b c"),
-    ("???", "Untitled"),
-    ("Measure Twice, Cut Once...", "Measure Twice, Cut Once..."),
-    (".hidden", "hidden"),
-    ("... and more", "and more"),
-    ("  padded  ", "padded"),
-    ("", "Untitled"),
-    ("...", "Untitled"),
-    ("///", "Untitled"),
-    ("\x00\x01", "Untitled"),
-    ("CON", "CON_"),
-    ("con.txt", "con_.txt"),
-    ("Nul .x", "Nul_ .x"),
-    ("LPT1", "LPT1_"),
-    ("COM10", "COM10"),
-    ("a\x00b\tc\nd\u2028e", "abcde"),
-    ("Caf\u0065\u0301", "Caf\u00e9"),
-    ("e:\u0301", "\u00e9"),  # the mark composes once the colon is gone
-    ("<\u0338", "\u226e"),  # an allowed character whose parts hold a dropped one is kept
-    ("😀 Emoji 🎉", "😀 Emoji 🎉"),
-    ("ChatGPT’s Alter Ego", "ChatGPT’s Alter Ego"),
-])
+@pytest.mark.parametrize(
+    ("title", "stem"),
+    [
+        ("Plain Title", "Plain Title"),
+        (
+            "OpenSea: The Reasonable Revolutionary | the Generalist",
+            "OpenSea The Reasonable Revolutionary the Generalist",
+        ),
+        ("Book Notes: Unlearn: Let Go", "Book Notes Unlearn Let Go"),
+        (
+            "What Is Intelligence? || the Human Potential Lab",
+            "What Is Intelligence the Human Potential Lab",
+        ),
+        ("https://github.com/kiber-io - GitHub", "httpsgithub.comkiber-io - GitHub"),
+        ('a*"\\/<>:|?#^[]b', "a#^[]b"),
+        ("[[Wiki]] #tag ^block", "[[Wiki]] #tag ^block"),  # kept, as Readwise keeps them
+        ("Nègres Blancs D&#39;Amérique", "Nègres Blancs D&#39;Amérique"),
+        ("Malloc.", "Malloc."),
+        ("a\u00a0\u00a0b   c", "a b c"),
+        ("???", "Untitled"),
+        ("Measure Twice, Cut Once...", "Measure Twice, Cut Once..."),
+        (".hidden", "hidden"),
+        ("... and more", "and more"),
+        ("  padded  ", "padded"),
+        ("", "Untitled"),
+        ("...", "Untitled"),
+        ("///", "Untitled"),
+        ("\x00\x01", "Untitled"),
+        ("CON", "CON_"),
+        ("con.txt", "con_.txt"),
+        ("Nul .x", "Nul_ .x"),
+        ("LPT1", "LPT1_"),
+        ("COM10", "COM10"),
+        ("a\x00b\tc\nd\u2028e", "abcde"),
+        ("Caf\u0065\u0301", "Caf\u00e9"),
+        ("e:\u0301", "\u00e9"),  # the mark composes once the colon is gone
+        ("<\u0338", "\u226e"),  # an allowed character whose parts hold a dropped one is kept
+        ("😀 Emoji 🎉", "😀 Emoji 🎉"),
+        ("ChatGPT’s Alter Ego", "ChatGPT’s Alter Ego"),
+    ],
+)
 def test_obsidian_names(title: str, stem: str) -> None:
     assert obsidian_file_stem(title) == stem
 
@@ -305,8 +325,10 @@ def test_obsidian_names(title: str, stem: str) -> None:
 def test_obsidian_names_before_2025_keep_double_spaces() -> None:
     """issue 11, item 1: Readwise's names before 2025 (`UX  UX Booth.md`)."""
     title = "Getting Started With Statistics for UX | UX Booth"
-    assert obsidian_file_stem(title, collapse_spaces=False) == \
-        "Getting Started With Statistics for UX  UX Booth"
+    assert (
+        obsidian_file_stem(title, collapse_spaces=False)
+        == "Getting Started With Statistics for UX  UX Booth"
+    )
     assert obsidian_file_stem(title) == "Getting Started With Statistics for UX UX Booth"
 
 
@@ -320,11 +342,48 @@ def test_obsidian_names_are_cut_at_250_characters_and_255_bytes() -> None:
 
 # --------------------------------------------------------------------------- properties
 
-HOSTILE_PIECES = st.sampled_from([
-    "/", "\\", ".", "..", "\x00", "\n", "\x1f", "CON", "con", "NUL", "LPT1", "_", "___", "%",
-    "%3A", "%e9", ":", "*", "?", '"', "<", ">", "|", "#", "^", "[", "]", " ", "😀", "é", "e",
-    "\u0301", "\u200d", "\u202e", "שלום", "x" * 60, "ü" * 40, "\ud800",
-])
+HOSTILE_PIECES = st.sampled_from(
+    [
+        "/",
+        "\\",
+        ".",
+        "..",
+        "\x00",
+        "\n",
+        "\x1f",
+        "CON",
+        "con",
+        "NUL",
+        "LPT1",
+        "_",
+        "___",
+        "%",
+        "%3A",
+        "%e9",
+        ":",
+        "*",
+        "?",
+        '"',
+        "<",
+        ">",
+        "|",
+        "#",
+        "^",
+        "[",
+        "]",
+        " ",
+        "😀",
+        "é",
+        "e",
+        "\u0301",
+        "\u200d",
+        "\u202e",
+        "שלום",
+        "x" * 60,
+        "ü" * 40,
+        "\ud800",
+    ]
+)
 TITLES = st.one_of(
     st.text(),
     st.text(st.characters(exclude_categories=()), max_size=300),  # surrogates too

@@ -15,13 +15,16 @@ from syncd.core.identity import (
 )
 
 
-@pytest.mark.parametrize("name", [
-    "Walden.sync-conflict-20240101-120000-ABCDEFG.md",
-    "Walden (highlights).sync-conflict-20231231-235959-7QXZ2KD.md",
-    "Walden (Someone's conflicted copy 2024-01-01).md",
-    "Walden (Jane's conflicted copy).md",
-    "Walden (conflicted copy 2024-01-01 120000).md",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Walden.sync-conflict-20240101-120000-ABCDEFG.md",
+        "Walden (highlights).sync-conflict-20231231-235959-7QXZ2KD.md",
+        "Walden (Someone's conflicted copy 2024-01-01).md",
+        "Walden (Jane's conflicted copy).md",
+        "Walden (conflicted copy 2024-01-01 120000).md",
+    ],
+)
 def test_conflict_copies_by_their_name(name: str) -> None:
     """issue 10, item 2: Syncthing, Dropbox and Nextcloud mark a copy in its name."""
     assert is_conflict_copy(name)
@@ -65,16 +68,17 @@ def test_content_needs_syncd_s_header_and_a_clear_majority_of_its_blocks() -> No
     assert by_content(Evidence("a.md", blocks_on_page=3, blocks_written=4, marked=True))
     # Logseq renamed it (a new title::) after an editor saved it as a new file: syncd's header
     # and most of its highlights are what is left, even for a book of one highlight.
-    assert by_content(Evidence("a.md", blocks_on_page=1, blocks_written=1, other_title=True,
-                               marked=True))
-    assert not by_content(Evidence("a.md", blocks_on_page=1, blocks_written=1, marked=True,
-                                   excluded="a journal page"))
+    assert by_content(
+        Evidence("a.md", blocks_on_page=1, blocks_written=1, other_title=True, marked=True)
+    )
+    assert not by_content(
+        Evidence("a.md", blocks_on_page=1, blocks_written=1, marked=True, excluded="a journal page")
+    )
 
 
 def test_strong_evidence() -> None:
     assert strong(Evidence("a.md", moved_here=True))
-    assert strong(Evidence("a.md", same_file=True, blocks_on_page=1, blocks_written=5,
-                           marked=True))
+    assert strong(Evidence("a.md", same_file=True, blocks_on_page=1, blocks_written=5, marked=True))
     # An inode number freed by a deleted page and given to a new file of the user's, holding a
     # highlight they copied (found by the world test):
     assert not strong(Evidence("a.md", same_file=True, blocks_on_page=1, blocks_written=5))
@@ -83,15 +87,30 @@ def test_strong_evidence() -> None:
     assert not strong(Evidence("a.md", same_file=True))
     # The user deleted every highlight block, then Logseq renamed the page (file and title::):
     # the first-sync header syncd wrote is still on it.
-    assert strong(Evidence("a.md", same_file=True, other_title=True, blocks_on_page=0,
-                           blocks_written=5, marked=True))
-    assert strong(Evidence("a.md", same_file=True, other_title=True, blocks_on_page=1,
-                           blocks_written=3, marked=True))  # Logseq renamed it: file and title
+    assert strong(
+        Evidence(
+            "a.md",
+            same_file=True,
+            other_title=True,
+            blocks_on_page=0,
+            blocks_written=5,
+            marked=True,
+        )
+    )
+    assert strong(
+        Evidence(
+            "a.md",
+            same_file=True,
+            other_title=True,
+            blocks_on_page=1,
+            blocks_written=3,
+            marked=True,
+        )
+    )  # Logseq renamed it: file and title
     assert strong(Evidence("a.md", title_matches=True))
     assert not strong(Evidence("a.md", title_matches=True, excluded="a file-sync tool's copy"))
     assert not strong(Evidence("a.md", moved_here=True, excluded="a journal page"))
-    assert strong(Evidence("a.md", at_place=True, blocks_on_page=1, blocks_written=3,
-                           marked=True))
+    assert strong(Evidence("a.md", at_place=True, blocks_on_page=1, blocks_written=3, marked=True))
     assert not strong(Evidence("a.md", at_place=True, blocks_written=3, marked=True))
     # A note of the user's at the deleted page's place, holding a highlight they pasted.
     assert not strong(Evidence("a.md", at_place=True, blocks_on_page=1, blocks_written=3))

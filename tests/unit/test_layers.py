@@ -10,8 +10,14 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "syncd"
 FORBIDDEN = {
-    "core": ("syncd.edges", "syncd.engine", "syncd.commands", "syncd.config", "syncd.testing",
-             "syncd.cli"),
+    "core": (
+        "syncd.edges",
+        "syncd.engine",
+        "syncd.commands",
+        "syncd.config",
+        "syncd.testing",
+        "syncd.cli",
+    ),
     "edges": ("syncd.engine", "syncd.commands", "syncd.testing", "syncd.cli"),
     "engine": ("syncd.commands", "syncd.testing", "syncd.cli"),
     "config": ("syncd.engine", "syncd.commands", "syncd.testing", "syncd.edges", "syncd.cli"),
@@ -37,18 +43,29 @@ def modules(room: str) -> list[Path]:
 @pytest.mark.parametrize("room", sorted(FORBIDDEN))
 def test_a_room_imports_only_what_lies_below_it(room: str) -> None:
     assert modules(room)
-    wrong = {f"{path.name} imports {name}" for path in modules(room) for name in imports(path)
-             if name.startswith(FORBIDDEN[room])}
+    wrong = {
+        f"{path.name} imports {name}"
+        for path in modules(room)
+        for name in imports(path)
+        if name.startswith(FORBIDDEN[room])
+    }
     assert not wrong
 
 
 def test_the_core_is_pure() -> None:
-    wrong = {f"{path.name} imports {name}" for path in modules("core") for name in imports(path)
-             if name.split(".")[0] in IMPURE}
+    wrong = {
+        f"{path.name} imports {name}"
+        for path in modules("core")
+        for name in imports(path)
+        if name.split(".")[0] in IMPURE
+    }
     assert not wrong
 
 
 def test_no_module_is_over_400_lines() -> None:
-    long = {str(path.relative_to(PACKAGE)): n for path in PACKAGE.rglob("*.py")
-            if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400}
+    long = {
+        str(path.relative_to(PACKAGE)): n
+        for path in PACKAGE.rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
     assert not long

@@ -144,10 +144,7 @@ def test_escaped_dash_continuation_stays_in_the_block(mldoc: MldocParser) -> Non
 
 def test_unescaped_dash_continuation_becomes_a_nested_child_block(mldoc: MldocParser) -> None:
     tree = mldoc.parse(_page("- line two"))
-    assert tree.blocks[0].children == (
-        Block("line one", (Block("line two"),)),
-        Block("next"),
-    )
+    assert tree.blocks[0].children == (Block("line one", (Block("line two"),)), Block("next"))
 
 
 def test_markdown_heading_continuation_splits_off_a_top_level_block(mldoc: MldocParser) -> None:

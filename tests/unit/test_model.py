@@ -41,17 +41,26 @@ def _without(mapping: dict[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if k != key}
 
 
-@pytest.mark.parametrize(("record", "field"), [
-    pytest.param(_without(_record(), "highlights"), "highlights", id="missing-highlights"),
-    pytest.param(_record(highlights=[_without(_highlight(), "text")]), "text",
-                 id="highlight-missing-text"),
-    pytest.param(_record(highlights=[_highlight(id="1")]), "id", id="highlight-id-string"),
-    pytest.param(_record(highlights=[_highlight(location=True)]), "location",
-                 id="highlight-location-bool"),
-    pytest.param(_record(highlights=[_highlight(text=None)]), "text", id="highlight-text-null"),
-    pytest.param(_record(highlights="many"), "highlights", id="highlights-not-a-list"),
-    pytest.param(_record(title=17, readable_title=None), "title", id="title-int"),
-])
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        pytest.param(_without(_record(), "highlights"), "highlights", id="missing-highlights"),
+        pytest.param(
+            _record(highlights=[_without(_highlight(), "text")]),
+            "text",
+            id="highlight-missing-text",
+        ),
+        pytest.param(_record(highlights=[_highlight(id="1")]), "id", id="highlight-id-string"),
+        pytest.param(
+            _record(highlights=[_highlight(location=True)]),
+            "location",
+            id="highlight-location-bool",
+        ),
+        pytest.param(_record(highlights=[_highlight(text=None)]), "text", id="highlight-text-null"),
+        pytest.param(_record(highlights="many"), "highlights", id="highlights-not-a-list"),
+        pytest.param(_record(title=17, readable_title=None), "title", id="title-int"),
+    ],
+)
 def test_parse_book_names_the_book_id_and_the_field(record: dict[str, Any], field: str) -> None:
     with pytest.raises(BookSchemaError) as caught:
         parse_book(record)
@@ -89,22 +98,41 @@ def test_parse_book_accepts_the_valid_record_the_failures_start_from() -> None:
     assert [(h.id, h.text, h.location) for h in parsed.highlights] == [(1, "highlight 1", 3)]
 
 
-@pytest.mark.parametrize(("record", "where"), [
-    pytest.param(_record(highlights=["text"]), "highlights[0] is not an object", id="not-object"),
-    pytest.param(_record(highlights=[_highlight(), _highlight(id=2, note=7)]),
-                 "highlights[1].'note'", id="second-highlight-note-int"),
-    pytest.param(_record(book_tags=[{"id": 1}]), "'book_tags' holds a tag without a name",
-                 id="tag-without-name"),
-    pytest.param(_record(highlights=[_highlight(tags=["plain string"])]),
-                 "highlights[0].'tags' holds a tag without a name", id="tag-a-string"),
-    pytest.param(_record(readable_title="", title=""), "empty field 'title'", id="empty-title"),
-    pytest.param(_record(author="A \ud800 B"), "'author' holds a lone surrogate",
-                 id="lone-surrogate"),
-    pytest.param(_record(highlights=[_highlight(tags=[{"name": "\udfff"}])]),
-                 "lone surrogate", id="tag-lone-surrogate"),
-])
-def test_parse_book_says_where_in_the_record_the_problem_is(record: dict[str, Any],
-                                                           where: str) -> None:
+@pytest.mark.parametrize(
+    ("record", "where"),
+    [
+        pytest.param(
+            _record(highlights=["text"]), "highlights[0] is not an object", id="not-object"
+        ),
+        pytest.param(
+            _record(highlights=[_highlight(), _highlight(id=2, note=7)]),
+            "highlights[1].'note'",
+            id="second-highlight-note-int",
+        ),
+        pytest.param(
+            _record(book_tags=[{"id": 1}]),
+            "'book_tags' holds a tag without a name",
+            id="tag-without-name",
+        ),
+        pytest.param(
+            _record(highlights=[_highlight(tags=["plain string"])]),
+            "highlights[0].'tags' holds a tag without a name",
+            id="tag-a-string",
+        ),
+        pytest.param(_record(readable_title="", title=""), "empty field 'title'", id="empty-title"),
+        pytest.param(
+            _record(author="A \ud800 B"), "'author' holds a lone surrogate", id="lone-surrogate"
+        ),
+        pytest.param(
+            _record(highlights=[_highlight(tags=[{"name": "\udfff"}])]),
+            "lone surrogate",
+            id="tag-lone-surrogate",
+        ),
+    ],
+)
+def test_parse_book_says_where_in_the_record_the_problem_is(
+    record: dict[str, Any], where: str
+) -> None:
     with pytest.raises(BookSchemaError) as caught:
         parse_book(record)
     assert str(caught.value).startswith(f"book {BOOK_ID}: ")
@@ -121,19 +149,43 @@ def test_a_record_that_is_not_an_object_is_an_error_without_a_book_id(record: ob
 
 
 def test_odd_but_valid_records_parse() -> None:
-    parsed = parse_book({
-        "user_book_id": 1, "title": "Fallback title", "readable_title": "",
-        "author": None, "category": None, "source_url": "", "unique_url": "https://u",
-        "book_tags": [], "unknown_new_field": {"nested": [1, 2]}, "summary": None,
-        "highlights": [
-            {"id": 10, "text": "", "note": None, "location": 0, "tags": None},
-            {"id": 11, "text": "line 1\nline 2\r\n\ttabbed", "is_discard": True,
-             "tags": [{"name": "favorite", "id": 5}], "url": ""},
-            {"id": 12, "text": "emoji \U0001f600 and RTL \u05e9\u05dc\u05d5\u05dd",
-             "is_deleted": False, "is_discard": False, "location_type": "order"},
-        ]})
+    parsed = parse_book(
+        {
+            "user_book_id": 1,
+            "title": "Fallback title",
+            "readable_title": "",
+            "author": None,
+            "category": None,
+            "source_url": "",
+            "unique_url": "https://u",
+            "book_tags": [],
+            "unknown_new_field": {"nested": [1, 2]},
+            "summary": None,
+            "highlights": [
+                {"id": 10, "text": "", "note": None, "location": 0, "tags": None},
+                {
+                    "id": 11,
+                    "text": "line 1\nline 2\r\n\ttabbed",
+                    "is_discard": True,
+                    "tags": [{"name": "favorite", "id": 5}],
+                    "url": "",
+                },
+                {
+                    "id": 12,
+                    "text": "emoji \U0001f600 and RTL \u05e9\u05dc\u05d5\u05dd",
+                    "is_deleted": False,
+                    "is_discard": False,
+                    "location_type": "order",
+                },
+            ],
+        }
+    )
     assert (parsed.title, parsed.author, parsed.category, parsed.summary) == (
-        "Fallback title", "", "books", "")
+        "Fallback title",
+        "",
+        "books",
+        "",
+    )
     assert parsed.url == "https://u"  # the source url, else the unique url
     first, second, third = parsed.highlights
     assert (first.text, first.note, first.location, first.tags) == ("", "", 0, ())
@@ -143,8 +195,11 @@ def test_odd_but_valid_records_parse() -> None:
 
 
 def test_the_readable_title_wins_over_the_title_and_the_source_url_over_the_unique_url() -> None:
-    parsed = parse_book(_record(title="raw", readable_title="Readable", source_url="https://s",
-                                unique_url="https://u"))
+    parsed = parse_book(
+        _record(
+            title="raw", readable_title="Readable", source_url="https://s", unique_url="https://u"
+        )
+    )
     assert parsed.title == "Readable" and parsed.url == "https://s"
     assert Book(1, "t").url is None
 
@@ -159,40 +214,70 @@ def test_has_lone_surrogate() -> None:
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 HIGHLIGHT = st.fixed_dictionaries(
     {"id": st.integers(1, 2**53), "text": TEXT},
-    optional={"note": st.one_of(st.none(), TEXT), "location": st.one_of(st.none(), st.integers()),
-              "location_type": st.one_of(st.none(), TEXT),
-              "tags": st.lists(st.fixed_dictionaries({"name": TEXT}), max_size=3),
-              "updated_at": st.just("2023-01-01T00:00:00Z"), "is_deleted": st.booleans(),
-              "is_discard": st.booleans()})
+    optional={
+        "note": st.one_of(st.none(), TEXT),
+        "location": st.one_of(st.none(), st.integers()),
+        "location_type": st.one_of(st.none(), TEXT),
+        "tags": st.lists(st.fixed_dictionaries({"name": TEXT}), max_size=3),
+        "updated_at": st.just("2023-01-01T00:00:00Z"),
+        "is_deleted": st.booleans(),
+        "is_discard": st.booleans(),
+    },
+)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 2**53), TEXT.filter(bool), st.lists(HIGHLIGHT, max_size=5))
 def test_every_valid_record_parses_keeping_ids_texts_and_order(
-        book_id: int, title: str, highlights: list[dict[str, Any]]) -> None:
-    parsed = parse_book({"user_book_id": book_id, "readable_title": title,
-                         "highlights": highlights})
+    book_id: int, title: str, highlights: list[dict[str, Any]]
+) -> None:
+    parsed = parse_book(
+        {"user_book_id": book_id, "readable_title": title, "highlights": highlights}
+    )
     assert (parsed.id, parsed.title) == (book_id, title)
     assert [(h.id, h.text, h.note, h.location) for h in parsed.highlights] == [
-        (h["id"], h["text"], h.get("note") or "", h.get("location")) for h in highlights]
+        (h["id"], h["text"], h.get("note") or "", h.get("location")) for h in highlights
+    ]
     assert [h.deleted for h in parsed.highlights] == [
-        bool(h.get("is_deleted") or h.get("is_discard")) for h in highlights]
+        bool(h.get("is_deleted") or h.get("is_discard")) for h in highlights
+    ]
     assert [list(h.tags) for h in parsed.highlights] == [
-        [t["name"] for t in h.get("tags", [])] for h in highlights]
+        [t["name"] for t in h.get("tags", [])] for h in highlights
+    ]
 
 
-HIGHLIGHT_FIELDS = ["id", "text", "note", "location", "location_type", "url", "tags",
-                    "updated_at", "is_deleted", "is_discard"]
+HIGHLIGHT_FIELDS = [
+    "id",
+    "text",
+    "note",
+    "location",
+    "location_type",
+    "url",
+    "tags",
+    "updated_at",
+    "is_deleted",
+    "is_discard",
+]
 WRONG = [1.5, "x", True, [], {}, 7]
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.sampled_from(HIGHLIGHT_FIELDS), st.sampled_from(WRONG), st.integers(0, 2))
 def test_any_highlight_field_of_a_wrong_type_names_the_book_and_the_field(
-        key: str, value: Any, index: int) -> None:
-    expected = {"id": int, "text": str, "note": str, "location": int, "location_type": str,
-                "url": str, "tags": list, "updated_at": str, "is_deleted": bool,
-                "is_discard": bool}[key]
+    key: str, value: Any, index: int
+) -> None:
+    expected = {
+        "id": int,
+        "text": str,
+        "note": str,
+        "location": int,
+        "location_type": str,
+        "url": str,
+        "tags": list,
+        "updated_at": str,
+        "is_deleted": bool,
+        "is_discard": bool,
+    }[key]
     if type(value) is expected or (expected is list and value == []):
         return  # not a wrong type for this field
     highlights = [_highlight(id=n + 1) for n in range(3)]

@@ -67,6 +67,7 @@ def abstract_receiver() -> Iterator[Receiver]:
 # Messages, byte for byte
 # --------------------------------------------------------------------------------------------
 
+
 def test_ready_with_status(receiver: Receiver) -> None:
     assert notify.ready("Synced 3 pages", env=receiver.env) is True
     assert receiver.receive() == b"READY=1\nSTATUS=Synced 3 pages"
@@ -125,6 +126,7 @@ def test_abstract_namespace_socket(abstract_receiver: Receiver) -> None:
 # Nothing to send to: False, never an exception
 # --------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("env", [{}, {"NOTIFY_SOCKET": ""}], ids=["unset", "empty"])
 def test_without_a_socket_nothing_is_sent(env: dict[str, str]) -> None:
     assert notify.notify("READY=1", env=env) is False
@@ -166,6 +168,7 @@ def test_an_address_that_is_not_a_path() -> None:
 # The watchdog period
 # --------------------------------------------------------------------------------------------
 
+
 def test_no_watchdog_without_watchdog_usec() -> None:
     assert notify.watchdog_interval({}) is None
     assert notify.watchdog_interval({"WATCHDOG_PID": str(os.getpid())}) is None
@@ -200,6 +203,7 @@ def test_no_watchdog_for_a_bad_watchdog_pid() -> None:
 # --------------------------------------------------------------------------------------------
 # Notifier: the same, bound to one environment
 # --------------------------------------------------------------------------------------------
+
 
 def test_notifier_sends_every_message(receiver: Receiver) -> None:
     notifier = Notifier(receiver.env)

@@ -42,23 +42,49 @@ from tests.support.mldoc import Block, MldocParser
 STYLES = {f: Style(templates=Templates(f), tz=timezone.utc) for f in ("logseq", "obsidian")}
 T0 = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)
 INDENTS = ["", " ", "  ", "   ", "    ", "\t", "\t\t", " \t", "\t  ", "        "]
-MARKERS = ["- ", "-", "-\t", "* ", "+ ", "1. ", "12) ", "# ", "## ", "###### ", "####### ",
-           "#", "#\t", "---", "***", "> ", "-- ", "#tag "]
-LINES = [f"{indent}{marker}{word}" for indent in INDENTS for marker in MARKERS
-         for word in ("item", "")]
+MARKERS = [
+    "- ",
+    "-",
+    "-\t",
+    "* ",
+    "+ ",
+    "1. ",
+    "12) ",
+    "# ",
+    "## ",
+    "###### ",
+    "####### ",
+    "#",
+    "#\t",
+    "---",
+    "***",
+    "> ",
+    "-- ",
+    "#tag ",
+]
+LINES = [
+    f"{indent}{marker}{word}" for indent in INDENTS for marker in MARKERS for word in ("item", "")
+]
 _UNESCAPE = re.compile(r"^([ \t]*)\\([-#])", re.MULTILINE)
 
 
 def book_of(texts: list[tuple[str, str]]) -> Book:
-    return Book(1, "Nested", highlights=tuple(
-        Highlight(10 + i, text, note=note) for i, (text, note) in enumerate(texts)))
+    return Book(
+        1,
+        "Nested",
+        highlights=tuple(
+            Highlight(10 + i, text, note=note) for i, (text, note) in enumerate(texts)
+        ),
+    )
 
 
 def page_of(book: Book, fmt: str) -> tuple[str, dict[int, object]]:
     style = STYLES[fmt]
     blocks, records = new_page_records(book, list(book.highlights), style)
-    return (render_new_page(book, "Nested", blocks, style, T0),
-            {r.highlight_id: r for r in records})
+    return (
+        render_new_page(book, "Nested", blocks, style, T0),
+        {r.highlight_id: r for r in records},
+    )
 
 
 def lines_of(text: str) -> list[str]:
@@ -78,7 +104,8 @@ def assert_one_block_each(tree_blocks: tuple[Block, ...], book: Book) -> None:
         if highlight.note:
             (note,) = block.children
             assert lines_of(note.text.removeprefix("**Note**: ")) == [
-                line.strip() for line in highlight.note.split("\n")]
+                line.strip() for line in highlight.note.split("\n")
+            ]
             assert note.children == ()
         else:
             assert block.children == ()
@@ -98,8 +125,7 @@ def test_readers_nested_list_stays_one_block(mldoc: MldocParser) -> None:
 def test_every_marker_at_every_indentation_is_read_back_as_written(fmt: str) -> None:
     """issue 10, item 10: syncd re-reading its page sees every block as it wrote it. (Lines
     without trailing white space: a line ending in spaces is item 8's, see test_plan_*.)"""
-    book = book_of([(f"Intro:\n{line.rstrip()}\nend", f"Note:\n{line.rstrip()}")
-                    for line in LINES])
+    book = book_of([(f"Intro:\n{line.rstrip()}\nend", f"Note:\n{line.rstrip()}") for line in LINES])
     text, records = page_of(book, fmt)
     assert observe_page(text, records, STYLES[fmt].page_format) == []
     plan = plan_page(book, list(book.highlights), text, records, STYLES[fmt], T0, Options())
@@ -114,18 +140,22 @@ def test_every_marker_at_every_indentation_stays_in_its_block(mldoc: MldocParser
     assert_one_block_each(mldoc.parse(text).blocks, book)
 
 
-TEXT_LINES = st.builds(lambda indent, marker, word: f"{indent}{marker}{word}".rstrip(),
-                       st.sampled_from(INDENTS), st.sampled_from([*MARKERS, ""]),
-                       st.sampled_from(["item", "two words", "", "#x", "- y"])
-                       ).filter(str.strip)  # a blank line, like trailing spaces, is item 8's
-TEXTS = st.builds(lambda lines: "\n".join(["First", *lines, "last"]),
-                  st.lists(TEXT_LINES, min_size=1, max_size=6))
+TEXT_LINES = st.builds(
+    lambda indent, marker, word: f"{indent}{marker}{word}".rstrip(),
+    st.sampled_from(INDENTS),
+    st.sampled_from([*MARKERS, ""]),
+    st.sampled_from(["item", "two words", "", "#x", "- y"]),
+).filter(str.strip)  # a blank line, like trailing spaces, is item 8's
+TEXTS = st.builds(
+    lambda lines: "\n".join(["First", *lines, "last"]), st.lists(TEXT_LINES, min_size=1, max_size=6)
+)
 
 
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.tuples(TEXTS, st.one_of(st.just(""), TEXTS)), min_size=1, max_size=12))
 def test_property_one_block_per_highlight_and_no_false_edit(
-        mldoc: MldocParser, texts: list[tuple[str, str]]) -> None:
+    mldoc: MldocParser, texts: list[tuple[str, str]]
+) -> None:
     """issue 10, item 10 (property): whatever list markers and indentation the lines of a
     highlight or note hold, mldoc reads one block per highlight (its note its one child), and
     syncd reading the page back finds every block untouched."""
@@ -144,8 +174,14 @@ def test_obsidian_keeps_the_lines_inside_the_bullet() -> None:
     nested = "Intro:\n  - first\n\t- second\n# head\n  * star\n- third"
     text, _ = page_of(book_of([(nested, "")]), "obsidian")
     body = text.split("## Highlights\n", 1)[1].rstrip("\n").split("\n")
-    assert body == ["- Intro:", "    \\- first", "  \t- second", "  # head", "    * star",
-                    "  - third"]
+    assert body == [
+        "- Intro:",
+        "    \\- first",
+        "  \t- second",
+        "  # head",
+        "    * star",
+        "  - third",
+    ]
 
 
 def test_obsidian_page_with_the_plugin_s_list_lines_is_adopted_without_duplicates() -> None:
@@ -162,17 +198,28 @@ def test_obsidian_page_with_the_plugin_s_list_lines_is_adopted_without_duplicate
 
 # --- the outline's own parts --------------------------------------------------------------
 
+
 def test_template_output_nests_by_indentation_with_or_without_bullets() -> None:
     output = "- top\n\tchild\n\t\tgrandchild\n    - sibling, four spaces as a tab\n\n- next"
     assert [(b.depth, b.text) for b in template_blocks(output)] == [
-        (0, "top"), (1, "child"), (2, "grandchild"), (1, "sibling, four spaces as a tab"),
-        (0, "next")]
+        (0, "top"),
+        (1, "child"),
+        (2, "grandchild"),
+        (1, "sibling, four spaces as a tab"),
+        (0, "next"),
+    ]
 
 
 def test_block_lines_escape_continuations_that_would_start_a_block() -> None:
     block = OutlineBlock(0, "first\n- dash\n# heading\n#tag stays\n\nlast")
-    assert block_lines(block, 1) == ["\t- first", "\t  \\- dash", "\t  \\# heading",
-                                     "\t  #tag stays", "\t  ", "\t  last"]
+    assert block_lines(block, 1) == [
+        "\t- first",
+        "\t  \\- dash",
+        "\t  \\# heading",
+        "\t  #tag stays",
+        "\t  ",
+        "\t  last",
+    ]
     assert block_lines(block, 1, "    ")[1] == "      \\- dash"
 
 
@@ -180,7 +227,11 @@ def test_parse_blocks_spans_and_headings_end_blocks() -> None:
     lines = ["title:: x", "", "- a", "\t- b", "\t  more b", "- c", "## Heading", "- d"]
     blocks = parse_blocks(lines)
     assert [(b.depth, b.start, b.own_end, b.end) for b in blocks] == [
-        (0, 2, 3, 5), (1, 3, 5, 5), (0, 5, 6, 6), (0, 7, 8, 8)]
+        (0, 2, 3, 5),
+        (1, 3, 5, 5),
+        (0, 5, 6, 6),
+        (0, 7, 8, 8),
+    ]
 
 
 UNITS = ["\t", "  ", "    "]
@@ -208,7 +259,8 @@ def page_lines(outline: list[tuple[int, str, list[str]]], unit: str) -> list[str
 @settings(max_examples=150, deadline=None)
 @given(outlines(), st.sampled_from(UNITS))
 def test_parse_blocks_finds_every_block_at_its_depth_and_line(
-        outline: list[tuple[int, str, list[str]]], unit: str) -> None:
+    outline: list[tuple[int, str, list[str]]], unit: str
+) -> None:
     lines = page_lines(outline, unit)
     blocks = parse_blocks(lines, unit)
     assert [b.depth for b in blocks] == [depth for depth, _, _ in outline]
@@ -224,7 +276,8 @@ def test_parse_blocks_finds_every_block_at_its_depth_and_line(
 @settings(max_examples=150, deadline=None)
 @given(outlines(), st.sampled_from(UNITS), st.sampled_from(UNITS))
 def test_detect_indent_finds_the_unit_a_nested_page_was_written_with(
-        outline: list[tuple[int, str, list[str]]], unit: str, default: str) -> None:
+    outline: list[tuple[int, str, list[str]]], unit: str, default: str
+) -> None:
     lines = page_lines(outline, unit)
     nested = any(depth for depth, _, _ in outline)
     if default.startswith(" ") and unit.startswith(" ") and len(unit) % len(default):
@@ -235,20 +288,36 @@ def test_detect_indent_finds_the_unit_a_nested_page_was_written_with(
 @settings(max_examples=150, deadline=None)
 @given(outlines(), st.sampled_from(UNITS), st.sampled_from(UNITS))
 def test_reindent_round_trips_and_keeps_the_blocks(
-        outline: list[tuple[int, str, list[str]]], unit: str, to: str) -> None:
+    outline: list[tuple[int, str, list[str]]], unit: str, to: str
+) -> None:
     lines = page_lines(outline, unit)
     moved = reindent(lines, unit, to)
     assert moved == page_lines(outline, to)
     assert reindent(moved, to, unit) == lines
     assert [(b.depth, b.start, b.own_end, b.end) for b in parse_blocks(moved, to)] == [
-        (b.depth, b.start, b.own_end, b.end) for b in parse_blocks(lines, unit)]
+        (b.depth, b.start, b.own_end, b.end) for b in parse_blocks(lines, unit)
+    ]
 
 
 def test_reindent_leaves_headings_and_lines_outside_blocks_alone() -> None:
-    lines = ["title:: x", "  not a block", "- a", "\t- b", "\t  more b", "## Heading",
-             "\t\tafter a heading"]
-    assert reindent(lines, "\t", "  ") == ["title:: x", "  not a block", "- a", "  - b",
-                                           "    more b", "## Heading", "\t\tafter a heading"]
+    lines = [
+        "title:: x",
+        "  not a block",
+        "- a",
+        "\t- b",
+        "\t  more b",
+        "## Heading",
+        "\t\tafter a heading",
+    ]
+    assert reindent(lines, "\t", "  ") == [
+        "title:: x",
+        "  not a block",
+        "- a",
+        "  - b",
+        "    more b",
+        "## Heading",
+        "\t\tafter a heading",
+    ]
 
 
 def test_obsidian_four_space_unit_reads_a_two_space_dash_as_text() -> None:
@@ -260,17 +329,21 @@ def test_obsidian_four_space_unit_reads_a_two_space_dash_as_text() -> None:
 
 def test_normalise_ignores_logseq_s_own_properties_and_trailing_space() -> None:
     assert normalise(["- a  ", "  id:: 6412", "  collapsed:: true", "  more", "", ""]) == (
-        "- a\n  more")
+        "- a\n  more"
+    )
     assert normalise(["- a", "  idea:: kept"]) != normalise(["- a"])
 
 
 @settings(max_examples=150, deadline=None)
 @given(outlines(), st.sampled_from(UNITS))
 def test_template_output_rendered_as_blocks_parses_back_to_the_same_depths(
-        outline: list[tuple[int, str, list[str]]], unit: str) -> None:
+    outline: list[tuple[int, str, list[str]]], unit: str
+) -> None:
     blocks = [OutlineBlock(depth, first) for depth, first, _ in outline]
     text = render_blocks(blocks, 0, unit)
     assert [(b.depth, b.text) for b in template_blocks(text)] == [
-        (depth, first.rstrip()) for depth, first, _ in outline]
+        (depth, first.rstrip()) for depth, first, _ in outline
+    ]
     assert [b.depth for b in parse_blocks(text.split("\n"), unit)] == [
-        depth for depth, _, _ in outline]
+        depth for depth, _, _ in outline
+    ]

@@ -28,11 +28,18 @@ TEXT = st.lists(LINE, min_size=1, max_size=3).map("\n".join)
 @st.composite
 def highlights(draw: st.DrawFn) -> list[Highlight]:
     count = draw(st.integers(1, 4))
-    return [Highlight(i, f"h{i}x " + draw(TEXT), note=draw(st.sampled_from(["", "a note  "])),
-                      tags=draw(st.sampled_from([(), ("idea",)])),
-                      location=draw(st.sampled_from([None, 7])), location_type="page",
-                      url=draw(st.sampled_from([None, f"https://example.com/{i}"])))
-            for i in range(1, count + 1)]
+    return [
+        Highlight(
+            i,
+            f"h{i}x " + draw(TEXT),
+            note=draw(st.sampled_from(["", "a note  "])),
+            tags=draw(st.sampled_from([(), ("idea",)])),
+            location=draw(st.sampled_from([None, 7])),
+            location_type="page",
+            url=draw(st.sampled_from([None, f"https://example.com/{i}"])),
+        )
+        for i in range(1, count + 1)
+    ]
 
 
 def reformat(text: str, page_format: str, unit: str, strip: bool, properties: bool) -> str:
@@ -40,8 +47,9 @@ def reformat(text: str, page_format: str, unit: str, strip: bool, properties: bo
     # Obsidian's levels are four spaces: those before a nested bullet or its text's lines.
     level = r"^\t+" if page_format == "logseq" else r"^(?:    )+(?=- |  )"
     width = 1 if page_format == "logseq" else 4
-    lines = [re.sub(level, lambda m: unit * (len(m.group()) // width), line)
-             for line in text.split("\n")]
+    lines = [
+        re.sub(level, lambda m: unit * (len(m.group()) // width), line) for line in text.split("\n")
+    ]
     if strip:
         lines = [line.rstrip() for line in lines]
     if properties:
@@ -49,19 +57,23 @@ def reformat(text: str, page_format: str, unit: str, strip: bool, properties: bo
         for line in lines:
             out.append(line)
             if re.match(r"^\s*- h\d+x", line):
-                indent = line[:len(line) - len(line.lstrip())]
+                indent = line[: len(line) - len(line.lstrip())]
                 out += [f"{indent}  collapsed:: true", f"{indent}  id:: 64f0c0de-{len(out):04d}"]
         lines = out
     return "\n".join(lines)
 
 
 @settings(max_examples=200, deadline=None)
-@given(page_format=st.sampled_from(sorted(STYLES)), fetched=highlights(),
-       unit=st.sampled_from(["\t", "  ", "    "]), strip=st.booleans(),
-       properties=st.booleans())
+@given(
+    page_format=st.sampled_from(sorted(STYLES)),
+    fetched=highlights(),
+    unit=st.sampled_from(["\t", "  ", "    "]),
+    strip=st.booleans(),
+    properties=st.booleans(),
+)
 def test_reformatting_a_page_never_makes_a_written_record_edited(
-        page_format: str, fetched: list[Highlight], unit: str, strip: bool,
-        properties: bool) -> None:
+    page_format: str, fetched: list[Highlight], unit: str, strip: bool, properties: bool
+) -> None:
     # Obsidian never re-indents a page; Readwise's own 2-space lines in it (a highlight's list
     # line, `  - item`) would read as nesting once a page's unit were a tab or two spaces.
     assume(page_format == "logseq" or unit == "    ")
@@ -69,8 +81,13 @@ def test_reformatting_a_page_never_makes_a_written_record_edited(
     fmt = style.page_format
     blocks, saved = new_page_records(BOOK, fetched, style)
     records = {r.highlight_id: r for r in saved}
-    text = reformat(render_new_page(BOOK, "Walden", blocks, style, T0), page_format, unit,
-                    strip, properties and page_format == "logseq")
+    text = reformat(
+        render_new_page(BOOK, "Walden", blocks, style, T0),
+        page_format,
+        unit,
+        strip,
+        properties and page_format == "logseq",
+    )
     assert observe_page(text, records, fmt) == []
     unchanged = plan_page(BOOK, fetched, text, records, style, T0, Options())
     assert unchanged.text is None and unchanged.outcome.conflicts == 0
@@ -78,8 +95,9 @@ def test_reformatting_a_page_never_makes_a_written_record_edited(
 
     changed = Highlight(1, fetched[0].text + " (revised)", note="changed upstream")
     new = Highlight(99, "h99x a new one", note="with a note", tags=("idea",))
-    later = plan_page(BOOK, [changed, *fetched[1:], new], text, records, style,
-                      T0 + timedelta(hours=1), Options())
+    later = plan_page(
+        BOOK, [changed, *fetched[1:], new], text, records, style, T0 + timedelta(hours=1), Options()
+    )
     assert later.text is not None
     o = later.outcome
     assert (o.updated, o.new, o.conflicts, o.kept_out) == (1, 1, 0, 0)
@@ -89,7 +107,6 @@ def test_reformatting_a_page_never_makes_a_written_record_edited(
     if page_unit != "\t":
         assert not any(line.startswith("\t") for line in lines)
     # The changed highlight and the new one sit at the depth of their kind.
-    depths = {lines[b.start].lstrip(" \t")[:6]: b.depth
-              for b in parse_blocks(lines, page_unit)}
+    depths = {lines[b.start].lstrip(" \t")[:6]: b.depth for b in parse_blocks(lines, page_unit)}
     assert depths["- h1x "] == depths["- h99x"] == fmt.highlight_depth
     assert observe_page(later.text, {r.highlight_id: r for r in later.records}, fmt) == []

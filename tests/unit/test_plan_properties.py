@@ -49,8 +49,9 @@ class PageLife(RuleBasedStateMachine):
         self.style = STYLES[page_format]
         for _ in range(count):
             self._upstream_add("highlight")
-        blocks, records = new_page_records(self.book(), list(self.upstream.values()), self.style,
-                                           self.block_ids)
+        blocks, records = new_page_records(
+            self.book(), list(self.upstream.values()), self.style, self.block_ids
+        )
         self.text = render_new_page(self.book(), "Walden", blocks, self.style, self.now)
         self.records = {r.highlight_id: r for r in records}
 
@@ -77,8 +78,11 @@ class PageLife(RuleBasedStateMachine):
     @precondition(lambda self: any(r.status == "written" for r in self.records.values()))
     def user_deletes_a_highlight_block(self, data: st.DataObject) -> None:
         lines = self.text.split("\n")
-        candidates = [i for i, line in enumerate(lines)
-                      if line.lstrip("\t ").startswith("- ") and TOKEN.search(line)]
+        candidates = [
+            i
+            for i, line in enumerate(lines)
+            if line.lstrip("\t ").startswith("- ") and TOKEN.search(line)
+        ]
         if not candidates:
             return
         index = data.draw(st.sampled_from(candidates))
@@ -100,8 +104,11 @@ class PageLife(RuleBasedStateMachine):
         """The user links to a highlight's block: Logseq adds `id::` after its first line,
         Obsidian `^id` at the end of its text (the first line: these highlights are one line)."""
         lines = self.text.split("\n")
-        candidates = [i for i, line in enumerate(lines)
-                      if line.lstrip("\t ").startswith("- ") and TOKEN.search(line)]
+        candidates = [
+            i
+            for i, line in enumerate(lines)
+            if line.lstrip("\t ").startswith("- ") and TOKEN.search(line)
+        ]
         if not candidates:
             return
         i = data.draw(st.sampled_from(candidates))
@@ -111,7 +118,7 @@ class PageLife(RuleBasedStateMachine):
         if self.style.page_format.name == "logseq":
             if i + 1 < len(lines) and lines[i + 1].strip().startswith("id::"):
                 return
-            indent = lines[i][:len(lines[i]) - len(lines[i].lstrip("\t "))]
+            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip("\t "))]
             lines.insert(i + 1, f"{indent}  id:: {new_id}")
         else:
             if re.search(r" \^[\w-]+$", lines[i]):
@@ -127,8 +134,15 @@ class PageLife(RuleBasedStateMachine):
         self.now += timedelta(hours=1)
         for record in observe_page(self.text, self.records, self.style.page_format):
             self.records[record.highlight_id] = record
-        plan = plan_page(self.book(), list(self.upstream.values()), self.text, self.records,
-                         self.style, self.now, Options(block_ids=self.block_ids))
+        plan = plan_page(
+            self.book(),
+            list(self.upstream.values()),
+            self.text,
+            self.records,
+            self.style,
+            self.now,
+            Options(block_ids=self.block_ids),
+        )
         if plan.text is not None:
             self.text = plan.text
         for record in plan.records:
@@ -151,7 +165,7 @@ class PageLife(RuleBasedStateMachine):
         lines = self.text.split("\n")
         i = next(i for i, line in enumerate(lines) if f" h{hid}x" in line)
         own = [lines[i]]
-        for line in lines[i + 1:]:
+        for line in lines[i + 1 :]:
             if line.lstrip("\t ").startswith(("- ", "#")):
                 break
             own.append(line)

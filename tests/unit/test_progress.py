@@ -18,7 +18,8 @@ def test_progress_bar_redraws_one_line_and_ends_it() -> None:
     assert stream.getvalue() == (
         "\r\x1b[K[#######                       ] 1/4 books, 3 highlights, ETA 0:30"
         "\r\x1b[K[##############################] 4/4 books, 9 highlights, ETA 0:00"
-        "\r\x1b[K")
+        "\r\x1b[K"
+    )
 
 
 @pytest.mark.parametrize("width", [10, 20, 30, 40, 49, 80, 200])

@@ -62,10 +62,12 @@ def sleeps() -> Sleeps:
     return Sleeps()
 
 
-def make_client(sleeps: Sleeps, *, policy: RetryPolicy | None = None, rand: float = 0.5,
-                **kwargs: Any) -> ReadwiseClient:
-    return ReadwiseClient(BASE, TOKEN, policy=policy or RetryPolicy(), sleep=sleeps,
-                          rand=lambda: rand, **kwargs)
+def make_client(
+    sleeps: Sleeps, *, policy: RetryPolicy | None = None, rand: float = 0.5, **kwargs: Any
+) -> ReadwiseClient:
+    return ReadwiseClient(
+        BASE, TOKEN, policy=policy or RetryPolicy(), sleep=sleeps, rand=lambda: rand, **kwargs
+    )
 
 
 def book(book_id: int, *highlight_ids: int) -> dict[str, Any]:
@@ -78,10 +80,14 @@ def book(book_id: int, *highlight_ids: int) -> dict[str, Any]:
     }
 
 
-def page_body(results: list[Any], cursor: str | None = None,
-              count: int | None = None) -> dict[str, Any]:
-    return {"count": len(results) if count is None else count, "nextPageCursor": cursor,
-            "results": results}
+def page_body(
+    results: list[Any], cursor: str | None = None, count: int | None = None
+) -> dict[str, Any]:
+    return {
+        "count": len(results) if count is None else count,
+        "nextPageCursor": cursor,
+        "results": results,
+    }
 
 
 def query(call: Any) -> dict[str, list[str]]:
@@ -94,8 +100,10 @@ def export_all(client: ReadwiseClient, **kwargs: Any) -> list[ExportPage]:
 
 # --- the token check --------------------------------------------------------------------------
 
+
 def test_token_check_accepts_204_and_sends_the_token_header(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     rsps.get(AUTH_URL, status=204)
     client = make_client(sleeps)
 
@@ -111,7 +119,8 @@ def test_token_check_accepts_204_and_sends_the_token_header(
 
 @pytest.mark.parametrize("status", [401, 403])
 def test_token_check_refused_raises_auth_error_without_retry(
-        rsps: responses.RequestsMock, sleeps: Sleeps, status: int) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps, status: int
+) -> None:
     rsps.get(AUTH_URL, status=status, json={"detail": "Invalid token."})
     client = make_client(sleeps)
 
@@ -128,7 +137,8 @@ def test_token_check_refused_raises_auth_error_without_retry(
 
 @pytest.mark.parametrize("status", [401, 403])
 def test_export_refused_raises_auth_error_without_retry(
-        rsps: responses.RequestsMock, sleeps: Sleeps, status: int) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps, status: int
+) -> None:
     rsps.get(EXPORT_URL, status=status, json={"detail": "Invalid token."})
     client = make_client(sleeps)
 
@@ -140,7 +150,8 @@ def test_export_refused_raises_auth_error_without_retry(
 
 
 def test_every_request_carries_connect_and_read_timeouts(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     rsps.get(AUTH_URL, status=204)
     rsps.get(EXPORT_URL, json=page_body([]))
     client = make_client(sleeps, timeout=(3.0, 9.0))
@@ -153,8 +164,10 @@ def test_every_request_carries_connect_and_read_timeouts(
 
 # --- the export and its parameters ------------------------------------------------------------
 
+
 def test_export_follows_next_page_cursor_until_it_runs_out(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     rsps.get(EXPORT_URL, json=page_body([book(1, 11), book(2, 21)], cursor="c-1", count=5))
     rsps.get(EXPORT_URL, json=page_body([book(3, 31), book(4, 41)], cursor="c-2", count=5))
     rsps.get(EXPORT_URL, json=page_body([book(5, 51)], cursor=None, count=5))
@@ -176,9 +189,13 @@ def test_export_follows_next_page_cursor_until_it_runs_out(
 
 
 def test_export_is_fetched_lazily_with_the_next_page_on_its_way_while_one_is_used(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
-    bodies = [page_body([book(1, 11)], cursor="c-1"), page_body([book(2, 21)], cursor="c-2"),
-              page_body([book(3, 31)])]
+    rsps: responses.RequestsMock, sleeps: Sleeps
+) -> None:
+    bodies = [
+        page_body([book(1, 11)], cursor="c-1"),
+        page_body([book(2, 21)], cursor="c-2"),
+        page_body([book(3, 31)]),
+    ]
     asked: list[threading.Event] = [threading.Event() for _ in bodies]
 
     def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
@@ -201,12 +218,14 @@ def test_export_is_fetched_lazily_with_the_next_page_on_its_way_while_one_is_use
     assert next(pages).results[0]["user_book_id"] == 3
     assert next(pages, None) is None
     assert len(rsps.calls) == 3 and client.requests_made == 3
-    assert [parse_qs(urlsplit(c.request.url or "").query).get("pageCursor")
-            for c in rsps.calls] == [None, ["c-1"], ["c-2"]]
+    assert [
+        parse_qs(urlsplit(c.request.url or "").query).get("pageCursor") for c in rsps.calls
+    ] == [None, ["c-1"], ["c-2"]]
 
 
 def test_an_error_of_a_page_fetched_ahead_is_retried_as_any_other(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     rsps.get(EXPORT_URL, json=page_body([book(1, 11)], cursor="c-1"))
     rsps.get(EXPORT_URL, body=requests.ConnectionError("connection reset"))
     rsps.get(EXPORT_URL, status=503)
@@ -219,8 +238,7 @@ def test_an_error_of_a_page_fetched_ahead_is_retried_as_any_other(
     assert len(sleeps.calls) == 2 and client.requests_made == 4
 
 
-def test_empty_string_cursor_ends_the_export(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+def test_empty_string_cursor_ends_the_export(rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
     rsps.get(EXPORT_URL, json=page_body([book(1, 11)], cursor=""))
     client = make_client(sleeps)
 
@@ -232,7 +250,8 @@ def test_empty_string_cursor_ends_the_export(
 
 
 def test_count_falls_back_to_the_number_of_results(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     rsps.get(EXPORT_URL, json={"nextPageCursor": None, "results": [book(1, 11), book(2, 21)]})
 
     pages = export_all(make_client(sleeps))
@@ -241,7 +260,8 @@ def test_count_falls_back_to_the_number_of_results(
 
 
 def test_export_sends_updated_after_as_utc_with_z_and_ids_comma_joined(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     rsps.get(EXPORT_URL, json=page_body([book(7, 71)], cursor="next"))
     rsps.get(EXPORT_URL, json=page_body([book(9, 91)]))
     plus_two = timezone(timedelta(hours=2))
@@ -261,7 +281,8 @@ def test_export_sends_updated_after_as_utc_with_z_and_ids_comma_joined(
 
 
 def test_export_without_filters_sends_only_include_deleted(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     rsps.get(EXPORT_URL, json=page_body([]))
 
     export_all(make_client(sleeps), updated_after=None, book_ids=None)
@@ -284,10 +305,14 @@ def test_format_and_parse_cursor_round_trip_in_utc() -> None:
 
 # --- 429 and Retry-After ----------------------------------------------------------------------
 
-def test_429_waits_retry_after_then_succeeds(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
-    rsps.get(EXPORT_URL, status=429, headers={"Retry-After": "7"},
-             json={"detail": "Request was throttled."})
+
+def test_429_waits_retry_after_then_succeeds(rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps.get(
+        EXPORT_URL,
+        status=429,
+        headers={"Retry-After": "7"},
+        json={"detail": "Request was throttled."},
+    )
     rsps.get(EXPORT_URL, json=page_body([book(1, 11)]))
     retries: list[tuple[str, float]] = []
     client = make_client(sleeps, on_retry=lambda reason, wait: retries.append((reason, wait)))
@@ -304,7 +329,8 @@ def test_429_waits_retry_after_then_succeeds(
 
 
 def test_retry_after_longer_than_five_minutes_is_capped(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     rsps.get(EXPORT_URL, status=429, headers={"Retry-After": "86400"})
     rsps.get(EXPORT_URL, json=page_body([book(1, 11)]))
 
@@ -340,7 +366,8 @@ def test_retry_after_parses_seconds_and_http_dates() -> None:
 
 
 def test_429_without_retry_after_waits_a_minute(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     rsps.get(EXPORT_URL, status=429)
     rsps.get(EXPORT_URL, json=page_body([]))
 
@@ -363,7 +390,8 @@ def test_rate_limit_waits_are_bounded(rsps: responses.RequestsMock, sleeps: Slee
 
 
 def test_429_does_not_use_up_the_attempts_for_failures(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     rsps.get(EXPORT_URL, status=500)
     rsps.get(EXPORT_URL, status=429, headers={"Retry-After": "2"})
     rsps.get(EXPORT_URL, status=429, headers={"Retry-After": "2"})
@@ -378,8 +406,10 @@ def test_429_does_not_use_up_the_attempts_for_failures(
 
 # --- 5xx and backoff --------------------------------------------------------------------------
 
+
 def test_server_errors_are_retried_with_growing_backoff(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     rsps.get(EXPORT_URL, status=500)
     rsps.get(EXPORT_URL, status=502)
     rsps.get(EXPORT_URL, json=page_body([book(1, 11), book(2, 21)]))
@@ -393,13 +423,12 @@ def test_server_errors_are_retried_with_growing_backoff(
     assert client.requests_made == 3
 
 
-@pytest.mark.parametrize(("rand", "expected"), [
-    (0.0, [0.5, 1.0, 2.0, 4.0]),
-    (1.0, [1.0, 2.0, 4.0, 8.0]),
-])
+@pytest.mark.parametrize(
+    ("rand", "expected"), [(0.0, [0.5, 1.0, 2.0, 4.0]), (1.0, [1.0, 2.0, 4.0, 8.0])]
+)
 def test_backoff_jitter_stays_between_half_and_the_whole_step(
-        rsps: responses.RequestsMock, sleeps: Sleeps, rand: float,
-        expected: list[float]) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps, rand: float, expected: list[float]
+) -> None:
     for _ in range(4):
         rsps.get(EXPORT_URL, status=503)
     rsps.get(EXPORT_URL, json=page_body([]))
@@ -420,7 +449,8 @@ def test_backoff_is_capped(rsps: responses.RequestsMock, sleeps: Sleeps) -> None
 
 
 def test_server_errors_every_time_give_up_after_the_policy_attempts(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     rsps.get(EXPORT_URL, status=503)
     policy = RetryPolicy(attempts=4)
     client = make_client(sleeps, policy=policy)
@@ -441,7 +471,8 @@ def test_server_errors_every_time_give_up_after_the_policy_attempts(
 
 
 def test_token_check_also_retries_server_errors(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     rsps.get(AUTH_URL, status=502)
     rsps.get(AUTH_URL, status=204)
     client = make_client(sleeps)
@@ -454,13 +485,18 @@ def test_token_check_also_retries_server_errors(
 
 # --- connection errors, timeouts and bad bodies -----------------------------------------------
 
-@pytest.mark.parametrize(("error", "reason"), [
-    (requests.ConnectionError("connection refused"), "connection failed"),
-    (requests.ConnectTimeout("connect timed out"), "timed out"),
-    (requests.ReadTimeout("read timed out"), "timed out"),
-])
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (requests.ConnectionError("connection refused"), "connection failed"),
+        (requests.ConnectTimeout("connect timed out"), "timed out"),
+        (requests.ReadTimeout("read timed out"), "timed out"),
+    ],
+)
 def test_connection_errors_and_timeouts_are_retried(
-        rsps: responses.RequestsMock, sleeps: Sleeps, error: Exception, reason: str) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps, error: Exception, reason: str
+) -> None:
     rsps.get(EXPORT_URL, body=error)
     rsps.get(EXPORT_URL, json=page_body([book(3, 31)]))
     reasons: list[str] = []
@@ -476,8 +512,7 @@ def test_connection_errors_and_timeouts_are_retried(
     assert reason in reasons[0]
 
 
-def test_connection_errors_every_time_give_up(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+def test_connection_errors_every_time_give_up(rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
     rsps.get(EXPORT_URL, body=requests.ConnectionError(f"Token {TOKEN} went nowhere"))
     client = make_client(sleeps, policy=RetryPolicy(attempts=3))
 
@@ -489,15 +524,19 @@ def test_connection_errors_every_time_give_up(
     assert TOKEN not in str(caught.value)
 
 
-@pytest.mark.parametrize("body", [
-    '{"count": 1, "results": [',  # truncated
-    "<html>Bad gateway</html>",  # not JSON at all
-    json.dumps({"count": 1, "nextPageCursor": None}),  # JSON without `results`
-    json.dumps({"count": 1, "results": {"user_book_id": 1}}),  # `results` not a list
-    json.dumps([book(1, 11)]),  # not an object
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"count": 1, "results": [',  # truncated
+        "<html>Bad gateway</html>",  # not JSON at all
+        json.dumps({"count": 1, "nextPageCursor": None}),  # JSON without `results`
+        json.dumps({"count": 1, "results": {"user_book_id": 1}}),  # `results` not a list
+        json.dumps([book(1, 11)]),  # not an object
+    ],
+)
 def test_bad_bodies_are_retried_then_succeed(
-        rsps: responses.RequestsMock, sleeps: Sleeps, body: str) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps, body: str
+) -> None:
     rsps.get(EXPORT_URL, status=200, body=body, content_type="application/json")
     rsps.get(EXPORT_URL, json=page_body([book(1, 11)]))
     reasons: list[str] = []
@@ -514,7 +553,8 @@ def test_bad_bodies_are_retried_then_succeed(
 
 @pytest.mark.parametrize("status", [400, 404, 410])
 def test_other_client_errors_raise_readwise_error_without_retry(
-        rsps: responses.RequestsMock, sleeps: Sleeps, status: int) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps, status: int
+) -> None:
     rsps.get(EXPORT_URL, status=status, json={"detail": "Not found."})
     client = make_client(sleeps)
 
@@ -529,7 +569,8 @@ def test_other_client_errors_raise_readwise_error_without_retry(
 
 
 def test_token_check_with_an_unexpected_success_status_is_an_error(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     rsps.get(AUTH_URL, status=404)
 
     with pytest.raises(ReadwiseError):
@@ -540,8 +581,10 @@ def test_token_check_with_an_unexpected_success_status_is_an_error(
 
 # --- the token stays secret -------------------------------------------------------------------
 
+
 def test_token_appears_in_no_log_record_or_error(
-        rsps: responses.RequestsMock, sleeps: Sleeps, caplog: pytest.LogCaptureFixture) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     rsps.get(AUTH_URL, status=204)
     rsps.get(EXPORT_URL, status=500)
@@ -556,10 +599,10 @@ def test_token_appears_in_no_log_record_or_error(
     with pytest.raises(AuthError) as caught:
         export_all(client)
 
-    assert all(call.request.headers["Authorization"] == f"Token {TOKEN}"
-               for call in rsps.calls)
-    retry_lines = [r for r in caplog.records
-                   if r.name == "syncd.readwise" and r.levelno == logging.WARNING]
+    assert all(call.request.headers["Authorization"] == f"Token {TOKEN}" for call in rsps.calls)
+    retry_lines = [
+        r for r in caplog.records if r.name == "syncd.readwise" and r.levelno == logging.WARNING
+    ]
     assert len(retry_lines) == 4
     assert all("/api/v2/export/" in r.getMessage() for r in retry_lines)
     for record in caplog.records:
@@ -570,8 +613,7 @@ def test_token_appears_in_no_log_record_or_error(
     assert TOKEN not in repr(caught.value)
 
 
-def test_requests_made_counts_every_attempt(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+def test_requests_made_counts_every_attempt(rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
     rsps.get(AUTH_URL, status=204)
     rsps.get(EXPORT_URL, status=503)
     rsps.get(EXPORT_URL, json=page_body([book(1, 11)], cursor="c-1"))
@@ -594,7 +636,8 @@ BOOK_ID = 4242
 
 
 def test_records_pass_through_the_client_untouched(
-        rsps: responses.RequestsMock, sleeps: Sleeps) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     broken = {"user_book_id": BOOK_ID, "title": "No highlights key", "extra": {"x": [1, 2]}}
     good = book(7, 71)
     rsps.get(EXPORT_URL, json=page_body([broken, good, "not even an object"]))
@@ -610,24 +653,29 @@ def test_records_pass_through_the_client_untouched(
 
 # --- Readwise's clock: the `Date` header ------------------------------------------------------
 
-@pytest.mark.parametrize(("header", "expected"), [
-    ("Fri, 17 Mar 2023 17:05:09 GMT", datetime(2023, 3, 17, 17, 5, 9, tzinfo=timezone.utc)),
-    ("Friday, 17-Mar-23 17:05:09 GMT", datetime(2023, 3, 17, 17, 5, 9, tzinfo=timezone.utc)),
-    ("Fri Mar 17 17:05:09 2023", datetime(2023, 3, 17, 17, 5, 9, tzinfo=timezone.utc)),
-    ("Fri, 17 Mar 2023 19:05:09 +0200", datetime(2023, 3, 17, 17, 5, 9, tzinfo=timezone.utc)),
-    ("yesterday", None),
-    ("Fri, 31 Feb 2023 17:05:09 GMT", None),
-    ("", None),
-])
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Fri, 17 Mar 2023 17:05:09 GMT", datetime(2023, 3, 17, 17, 5, 9, tzinfo=timezone.utc)),
+        ("Friday, 17-Mar-23 17:05:09 GMT", datetime(2023, 3, 17, 17, 5, 9, tzinfo=timezone.utc)),
+        ("Fri Mar 17 17:05:09 2023", datetime(2023, 3, 17, 17, 5, 9, tzinfo=timezone.utc)),
+        ("Fri, 17 Mar 2023 19:05:09 +0200", datetime(2023, 3, 17, 17, 5, 9, tzinfo=timezone.utc)),
+        ("yesterday", None),
+        ("Fri, 31 Feb 2023 17:05:09 GMT", None),
+        ("", None),
+    ],
+)
 def test_export_pages_carry_readwise_time_from_the_date_header(
-        rsps: responses.RequestsMock, sleeps: Sleeps, header: str,
-        expected: datetime | None) -> None:
+    rsps: responses.RequestsMock, sleeps: Sleeps, header: str, expected: datetime | None
+) -> None:
     """Issue 10, item 4: the cursor comes from Readwise's clock; an absent or unparseable
     `Date` is None (the sync then uses the newest `updated_at`), never an error."""
     headers = {"Date": header} if header else {}
     rsps.get(EXPORT_URL, json=page_body([book(1, 10)], cursor="c2"), headers=headers)
-    rsps.get(EXPORT_URL, json=page_body([book(2, 20)]),
-             headers={"Date": "Fri, 17 Mar 2023 18:00:00 GMT"})
+    rsps.get(
+        EXPORT_URL, json=page_body([book(2, 20)]), headers={"Date": "Fri, 17 Mar 2023 18:00:00 GMT"}
+    )
     first, second = export_all(make_client(sleeps))
     assert first.server_time == expected
     assert second.server_time == datetime(2023, 3, 17, 18, 0, tzinfo=timezone.utc)

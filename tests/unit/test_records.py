@@ -10,15 +10,20 @@ from syncd.core.records import PageNames, PageRecord
 
 PATHS = st.sampled_from(["pages/a.md", "pages/b.md", "pages/A.md", "pages/c.md"])
 TITLES = st.sampled_from(["a", "A", "b", "Straße", "STRASSE", "c"])
-OPS = st.lists(st.one_of(
-    st.tuples(st.just("put"), st.integers(1, 5), PATHS, TITLES),
-    st.tuples(st.just("drop"), st.integers(1, 6), st.just(""), st.just(""))), max_size=40)
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("put"), st.integers(1, 5), PATHS, TITLES),
+        st.tuples(st.just("drop"), st.integers(1, 6), st.just(""), st.just("")),
+    ),
+    max_size=40,
+)
 
 
 @settings(max_examples=300, deadline=None)
 @given(OPS)
 def test_page_names_always_agree_with_the_records_they_were_told_of(
-        ops: list[tuple[str, int, str, str]]) -> None:
+    ops: list[tuple[str, int, str, str]],
+) -> None:
     names = PageNames()
     records: dict[int, PageRecord] = {}
     for op, book_id, path, title in ops:
@@ -30,11 +35,11 @@ def test_page_names_always_agree_with_the_records_they_were_told_of(
             names.drop(book_id)
             records.pop(book_id, None)
         for candidate in ("pages/a.md", "pages/b.md", "pages/A.md", "pages/c.md"):
-            assert names.has_path(candidate) == any(r.path == candidate
-                                                    for r in records.values())
+            assert names.has_path(candidate) == any(r.path == candidate for r in records.values())
         for title_ in ("a", "b", "straße", "strasse", "c", "A"):
-            assert names.has_name(title_) == any(r.title.casefold() == title_
-                                                 for r in records.values())
+            assert names.has_name(title_) == any(
+                r.title.casefold() == title_ for r in records.values()
+            )
 
 
 def test_names_are_casefolded_and_paths_are_not() -> None:

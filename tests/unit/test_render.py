@@ -32,22 +32,41 @@ OBSIDIAN = Style(templates=Templates("obsidian"), tz=timezone.utc)
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 
 
-@pytest.mark.parametrize(("book", "highlight", "expected"), [
-    (Book(1, "K", asin="B01"), Highlight(1, "t", location=27, location_type="location"),
-     (f"Location{NBSP}27", "https://readwise.io/to_kindle?action=open&asin=B01&location=27")),
-    (Book(1, "K"), Highlight(1, "t", location=27, location_type="location"),
-     (f"Location{NBSP}27", None)),
-    (Book(1, "P"), Highlight(1, "t", location=8, location_type="page"), (f"Page{NBSP}8", None)),
-    (Book(1, "V"), Highlight(1, "t", location=3725, location_type="time_offset", url="https://v"),
-     (f"Time{NBSP}1:02:05", "https://v")),
-    (Book(1, "A", category="articles"), Highlight(1, "t", location_type="offset", url="https://a"),
-     ("View Highlight", "https://a")),
-    (Book(1, "T", category="tweets"), Highlight(1, "t", url="https://x"),
-     ("View Tweet", "https://x")),
-    (Book(1, "N"), Highlight(1, "t"), (None, None)),
-])
-def test_location_label_and_link(book: Book, highlight: Highlight,
-                                 expected: tuple[str | None, str | None]) -> None:
+@pytest.mark.parametrize(
+    ("book", "highlight", "expected"),
+    [
+        (
+            Book(1, "K", asin="B01"),
+            Highlight(1, "t", location=27, location_type="location"),
+            (f"Location{NBSP}27", "https://readwise.io/to_kindle?action=open&asin=B01&location=27"),
+        ),
+        (
+            Book(1, "K"),
+            Highlight(1, "t", location=27, location_type="location"),
+            (f"Location{NBSP}27", None),
+        ),
+        (Book(1, "P"), Highlight(1, "t", location=8, location_type="page"), (f"Page{NBSP}8", None)),
+        (
+            Book(1, "V"),
+            Highlight(1, "t", location=3725, location_type="time_offset", url="https://v"),
+            (f"Time{NBSP}1:02:05", "https://v"),
+        ),
+        (
+            Book(1, "A", category="articles"),
+            Highlight(1, "t", location_type="offset", url="https://a"),
+            ("View Highlight", "https://a"),
+        ),
+        (
+            Book(1, "T", category="tweets"),
+            Highlight(1, "t", url="https://x"),
+            ("View Tweet", "https://x"),
+        ),
+        (Book(1, "N"), Highlight(1, "t"), (None, None)),
+    ],
+)
+def test_location_label_and_link(
+    book: Book, highlight: Highlight, expected: tuple[str | None, str | None]
+) -> None:
     assert location(book, highlight) == expected
 
 
@@ -56,11 +75,18 @@ def test_heading_level_from_readwise_s_h_tags() -> None:
     assert heading_level(Highlight(1, "t", tags=("h7", "h"))) is None
 
 
-@pytest.mark.parametrize(("author", "names"), [
-    ("A, B and C", ["A", "B", "C"]), ("A & B", ["A", "B"]), ("A; B", ["A", "B"]),
-    ("A, and B", ["A", "B"]), ("Anderson", ["Anderson"]), ("", []),
-    ("Line\nbreak", ["Line break"]),
-])
+@pytest.mark.parametrize(
+    ("author", "names"),
+    [
+        ("A, B and C", ["A", "B", "C"]),
+        ("A & B", ["A", "B"]),
+        ("A; B", ["A", "B"]),
+        ("A, and B", ["A", "B"]),
+        ("Anderson", ["Anderson"]),
+        ("", []),
+        ("Line\nbreak", ["Line break"]),
+    ],
+)
 def test_split_authors(author: str, names: list[str]) -> None:
     assert split_authors(author) == names
 
@@ -68,7 +94,8 @@ def test_split_authors(author: str, names: list[str]) -> None:
 @settings(max_examples=200, deadline=None)
 @given(TEXT, TEXT)
 def test_append_text_keeps_every_existing_byte_and_starts_the_addition_on_a_new_line(
-        existing: str, addition: str) -> None:
+    existing: str, addition: str
+) -> None:
     out = append_text(existing, addition)
     assert out.startswith(existing)
     assert out.endswith(addition.lstrip("\n") if not existing else addition)
@@ -86,9 +113,15 @@ def test_a_page_title_is_one_line_whatever_the_book_s_title(title: str, style: S
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(TEXT.filter(str.strip), TEXT), min_size=1, max_size=6))
 def test_a_new_logseq_page_has_one_highlight_block_per_highlight_under_its_header(
-        texts: list[tuple[str, str]]) -> None:
-    book = Book(1, "Walden", highlights=tuple(
-        Highlight(10 + i, text, note=note) for i, (text, note) in enumerate(texts)))
+    texts: list[tuple[str, str]],
+) -> None:
+    book = Book(
+        1,
+        "Walden",
+        highlights=tuple(
+            Highlight(10 + i, text, note=note) for i, (text, note) in enumerate(texts)
+        ),
+    )
     blocks = render_highlights(book, book.highlights, LOGSEQ)
     page = render_new_page(book, "Walden (highlights)", blocks, LOGSEQ, NOW)
     assert page.startswith("title:: Walden (highlights)\n")

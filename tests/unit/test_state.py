@@ -12,12 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from syncd.core.decision import Status
-from syncd.core.records import BookProblem, HighlightRecord, PageRecord
-from syncd.edges.state import (
-    SCHEMA_VERSION,
+from syncd.core.records import BookProblem, HighlightRecord, PageRecord, PendingWrite
+from syncd.edges.state import SCHEMA_VERSION, State
+from syncd.edges.state_files import (
     CorruptStateError,
-    PendingWrite,
-    State,
     StateBusyError,
     StateError,
     database_path,
@@ -26,29 +24,47 @@ from syncd.edges.state import (
 
 
 def page(book_id: int, **changes: object) -> PageRecord:
-    fields: dict[str, object] = {"book_id": book_id, "path": f"pages/B{book_id}.md",
-                                 "title": f"B{book_id}", "status": "active"}
+    fields: dict[str, object] = {
+        "book_id": book_id,
+        "path": f"pages/B{book_id}.md",
+        "title": f"B{book_id}",
+        "status": "active",
+    }
     return PageRecord(**{**fields, **changes})  # type: ignore[arg-type]
 
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
-PAGES = st.builds(PageRecord, book_id=st.integers(1, 2**62), path=TEXT, title=TEXT,
-                  status=st.sampled_from(["active", "deleted", "waiting"]),
-                  size=st.none() | st.integers(0, 2**40),
-                  mtime_ns=st.none() | st.integers(0, 2**62),
-                  device=st.none() | st.integers(0, 2**62),
-                  inode=st.none() | st.integers(0, 2**62))
-HIGHLIGHTS = st.builds(HighlightRecord, highlight_id=st.integers(1, 2**62),
-                       book_id=st.integers(1, 3), block=TEXT, source=TEXT,
-                       status=st.sampled_from(list(Status)))
+PAGES = st.builds(
+    PageRecord,
+    book_id=st.integers(1, 2**62),
+    path=TEXT,
+    title=TEXT,
+    status=st.sampled_from(["active", "deleted", "waiting"]),
+    size=st.none() | st.integers(0, 2**40),
+    mtime_ns=st.none() | st.integers(0, 2**62),
+    device=st.none() | st.integers(0, 2**62),
+    inode=st.none() | st.integers(0, 2**62),
+)
+HIGHLIGHTS = st.builds(
+    HighlightRecord,
+    highlight_id=st.integers(1, 2**62),
+    book_id=st.integers(1, 3),
+    block=TEXT,
+    source=TEXT,
+    status=st.sampled_from(list(Status)),
+)
 
 
-@settings(max_examples=50, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(PAGES, max_size=5, unique_by=lambda p: p.book_id),
-       st.lists(HIGHLIGHTS, max_size=8, unique_by=lambda h: h.highlight_id))
-def test_pages_and_highlights_read_back_as_put(state: State, pages: list[PageRecord],
-                                               highlights: list[HighlightRecord]) -> None:
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(PAGES, max_size=5, unique_by=lambda p: p.book_id),
+    st.lists(HIGHLIGHTS, max_size=8, unique_by=lambda h: h.highlight_id),
+)
+def test_pages_and_highlights_read_back_as_put(
+    state: State, pages: list[PageRecord], highlights: list[HighlightRecord]
+) -> None:
     with state.transaction():
         for record in state.pages():
             state.delete_book(record.book_id)
@@ -62,7 +78,8 @@ def test_pages_and_highlights_read_back_as_put(state: State, pages: list[PageRec
         assert state.page(record.book_id) == record
     for book_id in (1, 2, 3):
         assert state.highlights(book_id) == {
-            h.highlight_id: h for h in highlights if h.book_id == book_id}
+            h.highlight_id: h for h in highlights if h.book_id == book_id
+        }
     names = state.page_names()
     assert all(names.has_path(p.path) and names.has_name(p.title.casefold()) for p in pages)
 
@@ -70,8 +87,12 @@ def test_pages_and_highlights_read_back_as_put(state: State, pages: list[PageRec
 def test_delete_book_forgets_its_page_highlights_and_name(state: State) -> None:
     state.put_page(page(1))
     state.put_page(page(2))
-    state.put_highlights([HighlightRecord(10, 1, "- a", "s", Status.WRITTEN),
-                          HighlightRecord(20, 2, "- b", "s", Status.EDITED)])
+    state.put_highlights(
+        [
+            HighlightRecord(10, 1, "- a", "s", Status.WRITTEN),
+            HighlightRecord(20, 2, "- b", "s", Status.EDITED),
+        ]
+    )
     assert state.page_names().has_path("pages/B1.md")
     state.delete_book(1)
     assert state.page(1) is None and state.highlights(1) == {}
@@ -80,7 +101,8 @@ def test_delete_book_forgets_its_page_highlights_and_name(state: State) -> None:
 
 
 def test_a_rolled_back_transaction_leaves_nothing_and_forgets_the_cached_names(
-        state: State) -> None:
+    state: State,
+) -> None:
     state.put_page(page(1))
     assert state.page_names().has_name("b1")
     with pytest.raises(RuntimeError), state.transaction():
@@ -118,14 +140,25 @@ def test_problems_by_kind_and_cleared_by_kind(state: State) -> None:
         state.put_problem(BookProblem(4, "lost", "Four", "no such kind"))
 
 
-@settings(max_examples=50, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.builds(
-    PendingWrite, path=st.from_regex(r"pages/[a-z]{1,8}\.md", fullmatch=True), digest=TEXT,
-    page=st.none() | PAGES, highlights=st.lists(HIGHLIGHTS, max_size=3),
-    log_highlights=st.integers(-5, 5), log_books=st.integers(-5, 5),
-    log_titles=st.lists(st.tuples(TEXT, st.integers(0, 9)), max_size=3)),
-    max_size=4, unique_by=lambda w: w.path))
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.builds(
+            PendingWrite,
+            path=st.from_regex(r"pages/[a-z]{1,8}\.md", fullmatch=True),
+            digest=TEXT,
+            page=st.none() | PAGES,
+            highlights=st.lists(HIGHLIGHTS, max_size=3),
+            log_highlights=st.integers(-5, 5),
+            log_books=st.integers(-5, 5),
+            log_titles=st.lists(st.tuples(TEXT, st.integers(0, 9)), max_size=3),
+        ),
+        max_size=4,
+        unique_by=lambda w: w.path,
+    )
+)
 def test_pending_writes_round_trip(state: State, writes: list[PendingWrite]) -> None:
     state.clear_pending()
     state.put_pending(writes)
@@ -135,18 +168,32 @@ def test_pending_writes_round_trip(state: State, writes: list[PendingWrite]) -> 
 
 
 def test_counts_are_by_page_and_highlight_status(state: State) -> None:
-    assert state.counts() == {"books": 0, "pages": 0, "deleted_pages": 0, "highlights": 0,
-                              **{s.value: 0 for s in Status}}
+    assert state.counts() == {
+        "books": 0,
+        "pages": 0,
+        "deleted_pages": 0,
+        "highlights": 0,
+        **{s.value: 0 for s in Status},
+    }
     state.put_page(page(1))
     state.put_page(page(2, status="deleted"))
     state.put_page(page(3, status="waiting"))
-    state.put_highlights([HighlightRecord(i, 1, "", "", s)
-                          for i, s in enumerate([Status.WRITTEN, Status.WRITTEN,
-                                                 Status.CONFLICT, Status.REMOVED], 1)])
+    state.put_highlights(
+        [
+            HighlightRecord(i, 1, "", "", s)
+            for i, s in enumerate(
+                [Status.WRITTEN, Status.WRITTEN, Status.CONFLICT, Status.REMOVED], 1
+            )
+        ]
+    )
     counts = state.counts()
     assert (counts["books"], counts["pages"], counts["deleted_pages"]) == (3, 2, 1)
     assert (counts["highlights"], counts["written"], counts["conflict"], counts["edited"]) == (
-        4, 2, 1, 0)
+        4,
+        2,
+        1,
+        0,
+    )
 
 
 def test_meta_values_set_replace_and_delete(state: State) -> None:
@@ -202,13 +249,14 @@ def test_a_database_damaged_past_its_first_page_is_corrupt(tmp_path: Path) -> No
     path = tmp_path / "db.sqlite3"
     state = State(path)
     with state.transaction():
-        state.put_highlights(HighlightRecord(i, 1, "x" * 500, "s", Status.WRITTEN)
-                             for i in range(2000))
+        state.put_highlights(
+            HighlightRecord(i, 1, "x" * 500, "s", Status.WRITTEN) for i in range(2000)
+        )
     state._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     state.close()
     data = bytearray(path.read_bytes())
     assert len(data) > 40 * 4096
-    data[20 * 4096:20 * 4096 + 4096] = b"\xa5" * 4096
+    data[20 * 4096 : 20 * 4096 + 4096] = b"\xa5" * 4096
     path.write_bytes(bytes(data))
     with pytest.raises(CorruptStateError):
         State(path).close()
@@ -232,15 +280,19 @@ def test_a_lock_another_connection_holds_is_busy_not_corrupt(state: State) -> No
     assert [p.book_id for p in state.pages()] == [1]
 
 
-@pytest.mark.parametrize(("message", "kind"), [
-    ("database is locked", StateBusyError),
-    ("database table is locked", StateBusyError),
-    ("database disk image is malformed", CorruptStateError),
-    ("file is not a database", CorruptStateError),
-    ("unable to open database file", StateError),
-])
-def test_state_error_tells_busy_from_corrupt(tmp_path: Path, message: str,
-                                            kind: type[Exception]) -> None:
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("database is locked", StateBusyError),
+        ("database table is locked", StateBusyError),
+        ("database disk image is malformed", CorruptStateError),
+        ("file is not a database", CorruptStateError),
+        ("unable to open database file", StateError),
+    ],
+)
+def test_state_error_tells_busy_from_corrupt(
+    tmp_path: Path, message: str, kind: type[Exception]
+) -> None:
     error = state_error(sqlite3.OperationalError(message), tmp_path / "db.sqlite3", 1.5)
     assert type(error) is kind
     if kind is StateError:

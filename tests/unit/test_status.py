@@ -17,15 +17,22 @@ from syncd.config.load import config_from_mapping
 from syncd.config.settings import Config
 from syncd.core.decision import Status
 from syncd.core.records import BookProblem, HighlightRecord, PageRecord
-from syncd.edges.state import State, database_path
+from syncd.edges.state import State
+from syncd.edges.state_files import database_path
 from syncd.engine.report import SyncReport
 
 
 def make_config(tmp_path: Path) -> Config:
     (tmp_path / "graph").mkdir(exist_ok=True)
-    return config_from_mapping({"readwise": {"token": "t"},
-                                "vault": {"path": str(tmp_path / "graph")},
-                                "state_dir": str(tmp_path / "state")}, None, {})
+    return config_from_mapping(
+        {
+            "readwise": {"token": "t"},
+            "vault": {"path": str(tmp_path / "graph")},
+            "state_dir": str(tmp_path / "state"),
+        },
+        None,
+        {},
+    )
 
 
 def state_of(config: Config) -> State:
@@ -35,10 +42,14 @@ def state_of(config: Config) -> State:
 def fill(state: State) -> None:
     state.put_page(PageRecord(1, "pages/Walden.md", "Walden", "active"))
     state.put_page(PageRecord(2, "pages/Gone.md", "Gone", "deleted"))
-    state.put_highlights([HighlightRecord(10, 1, "", "", Status.WRITTEN),
-                          HighlightRecord(11, 1, "", "", Status.CONFLICT),
-                          HighlightRecord(12, 1, "", "", Status.CONFLICT),
-                          HighlightRecord(20, 2, "", "", Status.DELETED)])
+    state.put_highlights(
+        [
+            HighlightRecord(10, 1, "", "", Status.WRITTEN),
+            HighlightRecord(11, 1, "", "", Status.CONFLICT),
+            HighlightRecord(12, 1, "", "", Status.CONFLICT),
+            HighlightRecord(20, 2, "", "", Status.DELETED),
+        ]
+    )
     state.put_problem(BookProblem(1, "waiting", "Walden", "two pages may be it"))
     state.put_problem(BookProblem(3, "failed", "Broken", "field 'text' missing"))
 
@@ -48,7 +59,10 @@ def test_a_vault_never_synced_says_so_and_creates_no_database(tmp_path: Path) ->
     status = collect_status(config)
     assert status == {"vault": str(config.vault.path), "daemon_pid": None, "synced": False}
     assert format_status(status).splitlines() == [
-        f"vault: {config.vault.path}", "daemon: not running", "never synced"]
+        f"vault: {config.vault.path}",
+        "daemon: not running",
+        "never synced",
+    ]
     assert not (tmp_path / "state").exists()
 
 
@@ -61,10 +75,16 @@ def test_book_entries_join_pages_highlights_and_problems(tmp_path: Path) -> None
     finally:
         state.close()
     assert [(b.book_id, b.path, b.status, dict(b.highlights), b.problem) for b in entries] == [
-        (1, "pages/Walden.md", "active", {"written": 1, "conflict": 2},
-         "waiting: two pages may be it"),
+        (
+            1,
+            "pages/Walden.md",
+            "active",
+            {"written": 1, "conflict": 2},
+            "waiting: two pages may be it",
+        ),
         (2, "pages/Gone.md", "deleted", {"deleted": 1}, None),
-        (3, None, None, {}, "failed: field 'text' missing")]
+        (3, None, None, {}, "failed: field 'text' missing"),
+    ]
 
 
 def test_collect_and_format_name_every_book_that_needs_a_look(tmp_path: Path) -> None:
@@ -93,7 +113,8 @@ def test_collect_and_format_name_every_book_that_needs_a_look(tmp_path: Path) ->
 
 
 def test_a_failed_sync_keeps_the_last_success_and_a_good_one_clears_the_error(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     config = make_config(tmp_path)
     state = state_of(config)
     try:
@@ -118,8 +139,10 @@ def test_long_sections_are_cut_unless_every_book_is_asked_for(tmp_path: Path) ->
     finally:
         state.close()
     short = format_status(collect_status(config))
-    assert f"pages you deleted (not re-created; `syncd resync BOOK` does): {ATTENTION_SHOWN + 5}" \
+    assert (
+        f"pages you deleted (not re-created; `syncd resync BOOK` does): {ATTENTION_SHOWN + 5}"
         in short
+    )
     assert "  ... and 5 more (`syncd status --books`)" in short
     assert sum(line.startswith("  pages/D") for line in short.splitlines()) == ATTENTION_SHOWN
     full = format_status(collect_status(config, books=True))

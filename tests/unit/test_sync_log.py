@@ -27,7 +27,8 @@ def test_untold_adds_up_across_syncs_and_connections(state: State) -> None:
 
 
 def test_obsidian_s_log_lists_the_books_and_takes_the_told_ones_from_the_front(
-        state: State) -> None:
+    state: State,
+) -> None:
     log = SyncLog(state, "Readwise Syncs", lists_books=True)
     log.add(3, 1, [["Walden", 3]])
     log.add(2, 2, [["Émile", 1], ["Zero", 0], ["B", 1]])
@@ -58,8 +59,9 @@ def test_damaged_book_lists_keep_only_well_formed_items(state: State, stored: st
     assert SyncLog(state, "Log", lists_books=True).untold_books() == []
 
 
-@settings(max_examples=50, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(st.tuples(st.integers(-10, 10), st.integers(-5, 5)), max_size=10))
 def test_untold_never_goes_below_zero(state: State, steps: list[tuple[int, int]]) -> None:
     log = SyncLog(state, "Log", lists_books=False)
@@ -71,11 +73,14 @@ def test_untold_never_goes_below_zero(state: State, steps: list[tuple[int, int]]
         assert log.untold() == expected
 
 
-@pytest.mark.parametrize(("text", "is_log"), [
-    ("- On [[Mar 17th, 2023]] at 17:05, Readwise synced 3 highlights from 1 book.", True),
-    ("- [[2023-01-07]] 3:42 AM \u2014 Synced 19 highlights from 2 books", True),
-    ("- [[2023-01-07]] 13:42 \u2014 Synced 19 highlights", False),
-    ("title:: Walden\n- a highlight", False),
-])
+@pytest.mark.parametrize(
+    ("text", "is_log"),
+    [
+        ("- On [[Mar 17th, 2023]] at 17:05, Readwise synced 3 highlights from 1 book.", True),
+        ("- [[2023-01-07]] 3:42 AM \u2014 Synced 19 highlights from 2 books", True),
+        ("- [[2023-01-07]] 13:42 \u2014 Synced 19 highlights", False),
+        ("title:: Walden\n- a highlight", False),
+    ],
+)
 def test_is_sync_log(text: str, is_log: bool) -> None:
     assert is_sync_log(text) is is_log

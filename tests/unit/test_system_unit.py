@@ -19,9 +19,14 @@ needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze not 
 
 def analyze(*args: str) -> subprocess.CompletedProcess[str]:
     assert ANALYZE is not None
-    return subprocess.run([ANALYZE, *args], capture_output=True, text=True, timeout=120,
-                          check=False, env={"PATH": "/usr/bin:/bin", "SYSTEMD_COLORS": "0",
-                                            "LC_ALL": "C.UTF-8"})
+    return subprocess.run(
+        [ANALYZE, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "SYSTEMD_COLORS": "0", "LC_ALL": "C.UTF-8"},
+    )
 
 
 @needs_analyze
@@ -39,16 +44,22 @@ def test_exposure_is_at_most_2_5() -> None:
 def test_it_verifies(tmp_path: Path) -> None:
     """As shipped, but run by this Python: verify needs ExecStart='s program to exist."""
     copy = tmp_path / "syncd-system@.service"
-    copy.write_text(UNIT.read_text().replace("ExecStart=/usr/local/bin/syncd run",
-                                             f"ExecStart={sys.executable} -m syncd run"))
+    copy.write_text(
+        UNIT.read_text().replace(
+            "ExecStart=/usr/local/bin/syncd run", f"ExecStart={sys.executable} -m syncd run"
+        )
+    )
     result = analyze("verify", str(copy))
     assert result.returncode == 0, result.stderr
     assert "syncd-system" not in result.stderr, result.stderr
 
 
 def test_only_the_vault_and_state_are_writable() -> None:
-    lines = {line.partition("=")[0]: line.partition("=")[2]
-             for line in UNIT.read_text().splitlines() if "=" in line and not line.startswith("#")}
+    lines = {
+        line.partition("=")[0]: line.partition("=")[2]
+        for line in UNIT.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
     assert lines["User"] == "%i"
     assert lines["ProtectSystem"] == "strict"
     assert lines["ProtectHome"] == "read-only"

@@ -37,7 +37,8 @@ UNITS = (*SERVICES, TIMER)
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 needs_systemd_analyze = pytest.mark.skipif(
     SYSTEMD_ANALYZE is None,
-    reason="systemd-analyze not found (install systemd to verify the unit files)")
+    reason="systemd-analyze not found (install systemd to verify the unit files)",
+)
 
 #: Hardening every service carries: each works in a user service without user namespaces.
 HARDENING = {
@@ -59,9 +60,19 @@ HARDENING = {
 #: service would not start where those are disabled), or, for StateDirectory=, mean a different
 #: folder on older systemd (below $XDG_CONFIG_HOME).
 LEFT_OUT = (
-    "PrivateTmp", "ProtectSystem", "ProtectHome", "ReadWritePaths", "PrivateDevices",
-    "PrivateUsers", "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
-    "ProtectControlGroups", "ProtectClock", "ProtectHostname", "StateDirectory",
+    "PrivateTmp",
+    "ProtectSystem",
+    "ProtectHome",
+    "ReadWritePaths",
+    "PrivateDevices",
+    "PrivateUsers",
+    "ProtectKernelTunables",
+    "ProtectKernelModules",
+    "ProtectKernelLogs",
+    "ProtectControlGroups",
+    "ProtectClock",
+    "ProtectHostname",
+    "StateDirectory",
     "CapabilityBoundingSet",
 )
 
@@ -95,6 +106,7 @@ def one(name: str, section: str, key: str) -> str:
 # systemd-analyze verify
 # --------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def verify_env(tmp_path: Path) -> dict[str, str]:
     """An environment in which `systemd-analyze --user verify` can check the units as shipped."""
@@ -105,15 +117,26 @@ def verify_env(tmp_path: Path) -> dict[str, str]:
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700)
     env = {key: value for key, value in os.environ.items() if not key.startswith("XDG_")}
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
-               XDG_RUNTIME_DIR=str(runtime), LC_ALL="C.UTF-8", SYSTEMD_COLORS="0")
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_RUNTIME_DIR=str(runtime),
+        LC_ALL="C.UTF-8",
+        SYSTEMD_COLORS="0",
+    )
     return env
 
 
 def verify(unit: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     assert SYSTEMD_ANALYZE is not None
-    return subprocess.run([SYSTEMD_ANALYZE, "--user", "verify", str(unit)], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [SYSTEMD_ANALYZE, "--user", "verify", str(unit)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @needs_systemd_analyze
@@ -148,9 +171,11 @@ def test_verify_needs_the_executable(tmp_path: Path, verify_env: dict[str, str])
 # The directives syncd relies on
 # --------------------------------------------------------------------------------------------
 
+
 def test_the_units_are_all_there() -> None:
     assert sorted(path.name for path in UNIT_DIR.glob("*.service")) == sorted(
-        [*SERVICES, "syncd-system@.service"])  # the system unit: tests/unit/test_system_unit.py
+        [*SERVICES, "syncd-system@.service"]
+    )  # the system unit: tests/unit/test_system_unit.py
     assert sorted(path.name for path in UNIT_DIR.glob("*.timer")) == [TIMER]
 
 
@@ -172,8 +197,10 @@ def test_the_daemon_runs_the_default_config() -> None:
 
 
 def test_the_instance_daemon_runs_its_own_config() -> None:
-    assert (one("syncd@.service", "Service", "ExecStart")
-            == "%h/.local/bin/syncd run --config %E/syncd/%i.yaml")
+    assert (
+        one("syncd@.service", "Service", "ExecStart")
+        == "%h/.local/bin/syncd run --config %E/syncd/%i.yaml"
+    )
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -215,6 +242,9 @@ def test_the_timer() -> None:
 @pytest.mark.parametrize("name", UNITS)
 def test_every_directive_has_a_comment(name: str) -> None:
     lines = (UNIT_DIR / name).read_text().splitlines()
-    bare = [line for before, line in itertools.pairwise(lines)
-            if re.match(r"^[A-Za-z]+=", line) and not before.startswith("#")]
+    bare = [
+        line
+        for before, line in itertools.pairwise(lines)
+        if re.match(r"^[A-Za-z]+=", line) and not before.startswith("#")
+    ]
     assert bare == []

@@ -29,7 +29,8 @@ MOMENT = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)
 
 def render(template: str, **context: object) -> str:
     return Templates("logseq", {"highlight": template}, source="config.yaml").render(
-        "highlight", context)
+        "highlight", context
+    )
 
 
 @pytest.mark.parametrize("page_format", ["logseq", "obsidian"])
@@ -51,25 +52,30 @@ def test_a_template_that_does_not_compile_names_file_template_and_line() -> None
 def test_a_template_that_fails_to_render_names_template_and_line() -> None:
     with pytest.raises(TemplateError) as caught:
         render("first\n{{ text }}\n{{ text.no_such_method() }}", text="x")
-    assert str(caught.value).startswith("config.yaml: at 'templates.highlight': line 3: "
-                                        "UndefinedError")
+    assert str(caught.value).startswith(
+        "config.yaml: at 'templates.highlight': line 3: UndefinedError"
+    )
 
 
-@pytest.mark.parametrize("text", ["{{ 1 // 0 }}", "{{ 'a' - 1 }}", "{{ range(10**9)|list }}",
-                                  "{{ '%d' % 'x' }}"])
+@pytest.mark.parametrize(
+    "text", ["{{ 1 // 0 }}", "{{ 'a' - 1 }}", "{{ range(10**9)|list }}", "{{ '%d' % 'x' }}"]
+)
 def test_any_other_render_failure_is_a_template_error_never_a_traceback(text: str) -> None:
     with pytest.raises(TemplateError) as caught:
         render(text)
     assert str(caught.value).startswith("config.yaml: at 'templates.highlight': ")
 
 
-@pytest.mark.parametrize("text", [
-    "{{ text.__class__.__mro__ }}",
-    "{{ text.__init__.__globals__ }}",
-    "{{ cycler.__init__.__globals__.os }}",
-    "{{ '{0.__class__.__mro__}'.format(text) }}",
-    "{{ text.__class__.__base__.__subclasses__() }}",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ text.__class__.__mro__ }}",
+        "{{ text.__init__.__globals__ }}",
+        "{{ cycler.__init__.__globals__.os }}",
+        "{{ '{0.__class__.__mro__}'.format(text) }}",
+        "{{ text.__class__.__base__.__subclasses__() }}",
+    ],
+)
 def test_the_sandbox_hides_python_internals(text: str) -> None:
     try:
         out = render(text, text="hello")
@@ -105,8 +111,16 @@ TEXT = st.text(max_size=40)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(TEXT, st.lists(TEXT, max_size=4), st.integers(), st.booleans(), st.none(),
-                 st.floats(allow_nan=False, allow_infinity=False)))
+@given(
+    st.one_of(
+        TEXT,
+        st.lists(TEXT, max_size=4),
+        st.integers(),
+        st.booleans(),
+        st.none(),
+        st.floats(allow_nan=False, allow_infinity=False),
+    )
+)
 def test_yaml_value_is_always_one_yaml_value_of_the_same_type(value: object) -> None:
     parsed = yaml.safe_load(f"key: {yaml_value(value)}\n")
     assert list(parsed) == ["key"]

@@ -51,7 +51,8 @@ def test_a_file_that_appears_where_a_draft_goes_is_left_alone(vault: Vault) -> N
 
 
 def test_without_syncfs_each_draft_is_fsynced_before_it_is_placed(
-        vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(syncd.edges.atomic, "SYNCFS", None)
     synced: list[str] = []
     real_fsync = os.fsync
@@ -72,7 +73,8 @@ def test_without_syncfs_each_draft_is_fsynced_before_it_is_placed(
 
 @pytest.mark.skipif(syncd.edges.atomic.SYNCFS is None, reason="no syncfs here")
 def test_a_disk_error_when_drafts_are_made_durable_places_none_of_them(
-        vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def syncfs(fd: int) -> None:
         raise OSError(errno.EIO, os.strerror(errno.EIO))
 
@@ -85,7 +87,8 @@ def test_a_disk_error_when_drafts_are_made_durable_places_none_of_them(
 
 
 def test_a_full_disk_fails_the_draft_and_leaves_no_temporary_file(
-        vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def write(fd: int, data: bytes) -> int:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
@@ -96,7 +99,8 @@ def test_a_full_disk_fails_the_draft_and_leaves_no_temporary_file(
 
 
 def test_a_folder_that_becomes_a_link_out_of_the_vault_is_not_written_into(
-        vault: Vault, tmp_path: Path) -> None:
+    vault: Vault, tmp_path: Path
+) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     drafts = Drafts(vault)
@@ -132,7 +136,8 @@ def _save_by_rename(page: Path, text: str) -> None:
 
 @pytest.mark.parametrize("saves", [1, 2, 3])
 def test_a_version_renamed_over_the_page_after_the_check_ends_at_the_page(
-        vault: Vault, monkeypatch: pytest.MonkeyPatch, saves: int) -> None:
+    vault: Vault, monkeypatch: pytest.MonkeyPatch, saves: int
+) -> None:
     """Issue 10, item 3: an editor renames its save over the page between syncd's check of the
     page and its exchange (and `saves - 1` times more while syncd exchanges it back): the
     newest save is the page, syncd's text is dropped, PageChanged is raised to plan again."""
@@ -154,7 +159,8 @@ def test_a_version_renamed_over_the_page_after_the_check_ends_at_the_page(
 
 
 def test_a_page_deleted_after_the_check_is_not_written(
-        vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
     page = vault.root / "Page.md"
     page.write_text("- mine", encoding="utf-8")
     real = syncd.edges.atomic.renameat2
@@ -171,7 +177,8 @@ def test_a_page_deleted_after_the_check_is_not_written(
 
 @pytest.mark.parametrize("system", ["renameat2", "link", "neither"])
 def test_a_new_page_never_replaces_a_file_that_appears_at_its_path(
-        vault: Vault, monkeypatch: pytest.MonkeyPatch, system: str) -> None:
+    vault: Vault, monkeypatch: pytest.MonkeyPatch, system: str
+) -> None:
     """Issue 10, item 3: a file the user makes where syncd is about to put a new page, after
     syncd looked, is kept (atomically where the system can refuse to replace a file)."""
     page = vault.root / "New.md"
@@ -202,7 +209,8 @@ def test_a_new_page_never_replaces_a_file_that_appears_at_its_path(
 
 
 def test_without_renameat2_pages_are_still_written(
-        vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(syncd.edges.atomic, "_RENAMEAT2", None)
     page = vault.root / "Page.md"
     vault.write(page, "- one", None)

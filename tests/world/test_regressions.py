@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.edges.state import State, database_path
+from syncd.edges.state import State
+from syncd.edges.state_files import database_path
 from syncd.engine.report import SyncReport
 from syncd.errors import SyncdError
 from tests.support.harness import Harness, harness
@@ -30,16 +31,21 @@ def h(tmp_path: Path) -> Iterator[Harness]:
         yield h
 
 
-def sync(h: Harness, *, skew: timedelta = timedelta(0), crash: tuple[str, int] | None = None
-         ) -> SyncReport | None:
+def sync(
+    h: Harness, *, skew: timedelta = timedelta(0), crash: tuple[str, int] | None = None
+) -> SyncReport | None:
     """One sync by a fresh syncd; its clock `skew` off Readwise's; killed at `crash` if given."""
     from syncd.edges.readwise import ReadwiseClient, RetryPolicy
     from syncd.engine.wiring import make_syncer
 
     state = State(database_path(h.config.state_dir, h.vault))
     try:
-        client = ReadwiseClient(h.config.readwise.base_url, h.config.readwise.token,
-                                sleep=lambda _: None, policy=RetryPolicy(attempts=3))
+        client = ReadwiseClient(
+            h.config.readwise.base_url,
+            h.config.readwise.token,
+            sleep=lambda _: None,
+            policy=RetryPolicy(attempts=3),
+        )
         syncer = make_syncer(h.config, state, {}, client=client, clock=lambda: h.now + skew)
         if crash is None:
             return syncer.sync()
@@ -178,8 +184,9 @@ def test_two_space_indentation_is_no_edit(h: Harness) -> None:
     Readwise is still updated in place (not a conflict)."""
     walden(h, "hl-1v1 simplify, simplify")
     sync(h)
-    text = "\n".join("  " * (len(x) - len(x.lstrip("\t"))) + x.lstrip("\t")
-                     for x in read(h, PAGE).split("\n"))
+    text = "\n".join(
+        "  " * (len(x) - len(x.lstrip("\t"))) + x.lstrip("\t") for x in read(h, PAGE).split("\n")
+    )
     (h.vault / PAGE).write_text(text, "utf-8")
     later(h)
     h.server.update_highlight(1, text="hl-1v2 simplify, simplify")
@@ -311,8 +318,7 @@ def test_page_back_then_killed_still_gets_what_changed_meanwhile(h: Harness) -> 
     assert "hl-1v2" in read(h, PAGE)
 
 
-def test_note_of_the_deleted_pages_name_holding_a_copied_highlight_is_not_taken(
-        h: Harness) -> None:
+def test_note_of_the_deleted_pages_name_holding_a_copied_highlight_is_not_taken(h: Harness) -> None:
     """issue 10, item 1: the user deletes the book's page, then makes a note of their own with
     the same name (Logseq gives it the same file) and pastes one of its highlights into it: the
     note is not the book's page (no syncd header on it); a new highlight is not written into

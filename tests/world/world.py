@@ -44,19 +44,14 @@ from typing import Any
 
 from hypothesis import Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
-    precondition,
-    rule,
-)
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 import syncd.edges.atomic
 import syncd.edges.vault
 from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX
 from syncd.edges.readwise import ReadwiseClient, RetryPolicy
-from syncd.edges.state import State, database_path
+from syncd.edges.state import State
+from syncd.edges.state_files import database_path
 from syncd.engine.report import SyncReport
 from syncd.engine.sync import Syncer
 from syncd.engine.wiring import make_syncer
@@ -69,14 +64,32 @@ from tests.support.harness import Harness
 KNOWN_BROKEN: set[str] = set()
 
 settings.register_profile(
-    "world-ci", max_examples=300, stateful_step_count=40, deadline=None, derandomize=True,
-    database=None, print_blob=True)
+    "world-ci",
+    max_examples=300,
+    stateful_step_count=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+)
 settings.register_profile(  # finding failures fast: no shrinking, the first failure only
-    "world-find", max_examples=200, stateful_step_count=40, deadline=None, database=None,
-    phases=[Phase.generate], report_multiple_bugs=False, print_blob=True)
+    "world-find",
+    max_examples=200,
+    stateful_step_count=40,
+    deadline=None,
+    database=None,
+    phases=[Phase.generate],
+    report_multiple_bugs=False,
+    print_blob=True,
+)
 settings.register_profile(
-    "world-long", max_examples=10_000, stateful_step_count=60, deadline=None, database=None,
-    print_blob=True)
+    "world-long",
+    max_examples=10_000,
+    stateful_step_count=60,
+    deadline=None,
+    database=None,
+    print_blob=True,
+)
 
 START = datetime(2024, 1, 1, 9, 0, tzinfo=timezone.utc)
 # How long a sync waits for the state database another connection holds (the product waits
@@ -84,19 +97,30 @@ START = datetime(2024, 1, 1, 9, 0, tzinfo=timezone.utc)
 BUSY_TIMEOUT = 0.1
 JOURNAL = "journals/2024_01_01.md"
 # Odd highlight text, by name: KNOWN_BROKEN may name one ("odd:<name>") to keep it out.
-ODD_TEXTS = {"plain": "", "trailing_spaces": " with trailing spaces   ", "emoji": " 🦉 an owl",
-             "rtl": " עברית מימין לשמאל", "hash": " #tag-like", "link": " [[a link]]",
-             "two_lines": "\nsecond line", "list_line": "\n- a list line",
-             "indented_list_line": "\n  - an indented list line",
-             "tab_list_line": "\n\t- a tab list line", "heading": "\n# a heading line",
-             "blank_line": "\n\nafter a blank line"}
+ODD_TEXTS = {
+    "plain": "",
+    "trailing_spaces": " with trailing spaces   ",
+    "emoji": " 🦉 an owl",
+    "rtl": " עברית מימין לשמאל",
+    "hash": " #tag-like",
+    "link": " [[a link]]",
+    "two_lines": "\nsecond line",
+    "list_line": "\n- a list line",
+    "indented_list_line": "\n  - an indented list line",
+    "tab_list_line": "\n\t- a tab list line",
+    "heading": "\n# a heading line",
+    "blank_line": "\n\nafter a blank line",
+}
 CRASH_POINTS = ("before_replace", "after_replace", "in_commit", "after_commit")
 
 
 def odd_text() -> st.SearchStrategy[str]:
     """Odd highlight text to append to a highlight's marker and words (not known broken)."""
-    return st.deferred(lambda: st.sampled_from(
-        [text for name, text in ODD_TEXTS.items() if f"odd:{name}" not in KNOWN_BROKEN]))
+    return st.deferred(
+        lambda: st.sampled_from(
+            [text for name, text in ODD_TEXTS.items() if f"odd:{name}" not in KNOWN_BROKEN]
+        )
+    )
 
 
 def enabled(name: str) -> Callable[[Any], bool]:
@@ -124,6 +148,7 @@ STATS = Stats()
 
 
 # --- the model --------------------------------------------------------------------------------
+
 
 @dataclass
 class HighlightModel:
@@ -175,21 +200,22 @@ def block_span(lines: list[str], index: int) -> tuple[int, int]:
 
 def _width(line: str) -> int:
     """Indentation width, a tab counting as two spaces (Logseq's two-space style)."""
-    lead = line[:len(line) - len(line.lstrip(" \t"))]
+    lead = line[: len(line) - len(line.lstrip(" \t"))]
     return len(lead) + lead.count("\t")
 
 
 def block_norm(lines: list[str]) -> str:
     """A block as the user sees its content: indentation, trailing white space and Logseq's own
     properties do not count."""
-    return "\n".join(line.strip() for line in lines
-                     if not re.match(r"^\s*(id|collapsed)::", line))
+    return "\n".join(line.strip() for line in lines if not re.match(r"^\s*(id|collapsed)::", line))
 
 
 def find_line(lines: list[str], marker: str) -> int | None:
     pattern = re.compile(re.escape(marker) + r"\d")
-    return next((i for i, line in enumerate(lines)
-                 if re.match(r"^\s*- ", line) and pattern.search(line)), None)
+    return next(
+        (i for i, line in enumerate(lines) if re.match(r"^\s*- ", line) and pattern.search(line)),
+        None,
+    )
 
 
 class World(RuleBasedStateMachine):
@@ -251,10 +277,15 @@ class World(RuleBasedStateMachine):
         return (self.vault / relative).read_bytes().decode("utf-8", "surrogateescape")
 
     def syncer(self, state: State) -> Syncer:
-        client = ReadwiseClient(self.h.config.readwise.base_url, self.h.config.readwise.token,
-                                sleep=lambda _: None, policy=RetryPolicy(attempts=3))
-        return make_syncer(self.h.config, state, {}, client=client,
-                           clock=lambda: self.now + self.skew)
+        client = ReadwiseClient(
+            self.h.config.readwise.base_url,
+            self.h.config.readwise.token,
+            sleep=lambda _: None,
+            policy=RetryPolicy(attempts=3),
+        )
+        return make_syncer(
+            self.h.config, state, {}, client=client, clock=lambda: self.now + self.skew
+        )
 
     @contextmanager
     def running(self) -> Iterator[Syncer]:
@@ -299,7 +330,7 @@ class World(RuleBasedStateMachine):
                     h.user_edited = True
                 else:
                     a, b = block_span(old_lines, i), block_span(new_lines, j)
-                    if block_norm(old_lines[a[0]:a[1]]) != block_norm(new_lines[b[0]:b[1]]):
+                    if block_norm(old_lines[a[0] : a[1]]) != block_norm(new_lines[b[0] : b[1]]):
                         h.user_edited = True
         for token, owner in list(self.typed.items()):
             if owner == book.id and not re.search(re.escape(token) + r"(?!\d)", new_text):
@@ -312,8 +343,12 @@ class World(RuleBasedStateMachine):
             return False
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            return db.execute("SELECT 1 FROM highlights WHERE highlight_id = ?",
-                              (highlight_id,)).fetchone() is not None
+            return (
+                db.execute(
+                    "SELECT 1 FROM highlights WHERE highlight_id = ?", (highlight_id,)
+                ).fetchone()
+                is not None
+            )
         finally:
             db.close()
 
@@ -375,8 +410,9 @@ class World(RuleBasedStateMachine):
         return [h for h in self.highlights.values() if not h.deleted_in_readwise]
 
     def pick_alive(self, data: st.DataObject) -> HighlightModel:
-        return self.choose(data, self.alive_in_readwise(),
-                           lambda h: f"highlight {h.id} of book {h.book}")
+        return self.choose(
+            data, self.alive_in_readwise(), lambda h: f"highlight {h.id} of book {h.book}"
+        )
 
     @precondition(lambda self: self.alive_in_readwise())
     @rule(data=st.data(), odd=odd_text(), seconds=st.integers(1, 120))
@@ -419,8 +455,11 @@ class World(RuleBasedStateMachine):
         self.ever_synced = True
         self.synced_ok = True
         for book in self.books.values():
-            alive = [h for h in self.highlights.values()
-                     if h.book == book.id and not h.deleted_in_readwise]
+            alive = [
+                h
+                for h in self.highlights.values()
+                if h.book == book.id and not h.deleted_in_readwise
+            ]
             if book.state == "new" and alive:
                 book.state, book.page = "live", self.predicted_page(book)
             if book.state == "live" and (self.vault / book.page).exists():  # type: ignore[operator]
@@ -449,16 +488,20 @@ class World(RuleBasedStateMachine):
                 return
         self.after_sync(report)
 
-    @precondition(lambda self: self.ever_synced and not self.locked_once
-                  and "locked_state" not in KNOWN_BROKEN)
+    @precondition(
+        lambda self: (
+            self.ever_synced and not self.locked_once and "locked_state" not in KNOWN_BROKEN
+        )
+    )
     @rule()
     def locked_state(self) -> None:
         """Another process holds the state database: the sync fails cleanly, writing nothing."""
         self.step("locked_state")
         self.locked_once = True
         before = self.vault_pages()
-        holder = sqlite3.connect(database_path(self.h.config.state_dir, self.vault),
-                                 isolation_level=None)
+        holder = sqlite3.connect(
+            database_path(self.h.config.state_dir, self.vault), isolation_level=None
+        )
         holder.execute("BEGIN EXCLUSIVE")
         try:
             try:
@@ -485,8 +528,9 @@ class World(RuleBasedStateMachine):
     def pick_book(self, data: st.DataObject, books: list[BookModel]) -> BookModel:
         return self.choose(data, books, lambda book: f"book {book.id} ({book.page})")
 
-    def pick_highlight(self, data: st.DataObject, *, pasted: bool = True
-                       ) -> tuple[BookModel, HighlightModel, list[str], int] | None:
+    def pick_highlight(
+        self, data: st.DataObject, *, pasted: bool = True
+    ) -> tuple[BookModel, HighlightModel, list[str], int] | None:
         """A highlight block on a live page: its book, model, the page's lines, its line."""
         choices = []
         for book in self.live_books():
@@ -526,8 +570,7 @@ class World(RuleBasedStateMachine):
         self.edit_page(book, "\n".join(lines[:start] + lines[end:]), how=how)
 
     @precondition(lambda self: self.live_books())
-    @rule(data=st.data(), how=st.sampled_from(["inplace", "rename"]),
-          deeper=st.booleans())
+    @rule(data=st.data(), how=st.sampled_from(["inplace", "rename"]), deeper=st.booleans())
     def user_types_block(self, data: st.DataObject, how: str, deeper: bool) -> None:
         """A new block of the user's own, before any block of the page or at its end."""
         self.step("user_types_block")
@@ -536,7 +579,7 @@ class World(RuleBasedStateMachine):
         starts = [i for i, line in enumerate(lines) if re.match(r"^\s*- ", line)]
         at = self.choose(data, [*starts, len(lines)], lambda at: f"line {at}")
         near = lines[at] if at < len(lines) else lines[-1]
-        indent = near[:len(near) - len(near.lstrip(" \t"))]
+        indent = near[: len(near) - len(near.lstrip(" \t"))]
         if deeper:
             indent += "\t" if "\t" in indent or not indent else "  "
         token = self.token("ut")
@@ -563,12 +606,16 @@ class World(RuleBasedStateMachine):
     @rule(data=st.data())
     def user_types_in_own_page(self, data: st.DataObject) -> None:
         self.step("user_types_in_own_page")
-        target = self.choose(data, [JOURNAL, "pages/My own page.md", "pages/notes/Deep note.md",
-                                    *self.world_files], lambda target: target)
+        target = self.choose(
+            data,
+            [JOURNAL, "pages/My own page.md", "pages/notes/Deep note.md", *self.world_files],
+            lambda target: target,
+        )
         old = self.world_files.get(target, b"")
         line = f"- {self.token('ut')} typed in my own page"
-        self.write_world_file(target, ((old.decode() + "\n") if old else "").encode()
-                              + line.encode())
+        self.write_world_file(
+            target, ((old.decode() + "\n") if old else "").encode() + line.encode()
+        )
 
     @precondition(lambda self: self.live_books())
     @rule(data=st.data())
@@ -662,7 +709,7 @@ class World(RuleBasedStateMachine):
         while own < end and not re.match(r"^\s*- ", lines[own]):
             own += 1
         has_children = own < end
-        indent = lines[i][:len(lines[i]) - len(lines[i].lstrip(" \t"))] + "  "
+        indent = lines[i][: len(lines[i]) - len(lines[i].lstrip(" \t"))] + "  "
         prop = "collapsed:: true" if collapsed and has_children else f"id:: {uuid.uuid4()}"
         if any(line.strip().startswith(prop.split("::")[0] + "::") for line in lines[i:own]):
             return
@@ -703,7 +750,8 @@ class World(RuleBasedStateMachine):
         book = self.pick_book(data, self.live_books())
         page = Path(book.page)  # type: ignore[arg-type]
         copy = page.with_name(
-            f"{page.stem}.sync-conflict-20240101-120000-{self.counter:07d}.md").as_posix()
+            f"{page.stem}.sync-conflict-20240101-120000-{self.counter:07d}.md"
+        ).as_posix()
         self.token("c")
         self.write_world_file(copy, (self.vault / page).read_bytes())
 
@@ -714,8 +762,9 @@ class World(RuleBasedStateMachine):
         """A file-sync tool (or the user) puts back an older version of the page."""
         self.step("sync_tool_restores_old_version")
         book = self.pick_book(data, [b for b in self.live_books() if b.history])
-        old = self.choose(data, book.history,
-                          lambda old: f"version {book.history.index(old)} of its history")
+        old = self.choose(
+            data, book.history, lambda old: f"version {book.history.index(old)} of its history"
+        )
         self.edit_page(book, old.decode("utf-8", "surrogateescape"))
 
     # --- invariants ---------------------------------------------------------------------------
@@ -745,8 +794,9 @@ class World(RuleBasedStateMachine):
             path = self.vault / book.page  # type: ignore[operator]
             assert path.exists(), f"{book.page} (holding the user's {token}) is gone"
             text = path.read_bytes().decode("utf-8", "surrogateescape")
-            assert re.search(re.escape(token) + r"(?!\d)", text), \
+            assert re.search(re.escape(token) + r"(?!\d)", text), (
                 f"the user's {token} was lost from {book.page}"
+            )
 
     @invariant()
     def no_highlight_twice(self) -> None:
@@ -792,8 +842,9 @@ class World(RuleBasedStateMachine):
             text = path.read_bytes().decode("utf-8", "surrogateescape")
             assert h.marker in text, f"highlight {h.id} is not on {book.page}"
             if not h.user_edited:
-                assert h.current.search(text), \
+                assert h.current.search(text), (
                     f"highlight {h.id} is not in its version {h.version} on {book.page}"
+                )
 
 
 @contextmanager
@@ -867,8 +918,13 @@ def replay(steps: str) -> World:
         return found[0]
 
     world.choose = choose  # type: ignore[method-assign]
-    invariants = [world.world_files_untouched, world.typed_text_kept, world.no_highlight_twice,
-                  world.deleted_stays_deleted, world.synced_highlights_on_their_page]
+    invariants = [
+        world.world_files_untouched,
+        world.typed_text_kept,
+        world.no_highlight_twice,
+        world.deleted_stays_deleted,
+        world.synced_highlights_on_their_page,
+    ]
     try:
         i = 0
         while i < len(lines):
@@ -881,7 +937,7 @@ def replay(steps: str) -> World:
                 picks.append(lines[i].strip())
                 i += 1
             method = getattr(world, call.func.id)
-            if "data" in method.__code__.co_varnames[:method.__code__.co_argcount]:
+            if "data" in method.__code__.co_varnames[: method.__code__.co_argcount]:
                 kwargs["data"] = _Drawn(picks)
             method(**kwargs)
             for check in invariants:
