@@ -158,6 +158,15 @@ RULES: tuple[Rule, ...] = (
         W,
         "a new highlight: appended under the sync's dated header",
     ),
+    _rule(
+        D,
+        Seen.AS_WRITTEN,
+        ANY,
+        ANY,
+        Act.KEEP,
+        W,
+        "back on the page as syncd wrote it (put back, or seen gone mid-save): syncd's again",
+    ),
     _rule(D, ANY, ANY, ANY, Act.KEEP_OUT, None, "the user deleted its block: it stays out"),
     _rule(R, ANY, ANY, ANY, Act.KEEP, None, "removed when Readwise deleted it: it stays out"),
     _rule(
@@ -263,7 +272,7 @@ OBSERVED: tuple[Rule, ...] = (
 )
 
 #: The record statuses whose block `decide` needs looked for on the page.
-LOOKED_FOR: frozenset[Status | None] = frozenset({NEVER, W})
+LOOKED_FOR: frozenset[Status | None] = frozenset({NEVER, W, D})
 
 
 def decide(

@@ -140,6 +140,8 @@ def _look(
     block = disk.find(record.block)
     if block is not None:
         return Seen.AS_WRITTEN, block
+    if record.status == Status.DELETED:
+        return Seen.ABSENT, None  # deleted, and still gone: nothing of it is looked for
     return _lost(disk, record, taken)
 
 

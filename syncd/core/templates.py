@@ -84,11 +84,27 @@ def yaml_value(value: object) -> str:
         return value.isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
         return repr(value)
+    if isinstance(value, float):
+        return _yaml_float(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_yaml_text(item) for item in value) + "]"
     return _yaml_text(value)
+
+
+def _yaml_float(value: float) -> str:
+    """A float as YAML 1.1 reads a float back: `.inf`, `.nan`, and an exponent only after a
+    mantissa with a dot (`5e-324` is text to YAML 1.1, `5.0e-324` a number)."""
+    if value != value:
+        return ".nan"
+    if value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value)
+    mantissa, e, exponent = text.partition("e")
+    if e and "." not in mantissa:
+        text = f"{mantissa}.0e{exponent}"
+    return text
 
 
 def _yaml_text(value: object) -> str:

@@ -22,6 +22,9 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from syncd.engine.finder import PageFinder
 from tests.support.editor import line
 from tests.support.harness import harness
 from tests.support.processes import MARKER, REPO, TIMEOUT, temp_files
@@ -107,3 +110,43 @@ def test_an_editor_saving_by_rename_and_in_place_loses_no_typed_line(tmp_path: P
             assert (status == "written") == (marker in on_page), (marker, status)
         assert failed < SYNCS // 2
         assert temp_files(h.vault) == []
+
+
+def test_a_page_seen_empty_mid_save_by_the_scan_is_the_users_again_once_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editor saving in place truncates the page, then writes it: a sync's start-up scan
+    that reads it in between sees every block gone. The save lands before the sync plans the
+    page; the blocks are there again, as syncd wrote them, and are syncd's again: a change in
+    Readwise reaches them (found by the editor-saves test above, about one run in ten)."""
+    with harness(tmp_path) as h:
+        book = h.server.add_book(title="Walden", highlights=[{"text": "Simplify, simplify."}])
+        first = book["highlights"][0]["id"]
+        h.sync()
+        [name] = h.page_names()
+        page = h.pages / name
+        saved = page.read_bytes()
+        real_scan = PageFinder.scan
+
+        def scan_mid_save(finder: PageFinder, only: set[str] | None = None) -> int:
+            with open(page, "wb"):  # the editor's save has truncated the page...
+                pass
+            looked = real_scan(finder, only)
+            with open(page, "r+b") as handle:  # ...and now writes it, in place
+                handle.write(saved)
+            return looked
+
+        monkeypatch.setattr(PageFinder, "scan", scan_mid_save)
+        h.now += timedelta(minutes=1)
+        h.server.add_highlight(book["user_book_id"], text="Our life is frittered away.")
+        assert h.sync().outcome.new == 1
+        monkeypatch.undo()
+        state = h.state()
+        try:
+            assert state.highlights(book["user_book_id"])[first].status == "written"
+        finally:
+            state.close()
+        h.now += timedelta(minutes=1)
+        h.server.update_highlight(first, text="Simplify, simplify, simplify.")
+        assert h.sync().outcome.updated == 1
+        assert "Simplify, simplify, simplify." in page.read_text(encoding="utf-8")

@@ -19,6 +19,7 @@ ALL_OPTIONS = [frozenset(c) for n in range(3) for c in itertools.combinations(OP
 SEEN = {
     None: (Seen.AS_WRITTEN, Seen.FOUND, Seen.ABSENT),
     Status.WRITTEN: (Seen.AS_WRITTEN, Seen.SIMILAR, Seen.ABSENT),
+    Status.DELETED: (Seen.AS_WRITTEN, Seen.ABSENT),
 }
 CASES = [
     Facts(status, None if status is None and deleted else seen, deleted, changed)
@@ -47,8 +48,18 @@ def test_a_block_the_user_touched_is_never_written(facts: Facts) -> None:
             assert action.act not in WRITES
         if facts.status == Status.WRITTEN and facts.seen != Seen.AS_WRITTEN:
             assert action.act not in WRITES
-        if facts.status == Status.DELETED:
+        if facts.status == Status.DELETED and facts.seen == Seen.ABSENT:
             assert action.act is Act.KEEP_OUT and action.then is None
+
+
+def test_a_deleted_block_back_as_written_is_syncds_again_and_nothing_else_is() -> None:
+    """The page alone says so between syncs (OBSERVED); a sync that sees it says so too: a
+    block seen gone mid-save, or put back by the user, is neither kept out nor written."""
+    back = Facts(Status.DELETED, Seen.AS_WRITTEN, deleted=False, changed=True)
+    assert decide(back, frozenset(OPTIONS)).act is Act.KEEP
+    assert decide(back).then == Status.WRITTEN
+    gone = Facts(Status.DELETED, Seen.ABSENT, deleted=False, changed=True)
+    assert decide(gone, frozenset(OPTIONS)).act is Act.KEEP_OUT
 
 
 def test_a_write_happens_only_when_its_option_is_on() -> None:
