@@ -171,6 +171,9 @@ class Evidence:
     blocks_on_page: int = 0  # of the book's written blocks, how many are on it
     blocks_written: int = 0  # the book's blocks syncd last wrote and considers written
     marked: bool = False  # it holds the first-sync header ("Highlights first synced by")
+    # The book's page was deleted (or left the vault) since syncd recorded its file: the file
+    # system may have given its inode number to another file, another book's page among them.
+    page_deleted: bool = False
 
 
 def strong(evidence: Evidence) -> bool:
@@ -179,7 +182,11 @@ def strong(evidence: Evidence) -> bool:
         return False
     if evidence.moved_here:
         return True
-    if evidence.same_file and evidence.marked:
+    if (
+        evidence.same_file
+        and evidence.marked
+        and (not evidence.page_deleted or evidence.blocks_on_page > 0)
+    ):
         return True
     if evidence.other_title:
         return False

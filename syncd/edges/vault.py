@@ -188,7 +188,7 @@ class Vault:
         self.folder_for(path)
         data = text.encode("utf-8", errors="surrogateescape")
         try:
-            temp, _ = atomic.write_beside(path, data, durable=True)
+            temp, ours = atomic.write_beside(path, data, durable=True)
             try:
                 before = None if expected is None else expected.encode("utf-8", "surrogateescape")
                 late = atomic.swap(path, temp, before)
@@ -203,8 +203,9 @@ class Vault:
             atomic.fsync_path(path.parent)
         except OSError as error:
             raise VaultError(atomic.describe_error(path, error)) from None
-        stat = path.stat()
-        return PageFile(path, text, stat.st_size, stat.st_mtime_ns, (stat.st_dev, stat.st_ino))
+        # The stat of the file syncd wrote, not of whatever is at `path` by now: an editor may
+        # have saved over it since, and that save must look like a change to the next scan.
+        return PageFile(path, text, ours.st_size, ours.st_mtime_ns, (ours.st_dev, ours.st_ino))
 
     def _put_back(self, path: Path, before: bytes, late: bytes, ours: bytes) -> None:
         """`path` holds `ours`, syncd's new text computed from `before`, which replaced a file

@@ -71,8 +71,7 @@ class PageFinder:
         looked at. Raise VaultError if the vault folder itself is gone: no page is then taken
         for deleted."""
         self.check_root()
-        self._vault_pages = None  # a page moved since the list was made must be found
-        self._relisted = 0
+        self.forget_listing()  # a page moved since the list was made must be found
         looked = 0
         records = self.state.pages()
         for record in records:
@@ -325,6 +324,7 @@ class PageFinder:
             blocks_on_page=on_page if (content or same or at_place) else 0,
             blocks_written=len(written) if (content or same or at_place) else 0,
             marked=marked,
+            page_deleted=record.status == "deleted",
         )
 
     def _find_moved(self, record: PageRecord) -> tuple[Verdict, PageFile | None]:

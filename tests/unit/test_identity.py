@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from syncd.core.identity import (
@@ -138,3 +140,12 @@ def test_blocks_found_counts_edited_blocks_only_when_asked() -> None:
     # A block the user deleted is not found in another of the book's blocks that looks alike.
     assert blocks_found(written, ["- hl-2 words of two"], edited=True) == 1
     assert blocks_found(written, ["- something else entirely"], edited=True) == 0
+
+
+def test_a_deleted_pages_inode_number_alone_is_not_enough() -> None:
+    """Once a book's page was deleted, the file system may give its inode number to another
+    file: the same file counts then only with one of the book's blocks on it."""
+    reused = Evidence("pages/Other.md", same_file=True, marked=True, page_deleted=True)
+    assert not strong(reused)
+    assert strong(replace(reused, blocks_on_page=1))
+    assert strong(replace(reused, page_deleted=False))  # a live page renamed: followed
