@@ -184,15 +184,11 @@ class Templates:
         """Render one section; raise TemplateError naming it and the line that failed."""
         try:
             return self._compiled[section].render(context)
-        except jinja2.TemplateError as error:
+        except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as error:
             line = _failing_line(error)
             where = f"line {line}: " if line else ""
             raise TemplateError(
                 self.source, f"templates.{section}", f"{where}{type(error).__name__}: {error}"
-            ) from None
-        except (TypeError, ValueError, ArithmeticError) as error:
-            raise TemplateError(
-                self.source, f"templates.{section}", f"{type(error).__name__}: {error}"
             ) from None
 
 

@@ -62,8 +62,8 @@ def test_a_template_that_fails_to_render_names_template_and_line() -> None:
 )
 def test_any_other_render_failure_is_a_template_error_never_a_traceback(text: str) -> None:
     with pytest.raises(TemplateError) as caught:
-        render(text)
-    assert str(caught.value).startswith("config.yaml: at 'templates.highlight': ")
+        render(f"first line\n{text}")
+    assert str(caught.value).startswith("config.yaml: at 'templates.highlight': line 2: ")
 
 
 @pytest.mark.parametrize(
