@@ -687,7 +687,12 @@ class World(RuleBasedStateMachine):
     def user_deletes_page(self, data: st.DataObject) -> None:
         self.step("user_deletes_page")
         book = self.pick_book(data, self.live_books())
-        (self.vault / book.page).unlink()  # type: ignore[operator]
+        # As Logseq and Obsidian delete a page: moved to a trash outside the graph, not unlinked
+        # (its inode number is not given to the next new file; a number reused by the file
+        # system is tests/unit/test_identity.py's and the editor-saves test's to play).
+        trash = self.tmp / "trash" / f"{len(self.log)}-{Path(book.page).name}"  # type: ignore[arg-type]
+        trash.parent.mkdir(exist_ok=True)
+        os.rename(self.vault / book.page, trash)  # type: ignore[operator]
         book.state = "deleted"
         for token, owner in list(self.typed.items()):
             if owner == book.id:
