@@ -51,6 +51,7 @@ class PageIndex:
     def __init__(self, text: str, fmt: PageFormat) -> None:
         self.fmt = fmt
         self.obsidian = fmt.name != LOGSEQ.name  # its block ids are `^id` at a line's end
+        self.text = text
         self.lines = text.split("\n")
         self.unit = detect_indent(self.lines, fmt.indent)
         self.blocks = parse_blocks(self.lines, self.unit)

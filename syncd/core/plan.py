@@ -200,7 +200,7 @@ def _apply(
     if to_append:
         # New blocks follow the page's own indentation.
         new_text = append_text(new_text, disk.on_page(render_addition(book, to_append, style, now)))
-    return PagePlan(new_text if new_text != "\n".join(disk.lines) else None, saved, outcome)
+    return PagePlan(new_text if new_text != disk.text else None, saved, outcome)
 
 
 def _rewritten(
