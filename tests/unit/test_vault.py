@@ -219,3 +219,27 @@ def test_without_renameat2_pages_are_still_written(
     with pytest.raises(syncd.edges.atomic.PageChanged):
         vault.write(page, "- three", "- one")
     assert sorted(p.name for p in vault.root.iterdir()) == ["Page.md"]
+
+
+def test_a_save_landing_just_after_a_write_is_not_taken_for_it(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editor renames its save over the page right after syncd's write is in place: the
+    write reports the stat of syncd's own file, so the save looks like a change to the next
+    scan (it reported whatever was at the path, the editor's file, and the save went unseen)."""
+    page = vault.root / "A.md"
+    vault.write(page, "- syncd's", None)
+    real_swap = syncd.edges.atomic.swap
+
+    def swap_then_editor_saves(path: Path, temp: Path, expected: bytes | None) -> bytes | None:
+        late = real_swap(path, temp, expected)
+        save = path.with_name(".A.md.editor-save")
+        save.write_text("- syncd's\n- typed by the user, saved by rename")
+        os.rename(save, path)
+        return late
+
+    monkeypatch.setattr(syncd.edges.atomic, "swap", swap_then_editor_saves)
+    written = vault.write(page, "- syncd's\n- a new highlight", "- syncd's")
+    assert vault.stat(page) != (written.size, written.mtime_ns)
+    assert vault.read(page).file_id != written.file_id
+    assert written.size == len("- syncd's\n- a new highlight")
