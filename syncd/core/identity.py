@@ -12,18 +12,22 @@ highlight pasted in, is not) or adopted it (the official plugin's page), or foll
   hold a highlight they copied, but not that header);
 - its `title::` (Logseq: the first line) equal to the title syncd recorded for the page;
 - its content, but only on a page holding syncd's first-sync header ("Highlights first synced
-  by [[Readwise]]") and more than half of the highlight blocks syncd last wrote for the book
-  (and still considers as written), as written or as the user edited them: highlights the user
-  copied into a page of their own are never enough, however many. A page whose `title::`
-  changed is the book's page then too: Logseq's rename rewrites `title::`, and an editor that
-  saves by writing a new file gives the page a new inode, so after both (while syncd was not
-  watching) the header and the highlights are what is left to know it by.
+  by [[Readwise]]"), and either its opening as syncd last wrote it (every line up to that
+  header: Logseq's page properties, Obsidian's title and metadata; `title::` aside) or more
+  than half of the highlight blocks syncd last wrote for the book (and still considers as
+  written), as written or as the user edited them: highlights the user copied into a page of
+  their own are never enough, however many. A page whose `title::` changed is the book's page
+  then too: Logseq's rename rewrites `title::`, an editor that saves by writing a new file
+  gives the page a new inode, and the user may have deleted most highlights, so after all of
+  that (while syncd was not watching) the opening and the header are what is left to know it
+  by.
 
 Some pages are never a book's page, whatever they hold: a journal page (Logseq's journals
 folder), an Obsidian daily note (its folder, or a note named by the daily-note date format),
 a copy made by a file-sync tool (`is_conflict_copy`), a page another book owns (at that book's
-recorded path, or with that book's title as its `title::`), and (except
-through the same file or a move) a page whose own `title::` names something else.
+recorded path, with that book's title as its `title::`, or (but through a move) opening as
+that book's page does and not as this one's: highlights of two books can read alike), and
+(except through the same file or a move) a page whose own `title::` names something else.
 
 When exactly one page has strong evidence, it is the book's page. When several do, or none does
 but some page holds a majority of the book's blocks alongside another (two such pages), the
@@ -36,9 +40,12 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Collection
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+
+from syncd.core.records import PageRecord
 
 SIMILAR = 0.6  # how alike a line must be to a block's first line to count as that block, edited
 
@@ -134,6 +141,51 @@ def _alike(a: str, b: str) -> bool:
     return matcher.real_quick_ratio() >= SIMILAR and matcher.ratio() >= SIMILAR
 
 
+def opening(text: str, mark: str) -> str | None:
+    """Given a page's text and its format's first-sync mark, return the page's opening: its
+    lines up to the first one holding the mark (that one included), stripped, without blank
+    lines and without `title::` (the page's name: a rename changes it); None when no line
+    holds the mark."""
+    lines = []
+    for line in text.split("\n"):
+        line = line.strip()
+        if line and not line.startswith("title::"):
+            lines.append(line)
+        if mark in line:
+            return "\n".join(lines)
+    return None
+
+
+class Openings:
+    """The openings of the books' pages as syncd last wrote them, to tell which books' page
+    opening a page holds (every line of it, in any order, among others the user added)."""
+
+    def __init__(self, openings: Mapping[int, str | None]) -> None:
+        wanted = {book: frozenset(o.split("\n")) for book, o in openings.items() if o}
+        counts = Counter(line for lines in wanted.values() for line in lines)
+        # Each opening is looked up by its rarest line: a page is checked against few.
+        self._by_line: dict[str, list[tuple[int, frozenset[str]]]] = {}
+        for book, lines in wanted.items():
+            rarest = min(lines, key=lambda line: (counts[line], line))
+            self._by_line.setdefault(rarest, []).append((book, lines))
+
+    @classmethod
+    def of(cls, pages: Iterable[PageRecord]) -> Openings:
+        return cls({page.book_id: page.opening for page in pages})
+
+    def books(self, page_opening: str | None) -> set[int]:
+        """The books whose page opening `page_opening` (see `opening`) holds."""
+        if not page_opening:
+            return set()
+        lines = frozenset(page_opening.split("\n"))
+        return {
+            book
+            for line in lines
+            for book, wanted in self._by_line.get(line, ())
+            if wanted <= lines
+        }
+
+
 @dataclass(frozen=True)
 class Journals:
     """Where a vault keeps its journal pages or daily notes: a folder (relative to the vault
@@ -174,6 +226,8 @@ class Evidence:
     # The book's page was deleted (or left the vault) since syncd recorded its file: the file
     # system may have given its inode number to another file, another book's page among them.
     page_deleted: bool = False
+    opens_as_written: bool = False  # it opens as syncd last wrote the book's page (no other's)
+    anothers_opening: bool = False  # it opens as another book's page, not as this one's
 
 
 def strong(evidence: Evidence) -> bool:
@@ -182,26 +236,26 @@ def strong(evidence: Evidence) -> bool:
         return False
     if evidence.moved_here:
         return True
-    if (
-        evidence.same_file
-        and evidence.marked
-        and (not evidence.page_deleted or evidence.blocks_on_page > 0)
-    ):
+    if evidence.anothers_opening:
+        return False
+    # Once the page was deleted, a file there (or of its inode number) is it only with more
+    # of the page on it than the header: one of its blocks, or its opening.
+    more = evidence.blocks_on_page > 0 or evidence.opens_as_written
+    if evidence.same_file and evidence.marked and (not evidence.page_deleted or more):
         return True
     if evidence.other_title:
         return False
-    return evidence.title_matches or (
-        evidence.at_place and evidence.marked and evidence.blocks_on_page > 0
-    )
+    return evidence.title_matches or (evidence.at_place and evidence.marked and more)
 
 
 def by_content(evidence: Evidence) -> bool:
-    """Whether a page (not excluded) holds syncd's first-sync header and a clear majority of
-    the book's written blocks."""
+    """Whether a page (not excluded, not opening as another book's) holds syncd's first-sync
+    header and either the book's opening or a clear majority of its written blocks."""
     return (
         not evidence.excluded
         and evidence.marked
-        and 2 * evidence.blocks_on_page > evidence.blocks_written
+        and not evidence.anothers_opening
+        and (evidence.opens_as_written or 2 * evidence.blocks_on_page > evidence.blocks_written)
     )
 
 
@@ -218,7 +272,7 @@ def decide(candidates: Collection[Evidence]) -> Verdict:
     """Given the evidence of every page that might be a book's, return which is its page."""
     for kind, test in (
         ("strong evidence of being it", strong),
-        ("most of its highlights", by_content),
+        ("its opening or most of its highlights", by_content),
     ):
         found = sorted(e.path for e in candidates if test(e))
         if len(found) == 1:

@@ -19,6 +19,7 @@ class PageRecord:
     mtime_ns: int | None = None
     device: int | None = None
     inode: int | None = None
+    opening: str | None = None  # its opening as syncd last wrote or followed it (identity)
 
 
 @dataclass(frozen=True)

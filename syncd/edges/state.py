@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS pages (
     title TEXT NOT NULL,
     status TEXT NOT NULL,            -- see PAGE_STATUSES
     size INTEGER, mtime_ns INTEGER,  -- the file as syncd last read or wrote it
-    device INTEGER, inode INTEGER    -- its identity then (added later: see _migrate)
+    device INTEGER, inode INTEGER,   -- its identity then (added later: see _migrate)
+    opening TEXT                     -- see syncd.core.identity.opening (added later too)
 );
 CREATE TABLE IF NOT EXISTS highlights (
     highlight_id INTEGER PRIMARY KEY,
@@ -132,9 +133,9 @@ class State:
     def _migrate(self) -> None:
         """Bring a database an older syncd made up to date: columns added since."""
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(pages)")}
-        for column in ("device", "inode"):
+        for column, kind in (("device", "INTEGER"), ("inode", "INTEGER"), ("opening", "TEXT")):
             if column not in columns:
-                self._db.execute(f"ALTER TABLE pages ADD COLUMN {column} INTEGER")
+                self._db.execute(f"ALTER TABLE pages ADD COLUMN {column} {kind}")
 
     @classmethod
     def open_or_rebuild(
@@ -248,7 +249,7 @@ class State:
 
     def put_page(self, page: PageRecord) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 page.book_id,
                 page.path,
@@ -258,6 +259,7 @@ class State:
                 page.mtime_ns,
                 page.device,
                 page.inode,
+                page.opening,
             ),
         )
         if self._names is not None:

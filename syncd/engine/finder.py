@@ -18,11 +18,13 @@ from pathlib import Path, PurePosixPath
 from syncd.core.identity import (
     Evidence,
     Journals,
+    Openings,
     Verdict,
     blocks_found,
     daily_notes,
     decide,
     is_conflict_copy,
+    opening,
     strong,
 )
 from syncd.core.plan import observe_page, page_title_of
@@ -187,6 +189,7 @@ class PageFinder:
                     mtime_ns=page.mtime_ns,
                     device=device,
                     inode=inode,
+                    opening=opening(page.text, fmt.first_sync_mark) or record.opening,
                 )
             )
             self.state.put_highlights(changed)
@@ -236,6 +239,7 @@ class PageFinder:
             return 1
         title = (page_title_of(page.text) or "").casefold() if self.fmt is LOGSEQ else None
         siblings = self._siblings(path)
+        openings = Openings.of(records)
         for record in gone:
             if (
                 record.inode is None or page.file_id != (record.device, record.inode)
@@ -247,7 +251,7 @@ class PageFinder:
                 and any(r.title.casefold() == title for r in records if r.book_id != record.book_id)
             ):
                 continue  # its `title::` is another book's: that book's page
-            if strong(self._evidence(record, page, siblings)):
+            if strong(self._evidence(record, page, siblings, openings=openings)):
                 log.info("page of book %s is back, at %s", record.book_id, path)
                 self._follow(replace(record, path=path), page)
                 break
@@ -289,8 +293,8 @@ class PageFinder:
         page: PageFile,
         siblings: Collection[str],
         at_place: bool = False,
-        content: bool = True,
         written: list[str] | None = None,
+        openings: Openings | None = None,
     ) -> Evidence:
         """What `page` shows about being the page of `record`'s book (see syncd.core.identity)."""
         assert page.text is not None
@@ -314,6 +318,9 @@ class PageFinder:
                 edited=marked and excluded is None,
             )
         same = record.inode is not None and page.file_id == (record.device, record.inode)
+        if openings is None:
+            openings = Openings.of(self.state.pages())
+        opens_as = openings.books(opening(page.text, self.fmt.first_sync_mark))
         return Evidence(
             path=path,
             excluded=excluded,
@@ -321,10 +328,12 @@ class PageFinder:
             at_place=at_place,
             title_matches=title is not None and title.casefold() == record.title.casefold(),
             other_title=title is not None and title.casefold() != record.title.casefold(),
-            blocks_on_page=on_page if (content or same or at_place) else 0,
-            blocks_written=len(written) if (content or same or at_place) else 0,
+            blocks_on_page=on_page,
+            blocks_written=len(written),
             marked=marked,
             page_deleted=record.status == "deleted",
+            opens_as_written=opens_as == {record.book_id},
+            anothers_opening=bool(opens_as) and record.book_id not in opens_as,
         )
 
     def _find_moved(self, record: PageRecord) -> tuple[Verdict, PageFile | None]:
@@ -343,6 +352,7 @@ class PageFinder:
         fresh = self._vault_pages is None
         content = record.status != "deleted"
         written = self._written(record.book_id)
+        openings = Openings.of(pages)
         while True:
             paths = self._all_pages()
             folders: dict[Path, set[str]] = {}
@@ -358,9 +368,14 @@ class PageFinder:
                 if not page.text or (page_title_of(page.text) or "").casefold() in titled:
                     continue  # another book's (even of an inode number once this page's)
                 found = self._evidence(
-                    record, page, folders[path.parent], content=content, written=written
+                    record, page, folders[path.parent], written=written, openings=openings
                 )
-                if found.excluded is None and (strong(found) or found.blocks_on_page):
+                # A deleted book's page is found by strong evidence only.
+                if strong(found) or (
+                    content
+                    and found.excluded is None
+                    and (found.blocks_on_page or found.opens_as_written)
+                ):
                     candidates[relative] = page
                     evidence.append(found)
             verdict = decide(evidence)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
+from syncd.core.identity import opening
 from syncd.core.plan import on_page
 from syncd.core.records import PageRecord, PendingWrite
 from syncd.core.render import PageFormat
@@ -33,7 +34,7 @@ def intend(state: State, writes: list[PendingWrite]) -> None:
         state.put_pending(writes)
 
 
-def record_page(state: State, record: PageRecord, written: PageFile) -> None:
+def record_page(state: State, record: PageRecord, written: PageFile, fmt: PageFormat) -> None:
     """Remember `written` as the book's page, as it is on disk (in the caller's transaction)."""
     device, inode = written.file_id or (None, None)
     state.put_page(
@@ -46,6 +47,7 @@ def record_page(state: State, record: PageRecord, written: PageFile) -> None:
             written.mtime_ns,
             device,
             inode,
+            opening(written.text or "", fmt.first_sync_mark) or record.opening,
         )
     )
     state.clear_problem(record.book_id, "waiting")
@@ -80,7 +82,7 @@ def settle(vault: VaultPort, state: State, fmt: PageFormat, sync_log: SyncLog) -
                     "%s was written by a sync that stopped before recording it; recorded now",
                     write.path,
                 )
-                record_page(state, write.page, page)
+                record_page(state, write.page, page, fmt)
                 state.put_highlights(write.written(page.text))
             sync_log.add(
                 write.log_highlights, write.log_books, [[t, n] for t, n in write.log_titles]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from syncd.core.identity import opening
 from syncd.core.model import Book, Highlight
 from syncd.core.plan import Outcome, PagePlan, new_page_records, nothing_to_plan, plan_page
 from syncd.core.records import HighlightRecord, PageRecord, PendingWrite
@@ -128,9 +129,12 @@ class PageWriter:
         if self.dry_run:
             self._write(path, text, None)
         else:
+            mark = style.page_format.first_sync_mark
             self._write_new_page(
                 book,
-                PageRecord(book.id, self.vault.relative(path), name, "active"),
+                PageRecord(
+                    book.id, self.vault.relative(path), name, "active", opening=opening(text, mark)
+                ),
                 path,
                 text,
                 records,
@@ -317,7 +321,7 @@ class PageWriter:
                     continue
             if not self.dry_run and written is not None:
                 with self.state.transaction():
-                    record_page(self.state, record, written)
+                    record_page(self.state, record, written, self.settings.style.page_format)
                     self.state.put_highlights(plan.records)
                     self._recorded(plan.outcome.new, 1, [(book.title, plan.outcome.new)])
             if plan.text is not None:

@@ -442,3 +442,92 @@ def test_another_books_renamed_page_is_never_taken_for_a_deleted_page(tmp_path: 
             )
         finally:
             state.close()
+
+
+def drop_lines(text: str, *words: str) -> str:
+    return "".join(
+        line for line in text.splitlines(keepends=True) if not any(w in line for w in words)
+    )
+
+
+def test_a_renamed_page_saved_anew_with_most_highlights_deleted_is_followed(h: Harness) -> None:
+    """issue 10, item 1 (found by the world test): while syncd did not watch, the user renamed
+    the page (Logseq: `title::` too), an editor saved it as a new file, and the user deleted two
+    of its three highlights. Neither the file, the title nor most of the blocks is left; its
+    opening as syncd wrote it (properties or metadata, and the first-sync header) is: the page
+    is followed and the new highlight lands on it."""
+    text = drop_lines(h.file.read_text(encoding="utf-8"), "Simplify", "I went")  # type: ignore[attr-defined]
+    text = text.replace("title:: Walden (highlights)", "title:: Thoreau's woods")
+    renamed = h.file.parent / "Thoreau's woods.md"  # type: ignore[attr-defined]
+    h.file.unlink()  # type: ignore[attr-defined]
+    renamed.write_text(text, encoding="utf-8")  # a new file (a new inode)
+    new_highlight(h)
+    assert renamed.read_text(encoding="utf-8").rstrip("\n").endswith(NEW)
+    assert state_of(h)[0].path == renamed.relative_to(h.vault).as_posix()
+
+
+@pytest.mark.parametrize("page_format", ["logseq", "obsidian"])
+def test_another_books_page_renamed_anew_is_not_a_gone_page_s_by_likeness(
+    tmp_path: Path, page_format: str
+) -> None:
+    """issue 10, item 1 (found by the world test, seed 502): two books whose highlights read
+    alike; the first one's page is deleted, the second one's renamed (Logseq: `title::` too)
+    and saved as a new file while syncd did not watch. The renamed page holds syncd's header
+    and blocks like the first book's, but it opens as the second book's page: it is the
+    second book's, never the first's."""
+    with harness(tmp_path, settings={"vault": {"format": page_format}}) as h:
+        h.now = T0 - timedelta(hours=1)
+        first, second = (
+            h.server.add_book(
+                title=title,
+                author="Someone",
+                highlights=[{"text": f"hl-{n} words of {n}"} for n in numbers],
+            )["user_book_id"]
+            for title, numbers in (("One", (1, 2)), ("Two", (3, 4)))
+        )
+        h.sync(at=T0)
+        folder = h.vault / ("pages" if page_format == "logseq" else "Readwise/Books")
+        one, two = (next(folder.glob(f"{name}*.md")) for name in ("One", "Two"))
+        text = two.read_text(encoding="utf-8").replace("title:: Two", "title:: Renamed")
+        one.unlink()
+        two.unlink()
+        renamed = folder / "Renamed.md"
+        renamed.write_text(text, encoding="utf-8")
+        h.now = LATER - timedelta(minutes=1)
+        h.server.add_highlight(first, text="hl-5 words of 5")
+        h.server.add_highlight(second, text="hl-6 words of 6")
+        report = h.sync(at=LATER)
+        assert not report.failed
+        after = renamed.read_text(encoding="utf-8")
+        assert "hl-5" not in after and "hl-6 words of 6" in after
+        assert sorted(p.name for p in folder.iterdir()) == ["Renamed.md"]
+        state = State(database_path(h.config.state_dir, h.vault))
+        try:
+            assert state.page(first).status == "deleted"  # type: ignore[union-attr]
+            record = state.page(second)
+            assert record is not None and record.path == renamed.relative_to(h.vault).as_posix()
+        finally:
+            state.close()
+
+
+def test_a_page_of_no_highlights_that_left_and_came_back_renamed_is_followed(
+    h: Harness, tmp_path: Path
+) -> None:
+    """issue 10, items 1 and 9 (found by the world test, seed 9030): the user deleted every
+    highlight on the page, then it left the vault during a sync (taken for deleted) and came
+    back under another name (Logseq: `title::` too): the same file, syncd's header and its
+    opening, no block of the book. It is followed; the new highlight lands on it."""
+    text = drop_lines(h.file.read_text(encoding="utf-8"), "Simplify", "I went", "Our life")  # type: ignore[attr-defined]
+    h.file.write_text(text, encoding="utf-8")  # type: ignore[attr-defined]
+    h.sync(at=T0 + timedelta(minutes=30))
+    outside = tmp_path / "outside.md"
+    h.file.rename(outside)  # type: ignore[attr-defined]
+    h.sync(at=T0 + timedelta(minutes=40))
+    assert state_of(h)[0].status == "deleted"
+    back = h.file.parent / "Thoreau's woods.md"  # type: ignore[attr-defined]
+    outside.rename(back)
+    with open(back, "r+", encoding="utf-8") as page:  # Logseq's rename: `title::` too
+        page.write(text.replace("title:: Walden (highlights)", "title:: Thoreau's woods"))
+        page.truncate()
+    new_highlight(h)
+    assert back.read_text(encoding="utf-8").rstrip("\n").endswith(NEW)

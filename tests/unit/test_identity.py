@@ -9,10 +9,12 @@ import pytest
 from syncd.core.identity import (
     Evidence,
     Journals,
+    Openings,
     blocks_found,
     by_content,
     decide,
     is_conflict_copy,
+    opening,
     strong,
 )
 
@@ -149,3 +151,58 @@ def test_a_deleted_pages_inode_number_alone_is_not_enough() -> None:
     assert not strong(reused)
     assert strong(replace(reused, blocks_on_page=1))
     assert strong(replace(reused, page_deleted=False))  # a live page renamed: followed
+
+
+LOGSEQ_PAGE = """title:: Walden (highlights)
+author:: [[Thoreau]]
+full-title:: "Walden"
+category:: #books
+
+- Highlights first synced by [[Readwise]] [[Mar 17th, 2023]]
+	- Simplify, simplify.
+"""
+MARK = "Highlights first synced by [[Readwise]]"
+
+
+def test_a_pages_opening_is_what_precedes_and_holds_the_first_sync_header() -> None:
+    assert opening(LOGSEQ_PAGE, MARK) == (
+        'author:: [[Thoreau]]\nfull-title:: "Walden"\ncategory:: #books\n'
+        "- Highlights first synced by [[Readwise]] [[Mar 17th, 2023]]"
+    )
+    # A rename's new `title::`, indentation and blank lines are not part of it.
+    renamed = LOGSEQ_PAGE.replace("title:: Walden (highlights)", "title:: Woods")
+    assert opening(renamed.replace("\n\n", "\n  \n"), MARK) == opening(LOGSEQ_PAGE, MARK)
+    assert opening("- a note of mine\n- Simplify, simplify.\n", MARK) is None
+    obsidian = "# Walden\n\n## Metadata\n- Author: [[Thoreau]]\n\n## Highlights\n- Simplify.\n"
+    assert opening(obsidian, "## Highlights") == (
+        "# Walden\n## Metadata\n- Author: [[Thoreau]]\n## Highlights"
+    )
+
+
+def test_openings_tell_whose_page_a_page_opens_as() -> None:
+    walden = opening(LOGSEQ_PAGE, MARK)
+    assert walden is not None
+    other = walden.replace('"Walden"', '"Cape Cod"')
+    openings = Openings({1: walden, 2: other, 3: None, 4: walden})  # 4: same title, same day
+    assert openings.books(walden) == {1, 4}
+    assert openings.books(other) == {2}
+    # Lines the user added to the opening do not hide it; a line of it removed does.
+    assert openings.books(other + "\ntags:: reading") == {2}
+    assert openings.books(other.replace("category:: #books\n", "")) == set()
+    assert openings.books(None) == set()
+
+
+def test_the_opening_follows_a_page_and_another_books_opening_rules_it_out() -> None:
+    """issue 10, item 1 (world test): renamed (`title::` too), saved as a new file, most of its
+    highlights deleted: its opening and header are left, enough by content; a page opening as
+    another book's is never this one's by content or file, only by a move."""
+    left = Evidence("a.md", marked=True, other_title=True, blocks_written=3, blocks_on_page=1)
+    assert not by_content(left)
+    assert by_content(replace(left, opens_as_written=True))
+    assert not by_content(replace(left, opens_as_written=True, marked=False))
+    anothers = Evidence("b.md", marked=True, blocks_written=2, blocks_on_page=2)
+    assert by_content(anothers)  # its blocks read alike this book's...
+    anothers = replace(anothers, anothers_opening=True)
+    assert not by_content(anothers)  # ... but it opens as another book's page
+    assert not strong(replace(anothers, same_file=True, page_deleted=True))  # a reused inode
+    assert strong(replace(anothers, moved_here=True))
