@@ -57,6 +57,7 @@ class Run:
         settings: SyncSettings,
         clock: Callable[[], datetime],
         finder: PageFinder,
+        sync_log: SyncLog,
         progress: Callable[[int, int, int], None] | None,
         should_stop: Callable[[], bool],
         dry_run: bool,
@@ -71,9 +72,7 @@ class Run:
         self.should_stop = should_stop
         self.dry_run = dry_run
         self.report = SyncReport(dry_run=dry_run)
-        self.sync_log = SyncLog(
-            state, settings.sync_log_page, lists_books=settings.layout.page_format == "obsidian"
-        )
+        self.sync_log = sync_log
         self.failed_before = {problem.book_id for problem in state.problems("failed")}
         self.writer = PageWriter(
             vault=vault,

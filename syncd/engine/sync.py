@@ -14,10 +14,12 @@ from datetime import datetime
 
 from syncd.edges.state import State
 from syncd.engine.finder import PageFinder
+from syncd.engine.pending import settle
 from syncd.engine.ports import ReadwisePort, VaultPort
 from syncd.engine.report import SyncReport
 from syncd.engine.run import Run
 from syncd.engine.settings import SyncSettings
+from syncd.engine.sync_log import SyncLog
 
 
 class Syncer:
@@ -42,6 +44,9 @@ class Syncer:
         self.progress = progress  # (books done, books in all, highlights done)
         self.should_stop = should_stop  # asked before each book; True: raise Stopped
         self.finder = PageFinder(vault, state, settings.layout, settings.style.page_format)
+        self.sync_log = SyncLog(
+            state, settings.sync_log_page, lists_books=settings.layout.page_format == "obsidian"
+        )
 
     def sync(
         self, *, full: bool = False, dry_run: bool = False, book_ids: list[int] | None = None
@@ -58,6 +63,7 @@ class Syncer:
                 settings=self.settings,
                 clock=self.clock,
                 finder=self.finder,
+                sync_log=self.sync_log,
                 progress=self.progress,
                 should_stop=self.should_stop,
                 dry_run=dry_run,
@@ -67,7 +73,10 @@ class Syncer:
             raise self.state.error(error) from None
 
     def scan(self, only: set[str] | None = None) -> int:
-        """Reconcile the pages whose size or mtime changed (see `PageFinder.scan`)."""
+        """Reconcile the pages whose size or mtime changed (see `PageFinder.scan`), once the
+        writes a kill interrupted are settled (see `pending.settle`): a block such a write put
+        on a page is syncd's, even if the user edits it before the next sync."""
+        settle(self.vault, self.state, self.settings.style.page_format, self.sync_log)
         return self.finder.scan(only)
 
     def move(self, source: str, destination: str) -> None:

@@ -269,6 +269,33 @@ def test_killed_before_recording_an_update_then_the_page_edited(h: Harness) -> N
     assert text.count("hl-1v") == 1 and "hl-1v3" in text and "ut-1 my own line" in text
 
 
+def test_killed_before_recording_an_append_then_scanned_then_the_block_edited(
+    h: Harness,
+) -> None:
+    """issue 10, kill at any point (found by the world test, seed 9039): a sync appends a new
+    highlight and is killed before recording it; the daemon, restarted, scans the vault; the
+    user then edits the new block. The block is syncd's, edited: the next sync does not
+    append the highlight again."""
+    book = walden(h, "hl-1v1 simplify, simplify")
+    sync(h)
+    later(h)
+    h.server.add_highlight(book, text="hl-2v1 the woods")
+    later(h)
+    assert sync(h, crash=("after_replace", 1)) is None
+    state = State(database_path(h.config.state_dir, h.vault))
+    try:
+        from syncd.engine.wiring import make_syncer
+
+        make_syncer(h.config, state, {}, clock=lambda: h.now).scan()
+    finally:
+        state.close()
+    text = read(h, PAGE)
+    (h.vault / PAGE).write_text(text.replace("the woods", "the woods, said I"), "utf-8")
+    later(h)
+    sync(h)
+    assert read(h, PAGE).count("hl-2v1") == 1
+
+
 def test_page_back_elsewhere_found_while_syncing_gets_what_was_kept_out(h: Harness) -> None:
     """issue 10, item 9 (found by the world test): the page leaves the vault, a sync takes it
     for deleted and keeps a new highlight out; the page comes back in another folder, found by
