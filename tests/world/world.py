@@ -175,6 +175,25 @@ class BookModel:
     state: str = "new"  # new (no page yet) | live | out (moved out of the vault) | deleted
     page: str | None = None  # where its page is, relative to the vault
     history: list[bytes] = field(default_factory=list)  # the page's bytes after past syncs
+    # What syncd cannot follow (README, "Which page is a book's page"): a page it took for gone
+    # (out of the vault while syncd looked) that comes back both renamed and saved as a new
+    # file since syncd last saw it. It stays taken for deleted; the book is "lost": its
+    # highlights are not expected on that page (nothing else about it is excused).
+    renamed_unseen: bool = False  # renamed or moved since syncd last looked, without telling it
+    new_file_unseen: bool = False  # saved as a new file (a new inode) since syncd last looked
+    gone_seen: bool = False  # syncd looked while the page was out of the vault
+    lost: bool = False
+
+    def check_lost(self) -> None:
+        if self.state == "live" and self.gone_seen and self.renamed_unseen:
+            self.lost = self.lost or self.new_file_unseen
+
+    def syncd_looked(self, finished: bool) -> None:
+        """A sync or scan ran (`finished`: to its end, having followed what it could)."""
+        if self.state == "out":
+            self.gone_seen = True
+        elif self.state == "live" and finished:
+            self.renamed_unseen = self.new_file_unseen = self.gone_seen = False
 
 
 def markers(text: str, prefix: str) -> Counter[str]:
@@ -310,6 +329,8 @@ class World(RuleBasedStateMachine):
             temp = path.with_name(f".{path.name}.{self.counter}.tmp")
             temp.write_bytes(data)
             os.replace(temp, path)
+            book.new_file_unseen = True
+            book.check_lost()
         else:
             path.write_bytes(data)
         before, after = markers(old, "hl-"), markers(new_text, "hl-")
@@ -455,6 +476,7 @@ class World(RuleBasedStateMachine):
         self.ever_synced = True
         self.synced_ok = True
         for book in self.books.values():
+            book.syncd_looked(finished=True)
             alive = [
                 h
                 for h in self.highlights.values()
@@ -472,6 +494,8 @@ class World(RuleBasedStateMachine):
         self.step("scan")
         with self.running() as syncer:
             syncer.scan()
+        for book in self.books.values():
+            book.syncd_looked(finished=True)
 
     @precondition(enabled("crashed_sync"))
     @rule(point=st.sampled_from(CRASH_POINTS), n=st.integers(1, 3))
@@ -485,6 +509,8 @@ class World(RuleBasedStateMachine):
                 report = syncer.sync()
             except Crash:
                 STATS.crashes += 1
+                for book in self.books.values():
+                    book.syncd_looked(finished=False)
                 return
         self.after_sync(report)
 
@@ -639,6 +665,9 @@ class World(RuleBasedStateMachine):
         if tell and self.ever_synced:  # the daemon's watcher saw the rename
             with self.running() as syncer:
                 syncer.move(source, destination)
+        else:
+            book.renamed_unseen = True
+            book.check_lost()
 
     @precondition(enabled("user_renames_page"))
     @precondition(lambda self: self.live_books())
@@ -680,6 +709,7 @@ class World(RuleBasedStateMachine):
         book = self.pick_book(data, [b for b in self.books.values() if b.state == "out"])
         os.rename(self.outside / str(book.id), self.vault / book.page)  # type: ignore[operator]
         book.state = "live"
+        book.check_lost()
 
     @precondition(enabled("user_deletes_page"))
     @precondition(lambda self: self.live_books())
@@ -840,7 +870,7 @@ class World(RuleBasedStateMachine):
         assert not temps, f"temporary files left: {temps}"
         for h in self.highlights.values():
             book = self.books[h.book]
-            if h.deleted_in_readwise or h.user_deleted or book.state != "live":
+            if h.deleted_in_readwise or h.user_deleted or book.state != "live" or book.lost:
                 continue
             path = self.vault / book.page  # type: ignore[operator]
             assert path.exists(), f"book {book.id}'s page {book.page} is missing"
