@@ -104,18 +104,18 @@ def _check(record: Mapping[str, Any], schema: _Schema, book_id: object, where: s
         value = record.get(key)
         if value is None:
             if required:
-                raise BookSchemaError(book_id, f"missing field {where}{key!r}")
+                raise BookSchemaError(book_id, f"missing field {where + key!r}")
         elif value.__class__ not in kinds and (
             # bool is an int in Python; an id or location that is a bool is a wrong type.
             not isinstance(value, kinds) or isinstance(value, bool)
         ):
             names = "/".join(k.__name__ for k in kinds)
             raise BookSchemaError(
-                book_id, f"field {where}{key!r} should be {names}, got {type(value).__name__}"
+                book_id, f"field {where + key!r} should be {names}, got {type(value).__name__}"
             )
         elif value.__class__ is str and has_lone_surrogate(value):
             raise BookSchemaError(
-                book_id, f"field {where}{key!r} holds a lone surrogate (not valid Unicode text)"
+                book_id, f"field {where + key!r} holds a lone surrogate (not valid Unicode text)"
             )
 
 
@@ -126,11 +126,11 @@ def _tag_names(tags: list[Any] | None, key: str, book_id: object, where: str) ->
     for tag in tags:
         name = tag.get("name") if isinstance(tag, Mapping) else None
         if not isinstance(name, str):
-            raise BookSchemaError(book_id, f"field {where}{key!r} holds a tag without a name")
+            raise BookSchemaError(book_id, f"field {where + key!r} holds a tag without a name")
         if has_lone_surrogate(name):
             raise BookSchemaError(
                 book_id,
-                f"field {where}{key!r} holds a tag with a lone surrogate (not valid Unicode text)",
+                f"field {where + key!r} holds a tag with a lone surrogate (not valid Unicode text)",
             )
         names.append(name)
     return tuple(names)
