@@ -4,7 +4,9 @@ Blocks are compared as syncd writes them: indented with the format's unit, at hi
 without block ids (Logseq's `id::` and `collapsed::` properties, Obsidian's `^id`) and trailing
 white space, whatever the page's own indentation. Re-indenting a page, stripping trailing
 spaces or giving a block an id is not an edit. A block syncd wrote that is no longer on the page
-as written is looked for by likeness (`SIMILAR`): found, it is the user's edit of it.
+as written is looked for by likeness (`SIMILAR`): found, it is the user's edit of it. In
+Obsidian a chapter heading (`###` and deeper at a line's start) is a block too: the one a
+heading highlight is written as.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from syncd.core.outline import (
 )
 from syncd.core.render import LOGSEQ, PageFormat, block_id
 
+_CHAPTER = re.compile(r"^#{3,6} ")  # as `render_obsidian_highlight` writes heading highlights
 _LOCATION_SUFFIX = re.compile(r" \(\[[^\]]*\]\(\S*\)\)$")
 SIMILAR = 0.6  # how alike a block must stay to count as the user's edit rather than a deletion
 
@@ -55,6 +58,12 @@ class PageIndex:
         self.lines = text.split("\n")
         self.unit = detect_indent(self.lines, fmt.indent)
         self.blocks = parse_blocks(self.lines, self.unit)
+        if self.obsidian:  # a chapter heading (`###`, `####`...) is a heading highlight's block
+            headings = [i for i, line in enumerate(self.lines) if _CHAPTER.match(line)]
+            self.blocks = sorted(
+                [*self.blocks, *(PageBlock(0, i, i + 1, i + 1) for i in headings)],
+                key=lambda block: block.start,
+            )
         self.by_norm: dict[str, PageBlock] = {}
         for block in self.blocks:
             self.by_norm.setdefault(self.norm(block), block)

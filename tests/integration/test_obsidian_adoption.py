@@ -24,6 +24,7 @@ GENERATIONS = {
     "UX Booth.md",
     "2026-tags": "laztaxon+obsidian/Books/Atomic Habits.md",
     "2026-tweets": "armitd+second-brain/Tweets/Tweets From Hayes.md",
+    "2026-chapters": "armitd+second-brain/Books/DevOps Adoption Strategies.md",
 }
 
 
@@ -69,3 +70,22 @@ def test_a_plugin_filled_vault_is_taken_over(tmp_path: Path, generation: str) ->
         )
         again = h.sync(at=AT + timedelta(hours=1))
         assert again.outcome.new == 0 and again.pages_changed == 0
+
+
+def test_a_chapter_heading_syncd_wrote_is_its_highlight_block(tmp_path: Path) -> None:
+    """A heading highlight (tagged `h1`) is written as `### text`: the next sync finds it there
+    (not deleted), so a change in Readwise rewrites it in place, once."""
+    with harness(tmp_path, settings={"vault": {"format": "obsidian"}}, readwise="twin") as h:
+        h.now = AT - timedelta(hours=2)
+        book = h.server.add_book(title="Walden", author="Thoreau")["user_book_id"]
+        heading = h.server.add_highlight(book, text="Economy", tags=[{"name": "h1"}])
+        h.server.add_highlight(book, text="Simplify, simplify.")
+        h.sync(at=AT - timedelta(hours=1))
+        page = h.pages / "Books" / "Walden.md"
+        assert "\n### Economy\n" in page.read_text(encoding="utf-8")
+        h.now = AT - timedelta(minutes=30)
+        h.server.update_highlight(heading["id"], text="Economy, chapter one")
+        report = h.sync(at=AT)
+        assert report.outcome.updated == 1
+        text = page.read_text(encoding="utf-8")
+        assert "\n### Economy, chapter one\n" in text and "### Economy\n" not in text
