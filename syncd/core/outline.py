@@ -221,3 +221,38 @@ def with_block_id(lines: list[str], end: int, block_id: str, *, logseq: bool) ->
         return [first, f"{indent}  id:: {block_id}", *lines[1:]]
     last = next((i for i in range(end - 1, -1, -1) if lines[i].strip()), 0)
     return [*lines[:last], f"{lines[last].rstrip()} ^{block_id}", *lines[last + 1 :]]
+
+
+def carry_child_ids(old: list[str], new: list[str], unit: str) -> list[str]:
+    """Obsidian: given the child lines of a block as on the page (`old`) and as rewritten
+    (`new`), both at the same depth, return `new` with the ids an editor gave old children
+    (`    - Note: … ^n0te1`, at the end of the child's last line) on the new child of the same
+    field (the text before its first `:`). A child whose field is gone stays as it was, id and
+    all, after the others: a link to it must keep resolving."""
+    carried = [*new]
+    kept: list[str] = []
+    fields = [(_field(item[0]), start, end) for start, end, item in _items(new, unit)]
+    for _start, _end, item in _items(old, unit):
+        last = max((i for i, line in enumerate(item) if line.strip()), default=0)
+        ids = OBSIDIAN_IDS.search(item[last])
+        if ids is None:
+            continue
+        target = next((end for name, _, end in fields if name == _field(item[0])), None)
+        if target is None:
+            kept += item[: last + 1]
+            continue
+        at = max(i for i in range(target) if carried[i].strip() or i == 0)
+        if OBSIDIAN_IDS.search(carried[at]) is None:
+            carried[at] = carried[at].rstrip() + ids.group(0).rstrip()
+    return carried + kept
+
+
+def _items(lines: list[str], unit: str) -> list[tuple[int, int, list[str]]]:
+    """The child items among `lines`: (start, end, lines), each from a bullet to the next."""
+    starts = [i for i, line in enumerate(lines) if bullet_depth(line, unit) is not None]
+    ends = [*starts[1:], len(lines)]
+    return [(s, e, lines[s:e]) for s, e in zip(starts, ends, strict=True)]
+
+
+def _field(line: str) -> str:
+    return line.strip().partition(":")[0]

@@ -16,7 +16,14 @@ from itertools import dropwhile
 
 from syncd.core.decision import LOOKED_FOR, OBSERVED, Act, Action, Facts, Seen, Status, decide
 from syncd.core.model import Book, Highlight
-from syncd.core.outline import LOGSEQ_OWN_PROPERTY, PageBlock, block_id_of, own_end, with_block_id
+from syncd.core.outline import (
+    LOGSEQ_OWN_PROPERTY,
+    PageBlock,
+    block_id_of,
+    carry_child_ids,
+    own_end,
+    with_block_id,
+)
 from syncd.core.page_index import PageIndex, move
 from syncd.core.records import HighlightRecord
 from syncd.core.render import (
@@ -224,6 +231,10 @@ def _rewritten(
     cut = own_end(new, fmt.indent)
     new = new[:cut] + kept + new[cut:]
     carried = block_id_of(own_lines, len(own_lines), logseq=logseq)
+    if not logseq and block.own_end < block.end:  # ids Obsidian gave its Note, its Tags
+        children = disk.canonical(block.own_end, block.end)
+        old = move("\n".join(children), block.depth, fmt.highlight_depth, fmt.indent)
+        new = new[:cut] + carry_child_ids(old.split("\n"), new[cut:], fmt.indent)
     if new[0].startswith("#") and not logseq:
         pass  # an Obsidian heading highlight: no id
     elif carried is not None and not logseq:

@@ -27,6 +27,7 @@ from syncd.core.outline import Block as OutlineBlock
 from syncd.core.outline import (
     block_lines,
     bullet_depth,
+    carry_child_ids,
     detect_indent,
     normalise,
     parse_blocks,
@@ -347,3 +348,21 @@ def test_template_output_rendered_as_blocks_parses_back_to_the_same_depths(
     assert [b.depth for b in parse_blocks(text.split("\n"), unit)] == [
         depth for depth, _, _ in outline
     ]
+
+
+def test_ids_obsidian_gave_a_blocks_children_are_carried_to_the_rewritten_ones() -> None:
+    old = ["    - Tags: [[life]] ^t4g", "    - Note: The famous", "      one. ^n0te1", ""]
+    new = ["    - Tags: [[life]] [[woods]] ", "    - Note: The famous", "      one, again."]
+    assert carry_child_ids(old, new, "    ") == [
+        "    - Tags: [[life]] [[woods]] ^t4g",
+        "    - Note: The famous",
+        "      one, again. ^n0te1",
+    ]
+    # The note is gone from Readwise: the old note stays, with its id, after the others.
+    assert carry_child_ids(old, new[:1], "    ") == [
+        "    - Tags: [[life]] [[woods]] ^t4g",
+        "    - Note: The famous",
+        "      one. ^n0te1",
+    ]
+    # No id: nothing carried; a new child that has an id keeps its own.
+    assert carry_child_ids(new, new, "    ") == new
