@@ -212,7 +212,11 @@ class State:
             raise
         self._db.execute("COMMIT")
 
-    # meta: cursor, last sync outcome
+    # meta: cursor, last sync outcome, Reader full texts (`full_text:<document id>`)
+    def entries(self, prefix: str) -> dict[str, str]:
+        query = "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?"
+        return dict(self._db.execute(query, (len(prefix), prefix)).fetchall())
+
     def get(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
