@@ -58,6 +58,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _CHUNKS = re.compile(r"\n[ \t]*\n")
+_LIST_ITEM = re.compile(r"^( *)- ")
 
 
 class DocumentSchemaError(ValueError):
@@ -173,8 +174,29 @@ def full_text_page(head: str, markdown: str, *, logseq: bool) -> str:
     if not logseq:
         return f"{head}## Full Document\n{markdown}\n"
     chunks = [chunk.strip("\n") for chunk in _CHUNKS.split(markdown) if chunk.strip()]
-    body = render_blocks([Block(0, chunk) for chunk in chunks]) if chunks else "-"
-    return f"{head}{body}\n"
+    blocks = [block for chunk in chunks for block in _logseq_blocks(chunk)]
+    return f"{head}{render_blocks(blocks) if blocks else '-'}\n"
+
+
+def _logseq_blocks(chunk: str) -> list[Block]:
+    """A paragraph as Logseq blocks: one block, but a `-` list, whose items become blocks (a
+    nested item a child block)."""
+    lines = chunk.split("\n")
+    if not _LIST_ITEM.match(lines[0]):
+        return [Block(0, chunk)]
+    items: list[tuple[int, list[str]]] = []
+    for line in lines:
+        item = _LIST_ITEM.match(line)
+        if item:
+            items.append((len(item.group(1)) // 2, [line[item.end() :]]))
+        else:
+            items[-1][1].append(line.strip())
+    blocks: list[Block] = []
+    depth = -1
+    for level, text in items:
+        depth = min(level, depth + 1)  # a child is at most one level below its parent
+        blocks.append(Block(depth, "\n".join(text)))
+    return blocks
 
 
 def full_text_name(category_folder: str, page_name: str) -> str:
