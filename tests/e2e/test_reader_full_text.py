@@ -211,3 +211,23 @@ def test_option_off_asks_reader_nothing_and_links_nothing(
     assert not (vault / "Readwise" / "Full Document Contents").exists()
     page = (vault / "Readwise" / "Articles" / "The March of Nines.md").read_text("utf-8")
     assert "## Full Document" not in page
+
+
+def test_a_bad_document_fails_alone_named_on_stderr_without_a_traceback(
+    tmp_path: Path,
+    server: FakeReadwise,
+    vault: Path,
+    reader: Reader,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    add_library(server)
+    server.library.reader.update_document("01art", html_content=["not", "html"])
+    config = write_config(tmp_path, server, vault, full_text=True)
+    code = main(["--config", str(config), "sync"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "full text of document 01art (The March of Nines): field 'html_content'" in err
+    assert "Traceback" not in err and TOKEN not in err
+    folder = vault / "Readwise" / "Full Document Contents"
+    assert (folder / "Books" / "Building a Second Brain.md").exists()
+    assert not (folder / "Articles" / "The March of Nines.md").exists()
