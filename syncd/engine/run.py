@@ -253,9 +253,10 @@ class Run:
                 self._succeeded(book.id)
                 return None
             outcome = self._sync_book(book)
-            page = self.writer.page_of(book.id)
-            if page is not None and page.status == "active":
-                self.full_texts.want(book, page.path, page.title, self.clock())
+            if self.full_texts.reader is not None:
+                page = self.writer.page_of(book.id)
+                if page is not None and page.status == "active":
+                    self.full_texts.want(book, page.path, page.title, self.clock())
         except (Stopped, sqlite3.Error, StateError, AuthError, UnreachableError):
             raise
         except VaultError as error:

@@ -27,7 +27,6 @@ BOOK_FIELDS = (
     "document_note",
     "readwise_url",
     "source_url",
-    "external_id",
     "asin",
     "is_deleted",
     "highlights",
@@ -140,7 +139,6 @@ def book_record(book_id: int, fields: dict[str, Any]) -> dict[str, Any]:
         "document_note": "",
         "readwise_url": f"https://readwise.io/bookreview/{book_id}",
         "source_url": None,
-        "external_id": None,
         "asin": None,
         "is_deleted": False,
     }

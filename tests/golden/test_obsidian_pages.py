@@ -48,9 +48,10 @@ def resync(
 ) -> tuple[list[str], str]:
     """Sync the file's book once per sync it shows; return (the pages' paths, its text). A
     file linking its Reader full text is synced with `sync.reader_full_text` on."""
-    if golden.full_document and settings is None:
-        settings = {**SETTINGS, "sync": {"reader_full_text": True}}
-    with harness(root, settings=settings or SETTINGS, edn=None, readwise="twin") as h:
+    settings = dict(settings or SETTINGS)
+    if golden.full_document:
+        settings["sync"] = {**settings.get("sync", {}), "reader_full_text": True}
+    with harness(root, settings=settings, edn=None, readwise="twin") as h:
         h.now = golden.syncs[0].at - timedelta(seconds=2)
         if golden.full_document:
             h.server.library.reader.add_document(

@@ -142,3 +142,37 @@ def test_a_book_reader_does_not_have_and_highlights_in_reader_are_not_written(
         report = h.sync()  # nothing changed: one list of the changes, no document asked again
         assert report.full_texts == 0
         assert [r.query.get("id") for r in h.server.requests_to("reader")][2:] == [None]
+
+
+def test_a_logseq_full_text_reads_back_in_logseq_as_its_paragraphs(tmp_path: Path) -> None:
+    """Logseq's own parser (mldoc) reads the full text page as one block per paragraph, a
+    list's items as blocks, and the book's page with its link block before the highlights."""
+    from tests.support.mldoc import parse_pages
+
+    html = (
+        "<h2>Intro</h2><p>First paragraph,\nsame block.</p><ul><li>one</li><li>two"
+        "<ul><li>nested</li></ul></li></ul><p>- looks like a block</p><p># looks like a heading</p>"
+    )
+    settings = {"sync": {"reader_full_text": True}}
+    with harness(tmp_path, settings=settings) as h:
+        document = add_reader_book(h, 1, "Walden")
+        h.server.library.reader.update_document(document, html_content=html)
+        assert not h.sync().failed
+        full = h.page("Full Document Contents___Articles___Walden (highlights).md")
+        page = h.page("Walden (highlights).md")
+    tree, book = parse_pages([full, page])
+    assert tree.properties["title"] == "Full Document Contents/Articles/Walden (highlights)"
+    assert [b.text for b in tree.blocks] == [
+        "## Intro",
+        "First paragraph,\nsame block.",
+        "one",
+        "two",
+        "looks like a block",  # markdownify leaves a leading `- ` as it is: a list item
+        "# looks like a heading",
+    ]
+    assert [c.text for c in tree.blocks[3].children] == ["nested"]
+    assert (
+        book.blocks[0].text
+        == "Full document: [[Full Document Contents/Articles/Walden (highlights)]]"
+    )
+    assert book.blocks[1].text.startswith("Highlights first synced by [[Readwise]]")
