@@ -176,3 +176,18 @@ def test_a_logseq_full_text_reads_back_in_logseq_as_its_paragraphs(tmp_path: Pat
         == "Full document: [[Full Document Contents/Articles/Walden (highlights)]]"
     )
     assert book.blocks[1].text.startswith("Highlights first synced by [[Readwise]]")
+
+
+def test_a_20_mb_document_over_http(tmp_path: Path) -> None:
+    settings = {"vault": {"format": "obsidian"}, "sync": {"reader_full_text": True}}
+    paragraph = "<p>" + "wörd " * 200 + "</p>"
+    with harness(tmp_path, settings=settings, edn=None) as h:
+        big = add_reader_book(h, 1, "Big")
+        add_reader_book(h, 2, "Small")
+        html = paragraph * (20_000_000 // len(paragraph))
+        h.server.library.reader.update_document(big, html_content=html)
+        report = h.sync()
+        assert not report.failed and report.full_texts == 2
+        text = (h.pages / "Full Document Contents" / "Articles" / "Big.md").read_bytes()
+        assert len(text) > 19_000_000
+        assert text.decode("utf-8").endswith("wörd\n")
