@@ -259,6 +259,7 @@ def _sync(section: Mapping[str, Any], context: Context) -> SyncConfig:
         exclude_tags=section["exclude_tags"],
         frontmatter=section["frontmatter"],
         block_ids=section["block_ids"],
+        reader_full_text=section["reader_full_text"],
     )
 
 

@@ -194,6 +194,13 @@ SCHEMA = Section(
                     "resolving after a resync and on other machines. Blocks you edited get none.",
                     default=False,
                 ),
+                "reader_full_text": Option(
+                    "boolean",
+                    "Write the full text of each synced Readwise Reader document (fetched from "
+                    "Reader's API, as Markdown) to Full Document Contents/, linked from its "
+                    "book's new page; written once, never over your edits.",
+                    default=False,
+                ),
             },
         ),
         "templates": Section(

@@ -35,6 +35,7 @@ class SyncConfig:
     exclude_tags: tuple[str, ...]
     frontmatter: bool = False  # Obsidian: new pages get YAML front matter
     block_ids: bool = False  # highlight blocks carry ids derived from their Readwise ids
+    reader_full_text: bool = False  # Reader documents' text written to Full Document Contents
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ class Book:
     tags: tuple[str, ...] = ()
     readwise_url: str | None = None
     highlights: tuple[Highlight, ...] = ()
+    source: str = ""  # "reader" for a document saved in Readwise Reader
+    external_id: str | None = None  # the source's own id (Reader: the document's id)
 
     @property
     def url(self) -> str | None:
@@ -83,6 +85,7 @@ _BOOK_FIELDS: _Schema = (
     ("document_note", (str,), False),
     ("book_tags", (list,), False),
     ("readwise_url", (str,), False),
+    ("source", (str,), False),
 )
 
 
@@ -188,4 +191,14 @@ def parse_book(record: object) -> Book:
         highlights=tuple(
             parse_highlight(h, book_id, i) for i, h in enumerate(record["highlights"])
         ),
+        source=get("source") or "",
+        external_id=_text_id(get("external_id")),
     )
+
+
+def _text_id(value: object) -> str | None:
+    """An id the export may give as text or number (`external_id`), as text; None else."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+        return None
+    text = str(value)
+    return None if has_lone_surrogate(text) else text

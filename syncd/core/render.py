@@ -283,17 +283,33 @@ def _outdent(lines: str, unit: str) -> str:
 
 
 def render_new_page(
-    book: Book, title: str, highlight_blocks: list[str], style: Style, now: datetime
+    book: Book,
+    title: str,
+    highlight_blocks: list[str],
+    style: Style,
+    now: datetime,
+    full_document: str | None = None,
 ) -> str:
     """Return a whole new page: the title line and metadata, a blank line, the first header and
-    its highlights. Logseq's metadata are properties (one per line); Obsidian's, Markdown."""
+    its highlights. Logseq's metadata are properties (one per line); Obsidian's, Markdown.
+    `full_document`: the link to the book's Reader full text, put before the highlights."""
+    fmt = style.page_format
+    body = _with_highlights(style, _header(book, style, now, is_new_page=True), highlight_blocks)
+    if full_document:
+        body = f"{full_document}\n{body}"
+    return render_page_head(book, title, style, now) + body + ("" if fmt is LOGSEQ else "\n")
+
+
+def render_page_head(book: Book, title: str, style: Style, now: datetime) -> str:
+    """Return what a new page holds before its first header: the title line and metadata, and
+    the blank line after them (in Logseq, then the metadata lines that are not properties, as
+    blocks; in Obsidian, the front matter first). A Reader full text starts with it too."""
     fmt = style.page_format
     context = book_context(book, style, now)
     if fmt is OBSIDIAN:
         for name in ("document_note", "summary"):
             context[name] = _obsidian_value(name, context[name])
     metadata = style.templates.render("metadata", context)
-    body = _with_highlights(style, _header(book, style, now, is_new_page=True), highlight_blocks)
     if fmt is LOGSEQ:
         # `key:: value` lines are the page's properties; any other line (Readwise's documented
         # template puts the cover image there) becomes a block of its own before the header.
@@ -302,15 +318,11 @@ def render_new_page(
         blocks = [
             Block(0, line.strip()) for line in lines if line.strip() and not _PROPERTY.match(line)
         ]
-        body = "\n".join(part for part in (render_blocks(blocks), body) if part)
-        return "\n".join(properties) + "\n\n" + body
+        lead = render_blocks(blocks)
+        return "\n".join(properties) + "\n\n" + (f"{lead}\n" if lead else "")
     # Trailing spaces stay: Readwise writes `- Author: ` and `- Document Tags: [[a]] `.
     head = metadata.replace(LINE_BREAK, " ").strip("\n")
-    page = (
-        f"{fmt.title_line(title)}\n\n{head}\n\n{body}\n"
-        if head
-        else f"{fmt.title_line(title)}\n\n{body}\n"
-    )
+    page = f"{fmt.title_line(title)}\n\n{head}\n\n" if head else f"{fmt.title_line(title)}\n\n"
     return render_frontmatter(book, style, now) + page
 
 

@@ -63,8 +63,9 @@ class _Retryable(Exception):
         self.wait = wait
 
 
-class ReadwiseClient:
-    """Given a base URL and a token, talk to Readwise's v2 API.
+class ApiClient:
+    """Given a base URL and a token, GET from Readwise's APIs with the retries above: the
+    plumbing `ReadwiseClient` (v2) and `syncd.edges.reader.ReaderClient` (Reader's v3) share.
 
     `sleep` and `rand` are injected so that tests never wait; `on_retry(reason, wait)` is told of
     every retry (the daemon logs one line per failed attempt).
@@ -95,36 +96,6 @@ class ReadwiseClient:
         self.requests_made = 0
         self._one_request = threading.Lock()
 
-    def check_token(self) -> None:
-        """Return if Readwise accepts the token. Raise AuthError if it refuses it."""
-        response = self._request("/api/v2/auth/", {})
-        if response.status_code != 204:
-            raise ReadwiseError(f"Readwise answered {response.status_code} to the token check")
-
-    def export(
-        self, updated_after: datetime | None = None, book_ids: list[int] | None = None
-    ) -> Iterator[ExportPage]:
-        """Yield the export page by page, following `nextPageCursor` until it runs out.
-
-        While the caller works on one page, the next is already being fetched (its bytes, not
-        yet parsed): the sync waits for Readwise only as long as Readwise is slower than it."""
-        params: dict[str, str] = {"includeDeleted": "true"}
-        if updated_after is not None:
-            params["updatedAfter"] = format_cursor(updated_after)
-        if book_ids:
-            params["ids"] = ",".join(str(i) for i in book_ids)
-        sent = None
-        while True:
-            page = self._export_page(params, sent)
-            cursor = page.next_cursor
-            if cursor:
-                params = {**params, "pageCursor": cursor}
-                sent = self._send_ahead(EXPORT_PATH, params)
-            yield page
-            del page  # the caller is done with it: not kept while the next one is parsed
-            if not cursor:
-                return
-
     def _send_ahead(self, path: str, params: Mapping[str, str]) -> Future[requests.Response]:
         """Send a GET on a thread of its own; the answer (or error) waits in the Future. A
         request left behind (the sync stopped) ends on its own; the program does not wait."""
@@ -145,8 +116,26 @@ class ReadwiseClient:
         with self._one_request:
             return self._session.get(self._base + path, params=params, timeout=self._timeout)
 
-    def _export_page(
-        self, params: Mapping[str, str], sent: Future[requests.Response] | None = None
+    def _pages(self, path: str, params: dict[str, str]) -> Iterator[ExportPage]:
+        """Yield the answers of a paginated list (`count`, `nextPageCursor`, `results`) page by
+        page, following `nextPageCursor` until it runs out.
+
+        While the caller works on one page, the next is already being fetched (its bytes, not
+        yet parsed): the sync waits for Readwise only as long as Readwise is slower than it."""
+        sent = None
+        while True:
+            page = self._page(path, params, sent)
+            cursor = page.next_cursor
+            if cursor:
+                params = {**params, "pageCursor": cursor}
+                sent = self._send_ahead(path, params)
+            yield page
+            del page  # the caller is done with it: not kept while the next one is parsed
+            if not cursor:
+                return
+
+    def _page(
+        self, path: str, params: Mapping[str, str], sent: Future[requests.Response] | None = None
     ) -> ExportPage:
         def parse(response: requests.Response) -> ExportPage:
             body = response.json()
@@ -161,7 +150,7 @@ class ReadwiseClient:
                 server_time=http_date(response.headers.get("Date")),
             )
 
-        return self._request(EXPORT_PATH, params, parse=parse, sent=sent)
+        return self._request(path, params, parse=parse, sent=sent)
 
     def _request(
         self,
@@ -236,6 +225,27 @@ class ReadwiseClient:
         """Exponential backoff with full jitter between half and the whole of the step."""
         step = min(MAX_BACKOFF, self._policy.backoff_base * 2 ** (failures - 1))
         return step * (0.5 + self._rand() / 2)
+
+
+class ReadwiseClient(ApiClient):
+    """Readwise's v2 API: the token check and the export."""
+
+    def check_token(self) -> None:
+        """Return if Readwise accepts the token. Raise AuthError if it refuses it."""
+        response = self._request("/api/v2/auth/", {})
+        if response.status_code != 204:
+            raise ReadwiseError(f"Readwise answered {response.status_code} to the token check")
+
+    def export(
+        self, updated_after: datetime | None = None, book_ids: list[int] | None = None
+    ) -> Iterator[ExportPage]:
+        """Yield the export page by page (see `_pages`)."""
+        params: dict[str, str] = {"includeDeleted": "true"}
+        if updated_after is not None:
+            params["updatedAfter"] = format_cursor(updated_after)
+        if book_ids:
+            params["ids"] = ",".join(str(i) for i in book_ids)
+        yield from self._pages(EXPORT_PATH, params)
 
 
 def retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float:

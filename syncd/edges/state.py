@@ -39,8 +39,7 @@ CREATE TABLE IF NOT EXISTS pages (
     title TEXT NOT NULL,
     status TEXT NOT NULL,            -- see PAGE_STATUSES
     size INTEGER, mtime_ns INTEGER,  -- the file as syncd last read or wrote it
-    device INTEGER, inode INTEGER,   -- its identity then (added later: see _migrate)
-    opening TEXT                     -- see syncd.core.identity.opening (added later too)
+    device INTEGER, inode INTEGER, opening TEXT  -- its identity, its opening (added: _migrate)
 );
 CREATE TABLE IF NOT EXISTS highlights (
     highlight_id INTEGER PRIMARY KEY,
@@ -213,7 +212,11 @@ class State:
             raise
         self._db.execute("COMMIT")
 
-    # meta: cursor, last sync outcome
+    # meta: cursor, last sync outcome, Reader full texts (`full_text:<document id>`)
+    def entries(self, prefix: str) -> dict[str, str]:
+        query = "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?"
+        return dict(self._db.execute(query, (len(prefix), prefix)).fetchall())
+
     def get(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
@@ -241,8 +244,7 @@ class State:
         return [PageRecord(*row) for row in rows]
 
     def page_paths(self, status: str) -> list[str]:
-        """The paths of the page records of `status` (no records made: 10,000 pages cost a
-        few milliseconds)."""
+        """The paths of the page records of `status` (no records made: cheap for 10,000)."""
         return [
             row[0] for row in self._db.execute("SELECT path FROM pages WHERE status = ?", (status,))
         ]

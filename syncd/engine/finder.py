@@ -15,6 +15,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
+from syncd.core.full_text import FULL_TEXT_FOLDER
 from syncd.core.identity import (
     Evidence,
     Journals,
@@ -276,6 +277,8 @@ class PageFinder:
             return "a journal page or daily note"
         if is_conflict_copy(PurePosixPath(path).name, siblings):
             return "a file-sync tool's copy"
+        if any(part.startswith(FULL_TEXT_FOLDER) for part in PurePosixPath(path).parts):
+            return "a Reader full text"  # it opens as the book's page does
         return None
 
     def _written(self, book_id: int) -> list[str]:

@@ -1,6 +1,7 @@
-"""What the engine needs of the world it syncs: Readwise (`ReadwisePort`) and the vault
-(`VaultPort`). The real edges (`syncd.edges.readwise.ReadwiseClient`, `syncd.edges.vault.Vault`)
-and their in-memory twins (`syncd.testing.readwise_twin.ReadwiseTwin`,
+"""What the engine needs of the world it syncs: Readwise (`ReadwisePort`), Reader
+(`ReaderPort`) and the vault (`VaultPort`). The real edges (`syncd.edges.readwise.ReadwiseClient`,
+`syncd.edges.reader.ReaderClient`, `syncd.edges.vault.Vault`) and their in-memory twins
+(`syncd.testing.readwise_twin.ReadwiseTwin` and `ReaderTwin`,
 `syncd.testing.memory_vault.MemoryVault`) both provide them, and one contract test suite each
 (`tests/contract`) holds the real one and its twin to the same behaviour."""
 
@@ -25,6 +26,17 @@ class ReadwisePort(Protocol):
 
     def export(
         self, updated_after: datetime | None = None, book_ids: list[int] | None = None
+    ) -> Iterator[ExportPage]: ...
+
+
+class ReaderPort(Protocol):
+    """Readwise Reader's list of documents (API v3), with their HTML, one page at a time:
+    those changed after a moment, or one by its id."""
+
+    requests_made: int
+
+    def documents(
+        self, updated_after: datetime | None = None, document_id: str | None = None
     ) -> Iterator[ExportPage]: ...
 
 

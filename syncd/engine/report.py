@@ -19,6 +19,7 @@ class SyncReport:
     requests: int = 0
     cursor: str | None = None
     diffs: list[str] = field(default_factory=list)
+    full_texts: int = 0  # Reader full texts written
 
     dry_run: bool = False  # a dry run's summary says what it would do
 
@@ -55,6 +56,7 @@ class SyncReport:
                 (o.removed, "removed"),
                 (o.kept_out, "kept out because you deleted them"),
                 (o.conflicts, f"conflict{_s(o.conflicts)} kept as you edited them"),
+                (self.full_texts, f"full text{_s(self.full_texts)} written"),
                 (len(self.failed), f"book{_s(len(self.failed))} failed"),
             )
             if n
@@ -72,6 +74,7 @@ class SyncReport:
             "kept_out": o.kept_out,
             "conflicts": o.conflicts,
             "failed_books": [{"book": b, "error": e} for b, e in self.failed],
+            "full_texts": self.full_texts,
             "requests": self.requests,
             "cursor": self.cursor,
             "summary": self.summary(),

@@ -21,8 +21,9 @@ from syncd.edges.readwise import ExportPage, format_cursor, parse_cursor
 from syncd.edges.state import State
 from syncd.edges.state_files import StateError
 from syncd.engine.finder import PageFinder
+from syncd.engine.full_texts import FullTexts
 from syncd.engine.pending import settle
-from syncd.engine.ports import ReadwisePort, VaultPort
+from syncd.engine.ports import ReaderPort, ReadwisePort, VaultPort
 from syncd.engine.report import SyncReport
 from syncd.engine.settings import SyncSettings
 from syncd.engine.sync_log import SyncLog
@@ -61,6 +62,7 @@ class Run:
         progress: Callable[[int, int, int], None] | None,
         should_stop: Callable[[], bool],
         dry_run: bool,
+        reader: ReaderPort | None = None,
     ) -> None:
         self.client = client
         self.vault = vault
@@ -74,6 +76,15 @@ class Run:
         self.report = SyncReport(dry_run=dry_run)
         self.sync_log = sync_log
         self.failed_before = {problem.book_id for problem in state.problems("failed")}
+        self.full_texts = FullTexts(
+            reader=reader,
+            vault=vault,
+            state=state,
+            settings=settings,
+            report=self.report,
+            dry_run=dry_run,
+            should_stop=should_stop,
+        )
         self.writer = PageWriter(
             vault=vault,
             state=state,
@@ -85,6 +96,7 @@ class Run:
             dry_run=dry_run,
             failed_before=self.failed_before,
             fail=self.fail,
+            full_texts=self.full_texts,
         )
         self._server_time: datetime | None = None  # Readwise's clock at its first answer
         self._newest_seen: datetime | None = None  # the newest `updated_at` it sent
@@ -127,6 +139,8 @@ class Run:
         try:
             self._fetch(self.client.export(updated_after=since, book_ids=book_ids), touched)
             self._fetch_again(touched)
+            self.writer.remember_new_pages()
+            self.full_texts.sync()
         finally:
             self._fetch_later = set()
             report.requests = self.client.requests_made - requests_before
@@ -238,6 +252,10 @@ class Run:
                 self._succeeded(book.id)
                 return None
             outcome = self._sync_book(book)
+            if self.full_texts.reader is not None:
+                page = self.writer.page_of(book.id)
+                if page is not None and page.status == "active":
+                    self.full_texts.want(book, page.path, page.title, self.clock())
         except (Stopped, sqlite3.Error, StateError, AuthError, UnreachableError):
             raise
         except VaultError as error:

@@ -22,3 +22,4 @@ class SyncSettings:
     exclude_tags: frozenset[str] = frozenset()  # casefolded
     sync_log_page: str | None = None  # None: no sync log
     resync_deleted_pages: bool = False  # a page the user deleted is written anew
+    reader_full_text: bool = False  # Reader documents' text in Full Document Contents

@@ -15,7 +15,7 @@ from datetime import datetime
 from syncd.edges.state import State
 from syncd.engine.finder import PageFinder
 from syncd.engine.pending import settle
-from syncd.engine.ports import ReadwisePort, VaultPort
+from syncd.engine.ports import ReaderPort, ReadwisePort, VaultPort
 from syncd.engine.report import SyncReport
 from syncd.engine.run import Run
 from syncd.engine.settings import SyncSettings
@@ -35,8 +35,10 @@ class Syncer:
         clock: Callable[[], datetime],
         progress: Callable[[int, int, int], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        reader: ReaderPort | None = None,
     ) -> None:
         self.client = client
+        self.reader = reader  # Reader's API, for `sync.reader_full_text`
         self.vault = vault
         self.state = state
         self.settings = settings
@@ -67,6 +69,7 @@ class Syncer:
                 progress=self.progress,
                 should_stop=self.should_stop,
                 dry_run=dry_run,
+                reader=self.reader,
             )
             return run.execute(full=full, book_ids=book_ids)
         except sqlite3.Error as error:

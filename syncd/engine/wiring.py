@@ -21,12 +21,13 @@ from syncd.core.plan import Options
 from syncd.core.render import Style
 from syncd.core.templates import Templates
 from syncd.edges.graph_settings import GraphSettings, read_settings
+from syncd.edges.reader import ReaderClient
 from syncd.edges.readwise import ReadwiseClient
 from syncd.edges.state import State
 from syncd.edges.state_files import StateError, database_path
 from syncd.edges.vault import Vault
 from syncd.engine.layout import Layout
-from syncd.engine.ports import ReadwisePort, VaultPort
+from syncd.engine.ports import ReaderPort, ReadwisePort, VaultPort
 from syncd.engine.settings import SyncSettings
 from syncd.engine.sync import Syncer
 from syncd.errors import ConfigError, VaultError
@@ -192,6 +193,7 @@ def settings_for(config: Config) -> SyncSettings:
         exclude_tags=frozenset(tag.casefold() for tag in config.sync.exclude_tags),
         sync_log_page=sync_log_page_for(config),
         resync_deleted_pages=config.sync.resync_deleted_pages,
+        reader_full_text=config.sync.reader_full_text,
     )
 
 
@@ -206,6 +208,7 @@ def make_syncer(
     should_stop: Callable[[], bool] = lambda: False,
     sleep: Callable[[float], None] | None = None,
     vault: VaultPort | None = None,
+    reader: ReaderPort | None = None,
 ) -> Syncer:
     """The Syncer of this config: the real client (waiting with `sleep` before a retry)
     unless one is given, the clock `SYNCD_NOW` fixes (or the system's) unless one is given, the
@@ -216,6 +219,10 @@ def make_syncer(
     vault.check()
     if client is None:
         client = make_client(config) if sleep is None else make_client(config, sleep=sleep)
+    if reader is None and config.sync.reader_full_text:
+        reader = ReaderClient(config.readwise.base_url, config.readwise.token)
+        if sleep is not None:
+            reader.sleep = sleep
     return Syncer(
         client=client,
         vault=vault,
@@ -224,4 +231,5 @@ def make_syncer(
         clock=clock or clock_from_env(env),
         progress=progress,
         should_stop=should_stop,
+        reader=reader,
     )

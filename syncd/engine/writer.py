@@ -28,6 +28,7 @@ from syncd.edges.atomic import PageChanged
 from syncd.edges.state import State
 from syncd.edges.vault import Draft, PageFile
 from syncd.engine.finder import PageFinder
+from syncd.engine.full_texts import FullTexts
 from syncd.engine.naming import PageNamer
 from syncd.engine.pending import block_spans, digest, intend, record_page
 from syncd.engine.ports import VaultPort
@@ -87,6 +88,7 @@ class PageWriter:
         dry_run: bool,
         failed_before: set[int],
         fail: Callable[[int | None, str, str], None],
+        full_texts: FullTexts,
     ) -> None:
         self.vault = vault
         self.state = state
@@ -98,8 +100,14 @@ class PageWriter:
         self.dry_run = dry_run
         self.failed_before = failed_before
         self.fail = fail  # fails one book: named, remembered, retried by the next sync
+        self.full_texts = full_texts
         self._new_pages = _NewPages(vault)
         self.namer = PageNamer(vault, state, settings)
+
+    def page_of(self, book_id: int) -> PageRecord | None:
+        """The record of a book's page: the new one written this sync, or the one remembered."""
+        new = [page.record for page in self._new_pages.pages if page.record.book_id == book_id]
+        return new[-1] if new else self.state.page(book_id)
 
     def is_new(self, book_id: int) -> bool:
         """Whether the book's new page is written but not yet in place nor remembered."""
@@ -125,7 +133,8 @@ class PageWriter:
         blocks, records = new_page_records(book, fetched, style, self.settings.options.block_ids)
         if not blocks:
             return Outcome()
-        text = render_new_page(book, title, blocks, style, now)
+        link = self.full_texts.link(book, path, name)
+        text = render_new_page(book, title, blocks, style, now, link)
         if self.dry_run:
             self._write(path, text, None)
         else:

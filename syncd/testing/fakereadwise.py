@@ -1,8 +1,9 @@
 """A Readwise-compatible HTTP server on 127.0.0.1, for `syncd demo`, the tests and the benchmarks.
 
-`FakeReadwise` serves the two endpoints syncd uses, `GET /api/v2/auth/` and
-`GET /api/v2/export/`, from an in-memory `syncd.testing.library.Library` (its own, or one given),
-with the records shaped exactly as Readwise's export shapes them. Tests change the library while
+`FakeReadwise` serves the endpoints syncd uses, `GET /api/v2/auth/`, `GET /api/v2/export/` and
+Reader's `GET /api/v3/list/` (over 20 requests a minute: 429 and `Retry-After`), from an
+in-memory `syncd.testing.library.Library` (its own, or one given), with the records shaped
+exactly as Readwise's export shapes them. Tests change the library while
 the server runs (`add_book`, `add_highlight`, `update_highlight`, `delete_highlight`,
 `put_record`), look at what was asked (`requests`), and make chosen requests fail (`inject` with
 a `syncd.testing.faults.Fault`)::
@@ -29,6 +30,7 @@ import hmac
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,12 +40,17 @@ from urllib.parse import parse_qs, urlsplit
 from syncd.testing.export import BadQuery, json_body
 from syncd.testing.faults import Fault, FaultRule, pick
 from syncd.testing.library import Library, utc_now
+from syncd.testing.reader_library import RateLimit
 from syncd.testing.wire import Handler, LoopbackServer, Response
 
 __all__ = ["ENDPOINTS", "FakeReadwise", "RecordedRequest"]
 
 #: Short names for the endpoints, usable wherever a path is asked for.
-ENDPOINTS: dict[str, str] = {"auth": "/api/v2/auth/", "export": "/api/v2/export/"}
+ENDPOINTS: dict[str, str] = {
+    "auth": "/api/v2/auth/",
+    "export": "/api/v2/export/",
+    "reader": "/api/v3/list/",
+}
 
 
 @dataclass
@@ -72,6 +79,8 @@ class FakeReadwise:
     `books`: records to load at once, as `add_book` takes them.
     `library`: serve this library (its page size and clock) instead of a new one; `page_size`
     and `clock` are then not to be given.
+    `reader_clock`: seconds, for Reader's limit of 20 requests a minute (`reader_limit`); a
+    test moves it (the client's `sleep` can) instead of waiting.
     """
 
     def __init__(
@@ -82,11 +91,13 @@ class FakeReadwise:
         clock: Callable[[], datetime] = utc_now,
         books: Iterable[Mapping[str, Any]] = (),
         library: Library | None = None,
+        reader_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._token = token if token is not None else secrets.token_urlsafe(24)
         if library is None:
             library = Library(page_size=page_size, clock=clock)
         self.library = library
+        self.reader_limit = RateLimit(reader_clock)
         self._lock = threading.RLock()
         self._rules: list[FaultRule] = []
         self._requests: list[RecordedRequest] = []
@@ -311,8 +322,12 @@ class FakeReadwise:
             return refused
         if path == ENDPOINTS["auth"]:
             return Response(204)
+        if path == ENDPOINTS["reader"] and (wait := self.reader_limit.admit()) is not None:
+            detail = {"detail": f"Request was throttled. Expected in {wait:.0f} s."}
+            return _json_response(429, detail, ("Retry-After", f"{wait:.0f}"))
         try:
-            body = self.library.export_body(query)
+            reader = path == ENDPOINTS["reader"]
+            body = (self.library.reader.list_body if reader else self.library.export_body)(query)
         except BadQuery as problem:
             return _json_response(400, {"detail": str(problem)})
         return Response(200, body, [("Content-Type", "application/json")])
@@ -381,5 +396,5 @@ def _endpoint_path(endpoint: str) -> str:
     return path if path.endswith("/") else path + "/"
 
 
-def _json_response(status: int, value: object) -> Response:
-    return Response(status, json_body(value), [("Content-Type", "application/json")])
+def _json_response(status: int, value: object, *headers: tuple[str, str]) -> Response:
+    return Response(status, json_body(value), [("Content-Type", "application/json"), *headers])

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from syncd.testing.export import ExportQuery, encode_cursor, included, json_body, render
+from syncd.testing.reader_library import ReaderLibrary
 from syncd.testing.records import (
     BOOK_FIELDS,
     Entry,
@@ -69,6 +70,7 @@ class Library:
         self._next_highlight_id = 1
         self._version = 0
         self._match_cache: tuple[tuple[Any, ...], list[int]] | None = None
+        self.reader = ReaderLibrary(lambda: self.now())  # Reader's documents (API v3)
         self.load(books)
 
     def __len__(self) -> int:

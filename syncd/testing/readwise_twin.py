@@ -19,12 +19,13 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+from syncd.edges.reader import LIST_PATH
 from syncd.edges.readwise import EXPORT_PATH, ExportPage, ReadwiseError, format_cursor, http_date
 from syncd.errors import AuthError
 from syncd.testing.export import BadQuery
 from syncd.testing.library import Library
 
-__all__ = ["ReadwiseTwin"]
+__all__ = ["ReaderTwin", "ReadwiseTwin"]
 
 
 class ReadwiseTwin:
@@ -77,21 +78,57 @@ class ReadwiseTwin:
             body: Any = json.loads(self.library.export_body(params))
         except BadQuery:
             raise ReadwiseError(f"Readwise answered HTTP 400 for {EXPORT_PATH}") from None
-        date = email.utils.formatdate(self.library.now().timestamp(), usegmt=True)
-        cursor = body.get("nextPageCursor")
-        count = body.get("count")
-        return ExportPage(
-            count=count if isinstance(count, int) else len(body["results"]),
-            results=body["results"],
-            next_cursor=str(cursor) if cursor not in (None, "") else None,
-            server_time=http_date(date),
-        )
+        return _page(body, self.library)
 
     def _refuse_unless_accepted(self) -> None:
         if not self.token_accepted:
             raise AuthError(
                 "Readwise refused the token (HTTP 401); check readwise.token or $READWISE_TOKEN"
             )
+
+
+class ReaderTwin:
+    """Given a library, answer as `syncd.edges.reader.ReaderClient` answers when talking to a
+    server over it (Reader's list, `library.reader`); no HTTP, no rate limit."""
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self.requests_made = 0
+        self.sleep: Callable[[float], None] = _never_waits
+
+    def documents(
+        self, updated_after: datetime | None = None, document_id: str | None = None
+    ) -> Iterator[ExportPage]:
+        """Yield Reader's documents page by page, as the client does."""
+        params: dict[str, str] = {"withHtmlContent": "true"}
+        if updated_after is not None:
+            params["updatedAfter"] = format_cursor(updated_after)
+        if document_id is not None:
+            params["id"] = document_id
+        while True:
+            self.requests_made += 1
+            try:
+                body: Any = json.loads(self.library.reader.list_body(params))
+            except BadQuery:
+                raise ReadwiseError(f"Readwise answered HTTP 400 for {LIST_PATH}") from None
+            page = _page(body, self.library)
+            yield page
+            if not page.next_cursor:
+                return
+            params = {**params, "pageCursor": page.next_cursor}
+
+
+def _page(body: Any, library: Library) -> ExportPage:
+    """One page of an answer, stamped with the time the server's `Date` header would carry."""
+    date = email.utils.formatdate(library.now().timestamp(), usegmt=True)
+    cursor = body.get("nextPageCursor")
+    count = body.get("count")
+    return ExportPage(
+        count=count if isinstance(count, int) else len(body["results"]),
+        results=body["results"],
+        next_cursor=str(cursor) if cursor not in (None, "") else None,
+        server_time=http_date(date),
+    )
 
 
 def _never_waits(seconds: float) -> None:

@@ -163,8 +163,8 @@ def test_a_page_moved_while_a_sync_waits_for_readwise_is_followed(tmp_path: Path
         h.now += timedelta(hours=1)
 
         class SlowReadwise(ReadwiseClient):  # the user moves the page while it answers
-            def _export_page(self, params: Any, sent: Any = None) -> Any:
-                answer = super()._export_page(params, sent)
+            def _page(self, path: str, params: Any, sent: Any = None) -> Any:
+                answer = super()._page(path, params, sent)
                 if page.exists():
                     moved.parent.mkdir()
                     page.rename(moved)

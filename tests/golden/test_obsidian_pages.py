@@ -46,9 +46,17 @@ def _placeholder(golden: ObsidianFile, n: int) -> dict[str, Any]:
 def resync(
     root: Path, golden: ObsidianFile, settings: dict[str, Any] | None = None
 ) -> tuple[list[str], str]:
-    """Sync the file's book once per sync it shows; return (the pages' paths, its text)."""
-    with harness(root, settings=settings or SETTINGS, edn=None, readwise="twin") as h:
+    """Sync the file's book once per sync it shows; return (the pages' paths, its text). A
+    file linking its Reader full text is synced with `sync.reader_full_text` on."""
+    settings = dict(settings or SETTINGS)
+    if golden.full_document:
+        settings["sync"] = {**settings.get("sync", {}), "reader_full_text": True}
+    with harness(root, settings=settings, edn=None, readwise="twin") as h:
         h.now = golden.syncs[0].at - timedelta(seconds=2)
+        if golden.full_document:
+            h.server.library.reader.add_document(
+                id=golden.book["external_id"], html_content="<p>Full text.</p>"
+            )
         for n in range(1, golden.number):
             h.server.load([_placeholder(golden, n)])
         h.server.add_book(**golden.book)
@@ -115,4 +123,5 @@ def test_counts() -> None:
         print(f"not usable: {path}: {why}")
     assert len(USABLE) + len(UNUSABLE) == 541
     assert len(SYNC_LOGS) == 6
-    assert (len(USABLE), len(UNUSABLE)) == (494, 47)
+    assert (len(USABLE), len(UNUSABLE)) == (515, 26)
+    assert sum(1 for g in USABLE if g.full_document) == 21  # pages linking a Reader full text

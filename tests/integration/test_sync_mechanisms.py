@@ -240,12 +240,12 @@ def test_a_first_sync_holds_one_export_page_of_books_at_a_time(
     books: list[weakref.ref[Book]] = []
     pages_alive_at_fetch: list[int] = []
     books_alive: list[int] = []
-    real_export_page = ReadwiseClient._export_page
+    real_page = ReadwiseClient._page
     real_parse_book = syncd.engine.run.parse_book
 
-    def export_page(self: ReadwiseClient, params: Any, sent: Any = None) -> ExportPage:
+    def export_page(self: ReadwiseClient, path: str, params: Any, sent: Any = None) -> ExportPage:
         pages_alive_at_fetch.append(sum(ref() is not None for ref in pages))
-        page = real_export_page(self, params, sent)
+        page = real_page(self, path, params, sent)
         results = _Results(page.results)
         pages.append(weakref.ref(results))
         return ExportPage(page.count, results, page.next_cursor)
@@ -256,7 +256,7 @@ def test_a_first_sync_holds_one_export_page_of_books_at_a_time(
         books_alive.append(sum(ref() is not None for ref in books))
         return book
 
-    monkeypatch.setattr(ReadwiseClient, "_export_page", export_page)
+    monkeypatch.setattr(ReadwiseClient, "_page", export_page)
     monkeypatch.setattr(syncd.engine.run, "parse_book", parse_book)
     with harness(tmp_path) as h:
         h.server.page_size = 2

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from syncd.config.load import config_from_mapping
 from syncd.config.settings import Config
+from syncd.edges.reader import ReaderClient
 from syncd.edges.readwise import ReadwiseClient, RetryPolicy
 from syncd.edges.state import State
 from syncd.edges.state_files import database_path
@@ -27,7 +28,7 @@ from syncd.engine.report import SyncReport
 from syncd.engine.wiring import layout_for, make_syncer
 from syncd.testing.fakereadwise import FakeReadwise
 from syncd.testing.memory_vault import MemoryVault
-from syncd.testing.readwise_twin import ReadwiseTwin
+from syncd.testing.readwise_twin import ReaderTwin, ReadwiseTwin
 
 #: The base URL configured when the twin stands in for the server: never contacted.
 TWIN_URL = "http://127.0.0.1:9"
@@ -66,6 +67,8 @@ class Harness:
         self.server_offset = timedelta(0)
         self.settings = dict(settings or {})
         self.config = self.make_config({})
+        self.reader_seconds = 0.0  # the loopback Reader's clock, for its rate limit
+        self.reader_waits: list[float] = []  # what the Reader client waited (moving that clock)
         self.memory = MemoryVault(self.vault) if memory else None
 
     def make_config(self, more: Mapping[str, Any]) -> Config:
@@ -125,12 +128,33 @@ class Harness:
                     policy=RetryPolicy(attempts=3),
                 )
             )
+            reader: Any = (
+                ReaderTwin(self.server.library)
+                if self.twin
+                else ReaderClient(
+                    self.config.readwise.base_url,
+                    self.config.readwise.token,
+                    sleep=self._reader_wait,
+                    policy=RetryPolicy(attempts=3),
+                )
+            )
             syncer = make_syncer(
-                self.config, state, {}, client=client, clock=lambda: self.now, vault=self.memory
+                self.config,
+                state,
+                {},
+                client=client,
+                clock=lambda: self.now,
+                vault=self.memory,
+                reader=reader,
             )
             return syncer.sync(**kwargs)
         finally:
             state.close()
+
+    def _reader_wait(self, seconds: float) -> None:
+        """The Reader client's wait before a retry: the loopback Reader's clock moves on."""
+        self.reader_waits.append(seconds)
+        self.reader_seconds += seconds
 
     def state(self) -> State:
         return State(database_path(self.config.state_dir, self.vault))
@@ -147,4 +171,5 @@ def harness(
             stack.enter_context(server)
         h = Harness(root, server, twin=readwise == "twin", **kwargs)
         server.clock = lambda: h.now + h.server_offset  # type: ignore[method-assign]
+        server.reader_limit.clock = lambda: h.reader_seconds
         yield h

@@ -73,6 +73,10 @@ _KINDLE = re.compile(
     r"&location=(?P<location>\d+)"
 )
 _TAGS = re.compile(r"\[\[(.*?)\]\] ")
+_FULL_DOCUMENT = re.compile(
+    r"\n\n## Full Document\n\[\[(?P<target>Full Document Contents/[^|\]\n]+)"
+    r"\|See full document content \u2192\]\]\n\n## Highlights\n"
+)
 _NUMBERED = re.compile(r"(?P<stem>.*)-(?P<n>[2-9])")
 _CATEGORIES = {
     "Books": "books",
@@ -106,6 +110,7 @@ class ObsidianFile:
     text: str
     book: dict[str, Any]
     syncs: tuple[ObsidianSync, ...]
+    full_document: str | None = None  # the `## Full Document` link's target, if any
 
 
 @dataclass(frozen=True)
@@ -191,10 +196,13 @@ def parse_obsidian_file(path: str, text: str) -> ObsidianFile:
         raise Unusable("YAML front matter: written by a user's own template, not the default")
     if not text.startswith("# "):
         raise Unusable("no `# title` line: a file re-created holding only a later chunk")
+    full_document = None
     if "\n## Full Document\n" in text:
-        raise Unusable(
-            "links Reader full text (`## Full Document`), which syncd does not write yet"
-        )
+        link = _FULL_DOCUMENT.search(text)
+        if link is None:
+            raise Unusable("a `## Full Document` section not as the plugin writes it")
+        full_document = link["target"]
+        whole, text = text, text.replace(link[0], "\n\n## Highlights\n", 1)
     if text.endswith("\n\n"):
         raise Unusable("ends with a blank line that no field of its data explains")
     lines = text.split("\n")
@@ -339,7 +347,10 @@ def parse_obsidian_file(path: str, text: str) -> ObsidianFile:
         syncs.append(ObsidianSync(moment, tuple(records)))
     if not syncs[0].highlights:
         raise Unusable("no highlight under `## Highlights`")
-    return ObsidianFile(path, folder, name, number, text, book, tuple(syncs))
+    if full_document is not None:  # a Reader document: its id here, the file's text as shown
+        book.update(source="reader", external_id=f"golden{book_id}")
+        text = whole
+    return ObsidianFile(path, folder, name, number, text, book, tuple(syncs), full_document)
 
 
 def _record(h: dict[str, Any], book: dict[str, Any], at: datetime) -> dict[str, Any]:
