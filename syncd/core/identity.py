@@ -24,10 +24,11 @@ highlight pasted in, is not) or adopted it (the official plugin's page), or foll
 
 Some pages are never a book's page, whatever they hold: a journal page (Logseq's journals
 folder), an Obsidian daily note (its folder, or a note named by the daily-note date format),
-a copy made by a file-sync tool (`is_conflict_copy`), a page another book owns (at that book's
-recorded path, with that book's title as its `title::`, or (but through a move) opening as
-that book's page does and not as this one's: highlights of two books can read alike), and
-(except through the same file or a move) a page whose own `title::` names something else.
+a copy made by a file-sync tool (`is_conflict_copy`), a Reader full text (`never_a_page`), a
+page another book owns (at that book's recorded path, with that book's title as its `title::`,
+or (but through a move) opening as that book's page does and not as this one's: highlights of
+two books can read alike), and (except through the same file or a move) a page whose own
+`title::` names something else.
 
 When exactly one page has strong evidence, it is the book's page. When several do, or none does
 but some page holds a majority of the book's blocks alongside another (two such pages), the
@@ -45,6 +46,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from syncd.core.full_text import FULL_TEXT_FOLDER
 from syncd.core.records import PageRecord
 
 SIMILAR = 0.6  # how alike a line must be to a block's first line to count as that block, edited
@@ -67,6 +69,18 @@ def is_conflict_copy(name: str, siblings: Collection[str] = ()) -> bool:
         return True
     numbered = _NUMBERED.match(name)
     return numbered is not None and numbered.group(1) + numbered.group(3) in siblings
+
+
+def never_a_page(path: str, siblings: Collection[str], journals: Journals) -> str | None:
+    """Given a page's path (relative to the vault root), the names of the files beside it and
+    where the vault keeps journals, return why it can never be a book's page (None: it can)."""
+    if journals.holds(path):
+        return "a journal page or daily note"
+    if is_conflict_copy(PurePosixPath(path).name, siblings):
+        return "a file-sync tool's copy"
+    if any(part.startswith(FULL_TEXT_FOLDER) for part in PurePosixPath(path).parts):
+        return "a Reader full text"  # it opens as its book's page does
+    return None
 
 
 _MOMENT_TOKENS = [
@@ -141,11 +155,11 @@ def _alike(a: str, b: str) -> bool:
     return matcher.real_quick_ratio() >= SIMILAR and matcher.ratio() >= SIMILAR
 
 
-def opening(text: str, mark: str) -> str | None:
+def opening(text: str, mark: str) -> str:
     """Given a page's text and its format's first-sync mark, return the page's opening: its
     lines up to the first one holding the mark (that one included), stripped, without blank
-    lines and without `title::` (the page's name: a rename changes it); None when no line
-    holds the mark."""
+    lines and without `title::` (the page's name: a rename changes it); "" when no line holds
+    the mark."""
     lines = []
     for line in text.split("\n"):
         line = line.strip()
@@ -153,7 +167,7 @@ def opening(text: str, mark: str) -> str | None:
             lines.append(line)
         if mark in line:
             return "\n".join(lines)
-    return None
+    return ""
 
 
 class Openings:

@@ -19,7 +19,9 @@ class PageRecord:
     mtime_ns: int | None = None
     device: int | None = None
     inode: int | None = None
-    opening: str | None = None  # its opening as syncd last wrote or followed it (identity)
+    # Its opening as syncd last wrote or followed it (see syncd.core.identity.opening); None:
+    # recorded by an older syncd, yet to be read.
+    opening: str | None = None
 
 
 @dataclass(frozen=True)

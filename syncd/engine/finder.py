@@ -15,7 +15,6 @@ from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from syncd.core.full_text import FULL_TEXT_FOLDER
 from syncd.core.identity import (
     Evidence,
     Journals,
@@ -24,7 +23,7 @@ from syncd.core.identity import (
     blocks_found,
     daily_notes,
     decide,
-    is_conflict_copy,
+    never_a_page,
     opening,
     strong,
 )
@@ -77,11 +76,14 @@ class PageFinder:
         self.forget_listing()  # a page moved since the list was made must be found
         looked = 0
         records = self.state.pages()
+        unread = []  # pages an older syncd recorded, their opening not known yet: read once
         for record in records:
             if only is not None and record.path not in only:
                 continue
             stat = self.vault.stat_relative(record.path)
             if stat is not None and stat == (record.size, record.mtime_ns):
+                if record.opening is None and record.status == "active":
+                    unread.append(record)
                 continue
             if record.status != "active" and stat is None:
                 continue
@@ -91,6 +93,12 @@ class PageFinder:
             except VaultError as error:  # e.g. a folder where the page was: left for later
                 self.check_root()
                 log.error("page %s: %s", record.path, error)
+        with self.state.transaction():
+            for record in unread:
+                text = self.vault.read_text(self.vault.path(record.path)) or ""
+                self.state.put_page(
+                    replace(record, opening=opening(text, self.fmt.first_sync_mark))
+                )
         if only is not None:
             known = {record.path for record in records}
             for path in sorted(only - known):
@@ -190,7 +198,7 @@ class PageFinder:
                     mtime_ns=page.mtime_ns,
                     device=device,
                     inode=inode,
-                    opening=opening(page.text, fmt.first_sync_mark) or record.opening,
+                    opening=opening(page.text, fmt.first_sync_mark),
                 )
             )
             self.state.put_highlights(changed)
@@ -222,7 +230,7 @@ class PageFinder:
             # A waiting book's page is still where syncd left it until this move; a deleted
             # book's page that came back is looked at below, on its evidence.
             if record.path == source and record.status != "deleted":
-                if self._never_a_page(destination, self._siblings(destination)) is None:
+                if never_a_page(destination, self._siblings(destination), self._journals()) is None:
                     record = replace(record, path=destination)
                 self.reconcile(record)
         self.came_back_here(destination, self.state.pages())
@@ -271,16 +279,6 @@ class PageFinder:
                 self._journal_folders = Journals(*daily_notes(settings))
         return self._journal_folders
 
-    def _never_a_page(self, path: str, siblings: Collection[str]) -> str | None:
-        """Why the page at `path` can never be a book's page (None: it can)."""
-        if self._journals().holds(path):
-            return "a journal page or daily note"
-        if is_conflict_copy(PurePosixPath(path).name, siblings):
-            return "a file-sync tool's copy"
-        if any(part.startswith(FULL_TEXT_FOLDER) for part in PurePosixPath(path).parts):
-            return "a Reader full text"  # it opens as the book's page does
-        return None
-
     def _written(self, book_id: int) -> list[str]:
         """The first line of every block syncd last wrote for the book (and still holds as
         written): what content evidence looks for."""
@@ -306,7 +304,7 @@ class PageFinder:
         recorded = PurePosixPath(record.path)
         if recorded.parent == PurePosixPath(path).parent:
             siblings = {*siblings, recorded.name}
-        excluded = None if at_place else self._never_a_page(path, siblings)
+        excluded = None if at_place else never_a_page(path, siblings, self._journals())
         title = page_title_of(page.text) if self.fmt is LOGSEQ else None
         if written is None:
             written = self._written(record.book_id)

@@ -47,7 +47,7 @@ def record_page(state: State, record: PageRecord, written: PageFile, fmt: PageFo
             written.mtime_ns,
             device,
             inode,
-            opening(written.text or "", fmt.first_sync_mark) or record.opening,
+            opening(written.text or "", fmt.first_sync_mark),
         )
     )
     state.clear_problem(record.book_id, "waiting")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -531,3 +532,23 @@ def test_a_page_of_no_highlights_that_left_and_came_back_renamed_is_followed(
         page.truncate()
     new_highlight(h)
     assert back.read_text(encoding="utf-8").rstrip("\n").endswith(NEW)
+
+
+def test_a_page_an_older_syncd_recorded_learns_its_opening_at_the_next_scan(h: Harness) -> None:
+    """A database from before openings were kept (the column added, empty): the next sync's
+    scan reads each page once for its opening; then a page renamed, saved anew and emptied of
+    most highlights is followed by it, as for a page syncd wrote since."""
+    path = database_path(h.config.state_dir, h.vault)
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE pages SET opening = NULL")
+    db.close()
+    h.sync(at=T0 + timedelta(minutes=30))
+    assert state_of(h)[0].opening  # learnt
+    text = drop_lines(h.file.read_text(encoding="utf-8"), "Simplify", "I went")  # type: ignore[attr-defined]
+    text = text.replace("title:: Walden (highlights)", "title:: Thoreau's woods")
+    renamed = h.file.parent / "Thoreau's woods.md"  # type: ignore[attr-defined]
+    h.file.unlink()  # type: ignore[attr-defined]
+    renamed.write_text(text, encoding="utf-8")
+    new_highlight(h)
+    assert renamed.read_text(encoding="utf-8").rstrip("\n").endswith(NEW)

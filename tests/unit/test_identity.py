@@ -172,7 +172,7 @@ def test_a_pages_opening_is_what_precedes_and_holds_the_first_sync_header() -> N
     # A rename's new `title::`, indentation and blank lines are not part of it.
     renamed = LOGSEQ_PAGE.replace("title:: Walden (highlights)", "title:: Woods")
     assert opening(renamed.replace("\n\n", "\n  \n"), MARK) == opening(LOGSEQ_PAGE, MARK)
-    assert opening("- a note of mine\n- Simplify, simplify.\n", MARK) is None
+    assert opening("- a note of mine\n- Simplify, simplify.\n", MARK) == ""
     obsidian = "# Walden\n\n## Metadata\n- Author: [[Thoreau]]\n\n## Highlights\n- Simplify.\n"
     assert opening(obsidian, "## Highlights") == (
         "# Walden\n## Metadata\n- Author: [[Thoreau]]\n## Highlights"
