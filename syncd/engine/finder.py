@@ -95,7 +95,7 @@ class PageFinder:
                 log.error("page %s: %s", record.path, error)
         with self.state.transaction():
             for record in unread:
-                text = self.vault.read_text(self.vault.path(record.path)) or ""
+                text = self.vault.read(self.vault.path(record.path)).text or ""
                 self.state.put_page(
                     replace(record, opening=opening(text, self.fmt.first_sync_mark))
                 )
