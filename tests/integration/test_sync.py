@@ -124,7 +124,10 @@ def test_bad_record_skips_that_book_only_and_remembers_it_as_failed(tmp_path: Pa
         )
         report = h.sync(at=T0)
         assert [book for book, _ in report.failed] == [777]
-        assert "book 777 (Broken)" in report.failed[0][1] and "'text'" in report.failed[0][1]
+        assert (
+            "book 777 (Broken)" in report.failed[0][1]
+            and "'highlights[0].text'" in report.failed[0][1]
+        )
         assert h.page_names() == [PAGE]
         state = h.state()
         assert state.get("cursor") == report.cursor is not None
