@@ -231,13 +231,14 @@ def carry_child_ids(old: list[str], new: list[str], unit: str) -> list[str]:
     all, after the others: a link to it must keep resolving."""
     carried = [*new]
     kept: list[str] = []
-    fields = [(_field(item[0]), start, end) for start, end, item in _items(new, unit)]
-    for _start, _end, item in _items(old, unit):
+    ends = {_field(new[start]): end for start, end in _items(new, unit)}
+    for start, end in _items(old, unit):
+        item = old[start:end]
         last = max((i for i, line in enumerate(item) if line.strip()), default=0)
         ids = OBSIDIAN_IDS.search(item[last])
         if ids is None:
             continue
-        target = next((end for name, _, end in fields if name == _field(item[0])), None)
+        target = ends.get(_field(item[0]))
         if target is None:
             kept += item[: last + 1]
             continue
@@ -247,11 +248,10 @@ def carry_child_ids(old: list[str], new: list[str], unit: str) -> list[str]:
     return carried + kept
 
 
-def _items(lines: list[str], unit: str) -> list[tuple[int, int, list[str]]]:
-    """The child items among `lines`: (start, end, lines), each from a bullet to the next."""
+def _items(lines: list[str], unit: str) -> list[tuple[int, int]]:
+    """Where the child items among `lines` are: [start, end), each from a bullet to the next."""
     starts = [i for i, line in enumerate(lines) if bullet_depth(line, unit) is not None]
-    ends = [*starts[1:], len(lines)]
-    return [(s, e, lines[s:e]) for s, e in zip(starts, ends, strict=True)]
+    return list(zip(starts, [*starts[1:], len(lines)], strict=True))
 
 
 def _field(line: str) -> str:
