@@ -47,6 +47,18 @@ class ExportPage:
     # Readwise's clock when it answered (the `Date` header); None when absent or unparseable.
     server_time: datetime | None = None
 
+    @classmethod
+    def of(cls, body: dict[str, Any], date: str | None) -> ExportPage:
+        """Given an answer's JSON body (holding a `results` list) and its `Date` header."""
+        cursor = body.get("nextPageCursor")
+        count = body.get("count")
+        return cls(
+            count=count if isinstance(count, int) else len(body["results"]),
+            results=body["results"],
+            next_cursor=str(cursor) if cursor not in (None, "") else None,
+            server_time=http_date(date),
+        )
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -141,14 +153,7 @@ class ApiClient:
             body = response.json()
             if not isinstance(body, dict) or not isinstance(body.get("results"), list):
                 raise ValueError("no 'results' list")
-            cursor = body.get("nextPageCursor")
-            count = body.get("count")
-            return ExportPage(
-                count=count if isinstance(count, int) else len(body["results"]),
-                results=body["results"],
-                next_cursor=str(cursor) if cursor not in (None, "") else None,
-                server_time=http_date(response.headers.get("Date")),
-            )
+            return ExportPage.of(body, response.headers.get("Date"))
 
         return self._request(path, params, parse=parse, sent=sent)
 

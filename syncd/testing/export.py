@@ -48,12 +48,7 @@ class ExportQuery:
 
         Raise BadQuery if `updatedAfter`, `ids` or `pageCursor` cannot be read.
         """
-        after = None
-        if params.get("updatedAfter"):
-            try:
-                after = parse_time(params["updatedAfter"])
-            except ValueError:
-                raise BadQuery("updatedAfter is not an ISO 8601 date and time") from None
+        after = updated_after(params)
         ids = None
         if params.get("ids"):
             try:
@@ -125,3 +120,13 @@ def json_body(value: object) -> bytes:
         return json.dumps(value, ensure_ascii=False).encode()
     except UnicodeEncodeError:  # a lone surrogate: valid JSON only as an escape, "\ud800"
         return json.dumps(value).encode()
+
+
+def updated_after(params: Mapping[str, str]) -> datetime | None:
+    """The `updatedAfter` of a query (None without one). Raise BadQuery if it cannot be read."""
+    if not params.get("updatedAfter"):
+        return None
+    try:
+        return parse_time(params["updatedAfter"])
+    except ValueError:
+        raise BadQuery("updatedAfter is not an ISO 8601 date and time") from None

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from syncd.testing.export import BadQuery, json_body
+from syncd.testing.export import BadQuery, json_body, updated_after
 from syncd.testing.records import format_time, parse_time
 
 __all__ = ["RateLimit", "ReaderLibrary"]
@@ -120,12 +120,7 @@ class ReaderLibrary:
     def list_body(self, params: Mapping[str, str]) -> bytes:
         """Given a list request's query parameters, return the JSON body of the answer. Raise
         BadQuery for a parameter that cannot be read."""
-        after = None
-        if params.get("updatedAfter"):
-            try:
-                after = parse_time(params["updatedAfter"])
-            except ValueError:
-                raise BadQuery("updatedAfter is not an ISO 8601 date and time") from None
+        after = updated_after(params)
         last = _decode(params["pageCursor"]) if params.get("pageCursor") else None
         html = params.get("withHtmlContent", "").lower() == "true"
         with self.lock:

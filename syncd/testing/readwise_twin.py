@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from syncd.edges.reader import LIST_PATH
-from syncd.edges.readwise import EXPORT_PATH, ExportPage, ReadwiseError, format_cursor, http_date
+from syncd.edges.readwise import EXPORT_PATH, ExportPage, ReadwiseError, format_cursor
 from syncd.errors import AuthError
 from syncd.testing.export import BadQuery
 from syncd.testing.library import Library
@@ -120,15 +120,7 @@ class ReaderTwin:
 
 def _page(body: Any, library: Library) -> ExportPage:
     """One page of an answer, stamped with the time the server's `Date` header would carry."""
-    date = email.utils.formatdate(library.now().timestamp(), usegmt=True)
-    cursor = body.get("nextPageCursor")
-    count = body.get("count")
-    return ExportPage(
-        count=count if isinstance(count, int) else len(body["results"]),
-        results=body["results"],
-        next_cursor=str(cursor) if cursor not in (None, "") else None,
-        server_time=http_date(date),
-    )
+    return ExportPage.of(body, email.utils.formatdate(library.now().timestamp(), usegmt=True))
 
 
 def _never_waits(seconds: float) -> None:

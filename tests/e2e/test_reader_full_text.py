@@ -26,26 +26,22 @@ ARTICLE_HTML = (
     "<ul><li>one</li><li>two</li></ul><p>See <a href='https://kk.org'>Kevin</a>.</p>"
     "</body></html>"
 )
-ARTICLE_PAGE = (
+ARTICLE_HEAD = (  # the page's and its full text's
     "# The March of Nines\n\n"
     "## Metadata\n"
     "- Author: [[Kevin Kelly]]\n"
     "- Full Title: The March of Nines\n"
     "- Category: #articles\n"
     "- URL: https://kevinkelly.substack.com/p/the-march-of-nines\n\n"
-    "## Full Document\n"
+)
+ARTICLE_PAGE = (
+    ARTICLE_HEAD + "## Full Document\n"
     "[[Full Document Contents/Articles/The March of Nines.md|See full document content \u2192]]\n\n"
     "## Highlights\n"
     "- only about once every 1 million miles ([View Highlight](https://read.readwise.io/read/01h1))\n"
 )
 ARTICLE_TEXT = (
-    "# The March of Nines\n\n"
-    "## Metadata\n"
-    "- Author: [[Kevin Kelly]]\n"
-    "- Full Title: The March of Nines\n"
-    "- Category: #articles\n"
-    "- URL: https://kevinkelly.substack.com/p/the-march-of-nines\n\n"
-    "## Full Document\n"
+    ARTICLE_HEAD + "## Full Document\n"
     "# The March of Nines\n\n"
     "In the modern world we **measure** things a lot.\n\n"
     "- one\n- two\n\n"

@@ -316,51 +316,53 @@ def test_two_books_never_share_an_id(tmp_path: Path, fmt: str) -> None:
     assert len(marks) == 6 == len(set(marks))
 
 
-def test_obsidians_own_block_id_is_not_an_edit_and_is_kept(tmp_path: Path) -> None:
+@pytest.fixture
+def obsidian_walden(tmp_path: Path) -> Iterator[tuple[Harness, list[int]]]:
+    """An Obsidian vault, `block_ids` off, Walden synced: the harness and the highlights' ids."""
+    with harness(tmp_path, settings=settings("obsidian", None), edn=None) as h:
+        h.now = T0 - timedelta(hours=1)
+        book = h.server.add_book(
+            title="Walden", author="Thoreau", asin="B01", highlights=HIGHLIGHTS
+        )
+        h.sync(at=T0)
+        yield h, [x["id"] for x in book["highlights"]]
+
+
+def test_obsidians_own_block_id_is_not_an_edit_and_is_kept(
+    obsidian_walden: tuple[Harness, list[int]],
+) -> None:
     """With `block_ids` off: Obsidian gives a block a random id (`^a1b2c3`) when the user first
     links to it; the block is still syncd's, untouched, and a change in Readwise rewrites it
     with that id kept (before, the id made it the user's edit, and the change a conflict)."""
-    with harness(tmp_path, settings=settings("obsidian", None), edn=None) as h:
-        h.now = T0 - timedelta(hours=1)
-        book = h.server.add_book(
-            title="Walden", author="Thoreau", asin="B01", highlights=HIGHLIGHTS
-        )
-        ids = [x["id"] for x in book["highlights"]]
-        h.sync(at=T0)
-        text = page(h, "obsidian")
-        own_end = (
-            "deliberately. ([Location\u00a02](https://readwise.io/to_kindle?action=open"
-            "&asin=B01&location=2))"
-        )
-        write_page(h, "obsidian", text.replace(own_end, own_end + " ^a1b2c3"))
-        h.server.update_highlight(ids[1], text="I went to the woods\nto live deliberately.")
-        report = h.sync(at=LATER)
-        assert report.outcome.updated == 1 and report.outcome.conflicts == 0
-        assert counts(h) == {**counts(h), "written": 3, "edited": 0, "conflict": 0}
-        assert resolve_obsidian(h.vault, "Walden#^a1b2c3") == (
-            "I went to the woods\nto live deliberately. ([Location\u00a02](https://readwise.io/"
-            "to_kindle?action=open&asin=B01&location=2))"
-        )
+    h, ids = obsidian_walden
+    text = page(h, "obsidian")
+    own_end = (
+        "deliberately. ([Location\u00a02](https://readwise.io/to_kindle?action=open"
+        "&asin=B01&location=2))"
+    )
+    write_page(h, "obsidian", text.replace(own_end, own_end + " ^a1b2c3"))
+    h.server.update_highlight(ids[1], text="I went to the woods\nto live deliberately.")
+    report = h.sync(at=LATER)
+    assert report.outcome.updated == 1 and report.outcome.conflicts == 0
+    assert counts(h) == {**counts(h), "written": 3, "edited": 0, "conflict": 0}
+    assert resolve_obsidian(h.vault, "Walden#^a1b2c3") == (
+        "I went to the woods\nto live deliberately. ([Location\u00a02](https://readwise.io/"
+        "to_kindle?action=open&asin=B01&location=2))"
+    )
 
 
-def test_obsidians_id_on_a_note_is_kept_when_the_highlight_is_rewritten(tmp_path: Path) -> None:
+def test_obsidians_id_on_a_note_is_kept_when_the_highlight_is_rewritten(
+    obsidian_walden: tuple[Harness, list[int]],
+) -> None:
     """Obsidian gives the note under a highlight an id (`^n0te1`, at the end of the note's
     line) when the user links to the note; a change of the highlight in Readwise rewrites the
     block in place, and the note keeps its id: the link still resolves."""
-    with harness(tmp_path, settings=settings("obsidian", None), edn=None) as h:
-        h.now = T0 - timedelta(hours=1)
-        book = h.server.add_book(
-            title="Walden", author="Thoreau", asin="B01", highlights=HIGHLIGHTS
-        )
-        ids = [x["id"] for x in book["highlights"]]
-        h.sync(at=T0)
-        text = page(h, "obsidian")
-        write_page(
-            h, "obsidian", text.replace("Note: The famous one.", "Note: The famous one. ^n0te1")
-        )
-        h.server.update_highlight(ids[1], text="I went to the woods\nto live deliberately.")
-        report = h.sync(at=LATER)
-        assert report.outcome.updated == 1 and report.outcome.conflicts == 0
-        after = page(h, "obsidian")
-        assert "to live deliberately." in after
-        assert resolve_obsidian(h.vault, "Walden#^n0te1") == "Note: The famous one."
+    h, ids = obsidian_walden
+    text = page(h, "obsidian")
+    write_page(h, "obsidian", text.replace("Note: The famous one.", "Note: The famous one. ^n0te1"))
+    h.server.update_highlight(ids[1], text="I went to the woods\nto live deliberately.")
+    report = h.sync(at=LATER)
+    assert report.outcome.updated == 1 and report.outcome.conflicts == 0
+    after = page(h, "obsidian")
+    assert "to live deliberately." in after
+    assert resolve_obsidian(h.vault, "Walden#^n0te1") == "Note: The famous one."

@@ -406,6 +406,22 @@ CREATE TABLE pages (book_id INTEGER PRIMARY KEY, path TEXT NOT NULL, title TEXT 
         state.close()
 
 
+def two_books_alike(h: Harness, second: tuple[int, ...]) -> tuple[int, int]:
+    """Books One (highlights 1, 2) and Two (`second`), their highlights all "hl-N words of N"
+    (alike enough to pass for each other's, edited), synced: their ids."""
+    h.now = T0 - timedelta(hours=1)
+    one, two = (
+        h.server.add_book(
+            title=title,
+            author="Someone",
+            highlights=[{"text": f"hl-{n} words of {n}"} for n in numbers],
+        )["user_book_id"]
+        for title, numbers in (("One", (1, 2)), ("Two", second))
+    )
+    h.sync(at=T0)
+    return one, two
+
+
 def test_another_books_renamed_page_is_never_taken_for_a_deleted_page(tmp_path: Path) -> None:
     """issue 10, item 1 (found by the world test): two books whose highlights look alike; the
     user deletes the first one's page and renames the second one's file (syncd not watching).
@@ -414,16 +430,7 @@ def test_another_books_renamed_page_is_never_taken_for_a_deleted_page(tmp_path: 
     book's new highlight is not written anywhere (its page was deleted); the second's page is
     followed."""
     with harness(tmp_path, settings={"vault": {"format": "logseq"}}) as h:
-        h.now = T0 - timedelta(hours=1)
-        first, second = (
-            h.server.add_book(
-                title=title,
-                author="Someone",
-                highlights=[{"text": f"hl-{n} words of {n}"} for n in numbers],
-            )["user_book_id"]
-            for title, numbers in (("One", (1, 2)), ("Two", (3,)))
-        )
-        h.sync(at=T0)
+        first, second = two_books_alike(h, (3,))
         pages = h.vault / "pages"
         (pages / "One (highlights).md").unlink()
         os.rename(pages / "Two (highlights).md", pages / "Renamed.md")
@@ -451,17 +458,24 @@ def drop_lines(text: str, *words: str) -> str:
     )
 
 
+def renamed_anew_and_emptied(h: Harness) -> Path:
+    """While syncd does not watch: Walden's page renamed (Logseq: `title::` too), saved by an
+    editor as a new file, two of its three highlights deleted. Return where it is."""
+    text = drop_lines(h.file.read_text(encoding="utf-8"), "Simplify", "I went")  # type: ignore[attr-defined]
+    text = text.replace("title:: Walden (highlights)", "title:: Thoreau's woods")
+    renamed = h.file.parent / "Thoreau's woods.md"  # type: ignore[attr-defined]
+    h.file.unlink()  # type: ignore[attr-defined]
+    renamed.write_text(text, encoding="utf-8")  # a new file (a new inode)
+    return renamed
+
+
 def test_a_renamed_page_saved_anew_with_most_highlights_deleted_is_followed(h: Harness) -> None:
     """issue 10, item 1 (found by the world test): while syncd did not watch, the user renamed
     the page (Logseq: `title::` too), an editor saved it as a new file, and the user deleted two
     of its three highlights. Neither the file, the title nor most of the blocks is left; its
     opening as syncd wrote it (properties or metadata, and the first-sync header) is: the page
     is followed and the new highlight lands on it."""
-    text = drop_lines(h.file.read_text(encoding="utf-8"), "Simplify", "I went")  # type: ignore[attr-defined]
-    text = text.replace("title:: Walden (highlights)", "title:: Thoreau's woods")
-    renamed = h.file.parent / "Thoreau's woods.md"  # type: ignore[attr-defined]
-    h.file.unlink()  # type: ignore[attr-defined]
-    renamed.write_text(text, encoding="utf-8")  # a new file (a new inode)
+    renamed = renamed_anew_and_emptied(h)
     new_highlight(h)
     assert renamed.read_text(encoding="utf-8").rstrip("\n").endswith(NEW)
     assert state_of(h)[0].path == renamed.relative_to(h.vault).as_posix()
@@ -477,16 +491,7 @@ def test_another_books_page_renamed_anew_is_not_a_gone_page_s_by_likeness(
     and blocks like the first book's, but it opens as the second book's page: it is the
     second book's, never the first's."""
     with harness(tmp_path, settings={"vault": {"format": page_format}}) as h:
-        h.now = T0 - timedelta(hours=1)
-        first, second = (
-            h.server.add_book(
-                title=title,
-                author="Someone",
-                highlights=[{"text": f"hl-{n} words of {n}"} for n in numbers],
-            )["user_book_id"]
-            for title, numbers in (("One", (1, 2)), ("Two", (3, 4)))
-        )
-        h.sync(at=T0)
+        first, second = two_books_alike(h, (3, 4))
         folder = h.vault / ("pages" if page_format == "logseq" else "Readwise/Books")
         one, two = (next(folder.glob(f"{name}*.md")) for name in ("One", "Two"))
         text = two.read_text(encoding="utf-8").replace("title:: Two", "title:: Renamed")
@@ -545,10 +550,6 @@ def test_a_page_an_older_syncd_recorded_learns_its_opening_at_the_next_scan(h: H
     db.close()
     h.sync(at=T0 + timedelta(minutes=30))
     assert state_of(h)[0].opening  # learnt
-    text = drop_lines(h.file.read_text(encoding="utf-8"), "Simplify", "I went")  # type: ignore[attr-defined]
-    text = text.replace("title:: Walden (highlights)", "title:: Thoreau's woods")
-    renamed = h.file.parent / "Thoreau's woods.md"  # type: ignore[attr-defined]
-    h.file.unlink()  # type: ignore[attr-defined]
-    renamed.write_text(text, encoding="utf-8")
+    renamed = renamed_anew_and_emptied(h)
     new_highlight(h)
     assert renamed.read_text(encoding="utf-8").rstrip("\n").endswith(NEW)
