@@ -158,8 +158,12 @@ def _alike(a: str, b: str) -> bool:
 def opening(text: str, mark: str) -> str:
     """Given a page's text and its format's first-sync mark, return the page's opening: its
     lines up to the first one holding the mark (that one included), stripped, without blank
-    lines and without `title::` (the page's name: a rename changes it); "" when no line holds
-    the mark."""
+    lines, without `title::` (the page's name: a rename changes it) and without YAML front
+    matter (Obsidian rewrites it as the user edits a property); "" when no line holds the
+    mark."""
+    if text.startswith("---\n"):
+        end = text.find("\n---\n", 3)
+        text = text[end + 5 :] if end >= 0 else text
     lines = []
     for line in text.split("\n"):
         line = line.strip()

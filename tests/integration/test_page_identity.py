@@ -553,3 +553,23 @@ def test_a_page_an_older_syncd_recorded_learns_its_opening_at_the_next_scan(h: H
     renamed = renamed_anew_and_emptied(h)
     new_highlight(h)
     assert renamed.read_text(encoding="utf-8").rstrip("\n").endswith(NEW)
+
+
+def test_an_obsidian_page_whose_properties_obsidian_rewrote_is_followed_by_its_opening(
+    tmp_path: Path,
+) -> None:
+    """Front matter on: the user edited a property (Obsidian rewrites the YAML), then the page
+    was renamed, saved anew and emptied of most highlights while syncd was stopped. The
+    opening syncd knows it by is the title and metadata, not the front matter: followed."""
+    settings = {"vault": {"format": "obsidian"}, "sync": {"frontmatter": True}}
+    with harness(tmp_path, settings=settings, edn=None) as h:
+        synced(h, "obsidian")
+        text = h.file.read_text(encoding="utf-8")  # type: ignore[attr-defined]
+        front, _, rest = text.removeprefix("---\n").partition("\n---\n")
+        assert 'author: ["Thoreau"]' in front
+        # As Obsidian writes properties back: quotes dropped, lists one item a line.
+        front = front.replace('"', "").replace("author: [Thoreau]", "author:\n  - Thoreau")
+        h.file.write_text(f"---\n{front}\nrating: 5\n---\n{rest}", encoding="utf-8")  # type: ignore[attr-defined]
+        renamed = renamed_anew_and_emptied(h)
+        new_highlight(h)
+        assert renamed.read_text(encoding="utf-8").rstrip("\n").endswith(NEW)

@@ -177,6 +177,9 @@ def test_a_pages_opening_is_what_precedes_and_holds_the_first_sync_header() -> N
     assert opening(obsidian, "## Highlights") == (
         "# Walden\n## Metadata\n- Author: [[Thoreau]]\n## Highlights"
     )
+    # Front matter is not part of it: Obsidian rewrites it when the user edits a property.
+    front = "---\ntitle: Walden\ntags:\n  - books\n---\n"
+    assert opening(front + obsidian, "## Highlights") == opening(obsidian, "## Highlights")
 
 
 def test_openings_tell_whose_page_a_page_opens_as() -> None:
