@@ -665,7 +665,7 @@ class World(RuleBasedStateMachine):
         if tell and self.ever_synced:  # the daemon's watcher saw the rename
             with self.running() as syncer:
                 syncer.move(source, destination)
-        else:
+        if not tell or book.gone_seen:  # a page taken for gone is followed on strong evidence
             book.renamed_unseen = True
             book.check_lost()
 
