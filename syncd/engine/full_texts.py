@@ -104,12 +104,14 @@ class FullTexts:
         return target, layout.pages / target
 
     def want(self, book: Book, path: str, name: str, now: datetime) -> None:
-        """Remember that a synced book's document is to be written (once: a book already
-        remembered stays as it is), beside its page (relative `path`, named `name`)."""
+        """Remember that a synced book's document is to be written beside its page (relative
+        `path`, named `name`): once written (or the user's), a book's record stays as it is;
+        until then, it follows the page's latest name."""
         document_id = reader_document_id(book)
         if self.reader is None or self.dry_run or document_id is None:
             return
-        if self.state.get(KEY + document_id) is not None:
+        known = self.state.get(KEY + document_id)
+        if known is not None and json.loads(known).get("status") != "wanted":
             return
         target, file = self._target(book, Path(path), name)
         title = target if self._logseq else page_title(book, self.settings.style, now)
@@ -131,7 +133,7 @@ class FullTexts:
         records = {
             key[len(KEY) :]: json.loads(value) for key, value in self.state.entries(KEY).items()
         }
-        due = {i for i, r in records.items() if r.get("status") in ("wanted", "written")}
+        due = {i for i, r in records.items() if r.get("status") == "written" or self._wanted_and_placed(r)}
         if not due:
             return
         cursor = self.state.get(CURSOR)
@@ -157,6 +159,12 @@ class FullTexts:
             return
         if moment[0] is not None:
             self.state.set(CURSOR, format_cursor(moment[0] - OVERLAP))
+
+    def _wanted_and_placed(self, record: dict[str, object]) -> bool:
+        """Whether a wanted full text's book has its page in place (a new page that could not
+        be placed fails its book, and its name may change at the next sync)."""
+        page = self.state.page(int(str(record["book"])))
+        return record.get("status") == "wanted" and page is not None and page.status == "active"
 
     def _take(
         self,

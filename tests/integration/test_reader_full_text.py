@@ -222,3 +222,35 @@ def test_a_full_text_is_never_taken_for_its_books_page(tmp_path: Path, page_form
             assert record is not None and record.status == "deleted"
         finally:
             state.close()
+
+
+def test_a_page_whose_place_was_taken_gets_its_full_text_beside_the_page_it_finally_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The book's new page could not be put in place (the user made a file there meanwhile):
+    the book fails and no full text is written for it yet; the next sync gives the page another
+    name, and the full text follows that name, so that the page's link resolves."""
+    from syncd.edges.vault import Drafts
+
+    real_place = Drafts.place
+    settings = {"vault": {"format": "obsidian"}, "sync": {"reader_full_text": True}}
+    with harness(tmp_path, settings=settings, edn=None) as h:
+        add_reader_book(h, 1, "Taken")
+        mine = h.pages / "Articles" / "Taken.md"
+
+        def place(drafts: Drafts) -> list[Any]:
+            mine.parent.mkdir(parents=True, exist_ok=True)
+            mine.write_text("my own note", encoding="utf-8")
+            return real_place(drafts)
+
+        monkeypatch.setattr(Drafts, "place", place)
+        report = h.sync()
+        monkeypatch.undo()
+        assert [book for book, _ in report.failed] == [1001]
+        assert full_texts(h) == []
+        report = h.sync()
+        assert not report.failed
+        page = (h.pages / "Articles" / "Taken-2.md").read_text(encoding="utf-8")
+        (text,) = full_texts(h)
+        assert f"[[Full Document Contents/Articles/{text.name}|" in page
+        assert mine.read_text(encoding="utf-8") == "my own note"
