@@ -133,7 +133,11 @@ class FullTexts:
         records = {
             key[len(KEY) :]: json.loads(value) for key, value in self.state.entries(KEY).items()
         }
-        due = {i for i, r in records.items() if r.get("status") == "written" or self._wanted_and_placed(r)}
+        due = {
+            i
+            for i, r in records.items()
+            if r.get("status") == "written" or self._wanted_and_placed(r)
+        }
         if not due:
             return
         cursor = self.state.get(CURSOR)
