@@ -64,6 +64,10 @@ def settle(vault: VaultPort, state: State, fmt: PageFormat, sync_log: SyncLog) -
     pending = state.pending()
     if not pending:
         return
+    # A kill before a replace leaves the temporary file beside where the page was going: once
+    # the write is settled, nothing remembers that folder (the page may have moved on since).
+    for folder in {write.path.rpartition("/")[0] for write in pending}:
+        vault.remove_temporary_files(vault.path(folder))
     with state.transaction():
         for write in pending:
             page = vault.read(vault.path(write.path))

@@ -117,12 +117,11 @@ class Run:
         since = None if full or book_ids or cursor is None or ids_now else parse_cursor(cursor)
         self.vault.check()
         if not dry_run:  # a dry run writes (and removes) nothing
-            # A crash's leftovers: in the pages folder, next to pages the user moved, and where
-            # the writes a kill interrupted were going (the page may have moved on since).
-            # (Told apart by their relative, '/'-separated names: a Path per folder, not per page.)
+            # A crash's leftovers: in the pages folder and next to pages the user moved (where
+            # the writes a kill interrupted were going: `settle`). (Told apart by their
+            # relative, '/'-separated names: a Path per folder, not per page.)
             layout = self.settings.layout
             folders = {path.rpartition("/")[0] for path in self.state.page_paths("active")}
-            folders |= {w.path.rpartition("/")[0] for w in self.state.pending()}
             for folder in {*layout.new_page_folders(self.vault.subfolders(layout.pages))} | {
                 self.vault.path(folder) for folder in folders
             }:

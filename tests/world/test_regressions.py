@@ -296,6 +296,35 @@ def test_killed_before_recording_an_append_then_scanned_then_the_block_edited(
     assert read(h, PAGE).count("hl-2v1") == 1
 
 
+def test_a_killed_writes_temporary_file_is_removed_after_a_scan_settled_it(h: Harness) -> None:
+    """issue 10, kill at any point (found by the world test, seed 8030): a sync is killed with
+    a page's temporary file written beside it (in a folder the user moved the page to); the
+    user moves the page on; a scan settles the killed write. The next sync still removes that
+    temporary file: settling a write forgets where it was going only once its leftovers are
+    gone."""
+    book = walden(h, "hl-1v1 simplify, simplify")
+    sync(h)
+    (h.vault / "reading").mkdir()
+    os.rename(h.vault / PAGE, h.vault / "reading" / "Walden.md")
+    later(h)
+    h.server.add_highlight(book, text="hl-2v1 the woods")
+    later(h)
+    assert sync(h, crash=("before_replace", 1)) is None
+    assert list((h.vault / "reading").glob(".syncd-*"))
+    os.rename(h.vault / "reading" / "Walden.md", h.vault / PAGE)
+    state = State(database_path(h.config.state_dir, h.vault))
+    try:
+        from syncd.engine.wiring import make_syncer
+
+        make_syncer(h.config, state, {}, clock=lambda: h.now).scan()
+    finally:
+        state.close()
+    later(h)
+    sync(h)
+    assert not list(h.vault.rglob(".syncd-*"))
+    assert read(h, PAGE).count("hl-2v1") == 1
+
+
 def test_page_back_elsewhere_found_while_syncing_gets_what_was_kept_out(h: Harness) -> None:
     """issue 10, item 9 (found by the world test): the page leaves the vault, a sync takes it
     for deleted and keeps a new highlight out; the page comes back in another folder, found by
