@@ -93,12 +93,13 @@ class PageFinder:
             except VaultError as error:  # e.g. a folder where the page was: left for later
                 self.check_root()
                 log.error("page %s: %s", record.path, error)
-        with self.state.transaction():
-            for record in unread:
-                text = self.vault.read(self.vault.path(record.path)).text or ""
-                self.state.put_page(
-                    replace(record, opening=opening(text, self.fmt.first_sync_mark))
-                )
+        if unread:  # once per page an older syncd recorded: no transaction on every scan
+            with self.state.transaction():
+                for record in unread:
+                    text = self.vault.read(self.vault.path(record.path)).text or ""
+                    self.state.put_page(
+                        replace(record, opening=opening(text, self.fmt.first_sync_mark))
+                    )
         if only is not None:
             known = {record.path for record in records}
             for path in sorted(only - known):
