@@ -25,6 +25,7 @@ skip the calling test (or test module) when the shared folder is absent.
 from __future__ import annotations
 
 import copy
+import os
 import re
 import zlib
 from dataclasses import dataclass
@@ -35,7 +36,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-SHARED: Path = Path(__file__).resolve().parents[2].parent / "shared"
+#: The shared folder beside the clone (`../shared`), or `$SYNCD_TEST_SHARED` when set.
+SHARED: Path = Path(
+    os.environ.get("SYNCD_TEST_SHARED") or Path(__file__).resolve().parents[2].parent / "shared"
+)
 CORPUS_PAGES: Path = SHARED / "corpus" / "logseq-readwise" / "pages"
 SYNC_LOG_PAGE: Path = CORPUS_PAGES / "Readwise.md"
 SEED: Path = SHARED / "seeds" / "000_d3f1784dc771efdb.txt"
