@@ -29,8 +29,10 @@ _MONTH = (
 
 
 def skeleton(text: str) -> str:
-    """Month names to `Mon` (`Month` for full names), every run of digits to `9`."""
-    text = re.sub(rf"\b{_MONTH}\b", lambda m: "Month" if len(m.group(0)) > 3 else "Mon", text)
+    """Month names to `Mon` (Logseq's `Nov 19th`) or `Month` (Obsidian's `November 19,`), every
+    run of digits to `9`."""
+    text = re.sub(rf"\b{_MONTH} (?=\d+(?:st|nd|rd|th)\b)", "Mon ", text)
+    text = re.sub(rf"\b{_MONTH} (?=\d+,)", "Month ", text)
     return re.sub(r"\d+", "9", text)
 
 

@@ -30,7 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from syncd.testing.records import parse_time
+from tests.support.corpus import GoldenPage, parse_golden_page
 from tests.support.harness import TRIPLE_LOWBAR_EDN, harness
+from tests.support.obsidian_corpus import (
+    FULL_TEXT_FOLDER,
+    SYNC_LOG_NAME,
+    ObsidianFile,
+    parse_obsidian_file,
+)
 
 FIXTURES: Path = Path(__file__).resolve().parents[1] / "golden" / "fixtures"
 
@@ -119,6 +126,49 @@ def write_expected(library: OwnedLibrary) -> None:
         path = library.expected_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode("utf-8"))
+
+
+# -- the expected pages, read as the golden tests read the corpus -------------------------------
+
+LOGSEQ_SYNC_LOG = "Readwise.md"
+
+
+def logseq_pages() -> list[GoldenPage]:
+    """The owned Logseq library's expected book pages, read by the corpus's page reader (which
+    refuses a line not in the export's format)."""
+    pages = expected_pages(load("logseq"))
+    return [
+        parse_golden_page(name, text) for name, text in pages.items() if name != LOGSEQ_SYNC_LOG
+    ]
+
+
+def logseq_sync_log() -> str:
+    """The owned Logseq library's expected sync log page."""
+    return expected_pages(load("logseq"))[LOGSEQ_SYNC_LOG]
+
+
+def obsidian_files() -> list[ObsidianFile]:
+    """The owned Obsidian library's expected highlight files, read by the corpus's file reader
+    (which raises `Unusable` for a file not in the plugin's format)."""
+    return [
+        parse_obsidian_file(name, text)
+        for name, text in expected_pages(load("obsidian")).items()
+        if name != SYNC_LOG_NAME and not name.startswith(f"{FULL_TEXT_FOLDER}/")
+    ]
+
+
+def obsidian_full_texts() -> dict[str, str]:
+    """The owned Obsidian library's expected Reader full text files, by path."""
+    return {
+        name: text
+        for name, text in expected_pages(load("obsidian")).items()
+        if name.startswith(f"{FULL_TEXT_FOLDER}/")
+    }
+
+
+def obsidian_sync_log() -> str:
+    """The owned Obsidian library's expected sync log (`Readwise Syncs.md`)."""
+    return expected_pages(load("obsidian"))[SYNC_LOG_NAME]
 
 
 def main(argv: list[str]) -> int:
