@@ -16,7 +16,7 @@ from tests.support.harness import harness
 
 # The sync log lines of each source, and how many are Readwise's (the rest: the user's edits).
 SOURCES = [
-    pytest.param(owned_fixtures.logseq_sync_log().split("\n"), 9, id="owned"),
+    pytest.param(owned_fixtures.logseq_sync_log().split("\n"), 10, id="owned"),
     corpus_param(sync_log_lines(), 1750, id="corpus"),
 ]
 
