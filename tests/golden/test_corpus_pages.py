@@ -1,5 +1,7 @@
-"""Golden tests: every corpus page (and the seed), re-synced from the book and highlights it shows,
-comes out with the same file name and the same bytes, and reads in Logseq as the same outline."""
+"""Golden tests: every page of the project's own Logseq fixtures (tests/golden/fixtures/logseq) and,
+where the shared corpus is there, every corpus page (and the seed), re-synced from the book and
+highlights it shows, comes out with the same file name and the same bytes, and reads in Logseq as
+the same outline. (tests/golden/test_owned_fixtures.py syncs the owned library itself.)"""
 
 from __future__ import annotations
 
@@ -8,13 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.corpus import GoldenPage, corpus_pages, require_shared, seed_page
+from tests.support import owned_fixtures
+from tests.support.corpus import CORPUS, GoldenPage, corpus_pages, corpus_param, seed_page
 from tests.support.harness import harness
 from tests.support.mldoc import MldocParser
 
-require_shared()
-PAGES = corpus_pages()
-SEED = seed_page()
+OWNED = owned_fixtures.logseq_pages()
+CORPUS_PAGES = corpus_pages()
+PAGES = [
+    *(pytest.param(p, id=f"owned/{p.file_name[:60]}") for p in OWNED),
+    *(corpus_param(p, id=p.file_name[:60]) for p in CORPUS_PAGES),
+]
 
 
 def resync(root: Path, golden: GoldenPage) -> tuple[str, str]:
@@ -31,29 +37,32 @@ def resync(root: Path, golden: GoldenPage) -> tuple[str, str]:
         return name, h.page(name)
 
 
-@pytest.mark.parametrize("golden", PAGES, ids=[p.file_name[:60] for p in PAGES])
+@pytest.mark.parametrize("golden", PAGES)
 def test_corpus_page_is_reproduced_byte_for_byte(tmp_path: Path, golden: GoldenPage) -> None:
     name, text = resync(tmp_path, golden)
     assert name == golden.file_name
     assert text == golden.text
 
 
+@CORPUS
 def test_seed_page_is_reproduced_as_far_as_it_goes(tmp_path: Path) -> None:
     """The seed is cut short inside its second highlight: the part that is there must match."""
-    name, text = resync(tmp_path, SEED)
+    seed = seed_page()
+    name, text = resync(tmp_path, seed)
     assert (
         name == "Episode 20 —  Hattie Zhou, Mila, on Supermasks, Iterative Learning, "
         "and Fortuitous Forgetting (highlights).md"
     )
-    assert text == SEED.text
+    assert text == seed.text
 
 
+@pytest.mark.parametrize("source", ["owned", corpus_param("corpus", id="corpus")])
 def test_resynced_pages_read_in_logseq_as_the_outline_readwise_wrote(
-    tmp_path: Path, mldoc: MldocParser
+    tmp_path: Path, mldoc: MldocParser, source: str
 ) -> None:
     """Logseq's parser sees: the properties, one top-level block per sync, one child per
     highlight (never split), and Tags/Note grandchildren."""
-    sample = [*PAGES[::8], SEED]
+    sample = OWNED if source == "owned" else [*CORPUS_PAGES[::8], seed_page()]
     texts = [resync(tmp_path / str(i), golden)[1] for i, golden in enumerate(sample)]
     for golden, tree in zip(sample, mldoc.parse_many(texts), strict=True):
         assert tree.properties["title"] == golden.book["readable_title"] + " (highlights)"

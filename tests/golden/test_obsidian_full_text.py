@@ -1,5 +1,7 @@
-"""Golden tests of Reader full text (issue 11, last part): every full text file of the Obsidian
-corpus (`Full Document Contents/<Category>/<name>.md`, written by Readwise's official plugin),
+"""Golden tests of Reader full text (issue 11, last part): every full text file of the project's
+own Obsidian fixture (tests/golden/fixtures/obsidian) and, where the shared corpus is there, of
+the Obsidian corpus (`Full Document Contents/<Category>/<name>.md`, written by Readwise's official
+plugin),
 rebuilt from the book its head shows, synced with `sync.reader_full_text` on, comes out at the
 same path with the same head (title, cover, metadata, `## Full Document`) byte for byte; an
 EPUB's whole file too (its text is a fixed line and the link to the original, by the book's
@@ -19,6 +21,9 @@ from typing import Any
 
 import pytest
 
+from tests.support import owned_fixtures
+from tests.support.corpus import CORPUS as NEEDS_CORPUS
+from tests.support.corpus import corpus_param, corpus_present
 from tests.support.harness import harness
 from tests.support.obsidian_corpus import (
     CORPUS,
@@ -27,10 +32,8 @@ from tests.support.obsidian_corpus import (
     Unusable,
     parse_obsidian_file,
     read_corpus,
-    require_corpus,
 )
 
-require_corpus()
 SECTION = "\n\n## Full Document\n"
 EPUB = re.compile(
     r"Full text of this document omitted because this document is an EPUB\n"
@@ -39,15 +42,26 @@ EPUB = re.compile(
 )
 
 
-def full_text_files() -> tuple[list[tuple[str, ObsidianFile, int | None]], list[tuple[str, str]]]:
-    """(usable: corpus path, the book its head shows, the EPUB's id), (unusable, why)."""
-    usable, unusable = [], []
+def corpus_full_texts() -> dict[str, str]:
+    """The corpus's full text files by path; none without the corpus."""
+    if not corpus_present():
+        return {}
+    texts = {}
     for path in sorted(CORPUS.rglob("*.md")):
         relative = path.relative_to(CORPUS).as_posix()
+        if FULL_TEXT_FOLDER in relative.split("/"):
+            texts[relative] = read_corpus(relative)
+    return texts
+
+
+def full_text_files(
+    texts: dict[str, str],
+) -> tuple[list[tuple[str, str, ObsidianFile, int | None]], list[tuple[str, str]]]:
+    """Given full text files by path, (usable: path, text, the book its head shows, the EPUB's
+    id), (unusable, why)."""
+    usable, unusable = [], []
+    for relative, text in texts.items():
         parts = relative.split("/")
-        if FULL_TEXT_FOLDER not in parts:
-            continue
-        text = read_corpus(relative)
         where = parts.index(FULL_TEXT_FOLDER)
         if SECTION not in text:
             unusable.append((relative, "no `## Full Document` section"))
@@ -60,11 +74,12 @@ def full_text_files() -> tuple[list[tuple[str, ObsidianFile, int | None]], list[
             unusable.append((relative, str(why)))
             continue
         epub = EPUB.fullmatch(text[text.index(SECTION) + len(SECTION) :])
-        usable.append((relative, golden, int(epub["id"]) if epub else None))
+        usable.append((relative, text, golden, int(epub["id"]) if epub else None))
     return usable, unusable
 
 
-USABLE, UNUSABLE = full_text_files()
+OWNED, OWNED_UNUSABLE = full_text_files(owned_fixtures.obsidian_full_texts())
+USABLE, UNUSABLE = full_text_files(corpus_full_texts())
 
 
 def _placeholder(golden: ObsidianFile, n: int) -> dict[str, Any]:
@@ -76,9 +91,15 @@ def _placeholder(golden: ObsidianFile, n: int) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize(("relative", "golden", "epub"), USABLE, ids=[u[0][:80] for u in USABLE])
+@pytest.mark.parametrize(
+    ("expected", "golden", "epub"),
+    [
+        *(pytest.param(*u[1:], id=f"owned/{u[0][:80]}") for u in OWNED),
+        *(corpus_param(*u[1:], id=u[0][:80]) for u in USABLE),
+    ],
+)
 def test_full_text_file_head_is_reproduced(
-    tmp_path: Path, relative: str, golden: ObsidianFile, epub: int | None
+    tmp_path: Path, expected: str, golden: ObsidianFile, epub: int | None
 ) -> None:
     settings = {"vault": {"format": "obsidian"}, "sync": {"reader_full_text": True}}
     book = {**golden.book, "source": "reader", "external_id": "golden-document"}
@@ -100,7 +121,7 @@ def test_full_text_file_head_is_reproduced(
         assert not report.failed
         path = f"{FULL_TEXT_FOLDER}/{golden.category_folder}/{golden.name}"
         assert h.has_page(path), h.page_names()
-        written, expected = h.page(path), read_corpus(relative)
+        written = h.page(path)
     if epub is not None:
         assert written == expected
     else:
@@ -109,8 +130,15 @@ def test_full_text_file_head_is_reproduced(
         assert written[end:] == "Readwise's own conversion\n"
 
 
+def test_owned_counts() -> None:
+    """The owned fixture's full texts are all usable: an article and an EPUB."""
+    assert OWNED_UNUSABLE == []
+    assert sorted(epub is not None for *_, epub in OWNED) == [False, True]
+
+
+@NEEDS_CORPUS
 def test_counts() -> None:
     for path, why in UNUSABLE:
         print(f"not usable: {path}: {why}")
-    epubs = sum(1 for _, _, epub in USABLE if epub is not None)
+    epubs = sum(1 for *_, epub in USABLE if epub is not None)
     assert (len(USABLE), len(UNUSABLE), epubs) == (254, 3, 33)

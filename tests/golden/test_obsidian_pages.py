@@ -1,8 +1,9 @@
-"""Golden tests for Obsidian vaults (issue 11, item 1): every usable file of the shared corpus of
-Readwise's official Obsidian export (`../shared/corpus/obsidian-readwise/`, `_history/` included),
-rebuilt from the book and highlights it shows and synced at its dates with the loopback server,
-comes out with the same path (category folder and file name) and the same bytes; so do the
-plugin's sync logs (`Readwise Syncs.md`).
+"""Golden tests for Obsidian vaults (issue 11, item 1): every highlight file of the project's own
+Obsidian fixture (tests/golden/fixtures/obsidian) and, where the shared corpus is there, every
+usable file of the corpus of Readwise's official Obsidian export
+(`../shared/corpus/obsidian-readwise/`, `_history/` included), rebuilt from the book and
+highlights it shows and synced at its dates with the loopback server, comes out with the same path
+(category folder and file name) and the same bytes; so do the sync logs (`Readwise Syncs.md`).
 
 A file that cannot be rebuilt from what it shows is listed in `UNUSABLE` with the reason
 (`tests.support.obsidian_corpus.Unusable`); `test_counts` states the counts that the README
@@ -17,17 +18,20 @@ from typing import Any
 
 import pytest
 
+from tests.support import owned_fixtures
+from tests.support.corpus import CORPUS, corpus_param
 from tests.support.harness import harness
 from tests.support.obsidian_corpus import (
     ObsidianFile,
     corpus_files,
     parse_sync_log,
     read_corpus,
-    require_corpus,
 )
 
-require_corpus()
-USABLE, UNUSABLE, SYNC_LOGS = corpus_files()
+OWNED = owned_fixtures.obsidian_files()
+CORPUS_USABLE, UNUSABLE, SYNC_LOGS = corpus_files()
+#: The owned files and the corpus's usable ones (none without the corpus).
+USABLE = [*OWNED, *CORPUS_USABLE]
 SETTINGS = {"vault": {"format": "obsidian"}}
 
 
@@ -73,7 +77,13 @@ def resync(
         return h.page_names(), h.page(path) if h.has_page(path) else ""
 
 
-@pytest.mark.parametrize("golden", USABLE, ids=[g.path[:80] for g in USABLE])
+@pytest.mark.parametrize(
+    "golden",
+    [
+        *(pytest.param(g, id=f"owned/{g.path[:80]}") for g in OWNED),
+        *(corpus_param(g, id=g.path[:80]) for g in CORPUS_USABLE),
+    ],
+)
 def test_corpus_file_is_reproduced_byte_for_byte(tmp_path: Path, golden: ObsidianFile) -> None:
     names, text = resync(tmp_path, golden)
     assert f"{golden.category_folder}/{golden.name}" in names
@@ -92,11 +102,17 @@ EMPTY_ENTRIES = {
 }
 
 
-@pytest.mark.parametrize("relative", SYNC_LOGS)
-def test_sync_log_is_reproduced_byte_for_byte(tmp_path: Path, relative: str) -> None:
-    """Each entry of a plugin's `Readwise Syncs.md` (its earlier versions in `_history/` too):
-    a sync at its moment bringing its books' highlights, in its order, gives the same file."""
-    text = read_corpus(relative)
+@pytest.mark.parametrize(
+    ("relative", "text"),
+    [
+        pytest.param("owned", owned_fixtures.obsidian_sync_log(), id="owned"),
+        *(corpus_param(r, read_corpus(r), id=r) for r in SYNC_LOGS),
+    ],
+)
+def test_sync_log_is_reproduced_byte_for_byte(tmp_path: Path, relative: str, text: str) -> None:
+    """Each entry of a `Readwise Syncs.md` (the plugin's, its earlier versions in `_history/`
+    too): a sync at its moment bringing its books' highlights, in its order, gives the same
+    file."""
     assert len(_EMPTY_SYNC.findall(text)) == EMPTY_ENTRIES.get(relative, 0)
     text = _EMPTY_SYNC.sub("", text)
     entries = parse_sync_log(text)
@@ -116,12 +132,13 @@ def test_sync_log_is_reproduced_byte_for_byte(tmp_path: Path, relative: str) -> 
         assert h.page("Readwise Syncs.md") == text
 
 
+@CORPUS
 def test_counts() -> None:
     """The counts the README states: usable highlight files, all reproduced (the tests above),
     and the files left out with their reasons."""
     for path, why in UNUSABLE:
         print(f"not usable: {path}: {why}")
-    assert len(USABLE) + len(UNUSABLE) == 541
+    assert len(CORPUS_USABLE) + len(UNUSABLE) == 541
     assert len(SYNC_LOGS) == 6
-    assert (len(USABLE), len(UNUSABLE)) == (515, 26)
-    assert sum(1 for g in USABLE if g.full_document) == 21  # pages linking a Reader full text
+    assert (len(CORPUS_USABLE), len(UNUSABLE)) == (515, 26)
+    assert sum(1 for g in CORPUS_USABLE if g.full_document) == 21  # linking a Reader full text

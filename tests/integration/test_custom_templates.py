@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from syncd.cli import main
-from tests.support.corpus import corpus_pages, require_shared
+from tests.support import owned_fixtures
+from tests.support.corpus import corpus_pages, corpus_param
 from tests.support.harness import harness
 from tests.support.mldoc import MldocParser
 
@@ -90,11 +91,14 @@ OBSIDIAN_DEFAULTS = {
 T0 = datetime(2022, 11, 19, 17, 5, tzinfo=timezone.utc)
 
 
-def test_readwise_documented_logseq_templates_give_the_corpus_pages(tmp_path: Path) -> None:
-    require_shared()
+@pytest.mark.parametrize("source", ["owned", corpus_param("corpus", id="corpus")])
+def test_readwise_documented_logseq_templates_give_the_corpus_pages(
+    tmp_path: Path, source: str
+) -> None:
+    """(The project's own fixture pages, or the corpus's.)"""
     pages = [
         p
-        for p in corpus_pages()
+        for p in (owned_fixtures.logseq_pages() if source == "owned" else corpus_pages())
         if any(h["tags"] or h["note"] for h in p.highlights) and len(p.syncs) > 1
     ][:3]
     assert pages
@@ -111,19 +115,21 @@ def test_readwise_documented_logseq_templates_give_the_corpus_pages(tmp_path: Pa
             assert h.page(golden.file_name) == golden.text
 
 
-def test_readwise_obsidian_defaults_give_the_corpus_files(tmp_path: Path) -> None:
+@pytest.mark.parametrize("source", ["owned", corpus_param("corpus", id="corpus")])
+def test_readwise_obsidian_defaults_give_the_corpus_files(tmp_path: Path, source: str) -> None:
     """Readwise's Obsidian templates, set as custom templates, give the files its export wrote
-    (those with tags, notes, document notes, summaries and later syncs)."""
-    from tests.golden.test_obsidian_pages import USABLE, resync
+    (those with tags, notes, document notes, summaries and later syncs; the project's own
+    fixture's, or the corpus's)."""
+    from tests.golden.test_obsidian_pages import CORPUS_USABLE, OWNED, resync
 
     wanted = [
         g
-        for g in USABLE
+        for g in (OWNED if source == "owned" else CORPUS_USABLE)
         if len(g.syncs) > 1
         or g.book["summary"]
         or any(h["tags"] or h["note"] for s in g.syncs for h in s.highlights)
     ][:8]
-    assert len(wanted) == 8
+    assert len(wanted) == (5 if source == "owned" else 8)
     settings = {"vault": {"format": "obsidian"}, "templates": OBSIDIAN_DEFAULTS}
     for i, golden in enumerate(wanted):
         assert resync(tmp_path / str(i), golden, settings)[1] == golden.text, golden.path

@@ -1,5 +1,6 @@
-"""Adoption of vaults Readwise's official Obsidian plugin filled (issue 11, item 2): real files
-from the shared corpus, copied into a temporary vault at test time, are recognised; highlights
+"""Adoption of vaults Readwise's official Obsidian plugin filled (issue 11, item 2): files in the
+plugin's format (the project's own fixture, and real files from the shared corpus where it is
+there), copied into a temporary vault at test time, are recognised; highlights
 already on them are not added again; a new one is appended in the real format; the plugin's
 `Readwise Syncs.md` is continued."""
 
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.golden.test_obsidian_pages import USABLE
+from tests.support import owned_fixtures
+from tests.support.corpus import corpus_param
 from tests.support.harness import harness
 from tests.support.obsidian_corpus import ObsidianFile, read_corpus
 
@@ -28,14 +31,28 @@ GENERATIONS = {
 }
 
 
+# The project's own fixture (tests/golden/fixtures/obsidian): chapter headings and Kindle
+# locations; a Reader document with its full text linked, document note, tags and summary.
+OWNED = {
+    "owned-chapters": "Books/The Cartographer's Apprentice.md",
+    "owned-full-document": "Articles/Designing for the Second Read.md",
+}
+CORPUS_LOG = "standardgalactic+third-brain/_history/a492e56/Readwise Syncs.md"
+
+
 def _golden(path: str) -> ObsidianFile:
     return next(g for g in USABLE if g.path == path)
 
 
-@pytest.mark.parametrize("generation", list(GENERATIONS))
+@pytest.mark.parametrize(
+    "generation",
+    [*OWNED, *(corpus_param(generation, id=generation) for generation in GENERATIONS)],
+)
 def test_a_plugin_filled_vault_is_taken_over(tmp_path: Path, generation: str) -> None:
-    golden = _golden(GENERATIONS[generation])
-    log = read_corpus("standardgalactic+third-brain/_history/a492e56/Readwise Syncs.md")
+    if generation in OWNED:
+        golden, log = _golden(OWNED[generation]), owned_fixtures.obsidian_sync_log()
+    else:
+        golden, log = _golden(GENERATIONS[generation]), read_corpus(CORPUS_LOG)
     settings = {"vault": {"format": "obsidian"}, "sync": {"sync_log_page": "Readwise"}}
     with harness(tmp_path, settings=settings, edn=None, readwise="twin") as h:
         page = h.pages / golden.category_folder / golden.name

@@ -18,7 +18,8 @@ from syncd.core.model import parse_book
 from syncd.core.render import Style, render_frontmatter, split_authors
 from syncd.core.templates import Templates, default_frontmatter
 from syncd.errors import TemplateError
-from tests.golden.test_obsidian_pages import USABLE
+from tests.golden.test_obsidian_pages import CORPUS_USABLE, OWNED
+from tests.support.corpus import corpus_param
 from tests.support.harness import harness
 
 AT = datetime(2026, 3, 2, 9, 5, tzinfo=timezone.utc)
@@ -62,11 +63,16 @@ def check_types(properties: dict[str, Any], book: dict[str, Any]) -> None:
     assert type(properties["synced"]) is dt.date
 
 
-def test_every_corpus_book_gets_typed_properties() -> None:
-    """issue 11, front matter: for every usable corpus book, PyYAML reads the built-in front
-    matter as a mapping of the right types, equal to the book's own metadata."""
-    assert len(USABLE) > 400
-    for golden in USABLE:
+@pytest.mark.parametrize(
+    ("goldens", "least"),
+    [pytest.param(OWNED, 8, id="owned"), corpus_param(CORPUS_USABLE, 400, id="corpus")],
+)
+def test_every_corpus_book_gets_typed_properties(goldens: list[Any], least: int) -> None:
+    """issue 11, front matter: for every book of the project's own fixture and every usable
+    corpus book, PyYAML reads the built-in front matter as a mapping of the right types, equal
+    to the book's own metadata."""
+    assert len(goldens) >= least
+    for golden in goldens:
         book = parse_book({**golden.book, "highlights": []})
         properties = properties_of(render_frontmatter(book, STYLE, AT))
         check_types(properties, golden.book)

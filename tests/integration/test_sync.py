@@ -11,7 +11,8 @@ import pytest
 from syncd.edges.vault import Draft, Drafts
 from syncd.engine.writer import PageWriter
 from syncd.testing.faults import Fault
-from tests.support.corpus import corpus_pages, require_shared
+from tests.support import owned_fixtures
+from tests.support.corpus import corpus_pages, corpus_param
 from tests.support.harness import Harness, harness
 
 T0 = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)
@@ -194,11 +195,14 @@ def test_a_page_made_by_the_user_while_syncd_writes_new_pages_is_left_alone(
         assert "Simplify, simplify." in h.page("Walden (highlights) (2).md")
 
 
-def test_pages_of_the_official_plugin_are_adopted_not_duplicated(tmp_path: Path) -> None:
-    """A page the Readwise plugin wrote: what is on it is recognised, only new highlights go
-    under a new dated block at its end."""
-    require_shared()
-    golden = next(p for p in corpus_pages() if len(p.syncs) == 1 and len(p.highlights) >= 3)
+@pytest.mark.parametrize("source", ["owned", corpus_param("corpus", id="corpus")])
+def test_pages_of_the_official_plugin_are_adopted_not_duplicated(
+    tmp_path: Path, source: str
+) -> None:
+    """A page the Readwise plugin wrote (the project's own fixture's, or the corpus's): what is
+    on it is recognised, only new highlights go under a new dated block at its end."""
+    pages = owned_fixtures.logseq_pages() if source == "owned" else corpus_pages()
+    golden = next(p for p in pages if len(p.syncs) == 1 and len(p.highlights) >= 2)
     with harness(tmp_path) as h:
         h.pages.mkdir()
         (h.pages / golden.file_name).write_bytes(golden.text.encode())

@@ -18,13 +18,15 @@ What a page does not show is filled in by fixed conventions, so that every run s
   order.
 - ``title`` and ``readable_title`` are the page's title without `` (highlights)``.
 
-Nothing here reads the file system except `corpus_pages`, `seed_page` and `sync_log_lines`, which
-skip the calling test (or test module) when the shared folder is absent.
+Nothing here reads the file system except `corpus_pages`, `seed_page` and `sync_log_lines`; the
+first and last give nothing when the shared folder is absent, and the tests that need the corpus
+are marked `corpus` (`CORPUS`, `corpus_param`), which tests/conftest.py deselects without it.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import re
 import zlib
 from dataclasses import dataclass
@@ -35,7 +37,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-SHARED: Path = Path(__file__).resolve().parents[2].parent / "shared"
+#: The shared folder beside the clone (`../shared`), or `$SYNCD_TEST_SHARED` when set.
+SHARED: Path = Path(
+    os.environ.get("SYNCD_TEST_SHARED") or Path(__file__).resolve().parents[2].parent / "shared"
+)
 CORPUS_PAGES: Path = SHARED / "corpus" / "logseq-readwise" / "pages"
 SYNC_LOG_PAGE: Path = CORPUS_PAGES / "Readwise.md"
 SEED: Path = SHARED / "seeds" / "000_d3f1784dc771efdb.txt"
@@ -383,10 +388,23 @@ def parse_sync_log_line(line: str) -> tuple[datetime, int, int] | None:
     return at, int(match["highlights"]), int(match["books"])
 
 
-def require_shared() -> None:
-    """Skip the calling test, or the test module at import, if the shared folder is absent."""
-    if not CORPUS_PAGES.is_dir() or not SEED.is_file():
-        pytest.skip(f"the shared corpus is absent ({SHARED})", allow_module_level=True)
+def corpus_present() -> bool:
+    """Whether the shared corpus (the Logseq pages, the seed, the Obsidian files) is there."""
+    return (
+        CORPUS_PAGES.is_dir()
+        and SEED.is_file()
+        and (SHARED / "corpus" / "obsidian-readwise").is_dir()
+    )
+
+
+#: Marks a test (or a parameter) that reads the shared corpus: deselected without it
+#: (tests/conftest.py), so that a clone without the corpus runs no test that cannot pass.
+CORPUS = pytest.mark.corpus
+
+
+def corpus_param(*values: Any, id: str | None = None) -> Any:
+    """A `pytest.param` of corpus data, marked `corpus`."""
+    return pytest.param(*values, marks=CORPUS, id=id)
 
 
 def _read(path: Path) -> str:
@@ -395,9 +413,10 @@ def _read(path: Path) -> str:
 
 
 def corpus_pages() -> list[GoldenPage]:
-    """Return every golden page of the corpus except the sync log page, sorted by file name.
-    Skip the calling test if the shared folder is absent."""
-    require_shared()
+    """Return every golden page of the corpus except the sync log page, sorted by file name;
+    none when the corpus is absent."""
+    if not corpus_present():
+        return []
     return [
         parse_golden_page(path.name, _read(path))
         for path in sorted(CORPUS_PAGES.glob("*.md"), key=lambda p: p.name)
@@ -407,13 +426,13 @@ def corpus_pages() -> list[GoldenPage]:
 
 def seed_page() -> GoldenPage:
     """Return the seed page; its last highlight, cut short in the file, is kept as the text that
-    is there. Skip the calling test if the shared folder is absent."""
-    require_shared()
+    is there. Only for tests marked `corpus`."""
     return parse_golden_page(SEED.name, _read(SEED))
 
 
 def sync_log_lines() -> list[str]:
-    """Return the lines of the corpus's sync log page (Readwise.md). Skip the calling test if the
-    shared folder is absent."""
-    require_shared()
+    """Return the lines of the corpus's sync log page (Readwise.md); none when the corpus is
+    absent."""
+    if not corpus_present():
+        return []
     return _read(SYNC_LOG_PAGE).split("\n")

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from syncd.core.model import parse_book
+from tests.support import owned_fixtures
 from tests.support.corpus import (
+    CORPUS,
     CORPUS_PAGES,
     SEED,
     SYNC_LOG_PAGE,
@@ -22,12 +24,9 @@ from tests.support.corpus import (
     corpus_pages,
     parse_golden_page,
     parse_sync_log_line,
-    require_shared,
     seed_page,
     sync_log_lines,
 )
-
-require_shared()
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -120,6 +119,7 @@ def _render(page: GoldenPage) -> str:
 # -- the corpus ---------------------------------------------------------------------------------
 
 
+@CORPUS
 def test_every_corpus_page_parses(pages: list[GoldenPage]) -> None:
     names = [page.file_name for page in pages]
     assert len(pages) == 192
@@ -128,11 +128,21 @@ def test_every_corpus_page_parses(pages: list[GoldenPage]) -> None:
     assert {path.name for path in CORPUS_PAGES.glob("*.md")} == {*names, SYNC_LOG_PAGE.name}
 
 
+@CORPUS
 def test_every_page_renders_back_byte_for_byte(pages: list[GoldenPage]) -> None:
     for page in [*pages, seed_page()]:
         assert _render(page) == page.text, page.file_name
 
 
+def test_every_owned_page_parses_and_renders_back_byte_for_byte() -> None:
+    """The project's own fixture pages (tests/golden/fixtures/logseq) read as the corpus's do."""
+    pages = owned_fixtures.logseq_pages()
+    assert len(pages) == 8
+    for page in pages:
+        assert _render(page) == page.text, page.file_name
+
+
+@CORPUS
 def test_highlight_count_is_the_number_of_child_blocks(pages: list[GoldenPage]) -> None:
     for page in pages:
         children = sum(line.startswith("\t- ") for line in _lines(page))
@@ -140,6 +150,7 @@ def test_highlight_count_is_the_number_of_child_blocks(pages: list[GoldenPage]) 
     assert sum(len(page.highlights) for page in pages) == 949
 
 
+@CORPUS
 def test_one_sync_event_per_top_level_block(pages: list[GoldenPage]) -> None:
     for page in pages:
         top_level = sum(line.startswith("- ") for line in _lines(page))
@@ -148,6 +159,7 @@ def test_one_sync_event_per_top_level_block(pages: list[GoldenPage]) -> None:
     assert sum(len(page.syncs) for page in pages) == 192 + 94
 
 
+@CORPUS
 def test_sync_times_strictly_increase_and_are_utc(pages: list[GoldenPage]) -> None:
     for page in pages:
         moments = [sync.at for sync in page.syncs]
@@ -157,6 +169,7 @@ def test_sync_times_strictly_increase_and_are_utc(pages: list[GoldenPage]) -> No
         assert (first.hour, first.minute, first.second) == (0, 0, 0), page.file_name
 
 
+@CORPUS
 def test_highlight_timestamps_are_one_second_before_their_sync(pages: list[GoldenPage]) -> None:
     for page in pages:
         for sync in page.syncs:
@@ -166,12 +179,14 @@ def test_highlight_timestamps_are_one_second_before_their_sync(pages: list[Golde
                 assert highlight["created_at"] == highlight["highlighted_at"] == stamp
 
 
+@CORPUS
 def test_later_sync_reads_its_time(pages: list[GoldenPage]) -> None:
     (page,) = [p for p in pages if p.file_name == "Tweets From Rob Henderson (highlights).md"]
     times = [sync.at for sync in page.syncs]
     assert datetime(2023, 2, 9, 15, 21, tzinfo=timezone.utc) in times
 
 
+@CORPUS
 def test_ids_are_stable_unique_and_in_page_order(pages: list[GoldenPage]) -> None:
     book_ids = [page.book["user_book_id"] for page in pages]
     assert len(set(book_ids)) == len(book_ids)
@@ -184,6 +199,7 @@ def test_ids_are_stable_unique_and_in_page_order(pages: list[GoldenPage]) -> Non
     assert again == pages[0]
 
 
+@CORPUS
 def test_records_are_export_shaped_and_fit_syncd_model(pages: list[GoldenPage]) -> None:
     for page in pages:
         assert "highlights" not in page.book
@@ -196,6 +212,7 @@ def test_records_are_export_shaped_and_fit_syncd_model(pages: list[GoldenPage]) 
             assert not any(h.deleted for h in book.highlights)
 
 
+@CORPUS
 def test_book_properties(pages: list[GoldenPage]) -> None:
     by_name = {page.file_name: page.book for page in pages}
     quoted = by_name["%22Measure Twice, Cut Once... (highlights).md"]
@@ -209,6 +226,7 @@ def test_book_properties(pages: list[GoldenPage]) -> None:
     assert by_name["10% Happier (highlights).md"]["document_note"].startswith("Dan Harris’s book")
 
 
+@CORPUS
 def test_time_location_becomes_seconds(pages: list[GoldenPage]) -> None:
     first = seed_page().syncs[0].highlights[0]
     assert (first["location"], first["location_type"]) == (539, "time_offset")
@@ -218,6 +236,7 @@ def test_time_location_becomes_seconds(pages: list[GoldenPage]) -> None:
     assert all(isinstance(h["location"], int) and h["url"] for h in timed)
 
 
+@CORPUS
 def test_view_tweet_pages_are_tweets(pages: list[GoldenPage]) -> None:
     tweet_pages = [page for page in pages if "([View Tweet](" in page.text]
     assert tweet_pages
@@ -229,12 +248,14 @@ def test_view_tweet_pages_are_tweets(pages: list[GoldenPage]) -> None:
     assert all(h["location_type"] == "offset" and h["location"] is None for h in linked)
 
 
+@CORPUS
 def test_highlights_without_a_link_have_no_url_or_location(pages: list[GoldenPage]) -> None:
     unlinked = [h for page in pages for h in page.highlights if h["url"] is None]
     assert len(unlinked) == 949 - 376 - 337 - 47
     assert all(h["location"] is None and h["location_type"] is None for h in unlinked)
 
 
+@CORPUS
 def test_tags_and_notes_are_extracted(pages: list[GoldenPage]) -> None:
     highlights = [h for page in pages for h in page.highlights]
     assert sum(bool(h["tags"]) for h in highlights) == 78
@@ -253,6 +274,7 @@ def test_tags_and_notes_are_extracted(pages: list[GoldenPage]) -> None:
     assert sum(bool(page.book["book_tags"]) for page in pages) == 7
 
 
+@CORPUS
 def test_multiline_text_round_trips(pages: list[GoldenPage]) -> None:
     multiline = 0
     for page in pages:
@@ -270,6 +292,7 @@ def test_multiline_text_round_trips(pages: list[GoldenPage]) -> None:
     assert multiline > 100
 
 
+@CORPUS
 def test_seed_parses_with_its_cut_short_highlight() -> None:
     seed = seed_page()
     assert seed.file_name == SEED.name
@@ -352,6 +375,7 @@ def test_a_page_that_does_not_fit_raises(broken: str) -> None:
 # -- the sync log page ---------------------------------------------------------------------------
 
 
+@CORPUS
 def test_parse_sync_log_line_reads_every_log_line() -> None:
     lines = sync_log_lines()
     parsed = [parse_sync_log_line(line) for line in lines]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -17,10 +16,7 @@ from syncd.core.dates import (
     format_time,
 )
 from syncd.core.django_dates import django_date
-
-CORPUS_PAGES = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "logseq-readwise" / "pages"
-)
+from tests.support.corpus import CORPUS, CORPUS_PAGES
 
 SATURDAY = dt.date(2022, 11, 19)
 WEDNESDAY = dt.date(2023, 3, 1)
@@ -210,11 +206,10 @@ def test_format_time(moment: dt.datetime, expected: str) -> None:
 
 
 def _corpus_texts() -> list[str]:
-    if not CORPUS_PAGES.is_dir():
-        pytest.skip(f"the shared corpus is absent ({CORPUS_PAGES})")
     return [path.read_bytes().decode("utf-8") for path in sorted(CORPUS_PAGES.glob("*.md"))]
 
 
+@CORPUS
 def test_corpus_dates_and_times_are_reproduced() -> None:
     """Every [[date]] and 'at h:mm AM' in the real pages is what the formatters write."""
     dates: set[str] = set()

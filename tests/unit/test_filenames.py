@@ -12,10 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncd.core.filenames import logseq_file_stem, obsidian_file_stem
-
-CORPUS_PAGES = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "logseq-readwise" / "pages"
-)
+from tests.support.corpus import CORPUS, CORPUS_PAGES
 
 DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
     f"{port}{digit}" for port in ("COM", "LPT") for digit in "123456789¹²³"
@@ -81,10 +78,9 @@ def assert_single_component(stem: str, vault: Path) -> None:
 # --------------------------------------------------------------------------- corpus
 
 
+@CORPUS
 def test_corpus_file_names_are_reproduced() -> None:
     """Every real page's file name is what Logseq's :triple-lowbar rule gives its title."""
-    if not CORPUS_PAGES.is_dir():
-        pytest.skip(f"the shared corpus is absent ({CORPUS_PAGES})")
     checked = 0
     mismatches = []
     for path in sorted(CORPUS_PAGES.glob("*.md")):

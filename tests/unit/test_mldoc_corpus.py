@@ -1,10 +1,12 @@
 """Readwise's golden Logseq pages, read by Logseq's own parser (mldoc), have the expected outline.
 
-This pins down what the page checks of syncd rely on: on every real page written by Readwise's
-Logseq export (and on the seed page, cut short at its end) mldoc finds the page properties from
-the ``key:: value`` lines, one top-level block per ``- `` line, one child block per highlight
-(``\\t- `` line, however many continuation lines it has) and the ``**Tags**``/``**Note**``
-grandchildren. Small hand-written pages record how mldoc treats continuation lines.
+This pins down what the page checks of syncd rely on: on every page of the project's own fixture
+(tests/golden/fixtures/logseq) and, where the shared corpus is there, every real page written by
+Readwise's Logseq export (and the seed page, cut short at its end) mldoc finds the page
+properties from the ``key:: value`` lines, one top-level block per ``- `` line, one child block
+per highlight (``\\t- `` line, however many continuation lines it has) and the
+``**Tags**``/``**Note**`` grandchildren. Small hand-written pages record how mldoc treats
+continuation lines.
 """
 
 from __future__ import annotations
@@ -13,35 +15,48 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.corpus import (
+    CORPUS,
+    CORPUS_PAGES,
+    SEED,
+    SYNC_LOG_PAGE,
+    corpus_param,
+    corpus_present,
+)
 from tests.support.mldoc import Block, MldocParser, PageTree
+from tests.support.owned_fixtures import FIXTURES
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-PAGES_DIR = SHARED / "corpus" / "logseq-readwise" / "pages"
-SEED = SHARED / "seeds" / "000_d3f1784dc771efdb.txt"
-SYNC_LOG = PAGES_DIR / "Readwise.md"
+PAGES_DIR = CORPUS_PAGES
+SYNC_LOG = SYNC_LOG_PAGE
+OWNED_DIR = FIXTURES / "logseq" / "expected"
 TOP_PREFIXES = ("Highlights first synced by ", "New highlights added ")
 REQUIRED_PROPERTIES = ("title", "author", "full-title", "category")
-
-needs_shared = pytest.mark.skipif(
-    not PAGES_DIR.is_dir() or not SEED.is_file(),
-    reason=f"the shared golden pages are not there ({PAGES_DIR} and {SEED})",
-)
 
 
 def _read(path: Path) -> str:
     return path.read_bytes().decode("utf-8")
 
 
-def _book_pages() -> list[Path]:
-    """The golden book pages (not the sync log) and the seed; just the seed when missing."""
-    if not PAGES_DIR.is_dir():
-        return [SEED]  # so that the parametrized test is collected and skipped with the reason
+def _owned_pages() -> list[Path]:
+    """The book pages of the project's own Logseq fixture."""
+    return sorted(p for p in OWNED_DIR.glob("*.md") if p.name != SYNC_LOG.name)
+
+
+def _corpus_pages() -> list[Path]:
+    """The golden book pages (not the sync log) and the seed; none without the corpus."""
+    if not corpus_present():
+        return []
     return [*sorted(p for p in PAGES_DIR.glob("*.md") if p != SYNC_LOG), SEED]
+
+
+def _book_pages() -> list[Path]:
+    return [*_owned_pages(), *_corpus_pages()]
 
 
 @pytest.fixture(scope="module")
 def book_trees(mldoc: MldocParser) -> dict[Path, tuple[str, PageTree]]:
-    """Every golden book page and the seed, parsed with a single node run."""
+    """Every golden book page (the owned ones, and the corpus's and the seed where it is
+    there), parsed with a single node run."""
     paths = _book_pages()
     texts = [_read(path) for path in paths]
     return dict(zip(paths, zip(texts, mldoc.parse_many(texts), strict=True), strict=True))
@@ -88,19 +103,24 @@ def _check_book_page(text: str, tree: PageTree) -> None:
             assert grandchild.children == ()
 
 
-@needs_shared
-@pytest.mark.parametrize("path", _book_pages(), ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "path",
+    [
+        *(pytest.param(p, id=f"owned/{p.name}") for p in _owned_pages()),
+        *(corpus_param(p, id=p.name) for p in _corpus_pages()),
+    ],
+)
 def test_golden_page_outline(path: Path, book_trees: dict[Path, tuple[str, PageTree]]) -> None:
     text, tree = book_trees[path]
     _check_book_page(text, tree)
 
 
-@needs_shared
+@CORPUS
 def test_corpus_is_all_there(book_trees: dict[Path, tuple[str, PageTree]]) -> None:
-    assert len(book_trees) == 193  # 192 book pages and the seed
+    assert len(book_trees) == 8 + 193  # the owned pages, 192 corpus book pages and the seed
 
 
-@needs_shared
+@CORPUS
 def test_seed_cut_short_still_parses(book_trees: dict[Path, tuple[str, PageTree]]) -> None:
     _text, tree = book_trees[SEED]
     assert [b.text.split(" [[")[0] for b in tree.blocks] == [
@@ -110,7 +130,7 @@ def test_seed_cut_short_still_parses(book_trees: dict[Path, tuple[str, PageTree]
     assert tree.blocks[1].children == (Block("What Is a Not-Correlational?\n\nKey takeaways:"),)
 
 
-@needs_shared
+@CORPUS
 def test_sync_log_page_is_one_top_level_block_per_line(mldoc: MldocParser) -> None:
     text = _read(SYNC_LOG)
     tree = mldoc.parse(text)
