@@ -112,13 +112,16 @@ def vault_lock(config: Config) -> Iterator[IO[str]]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "another process"
+            pid, _, source = handle.read().strip().partition("\n")
+            holder = f"pid {pid or '?'}" + (f", config {source}" if source else "")
             raise VaultError(
-                f"another syncd (pid {holder}) holds the vault {config.vault.path}"
+                f"another syncd ({holder}) holds the vault {config.vault.path}"
             ) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(str(os.getpid()))
+        # who holds it: the pid, and the config it runs (told to a second config of the vault)
+        source = os.path.abspath(config.source) if config.source else ""
+        handle.write(f"{os.getpid()}\n{source}")
         handle.flush()
         yield handle
 
@@ -135,7 +138,7 @@ def lock_holder(config: Config) -> int | None:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            text = handle.read().strip()
+            text = handle.read().strip().partition("\n")[0]
             return int(text) if text.isdigit() else -1
         fcntl.flock(handle, fcntl.LOCK_UN)
     return None
