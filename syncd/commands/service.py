@@ -34,10 +34,8 @@ import sys
 
 from syncd.commands.common import load
 from syncd.commands.service_context import Context
+from syncd.commands.service_launchd import launchd_install, launchd_status, launchd_uninstall
 from syncd.commands.service_managers import (
-    launchd_install,
-    launchd_status,
-    launchd_uninstall,
     systemd_install,
     systemd_status,
     systemd_uninstall,

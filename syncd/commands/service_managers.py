@@ -1,24 +1,20 @@
-"""The two service managers `syncd service` knows: systemd user units (Linux) and launchd agents
-(macOS). The unit and plist texts are pure; installing, removing and asking about them goes
-through `systemctl --user` and `launchctl`.
+"""systemd user units (Linux) for `syncd service`, and what both service managers share: which
+config an installed unit or agent runs (`Installed`), the refusals of install, the dry run.
+The unit texts are pure; installing, removing and asking about them goes through
+`systemctl --user`. launchd agents (macOS) are in `service_launchd`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import plistlib
 import shlex
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from syncd.commands.service_context import (
-    DAEMON_LABEL,
-    THROTTLE_SECONDS,
-    TIMER_LABEL,
-    TIMER_SECONDS,
     Context,
     Record,
     place,
@@ -64,37 +60,6 @@ def unit_text(
     return header + "\n".join(lines) + "\n"
 
 
-def plist_bytes(
-    label: str,
-    command: Sequence[str],
-    verb: str,
-    config_path: Path | None,
-    logs: Path,
-    *,
-    timer: bool,
-) -> bytes:
-    """Return the launchd agent's plist: run at load; the daemon kept alive (restarted after a
-    failure, at most every THROTTLE_SECONDS), the timer every TIMER_SECONDS; logs in `logs`."""
-    agent: dict[str, object] = {
-        "Label": label,
-        "ProgramArguments": [
-            *command,
-            verb,
-            *(["--config", str(config_path)] if config_path else []),
-        ],
-        "RunAtLoad": True,
-        "ProcessType": "Background",
-        "StandardOutPath": str(logs / f"{label}.log"),
-        "StandardErrorPath": str(logs / f"{label}.log"),
-    }
-    if timer:
-        agent["StartInterval"] = TIMER_SECONDS
-    else:
-        agent["KeepAlive"] = {"SuccessfulExit": False}
-        agent["ThrottleInterval"] = THROTTLE_SECONDS
-    return plistlib.dumps(agent, sort_keys=False)
-
-
 def _unit_dir(context: Context) -> Path:
     return xdg_dir(context.env, "XDG_CONFIG_HOME", ".config") / "systemd" / "user"
 
@@ -131,7 +96,7 @@ def _is_syncd_unit(name: str) -> bool:
     return stem == "syncd-sync" or (stem == "syncd" and kind == "service")
 
 
-def _config_of_words(words: Sequence[str], context: Context) -> Path | None:
+def config_of_words(words: Sequence[str], context: Context) -> Path | None:
     if "--config" in words:
         index = words.index("--config")
         if index + 1 < len(words):
@@ -165,7 +130,7 @@ def _unit_config(path: Path, context: Context) -> Path | None:
     for key, replacement in specifiers.items():
         value = value.replace(key, replacement)
     try:
-        return _config_of_words(shlex.split(value), context)
+        return config_of_words(shlex.split(value), context)
     except ValueError:
         return None
 
@@ -188,7 +153,7 @@ def systemd_installed(context: Context) -> list[Installed]:
     ]
 
 
-def _same(a: Path | None, b: Path) -> bool:
+def same_config(a: Path | None, b: Path) -> bool:
     return a is not None and os.path.realpath(a) == os.path.realpath(b)
 
 
@@ -234,7 +199,7 @@ def _uninstall_hint(context: Context) -> str:
     return f"syncd service uninstall{option}"
 
 
-def _check_others(
+def check_others(
     context: Context,
     installed: Sequence[Installed],
     names: Sequence[str],
@@ -247,7 +212,7 @@ def _check_others(
     kind (daemon, timer). Return the files --replace allows to replace."""
     replace: set[Path] = set()
     for found in installed:
-        mine = _same(found.config, context.config_path)
+        mine = same_config(found.config, context.config_path)
         if found.name in names:
             if mine:
                 continue
@@ -275,7 +240,7 @@ def _check_others(
     return frozenset(replace)
 
 
-def _show(
+def show_dry_run(
     context: Context, files: dict[Path, bytes], commands: Sequence[str], say: Callable[[str], None]
 ) -> None:
     """--dry-run: every file that would be written, whole, and every command that would run."""
@@ -292,7 +257,7 @@ def _show(
 def systemd_install(context: Context, timer: bool, say: Callable[[str], None]) -> None:
     context.tool("systemctl")
     names = _names(context, timer=timer)
-    replace = _check_others(context, systemd_installed(context), names, timer=timer, what="unit")
+    replace = check_others(context, systemd_installed(context), names, timer=timer, what="unit")
     if not context.token_file.exists():
         raise UsageError(
             f"service: {context.token_file} does not exist; the unit loads the "
@@ -302,7 +267,7 @@ def systemd_install(context: Context, timer: bool, say: Callable[[str], None]) -
     enable = names[-1]
     commands = [("--user", "daemon-reload"), ("--user", "enable", "--now", enable)]
     if context.dry_run:
-        _show(context, files, [" ".join(("systemctl", *c)) for c in commands], say)
+        show_dry_run(context, files, [" ".join(("systemctl", *c)) for c in commands], say)
         return
     record = Record(context.env)
     placed = place(files, record, say, force=replace)
@@ -330,7 +295,7 @@ def systemd_uninstall(context: Context, say: Callable[[str], None]) -> int:
     context.tool("systemctl")
     record = Record(context.env)
     installed = systemd_installed(context)
-    mine = [u for u in installed if _same(u.config, context.config_path)]
+    mine = [u for u in installed if same_config(u.config, context.config_path)]
     # the timer before its service, so that it does not start the service again meanwhile
     mine.sort(key=lambda u: (u.daemon, not u.name.endswith(".timer")))
     removed = False
@@ -369,129 +334,6 @@ def systemd_status(context: Context, say: Callable[[str], None]) -> int:
             f"{enabled.stdout.strip() or 'unknown'}, {active.stdout.strip() or 'unknown'}"
         )
     if not installed:
-        say("not installed (run `syncd service install`)")
-        return 1
-    return 0
-
-
-# --------------------------------------------------------------------------------------------
-# launchd
-# --------------------------------------------------------------------------------------------
-
-
-def _agents_dir(context: Context) -> Path:
-    return context.home / "Library" / "LaunchAgents"
-
-
-def _agent_path(context: Context, label: str) -> Path:
-    return _agents_dir(context) / f"{label}.plist"
-
-
-def _label(context: Context, *, timer: bool) -> str:
-    base = TIMER_LABEL if timer else DAEMON_LABEL
-    return f"{base}.{context.instance}" if context.instance else base
-
-
-def _logs(context: Context) -> Path:
-    return context.home / "Library" / "Logs" / "syncd"
-
-
-def launchd_files(context: Context, *, timer: bool) -> dict[Path, bytes]:
-    label = _label(context, timer=timer)
-    config = None if context.default_config else context.config_path
-    return {
-        _agent_path(context, label): plist_bytes(
-            label, context.command, "sync" if timer else "run", config, _logs(context), timer=timer
-        )
-    }
-
-
-def _agents(context: Context) -> Iterator[Installed]:
-    try:
-        paths = sorted(
-            _agents_dir(context).glob("io.syncd.*.plist"), key=lambda p: p.name[: -len(".plist")]
-        )
-    except OSError:
-        return
-    for path in paths:
-        label = path.name.removesuffix(".plist")
-        daemon = label == DAEMON_LABEL or label.startswith(DAEMON_LABEL + ".")
-        if not daemon and not (label == TIMER_LABEL or label.startswith(TIMER_LABEL + ".")):
-            continue
-        try:
-            words = plistlib.loads(path.read_bytes()).get("ProgramArguments", [])
-            config = _config_of_words([str(w) for w in words], context)
-        except Exception:  # a plist syncd cannot read: its config is not known
-            config = None
-        yield Installed(label, path, config, daemon)
-
-
-def _domain() -> str:
-    return f"gui/{os.getuid()}"
-
-
-def launchd_install(context: Context, timer: bool, say: Callable[[str], None]) -> None:
-    context.tool("launchctl")
-    label = _label(context, timer=timer)
-    replace = _check_others(context, list(_agents(context)), [label], timer=timer, what="agent")
-    files = launchd_files(context, timer=timer)
-    path = _agent_path(context, label)
-    commands = [("bootout", f"{_domain()}/{label}"), ("bootstrap", _domain(), str(path))]
-    if context.dry_run:
-        _show(context, files, [" ".join(("launchctl", *c)) for c in commands], say)
-        return
-    _logs(context).mkdir(parents=True, exist_ok=True)
-    record = Record(context.env)
-    placed = place(files, record, say, force=replace)
-    try:
-        context.call("launchctl", *commands[0], check=False)  # a reinstall
-        context.call("launchctl", *commands[1])
-    except SyncdError:
-        placed.undo()
-        for created in placed.created:
-            record.files.pop(str(created), None)
-        record.save()
-        raise
-    record.save()
-    say(f"loaded {label} for {context.config_path}; logs: {_logs(context) / label}.log")
-
-
-def launchd_uninstall(context: Context, say: Callable[[str], None]) -> int:
-    context.tool("launchctl")
-    record = Record(context.env)
-    installed = list(_agents(context))
-    mine = [a for a in installed if _same(a.config, context.config_path)]
-    for agent in mine:
-        if not record.ours(agent.path):
-            say(f"{agent.path} was not written by syncd, or was changed since: kept")
-            continue
-        context.call("launchctl", "bootout", f"{_domain()}/{agent.name}", check=False)
-        agent.path.unlink()
-        record.files.pop(str(agent.path), None)
-        say(f"unloaded and removed {agent.path}")
-    if not mine:
-        others = ", ".join(f"{a.name} ({a.config})" for a in installed if a.config) or "none"
-        say(
-            f"nothing to uninstall: no syncd agent in {_agents_dir(context)} runs "
-            f"{context.config_path} (installed: {others})"
-        )
-        return 0
-    record.save()
-    return 0
-
-
-def launchd_status(context: Context, say: Callable[[str], None]) -> int:
-    context.tool("launchctl")
-    record = Record(context.env)
-    agents = list(_agents(context))
-    for agent in agents:
-        whose = "written by syncd" if record.ours(agent.path) else "changed by you (or not syncd's)"
-        loaded = context.call("launchctl", "print", f"{_domain()}/{agent.name}", check=False)
-        say(
-            f"{agent.name}: {agent.path} ({whose}); config {agent.config or 'unknown'}; "
-            f"{'loaded' if loaded.returncode == 0 else 'not loaded'}"
-        )
-    if not agents:
         say("not installed (run `syncd service install`)")
         return 1
     return 0

@@ -385,8 +385,8 @@ def test_init_at_a_terminal_keeps_the_other_token_too(machine: Machine) -> None:
 def test_configs_sharing_a_state_folder(machine: Machine, tmp_path: Path) -> None:
     """issue 21, item 8, as the README says: vaults sharing a state folder each have their own
     database and lock, so a sync of one runs while the other's daemon runs; two configs naming
-    one vault exclude each other: the second exits 5, naming the vault and the config that holds
-    it."""
+    one vault exclude each other, with the same state folder or not: the second exits 5, naming
+    the vault and the config that holds it."""
     logseq_config = machine.configs / "config.yaml"
     obsidian_config = machine.configs / "obsidian.yaml"
     again = machine.configs / "graph-again.yaml"
@@ -403,13 +403,24 @@ def test_configs_sharing_a_state_folder(machine: Machine, tmp_path: Path) -> Non
             )
         for config in (logseq_config, obsidian_config, again):
             machine.point_at(config, server)
+        # the same vault again, with a state folder of its own
+        elsewhere = machine.configs / "graph-elsewhere.yaml"
+        data = yaml.safe_load(again.read_text())
+        data["state_dir"] = str(machine.home / "other-state")
+        elsewhere.write_text(yaml.safe_dump(data))
+        elsewhere.chmod(0o600)
         machine.syncd("service", "install")
         with started(machine, [machine.units / "syncd.service"], tmp_path):
             machine.syncd("sync", "--config", str(obsidian_config))
-            held = machine.syncd("sync", "--config", str(again), check=5)
+            held = [
+                machine.syncd("sync", "--config", str(config), check=5)
+                for config in (again, elsewhere)
+            ]
         state = machine.home / ".local" / "state" / "syncd"
         assert len(list(state.glob("vault-*.sqlite3"))) == 2
     assert (machine.vault / "Readwise" / "Books" / "Walden.md").exists()
-    (line,) = held.stderr.splitlines()
-    assert line.startswith("syncd: another syncd (pid ")
-    assert line.endswith(f", config {logseq_config}) holds the vault {machine.graph}")
+    for result in held:
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("syncd: another syncd (pid ")
+        assert line.endswith(f", config {logseq_config}) holds the vault {machine.graph}")
+    assert list((machine.home / "other-state").glob("*.sqlite3")) == []  # it stopped before
