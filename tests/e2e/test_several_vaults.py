@@ -6,6 +6,7 @@ would), Readwise the loopback server (one per account)."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import socket
@@ -424,3 +425,60 @@ def test_configs_sharing_a_state_folder(machine: Machine, tmp_path: Path) -> Non
         assert line.startswith("syncd: another syncd (pid ")
         assert line.endswith(f", config {logseq_config}) holds the vault {machine.graph}")
     assert list((machine.home / "other-state").glob("*.sqlite3")) == []  # it stopped before
+
+
+# --------------------------------------------------------------------------------------------
+# The README's "Several vaults" commands, as written
+# --------------------------------------------------------------------------------------------
+
+
+def readme_block(heading: str) -> list[str]:
+    """The commands of the first ```sh block after `heading`, comments dropped."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(rf"^{re.escape(heading)}\n.*?```sh\n(.*?)```", text, re.S | re.M)
+    assert match, f"README has no sh block under '{heading}'"
+    return [x.split("#")[0].strip() for x in match.group(1).splitlines() if x.split("#")[0].strip()]
+
+
+def test_the_readmes_several_vaults_commands_as_written(machine: Machine) -> None:
+    """The README's "Several vaults" block, run as written (`~` expanded as a shell does; init
+    answered at a terminal): two configs, two services, status lists both, uninstall removes
+    the second only."""
+    commands = readme_block("### Several vaults")
+    argvs = [
+        [word.replace("~", str(machine.home), 1) if word.startswith("~") else word
+         for word in shlex.split(command)]
+        for command in commands
+    ]  # fmt: skip
+    assert [argv[:3] for argv in argvs] == [
+        ["syncd", "init"],
+        ["syncd", "init", "--config"],
+        ["syncd", "service", "install"],
+        ["syncd", "service", "install"],
+        ["syncd", "service", "status"],
+        ["syncd", "service", "uninstall"],
+    ]
+    for argv, vault, token in (
+        (argvs[0], machine.graph, TOKEN_A),
+        (argvs[1], machine.vault, TOKEN_B),
+    ):
+        child = pexpect.spawn(
+            sys.executable, ["-m", "syncd", *argv[1:]], cwd=str(vault), env=machine.env,
+            encoding="utf-8", timeout=60,
+        )  # fmt: skip
+        child.expect_exact("Folder of your Logseq graph or Obsidian vault: ")
+        child.sendline(".")
+        child.expect_exact("Readwise access token")
+        child.sendline(token)
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0, child.before
+    outputs = [machine.syncd(*argv[1:]).stdout for argv in argvs[2:]]
+    assert "syncd.service" in outputs[0] and "syncd@obsidian.service" in outputs[1]
+    assert [line.split(":")[0] for line in outputs[2].splitlines()] == [
+        "syncd.service",
+        "syncd@obsidian.service",
+    ]
+    assert sorted(p.name for p in machine.units.iterdir()) == ["syncd.service"]
+    assert (machine.configs / "obsidian.readwise-token").read_text().strip() == TOKEN_B
+    assert (machine.configs / "readwise-token").read_text().strip() == TOKEN_A
