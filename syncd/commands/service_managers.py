@@ -47,6 +47,11 @@ def unit_text(
     header = (
         "# Written by `syncd service install`; `syncd service uninstall` removes it unless "
         "you\n# changed it (then it is yours, and kept).\n"
+        + (
+            f"# This unit runs the config {config_path}, not the default one.\n"
+            if config_path
+            else ""
+        )
     )
     lines = []
     for line in shipped.splitlines():
