@@ -141,6 +141,7 @@ class Daemon:
             self._notifier.stopping()
             self._stopping.set()
             self._shutdown()
+            self._remember_next(None)  # no daemon, no next sync
         return self.exit_code
 
     def _serve(self) -> None:
