@@ -100,9 +100,10 @@ def _agents(context: Context) -> Iterator[Installed]:
         if not daemon and not (label == TIMER_LABEL or label.startswith(TIMER_LABEL + ".")):
             continue
         try:
-            words = plistlib.loads(path.read_bytes()).get("ProgramArguments", [])
+            agent = plistlib.loads(path.read_bytes())
+            words = agent.get("ProgramArguments", []) if isinstance(agent, dict) else []
             config = config_of_words([str(w) for w in words], context)
-        except Exception:  # a plist syncd cannot read: its config is not known
+        except (OSError, ValueError, plistlib.InvalidFileException):  # not readable: unknown
             config = None
         yield Installed(label, path, config, daemon)
 

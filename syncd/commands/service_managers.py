@@ -292,7 +292,7 @@ def systemd_install(context: Context, timer: bool, say: Callable[[str], None]) -
     record.save()
     say(
         f"enabled and started {enable} for {context.config_path}; logs: journalctl --user -u "
-        f"{enable.rpartition('.')[0] if not timer else names[0].rpartition('.')[0]}"
+        f"{names[0].rpartition('.')[0]}"
     )
 
 

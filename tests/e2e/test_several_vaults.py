@@ -352,6 +352,20 @@ def test_init_never_overwrites_the_token_file_another_config_uses(machine: Machi
     assert f"kept {shared}" in out
     assert yaml.safe_load(fourth.read_text())["readwise"]["token_file"] == str(shared)
     assert not (machine.configs / "fourth.readwise-token").exists()
+    # both candidates hold other tokens: nothing is written, and it says why
+    fifth_token = machine.configs / "fifth.readwise-token"
+    fifth_token.write_text("tok-someone-elses-0123456789\n")
+    result = machine.syncd(
+        "init", "--config", str(machine.configs / "fifth.yaml"), "--vault", str(machine.vault),
+        "--token", TOKEN_B, check=2,
+    )  # fmt: skip
+    assert result.stderr.splitlines()[-1:] == [
+        f"syncd: init: {shared} and {fifth_token} hold other tokens (other configs may use "
+        f"them); not overwriting either: remove {fifth_token} if no config uses it, and run "
+        "syncd init again"
+    ]
+    assert fifth_token.read_text() == "tok-someone-elses-0123456789\n"
+    assert not (machine.configs / "fifth.yaml").exists()
 
 
 def test_init_at_a_terminal_keeps_the_other_token_too(machine: Machine) -> None:
