@@ -367,3 +367,38 @@ def test_the_packaged_units_are_the_shipped_ones() -> None:
         assert (ROOT / "syncd" / "units" / name).read_text() == (
             ROOT / "systemd" / name
         ).read_text()
+
+
+def test_a_syncd_service_an_older_syncd_gave_another_config_is_undone_by_config(
+    linux: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """issue 21, item 1: before, `install --config obsidian.yaml` rewrote syncd.service to run
+    that config. Now status says so, install for either config refuses to add a second
+    service or take that one over, and `uninstall --config obsidian.yaml` removes it; then each
+    config installs its own."""
+    import hashlib
+    import json
+
+    obsidian = linux.home / ".config" / "syncd" / "obsidian.yaml"
+    obsidian.write_text((linux.home / ".config" / "syncd" / "config.yaml").read_text())
+    obsidian.chmod(0o600)
+    assert run(capsys, "install")[0] == 0
+    unit = linux.unit_dir / "syncd.service"
+    old = unit.read_text().replace(" -m syncd run\n", f" -m syncd run --config {obsidian}\n")
+    unit.write_text(old)  # what the older syncd wrote, and recorded as its own
+    record = linux.home / ".local" / "state" / "syncd" / "services.json"
+    record.write_text(json.dumps({str(unit): hashlib.sha256(old.encode()).hexdigest()}))
+    code, out, _ = run(capsys, "status")
+    assert f"config {obsidian};" in out
+    code, _, err = run(capsys, "install", "--config", str(obsidian))
+    assert code == 2 and f"{unit} is installed and already runs {obsidian}" in err
+    code, _, err = run(capsys, "install")
+    assert code == 2 and f"{unit} runs the config {obsidian}" in err
+    code, out, _ = run(capsys, "uninstall", "--config", str(obsidian))
+    assert code == 0 and f"removed {unit}" in out
+    assert run(capsys, "install", "--config", str(obsidian))[0] == 0
+    assert run(capsys, "install")[0] == 0
+    assert sorted(p.name for p in linux.unit_dir.iterdir()) == [
+        "syncd.service",
+        "syncd@obsidian.service",
+    ]
