@@ -110,12 +110,24 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="run syncd in the background (systemd or launchd)",
         description="install: write and start a systemd user unit (Linux) or launchd agent "
-        "(macOS) running this syncd; uninstall: remove what install wrote (a file "
-        "you changed is kept); status: what is installed and whether it runs.",
+        "(macOS) running this syncd for the config (one per config: the default config's is "
+        "syncd.service, work.yaml's syncd@work.service); uninstall: remove what install wrote "
+        "for the config (a file you changed is kept); status: every syncd service installed, "
+        "its config, and whether it runs.",
     )
     service.add_argument("action", choices=("install", "uninstall", "status"))
     service.add_argument(
         "--timer", action="store_true", help="install an hourly one-shot sync instead of the daemon"
+    )
+    service.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="install: print every file it would write and every command it would run; do nothing",
+    )
+    service.add_argument(
+        "--replace",
+        action="store_true",
+        help="install: take over the service of the same name that runs another config",
     )
     service.set_defaults(module="service")
     return parser

@@ -141,6 +141,7 @@ class Daemon:
             self._notifier.stopping()
             self._stopping.set()
             self._shutdown()
+            self._remember_next(None)  # no daemon, no next sync
         return self.exit_code
 
     def _serve(self) -> None:
@@ -213,16 +214,35 @@ class Daemon:
             log.error("sync failed: %s; next try at %s", error, retry_at.strftime("%H:%M:%S"))
             self._notifier.status(f"last sync failed: {error}")
             self._schedule_retry(retry_at)
+            self._remember_next(retry_at.astimezone())
             self._tell_sync(f"failed: {error}")
             return
         self._failures = 0
         record_sync(self.state, report)
         summary = report.summary()
-        log.info("sync: %s", summary)
+        due = self._next_sync()
+        self._remember_next(due)
+        log.info("sync: %s%s", summary, f"; next sync at {_local(due)}" if due else "")
         for _, message in report.failed:
             log.error("%s", message)
         self._notifier.status(f"last sync {datetime.now().strftime('%H:%M')}: {summary}")
         self._tell_sync(summary)
+
+    def _next_sync(self) -> datetime | None:
+        """When the schedule (or a retry) syncs next; None without a schedule."""
+        if self._scheduler is None:
+            return None
+        times = [
+            job.next_run_time
+            for job in self._scheduler.get_jobs()
+            if job.id in ("sync", "retry") and job.next_run_time is not None
+        ]
+        return min(times, default=None)
+
+    def _remember_next(self, due: datetime | None) -> None:
+        """Keep when the next sync is due in the state, for `syncd status`."""
+        with suppress(sqlite3.Error):
+            self.state.set("next_sync", due.isoformat(timespec="seconds") if due else None)
 
     def _tell_sync(self, summary: str) -> None:
         for hook in self.hooks.after_sync:
@@ -336,6 +356,10 @@ class Daemon:
             self._watcher.stop()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def command(args: argparse.Namespace) -> int:

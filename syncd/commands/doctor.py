@@ -7,6 +7,7 @@ if any failed, so a user sees every problem at once rather than one per run.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -121,13 +122,20 @@ def command(args: argparse.Namespace) -> int:
     from syncd.edges.watcher import inotify_limits
     from syncd.errors import ConfigError
 
+    # The report's lines say all there is: no log line among them (the config's permission
+    # warning is its own check; a retry of the token check ends in that check's line).
+    logging.disable(logging.CRITICAL)
     try:
-        config = load(args, require_token=False)
-    except ConfigError as error:
-        print(f"FAIL config: {error}")
-        return EXIT_PARTIAL
-    print(f"ok   config: {config.source}")
-    checks = run_checks(config, find_config_path(args.config, os.environ), inotify_limits)
-    for check in checks:
-        print(check.line())
+        try:
+            config = load(args, require_token=False)
+        except ConfigError as error:
+            print(f"FAIL config: {error}")
+            return EXIT_PARTIAL
+        print(f"ok   config: {config.source}", flush=True)
+        checks = []
+        for check in run_checks(config, find_config_path(args.config, os.environ), inotify_limits):
+            print(check.line(), flush=True)
+            checks.append(check)
+    finally:
+        logging.disable(logging.NOTSET)
     return EXIT_OK if all(check.ok for check in checks) else EXIT_PARTIAL

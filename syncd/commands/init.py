@@ -10,6 +10,9 @@ Rules it keeps:
 - The token goes to a 0600 file beside the config, `readwise-token` (for the default config that
   is `~/.config/syncd/readwise-token`, the file the systemd units load with `LoadCredential=`); the
   config names it in `readwise.token_file`. The token itself is never printed.
+- A token file is never overwritten: other configs may use it. When `readwise-token` holds
+  another token, the new one goes to a file named after the config (`work.yaml`:
+  `work.readwise-token`); the same token shares the file.
 - A bad answer at a prompt is explained in one line and asked again; a bad flag is an error.
   End of input (Ctrl-D, `</dev/null`) and Ctrl-C end the command cleanly, with nothing written.
 - Both files are written to temporary files first and renamed into place at the end, so a failure
@@ -25,7 +28,7 @@ import re
 import secrets
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -252,6 +255,37 @@ def _private_temp(folder: Path, text: str) -> Path:
     return path
 
 
+def _token_in(path: Path) -> str | None:
+    """The token a file holds ("" for an empty or missing file, None for one unreadable)."""
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def token_file_for(config_path: Path, token: str | None) -> tuple[Path, bool]:
+    """Return where the config's token lives and whether to write it there: `readwise-token`
+    beside the config when it is free or holds this very token, else a file named after the
+    config. Raise UsageError when both hold other tokens: neither is overwritten."""
+    shared = config_path.parent / TOKEN_FILE_NAME
+    if token is None:  # Enter at the prompt: keep the token already in the shared file
+        return shared, False
+    stem = config_path.name.removesuffix(".yaml").removesuffix(".yml") or config_path.name
+    own = config_path.parent / f"{stem}.{TOKEN_FILE_NAME}"
+    for path in (shared, own):
+        held = _token_in(path)
+        if held == token:
+            return path, False
+        if held == "":
+            return path, True
+    raise UsageError(
+        f"init: {shared} and {own} hold other tokens (other configs may use them); not "
+        f"overwriting either: remove {own} if no config uses it, and run syncd init again"
+    )
+
+
 def write_files(config_path: Path, token_file: Path, answers: Answers) -> None:
     """Write the token file (when there is a new token) and the config, or neither."""
     config_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -316,13 +350,15 @@ def run_init(
             None,
             "already exists; not overwriting it (edit it, or remove it and run syncd init again)",
         )
-    token_file = config_path.parent / TOKEN_FILE_NAME
-    answers = gather(flags, Prompter(stdin, out), token_file, Path.cwd(), env, out)
-    write_files(config_path, token_file, answers)
+    shared = config_path.parent / TOKEN_FILE_NAME
+    answers = gather(flags, Prompter(stdin, out), shared, Path.cwd(), env, out)
+    token_file, new = token_file_for(config_path, answers.token)
+    write_files(config_path, token_file, replace(answers, token=answers.token if new else None))
     default_path = Path(os.path.abspath(find_config_path(None, env)))
     print(f"wrote {config_path}", file=stdout)
-    if answers.token is not None:
-        print(f"wrote {token_file} (readable by you only)", file=stdout)
+    if new:
+        other = f"; {shared} holds another token (kept)" if token_file != shared else ""
+        print(f"wrote {token_file} (readable by you only{other})", file=stdout)
     else:
         print(f"kept {token_file}", file=stdout)
     print("next:", file=stdout)

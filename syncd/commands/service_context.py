@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -45,6 +46,10 @@ class Context:
     default_config: bool
     command: tuple[str, ...]  # how to start this syncd
     out: TextIO
+    vault_format: str = "logseq"
+    config_token_file: Path | None = None  # the config's readwise.token_file, when it has one
+    dry_run: bool = False  # say what would be written and run; do nothing
+    replace: bool = False  # take over a unit or agent that runs another config
 
     @property
     def home(self) -> Path:
@@ -52,7 +57,30 @@ class Context:
 
     @property
     def token_file(self) -> Path:
+        """The token file the unit loads: the config's own, else `readwise-token` beside it."""
+        if self.config_token_file is not None and self.config_token_file.is_file():
+            return self.config_token_file
         return self.config_path.parent / "readwise-token"
+
+    @property
+    def instance(self) -> str:
+        """The service's name for this config: "" for the default config (`syncd.service`,
+        `io.syncd.run`), else the config file's name without `.yaml` (`syncd@work.service`,
+        `io.syncd.run.work`), made of letters, digits and `_.-` only."""
+        if self.default_config:
+            return ""
+        stem = self.config_path.name
+        for suffix in (".yaml", ".yml"):
+            stem = stem.removesuffix(suffix)
+        return re.sub(r"[^A-Za-z0-9_.-]", "-", stem).strip(".") or "config"
+
+    @property
+    def format_phrase(self) -> str:
+        return "an Obsidian vault" if self.vault_format == "obsidian" else "a Logseq graph"
+
+    def default_config_path(self) -> Path:
+        env = {key: value for key, value in self.env.items() if key != "SYNCD_CONFIG"}
+        return Path(os.path.abspath(find_config_path(None, env)))
 
     def tool(self, name: str) -> str:
         found = shutil.which(name, path=self.env.get("PATH", os.defpath))
@@ -96,7 +124,11 @@ def syncd_command(argv0: str = sys.argv[0]) -> tuple[str, ...]:
 
 
 def make_context(
-    config_arg: str | None, env: Mapping[str, str], platform: str, out: TextIO
+    config_arg: str | None,
+    env: Mapping[str, str],
+    platform: str,
+    out: TextIO,
+    **options: object,
 ) -> Context:
     config_path = Path(os.path.abspath(find_config_path(config_arg, env)))
     default = Path(
@@ -113,6 +145,7 @@ def make_context(
         default_config=config_path == default,
         command=syncd_command(),
         out=out,
+        **options,  # type: ignore[arg-type]
     )
 
 
@@ -170,8 +203,15 @@ class Placed:
             _write_atomic(path, data)
 
 
-def place(files: Mapping[Path, bytes], record: Record, say: Callable[[str], None]) -> Placed:
-    """Write each file unless it is there already as it should be, or is not ours to replace."""
+def place(
+    files: Mapping[Path, bytes],
+    record: Record,
+    say: Callable[[str], None],
+    *,
+    force: frozenset[Path] = frozenset(),
+) -> Placed:
+    """Write each file unless it is there already as it should be, or is not ours to replace
+    (the files in `force` are replaced all the same: `--replace`)."""
     placed = Placed([], {})
     for path, data in files.items():
         if path.exists():
@@ -180,7 +220,7 @@ def place(files: Mapping[Path, bytes], record: Record, say: Callable[[str], None
                 say(f"{path} is installed already, unchanged")
                 record.files[str(path)] = _digest(data)
                 continue
-            if not record.ours(path):
+            if not record.ours(path) and path not in force:
                 say(
                     f"{path} was changed since syncd wrote it, or was not written by syncd: kept "
                     "as it is (remove it and run `syncd service install` again for syncd's)"

@@ -76,6 +76,8 @@ def collect_status(config: Config, *, books: bool = False) -> dict[str, Any]:
             "last_summary": state.get("last_summary"),
             "cursor": state.get("cursor"),
             "last_error": state.get("last_error"),
+            # when the running daemon syncs next (kept by it after each sync)
+            "next_sync": state.get("next_sync") if status["daemon_pid"] else None,
             "counts": state.counts(),
             "books_not_synced": [vars(problem) for problem in state.problems()],
             "attention": {
@@ -111,12 +113,18 @@ def format_status(status: dict[str, Any]) -> str:
     lines += [
         f"last successful sync: {status['last_success'] or 'never'}",
         f"last sync: {status['last_summary'] or '-'}",
+        *(
+            [f"next sync: {_local(status['next_sync'])} (the daemon, pid {pid})"]
+            if status.get("next_sync")
+            else []
+        ),
         f"cursor: {status['cursor'] or 'none (next sync fetches everything)'}",
         f"books: {counts['books']}; pages: {counts['pages']}; deleted pages: "
         f"{counts['deleted_pages']}",
         f"highlights: {counts['highlights']} ({counts['written']} as written, "
         f"{counts['edited']} edited by you, {counts['deleted']} deleted by you, "
-        f"{counts['conflict']} conflicts, {counts['removed']} removed)",
+        f"{counts['conflict']} conflict{'' if counts['conflict'] == 1 else 's'}, "
+        f"{counts['removed']} removed)",
         f"last error: {status['last_error'] or 'none'}",
     ]
     for problem in status.get("books_not_synced", []):
@@ -144,6 +152,13 @@ def format_status(status: dict[str, Any]) -> str:
     elif counts["books"]:
         lines.append("`syncd status --books` lists every book and its page")
     return "\n".join(lines)
+
+
+def _local(moment: str) -> str:
+    try:
+        return datetime.fromisoformat(moment).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return moment
 
 
 def command(args: argparse.Namespace) -> int:

@@ -10,12 +10,13 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
 
+from syncd.config.build import xdg_dir
 from syncd.config.settings import Config
 from syncd.core.plan import Options
 from syncd.core.render import Style
@@ -95,9 +96,18 @@ def lock_path(config: Config) -> Path:
     return database_path(config.state_dir, config.vault.path).with_suffix(".lock")
 
 
+def shared_lock_path(config: Config, env: Mapping[str, str]) -> Path:
+    """The vault's lock in the default state folder, whatever `state_dir` says: so that two
+    configs naming one vault with different state folders still exclude each other."""
+    default = xdg_dir(env, "XDG_STATE_HOME", ".local/state") / "syncd"
+    return database_path(default, config.vault.path).with_suffix(".lock")
+
+
 @contextmanager
-def vault_lock(config: Config) -> Iterator[IO[str]]:
-    """Hold the vault's lock for the duration; raise VaultError if another syncd holds it."""
+def vault_lock(config: Config, env: Mapping[str, str] | None = None) -> Iterator[IO[str]]:
+    """Hold the vault's lock for the duration; raise VaultError if another syncd holds it. The
+    lock is in the state folder, and also in the default state folder when that is another one
+    (there only when it can be made: a best effort)."""
     path = lock_path(config)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -107,20 +117,36 @@ def vault_lock(config: Config) -> Iterator[IO[str]]:
             f"state folder {path.parent}: cannot write the lock file there "
             f"({error.strerror or error})"
         ) from None
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise VaultError(
-                f"another syncd (pid {holder}) holds the vault {config.vault.path}"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+    with ExitStack() as held:
+        held.enter_context(handle)
+        _take(handle, config)
+        shared = shared_lock_path(config, os.environ if env is None else env)
+        if shared != path:
+            try:
+                shared.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                other = held.enter_context(open(shared, "a+"))
+            except OSError:
+                other = None
+            if other is not None:
+                _take(other, config)
         yield handle
+
+
+def _take(handle: IO[str], config: Config) -> None:
+    """Lock the open lock file `handle` and write who holds it: the pid, and the config it runs
+    (told to a second config of the vault); raise VaultError if another syncd holds it."""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        pid, _, source = handle.read().strip().partition("\n")
+        holder = f"pid {pid or '?'}" + (f", config {source}" if source else "")
+        raise VaultError(f"another syncd ({holder}) holds the vault {config.vault.path}") from None
+    handle.seek(0)
+    handle.truncate()
+    source = os.path.abspath(config.source) if config.source else ""
+    handle.write(f"{os.getpid()}\n{source}")
+    handle.flush()
 
 
 def lock_holder(config: Config) -> int | None:
@@ -135,7 +161,7 @@ def lock_holder(config: Config) -> int | None:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            text = handle.read().strip()
+            text = handle.read().strip().partition("\n")[0]
             return int(text) if text.isdigit() else -1
         fcntl.flock(handle, fcntl.LOCK_UN)
     return None

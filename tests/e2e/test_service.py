@@ -205,17 +205,23 @@ def test_the_timer_is_two_units_that_verify(
 
 
 def test_a_config_elsewhere_goes_on_the_command_line(
-    linux: World, capsys: pytest.CaptureFixture[str]
+    linux: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    """issue 21, item 1: another config's service is an instance named after it, beside the
+    default config's (which it does not touch), and verifies."""
     other = linux.home / "my configs" / "work.yaml"
     other.parent.mkdir()
     other.write_text((linux.home / ".config" / "syncd" / "config.yaml").read_text())
     (other.parent / "readwise-token").write_text(TOKEN)
+    assert run(capsys, "install")[0] == 0
+    default = (linux.unit_dir / "syncd.service").read_bytes()
     code, _, err = run(capsys, "install", "--config", str(other))
     assert code == 0, err
-    assert exec_start(linux.unit_dir / "syncd.service") == (
-        f'ExecStart={sys.executable} -m syncd run --config "{other}"'
-    )
+    unit = linux.unit_dir / "syncd@work.service"
+    assert exec_start(unit) == (f'ExecStart={sys.executable} -m syncd run --config "{other}"')
+    assert (linux.unit_dir / "syncd.service").read_bytes() == default
+    result = verify(unit, tmp_path)
+    assert result.returncode == 0, result.stderr
 
 
 def test_systemctl_refusing_leaves_nothing_installed(
@@ -298,6 +304,33 @@ def test_mac_install_writes_a_launch_agent_and_bootstraps_it(
     assert mac.calls()[-1] == f"launchctl bootout gui/{uid}/io.syncd.run"
 
 
+def test_mac_one_agent_per_config(mac: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """issue 21, item 1: a second config gets its own agent, named after it; status lists both;
+    uninstall --config removes that one only; --dry-run writes and runs nothing."""
+    other = mac.home / "notes" / "obsidian.yaml"
+    other.write_text((mac.home / ".config" / "syncd" / "config.yaml").read_text())
+    (other.parent / "readwise-token").write_text(TOKEN)
+    code, out, _ = run(capsys, "install", "--dry-run", "--config", str(other))
+    path = mac.agents / "io.syncd.run.obsidian.plist"
+    assert code == 0 and f"would write {path} (new):" in out
+    assert f"would run: launchctl bootstrap gui/{os.getuid()} {path}" in out
+    assert not mac.agents.exists() and mac.calls() == []
+    assert run(capsys, "install")[0] == 0
+    assert run(capsys, "install", "--config", str(other))[0] == 0
+    agent = plistlib.loads(path.read_bytes())
+    assert agent["Label"] == "io.syncd.run.obsidian"
+    assert agent["ProgramArguments"][-2:] == ["--config", str(other)]
+    code, out, _ = run(capsys, "status")
+    assert [line.split(":")[0] for line in out.splitlines()] == [
+        "io.syncd.run",
+        "io.syncd.run.obsidian",
+    ]
+    code, out, _ = run(capsys, "uninstall", "--config", str(other))
+    assert code == 0 and not path.exists()
+    assert (mac.agents / "io.syncd.run.plist").exists()
+    assert mac.calls()[-1] == f"launchctl bootout gui/{os.getuid()}/io.syncd.run.obsidian"
+
+
 def test_mac_timer_and_edited_agent(mac: World, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "install", "--timer")[0] == 0
     path = mac.agents / "io.syncd.sync.plist"
@@ -334,3 +367,38 @@ def test_the_packaged_units_are_the_shipped_ones() -> None:
         assert (ROOT / "syncd" / "units" / name).read_text() == (
             ROOT / "systemd" / name
         ).read_text()
+
+
+def test_a_syncd_service_an_older_syncd_gave_another_config_is_undone_by_config(
+    linux: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """issue 21, item 1: before, `install --config obsidian.yaml` rewrote syncd.service to run
+    that config. Now status says so, install for either config refuses to add a second
+    service or take that one over, and `uninstall --config obsidian.yaml` removes it; then each
+    config installs its own."""
+    import hashlib
+    import json
+
+    obsidian = linux.home / ".config" / "syncd" / "obsidian.yaml"
+    obsidian.write_text((linux.home / ".config" / "syncd" / "config.yaml").read_text())
+    obsidian.chmod(0o600)
+    assert run(capsys, "install")[0] == 0
+    unit = linux.unit_dir / "syncd.service"
+    old = unit.read_text().replace(" -m syncd run\n", f" -m syncd run --config {obsidian}\n")
+    unit.write_text(old)  # what the older syncd wrote, and recorded as its own
+    record = linux.home / ".local" / "state" / "syncd" / "services.json"
+    record.write_text(json.dumps({str(unit): hashlib.sha256(old.encode()).hexdigest()}))
+    code, out, _ = run(capsys, "status")
+    assert f"config {obsidian};" in out
+    code, _, err = run(capsys, "install", "--config", str(obsidian))
+    assert code == 2 and f"{unit} is installed and already runs {obsidian}" in err
+    code, _, err = run(capsys, "install")
+    assert code == 2 and f"{unit} runs the config {obsidian}" in err
+    code, out, _ = run(capsys, "uninstall", "--config", str(obsidian))
+    assert code == 0 and f"removed {unit}" in out
+    assert run(capsys, "install", "--config", str(obsidian))[0] == 0
+    assert run(capsys, "install")[0] == 0
+    assert sorted(p.name for p in linux.unit_dir.iterdir()) == [
+        "syncd.service",
+        "syncd@obsidian.service",
+    ]
