@@ -18,6 +18,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -29,6 +30,16 @@ log = logging.getLogger("syncd.readwise")
 MAX_RETRY_AFTER = 300.0  # seconds: a longer Retry-After is capped to this
 MAX_BACKOFF = 60.0
 EXPORT_PATH = "/api/v2/export/"
+# A listing's `count` beyond this is taken for a server fault (a library of a million books is
+# far beyond any Readwise account), as is one that is not a whole number from 0 up.
+MAX_COUNT = 1_000_000
+# Books a listing may serve beyond its largest `count` (it grows while it is paged through).
+COUNT_SLACK = 100
+# Pages in a row with no book and yet a next page: a listing that never ends.
+MAX_EMPTY_PAGES = 3
+# The same book this many times in one listing: the server is going round in circles.
+MAX_SAME_BOOK = 3
+MAX_REDIRECTS = 5
 
 
 class ReadwiseError(SyncdError):
@@ -46,6 +57,7 @@ class ExportPage:
     next_cursor: str | None
     # Readwise's clock when it answered (the `Date` header); None when absent or unparseable.
     server_time: datetime | None = None
+    raw_count: object = None  # the `count` as the body gave it (None: none given)
 
     @classmethod
     def of(cls, body: dict[str, Any], date: str | None) -> ExportPage:
@@ -57,6 +69,7 @@ class ExportPage:
             results=body["results"],
             next_cursor=str(cursor) if cursor not in (None, "") else None,
             server_time=http_date(date),
+            raw_count=count,
         )
 
 
@@ -65,6 +78,77 @@ class RetryPolicy:
     attempts: int = 6  # tries per request for 5xx, timeouts and bad bodies
     rate_limit_waits: int = 10  # 429 answers tolerated per request
     backoff_base: float = 1.0
+
+
+class Listing:
+    """The bounds one paginated listing is held to, page by page: it ends, within a number of
+    requests its own `count` bounds, or `check` raises ReadwiseError naming what went wrong.
+
+    A cursor sent twice, a `count` that is no count (negative, not a number, beyond
+    `MAX_COUNT`), more books than the largest `count` allows, `MAX_EMPTY_PAGES` empty pages
+    in a row that still name a next one, a book served `MAX_SAME_BOOK` times. Shared by the
+    client and the in-memory twin."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.pages = 0
+        self._cursors: set[str] = set()
+        self._largest_count = 0
+        self._served = 0
+        self._empty_in_a_row = 0
+        self._times_served: dict[object, int] = {}
+
+    def check(self, page: ExportPage, raw_count: object) -> None:
+        """Given a page of the listing (and the `count` its body carried), raise ReadwiseError
+        if the listing broke a bound."""
+        self.pages += 1
+        where = f"{self.path} (page {self.pages})"
+        if raw_count is not None and (
+            not isinstance(raw_count, int)
+            or isinstance(raw_count, bool)
+            or not 0 <= raw_count <= MAX_COUNT
+        ):
+            raise ReadwiseError(
+                f"Readwise answered an impossible count {_short(raw_count)} for {where}"
+            )
+        if isinstance(raw_count, int):
+            self._largest_count = max(self._largest_count, raw_count)
+        self._served += len(page.results)
+        if raw_count is not None and self._served > self._largest_count + COUNT_SLACK:
+            raise ReadwiseError(
+                f"Readwise served {self._served} books for {where}, more than its count "
+                f"({self._largest_count}) allows; stopped"
+            )
+        for record in page.results:
+            key = record.get("user_book_id", record.get("id")) if isinstance(record, dict) else None
+            if isinstance(key, (int, str)) and not isinstance(key, bool):
+                times = self._times_served[key] = self._times_served.get(key, 0) + 1
+                if times >= MAX_SAME_BOOK:
+                    raise ReadwiseError(
+                        f"Readwise served book {_short(key)} {times} times in one listing of "
+                        f"{where}; stopped"
+                    )
+        cursor = page.next_cursor
+        if cursor is None:
+            return
+        if cursor in self._cursors:
+            raise ReadwiseError(
+                f"Readwise sent the same next-page cursor twice for {where}; stopped "
+                "(its listing goes round in circles)"
+            )
+        self._cursors.add(cursor)
+        self._empty_in_a_row = 0 if page.results else self._empty_in_a_row + 1
+        if self._empty_in_a_row >= MAX_EMPTY_PAGES:
+            raise ReadwiseError(
+                f"Readwise sent {self._empty_in_a_row} empty pages in a row for {where}, each "
+                "naming a next one; stopped"
+            )
+
+
+def _short(value: object) -> str:
+    """A value from an answer, as a message shows it: one line, at most 40 characters."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class _Retryable(Exception):
@@ -126,7 +210,22 @@ class ApiClient:
         # One request at a time on the session (a Session is not made for threads): a request
         # sent ahead and then left behind is waited for, not overlapped.
         with self._one_request:
-            return self._session.get(self._base + path, params=params, timeout=self._timeout)
+            response = self._session.get(
+                self._base + path, params=params, timeout=self._timeout, allow_redirects=False
+            )
+            for _ in range(MAX_REDIRECTS):
+                if not response.is_redirect:
+                    return response
+                target = urljoin(response.url, response.headers["Location"])
+                response.close()
+                if not _same_origin(target, self._base):
+                    raise ReadwiseError(
+                        f"Readwise redirected {path} to another host "
+                        f"({_origin(target)}); syncd does not follow it with your token "
+                        "(check readwise.base_url)"
+                    )
+                response = self._session.get(target, timeout=self._timeout, allow_redirects=False)
+            raise ReadwiseError(f"Readwise redirected {path} more than {MAX_REDIRECTS} times")
 
     def _pages(self, path: str, params: dict[str, str]) -> Iterator[ExportPage]:
         """Yield the answers of a paginated list (`count`, `nextPageCursor`, `results`) page by
@@ -135,8 +234,10 @@ class ApiClient:
         While the caller works on one page, the next is already being fetched (its bytes, not
         yet parsed): the sync waits for Readwise only as long as Readwise is slower than it."""
         sent = None
+        listing = Listing(path)
         while True:
             page = self._page(path, params, sent)
+            listing.check(page, page.raw_count)
             cursor = page.next_cursor
             if cursor:
                 params = {**params, "pageCursor": cursor}
@@ -150,6 +251,13 @@ class ApiClient:
         self, path: str, params: Mapping[str, str], sent: Future[requests.Response] | None = None
     ) -> ExportPage:
         def parse(response: requests.Response) -> ExportPage:
+            kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if kind in ("text/html", "application/xhtml+xml"):
+                # A captive portal's or a proxy's page: not Readwise; retrying will not help.
+                raise ReadwiseError(
+                    f"Readwise answered HTTP {response.status_code} with an HTML page, not "
+                    f"JSON, for {path} (a captive portal or a proxy in the way?)"
+                )
             body = response.json()
             if not isinstance(body, dict) or not isinstance(body.get("results"), list):
                 raise ValueError("no 'results' list")
@@ -222,6 +330,8 @@ class ApiClient:
             return response
         try:
             return parse(response)
+        except ReadwiseError:
+            raise
         except (ValueError, requests.RequestException) as error:
             # A truncated or invalid body: the content is read lazily, so it fails here.
             raise _Retryable(f"invalid answer body ({type(error).__name__})") from None
@@ -251,6 +361,20 @@ class ReadwiseClient(ApiClient):
         if book_ids:
             params["ids"] = ",".join(str(i) for i in book_ids)
         yield from self._pages(EXPORT_PATH, params)
+
+
+def _origin(url: str) -> str:
+    """The scheme, host and port of a URL (never a user name or password it holds)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def _same_origin(url: str, base: str) -> bool:
+    try:
+        return _origin(url) == _origin(base)
+    except ValueError:  # a port that is no number
+        return False
 
 
 def retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import json
 import secrets
 import socket
 import threading
@@ -81,6 +82,7 @@ class FakeReadwise:
     and `clock` are then not to be given.
     `reader_clock`: seconds, for Reader's limit of 20 requests a minute (`reader_limit`); a
     test moves it (the client's `sleep` can) instead of waiting.
+    `host`: the loopback address to serve on (127.0.0.2: "another host", for redirects).
     """
 
     def __init__(
@@ -92,7 +94,9 @@ class FakeReadwise:
         books: Iterable[Mapping[str, Any]] = (),
         library: Library | None = None,
         reader_clock: Callable[[], float] = time.monotonic,
+        host: str = "127.0.0.1",
     ) -> None:
+        self._host = host
         self._token = token if token is not None else secrets.token_urlsafe(24)
         if library is None:
             library = Library(page_size=page_size, clock=clock)
@@ -106,6 +110,7 @@ class FakeReadwise:
         self._stopping = threading.Event()
         self._httpd: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
+        self._endless = 0  # the cursors a "cursor_endless" fault made up
         self.load(books)
 
     # lifecycle -------------------------------------------------------------------------------
@@ -115,7 +120,7 @@ class FakeReadwise:
         if self._httpd is not None:
             return self
         self._stopping.clear()
-        self._httpd = LoopbackServer(("127.0.0.1", 0), self)
+        self._httpd = LoopbackServer((self._host, 0), self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.01},
@@ -154,7 +159,7 @@ class FakeReadwise:
         """The base URL, `http://127.0.0.1:PORT`; only while started."""
         if self._httpd is None:
             raise RuntimeError("FakeReadwise is not started")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return f"http://{self._host}:{self._httpd.server_address[1]}"
 
     @property
     def token(self) -> str:
@@ -332,6 +337,33 @@ class FakeReadwise:
             return _json_response(400, {"detail": str(problem)})
         return Response(200, body, [("Content-Type", "application/json")])
 
+    def _rewritten(
+        self, handler: Handler, path: str, query: Mapping[str, str], fault: Fault
+    ) -> Response:
+        """The normal answer, its body changed as a "rewrite" fault says."""
+        if fault.rewrite == "cursor_endless":
+            query = {k: v for k, v in query.items() if k != "pageCursor"}
+        response = self._answer(handler, path, query)
+        if response.status != 200:
+            return response
+        body = json.loads(response.body)
+        if fault.rewrite == "cursor_repeats" and query.get("pageCursor"):
+            body["nextPageCursor"] = query["pageCursor"]
+        elif fault.rewrite == "cursor_endless":
+            with self._lock:
+                self._endless += 1
+                body["nextPageCursor"] = f"endless-{self._endless}"
+        elif fault.rewrite == "count":
+            body["count"] = fault.value
+        elif fault.rewrite == "served_twice":
+            books, highlights = fault.value
+            results = body.get("results") or []
+            if highlights:
+                for record in results:
+                    record["highlights"] = [h for h in record["highlights"] for _ in (1, 2)]
+            body["results"] = [r for r in results for _ in (1, 2)] if books else results
+        return Response(200, json_body(body), response.headers)
+
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
 
@@ -373,6 +405,15 @@ class FakeReadwise:
                 )
             elif fault is not None and fault.kind == "bad_json":
                 response = Response(200, fault.body or b"", [("Content-Type", "application/json")])
+            elif fault is not None and fault.kind == "html":
+                response = Response(200, fault.body or b"", [("Content-Type", "text/html")])
+            elif fault is not None and fault.kind == "redirect":
+                target = (fault.body or b"").decode() + urlsplit(handler.path).path
+                raw_query = urlsplit(handler.path).query
+                location = f"{target}?{raw_query}" if raw_query else target
+                response = Response(fault.status_code, b"", [("Location", location)])
+            elif fault is not None and fault.kind == "rewrite":
+                response = self._rewritten(handler, path, query, fault)
             else:
                 if fault is not None and fault.kind == "hang" and not fault.hold(self._stopping):
                     handler.close_connection = True

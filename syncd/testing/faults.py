@@ -23,6 +23,8 @@ from typing import Any
 
 __all__ = ["Fault", "FaultRule", "pick"]
 
+#: A captive portal's page, as a hotel's Wi-Fi answers any request before one signs in.
+CAPTIVE_PORTAL = b"<!DOCTYPE html><html><body>Sign in to the Wi-Fi</body></html>"
 #: How often a held ("hang") response looks whether it may go on or the server stops.
 _HANG_POLL = 0.02
 
@@ -44,6 +46,18 @@ class Fault:
       read); with `short_read=False` the header matches the cut body (the client sees a 200
       whose JSON does not parse).
     - `Fault.bad_json()`: 200 with a JSON content type and a body that is not JSON.
+    - `Fault.html()`: 200 with an HTML page (a captive portal, a proxy's login page).
+    - `Fault.redirect(url)`: 302 to `url` (another host, say); the query is kept.
+
+    A server that misbehaves in its answer's body (the normal answer, changed):
+
+    - `Fault.cursor_repeats()`: `nextPageCursor` is the cursor the request sent (the first
+      page's stays as it is): the client is sent round the same page again and again.
+    - `Fault.cursor_endless()`: every answer is the first page, with a new `nextPageCursor`:
+      a listing that never ends.
+    - `Fault.count(value)`: `count` is `value` (any JSON value: -1, 10**15, "many").
+    - `Fault.served_twice(books=True, highlights=False)`: every book of the page comes twice
+      in `results`; with `highlights`, every highlight twice in its book.
     """
 
     kind: str
@@ -53,6 +67,8 @@ class Fault:
     release: threading.Event | None = None
     delay: float | None = None
     short_read: bool = True
+    rewrite: str | None = None  # "cursor_repeats", "cursor_endless", "count", "served_twice"
+    value: Any = None  # the `count` of a "count" fault; (books, highlights) of "served_twice"
 
     @classmethod
     def status(
@@ -110,6 +126,38 @@ class Fault:
     def bad_json(cls, body: bytes = b'{"count": 1, "nextPageCursor": null, "results": [{') -> Fault:
         """Answer 200 `application/json` with `body`, which is not valid JSON."""
         return cls("bad_json", body=body)
+
+    @classmethod
+    def html(
+        cls, body: bytes = b"<!DOCTYPE html><html><body>Sign in to the Wi-Fi</body></html>"
+    ) -> Fault:
+        """Answer 200 `text/html` with `body`."""
+        return cls("html", body=body)
+
+    @classmethod
+    def redirect(cls, url: str, *, status: int = 302) -> Fault:
+        """Answer `status` with `Location: url` followed by the request's query."""
+        return cls("redirect", status_code=status, body=url.encode())
+
+    @classmethod
+    def cursor_repeats(cls) -> Fault:
+        """The normal answer, with the request's own `pageCursor` as `nextPageCursor`."""
+        return cls("rewrite", rewrite="cursor_repeats")
+
+    @classmethod
+    def cursor_endless(cls) -> Fault:
+        """The first page, whatever was asked, with a `nextPageCursor` never sent before."""
+        return cls("rewrite", rewrite="cursor_endless")
+
+    @classmethod
+    def count(cls, value: Any) -> Fault:
+        """The normal answer, with `count` set to `value`."""
+        return cls("rewrite", rewrite="count", value=value)
+
+    @classmethod
+    def served_twice(cls, *, books: bool = True, highlights: bool = False) -> Fault:
+        """The normal answer with every book (and/or every highlight of each book) twice."""
+        return cls("rewrite", rewrite="served_twice", value=(books, highlights))
 
     def hold(self, stopping: threading.Event) -> bool:
         """Wait as a "hang" fault says; return False if `stopping` is set first."""

@@ -1,0 +1,218 @@
+"""issue 22, class 2: a server that misbehaves is bounded. Through `syncd sync` against the
+loopback Readwise with its switchable faults: the sync ends with a clear one-line error within a
+bounded number of requests (or completes, where what it was served allows), nothing is lost or
+written twice, the token goes nowhere else, and the next sync recovers."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from syncd.testing.fakereadwise import FakeReadwise
+from syncd.testing.faults import Fault
+from tests.support.processes import (
+    TOKEN,
+    Library,
+    assert_each_once,
+    run_syncd,
+    status_json,
+    syncd_env,
+    write_config,
+)
+
+BOOKS, PER_BOOK, PAGE_SIZE = 6, 3, 2
+# A bound for failure only: a sync against a server in a loop on main never ended.
+SUBPROCESS_TIMEOUT = 60
+
+
+@dataclass
+class World:
+    server: FakeReadwise
+    library: Library
+    vault: Path
+    config: Path
+
+    def sync(self) -> tuple[int, str]:
+        result = run_syncd(
+            "sync", "--config", str(self.config), env=syncd_env(), timeout=SUBPROCESS_TIMEOUT
+        )
+        assert "Traceback" not in result.stderr, result.stderr
+        assert TOKEN not in result.stderr + result.stdout
+        return result.returncode, result.stderr
+
+    def exports(self) -> int:
+        return len(self.server.requests_to("export"))
+
+    def all_once(self) -> None:
+        assert_each_once(self.vault, self.library.markers.values())
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    with FakeReadwise(token=TOKEN, page_size=PAGE_SIZE) as server:
+        library = Library(server, random.Random(22))
+        library.add_books(BOOKS, PER_BOOK)
+        vault = tmp_path / "graph"
+        vault.mkdir()
+        config = write_config(
+            tmp_path / "config.yaml",
+            server.url,
+            vault,
+            tmp_path / "state",
+            sync={"sync_log_page": None},
+        )
+        yield World(server, library, vault, config)
+
+
+def error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines, "no error shown"
+    return lines[-1]
+
+
+def recovers(world: World) -> None:
+    """The faults gone, the next sync completes and every highlight is on disk once; one
+    more highlight arrives once too."""
+    world.server.clear_faults()
+    code, stderr = world.sync()
+    assert code == 0, stderr
+    world.all_once()
+    world.library.add_highlights(2)
+    code, stderr = world.sync()
+    assert code == 0, stderr
+    world.all_once()
+
+
+@pytest.mark.parametrize(
+    ("fault", "after", "words"),
+    [
+        pytest.param(Fault.cursor_repeats(), 1, "same next-page cursor", id="cursor-repeats"),
+        pytest.param(Fault.cursor_endless(), 0, "served book", id="cursor-endless"),
+        pytest.param(Fault.count(-1), 1, "impossible count -1", id="count-negative"),
+        pytest.param(Fault.count(10**15), 0, "impossible count", id="count-huge"),
+        pytest.param(Fault.count("many"), 1, "impossible count 'many'", id="count-text"),
+        pytest.param(Fault.html(), 1, "HTML page", id="html"),
+    ],
+)
+def test_a_misbehaving_listing_ends_the_sync_with_one_clear_line(
+    world: World, fault: Fault, after: int, words: str
+) -> None:
+    world.server.inject("export", fault, times=None, after=after)
+    code, stderr = world.sync()
+    assert code == 4, stderr
+    assert words in error_line(stderr), stderr
+    # Bounded: a few more requests than the listing's pages, never thousands (main: forever).
+    assert world.exports() <= BOOKS // PAGE_SIZE + 2 * 3, world.exports()
+    on_disk = world.library.markers.values()
+    assert_each_once_or_absent(world.vault, on_disk)
+    recovers(world)
+
+
+def assert_each_once_or_absent(vault: Path, markers: Any) -> None:
+    """What the failed sync wrote is there once (never twice); the rest is not there yet."""
+    from tests.support.processes import markers_on_disk
+
+    counts = markers_on_disk(vault)
+    assert all(n == 1 for n in counts.values()), counts
+    assert set(counts) <= set(markers)
+
+
+def test_a_listing_that_never_ends_with_new_books_is_bounded_by_its_count(world: World) -> None:
+    """Endless pages of books never seen, each page naming a next one: at most `count` (and a
+    little slack) books, then a clear error."""
+    world.server.inject("export", Fault.cursor_endless(), times=None)
+    world.server.inject("export", Fault.count(3), times=None)
+    code, stderr = world.sync()
+    assert code == 4, stderr
+    assert world.exports() <= 10, world.exports()
+    recovers(world)
+
+
+@pytest.mark.parametrize(
+    ("books", "highlights"), [(True, False), (False, True), (True, True)], ids=str
+)
+def test_books_and_highlights_served_twice_are_written_once(
+    world: World, books: bool, highlights: bool
+) -> None:
+    world.server.inject(
+        "export", Fault.served_twice(books=books, highlights=highlights), times=None
+    )
+    code, stderr = world.sync()
+    assert code == 0, stderr
+    world.all_once()
+    world.library.add_highlights(3)
+    code, stderr = world.sync()
+    assert code == 0, stderr
+    world.all_once()
+    recovers(world)
+
+
+def test_a_listing_that_changes_between_its_pages_loses_nothing(world: World) -> None:
+    """A book added while the listing is paged (its count grows between pages): the sync
+    completes; the cursor stays where it was, so the next sync asks for the same span again
+    and anything the changing listing skipped arrives."""
+    code, stderr = world.sync()
+    assert code == 0, stderr
+    before = status_json(world.config)["cursor"]
+    assert before is not None
+    world.library.add_highlights(6)
+    world.server.inject("export", Fault.count(BOOKS + 5), times=1, after=1)
+    code, stderr = world.sync()
+    assert code == 0, stderr
+    world.all_once()
+    assert "changed while" in stderr, stderr
+    assert status_json(world.config).get("cursor") == before
+    recovers(world)
+
+
+def test_a_redirect_to_another_host_is_not_followed_and_the_token_not_sent(
+    world: World,
+) -> None:
+    with FakeReadwise(token=TOKEN, host="127.0.0.2") as other:
+        other.add_book(title="Elsewhere", highlights=[{"text": "Not yours."}])
+        world.server.inject("export", Fault.redirect(other.url), times=None)
+        code, stderr = world.sync()
+        assert code == 4, stderr
+        line = error_line(stderr)
+        assert "another host" in line and "127.0.0.2" in line, stderr
+        assert other.requests == [], other.requests
+        # The same, to the same address on another port.
+        with FakeReadwise(token=TOKEN) as third:
+            world.server.clear_faults()
+            world.server.inject("export", Fault.redirect(third.url), times=None)
+            code, stderr = world.sync()
+            assert code == 4 and "another host" in error_line(stderr), stderr
+            assert third.requests == []
+    assert not list(world.vault.rglob("Elsewhere*"))
+    recovers(world)
+
+
+def test_a_redirect_within_the_server_is_followed(world: World) -> None:
+    world.server.inject("export", Fault.redirect(world.server.url), times=1)
+    code, stderr = world.sync()
+    assert code == 0, stderr
+    world.all_once()
+
+
+def test_requests_itself_strips_the_token_on_a_redirect_to_another_host() -> None:
+    """What syncd no longer relies on, checked all the same: `requests` following a redirect
+    to another host (127.0.0.1 -> 127.0.0.2) drops the Authorization header."""
+    with (
+        FakeReadwise(token=TOKEN) as here,
+        FakeReadwise(token=TOKEN, host="127.0.0.2") as there,
+    ):
+        here.inject("export", Fault.redirect(there.url), times=1)
+        response = requests.get(
+            here.url + "/api/v2/export/",
+            headers={"Authorization": f"Token {TOKEN}"},
+            timeout=10,
+        )
+        assert response.status_code == 401
+        assert response.json() == {"detail": "Authentication credentials were not provided."}
+        assert [r.status for r in there.requests] == [401]
