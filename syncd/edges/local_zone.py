@@ -98,7 +98,7 @@ def zone_from_env(env: Mapping[str, str]) -> tuple[tzinfo, str | None]:
         return zoneinfo.ZoneInfo(name), None
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         pass
-    if not value.startswith(":") and POSIX_RULE.fullmatch(value):
+    if POSIX_RULE.fullmatch(name):  # the C library reads a rule after a colon as well
         return CLibraryZone(), None
     return timezone.utc, (
         f"TZ={value!r} is neither a time zone name nor a POSIX TZ rule; "

@@ -6,6 +6,8 @@ written twice, the token goes nowhere else, and the next sync recovers."""
 from __future__ import annotations
 
 import random
+import signal
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ from tests.support.processes import (
     assert_each_once,
     run_syncd,
     status_json,
+    syncd_command,
     syncd_env,
     write_config,
 )
@@ -216,3 +219,34 @@ def test_requests_itself_strips_the_token_on_a_redirect_to_another_host() -> Non
         assert response.status_code == 401
         assert response.json() == {"detail": "Authentication credentials were not provided."}
         assert [r.status for r in there.requests] == [401]
+
+
+def test_the_daemon_survives_a_listing_in_circles_and_stops_on_sigterm(world: World) -> None:
+    """`syncd run` against a server whose cursor repeats: its sync fails with the one line,
+    the daemon stays up to try again later, and SIGTERM stops it (exit 0, no traceback)."""
+    world.server.inject("export", Fault.cursor_repeats(), times=None, after=1)
+    process = subprocess.Popen(
+        syncd_command("run", "--config", str(world.config)),
+        env=syncd_env(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert process.stderr is not None
+        while not any("sync failed" in line for line in lines):
+            line = process.stderr.readline()
+            assert line and len(lines) < 2000, "".join(lines[-20:])  # main: pages forever
+            lines.append(line)
+        assert "same next-page cursor" in lines[-1], lines[-1]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=SUBPROCESS_TIMEOUT) == 0
+        lines += process.stderr.readlines()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    output = "".join(lines)
+    assert "Traceback" not in output and TOKEN not in output, output
+    assert world.exports() <= BOOKS // PAGE_SIZE + 2
+    recovers(world)

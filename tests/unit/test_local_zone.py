@@ -85,6 +85,7 @@ def test_the_c_library_zone_is_a_consistent_tzinfo() -> None:
         ("<+0330>-3:30", "CLibraryZone"),
         ("EST5EDT", "ZoneInfo"),
         ("JST-9", "CLibraryZone"),
+        (":JST-9", "CLibraryZone"),
         (":/etc/localtime", "CLibraryZone"),
     ],
 )
