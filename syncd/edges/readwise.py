@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -38,7 +38,7 @@ COUNT_SLACK = 100
 # Pages in a row with no book and yet a next page: a listing that never ends.
 MAX_EMPTY_PAGES = 3
 # The same book this many times in one listing: the server is going round in circles.
-MAX_SAME_BOOK = 3
+MAX_SAME_BOOK = 3  # `Listing` counts no further: it keeps the books served once and twice
 MAX_REDIRECTS = 5
 
 
@@ -58,6 +58,9 @@ class ExportPage:
     # Readwise's clock when it answered (the `Date` header); None when absent or unparseable.
     server_time: datetime | None = None
     raw_count: object = None  # the `count` as the body gave it (None: none given)
+    # How the listing changed while it was paged through, once `Listing` saw it (None: it did
+    # not, as far as the pages tell).
+    changed: str | None = None
 
     @classmethod
     def of(cls, body: dict[str, Any], date: str | None) -> ExportPage:
@@ -87,7 +90,11 @@ class Listing:
     A cursor sent twice, a `count` that is no count (negative, not a number, beyond
     `MAX_COUNT`), more books than the largest `count` allows, `MAX_EMPTY_PAGES` empty pages
     in a row that still name a next one, a book served `MAX_SAME_BOOK` times. Shared by the
-    client and the in-memory twin."""
+    client and the in-memory twin.
+
+    A listing that changed while it was paged through (its `count` changed, a book came a
+    second time) is no error: the pages from then on say how (`ExportPage.changed`), so that
+    the sync keeps its cursor (a book the shifting listing skipped comes next time)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -96,11 +103,15 @@ class Listing:
         self._largest_count = 0
         self._served = 0
         self._empty_in_a_row = 0
-        self._times_served: dict[object, int] = {}
+        self._first_count: int | None = None
+        self._once: set[object] = set()  # the books served so far
+        self._twice: set[object] = set()  # ... of which those served twice
+        self.changed: str | None = None
 
-    def check(self, page: ExportPage, raw_count: object) -> None:
-        """Given a page of the listing (and the `count` its body carried), raise ReadwiseError
-        if the listing broke a bound."""
+    def check(self, page: ExportPage) -> ExportPage:
+        """Given the next page of the listing, return it (with `changed` set once the listing
+        is seen to have changed). Raise ReadwiseError if the listing broke a bound."""
+        raw_count = page.raw_count
         self.pages += 1
         where = f"{self.path} (page {self.pages})"
         if raw_count is not None and (
@@ -113,6 +124,10 @@ class Listing:
             )
         if isinstance(raw_count, int):
             self._largest_count = max(self._largest_count, raw_count)
+            if self._first_count is None:
+                self._first_count = raw_count
+            elif raw_count != self._first_count and self.changed is None:
+                self.changed = f"its count went from {self._first_count} to {raw_count}"
         self._served += len(page.results)
         if raw_count is not None and self._served > self._largest_count + COUNT_SLACK:
             raise ReadwiseError(
@@ -121,16 +136,22 @@ class Listing:
             )
         for record in page.results:
             key = record.get("user_book_id", record.get("id")) if isinstance(record, dict) else None
-            if isinstance(key, (int, str)) and not isinstance(key, bool):
-                times = self._times_served[key] = self._times_served.get(key, 0) + 1
-                if times >= MAX_SAME_BOOK:
-                    raise ReadwiseError(
-                        f"Readwise served book {_short(key)} {times} times in one listing of "
-                        f"{where}; stopped"
-                    )
+            if not isinstance(key, (int, str)) or isinstance(key, bool):
+                continue
+            if key in self._twice:
+                raise ReadwiseError(
+                    f"Readwise served book {_short(key)} {MAX_SAME_BOOK} times in one listing "
+                    f"of {where}; stopped"
+                )
+            if key in self._once:
+                self._twice.add(key)
+                self.changed = self.changed or f"book {_short(key)} came twice"
+            self._once.add(key)
+        if self.changed is not None:
+            page = replace(page, changed=self.changed)
         cursor = page.next_cursor
         if cursor is None:
-            return
+            return page
         if cursor in self._cursors:
             raise ReadwiseError(
                 f"Readwise sent the same next-page cursor twice for {where}; stopped "
@@ -143,6 +164,7 @@ class Listing:
                 f"Readwise sent {self._empty_in_a_row} empty pages in a row for {where}, each "
                 "naming a next one; stopped"
             )
+        return page
 
 
 def _short(value: object) -> str:
@@ -236,8 +258,7 @@ class ApiClient:
         sent = None
         listing = Listing(path)
         while True:
-            page = self._page(path, params, sent)
-            listing.check(page, page.raw_count)
+            page = listing.check(self._page(path, params, sent))
             cursor = page.next_cursor
             if cursor:
                 params = {**params, "pageCursor": cursor}

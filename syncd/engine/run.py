@@ -184,21 +184,10 @@ class Run:
 
     def _fetch(self, pages: Iterator[ExportPage], touched: list[int]) -> None:
         done = highlights = 0
-        first_count: int | None = None
-        served: set[int] = set()
         try:
             for page in pages:
                 log.info("export page: %d book(s)", len(page.results))
-                if first_count is None:
-                    first_count = page.count
-                elif page.count != first_count and self._listing_changed is None:
-                    self._listing_changed = f"its count went from {first_count} to {page.count}"
-                for record in page.results:
-                    book_id, _ = _id_and_title(record)
-                    if book_id in served and self._listing_changed is None:
-                        self._listing_changed = f"book {book_id} came twice"
-                    if book_id is not None:
-                        served.add(book_id)
+                self._listing_changed = self._listing_changed or page.changed
                 if self._server_time is None and self._newest_seen is None:
                     self._server_time = page.server_time  # the first answer's
                 record = None

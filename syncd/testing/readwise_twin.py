@@ -69,9 +69,8 @@ class ReadwiseTwin:
         listing = Listing(EXPORT_PATH)
         while True:
             self.requests_made += 1
-            page = ahead if ahead is not None else self._export_page(params)
+            page = listing.check(ahead if ahead is not None else self._export_page(params))
             ahead = None
-            listing.check(page, page.raw_count)
             cursor = page.next_cursor
             if cursor:
                 params = {**params, "pageCursor": cursor}
@@ -121,8 +120,7 @@ class ReaderTwin:
                 body: Any = json.loads(self.library.reader.list_body(params))
             except BadQuery:
                 raise ReadwiseError(f"Readwise answered HTTP 400 for {LIST_PATH}") from None
-            page = _page(body, self.library)
-            listing.check(page, page.raw_count)
+            page = listing.check(_page(body, self.library))
             yield page
             if not page.next_cursor:
                 return

@@ -19,7 +19,7 @@ def page(ids: list[int], cursor: str | None, count: Any = 10) -> ExportPage:
 
 def walk(listing: Listing, *pages: ExportPage) -> None:
     for p in pages:
-        listing.check(p, p.raw_count)
+        listing.check(p)
 
 
 def test_a_listing_that_behaves_passes() -> None:
@@ -55,3 +55,13 @@ def test_a_count_that_is_no_count_stops_it(count: Any) -> None:
         return
     with pytest.raises(ReadwiseError, match="impossible count"):
         walk(listing, page([1], None, count=count))
+
+
+def test_a_listing_that_changed_says_so_on_its_pages() -> None:
+    listing = Listing("/x/")
+    assert listing.check(page([1, 2], "a")).changed is None
+    assert listing.check(page([2, 3], "b")).changed == "book 2 came twice"
+    assert listing.check(page([4], None, count=12)).changed == "book 2 came twice"
+    other = Listing("/x/")
+    other.check(page([1], "a"))
+    assert other.check(page([2], None, count=11)).changed == "its count went from 10 to 11"
