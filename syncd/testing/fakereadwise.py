@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import secrets
 import socket
 import threading
@@ -39,7 +38,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from syncd.testing.export import BadQuery, json_body
-from syncd.testing.faults import Fault, FaultRule, pick
+from syncd.testing.faults import Fault, FaultRule, answer_instead, pick, rewrite
 from syncd.testing.library import Library, utc_now
 from syncd.testing.reader_library import RateLimit
 from syncd.testing.wire import Handler, LoopbackServer, Response
@@ -82,7 +81,6 @@ class FakeReadwise:
     and `clock` are then not to be given.
     `reader_clock`: seconds, for Reader's limit of 20 requests a minute (`reader_limit`); a
     test moves it (the client's `sleep` can) instead of waiting.
-    `host`: the loopback address to serve on (127.0.0.2: "another host", for redirects).
     """
 
     def __init__(
@@ -110,7 +108,6 @@ class FakeReadwise:
         self._stopping = threading.Event()
         self._httpd: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
-        self._endless = 0  # the cursors a "cursor_endless" fault made up
         self.load(books)
 
     # lifecycle -------------------------------------------------------------------------------
@@ -156,7 +153,7 @@ class FakeReadwise:
 
     @property
     def url(self) -> str:
-        """The base URL, `http://127.0.0.1:PORT`; only while started."""
+        """The base URL, `http://127.0.0.1:PORT` (or `host`, as 127.0.0.2); only while started."""
         if self._httpd is None:
             raise RuntimeError("FakeReadwise is not started")
         return f"http://{self._host}:{self._httpd.server_address[1]}"
@@ -337,33 +334,6 @@ class FakeReadwise:
             return _json_response(400, {"detail": str(problem)})
         return Response(200, body, [("Content-Type", "application/json")])
 
-    def _rewritten(
-        self, handler: Handler, path: str, query: Mapping[str, str], fault: Fault
-    ) -> Response:
-        """The normal answer, its body changed as a "rewrite" fault says."""
-        if fault.rewrite == "cursor_endless":
-            query = {k: v for k, v in query.items() if k != "pageCursor"}
-        response = self._answer(handler, path, query)
-        if response.status != 200:
-            return response
-        body = json.loads(response.body)
-        if fault.rewrite == "cursor_repeats" and query.get("pageCursor"):
-            body["nextPageCursor"] = query["pageCursor"]
-        elif fault.rewrite == "cursor_endless":
-            with self._lock:
-                self._endless += 1
-                body["nextPageCursor"] = f"endless-{self._endless}"
-        elif fault.rewrite == "count":
-            body["count"] = fault.value
-        elif fault.rewrite == "served_twice":
-            books, highlights = fault.value
-            results = body.get("results") or []
-            if highlights:
-                for record in results:
-                    record["highlights"] = [h for h in record["highlights"] for _ in (1, 2)]
-            body["results"] = [r for r in results for _ in (1, 2)] if books else results
-        return Response(200, json_body(body), response.headers)
-
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
 
@@ -397,23 +367,12 @@ class FakeReadwise:
             if fault is not None and fault.kind == "reset":
                 handler.reset_connection()
                 return
-            if fault is not None and fault.kind == "status":
-                response = Response(
-                    fault.status_code,
-                    fault.body or b"",
-                    [("Content-Type", "application/json"), *fault.headers],
-                )
-            elif fault is not None and fault.kind == "bad_json":
-                response = Response(200, fault.body or b"", [("Content-Type", "application/json")])
-            elif fault is not None and fault.kind == "html":
-                response = Response(200, fault.body or b"", [("Content-Type", "text/html")])
-            elif fault is not None and fault.kind == "redirect":
-                target = (fault.body or b"").decode() + urlsplit(handler.path).path
-                raw_query = urlsplit(handler.path).query
-                location = f"{target}?{raw_query}" if raw_query else target
-                response = Response(fault.status_code, b"", [("Location", location)])
+            if fault is not None and (instead := answer_instead(fault, handler.path)):
+                response = instead
             elif fault is not None and fault.kind == "rewrite":
-                response = self._rewritten(handler, path, query, fault)
+                response = self._answer(handler, path, fault.query_for(query))
+                if response.status == 200:
+                    response = Response(200, rewrite(response.body, fault, query), response.headers)
             else:
                 if fault is not None and fault.kind == "hang" and not fault.hold(self._stopping):
                     handler.close_connection = True

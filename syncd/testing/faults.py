@@ -13,6 +13,7 @@ A `Fault` says how to answer a request instead of (or on top of) the normal answ
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -20,11 +21,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
-__all__ = ["Fault", "FaultRule", "pick"]
+from syncd.testing.wire import Response
+
+__all__ = ["Fault", "FaultRule", "answer_instead", "pick", "rewrite"]
 
 #: A captive portal's page, as a hotel's Wi-Fi answers any request before one signs in.
 CAPTIVE_PORTAL = b"<!DOCTYPE html><html><body>Sign in to the Wi-Fi</body></html>"
+#: The cursors an endless listing makes up, each new.
+_ENDLESS = itertools.count(1)
 #: How often a held ("hang") response looks whether it may go on or the server stops.
 _HANG_POLL = 0.02
 
@@ -159,6 +165,12 @@ class Fault:
         """The normal answer with every book (and/or every highlight of each book) twice."""
         return cls("rewrite", rewrite="served_twice", value=(books, highlights))
 
+    def query_for(self, query: Mapping[str, str]) -> Mapping[str, str]:
+        """The query the normal answer is made for: an endless listing's is always page one."""
+        if self.rewrite == "cursor_endless":
+            return {k: v for k, v in query.items() if k != "pageCursor"}
+        return query
+
     def hold(self, stopping: threading.Event) -> bool:
         """Wait as a "hang" fault says; return False if `stopping` is set first."""
         deadline = None if self.delay is None else time.monotonic() + self.delay
@@ -221,3 +233,40 @@ def _encode_body(body: bytes | str | Mapping[str, Any] | list[Any]) -> bytes:
     if isinstance(body, str):
         return body.encode()
     return json.dumps(body).encode()
+
+
+def answer_instead(fault: Fault, request_path: str) -> Response | None:
+    """The response of a fault that answers instead of the server (a status, a body that is
+    not JSON, an HTML page, a redirect); None for the other kinds. `request_path`: the
+    request's path and query, which a redirect keeps."""
+    if fault.kind == "status":
+        headers = [("Content-Type", "application/json"), *fault.headers]
+        return Response(fault.status_code, fault.body or b"", headers)
+    if fault.kind in ("bad_json", "html"):
+        kind = "text/html" if fault.kind == "html" else "application/json"
+        return Response(200, fault.body or b"", [("Content-Type", kind)])
+    if fault.kind == "redirect":
+        parts = urlsplit(request_path)
+        target = (fault.body or b"").decode() + parts.path
+        location = f"{target}?{parts.query}" if parts.query else target
+        return Response(fault.status_code, b"", [("Location", location)])
+    return None
+
+
+def rewrite(body: bytes, fault: Fault, query: Mapping[str, str]) -> bytes:
+    """Given the normal answer's JSON body, return it changed as a "rewrite" fault says."""
+    value = json.loads(body)
+    if fault.rewrite == "cursor_repeats" and query.get("pageCursor"):
+        value["nextPageCursor"] = query["pageCursor"]
+    elif fault.rewrite == "cursor_endless":
+        value["nextPageCursor"] = f"endless-{next(_ENDLESS)}"  # never given before
+    elif fault.rewrite == "count":
+        value["count"] = fault.value
+    elif fault.rewrite == "served_twice":
+        books, highlights = fault.value
+        results = value.get("results") or []
+        if highlights:
+            for record in results:
+                record["highlights"] = [h for h in record["highlights"] for _ in (1, 2)]
+        value["results"] = [r for r in results for _ in (1, 2)] if books else results
+    return json.dumps(value).encode()

@@ -3,7 +3,7 @@
 `ReadwiseTwin` stands in for `syncd.edges.readwise.ReadwiseClient` wherever a sync needs one
 (`make_syncer(..., client=twin)`): `check_token()`, `export(updated_after, book_ids)` yielding
 `ExportPage`s, `requests_made`, and a `sleep` the daemon may swap. A listing is held to the
-bounds the client holds it to (`syncd.edges.readwise.Listing`). It asks the library exactly
+bounds the client holds it to (`syncd.edges.listing.Listing`). It asks the library exactly
 what the client asks the loopback server (the same query parameters), reads the same JSON body,
 and stamps each page with the time the server's `Date` header would carry (the library's clock,
 to the second). tests/contract/test_readwise_contract.py holds both to the same results.
@@ -20,14 +20,9 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+from syncd.edges.listing import ExportPage, Listing, ReadwiseError
 from syncd.edges.reader import LIST_PATH
-from syncd.edges.readwise import (
-    EXPORT_PATH,
-    ExportPage,
-    Listing,
-    ReadwiseError,
-    format_cursor,
-)
+from syncd.edges.readwise import EXPORT_PATH, format_cursor
 from syncd.errors import AuthError
 from syncd.testing.export import BadQuery
 from syncd.testing.library import Library

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from syncd.edges.readwise import COUNT_SLACK, MAX_COUNT, ExportPage, Listing, ReadwiseError
+from syncd.edges.listing import COUNT_SLACK, MAX_COUNT, ExportPage, Listing, ReadwiseError
 
 
 def page(ids: list[int], cursor: str | None, count: Any = 10) -> ExportPage:
