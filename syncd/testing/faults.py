@@ -17,7 +17,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -64,6 +64,11 @@ class Fault:
     - `Fault.count(value)`: `count` is `value` (any JSON value: -1, 10**15, "many").
     - `Fault.served_twice(books=True, highlights=False)`: every book of the page comes twice
       in `results`; with `highlights`, every highlight twice in its book.
+    - `Fault.offset_paging()`: the listing paged by offset in the order of the books' last
+      change (`syncd.testing.export`), as a server whose listing shifts when a book changes.
+
+    Any fault may carry `before`, called when it answers, before the answer is made (to change
+    the library between two pages of a listing, say).
     """
 
     kind: str
@@ -75,6 +80,7 @@ class Fault:
     short_read: bool = True
     rewrite: str | None = None  # "cursor_repeats", "cursor_endless", "count", "served_twice"
     value: Any = None  # the `count` of a "count" fault; (books, highlights) of "served_twice"
+    before: Callable[[], None] | None = None
 
     @classmethod
     def status(
@@ -161,6 +167,11 @@ class Fault:
         return cls("rewrite", rewrite="count", value=value)
 
     @classmethod
+    def offset_paging(cls, *, before: Callable[[], None] | None = None) -> Fault:
+        """The listing paged by offset (`offset:N` cursors) in the order of last change."""
+        return cls("rewrite", rewrite="offset_paging", before=before)
+
+    @classmethod
     def served_twice(cls, *, books: bool = True, highlights: bool = False) -> Fault:
         """The normal answer with every book (and/or every highlight of each book) twice."""
         return cls("rewrite", rewrite="served_twice", value=(books, highlights))
@@ -169,6 +180,8 @@ class Fault:
         """The query the normal answer is made for: an endless listing's is always page one."""
         if self.rewrite == "cursor_endless":
             return {k: v for k, v in query.items() if k != "pageCursor"}
+        if self.rewrite == "offset_paging":
+            return {**query, "pageCursor": query.get("pageCursor") or "offset:0"}
         return query
 
     def hold(self, stopping: threading.Event) -> bool:
@@ -224,6 +237,8 @@ def pick(rules: Iterable[FaultRule], path: str) -> Fault | None:
         if chosen is None and rule._wants():
             rule.fired += 1
             chosen = rule.fault
+    if chosen is not None and chosen.before is not None:
+        chosen.before()
     return chosen
 
 

@@ -10,6 +10,7 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -250,3 +251,48 @@ def test_the_daemon_survives_a_listing_in_circles_and_stops_on_sigterm(world: Wo
     assert "Traceback" not in output and TOKEN not in output, output
     assert world.exports() <= BOOKS // PAGE_SIZE + 2
     recovers(world)
+
+
+def test_a_listing_that_shifts_between_its_pages_loses_no_highlight(tmp_path: Path) -> None:
+    """A server paging by offset in the order of the last change: a book changed between the
+    first and second page moves to the end, so it comes twice and the book after the first
+    page is skipped. The sync completes; the next one brings the skipped book's highlight (on
+    main the cursor moved past it: lost for good)."""
+    moment = [datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)]
+
+    def clock() -> datetime:
+        moment[0] += timedelta(seconds=1)
+        return moment[0]
+
+    with FakeReadwise(token=TOKEN, page_size=PAGE_SIZE, clock=clock) as server:
+        library = Library(server, random.Random(7))
+        library.add_books(BOOKS, PER_BOOK)
+        vault = tmp_path / "graph"
+        vault.mkdir()
+        config = write_config(
+            tmp_path / "config.yaml",
+            server.url,
+            vault,
+            tmp_path / "state",
+            sync={"sync_log_page": None},
+        )
+        world = World(server, library, vault, config)
+        assert world.sync()[0] == 0
+        for book in library.books:  # one new highlight each, in this order
+            library.add_highlights(1, [book])
+        moment[0] += timedelta(minutes=10)
+        first = library.books[0]
+
+        def change_the_first_book() -> None:
+            highlight = server.book(first)["highlights"][0]["id"]
+            server.update_highlight(highlight, note="changed while the listing was paged")
+
+        server.inject("export", Fault.offset_paging(before=change_the_first_book), after=1)
+        server.inject("export", Fault.offset_paging(), times=None)
+        code, stderr = world.sync()
+        assert code == 0, stderr
+        assert "changed while" in stderr, stderr
+        server.clear_faults()
+        code, stderr = world.sync()
+        assert code == 0, stderr
+        world.all_once()
