@@ -4,6 +4,8 @@ library accepts, through the real command line (`syncd sync`, `syncd run`)."""
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -170,3 +172,74 @@ def test_the_daemon_runs_under_any_tz(tmp_path: Path, server: FakeReadwise, tz: 
     if tz in ("Nowhere/Atlantis", ""):
         assert "On [[Jul 1st, 2023]] at 4:05 PM Readwise" in log_page
         assert "dates and times are shown in UTC" in output
+
+
+def _can_bind_mount() -> bool:
+    """Whether this machine lets a test give a process its own `/etc` (a private mount
+    namespace: root, or unprivileged user namespaces)."""
+    if not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "true"], capture_output=True, check=False
+    )
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _can_bind_mount(), reason="needs a private mount namespace (unshare -m)")
+def test_a_daemon_on_a_laptop_that_travels_follows_the_machines_zone(
+    tmp_path: Path, server: FakeReadwise
+) -> None:
+    """`syncd run` with `TZ` unset, while the machine's zone changes under it (as
+    `timedatectl set-timezone` replaces the `/etc/localtime` link): the next sync's line is in
+    the new zone (main kept the offset it started with). The daemon sees an `/etc` of its own
+    (a private mount namespace), whose `localtime` link the test changes."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "localtime").symlink_to("/usr/share/zoneinfo/America/New_York")
+    config = configured(tmp_path, server)
+    env = syncd_env(SYNCD_NOW="2023-07-01T16:05:00Z")
+    env.pop("TZ")
+    run = " ".join(shlex.quote(part) for part in syncd_command("run", "--config", str(config)))
+    process = subprocess.Popen(
+        [
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            f"mount --bind {shlex.quote(str(etc))} /etc && exec {run}",
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    lines: list[str] = []
+
+    def until_synced() -> None:
+        assert process.stderr is not None
+        while True:
+            line = process.stderr.readline()
+            lines.append(line)
+            assert line, "".join(lines)
+            if " sync: " in line or line.startswith("sync: "):
+                return
+
+    try:
+        until_synced()
+        (etc / "localtime").unlink()
+        (etc / "localtime").symlink_to("/usr/share/zoneinfo/Asia/Tokyo")
+        server.add_highlight(server.books[0]["user_book_id"], text="Written in Tokyo.")
+        process.send_signal(signal.SIGUSR1)
+        until_synced()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=TIMEOUT) == 0, "".join(lines)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    log_page = (tmp_path / "graph" / "pages" / "Readwise.md").read_text(encoding="utf-8")
+    first, second = log_page.splitlines()[-2:]
+    assert first.startswith("- On [[Jul 1st, 2023]] at 12:05 PM Readwise"), log_page
+    assert second.startswith("- On [[Jul 2nd, 2023]] at 1:05 AM Readwise"), log_page
