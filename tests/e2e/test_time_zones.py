@@ -93,6 +93,31 @@ def test_a_dated_header_across_the_spring_change(tmp_path: Path, server: FakeRea
     assert "- New highlights added [[Mar 12th, 2023]] at 3:30 AM\n" in page + "\n", page
 
 
+def test_an_obsidian_header_and_sync_log_across_the_spring_change(
+    tmp_path: Path, server: FakeReadwise
+) -> None:
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    config = write_config(
+        tmp_path / "vault.yaml",
+        server.url,
+        vault,
+        tmp_path / "state",
+        token=TOKEN,
+        vault={"path": str(vault), "timezone": None, "format": "obsidian"},
+    )
+    for now in ("2023-03-12T06:30:00Z", "2023-03-12T07:30:00Z"):
+        env = syncd_env(SYNCD_NOW=now, TZ="America/New_York")
+        result = run_syncd("sync", "--config", str(config), env=env)
+        assert result.returncode == 0, result.stderr
+        server.add_highlight(server.books[0]["user_book_id"], text=f"Added after {now}.")
+    page = (vault / "Readwise" / "Books" / "Walden.md").read_text(encoding="utf-8")
+    assert "\n## New highlights added March 12, 2023 at 3:30 AM\n" in page, page
+    syncs = (vault / "Readwise" / "Readwise Syncs.md").read_text(encoding="utf-8")
+    assert "- [[2023-03-12]] 1:30 AM — Synced" in syncs, syncs
+    assert "- [[2023-03-12]] 3:30 AM — Synced" in syncs, syncs
+
+
 def test_a_laptop_that_travels_between_syncs_shows_each_syncs_own_zone(
     tmp_path: Path, server: FakeReadwise
 ) -> None:
