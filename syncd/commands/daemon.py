@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from syncd.commands.common import load, locked_vault
@@ -182,6 +182,9 @@ class Daemon:
     def _sync(self, full: bool) -> None:
         from syncd.commands.status import record_error, record_sync
 
+        # The C library reads `/etc/localtime` again if it changed (a laptop that travelled
+        # while the daemon ran): the pages' times follow the zone of the machine at each sync.
+        time.tzset()
         try:
             try:
                 report = self.syncer.sync(full=full)
@@ -210,8 +213,9 @@ class Daemon:
                 record_error(self.state, error)
             self._failures += 1
             wait = min(RETRY_FIRST * 2 ** (self._failures - 1), self.config.sync.interval)
-            retry_at = datetime.now() + timedelta(seconds=wait)
-            log.error("sync failed: %s; next try at %s", error, retry_at.strftime("%H:%M:%S"))
+            retry_at = datetime.now(timezone.utc) + timedelta(seconds=wait)
+            shown = retry_at.astimezone().strftime("%H:%M:%S")
+            log.error("sync failed: %s; next try at %s", error, shown)
             self._notifier.status(f"last sync failed: {error}")
             self._schedule_retry(retry_at)
             self._remember_next(retry_at.astimezone())
@@ -302,29 +306,32 @@ class Daemon:
         from apscheduler.triggers.interval import IntervalTrigger
 
         if self._scheduler is None:
-            self._scheduler = BackgroundScheduler(daemon=True)
+            # Its own zone is UTC: intervals do not depend on one, and APScheduler cannot read
+            # every `TZ` the C library accepts (tzlocal fails on a POSIX rule).
+            self._scheduler = BackgroundScheduler(daemon=True, timezone=timezone.utc)
             self._scheduler.start()
         interval = self.config.sync.interval
         self._scheduler.add_job(
             self.request_sync,
-            IntervalTrigger(seconds=interval, jitter=interval * 0.1),
+            IntervalTrigger(seconds=interval, jitter=interval * 0.1, timezone=timezone.utc),
             id="sync",
             replace_existing=True,
             # After a suspend, the missed runs coalesce into one, however late.
             coalesce=True,
             misfire_grace_time=None,
             max_instances=1,
-            next_run_time=datetime.now().astimezone() if first_sync else None,
+            next_run_time=datetime.now(timezone.utc) if first_sync else None,
         )
         if not first_sync:
             self._scheduler.get_job("sync").resume()
 
     def _schedule_retry(self, when: datetime) -> None:
+        from apscheduler.triggers.date import DateTrigger
+
         if self._scheduler is not None:
             self._scheduler.add_job(
                 self.request_sync,
-                "date",
-                run_date=when.astimezone(),
+                DateTrigger(run_date=when, timezone=timezone.utc),
                 id="retry",
                 replace_existing=True,
             )

@@ -18,46 +18,32 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from syncd import __version__
-from syncd.errors import AuthError, SyncdError, UnreachableError
+from syncd.edges.listing import ExportPage, Listing, ReadwiseError
+from syncd.errors import AuthError, UnreachableError
+
+__all__ = [
+    "EXPORT_PATH",
+    "ApiClient",
+    "ExportPage",
+    "ReadwiseClient",
+    "ReadwiseError",
+    "RetryPolicy",
+    "format_cursor",
+    "parse_cursor",
+    "retry_after",
+]
 
 log = logging.getLogger("syncd.readwise")
 
 MAX_RETRY_AFTER = 300.0  # seconds: a longer Retry-After is capped to this
 MAX_BACKOFF = 60.0
 EXPORT_PATH = "/api/v2/export/"
-
-
-class ReadwiseError(SyncdError):
-    """Readwise answered with something syncd cannot use and retrying will not fix (e.g. 404)."""
-
-    exit_code = 4
-
-
-@dataclass(frozen=True)
-class ExportPage:
-    """One page of `GET /api/v2/export/`: the raw book records, parsed later one by one."""
-
-    count: int
-    results: list[Any]
-    next_cursor: str | None
-    # Readwise's clock when it answered (the `Date` header); None when absent or unparseable.
-    server_time: datetime | None = None
-
-    @classmethod
-    def of(cls, body: dict[str, Any], date: str | None) -> ExportPage:
-        """Given an answer's JSON body (holding a `results` list) and its `Date` header."""
-        cursor = body.get("nextPageCursor")
-        count = body.get("count")
-        return cls(
-            count=count if isinstance(count, int) else len(body["results"]),
-            results=body["results"],
-            next_cursor=str(cursor) if cursor not in (None, "") else None,
-            server_time=http_date(date),
-        )
+MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
@@ -126,7 +112,22 @@ class ApiClient:
         # One request at a time on the session (a Session is not made for threads): a request
         # sent ahead and then left behind is waited for, not overlapped.
         with self._one_request:
-            return self._session.get(self._base + path, params=params, timeout=self._timeout)
+            response = self._session.get(
+                self._base + path, params=params, timeout=self._timeout, allow_redirects=False
+            )
+            for _ in range(MAX_REDIRECTS):
+                if not response.is_redirect:
+                    return response
+                target = urljoin(response.url, response.headers["Location"])
+                response.close()
+                if not _same_origin(target, self._base):
+                    raise ReadwiseError(
+                        f"Readwise redirected {path} to another host "
+                        f"({_origin(target)}); syncd does not follow it with your token "
+                        "(check readwise.base_url)"
+                    )
+                response = self._session.get(target, timeout=self._timeout, allow_redirects=False)
+            raise ReadwiseError(f"Readwise redirected {path} more than {MAX_REDIRECTS} times")
 
     def _pages(self, path: str, params: dict[str, str]) -> Iterator[ExportPage]:
         """Yield the answers of a paginated list (`count`, `nextPageCursor`, `results`) page by
@@ -135,8 +136,9 @@ class ApiClient:
         While the caller works on one page, the next is already being fetched (its bytes, not
         yet parsed): the sync waits for Readwise only as long as Readwise is slower than it."""
         sent = None
+        listing = Listing(path)
         while True:
-            page = self._page(path, params, sent)
+            page = listing.check(self._page(path, params, sent))
             cursor = page.next_cursor
             if cursor:
                 params = {**params, "pageCursor": cursor}
@@ -150,6 +152,13 @@ class ApiClient:
         self, path: str, params: Mapping[str, str], sent: Future[requests.Response] | None = None
     ) -> ExportPage:
         def parse(response: requests.Response) -> ExportPage:
+            kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if kind in ("text/html", "application/xhtml+xml"):
+                # A captive portal's or a proxy's page: not Readwise; retrying will not help.
+                raise ReadwiseError(
+                    f"Readwise answered HTTP {response.status_code} with an HTML page, not "
+                    f"JSON, for {path} (a captive portal or a proxy in the way?)"
+                )
             body = response.json()
             if not isinstance(body, dict) or not isinstance(body.get("results"), list):
                 raise ValueError("no 'results' list")
@@ -222,6 +231,8 @@ class ApiClient:
             return response
         try:
             return parse(response)
+        except ReadwiseError:
+            raise
         except (ValueError, requests.RequestException) as error:
             # A truncated or invalid body: the content is read lazily, so it fails here.
             raise _Retryable(f"invalid answer body ({type(error).__name__})") from None
@@ -253,6 +264,20 @@ class ReadwiseClient(ApiClient):
         yield from self._pages(EXPORT_PATH, params)
 
 
+def _origin(url: str) -> str:
+    """The scheme, host and port of a URL (never a user name or password it holds)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def _same_origin(url: str, base: str) -> bool:
+    try:
+        return _origin(url) == _origin(base)
+    except ValueError:  # a port that is no number
+        return False
+
+
 def retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float:
     """Given response headers, return the seconds `Retry-After` asks for, capped; 60 if absent."""
     value = headers.get("Retry-After", "").strip()
@@ -266,20 +291,6 @@ def retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> f
         except (TypeError, ValueError):
             pass
     return max(0.0, min(seconds, MAX_RETRY_AFTER))
-
-
-def http_date(value: str | None) -> datetime | None:
-    """Parse an HTTP `Date` header (RFC 9110: IMF-fixdate, or the obsolete forms) into an aware
-    UTC time; None when it is missing or does not parse."""
-    if not value:
-        return None
-    try:
-        moment = email.utils.parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if moment.tzinfo is None:  # "-0000": a time given in UTC without saying where it came from
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def format_cursor(moment: datetime) -> str:

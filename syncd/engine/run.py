@@ -103,6 +103,9 @@ class Run:
         self._fetch_later: set[int] = set()  # skipped in the first pass: fetched whole by id
         self._seen: set[int] = set()  # books of the records handled in this sync
         self._recreate: list[int] = []  # deleted pages to create anew (resync_deleted_pages)
+        # How a listing changed while it was paged through (its count, a book served twice):
+        # a book may have been skipped, so the cursor stays (see `_next_cursor`).
+        self._listing_changed: str | None = None
 
     def execute(self, *, full: bool, book_ids: list[int] | None) -> SyncReport:
         """Run the sync; return its report. With `book_ids`, only those books are fetched
@@ -184,6 +187,7 @@ class Run:
         try:
             for page in pages:
                 log.info("export page: %d book(s)", len(page.results))
+                self._listing_changed = self._listing_changed or page.changed
                 if self._server_time is None and self._newest_seen is None:
                     self._server_time = page.server_time  # the first answer's
                 record = None
@@ -228,7 +232,16 @@ class Run:
     def _next_cursor(self, previous: str | None) -> str | None:
         """The cursor a sync leaves: Readwise's clock at its first answer (or, without one, the
         newest `updated_at` it sent) less the overlap; `previous` when Readwise told neither
-        (an empty library behind a server that sends no `Date`). Never the local clock."""
+        (an empty library behind a server that sends no `Date`), or when a listing changed
+        while it was paged through (a book it skipped is fetched next time). Never the local
+        clock."""
+        if self._listing_changed is not None:
+            log.warning(
+                "Readwise's listing changed while syncd paged through it (%s); the next sync "
+                "asks for the same span again",
+                self._listing_changed,
+            )
+            return previous
         moment = self._server_time or self._newest_seen
         if moment is None:
             return previous

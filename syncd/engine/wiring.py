@@ -22,6 +22,7 @@ from syncd.core.plan import Options
 from syncd.core.render import Style
 from syncd.core.templates import Templates
 from syncd.edges.graph_settings import GraphSettings, read_settings
+from syncd.edges.local_zone import zone_from_env
 from syncd.edges.reader import ReaderClient
 from syncd.edges.readwise import ReadwiseClient
 from syncd.edges.state import State
@@ -53,11 +54,16 @@ def clock_from_env(env: Mapping[str, str]) -> Callable[[], datetime]:
     return lambda: moment
 
 
-def vault_timezone(config: Config) -> tzinfo:
+def vault_timezone(config: Config, env: Mapping[str, str]) -> tzinfo:
+    """The zone the pages' dates and times are in: `vault.timezone`, else the one `TZ` names
+    (`syncd.edges.local_zone`; garbage: UTC, and a warning). Rules, not an offset: each instant
+    is shown under the rules in force at it."""
     if config.vault.timezone:
         return ZoneInfo(config.vault.timezone)
-    local = datetime.now().astimezone().tzinfo
-    return local or timezone.utc
+    zone, warning = zone_from_env(env)
+    if warning:
+        log.warning("%s", warning)
+    return zone
 
 
 def layout_for(config: Config) -> Layout:
@@ -81,12 +87,12 @@ def daily_note_format(vault: Path) -> str | None:
     return fmt if isinstance(fmt, str) and fmt else "YYYY-MM-DD"
 
 
-def style_for(config: Config, layout: Layout) -> Style:
+def style_for(config: Config, layout: Layout, env: Mapping[str, str]) -> Style:
     templates = Templates(config.vault.format, config.templates, source=config.source)
     daily = daily_note_format(config.vault.path) if config.vault.format == "obsidian" else None
     return Style(
         templates=templates,
-        tz=vault_timezone(config),
+        tz=vault_timezone(config, env),
         journal_format=layout.graph.journal_format,
         daily_note_format=daily,
     )
@@ -203,12 +209,12 @@ def vault_origin(config: Config) -> str:
     return f"vault.path in {config.source}" if config.source else "vault.path"
 
 
-def settings_for(config: Config) -> SyncSettings:
+def settings_for(config: Config, env: Mapping[str, str]) -> SyncSettings:
     """The settings every sync of this config is run with, made once."""
     layout = layout_for(config)
     return SyncSettings(
         layout=layout,
-        style=style_for(config, layout),
+        style=style_for(config, layout, env),
         options=Options(
             config.sync.update_changed_highlights,
             config.sync.remove_deleted_highlights,
@@ -253,7 +259,7 @@ def make_syncer(
         client=client,
         vault=vault,
         state=state,
-        settings=settings_for(config),
+        settings=settings_for(config, env),
         clock=clock or clock_from_env(env),
         progress=progress,
         should_stop=should_stop,

@@ -11,7 +11,10 @@ served. Choices the real API leaves open, made here and relied on by the tests:
 - A raw record (`put_record`) is served as it is; with `updatedAfter` it appears when it was
   stored after that time.
 - `nextPageCursor` is an opaque string naming the last book served, so paging stays correct
-  while the library changes.
+  while the library changes. A cursor `offset:N` (which a fault sends, `Fault.offset_paging`)
+  asks instead for the listing as a server paging by offset over the books in the order of
+  their last change serves it: a book changed while the listing is paged moves to its end, so
+  it comes twice and the book after the page served is skipped.
 
 Pure: the library holds the books and the lock.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,12 +39,14 @@ class BadQuery(ValueError):
 
 @dataclass(frozen=True)
 class ExportQuery:
-    """What one export request asks for; `last`: the book key the page cursor names."""
+    """What one export request asks for; `last`: the book key the page cursor names;
+    `offset`: the place an `offset:N` cursor names."""
 
     after: datetime | None = None
     ids: frozenset[int] | None = None
     include_deleted: bool = False
     last: int | None = None
+    offset: int | None = None
 
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> ExportQuery:
@@ -56,7 +62,12 @@ class ExportQuery:
             except ValueError:
                 raise BadQuery("ids must be comma-separated book ids") from None
         include_deleted = params.get("includeDeleted", "").lower() == "true"
-        last = decode_cursor(params["pageCursor"]) if params.get("pageCursor") else None
+        cursor = params.get("pageCursor") or ""
+        if cursor.startswith("offset:"):
+            if not cursor[7:].isdigit():
+                raise BadQuery("pageCursor is not a cursor this server gave")
+            return cls(after, ids, include_deleted, None, int(cursor[7:]))
+        last = decode_cursor(cursor) if cursor else None
         return cls(after, ids, include_deleted, last)
 
     @property
@@ -95,6 +106,15 @@ def render(entry: Entry, query: ExportQuery) -> dict[str, Any]:
     if entry.raw:
         return entry.record
     return {**entry.record, "highlights": visible(entry, query)}
+
+
+def last_change(entry: Entry) -> datetime:
+    """When a book last changed: its metadata or any of its highlights."""
+    times = [entry.updated]
+    for highlight in entry.record.get("highlights") or ():
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            times.append(parse_time(highlight["updated_at"]))
+    return max(times)
 
 
 def encode_cursor(book_key: int) -> str:

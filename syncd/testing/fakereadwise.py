@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from syncd.testing.export import BadQuery, json_body
-from syncd.testing.faults import Fault, FaultRule, pick
+from syncd.testing.faults import Fault, FaultRule, answer_instead, pick, rewrite
 from syncd.testing.library import Library, utc_now
 from syncd.testing.reader_library import RateLimit
 from syncd.testing.wire import Handler, LoopbackServer, Response
@@ -92,7 +92,9 @@ class FakeReadwise:
         books: Iterable[Mapping[str, Any]] = (),
         library: Library | None = None,
         reader_clock: Callable[[], float] = time.monotonic,
+        host: str = "127.0.0.1",
     ) -> None:
+        self._host = host
         self._token = token if token is not None else secrets.token_urlsafe(24)
         if library is None:
             library = Library(page_size=page_size, clock=clock)
@@ -115,7 +117,7 @@ class FakeReadwise:
         if self._httpd is not None:
             return self
         self._stopping.clear()
-        self._httpd = LoopbackServer(("127.0.0.1", 0), self)
+        self._httpd = LoopbackServer((self._host, 0), self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.01},
@@ -151,10 +153,10 @@ class FakeReadwise:
 
     @property
     def url(self) -> str:
-        """The base URL, `http://127.0.0.1:PORT`; only while started."""
+        """The base URL, `http://127.0.0.1:PORT` (or `host`, as 127.0.0.2); only while started."""
         if self._httpd is None:
             raise RuntimeError("FakeReadwise is not started")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return f"http://{self._host}:{self._httpd.server_address[1]}"
 
     @property
     def token(self) -> str:
@@ -365,14 +367,12 @@ class FakeReadwise:
             if fault is not None and fault.kind == "reset":
                 handler.reset_connection()
                 return
-            if fault is not None and fault.kind == "status":
-                response = Response(
-                    fault.status_code,
-                    fault.body or b"",
-                    [("Content-Type", "application/json"), *fault.headers],
-                )
-            elif fault is not None and fault.kind == "bad_json":
-                response = Response(200, fault.body or b"", [("Content-Type", "application/json")])
+            if fault is not None and (instead := answer_instead(fault, handler.path)):
+                response = instead
+            elif fault is not None and fault.kind == "rewrite":
+                response = self._answer(handler, path, fault.query_for(query))
+                if response.status == 200:
+                    response = Response(200, rewrite(response.body, fault, query), response.headers)
             else:
                 if fault is not None and fault.kind == "hang" and not fault.hold(self._stopping):
                     handler.close_connection = True

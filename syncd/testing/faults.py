@@ -13,16 +13,24 @@ A `Fault` says how to answer a request instead of (or on top of) the normal answ
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
-__all__ = ["Fault", "FaultRule", "pick"]
+from syncd.testing.wire import Response
 
+__all__ = ["Fault", "FaultRule", "answer_instead", "pick", "rewrite"]
+
+#: A captive portal's page, as a hotel's Wi-Fi answers any request before one signs in.
+CAPTIVE_PORTAL = b"<!DOCTYPE html><html><body>Sign in to the Wi-Fi</body></html>"
+#: The cursors an endless listing makes up, each new.
+_ENDLESS = itertools.count(1)
 #: How often a held ("hang") response looks whether it may go on or the server stops.
 _HANG_POLL = 0.02
 
@@ -44,6 +52,23 @@ class Fault:
       read); with `short_read=False` the header matches the cut body (the client sees a 200
       whose JSON does not parse).
     - `Fault.bad_json()`: 200 with a JSON content type and a body that is not JSON.
+    - `Fault.html()`: 200 with an HTML page (a captive portal, a proxy's login page).
+    - `Fault.redirect(url)`: 302 to `url` (another host, say); the query is kept.
+
+    A server that misbehaves in its answer's body (the normal answer, changed):
+
+    - `Fault.cursor_repeats()`: `nextPageCursor` is the cursor the request sent (the first
+      page's stays as it is): the client is sent round the same page again and again.
+    - `Fault.cursor_endless()`: every answer is the first page, with a new `nextPageCursor`:
+      a listing that never ends.
+    - `Fault.count(value)`: `count` is `value` (any JSON value: -1, 10**15, "many").
+    - `Fault.served_twice(books=True, highlights=False)`: every book of the page comes twice
+      in `results`; with `highlights`, every highlight twice in its book.
+    - `Fault.offset_paging()`: the listing paged by offset in the order of the books' last
+      change (`syncd.testing.export`), as a server whose listing shifts when a book changes.
+
+    Any fault may carry `before`, called when it answers, before the answer is made (to change
+    the library between two pages of a listing, say).
     """
 
     kind: str
@@ -53,6 +78,9 @@ class Fault:
     release: threading.Event | None = None
     delay: float | None = None
     short_read: bool = True
+    rewrite: str | None = None  # "cursor_repeats", "cursor_endless", "count", "served_twice"
+    value: Any = None  # the `count` of a "count" fault; (books, highlights) of "served_twice"
+    before: Callable[[], None] | None = None
 
     @classmethod
     def status(
@@ -111,6 +139,51 @@ class Fault:
         """Answer 200 `application/json` with `body`, which is not valid JSON."""
         return cls("bad_json", body=body)
 
+    @classmethod
+    def html(
+        cls, body: bytes = b"<!DOCTYPE html><html><body>Sign in to the Wi-Fi</body></html>"
+    ) -> Fault:
+        """Answer 200 `text/html` with `body`."""
+        return cls("html", body=body)
+
+    @classmethod
+    def redirect(cls, url: str, *, status: int = 302) -> Fault:
+        """Answer `status` with `Location: url` followed by the request's query."""
+        return cls("redirect", status_code=status, body=url.encode())
+
+    @classmethod
+    def cursor_repeats(cls) -> Fault:
+        """The normal answer, with the request's own `pageCursor` as `nextPageCursor`."""
+        return cls("rewrite", rewrite="cursor_repeats")
+
+    @classmethod
+    def cursor_endless(cls) -> Fault:
+        """The first page, whatever was asked, with a `nextPageCursor` never sent before."""
+        return cls("rewrite", rewrite="cursor_endless")
+
+    @classmethod
+    def count(cls, value: Any) -> Fault:
+        """The normal answer, with `count` set to `value`."""
+        return cls("rewrite", rewrite="count", value=value)
+
+    @classmethod
+    def offset_paging(cls, *, before: Callable[[], None] | None = None) -> Fault:
+        """The listing paged by offset (`offset:N` cursors) in the order of last change."""
+        return cls("rewrite", rewrite="offset_paging", before=before)
+
+    @classmethod
+    def served_twice(cls, *, books: bool = True, highlights: bool = False) -> Fault:
+        """The normal answer with every book (and/or every highlight of each book) twice."""
+        return cls("rewrite", rewrite="served_twice", value=(books, highlights))
+
+    def query_for(self, query: Mapping[str, str]) -> Mapping[str, str]:
+        """The query the normal answer is made for: an endless listing's is always page one."""
+        if self.rewrite == "cursor_endless":
+            return {k: v for k, v in query.items() if k != "pageCursor"}
+        if self.rewrite == "offset_paging":
+            return {**query, "pageCursor": query.get("pageCursor") or "offset:0"}
+        return query
+
     def hold(self, stopping: threading.Event) -> bool:
         """Wait as a "hang" fault says; return False if `stopping` is set first."""
         deadline = None if self.delay is None else time.monotonic() + self.delay
@@ -164,6 +237,8 @@ def pick(rules: Iterable[FaultRule], path: str) -> Fault | None:
         if chosen is None and rule._wants():
             rule.fired += 1
             chosen = rule.fault
+    if chosen is not None and chosen.before is not None:
+        chosen.before()
     return chosen
 
 
@@ -173,3 +248,40 @@ def _encode_body(body: bytes | str | Mapping[str, Any] | list[Any]) -> bytes:
     if isinstance(body, str):
         return body.encode()
     return json.dumps(body).encode()
+
+
+def answer_instead(fault: Fault, request_path: str) -> Response | None:
+    """The response of a fault that answers instead of the server (a status, a body that is
+    not JSON, an HTML page, a redirect); None for the other kinds. `request_path`: the
+    request's path and query, which a redirect keeps."""
+    if fault.kind == "status":
+        headers = [("Content-Type", "application/json"), *fault.headers]
+        return Response(fault.status_code, fault.body or b"", headers)
+    if fault.kind in ("bad_json", "html"):
+        kind = "text/html" if fault.kind == "html" else "application/json"
+        return Response(200, fault.body or b"", [("Content-Type", kind)])
+    if fault.kind == "redirect":
+        parts = urlsplit(request_path)
+        target = (fault.body or b"").decode() + parts.path
+        location = f"{target}?{parts.query}" if parts.query else target
+        return Response(fault.status_code, b"", [("Location", location)])
+    return None
+
+
+def rewrite(body: bytes, fault: Fault, query: Mapping[str, str]) -> bytes:
+    """Given the normal answer's JSON body, return it changed as a "rewrite" fault says."""
+    value = json.loads(body)
+    if fault.rewrite == "cursor_repeats" and query.get("pageCursor"):
+        value["nextPageCursor"] = query["pageCursor"]
+    elif fault.rewrite == "cursor_endless":
+        value["nextPageCursor"] = f"endless-{next(_ENDLESS)}"  # never given before
+    elif fault.rewrite == "count":
+        value["count"] = fault.value
+    elif fault.rewrite == "served_twice":
+        books, highlights = fault.value
+        results = value.get("results") or []
+        if highlights:
+            for record in results:
+                record["highlights"] = [h for h in record["highlights"] for _ in (1, 2)]
+        value["results"] = [r for r in results for _ in (1, 2)] if books else results
+    return json.dumps(value).encode()

@@ -20,7 +20,14 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from syncd.testing.export import ExportQuery, encode_cursor, included, json_body, render
+from syncd.testing.export import (
+    ExportQuery,
+    encode_cursor,
+    included,
+    json_body,
+    last_change,
+    render,
+)
 from syncd.testing.reader_library import ReaderLibrary
 from syncd.testing.records import (
     BOOK_FIELDS,
@@ -198,12 +205,19 @@ class Library:
         with self.lock:
             keys = self._matching(query)
             start = 0 if query.last is None else bisect.bisect_right(keys, query.last)
+            if query.offset is not None:  # by offset, in the order of the last change
+                keys = sorted(keys, key=lambda key: (last_change(self._books[key]), key))
+                start = query.offset
             page = keys[start : start + self.page_size]
             more = start + len(page) < len(keys)
+            cursor = None
+            if more and page:
+                at = start + len(page)
+                cursor = encode_cursor(page[-1]) if query.offset is None else f"offset:{at}"
             return json_body(
                 {
                     "count": len(keys),
-                    "nextPageCursor": encode_cursor(page[-1]) if more and page else None,
+                    "nextPageCursor": cursor,
                     "results": [render(self._books[key], query) for key in page],
                 }
             )

@@ -2,7 +2,8 @@
 
 `ReadwiseTwin` stands in for `syncd.edges.readwise.ReadwiseClient` wherever a sync needs one
 (`make_syncer(..., client=twin)`): `check_token()`, `export(updated_after, book_ids)` yielding
-`ExportPage`s, `requests_made`, and a `sleep` the daemon may swap. It asks the library exactly
+`ExportPage`s, `requests_made`, and a `sleep` the daemon may swap. A listing is held to the
+bounds the client holds it to (`syncd.edges.listing.Listing`). It asks the library exactly
 what the client asks the loopback server (the same query parameters), reads the same JSON body,
 and stamps each page with the time the server's `Date` header would carry (the library's clock,
 to the second). tests/contract/test_readwise_contract.py holds both to the same results.
@@ -19,8 +20,9 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+from syncd.edges.listing import ExportPage, Listing, ReadwiseError
 from syncd.edges.reader import LIST_PATH
-from syncd.edges.readwise import EXPORT_PATH, ExportPage, ReadwiseError, format_cursor
+from syncd.edges.readwise import EXPORT_PATH, format_cursor
 from syncd.errors import AuthError
 from syncd.testing.export import BadQuery
 from syncd.testing.library import Library
@@ -59,9 +61,10 @@ class ReadwiseTwin:
         if book_ids:
             params["ids"] = ",".join(str(i) for i in book_ids)
         ahead = None
+        listing = Listing(EXPORT_PATH)
         while True:
             self.requests_made += 1
-            page = ahead if ahead is not None else self._export_page(params)
+            page = listing.check(ahead if ahead is not None else self._export_page(params))
             ahead = None
             cursor = page.next_cursor
             if cursor:
@@ -105,13 +108,14 @@ class ReaderTwin:
             params["updatedAfter"] = format_cursor(updated_after)
         if document_id is not None:
             params["id"] = document_id
+        listing = Listing(LIST_PATH)
         while True:
             self.requests_made += 1
             try:
                 body: Any = json.loads(self.library.reader.list_body(params))
             except BadQuery:
                 raise ReadwiseError(f"Readwise answered HTTP 400 for {LIST_PATH}") from None
-            page = _page(body, self.library)
+            page = listing.check(_page(body, self.library))
             yield page
             if not page.next_cursor:
                 return
