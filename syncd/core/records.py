@@ -5,8 +5,24 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from enum import Enum
 
 from syncd.core.decision import Status
+
+
+class PageStatus(str, Enum):
+    """Where a book's page stands. ACTIVE: the page is where its record's `path` says.
+    DELETED: the user deleted the page, or it left the vault (followed again if it comes back);
+    nothing is re-created for it (see `syncd resync`). WAITING: the page is gone and several
+    files may be it (see syncd.core.identity): nothing is written for the book until the
+    evidence is clear."""
+
+    ACTIVE = "active"
+    DELETED = "deleted"
+    WAITING = "waiting"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -14,7 +30,7 @@ class PageRecord:
     book_id: int
     path: str
     title: str
-    status: str  # one of syncd.edges.state.PAGE_STATUSES
+    status: PageStatus
     size: int | None = None
     mtime_ns: int | None = None
     device: int | None = None
@@ -33,9 +49,15 @@ class HighlightRecord:
     status: Status
 
 
+# failed: handling the book failed (bad record, unwritable page); it is fetched again by id on
+# later syncs until it succeeds. waiting: syncd lacks clear evidence of which page is the book's
+# (its page is gone and no page is clearly it); nothing is written for it until there is.
+PROBLEM_KINDS = ("failed", "waiting")
+
+
 @dataclass(frozen=True)
 class BookProblem:
-    """A book syncd could not sync: `kind` is one of syncd.edges.state.PROBLEM_KINDS."""
+    """A book syncd could not sync: `kind` is one of PROBLEM_KINDS."""
 
     book_id: int
     kind: str

@@ -28,12 +28,11 @@ from syncd.core.identity import (
     strong,
 )
 from syncd.core.plan import observe_page, page_title_of
-from syncd.core.records import BookProblem, PageRecord
+from syncd.core.records import BookProblem, PageRecord, PageStatus
 from syncd.core.render import LOGSEQ, PageFormat
-from syncd.edges.state import State
 from syncd.edges.vault import PageFile
 from syncd.engine.layout import Layout
-from syncd.engine.ports import VaultPort
+from syncd.engine.ports import StatePort, VaultPort
 from syncd.errors import VaultError
 
 log = logging.getLogger("syncd.sync")
@@ -51,7 +50,7 @@ RETURNED = "returned_books"
 class PageFinder:
     """Keeps what syncd knows of its pages in line with the vault."""
 
-    def __init__(self, vault: VaultPort, state: State, layout: Layout, fmt: PageFormat) -> None:
+    def __init__(self, vault: VaultPort, state: StatePort, layout: Layout, fmt: PageFormat) -> None:
         self.vault = vault
         self.state = state
         self.layout = layout
@@ -82,10 +81,10 @@ class PageFinder:
                 continue
             stat = self.vault.stat_relative(record.path)
             if stat is not None and stat == (record.size, record.mtime_ns):
-                if record.opening is None and record.status == "active":
+                if record.opening is None and record.status == PageStatus.ACTIVE:
                     unread.append(record)
                 continue
-            if record.status != "active" and stat is None:
+            if record.status != PageStatus.ACTIVE and stat is None:
                 continue
             looked += 1
             try:
@@ -116,7 +115,9 @@ class PageFinder:
         pages' identities read (no page is read unless its identity matches), and only when
         some deleted book has a recorded identity. Return pages read."""
         gone = {
-            (r.device, r.inode) for r in records if r.status == "deleted" and r.inode is not None
+            (r.device, r.inode)
+            for r in records
+            if r.status == PageStatus.DELETED and r.inode is not None
         }
         if not gone:
             return 0
@@ -132,13 +133,15 @@ class PageFinder:
     def look_for_waiting(self) -> None:
         """Look again for the page of every book that waits (the vault is walked once, and
         only when some book waits)."""
-        for record in self.state.pages("waiting"):
+        for record in self.state.pages(PageStatus.WAITING):
             self.reconcile(record)
 
     def check_root(self) -> None:
         """Raise VaultError if the vault folder is missing, or empty (an unmounted disk): then
         pages are not where syncd left them, and none was deleted by the user."""
-        if self.vault.missing_or_empty() and any(p.status == "active" for p in self.state.pages()):
+        if self.vault.missing_or_empty() and any(
+            p.status == PageStatus.ACTIVE for p in self.state.pages()
+        ):
             raise VaultError(
                 f"vault {self.vault.root}: missing or empty (deleted, or a disk "
                 "not mounted?); no page is taken for deleted"
@@ -148,7 +151,7 @@ class PageFinder:
         """Bring the state of one page in line with the file: moved, deleted, edited blocks; a
         deleted page back at its place is followed again."""
         page = self.vault.read(self.vault.path(record.path))
-        if page.text is not None and record.status != "active":
+        if page.text is not None and record.status != PageStatus.ACTIVE:
             if not strong(self._evidence(record, page, siblings=(), at_place=True)):
                 # A file of the user's where the deleted page was: remembered, so that it is
                 # not read again until it changes.
@@ -159,8 +162,8 @@ class PageFinder:
             self.check_root()
             verdict, moved = self._find_moved(record)
             if moved is None:
-                status = "waiting" if verdict.waiting else "deleted"
-                if status == "deleted" and record.status == "active":
+                status = PageStatus.WAITING if verdict.waiting else PageStatus.DELETED
+                if status == PageStatus.DELETED and record.status == PageStatus.ACTIVE:
                     log.info("page %s was deleted; its highlights stay out", record.path)
                 with self.state.transaction():
                     self.state.put_page(replace(record, status=status, size=None, mtime_ns=None))
@@ -194,7 +197,7 @@ class PageFinder:
                 replace(
                     record,
                     title=title,
-                    status="active",
+                    status=PageStatus.ACTIVE,
                     size=page.size,
                     mtime_ns=page.mtime_ns,
                     device=device,
@@ -204,7 +207,7 @@ class PageFinder:
             )
             self.state.put_highlights(changed)
             self._clear_waiting(record.book_id)
-            if record.status != "active":  # back: fetched again whole (see RETURNED)
+            if record.status != PageStatus.ACTIVE:  # back: fetched again whole (see RETURNED)
                 self.set_returned(self.returned_books() | {record.book_id})
 
     def returned_books(self) -> set[int]:
@@ -230,7 +233,7 @@ class PageFinder:
         for record in self.state.pages():
             # A waiting book's page is still where syncd left it until this move; a deleted
             # book's page that came back is looked at below, on its evidence.
-            if record.path == source and record.status != "deleted":
+            if record.path == source and record.status != PageStatus.DELETED:
                 if never_a_page(destination, self._siblings(destination), self._journals()) is None:
                     record = replace(record, path=destination)
                 self.reconcile(record)
@@ -241,7 +244,7 @@ class PageFinder:
         same file, its `title::`), the page of a book whose page had left, follow it. Return
         1 if the page was read."""
         # Waiting books are decided by looking at every page: before each sync.
-        gone = [r for r in records if r.status == "deleted"]
+        gone = [r for r in records if r.status == PageStatus.DELETED]
         if not gone or any(r.path == path for r in records):
             return 0
         page = self.vault.read(self.vault.path(path))
@@ -333,7 +336,7 @@ class PageFinder:
             blocks_on_page=on_page,
             blocks_written=len(written),
             marked=marked,
-            page_deleted=record.status == "deleted",
+            page_deleted=record.status == PageStatus.DELETED,
             opens_as_written=opens_as == {record.book_id},
             anothers_opening=bool(opens_as) and record.book_id not in opens_as,
         )
@@ -343,7 +346,9 @@ class PageFinder:
         book has (see syncd.core.identity for the rule). A deleted book's page is found only by
         strong evidence (the same file, its `title::`), never by content."""
         pages = self.state.pages()
-        owned = {p.path for p in pages if p.status != "deleted" and p.book_id != record.book_id}
+        owned = {
+            p.path for p in pages if p.status != PageStatus.DELETED and p.book_id != record.book_id
+        }
         # A page whose `title::` is another book's is that book's (highlights of two books can
         # read alike, and look like this book's blocks edited).
         titled = (
@@ -352,7 +357,7 @@ class PageFinder:
             else set()
         )
         fresh = self._vault_pages is None
-        content = record.status != "deleted"
+        content = record.status != PageStatus.DELETED
         written = self._written(record.book_id)
         openings = Openings.of(pages)
         while True:

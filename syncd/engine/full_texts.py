@@ -42,13 +42,13 @@ from syncd.core.full_text import (
     reader_document_id,
 )
 from syncd.core.model import Book
+from syncd.core.records import PageStatus
 from syncd.core.render import LOGSEQ, page_title, render_page_head
 from syncd.edges.atomic import PageChanged
 from syncd.edges.readwise import ExportPage, ReadwiseError, format_cursor, parse_cursor
-from syncd.edges.state import State
 from syncd.engine.layout import CATEGORY_FOLDERS
 from syncd.engine.pending import digest
-from syncd.engine.ports import ReaderPort, VaultPort
+from syncd.engine.ports import ReaderPort, StatePort, VaultPort
 from syncd.engine.report import SyncReport
 from syncd.engine.settings import SyncSettings
 from syncd.errors import AuthError, UnreachableError, VaultError
@@ -72,7 +72,7 @@ class FullTexts:
         *,
         reader: ReaderPort | None,
         vault: VaultPort,
-        state: State,
+        state: StatePort,
         settings: SyncSettings,
         report: SyncReport,
         dry_run: bool,
@@ -168,7 +168,11 @@ class FullTexts:
         """Whether a wanted full text's book has its page in place (a new page that could not
         be placed fails its book, and its name may change at the next sync)."""
         page = self.state.page(int(str(record["book"])))
-        return record.get("status") == "wanted" and page is not None and page.status == "active"
+        return (
+            record.get("status") == "wanted"
+            and page is not None
+            and page.status == PageStatus.ACTIVE
+        )
 
     def _take(
         self,

@@ -16,14 +16,13 @@ from datetime import datetime, timedelta, timezone
 
 from syncd.core.model import Book, BookSchemaError, parse_book
 from syncd.core.plan import Outcome
-from syncd.core.records import BookProblem
+from syncd.core.records import BookProblem, PageStatus
 from syncd.edges.readwise import ExportPage, format_cursor, parse_cursor
-from syncd.edges.state import State
 from syncd.edges.state_files import StateError
 from syncd.engine.finder import PageFinder
 from syncd.engine.full_texts import FullTexts
 from syncd.engine.pending import settle
-from syncd.engine.ports import ReaderPort, ReadwisePort, VaultPort
+from syncd.engine.ports import ReaderPort, ReadwisePort, StatePort, VaultPort
 from syncd.engine.report import SyncReport
 from syncd.engine.settings import SyncSettings
 from syncd.engine.sync_log import SyncLog
@@ -54,7 +53,7 @@ class Run:
         *,
         client: ReadwisePort,
         vault: VaultPort,
-        state: State,
+        state: StatePort,
         settings: SyncSettings,
         clock: Callable[[], datetime],
         finder: PageFinder,
@@ -121,7 +120,7 @@ class Run:
             # the writes a kill interrupted were going: `settle`). (Told apart by their
             # relative, '/'-separated names: a Path per folder, not per page.)
             layout = self.settings.layout
-            folders = {path.rpartition("/")[0] for path in self.state.page_paths("active")}
+            folders = {path.rpartition("/")[0] for path in self.state.page_paths(PageStatus.ACTIVE)}
             for folder in {*layout.new_page_folders(self.vault.subfolders(layout.pages))} | {
                 self.vault.path(folder) for folder in folders
             }:
@@ -253,7 +252,7 @@ class Run:
             outcome = self._sync_book(book)
             if self.full_texts.reader is not None:
                 page = self.writer.page_of(book.id)
-                if page is not None and page.status == "active":
+                if page is not None and page.status == PageStatus.ACTIVE:
                     self.full_texts.want(book, page.path, page.title, self.clock())
         except (Stopped, sqlite3.Error, StateError, AuthError, UnreachableError):
             raise
@@ -320,7 +319,7 @@ class Run:
         if record is None:
             return self.writer.first_sync(book, fetched)
         self.writer.remember_new_pages()  # what follows reads what syncd knows of other pages
-        if record.status != "active":
+        if record.status != PageStatus.ACTIVE:
             known = self.state.highlights(book.id)
             if (
                 any(
@@ -333,16 +332,16 @@ class Run:
                 # its page come back, or become clear, meanwhile?
                 self.finder.reconcile(record)
                 record = self.state.page(book.id) or record
-                if record.status == "active":
+                if record.status == PageStatus.ACTIVE:
                     return self.writer.update_page(book, fetched, record)
-        if record.status == "waiting":
+        if record.status == PageStatus.WAITING:
             return Outcome()  # nothing is written until it is clear which page is the book's
-        if record.status == "deleted" and self.settings.resync_deleted_pages:
+        if record.status == PageStatus.DELETED and self.settings.resync_deleted_pages:
             if book.id not in self._recreate:
                 self.finder.forget(book.id)
                 self._recreate.append(book.id)  # fetched whole after this pass
             return Outcome()
-        if record.status == "deleted":
+        if record.status == PageStatus.DELETED:
             # The user deleted the page: it is not re-created (see `syncd resync`).
             known = self.state.highlights(book.id)
             return Outcome(kept_out=sum(1 for h in fetched if not h.deleted and h.id not in known))

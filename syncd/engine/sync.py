@@ -12,10 +12,9 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
-from syncd.edges.state import State
 from syncd.engine.finder import PageFinder
 from syncd.engine.pending import settle
-from syncd.engine.ports import ReaderPort, ReadwisePort, VaultPort
+from syncd.engine.ports import ReaderPort, ReadwisePort, StatePort, VaultPort
 from syncd.engine.report import SyncReport
 from syncd.engine.run import Run
 from syncd.engine.settings import SyncSettings
@@ -30,7 +29,7 @@ class Syncer:
         *,
         client: ReadwisePort,
         vault: VaultPort,
-        state: State,
+        state: StatePort,
         settings: SyncSettings,
         clock: Callable[[], datetime],
         progress: Callable[[int, int, int], None] | None = None,

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from syncd.edges.state import State
+from syncd.engine.ports import StatePort
 
 # State key: "H B", new highlights and their books recorded but not yet told of in the sync log.
 UNLOGGED = "unlogged"
@@ -21,7 +21,7 @@ UNLOGGED_BOOKS = "unlogged_books"  # JSON [[title, new highlights], ...] for Obs
 class SyncLog:
     """What the sync log page (`page`, None: no log) has yet to tell of, kept in the state."""
 
-    def __init__(self, state: State, page: str | None, *, lists_books: bool) -> None:
+    def __init__(self, state: StatePort, page: str | None, *, lists_books: bool) -> None:
         self.state = state
         self.page = page
         self.lists_books = lists_books  # Obsidian's log names each book

@@ -18,20 +18,19 @@ from pathlib import Path
 from syncd.core.identity import opening
 from syncd.core.model import Book, Highlight
 from syncd.core.plan import Outcome, PagePlan, new_page_records, nothing_to_plan, plan_page
-from syncd.core.records import HighlightRecord, PageRecord, PendingWrite
+from syncd.core.records import HighlightRecord, PageRecord, PageStatus, PendingWrite
 from syncd.core.render import (
     append_text,
     render_new_page,
     render_sync_log_entry,
 )
 from syncd.edges.atomic import PageChanged
-from syncd.edges.state import State
 from syncd.edges.vault import Draft, PageFile
 from syncd.engine.finder import PageFinder
 from syncd.engine.full_texts import FullTexts
 from syncd.engine.naming import PageNamer
 from syncd.engine.pending import block_spans, digest, intend, record_page
-from syncd.engine.ports import VaultPort
+from syncd.engine.ports import StatePort, VaultPort
 from syncd.engine.report import SyncReport, unified_diff
 from syncd.engine.settings import SyncSettings
 from syncd.engine.sync_log import SyncLog, is_sync_log
@@ -79,7 +78,7 @@ class PageWriter:
         self,
         *,
         vault: VaultPort,
-        state: State,
+        state: StatePort,
         settings: SyncSettings,
         clock: Callable[[], datetime],
         finder: PageFinder,
@@ -121,7 +120,7 @@ class PageWriter:
         )
         if adopted is not None:
             # A page the official plugin wrote: adopted; highlights on it are recognised.
-            record = PageRecord(book.id, self.vault.relative(path), name, "active")
+            record = PageRecord(book.id, self.vault.relative(path), name, PageStatus.ACTIVE)
             return self._apply(
                 book,
                 record,
@@ -142,7 +141,11 @@ class PageWriter:
             self._write_new_page(
                 book,
                 PageRecord(
-                    book.id, self.vault.relative(path), name, "active", opening=opening(text, mark)
+                    book.id,
+                    self.vault.relative(path),
+                    name,
+                    PageStatus.ACTIVE,
+                    opening=opening(text, mark),
                 ),
                 path,
                 text,
@@ -272,7 +275,7 @@ class PageWriter:
         if page.text is None and not self.dry_run:
             self.finder.reconcile(record)  # moved (followed) or deleted (remembered)?
             record = self.state.page(book.id) or record
-            if record.status == "deleted":
+            if record.status == PageStatus.DELETED:
                 raise PageLeft
             page = self.vault.read(self.vault.path(record.path))
         if page.text is None:
@@ -308,7 +311,7 @@ class PageWriter:
                             PendingWrite(
                                 self.vault.relative(page.path),
                                 digest(plan.text),
-                                replace(record, status="active"),
+                                replace(record, status=PageStatus.ACTIVE),
                                 plan.records,
                                 plan.outcome.new,
                                 1 if plan.outcome.new else 0,
