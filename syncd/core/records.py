@@ -5,24 +5,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from enum import Enum
 
 from syncd.core.decision import Status
-
-
-class PageStatus(str, Enum):
-    """Where a book's page stands. ACTIVE: the page is where its record's `path` says.
-    DELETED: the user deleted the page, or it left the vault (followed again if it comes back);
-    nothing is re-created for it (see `syncd resync`). WAITING: the page is gone and several
-    files may be it (see syncd.core.identity): nothing is written for the book until the
-    evidence is clear."""
-
-    ACTIVE = "active"
-    DELETED = "deleted"
-    WAITING = "waiting"
-
-    def __str__(self) -> str:
-        return self.value
+from syncd.core.page_life import PageStatus
 
 
 @dataclass(frozen=True)

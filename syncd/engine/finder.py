@@ -15,6 +15,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
+from syncd.core.decision import Status
 from syncd.core.identity import (
     Evidence,
     Journals,
@@ -27,6 +28,7 @@ from syncd.core.identity import (
     opening,
     strong,
 )
+from syncd.core.page_life import LookFacts, PageAct, on_look
 from syncd.core.plan import observe_page, page_title_of
 from syncd.core.records import BookProblem, PageRecord, PageStatus
 from syncd.core.render import LOGSEQ, PageFormat
@@ -148,39 +150,54 @@ class PageFinder:
             )
 
     def reconcile(self, record: PageRecord) -> None:
-        """Bring the state of one page in line with the file: moved, deleted, edited blocks; a
-        deleted page back at its place is followed again."""
+        """Look at one book's page and act as `syncd.core.page_life.ON_LOOK` says: follow it
+        (moved, or with the user's edits), follow it back, leave a file of the user's alone,
+        or remember it as deleted or waiting."""
         page = self.vault.read(self.vault.path(record.path))
-        if page.text is not None and record.status != PageStatus.ACTIVE:
-            if not strong(self._evidence(record, page, siblings=(), at_place=True)):
-                # A file of the user's where the deleted page was: remembered, so that it is
-                # not read again until it changes.
-                self.state.put_page(replace(record, size=page.size, mtime_ns=page.mtime_ns))
-                return
-            log.info("page %s is back", record.path)
-        if page.text is None:
+        at_place = page.text is not None
+        verdict, moved = Verdict(None), None
+        if not at_place:
             self.check_root()
             verdict, moved = self._find_moved(record)
-            if moved is None:
-                status = PageStatus.WAITING if verdict.waiting else PageStatus.DELETED
-                if status == PageStatus.DELETED and record.status == PageStatus.ACTIVE:
-                    log.info("page %s was deleted; its highlights stay out", record.path)
-                with self.state.transaction():
-                    self.state.put_page(replace(record, status=status, size=None, mtime_ns=None))
-                    if verdict.waiting:
-                        log.warning(
-                            "book %s (%s) waits: %s", record.book_id, record.title, verdict.waiting
-                        )
-                        self.state.put_problem(
-                            BookProblem(record.book_id, "waiting", record.title, verdict.waiting)
-                        )
-                    else:
-                        self._clear_waiting(record.book_id)
-                return
+        act = on_look(
+            LookFacts(
+                status=record.status,
+                at_place=at_place,
+                strong=at_place
+                and record.status != PageStatus.ACTIVE
+                and strong(self._evidence(record, page, siblings=(), at_place=True)),
+                found=moved is not None,
+                unclear=verdict.waiting is not None,
+            )
+        )
+        if act is PageAct.LEAVE_ALONE:
+            # Remembered, so that it is not read again until it changes.
+            self.state.put_page(replace(record, size=page.size, mtime_ns=page.mtime_ns))
+            return
+        if act in (PageAct.MARK_DELETED, PageAct.MARK_WAITING):
+            self._mark_gone(record, verdict)
+            return
+        if moved is not None:
             log.info("page %s moved to %s", record.path, self.vault.relative(moved.path))
-            page = moved
-            record = replace(record, path=self.vault.relative(moved.path))
+            page, record = moved, replace(record, path=self.vault.relative(moved.path))
+        elif act is PageAct.FOLLOW_BACK:
+            log.info("page %s is back", record.path)
         self._follow(record, page)
+
+    def _mark_gone(self, record: PageRecord, verdict: Verdict) -> None:
+        """Remember a book's page as deleted, or the book as waiting (`verdict.waiting`: why)."""
+        status = PageStatus.WAITING if verdict.waiting else PageStatus.DELETED
+        if status == PageStatus.DELETED and record.status == PageStatus.ACTIVE:
+            log.info("page %s was deleted; its highlights stay out", record.path)
+        with self.state.transaction():
+            self.state.put_page(replace(record, status=status, size=None, mtime_ns=None))
+            if verdict.waiting:
+                log.warning("book %s (%s) waits: %s", record.book_id, record.title, verdict.waiting)
+                self.state.put_problem(
+                    BookProblem(record.book_id, "waiting", record.title, verdict.waiting)
+                )
+            else:
+                self._clear_waiting(record.book_id)
 
     def _follow(self, record: PageRecord, page: PageFile) -> None:
         """Record `page` as the book's page, as it is on disk."""
@@ -289,7 +306,7 @@ class PageFinder:
         return [
             rec.block.split("\n", 1)[0].strip()
             for rec in self.state.highlights(book_id).values()
-            if rec.status == "written"
+            if rec.status == Status.WRITTEN
         ]
 
     def _evidence(

@@ -14,7 +14,9 @@ import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 
-from syncd.core.model import Book, BookSchemaError, parse_book
+from syncd.core.decision import Status
+from syncd.core.model import Book, BookSchemaError, Highlight, parse_book
+from syncd.core.page_life import PageAct, SyncFacts, on_sync
 from syncd.core.plan import Outcome
 from syncd.core.records import BookProblem, PageStatus
 from syncd.edges.readwise import ExportPage, format_cursor, parse_cursor
@@ -314,38 +316,53 @@ class Run:
         )
 
     def _sync_book_once(self, book: Book) -> Outcome:
+        """Sync one book as `syncd.core.page_life.ON_SYNC` says, looking for its page first
+        when it is not where syncd left it and something is to be written."""
         fetched = list(book.highlights)
         record = self.state.page(book.id)
-        if record is None:
-            return self.writer.first_sync(book, fetched)
-        self.writer.remember_new_pages()  # what follows reads what syncd knows of other pages
-        if record.status != PageStatus.ACTIVE:
-            known = self.state.highlights(book.id)
-            if (
-                any(
-                    not h.deleted and (h.id not in known or known[h.id].status == "written")
-                    for h in fetched
+        if record is not None:
+            self.writer.remember_new_pages()  # what follows reads what syncd knows of pages
+        looked = self.dry_run  # looking remembers what it finds: a dry run does not look
+        while True:
+            act = on_sync(
+                SyncFacts(
+                    status=None if record is None else record.status,
+                    to_write=record is not None
+                    and record.status != PageStatus.ACTIVE
+                    and self._to_write(book.id, fetched),
+                    looked=looked,
+                    recreate=self.settings.resync_deleted_pages,
                 )
-                and not self.dry_run
-            ):
-                # Something to write (a new highlight, or one changed that syncd wrote): has
-                # its page come back, or become clear, meanwhile?
-                self.finder.reconcile(record)
-                record = self.state.page(book.id) or record
-                if record.status == PageStatus.ACTIVE:
-                    return self.writer.update_page(book, fetched, record)
-        if record.status == PageStatus.WAITING:
-            return Outcome()  # nothing is written until it is clear which page is the book's
-        if record.status == PageStatus.DELETED and self.settings.resync_deleted_pages:
+            )
+            if act is not PageAct.LOOK:
+                break
+            assert record is not None
+            self.finder.reconcile(record)
+            record = self.state.page(book.id) or record
+            looked = True
+        if act is PageAct.CREATE:
+            return self.writer.first_sync(book, fetched)
+        assert record is not None
+        if act is PageAct.UPDATE:
+            return self.writer.update_page(book, fetched, record)
+        if act is PageAct.RECREATE:
             if book.id not in self._recreate:
                 self.finder.forget(book.id)
                 self._recreate.append(book.id)  # fetched whole after this pass
             return Outcome()
-        if record.status == PageStatus.DELETED:
-            # The user deleted the page: it is not re-created (see `syncd resync`).
+        if act is PageAct.KEEP_OUT:  # not re-created (see `syncd resync`)
             known = self.state.highlights(book.id)
             return Outcome(kept_out=sum(1 for h in fetched if not h.deleted and h.id not in known))
-        return self.writer.update_page(book, fetched, record)
+        return Outcome()  # WAIT: nothing is written until it is clear which page is the book's
+
+    def _to_write(self, book_id: int, fetched: list[Highlight]) -> bool:
+        """Whether Readwise sent something to write: a new highlight, or a change to one that
+        syncd wrote."""
+        known = self.state.highlights(book_id)
+        return any(
+            not h.deleted and (h.id not in known or known[h.id].status == Status.WRITTEN)
+            for h in fetched
+        )
 
 
 def _id_and_title(record: object) -> tuple[int | None, str]:
