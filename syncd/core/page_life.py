@@ -3,9 +3,10 @@
 A page is ACTIVE (where syncd left it, or followed it), DELETED (the user deleted it, or it left
 the vault) or WAITING (gone, and several files may be it). Two moments decide what happens to it:
 
-- `ON_SYNC`: Readwise sent the book. What its record says, whether there is anything to write,
-  and whether the page was looked for in this sync give the page's act: create it, update it,
-  look for it first, wait, create it anew, or keep its highlights out.
+- `ON_SYNC`: Readwise sent the book. What its record says, whether its page is at its place,
+  whether there is anything to write, and whether the page was looked for in this sync give the
+  page's act: create it, update it, look for it first, wait, create it anew, or keep its
+  highlights out.
 - `ON_LOOK`: syncd looked at the page (at a scan, after a file event, or because something is
   to be written). Whether a file is at its place, what evidence says of it (see
   `syncd.core.identity`) and whether it was found elsewhere give the act: follow it, follow it
@@ -58,6 +59,7 @@ class SyncFacts:
     """What syncd knows of a book's page when Readwise sends the book."""
 
     status: PageStatus | None  # its record (NEVER: no page yet)
+    at_place: bool  # an active page's file is where its record says
     to_write: bool  # a new highlight, or a change to one syncd wrote
     looked: bool  # the page was looked for in this sync already
     recreate: bool  # `sync.resync_deleted_pages` is on
@@ -77,6 +79,7 @@ class LookFacts:
 @dataclass(frozen=True)
 class SyncRule:
     status: frozenset[PageStatus | None]
+    at_place: frozenset[bool]
     to_write: frozenset[bool]
     looked: frozenset[bool]
     recreate: frozenset[bool]
@@ -86,6 +89,7 @@ class SyncRule:
     def matches(self, facts: SyncFacts) -> bool:
         return (
             facts.status in self.status
+            and facts.at_place in self.at_place
             and facts.to_write in self.to_write
             and facts.looked in self.looked
             and facts.recreate in self.recreate
@@ -116,9 +120,11 @@ def _one(value: Any) -> frozenset[Any]:
     return value if isinstance(value, frozenset) else frozenset({value})
 
 
-def _on_sync(status: Any, to_write: Any, looked: Any, recreate: Any,
+def _on_sync(status: Any, at_place: Any, to_write: Any, looked: Any, recreate: Any,
              act: PageAct, why: str) -> SyncRule:  # fmt: skip
-    return SyncRule(_one(status), _one(to_write), _one(looked), _one(recreate), act, why)
+    return SyncRule(
+        _one(status), _one(at_place), _one(to_write), _one(looked), _one(recreate), act, why
+    )
 
 
 def _on_look(status: Any, at_place: Any, strong: Any, found: Any, unclear: Any,
@@ -132,13 +138,15 @@ A, D, W = PageStatus.ACTIVE, PageStatus.DELETED, PageStatus.WAITING
 
 # fmt: off
 ON_SYNC: tuple[SyncRule, ...] = (
-    #        record      to write  looked  recreate  act
-    _on_sync(NEVER,      ANY,      ANY,    ANY,      PageAct.CREATE,   "no page yet: written, or the official plugin's page adopted"),
-    _on_sync(A,          ANY,      ANY,    ANY,      PageAct.UPDATE,   "where syncd left it: brought up to date (followed first if it moved)"),
-    _on_sync(NOT_ACTIVE, True,     False,  ANY,      PageAct.LOOK,     "something to write: has the page come back, or become clear, meanwhile?"),
-    _on_sync(W,          ANY,      ANY,    ANY,      PageAct.WAIT,     "several files may be its page: nothing is written until one clearly is"),
-    _on_sync(D,          ANY,      ANY,    True,     PageAct.RECREATE, "deleted, and sync.resync_deleted_pages is on: written anew, whole"),
-    _on_sync(D,          ANY,      ANY,    False,    PageAct.KEEP_OUT, "the user deleted the page: it is not re-created (syncd resync does)"),
+    #        record      at place  to write  looked  recreate  act
+    _on_sync(NEVER,      ANY,      ANY,      ANY,    ANY,      PageAct.CREATE,   "no page yet: written, or the official plugin's page adopted"),
+    _on_sync(A,          True,     ANY,      ANY,    ANY,      PageAct.UPDATE,   "where syncd left it: brought up to date"),
+    _on_sync(A,          False,    ANY,      False,  ANY,      PageAct.LOOK,     "not where syncd left it: followed if it moved, remembered as deleted if not"),
+    _on_sync(A,          False,    ANY,      True,   ANY,      PageAct.WAIT,     "not where syncd left it, and not followed (a dry run does not look): nothing written"),
+    _on_sync(NOT_ACTIVE, ANY,      True,     False,  ANY,      PageAct.LOOK,     "something to write: has the page come back, or become clear, meanwhile?"),
+    _on_sync(W,          ANY,      ANY,      ANY,    ANY,      PageAct.WAIT,     "several files may be its page: nothing is written until one clearly is"),
+    _on_sync(D,          ANY,      ANY,      ANY,    True,     PageAct.RECREATE, "deleted, and sync.resync_deleted_pages is on: written anew, whole"),
+    _on_sync(D,          ANY,      ANY,      ANY,    False,    PageAct.KEEP_OUT, "the user deleted the page: it is not re-created (syncd resync does)"),
 )
 
 ON_LOOK: tuple[LookRule, ...] = (
@@ -178,10 +186,12 @@ def page_rules_table() -> str:
     lines = [
         "When Readwise sends a book:",
         "",
-        "| page | anything to write | looked for | resync_deleted_pages | act | why |",
-        "|---|---|---|---|---|---|",
+        "| page | at its place | anything to write | looked for | resync_deleted_pages | act "
+        "| why |",
+        "|---|---|---|---|---|---|---|",
         *(
-            f"| {cell(r.status, status)} | {cell(r.to_write)} | {cell(r.looked)} "
+            f"| {cell(r.status, status)} | {cell(r.at_place)} | {cell(r.to_write)} "
+            f"| {cell(r.looked)} "
             f"| {cell(r.recreate)} | {r.act.value} | {r.why} |"
             for r in ON_SYNC
         ),

@@ -75,7 +75,6 @@ class FullTexts:
         state: StatePort,
         settings: SyncSettings,
         report: SyncReport,
-        dry_run: bool,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.reader = reader if settings.reader_full_text else None
@@ -83,13 +82,12 @@ class FullTexts:
         self.state = state
         self.settings = settings
         self.report = report
-        self.dry_run = dry_run
         self.should_stop = should_stop
         self._logseq = settings.style.page_format is LOGSEQ
 
     def link(self, book: Book, path: Path, name: str) -> str | None:
         """The link a book's new page (at `path`, named `name`) holds to its full text."""
-        if self.reader is None or reader_document_id(book) is None:
+        if not self.settings.reader_full_text or reader_document_id(book) is None:
             return None
         return full_text_link(self._target(book, path, name)[0], logseq=self._logseq)
 
@@ -108,7 +106,7 @@ class FullTexts:
         `path`, named `name`): once written (or the user's), a book's record stays as it is;
         until then, it follows the page's latest name."""
         document_id = reader_document_id(book)
-        if self.reader is None or self.dry_run or document_id is None:
+        if self.reader is None or document_id is None:
             return
         known = self.state.get(KEY + document_id)
         if known is not None and json.loads(known).get("status") != "wanted":
@@ -128,7 +126,7 @@ class FullTexts:
     def sync(self) -> None:
         """Fetch and write the full texts due (see the module doc); a failure of Reader itself
         fails the pass (named, the cursor kept), not the sync."""
-        if self.reader is None or self.dry_run:
+        if self.reader is None:
             return
         records = {
             key[len(KEY) :]: json.loads(value) for key, value in self.state.entries(KEY).items()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from syncd.edges.vault import Draft, Drafts
-from syncd.engine.writer import PageWriter
+from syncd.engine.apply import PlanApplier
 from syncd.testing.faults import Fault
 from tests.support.corpus import corpus_pages, require_shared
 from tests.support.harness import Harness, harness
@@ -261,7 +261,7 @@ def test_a_sync_stopped_before_its_log_line_is_told_of_by_the_next(
         def killed(*args: object) -> None:
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(PageWriter, "write_sync_log", killed)
+        monkeypatch.setattr(PlanApplier, "write_sync_log", killed)
         with pytest.raises(KeyboardInterrupt):
             h.sync(at=T0)
         monkeypatch.undo()

@@ -60,4 +60,3 @@ def test_the_core_is_pure() -> None:
         if name.split(".")[0] in IMPURE
     }
     assert not wrong
-

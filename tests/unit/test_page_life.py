@@ -26,7 +26,8 @@ BOTH = (False, True)
 SYNC_CASES = [
     SyncFacts(status, *flags)
     for status in (None, *PageStatus)
-    for flags in itertools.product(BOTH, BOTH, BOTH)
+    for flags in itertools.product(BOTH, BOTH, BOTH, BOTH)
+    if status is PageStatus.ACTIVE or not flags[0]  # only an active page is looked at first
 ]
 LOOK_CASES = [
     LookFacts(status, at_place, strong, found, unclear)
@@ -61,6 +62,10 @@ def test_a_page_not_where_syncd_left_it_is_written_only_by_rule(facts: SyncFacts
         assert act is PageAct.RECREATE and facts.recreate
     if facts.status is not PageStatus.ACTIVE and facts.status is not None and facts.to_write:
         assert (act is PageAct.LOOK) is not facts.looked
+    if facts.status is PageStatus.ACTIVE:
+        assert act is (
+            PageAct.UPDATE if facts.at_place else PageAct.WAIT if facts.looked else PageAct.LOOK
+        )
 
 
 @pytest.mark.parametrize("facts", LOOK_CASES, ids=str)
