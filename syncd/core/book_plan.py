@@ -51,6 +51,16 @@ class BookPlan:
         """Whether the plan writes a file where there was none (a new page)."""
         return self.after is not None and self.before is None
 
+    @property
+    def worth_telling(self) -> bool:
+        """Whether a dry run tells of the plan: it writes, waits, keeps highlights out or
+        creates a page anew (a page that stays as it is goes unsaid)."""
+        return (
+            self.after is not None
+            or self.act in (PageAct.WAIT, PageAct.RECREATE)
+            or self.outcome.kept_out > 0
+        )
+
     def line(self) -> str:
         """The plan in one line, as a dry run prints it."""
         o = self.outcome

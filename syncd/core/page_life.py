@@ -142,7 +142,7 @@ ON_SYNC: tuple[SyncRule, ...] = (
     _on_sync(NEVER,      ANY,      ANY,      ANY,    ANY,      PageAct.CREATE,   "no page yet: written, or the official plugin's page adopted"),
     _on_sync(A,          True,     ANY,      ANY,    ANY,      PageAct.UPDATE,   "where syncd left it: brought up to date"),
     _on_sync(A,          False,    ANY,      False,  ANY,      PageAct.LOOK,     "not where syncd left it: followed if it moved, remembered as deleted if not"),
-    _on_sync(A,          False,    ANY,      True,   ANY,      PageAct.WAIT,     "not where syncd left it, and not followed (a dry run does not look): nothing written"),
+    _on_sync(A,          False,    ANY,      True,   ANY,      PageAct.WAIT,     "not where syncd left it even once looked for (moved again meanwhile): nothing written now"),
     _on_sync(NOT_ACTIVE, ANY,      True,     False,  ANY,      PageAct.LOOK,     "something to write: has the page come back, or become clear, meanwhile?"),
     _on_sync(W,          ANY,      ANY,      ANY,    ANY,      PageAct.WAIT,     "several files may be its page: nothing is written until one clearly is"),
     _on_sync(D,          ANY,      ANY,      ANY,    True,     PageAct.RECREATE, "deleted, and sync.resync_deleted_pages is on: written anew, whole"),

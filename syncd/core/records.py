@@ -112,6 +112,16 @@ class PendingWrite:
             for h, span in zip(self.highlights, self.spans, strict=True)
         ]
 
+    def as_stored(self) -> PendingWrite:
+        """The write as a state gives it back: a block stored as its span reads empty."""
+        if not self.spans or not any(self.spans):
+            return replace(self, spans=None)
+        highlights = [
+            h if span is None else replace(h, block="")
+            for h, span in zip(self.highlights, self.spans, strict=True)
+        ]
+        return replace(self, highlights=highlights)
+
     def blocks_known(self) -> list[HighlightRecord]:
         """The highlights whose block is stored whole (all but those stored as a span)."""
         if self.spans is None:

@@ -100,7 +100,15 @@ class Run:
         )
         # The one place a dry run differs: what is decided is printed, not applied.
         self.applier: Applier = (
-            PlanPrinter(vault=vault, settings=settings, report=self.report, full_texts=full_texts)
+            PlanPrinter(
+                vault=vault,
+                state=state,
+                settings=settings,
+                finder=finder,
+                sync_log=sync_log,
+                report=self.report,
+                full_texts=full_texts,
+            )
             if dry_run
             else PlanApplier(
                 vault=vault,
@@ -114,7 +122,6 @@ class Run:
                 failed_before=self.failed_before,
             )
         )
-        self.dry_run = dry_run
         self.finder = finder
         # New pages planned in this sync: their names and paths are taken, and (until put in
         # place and remembered) their records are known only here.
@@ -154,11 +161,8 @@ class Run:
             self._fetch_later = set()
             report.requests = self.client.requests_made - requests_before
         if self.settings.sync_log_page:
-            if self.dry_run:  # nothing was recorded: this sync's own
-                failed = {book_id for book_id, _ in report.failed}
-                highlights, num_books = report.outcome.new, len(set(touched) - failed)
-            else:  # what this sync recorded, and what a sync killed before its log line did
-                highlights, num_books = self.sync_log.untold()
+            # What this sync recorded, and what a sync killed before its log line did.
+            highlights, num_books = self.sync_log.untold()
             if highlights:
                 self.applier.write_sync_log(highlights, num_books, started)
         if not book_ids:  # failed books are remembered and fetched again

@@ -115,19 +115,7 @@ class MemoryState:
 
     def put_pending(self, writes: Iterable[PendingWrite]) -> None:
         for write in writes:
-            # A block stored as its span is read back empty, as from the database.
-            spans = write.spans or [None] * len(write.highlights)
-            highlights = [
-                h if span is None else replace(h, block="")
-                for h, span in zip(write.highlights, spans, strict=True)
-            ]
-            self._pending[write.path] = replace(
-                write,
-                page=None if write.page is None else replace(write.page),
-                highlights=highlights,
-                log_titles=list(write.log_titles),
-                spans=list(write.spans) if write.spans and any(write.spans) else None,
-            )
+            self._pending[write.path] = write.as_stored()
 
     def pending(self) -> list[PendingWrite]:
         return [write for _, write in sorted(self._pending.items())]

@@ -16,6 +16,7 @@ from syncd.core.decision import Status
 from syncd.core.records import BookProblem, HighlightRecord, PageRecord, PageStatus, PendingWrite
 from syncd.edges.state import State
 from syncd.engine.ports import StatePort
+from syncd.engine.state_overlay import StateOverlay
 from syncd.testing.memory_state import MemoryState
 from tests.support.harness import harness
 
@@ -27,13 +28,14 @@ WORDS = (
 )
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", "overlay"])
 def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StatePort]:
+    """The SQLite state, its in-memory twin, and a dry run's overlay over the SQLite state."""
     if request.param == "memory":
         yield MemoryState()
         return
     database = State(tmp_path / "state" / "db.sqlite3")
-    yield database
+    yield database if request.param == "sqlite" else StateOverlay(database)
     database.close()
 
 
@@ -268,3 +270,29 @@ def test_syncs_through_either_state_write_the_same_pages(tmp_path: Path) -> None
     _, text, counts = results[0]
     assert "Our life is, alas," in text and WORDS[2] not in text and "\t- Last." in text
     assert (counts["highlights"], counts["edited"], counts["deleted"]) == (4, 1, 1)
+
+
+def test_an_overlay_reads_its_base_and_never_writes_it(tmp_path: Path) -> None:
+    """What a dry run looks at and decides stays in the overlay: the base reads as before."""
+    base = State(tmp_path / "db.sqlite3")
+    try:
+        base.put_page(page(1))
+        base.put_page(page(2))
+        base.put_highlights([HighlightRecord(10, 1, "- a", "s", Status.WRITTEN)])
+        base.put_problem(BookProblem(2, "failed", "B2", "bad"))
+        base.set("cursor", "c")
+        before = (base.pages(), base.highlights(1), base.problems(), base.counts())
+        overlay = StateOverlay(base)
+        assert overlay.pages() == base.pages() and overlay.highlights(1) == base.highlights(1)
+        overlay.put_page(page(1, status=PageStatus.DELETED))
+        overlay.delete_book(2)
+        overlay.put_highlights([HighlightRecord(11, 1, "- b", "s", Status.EDITED)])
+        overlay.clear_problem(2)
+        overlay.set("cursor", None)
+        assert [(p.book_id, p.status) for p in overlay.pages()] == [(1, PageStatus.DELETED)]
+        assert set(overlay.highlights(1)) == {10, 11} and overlay.problems() == []
+        assert overlay.get("cursor") is None and overlay.counts()["deleted_pages"] == 1
+        assert (base.pages(), base.highlights(1), base.problems(), base.counts()) == before
+        assert base.get("cursor") == "c"
+    finally:
+        base.close()

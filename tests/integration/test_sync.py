@@ -92,7 +92,9 @@ def test_dry_run_prints_a_diff_and_writes_nothing(tmp_path: Path) -> None:
         add_walden(h, "Simplify, simplify.")
         report = h.sync(at=T0, dry_run=True)
         assert h.page_names() == []
-        (diff,) = report.diffs
+        (told,) = report.printed
+        line, diff = told.split("\n", 1)
+        assert line == "# book 1 (Walden): create pages/Walden (highlights).md: 1 new"
         assert diff.startswith("--- /dev/null\n+++ b/pages/Walden (highlights).md\n")
         assert "+- Highlights first synced by [[Readwise]] [[Mar 17th, 2023]]" in diff
         state = h.state()
