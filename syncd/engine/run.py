@@ -53,6 +53,7 @@ log = logging.getLogger("syncd.sync")
 # fetching one again changes nothing.
 CURSOR_OVERLAP = timedelta(minutes=1)
 WRITE_ATTEMPTS = 5  # gather, plan and apply again this often when the user writes a page first
+LOOKS = 3  # a book's page is looked for at most this often while it is planned
 # Books that failed before are fetched again by id, this many ids per export request.
 RETRY_IDS_PER_REQUEST = 100
 
@@ -340,7 +341,7 @@ class Run:
         record = None if book.id in self._recreate else self.state.page(book.id)
         if record is not None and self._unchanged(book, fetched, record):
             return BookPlan(book.id, book.title, PageAct.UPDATE, record)
-        looked = False
+        looked, looks = False, 0
         while True:
             page = None
             if record is not None and record.status == PageStatus.ACTIVE:
@@ -359,7 +360,11 @@ class Run:
             if act is not PageAct.LOOK:
                 break
             assert record is not None
-            record, looked = self.applier.look(record), True
+            status, record = record.status, self.applier.look(record)
+            looks += 1
+            # Looked for again when looking changed what the record says (a page seen gone
+            # mid-save is looked at once it is back), a few times at most.
+            looked = record.status == status or looks == LOOKS
         if act is PageAct.CREATE:
             return self._plan_new_page(book, fetched)
         assert record is not None
