@@ -7,6 +7,7 @@ import argparse
 import os
 
 from syncd.commands.common import EXIT_OK, EXIT_PARTIAL, locked_vault
+from syncd.core.records import PageStatus
 
 
 def command(args: argparse.Namespace) -> int:
@@ -25,7 +26,7 @@ def command(args: argparse.Namespace) -> int:
             home=Path.home(),
         )
         syncer = make_syncer(config, state, os.environ)
-        if book.status == "active" and book.path and syncer.vault.path(book.path).exists():
+        if book.status == PageStatus.ACTIVE and book.path and syncer.vault.path(book.path).exists():
             print(f"{book.path} is there; nothing to re-create")
             return EXIT_OK
         syncer.forget(book.book_id)

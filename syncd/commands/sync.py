@@ -42,8 +42,8 @@ def command(args: argparse.Namespace) -> int:
         finally:
             if bar:
                 bar.close()
-    for diff in report.diffs:
-        sys.stdout.write(diff)
+    for told in report.printed:  # a dry run's plans
+        sys.stdout.write(told)
     if args.json:
         print(json.dumps({**report.as_json(), "dry_run": args.dry_run}))
     else:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from syncd.core.records import PageStatus
 from syncd.errors import UsageError
 
 # " (highlights)" that the default page title adds, and " (2)" that a clash adds.
@@ -31,7 +32,7 @@ class BookEntry:
     book_id: int
     title: str
     path: str | None = None
-    status: str | None = None
+    status: PageStatus | None = None
     highlights: Mapping[str, int] = field(default_factory=dict)
     problem: str | None = None  # "failed: reason" or "waiting: reason"
 
@@ -118,7 +119,7 @@ def attention(books: Sequence[BookEntry]) -> dict[str, list[BookEntry]]:
     failed."""
     return {
         "conflicts": [b for b in books if b.highlights.get("conflict")],
-        "deleted": [b for b in books if b.status == "deleted"],
+        "deleted": [b for b in books if b.status == PageStatus.DELETED],
         "waiting": [b for b in books if (b.problem or "").startswith("waiting")],
         "failed": [b for b in books if (b.problem or "").startswith("failed")],
     }

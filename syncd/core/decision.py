@@ -129,147 +129,40 @@ def _rule(
 
 W, E, C, D, R = Status.WRITTEN, Status.EDITED, Status.CONFLICT, Status.DELETED, Status.REMOVED
 
+# fmt: off
 RULES: tuple[Rule, ...] = (
-    _rule(
-        NEVER,
-        ANY,
-        True,
-        ANY,
-        Act.KEEP,
-        None,
-        "never written, and deleted in Readwise: nothing to do",
-    ),
-    _rule(
-        NEVER,
-        (Seen.AS_WRITTEN, Seen.FOUND),
-        ANY,
-        ANY,
-        Act.ADOPT,
-        W,
-        "already on the page (a write a kill left unrecorded, or the official plugin's "
-        "page): taken as syncd's, not added again",
-    ),
-    _rule(
-        NEVER,
-        ANY,
-        ANY,
-        ANY,
-        Act.APPEND,
-        W,
-        "a new highlight: appended under the sync's dated header",
-    ),
-    _rule(
-        D,
-        Seen.AS_WRITTEN,
-        ANY,
-        ANY,
-        Act.KEEP,
-        W,
-        "back on the page as syncd wrote it (put back, or seen gone mid-save): syncd's again",
-    ),
-    _rule(D, ANY, ANY, ANY, Act.KEEP_OUT, None, "the user deleted its block: it stays out"),
-    _rule(R, ANY, ANY, ANY, Act.KEEP, None, "removed when Readwise deleted it: it stays out"),
-    _rule(
-        C,
-        ANY,
-        ANY,
-        ANY,
-        Act.CONFLICT,
-        C,
-        "the user's edit stays; Readwise's change is still a conflict",
-    ),
-    _rule(
-        E,
-        ANY,
-        ANY,
-        True,
-        Act.CONFLICT,
-        C,
-        "edited here and changed in Readwise: the user's words stay, the change is a conflict",
-    ),
-    _rule(E, ANY, ANY, False, Act.KEEP, None, "the user's edit stays"),
-    _rule(
-        W,
-        Seen.SIMILAR,
-        ANY,
-        True,
-        Act.CONFLICT,
-        C,
-        "edited here (found alike) and changed in Readwise: a conflict",
-    ),
-    _rule(
-        W,
-        Seen.SIMILAR,
-        ANY,
-        False,
-        Act.MARK_EDITED,
-        E,
-        "edited here (found alike): the user's block, never written again",
-    ),
-    _rule(
-        W, Seen.ABSENT, ANY, ANY, Act.MARK_DELETED, D, "the user deleted its block: it stays out"
-    ),
-    _rule(
-        W,
-        Seen.AS_WRITTEN,
-        True,
-        ANY,
-        Act.REMOVE,
-        R,
-        "deleted in Readwise, untouched here: removed",
-        option="remove_deleted_highlights",
-    ),
-    _rule(
-        W,
-        Seen.AS_WRITTEN,
-        True,
-        ANY,
-        Act.KEEP,
-        None,
-        "deleted in Readwise: kept (sync.remove_deleted_highlights is off)",
-    ),
-    _rule(
-        W,
-        Seen.AS_WRITTEN,
-        False,
-        True,
-        Act.UPDATE,
-        W,
-        "changed in Readwise, untouched here: rewritten in place (Logseq's id:: and "
-        "collapsed:: kept)",
-        option="update_changed_highlights",
-    ),
-    _rule(
-        W,
-        Seen.AS_WRITTEN,
-        False,
-        ANY,
-        Act.GIVE_ID,
-        None,
-        "untouched: given its stable id, if it has none",
-        option="block_ids",
-    ),
-    _rule(W, Seen.AS_WRITTEN, ANY, ANY, Act.KEEP, None, "as syncd wrote it, and nothing to change"),
+    #     record on the page                    deleted changed act             then  why
+    _rule(NEVER, ANY,                           True,  ANY,   Act.KEEP,         None, "never written, and deleted in Readwise: nothing to do"),
+    _rule(NEVER, (Seen.AS_WRITTEN, Seen.FOUND), ANY,   ANY,   Act.ADOPT,        W,    "already on the page (a write a kill left unrecorded, or the official plugin's page): taken as syncd's, not added again"),
+    _rule(NEVER, ANY,                           ANY,   ANY,   Act.APPEND,       W,    "a new highlight: appended under the sync's dated header"),
+    _rule(D,     Seen.AS_WRITTEN,               ANY,   ANY,   Act.KEEP,         W,    "back on the page as syncd wrote it (put back, or seen gone mid-save): syncd's again"),
+    _rule(D,     ANY,                           ANY,   ANY,   Act.KEEP_OUT,     None, "the user deleted its block: it stays out"),
+    _rule(R,     ANY,                           ANY,   ANY,   Act.KEEP,         None, "removed when Readwise deleted it: it stays out"),
+    _rule(C,     ANY,                           ANY,   ANY,   Act.CONFLICT,     C,    "the user's edit stays; Readwise's change is still a conflict"),
+    _rule(E,     ANY,                           ANY,   True,  Act.CONFLICT,     C,    "edited here and changed in Readwise: the user's words stay, the change is a conflict"),
+    _rule(E,     ANY,                           ANY,   False, Act.KEEP,         None, "the user's edit stays"),
+    _rule(W,     Seen.SIMILAR,                  ANY,   True,  Act.CONFLICT,     C,    "edited here (found alike) and changed in Readwise: a conflict"),
+    _rule(W,     Seen.SIMILAR,                  ANY,   False, Act.MARK_EDITED,  E,    "edited here (found alike): the user's block, never written again"),
+    _rule(W,     Seen.ABSENT,                   ANY,   ANY,   Act.MARK_DELETED, D,    "the user deleted its block: it stays out"),
+    _rule(W,     Seen.AS_WRITTEN,               True,  ANY,   Act.REMOVE,       R,    "deleted in Readwise, untouched here: removed", option="remove_deleted_highlights"),
+    _rule(W,     Seen.AS_WRITTEN,               True,  ANY,   Act.KEEP,         None, "deleted in Readwise: kept (sync.remove_deleted_highlights is off)"),
+    _rule(W,     Seen.AS_WRITTEN,               False, True,  Act.UPDATE,       W,    "changed in Readwise, untouched here: rewritten in place (Logseq's id:: and collapsed:: kept)", option="update_changed_highlights"),
+    _rule(W,     Seen.AS_WRITTEN,               False, ANY,   Act.GIVE_ID,      None, "untouched: given its stable id, if it has none", option="block_ids"),
+    _rule(W,     Seen.AS_WRITTEN,               ANY,   ANY,   Act.KEEP,         None, "as syncd wrote it, and nothing to change"),
 )
+# fmt: on
 
 #: What a page alone tells of a block syncd wrote (between syncs, and before each): the status
 #: to remember. A removed highlight is not looked for.
+# fmt: off
 OBSERVED: tuple[Rule, ...] = (
-    _rule(
-        (W, E, C, D),
-        Seen.AS_WRITTEN,
-        ANY,
-        ANY,
-        Act.KEEP,
-        W,
-        "on the page as syncd wrote it (untouched, or put back)",
-    ),
-    _rule(C, Seen.SIMILAR, ANY, ANY, Act.KEEP, C, "still the user's edit, still a conflict"),
-    _rule(
-        (W, E, D), Seen.SIMILAR, ANY, ANY, Act.MARK_EDITED, E, "edited by the user (found alike)"
-    ),
-    _rule((W, E, C, D), Seen.ABSENT, ANY, ANY, Act.MARK_DELETED, D, "deleted by the user"),
+    #     record        on the page      deleted changed act         then why
+    _rule((W, E, C, D), Seen.AS_WRITTEN, ANY, ANY, Act.KEEP,         W, "on the page as syncd wrote it (untouched, or put back)"),
+    _rule(C,            Seen.SIMILAR,    ANY, ANY, Act.KEEP,         C, "still the user's edit, still a conflict"),
+    _rule((W, E, D),    Seen.SIMILAR,    ANY, ANY, Act.MARK_EDITED,  E, "edited by the user (found alike)"),
+    _rule((W, E, C, D), Seen.ABSENT,     ANY, ANY, Act.MARK_DELETED, D, "deleted by the user"),
 )
+# fmt: on
 
 #: The record statuses whose block `decide` needs looked for on the page.
 LOOKED_FOR: frozenset[Status | None] = frozenset({NEVER, W, D})

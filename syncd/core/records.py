@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from syncd.core.decision import Status
+from syncd.core.page_life import PageStatus
 
 
 @dataclass(frozen=True)
@@ -14,7 +15,7 @@ class PageRecord:
     book_id: int
     path: str
     title: str
-    status: str  # one of syncd.edges.state.PAGE_STATUSES
+    status: PageStatus
     size: int | None = None
     mtime_ns: int | None = None
     device: int | None = None
@@ -33,9 +34,15 @@ class HighlightRecord:
     status: Status
 
 
+# failed: handling the book failed (bad record, unwritable page); it is fetched again by id on
+# later syncs until it succeeds. waiting: syncd lacks clear evidence of which page is the book's
+# (its page is gone and no page is clearly it); nothing is written for it until there is.
+PROBLEM_KINDS = ("failed", "waiting")
+
+
 @dataclass(frozen=True)
 class BookProblem:
-    """A book syncd could not sync: `kind` is one of syncd.edges.state.PROBLEM_KINDS."""
+    """A book syncd could not sync: `kind` is one of PROBLEM_KINDS."""
 
     book_id: int
     kind: str
@@ -104,6 +111,16 @@ class PendingWrite:
             h if span is None else replace(h, block=text[span[0] : span[1]])
             for h, span in zip(self.highlights, self.spans, strict=True)
         ]
+
+    def as_stored(self) -> PendingWrite:
+        """The write as a state gives it back: a block stored as its span reads empty."""
+        if not self.spans or not any(self.spans):
+            return replace(self, spans=None)
+        highlights = [
+            h if span is None else replace(h, block="")
+            for h, span in zip(self.highlights, self.spans, strict=True)
+        ]
+        return replace(self, highlights=highlights)
 
     def blocks_known(self) -> list[HighlightRecord]:
         """The highlights whose block is stored whole (all but those stored as a span)."""

@@ -20,7 +20,15 @@ from dataclasses import astuple
 from pathlib import Path
 
 from syncd.core.decision import Status
-from syncd.core.records import BookProblem, HighlightRecord, PageNames, PageRecord, PendingWrite
+from syncd.core.records import (
+    PROBLEM_KINDS,
+    BookProblem,
+    HighlightRecord,
+    PageNames,
+    PageRecord,
+    PageStatus,
+    PendingWrite,
+)
 from syncd.edges.atomic import file_identity
 from syncd.edges.state_files import (
     DEFAULT_BUSY_TIMEOUT,
@@ -37,7 +45,7 @@ CREATE TABLE IF NOT EXISTS pages (
     book_id INTEGER PRIMARY KEY,
     path TEXT NOT NULL,              -- relative to the vault, '/'-separated
     title TEXT NOT NULL,
-    status TEXT NOT NULL,            -- see PAGE_STATUSES
+    status TEXT NOT NULL,            -- a PageStatus
     size INTEGER, mtime_ns INTEGER,  -- the file as syncd last read or wrote it
     device INTEGER, inode INTEGER, opening TEXT  -- its identity, its opening (added: _migrate)
 );
@@ -65,16 +73,8 @@ CREATE TABLE IF NOT EXISTS pending_writes (  -- see PendingWrite
     log_titles TEXT NOT NULL         -- JSON: [title, highlights] of the books, for Obsidian's log
 );
 """
-# active: the page is where `path` says; deleted: the user deleted the page (or it left the vault:
-# followed again if it comes back); waiting: the page is gone and several pages may be it (see
-# syncd.core.identity): nothing is written for the book until the evidence is clear.
-PAGE_STATUSES = ("active", "deleted", "waiting")
 # See syncd.core.decision.Status.
 HIGHLIGHT_STATUSES = tuple(status.value for status in Status)
-# failed: handling the book failed (bad record, unwritable page); it is fetched again by id on
-# later syncs until it succeeds. waiting: syncd lacks clear evidence of which page is the book's
-# (its page is gone and no page is clearly it); nothing is written for it until there is.
-PROBLEM_KINDS = ("failed", "waiting")
 
 
 def _json(value: object) -> str:
@@ -230,24 +230,23 @@ class State:
     # pages
     def page(self, book_id: int) -> PageRecord | None:
         row = self._db.execute("SELECT * FROM pages WHERE book_id = ?", (book_id,)).fetchone()
-        return PageRecord(*row) if row else None
+        return _page(*row) if row else None
 
-    def pages(self, status: str | None = None) -> list[PageRecord]:
+    def pages(self, status: PageStatus | None = None) -> list[PageRecord]:
         """Every page record (only those of `status` when given), by book."""
         rows = (
             self._db.execute("SELECT * FROM pages ORDER BY book_id")
             if status is None
             else self._db.execute(
-                "SELECT * FROM pages WHERE status = ? ORDER BY book_id", (status,)
+                "SELECT * FROM pages WHERE status = ? ORDER BY book_id", (str(status),)
             )
         )
-        return [PageRecord(*row) for row in rows]
+        return [_page(*row) for row in rows]
 
-    def page_paths(self, status: str) -> list[str]:
+    def page_paths(self, status: PageStatus) -> list[str]:
         """The paths of the page records of `status` (no records made: cheap for 10,000)."""
-        return [
-            row[0] for row in self._db.execute("SELECT path FROM pages WHERE status = ?", (status,))
-        ]
+        query = "SELECT path FROM pages WHERE status = ?"
+        return [row[0] for row in self._db.execute(query, (str(status),))]
 
     def put_page(self, page: PageRecord) -> None:
         self._db.execute(
@@ -256,7 +255,7 @@ class State:
                 page.book_id,
                 page.path,
                 page.title,
-                page.status,
+                str(page.status),
                 page.size,
                 page.mtime_ns,
                 page.device,
@@ -365,7 +364,7 @@ class State:
                 PendingWrite(
                     path,
                     digest,
-                    None if page is None else PageRecord(*json.loads(page)),
+                    None if page is None else _page(*json.loads(page)),
                     records,
                     log_highlights,
                     log_books,
@@ -383,7 +382,7 @@ class State:
         counts = {"books": 0, "pages": 0, "deleted_pages": 0, "highlights": 0}
         for status, n in self._db.execute("SELECT status, count(*) FROM pages GROUP BY status"):
             counts["books"] += n
-            counts["pages" if status != "deleted" else "deleted_pages"] += n
+            counts["pages" if status != PageStatus.DELETED else "deleted_pages"] += n
         for status in HIGHLIGHT_STATUSES:
             counts[status] = 0
         for status, n in self._db.execute(
@@ -392,6 +391,10 @@ class State:
             counts[status] = n
             counts["highlights"] += n
         return counts
+
+
+def _page(book_id: int, path: str, title: str, status: str, *rest: int | str | None) -> PageRecord:
+    return PageRecord(book_id, path, title, PageStatus(status), *rest)  # type: ignore[arg-type]
 
 
 def _highlight(

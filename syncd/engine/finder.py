@@ -15,6 +15,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
+from syncd.core.decision import Status
 from syncd.core.identity import (
     Evidence,
     Journals,
@@ -27,13 +28,13 @@ from syncd.core.identity import (
     opening,
     strong,
 )
+from syncd.core.page_life import LookFacts, PageAct, on_look
 from syncd.core.plan import observe_page, page_title_of
-from syncd.core.records import BookProblem, PageRecord
+from syncd.core.records import BookProblem, PageRecord, PageStatus
 from syncd.core.render import LOGSEQ, PageFormat
-from syncd.edges.state import State
 from syncd.edges.vault import PageFile
 from syncd.engine.layout import Layout
-from syncd.engine.ports import VaultPort
+from syncd.engine.ports import StatePort, VaultPort
 from syncd.errors import VaultError
 
 log = logging.getLogger("syncd.sync")
@@ -51,7 +52,7 @@ RETURNED = "returned_books"
 class PageFinder:
     """Keeps what syncd knows of its pages in line with the vault."""
 
-    def __init__(self, vault: VaultPort, state: State, layout: Layout, fmt: PageFormat) -> None:
+    def __init__(self, vault: VaultPort, state: StatePort, layout: Layout, fmt: PageFormat) -> None:
         self.vault = vault
         self.state = state
         self.layout = layout
@@ -82,10 +83,10 @@ class PageFinder:
                 continue
             stat = self.vault.stat_relative(record.path)
             if stat is not None and stat == (record.size, record.mtime_ns):
-                if record.opening is None and record.status == "active":
+                if record.opening is None and record.status == PageStatus.ACTIVE:
                     unread.append(record)
                 continue
-            if record.status != "active" and stat is None:
+            if record.status != PageStatus.ACTIVE and stat is None:
                 continue
             looked += 1
             try:
@@ -116,7 +117,9 @@ class PageFinder:
         pages' identities read (no page is read unless its identity matches), and only when
         some deleted book has a recorded identity. Return pages read."""
         gone = {
-            (r.device, r.inode) for r in records if r.status == "deleted" and r.inode is not None
+            (r.device, r.inode)
+            for r in records
+            if r.status == PageStatus.DELETED and r.inode is not None
         }
         if not gone:
             return 0
@@ -132,52 +135,69 @@ class PageFinder:
     def look_for_waiting(self) -> None:
         """Look again for the page of every book that waits (the vault is walked once, and
         only when some book waits)."""
-        for record in self.state.pages("waiting"):
+        for record in self.state.pages(PageStatus.WAITING):
             self.reconcile(record)
 
     def check_root(self) -> None:
         """Raise VaultError if the vault folder is missing, or empty (an unmounted disk): then
         pages are not where syncd left them, and none was deleted by the user."""
-        if self.vault.missing_or_empty() and any(p.status == "active" for p in self.state.pages()):
+        if self.vault.missing_or_empty() and any(
+            p.status == PageStatus.ACTIVE for p in self.state.pages()
+        ):
             raise VaultError(
                 f"vault {self.vault.root}: missing or empty (deleted, or a disk "
                 "not mounted?); no page is taken for deleted"
             )
 
     def reconcile(self, record: PageRecord) -> None:
-        """Bring the state of one page in line with the file: moved, deleted, edited blocks; a
-        deleted page back at its place is followed again."""
+        """Look at one book's page and act as `syncd.core.page_life.ON_LOOK` says: follow it
+        (moved, or with the user's edits), follow it back, leave a file of the user's alone,
+        or remember it as deleted or waiting."""
         page = self.vault.read(self.vault.path(record.path))
-        if page.text is not None and record.status != "active":
-            if not strong(self._evidence(record, page, siblings=(), at_place=True)):
-                # A file of the user's where the deleted page was: remembered, so that it is
-                # not read again until it changes.
-                self.state.put_page(replace(record, size=page.size, mtime_ns=page.mtime_ns))
-                return
-            log.info("page %s is back", record.path)
-        if page.text is None:
+        at_place = page.text is not None
+        verdict, moved = Verdict(None), None
+        if not at_place:
             self.check_root()
             verdict, moved = self._find_moved(record)
-            if moved is None:
-                status = "waiting" if verdict.waiting else "deleted"
-                if status == "deleted" and record.status == "active":
-                    log.info("page %s was deleted; its highlights stay out", record.path)
-                with self.state.transaction():
-                    self.state.put_page(replace(record, status=status, size=None, mtime_ns=None))
-                    if verdict.waiting:
-                        log.warning(
-                            "book %s (%s) waits: %s", record.book_id, record.title, verdict.waiting
-                        )
-                        self.state.put_problem(
-                            BookProblem(record.book_id, "waiting", record.title, verdict.waiting)
-                        )
-                    else:
-                        self._clear_waiting(record.book_id)
-                return
+        act = on_look(
+            LookFacts(
+                status=record.status,
+                at_place=at_place,
+                strong=at_place
+                and record.status != PageStatus.ACTIVE
+                and strong(self._evidence(record, page, siblings=(), at_place=True)),
+                found=moved is not None,
+                unclear=verdict.waiting is not None,
+            )
+        )
+        if act is PageAct.LEAVE_ALONE:
+            # Remembered, so that it is not read again until it changes.
+            self.state.put_page(replace(record, size=page.size, mtime_ns=page.mtime_ns))
+            return
+        if act in (PageAct.MARK_DELETED, PageAct.MARK_WAITING):
+            self._mark_gone(record, verdict)
+            return
+        if moved is not None:
             log.info("page %s moved to %s", record.path, self.vault.relative(moved.path))
-            page = moved
-            record = replace(record, path=self.vault.relative(moved.path))
+            page, record = moved, replace(record, path=self.vault.relative(moved.path))
+        elif act is PageAct.FOLLOW_BACK:
+            log.info("page %s is back", record.path)
         self._follow(record, page)
+
+    def _mark_gone(self, record: PageRecord, verdict: Verdict) -> None:
+        """Remember a book's page as deleted, or the book as waiting (`verdict.waiting`: why)."""
+        status = PageStatus.WAITING if verdict.waiting else PageStatus.DELETED
+        if status == PageStatus.DELETED and record.status == PageStatus.ACTIVE:
+            log.info("page %s was deleted; its highlights stay out", record.path)
+        with self.state.transaction():
+            self.state.put_page(replace(record, status=status, size=None, mtime_ns=None))
+            if verdict.waiting:
+                log.warning("book %s (%s) waits: %s", record.book_id, record.title, verdict.waiting)
+                self.state.put_problem(
+                    BookProblem(record.book_id, "waiting", record.title, verdict.waiting)
+                )
+            else:
+                self._clear_waiting(record.book_id)
 
     def _follow(self, record: PageRecord, page: PageFile) -> None:
         """Record `page` as the book's page, as it is on disk."""
@@ -194,7 +214,7 @@ class PageFinder:
                 replace(
                     record,
                     title=title,
-                    status="active",
+                    status=PageStatus.ACTIVE,
                     size=page.size,
                     mtime_ns=page.mtime_ns,
                     device=device,
@@ -204,7 +224,7 @@ class PageFinder:
             )
             self.state.put_highlights(changed)
             self._clear_waiting(record.book_id)
-            if record.status != "active":  # back: fetched again whole (see RETURNED)
+            if record.status != PageStatus.ACTIVE:  # back: fetched again whole (see RETURNED)
                 self.set_returned(self.returned_books() | {record.book_id})
 
     def returned_books(self) -> set[int]:
@@ -230,7 +250,7 @@ class PageFinder:
         for record in self.state.pages():
             # A waiting book's page is still where syncd left it until this move; a deleted
             # book's page that came back is looked at below, on its evidence.
-            if record.path == source and record.status != "deleted":
+            if record.path == source and record.status != PageStatus.DELETED:
                 if never_a_page(destination, self._siblings(destination), self._journals()) is None:
                     record = replace(record, path=destination)
                 self.reconcile(record)
@@ -241,7 +261,7 @@ class PageFinder:
         same file, its `title::`), the page of a book whose page had left, follow it. Return
         1 if the page was read."""
         # Waiting books are decided by looking at every page: before each sync.
-        gone = [r for r in records if r.status == "deleted"]
+        gone = [r for r in records if r.status == PageStatus.DELETED]
         if not gone or any(r.path == path for r in records):
             return 0
         page = self.vault.read(self.vault.path(path))
@@ -286,7 +306,7 @@ class PageFinder:
         return [
             rec.block.split("\n", 1)[0].strip()
             for rec in self.state.highlights(book_id).values()
-            if rec.status == "written"
+            if rec.status == Status.WRITTEN
         ]
 
     def _evidence(
@@ -333,7 +353,7 @@ class PageFinder:
             blocks_on_page=on_page,
             blocks_written=len(written),
             marked=marked,
-            page_deleted=record.status == "deleted",
+            page_deleted=record.status == PageStatus.DELETED,
             opens_as_written=opens_as == {record.book_id},
             anothers_opening=bool(opens_as) and record.book_id not in opens_as,
         )
@@ -343,7 +363,9 @@ class PageFinder:
         book has (see syncd.core.identity for the rule). A deleted book's page is found only by
         strong evidence (the same file, its `title::`), never by content."""
         pages = self.state.pages()
-        owned = {p.path for p in pages if p.status != "deleted" and p.book_id != record.book_id}
+        owned = {
+            p.path for p in pages if p.status != PageStatus.DELETED and p.book_id != record.book_id
+        }
         # A page whose `title::` is another book's is that book's (highlights of two books can
         # read alike, and look like this book's blocks edited).
         titled = (
@@ -352,7 +374,7 @@ class PageFinder:
             else set()
         )
         fresh = self._vault_pages is None
-        content = record.status != "deleted"
+        content = record.status != PageStatus.DELETED
         written = self._written(record.book_id)
         openings = Openings.of(pages)
         while True:

@@ -42,13 +42,13 @@ from syncd.core.full_text import (
     reader_document_id,
 )
 from syncd.core.model import Book
+from syncd.core.records import PageStatus
 from syncd.core.render import LOGSEQ, page_title, render_page_head
 from syncd.edges.atomic import PageChanged
 from syncd.edges.readwise import ExportPage, ReadwiseError, format_cursor, parse_cursor
-from syncd.edges.state import State
 from syncd.engine.layout import CATEGORY_FOLDERS
 from syncd.engine.pending import digest
-from syncd.engine.ports import ReaderPort, VaultPort
+from syncd.engine.ports import ReaderPort, StatePort, VaultPort
 from syncd.engine.report import SyncReport
 from syncd.engine.settings import SyncSettings
 from syncd.errors import AuthError, UnreachableError, VaultError
@@ -72,10 +72,9 @@ class FullTexts:
         *,
         reader: ReaderPort | None,
         vault: VaultPort,
-        state: State,
+        state: StatePort,
         settings: SyncSettings,
         report: SyncReport,
-        dry_run: bool,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.reader = reader if settings.reader_full_text else None
@@ -83,13 +82,12 @@ class FullTexts:
         self.state = state
         self.settings = settings
         self.report = report
-        self.dry_run = dry_run
         self.should_stop = should_stop
         self._logseq = settings.style.page_format is LOGSEQ
 
     def link(self, book: Book, path: Path, name: str) -> str | None:
         """The link a book's new page (at `path`, named `name`) holds to its full text."""
-        if self.reader is None or reader_document_id(book) is None:
+        if not self.settings.reader_full_text or reader_document_id(book) is None:
             return None
         return full_text_link(self._target(book, path, name)[0], logseq=self._logseq)
 
@@ -108,7 +106,7 @@ class FullTexts:
         `path`, named `name`): once written (or the user's), a book's record stays as it is;
         until then, it follows the page's latest name."""
         document_id = reader_document_id(book)
-        if self.reader is None or self.dry_run or document_id is None:
+        if self.reader is None or document_id is None:
             return
         known = self.state.get(KEY + document_id)
         if known is not None and json.loads(known).get("status") != "wanted":
@@ -128,7 +126,7 @@ class FullTexts:
     def sync(self) -> None:
         """Fetch and write the full texts due (see the module doc); a failure of Reader itself
         fails the pass (named, the cursor kept), not the sync."""
-        if self.reader is None or self.dry_run:
+        if self.reader is None:
             return
         records = {
             key[len(KEY) :]: json.loads(value) for key, value in self.state.entries(KEY).items()
@@ -168,7 +166,11 @@ class FullTexts:
         """Whether a wanted full text's book has its page in place (a new page that could not
         be placed fails its book, and its name may change at the next sync)."""
         page = self.state.page(int(str(record["book"])))
-        return record.get("status") == "wanted" and page is not None and page.status == "active"
+        return (
+            record.get("status") == "wanted"
+            and page is not None
+            and page.status == PageStatus.ACTIVE
+        )
 
     def _take(
         self,

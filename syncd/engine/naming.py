@@ -15,9 +15,8 @@ from pathlib import Path
 
 from syncd.core.model import Book
 from syncd.core.render import LOGSEQ, PageFormat, page_title
-from syncd.edges.state import State
 from syncd.edges.vault import PageFile
-from syncd.engine.ports import VaultPort
+from syncd.engine.ports import StatePort, VaultPort
 from syncd.engine.settings import SyncSettings
 
 # Readwise's export collapses runs of spaces in file names since early 2025; files it named
@@ -28,7 +27,7 @@ SPACES_COLLAPSED_SINCE = datetime(2025, 1, 1, tzinfo=timezone.utc)
 class PageNamer:
     """Chooses new books' pages for one sync, remembering per name the number to try first."""
 
-    def __init__(self, vault: VaultPort, state: State, settings: SyncSettings) -> None:
+    def __init__(self, vault: VaultPort, state: StatePort, settings: SyncSettings) -> None:
         self.vault = vault
         self.state = state
         self.settings = settings

@@ -13,11 +13,10 @@ import logging
 
 from syncd.core.identity import opening
 from syncd.core.plan import on_page
-from syncd.core.records import PageRecord, PendingWrite
+from syncd.core.records import PageRecord, PageStatus, PendingWrite
 from syncd.core.render import PageFormat
-from syncd.edges.state import State
 from syncd.edges.vault import PageFile
-from syncd.engine.ports import VaultPort
+from syncd.engine.ports import StatePort, VaultPort
 from syncd.engine.sync_log import SyncLog
 
 log = logging.getLogger("syncd.sync")
@@ -27,14 +26,14 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def intend(state: State, writes: list[PendingWrite]) -> None:
+def intend(state: StatePort, writes: list[PendingWrite]) -> None:
     """Before page writes: remember each, in a transaction of its own."""
     with state.transaction():
         state.clear_pending()
         state.put_pending(writes)
 
 
-def record_page(state: State, record: PageRecord, written: PageFile, fmt: PageFormat) -> None:
+def record_page(state: StatePort, record: PageRecord, written: PageFile, fmt: PageFormat) -> None:
     """Remember `written` as the book's page, as it is on disk (in the caller's transaction)."""
     device, inode = written.file_id or (None, None)
     state.put_page(
@@ -42,7 +41,7 @@ def record_page(state: State, record: PageRecord, written: PageFile, fmt: PageFo
             record.book_id,
             record.path,
             record.title,
-            "active",
+            PageStatus.ACTIVE,
             written.size,
             written.mtime_ns,
             device,
@@ -53,7 +52,7 @@ def record_page(state: State, record: PageRecord, written: PageFile, fmt: PageFo
     state.clear_problem(record.book_id, "waiting")
 
 
-def settle(vault: VaultPort, state: State, fmt: PageFormat, sync_log: SyncLog) -> None:
+def settle(vault: VaultPort, state: StatePort, fmt: PageFormat, sync_log: SyncLog) -> None:
     """After a kill between page writes and the transaction recording them: a page holding
     the very text that was being written was written, so it is recorded now as that
     transaction would have recorded it (its highlights as written, their count for the sync

@@ -1,17 +1,29 @@
 """What the engine needs of the world it syncs: Readwise (`ReadwisePort`), Reader
-(`ReaderPort`) and the vault (`VaultPort`). The real edges (`syncd.edges.readwise.ReadwiseClient`,
-`syncd.edges.reader.ReaderClient`, `syncd.edges.vault.Vault`) and their in-memory twins
+(`ReaderPort`), the vault (`VaultPort`) and what syncd remembers (`StatePort`). The real edges
+(`syncd.edges.readwise.ReadwiseClient`, `syncd.edges.reader.ReaderClient`,
+`syncd.edges.vault.Vault`, `syncd.edges.state.State`) and their in-memory twins
 (`syncd.testing.readwise_twin.ReadwiseTwin` and `ReaderTwin`,
-`syncd.testing.memory_vault.MemoryVault`) both provide them, and one contract test suite each
-(`tests/contract`) holds the real one and its twin to the same behaviour."""
+`syncd.testing.memory_vault.MemoryVault`, `syncd.testing.memory_state.MemoryState`) both provide
+them, and one contract test suite each (`tests/contract`) holds the real one and its twin to the
+same behaviour."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from syncd.core.records import (
+    BookProblem,
+    HighlightRecord,
+    PageNames,
+    PageRecord,
+    PageStatus,
+    PendingWrite,
+)
 from syncd.edges.readwise import ExportPage
 from syncd.edges.vault import Draft, PageFile
 
@@ -86,3 +98,51 @@ class VaultPort(Protocol):
     def pages(self) -> list[Path]: ...
 
     def remove_temporary_files(self, folder: Path) -> int: ...
+
+
+class StatePort(Protocol):
+    """What syncd remembers of one vault: settings and cursors by key, a record per book's page,
+    what it last wrote of every highlight, the books that failed or wait, and the page writes
+    about to be made. Changes made inside `transaction()` are kept together or not at all."""
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def error(self, error: sqlite3.Error) -> Exception:
+        """What an error the store raised means, as the error to show (see StateError)."""
+        ...
+
+    def entries(self, prefix: str) -> dict[str, str]: ...
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str | None) -> None: ...
+
+    def page(self, book_id: int) -> PageRecord | None: ...
+
+    def pages(self, status: PageStatus | None = None) -> list[PageRecord]: ...
+
+    def page_paths(self, status: PageStatus) -> list[str]: ...
+
+    def put_page(self, page: PageRecord) -> None: ...
+
+    def page_names(self) -> PageNames: ...
+
+    def highlights(self, book_id: int) -> dict[int, HighlightRecord]: ...
+
+    def put_highlights(self, records: Iterable[HighlightRecord]) -> None: ...
+
+    def delete_book(self, book_id: int) -> None: ...
+
+    def problems(self, kind: str | None = None) -> list[BookProblem]: ...
+
+    def put_problem(self, problem: BookProblem) -> None: ...
+
+    def clear_problem(self, book_id: int, kind: str | None = None) -> None: ...
+
+    def put_pending(self, writes: Iterable[PendingWrite]) -> None: ...
+
+    def pending(self) -> list[PendingWrite]: ...
+
+    def clear_pending(self) -> None: ...
+
+    def counts(self) -> dict[str, int]: ...

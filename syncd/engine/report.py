@@ -18,7 +18,8 @@ class SyncReport:
     failed: list[tuple[object, str]] = field(default_factory=list)
     requests: int = 0
     cursor: str | None = None
-    diffs: list[str] = field(default_factory=list)
+    plans: list[str] = field(default_factory=list)  # each book's plan, in a line
+    printed: list[str] = field(default_factory=list)  # a dry run's: its plans and their diffs
     full_texts: int = 0  # Reader full texts written
 
     dry_run: bool = False  # a dry run's summary says what it would do

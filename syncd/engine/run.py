@@ -1,5 +1,11 @@
 """One sync, from the first request to the cursor it leaves: `Run`.
 
+Each book goes through three steps: the run gathers its facts (its page record, the page's text
+where it is needed, the name a new page would take), the core decides its plan
+(`syncd.core.book_plan`: the page's act from `syncd.core.page_life`, each block's from
+`syncd.core.decision`), and the applier carries it out (`syncd.engine.apply.PlanApplier`) or,
+in a dry run, prints it (`syncd.engine.dry_run.PlanPrinter`): the one place a dry run differs.
+
 Books are handled one export page at a time, so memory holds one page of books, not the library.
 Any failure while handling one book (a record that does not fit, a template, a plan, a name, a
 write) fails that book alone: it is named, remembered as failed (`State.put_problem`) and the
@@ -14,20 +20,30 @@ import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 
-from syncd.core.model import Book, BookSchemaError, parse_book
-from syncd.core.plan import Outcome
-from syncd.core.records import BookProblem
+from syncd.core.book_plan import (
+    BookPlan,
+    PageSeen,
+    plan_kept_out,
+    plan_new_page,
+    plan_page_update,
+)
+from syncd.core.decision import Status
+from syncd.core.model import Book, BookSchemaError, Highlight, parse_book
+from syncd.core.page_life import PageAct, SyncFacts, on_sync
+from syncd.core.plan import Outcome, nothing_to_plan
+from syncd.core.records import BookProblem, PageRecord, PageStatus
+from syncd.edges.atomic import PageChanged
 from syncd.edges.readwise import ExportPage, format_cursor, parse_cursor
-from syncd.edges.state import State
 from syncd.edges.state_files import StateError
+from syncd.engine.apply import BLOCK_IDS, Applier, PlanApplier
+from syncd.engine.dry_run import PlanPrinter
 from syncd.engine.finder import PageFinder
 from syncd.engine.full_texts import FullTexts
-from syncd.engine.pending import settle
-from syncd.engine.ports import ReaderPort, ReadwisePort, VaultPort
+from syncd.engine.naming import PageNamer
+from syncd.engine.ports import ReaderPort, ReadwisePort, StatePort, VaultPort
 from syncd.engine.report import SyncReport
 from syncd.engine.settings import SyncSettings
 from syncd.engine.sync_log import SyncLog
-from syncd.engine.writer import WRITE_ATTEMPTS, PageLeft, PageWriter
 from syncd.errors import AuthError, UnreachableError, VaultError
 
 log = logging.getLogger("syncd.sync")
@@ -36,8 +52,8 @@ log = logging.getLogger("syncd.sync")
 # it answered the first request is fetched again next time; highlights are matched by id, so
 # fetching one again changes nothing.
 CURSOR_OVERLAP = timedelta(minutes=1)
-# State key: "on" once a sync ran with `sync.block_ids` on (turned on: every book is fetched once).
-BLOCK_IDS = "block_ids"
+WRITE_ATTEMPTS = 5  # gather, plan and apply again this often when the user writes a page first
+LOOKS = 3  # a book's page is looked for at most this often while it is planned
 # Books that failed before are fetched again by id, this many ids per export request.
 RETRY_IDS_PER_REQUEST = 100
 
@@ -47,14 +63,14 @@ class Stopped(Exception):
 
 
 class Run:
-    """One sync (a dry run: one that writes and remembers nothing)."""
+    """One sync (a dry run: one that decides as a sync does and prints what it decided)."""
 
     def __init__(
         self,
         *,
         client: ReadwisePort,
         vault: VaultPort,
-        state: State,
+        state: StatePort,
         settings: SyncSettings,
         clock: Callable[[], datetime],
         finder: PageFinder,
@@ -69,40 +85,55 @@ class Run:
         self.state = state
         self.settings = settings
         self.clock = clock
-        self.finder = finder
         self.progress = progress
         self.should_stop = should_stop
-        self.dry_run = dry_run
         self.report = SyncReport(dry_run=dry_run)
         self.sync_log = sync_log
+        self.namer = PageNamer(vault, state, settings)
         self.failed_before = {problem.book_id for problem in state.problems("failed")}
-        self.full_texts = FullTexts(
-            reader=reader,
+        full_texts = FullTexts(
+            reader=None if dry_run else reader,
             vault=vault,
             state=state,
             settings=settings,
             report=self.report,
-            dry_run=dry_run,
             should_stop=should_stop,
         )
-        self.writer = PageWriter(
-            vault=vault,
-            state=state,
-            settings=settings,
-            clock=clock,
-            finder=finder,
-            sync_log=self.sync_log,
-            report=self.report,
-            dry_run=dry_run,
-            failed_before=self.failed_before,
-            fail=self.fail,
-            full_texts=self.full_texts,
+        # The one place a dry run differs: what is decided is printed, not applied.
+        self.applier: Applier = (
+            PlanPrinter(
+                vault=vault,
+                state=state,
+                settings=settings,
+                finder=finder,
+                sync_log=sync_log,
+                report=self.report,
+                full_texts=full_texts,
+            )
+            if dry_run
+            else PlanApplier(
+                vault=vault,
+                state=state,
+                settings=settings,
+                finder=finder,
+                sync_log=sync_log,
+                report=self.report,
+                full_texts=full_texts,
+                fail=self.fail,
+                failed_before=self.failed_before,
+            )
         )
+        self.finder = finder
+        # New pages planned in this sync: their names and paths are taken, and (until put in
+        # place and remembered) their records are known only here.
+        self._new_pages: dict[int, PageRecord] = {}
+        self._new_names: set[str] = set()  # casefolded
+        self._new_paths: set[str] = set()
         self._server_time: datetime | None = None  # Readwise's clock at its first answer
         self._newest_seen: datetime | None = None  # the newest `updated_at` it sent
         self._fetch_later: set[int] = set()  # skipped in the first pass: fetched whole by id
         self._seen: set[int] = set()  # books of the records handled in this sync
-        self._recreate: list[int] = []  # deleted pages to create anew (resync_deleted_pages)
+        self._recreate: set[int] = set()  # deleted pages to create anew (resync_deleted_pages)
         # How a listing changed while it was paged through (its count, a book served twice):
         # a book may have been skipped, so the cursor stays (see `_next_cursor`).
         self._listing_changed: str | None = None
@@ -110,7 +141,7 @@ class Run:
     def execute(self, *, full: bool, book_ids: list[int] | None) -> SyncReport:
         """Run the sync; return its report. With `book_ids`, only those books are fetched
         (whole), and the cursor stays."""
-        dry_run, report = self.dry_run, self.report
+        report = self.report
         self.finder.forget_listing()
         started = self.clock()  # the sync log's date; the cursor is Readwise's clock
         cursor = self.state.get("cursor")
@@ -119,45 +150,28 @@ class Run:
         ids_now = self.settings.options.block_ids and self.state.get(BLOCK_IDS) != "on"
         since = None if full or book_ids or cursor is None or ids_now else parse_cursor(cursor)
         self.vault.check()
-        if not dry_run:  # a dry run writes (and removes) nothing
-            # A crash's leftovers: in the pages folder and next to pages the user moved (where
-            # the writes a kill interrupted were going: `settle`). (Told apart by their
-            # relative, '/'-separated names: a Path per folder, not per page.)
-            layout = self.settings.layout
-            folders = {path.rpartition("/")[0] for path in self.state.page_paths("active")}
-            for folder in {*layout.new_page_folders(self.vault.subfolders(layout.pages))} | {
-                self.vault.path(folder) for folder in folders
-            }:
-                self.vault.remove_temporary_files(folder)
-            settle(self.vault, self.state, self.settings.style.page_format, self.sync_log)
-            self.finder.scan()
+        self.applier.prepare()
         requests_before = self.client.requests_made
         touched: list[int] = []
-        if not dry_run:
-            self.finder.look_for_waiting()
         # Books that failed before are fetched whole after the first pass (an export with a
         # cursor carries only a book's changed highlights), not in it.
         self._fetch_later = set() if book_ids else set(self.failed_before)
         try:
             self._fetch(self.client.export(updated_after=since, book_ids=book_ids), touched)
             self._fetch_again(touched)
-            self.writer.remember_new_pages()
-            self.full_texts.sync()
+            self.applier.flush()
+            self.applier.full_texts.sync()
         finally:
             self._fetch_later = set()
             report.requests = self.client.requests_made - requests_before
         if self.settings.sync_log_page:
-            if dry_run:  # nothing was recorded: this sync's own
-                failed = {book_id for book_id, _ in report.failed}
-                highlights, num_books = report.outcome.new, len(set(touched) - failed)
-            else:  # what this sync recorded, and what a sync killed before its log line did
-                highlights, num_books = self.sync_log.untold()
+            # What this sync recorded, and what a sync killed before its log line did.
+            highlights, num_books = self.sync_log.untold()
             if highlights:
-                self.writer.write_sync_log(highlights, num_books, started)
-        if not dry_run and not book_ids:  # failed books are remembered and fetched again
+                self.applier.write_sync_log(highlights, num_books, started)
+        if not book_ids:  # failed books are remembered and fetched again
             report.cursor = self._next_cursor(cursor)
-            self.state.set("cursor", report.cursor)
-            self.state.set(BLOCK_IDS, "on" if self.settings.options.block_ids else None)
+            self.applier.finish(report.cursor, self.settings.options.block_ids)
         return report
 
     def _fetch_again(self, touched: list[int]) -> None:
@@ -169,18 +183,15 @@ class Run:
         self._fetch_later = set()
         fetched: set[int] = set()
         returned = self.finder.returned_books
-        while again := sorted((retry | set(self._recreate) | returned()) - fetched):
+        while again := sorted((retry | self._recreate | returned()) - fetched):
             fetched.update(again)
             for start in range(0, len(again), RETRY_IDS_PER_REQUEST):
                 chunk = again[start : start + RETRY_IDS_PER_REQUEST]
                 self._fetch(self.client.export(book_ids=chunk), touched)
-        if not self.dry_run and fetched & returned():
-            with self.state.transaction():
-                self.finder.set_returned(returned() - fetched)
-        for book_id in sorted(retry - self._seen):
+        gone = retry - self._seen
+        for book_id in sorted(gone):
             log.info("book %s failed before and is no longer in Readwise; not retried", book_id)
-            if not self.dry_run:
-                self.state.clear_problem(book_id, "failed")
+        self.applier.fetched_again(fetched, gone)
 
     def _fetch(self, pages: Iterator[ExportPage], touched: list[int]) -> None:
         done = highlights = 0
@@ -204,11 +215,11 @@ class Run:
                         if isinstance(record, dict):
                             highlights += len(record.get("highlights") or ())
                         self.progress(done, page.count, highlights)
-                self.writer.remember_new_pages()
+                self.applier.flush()
                 # Let go of this page before the next is fetched: one page in memory at a time.
                 del page, record
         finally:
-            self.writer.remember_new_pages()
+            self.applier.flush()
 
     def _note_updated_at(self, record: object) -> None:
         """Keep the newest `updated_at` of a raw export record (book or highlight): the cursor
@@ -247,6 +258,15 @@ class Run:
             return previous
         return format_cursor(moment - CURSOR_OVERLAP)
 
+    def _wanted(self, book: Book) -> bool:
+        """The config's filters: categories, and book tags to include (any) or exclude."""
+        tags = {tag.casefold() for tag in book.tags}
+        return (
+            (self.settings.categories is None or book.category in self.settings.categories)
+            and (not self.settings.include_tags or bool(tags & self.settings.include_tags))
+            and not tags & self.settings.exclude_tags
+        )
+
     def _sync_record(self, record: object) -> int | None:
         """Sync one export record; return the book's id if it brought new highlights.
 
@@ -264,10 +284,10 @@ class Run:
                 self._succeeded(book.id)
                 return None
             outcome = self._sync_book(book)
-            if self.full_texts.reader is not None:
-                page = self.writer.page_of(book.id)
-                if page is not None and page.status == "active":
-                    self.full_texts.want(book, page.path, page.title, self.clock())
+            if self.applier.full_texts.reader is not None:
+                page = self._new_pages.get(book.id) or self.state.page(book.id)
+                if page is not None and page.status == PageStatus.ACTIVE:
+                    self.applier.full_texts.want(book, page.path, page.title, self.clock())
         except (Stopped, sqlite3.Error, StateError, AuthError, UnreachableError):
             raise
         except VaultError as error:
@@ -296,70 +316,144 @@ class Run:
         message = f"book {name} ({title}): {reason}" if title else f"book {name}: {reason}"
         log.error("%s", message)
         self.report.failed.append((book_id if book_id is not None else shown_id, message))
-        if book_id is not None and not self.dry_run:
-            self.state.put_problem(BookProblem(book_id, "failed", title, reason))
+        if book_id is not None:
+            self.applier.remember_failure(BookProblem(book_id, "failed", title, reason))
 
     def _succeeded(self, book_id: int) -> None:
         """Forget that a book failed before, once what this sync did for it is remembered (a
-        new page: when it is put in place, see `PageWriter.remember_new_pages`)."""
-        if book_id in self.failed_before and not self.dry_run and not self.writer.is_new(book_id):
-            self.state.clear_problem(book_id, "failed")
-
-    def _wanted(self, book: Book) -> bool:
-        """The config's filters: categories, and book tags to include (any) or exclude."""
-        tags = {tag.casefold() for tag in book.tags}
-        return (
-            (self.settings.categories is None or book.category in self.settings.categories)
-            and (not self.settings.include_tags or bool(tags & self.settings.include_tags))
-            and not tags & self.settings.exclude_tags
-        )
+        new page: when it is put in place, see `PlanApplier.flush`)."""
+        if book_id in self.failed_before and book_id not in self._new_pages:
+            self.applier.succeeded(book_id)
 
     def _sync_book(self, book: Book) -> Outcome:
-        """Sync one book to its page; look at it again when its page left meanwhile."""
-        if self.writer.is_new(book.id):
-            self.writer.remember_new_pages()
+        """Sync one book: gather its facts, plan, apply; again if the user wrote the page
+        first (the plan is made anew against the page as it is then)."""
+        if book.id in self._new_pages:  # its new page, written this sync: remembered first
+            self.applier.flush()
+            del self._new_pages[book.id]
         for _ in range(WRITE_ATTEMPTS):
+            plan = self._plan(book)
             try:
-                return self._sync_book_once(book)
-            except PageLeft:
+                self.applier.apply(plan)
+            except PageChanged:
+                log.info("the page of book %s changed while syncing; reading it again", book.id)
+                self.finder.forget_listing()  # it may have moved meanwhile
                 continue
+            self._count(plan)
+            return plan.outcome
         raise VaultError(
-            f"the page of book {book.id} kept moving while syncd wrote it; will retry next sync"
+            f"the page of book {book.id} kept changing while syncd wrote it; will retry next sync"
         )
 
-    def _sync_book_once(self, book: Book) -> Outcome:
+    def _plan(self, book: Book) -> BookPlan:
+        """Gather the book's facts and decide its plan (see `syncd.core.page_life.ON_SYNC`),
+        looking for its page first when it is not where syncd left it and something may be
+        written."""
         fetched = list(book.highlights)
-        record = self.state.page(book.id)
-        if record is None:
-            return self.writer.first_sync(book, fetched)
-        self.writer.remember_new_pages()  # what follows reads what syncd knows of other pages
-        if record.status != "active":
-            known = self.state.highlights(book.id)
-            if (
-                any(
-                    not h.deleted and (h.id not in known or known[h.id].status == "written")
-                    for h in fetched
+        # A deleted page to create anew is forgotten (by the applier, or in a dry run here).
+        record = None if book.id in self._recreate else self.state.page(book.id)
+        if record is not None and self._unchanged(book, fetched, record):
+            return BookPlan(book.id, book.title, PageAct.UPDATE, record)
+        looked, looks = False, 0
+        while True:
+            page = None
+            if record is not None and record.status == PageStatus.ACTIVE:
+                page = self.vault.read(self.vault.path(record.path))
+            act = on_sync(
+                SyncFacts(
+                    status=None if record is None else record.status,
+                    at_place=page is not None and page.text is not None,
+                    to_write=record is not None
+                    and record.status != PageStatus.ACTIVE
+                    and self._to_write(book.id, fetched),
+                    looked=looked,
+                    recreate=self.settings.resync_deleted_pages,
                 )
-                and not self.dry_run
-            ):
-                # Something to write (a new highlight, or one changed that syncd wrote): has
-                # its page come back, or become clear, meanwhile?
-                self.finder.reconcile(record)
-                record = self.state.page(book.id) or record
-                if record.status == "active":
-                    return self.writer.update_page(book, fetched, record)
-        if record.status == "waiting":
-            return Outcome()  # nothing is written until it is clear which page is the book's
-        if record.status == "deleted" and self.settings.resync_deleted_pages:
-            if book.id not in self._recreate:
-                self.finder.forget(book.id)
-                self._recreate.append(book.id)  # fetched whole after this pass
-            return Outcome()
-        if record.status == "deleted":
-            # The user deleted the page: it is not re-created (see `syncd resync`).
-            known = self.state.highlights(book.id)
-            return Outcome(kept_out=sum(1 for h in fetched if not h.deleted and h.id not in known))
-        return self.writer.update_page(book, fetched, record)
+            )
+            if act is not PageAct.LOOK:
+                break
+            assert record is not None
+            status, record = record.status, self.applier.look(record)
+            looks += 1
+            # Looked for again when looking changed what the record says (a page seen gone
+            # mid-save is looked at once it is back), a few times at most.
+            looked = record.status == status or looks == LOOKS
+        if act is PageAct.CREATE:
+            return self._plan_new_page(book, fetched)
+        assert record is not None
+        if act is PageAct.UPDATE:
+            assert page is not None and page.text is not None
+            return plan_page_update(
+                book,
+                fetched,
+                act,
+                record,
+                page.text,
+                PageSeen(page.size, page.mtime_ns, page.file_id),
+                self.state.highlights(book.id),
+                self.settings.style,
+                self.clock(),
+                self.settings.options,
+            )
+        if act is PageAct.RECREATE:
+            self._recreate.add(book.id)  # fetched whole after this pass
+        if act is PageAct.KEEP_OUT:  # not re-created (see `syncd resync`)
+            return plan_kept_out(book, fetched, record, self.state.highlights(book.id))
+        return BookPlan(book.id, book.title, act, record)
+
+    def _unchanged(self, book: Book, fetched: list[Highlight], record: PageRecord) -> bool:
+        """Whether the book was fetched again with nothing new (the cursor's overlap brings the
+        books the last sync changed) while its page is as syncd recorded it (size and mtime, as
+        `scan` trusts them): then the plan would change nothing, and the page is not read."""
+        return (
+            record.status == PageStatus.ACTIVE
+            and record.size is not None
+            and self.vault.stat_relative(record.path) == (record.size, record.mtime_ns)
+            and nothing_to_plan(
+                book,
+                fetched,
+                self.state.highlights(book.id),
+                self.settings.style,
+                self.settings.options,
+            )
+        )
+
+    def _plan_new_page(self, book: Book, fetched: list[Highlight]) -> BookPlan:
+        """The plan of a book syncd has no page for: a new page, or the official plugin's
+        page adopted where it is."""
+        now, style, options = self.clock(), self.settings.style, self.settings.options
+        title, name, path, adopted = self.namer.choose(book, now, self._new_names, self._new_paths)
+        record = PageRecord(book.id, self.vault.relative(path), name, PageStatus.ACTIVE)
+        if adopted is not None and adopted.text is not None:
+            # A page the official plugin wrote: adopted; highlights on it are recognised.
+            seen = PageSeen(adopted.size, adopted.mtime_ns, adopted.file_id)
+            return plan_page_update(
+                book, fetched, PageAct.CREATE, record, adopted.text, seen, {}, style, now, options
+            )
+        link = self.applier.full_texts.link(book, path, name)
+        plan = plan_new_page(book, fetched, record, title, style, now, options, link)
+        if plan.after is not None and plan.page is not None:
+            self._new_pages[book.id] = plan.page
+            self._new_names.add(name.casefold())
+            self._new_paths.add(plan.page.path)
+        return plan
+
+    def _count(self, plan: BookPlan) -> None:
+        """Count an applied plan's page in the report, and keep its line."""
+        if plan.after is not None:
+            self.report.pages_changed += 1
+            if plan.new_file:
+                self.report.pages_created += 1
+        self.report.plans.append(plan.line())
+
+    def _to_write(self, book_id: int, fetched: list[Highlight]) -> bool:
+        """Whether Readwise sent something to write: a new highlight, or a change to one that
+        syncd wrote."""
+        known = self.state.highlights(book_id)
+        return any(
+            not h.deleted and (h.id not in known or known[h.id].status == Status.WRITTEN)
+            for h in fetched
+        )
 
 
 def _id_and_title(record: object) -> tuple[int | None, str]:

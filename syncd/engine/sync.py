@@ -12,13 +12,13 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
-from syncd.edges.state import State
 from syncd.engine.finder import PageFinder
 from syncd.engine.pending import settle
-from syncd.engine.ports import ReaderPort, ReadwisePort, VaultPort
+from syncd.engine.ports import ReaderPort, ReadwisePort, StatePort, VaultPort
 from syncd.engine.report import SyncReport
 from syncd.engine.run import Run
 from syncd.engine.settings import SyncSettings
+from syncd.engine.state_overlay import StateOverlay
 from syncd.engine.sync_log import SyncLog
 
 
@@ -30,7 +30,7 @@ class Syncer:
         *,
         client: ReadwisePort,
         vault: VaultPort,
-        state: State,
+        state: StatePort,
         settings: SyncSettings,
         clock: Callable[[], datetime],
         progress: Callable[[int, int, int], None] | None = None,
@@ -57,15 +57,20 @@ class Syncer:
         (a state database another process keeps locked among them).
 
         With `book_ids`, only those books are fetched (whole), and the cursor stays."""
+        state, finder, sync_log = self.state, self.finder, self.sync_log
+        if dry_run:  # what it looks at and decides is remembered in memory only
+            state = StateOverlay(self.state)
+            finder = PageFinder(self.vault, state, self.settings.layout, self.finder.fmt)
+            sync_log = SyncLog(state, self.sync_log.page, lists_books=self.sync_log.lists_books)
         try:
             run = Run(
                 client=self.client,
                 vault=self.vault,
-                state=self.state,
+                state=state,
                 settings=self.settings,
                 clock=self.clock,
-                finder=self.finder,
-                sync_log=self.sync_log,
+                finder=finder,
+                sync_log=sync_log,
                 progress=self.progress,
                 should_stop=self.should_stop,
                 dry_run=dry_run,

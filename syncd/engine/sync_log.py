@@ -1,17 +1,25 @@
-"""The sync log page's bookkeeping: the new highlights (and their books) that a log line has
-yet to tell of.
+"""The sync log page: the new highlights (and their books) that a log line has yet to tell of,
+and the page's text with this sync's line (`sync_log_update`).
 
 They are counted in the transaction that records each write, so that a sync killed before its
-log line is told of by the next one; the line itself is written by `PageWriter.write_sync_log`.
+log line is told of by the next one; the line itself is written by
+`syncd.engine.apply.PlanApplier.write_sync_log`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from syncd.edges.state import State
+from syncd.core.render import append_text, render_sync_log_entry
+from syncd.engine.ports import StatePort, VaultPort
+from syncd.engine.settings import SyncSettings
+
+log = logging.getLogger("syncd.sync")
 
 # State key: "H B", new highlights and their books recorded but not yet told of in the sync log.
 UNLOGGED = "unlogged"
@@ -21,7 +29,7 @@ UNLOGGED_BOOKS = "unlogged_books"  # JSON [[title, new highlights], ...] for Obs
 class SyncLog:
     """What the sync log page (`page`, None: no log) has yet to tell of, kept in the state."""
 
-    def __init__(self, state: State, page: str | None, *, lists_books: bool) -> None:
+    def __init__(self, state: StatePort, page: str | None, *, lists_books: bool) -> None:
         self.state = state
         self.page = page
         self.lists_books = lists_books  # Obsidian's log names each book
@@ -87,3 +95,24 @@ def is_sync_log(text: str) -> bool:
         or text.startswith("- On")
         or re.match(r"- \[\[[^\]\n]*\]\] \d{1,2}:\d\d [AP]M \u2014 Synced ", text) is not None
     )
+
+
+def sync_log_update(
+    vault: VaultPort,
+    settings: SyncSettings,
+    highlights: int,
+    books: int,
+    now: datetime,
+    listed: list[tuple[str, int]],
+) -> tuple[Path, str | None, str] | None:
+    """The sync log page's path, its text (None: no page yet) and its text with a line telling
+    of `highlights` new highlights in `books` books (in Obsidian, `listed` by title); None when
+    the page there is not a sync log page (left alone, with a warning)."""
+    assert settings.sync_log_page is not None
+    path = settings.layout.page_path(settings.sync_log_page)
+    page = vault.read(path)
+    if page.text and not is_sync_log(page.text):
+        log.warning("%s is not a sync log page; not writing to it", path)
+        return None
+    entry = render_sync_log_entry(highlights, books, settings.style, now, listed)
+    return path, page.text, append_text(page.text or "", entry)

@@ -29,7 +29,7 @@ from syncd.edges.state import State
 from syncd.edges.state_files import StateError, database_path
 from syncd.edges.vault import Vault
 from syncd.engine.layout import Layout
-from syncd.engine.ports import ReaderPort, ReadwisePort, VaultPort
+from syncd.engine.ports import ReaderPort, ReadwisePort, StatePort, VaultPort
 from syncd.engine.settings import SyncSettings
 from syncd.engine.sync import Syncer
 from syncd.errors import ConfigError, VaultError
@@ -231,7 +231,7 @@ def settings_for(config: Config, env: Mapping[str, str]) -> SyncSettings:
 
 def make_syncer(
     config: Config,
-    state: State,
+    state: StatePort,
     env: Mapping[str, str],
     *,
     client: ReadwisePort | None = None,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-import syncd.engine.writer
+import syncd.core.book_plan
 from syncd.cli import main
 from syncd.core.records import PageRecord
 from syncd.edges.readwise import format_cursor
@@ -218,7 +218,7 @@ def test_any_exception_while_rendering_one_book_fails_that_book_alone(
     """issue 10, item 6 (c): an unexpected exception (here a UnicodeEncodeError raised by the
     renderer for one book, first as a new page then as an addition) is that book's failure,
     named with its type; nothing of that book is written or recorded."""
-    real_new, real_addition = syncd.engine.writer.render_new_page, syncd.core.plan.render_addition
+    real_new, real_addition = syncd.core.book_plan.render_new_page, syncd.core.plan.render_addition
     victim: list[int] = []
 
     def new_page(book: Any, *args: Any) -> str:
@@ -231,7 +231,7 @@ def test_any_exception_while_rendering_one_book_fails_that_book_alone(
             raise RuntimeError("the renderer broke")
         return str(real_addition(book, *args))
 
-    monkeypatch.setattr(syncd.engine.writer, "render_new_page", new_page)
+    monkeypatch.setattr(syncd.core.book_plan, "render_new_page", new_page)
     monkeypatch.setattr(syncd.core.plan, "render_addition", addition)
     with harness(tmp_path) as h:
         h.now = T0 - timedelta(hours=1)

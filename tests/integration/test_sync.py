@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from syncd.edges.vault import Draft, Drafts
-from syncd.engine.writer import PageWriter
+from syncd.engine.apply import PlanApplier
 from syncd.testing.faults import Fault
 from tests.support import owned_fixtures
 from tests.support.corpus import corpus_pages, corpus_param
@@ -93,7 +93,9 @@ def test_dry_run_prints_a_diff_and_writes_nothing(tmp_path: Path) -> None:
         add_walden(h, "Simplify, simplify.")
         report = h.sync(at=T0, dry_run=True)
         assert h.page_names() == []
-        (diff,) = report.diffs
+        (told,) = report.printed
+        line, diff = told.split("\n", 1)
+        assert line == "# book 1 (Walden): create pages/Walden (highlights).md: 1 new"
         assert diff.startswith("--- /dev/null\n+++ b/pages/Walden (highlights).md\n")
         assert "+- Highlights first synced by [[Readwise]] [[Mar 17th, 2023]]" in diff
         state = h.state()
@@ -265,7 +267,7 @@ def test_a_sync_stopped_before_its_log_line_is_told_of_by_the_next(
         def killed(*args: object) -> None:
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(PageWriter, "write_sync_log", killed)
+        monkeypatch.setattr(PlanApplier, "write_sync_log", killed)
         with pytest.raises(KeyboardInterrupt):
             h.sync(at=T0)
         monkeypatch.undo()

@@ -3,7 +3,8 @@
 Everything is real but the clock: the HTTP client talks to `FakeReadwise` on 127.0.0.1, pages
 are written to a temporary folder, state goes to SQLite in another one. With `memory=True` the
 pages are written to the vault's in-memory twin instead (`MemoryVault`, held to the real vault's
-behaviour by tests/contract), for tests where the disk is not what is tested.
+behaviour by tests/contract), for tests where the disk is not what is tested; with
+`memory_state=True` what syncd remembers is kept in `MemoryState` (its twin, likewise held).
 
 `harness(root, readwise="twin")` gives the Syncer the in-memory `ReadwiseTwin` over the same
 library instead of HTTP (the server is then not started): for tests where HTTP is not what is
@@ -27,6 +28,7 @@ from syncd.edges.state_files import database_path
 from syncd.engine.report import SyncReport
 from syncd.engine.wiring import layout_for, make_syncer
 from syncd.testing.fakereadwise import FakeReadwise
+from syncd.testing.memory_state import MemoryState
 from syncd.testing.memory_vault import MemoryVault
 from syncd.testing.readwise_twin import ReaderTwin, ReadwiseTwin
 
@@ -53,6 +55,7 @@ class Harness:
         edn: str | None = TRIPLE_LOWBAR_EDN,
         settings: Mapping[str, Any] | None = None,
         memory: bool = False,
+        memory_state: bool = False,
         twin: bool = False,
     ) -> None:
         self.server = server
@@ -70,6 +73,7 @@ class Harness:
         self.reader_seconds = 0.0  # the loopback Reader's clock, for its rate limit
         self.reader_waits: list[float] = []  # what the Reader client waited (moving that clock)
         self.memory = MemoryVault(self.vault) if memory else None
+        self.memory_state = MemoryState() if memory_state else None
 
     def make_config(self, more: Mapping[str, Any]) -> Config:
         """The harness's config, with its settings and `more` merged in, section by section."""
@@ -156,7 +160,9 @@ class Harness:
         self.reader_waits.append(seconds)
         self.reader_seconds += seconds
 
-    def state(self) -> State:
+    def state(self) -> State | MemoryState:
+        if self.memory_state is not None:
+            return self.memory_state
         return State(database_path(self.config.state_dir, self.vault))
 
 

@@ -60,12 +60,3 @@ def test_the_core_is_pure() -> None:
         if name.split(".")[0] in IMPURE
     }
     assert not wrong
-
-
-def test_no_module_is_over_400_lines() -> None:
-    long = {
-        str(path.relative_to(PACKAGE)): n
-        for path in PACKAGE.rglob("*.py")
-        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400
-    }
-    assert not long

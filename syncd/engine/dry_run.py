@@ -1,0 +1,89 @@
+"""A dry run: every plan of a sync printed, nothing applied.
+
+`PlanPrinter` stands where `syncd.engine.apply.PlanApplier` stands in a real sync: the run
+decides exactly as it would (`syncd.core.book_plan`), looking at the pages as a sync does (what
+it finds is remembered in a `StateOverlay`, in memory only), and the printer turns each plan into a
+line (after a `#`) and, for a page whose text changes, a diff of it (`diff -u`, which `patch`
+reads past those lines). Nothing is written, looked
+for or remembered, in the vault or in the state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from syncd.core.book_plan import BookPlan
+from syncd.core.records import BookProblem, PageRecord
+from syncd.engine.finder import PageFinder
+from syncd.engine.full_texts import FullTexts
+from syncd.engine.ports import StatePort, VaultPort
+from syncd.engine.report import SyncReport, unified_diff
+from syncd.engine.settings import SyncSettings
+from syncd.engine.sync_log import SyncLog, sync_log_update
+
+
+class PlanPrinter:
+    """Prints the plans of one sync (see the module doc)."""
+
+    def __init__(
+        self,
+        *,
+        vault: VaultPort,
+        state: StatePort,
+        settings: SyncSettings,
+        finder: PageFinder,
+        sync_log: SyncLog,
+        report: SyncReport,
+        full_texts: FullTexts,
+    ) -> None:
+        self.vault = vault
+        self.state = state
+        self.settings = settings
+        self.finder = finder
+        self.sync_log = sync_log
+        self.report = report
+        self.full_texts = full_texts
+
+    def prepare(self) -> None:
+        """The pages are looked at as a sync does (a crash's leftovers are not removed)."""
+        self.finder.scan()
+        self.finder.look_for_waiting()
+
+    def look(self, record: PageRecord) -> PageRecord:
+        self.finder.reconcile(record)
+        return self.state.page(record.book_id) or record
+
+    def apply(self, plan: BookPlan) -> None:
+        if plan.outcome.new:  # as the applier counts it, for the sync log's line
+            self.sync_log.add(plan.outcome.new, 1, [[plan.title, plan.outcome.new]])
+        if not plan.worth_telling:
+            return
+        told = f"# {plan.line()}\n"
+        if plan.after is not None and plan.page is not None:
+            told += unified_diff(plan.page.path, plan.before, plan.after)
+        self.report.printed.append(told)
+
+    def flush(self) -> None:
+        """Nothing is held back: a dry run puts nothing in place."""
+
+    def remember_failure(self, problem: BookProblem) -> None:
+        """Nothing is remembered."""
+
+    def succeeded(self, book_id: int) -> None:
+        """Nothing is remembered."""
+
+    def fetched_again(self, returned: set[int], gone: set[int]) -> None:
+        """Nothing is remembered."""
+
+    def write_sync_log(self, highlights: int, books: int, started: datetime) -> None:
+        listed = [(str(title), int(n)) for title, n in self.sync_log.untold_books()]
+        update = sync_log_update(self.vault, self.settings, highlights, books, started, listed)
+        if update is not None:
+            path, before, after = update
+            line = f"# the sync log: {highlights} new highlights in {books} books\n"
+            self.report.printed.append(
+                line + unified_diff(self.vault.relative(path), before, after)
+            )
+
+    def finish(self, cursor: str | None, block_ids: bool) -> None:
+        """Nothing is remembered: the next sync starts where this one did."""

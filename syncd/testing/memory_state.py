@@ -1,0 +1,134 @@
+"""`MemoryState`: what syncd remembers, held in dictionaries: the in-memory twin of the SQLite
+state (`syncd.edges.state.State`). Both provide `syncd.engine.ports.StatePort`, and one contract
+suite (`tests/contract/test_state_contract.py`) holds them to the same behaviour."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+from syncd.core.decision import Status
+from syncd.core.records import (
+    PROBLEM_KINDS,
+    BookProblem,
+    HighlightRecord,
+    PageNames,
+    PageRecord,
+    PageStatus,
+    PendingWrite,
+)
+
+
+class MemoryState:
+    """The state of one vault, in memory: nothing survives the object."""
+
+    def __init__(self) -> None:
+        self._meta: dict[str, str] = {}
+        self._pages: dict[int, PageRecord] = {}
+        self._highlights: dict[int, HighlightRecord] = {}
+        self._problems: dict[int, BookProblem] = {}
+        self._pending: dict[str, PendingWrite] = {}
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        # The records are frozen: a copy of each table is a snapshot of it.
+        tables = ("_meta", "_pages", "_highlights", "_problems", "_pending")
+        saved = {name: dict(getattr(self, name)) for name in tables}
+        try:
+            yield
+        except BaseException:
+            for name, table in saved.items():
+                setattr(self, name, table)
+            raise
+
+    def close(self) -> None:
+        """Nothing to let go of (the SQLite state closes its connection)."""
+
+    def error(self, error: sqlite3.Error) -> Exception:
+        return error  # nothing here raises one
+
+    def entries(self, prefix: str) -> dict[str, str]:
+        return {key: value for key, value in self._meta.items() if key.startswith(prefix)}
+
+    def get(self, key: str) -> str | None:
+        return self._meta.get(key)
+
+    def set(self, key: str, value: str | None) -> None:
+        if value is None:
+            self._meta.pop(key, None)
+        else:
+            self._meta[key] = value
+
+    def page(self, book_id: int) -> PageRecord | None:
+        return self._pages.get(book_id)
+
+    def pages(self, status: PageStatus | None = None) -> list[PageRecord]:
+        return [
+            page
+            for _, page in sorted(self._pages.items())
+            if status is None or page.status == status
+        ]
+
+    def page_paths(self, status: PageStatus) -> list[str]:
+        return [page.path for page in self._pages.values() if page.status == status]
+
+    def put_page(self, page: PageRecord) -> None:
+        self._pages[page.book_id] = replace(page, status=PageStatus(page.status))
+
+    def page_names(self) -> PageNames:
+        names = PageNames()
+        for page in self._pages.values():
+            names.put(page)
+        return names
+
+    def highlights(self, book_id: int) -> dict[int, HighlightRecord]:
+        return {
+            highlight_id: record
+            for highlight_id, record in self._highlights.items()
+            if record.book_id == book_id
+        }
+
+    def put_highlights(self, records: Iterable[HighlightRecord]) -> None:
+        for record in records:
+            self._highlights[record.highlight_id] = replace(record, status=Status(record.status))
+
+    def delete_book(self, book_id: int) -> None:
+        self._pages.pop(book_id, None)
+        for highlight_id in list(self.highlights(book_id)):
+            del self._highlights[highlight_id]
+
+    def problems(self, kind: str | None = None) -> list[BookProblem]:
+        return [
+            problem for _, problem in sorted(self._problems.items()) if kind in (None, problem.kind)
+        ]
+
+    def put_problem(self, problem: BookProblem) -> None:
+        assert problem.kind in PROBLEM_KINDS, problem.kind
+        self._problems[problem.book_id] = problem
+
+    def clear_problem(self, book_id: int, kind: str | None = None) -> None:
+        problem = self._problems.get(book_id)
+        if problem is not None and kind in (None, problem.kind):
+            del self._problems[book_id]
+
+    def put_pending(self, writes: Iterable[PendingWrite]) -> None:
+        for write in writes:
+            self._pending[write.path] = write.as_stored()
+
+    def pending(self) -> list[PendingWrite]:
+        return [write for _, write in sorted(self._pending.items())]
+
+    def clear_pending(self) -> None:
+        self._pending.clear()
+
+    def counts(self) -> dict[str, int]:
+        counts = {"books": len(self._pages), "pages": 0, "deleted_pages": 0, "highlights": 0}
+        for page in self._pages.values():
+            counts["pages" if page.status != PageStatus.DELETED else "deleted_pages"] += 1
+        counts.update({status.value: 0 for status in Status})
+        for record in self._highlights.values():
+            counts[record.status.value] += 1
+            counts["highlights"] += 1
+        return counts
