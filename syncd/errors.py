@@ -1,4 +1,5 @@
-"""Structured errors raised by syncd's core and edges, each carrying the exit code of SPEC §1.
+"""Structured errors raised by syncd's core and edges, each carrying its exit code (the
+README's exit-code table, "Using it with your Readwise account").
 
 The command line (`syncd.cli`) is the one place that turns them into a line on stderr and an
 exit status; nothing below it prints or exits.

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from syncd.config.settings import Config
+    from syncd.config.values import Config
     from syncd.edges.state import State
 
 log = logging.getLogger("syncd")

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from syncd.commands.common import load, locked_vault
-from syncd.config.settings import Config
+from syncd.config.values import Config
 from syncd.core.file_events import Changes
 from syncd.edges.notify import Notifier
 from syncd.edges.state import State

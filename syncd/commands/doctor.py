@@ -16,7 +16,7 @@ from pathlib import Path
 
 from syncd.commands.common import EXIT_OK, EXIT_PARTIAL, load
 from syncd.config.permissions import config_permission_warning, token_file_permission_warning
-from syncd.config.settings import Config
+from syncd.config.values import Config
 from syncd.errors import SyncdError
 
 

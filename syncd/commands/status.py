@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from syncd.commands.common import EXIT_OK, load
-from syncd.config.settings import Config
+from syncd.config.values import Config
 from syncd.core.books import BookEntry, attention, book_line
 from syncd.edges.state import State
 from syncd.engine.report import SyncReport

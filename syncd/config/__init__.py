@@ -1,4 +1,4 @@
-"""The configuration (SPEC §1, §2): one schema, and everything derived from it.
+"""The configuration (README "Configuration"): one schema, and everything derived from it.
 
 `schema.SCHEMA` is the single source of truth: for every key it gives the type, the default, a
 description and an example. From it, in the order a config file meets them:

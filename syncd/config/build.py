@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from syncd.config.check import Context, expand_variables
 from syncd.config.schema import CATEGORIES, KINDS, LOOPBACK_HOSTS, MAX_INTERVAL, MIN_INTERVAL
-from syncd.config.settings import Config, ReadwiseConfig, SyncConfig, VaultConfig
+from syncd.config.values import Config, ReadwiseConfig, SyncConfig, VaultConfig
 from syncd.errors import ConfigError
 
 

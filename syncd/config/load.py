@@ -14,7 +14,7 @@ import yaml
 from syncd.config.build import build_config, expand_home, xdg_dir
 from syncd.config.check import Context, check_section, describe
 from syncd.config.schema import SCHEMA
-from syncd.config.settings import Config
+from syncd.config.values import Config
 from syncd.errors import ConfigError
 
 

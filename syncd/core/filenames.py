@@ -16,7 +16,8 @@ so that syncd's page files are the files Logseq itself would write (Logseq's
   ``\\ # | %`` and then of ``: * ? " < > |``; ``/`` becomes ``%2F``; ``.`` is left alone.
 
 Then, beyond Logseq, the stem is made safe to write inside the vault folder whatever the title
-(SPEC §8). These steps leave every name Logseq's rules already make safe unchanged:
+(README "Choices syncd makes"). These steps leave every name Logseq's rules already make safe
+unchanged:
 
 - ``/``, ``\\``, NUL and other control characters, and lone surrogates are percent-encoded
   (their UTF-8 bytes, upper-case hex), so Logseq reads the title back;
@@ -30,7 +31,7 @@ Then, beyond Logseq, the stem is made safe to write inside the vault folder what
   stay apart.
 
 `obsidian_file_stem` gives the name of a book's file in Readwise's Obsidian export, as the files
-it wrote show it (`../shared/corpus/obsidian-readwise/`): ``: ? | " / * < >`` and control
+it wrote show it (real files, README "What the pages look like"): ``: ? | " / * < >`` and control
 characters dropped without anything in their place (``OpenSea: The Reasonable Revolutionary |
 the Generalist`` -> ``OpenSea The Reasonable Revolutionary the Generalist``), a no-break space as
 a space, runs of spaces as one (Readwise since early 2025; before, the double space stayed), cut

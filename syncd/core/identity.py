@@ -286,7 +286,7 @@ class Verdict:
     waiting: str | None = None
 
 
-def decide(candidates: Collection[Evidence]) -> Verdict:
+def which_page(candidates: Collection[Evidence]) -> Verdict:
     """Given the evidence of every page that might be a book's, return which is its page."""
     for kind, test in (
         ("strong evidence of being it", strong),

@@ -72,7 +72,7 @@ class LookFacts:
     status: PageStatus  # its record
     at_place: bool  # a file is at the recorded path
     strong: bool  # that file is the page by strong evidence (the same file, its opening, ...)
-    found: bool  # not at its place, but found elsewhere (see syncd.core.identity.decide)
+    found: bool  # not at its place, but found elsewhere (see syncd.core.identity.which_page)
     unclear: bool  # not found, and several files may be it
 
 

@@ -1,9 +1,10 @@
 """The sync plan for one page: given what Readwise now holds, what syncd last wrote and what is
 on disk, decide the page's new text and what to remember. Pure: no files, no clock, no network.
 
-The rules are SPEC §6: a block syncd wrote and the user did not touch may be updated or removed;
-a block the user edited or deleted is never written again; new highlights are appended under one
-dated header; anything else on the page is kept byte for byte.
+The rules are the README's "Your edits: what syncd does": a block syncd wrote and the user did
+not touch may be updated or removed; a block the user edited or deleted is never written again;
+new highlights are appended under one dated header; anything else on the page is kept byte for
+byte.
 """
 
 from __future__ import annotations

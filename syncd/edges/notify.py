@@ -1,4 +1,5 @@
-"""The systemd notify protocol (sd_notify(3)) in plain Python, for `syncd run` (SPEC §7).
+"""The systemd notify protocol (sd_notify(3)) in plain Python, for `syncd run`
+(README "Running under systemd").
 
 Under a `Type=notify` unit, systemd passes the path of a datagram socket in `$NOTIFY_SOCKET`;
 the daemon tells it how it is doing by sending newline-separated `KEY=value` lines there:

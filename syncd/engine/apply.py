@@ -21,12 +21,12 @@ from syncd.core.records import BookProblem, PageRecord, PendingWrite
 from syncd.edges.atomic import PageChanged
 from syncd.edges.vault import Draft, PageFile
 from syncd.engine.finder import PageFinder
-from syncd.engine.full_texts import FullTexts
 from syncd.engine.pending import block_spans, digest, intend, record_page, settle
 from syncd.engine.ports import StatePort, VaultPort
+from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.report import SyncReport
-from syncd.engine.settings import SyncSettings
 from syncd.engine.sync_log import SyncLog, sync_log_update
+from syncd.engine.sync_settings import SyncSettings
 from syncd.errors import VaultError
 
 log = logging.getLogger("syncd.sync")
@@ -42,7 +42,7 @@ BLOCK_IDS = "block_ids"
 class Applier(Protocol):
     """What a sync does with what it decided (see the module doc)."""
 
-    full_texts: FullTexts
+    reader_pass: ReaderPass
 
     def prepare(self) -> None:
         """Before the first request: heal what a kill left, and look at the pages."""
@@ -92,7 +92,7 @@ class PlanApplier:
         finder: PageFinder,
         sync_log: SyncLog,
         report: SyncReport,
-        full_texts: FullTexts,
+        reader_pass: ReaderPass,
         fail: Callable[[int | None, str, str], None],
         failed_before: set[int],
     ) -> None:
@@ -102,7 +102,7 @@ class PlanApplier:
         self.finder = finder
         self.sync_log = sync_log
         self.report = report
-        self.full_texts = full_texts
+        self.reader_pass = reader_pass
         self.fail = fail  # fails one book: named, remembered, fetched again by the next sync
         self.failed_before = failed_before
         self._drafts = vault.drafts()

@@ -15,11 +15,11 @@ from datetime import datetime
 from syncd.core.book_plan import BookPlan
 from syncd.core.records import BookProblem, PageRecord
 from syncd.engine.finder import PageFinder
-from syncd.engine.full_texts import FullTexts
 from syncd.engine.ports import StatePort, VaultPort
+from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.report import SyncReport, unified_diff
-from syncd.engine.settings import SyncSettings
 from syncd.engine.sync_log import SyncLog, sync_log_update
+from syncd.engine.sync_settings import SyncSettings
 
 
 class PlanPrinter:
@@ -34,7 +34,7 @@ class PlanPrinter:
         finder: PageFinder,
         sync_log: SyncLog,
         report: SyncReport,
-        full_texts: FullTexts,
+        reader_pass: ReaderPass,
     ) -> None:
         self.vault = vault
         self.state = state
@@ -42,7 +42,7 @@ class PlanPrinter:
         self.finder = finder
         self.sync_log = sync_log
         self.report = report
-        self.full_texts = full_texts
+        self.reader_pass = reader_pass
 
     def prepare(self) -> None:
         """The pages are looked at as a sync does (a crash's leftovers are not removed)."""

@@ -23,10 +23,10 @@ from syncd.core.identity import (
     Verdict,
     blocks_found,
     daily_notes,
-    decide,
     never_a_page,
     opening,
     strong,
+    which_page,
 )
 from syncd.core.page_life import LookFacts, PageAct, on_look
 from syncd.core.plan import observe_page, page_title_of
@@ -402,7 +402,7 @@ class PageFinder:
                 ):
                     candidates[relative] = page
                     evidence.append(found)
-            verdict = decide(evidence)
+            verdict = which_page(evidence)
             if not content and verdict.path is None:
                 verdict = Verdict(None)  # a deleted book stays deleted when in doubt
             if verdict.path is not None:

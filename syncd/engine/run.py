@@ -38,12 +38,12 @@ from syncd.edges.state_files import StateError
 from syncd.engine.apply import BLOCK_IDS, Applier, PlanApplier
 from syncd.engine.dry_run import PlanPrinter
 from syncd.engine.finder import PageFinder
-from syncd.engine.full_texts import FullTexts
 from syncd.engine.naming import PageNamer
 from syncd.engine.ports import ReaderPort, ReadwisePort, StatePort, VaultPort
+from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.report import SyncReport
-from syncd.engine.settings import SyncSettings
 from syncd.engine.sync_log import SyncLog
+from syncd.engine.sync_settings import SyncSettings
 from syncd.errors import AuthError, UnreachableError, VaultError
 
 log = logging.getLogger("syncd.sync")
@@ -91,7 +91,7 @@ class Run:
         self.sync_log = sync_log
         self.namer = PageNamer(vault, state, settings)
         self.failed_before = {problem.book_id for problem in state.problems("failed")}
-        full_texts = FullTexts(
+        reader_pass = ReaderPass(
             reader=None if dry_run else reader,
             vault=vault,
             state=state,
@@ -108,7 +108,7 @@ class Run:
                 finder=finder,
                 sync_log=sync_log,
                 report=self.report,
-                full_texts=full_texts,
+                reader_pass=reader_pass,
             )
             if dry_run
             else PlanApplier(
@@ -118,7 +118,7 @@ class Run:
                 finder=finder,
                 sync_log=sync_log,
                 report=self.report,
-                full_texts=full_texts,
+                reader_pass=reader_pass,
                 fail=self.fail,
                 failed_before=self.failed_before,
             )
@@ -160,7 +160,7 @@ class Run:
             self._fetch(self.client.export(updated_after=since, book_ids=book_ids), touched)
             self._fetch_again(touched)
             self.applier.flush()
-            self.applier.full_texts.sync()
+            self.applier.reader_pass.sync()
         finally:
             self._fetch_later = set()
             report.requests = self.client.requests_made - requests_before
@@ -284,10 +284,10 @@ class Run:
                 self._succeeded(book.id)
                 return None
             outcome = self._sync_book(book)
-            if self.applier.full_texts.reader is not None:
+            if self.applier.reader_pass.reader is not None:
                 page = self._new_pages.get(book.id) or self.state.page(book.id)
                 if page is not None and page.status == PageStatus.ACTIVE:
-                    self.applier.full_texts.want(book, page.path, page.title, self.clock())
+                    self.applier.reader_pass.want(book, page.path, page.title, self.clock())
         except (Stopped, sqlite3.Error, StateError, AuthError, UnreachableError):
             raise
         except VaultError as error:
@@ -430,7 +430,7 @@ class Run:
             return plan_page_update(
                 book, fetched, PageAct.CREATE, record, adopted.text, seen, {}, style, now, options
             )
-        link = self.applier.full_texts.link(book, path, name)
+        link = self.applier.reader_pass.link(book, path, name)
         plan = plan_new_page(book, fetched, record, title, style, now, options, link)
         if plan.after is not None and plan.page is not None:
             self._new_pages[book.id] = plan.page

@@ -17,7 +17,7 @@ from typing import Any
 
 from syncd.core.render import append_text, render_sync_log_entry
 from syncd.engine.ports import StatePort, VaultPort
-from syncd.engine.settings import SyncSettings
+from syncd.engine.sync_settings import SyncSettings
 
 log = logging.getLogger("syncd.sync")
 

@@ -17,7 +17,7 @@ from typing import IO
 from zoneinfo import ZoneInfo
 
 from syncd.config.build import xdg_dir
-from syncd.config.settings import Config
+from syncd.config.values import Config
 from syncd.core.plan import Options
 from syncd.core.render import Style
 from syncd.core.templates import Templates
@@ -30,8 +30,8 @@ from syncd.edges.state_files import StateError, database_path
 from syncd.edges.vault import Vault
 from syncd.engine.layout import Layout
 from syncd.engine.ports import ReaderPort, ReadwisePort, StatePort, VaultPort
-from syncd.engine.settings import SyncSettings
 from syncd.engine.sync import Syncer
+from syncd.engine.sync_settings import SyncSettings
 from syncd.errors import ConfigError, VaultError
 
 log = logging.getLogger("syncd.app")

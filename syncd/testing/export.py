@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from syncd.testing.records import Entry, changed_after, parse_time
+from syncd.testing.export_shapes import Entry, changed_after, parse_time
 
 
 class BadQuery(ValueError):

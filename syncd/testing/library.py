@@ -5,7 +5,7 @@ in-memory client twin (`syncd.testing.readwise_twin.ReadwiseTwin`) serve, with n
 change it while a sync runs (`add_book`, `add_highlight`, `update_highlight`,
 `delete_highlight`, `put_record`...); `export_body` answers one export request, as the JSON
 body Readwise would send. The query semantics are in `syncd.testing.export`, the record shapes
-in `syncd.testing.records`.
+in `syncd.testing.export_shapes`.
 
 Books are ordered by id; `count` is the number of books matching the query across all pages.
 Thread-safe: one lock around every change and every answer.
@@ -28,8 +28,7 @@ from syncd.testing.export import (
     last_change,
     render,
 )
-from syncd.testing.reader_library import ReaderLibrary
-from syncd.testing.records import (
+from syncd.testing.export_shapes import (
     BOOK_FIELDS,
     Entry,
     book_record,
@@ -40,6 +39,7 @@ from syncd.testing.records import (
     parsed,
     times_as_text,
 )
+from syncd.testing.reader_library import ReaderLibrary
 
 __all__ = ["Library"]
 

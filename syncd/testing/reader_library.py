@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from syncd.testing.export import BadQuery, json_body, updated_after
-from syncd.testing.records import format_time, parse_time
+from syncd.testing.export_shapes import format_time, parse_time
 
 __all__ = ["RateLimit", "ReaderLibrary"]
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from syncd.engine.full_texts import KEY
+from syncd.engine.reader_pass import KEY
 from tests.support.harness import Harness, harness
 
 HOSTILE_TITLES = [

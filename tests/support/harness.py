@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from syncd.config.load import config_from_mapping
-from syncd.config.settings import Config
+from syncd.config.values import Config
 from syncd.edges.reader import ReaderClient
 from syncd.edges.readwise import ReadwiseClient, RetryPolicy
 from syncd.edges.state import State

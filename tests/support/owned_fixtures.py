@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from syncd.testing.records import parse_time
+from syncd.testing.export_shapes import parse_time
 from tests.support.corpus import GoldenPage, parse_golden_page
 from tests.support.harness import TRIPLE_LOWBAR_EDN, harness
 from tests.support.obsidian_corpus import (

@@ -19,7 +19,7 @@ from syncd.config.generate import example_config, key_table, starter_config
 from syncd.config.load import config_from_mapping, find_config_path, load_config
 from syncd.config.permissions import config_permission_warning
 from syncd.config.schema import CATEGORIES, SCHEMA, Option, Section
-from syncd.config.settings import Config
+from syncd.config.values import Config
 from syncd.errors import ConfigError
 
 TOKEN = "s3cr3t-t0ken-value-xyz"

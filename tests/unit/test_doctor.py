@@ -21,7 +21,7 @@ from syncd.commands.doctor import (
     run_checks,
 )
 from syncd.config.load import config_from_mapping
-from syncd.config.settings import Config
+from syncd.config.values import Config
 from syncd.testing.fakereadwise import FakeReadwise
 
 TOKEN = "tok-doctor-0123456789abcdef"

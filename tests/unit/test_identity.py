@@ -12,10 +12,10 @@ from syncd.core.identity import (
     Openings,
     blocks_found,
     by_content,
-    decide,
     is_conflict_copy,
     opening,
     strong,
+    which_page,
 )
 
 
@@ -124,13 +124,13 @@ def test_decide() -> None:
     one = Evidence("one.md", title_matches=True)
     two = Evidence("two.md", title_matches=True)
     most = Evidence("most.md", blocks_on_page=3, blocks_written=4, marked=True)
-    assert decide([]).path is None and decide([]).waiting is None
-    assert decide([one, most]).path == "one.md"  # strong evidence beats content
-    assert decide([most]).path == "most.md"
-    both = decide([one, two])
+    assert which_page([]).path is None and which_page([]).waiting is None
+    assert which_page([one, most]).path == "one.md"  # strong evidence beats content
+    assert which_page([most]).path == "most.md"
+    both = which_page([one, two])
     assert both.path is None and both.waiting and "one.md" in both.waiting
     assert "two.md" in both.waiting
-    again = decide([most, Evidence("copy.md", blocks_on_page=4, blocks_written=4, marked=True)])
+    again = which_page([most, Evidence("copy.md", blocks_on_page=4, blocks_written=4, marked=True)])
     assert again.path is None and again.waiting
 
 

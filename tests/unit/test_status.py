@@ -14,7 +14,7 @@ from syncd.commands.status import (
     record_sync,
 )
 from syncd.config.load import config_from_mapping
-from syncd.config.settings import Config
+from syncd.config.values import Config
 from syncd.core.decision import Status
 from syncd.core.records import BookProblem, HighlightRecord, PageRecord
 from syncd.edges.state import State

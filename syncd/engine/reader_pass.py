@@ -50,7 +50,7 @@ from syncd.engine.layout import CATEGORY_FOLDERS
 from syncd.engine.pending import digest
 from syncd.engine.ports import ReaderPort, StatePort, VaultPort
 from syncd.engine.report import SyncReport
-from syncd.engine.settings import SyncSettings
+from syncd.engine.sync_settings import SyncSettings
 from syncd.errors import AuthError, UnreachableError, VaultError
 
 log = logging.getLogger("syncd.sync")
@@ -64,7 +64,7 @@ OVERLAP = timedelta(minutes=1)  # as the export cursor's (`run.CURSOR_OVERLAP`)
 STATUSES = ("wanted", "written", "kept", "deleted", "absent")
 
 
-class FullTexts:
+class ReaderPass:
     """The Reader full texts of one sync (see the module doc)."""
 
     def __init__(
