@@ -7,13 +7,14 @@ of requests. Shared by the client (`syncd.edges.readwise`) and its in-memory twi
 from __future__ import annotations
 
 import email.utils
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
 from syncd.errors import SyncdError
+from syncd.ports import ExportPage
 
-__all__ = ["ExportPage", "Listing", "ReadwiseError", "http_date"]
+__all__ = ["ExportPage", "Listing", "ReadwiseError", "export_page", "http_date"]
 
 # A listing's `count` beyond this is taken for a server fault (a library of a million books is
 # far beyond any Readwise account), as is one that is not a whole number from 0 up.
@@ -32,32 +33,18 @@ class ReadwiseError(SyncdError):
     exit_code = 4
 
 
-@dataclass(frozen=True)
-class ExportPage:
-    """One page of `GET /api/v2/export/`: the raw book records, parsed later one by one."""
-
-    count: int
-    results: list[Any]
-    next_cursor: str | None
-    # Readwise's clock when it answered (the `Date` header); None when absent or unparseable.
-    server_time: datetime | None = None
-    raw_count: object = None  # the `count` as the body gave it (None: none given)
-    # How the listing changed while it was paged through, once `Listing` saw it (None: it did
-    # not, as far as the pages tell).
-    changed: str | None = None
-
-    @classmethod
-    def of(cls, body: dict[str, Any], date: str | None) -> ExportPage:
-        """Given an answer's JSON body (holding a `results` list) and its `Date` header."""
-        cursor = body.get("nextPageCursor")
-        count = body.get("count")
-        return cls(
-            count=count if isinstance(count, int) else len(body["results"]),
-            results=body["results"],
-            next_cursor=str(cursor) if cursor not in (None, "") else None,
-            server_time=http_date(date),
-            raw_count=count,
-        )
+def export_page(body: dict[str, Any], date: str | None) -> ExportPage:
+    """One page of a listing, given an answer's JSON body (holding a `results` list) and its
+    `Date` header."""
+    cursor = body.get("nextPageCursor")
+    count = body.get("count")
+    return ExportPage(
+        count=count if isinstance(count, int) else len(body["results"]),
+        results=body["results"],
+        next_cursor=str(cursor) if cursor not in (None, "") else None,
+        server_time=http_date(date),
+        raw_count=count,
+    )
 
 
 class Listing:

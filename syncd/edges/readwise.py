@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from syncd import __version__
-from syncd.edges.listing import ExportPage, Listing, ReadwiseError
+from syncd.edges.listing import ExportPage, Listing, ReadwiseError, export_page
 from syncd.errors import AuthError, UnreachableError
 
 __all__ = [
@@ -162,7 +162,7 @@ class ApiClient:
             body = response.json()
             if not isinstance(body, dict) or not isinstance(body.get("results"), list):
                 raise ValueError("no 'results' list")
-            return ExportPage.of(body, response.headers.get("Date"))
+            return export_page(body, response.headers.get("Date"))
 
         return self._request(path, params, parse=parse, sent=sent)
 

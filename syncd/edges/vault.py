@@ -21,13 +21,13 @@ import logging
 import os
 import secrets
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX, is_page
 from syncd.edges import atomic
 from syncd.edges.atomic import PageChanged, file_identity
 from syncd.errors import VaultError
+from syncd.ports import Draft, PageFile
 
 log = logging.getLogger("syncd.vault")
 WRITE_ATTEMPTS = 5  # times syncd puts back what was written into a page it replaced
@@ -65,17 +65,6 @@ def folder_problem(folder: Path) -> str | None:
         os.unlink(probe)
     os.close(fd)
     return None
-
-
-@dataclass(frozen=True)
-class PageFile:
-    """A page as read from disk: text (None when the file does not exist) and its stat."""
-
-    path: Path
-    text: str | None
-    size: int | None = None
-    mtime_ns: int | None = None
-    file_id: tuple[int, int] | None = None  # device and inode: kept by a rename or a move
 
 
 class Vault:
@@ -351,14 +340,3 @@ class Drafts:
             for draft in drafts:
                 draft.temp.unlink(missing_ok=True)
         return refused
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A new page in a temporary file (`temp`) until `Drafts.place` puts it at `path`."""
-
-    path: Path
-    temp: Path
-    size: int
-    mtime_ns: int
-    file_id: tuple[int, int] | None = None  # the temporary file's: renamed, the page's

@@ -19,15 +19,14 @@ from syncd.core.book_plan import BookPlan
 from syncd.core.page_life import PageAct, PageStatus
 from syncd.core.records import BookProblem, PageRecord, PendingWrite
 from syncd.edges.atomic import PageChanged
-from syncd.edges.vault import Draft, PageFile
 from syncd.engine.finder import PageFinder
 from syncd.engine.pending import block_spans, digest, intend, record_page, settle
-from syncd.engine.ports import StatePort, VaultPort
 from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.report import SyncReport
 from syncd.engine.sync_log import SyncLog, sync_log_update
 from syncd.engine.sync_settings import SyncSettings
 from syncd.errors import VaultError
+from syncd.ports import Draft, PageFile, StatePort, VaultPort
 
 log = logging.getLogger("syncd.sync")
 

@@ -15,11 +15,11 @@ from datetime import datetime
 from syncd.core.book_plan import BookPlan
 from syncd.core.records import BookProblem, PageRecord
 from syncd.engine.finder import PageFinder
-from syncd.engine.ports import StatePort, VaultPort
 from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.report import SyncReport, unified_diff
 from syncd.engine.sync_log import SyncLog, sync_log_update
 from syncd.engine.sync_settings import SyncSettings
+from syncd.ports import StatePort, VaultPort
 
 
 class PlanPrinter:

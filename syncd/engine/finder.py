@@ -32,10 +32,9 @@ from syncd.core.page_life import LookFacts, PageAct, on_look
 from syncd.core.plan import observe_page, page_title_of
 from syncd.core.records import BookProblem, PageRecord, PageStatus
 from syncd.core.render import LOGSEQ, PageFormat
-from syncd.edges.vault import PageFile
 from syncd.engine.layout import Layout
-from syncd.engine.ports import StatePort, VaultPort
 from syncd.errors import VaultError
+from syncd.ports import PageFile, StatePort, VaultPort
 
 log = logging.getLogger("syncd.sync")
 

@@ -15,9 +15,8 @@ from pathlib import Path
 
 from syncd.core.model import Book
 from syncd.core.render import LOGSEQ, PageFormat, page_title
-from syncd.edges.vault import PageFile
-from syncd.engine.ports import StatePort, VaultPort
 from syncd.engine.sync_settings import SyncSettings
+from syncd.ports import PageFile, StatePort, VaultPort
 
 # Readwise's export collapses runs of spaces in file names since early 2025; files it named
 # before keep them (`UX  UX Booth.md`). A first sync before this moment names them as it did.

@@ -15,9 +15,8 @@ from syncd.core.identity import opening
 from syncd.core.plan import on_page
 from syncd.core.records import PageRecord, PageStatus, PendingWrite
 from syncd.core.render import PageFormat
-from syncd.edges.vault import PageFile
-from syncd.engine.ports import StatePort, VaultPort
 from syncd.engine.sync_log import SyncLog
+from syncd.ports import PageFile, StatePort, VaultPort
 
 log = logging.getLogger("syncd.sync")
 

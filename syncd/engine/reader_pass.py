@@ -45,13 +45,13 @@ from syncd.core.model import Book
 from syncd.core.records import PageStatus
 from syncd.core.render import LOGSEQ, page_title, render_page_head
 from syncd.edges.atomic import PageChanged
-from syncd.edges.readwise import ExportPage, ReadwiseError, format_cursor, parse_cursor
+from syncd.edges.readwise import ReadwiseError, format_cursor, parse_cursor
 from syncd.engine.layout import CATEGORY_FOLDERS
 from syncd.engine.pending import digest
-from syncd.engine.ports import ReaderPort, StatePort, VaultPort
 from syncd.engine.report import SyncReport
 from syncd.engine.sync_settings import SyncSettings
 from syncd.errors import AuthError, UnreachableError, VaultError
+from syncd.ports import ExportPage, ReaderPort, StatePort, VaultPort
 
 log = logging.getLogger("syncd.sync")
 

@@ -33,18 +33,18 @@ from syncd.core.page_life import PageAct, SyncFacts, on_sync
 from syncd.core.plan import Outcome, nothing_to_plan
 from syncd.core.records import BookProblem, PageRecord, PageStatus
 from syncd.edges.atomic import PageChanged
-from syncd.edges.readwise import ExportPage, format_cursor, parse_cursor
+from syncd.edges.readwise import format_cursor, parse_cursor
 from syncd.edges.state_files import StateError
 from syncd.engine.apply import BLOCK_IDS, Applier, PlanApplier
 from syncd.engine.dry_run import PlanPrinter
 from syncd.engine.finder import PageFinder
 from syncd.engine.naming import PageNamer
-from syncd.engine.ports import ReaderPort, ReadwisePort, StatePort, VaultPort
 from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.report import SyncReport
 from syncd.engine.sync_log import SyncLog
 from syncd.engine.sync_settings import SyncSettings
 from syncd.errors import AuthError, UnreachableError, VaultError
+from syncd.ports import ExportPage, ReaderPort, ReadwisePort, StatePort, VaultPort
 
 log = logging.getLogger("syncd.sync")
 

@@ -23,7 +23,7 @@ from syncd.core.records import (
     PageStatus,
     PendingWrite,
 )
-from syncd.engine.ports import StatePort
+from syncd.ports import StatePort
 
 GONE = None  # in a table of changes: the record was deleted
 

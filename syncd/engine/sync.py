@@ -14,12 +14,12 @@ from datetime import datetime
 
 from syncd.engine.finder import PageFinder
 from syncd.engine.pending import settle
-from syncd.engine.ports import ReaderPort, ReadwisePort, StatePort, VaultPort
 from syncd.engine.report import SyncReport
 from syncd.engine.run import Run
 from syncd.engine.state_overlay import StateOverlay
 from syncd.engine.sync_log import SyncLog
 from syncd.engine.sync_settings import SyncSettings
+from syncd.ports import ReaderPort, ReadwisePort, StatePort, VaultPort
 
 
 class Syncer:

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from syncd.core.render import append_text, render_sync_log_entry
-from syncd.engine.ports import StatePort, VaultPort
 from syncd.engine.sync_settings import SyncSettings
+from syncd.ports import StatePort, VaultPort
 
 log = logging.getLogger("syncd.sync")
 

@@ -29,10 +29,10 @@ from syncd.edges.state import State
 from syncd.edges.state_files import StateError, database_path
 from syncd.edges.vault import Vault
 from syncd.engine.layout import Layout
-from syncd.engine.ports import ReaderPort, ReadwisePort, StatePort, VaultPort
 from syncd.engine.sync import Syncer
 from syncd.engine.sync_settings import SyncSettings
 from syncd.errors import ConfigError, VaultError
+from syncd.ports import ReaderPort, ReadwisePort, StatePort, VaultPort
 
 log = logging.getLogger("syncd.app")
 _M_MMAP_THRESHOLD = -3  # mallopt(3) parameter, glibc

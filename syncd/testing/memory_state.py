@@ -1,5 +1,5 @@
 """`MemoryState`: what syncd remembers, held in dictionaries: the in-memory twin of the SQLite
-state (`syncd.edges.state.State`). Both provide `syncd.engine.ports.StatePort`, and one contract
+state (`syncd.edges.state.State`). Both provide `syncd.ports.StatePort`, and one contract
 suite (`tests/contract/test_state_contract.py`) holds them to the same behaviour."""
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from pathlib import Path, PurePosixPath
 
 from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX, is_page
 from syncd.edges.atomic import PageChanged
-from syncd.edges.vault import Draft, PageFile
 from syncd.errors import VaultError
+from syncd.ports import Draft, PageFile
 
 DEVICE = 1
 
@@ -64,7 +64,7 @@ class MemoryVault:
         file = self.files.get(self.path(relative))
         return None if file is None else file.data.decode("utf-8", "surrogateescape")
 
-    # the vault's interface (syncd.engine.ports.VaultPort)
+    # the vault's interface (syncd.ports.VaultPort)
     def check(self) -> None:
         if not self.present():
             raise VaultError(f"vault {self.root}: does not exist (set by {self.origin})")

@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from syncd.edges.listing import ExportPage, Listing, ReadwiseError
+from syncd.edges.listing import Listing, ReadwiseError, export_page
 from syncd.edges.reader import LIST_PATH
 from syncd.edges.readwise import EXPORT_PATH, format_cursor
 from syncd.errors import AuthError
+from syncd.ports import ExportPage
 from syncd.testing.export import BadQuery
 from syncd.testing.library import Library
 
@@ -124,7 +125,7 @@ class ReaderTwin:
 
 def _page(body: Any, library: Library) -> ExportPage:
     """One page of an answer, stamped with the time the server's `Date` header would carry."""
-    return ExportPage.of(body, email.utils.formatdate(library.now().timestamp(), usegmt=True))
+    return export_page(body, email.utils.formatdate(library.now().timestamp(), usegmt=True))
 
 
 def _never_waits(seconds: float) -> None:

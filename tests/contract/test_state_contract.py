@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from syncd.core.decision import Status
 from syncd.core.records import BookProblem, HighlightRecord, PageRecord, PageStatus, PendingWrite
 from syncd.edges.state import State
-from syncd.engine.ports import StatePort
 from syncd.engine.state_overlay import StateOverlay
+from syncd.ports import StatePort
 from syncd.testing.memory_state import MemoryState
 from tests.support.harness import harness
 

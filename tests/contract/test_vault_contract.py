@@ -13,8 +13,8 @@ import pytest
 
 from syncd.edges.atomic import PageChanged
 from syncd.edges.vault import Vault
-from syncd.engine.ports import VaultPort
 from syncd.errors import VaultError
+from syncd.ports import VaultPort
 from syncd.testing.memory_vault import MemoryVault
 
 

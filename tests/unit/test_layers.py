@@ -52,6 +52,17 @@ def test_a_room_imports_only_what_lies_below_it(room: str) -> None:
     assert not wrong
 
 
+def test_the_ports_lie_below_the_edges_and_the_engine() -> None:
+    """The ports and their types (syncd/ports.py) are what the edges implement and the engine
+    uses: they import nothing but the core."""
+    wrong = {
+        name
+        for name in imports(PACKAGE / "ports.py")
+        if name.startswith("syncd.") and not name.startswith("syncd.core")
+    }
+    assert not wrong
+
+
 def test_the_core_is_pure() -> None:
     wrong = {
         f"{path.name} imports {name}"

@@ -7,11 +7,18 @@ from typing import Any
 
 import pytest
 
-from syncd.edges.listing import COUNT_SLACK, MAX_COUNT, ExportPage, Listing, ReadwiseError
+from syncd.edges.listing import (
+    COUNT_SLACK,
+    MAX_COUNT,
+    ExportPage,
+    Listing,
+    ReadwiseError,
+    export_page,
+)
 
 
 def page(ids: list[int], cursor: str | None, count: Any = 10) -> ExportPage:
-    return ExportPage.of(
+    return export_page(
         {"count": count, "nextPageCursor": cursor, "results": [{"user_book_id": i} for i in ids]},
         None,
     )

@@ -1,20 +1,24 @@
-"""What the engine needs of the world it syncs: Readwise (`ReadwisePort`), Reader
-(`ReaderPort`), the vault (`VaultPort`) and what syncd remembers (`StatePort`). The real edges
-(`syncd.edges.readwise.ReadwiseClient`, `syncd.edges.reader.ReaderClient`,
+"""What the engine needs of the world it syncs, and the types that cross between them:
+Readwise (`ReadwisePort`, answering in `ExportPage`s), Reader (`ReaderPort`), the vault
+(`VaultPort`, reading `PageFile`s and writing `Draft`s) and what syncd remembers (`StatePort`).
+
+The real edges (`syncd.edges.readwise.ReadwiseClient`, `syncd.edges.reader.ReaderClient`,
 `syncd.edges.vault.Vault`, `syncd.edges.state.State`) and their in-memory twins
 (`syncd.testing.readwise_twin.ReadwiseTwin` and `ReaderTwin`,
-`syncd.testing.memory_vault.MemoryVault`, `syncd.testing.memory_state.MemoryState`) both provide
-them, and one contract test suite each (`tests/contract`) holds the real one and its twin to the
-same behaviour."""
+`syncd.testing.memory_vault.MemoryVault`, `syncd.testing.memory_state.MemoryState`) provide
+them, and one contract test suite each (`tests/contract`) holds the real one and its twin to
+the same behaviour. This module sits below the edges and the engine: it imports only the core.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from syncd.core.records import (
     BookProblem,
@@ -24,8 +28,44 @@ from syncd.core.records import (
     PageStatus,
     PendingWrite,
 )
-from syncd.edges.readwise import ExportPage
-from syncd.edges.vault import Draft, PageFile
+
+
+@dataclass(frozen=True)
+class ExportPage:
+    """One page of a Readwise listing (`GET /api/v2/export/`, Reader's `/api/v3/list/`): the raw
+    records, parsed later one by one."""
+
+    count: int
+    results: list[Any]
+    next_cursor: str | None
+    # Readwise's clock when it answered (the `Date` header); None when absent or unparseable.
+    server_time: datetime | None = None
+    raw_count: object = None  # the `count` as the body gave it (None: none given)
+    # How the listing changed while it was paged through, once `Listing` saw it (None: it did
+    # not, as far as the pages tell).
+    changed: str | None = None
+
+
+@dataclass(frozen=True)
+class PageFile:
+    """A page as read from disk: text (None when the file does not exist) and its stat."""
+
+    path: Path
+    text: str | None
+    size: int | None = None
+    mtime_ns: int | None = None
+    file_id: tuple[int, int] | None = None  # device and inode: kept by a rename or a move
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A new page in a temporary file (`temp`) until `DraftsPort.place` puts it at `path`."""
+
+    path: Path
+    temp: Path
+    size: int
+    mtime_ns: int
+    file_id: tuple[int, int] | None = None  # the temporary file's: renamed, the page's
 
 
 class ReadwisePort(Protocol):
