@@ -132,5 +132,5 @@ def plan_kept_out(
     book: Book, fetched: list[Highlight], page: PageRecord, known: Mapping[int, HighlightRecord]
 ) -> BookPlan:
     """A deleted page's book: its new highlights stay out (see `syncd resync`)."""
-    kept_out = sum(1 for h in fetched if not h.deleted and h.id not in known)
+    kept_out = sum(1 for h in fetched if not h.deleted_in_readwise and h.id not in known)
     return BookPlan(book.id, book.title, PageAct.KEEP_OUT, page, outcome=Outcome(kept_out=kept_out))

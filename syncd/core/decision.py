@@ -60,7 +60,7 @@ class Facts:
 
     status: Status | None  # its record (NEVER: syncd never wrote it)
     seen: Seen | None  # where its block is on the page (None: not looked for)
-    deleted: bool  # deleted in Readwise
+    deleted_in_readwise: bool
     changed: bool  # its text in Readwise differs from what syncd last wrote
 
 
@@ -77,7 +77,7 @@ class Rule:
 
     status: frozenset[Status | None]  # each column: the values it matches
     seen: frozenset[Seen | None]
-    deleted: frozenset[bool]
+    deleted_in_readwise: frozenset[bool]
     changed: frozenset[bool]
     option: str | None  # an option that must be on (`update_changed_highlights`, ...)
     action: Action
@@ -86,7 +86,7 @@ class Rule:
         return (
             facts.status in self.status
             and facts.seen in self.seen
-            and facts.deleted in self.deleted
+            and facts.deleted_in_readwise in self.deleted_in_readwise
             and facts.changed in self.changed
             and (self.option is None or self.option in options)
         )
@@ -95,7 +95,7 @@ class Rule:
 _EVERY: dict[str, frozenset[Any]] = {
     "status": frozenset({NEVER, *Status}),
     "seen": frozenset({None, *Seen}),
-    "deleted": frozenset({False, True}),
+    "deleted_in_readwise": frozenset({False, True}),
     "changed": frozenset({False, True}),
 }
 
@@ -103,7 +103,7 @@ _EVERY: dict[str, frozenset[Any]] = {
 def _rule(
     status: Any,
     seen: Any,
-    deleted: Any,
+    deleted_in_readwise: Any,
     changed: Any,
     act: Act,
     then: Status | None,
@@ -120,7 +120,7 @@ def _rule(
     return Rule(
         values("status", status),
         values("seen", seen),
-        values("deleted", deleted),
+        values("deleted_in_readwise", deleted_in_readwise),
         values("changed", changed),
         option,
         Action(act, then, why),
@@ -131,6 +131,7 @@ W, E, C, D, R = Status.WRITTEN, Status.EDITED, Status.CONFLICT, Status.DELETED, 
 
 # fmt: off
 RULES: tuple[Rule, ...] = (
+    # (deleted and changed: in Readwise)
     #     record on the page                    deleted changed act             then  why
     _rule(NEVER, ANY,                           True,  ANY,   Act.KEEP,         None, "never written, and deleted in Readwise: nothing to do"),
     _rule(NEVER, (Seen.AS_WRITTEN, Seen.FOUND), ANY,   ANY,   Act.ADOPT,        W,    "already on the page (a write a kill left unrecorded, or the official plugin's page): taken as syncd's, not added again"),
@@ -188,8 +189,8 @@ def rules_table(rules: tuple[Rule, ...] = RULES) -> str:
 
     def readwise(rule: Rule) -> str:
         parts = []
-        if len(rule.deleted) == 1:
-            parts.append("deleted" if True in rule.deleted else "not deleted")
+        if len(rule.deleted_in_readwise) == 1:
+            parts.append("deleted" if True in rule.deleted_in_readwise else "not deleted")
         if len(rule.changed) == 1:
             parts.append("changed" if True in rule.changed else "unchanged")
         return ", ".join(parts) or "any"

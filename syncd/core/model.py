@@ -31,7 +31,7 @@ class Highlight:
     url: str | None = None
     tags: tuple[str, ...] = ()
     updated_at: str | None = None
-    deleted: bool = False  # deleted or discarded in Readwise
+    deleted_in_readwise: bool = False  # deleted or discarded there
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def parse_highlight(record: object, book_id: object, index: int) -> Highlight:
         url=get("url") or None,
         tags=_tag_names(get("tags"), "tags", book_id, where),
         updated_at=get("updated_at"),
-        deleted=bool(get("is_deleted") or get("is_discard")),
+        deleted_in_readwise=bool(get("is_deleted") or get("is_discard")),
     )
 
 

@@ -120,7 +120,7 @@ def _decide(
         facts = Facts(
             record.status if record else None,
             seen,
-            h.deleted,
+            h.deleted_in_readwise,
             record is not None and source != record.source,
         )
         decided.append(_Decided(h, rendered, source, record, block, decide(facts, on)))
@@ -133,7 +133,7 @@ def _look(
     """Where the highlight's block is on the page (None: not looked for, the decision does not
     need it). A block found by text or likeness is taken: no other highlight is found there."""
     if record is None:
-        if h.deleted:
+        if h.deleted_in_readwise:
             return None, None
         found = disk.find(rendered)
         seen = Seen.AS_WRITTEN
@@ -199,7 +199,7 @@ def _apply(
         if d.record is not None and d.action.then is not None and act is not Act.UPDATE:
             saved.append(replace(d.record, status=d.action.then))
         outcome.conflicts += act is Act.CONFLICT
-        outcome.kept_out += act in (Act.KEEP_OUT, Act.MARK_DELETED) and not h.deleted
+        outcome.kept_out += act in (Act.KEEP_OUT, Act.MARK_DELETED) and not h.deleted_in_readwise
 
     lines = disk.lines
     for block, new_lines in sorted(replacements, key=lambda item: -item[0].start):
@@ -270,7 +270,7 @@ def nothing_to_plan(
         record = records[h.id]
         seen = Seen.AS_WRITTEN if record.status == Status.WRITTEN else None
         action = decide(
-            Facts(record.status, seen, h.deleted, digest(rendered) != record.source), on
+            Facts(record.status, seen, h.deleted_in_readwise, digest(rendered) != record.source), on
         )
         if action.act is Act.GIVE_ID and block_id(h.id, style.page_format) in record.block:
             continue  # it carries its id already
@@ -348,7 +348,11 @@ def new_page_records(
     kept = [
         h
         for h in {h.id: h for h in fetched}.values()
-        if decide(Facts(None, None if h.deleted else Seen.ABSENT, h.deleted, False)).act
+        if decide(
+            Facts(
+                None, None if h.deleted_in_readwise else Seen.ABSENT, h.deleted_in_readwise, False
+            )
+        ).act
         is Act.APPEND
     ]
     plain = render_highlights(book, kept, style)

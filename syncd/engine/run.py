@@ -451,7 +451,8 @@ class Run:
         syncd wrote."""
         known = self.state.highlights(book_id)
         return any(
-            not h.deleted and (h.id not in known or known[h.id].status == Status.WRITTEN)
+            not h.deleted_in_readwise
+            and (h.id not in known or known[h.id].status == Status.WRITTEN)
             for h in fetched
         )
 

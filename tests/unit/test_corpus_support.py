@@ -209,7 +209,7 @@ def test_records_are_export_shaped_and_fit_syncd_model(pages: list[GoldenPage]) 
             assert book.id == page.book["user_book_id"]
             assert book.title == page.book["readable_title"] == page.book["title"]
             assert [h.text for h in book.highlights] == [h["text"] for h in sync.highlights]
-            assert not any(h.deleted for h in book.highlights)
+            assert not any(h.deleted_in_readwise for h in book.highlights)
 
 
 @CORPUS

@@ -55,16 +55,16 @@ def test_a_block_the_user_touched_is_never_written(facts: Facts) -> None:
 def test_a_deleted_block_back_as_written_is_syncds_again_and_nothing_else_is() -> None:
     """The page alone says so between syncs (OBSERVED); a sync that sees it says so too: a
     block seen gone mid-save, or put back by the user, is neither kept out nor written."""
-    back = Facts(Status.DELETED, Seen.AS_WRITTEN, deleted=False, changed=True)
+    back = Facts(Status.DELETED, Seen.AS_WRITTEN, deleted_in_readwise=False, changed=True)
     assert decide(back, frozenset(OPTIONS)).act is Act.KEEP
     assert decide(back).then == Status.WRITTEN
-    gone = Facts(Status.DELETED, Seen.ABSENT, deleted=False, changed=True)
+    gone = Facts(Status.DELETED, Seen.ABSENT, deleted_in_readwise=False, changed=True)
     assert decide(gone, frozenset(OPTIONS)).act is Act.KEEP_OUT
 
 
 def test_a_write_happens_only_when_its_option_is_on() -> None:
-    changed = Facts(Status.WRITTEN, Seen.AS_WRITTEN, deleted=False, changed=True)
-    deleted = Facts(Status.WRITTEN, Seen.AS_WRITTEN, deleted=True, changed=False)
+    changed = Facts(Status.WRITTEN, Seen.AS_WRITTEN, deleted_in_readwise=False, changed=True)
+    deleted = Facts(Status.WRITTEN, Seen.AS_WRITTEN, deleted_in_readwise=True, changed=False)
     assert decide(changed).act is Act.KEEP
     assert decide(changed, frozenset({"update_changed_highlights"})).act is Act.UPDATE
     assert decide(deleted).act is Act.KEEP

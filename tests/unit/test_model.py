@@ -190,9 +190,9 @@ def test_odd_but_valid_records_parse() -> None:
     assert parsed.url == "https://u"  # the source url, else the unique url
     first, second, third = parsed.highlights
     assert (first.text, first.note, first.location, first.tags) == ("", "", 0, ())
-    assert second.deleted and second.tags == ("favorite",) and second.url is None
+    assert second.deleted_in_readwise and second.tags == ("favorite",) and second.url is None
     assert second.text == "line 1\nline 2\r\n\ttabbed"
-    assert not third.deleted and third.location_type == "order"
+    assert not third.deleted_in_readwise and third.location_type == "order"
 
 
 def test_the_readable_title_wins_over_the_title_and_the_source_url_over_the_unique_url() -> None:
@@ -239,7 +239,7 @@ def test_every_valid_record_parses_keeping_ids_texts_and_order(
     assert [(h.id, h.text, h.note, h.location) for h in parsed.highlights] == [
         (h["id"], h["text"], h.get("note") or "", h.get("location")) for h in highlights
     ]
-    assert [h.deleted for h in parsed.highlights] == [
+    assert [h.deleted_in_readwise for h in parsed.highlights] == [
         bool(h.get("is_deleted") or h.get("is_discard")) for h in highlights
     ]
     assert [list(h.tags) for h in parsed.highlights] == [
