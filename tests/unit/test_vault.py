@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import syncd
 import syncd.edges.atomic
 import syncd.edges.vault
 from syncd.core.page_files import TEMP_PREFIX
@@ -243,3 +249,95 @@ def test_a_save_landing_just_after_a_write_is_not_taken_for_it(
     assert vault.stat(page) != (written.size, written.mtime_ns)
     assert vault.read(page).file_id != written.file_id
     assert written.size == len("- syncd's\n- a new highlight")
+
+
+def test_a_page_on_a_file_system_without_extended_attributes_is_written_as_any_other(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = vault.root / "A.md"
+    page.write_text("- one", encoding="utf-8")
+    page.chmod(0o600)
+
+    def no_xattrs(*args: object, **kwargs: object) -> list[str]:
+        raise OSError(errno.ENOTSUP, os.strerror(errno.ENOTSUP))
+
+    monkeypatch.setattr(os, "listxattr", no_xattrs)
+    vault.write(page, "- one\n- two", "- one")
+    assert page.read_text(encoding="utf-8") == "- one\n- two"
+    assert page.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_extended_attribute_that_cannot_be_kept_is_named_and_the_page_written(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    page = vault.root / "A.md"
+    page.write_text("- one", encoding="utf-8")
+    os.setxattr(page, "user.color", b"red")
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+
+    monkeypatch.setattr(os, "setxattr", refused)
+    vault.write(page, "- one\n- two", "- one")
+    assert page.read_text(encoding="utf-8") == "- one\n- two"
+    assert f"{page}: extended attributes not kept: user.color" in caplog.text
+
+
+def as_nobody(folder: Path, code: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` (Python, `vault` bound to a Vault of `folder`) as the unprivileged user
+    nobody: mode bits stop nobody where they do not stop root (tests run as root)."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and setpriv to act as another user")
+    program = (
+        "from pathlib import Path\nfrom syncd.edges.vault import Vault\n"
+        "from syncd.errors import VaultError\n"
+        f"vault = Vault(Path({str(folder)!r}))\n" + code
+    )
+    root = str(Path(syncd.__file__).parent.parent)
+    nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    return subprocess.run(
+        [*nobody, sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": root},
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A vault folder another user may reach and write in (pytest's own is root's alone)."""
+    folder = Path(tempfile.mkdtemp(prefix="syncd-vault-"))
+    folder.chmod(0o777)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_a_page_this_user_cannot_read_is_named_with_its_mode(shared: Path) -> None:
+    page = shared / "A.md"
+    page.write_text("- one", encoding="utf-8")
+    page.chmod(0)
+    done = as_nobody(
+        shared,
+        f"try:\n    vault.read(Path({str(page)!r}))\n"
+        "except VaultError as error:\n    print(error)\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{page}: cannot be read: permission denied (mode 0000)"
+
+
+def test_a_page_whose_owner_cannot_be_kept_is_left_alone(shared: Path) -> None:
+    page = shared / "A.md"
+    page.write_text("- one", encoding="utf-8")
+    page.chmod(0o666)  # root's, and nobody may write it: but a rewrite would be nobody's
+    done = as_nobody(
+        shared,
+        f"try:\n    vault.write(Path({str(page)!r}), '- two', '- one')\n"
+        "except VaultError as error:\n    print(error)\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "owned by uid 0, group 0" in done.stdout and "left alone" in done.stdout
+    assert page.read_text(encoding="utf-8") == "- one" and page.stat().st_uid == 0
+    assert [p.name for p in shared.iterdir()] == ["A.md"]
