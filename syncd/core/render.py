@@ -25,7 +25,14 @@ from syncd.core.outline import (
     template_blocks,
     with_block_id,
 )
-from syncd.core.templates import LINE_BREAK, TemplateDate, Templates, check_frontmatter, clean
+from syncd.core.templates import (
+    LINE_BREAK,
+    TemplateDate,
+    Templates,
+    check_frontmatter,
+    clean,
+    clean_title,
+)
 from syncd.errors import TemplateError
 
 NBSP = "\u00a0"
@@ -128,7 +135,7 @@ def book_context(book: Book, style: Style, now: datetime) -> dict[str, Any]:
 
 
 def _book_variables(book: Book) -> dict[str, Any]:
-    title = clean(book.title).replace("\x00", " ")
+    title = clean_title(book.title).replace(LINE_BREAK, " ")
     return {
         "title": title,
         "full_title": title,

@@ -71,6 +71,16 @@ def clean(value: str) -> str:
     return _CONTROL.sub("", text).replace("\n", LINE_BREAK)
 
 
+def clean_title(value: str) -> str:
+    """Return a book's title as it may go into a template: as `clean`, but control characters
+    (U+0013 and the like) kept, as Readwise's export keeps them in a page's title lines (only
+    its file name drops them); a NUL, which stands for a line break here, is dropped."""
+    if value.isprintable():
+        return value
+    text = value.replace("\r\n", "\n").replace("\r", "\n").replace(LINE_BREAK, "")
+    return text.replace("\n", LINE_BREAK)
+
+
 def yaml_value(value: object) -> str:
     """Return a template value as one YAML value, whatever it holds, so that `key: {{ x }}` is
     valid YAML of the right type for Obsidian's properties: a date as `2023-01-07` (a date), a
