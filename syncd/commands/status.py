@@ -59,13 +59,22 @@ def book_entries(state: State) -> list[BookEntry]:
 def collect_status(config: Config, *, books: bool = False) -> dict[str, Any]:
     """Return what `syncd status` shows, as plain data (also its `--json` form); with `books`,
     every book and its page too."""
-    from syncd.edges.state_files import database_path
-    from syncd.engine.wiring import lock_holder, open_state
+    from syncd.edges.state_files import CorruptStateError, StateError, database_path
+    from syncd.engine.wiring import lock_holder
 
     status: dict[str, Any] = {"vault": str(config.vault.path), "daemon_pid": lock_holder(config)}
-    if not database_path(config.state_dir, config.vault.path).exists():
+    path = database_path(config.state_dir, config.vault.path)
+    if not path.exists():
         return {**status, "synced": False}
-    state = open_state(config)
+    # Looking needs only the right to read: the database is read as it stands, and nothing is
+    # written under the state folder (an administrator's look, a read-only snapshot).
+    try:
+        state = State.read_only_copy(path)
+    except CorruptStateError as error:
+        raise StateError(
+            f"the state database {path} is damaged ({error}); the next sync moves it "
+            "aside and rebuilds it from the vault"
+        ) from None
     try:
         entries = book_entries(state)
         return {
