@@ -25,14 +25,7 @@ from syncd.core.outline import (
     template_blocks,
     with_block_id,
 )
-from syncd.core.templates import (
-    LINE_BREAK,
-    TemplateDate,
-    Templates,
-    check_frontmatter,
-    clean,
-    clean_title,
-)
+from syncd.core.templates import LINE_BREAK, TemplateDate, Templates, check_frontmatter, clean
 from syncd.errors import TemplateError
 
 NBSP = "\u00a0"
@@ -135,7 +128,7 @@ def book_context(book: Book, style: Style, now: datetime) -> dict[str, Any]:
 
 
 def _book_variables(book: Book) -> dict[str, Any]:
-    title = clean_title(book.title).replace(LINE_BREAK, " ")
+    title = clean(book.title, keep_controls=True).replace(LINE_BREAK, " ")
     return {
         "title": title,
         "full_title": title,

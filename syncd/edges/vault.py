@@ -20,13 +20,13 @@ import errno
 import logging
 import os
 import secrets
-import stat as stat_module
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from syncd.core.line_endings import PLAIN, Form, form_of, join, split
+from syncd.core.line_endings import PLAIN, Form, join, split
 from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX, is_page
-from syncd.edges import atomic
+from syncd.edges import atomic, page_file
 from syncd.edges.atomic import PageChanged, file_identity
 from syncd.errors import VaultError
 
@@ -46,7 +46,7 @@ def folder_problem(folder: Path) -> str | None:
         return "does not exist (a part of its path is a file)"
     except OSError as error:
         return f"cannot be reached: {error.strerror or error}"
-    if not stat_module.S_ISDIR(mode):
+    if not stat.S_ISDIR(mode):
         return "is a file, not a folder"
     # The OS's answer, with its reason: an unnamed file (Linux) leaves no trace at all; where
     # that is not supported, a hidden file that is removed at once.
@@ -66,31 +66,6 @@ def folder_problem(folder: Path) -> str | None:
         os.unlink(probe)
     os.close(fd)
     return None
-
-
-def _kind(mode: int) -> str | None:
-    """None for a regular file; else what the file is, in a few words."""
-    if stat_module.S_ISREG(mode):
-        return None
-    if stat_module.S_ISDIR(mode):
-        return "a folder"
-    if stat_module.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat_module.S_ISCHR(mode) or stat_module.S_ISBLK(mode):
-        return "a device node"
-    if stat_module.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
-
-
-def _reason(path: Path, error: OSError) -> str:
-    """Why a page cannot be read, with its mode when permissions are the reason."""
-    if error.errno in (errno.EACCES, errno.EPERM):
-        try:
-            return f"permission denied (mode {os.stat(path).st_mode & 0o7777:04o})"
-        except OSError:
-            return "permission denied"
-    return error.strerror or str(error)
 
 
 @dataclass(frozen=True)
@@ -174,32 +149,23 @@ class Vault:
         assert known is not None
         return known[0]
 
-    def read(self, path: Path) -> PageFile:
+    def read(self, path: Path, *, candidate: bool = False) -> PageFile:
         """The page at `path` (text None when there is no file), its text with LF line endings
-        and no byte-order mark (`form` says how the file holds it). Raise VaultError, naming
-        the page, if it is a folder, not a regular file (a FIFO, a device: never opened) or
-        cannot be read."""
+        and no byte-order mark (`form`: how the file holds it). Raise VaultError, naming the
+        page, if it is not a regular file (a FIFO, a device: never opened) or cannot be read;
+        but for a `candidate` (a file looked at as maybe a book's page): then it is none."""
         try:
-            kind = _kind(os.stat(path).st_mode)
-            if kind is None:
-                # O_NONBLOCK: a FIFO put here since the stat does not hang the open.
-                fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-                try:
-                    stat = os.fstat(fd)
-                    kind = _kind(stat.st_mode)
-                    data = atomic.read_all(fd) if kind is None else b""
-                finally:
-                    os.close(fd)
-        except (FileNotFoundError, NotADirectoryError):
+            found = page_file.read(path)
+        except VaultError:
+            if candidate:
+                return PageFile(path, None)
+            raise
+        if found is None:
             return PageFile(path, None)
-        except OSError as error:
-            raise VaultError(f"{path}: cannot be read: {_reason(path, error)}") from None
-        if kind is not None:
-            raise VaultError(f"{path}: is {kind} where a page should be; left alone")
+        data, status = found
         text, form = split(data.decode("utf-8", errors="surrogateescape"))
-        return PageFile(
-            path, text, stat.st_size, stat.st_mtime_ns, (stat.st_dev, stat.st_ino), form
-        )
+        identity = (status.st_dev, status.st_ino)
+        return PageFile(path, text, status.st_size, status.st_mtime_ns, identity, form)
 
     def stat(self, path: Path) -> tuple[int, int] | None:
         """The size and mtime of the file at `path`; None when there is none."""
@@ -229,7 +195,7 @@ class Vault:
         if the vault cannot be written or the path leads outside it."""
         self.folder_for(path)
         try:
-            attributes, form = (None, PLAIN) if expected is None else self._replaceable(path)
+            attributes, form = (None, PLAIN) if expected is None else page_file.replaceable(path)
             data = join(text, form).encode("utf-8", errors="surrogateescape")
             temp, ours = atomic.write_beside(path, data, durable=True, like=attributes)
             try:
@@ -257,37 +223,6 @@ class Vault:
         return PageFile(
             path, text, ours.st_size, ours.st_mtime_ns, (ours.st_dev, ours.st_ino), form
         )
-
-    def _replaceable(self, path: Path) -> tuple[atomic.Attributes, Form]:
-        """The attributes and form of the page at `path`, which syncd is about to replace.
-        Raise PageChanged if it is gone, VaultError (naming the page and why it is left alone)
-        if it is not a regular file, is read-only (no owner write permission, as `chmod a-w`
-        or a file manager's "read only" make it) or not writable by this user, or has mixed
-        line endings."""
-        try:
-            stat = os.lstat(path)
-        except FileNotFoundError:
-            raise PageChanged(str(path)) from None
-        kind = _kind(stat.st_mode)
-        if kind is not None:
-            raise VaultError(f"{path}: is {kind} where a page should be; left alone")
-        mode = stat.st_mode & 0o7777
-        if not mode & stat_module.S_IWUSR or not os.access(path, os.W_OK, follow_symlinks=False):
-            raise VaultError(
-                f"{path}: the page is read-only (mode {mode:04o}); syncd leaves it alone and "
-                "its new highlights wait until it can be written"
-            )
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-        try:
-            form = form_of(atomic.read_all(fd).decode("utf-8", "surrogateescape"))
-        finally:
-            os.close(fd)
-        if form.mixed:
-            raise VaultError(
-                f"{path}: the page has mixed line endings (CRLF and LF); syncd does not write "
-                "it until its lines end one way, and its new highlights wait"
-            )
-        return atomic.attributes_of(path, stat), form
 
     def _put_back(
         self,

@@ -366,11 +366,7 @@ class PageFinder:
                 relative = self.vault.relative(path)
                 if relative in owned:
                     continue
-                try:
-                    page = self.vault.read(path)
-                except VaultError as error:  # a FIFO, a file it may not read: not a candidate
-                    log.debug("%s", error)
-                    continue
+                page = self.vault.read(path, candidate=True)  # a FIFO, say: none
                 if not page.text or (page_title_of(page.text) or "").casefold() in titled:
                     continue  # another book's (even of an inode number once this page's)
                 found = self._evidence(

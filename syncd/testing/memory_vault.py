@@ -86,8 +86,10 @@ class MemoryVault:
     def path(self, relative: str) -> Path:
         return self.root / relative
 
-    def read(self, path: Path) -> PageFile:
+    def read(self, path: Path, *, candidate: bool = False) -> PageFile:
         if path in self.folders:
+            if candidate:
+                return PageFile(path, None)
             raise VaultError(f"{path}: is a folder where a page should be")
         file = self.files.get(path)
         if file is None:
