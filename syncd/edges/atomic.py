@@ -118,9 +118,10 @@ class OwnerNotKept(OSError):
 def give_attributes(fd: int, path: Path, attributes: Attributes) -> None:
     """Give the open file `fd` (syncd's new text for `path`) the page's attributes: owner and
     group first (a change of owner clears set-id bits), then the mode, then extended
-    attributes. Raise OwnerNotKept if the owner or group cannot be given (the page is then not
-    replaced: it would change hands). An extended attribute that cannot be set (a `security.*`
-    one the system keeps for itself) is named in a warning; the page is written."""
+    attributes, each only where it differs. Raise OwnerNotKept if the owner or group cannot be
+    given (the page is then not replaced: it would change hands). A mode or an extended
+    attribute that cannot be set (a `security.*` one the system keeps for itself) is named in
+    a warning; the page is written."""
     own = os.fstat(fd)
     if (own.st_uid, own.st_gid) != (attributes.uid, attributes.gid):
         try:
@@ -131,15 +132,19 @@ def give_attributes(fd: int, path: Path, attributes: Attributes) -> None:
                 f"owned by uid {attributes.uid}, group {attributes.gid}; syncd (uid "
                 f"{os.geteuid()}) cannot give a rewritten page that owner",
             ) from None
-    os.fchmod(fd, attributes.mode)
     lost = []
+    if own.st_mode & 0o7777 != attributes.mode:
+        try:
+            os.fchmod(fd, attributes.mode)
+        except OSError as error:  # a file system without modes (FAT): both have the mount's
+            lost.append(f"mode {attributes.mode:04o} ({error.strerror or error})")
     for name, value in attributes.xattrs:
         try:
             os.setxattr(fd, name, value)
         except OSError as error:
             lost.append(f"{name} ({error.strerror or error})")
     if lost:
-        log.warning("%s: extended attributes not kept: %s", path, ", ".join(lost))
+        log.warning("%s: not kept: %s", path, ", ".join(lost))
 
 
 def write_beside(

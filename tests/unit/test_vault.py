@@ -280,7 +280,23 @@ def test_an_extended_attribute_that_cannot_be_kept_is_named_and_the_page_written
     monkeypatch.setattr(os, "setxattr", refused)
     vault.write(page, "- one\n- two", "- one")
     assert page.read_text(encoding="utf-8") == "- one\n- two"
-    assert f"{page}: extended attributes not kept: user.color" in caplog.text
+    assert f"{page}: not kept: user.color" in caplog.text
+
+
+def test_a_file_system_without_modes_still_gets_its_pages_written(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """FAT, exFAT, some network mounts: chmod fails; every file has the mount's mode."""
+    page = vault.root / "A.md"
+    page.write_text("- one", encoding="utf-8")
+
+    def refused(*args: object) -> None:
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+
+    monkeypatch.setattr(os, "fchmod", refused)
+    vault.write(page, "- one\n- two", "- one")
+    assert page.read_text(encoding="utf-8") == "- one\n- two"
+    assert f"{page}: not kept: mode 0644" in caplog.text
 
 
 def as_nobody(folder: Path, code: str) -> subprocess.CompletedProcess[str]:
