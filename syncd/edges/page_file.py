@@ -85,10 +85,19 @@ def replaceable(path: Path) -> tuple[atomic.Attributes, Form]:
     if what is not None:
         raise not_a_page(path, what)
     mode = found.st_mode & 0o7777
-    if not mode & stat.S_IWUSR or not os.access(path, os.W_OK, follow_symlinks=False):
+    writable = os.access(path, os.W_OK, follow_symlinks=False)
+    if not writable and os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))  # the whole vault
+    if not mode & stat.S_IWUSR or not writable:
+        why = (
+            f"the page is read-only (mode {mode:04o})"
+            if not mode & stat.S_IWUSR
+            else f"this user (uid {os.geteuid()}) may not write the page (uid "
+            f"{found.st_uid}'s, mode {mode:04o})"
+        )
         raise VaultError(
-            f"{path}: the page is read-only (mode {mode:04o}); syncd leaves it alone and "
-            "its new highlights wait until it can be written"
+            f"{path}: {why}; syncd leaves it alone and its new highlights wait until it can "
+            "be written"
         )
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     try:

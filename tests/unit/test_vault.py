@@ -357,3 +357,35 @@ def test_a_page_whose_owner_cannot_be_kept_is_left_alone(shared: Path) -> None:
     assert "owned by uid 0, group 0" in done.stdout and "left alone" in done.stdout
     assert page.read_text(encoding="utf-8") == "- one" and page.stat().st_uid == 0
     assert [p.name for p in shared.iterdir()] == ["A.md"]
+
+
+def test_a_page_another_user_owns_is_left_alone_naming_both(shared: Path) -> None:
+    page = shared / "A.md"
+    page.write_text("- one", encoding="utf-8")  # root's, 0644: nobody may not write it
+    done = as_nobody(
+        shared,
+        f"try:\n    vault.write(Path({str(page)!r}), '- two', '- one')\n"
+        "except VaultError as error:\n    print(error)\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "this user (uid 65534) may not write the page (uid 0's, mode 0644)" in done.stdout
+    assert page.read_text(encoding="utf-8") == "- one"
+
+
+def test_a_page_on_a_read_only_file_system_says_the_vault_is_read_only(vault: Vault) -> None:
+    page = vault.root / "A.md"
+    page.write_text("- one", encoding="utf-8")
+    if os.geteuid() != 0:
+        pytest.skip("a read-only bind mount needs root")
+    bind = subprocess.run(["mount", "--bind", str(vault.root), str(vault.root)], check=False)
+    if bind.returncode != 0:
+        pytest.skip("no bind mount here")
+    try:
+        remount = ["mount", "-o", "remount,ro,bind", str(vault.root)]
+        if subprocess.run(remount, check=False).returncode != 0:
+            pytest.skip("no read-only remount here")
+        with pytest.raises(VaultError, match="cannot write page: the vault is read-only"):
+            vault.write(page, "- one\n- two", "- one")
+    finally:
+        subprocess.run(["umount", str(vault.root)], check=True)
+    assert page.read_text(encoding="utf-8") == "- one"
