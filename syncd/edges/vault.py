@@ -241,8 +241,8 @@ class Vault:
         for _ in range(WRITE_ATTEMPTS):
             if before and late.startswith(before):
                 added = late[len(before) :]
-                if added and not ours.endswith(b"\n") and not added.startswith(b"\n"):
-                    added = b"\n" + added
+                if added and not ours.endswith(b"\n") and not added.startswith((b"\n", b"\r")):
+                    added = (b"\r\n" if b"\r\n" in ours else b"\n") + added  # the page's
                 fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
                 try:
                     atomic.write_all(fd, added)

@@ -389,3 +389,26 @@ def test_a_page_on_a_read_only_file_system_says_the_vault_is_read_only(vault: Va
     finally:
         subprocess.run(["umount", str(vault.root)], check=True)
     assert page.read_text(encoding="utf-8") == "- one"
+
+
+def test_what_an_editor_appended_in_place_meanwhile_goes_back_in_the_pages_line_endings(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editor appended a line in place into a CRLF page while syncd replaced it: the line is
+    put back on a line of its own, after a CRLF (an LF would have made the page mixed, and
+    syncd would never write it again), and the page keeps its mode."""
+    page = vault.root / "A.md"
+    page.write_bytes(b"- one\r\n- two")
+    page.chmod(0o600)
+    real_swap = syncd.edges.atomic.swap
+
+    def swap_while_the_editor_appends(path: Path, temp: Path, expected: bytes | None) -> bytes:
+        late = real_swap(path, temp, expected)
+        assert late is not None
+        return late + b"- typed"  # into the file replaced, still open in the editor
+
+    monkeypatch.setattr(syncd.edges.atomic, "swap", swap_while_the_editor_appends)
+    with pytest.raises(syncd.edges.atomic.PageChanged):
+        vault.write(page, "- one\n- two\n- three", "- one\n- two")
+    assert page.read_bytes() == b"- one\r\n- two\r\n- three\r\n- typed"
+    assert page.stat().st_mode & 0o777 == 0o600
