@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from syncd.core.line_endings import PLAIN, Form
 from syncd.core.records import (
     BookProblem,
     HighlightRecord,
@@ -55,6 +56,7 @@ class PageFile:
     size: int | None = None
     mtime_ns: int | None = None
     file_id: tuple[int, int] | None = None  # device and inode: kept by a rename or a move
+    form: Form = PLAIN  # the file's line endings and byte-order mark (`text` has neither)
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ class VaultPort(Protocol):
 
     def path(self, relative: str) -> Path: ...
 
-    def read(self, path: Path) -> PageFile: ...
+    def read(self, path: Path, *, candidate: bool = False) -> PageFile: ...
 
     def stat(self, path: Path) -> tuple[int, int] | None: ...
 

@@ -63,6 +63,31 @@ def check_vault(config: Config) -> Check:
     return Check("vault", True, f"{folder} can be written")
 
 
+def check_state(config: Config) -> Check:
+    """Whether the state folder can hold this vault's state: found (or can be made) and
+    written. Nothing is written to find out, so that a look at a folder one may only read
+    (another account's, a read-only snapshot) changes nothing."""
+    from syncd.edges.state_files import database_path, unwritable_reason
+
+    database = database_path(config.state_dir, config.vault.path)
+    folder = config.state_dir
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent  # made by the first sync: it must be made in there
+    if not folder.is_dir():
+        return Check("state", False, f"{config.state_dir} cannot be made: {folder} is a file")
+    readable = database.exists() and os.access(database, os.R_OK)
+    seen = f"{database} can be read" if readable else "no state yet (made by the first sync)"
+    reason = unwritable_reason(folder)
+    if reason:
+        return Check(
+            "state",
+            False,
+            f"{seen}, but {folder} cannot be written ({reason}): `syncd status` and "
+            "`sync --dry-run` work, a sync would not",
+        )
+    return Check("state", True, f"{seen}; {folder} can be written")
+
+
 def check_graph(config: Config) -> Check:
     from syncd.engine.wiring import layout_for
 
@@ -112,6 +137,7 @@ def run_checks(
         *([check_token_file(token_file, config)] if token_file else []),
         check_token(config),
         check_vault(config),
+        check_state(config),
         check_graph(config),
         check_watcher(config, limits()),
     ]

@@ -59,13 +59,23 @@ def book_entries(state: State) -> list[BookEntry]:
 def collect_status(config: Config, *, books: bool = False) -> dict[str, Any]:
     """Return what `syncd status` shows, as plain data (also its `--json` form); with `books`,
     every book and its page too."""
-    from syncd.edges.state_files import database_path
-    from syncd.engine.wiring import lock_holder, open_state
+    from syncd.edges.state_files import CorruptStateError, database_path
+    from syncd.engine.wiring import lock_holder
 
     status: dict[str, Any] = {"vault": str(config.vault.path), "daemon_pid": lock_holder(config)}
-    if not database_path(config.state_dir, config.vault.path).exists():
+    path = database_path(config.state_dir, config.vault.path)
+    if not path.exists():
         return {**status, "synced": False}
-    state = open_state(config)
+    # Looking needs only the right to read: the database is read as it stands, and nothing is
+    # written under the state folder (an administrator's look, a read-only snapshot).
+    try:
+        state = State.read_only_copy(path)
+    except CorruptStateError as error:
+        problem = (
+            f"the state database {path} is corrupt ({error}); the next sync moves it "
+            "aside and rebuilds it from the vault"
+        )
+        return {**status, "synced": False, "state_problem": problem}
     try:
         entries = book_entries(state)
         return {
@@ -107,7 +117,9 @@ def format_status(status: dict[str, Any]) -> str:
     pid = status.get("daemon_pid")
     lines.append(f"daemon: {'running, pid ' + str(pid) if pid else 'not running'}")
     if not status.get("synced"):
-        lines.append("never synced")
+        lines.append(
+            f"state: {status['state_problem']}" if "state_problem" in status else "never synced"
+        )
         return "\n".join(lines)
     counts = status["counts"]
     lines += [

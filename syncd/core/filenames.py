@@ -130,6 +130,7 @@ def _is_device_name(stem: str) -> bool:
 # Characters that must not be in a file name as they are: path separators, control characters
 # (Unicode category Cc, NUL included) and lone surrogates (Cs).
 _UNSAFE_CHAR = re.compile(r"[/\\\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNSAFE_BUT_CONTROLS = re.compile(r"[/\\\x00\ud800-\udfff]")
 
 
 def _percent_encode(char: str) -> str:
@@ -210,9 +211,11 @@ def _fit(stem: str, title: str) -> str:
     return "".join(kept) + suffix
 
 
-def _make_logseq_safe(stem: str, title: str) -> str:
-    """Given a stem from Logseq's rules, return it safe as a single file name in the vault."""
-    stem = _UNSAFE_CHAR.sub(lambda m: _percent_encode(m.group()), stem)
+def _make_logseq_safe(stem: str, title: str, *, controls: bool = False) -> str:
+    """Given a stem from Logseq's rules, return it safe as a single file name in the vault
+    (`controls`: with control characters but NUL left as they are, as Logseq leaves them)."""
+    unsafe = _UNSAFE_BUT_CONTROLS if controls else _UNSAFE_CHAR
+    stem = unsafe.sub(lambda m: _percent_encode(m.group()), stem)
     if not stem:
         stem = UNTITLED
     if stem.startswith("."):
@@ -222,10 +225,12 @@ def _make_logseq_safe(stem: str, title: str) -> str:
     return _fit(stem, title)
 
 
-def logseq_file_stem(page_title: str, name_format: str) -> str:
+def logseq_file_stem(page_title: str, name_format: str, *, as_logseq: bool = False) -> str:
     """Given a page title and a graph's ``:file/name-format`` (``"triple-lowbar"`` or
     ``"legacy"``), return the file name without ``.md`` that Logseq gives that page, made safe
-    as a single file name in the pages folder (see the module docstring).
+    as a single file name in the pages folder (see the module docstring). `as_logseq`: with
+    control characters left in it, as Logseq itself (and so the official plugin) names the
+    file; syncd looks for a page to adopt there, and names its own pages without them.
 
     Raise ValueError for any other name format.
     """
@@ -238,7 +243,7 @@ def logseq_file_stem(page_title: str, name_format: str) -> str:
             f"unknown Logseq file name format {name_format!r}; "
             f"expected one of {', '.join(NAME_FORMATS)}"
         )
-    return _make_logseq_safe(stem, page_title)
+    return _make_logseq_safe(stem, page_title, controls=as_logseq)
 
 
 # --------------------------------------------------------------------------- Obsidian

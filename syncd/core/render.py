@@ -128,7 +128,7 @@ def book_context(book: Book, style: Style, now: datetime) -> dict[str, Any]:
 
 
 def _book_variables(book: Book) -> dict[str, Any]:
-    title = clean(book.title).replace("\x00", " ")
+    title = clean(book.title, keep_controls=True).replace(LINE_BREAK, " ")
     return {
         "title": title,
         "full_title": title,

@@ -63,12 +63,14 @@ def _pluralize(value: object, suffix: str = "s") -> str:
     return singular if count == 1 else plural
 
 
-def clean(value: str) -> str:
-    """Return text as it may go into a template: line breaks marked, control characters gone."""
+def clean(value: str, *, keep_controls: bool = False) -> str:
+    """Return text as it may go into a template: line breaks marked, control characters gone
+    (`keep_controls`: kept, but a NUL, as Readwise's export keeps them in a title's lines)."""
     if value.isprintable():  # no line break, no control character: nothing to do (and fast)
         return value
     text = value.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", text).replace("\n", LINE_BREAK)
+    text = text.replace("\x00", "") if keep_controls else _CONTROL.sub("", text)
+    return text.replace("\n", LINE_BREAK)
 
 
 def yaml_value(value: object) -> str:

@@ -17,6 +17,7 @@ import platform
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX
@@ -78,12 +79,86 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def write_beside(path: Path, data: bytes, *, durable: bool) -> tuple[Path, os.stat_result]:
+@dataclass(frozen=True)
+class Attributes:
+    """What a page's file holds besides its bytes, kept when syncd rewrites it: permission
+    bits, owner and group, extended attributes (`user.*`, Finder tags, POSIX ACLs as
+    `system.posix_acl_*`), each as (name, value)."""
+
+    mode: int
+    uid: int
+    gid: int
+    xattrs: tuple[tuple[str, bytes], ...] = ()
+
+
+def attributes_of(path: Path, stat: os.stat_result) -> Attributes:
+    """The attributes of the file at `path` (`stat`: its lstat). A file system without extended
+    attributes has none to keep."""
+    xattrs: list[tuple[str, bytes]] = []
+    if hasattr(os, "listxattr"):
+        try:
+            names = os.listxattr(path, follow_symlinks=False)
+        except OSError as error:
+            if error.errno not in _NO_XATTRS:
+                raise
+            names = []
+        for name in names:
+            try:
+                xattrs.append((name, os.getxattr(path, name, follow_symlinks=False)))
+            except OSError as error:
+                if error.errno not in (*_NO_XATTRS, errno.ENODATA):
+                    raise
+    return Attributes(stat.st_mode & 0o7777, stat.st_uid, stat.st_gid, tuple(xattrs))
+
+
+class OwnerNotKept(OSError):
+    """A rewritten page could not be given the owner or group of the page it replaces."""
+
+
+def give_attributes(fd: int, path: Path, attributes: Attributes) -> None:
+    """Give the open file `fd` (syncd's new text for `path`) the page's attributes: owner and
+    group first (a change of owner clears set-id bits), then the mode, then extended
+    attributes, each only where it differs. Raise OwnerNotKept if the owner or group cannot be
+    given (the page is then not replaced: it would change hands). A mode or an extended
+    attribute that cannot be set (a `security.*` one the system keeps for itself) is named in
+    a warning; the page is written."""
+    own = os.fstat(fd)
+    if (own.st_uid, own.st_gid) != (attributes.uid, attributes.gid):
+        try:
+            os.fchown(fd, attributes.uid, attributes.gid)
+        except OSError as error:
+            raise OwnerNotKept(
+                error.errno,
+                f"owned by uid {attributes.uid}, group {attributes.gid}; syncd (uid "
+                f"{os.geteuid()}) cannot give a rewritten page that owner",
+            ) from None
+    lost = []
+    if own.st_mode & 0o7777 != attributes.mode:
+        try:
+            os.fchmod(fd, attributes.mode)
+        except OSError as error:  # a file system without modes (FAT): both have the mount's
+            lost.append(f"mode {attributes.mode:04o} ({error.strerror or error})")
+    for name, value in attributes.xattrs:
+        try:
+            os.setxattr(fd, name, value)
+        except OSError as error:
+            lost.append(f"{name} ({error.strerror or error})")
+    if lost:
+        log.warning("%s: not kept: %s", path, ", ".join(lost))
+
+
+def write_beside(
+    path: Path, data: bytes, *, durable: bool, like: Attributes | None = None
+) -> tuple[Path, os.stat_result]:
     """Write `data` to a new temporary file in `path`'s folder, fsynced if `durable`; return
-    the file and its stat. If that fails, no file is left."""
+    the file and its stat. `like`: the attributes of the page it is to replace, given to the
+    file before any byte is written (a page only its owner may read never has its text in a
+    file others can read). If that fails, no file is left."""
     temp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644 if like is None else 0o600)
     try:
+        if like is not None:
+            give_attributes(fd, path, like)
         write_all(fd, data)
         if durable:
             os.fsync(fd)
@@ -213,6 +288,8 @@ RENAME_NOREPLACE = 1
 RENAME_EXCHANGE = 2
 # What a kernel, C library or filesystem without renameat2 (or without the flag) answers.
 _UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP})
+# What a file system without extended attributes answers.
+_NO_XATTRS = (errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS)
 
 
 def _load_renameat2() -> Callable[[int, bytes, int, bytes, int], int] | None:
@@ -263,6 +340,13 @@ def _wait_until_closed(fd: int) -> None:
             continue
         fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
         return
+
+
+def read_all(fd: int) -> bytes:
+    """Every byte of the open file `fd`, from its start."""
+    data = _read_all(fd)
+    assert data is not None
+    return data
 
 
 def _read_all(fd: int | None) -> bytes | None:

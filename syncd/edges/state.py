@@ -34,6 +34,7 @@ from syncd.edges.state_files import (
     DEFAULT_BUSY_TIMEOUT,
     CorruptStateError,
     StateError,
+    copy_database,
     folder_reason,
     state_error,
 )
@@ -157,20 +158,13 @@ class State:
     @classmethod
     def read_only_copy(cls, path: Path, *, busy_timeout: float | None = None) -> State:
         """Return a State over an in-memory copy of the database at `path` (empty when there
-        is none), for a dry run: nothing is created or written under the state folder. The file
-        is read as it stands (`immutable`), or through SQLite's read-only mode when a write-ahead
-        log beside it may hold part of it (another syncd runs)."""
+        is none), for a dry run and `syncd status`: nothing is created or written under the
+        state folder, which may be one this user can only read (see `copy_database`)."""
         busy_timeout = DEFAULT_BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         try:
             if path.exists():
-                wal = Path(str(path) + "-wal").exists()
-                uri = path.absolute().as_uri() + ("?mode=ro" if wal else "?immutable=1")
-                source = sqlite3.connect(uri, uri=True, timeout=busy_timeout)
-                try:
-                    source.backup(memory)
-                finally:
-                    source.close()
+                copy_database(path, memory, busy_timeout)
                 problem = memory.execute("PRAGMA quick_check(1)").fetchone()[0]
                 if problem != "ok":
                     raise CorruptStateError(problem)

@@ -61,6 +61,45 @@ def folder_reason(folder: Path, error: BaseException) -> str:
         return error.strerror
     if not folder.is_dir():
         return os.strerror(errno.ENOENT)
+    return unwritable_reason(folder) or str(error)
+
+
+def unwritable_reason(folder: Path) -> str | None:
+    """Why this user cannot write in `folder` (the system's words: "Read-only file system",
+    "Permission denied"), or None when it can. Nothing is written to find out."""
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return os.strerror(errno.EROFS)
+    except OSError as error:
+        return error.strerror or str(error)
     if not os.access(folder, os.W_OK | os.X_OK):
         return os.strerror(errno.EACCES)
-    return str(error)
+    return None
+
+
+def copy_database(path: Path, memory: sqlite3.Connection, busy_timeout: float) -> None:
+    """Copy the database at `path` into `memory`, writing nothing beside it: the file as it
+    stands (`immutable`), or through SQLite's read-only mode when a write-ahead log beside it
+    may hold part of it (another syncd runs). Read-only mode must write the log's shared-memory
+    index, which a user who may only read (or a read-only snapshot) cannot: then the file as
+    it stands, without what the log holds beyond it."""
+    wal = Path(str(path) + "-wal").exists()
+    try:
+        _copy(path, "mode=ro" if wal else "immutable=1", memory, busy_timeout)
+    except sqlite3.OperationalError as error:
+        if not wal or "locked" in str(error) or "busy" in str(error):
+            raise
+        _copy(path, "immutable=1", memory, busy_timeout)
+
+
+def _copy(path: Path, mode: str, memory: sqlite3.Connection, busy_timeout: float) -> None:
+    uri = f"{path.absolute().as_uri()}?{mode}"
+    source = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
+    try:
+        # A read transaction first, waited for as long as `busy_timeout` (then "database is
+        # locked"): the backup itself would retry a locked database for ever.
+        source.execute("BEGIN")
+        source.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        source.backup(memory)
+    finally:
+        source.close()

@@ -23,8 +23,9 @@ import secrets
 import stat
 from pathlib import Path
 
+from syncd.core.line_endings import PLAIN, join, split
 from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX, is_page
-from syncd.edges import atomic
+from syncd.edges import atomic, file_checks
 from syncd.edges.atomic import PageChanged, file_identity
 from syncd.errors import VaultError
 from syncd.ports import Draft, PageFile
@@ -136,17 +137,23 @@ class Vault:
         assert known is not None
         return known[0]
 
-    def read(self, path: Path) -> PageFile:
+    def read(self, path: Path, *, candidate: bool = False) -> PageFile:
+        """The page at `path` (text None when there is no file), its text with LF line endings
+        and no byte-order mark (`form`: how the file holds it). Raise VaultError, naming the
+        page, if it is not a regular file (a FIFO, a device: never opened) or cannot be read;
+        but for a `candidate` (a file looked at as maybe a book's page): then it is none."""
         try:
-            with open(path, "rb") as handle:
-                stat = os.fstat(handle.fileno())
-                data = handle.read()
-        except FileNotFoundError:
+            found = file_checks.read(path)
+        except VaultError:
+            if candidate:
+                return PageFile(path, None)
+            raise
+        if found is None:
             return PageFile(path, None)
-        except IsADirectoryError:
-            raise VaultError(f"{path}: is a folder where a page should be") from None
-        text = data.decode("utf-8", errors="surrogateescape")
-        return PageFile(path, text, stat.st_size, stat.st_mtime_ns, (stat.st_dev, stat.st_ino))
+        data, status = found
+        text, form = split(data.decode("utf-8", errors="surrogateescape"))
+        identity = (status.st_dev, status.st_ino)
+        return PageFile(path, text, status.st_size, status.st_mtime_ns, identity, form)
 
     def stat(self, path: Path) -> tuple[int, int] | None:
         """The size and mtime of the file at `path`; None when there is none."""
@@ -175,28 +182,44 @@ class Vault:
         Return the page as written. Raise PageChanged if the page changed meanwhile, VaultError
         if the vault cannot be written or the path leads outside it."""
         self.folder_for(path)
-        data = text.encode("utf-8", errors="surrogateescape")
         try:
-            temp, ours = atomic.write_beside(path, data, durable=True)
+            attributes, form = (None, PLAIN) if expected is None else file_checks.replaceable(path)
+            data = join(text, form).encode("utf-8", errors="surrogateescape")
+            temp, ours = atomic.write_beside(path, data, durable=True, like=attributes)
             try:
-                before = None if expected is None else expected.encode("utf-8", "surrogateescape")
+                before = (
+                    None
+                    if expected is None
+                    else join(expected, form).encode("utf-8", "surrogateescape")
+                )
                 late = atomic.swap(path, temp, before)
                 if late != before:
                     # Written in place while it was replaced (an editor had it open): those
                     # bytes went to the file replaced. Theirs win: keep them, plan again.
                     assert before is not None and late is not None
-                    self._put_back(path, before, late, data)
+                    self._put_back(path, before, late, data, attributes)
                     raise PageChanged(str(path))
             finally:
                 temp.unlink(missing_ok=True)
             atomic.fsync_path(path.parent)
+        except atomic.OwnerNotKept as error:
+            raise VaultError(f"{path}: {error.strerror}; left alone") from None
         except OSError as error:
             raise VaultError(atomic.describe_error(path, error)) from None
         # The stat of the file syncd wrote, not of whatever is at `path` by now: an editor may
         # have saved over it since, and that save must look like a change to the next scan.
-        return PageFile(path, text, ours.st_size, ours.st_mtime_ns, (ours.st_dev, ours.st_ino))
+        return PageFile(
+            path, text, ours.st_size, ours.st_mtime_ns, (ours.st_dev, ours.st_ino), form
+        )
 
-    def _put_back(self, path: Path, before: bytes, late: bytes, ours: bytes) -> None:
+    def _put_back(
+        self,
+        path: Path,
+        before: bytes,
+        late: bytes,
+        ours: bytes,
+        attributes: atomic.Attributes | None,
+    ) -> None:
         """`path` holds `ours`, syncd's new text computed from `before`, which replaced a file
         someone wrote into meanwhile (`late` is what it held at the end): keep what they wrote.
         What they appended is appended again, on a line of its own (to the page as it now is,
@@ -206,8 +229,8 @@ class Vault:
         for _ in range(WRITE_ATTEMPTS):
             if before and late.startswith(before):
                 added = late[len(before) :]
-                if added and not ours.endswith(b"\n") and not added.startswith(b"\n"):
-                    added = b"\n" + added
+                if added and not ours.endswith(b"\n") and not added.startswith((b"\n", b"\r")):
+                    added = (b"\r\n" if b"\r\n" in ours else b"\n") + added  # the page's
                 fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
                 try:
                     atomic.write_all(fd, added)
@@ -215,7 +238,7 @@ class Vault:
                 finally:
                     os.close(fd)
                 return
-            back, _ = atomic.write_beside(path, late, durable=True)
+            back, _ = atomic.write_beside(path, late, durable=True, like=attributes)
             try:
                 written_meanwhile = atomic.swap(path, back, ours)
             except PageChanged:

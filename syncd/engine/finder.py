@@ -387,7 +387,7 @@ class PageFinder:
                 relative = self.vault.relative(path)
                 if relative in owned:
                     continue
-                page = self.vault.read(path)
+                page = self.vault.read(path, candidate=True)  # a FIFO, say: none
                 if not page.text or (page_title_of(page.text) or "").casefold() in titled:
                     continue  # another book's (even of an inode number once this page's)
                 found = self._evidence(

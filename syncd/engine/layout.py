@@ -39,6 +39,11 @@ class Layout:
             return self.pages / folder / (stem + ("" if number == 1 else f"-{number}") + ".md")
         return self.pages / (logseq_file_stem(name, self.graph.name_format) + ".md")
 
+    def logseq_named_path(self, name: str) -> Path:
+        """Where Logseq itself (and so the official plugin) puts a page: control characters
+        left in its file name, which `page_path` percent-encodes."""
+        return self.pages / (logseq_file_stem(name, self.graph.name_format, as_logseq=True) + ".md")
+
     def new_page_folders(self, subfolders: Iterable[str]) -> list[Path]:
         """The folders new pages are written into, given the names of the folders in the pages
         folder: where a crash can leave a temporary file of a page syncd does not know yet."""

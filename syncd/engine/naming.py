@@ -73,7 +73,20 @@ class PageNamer:
                 or relative in new_paths
             ):
                 continue
-            if fmt is not LOGSEQ:
+            if fmt is LOGSEQ:
+                # The plugin's page where Logseq named it (a control character in its name).
+                native = layout.logseq_named_path(name)
+                if (
+                    native != path
+                    and not owned.has_path(self.vault.relative(native))
+                    and self.vault.relative(native) not in new_paths
+                ):
+                    found = self.vault.read(native)
+                    if found.text is not None and _written_by_readwise(
+                        found.text, fmt.title_line(title), fmt
+                    ):
+                        return title, name, native, found
+            else:
                 # The plugin's file named before 2025 (`UX  UX Booth.md`) is adopted where it is.
                 older = layout.page_path(base_name, book.category, number=n, collapse_spaces=False)
                 if older != path and not owned.has_path(self.vault.relative(older)):

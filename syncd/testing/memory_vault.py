@@ -16,6 +16,7 @@ import posixpath
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from syncd.core.line_endings import PLAIN, form_of, join, split
 from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX, is_page
 from syncd.edges.atomic import PageChanged
 from syncd.errors import VaultError
@@ -85,19 +86,16 @@ class MemoryVault:
     def path(self, relative: str) -> Path:
         return self.root / relative
 
-    def read(self, path: Path) -> PageFile:
+    def read(self, path: Path, *, candidate: bool = False) -> PageFile:
         if path in self.folders:
+            if candidate:
+                return PageFile(path, None)
             raise VaultError(f"{path}: is a folder where a page should be")
         file = self.files.get(path)
         if file is None:
             return PageFile(path, None)
-        return PageFile(
-            path,
-            file.data.decode("utf-8", "surrogateescape"),
-            len(file.data),
-            file.mtime_ns,
-            (DEVICE, file.inode),
-        )
+        text, form = split(file.data.decode("utf-8", "surrogateescape"))
+        return PageFile(path, text, len(file.data), file.mtime_ns, (DEVICE, file.inode), form)
 
     def stat(self, path: Path) -> tuple[int, int] | None:
         file = self.files.get(path)
@@ -113,14 +111,27 @@ class MemoryVault:
     def write(self, path: Path, text: str, expected: str | None) -> PageFile:
         self._writable(path)
         current = self.files.get(path)
+        form = PLAIN
+        if current is not None and expected is not None:
+            form = form_of(current.data.decode("utf-8", "surrogateescape"))
+            if form.mixed:
+                raise VaultError(
+                    f"{path}: the page has mixed line endings (CRLF and LF); syncd does not "
+                    "write it until its lines end one way, and its new highlights wait"
+                )
         if (expected is None and current is not None) or (
             expected is not None
-            and (current is None or current.data != expected.encode("utf-8", "surrogateescape"))
+            and (
+                current is None
+                or current.data != join(expected, form).encode("utf-8", "surrogateescape")
+            )
         ):
             raise PageChanged(str(path))
         self._make_folders(path.parent)
         self.files[path] = _File(
-            text.encode("utf-8", "surrogateescape"), next(self._ticks), next(self._inodes)
+            join(text, form).encode("utf-8", "surrogateescape"),
+            next(self._ticks),
+            next(self._inodes),
         )
         return self.read(path)
 

@@ -191,3 +191,27 @@ def test_temporary_files_a_crash_left_are_removed(user: User) -> None:
     user.put("pages/A.md", "page")
     assert user.vault.remove_temporary_files(at(user, "pages")) == 1
     assert sorted(user.vault.siblings(at(user, "pages/A.md"))) == ["A.md"]
+
+
+def test_a_page_saved_with_crlf_and_a_bom_reads_plain_and_is_written_back_in_its_form(
+    user: User,
+) -> None:
+    user.put("pages/A.md", "\ufeff- one\r\n- two")
+    page = user.vault.read(at(user, "pages/A.md"))
+    assert page.text == "- one\n- two"
+    written = user.vault.write(page.path, "- one\n- two\n- three", page.text)
+    assert written.text == "- one\n- two\n- three"
+    assert user.vault.read(page.path).text == "- one\n- two\n- three"
+    raw = "\ufeff- one\r\n- two\r\n- three".encode()
+    assert written.size == len(raw) == user.vault.stat(page.path)[0]  # type: ignore[index]
+    with pytest.raises(PageChanged):  # the page as planned from, in its own form
+        user.vault.write(page.path, "- four", "- one\n- two")
+
+
+def test_a_page_with_mixed_line_endings_is_read_but_never_written(user: User) -> None:
+    user.put("pages/A.md", "- one\r\n- two\n- three")
+    page = user.vault.read(at(user, "pages/A.md"))
+    assert page.text == "- one\n- two\n- three" and page.form.mixed
+    with pytest.raises(VaultError, match="mixed line endings"):
+        user.vault.write(page.path, "- one\n- two\n- three\n- four", page.text)
+    assert user.vault.read(page.path).text == "- one\n- two\n- three"

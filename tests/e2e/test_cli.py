@@ -358,6 +358,7 @@ def test_doctor_checks_every_part_and_fails_on_a_bad_token(
         "ok   config file",
         "ok   token",
         "ok   vault",
+        "ok   state",
         "ok   logseq settings",
         "ok   watcher",
     ]

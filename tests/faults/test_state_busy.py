@@ -208,10 +208,12 @@ def test_a_read_only_state_folder_is_one_line(
     config, _, database = synced_vault
     database.parent.chmod(0o500)
     try:
-        for command in ("sync", "status"):
-            assert main([command, "--config", str(config)]) == 5
-            err = capsys.readouterr().err
-            assert err.startswith(f"syncd: state folder {database.parent}")
-            assert "Permission denied" in err and "Traceback" not in err
+        assert main(["sync", "--config", str(config)]) == 5
+        err = capsys.readouterr().err
+        assert err.startswith(f"syncd: state folder {database.parent}")
+        assert "Permission denied" in err and "Traceback" not in err
+        # Looking needs only the right to read (issue 22, item 4).
+        assert main(["status", "--config", str(config)]) == 0
+        assert "Traceback" not in capsys.readouterr().err
     finally:
         database.parent.chmod(0o700)

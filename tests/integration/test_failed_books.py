@@ -164,9 +164,9 @@ def test_choosing_a_name_reads_only_the_candidate_file(
     reads: list[Path] = []
     real_read = Vault.read
 
-    def read(vault: Vault, path: Path) -> PageFile:
+    def read(vault: Vault, path: Path, *, candidate: bool = False) -> PageFile:
         reads.append(path)
-        return real_read(vault, path)
+        return real_read(vault, path, candidate=candidate)
 
     with harness(tmp_path) as h:
         state = h.state()

@@ -14,6 +14,7 @@ from syncd.commands.doctor import (
     Check,
     check_graph,
     check_permissions,
+    check_state,
     check_token,
     check_token_file,
     check_vault,
@@ -111,6 +112,20 @@ def test_a_writable_vault_passes_and_leaves_nothing_behind(tmp_path: Path) -> No
     assert list(config.vault.path.iterdir()) == []
 
 
+def test_the_state_folder_is_checked_without_writing_in_it(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    check = check_state(config)
+    assert check.ok and "no state yet" in check.detail
+    assert not (tmp_path / "state").exists()  # made by the first sync, not by a look
+    (tmp_path / "state").mkdir()
+    assert check_state(config).ok and list((tmp_path / "state").iterdir()) == []
+
+
+def test_a_state_folder_that_cannot_be_made_fails(tmp_path: Path) -> None:
+    (tmp_path / "state").write_text("a file where the folder goes")
+    one_failing_line(check_state(make_config(tmp_path)), "cannot be made", "is a file")
+
+
 def test_the_graph_settings_are_reported(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     assert "no logseq/config.edn" in check_graph(config).line()
@@ -163,7 +178,8 @@ def test_every_check_runs_even_when_the_first_fail(tmp_path: Path) -> None:
         "config file",
         "token",
         "vault",
+        "state",
         "logseq settings",
         "watcher",
     ]
-    assert [c.ok for c in checks] == [False, False, False, True, True]
+    assert [c.ok for c in checks] == [False, False, False, True, True, True]

@@ -147,3 +147,19 @@ def test_long_sections_are_cut_unless_every_book_is_asked_for(tmp_path: Path) ->
     assert sum(line.startswith("  pages/D") for line in short.splitlines()) == ATTENTION_SHOWN
     full = format_status(collect_status(config, books=True))
     assert sum(line.startswith("  pages/D") for line in full.splitlines()) == ATTENTION_SHOWN + 5
+
+
+def test_a_corrupt_database_is_told_of_and_left_for_the_next_sync(tmp_path: Path) -> None:
+    """Issue 22, item 4: `syncd status` only looks; it moved a corrupt database aside and
+    rebuilt it (a write, under a state folder it may only read)."""
+    config = make_config(tmp_path)
+    state = state_of(config)
+    fill(state)
+    state.close()
+    database = database_path(config.state_dir, config.vault.path)
+    database.write_bytes(b"not a database at all " * 200)
+    before = sorted((p.name, p.read_bytes()) for p in config.state_dir.iterdir())
+    status = collect_status(config)
+    assert not status["synced"] and "is corrupt" in status["state_problem"]
+    assert f"state: the state database {database} is corrupt" in format_status(status)
+    assert sorted((p.name, p.read_bytes()) for p in config.state_dir.iterdir()) == before

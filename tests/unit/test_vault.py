@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import syncd
 import syncd.edges.atomic
 import syncd.edges.vault
 from syncd.core.page_files import TEMP_PREFIX
@@ -243,3 +249,166 @@ def test_a_save_landing_just_after_a_write_is_not_taken_for_it(
     assert vault.stat(page) != (written.size, written.mtime_ns)
     assert vault.read(page).file_id != written.file_id
     assert written.size == len("- syncd's\n- a new highlight")
+
+
+def test_a_page_on_a_file_system_without_extended_attributes_is_written_as_any_other(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = vault.root / "A.md"
+    page.write_text("- one", encoding="utf-8")
+    page.chmod(0o600)
+
+    def no_xattrs(*args: object, **kwargs: object) -> list[str]:
+        raise OSError(errno.ENOTSUP, os.strerror(errno.ENOTSUP))
+
+    monkeypatch.setattr(os, "listxattr", no_xattrs)
+    vault.write(page, "- one\n- two", "- one")
+    assert page.read_text(encoding="utf-8") == "- one\n- two"
+    assert page.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_extended_attribute_that_cannot_be_kept_is_named_and_the_page_written(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    page = vault.root / "A.md"
+    page.write_text("- one", encoding="utf-8")
+    os.setxattr(page, "user.color", b"red")
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+
+    monkeypatch.setattr(os, "setxattr", refused)
+    vault.write(page, "- one\n- two", "- one")
+    assert page.read_text(encoding="utf-8") == "- one\n- two"
+    assert f"{page}: not kept: user.color" in caplog.text
+
+
+def test_a_file_system_without_modes_still_gets_its_pages_written(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """FAT, exFAT, some network mounts: chmod fails; every file has the mount's mode."""
+    page = vault.root / "A.md"
+    page.write_text("- one", encoding="utf-8")
+
+    def refused(*args: object) -> None:
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+
+    monkeypatch.setattr(os, "fchmod", refused)
+    vault.write(page, "- one\n- two", "- one")
+    assert page.read_text(encoding="utf-8") == "- one\n- two"
+    assert f"{page}: not kept: mode 0644" in caplog.text
+
+
+def as_nobody(folder: Path, code: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` (Python, `vault` bound to a Vault of `folder`) as the unprivileged user
+    nobody: mode bits stop nobody where they do not stop root (tests run as root)."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and setpriv to act as another user")
+    program = (
+        "from pathlib import Path\nfrom syncd.edges.vault import Vault\n"
+        "from syncd.errors import VaultError\n"
+        f"vault = Vault(Path({str(folder)!r}))\n" + code
+    )
+    root = str(Path(syncd.__file__).parent.parent)
+    nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    return subprocess.run(
+        [*nobody, sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": root},
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A vault folder another user may reach and write in (pytest's own is root's alone)."""
+    folder = Path(tempfile.mkdtemp(prefix="syncd-vault-"))
+    folder.chmod(0o777)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_a_page_this_user_cannot_read_is_named_with_its_mode(shared: Path) -> None:
+    page = shared / "A.md"
+    page.write_text("- one", encoding="utf-8")
+    page.chmod(0)
+    done = as_nobody(
+        shared,
+        f"try:\n    vault.read(Path({str(page)!r}))\n"
+        "except VaultError as error:\n    print(error)\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{page}: cannot be read: permission denied (mode 0000)"
+
+
+def test_a_page_whose_owner_cannot_be_kept_is_left_alone(shared: Path) -> None:
+    page = shared / "A.md"
+    page.write_text("- one", encoding="utf-8")
+    page.chmod(0o666)  # root's, and nobody may write it: but a rewrite would be nobody's
+    done = as_nobody(
+        shared,
+        f"try:\n    vault.write(Path({str(page)!r}), '- two', '- one')\n"
+        "except VaultError as error:\n    print(error)\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "owned by uid 0, group 0" in done.stdout and "left alone" in done.stdout
+    assert page.read_text(encoding="utf-8") == "- one" and page.stat().st_uid == 0
+    assert [p.name for p in shared.iterdir()] == ["A.md"]
+
+
+def test_a_page_another_user_owns_is_left_alone_naming_both(shared: Path) -> None:
+    page = shared / "A.md"
+    page.write_text("- one", encoding="utf-8")  # root's, 0644: nobody may not write it
+    done = as_nobody(
+        shared,
+        f"try:\n    vault.write(Path({str(page)!r}), '- two', '- one')\n"
+        "except VaultError as error:\n    print(error)\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "this user (uid 65534) may not write the page (uid 0's, mode 0644)" in done.stdout
+    assert page.read_text(encoding="utf-8") == "- one"
+
+
+def test_a_page_on_a_read_only_file_system_says_the_vault_is_read_only(vault: Vault) -> None:
+    page = vault.root / "A.md"
+    page.write_text("- one", encoding="utf-8")
+    if os.geteuid() != 0:
+        pytest.skip("a read-only bind mount needs root")
+    bind = subprocess.run(["mount", "--bind", str(vault.root), str(vault.root)], check=False)
+    if bind.returncode != 0:
+        pytest.skip("no bind mount here")
+    try:
+        remount = ["mount", "-o", "remount,ro,bind", str(vault.root)]
+        if subprocess.run(remount, check=False).returncode != 0:
+            pytest.skip("no read-only remount here")
+        with pytest.raises(VaultError, match="cannot write page: the vault is read-only"):
+            vault.write(page, "- one\n- two", "- one")
+    finally:
+        subprocess.run(["umount", str(vault.root)], check=True)
+    assert page.read_text(encoding="utf-8") == "- one"
+
+
+def test_what_an_editor_appended_in_place_meanwhile_goes_back_in_the_pages_line_endings(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editor appended a line in place into a CRLF page while syncd replaced it: the line is
+    put back on a line of its own, after a CRLF (an LF would have made the page mixed, and
+    syncd would never write it again), and the page keeps its mode."""
+    page = vault.root / "A.md"
+    page.write_bytes(b"- one\r\n- two")
+    page.chmod(0o600)
+    real_swap = syncd.edges.atomic.swap
+
+    def swap_while_the_editor_appends(path: Path, temp: Path, expected: bytes | None) -> bytes:
+        late = real_swap(path, temp, expected)
+        assert late is not None
+        return late + b"- typed"  # into the file replaced, still open in the editor
+
+    monkeypatch.setattr(syncd.edges.atomic, "swap", swap_while_the_editor_appends)
+    with pytest.raises(syncd.edges.atomic.PageChanged):
+        vault.write(page, "- one\n- two\n- three", "- one\n- two")
+    assert page.read_bytes() == b"- one\r\n- two\r\n- three\r\n- typed"
+    assert page.stat().st_mode & 0o777 == 0o600
