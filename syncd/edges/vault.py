@@ -176,6 +176,17 @@ class Vault:
         """The file's device and inode (None: no file there), without reading it."""
         return file_identity(path)
 
+    def check_replaceable(self, path: Path) -> None:
+        """Raise VaultError if the page at `path` is one `write` leaves alone (read-only, not
+        a regular file, its lines ending both ways: see `file_checks.replaceable`); a page gone
+        meanwhile is not this check's to tell."""
+        try:
+            file_checks.replaceable(path)
+        except PageChanged:
+            pass
+        except OSError as error:
+            raise VaultError(atomic.describe_error(path, error)) from None
+
     def write(self, path: Path, text: str, expected: str | None) -> PageFile:
         """Replace `path` with `text` if it still holds `expected` (None: must not exist).
 

@@ -54,6 +54,9 @@ class PlanPrinter:
         return self.state.page(record.book_id) or record
 
     def apply(self, plan: BookPlan) -> None:
+        if plan.after is not None and plan.before is not None and plan.page is not None:
+            # A page the sync would leave alone (read-only, ...) fails its book here too.
+            self.vault.check_replaceable(self.vault.path(plan.page.path))
         if plan.outcome.new:  # as the applier counts it, for the sync log's line
             self.sync_log.add(plan.outcome.new, 1, [[plan.title, plan.outcome.new]])
         if not plan.worth_telling:

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from syncd.core.line_endings import PLAIN, form_of, join, split
 from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX, is_page
 from syncd.edges.atomic import PageChanged
+from syncd.edges.file_checks import mixed_endings
 from syncd.errors import VaultError
 from syncd.ports import Draft, PageFile
 
@@ -108,17 +109,19 @@ class MemoryVault:
         file = self.files.get(path)
         return None if file is None else (DEVICE, file.inode)
 
+    def check_replaceable(self, path: Path) -> None:
+        self._writable(path)
+        current = self.files.get(path)
+        if current is not None and form_of(current.data.decode("utf-8", "surrogateescape")).mixed:
+            raise VaultError(mixed_endings(path))
+
     def write(self, path: Path, text: str, expected: str | None) -> PageFile:
         self._writable(path)
         current = self.files.get(path)
         form = PLAIN
         if current is not None and expected is not None:
+            self.check_replaceable(path)
             form = form_of(current.data.decode("utf-8", "surrogateescape"))
-            if form.mixed:
-                raise VaultError(
-                    f"{path}: the page has mixed line endings (CRLF and LF); syncd does not "
-                    "write it until its lines end one way, and its new highlights wait"
-                )
         if (expected is None and current is not None) or (
             expected is not None
             and (

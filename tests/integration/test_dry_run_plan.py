@@ -95,3 +95,24 @@ def test_a_dry_run_decides_the_plan_the_sync_then_carries_out(tmp_path: Path, fm
         for plan in dry.plans:
             if "unchanged" not in plan:
                 assert f"# {plan}\n" in printed
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_a_page_the_sync_leaves_alone_fails_its_book_in_the_dry_run_too(
+    tmp_path: Path, fmt: str
+) -> None:
+    """A read-only page: the sync leaves it alone and fails its book; the dry run says so too,
+    and prints no diff the sync would not write."""
+    with harness(tmp_path, edn=None if fmt == "obsidian" else "", settings=SETTINGS[fmt]) as h:
+        h.now = T0 - timedelta(hours=1)
+        book = add(h, "Walden", "Simplify, simplify.")
+        h.sync(at=T0)
+        (page,) = h.pages.rglob("Walden*.md")
+        page.chmod(0o444)
+        h.server.add_highlight(book["user_book_id"], text="Time is but the stream.", location=9)
+        dry = h.sync(at=T0 + timedelta(hours=1), dry_run=True)
+        real = h.sync(at=T0 + timedelta(hours=1))
+        assert [message for _, message in dry.failed] == [m for _, m in real.failed]
+        assert "read-only" in real.failed[0][1]
+        assert dry.plans == real.plans == []
+        assert not any("+++" in told for told in dry.printed)
