@@ -1,10 +1,11 @@
 """One sync, from the first request to the cursor it leaves: `Run`.
 
-Each book goes through three steps: the run gathers its facts (its page record, the page's text
-where it is needed, the name a new page would take), the core decides its plan
-(`syncd.core.book_plan`: the page's act from `syncd.core.page_life`, each block's from
-`syncd.core.decision`), and the applier carries it out (`syncd.engine.apply.PlanApplier`) or,
-in a dry run, prints it (`syncd.engine.dry_run.PlanPrinter`): the one place a dry run differs.
+Each book goes through three steps: `syncd.engine.planner.BookPlanner` gathers its facts (its
+page record, the page's text where it is needed, the name a new page would take) and has the
+core decide its plan (`syncd.core.book_plan`: the page's act from `syncd.core.page_life`, each
+block's from `syncd.core.decision`); the applier carries it out
+(`syncd.engine.apply.PlanApplier`) or, in a dry run, prints it
+(`syncd.engine.dry_run.PlanPrinter`): the one place a dry run differs.
 
 Books are handled one export page at a time, so memory holds one page of books, not the library.
 Any failure while handling one book (a record that does not fit, a template, a plan, a name, a
@@ -19,26 +20,21 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from syncd.core.book_plan import (
     BookPlan,
-    PageSeen,
-    plan_kept_out,
-    plan_new_page,
-    plan_page_update,
 )
-from syncd.core.decision import Status
-from syncd.core.model import Book, BookSchemaError, Highlight, parse_book
-from syncd.core.page_life import PageAct, SyncFacts, on_sync
-from syncd.core.plan import Outcome, nothing_to_plan
-from syncd.core.records import BookProblem, PageRecord, PageStatus
+from syncd.core.model import Book, BookSchemaError, parse_book
+from syncd.core.plan import Outcome
+from syncd.core.records import BookProblem, PageStatus
 from syncd.edges.atomic import PageChanged
 from syncd.edges.readwise import format_cursor, parse_cursor
 from syncd.edges.state_files import StateError
 from syncd.engine.apply import BLOCK_IDS, Applier, PlanApplier
 from syncd.engine.dry_run import PlanPrinter
 from syncd.engine.finder import PageFinder
-from syncd.engine.naming import PageNamer
+from syncd.engine.planner import BookPlanner
 from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.report import SyncReport
 from syncd.engine.sync_log import SyncLog
@@ -53,7 +49,6 @@ log = logging.getLogger("syncd.sync")
 # fetching one again changes nothing.
 CURSOR_OVERLAP = timedelta(minutes=1)
 WRITE_ATTEMPTS = 5  # gather, plan and apply again this often when the user writes a page first
-LOOKS = 3  # a book's page is looked for at most this often while it is planned
 # Books that failed before are fetched again by id, this many ids per export request.
 RETRY_IDS_PER_REQUEST = 100
 
@@ -89,7 +84,6 @@ class Run:
         self.should_stop = should_stop
         self.report = SyncReport(dry_run=dry_run)
         self.sync_log = sync_log
-        self.namer = PageNamer(vault, state, settings)
         self.failed_before = {problem.book_id for problem in state.problems("failed")}
         reader_pass = ReaderPass(
             reader=None if dry_run else reader,
@@ -100,40 +94,33 @@ class Run:
             should_stop=should_stop,
         )
         # The one place a dry run differs: what is decided is printed, not applied.
+        parts: dict[str, Any] = {
+            "vault": vault,
+            "state": state,
+            "settings": settings,
+            "finder": finder,
+            "sync_log": sync_log,
+            "report": self.report,
+            "reader_pass": reader_pass,
+        }
         self.applier: Applier = (
-            PlanPrinter(
-                vault=vault,
-                state=state,
-                settings=settings,
-                finder=finder,
-                sync_log=sync_log,
-                report=self.report,
-                reader_pass=reader_pass,
-            )
+            PlanPrinter(**parts)
             if dry_run
-            else PlanApplier(
-                vault=vault,
-                state=state,
-                settings=settings,
-                finder=finder,
-                sync_log=sync_log,
-                report=self.report,
-                reader_pass=reader_pass,
-                fail=self.fail,
-                failed_before=self.failed_before,
-            )
+            else PlanApplier(**parts, fail=self.fail, failed_before=self.failed_before)
         )
         self.finder = finder
-        # New pages planned in this sync: their names and paths are taken, and (until put in
-        # place and remembered) their records are known only here.
-        self._new_pages: dict[int, PageRecord] = {}
-        self._new_names: set[str] = set()  # casefolded
-        self._new_paths: set[str] = set()
+        self.planner = BookPlanner(
+            vault=vault,
+            state=state,
+            settings=settings,
+            clock=clock,
+            look=self.applier.look,
+            reader_pass=reader_pass,
+        )
         self._server_time: datetime | None = None  # Readwise's clock at its first answer
         self._newest_seen: datetime | None = None  # the newest `updated_at` it sent
         self._fetch_later: set[int] = set()  # skipped in the first pass: fetched whole by id
         self._seen: set[int] = set()  # books of the records handled in this sync
-        self._recreate: set[int] = set()  # deleted pages to create anew (resync_deleted_pages)
         # How a listing changed while it was paged through (its count, a book served twice):
         # a book may have been skipped, so the cursor stays (see `_next_cursor`).
         self._listing_changed: str | None = None
@@ -183,7 +170,7 @@ class Run:
         self._fetch_later = set()
         fetched: set[int] = set()
         returned = self.finder.returned_books
-        while again := sorted((retry | self._recreate | returned()) - fetched):
+        while again := sorted((retry | self.planner.recreate | returned()) - fetched):
             fetched.update(again)
             for start in range(0, len(again), RETRY_IDS_PER_REQUEST):
                 chunk = again[start : start + RETRY_IDS_PER_REQUEST]
@@ -285,7 +272,7 @@ class Run:
                 return None
             outcome = self._sync_book(book)
             if self.applier.reader_pass.reader is not None:
-                page = self._new_pages.get(book.id) or self.state.page(book.id)
+                page = self.planner.new_pages.get(book.id) or self.state.page(book.id)
                 if page is not None and page.status == PageStatus.ACTIVE:
                     self.applier.reader_pass.want(book, page.path, page.title, self.clock())
         except (Stopped, sqlite3.Error, StateError, AuthError, UnreachableError):
@@ -322,17 +309,17 @@ class Run:
     def _succeeded(self, book_id: int) -> None:
         """Forget that a book failed before, once what this sync did for it is remembered (a
         new page: when it is put in place, see `PlanApplier.flush`)."""
-        if book_id in self.failed_before and book_id not in self._new_pages:
+        if book_id in self.failed_before and book_id not in self.planner.new_pages:
             self.applier.succeeded(book_id)
 
     def _sync_book(self, book: Book) -> Outcome:
         """Sync one book: gather its facts, plan, apply; again if the user wrote the page
         first (the plan is made anew against the page as it is then)."""
-        if book.id in self._new_pages:  # its new page, written this sync: remembered first
+        if book.id in self.planner.new_pages:  # its new page, written this sync: first put in place
             self.applier.flush()
-            del self._new_pages[book.id]
+            del self.planner.new_pages[book.id]
         for _ in range(WRITE_ATTEMPTS):
-            plan = self._plan(book)
+            plan = self.planner.plan(book)
             try:
                 self.applier.apply(plan)
             except PageChanged:
@@ -345,99 +332,6 @@ class Run:
             f"the page of book {book.id} kept changing while syncd wrote it; will retry next sync"
         )
 
-    def _plan(self, book: Book) -> BookPlan:
-        """Gather the book's facts and decide its plan (see `syncd.core.page_life.ON_SYNC`),
-        looking for its page first when it is not where syncd left it and something may be
-        written."""
-        fetched = list(book.highlights)
-        # A deleted page to create anew is forgotten (by the applier, or in a dry run here).
-        record = None if book.id in self._recreate else self.state.page(book.id)
-        if record is not None and self._unchanged(book, fetched, record):
-            return BookPlan(book.id, book.title, PageAct.UPDATE, record)
-        looked, looks = False, 0
-        while True:
-            page = None
-            if record is not None and record.status == PageStatus.ACTIVE:
-                page = self.vault.read(self.vault.path(record.path))
-            act = on_sync(
-                SyncFacts(
-                    status=None if record is None else record.status,
-                    at_place=page is not None and page.text is not None,
-                    to_write=record is not None
-                    and record.status != PageStatus.ACTIVE
-                    and self._to_write(book.id, fetched),
-                    looked=looked,
-                    recreate=self.settings.resync_deleted_pages,
-                )
-            )
-            if act is not PageAct.LOOK:
-                break
-            assert record is not None
-            status, record = record.status, self.applier.look(record)
-            looks += 1
-            # Looked for again when looking changed what the record says (a page seen gone
-            # mid-save is looked at once it is back), a few times at most.
-            looked = record.status == status or looks == LOOKS
-        if act is PageAct.CREATE:
-            return self._plan_new_page(book, fetched)
-        assert record is not None
-        if act is PageAct.UPDATE:
-            assert page is not None and page.text is not None
-            return plan_page_update(
-                book,
-                fetched,
-                act,
-                record,
-                page.text,
-                PageSeen(page.size, page.mtime_ns, page.file_id),
-                self.state.highlights(book.id),
-                self.settings.style,
-                self.clock(),
-                self.settings.options,
-            )
-        if act is PageAct.RECREATE:
-            self._recreate.add(book.id)  # fetched whole after this pass
-        if act is PageAct.KEEP_OUT:  # not re-created (see `syncd resync`)
-            return plan_kept_out(book, fetched, record, self.state.highlights(book.id))
-        return BookPlan(book.id, book.title, act, record)
-
-    def _unchanged(self, book: Book, fetched: list[Highlight], record: PageRecord) -> bool:
-        """Whether the book was fetched again with nothing new (the cursor's overlap brings the
-        books the last sync changed) while its page is as syncd recorded it (size and mtime, as
-        `scan` trusts them): then the plan would change nothing, and the page is not read."""
-        return (
-            record.status == PageStatus.ACTIVE
-            and record.size is not None
-            and self.vault.stat_relative(record.path) == (record.size, record.mtime_ns)
-            and nothing_to_plan(
-                book,
-                fetched,
-                self.state.highlights(book.id),
-                self.settings.style,
-                self.settings.options,
-            )
-        )
-
-    def _plan_new_page(self, book: Book, fetched: list[Highlight]) -> BookPlan:
-        """The plan of a book syncd has no page for: a new page, or the official plugin's
-        page adopted where it is."""
-        now, style, options = self.clock(), self.settings.style, self.settings.options
-        title, name, path, adopted = self.namer.choose(book, now, self._new_names, self._new_paths)
-        record = PageRecord(book.id, self.vault.relative(path), name, PageStatus.ACTIVE)
-        if adopted is not None and adopted.text is not None:
-            # A page the official plugin wrote: adopted; highlights on it are recognised.
-            seen = PageSeen(adopted.size, adopted.mtime_ns, adopted.file_id)
-            return plan_page_update(
-                book, fetched, PageAct.CREATE, record, adopted.text, seen, {}, style, now, options
-            )
-        link = self.applier.reader_pass.link(book, path, name)
-        plan = plan_new_page(book, fetched, record, title, style, now, options, link)
-        if plan.after is not None and plan.page is not None:
-            self._new_pages[book.id] = plan.page
-            self._new_names.add(name.casefold())
-            self._new_paths.add(plan.page.path)
-        return plan
-
     def _count(self, plan: BookPlan) -> None:
         """Count an applied plan's page in the report, and keep its line."""
         if plan.after is not None:
@@ -445,16 +339,6 @@ class Run:
             if plan.new_file:
                 self.report.pages_created += 1
         self.report.plans.append(plan.line())
-
-    def _to_write(self, book_id: int, fetched: list[Highlight]) -> bool:
-        """Whether Readwise sent something to write: a new highlight, or a change to one that
-        syncd wrote."""
-        known = self.state.highlights(book_id)
-        return any(
-            not h.deleted_in_readwise
-            and (h.id not in known or known[h.id].status == Status.WRITTEN)
-            for h in fetched
-        )
 
 
 def _id_and_title(record: object) -> tuple[int | None, str]:

@@ -1,0 +1,162 @@
+"""Planning one book: its facts gathered, its plan decided by the core (`BookPlanner`).
+
+The facts are the book's page record, the page's stat and its text where the plan needs it, and
+the name a new page would take (`syncd.engine.naming`); when the page is not where syncd left it
+and something may be written, it is looked for first (the `look` a sync is given: the finder's,
+remembering what it finds). The core decides: the page's act (`syncd.core.page_life.ON_SYNC`),
+then the page's text and records (`syncd.core.book_plan`). Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from syncd.core.book_plan import (
+    BookPlan,
+    PageSeen,
+    plan_kept_out,
+    plan_new_page,
+    plan_page_update,
+)
+from syncd.core.decision import Status
+from syncd.core.model import Book, Highlight
+from syncd.core.page_life import PageAct, SyncFacts, on_sync
+from syncd.core.plan import nothing_to_plan
+from syncd.core.records import PageRecord, PageStatus
+from syncd.engine.naming import PageNamer
+from syncd.engine.reader_pass import ReaderPass
+from syncd.engine.sync_settings import SyncSettings
+from syncd.ports import StatePort, VaultPort
+
+LOOKS = 3  # a book's page is looked for at most this often while it is planned
+
+
+class BookPlanner:
+    """Plans the books of one sync, remembering the new pages it planned: their names and paths
+    are taken, and until they are put in place their records are known only here."""
+
+    def __init__(
+        self,
+        *,
+        vault: VaultPort,
+        state: StatePort,
+        settings: SyncSettings,
+        clock: Callable[[], datetime],
+        look: Callable[[PageRecord], PageRecord],
+        reader_pass: ReaderPass,
+    ) -> None:
+        self.vault = vault
+        self.state = state
+        self.settings = settings
+        self.clock = clock
+        self.look = look
+        self.reader_pass = reader_pass
+        self.namer = PageNamer(vault, state, settings)
+        self.new_pages: dict[int, PageRecord] = {}
+        self._new_names: set[str] = set()  # casefolded
+        self._new_paths: set[str] = set()
+        self.recreate: set[int] = set()  # deleted pages to create anew (resync_deleted_pages)
+
+    def plan(self, book: Book) -> BookPlan:
+        """Gather the book's facts and decide its plan (see `syncd.core.page_life.ON_SYNC`),
+        looking for its page first when it is not where syncd left it and something may be
+        written."""
+        fetched = list(book.highlights)
+        # A deleted page to create anew is forgotten (by the applier, or in a dry run here).
+        record = None if book.id in self.recreate else self.state.page(book.id)
+        if record is not None and self._unchanged(book, fetched, record):
+            return BookPlan(book.id, book.title, PageAct.UPDATE, record)
+        looked, looks = False, 0
+        while True:
+            page = None
+            if record is not None and record.status == PageStatus.ACTIVE:
+                page = self.vault.read(self.vault.path(record.path))
+            act = on_sync(
+                SyncFacts(
+                    status=None if record is None else record.status,
+                    at_place=page is not None and page.text is not None,
+                    to_write=record is not None
+                    and record.status != PageStatus.ACTIVE
+                    and self._to_write(book.id, fetched),
+                    looked=looked,
+                    recreate=self.settings.resync_deleted_pages,
+                )
+            )
+            if act is not PageAct.LOOK:
+                break
+            assert record is not None
+            status, record = record.status, self.look(record)
+            looks += 1
+            # Looked for again when looking changed what the record says (a page seen gone
+            # mid-save is looked at once it is back), a few times at most.
+            looked = record.status == status or looks == LOOKS
+        if act is PageAct.CREATE:
+            return self._plan_new_page(book, fetched)
+        assert record is not None
+        if act is PageAct.UPDATE:
+            assert page is not None and page.text is not None
+            return plan_page_update(
+                book,
+                fetched,
+                act,
+                record,
+                page.text,
+                PageSeen(page.size, page.mtime_ns, page.file_id),
+                self.state.highlights(book.id),
+                self.settings.style,
+                self.clock(),
+                self.settings.options,
+            )
+        if act is PageAct.RECREATE:
+            self.recreate.add(book.id)  # fetched whole after this pass
+        if act is PageAct.KEEP_OUT:  # not re-created (see `syncd resync`)
+            return plan_kept_out(book, fetched, record, self.state.highlights(book.id))
+        return BookPlan(book.id, book.title, act, record)
+
+    def _unchanged(self, book: Book, fetched: list[Highlight], record: PageRecord) -> bool:
+        """Whether the book was fetched again with nothing new (the cursor's overlap brings the
+        books the last sync changed) while its page is as syncd recorded it (size and mtime, as
+        `scan` trusts them): then the plan would change nothing, and the page is not read."""
+        return (
+            record.status == PageStatus.ACTIVE
+            and record.size is not None
+            and self.vault.stat_relative(record.path) == (record.size, record.mtime_ns)
+            and nothing_to_plan(
+                book,
+                fetched,
+                self.state.highlights(book.id),
+                self.settings.style,
+                self.settings.options,
+            )
+        )
+
+    def _plan_new_page(self, book: Book, fetched: list[Highlight]) -> BookPlan:
+        """The plan of a book syncd has no page for: a new page, or the official plugin's
+        page adopted where it is."""
+        now, style, options = self.clock(), self.settings.style, self.settings.options
+        title, name, path, adopted = self.namer.choose(book, now, self._new_names, self._new_paths)
+        record = PageRecord(book.id, self.vault.relative(path), name, PageStatus.ACTIVE)
+        if adopted is not None and adopted.text is not None:
+            # A page the official plugin wrote: adopted; highlights on it are recognised.
+            seen = PageSeen(adopted.size, adopted.mtime_ns, adopted.file_id)
+            return plan_page_update(
+                book, fetched, PageAct.CREATE, record, adopted.text, seen, {}, style, now, options
+            )
+        link = self.reader_pass.link(book, path, name)
+        plan = plan_new_page(book, fetched, record, title, style, now, options, link)
+        if plan.after is not None and plan.page is not None:
+            self.new_pages[book.id] = plan.page
+            self._new_names.add(name.casefold())
+            self._new_paths.add(plan.page.path)
+        return plan
+
+    def _to_write(self, book_id: int, fetched: list[Highlight]) -> bool:
+        """Whether Readwise sent something to write: a new highlight, or a change to one that
+        syncd wrote."""
+        known = self.state.highlights(book_id)
+        return any(
+            not h.deleted_in_readwise
+            and (h.id not in known or known[h.id].status == Status.WRITTEN)
+            for h in fetched
+        )
