@@ -115,8 +115,8 @@ def test_doctor_report_has_no_log_line_inside_it(tmp_path: Path, server: FakeRea
     code, output = setup.at_terminal("doctor")
     assert code == 1, output
     lines = [line for line in output.splitlines() if line.strip()]
-    assert [line[:5] for line in lines] == ["ok   ", "FAIL ", "ok   ", "ok   ", "ok   ", "ok   "]
-    assert "can be read by" in lines[1]
+    assert [line[:5] for line in lines] == ["ok   ", "FAIL ", *["ok   "] * (len(lines) - 2)]
+    assert len(lines) >= 6 and "can be read by" in lines[1]
 
 
 def test_the_daemon_says_when_the_next_sync_is_due(tmp_path: Path, server: FakeReadwise) -> None:
