@@ -67,6 +67,11 @@ def folder_problem(folder: Path) -> str | None:
     return None
 
 
+# A folder's device, inode, mtime and ctime (ns): a name added, removed or renamed in it changes
+# them (see `Vault.folder_stamp`).
+FolderStamp = tuple[int, int, int, int]
+
+
 @dataclass(frozen=True)
 class PageFile:
     """A page as read from disk: text (None when the file does not exist) and its stat."""
@@ -89,6 +94,7 @@ class Vault:
         # Folders found inside the vault, by (device, inode): the same folder need not have
         # every link on its path resolved again for each page written into it.
         self._checked: dict[Path, tuple[int, int]] = {}
+        self._unlisted: set[str] = set()  # folders that could not be listed: warned about once
 
     def check(self) -> None:
         """Raise VaultError, naming the folder, what is wrong and where its path came from, if
@@ -267,6 +273,56 @@ class Vault:
         """The names of the folders in `folder`."""
         return {p.name for p in folder.glob("*/")}
 
+    def folder_stamp(self, relative: str) -> FolderStamp | None:
+        """The device, inode, mtime and ctime of the folder at `relative` ("": the vault's
+        root), which change whenever a name in it is added, removed or renamed; None when there
+        is no folder there (a link to one included)."""
+        try:
+            found = os.lstat(os.path.join(self._root_text, relative))
+        except OSError:
+            return None
+        if not stat.S_ISDIR(found.st_mode):
+            return None
+        return found.st_dev, found.st_ino, found.st_mtime_ns, found.st_ctime_ns
+
+    def list_folder(self, relative: str) -> tuple[list[str], dict[str, int]] | None:
+        """The names in the folder at `relative` ("": the vault's root): its folders that can
+        hold pages (neither hidden, nor `node_modules`, nor links) and its files (links too,
+        as a walk of the vault lists them), each with the inode number the listing gives
+        (not a stat; 0 for a link; on some file systems not the file's). None when it
+        cannot be listed (gone, or not readable): a warning names it once per process."""
+        folders: list[str] = []
+        files: dict[str, int] = {}
+        path = os.path.join(self._root_text, relative)
+        try:
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    try:
+                        is_folder = entry.is_dir()
+                        if is_folder and entry.is_symlink():
+                            continue  # never followed: a loop, or a folder out of the vault
+                    except OSError:
+                        continue
+                    if not is_folder:  # a link's number is its own: 0, not known
+                        files[entry.name] = 0 if entry.is_symlink() else entry.inode()
+                    elif not entry.name.startswith(".") and entry.name != "node_modules":
+                        folders.append(entry.name)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as error:
+            self._warn_unlisted(path, error)
+            return None
+        return folders, files
+
+    def _warn_unlisted(self, path: str, error: OSError) -> None:
+        if path not in self._unlisted:
+            self._unlisted.add(path)
+            log.warning(
+                "folder %s cannot be listed (%s): pages in it are not looked at",
+                path,
+                error.strerror or error,
+            )
+
     def drafts(self) -> Drafts:
         """A batch of new pages to write (see `Drafts`)."""
         return Drafts(self)
@@ -274,7 +330,12 @@ class Vault:
     def pages(self) -> list[Path]:
         """Every file in the vault that can be a page (see `is_page`)."""
         found = []
-        for folder, dirs, files in os.walk(self.root):
+
+        def unlisted(error: OSError) -> None:
+            if error.filename is not None and error.filename != self._root_text:
+                self._warn_unlisted(str(error.filename), error)
+
+        for folder, dirs, files in os.walk(self.root, onerror=unlisted):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             found += [path for name in files if is_page(self.relative(path := Path(folder, name)))]
         return found

@@ -33,6 +33,7 @@ from syncd.core.render import LOGSEQ, PageFormat
 from syncd.edges.state import State
 from syncd.edges.vault import PageFile
 from syncd.engine.layout import Layout
+from syncd.engine.lookout import Lookout, digest
 from syncd.engine.ports import VaultPort
 from syncd.errors import VaultError
 
@@ -105,28 +106,40 @@ class PageFinder:
             for path in sorted(only - known):
                 looked += self.came_back_here(path, records)
         else:
-            looked += self._look_for_returned(records)
+            # As the pages just looked at left them: a page seen deleted is looked for now.
+            looked += self._look_for_returned(self.state.pages() if looked else records)
         return looked
 
     def _look_for_returned(self, records: list[PageRecord]) -> int:
         """Find the pages of deleted books that came back elsewhere in the vault while syncd
         did not watch (moved out of the vault and back under another name or folder): a page
         no book has, of the file identity syncd recorded for a deleted book's page, is looked
-        at as a page that appeared there (strong evidence only). The vault is listed and its
-        pages' identities read (no page is read unless its identity matches), and only when
-        some deleted book has a recorded identity. Return pages read."""
-        gone = {
-            (r.device, r.inode) for r in records if r.status == "deleted" and r.inode is not None
-        }
+        at as a page that appeared there (strong evidence only). Only when some deleted book
+        has a recorded identity, and only where the vault changed since the last search (see
+        `syncd.engine.lookout`): the pages there are listed and their identities read (no page
+        is read unless its identity matches). Return pages read."""
+        gone = frozenset(
+            (r.device, r.inode)
+            for r in records
+            if r.status == "deleted" and r.inode is not None and r.device is not None
+        )
         if not gone:
             return 0
         known = {record.path for record in records}
+        key = digest(known)
+        lookout = Lookout(self.vault, self.state)
         looked = 0
-        for path in self._all_pages():
-            relative = self.vault.relative(path)
-            if relative not in known and self.vault.file_id(path) in gone:
+        inodes = {inode for _, inode in gone}
+        for relative, inode in lookout.pages(gone, key):
+            if relative in known or (inode is not None and inode not in inodes):
+                continue
+            if self.vault.file_id(self.vault.path(relative)) in gone:
                 looked += self.came_back_here(relative, records)
                 records = self.state.pages()
+        if looked and {r.path for r in records} != known:
+            Lookout.forget(self.state)  # a page followed: the next search lists the vault
+        else:
+            lookout.remember(gone, key)
         return looked
 
     def look_for_waiting(self) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from syncd.edges.readwise import ExportPage
-from syncd.edges.vault import Draft, PageFile
+from syncd.edges.vault import Draft, FolderStamp, PageFile
 
 
 class ReadwisePort(Protocol):
@@ -84,5 +84,9 @@ class VaultPort(Protocol):
     def drafts(self) -> DraftsPort: ...
 
     def pages(self) -> list[Path]: ...
+
+    def folder_stamp(self, relative: str) -> FolderStamp | None: ...
+
+    def list_folder(self, relative: str) -> tuple[list[str], dict[str, int]] | None: ...
 
     def remove_temporary_files(self, folder: Path) -> int: ...

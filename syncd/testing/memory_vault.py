@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX, is_page
 from syncd.edges.atomic import PageChanged
-from syncd.edges.vault import Draft, PageFile
+from syncd.edges.vault import Draft, FolderStamp, PageFile
 from syncd.errors import VaultError
 
 DEVICE = 1
@@ -143,6 +143,32 @@ class MemoryVault:
 
     def drafts(self) -> MemoryDrafts:
         return MemoryDrafts(self)
+
+    def folder_stamp(self, relative: str) -> FolderStamp | None:
+        # What a folder's mtime and ctime stand for: the names in it and the files they lead to.
+        folder = self.path(relative) if relative else self.root
+        if folder not in self.folders:
+            return None
+        entries = sorted(
+            (path.name, file.inode) for path, file in self.files.items() if path.parent == folder
+        )
+        entries += sorted((path.name, 0) for path in self.folders if path.parent == folder)
+        return DEVICE, hash(folder), 0, hash(tuple(entries))
+
+    def list_folder(self, relative: str) -> tuple[list[str], dict[str, int]] | None:
+        folder = self.path(relative) if relative else self.root
+        if folder not in self.folders:
+            return None
+        folders = [
+            path.name
+            for path in self.folders
+            if path.parent == folder
+            and path != self.root
+            and not path.name.startswith(".")
+            and path.name != "node_modules"
+        ]
+        files = {p.name: file.inode for p, file in sorted(self.files.items()) if p.parent == folder}
+        return sorted(folders), files
 
     def pages(self) -> list[Path]:
         return [path for path in self.files if is_page(self.relative(path))]
