@@ -76,7 +76,8 @@ class PageFinder:
         self.check_root()
         self.forget_listing()  # a page moved since the list was made must be found
         looked = 0
-        records = self.state.pages()
+        # The daemon's few paths: their records only (not every page's, for every save).
+        records = self.state.pages() if only is None else self.state.pages_at(only)
         unread = []  # pages an older syncd recorded, their opening not known yet: read once
         for record in records:
             if only is not None and record.path not in only:
@@ -104,7 +105,7 @@ class PageFinder:
         if only is not None:
             known = {record.path for record in records}
             for path in sorted(only - known):
-                looked += self.came_back_here(path, records)
+                looked += self.came_back_here(path)
         else:
             # As the pages just looked at left them: a page seen deleted is looked for now.
             looked += self._look_for_returned(self.state.pages() if looked else records)
@@ -249,25 +250,35 @@ class PageFinder:
                 self.reconcile(record)
         self.came_back_here(destination, self.state.pages())
 
-    def came_back_here(self, path: str, records: list[PageRecord]) -> int:
+    def came_back_here(self, path: str, records: list[PageRecord] | None = None) -> int:
         """A page appeared at `path` (the watcher said so): if it is, by strong evidence (the
         same file, its `title::`), the page of a book whose page had left, follow it. Return
-        1 if the page was read."""
+        1 if the page was read. `records`: every page record (None: read when needed, so that
+        a save of the user's costs no more when syncd keeps many pages)."""
         # Waiting books are decided by looking at every page: before each sync.
-        gone = [r for r in records if r.status == "deleted"]
-        if not gone or any(r.path == path for r in records):
-            return 0
+        if records is None:
+            gone = self.state.pages("deleted")
+            if not gone or self.state.pages_at([path]):
+                return 0
+        else:
+            gone = [r for r in records if r.status == "deleted"]
+            if not gone or any(r.path == path for r in records):
+                return 0
         page = self.vault.read(self.vault.path(path))
         if page.text is None:
             return 1
         title = (page_title_of(page.text) or "").casefold() if self.fmt is LOGSEQ else None
-        siblings = self._siblings(path)
-        openings = Openings.of(records)
+        siblings: set[str] | None = None
+        openings: Openings | None = None
         for record in gone:
             if (
                 record.inode is None or page.file_id != (record.device, record.inode)
             ) and title != record.title.casefold():
                 continue  # neither the same file nor its title: not even a candidate
+            if records is None or siblings is None or openings is None:
+                records = self.state.pages() if records is None else records
+                siblings = self._siblings(path)
+                openings = Openings.of(records)
             if (
                 title
                 and title != record.title.casefold()

@@ -38,6 +38,11 @@ log = logging.getLogger("syncd.sync")
 CURSOR_OVERLAP = timedelta(minutes=1)
 # State key: "on" once a sync ran with `sync.block_ids` on (turned on: every book is fetched once).
 BLOCK_IDS = "block_ids"
+# State key: "1" once a sync ended well (cleared as the next begins). Only a sync that did not
+# (killed, or stopped by an error) can have left temporary files: the next sync looks for them
+# (in the folders of new pages and of every page), not every sync (a folder of the user's, where
+# they moved a page, holds their notes too).
+ENDED_WELL = "ended_well"
 # Books that failed before are fetched again by id, this many ids per export request.
 RETRY_IDS_PER_REQUEST = 100
 
@@ -117,15 +122,9 @@ class Run:
         since = None if full or book_ids or cursor is None or ids_now else parse_cursor(cursor)
         self.vault.check()
         if not dry_run:  # a dry run writes (and removes) nothing
-            # A crash's leftovers: in the pages folder and next to pages the user moved (where
-            # the writes a kill interrupted were going: `settle`). (Told apart by their
-            # relative, '/'-separated names: a Path per folder, not per page.)
-            layout = self.settings.layout
-            folders = {path.rpartition("/")[0] for path in self.state.page_paths("active")}
-            for folder in {*layout.new_page_folders(self.vault.subfolders(layout.pages))} | {
-                self.vault.path(folder) for folder in folders
-            }:
-                self.vault.remove_temporary_files(folder)
+            if self.state.get(ENDED_WELL) is None:
+                self._remove_temporary_files()
+            self.state.set(ENDED_WELL, None)  # until this sync ends well
             settle(self.vault, self.state, self.settings.style.page_format, self.sync_log)
             self.finder.scan()
         requests_before = self.client.requests_made
@@ -155,7 +154,22 @@ class Run:
             report.cursor = self._next_cursor(cursor)
             self.state.set("cursor", report.cursor)
             self.state.set(BLOCK_IDS, "on" if self.settings.options.block_ids else None)
+        if not dry_run:
+            self.state.set(ENDED_WELL, "1")
         return report
+
+    def _remove_temporary_files(self) -> None:
+        """A crash's leftovers: in the folders new pages go to and next to pages the user
+        moved (where the writes a kill interrupted were going: `settle`). (Told apart by their
+        relative, '/'-separated names: a Path per folder, not per page.)"""
+        layout = self.settings.layout
+        folders = {path.rpartition("/")[0] for path in self.state.page_paths("active")}
+        # (Logseq writes every new page into the pages folder: not listed for its folders.)
+        subfolders = self.vault.subfolders(layout.pages) if layout.page_format == "obsidian" else ()
+        for folder in {*layout.new_page_folders(subfolders)} | {
+            self.vault.path(folder) for folder in folders
+        }:
+            self.vault.remove_temporary_files(folder)
 
     def _fetch_again(self, touched: list[int]) -> None:
         """Fetch whole, by id, the books that failed in earlier syncs, the deleted pages to

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 import syncd.engine.lookout
+from syncd.core.records import PageRecord
+from syncd.edges.state import State
 from syncd.edges.vault import Vault
 from syncd.engine.wiring import make_syncer
 from syncd.testing.readwise_twin import ReadwiseTwin
@@ -40,6 +42,22 @@ def at(minutes: int) -> datetime:
 def story(root: Path, page_format: str, notes: int) -> dict[str, Counter[str]]:
     """The counts of each step of the story, in a vault of `notes` notes of the user's."""
     costs: dict[str, Counter[str]] = {}
+    loaded: Counter[str] = Counter()  # page records read from the state, by status asked
+    pages_of = State.pages
+
+    def counted(self: State, status: str | None = None) -> list[PageRecord]:
+        records = pages_of(self, status)
+        loaded[status or "every"] += len(records)
+        return records
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(State, "pages", counted)
+        return _story(root, page_format, notes, costs, loaded)
+
+
+def _story(
+    root: Path, page_format: str, notes: int, costs: dict[str, Counter[str]], loaded: Counter[str]
+) -> dict[str, Counter[str]]:
     with harness(root, readwise="twin", settings={"vault": {"format": page_format}}) as h:
         h.now = at(-10)
         books = [
@@ -51,7 +69,7 @@ def story(root: Path, page_format: str, notes: int) -> dict[str, Counter[str]]:
             for n in range(BOOKS)
         ]
         h.sync(at=at(0))
-        write_user_notes(h.vault, notes, under=NOTES_UNDER[page_format])
+        made = write_user_notes(h.vault, notes, under=NOTES_UNDER[page_format])
         port = CountingVault(Vault(h.vault))
         h.port = port
         pages = h.vault / PAGES[page_format]
@@ -100,9 +118,16 @@ def story(root: Path, page_format: str, notes: int) -> dict[str, Counter[str]]:
                 clock=lambda: h.now,
                 vault=port,  # type: ignore[arg-type]
             )
-            port.reset()
-            syncer.scan(only={port.relative(page[4])})
-            costs["daemon: one save reconciled"] = Counter(port.counts)
+            note = h.vault / made.notes[7]
+            note.write_text(note.read_text(encoding="utf-8") + "- more\n", encoding="utf-8")
+            for name, saved in (("a page", page[4]), ("a note of the user's", note)):
+                port.reset()
+                loaded.clear()
+                syncer.scan(only={port.relative(saved)})
+                costs[f"daemon: a save of {name} reconciled"] = Counter(port.counts)
+                # Page records read from the state: those of the path (and the deleted pages'
+                # for a path no book has), never every page's.
+                costs[f"daemon: a save of {name}, records"] = Counter(loaded)
         finally:
             state.close()
     return costs
@@ -147,6 +172,8 @@ def test_a_no_op_after_a_deletion_reads_and_lists_nothing(
         # Listed: the vault's root (is it there?) and the pages folder's subfolders (where a
         # kill may have left a temporary file), as in a vault where no page was ever deleted.
         assert costs[step]["listed"] == costs["no-op"]["listed"], (step, costs[step])
+    # Only the vault's root (is it there?): a sync that ended well left no temporary file.
+    assert costs["no-op"]["listed"] == 1, costs
 
 
 @pytest.mark.parametrize("back", ["a folder of notes", "a new folder in a new folder", "the root"])
@@ -181,3 +208,14 @@ def test_a_page_back_after_syncs_that_did_not_look_is_found(
         h.server.add_highlight(book["user_book_id"], text="Time is but the stream.", location=2)
         h.sync(at=at(5))
         assert target.read_text(encoding="utf-8").rstrip("\n").endswith("Time is but the stream.")
+
+
+@pytest.mark.parametrize("page_format", list(PAGES))
+def test_the_daemon_reconciles_a_save_without_reading_every_page_record(
+    stories: dict[tuple[str, int], dict[str, Counter[str]]], page_format: str
+) -> None:
+    costs = stories[page_format, SIZES[1]]
+    for name in ("a page", "a note of the user's"):
+        assert costs[f"daemon: a save of {name}, records"]["every"] == 0, costs
+        assert costs[f"daemon: a save of {name} reconciled"]["read"] == 1, costs
+    assert costs["daemon: a save of a page, records"]["deleted"] == 0, costs

@@ -4,7 +4,9 @@ sizes, without timing anything."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,11 @@ class CountingVault:
         found = self._vault.siblings(path)
         self.counts["listed"] += len(found)
         return found
+
+    def remove_temporary_files(self, folder: Path) -> int:
+        with suppress(OSError):  # a listing of the folder, looking for what a crash left
+            self.counts["listed"] += len(os.listdir(folder))
+        return self._vault.remove_temporary_files(folder)
 
     def subfolders(self, folder: Path) -> set[str]:
         found = self._vault.subfolders(folder)
