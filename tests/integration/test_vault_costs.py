@@ -19,10 +19,13 @@ from pathlib import Path
 import pytest
 
 import syncd.engine.lookout
+import syncd.engine.run
 from syncd.core.records import PageRecord
 from syncd.edges.state import State
 from syncd.edges.vault import Vault
 from syncd.engine.wiring import make_syncer
+from syncd.errors import SyncdError
+from syncd.testing.faults import Fault
 from syncd.testing.readwise_twin import ReadwiseTwin
 from syncd.testing.user_notes import write_user_notes
 from tests.support.counting_vault import CountingVault
@@ -219,3 +222,37 @@ def test_the_daemon_reconciles_a_save_without_reading_every_page_record(
         assert costs[f"daemon: a save of {name}, records"]["every"] == 0, costs
         assert costs[f"daemon: a save of {name} reconciled"]["read"] == 1, costs
     assert costs["daemon: a save of a page, records"]["deleted"] == 0, costs
+
+
+@pytest.mark.parametrize("how", ["an older syncd's state", "a sync that failed"])
+def test_temporary_files_are_looked_for_after_a_sync_that_did_not_end_well(
+    tmp_path: Path, how: str
+) -> None:
+    """A sync that ended well left no temporary file, so the next does not list folders for
+    them; one that did not (killed, failed, or run by an older syncd that did not say) may have,
+    so the next removes them, beside a page moved into a folder of the user's too."""
+    with harness(tmp_path, settings={"vault": {"format": "obsidian"}}) as h:
+        h.now = at(-10)
+        h.server.add_book(title="Walden", highlights=[{"text": "Simplify.", "location": 1}])
+        h.sync(at=at(0))
+        (h.vault / "reading").mkdir()
+        (h.vault / "Readwise/Books/Walden.md").rename(h.vault / "reading/Walden.md")
+        h.sync(at=at(1))
+        leftovers = [h.vault / "reading/.syncd-killed.tmp", h.vault / "Readwise/Books/.syncd-k.tmp"]
+        for leftover in leftovers:
+            leftover.write_text("half a page", encoding="utf-8")
+        state = h.state()
+        try:
+            if how == "an older syncd's state":
+                state.set(syncd.engine.run.ENDED_WELL, None)
+            else:
+                h.sync(at=at(2))  # ended well: the leftovers stay unlooked for
+                assert all(leftover.exists() for leftover in leftovers)
+                h.server.inject("export", Fault.status(403), times=1)
+        finally:
+            state.close()
+        if how == "a sync that failed":
+            with pytest.raises(SyncdError):
+                h.sync(at=at(3))
+        h.sync(at=at(4))
+        assert not any(leftover.exists() for leftover in leftovers)
