@@ -111,7 +111,7 @@ class Lookout:
         for folder, stamp in memo.folders.items():
             now = self.vault.folder_stamp(folder)
             if now is None:
-                continue  # gone (its parent changed: listed there if it came back)
+                continue  # gone (its parent changed: listed there if it comes back)
             if stamp is not None and now == stamp:
                 self._folders[folder] = stamp
                 continue
@@ -143,7 +143,8 @@ class Lookout:
         if stamp is None:
             return
         listed = self.vault.list_folder(folder)
-        if listed is None:
+        if listed is None:  # gone meanwhile, or not readable: tried again at the next search
+            self._folders[folder] = None
             return
         self.folders_listed += 1
         settled = stamp[2] < time.time_ns() - SETTLED_NS

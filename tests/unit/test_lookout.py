@@ -116,6 +116,9 @@ def test_an_unreadable_folder_is_named_once_and_the_rest_listed(
     assert {p.relative_to(vault.root).as_posix() for p in vault.pages()} == {"c/three.md"}
     warnings = [r.getMessage() for r in caplog.records if "cannot be listed" in r.getMessage()]
     assert len(warnings) == 1 and refused in warnings[0] and "Permission denied" in warnings[0]
+    # Readable again (a chmod does not change its parent's stamp): listed at the next search.
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert search(vault, state) == {"a/one.md", "a/b/two.md"}
 
 
 def test_a_symlink_loop_is_not_followed(vault: CountingVault, state: State) -> None:
