@@ -241,14 +241,14 @@ class PageFinder:
         """The watcher saw a page renamed or moved: follow it, unless it went where a book's
         page never is (a journal, a file-sync tool's copy): then it is looked for as gone."""
         self._vault_pages = None
-        for record in self.state.pages():
+        for record in self.state.pages_at([source]):
             # A waiting book's page is still where syncd left it until this move; a deleted
             # book's page that came back is looked at below, on its evidence.
-            if record.path == source and record.status != "deleted":
+            if record.status != "deleted":
                 if never_a_page(destination, self._siblings(destination), self._journals()) is None:
                     record = replace(record, path=destination)
                 self.reconcile(record)
-        self.came_back_here(destination, self.state.pages())
+        self.came_back_here(destination)
 
     def came_back_here(self, path: str, records: list[PageRecord] | None = None) -> int:
         """A page appeared at `path` (the watcher said so): if it is, by strong evidence (the

@@ -131,6 +131,17 @@ def _story(
                 # Page records read from the state: those of the path (and the deleted pages'
                 # for a path no book has), never every page's.
                 costs[f"daemon: a save of {name}, records"] = Counter(loaded)
+            for name, moved in (
+                ("a page", page[5]),
+                ("a note of the user's", h.vault / made.notes[8]),
+            ):
+                target = moved.with_name(f"Renamed {moved.name}")
+                moved.rename(target)
+                port.reset()
+                loaded.clear()
+                syncer.move(port.relative(moved), port.relative(target))
+                costs[f"daemon: a move of {name} reconciled"] = Counter(port.counts)
+                costs[f"daemon: a move of {name}, records"] = Counter(loaded)
         finally:
             state.close()
     return costs
@@ -219,8 +230,9 @@ def test_the_daemon_reconciles_a_save_without_reading_every_page_record(
 ) -> None:
     costs = stories[page_format, SIZES[1]]
     for name in ("a page", "a note of the user's"):
-        assert costs[f"daemon: a save of {name}, records"]["every"] == 0, costs
-        assert costs[f"daemon: a save of {name} reconciled"]["read"] == 1, costs
+        for change in ("save", "move"):
+            assert costs[f"daemon: a {change} of {name}, records"]["every"] == 0, costs
+            assert costs[f"daemon: a {change} of {name} reconciled"]["read"] == 1, costs
     assert costs["daemon: a save of a page, records"]["deleted"] == 0, costs
 
 

@@ -36,7 +36,7 @@ class CountingVault:
         return self._vault.read(path)
 
     def read_text(self, path: Path) -> str | None:
-        self.counts["read"] += 1
+        self.counts["settings read"] += 1  # a settings file (Obsidian's daily notes)
         return self._vault.read_text(path)
 
     def stat(self, path: Path) -> tuple[int, int] | None:
