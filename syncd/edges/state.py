@@ -235,31 +235,20 @@ class State:
 
     def pages(self, status: str | None = None) -> list[PageRecord]:
         """Every page record (only those of `status` when given), by book."""
-        rows = (
-            self._db.execute("SELECT * FROM pages ORDER BY book_id")
-            if status is None
-            else self._db.execute(
-                "SELECT * FROM pages WHERE status = ? ORDER BY book_id", (status,)
-            )
-        )
+        where, args = ("", ()) if status is None else ("WHERE status = ?", (status,))
+        rows = self._db.execute(f"SELECT * FROM pages {where} ORDER BY book_id", args)
         return [PageRecord(*row) for row in rows]
 
     def pages_at(self, paths: Collection[str]) -> list[PageRecord]:
-        """The page records at `paths` (by book): a few, without reading every record."""
-        found: list[PageRecord] = []
-        wanted = sorted(paths)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            query = f"SELECT * FROM pages WHERE path IN ({marks})"
-            found += [PageRecord(*row) for row in self._db.execute(query, chunk)]
-        return sorted(found, key=lambda record: record.book_id)
+        """The page records at `paths` (a few hundred at most), by book."""
+        query = f"SELECT * FROM pages WHERE path IN ({', '.join('?' * len(paths))})"
+        rows = self._db.execute(query + " ORDER BY book_id", tuple(paths))
+        return [PageRecord(*row) for row in rows]
 
     def page_paths(self, status: str) -> list[str]:
         """The paths of the page records of `status` (no records made: cheap for 10,000)."""
-        return [
-            row[0] for row in self._db.execute("SELECT path FROM pages WHERE status = ?", (status,))
-        ]
+        rows = self._db.execute("SELECT path FROM pages WHERE status = ?", (status,))
+        return [row[0] for row in rows]
 
     def put_page(self, page: PageRecord) -> None:
         self._db.execute(
@@ -396,8 +385,7 @@ class State:
         for status, n in self._db.execute("SELECT status, count(*) FROM pages GROUP BY status"):
             counts["books"] += n
             counts["pages" if status != "deleted" else "deleted_pages"] += n
-        for status in HIGHLIGHT_STATUSES:
-            counts[status] = 0
+        counts.update(dict.fromkeys(HIGHLIGHT_STATUSES, 0))
         for status, n in self._db.execute(
             "SELECT status, count(*) FROM highlights GROUP BY status"
         ):

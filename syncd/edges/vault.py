@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX, is_page
-from syncd.edges import atomic
+from syncd.edges import atomic, folders
 from syncd.edges.atomic import PageChanged, file_identity
+from syncd.edges.folders import FolderStamp
 from syncd.errors import VaultError
 
 log = logging.getLogger("syncd.vault")
@@ -65,11 +66,6 @@ def folder_problem(folder: Path) -> str | None:
         os.unlink(probe)
     os.close(fd)
     return None
-
-
-# A folder's device, inode, mtime and ctime (ns): a name added, removed or renamed in it changes
-# them (see `Vault.folder_stamp`).
-FolderStamp = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -274,54 +270,12 @@ class Vault:
         return {p.name for p in folder.glob("*/")}
 
     def folder_stamp(self, relative: str) -> FolderStamp | None:
-        """The device, inode, mtime and ctime of the folder at `relative` ("": the vault's
-        root), which change whenever a name in it is added, removed or renamed; None when there
-        is no folder there (a link to one included)."""
-        try:
-            found = os.lstat(os.path.join(self._root_text, relative))
-        except OSError:
-            return None
-        if not stat.S_ISDIR(found.st_mode):
-            return None
-        return found.st_dev, found.st_ino, found.st_mtime_ns, found.st_ctime_ns
+        """See `syncd.edges.folders.folder_stamp` ("": the vault's root)."""
+        return folders.folder_stamp(os.path.join(self._root_text, relative))
 
     def list_folder(self, relative: str) -> tuple[list[str], dict[str, int]] | None:
-        """The names in the folder at `relative` ("": the vault's root): its folders that can
-        hold pages (neither hidden, nor `node_modules`, nor links) and its files (links too,
-        as a walk of the vault lists them), each with the inode number the listing gives
-        (not a stat; 0 for a link; on some file systems not the file's). None when it
-        cannot be listed (gone, or not readable): a warning names it once per process."""
-        folders: list[str] = []
-        files: dict[str, int] = {}
-        path = os.path.join(self._root_text, relative)
-        try:
-            with os.scandir(path) as entries:
-                for entry in entries:
-                    try:
-                        is_folder = entry.is_dir()
-                        if is_folder and entry.is_symlink():
-                            continue  # never followed: a loop, or a folder out of the vault
-                    except OSError:
-                        continue
-                    if not is_folder:  # a link's number is its own: 0, not known
-                        files[entry.name] = 0 if entry.is_symlink() else entry.inode()
-                    elif not entry.name.startswith(".") and entry.name != "node_modules":
-                        folders.append(entry.name)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except OSError as error:
-            self._warn_unlisted(path, error)
-            return None
-        return folders, files
-
-    def _warn_unlisted(self, path: str, error: OSError) -> None:
-        if path not in self._unlisted:
-            self._unlisted.add(path)
-            log.warning(
-                "folder %s cannot be listed (%s): pages in it are not looked at",
-                path,
-                error.strerror or error,
-            )
+        """See `syncd.edges.folders.list_folder` ("": the vault's root)."""
+        return folders.list_folder(os.path.join(self._root_text, relative), self._unlisted)
 
     def drafts(self) -> Drafts:
         """A batch of new pages to write (see `Drafts`)."""
@@ -333,7 +287,7 @@ class Vault:
 
         def unlisted(error: OSError) -> None:
             if error.filename is not None and error.filename != self._root_text:
-                self._warn_unlisted(str(error.filename), error)
+                folders.warn_unlisted(str(error.filename), error, self._unlisted)
 
         for folder, dirs, files in os.walk(self.root, onerror=unlisted):
             dirs[:] = [d for d in dirs if not d.startswith(".")]

@@ -33,7 +33,7 @@ from syncd.core.render import LOGSEQ, PageFormat
 from syncd.edges.state import State
 from syncd.edges.vault import PageFile
 from syncd.engine.layout import Layout
-from syncd.engine.lookout import Lookout, digest
+from syncd.engine.lookout import look_for_returned
 from syncd.engine.ports import VaultPort
 from syncd.errors import VaultError
 
@@ -77,7 +77,8 @@ class PageFinder:
         self.forget_listing()  # a page moved since the list was made must be found
         looked = 0
         # The daemon's few paths: their records only (not every page's, for every save).
-        records = self.state.pages() if only is None else self.state.pages_at(only)
+        few = only is not None and len(only) <= 500
+        records = self.state.pages_at(only) if few and only is not None else self.state.pages()
         unread = []  # pages an older syncd recorded, their opening not known yet: read once
         for record in records:
             if only is not None and record.path not in only:
@@ -113,35 +114,8 @@ class PageFinder:
 
     def _look_for_returned(self, records: list[PageRecord]) -> int:
         """Find the pages of deleted books that came back elsewhere in the vault while syncd
-        did not watch (moved out of the vault and back under another name or folder): a page
-        no book has, of the file identity syncd recorded for a deleted book's page, is looked
-        at as a page that appeared there (strong evidence only). Only when some deleted book
-        has a recorded identity, and only where the vault changed since the last search (see
-        `syncd.engine.lookout`): the pages there are listed and their identities read (no page
-        is read unless its identity matches). Return pages read."""
-        gone = frozenset(
-            (r.device, r.inode)
-            for r in records
-            if r.status == "deleted" and r.inode is not None and r.device is not None
-        )
-        if not gone:
-            return 0
-        known = {record.path for record in records}
-        key = digest(known)
-        lookout = Lookout(self.vault, self.state)
-        looked = 0
-        inodes = {inode for _, inode in gone}
-        for relative, inode in lookout.pages(gone, key):
-            if relative in known or (inode is not None and inode not in inodes):
-                continue
-            if self.vault.file_id(self.vault.path(relative)) in gone:
-                looked += self.came_back_here(relative, records)
-                records = self.state.pages()
-        if looked and {r.path for r in records} != known:
-            Lookout.forget(self.state)  # a page followed: the next search lists the vault
-        else:
-            lookout.remember(gone, key)
-        return looked
+        did not watch (see `syncd.engine.lookout.look_for_returned`). Return pages read."""
+        return look_for_returned(self.vault, self.state, records, self.came_back_here)
 
     def look_for_waiting(self) -> None:
         """Look again for the page of every book that waits (the vault is walked once, and

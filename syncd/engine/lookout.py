@@ -22,12 +22,13 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
 from syncd.core.page_files import is_page
+from syncd.core.records import PageRecord
+from syncd.edges.folders import FolderStamp
 from syncd.edges.state import State
-from syncd.edges.vault import FolderStamp
 from syncd.engine.ports import VaultPort
 
 log = logging.getLogger("syncd.sync")
@@ -163,3 +164,41 @@ class Lookout:
             below = prefix + name
             if below not in known:
                 yield from self._walk(below)
+
+
+def look_for_returned(
+    vault: VaultPort,
+    state: State,
+    records: list[PageRecord],
+    came_back_here: Callable[[str, list[PageRecord]], int],
+) -> int:
+    """Find the pages of deleted books that came back elsewhere in the vault while syncd did
+    not watch (moved out of the vault and back under another name or folder): a page no book
+    has, of the file identity syncd recorded for a deleted book's page, is looked at as a page
+    that appeared there (`came_back_here`: strong evidence only). Only when some deleted book
+    has a recorded identity, and only where the vault changed since the last search: the pages
+    there are listed and their identities read (no page is read unless its identity matches).
+    Return pages read."""
+    gone = frozenset(
+        (r.device, r.inode)
+        for r in records
+        if r.status == "deleted" and r.inode is not None and r.device is not None
+    )
+    if not gone:
+        return 0
+    known = {record.path for record in records}
+    key = digest(known)
+    lookout = Lookout(vault, state)
+    looked = 0
+    inodes = {inode for _, inode in gone}
+    for relative, inode in lookout.pages(gone, key):
+        if relative in known or (inode is not None and inode not in inodes):
+            continue
+        if vault.file_id(vault.path(relative)) in gone:
+            looked += came_back_here(relative, records)
+            records = state.pages()
+    if looked and {r.path for r in records} != known:
+        Lookout.forget(state)  # a page followed: the next search lists the vault
+    else:
+        lookout.remember(gone, key)
+    return looked

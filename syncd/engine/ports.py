@@ -12,8 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from syncd.edges.folders import FolderStamp
 from syncd.edges.readwise import ExportPage
-from syncd.edges.vault import Draft, FolderStamp, PageFile
+from syncd.edges.vault import Draft, PageFile
 
 
 class ReadwisePort(Protocol):

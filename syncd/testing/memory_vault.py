@@ -18,7 +18,8 @@ from pathlib import Path, PurePosixPath
 
 from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX, is_page
 from syncd.edges.atomic import PageChanged
-from syncd.edges.vault import Draft, FolderStamp, PageFile
+from syncd.edges.folders import FolderStamp
+from syncd.edges.vault import Draft, PageFile
 from syncd.errors import VaultError
 
 DEVICE = 1

@@ -10,7 +10,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from syncd.edges.vault import FolderStamp, PageFile, Vault
+from syncd.edges.folders import FolderStamp
+from syncd.edges.vault import PageFile, Vault
 
 
 class CountingVault:
