@@ -130,3 +130,21 @@ def test_a_symlink_loop_is_not_followed(vault: CountingVault, state: State) -> N
         "a/b/two.md",
         "c/three.md",
     }
+
+
+def test_attachments_by_the_thousand_are_listed_never_stated(
+    vault: CountingVault, state: State
+) -> None:
+    """50,000 attachments in one folder (issue 20, bad input), here 3,000: only `.md` files can
+    be pages, and a page's identity comes from its listing: the search stats folders only (and
+    one page a folder, to trust the listing's numbers)."""
+    for n in range(3000):
+        (vault.root / "c" / f"Pasted image {n}.png").write_bytes(b"png")
+    settle(vault.root)
+    vault.reset()
+    assert search(vault, state) == {"a/one.md", "a/b/two.md", "c/three.md"}
+    assert vault.counts["stat"] <= 4 + 3, vault.counts  # 4 folders, a page in each of 3
+    (vault.root / "c" / "Pasted image 3000.png").write_bytes(b"png")
+    vault.reset()
+    assert search(vault, state) == {"c/three.md"}
+    assert vault.counts["stat"] <= 4 + 1, vault.counts
