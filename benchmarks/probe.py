@@ -10,9 +10,12 @@ the time inside the process. With `--watch-opens`, an audit hook on `open` recor
 file under that folder the process opened for reading.
 
 `latency` runs `syncd.commands.daemon.Daemon` (as `syncd run` builds it, debounce included) over the
-vault, waits for its sync on start, then `--saves` times appends a line to a page as an editor
+vault, notes how long it took to start watching (its readiness) and, once its sync on start is
+done, its resident memory (idle), then `--saves` times appends a line to a page as an editor
 saves it and measures how long until the daemon has reconciled the change (its `after_changes`
-hook). The pages are taken in turn from the vault's pages folder, a different one each save.
+hook). The pages are taken in turn from the vault's pages folder (`--pages-folder`), a different
+one each save. The probe runs as a script too (`python benchmarks/probe.py`), so that the syncd it
+measures can be another release's, on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -42,6 +45,15 @@ def _figures(started: float) -> dict[str, float]:
         "peak_mib": peak_kib / 1024,
         "ru_maxrss_mib": usage.ru_maxrss / 1024,
     }
+
+
+def _status_mib(key: str) -> float:
+    """A figure of /proc/self/status (VmRSS, VmHWM), in MiB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _watch_opens(folder: Path) -> list[str]:
@@ -106,12 +118,23 @@ def run_latency(args: argparse.Namespace) -> int:
     )
     import threading
 
+    watching: queue.SimpleQueue[float] = queue.SimpleQueue()
+    ready = daemon._notifier.ready
+
+    def told_ready(status: str | None = None) -> object:
+        watching.put(time.perf_counter())
+        return ready(status)
+
+    daemon._notifier.ready = told_ready  # type: ignore[method-assign]
     thread = threading.Thread(target=daemon.run, name="daemon", daemon=True)
+    started = time.perf_counter()
     thread.start()
+    watching_s = watching.get(timeout=600) - started
     if config.sync.on_start:
-        synced.get(timeout=120)
+        synced.get(timeout=600)
     time.sleep(1.0)  # let the watcher settle
-    pages = sorted(p for p in (config.vault.path / "pages").glob("*.md"))
+    idle_mib = _status_mib("VmRSS")
+    pages = sorted(p for p in (config.vault.path / args.pages_folder).glob("*.md"))
     delays: list[float] = []
     missed = 0
     for i in range(args.saves):
@@ -135,7 +158,15 @@ def run_latency(args: argparse.Namespace) -> int:
     thread.join(30)
     state.close()
     Path(args.out).write_text(
-        json.dumps({"delays": delays, "missed": missed, "debounce_s": daemon._debounce}),
+        json.dumps(
+            {
+                "delays": delays,
+                "missed": missed,
+                "debounce_s": daemon._debounce,
+                "watching_s": watching_s,
+                "idle_mib": idle_mib,
+            }
+        ),
         encoding="utf-8",
     )
     return 0
@@ -153,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--watch-opens", metavar="FOLDER")
     parser.add_argument("--config")
     parser.add_argument("--saves", type=int, default=20)
+    parser.add_argument("--pages-folder", default="pages", help="relative to the vault")
     args = parser.parse_args(argv)
     if args.mode == "sync":
         return run_sync(args, rest)

@@ -1,7 +1,11 @@
-"""The figures of SPEC §9, against the targets, in one table.
+"""The benchmarks: issue 20's targets (`benchmarks.realvault`, the default), or with `--spec9` the
+figures of SPEC §9, against the targets, in one table.
 
-    python -m benchmarks.run [--books 10000] [--highlights N] [--sizes 1000,3000,10000]
+    python -m benchmarks.run [--scale small|full] [--previous db499a2|none] [--dir DIR] [--keep]
+    python -m benchmarks.run --spec9 [--books 10000] [--highlights N] [--sizes 1000,3000,10000]
                              [--seed 0] [--saves 20] [--repeat 3] [--dir DIR] [--keep]
+
+With `--spec9`:
 
 How each figure is taken (every syncd process is a fresh `python -m benchmarks.probe`, see there):
 
@@ -304,7 +308,7 @@ def mb(mib: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.run", description="SPEC §9: syncd's figures against its targets"
+        prog="python -m benchmarks.run", description="syncd's figures against its targets"
     )
     parser.add_argument("--books", type=int, default=10_000)
     parser.add_argument(
@@ -328,7 +332,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--dir", help="where to make the temporary vaults (default: $TMPDIR)")
     parser.add_argument("--keep", action="store_true", help="keep the vaults afterwards")
+    parser.add_argument(
+        "--spec9",
+        action="store_true",
+        help="the earlier table of SPEC §9 (below) instead of issue 20's targets",
+    )
+    parser.add_argument(
+        "--scale",
+        choices=("small", "full"),
+        default="small",
+        help="issue 20's targets: 1,000 books and 10,000 notes of the user's (small), or "
+        "10,000 books and 100,000 notes (full)",
+    )
+    parser.add_argument(
+        "--previous",
+        default="db499a2",
+        help="the release measured beside this code in the same run (a git revision; none: none)",
+    )
     args = parser.parse_args(argv)
+    if not args.spec9:
+        from benchmarks.realvault import run
+
+        previous = None if args.previous == "none" else args.previous
+        return run(args.scale, previous, args.dir, args.keep)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
     root = Path(tempfile.mkdtemp(prefix="syncd-bench-", dir=args.dir))

@@ -13,7 +13,7 @@ the same behaviour. This module sits below the edges and the engine: it imports 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,6 +57,11 @@ class PageFile:
     mtime_ns: int | None = None
     file_id: tuple[int, int] | None = None  # device and inode: kept by a rename or a move
     form: Form = PLAIN  # the file's line endings and byte-order mark (`text` has neither)
+
+
+# A folder's device, inode, mtime and ctime (ns): a name added, removed or renamed in it changes
+# them (a file's text written in place does not).
+FolderStamp = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,10 @@ class VaultPort(Protocol):
 
     def pages(self) -> list[Path]: ...
 
+    def folder_stamp(self, relative: str) -> FolderStamp | None: ...
+
+    def list_folder(self, relative: str) -> tuple[list[str], dict[str, int]] | None: ...
+
     def remove_temporary_files(self, folder: Path) -> int: ...
 
 
@@ -164,6 +173,8 @@ class StatePort(Protocol):
     def page(self, book_id: int) -> PageRecord | None: ...
 
     def pages(self, status: PageStatus | None = None) -> list[PageRecord]: ...
+
+    def pages_at(self, paths: Collection[str]) -> list[PageRecord]: ...
 
     def page_paths(self, status: PageStatus) -> list[str]: ...
 

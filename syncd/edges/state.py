@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import astuple
 from pathlib import Path
@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS highlights (
     status TEXT NOT NULL             -- see HIGHLIGHT_STATUSES
 );
 CREATE INDEX IF NOT EXISTS highlights_by_book ON highlights (book_id);
+CREATE INDEX IF NOT EXISTS pages_by_path ON pages (path);
 CREATE TABLE IF NOT EXISTS book_problems (
     book_id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,              -- see PROBLEM_KINDS
@@ -228,19 +229,20 @@ class State:
 
     def pages(self, status: PageStatus | None = None) -> list[PageRecord]:
         """Every page record (only those of `status` when given), by book."""
-        rows = (
-            self._db.execute("SELECT * FROM pages ORDER BY book_id")
-            if status is None
-            else self._db.execute(
-                "SELECT * FROM pages WHERE status = ? ORDER BY book_id", (str(status),)
-            )
-        )
+        where, args = ("", ()) if status is None else ("WHERE status = ?", (str(status),))
+        rows = self._db.execute(f"SELECT * FROM pages {where} ORDER BY book_id", args)
+        return [_page(*row) for row in rows]
+
+    def pages_at(self, paths: Collection[str]) -> list[PageRecord]:
+        """The page records at `paths` (a few hundred at most), by book."""
+        query = f"SELECT * FROM pages WHERE path IN ({', '.join('?' * len(paths))})"
+        rows = self._db.execute(query + " ORDER BY book_id", tuple(paths))
         return [_page(*row) for row in rows]
 
     def page_paths(self, status: PageStatus) -> list[str]:
         """The paths of the page records of `status` (no records made: cheap for 10,000)."""
-        query = "SELECT path FROM pages WHERE status = ?"
-        return [row[0] for row in self._db.execute(query, (str(status),))]
+        rows = self._db.execute("SELECT path FROM pages WHERE status = ?", (str(status),))
+        return [row[0] for row in rows]
 
     def put_page(self, page: PageRecord) -> None:
         self._db.execute(
@@ -377,8 +379,7 @@ class State:
         for status, n in self._db.execute("SELECT status, count(*) FROM pages GROUP BY status"):
             counts["books"] += n
             counts["pages" if status != PageStatus.DELETED else "deleted_pages"] += n
-        for status in HIGHLIGHT_STATUSES:
-            counts[status] = 0
+        counts.update(dict.fromkeys(HIGHLIGHT_STATUSES, 0))
         for status, n in self._db.execute(
             "SELECT status, count(*) FROM highlights GROUP BY status"
         ):

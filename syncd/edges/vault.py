@@ -25,10 +25,10 @@ from pathlib import Path
 
 from syncd.core.line_endings import PLAIN, join, split
 from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX, is_page
-from syncd.edges import atomic, file_checks
+from syncd.edges import atomic, file_checks, folders
 from syncd.edges.atomic import PageChanged, file_identity
 from syncd.errors import VaultError
-from syncd.ports import Draft, PageFile
+from syncd.ports import Draft, FolderStamp, PageFile
 
 log = logging.getLogger("syncd.vault")
 WRITE_ATTEMPTS = 5  # times syncd puts back what was written into a page it replaced
@@ -79,6 +79,7 @@ class Vault:
         # Folders found inside the vault, by (device, inode): the same folder need not have
         # every link on its path resolved again for each page written into it.
         self._checked: dict[Path, tuple[int, int]] = {}
+        self._unlisted: set[str] = set()  # folders that could not be listed: warned about once
 
     def check(self) -> None:
         """Raise VaultError, naming the folder, what is wrong and where its path came from, if
@@ -290,6 +291,14 @@ class Vault:
         """The names of the folders in `folder`."""
         return {p.name for p in folder.glob("*/")}
 
+    def folder_stamp(self, relative: str) -> FolderStamp | None:
+        """See `syncd.edges.folders.folder_stamp` ("": the vault's root)."""
+        return folders.folder_stamp(os.path.join(self._root_text, relative))
+
+    def list_folder(self, relative: str) -> tuple[list[str], dict[str, int]] | None:
+        """See `syncd.edges.folders.list_folder` ("": the vault's root)."""
+        return folders.list_folder(os.path.join(self._root_text, relative), self._unlisted)
+
     def drafts(self) -> Drafts:
         """A batch of new pages to write (see `Drafts`)."""
         return Drafts(self)
@@ -297,7 +306,12 @@ class Vault:
     def pages(self) -> list[Path]:
         """Every file in the vault that can be a page (see `is_page`)."""
         found = []
-        for folder, dirs, files in os.walk(self.root):
+
+        def unlisted(error: OSError) -> None:
+            if error.filename is not None and error.filename != self._root_text:
+                folders.warn_unlisted(str(error.filename), error, self._unlisted)
+
+        for folder, dirs, files in os.walk(self.root, onerror=unlisted):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             found += [path for name in files if is_page(self.relative(path := Path(folder, name)))]
         return found

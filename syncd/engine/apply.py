@@ -36,6 +36,11 @@ BATCH_PAGES = 500
 BATCH_BYTES = 8 << 20
 # State key: "on" once a sync ran with `sync.block_ids` on (turned on: every book is fetched once).
 BLOCK_IDS = "block_ids"
+# State key: "1" once a sync ended well (cleared as the next begins). Only a sync that did not
+# (killed, or stopped by an error) can have left temporary files: the next sync looks for them
+# (in the folders of new pages and of every page), not every sync (a folder of the user's, where
+# they moved a page, holds their notes too).
+ENDED_WELL = "ended_well"
 
 
 class Applier(Protocol):
@@ -69,6 +74,9 @@ class Applier(Protocol):
 
     def finish(self, cursor: str | None, block_ids: bool) -> None:
         """Remember where the next sync starts."""
+
+    def ended_well(self) -> None:
+        """Remember that the sync ended well (the next need not look for a crash's leftovers)."""
 
 
 @dataclass
@@ -108,18 +116,25 @@ class PlanApplier:
         self._new: list[_NewPage] = []
 
     def prepare(self) -> None:
-        # A crash's leftovers: in the pages folder and next to pages the user moved (where the
-        # writes a kill interrupted were going: `settle`). (Told apart by their relative,
-        # '/'-separated names: a Path per folder, not per page.)
-        layout = self.settings.layout
-        folders = {path.rpartition("/")[0] for path in self.state.page_paths(PageStatus.ACTIVE)}
-        for folder in {*layout.new_page_folders(self.vault.subfolders(layout.pages))} | {
-            self.vault.path(folder) for folder in folders
-        }:
-            self.vault.remove_temporary_files(folder)
+        if self.state.get(ENDED_WELL) is None:
+            self._remove_temporary_files()
+        self.state.set(ENDED_WELL, None)  # until this sync ends well
         settle(self.vault, self.state, self.settings.style.page_format, self.sync_log)
         self.finder.scan()
         self.finder.look_for_waiting()
+
+    def _remove_temporary_files(self) -> None:
+        """A crash's leftovers: in the folders new pages go to and next to pages the user
+        moved (where the writes a kill interrupted were going: `settle`). (Told apart by their
+        relative, '/'-separated names: a Path per folder, not per page.)"""
+        layout = self.settings.layout
+        folders = {path.rpartition("/")[0] for path in self.state.page_paths(PageStatus.ACTIVE)}
+        # (Logseq writes every new page into the pages folder: not listed for its folders.)
+        subfolders = self.vault.subfolders(layout.pages) if layout.page_format == "obsidian" else ()
+        for folder in {*layout.new_page_folders(subfolders)} | {
+            self.vault.path(folder) for folder in folders
+        }:
+            self.vault.remove_temporary_files(folder)
 
     def look(self, record: PageRecord) -> PageRecord:
         self.finder.reconcile(record)
@@ -302,3 +317,6 @@ class PlanApplier:
     def finish(self, cursor: str | None, block_ids: bool) -> None:
         self.state.set("cursor", cursor)
         self.state.set(BLOCK_IDS, "on" if block_ids else None)
+
+    def ended_well(self) -> None:
+        self.state.set(ENDED_WELL, "1")

@@ -90,3 +90,6 @@ class PlanPrinter:
 
     def finish(self, cursor: str | None, block_ids: bool) -> None:
         """Nothing is remembered: the next sync starts where this one did."""
+
+    def ended_well(self) -> None:
+        """Nothing is remembered."""

@@ -33,6 +33,7 @@ from syncd.core.plan import observe_page, page_title_of
 from syncd.core.records import BookProblem, PageRecord, PageStatus
 from syncd.core.render import LOGSEQ, PageFormat
 from syncd.engine.layout import Layout
+from syncd.engine.lookout import look_for_returned
 from syncd.errors import VaultError
 from syncd.ports import PageFile, StatePort, VaultPort
 
@@ -75,7 +76,9 @@ class PageFinder:
         self.check_root()
         self.forget_listing()  # a page moved since the list was made must be found
         looked = 0
-        records = self.state.pages()
+        # The daemon's few paths: their records only (not every page's, for every save).
+        few = only is not None and len(only) <= 500
+        records = self.state.pages_at(only) if few and only is not None else self.state.pages()
         unread = []  # pages an older syncd recorded, their opening not known yet: read once
         for record in records:
             if only is not None and record.path not in only:
@@ -103,33 +106,16 @@ class PageFinder:
         if only is not None:
             known = {record.path for record in records}
             for path in sorted(only - known):
-                looked += self.came_back_here(path, records)
+                looked += self.came_back_here(path)
         else:
-            looked += self._look_for_returned(records)
+            # As the pages just looked at left them: a page seen deleted is looked for now.
+            looked += self._look_for_returned(self.state.pages() if looked else records)
         return looked
 
     def _look_for_returned(self, records: list[PageRecord]) -> int:
         """Find the pages of deleted books that came back elsewhere in the vault while syncd
-        did not watch (moved out of the vault and back under another name or folder): a page
-        no book has, of the file identity syncd recorded for a deleted book's page, is looked
-        at as a page that appeared there (strong evidence only). The vault is listed and its
-        pages' identities read (no page is read unless its identity matches), and only when
-        some deleted book has a recorded identity. Return pages read."""
-        gone = {
-            (r.device, r.inode)
-            for r in records
-            if r.status == PageStatus.DELETED and r.inode is not None
-        }
-        if not gone:
-            return 0
-        known = {record.path for record in records}
-        looked = 0
-        for path in self._all_pages():
-            relative = self.vault.relative(path)
-            if relative not in known and self.vault.file_id(path) in gone:
-                looked += self.came_back_here(relative, records)
-                records = self.state.pages()
-        return looked
+        did not watch (see `syncd.engine.lookout.look_for_returned`). Return pages read."""
+        return look_for_returned(self.vault, self.state, records, self.came_back_here)
 
     def look_for_waiting(self) -> None:
         """Look again for the page of every book that waits (the vault is walked once, and
@@ -246,34 +232,44 @@ class PageFinder:
         """The watcher saw a page renamed or moved: follow it, unless it went where a book's
         page never is (a journal, a file-sync tool's copy): then it is looked for as gone."""
         self._vault_pages = None
-        for record in self.state.pages():
+        for record in self.state.pages_at([source]):
             # A waiting book's page is still where syncd left it until this move; a deleted
             # book's page that came back is looked at below, on its evidence.
-            if record.path == source and record.status != PageStatus.DELETED:
+            if record.status != PageStatus.DELETED:
                 if never_a_page(destination, self._siblings(destination), self._journals()) is None:
                     record = replace(record, path=destination)
                 self.reconcile(record)
-        self.came_back_here(destination, self.state.pages())
+        self.came_back_here(destination)
 
-    def came_back_here(self, path: str, records: list[PageRecord]) -> int:
+    def came_back_here(self, path: str, records: list[PageRecord] | None = None) -> int:
         """A page appeared at `path` (the watcher said so): if it is, by strong evidence (the
         same file, its `title::`), the page of a book whose page had left, follow it. Return
-        1 if the page was read."""
+        1 if the page was read. `records`: every page record (None: read when needed, so that
+        a save of the user's costs no more when syncd keeps many pages)."""
         # Waiting books are decided by looking at every page: before each sync.
-        gone = [r for r in records if r.status == PageStatus.DELETED]
-        if not gone or any(r.path == path for r in records):
-            return 0
+        if records is None:
+            gone = self.state.pages(PageStatus.DELETED)
+            if not gone or self.state.pages_at([path]):
+                return 0
+        else:
+            gone = [r for r in records if r.status == PageStatus.DELETED]
+            if not gone or any(r.path == path for r in records):
+                return 0
         page = self.vault.read(self.vault.path(path))
         if page.text is None:
             return 1
         title = (page_title_of(page.text) or "").casefold() if self.fmt is LOGSEQ else None
-        siblings = self._siblings(path)
-        openings = Openings.of(records)
+        siblings: set[str] | None = None
+        openings: Openings | None = None
         for record in gone:
             if (
                 record.inode is None or page.file_id != (record.device, record.inode)
             ) and title != record.title.casefold():
                 continue  # neither the same file nor its title: not even a candidate
+            if records is None or siblings is None or openings is None:
+                records = self.state.pages() if records is None else records
+                siblings = self._siblings(path)
+                openings = Openings.of(records)
             if (
                 title
                 and title != record.title.casefold()

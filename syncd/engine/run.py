@@ -159,6 +159,7 @@ class Run:
         if not book_ids:  # failed books are remembered and fetched again
             report.cursor = self._next_cursor(cursor)
             self.applier.finish(report.cursor, self.settings.options.block_ids)
+        self.applier.ended_well()
         return report
 
     def _fetch_again(self, touched: list[int]) -> None:

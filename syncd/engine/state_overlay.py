@@ -9,7 +9,7 @@ written: the dry run decides what the sync would, and nothing of it stays.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -99,6 +99,12 @@ class StateOverlay:
         pages = {p.book_id: p for p in self.base.pages() if p.book_id not in changed}
         pages.update({book_id: p for book_id, p in changed.items() if p is not GONE})
         return [p for _, p in sorted(pages.items()) if status is None or p.status == status]
+
+    def pages_at(self, paths: Collection[str]) -> list[PageRecord]:
+        if not self._changes.pages:
+            return self.base.pages_at(paths)
+        wanted = set(paths)
+        return [page for page in self.pages() if page.path in wanted]
 
     def page_paths(self, status: PageStatus) -> list[str]:
         if not self._changes.pages:

@@ -5,7 +5,7 @@ suite (`tests/contract/test_state_contract.py`) holds them to the same behaviour
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -70,6 +70,10 @@ class MemoryState:
             for _, page in sorted(self._pages.items())
             if status is None or page.status == status
         ]
+
+    def pages_at(self, paths: Collection[str]) -> list[PageRecord]:
+        wanted = set(paths)
+        return [page for _, page in sorted(self._pages.items()) if page.path in wanted]
 
     def page_paths(self, status: PageStatus) -> list[str]:
         return [page.path for page in self._pages.values() if page.status == status]

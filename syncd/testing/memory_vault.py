@@ -21,7 +21,7 @@ from syncd.core.page_files import TEMP_PREFIX, TEMP_SUFFIX, is_page
 from syncd.edges.atomic import PageChanged
 from syncd.edges.file_checks import mixed_endings
 from syncd.errors import VaultError
-from syncd.ports import Draft, PageFile
+from syncd.ports import Draft, FolderStamp, PageFile
 
 DEVICE = 1
 
@@ -157,6 +157,32 @@ class MemoryVault:
 
     def drafts(self) -> MemoryDrafts:
         return MemoryDrafts(self)
+
+    def folder_stamp(self, relative: str) -> FolderStamp | None:
+        # What a folder's mtime and ctime stand for: the names in it and the files they lead to.
+        folder = self.path(relative) if relative else self.root
+        if folder not in self.folders:
+            return None
+        entries = sorted(
+            (path.name, file.inode) for path, file in self.files.items() if path.parent == folder
+        )
+        entries += sorted((path.name, 0) for path in self.folders if path.parent == folder)
+        return DEVICE, hash(folder), 0, hash(tuple(entries))
+
+    def list_folder(self, relative: str) -> tuple[list[str], dict[str, int]] | None:
+        folder = self.path(relative) if relative else self.root
+        if folder not in self.folders:
+            return None
+        folders = [
+            path.name
+            for path in self.folders
+            if path.parent == folder
+            and path != self.root
+            and not path.name.startswith(".")
+            and path.name != "node_modules"
+        ]
+        files = {p.name: file.inode for p, file in sorted(self.files.items()) if p.parent == folder}
+        return sorted(folders), files
 
     def pages(self) -> list[Path]:
         return [path for path in self.files if is_page(self.relative(path))]

@@ -219,6 +219,14 @@ def test_a_page_s_status_reads_back_as_a_page_status(state: StatePort) -> None:
     assert state.page_paths(PageStatus.DELETED) == ["pages/B1.md"]
 
 
+def test_pages_at_are_the_records_at_those_paths(state: StatePort) -> None:
+    state.put_page(page(2))
+    state.put_page(page(1, path="pages/Shared.md"))
+    state.put_page(page(3, path="pages/Shared.md", status=PageStatus.DELETED))
+    assert [p.book_id for p in state.pages_at(["pages/Shared.md", "pages/B2.md"])] == [1, 2, 3]
+    assert state.pages_at(["pages/None.md"]) == []
+
+
 def test_entries_are_the_keys_under_a_prefix(state: StatePort) -> None:
     state.set("full_text:a", "1")
     state.set("full_text:b", "2")

@@ -26,6 +26,7 @@ class User(Protocol):
     def put(self, relative: str, text: str) -> None: ...
     def rename(self, source: str, destination: str) -> None: ...
     def remove(self, relative: str) -> None: ...
+    def wait(self, folder: str) -> None: ...
 
 
 class DiskUser:
@@ -47,6 +48,11 @@ class DiskUser:
     def remove(self, relative: str) -> None:
         self.vault.path(relative).unlink()
 
+    def wait(self, folder: str) -> None:
+        """Time passes: the folder's last change is long past (a change within one tick of
+        the file system's clock would not show in its mtime; see syncd.engine.lookout)."""
+        os.utime(self.vault.path(folder), ns=(10**18, 10**18))
+
 
 class MemoryUser:
     def __init__(self) -> None:
@@ -60,6 +66,9 @@ class MemoryUser:
 
     def remove(self, relative: str) -> None:
         self.vault.remove(relative)
+
+    def wait(self, folder: str) -> None:
+        pass
 
 
 @pytest.fixture(params=["disk", "memory"])
@@ -215,3 +224,38 @@ def test_a_page_with_mixed_line_endings_is_read_but_never_written(user: User) ->
     with pytest.raises(VaultError, match="mixed line endings"):
         user.vault.write(page.path, "- one\n- two\n- three\n- four", page.text)
     assert user.vault.read(page.path).text == "- one\n- two\n- three"
+
+
+def test_stamps_say_which_changes_show(user: User) -> None:
+    user.put("notes/A.md", "one")
+    user.put("notes/sub/B.md", "two")
+    seen = []
+    for name, change, shows in (
+        ("edited in place", lambda: user.put("notes/A.md", "one, edited"), False),
+        ("a file below edited", lambda: user.put("notes/sub/B.md", "two, edited"), False),
+        ("a file made", lambda: user.put("notes/C.md", "new"), True),
+        ("a file renamed", lambda: user.rename("notes/C.md", "notes/D.md"), True),
+        ("a file moved out", lambda: user.rename("notes/D.md", "other/D.md"), True),
+        ("a file removed", lambda: user.remove("notes/A.md"), True),
+    ):
+        user.wait("notes")
+        before = user.vault.folder_stamp("notes")
+        change()
+        seen.append((name, user.vault.folder_stamp("notes") != before, shows))
+    assert all(changed == shows for _, changed, shows in seen), seen
+
+
+def test_a_folder_lists_its_folders_and_its_files_with_their_inodes(user: User) -> None:
+    user.put("notes/A.md", "one")
+    user.put("notes/pic.png", "png")
+    user.put("notes/sub/B.md", "two")
+    user.put("notes/.hidden/C.md", "three")
+    user.put("notes/node_modules/D.md", "four")
+    folders, files = user.vault.list_folder("notes") or ([], {})
+    assert sorted(folders) == ["sub"]
+    assert sorted(files) == ["A.md", "pic.png"]
+    identity = user.vault.file_id(at(user, "notes/A.md"))
+    assert identity is not None and files["A.md"] == identity[1]
+    assert user.vault.list_folder("missing") is None
+    root_folders, _ = user.vault.list_folder("") or ([], {})
+    assert root_folders == ["notes"]

@@ -74,6 +74,7 @@ class Harness:
         self.reader_waits: list[float] = []  # what the Reader client waited (moving that clock)
         self.memory = MemoryVault(self.vault) if memory else None
         self.memory_state = MemoryState() if memory_state else None
+        self.port: Any = None  # a vault port to sync through instead (e.g. one that counts)
 
     def make_config(self, more: Mapping[str, Any]) -> Config:
         """The harness's config, with its settings and `more` merged in, section by section."""
@@ -148,7 +149,7 @@ class Harness:
                 {},
                 client=client,
                 clock=lambda: self.now,
-                vault=self.memory,
+                vault=self.memory if self.memory is not None else self.port,
                 reader=reader,
             )
             return syncer.sync(**kwargs)
