@@ -31,10 +31,10 @@ class CountingVault:
     def __getattr__(self, name: str) -> Any:  # what is not counted: written, checked
         return getattr(self._vault, name)
 
-    def read(self, path: Path) -> PageFile:
+    def read(self, path: Path, *, candidate: bool = False) -> PageFile:
         self.counts["read"] += 1
         self.reads.append(self._vault.relative(path))
-        return self._vault.read(path)
+        return self._vault.read(path, candidate=candidate)
 
     def read_text(self, path: Path) -> str | None:
         self.counts["settings read"] += 1  # a settings file (Obsidian's daily notes)
