@@ -10,25 +10,13 @@ written or is gone is StateError, naming it and the system's reason.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import time
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import astuple
 from pathlib import Path
 
-from syncd.core.decision import Status
-from syncd.core.records import (
-    PROBLEM_KINDS,
-    BookProblem,
-    HighlightRecord,
-    PageNames,
-    PageRecord,
-    PageStatus,
-    PendingWrite,
-)
 from syncd.edges.atomic import file_identity
 from syncd.edges.state_files import (
     DEFAULT_BUSY_TIMEOUT,
@@ -38,55 +26,20 @@ from syncd.edges.state_files import (
     folder_reason,
     state_error,
 )
+from syncd.edges.state_pages import PAGES_SCHEMA, PageTables
+from syncd.edges.state_work import WORK_SCHEMA, WorkTables
 
 SCHEMA_VERSION = 1
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS pages (
-    book_id INTEGER PRIMARY KEY,
-    path TEXT NOT NULL,              -- relative to the vault, '/'-separated
-    title TEXT NOT NULL,
-    status TEXT NOT NULL,            -- a PageStatus
-    size INTEGER, mtime_ns INTEGER,  -- the file as syncd last read or wrote it
-    device INTEGER, inode INTEGER, opening TEXT  -- its identity, its opening (added: _migrate)
-);
-CREATE TABLE IF NOT EXISTS highlights (
-    highlight_id INTEGER PRIMARY KEY,
-    book_id INTEGER NOT NULL,
-    block TEXT NOT NULL,             -- the block as syncd last wrote it, normalised
-    source TEXT NOT NULL,            -- digest of the rendering it came from
-    status TEXT NOT NULL             -- see HIGHLIGHT_STATUSES
-);
-CREATE INDEX IF NOT EXISTS highlights_by_book ON highlights (book_id);
-CREATE INDEX IF NOT EXISTS pages_by_path ON pages (path);
-CREATE TABLE IF NOT EXISTS book_problems (
-    book_id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,              -- see PROBLEM_KINDS
-    title TEXT NOT NULL,             -- the book's title, for `syncd status`
-    reason TEXT NOT NULL             -- one line: why
-);
-CREATE TABLE IF NOT EXISTS pending_writes (  -- see PendingWrite
-    path TEXT PRIMARY KEY,
-    digest TEXT NOT NULL,
-    page TEXT,                       -- JSON of the PageRecord's fields; NULL: the sync log page
-    highlights TEXT NOT NULL,        -- JSON: a list of HighlightRecord fields
-    log_highlights INTEGER NOT NULL,
-    log_books INTEGER NOT NULL,
-    log_titles TEXT NOT NULL         -- JSON: [title, highlights] of the books, for Obsidian's log
-);
-"""
-# See syncd.core.decision.Status.
-HIGHLIGHT_STATUSES = tuple(status.value for status in Status)
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    + PAGES_SCHEMA
+    + WORK_SCHEMA
+)
 
 
-def _json(value: object) -> str:
-    # ASCII: a lone surrogate (valid JSON from Readwise, or a page's undecodable byte) stays an
-    # escape, which SQLite's UTF-8 can store.
-    return json.dumps(value, separators=(",", ":"))
-
-
-class State:
-    """A connection to one vault's state database."""
+class State(PageTables, WorkTables):
+    """A connection to one vault's state database: its meta values here, its pages
+    (`PageTables`) and its work under way (`WorkTables`) in modules of their own."""
 
     def __init__(self, path: Path, *, busy_timeout: float | None = None) -> None:
         """Open (or create) the database at `path`; wait up to `busy_timeout` seconds
@@ -95,10 +48,7 @@ class State:
         busy_timeout = DEFAULT_BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         self.path = path
         self.busy_timeout = busy_timeout
-        # The page names, and the database's data_version they were read at: another
-        # connection's commit changes it, and the names are read again.
-        self._names: PageNames | None = None
-        self._names_version: object = None
+        self._names, self._names_version = None, None  # see PageTables
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as error:
@@ -221,178 +171,3 @@ class State:
             self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
         else:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-
-    # pages
-    def page(self, book_id: int) -> PageRecord | None:
-        row = self._db.execute("SELECT * FROM pages WHERE book_id = ?", (book_id,)).fetchone()
-        return _page(*row) if row else None
-
-    def pages(self, status: PageStatus | None = None) -> list[PageRecord]:
-        """Every page record (only those of `status` when given), by book."""
-        where, args = ("", ()) if status is None else ("WHERE status = ?", (str(status),))
-        rows = self._db.execute(f"SELECT * FROM pages {where} ORDER BY book_id", args)
-        return [_page(*row) for row in rows]
-
-    def pages_at(self, paths: Collection[str]) -> list[PageRecord]:
-        """The page records at `paths` (a few hundred at most), by book."""
-        query = f"SELECT * FROM pages WHERE path IN ({', '.join('?' * len(paths))})"
-        rows = self._db.execute(query + " ORDER BY book_id", tuple(paths))
-        return [_page(*row) for row in rows]
-
-    def page_paths(self, status: PageStatus) -> list[str]:
-        """The paths of the page records of `status` (no records made: cheap for 10,000)."""
-        rows = self._db.execute("SELECT path FROM pages WHERE status = ?", (str(status),))
-        return [row[0] for row in rows]
-
-    def put_page(self, page: PageRecord) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                page.book_id,
-                page.path,
-                page.title,
-                str(page.status),
-                page.size,
-                page.mtime_ns,
-                page.device,
-                page.inode,
-                page.opening,
-            ),
-        )
-        if self._names is not None:
-            self._names.put(page)
-
-    def page_names(self) -> PageNames:
-        """Return the paths and names every page record uses (see `PageNames`)."""
-        version = self._db.execute("PRAGMA data_version").fetchone()[0]
-        if self._names is None or version != self._names_version:
-            names = PageNames()
-            for page in self.pages():
-                names.put(page)
-            self._names, self._names_version = names, version
-        return self._names
-
-    # highlights
-    def highlights(self, book_id: int) -> dict[int, HighlightRecord]:
-        rows = self._db.execute("SELECT * FROM highlights WHERE book_id = ?", (book_id,))
-        return {row[0]: _highlight(*row) for row in rows}
-
-    def put_highlights(self, records: Iterable[HighlightRecord]) -> None:
-        self._db.executemany(
-            "INSERT OR REPLACE INTO highlights VALUES (?, ?, ?, ?, ?)",
-            ((r.highlight_id, r.book_id, r.block, r.source, r.status) for r in records),
-        )
-
-    def delete_book(self, book_id: int) -> None:
-        self._db.execute("DELETE FROM pages WHERE book_id = ?", (book_id,))
-        self._db.execute("DELETE FROM highlights WHERE book_id = ?", (book_id,))
-        if self._names is not None:
-            self._names.drop(book_id)
-
-    # books that failed or wait
-    def problems(self, kind: str | None = None) -> list[BookProblem]:
-        """Return the books that failed or wait (only those of `kind` when given)."""
-        rows = self._db.execute("SELECT * FROM book_problems ORDER BY book_id")
-        return [problem for row in rows if kind in (None, (problem := BookProblem(*row)).kind)]
-
-    def put_problem(self, problem: BookProblem) -> None:
-        assert problem.kind in PROBLEM_KINDS, problem.kind
-        self._db.execute(
-            "INSERT OR REPLACE INTO book_problems VALUES (?, ?, ?, ?)",
-            (problem.book_id, problem.kind, problem.title, problem.reason),
-        )
-
-    def clear_problem(self, book_id: int, kind: str | None = None) -> None:
-        """Forget a book's problem (only a problem of `kind` when given)."""
-        if kind is None:
-            self._db.execute("DELETE FROM book_problems WHERE book_id = ?", (book_id,))
-        else:
-            self._db.execute(
-                "DELETE FROM book_problems WHERE book_id = ? AND kind = ?", (book_id, kind)
-            )
-
-    # writes about to be made (see PendingWrite)
-    def put_pending(self, writes: Iterable[PendingWrite]) -> None:
-        # Written before every page write, for every highlight a first sync writes: tuples
-        # built by hand (`astuple` copies deeply, several times slower), JSON without spaces,
-        # a block that is in the text written as its span there (see PendingWrite.spans).
-        self._db.executemany(
-            "INSERT OR REPLACE INTO pending_writes VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                (
-                    w.path,
-                    w.digest,
-                    None if w.page is None else _json(astuple(w.page)),
-                    _json(
-                        [
-                            (
-                                h.highlight_id,
-                                h.book_id,
-                                h.block if span is None else span,
-                                h.source,
-                                h.status,
-                            )
-                            for h, span in zip(
-                                w.highlights, w.spans or [None] * len(w.highlights), strict=True
-                            )
-                        ]
-                    ),
-                    w.log_highlights,
-                    w.log_books,
-                    _json(w.log_titles),
-                )
-                for w in writes
-            ),
-        )
-
-    def pending(self) -> list[PendingWrite]:
-        rows = self._db.execute("SELECT * FROM pending_writes ORDER BY path")
-        writes = []
-        for path, digest, page, highlights, log_highlights, log_books, titles in rows:
-            records, spans = [], []
-            for highlight_id, book_id, block, source, status in json.loads(highlights):
-                span = (int(block[0]), int(block[1])) if isinstance(block, list) else None
-                records.append(
-                    _highlight(highlight_id, book_id, "" if span else block, source, status)
-                )
-                spans.append(span)
-            writes.append(
-                PendingWrite(
-                    path,
-                    digest,
-                    None if page is None else _page(*json.loads(page)),
-                    records,
-                    log_highlights,
-                    log_books,
-                    [(str(title), int(n)) for title, n in json.loads(titles)],
-                    spans if any(spans) else None,
-                )
-            )
-        return writes
-
-    def clear_pending(self) -> None:
-        self._db.execute("DELETE FROM pending_writes")
-
-    def counts(self) -> dict[str, int]:
-        """Return the numbers `syncd status` shows."""
-        counts = {"books": 0, "pages": 0, "deleted_pages": 0, "highlights": 0}
-        for status, n in self._db.execute("SELECT status, count(*) FROM pages GROUP BY status"):
-            counts["books"] += n
-            counts["pages" if status != PageStatus.DELETED else "deleted_pages"] += n
-        counts.update(dict.fromkeys(HIGHLIGHT_STATUSES, 0))
-        for status, n in self._db.execute(
-            "SELECT status, count(*) FROM highlights GROUP BY status"
-        ):
-            counts[status] = n
-            counts["highlights"] += n
-        return counts
-
-
-def _page(book_id: int, path: str, title: str, status: str, *rest: int | str | None) -> PageRecord:
-    return PageRecord(book_id, path, title, PageStatus(status), *rest)  # type: ignore[arg-type]
-
-
-def _highlight(
-    highlight_id: int, book_id: int, block: str, source: str, status: str
-) -> HighlightRecord:
-    return HighlightRecord(highlight_id, book_id, block, source, Status(status))
