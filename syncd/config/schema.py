@@ -87,7 +87,9 @@ SCHEMA = Section(
                 "base_url": Option(
                     "string",
                     "The Readwise API's address. It must be https://, except that http:// is "
-                    "allowed for 127.0.0.1, localhost and ::1 (a local test server).",
+                    "allowed for 127.0.0.1, localhost and ::1 (a local test server). The API's "
+                    "own path, /api/v2 (as pasted from Readwise's docs), is left out: syncd "
+                    "adds it. `syncd init --base-url` sets it.",
                     default="https://readwise.io",
                 ),
             },

@@ -151,7 +151,13 @@ def open_state(config: Config) -> State:
 
 
 def make_client(config: Config, **kwargs: object) -> ReadwiseClient:
-    return ReadwiseClient(config.readwise.base_url, config.readwise.token, **kwargs)  # type: ignore[arg-type]
+    return ReadwiseClient(
+        config.readwise.base_url,
+        config.readwise.token,
+        token_source=config.readwise.token_source,
+        base_url_source=config.readwise.base_url_source,
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 def give_back_freed_memory() -> None:
@@ -220,7 +226,12 @@ def make_syncer(
     if client is None:
         client = make_client(config) if sleep is None else make_client(config, sleep=sleep)
     if reader is None and config.sync.reader_full_text:
-        reader = ReaderClient(config.readwise.base_url, config.readwise.token)
+        reader = ReaderClient(
+            config.readwise.base_url,
+            config.readwise.token,
+            token_source=config.readwise.token_source,
+            base_url_source=config.readwise.base_url_source,
+        )
         if sleep is not None:
             reader.sleep = sleep
     return Syncer(

@@ -63,6 +63,13 @@ def terminal(*args: str, env: dict[str, str] | None = None) -> pexpect.spawn:
     )
 
 
+def readme_exit_code(says: str) -> int:
+    """The exit code the README's table of exit codes gives the error that says `says`."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (row,) = [line for line in readme.splitlines() if line.startswith("| ") and says in line]
+    return int(row.split("|")[1])
+
+
 @pytest.fixture
 def server() -> Iterator[FakeReadwise]:
     with FakeReadwise(token=TOKEN) as server:
@@ -98,3 +105,107 @@ def test_resync_finds_a_book_by_the_first_words_of_its_title(
     near = syncd("resync", "Book 10", "--config", str(config))
     assert near.returncode == 2
     assert "did you mean 'Book 100: books title (highlights)'" in near.stderr, near.stderr
+
+
+# --- item 3: errors that say where to look ---------------------------------------------------
+
+
+def closed_port_url() -> str:
+    """The address of a loopback server that has stopped: nothing listens there."""
+    with FakeReadwise(token=TOKEN) as gone:
+        url = gone.url
+    return url
+
+
+@pytest.mark.parametrize("source", ["token_file", "env", "token"])
+def test_a_refused_token_names_where_it_came_from(
+    tmp_path: Path, server: FakeReadwise, source: str
+) -> None:
+    """issue 21, item 3: a 401 names the token file's path, $READWISE_TOKEN, or the config
+    key (with its file), exit 3; never the token."""
+    vault = tmp_path / "graph"
+    vault.mkdir()
+    wrong = "wrong-token-0123456789"
+    token_file = tmp_path / "readwise-token"
+    token_file.write_text(wrong + "\n")
+    token_file.chmod(0o600)
+    readwise = {"base_url": server.url}
+    env = environment()
+    if source == "token_file":
+        readwise["token_file"] = str(token_file)
+        expected = f"the token file {token_file}"
+    elif source == "env":
+        readwise["token_file"] = str(token_file)
+        env["READWISE_TOKEN"] = wrong
+        expected = "$READWISE_TOKEN"
+    else:
+        readwise["token"] = wrong
+        expected = f"readwise.token in {tmp_path / 'c.yaml'}"
+    config = write_config(tmp_path / "c.yaml", readwise, vault)
+    result = syncd("sync", "--config", str(config), env=env)
+    assert result.returncode == 3 == readme_exit_code("Readwise refused the token")
+    line = result.stderr.strip().splitlines()[-1]
+    assert f"refused the token (HTTP 401) from {expected}" in line, line
+    assert wrong not in result.stdout + result.stderr
+
+
+def test_unreachable_names_the_url_tried_and_the_key_that_sets_it(tmp_path: Path) -> None:
+    """issue 21, item 3: a network failure names the URL (scheme, host, port, path) and
+    `readwise.base_url` with its file; never the token."""
+    vault = tmp_path / "graph"
+    vault.mkdir()
+    url = closed_port_url()
+    config = write_config(tmp_path / "c.yaml", {"token": TOKEN, "base_url": url}, vault)
+    result = syncd("doctor", "--config", str(config))
+    assert result.returncode == 1
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("FAIL token")]
+    assert f"{url}/api/v2/auth/" in line, line
+    assert f"readwise.base_url in {config}" in line, line
+    assert TOKEN not in result.stdout + result.stderr
+    assert readme_exit_code("Readwise unreachable after retries") == 4
+
+
+def test_a_base_url_pasted_with_api_v2_works(tmp_path: Path, server: FakeReadwise) -> None:
+    """issue 21, item 3: `https://readwise.io/api/v2/` (a likely paste) is Readwise's address."""
+    server.add_book(title="Walden", highlights=[{"text": "Simplify."}])
+    vault = tmp_path / "graph"
+    vault.mkdir()
+    config = write_config(
+        tmp_path / "c.yaml", {"token": TOKEN, "base_url": server.url + "/api/v2/"}, vault
+    )
+    result = syncd("sync", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert (vault / "pages" / "Walden (highlights).md").exists()
+
+
+def test_no_readwise_api_at_the_base_url_says_to_check_it(
+    tmp_path: Path, server: FakeReadwise
+) -> None:
+    """issue 21, item 3: a 404 at the API's root names the URL and `readwise.base_url`; exit 2,
+    as the README's table gives for a config error."""
+    vault = tmp_path / "graph"
+    vault.mkdir()
+    config = write_config(
+        tmp_path / "c.yaml", {"token": TOKEN, "base_url": server.url + "/readwise"}, vault
+    )
+    result = syncd("sync", "--config", str(config))
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert f"{server.url}/readwise/api/v2/export/" in line, line
+    assert "HTTP 404" in line and f"check readwise.base_url in {config}" in line, line
+    assert readme_exit_code("no Readwise API at URL (HTTP 404)") == 2
+
+
+def test_init_base_url_sets_it(tmp_path: Path, server: FakeReadwise) -> None:
+    """issue 21, item 3: `syncd init --base-url` writes `readwise.base_url`; a bad one is
+    refused before anything is written."""
+    vault = tmp_path / "graph"
+    vault.mkdir()
+    config = tmp_path / "conf" / "config.yaml"
+    args = ["init", "--config", str(config), "--vault", str(vault), "--token", TOKEN]
+    bad = syncd(*args, "--base-url", "ftp://example.com")
+    assert bad.returncode == 2 and "--base-url" in bad.stderr and not config.exists()
+    done = syncd(*args, "--base-url", server.url)
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(config.read_text())["readwise"]["base_url"] == server.url
+    assert syncd("doctor", "--config", str(config)).returncode == 0
