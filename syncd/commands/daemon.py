@@ -219,8 +219,8 @@ class Daemon:
         record_sync(self.state, report)
         summary = report.summary()
         log.info("sync: %s", summary)
-        for _, message in report.failed:
-            log.error("%s", message)
+        for line in report.failure_lines():
+            log.error("%s", line)
         self._notifier.status(f"last sync {datetime.now().strftime('%H:%M')}: {summary}")
         self._tell_sync(summary)
 

@@ -48,6 +48,6 @@ def command(args: argparse.Namespace) -> int:
         print(json.dumps({**report.as_json(), "dry_run": args.dry_run}))
     else:
         print(report.summary(), file=sys.stderr if args.dry_run else sys.stdout)
-    for _book, message in report.failed:
-        print(f"syncd: failed: {message}", file=sys.stderr)
+    for line in report.failure_lines():  # "book 12 (Title): why", or "40 books failed: why"
+        print(f"syncd: {'' if line[:1].isdigit() else 'failed: '}{line}", file=sys.stderr)
     return EXIT_PARTIAL if report.failed else EXIT_OK

@@ -209,3 +209,62 @@ def test_init_base_url_sets_it(tmp_path: Path, server: FakeReadwise) -> None:
     assert done.returncode == 0, done.stderr
     assert yaml.safe_load(config.read_text())["readwise"]["base_url"] == server.url
     assert syncd("doctor", "--config", str(config)).returncode == 0
+
+
+# --- item 5: one cause, one message ----------------------------------------------------------
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Any]:
+    """`read_only(folder)`: a read-only bind mount of the folder onto itself (root only: file
+    modes do not stop root), undone at the end."""
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a read-only bind mount needs root")
+    mounted: list[Path] = []
+
+    def mount(folder: Path) -> None:
+        for command in (
+            ["mount", "--bind", str(folder), str(folder)],
+            ["mount", "-o", "remount,bind,ro", str(folder)],
+        ):
+            done = subprocess.run(command, capture_output=True, check=False)
+            if done.returncode != 0:
+                pytest.skip(f"cannot bind-mount here: {done.stderr.decode().strip()}")
+            if not mounted or mounted[-1] != folder:
+                mounted.append(folder)
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_every_book_failing_for_one_reason_is_one_line(
+    tmp_path: Path, server: FakeReadwise, read_only: Any
+) -> None:
+    """issue 21, item 5: the pages folder read-only, 40 books fail for that one reason: the user
+    reads one line naming the folder and the reason, not two per book; `status` too."""
+    for number in range(40):
+        server.add_book(title=f"Book {number}", highlights=[{"text": f"Text {number}."}])
+    vault = tmp_path / "graph"
+    pages = vault / "pages"
+    pages.mkdir(parents=True)
+    config = write_config(
+        tmp_path / "c.yaml",
+        {"token": TOKEN, "base_url": server.url},
+        vault,
+        sync={"sync_log_page": None},
+    )
+    read_only(pages)
+    result = syncd("sync", "--config", str(config))
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    about = [line for line in lines if "read-only" in line]
+    assert len(about) == 1, lines[:6]
+    assert f"40 books failed: cannot write in {pages}: the vault is read-only" in about[0]
+    assert len(lines) <= 3, lines
+    status = syncd("status", "--config", str(config)).stdout
+    (last_error,) = [line for line in status.splitlines() if line.startswith("last error:")]
+    assert f"40 books failed: cannot write in {pages}" in last_error and len(last_error) < 400
+    assert sum("read-only" in line for line in status.splitlines()) <= 2, status
