@@ -28,6 +28,24 @@ def record_sync(state: State, report: SyncReport) -> None:
         state.set("last_error", None)
 
 
+def interrupted_line(how: str, pages_written: int) -> str:
+    """What a sync stopped before its end did: `interrupted (Ctrl-C) after N pages written`."""
+    return (
+        f"interrupted ({how}) after {pages_written} page{'' if pages_written == 1 else 's'} written"
+    )
+
+
+def record_interrupted(state: State, how: str, pages_written: int) -> None:
+    """Remember a sync stopped before its end (Ctrl-C, or the daemon asked to stop): `status`
+    shows it as the last sync, and as the last error until a sync completes."""
+    line = (
+        f"interrupted ({how}) after {pages_written} page{'' if pages_written == 1 else 's'} written"
+    )
+    state.set("last_sync", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    state.set("last_summary", f"{line}; the next sync continues")
+    state.set("last_error", f"the last sync was {line}; the next sync continues")
+
+
 def record_error(state: State, error: BaseException) -> None:
     state.set("last_error", str(error) or type(error).__name__)
 

@@ -268,3 +268,51 @@ def test_every_book_failing_for_one_reason_is_one_line(
     (last_error,) = [line for line in status.splitlines() if line.startswith("last error:")]
     assert f"40 books failed: cannot write in {pages}" in last_error and len(last_error) < 400
     assert sum("read-only" in line for line in status.splitlines()) <= 2, status
+
+
+# --- item 6: an interrupted first sync says where it stands ----------------------------------
+
+
+def test_ctrl_c_during_a_first_sync_says_where_it_stands(tmp_path: Path) -> None:
+    """issue 21, item 6: Ctrl-C at a terminal during a long first sync: it says how many pages
+    were written and that the next sync continues; `status` shows the sync as interrupted; the
+    next sync writes the rest."""
+    import threading
+
+    from syncd.testing.faults import Fault
+
+    vault = tmp_path / "graph"
+    vault.mkdir()
+    release = threading.Event()
+    with FakeReadwise(token=TOKEN, page_size=10) as server:
+        for number in range(30):
+            server.add_book(title=f"Book {number}", highlights=[{"text": f"Text {number}."}])
+        config = write_config(
+            tmp_path / "c.yaml",
+            {"token": TOKEN, "base_url": server.url},
+            vault,
+            sync={"sync_log_page": None},
+        )
+        server.inject("export", Fault.hang(release=release), after=2)  # the third page waits
+        child = terminal("sync", "--config", str(config))
+        try:
+            child.expect_exact("20/30 books")  # two pages done; the third is on its way
+            child.sendintr()
+            child.expect_exact("stopping after the book in hand")
+            release.set()
+            child.expect(pexpect.EOF)
+        finally:
+            release.set()
+            child.close()
+        output = (child.before or "").replace("\r\n", "\n")
+        assert child.exitstatus == 130, output
+        assert "interrupted: 20 pages written; the next sync continues" in output, output
+        assert len(list((vault / "pages").glob("*.md"))) == 20
+        status = syncd("status", "--config", str(config)).stdout
+        assert "last sync: interrupted (Ctrl-C) after 20 pages written" in status, status
+        assert "last error: none" not in status
+        server.clear_faults()
+        again = syncd("sync", "--config", str(config))
+        assert again.returncode == 0, again.stderr
+        assert len(list((vault / "pages").glob("*.md"))) == 30
+        assert "last sync: interrupted" not in syncd("status", "--config", str(config)).stdout
