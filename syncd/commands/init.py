@@ -183,15 +183,7 @@ def gather(
 ) -> Answers:
     """Return the answers: each flag checked (a bad one raises UsageError), each missing one
     asked for."""
-    if flags["vault"] is not None:
-        vault = _from_flag("--vault", lambda: check_vault(flags["vault"] or "", cwd, env))
-    else:
-        vault = prompter.ask(
-            "Folder of your Logseq graph or Obsidian vault: ",
-            lambda text: check_vault(text, cwd, env),
-            flag="--vault",
-        )
-    assert isinstance(vault, Path)
+    vault = _vault(flags, prompter, cwd, env, out)
     detected = detect_format(vault)
     if flags["format"] is not None:
         vault_format = _from_flag("--format", lambda: check_format(flags["format"] or ""))
@@ -236,6 +228,32 @@ def gather(
     if flags.get("base_url") is not None:
         base_url = str(_from_flag("--base-url", lambda: check_base_url(flags["base_url"] or "")))
     return Answers(vault=vault, format=str(vault_format), token=token, base_url=base_url)
+
+
+def _vault(
+    flags: dict[str, str | None],
+    prompter: Prompter,
+    cwd: Path,
+    env: Mapping[str, str],
+    out: TextIO,
+) -> Path:
+    """The vault's top folder: `--vault` or the answer, checked; one folder off, the graph or
+    vault above is offered (`syncd.commands.init_vault.top_folder`)."""
+    from syncd.commands.init_vault import top_folder
+
+    while True:
+        if flags["vault"] is not None:
+            vault = _from_flag("--vault", lambda: check_vault(flags["vault"] or "", cwd, env))
+        else:
+            vault = prompter.ask(
+                "Folder of your Logseq graph or Obsidian vault: ",
+                lambda text: check_vault(text, cwd, env),
+                flag="--vault",
+            )
+        assert isinstance(vault, Path)
+        top = top_folder(vault, prompter, flag_given=flags["vault"] is not None, out=out)
+        if top is not None:
+            return top
 
 
 def _from_flag(flag: str, check: Callable[[], object]) -> object:

@@ -99,7 +99,9 @@ SCHEMA = Section(
             options={
                 "path": Option(
                     "path",
-                    "The graph's or vault's top folder. Required.",
+                    "The graph's or vault's top folder. Required. A folder one off (a Logseq "
+                    "graph's pages/ or journals/, a folder inside an Obsidian vault) is "
+                    "refused, naming the graph or vault above it.",
                     example="~/notes",
                     required=True,
                 ),

@@ -183,6 +183,31 @@ def vault_origin(config: Config) -> str:
     return f"vault.path in {config.source}" if config.source else "vault.path"
 
 
+def vault_place_problem(config: Config) -> str | None:
+    """What is wrong with where vault.path points, when it is one folder off: a Logseq graph's
+    pages/ or journals/ folder (pages would go to pages/pages/), a folder inside an Obsidian
+    vault (its settings missed); naming the graph or vault above and what to set. None when
+    it is a top folder (or inside none)."""
+    from syncd.edges.vault_place import one_folder_off
+
+    off = one_folder_off(config.vault.path)
+    if off is None:
+        return None
+    landing = ""
+    if off.format == "logseq" and config.vault.format == "logseq":
+        folder = config.vault.folder or layout_for(config).pages.name
+        landing = f"; pages would go to {off.path / folder}"
+    return f"{off.describe()}, not its top folder{landing}: {off.advice()}"
+
+
+def check_vault_place(config: Config) -> None:
+    """Raise ConfigError (at vault.path, exit 2) when vault.path is one folder off (see
+    `vault_place_problem`): nothing is written there."""
+    problem = vault_place_problem(config)
+    if problem:
+        raise ConfigError(config.source, "vault.path", problem)
+
+
 def settings_for(config: Config) -> SyncSettings:
     """The settings every sync of this config is run with, made once."""
     layout = layout_for(config)

@@ -29,10 +29,11 @@ def environment(**extra: str) -> dict[str, str]:
     return env
 
 
-def write_config(path: Path, readwise: dict[str, Any], vault: Path, **extra: Any) -> Path:
+def write_config(path: Path, readwise: dict[str, Any], folder: Path, **extra: Any) -> Path:
+    """A config at `path`: the `readwise` section, the vault at `folder` (`vault=` adds keys)."""
     data: dict[str, Any] = {
         "readwise": readwise,
-        "vault": {"path": str(vault), "timezone": "UTC", **extra.pop("vault", {})},
+        "vault": {"path": str(folder), "timezone": "UTC", **extra.pop("vault", {})},
         "state_dir": str(path.parent / "state"),
         **extra,
     }
