@@ -13,7 +13,15 @@ import pexpect
 import yaml
 
 from syncd.testing.fakereadwise import FakeReadwise
-from tests.e2e.test_where_to_look import TOKEN, environment, server, syncd, terminal, write_config
+from tests.e2e.test_where_to_look import (
+    TOKEN,
+    environment,
+    readme_exit_code,
+    server,
+    syncd,
+    terminal,
+    write_config,
+)
 
 __all__ = ["server"]  # the fixture
 INIT = (sys.executable, "-m", "syncd", "init")
@@ -82,7 +90,7 @@ def test_sync_and_doctor_refuse_a_graphs_pages_folder_and_write_nothing(
         tmp_path / "c.yaml", {"token": TOKEN, "base_url": server.url}, graph / "pages"
     )
     result = syncd("sync", "--config", str(config))
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == 2 == readme_exit_code("usage or config error"), result.stderr
     line = result.stderr.strip().splitlines()[-1]
     assert f"at 'vault.path': {graph / 'pages'} is the pages/ folder of the Logseq graph" in line
     assert f"set vault.path to {graph}" in line
