@@ -202,7 +202,7 @@ class ApiClient:
                             f"times, last: {retry}; check {self._base_url_source} and the network"
                         ) from None
                     wait = self._backoff(failures)
-                log.warning("%s: %s; retrying in %.1f s", path, retry, wait)
+                log.warning("%s: %s; retrying in %.1f s", self.shown_url(path), retry, wait)
                 if self._on_retry:
                     self._on_retry(str(retry), wait)
                 self.sleep(wait)
