@@ -103,6 +103,11 @@ def _parser() -> argparse.ArgumentParser:
         choices=("logseq", "obsidian"),
         help="page format (default: detected from logseq/config.edn or .obsidian/, else asked)",
     )
+    init.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="the Readwise API's address (readwise.base_url; default https://readwise.io)",
+    )
     init.set_defaults(module="init")
 
     service = commands.add_parser(

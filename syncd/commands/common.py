@@ -74,10 +74,11 @@ def locked_vault(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
     """Load the config, set up logging, hold the vault's lock and open its state."""
     import sqlite3
 
-    from syncd.engine.wiring import open_state, vault_lock
+    from syncd.engine.wiring import check_vault_place, open_state, vault_lock
 
     config = load(args)
     setup_logging(config.log_level)
+    check_vault_place(config)
     with vault_lock(config):
         state = open_state(config)
         try:
@@ -96,10 +97,12 @@ def dry_run_state(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
 
     from syncd.edges.state import State
     from syncd.edges.state_files import CorruptStateError, database_path
+    from syncd.engine.wiring import check_vault_place
     from syncd.errors import VaultError
 
     config = load(args)
     setup_logging(config.log_level)
+    check_vault_place(config)
     path = database_path(config.state_dir, config.vault.path)
     try:
         state = State.read_only_copy(path)

@@ -180,18 +180,23 @@ class Daemon:
         return True
 
     def _sync(self, full: bool) -> None:
-        from syncd.commands.status import record_error, record_sync
+        from syncd.commands.status import record_error, record_interrupted, record_sync
 
         # The C library reads `/etc/localtime` again if it changed (a laptop that travelled
         # while the daemon ran): the pages' times follow the zone of the machine at each sync.
         time.tzset()
+        pages_before = None
         try:
             try:
+                pages_before = self.state.counts()["pages"]
                 report = self.syncer.sync(full=full)
             except sqlite3.Error as error:  # e.g. another process kept a lock too long
                 raise self.state.error(error) from None
         except Stopped:
             log.info("stopping: the sync was interrupted after a whole page")
+            with suppress(sqlite3.Error):  # `status` shows it, with the pages it wrote
+                written = self.state.counts()["pages"] - (pages_before or 0)
+                record_interrupted(self.state, "syncd stopped", max(written, 0))
             return
         except AuthError as error:
             # Retrying cannot help: the token must change. Exit 3, which the units do not
@@ -227,8 +232,8 @@ class Daemon:
         due = self._next_sync()
         self._remember_next(due)
         log.info("sync: %s%s", summary, f"; next sync at {_local(due)}" if due else "")
-        for _, message in report.failed:
-            log.error("%s", message)
+        for line in report.failure_lines():
+            log.error("%s", line)
         self._notifier.status(f"last sync {datetime.now().strftime('%H:%M')}: {summary}")
         self._tell_sync(summary)
 

@@ -47,12 +47,15 @@ def check_token(config: Config) -> Check:
 
 def check_vault(config: Config) -> Check:
     from syncd.edges.vault import folder_problem
-    from syncd.engine.wiring import layout_for, vault_origin
+    from syncd.engine.wiring import layout_for, vault_origin, vault_place_problem
 
     root = config.vault.path
     problem = folder_problem(root)
     if problem:
         return Check("vault", False, f"{root} {problem} (set by {vault_origin(config)})")
+    off = vault_place_problem(config)
+    if off:
+        return Check("vault", False, f"{vault_origin(config)}: {off}")
     folder = layout_for(config).pages
     probe = (folder if folder.is_dir() else root) / f".syncd-doctor-{secrets.token_hex(4)}.tmp"
     try:
@@ -88,6 +91,50 @@ def check_state(config: Config) -> Check:
     return Check("state", True, f"{seen}; {folder} can be written")
 
 
+def check_format(config: Config) -> Check:
+    """The vault's own settings, in its format's words: a Logseq graph's (file names, journal
+    titles, pages folder), an Obsidian vault's (.obsidian/, daily notes, the pages folder); a
+    vault of the other format than vault.format fails."""
+    from syncd.edges.vault_place import FORMAT_NAMES, one_folder_off, vault_format
+
+    if not config.vault.path.is_dir():  # not "ok": there is nothing to read
+        name = f"{config.vault.format} settings"
+        return Check(name, False, f"not read: {config.vault.path} is not a folder")
+    off = one_folder_off(config.vault.path)
+    if off is not None:
+        return Check(
+            f"{config.vault.format} settings",
+            False,
+            f"not read: they are the {FORMAT_NAMES[off.format]}'s, in {off.root}",
+        )
+    found = vault_format(config.vault.path)
+    if found is not None and found != config.vault.format:
+        return Check(
+            "vault.format",
+            False,
+            f"{config.vault.format}, but {config.vault.path} is an {FORMAT_NAMES[found]} "
+            f"(set vault.format: {found})",
+        )
+    if config.vault.format == "obsidian":
+        return check_obsidian(config)
+    return check_graph(config)
+
+
+def check_obsidian(config: Config) -> Check:
+    from syncd.engine.wiring import daily_note_format, layout_for
+
+    root = config.vault.path
+    where = (
+        ".obsidian/ found"
+        if (root / ".obsidian").is_dir()
+        else "no .obsidian/ (not opened in Obsidian yet; its defaults)"
+    )
+    daily = daily_note_format(root)
+    days = f"daily notes {daily!r}" if daily else "no daily notes set up"
+    pages = layout_for(config).pages.relative_to(root).as_posix()
+    return Check("obsidian settings", True, f"{where}: {days}, pages in {pages!r}")
+
+
 def check_graph(config: Config) -> Check:
     from syncd.engine.wiring import layout_for
 
@@ -102,8 +149,10 @@ def check_graph(config: Config) -> Check:
 
 
 def check_watcher(config: Config, limits: Mapping[str, int | None]) -> Check:
+    if not config.vault.path.is_dir():
+        return Check("watcher", False, f"nothing to watch: {config.vault.path} is not a folder")
     watches = limits.get("max_user_watches")
-    folders = sum(1 for _ in os.walk(config.vault.path)) if config.vault.path.is_dir() else 0
+    folders = sum(1 for _ in os.walk(config.vault.path))
     if watches is None:
         return Check("watcher", True, "no inotify here; the daemon will poll")
     if folders > watches:
@@ -138,7 +187,7 @@ def run_checks(
         check_token(config),
         check_vault(config),
         check_state(config),
-        check_graph(config),
+        check_format(config),
         check_watcher(config, limits()),
     ]
 

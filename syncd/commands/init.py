@@ -59,6 +59,7 @@ class Answers:
     vault: Path
     format: str
     token: str | None  # None: keep the token file already there
+    base_url: str | None = None  # None: Readwise's own (not written)
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,6 +104,18 @@ def check_format(text: str) -> str:
     if answer not in FORMATS:
         raise BadAnswer(f"{text.strip()!r} is not a format: answer logseq or obsidian")
     return answer
+
+
+def check_base_url(text: str) -> str:
+    """Given `--base-url`, return it as the config keeps it. Raise BadAnswer (the config's own
+    check, in one line) if the config would refuse it."""
+    from syncd.config.build import _base_url
+    from syncd.config.check import Context
+
+    try:
+        return _base_url(text, Context(None, {}))
+    except ConfigError as error:
+        raise BadAnswer(error.problem) from None
 
 
 def check_token(text: str) -> str:
@@ -173,15 +186,7 @@ def gather(
 ) -> Answers:
     """Return the answers: each flag checked (a bad one raises UsageError), each missing one
     asked for."""
-    if flags["vault"] is not None:
-        vault = _from_flag("--vault", lambda: check_vault(flags["vault"] or "", cwd, env))
-    else:
-        vault = prompter.ask(
-            "Folder of your Logseq graph or Obsidian vault: ",
-            lambda text: check_vault(text, cwd, env),
-            flag="--vault",
-        )
-    assert isinstance(vault, Path)
+    vault = _vault(flags, prompter, cwd, env, out)
     detected = detect_format(vault)
     if flags["format"] is not None:
         vault_format = _from_flag("--format", lambda: check_format(flags["format"] or ""))
@@ -222,7 +227,36 @@ def gather(
             f"Readwise access token (from {TOKEN_URL}): ", check_token, secret=True, flag="--token"
         )
     assert token is None or isinstance(token, str)
-    return Answers(vault=vault, format=str(vault_format), token=token)
+    base_url = None
+    if flags.get("base_url") is not None:
+        base_url = str(_from_flag("--base-url", lambda: check_base_url(flags["base_url"] or "")))
+    return Answers(vault=vault, format=str(vault_format), token=token, base_url=base_url)
+
+
+def _vault(
+    flags: dict[str, str | None],
+    prompter: Prompter,
+    cwd: Path,
+    env: Mapping[str, str],
+    out: TextIO,
+) -> Path:
+    """The vault's top folder: `--vault` or the answer, checked; one folder off, the graph or
+    vault above is offered (`syncd.commands.init_vault.top_folder`)."""
+    from syncd.commands.init_vault import top_folder
+
+    while True:
+        if flags["vault"] is not None:
+            vault = _from_flag("--vault", lambda: check_vault(flags["vault"] or "", cwd, env))
+        else:
+            vault = prompter.ask(
+                "Folder of your Logseq graph or Obsidian vault: ",
+                lambda text: check_vault(text, cwd, env),
+                flag="--vault",
+            )
+        assert isinstance(vault, Path)
+        top = top_folder(vault, prompter, flag_given=flags["vault"] is not None, out=out)
+        if top is not None:
+            return top
 
 
 def _from_flag(flag: str, check: Callable[[], object]) -> object:
@@ -290,7 +324,11 @@ def write_files(config_path: Path, token_file: Path, answers: Answers) -> None:
     """Write the token file (when there is a new token) and the config, or neither."""
     config_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     text = starter_config(
-        str(answers.vault), None, vault_format=answers.format, token_file=str(token_file)
+        str(answers.vault),
+        None,
+        vault_format=answers.format,
+        token_file=str(token_file),
+        base_url=answers.base_url,
     )
     temps: list[Path] = []
     try:
@@ -370,5 +408,12 @@ def run_init(
 def command(args: argparse.Namespace) -> int:
 
     return run_init(
-        {"vault": args.vault, "format": args.format, "token": args.token}, args.config, os.environ
+        {
+            "vault": args.vault,
+            "format": args.format,
+            "token": args.token,
+            "base_url": args.base_url,
+        },
+        args.config,
+        os.environ,
     )

@@ -29,6 +29,7 @@ def command(args: argparse.Namespace) -> int:
         if book.status == PageStatus.ACTIVE and book.path and syncer.vault.path(book.path).exists():
             print(f"{book.path} is there; nothing to re-create")
             return EXIT_OK
+        print(f"re-creating the page of {book.describe()}")
         syncer.forget(book.book_id)
         report = syncer.sync(book_ids=[book.book_id])
     print(report.summary())

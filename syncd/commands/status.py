@@ -22,10 +22,28 @@ def record_sync(state: State, report: SyncReport) -> None:
     state.set("last_sync", datetime.now(timezone.utc).isoformat(timespec="seconds"))
     state.set("last_summary", report.summary())
     if report.failed:
-        state.set("last_error", "; ".join(error for _, error in report.failed))
+        state.set("last_error", "; ".join(report.failure_lines()))
     else:
         state.set("last_success", datetime.now(timezone.utc).isoformat(timespec="seconds"))
         state.set("last_error", None)
+
+
+def interrupted_line(how: str, pages_written: int) -> str:
+    """What a sync stopped before its end did: `interrupted (Ctrl-C) after N pages written`."""
+    return (
+        f"interrupted ({how}) after {pages_written} page{'' if pages_written == 1 else 's'} written"
+    )
+
+
+def record_interrupted(state: State, how: str, pages_written: int) -> None:
+    """Remember a sync stopped before its end (Ctrl-C, or the daemon asked to stop): `status`
+    shows it as the last sync, and as the last error until a sync completes."""
+    line = (
+        f"interrupted ({how}) after {pages_written} page{'' if pages_written == 1 else 's'} written"
+    )
+    state.set("last_sync", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    state.set("last_summary", f"{line}; the next sync continues")
+    state.set("last_error", f"the last sync was {line}; the next sync continues")
 
 
 def record_error(state: State, error: BaseException) -> None:
@@ -112,6 +130,30 @@ _SECTIONS = (
 )
 
 
+def _problem_lines(problems: list[dict[str, Any]]) -> list[str]:
+    """A line per book that failed or waits; books that failed for one cause (a read-only
+    pages folder) share one line."""
+    from syncd.engine.report import NAMED_IN_A_GROUP, cause_of
+
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for problem in problems:
+        groups.setdefault((problem["kind"], cause_of(problem["reason"])), []).append(problem)
+    lines = []
+    for (kind, cause), found in groups.items():
+        if len(found) == 1:
+            (one,) = found
+            lines.append(f"book {one['book_id']} ({one['title']}) {kind}: {one['reason']}")
+            continue
+        named = ", ".join(f"book {p['book_id']} ({p['title']})" for p in found[:NAMED_IN_A_GROUP])
+        more = len(found) - NAMED_IN_A_GROUP
+        lines.append(
+            f"{len(found)} books {kind}: {cause} ({named}"
+            + (f" and {more} more" if more > 0 else "")
+            + ")"
+        )
+    return lines
+
+
 def format_status(status: dict[str, Any]) -> str:
     lines = [f"vault: {status['vault']}"]
     pid = status.get("daemon_pid")
@@ -139,10 +181,7 @@ def format_status(status: dict[str, Any]) -> str:
         f"{counts['removed']} removed)",
         f"last error: {status['last_error'] or 'none'}",
     ]
-    for problem in status.get("books_not_synced", []):
-        lines.append(
-            f"book {problem['book_id']} ({problem['title']}) {problem['kind']}: {problem['reason']}"
-        )
+    lines += _problem_lines(status.get("books_not_synced", []))
     listing = "books" in status
     for what, heading in _SECTIONS:
         found = [BookEntry(**b) for b in status.get("attention", {}).get(what, [])]

@@ -22,12 +22,15 @@ from syncd.errors import ConfigError
 
 def build_config(tree: Mapping[str, Any], context: Context, require_token: bool) -> Config:
     vault = _vault(tree["vault"], context)
+    token, token_source = _token(tree["readwise"], context, require_token)
     return Config(
         source=context.source,
         readwise=ReadwiseConfig(
-            token=_token(tree["readwise"], context, require_token),
+            token=token,
             base_url=_base_url(tree["readwise"]["base_url"], context),
             token_file=_token_file(tree["readwise"], context),
+            token_source=token_source,
+            base_url_source=_in_file("readwise.base_url", context),
         ),
         vault=vault,
         state_dir=_state_dir(tree["state_dir"], vault.path, context),
@@ -63,33 +66,42 @@ _NO_TOKEN = "no Readwise token (set readwise.token, readwise.token_file or $READ
 _BAD_TOKEN_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
-def _token(section: Mapping[str, Any], context: Context, require_token: bool) -> str:
-    """Return the token: $READWISE_TOKEN, else readwise.token, else readwise.token_file's text.
+def _in_file(key: str, context: Context) -> str:
+    """A config key and the file that holds (or would hold) it, for messages."""
+    return f"{key} in {context.source}" if context.source else key
+
+
+def _token(section: Mapping[str, Any], context: Context, require_token: bool) -> tuple[str, str]:
+    """Return the token ($READWISE_TOKEN, else readwise.token, else readwise.token_file's text)
+    and where it came from, said for a message ("$READWISE_TOKEN", "readwise.token in FILE",
+    "the token file PATH (readwise.token_file in FILE)").
 
     Raise ConfigError (never quoting the token) if none is found or it cannot be read, unless
     `require_token` is false: then return "" instead.
     """
     try:
-        token = _find_token(section, context)
+        token, source = _find_token(section, context)
     except ConfigError:
         if require_token:
             raise
-        return ""
+        return "", ""
     if not token and require_token:
         raise context.error("readwise.token", _NO_TOKEN)
-    return token
+    return token, source
 
 
-def _find_token(section: Mapping[str, Any], context: Context) -> str:
+def _find_token(section: Mapping[str, Any], context: Context) -> tuple[str, str]:
     from_env = context.env.get("READWISE_TOKEN", "").strip()
     if from_env:
-        return _checked_token(from_env, "readwise.token", "$READWISE_TOKEN", context)
+        token = _checked_token(from_env, "readwise.token", "$READWISE_TOKEN", context)
+        return token, "$READWISE_TOKEN"
     if section["token"]:
         text = expand_variables(
             section["token"], "readwise.token", context.env, context.source
         ).strip()
         if text:
-            return _checked_token(text, "readwise.token", "the token", context)
+            token = _checked_token(text, "readwise.token", "the token", context)
+            return token, _in_file("readwise.token", context)
     if section["token_file"]:
         where = "readwise.token_file"
         path = _path(
@@ -97,8 +109,9 @@ def _find_token(section: Mapping[str, Any], context: Context) -> str:
             where,
             context,
         )
-        return _checked_token(_read_token_file(path, context), where, f"{path}", context)
-    return ""
+        token = _checked_token(_read_token_file(path, context), where, f"{path}", context)
+        return token, f"the token file {path} ({_in_file(where, context)})"
+    return "", ""
 
 
 def _token_file(section: Mapping[str, Any], context: Context) -> Path | None:
@@ -157,9 +170,14 @@ def redact_url(text: str) -> str:
     return text
 
 
+# The API's own path, which syncd adds: pasted at the end of the address, it is left out.
+_API_PATH = re.compile(r"/+api/+v[23]/*\Z", re.IGNORECASE)
+
+
 def _base_url(text: str, context: Context) -> str:
-    """Return the API address without a trailing slash. Raise ConfigError unless it is https://,
-    or http:// to a loopback host. Messages show the URL redacted (`redact_url`)."""
+    """Return the API address without a trailing slash, nor `/api/v2` (or `/api/v3`)
+    that syncd adds itself. Raise ConfigError unless it is https://, or http:// to a loopback
+    host. Messages show the URL redacted (`redact_url`)."""
     where = "readwise.base_url"
     shown = repr(redact_url(text))
     parts = urlsplit(text.strip())
@@ -179,7 +197,7 @@ def _base_url(text: str, context: Context) -> str:
             where,
             f"{shown} is not https:// (http:// is allowed only for 127.0.0.1, localhost and ::1)",
         )
-    return text.strip().rstrip("/")
+    return _API_PATH.sub("", text.strip()).rstrip("/")
 
 
 def _vault(section: Mapping[str, Any], context: Context) -> VaultConfig:

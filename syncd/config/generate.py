@@ -81,16 +81,22 @@ def starter_config(
     *,
     vault_format: str = "logseq",
     token_file: str | None = None,
+    base_url: str | None = None,
 ) -> str:
     """Given the vault's path, the token (None: the user gives it another way), the vault's
-    format and the token file, return a short commented config for `syncd init` to write."""
+    format, the token file and the API's address (None: the default, not written), return a
+    short commented config for `syncd init` to write."""
     values: dict[str, Any] = {"vault.path": vault_path, "vault.format": vault_format}
+    keys = frozenset(_STARTER_KEYS)
+    if base_url:
+        values["readwise.base_url"] = base_url
+        keys |= {"readwise.base_url"}
     if token:
         values["readwise.token"] = token
     if token_file:
         values["readwise.token_file"] = token_file
     lines = [*_comment(_STARTER_HEADER, 0), ""]
-    lines += _render_section(SCHEMA, "", 0, values=values, only=frozenset(_STARTER_KEYS))
+    lines += _render_section(SCHEMA, "", 0, values=values, only=keys)
     return "\n".join(lines) + "\n"
 
 

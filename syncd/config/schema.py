@@ -87,7 +87,9 @@ SCHEMA = Section(
                 "base_url": Option(
                     "string",
                     "The Readwise API's address. It must be https://, except that http:// is "
-                    "allowed for 127.0.0.1, localhost and ::1 (a local test server).",
+                    "allowed for 127.0.0.1, localhost and ::1 (a local test server). The API's "
+                    "own path, /api/v2 (as pasted from Readwise's docs), is left out: syncd "
+                    "adds it. `syncd init --base-url` sets it.",
                     default="https://readwise.io",
                 ),
             },
@@ -97,7 +99,9 @@ SCHEMA = Section(
             options={
                 "path": Option(
                     "path",
-                    "The graph's or vault's top folder. Required.",
+                    "The graph's or vault's top folder. Required. A folder one off (a Logseq "
+                    "graph's pages/ or journals/, a folder inside an Obsidian vault) is "
+                    "refused, naming the graph or vault above it.",
                     example="~/notes",
                     required=True,
                 ),

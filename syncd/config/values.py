@@ -12,6 +12,9 @@ class ReadwiseConfig:
     token: str = field(repr=False)  # "" when none was required and none was found
     base_url: str  # without a trailing slash
     token_file: Path | None = None  # readwise.token_file, when set (and its ${VAR}s are)
+    # Where the token and the base URL came from, for messages that say where to look.
+    token_source: str = "readwise.token or $READWISE_TOKEN"
+    base_url_source: str = "readwise.base_url"
 
 
 @dataclass(frozen=True)

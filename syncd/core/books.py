@@ -90,6 +90,18 @@ def find_book(
             raise UsageError(
                 f"{wanted!r} matches {len(found)} books: {listed}{more}; give the book id"
             )
+    # The first words of a title, ending where a word ends ("Book 100" for "Book 100: books
+    # title", never for "Book 1000"): the words a user remembers.
+    found = [b for b in books if _begins(_key(b.title), _key(wanted))]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        listed = ", ".join(b.describe() for b in found[:5])
+        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+        raise UsageError(
+            f"{wanted!r} begins {len(found)} titles: {listed}{more}; give more of the title "
+            "or the book id"
+        )
     near = _near(wanted, books)
     raise UsageError(
         f"no book {wanted!r} is known; "
@@ -97,11 +109,25 @@ def find_book(
     )
 
 
+def _begins(title: str, words: str) -> bool:
+    """True when `title` begins with `words` and a word ends there."""
+    if not words or not title.startswith(words):
+        return False
+    rest = title[len(words) :]
+    return not rest or not (rest[0].isalnum() or words[-1:].isspace())
+
+
+def _main_title(title: str) -> str:
+    """A title without its subtitle (after ': ' or ' - ') and " (highlights)"."""
+    return re.split(r": | - ", _SUFFIXES.sub("", title), maxsplit=1)[0]
+
+
 def _near(wanted: str, books: Sequence[BookEntry]) -> str:
     """Up to three books whose title (or page path) is like `wanted`, as a phrase."""
     names: dict[str, BookEntry] = {}
     for book in books:
-        for name in (book.title, _SUFFIXES.sub("", book.title), book.path or ""):
+        titles = (book.title, _SUFFIXES.sub("", book.title), _main_title(book.title))
+        for name in (*titles, book.path or ""):
             if name:
                 names.setdefault(name.casefold(), book)
     close = difflib.get_close_matches(wanted.casefold(), list(names), n=6, cutoff=0.6)

@@ -360,7 +360,20 @@ def _read_all(fd: int | None) -> bytes | None:
     return b"".join(chunks)
 
 
+WRITE_FAILED = ": cannot write page: "  # between a page's path and the reason
+
+
 def describe_error(path: Path, error: OSError) -> str:
+    """`PATH: cannot write page: REASON`, the OS's error said for a user."""
+    return f"{path}{WRITE_FAILED}{_reason(error)}"
+
+
+def describe_folder_error(folder: Path, error: OSError) -> str:
+    """`cannot write in FOLDER: REASON`, for pages of that folder written together."""
+    return f"cannot write in {folder}: {_reason(error)}"
+
+
+def _reason(error: OSError) -> str:
     reasons = {
         errno.ENOSPC: "the disk is full",
         errno.EROFS: "the vault is read-only",
@@ -368,5 +381,4 @@ def describe_error(path: Path, error: OSError) -> str:
         errno.EPERM: "permission denied",
         errno.EDQUOT: "the disk quota is exceeded",
     }
-    reason = reasons.get(error.errno or 0, error.strerror or str(error))
-    return f"{path}: cannot write page: {reason}"
+    return reasons.get(error.errno or 0, error.strerror or str(error))

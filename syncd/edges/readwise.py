@@ -44,6 +44,15 @@ MAX_RETRY_AFTER = 300.0  # seconds: a longer Retry-After is capped to this
 MAX_BACKOFF = 60.0
 EXPORT_PATH = "/api/v2/export/"
 MAX_REDIRECTS = 5
+DEFAULT_BASE_URL = "https://readwise.io"
+TOKEN_URL = "https://readwise.io/access_token"
+
+
+class NoApiError(ReadwiseError):
+    """HTTP 404 at one of the API's own paths: no Readwise API at `readwise.base_url`, a
+    config error (exit 2)."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -80,8 +89,12 @@ class ApiClient:
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
         on_retry: Callable[[str, float], None] | None = None,
+        token_source: str = "readwise.token or $READWISE_TOKEN",
+        base_url_source: str = "readwise.base_url",
     ) -> None:
         self._base = base_url.rstrip("/")
+        self._token_source = token_source  # where the token came from, said when refused
+        self._base_url_source = base_url_source  # where the address is set, said when it fails
         self._session = session or requests.Session()
         self._session.headers.update(
             {"Authorization": f"Token {token}", "User-Agent": f"syncd/{__version__}"}
@@ -185,7 +198,7 @@ class ApiClient:
                     rate_limited += 1
                     if rate_limited > self._policy.rate_limit_waits:
                         raise UnreachableError(
-                            f"Readwise kept rate-limiting {path} "
+                            f"Readwise kept rate-limiting {self.shown_url(path)} "
                             f"({rate_limited} times); try again later"
                         ) from None
                     wait = retry.wait
@@ -193,10 +206,11 @@ class ApiClient:
                     failures += 1
                     if failures >= self._policy.attempts:
                         raise UnreachableError(
-                            f"Readwise unreachable: {path} failed {failures} times, last: {retry}"
+                            f"Readwise unreachable: {self.shown_url(path)} failed {failures} "
+                            f"times, last: {retry}; check {self._base_url_source} and the network"
                         ) from None
                     wait = self._backoff(failures)
-                log.warning("%s: %s; retrying in %.1f s", path, retry, wait)
+                log.warning("%s: %s; retrying in %.1f s", self.shown_url(path), retry, wait)
                 if self._on_retry:
                     self._on_retry(str(retry), wait)
                 self.sleep(wait)
@@ -218,15 +232,20 @@ class ApiClient:
         status = response.status_code
         if status in (401, 403):
             raise AuthError(
-                f"Readwise refused the token (HTTP {status}); "
-                "check readwise.token or $READWISE_TOKEN"
+                f"Readwise refused the token (HTTP {status}) from {self._token_source}; "
+                f"put a valid one there (from {TOKEN_URL})"
             )
         if status == 429:
             raise _Retryable("rate limited (HTTP 429)", wait=retry_after(response.headers))
         if status >= 500:
             raise _Retryable(f"server error (HTTP {status})")
+        if status == 404 and path.startswith("/api/"):
+            raise NoApiError(
+                f"no Readwise API at {self.shown_url(path)} (HTTP 404); check "
+                f"{self._base_url_source} (Readwise's own is {DEFAULT_BASE_URL})"
+            )
         if status >= 400:
-            raise ReadwiseError(f"Readwise answered HTTP {status} for {path}")
+            raise ReadwiseError(f"Readwise answered HTTP {status} for {self.shown_url(path)}")
         if parse is None:
             return response
         try:
@@ -236,6 +255,19 @@ class ApiClient:
         except (ValueError, requests.RequestException) as error:
             # A truncated or invalid body: the content is read lazily, so it fails here.
             raise _Retryable(f"invalid answer body ({type(error).__name__})") from None
+
+    def shown_url(self, path: str) -> str:
+        """The URL of `path` as a message shows it: scheme, host, port (the default one too)
+        and path; no query (the token is never in a URL, but a query could hold anything)."""
+        parts = urlsplit(self._base + path)
+        try:
+            port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+            host = parts.hostname or ""
+        except ValueError:
+            return self._base + path
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{parts.scheme}://{host}{f':{port}' if port else ''}{parts.path}"
 
     def _backoff(self, failures: int) -> float:
         """Exponential backoff with full jitter between half and the whole of the step."""

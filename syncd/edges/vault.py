@@ -381,7 +381,7 @@ class Drafts:
             for folder in sorted({draft.path.parent for draft in drafts}):
                 atomic.fsync_path(folder)
         except OSError as error:
-            raise VaultError(atomic.describe_error(drafts[0].path.parent, error)) from None
+            raise VaultError(atomic.describe_folder_error(drafts[0].path.parent, error)) from None
         finally:
             for fd in devices.values():
                 os.close(fd)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import posixpath
+from collections import Counter
 from dataclasses import dataclass, field
 
 from syncd.core.plan import Outcome
+from syncd.edges.atomic import WRITE_FAILED
+
+NAMED_IN_A_GROUP = 3  # books named in the line of a cause many failed for
 
 
 @dataclass
@@ -21,8 +26,42 @@ class SyncReport:
     plans: list[str] = field(default_factory=list)  # each book's plan, in a line
     printed: list[str] = field(default_factory=list)  # a dry run's: its plans and their diffs
     full_texts: int = 0  # Reader full texts written
+    # What books failed for, by cause: [(book's name, its message)] (see `failure_lines`).
+    causes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     dry_run: bool = False  # a dry run's summary says what it would do
+
+    def add_failure(self, book: object, name: str, reason: str) -> str:
+        """Record that a book failed (`name`: "book 12 (Title)"); return its one-line message."""
+        message = f"{name}: {reason}"
+        self.failed.append((book, message))
+        self.causes.setdefault(cause_of(reason), []).append((name, message))
+        return message
+
+    def failure_lines(self) -> list[str]:
+        """What failed, one line per cause: a book's own message when it alone failed for that
+        cause; `N books failed: CAUSE (book 1 (A), book 2 (B), book 3 (C) and N-3 more)` when
+        several did (every book of a read-only pages folder: one line, not one per book)."""
+        lines = []
+        grouped: Counter[str] = Counter()
+        for cause, books in self.causes.items():
+            grouped.update(message for _, message in books)
+            if len(books) == 1:
+                lines.append(books[0][1])
+                continue
+            named = ", ".join(name for name, _ in books[:NAMED_IN_A_GROUP])
+            more = len(books) - NAMED_IN_A_GROUP
+            lines.append(
+                f"{len(books)} books failed: {cause} ({named}"
+                + (f" and {more} more" if more > 0 else "")
+                + ")"
+            )
+        for _, message in self.failed:  # failures recorded without a cause (full texts)
+            if grouped[message]:
+                grouped[message] -= 1
+            else:
+                lines.append(message)
+        return lines
 
     def summary(self) -> str:
         o = self.outcome
@@ -75,11 +114,22 @@ class SyncReport:
             "kept_out": o.kept_out,
             "conflicts": o.conflicts,
             "failed_books": [{"book": b, "error": e} for b, e in self.failed],
+            "failures": self.failure_lines(),
             "full_texts": self.full_texts,
             "requests": self.requests,
             "cursor": self.cursor,
             "summary": self.summary(),
         }
+
+
+def cause_of(reason: str) -> str:
+    """What a failure's reason says of every book it stops, without the book's own page:
+    `PATH: cannot write page: REASON` is `cannot write in FOLDER: REASON`; any other reason is
+    its own cause."""
+    path, found, why = reason.partition(WRITE_FAILED)
+    if not found:
+        return reason
+    return f"cannot write in {posixpath.dirname(path) or '.'}: {why}"
 
 
 def _s(n: int) -> str:

@@ -296,14 +296,18 @@ class Run:
     def fail(
         self, book_id: int | None, title: str, reason: str, *, shown_id: object = None
     ) -> None:
-        """Fail one book: named on one line in the log and the report, and (but in a dry run)
+        """Fail one book: named in the report (one line per cause), and (but in a dry run)
         remembered, so that later syncs fetch it again by id until it succeeds. `shown_id`:
         the id the record gave when it is not a usable one."""
         name = _one_line(str(book_id if book_id is not None else shown_id))
         title, reason = _one_line(title), _one_line(reason)
-        message = f"book {name} ({title}): {reason}" if title else f"book {name}: {reason}"
-        log.error("%s", message)
-        self.report.failed.append((book_id if book_id is not None else shown_id, message))
+        shown = f"book {name} ({title})" if title else f"book {name}"
+        # Told at the end, one line per cause (`SyncReport.failure_lines`): a read-only pages
+        # folder is one line, not one per book.
+        message = self.report.add_failure(
+            book_id if book_id is not None else shown_id, shown, reason
+        )
+        log.debug("%s", message)
         if book_id is not None:
             self.applier.remember_failure(BookProblem(book_id, "failed", title, reason))
 

@@ -183,7 +183,13 @@ def open_state(config: Config) -> State:
 
 
 def make_client(config: Config, **kwargs: object) -> ReadwiseClient:
-    return ReadwiseClient(config.readwise.base_url, config.readwise.token, **kwargs)  # type: ignore[arg-type]
+    return ReadwiseClient(
+        config.readwise.base_url,
+        config.readwise.token,
+        token_source=config.readwise.token_source,
+        base_url_source=config.readwise.base_url_source,
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 def give_back_freed_memory() -> None:
@@ -207,6 +213,31 @@ def sync_log_page_for(config: Config) -> str | None:
 def vault_origin(config: Config) -> str:
     """Where the vault's path came from, for error messages: the key and the config file."""
     return f"vault.path in {config.source}" if config.source else "vault.path"
+
+
+def vault_place_problem(config: Config) -> str | None:
+    """What is wrong with where vault.path points, when it is one folder off: a Logseq graph's
+    pages/ or journals/ folder (pages would go to pages/pages/), a folder inside an Obsidian
+    vault (its settings missed); naming the graph or vault above and what to set. None when
+    it is a top folder (or inside none)."""
+    from syncd.edges.vault_place import one_folder_off
+
+    off = one_folder_off(config.vault.path)
+    if off is None:
+        return None
+    landing = ""
+    if off.format == "logseq" and config.vault.format == "logseq":
+        folder = config.vault.folder or layout_for(config).pages.name
+        landing = f"; pages would go to {off.path / folder}"
+    return f"{off.describe()}, not its top folder{landing}: {off.advice()}"
+
+
+def check_vault_place(config: Config) -> None:
+    """Raise ConfigError (at vault.path, exit 2) when vault.path is one folder off (see
+    `vault_place_problem`): nothing is written there."""
+    problem = vault_place_problem(config)
+    if problem:
+        raise ConfigError(config.source, "vault.path", problem)
 
 
 def settings_for(config: Config, env: Mapping[str, str]) -> SyncSettings:
@@ -252,7 +283,12 @@ def make_syncer(
     if client is None:
         client = make_client(config) if sleep is None else make_client(config, sleep=sleep)
     if reader is None and config.sync.reader_full_text:
-        reader = ReaderClient(config.readwise.base_url, config.readwise.token)
+        reader = ReaderClient(
+            config.readwise.base_url,
+            config.readwise.token,
+            token_source=config.readwise.token_source,
+            base_url_source=config.readwise.base_url_source,
+        )
         if sleep is not None:
             reader.sleep = sleep
     return Syncer(

@@ -56,7 +56,7 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     real = syncd.engine.wiring.make_client
 
     def fast(config: Any, **kwargs: Any) -> ReadwiseClient:
-        return real(config, sleep=lambda _: None, **kwargs)
+        return real(config, **{**kwargs, "sleep": lambda _: None})
 
     monkeypatch.setattr(syncd.engine.wiring, "make_client", fast)
     monkeypatch.setenv("SYNCD_NOW", NOW)

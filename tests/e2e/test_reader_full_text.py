@@ -74,11 +74,11 @@ def reader(monkeypatch: pytest.MonkeyPatch, server: FakeReadwise) -> Reader:
     real = syncd.engine.wiring.make_client
 
     def fast(config: Any, **kwargs: Any) -> ReadwiseClient:
-        return real(config, sleep=lambda _: None, **kwargs)
+        return real(config, **{**kwargs, "sleep": lambda _: None})
 
     class VirtualReader(ReaderClient):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, sleep=clock.wait, **kwargs)
+        # Its waits move the loopback clock, whatever wait the command hands it.
+        sleep = property(lambda self: clock.wait, lambda self, value: None)
 
     monkeypatch.setattr(syncd.engine.wiring, "make_client", fast)
     monkeypatch.setattr(syncd.engine.wiring, "ReaderClient", VirtualReader)

@@ -116,10 +116,12 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     def quick(config: Any, **kwargs: Any) -> ReadwiseClient:
         return real(
             config,
-            sleep=waited.append,
-            timeout=(2.0, 0.25),
-            policy=RetryPolicy(attempts=3, rate_limit_waits=3),
-            **kwargs,
+            **{
+                **kwargs,
+                "sleep": waited.append,
+                "timeout": (2.0, 0.25),
+                "policy": RetryPolicy(attempts=3, rate_limit_waits=3),
+            },
         )
 
     monkeypatch.setattr(syncd.engine.wiring, "make_client", quick)

@@ -71,7 +71,7 @@ def synced_vault(
     monkeypatch.setattr(
         syncd.engine.wiring,
         "make_client",
-        lambda config, **kw: real(config, sleep=lambda _: None, **kw),
+        lambda config, **kw: real(config, **{**kw, "sleep": lambda _: None}),
     )
     monkeypatch.setenv("SYNCD_NOW", "2023-03-17T17:05:00Z")
     monkeypatch.delenv("READWISE_TOKEN", raising=False)

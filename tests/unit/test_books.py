@@ -139,3 +139,27 @@ def test_book_line_counts_highlights_and_names_the_problem() -> None:
     ]
     assert "1 highlight " in book_line(BookEntry(8, "U", highlights={"written": 1})) + " "
     assert book_line(BookEntry(8, "U")).split()[:4] == ["8", "no", "page", "-"]
+
+
+TITLED = [
+    BookEntry(201, "Book 100: books title (highlights)", "pages/a.md", "deleted"),
+    BookEntry(202, "Book 1000: another (highlights)", "pages/b.md", "active"),
+    BookEntry(203, "Deep Work - Rules for Focus", "pages/c.md", "active"),
+    BookEntry(204, "Deep Water", "pages/d.md", "active"),
+]
+
+
+@pytest.mark.parametrize(
+    ("typed", "book_id"),
+    [("Book 100", 201), ("book 100:", 201), ("Book 1000", 202), ("Deep Work", 203)],
+)
+def test_the_first_words_of_a_title_find_it(typed: str, book_id: int) -> None:
+    """issue 21, item 7: words that begin one title, ending where a word ends."""
+    assert find_book(typed, TITLED, vault=VAULT, cwd=VAULT, home=HOME).book_id == book_id
+
+
+def test_words_that_begin_several_titles_list_them_and_a_near_miss_is_offered() -> None:
+    with pytest.raises(UsageError, match=r"'Deep' begins 2 titles: .*book 203.*book 204"):
+        find_book("Deep", TITLED, vault=VAULT, cwd=VAULT, home=HOME)
+    with pytest.raises(UsageError, match=r"did you mean 'Book 100: books title"):
+        find_book("Book 10", TITLED, vault=VAULT, cwd=VAULT, home=HOME)

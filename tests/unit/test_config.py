@@ -997,3 +997,22 @@ def test_no_permission_warning(tmp_path: Path, text: str, mode: int) -> None:
 
 def test_no_permission_warning_for_a_missing_file(tmp_path: Path) -> None:
     assert config_permission_warning(tmp_path / "missing.yaml") is None
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "https://readwise.io/api/v2",
+        "https://readwise.io/api/v2/",
+        "https://readwise.io/API/V2/",
+        "https://readwise.io//api/v3",
+        "https://readwise.io/",
+    ],
+)
+def test_a_base_url_pasted_with_the_api_path_is_the_address(
+    tmp_path: Path, env: dict[str, str], given: str
+) -> None:
+    """issue 21, item 3: syncd adds /api/v2 itself; pasted, it is left out."""
+    config = load(tmp_path, f"readwise:\n  base_url: {given}\n{MINIMAL}", with_token(env))
+    assert config.readwise.base_url == "https://readwise.io"
+    assert config.readwise.base_url_source == f"readwise.base_url in {tmp_path / 'config.yaml'}"

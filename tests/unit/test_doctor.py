@@ -182,4 +182,5 @@ def test_every_check_runs_even_when_the_first_fail(tmp_path: Path) -> None:
         "logseq settings",
         "watcher",
     ]
-    assert [c.ok for c in checks] == [False, False, False, True, True, True]
+    # issue 21, item 4: nothing about a vault folder that is not there is "ok".
+    assert [c.ok for c in checks] == [False, False, False, False, False]

@@ -679,3 +679,17 @@ def test_export_pages_carry_readwise_time_from_the_date_header(
     first, second = export_all(make_client(sleeps))
     assert first.server_time == expected
     assert second.server_time == datetime(2023, 3, 17, 18, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("base", "shown"),
+    [
+        ("https://readwise.io", "https://readwise.io:443/api/v2/export/"),
+        ("http://127.0.0.1:8123/rw", "http://127.0.0.1:8123/rw/api/v2/export/"),
+        ("http://[::1]", "http://[::1]:80/api/v2/export/"),
+    ],
+)
+def test_a_message_shows_the_url_with_scheme_host_port_and_path(base: str, shown: str) -> None:
+    """issue 21, item 3: the URL a failure names; the token is never in it."""
+    client = ReadwiseClient(base, "tok-secret-123")
+    assert client.shown_url("/api/v2/export/") == shown
