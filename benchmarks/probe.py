@@ -9,7 +9,7 @@ of this program's own address space; `ru_maxrss` can carry the parent's size acr
 the time inside the process. With `--watch-opens`, an audit hook on `open` records every `.md`
 file under that folder the process opened for reading.
 
-`latency` runs `syncd.commands.daemon.Daemon` (as `syncd run` builds it, debounce included) over the
+`latency` runs `syncd.engine.daemon.Daemon` (as `syncd run` builds it, debounce included) over the
 vault, notes how long it took to start watching (its readiness) and, once its sync on start is
 done, its resident memory (idle), then `--saves` times appends a line to a page as an editor
 saves it and measures how long until the daemon has reconciled the change (its `after_changes`
@@ -97,8 +97,12 @@ def run_sync(args: argparse.Namespace, rest: list[str]) -> int:
 
 def run_latency(args: argparse.Namespace) -> int:
     from syncd.commands.common import load, setup_logging
-    from syncd.commands.daemon import Daemon
     from syncd.engine.wiring import make_syncer, open_state
+
+    try:
+        from syncd.engine.daemon import Daemon
+    except ImportError:  # a release before the daemon moved into the engine
+        from syncd.commands.daemon import Daemon  # type: ignore[no-redef]
 
     config = load(argparse.Namespace(config=args.config))
     setup_logging("warning")

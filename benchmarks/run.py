@@ -30,7 +30,7 @@ How each figure is taken (every syncd process is a fresh `python -m benchmarks.p
   every file's size and mtime before and after. A page read counts against the target when its
   size and mtime changed neither before the sync nor by it. One highlight is added to the
   library's largest book (the worst case: the longest page), then another to a median one.
-- Save to reconciliation: `syncd.commands.daemon.Daemon` as `syncd run` builds it (file
+- Save to reconciliation: `syncd.engine.daemon.Daemon` as `syncd run` builds it (file
   watcher, 0.5 s debounce) runs over the vault; a line is appended to a page, `--saves` times,
   a different page each time, and the delay is from the end of the write to the daemon's
   `after_changes` hook.

@@ -13,8 +13,8 @@ from syncd.core.records import PageStatus
 def command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from syncd.commands.status import book_entries
     from syncd.core.books import find_book
+    from syncd.engine.state_summary import book_entries
     from syncd.engine.wiring import make_syncer
 
     with locked_vault(args) as (config, state):

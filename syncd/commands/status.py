@@ -6,72 +6,14 @@ import argparse
 import json
 import os
 import sys
-from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from syncd.commands.common import EXIT_OK, load
 from syncd.config.values import Config
 from syncd.core.books import BookEntry, attention, book_line
 from syncd.edges.state import State
-from syncd.engine.report import SyncReport
-
-
-def record_sync(state: State, report: SyncReport) -> None:
-    """Remember a finished sync: its time and summary; an error only if books failed."""
-    state.set("last_sync", datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    state.set("last_summary", report.summary())
-    if report.failed:
-        state.set("last_error", "; ".join(report.failure_lines()))
-    else:
-        state.set("last_success", datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        state.set("last_error", None)
-
-
-def interrupted_line(how: str, pages_written: int) -> str:
-    """What a sync stopped before its end did: `interrupted (Ctrl-C) after N pages written`."""
-    return (
-        f"interrupted ({how}) after {pages_written} page{'' if pages_written == 1 else 's'} written"
-    )
-
-
-def record_interrupted(state: State, how: str, pages_written: int) -> None:
-    """Remember a sync stopped before its end (Ctrl-C, or the daemon asked to stop): `status`
-    shows it as the last sync, and as the last error until a sync completes."""
-    line = (
-        f"interrupted ({how}) after {pages_written} page{'' if pages_written == 1 else 's'} written"
-    )
-    state.set("last_sync", datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    state.set("last_summary", f"{line}; the next sync continues")
-    state.set("last_error", f"the last sync was {line}; the next sync continues")
-
-
-def record_error(state: State, error: BaseException) -> None:
-    state.set("last_error", str(error) or type(error).__name__)
-
-
-def book_entries(state: State) -> list[BookEntry]:
-    """Every book the state knows: those with a page, and those that failed or wait without
-    one; each with its highlights counted by status."""
-    problems = {p.book_id: p for p in state.problems()}
-    entries = []
-    for page in state.pages():
-        counts = Counter(h.status.value for h in state.highlights(page.book_id).values())
-        problem = problems.pop(page.book_id, None)
-        entries.append(
-            BookEntry(
-                page.book_id,
-                page.title,
-                page.path,
-                page.status,
-                dict(counts),
-                f"{problem.kind}: {problem.reason}" if problem else None,
-            )
-        )
-    entries += [
-        BookEntry(p.book_id, p.title, problem=f"{p.kind}: {p.reason}") for p in problems.values()
-    ]
-    return sorted(entries, key=lambda b: b.book_id)
+from syncd.engine.state_summary import book_entries
 
 
 def collect_status(config: Config, *, books: bool = False) -> dict[str, Any]:

@@ -22,8 +22,8 @@ def command(args: argparse.Namespace) -> int:
     import sqlite3
 
     from syncd.commands.progress import ProgressBar
-    from syncd.commands.status import record_error, record_sync
     from syncd.engine.run import Stopped
+    from syncd.engine.state_summary import record_error, record_sync
     from syncd.engine.wiring import make_syncer
 
     with (dry_run_state if args.dry_run else locked_vault)(args) as (config, state):
@@ -81,7 +81,7 @@ def _interrupted(args: argparse.Namespace, state: State, before: int) -> int:
     and that the next sync continues; `status` shows the sync as interrupted."""
     import sqlite3
 
-    from syncd.commands.status import record_interrupted
+    from syncd.engine.state_summary import record_interrupted
 
     if args.dry_run:
         print("syncd: interrupted; nothing was written (a dry run)", file=sys.stderr)

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from syncd.commands.daemon import Daemon
 from syncd.edges.state import State
 from syncd.edges.state_files import database_path
 from syncd.edges.vault import Vault
+from syncd.engine.daemon import Daemon
 from syncd.engine.wiring import make_syncer
 from tests.support.harness import Harness, harness
 

@@ -5,14 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from syncd.commands.status import (
-    ATTENTION_SHOWN,
-    book_entries,
-    collect_status,
-    format_status,
-    record_error,
-    record_sync,
-)
+from syncd.commands.status import ATTENTION_SHOWN, collect_status, format_status
 from syncd.config.load import config_from_mapping
 from syncd.config.values import Config
 from syncd.core.decision import Status
@@ -20,6 +13,7 @@ from syncd.core.records import BookProblem, HighlightRecord, PageRecord
 from syncd.edges.state import State
 from syncd.edges.state_files import database_path
 from syncd.engine.report import SyncReport
+from syncd.engine.state_summary import book_entries, record_error, record_sync
 
 
 def make_config(tmp_path: Path) -> Config:
