@@ -77,9 +77,16 @@ def find_book(
     found = [b for b in books if b.path is not None and b.path in paths]
     if found:
         return found[0]
-    for same in (
-        lambda b: b.title.casefold() == wanted.casefold(),
-        lambda b: _key(b.title) == _key(wanted),
+    # Last, the first words of a title, ending where a word ends ("Book 100" for "Book 100:
+    # books title", never for "Book 1000"): the words a user remembers.
+    for same, found_as, give in (
+        (lambda b: b.title.casefold() == wanted.casefold(), "matches {} books", "the book id"),
+        (lambda b: _key(b.title) == _key(wanted), "matches {} books", "the book id"),
+        (
+            lambda b: _begins(_key(b.title), _key(wanted)),
+            "begins {} titles",
+            "more of the title or the book id",
+        ),
     ):
         found = [b for b in books if same(b)]
         if len(found) == 1:
@@ -88,20 +95,8 @@ def find_book(
             listed = ", ".join(b.describe() for b in found[:5])
             more = f" and {len(found) - 5} more" if len(found) > 5 else ""
             raise UsageError(
-                f"{wanted!r} matches {len(found)} books: {listed}{more}; give the book id"
+                f"{wanted!r} {found_as.format(len(found))}: {listed}{more}; give {give}"
             )
-    # The first words of a title, ending where a word ends ("Book 100" for "Book 100: books
-    # title", never for "Book 1000"): the words a user remembers.
-    found = [b for b in books if _begins(_key(b.title), _key(wanted))]
-    if len(found) == 1:
-        return found[0]
-    if found:
-        listed = ", ".join(b.describe() for b in found[:5])
-        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
-        raise UsageError(
-            f"{wanted!r} begins {len(found)} titles: {listed}{more}; give more of the title "
-            "or the book id"
-        )
     near = _near(wanted, books)
     raise UsageError(
         f"no book {wanted!r} is known; "

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from syncd.core.book_plan import BookPlan
 from syncd.core.page_life import PageAct, PageStatus
@@ -87,8 +87,8 @@ class _NewPage:
     spans: list[tuple[int, int] | None] | None  # of the blocks in it (PendingWrite)
 
 
-class PlanApplier:
-    """Applies the plans of one sync (see the module doc)."""
+class PlanHandler:
+    """What carrying out one sync's plans works with, whether it applies them or prints them."""
 
     def __init__(
         self,
@@ -100,8 +100,6 @@ class PlanApplier:
         sync_log: SyncLog,
         report: SyncReport,
         reader_pass: ReaderPass,
-        fail: Callable[[int | None, str, str], None],
-        failed_before: set[int],
     ) -> None:
         self.vault = vault
         self.state = state
@@ -110,9 +108,22 @@ class PlanApplier:
         self.sync_log = sync_log
         self.report = report
         self.reader_pass = reader_pass
+
+
+class PlanApplier(PlanHandler):
+    """Applies the plans of one sync (see the module doc)."""
+
+    def __init__(
+        self,
+        *,
+        fail: Callable[[int | None, str, str], None],
+        failed_before: set[int],
+        **parts: Any,
+    ) -> None:
+        super().__init__(**parts)
         self.fail = fail  # fails one book: named, remembered, fetched again by the next sync
         self.failed_before = failed_before
-        self._drafts = vault.drafts()
+        self._drafts = self.vault.drafts()
         self._new: list[_NewPage] = []
 
     def prepare(self) -> None:

@@ -14,35 +14,13 @@ from datetime import datetime
 
 from syncd.core.book_plan import BookPlan
 from syncd.core.records import BookProblem, PageRecord
-from syncd.engine.finder import PageFinder
-from syncd.engine.reader_pass import ReaderPass
-from syncd.engine.report import SyncReport, unified_diff
-from syncd.engine.sync_log import SyncLog, sync_log_update
-from syncd.engine.sync_settings import SyncSettings
-from syncd.ports import StatePort, VaultPort
+from syncd.engine.apply import PlanHandler
+from syncd.engine.report import unified_diff
+from syncd.engine.sync_log import sync_log_update
 
 
-class PlanPrinter:
+class PlanPrinter(PlanHandler):
     """Prints the plans of one sync (see the module doc)."""
-
-    def __init__(
-        self,
-        *,
-        vault: VaultPort,
-        state: StatePort,
-        settings: SyncSettings,
-        finder: PageFinder,
-        sync_log: SyncLog,
-        report: SyncReport,
-        reader_pass: ReaderPass,
-    ) -> None:
-        self.vault = vault
-        self.state = state
-        self.settings = settings
-        self.finder = finder
-        self.sync_log = sync_log
-        self.report = report
-        self.reader_pass = reader_pass
 
     def prepare(self) -> None:
         """The pages are looked at as a sync does (a crash's leftovers are not removed)."""
