@@ -171,21 +171,25 @@ def detect_indent(lines: list[str], default: str) -> str:
 def reindent(lines: list[str], unit: str, to: str) -> list[str]:
     """Return lines of blocks indented with `unit` a level as indented with `to`: each bullet
     line's indentation, and a continuation line's indentation up to its block's, are replaced;
-    every other character is kept."""
-    if unit == to:
-        return list(lines)
+    every other character is kept. A page may mix tabs and spaces (a block typed with a tab
+    in a page Logseq saved with two spaces): each bullet is read at its own depth (see
+    `bullet_depth`), its continuation lines by its own indentation."""
+    other = " " if unit == "\t" else "\t"
+    if unit == to and not any(line.startswith(other) for line in lines):
+        return list(lines)  # nothing indented otherwise: as it is
     out = []
     depth: int | None = None  # the depth of the block the line is in
+    indent = ""  # that block's bullet's own indentation
     for line in lines:
         match = _BULLET.match(line)
         if match and (bullet := bullet_depth(line, unit)) is not None:
-            depth = bullet
-            out.append(to * depth + line[len(match.group(1)) :])
+            depth, indent = bullet, match.group(1)
+            out.append(to * depth + line[len(indent) :])
         elif _HEADING.match(line):
             depth = None
             out.append(line)
-        elif depth and line.startswith(unit * depth):
-            out.append(to * depth + line[len(unit) * depth :])
+        elif depth and line.startswith(indent):
+            out.append(to * depth + line[len(indent) :])
         else:
             out.append(line)
     return out
