@@ -126,8 +126,10 @@ class Run:
                 self.vault.path(folder) for folder in folders
             }:
                 self.vault.remove_temporary_files(folder)
-            settle(self.vault, self.state, self.settings.style.page_format, self.sync_log)
+            fmt = self.settings.style.page_format
+            settle(self.vault, self.state, fmt, self.sync_log, final=False)
             self.finder.scan()
+            settle(self.vault, self.state, fmt, self.sync_log)  # on pages the scan found moved
         requests_before = self.client.requests_made
         touched: list[int] = []
         if not dry_run:

@@ -501,3 +501,97 @@ def test_inode_of_a_deleted_page_reused_by_another_books_renamed_page(h: Harness
     later(h)
     sync(h)
     assert renamed.read_bytes() == before
+
+
+def scan(h: Harness) -> None:
+    """A start-up scan by a fresh syncd (the daemon restarted)."""
+    from syncd.engine.wiring import make_syncer
+
+    state = State(database_path(h.config.state_dir, h.vault))
+    try:
+        make_syncer(h.config, state, {}, clock=lambda: h.now).scan()
+    finally:
+        state.close()
+
+
+def told_move(h: Harness, source: str, destination: str) -> None:
+    """The user renames a page and the daemon's watcher sees it (`Syncer.move`)."""
+    from syncd.engine.wiring import make_syncer
+
+    os.rename(h.vault / source, h.vault / destination)
+    state = State(database_path(h.config.state_dir, h.vault))
+    try:
+        make_syncer(h.config, state, {}, clock=lambda: h.now).move(source, destination)
+    finally:
+        state.close()
+
+
+@pytest.mark.parametrize("crash", [("after_replace", 1), ("in_commit", 2)])  # 1: intending it
+@pytest.mark.parametrize("told", [True, False])
+def test_killed_before_recording_an_append_then_the_page_renamed(
+    h: Harness, crash: tuple[str, int], told: bool
+) -> None:
+    """issue 22 (world seeds 424259 and 424264): a sync appends a new highlight and is killed
+    before recording it; the user renames the page (the watcher sees it, or syncd does not
+    watch); the highlight changes in Readwise. The killed write is settled where the page is
+    now: the next sync updates the block in place, it does not append the highlight again."""
+    book = walden(h, "hl-1v1 simplify, simplify")
+    sync(h)
+    later(h)
+    h.server.add_highlight(book, text="hl-2v1 the woods")
+    later(h)
+    assert sync(h, crash=crash) is None
+    assert "hl-2v1" in read(h, PAGE)
+    renamed = "pages/Thoreau.md"
+    if told:
+        told_move(h, PAGE, renamed)
+    else:
+        os.rename(h.vault / PAGE, h.vault / renamed)
+    later(h)
+    h.server.update_highlight(2, text="hl-2v2 the woods")
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    text = read(h, renamed)
+    assert text.count("hl-2v") == 1 and "hl-2v2" in text
+
+
+def test_killed_before_recording_an_append_then_the_block_edited(h: Harness) -> None:
+    """issue 22 (world seed 424248): a sync appends a new highlight and is killed before
+    recording it; before any scan the user edits the new block. The next sync settles the
+    killed write: the block alike the one it wrote is the user's edit of it, not appended
+    again (and the edit is kept)."""
+    book = walden(h, "hl-1v1 simplify, simplify")
+    sync(h)
+    later(h)
+    h.server.add_highlight(book, text="hl-2v1 the woods")
+    later(h)
+    assert sync(h, crash=("after_replace", 1)) is None
+    text = read(h, PAGE)
+    (h.vault / PAGE).write_text(text.replace("the woods", "the woods ue-1"), "utf-8")
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    text = read(h, PAGE)
+    assert text.count("hl-2v1") == 1 and "the woods ue-1" in text
+
+
+@pytest.mark.parametrize("where", ["before the header", "at the end"])
+def test_a_tab_indented_block_in_a_page_indented_with_spaces(h: Harness, where: str) -> None:
+    """issue 22 (world seeds 424272 and 424317): Logseq saved the page with two spaces a level;
+    the user then types a block of their own indented with a tab (as many lines indented with
+    tabs as with spaces). Each line is read at its own depth: the highlight indented with two
+    spaces is still as syncd wrote it, and a change from Readwise is applied to it."""
+    walden(h, "hl-1v1 simplify, simplify")
+    sync(h)
+    lines = read(h, PAGE).replace("\t", "  ").split("\n")  # as many tabs as spaces
+    header = next(i for i, line in enumerate(lines) if line.startswith("- "))
+    lines.insert(header if where == "before the header" else len(lines), "\t- ut-1 my own")
+    (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
+    later(h)
+    h.server.update_highlight(1, text="hl-1v2 simplify, simplify")
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed and report.outcome.conflicts == 0
+    text = read(h, PAGE)
+    assert "hl-1v2" in text and "hl-1v1" not in text and "ut-1 my own" in text
