@@ -320,44 +320,6 @@ def on_page(
     ]
 
 
-def settled_blocks(
-    text: str,
-    meant: Mapping[int, HighlightRecord],
-    known: Mapping[int, HighlightRecord],
-    fmt: PageFormat,
-) -> list[HighlightRecord]:
-    """Given a page no longer holding the text of a write a kill left unrecorded (of blocks
-    `meant`; `known`: the page's records before it), return the records the write leaves: a
-    block on the page as meant is that highlight as written; a highlight new to syncd (not
-    in `known`) alike a block no other highlight claims (as written or alike) was written and
-    edited since: edited, not to be written again. Others may never have been written."""
-    as_meant = on_page(text, meant, fmt)
-    new = [
-        rec
-        for rec in meant.values()
-        if rec.highlight_id not in known and rec.status == Status.WRITTEN and rec not in as_meant
-    ]
-    if not new:
-        return as_meant
-    disk = PageIndex(text, fmt)
-    records = {**known, **{rec.highlight_id: rec for rec in as_meant}}
-    present = {
-        rec.highlight_id: block
-        for rec in records.values()
-        if rec.status != Status.REMOVED and (block := disk.find(rec.block)) is not None
-    }
-    taken = {block.start for block in present.values()}
-    for rec in records.values():
-        if rec.status != Status.REMOVED and rec.highlight_id not in present:
-            _lost(disk, rec, taken)  # another highlight's edit claims its block first
-    edited = [
-        replace(rec, status=Status.EDITED)
-        for rec in new
-        if _lost(disk, rec, taken)[0] is Seen.SIMILAR
-    ]
-    return as_meant + edited
-
-
 def page_title_of(text: str) -> str | None:
     """Return the `title::` property of a page's first line, if it has one."""
     first = text.split("\n", 1)[0]

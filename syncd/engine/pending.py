@@ -13,7 +13,7 @@ import logging
 from dataclasses import replace
 
 from syncd.core.identity import opening
-from syncd.core.plan import settled_blocks
+from syncd.core.killed_writes import settled_blocks
 from syncd.core.records import PageRecord, PendingWrite
 from syncd.core.render import PageFormat
 from syncd.edges.state import State

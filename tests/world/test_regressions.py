@@ -18,7 +18,7 @@ from syncd.edges.state_files import database_path
 from syncd.engine.report import SyncReport
 from syncd.errors import SyncdError
 from tests.support.harness import Harness, harness
-from tests.world.world import Crash, crash_at
+from tests.world.world import Crash, crash_at, replay
 
 T0 = datetime(2024, 1, 1, 9, 0, tzinfo=timezone.utc)
 PAGE = "pages/Walden (highlights).md"
@@ -595,3 +595,56 @@ def test_a_tab_indented_block_in_a_page_indented_with_spaces(h: Harness, where: 
     assert report is not None and not report.failed and report.outcome.conflicts == 0
     text = read(h, PAGE)
     assert "hl-1v2" in text and "hl-1v1" not in text and "ut-1 my own" in text
+
+
+def test_killed_before_writing_an_append_beside_a_pasted_copy(h: Harness) -> None:
+    """issue 22 (world seed 424264, on the first fix): the user pasted a highlight's block
+    twice; a sync is killed before its page write is in place. The pasted copy (a highlight's
+    block as written) is not taken for the new highlight's edit: the next sync writes it."""
+    book = walden(h, "hl-1v1 words of 1")
+    sync(h)
+    text = read(h, PAGE)
+    line = next(x for x in text.split("\n") if "hl-1v1" in x)
+    (h.vault / PAGE).write_text(text.replace(line, f"{line}\n{line}"), "utf-8")
+    later(h)
+    h.server.add_highlight(book, text="hl-2v1 words of 2 [[a link]]")
+    later(h)
+    assert sync(h, crash=("before_replace", 1)) is None
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    assert read(h, PAGE).count("hl-2v1") == 1
+
+
+def test_killed_before_recording_an_append_then_edited_beside_a_deleted_block(h: Harness) -> None:
+    """issue 22 (world seed 424248, on the first fix): the user deleted a highlight's block; a
+    sync appends a highlight that reads alike and is killed before recording it; the user
+    edits the new block. The edit is the new highlight's (the most alike), not the deleted
+    one's put back: the next sync does not append the new highlight again."""
+    book = walden(h, "hl-1v1 words of 1", "hl-2v1 words of 2")
+    sync(h)
+    text = read(h, PAGE)
+    (h.vault / PAGE).write_text(text.replace("\t- hl-1v1 words of 1\n", ""), "utf-8")
+    later(h)
+    sync(h)
+    h.server.add_highlight(book, text="hl-3v1 words of 3")
+    later(h)
+    assert sync(h, crash=("after_replace", 1)) is None
+    text = read(h, PAGE)
+    (h.vault / PAGE).write_text(text.replace("words of 3", "words of 3 ue-1"), "utf-8")
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    text = read(h, PAGE)
+    assert text.count("hl-3v1") == 1 and "hl-1v1" not in text
+
+
+REPLAYS = Path(__file__).parent / "replays"
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in REPLAYS.glob("*.txt")))
+def test_world_failure_replays_clean(name: str) -> None:
+    """The steps of a failure the world found (`python -m benchmarks.world`, the seed in the
+    file's name; `-b`: a second failure from that seed, found on the first fix), cut down to
+    those it needs, played again with every invariant after each step."""
+    replay((REPLAYS / f"{name}.txt").read_text("utf-8"))
