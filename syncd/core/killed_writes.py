@@ -24,13 +24,18 @@ def settled_blocks(
     meant: Mapping[int, HighlightRecord],
     known: Mapping[int, HighlightRecord],
     fmt: PageFormat,
+    *,
+    replaced: bool,
 ) -> list[HighlightRecord]:
     """Given a page's text, the blocks a killed write `meant` to leave on it and the records
-    syncd held of the page before it (`known`), return the records to keep:
+    syncd held of the page before it (`known`), return the records to keep (`replaced`: the
+    page is no longer the file syncd recorded before the write: written, or saved since):
 
     - a block on the page as meant is that highlight as written;
-    - a highlight new to syncd (not in `known`) whose block is not there as meant, but alike
-      a block (`SIMILAR`) that is no copy of any highlight's block as written and that is not
+    - when the write was made (the page `replaced`, or a block it added is there as meant; a
+      file the user saved since may have been given the recorded file's number again), a
+      highlight new to syncd (not in `known`) whose block is not there as meant, but alike a
+      block (`SIMILAR`) that is no copy of any highlight's block as written and that is not
       more alike another of the page's highlights missing as written, was written and edited
       by the user since: recorded as edited, so that it is not written again;
     - any other is left as it was: it may never have been written."""
@@ -43,7 +48,8 @@ def settled_blocks(
         and rec.highlight_id not in done
         and rec.status == Status.WRITTEN
     ]
-    if not new:
+    added = any(rec.highlight_id not in known for rec in as_meant)
+    if not new or not (replaced or added):  # the write may never have been made
         return as_meant
     disk = PageIndex(text, fmt)
     records = [*known.values(), *as_meant]

@@ -89,10 +89,14 @@ def settle(
             if digest(page.text) != write.digest:
                 # Changed since (the user edited it, or it was never written): a block on it
                 # as the write meant it is that highlight as syncd wrote it, not an edit.
-                if record is not None and state.page(record.book_id):
+                now = None if record is None else state.page(record.book_id)
+                if now is not None:
                     meant = {h.highlight_id: h for h in write.blocks_known()}
-                    known = state.highlights(record.book_id)
-                    state.put_highlights(settled_blocks(page.text, meant, known, fmt))
+                    known = state.highlights(now.book_id)
+                    same = now.inode is not None and page.file_id == (now.device, now.inode)
+                    state.put_highlights(
+                        settled_blocks(page.text, meant, known, fmt, replaced=not same)
+                    )
                 continue
             if record is not None:
                 log.info(

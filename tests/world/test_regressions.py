@@ -648,3 +648,24 @@ def test_world_failure_replays_clean(name: str) -> None:
     file's name; `-b`: a second failure from that seed, found on the first fix), cut down to
     those it needs, played again with every invariant after each step."""
     replay((REPLAYS / f"{name}.txt").read_text("utf-8"))
+
+
+def test_killed_before_writing_an_append_beside_an_edited_pasted_copy(h: Harness) -> None:
+    """issue 22 (world seed 2243183830, on the fixes above): the user pasted a highlight's
+    block twice and edited one copy in place; a sync is killed before its page write is in
+    place. The page is still the file syncd recorded (the write was never made): the edited
+    copy, alike the new highlight's block, is not taken for its edit; the next sync writes it."""
+    book = walden(h, "hl-1v1 words of 1")
+    sync(h)
+    text = read(h, PAGE)
+    line = next(x for x in text.split("\n") if "hl-1v1" in x)
+    with (h.vault / PAGE).open("r+", encoding="utf-8") as page:  # in place: the same file
+        page.write(text.replace(line, f"{line} ue-1\n{line}"))
+    later(h)
+    h.server.add_highlight(book, text="hl-2v1 words of 2")
+    later(h)
+    assert sync(h, crash=("before_replace", 1)) is None
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    assert read(h, PAGE).count("hl-2v1") == 1
