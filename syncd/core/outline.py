@@ -152,7 +152,8 @@ def normalise(lines: list[str], *, obsidian: bool = False) -> str:
 def detect_indent(lines: list[str], default: str) -> str:
     """Return a page's unit of indentation: a tab, or the spaces of its least indented nested
     bullet (Logseq re-saves pages with two or four); `default` for a page without nesting.
-    Tabs win when a page holds both as much. With a `default` of spaces (Obsidian's four), a
+    When a page holds both as much, the `default`'s kind wins (a block the user typed with a
+    tab in an Obsidian page of four spaces). With a `default` of spaces (Obsidian's four), a
     bullet indented by a part of it is text of a block (see `bullet_depth`), not nesting."""
     tabs = 0
     widths: list[int] = []
@@ -165,7 +166,9 @@ def detect_indent(lines: list[str], default: str) -> str:
                 widths.append(len(match.group(1)))
     if not tabs and not widths:
         return default
-    return "\t" if tabs >= len(widths) else " " * min(widths)
+    if tabs > len(widths) or (tabs == len(widths) and default == "\t"):
+        return "\t"
+    return " " * min(widths)
 
 
 def reindent(lines: list[str], unit: str, to: str) -> list[str]:

@@ -669,3 +669,25 @@ def test_killed_before_writing_an_append_beside_an_edited_pasted_copy(h: Harness
     report = sync(h)
     assert report is not None and not report.failed
     assert read(h, PAGE).count("hl-2v1") == 1
+
+
+def test_obsidian_a_tab_indented_block_beside_a_note(tmp_path: Path) -> None:
+    """issue 22 (world seed 904060330, Obsidian): a highlight with a note (`    - Note:`, four
+    spaces); the user types a block indented with a tab in the metadata list. As many lines
+    indented with a tab as with spaces: the page is still Obsidian's four spaces a level, and
+    a change from Readwise is applied to the highlight (it was taken for the user's edit)."""
+    page = "Readwise/Books/Walden.md"
+    with harness(tmp_path, edn=None, settings={"vault": {"format": "obsidian"}}) as h:
+        h.now = T0
+        book = h.server.add_book(title="Walden", author="Thoreau")["user_book_id"]
+        h.server.add_highlight(book, text="hl-1v1 simplify, simplify", note="a note")
+        sync(h)
+        text = read(h, page).replace("- Full Title: Walden\n", "- Full Title: Walden\n\t- ut-1\n")
+        (h.vault / page).write_text(text, "utf-8")
+        later(h)
+        h.server.update_highlight(1, text="hl-1v2 simplify, simplify\nsecond line")
+        later(h)
+        report = sync(h)
+        assert report is not None and not report.failed and report.outcome.conflicts == 0
+        text = read(h, page)
+        assert "hl-1v2" in text and "hl-1v1" not in text and "\t- ut-1" in text
