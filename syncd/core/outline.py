@@ -152,9 +152,11 @@ def normalise(lines: list[str], *, obsidian: bool = False) -> str:
 def detect_indent(lines: list[str], default: str) -> str:
     """Return a page's unit of indentation: a tab, or the spaces of its least indented nested
     bullet (Logseq re-saves pages with two or four); `default` for a page without nesting.
-    When a page holds both as much, the `default`'s kind wins (a block the user typed with a
-    tab in an Obsidian page of four spaces). With a `default` of spaces (Obsidian's four), a
-    bullet indented by a part of it is text of a block (see `bullet_depth`), not nesting."""
+    When a page holds both as much, the `default`'s kind wins. With a `default` of spaces
+    (Obsidian's four), a bullet indented by a part of it is text of a block (see
+    `bullet_depth`), not nesting, and any bullet indented by a whole number of it makes the
+    page's unit spaces, however many lines the user indented with tabs (Obsidian's own
+    setting): each tab still counts one level (see `bullet_depth`)."""
     tabs = 0
     widths: list[int] = []
     for line in lines:
@@ -166,6 +168,8 @@ def detect_indent(lines: list[str], default: str) -> str:
                 widths.append(len(match.group(1)))
     if not tabs and not widths:
         return default
+    if default.startswith(" ") and widths:
+        return " " * min(widths)
     if tabs > len(widths) or (tabs == len(widths) and default == "\t"):
         return "\t"
     return " " * min(widths)

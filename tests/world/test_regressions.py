@@ -691,3 +691,28 @@ def test_obsidian_a_tab_indented_block_beside_a_note(tmp_path: Path) -> None:
         assert report is not None and not report.failed and report.outcome.conflicts == 0
         text = read(h, page)
         assert "hl-1v2" in text and "hl-1v1" not in text and "\t- ut-1" in text
+
+
+def test_obsidian_tab_indented_blocks_beside_a_multi_line_highlight(tmp_path: Path) -> None:
+    """issue 22 (world seed 1921629409, Obsidian): the user indents blocks of their own with
+    tabs (Obsidian's own setting), more of them than syncd's four-space note lines; a highlight
+    continues with a list line indented by two spaces (text, as Readwise writes it). The page
+    is still four spaces a level, each tab one level: the highlight is as syncd wrote it and a
+    change from Readwise reaches it (it was split at its list line and taken for edited)."""
+    page = "Readwise/Books/Walden.md"
+    with harness(tmp_path, edn=None, settings={"vault": {"format": "obsidian"}}) as h:
+        h.now = T0
+        book = h.server.add_book(title="Walden", author="Thoreau")["user_book_id"]
+        h.server.add_highlight(book, text="hl-1v1 simplify", note="a note")
+        h.server.add_highlight(book, text="hl-2v1 the woods\n- a list line")
+        sync(h)
+        text = read(h, page).replace("- Author: [[Thoreau]]\n", "- Author: [[Thoreau]]\n\t- ut-1\n")
+        text = text.replace("    - Note: a note\n", "    - Note: a note\n\t- ut-2\n\t\t- ut-3\n")
+        (h.vault / page).write_text(text, "utf-8")
+        later(h)
+        h.server.update_highlight(2, text="hl-2v2 the woods\n- a list line")
+        later(h)
+        report = sync(h)
+        assert report is not None and not report.failed and report.outcome.conflicts == 0
+        text = read(h, page)
+        assert "hl-2v2" in text and "hl-2v1" not in text and "\t\t- ut-3" in text
