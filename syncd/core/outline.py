@@ -154,11 +154,13 @@ def detect_indent(lines: list[str], default: str) -> str:
     bullet (Logseq re-saves pages with two or four); `default` for a page without nesting.
     When a page holds both as much, the `default`'s kind wins. With a `default` of spaces
     (Obsidian's four), a bullet indented by a part of it is text of a block (see
-    `bullet_depth`), not nesting, and any bullet indented by a whole number of it makes the
-    page's unit spaces, however many lines the user indented with tabs (Obsidian's own
-    setting): each tab still counts one level (see `bullet_depth`)."""
+    `bullet_depth`), not nesting, and so makes the page's unit spaces, as does any bullet
+    indented by a whole number of it, however many lines the user indented with tabs
+    (Obsidian's own setting; Obsidian never re-indents a page): each tab still counts one
+    level (see `bullet_depth`)."""
     tabs = 0
     widths: list[int] = []
+    part = False  # a bullet indented by a part of a `default` of spaces: text
     for line in lines:
         match = _BULLET.match(line)
         if match and match.group(1):
@@ -166,10 +168,12 @@ def detect_indent(lines: list[str], default: str) -> str:
                 tabs += 1
             elif not default.startswith(" ") or len(match.group(1)) % len(default) == 0:
                 widths.append(len(match.group(1)))
+            else:
+                part = True
     if not tabs and not widths:
         return default
-    if default.startswith(" ") and widths:
-        return " " * min(widths)
+    if default.startswith(" ") and (widths or part):
+        return " " * min(widths, default=len(default))
     if tabs > len(widths) or (tabs == len(widths) and default == "\t"):
         return "\t"
     return " " * min(widths)

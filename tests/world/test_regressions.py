@@ -716,3 +716,25 @@ def test_obsidian_tab_indented_blocks_beside_a_multi_line_highlight(tmp_path: Pa
         assert report is not None and not report.failed and report.outcome.conflicts == 0
         text = read(h, page)
         assert "hl-2v2" in text and "hl-2v1" not in text and "\t\t- ut-3" in text
+
+
+def test_obsidian_one_tab_indented_block_beside_a_multi_line_highlight(tmp_path: Path) -> None:
+    """issue 22 (world seed 3978704098, Obsidian, a 20-minute run): the page's only indented
+    bullet is the user's, with a tab; a highlight continues with a list line indented by two
+    spaces. The page is still Obsidian's four spaces a level (two spaces are text): the change
+    from Readwise reaches the highlight (it was split at its list line, taken for edited)."""
+    page = "Readwise/Books/Walden.md"
+    with harness(tmp_path, edn=None, settings={"vault": {"format": "obsidian"}}) as h:
+        h.now = T0
+        book = h.server.add_book(title="Walden", author="Thoreau")["user_book_id"]
+        h.server.add_highlight(book, text="hl-1v1 the woods\n- a list line")
+        sync(h)
+        text = read(h, page).replace("- Author: [[Thoreau]]\n", "\t- ut-1\n- Author: [[Thoreau]]\n")
+        (h.vault / page).write_text(text, "utf-8")
+        later(h)
+        h.server.update_highlight(1, text="hl-1v2 the woods\n- a list line")
+        later(h)
+        report = sync(h)
+        assert report is not None and not report.failed and report.outcome.conflicts == 0
+        text = read(h, page)
+        assert "hl-1v2" in text and "hl-1v1" not in text and "\t- ut-1" in text
