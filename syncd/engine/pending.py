@@ -93,7 +93,10 @@ def settle(
                 if now is not None:
                     meant = {h.highlight_id: h for h in write.blocks_known()}
                     known = state.highlights(now.book_id)
-                    same = now.inode is not None and page.file_id == (now.device, now.inode)
+                    # Still the file the page was before the write (not the one syncd
+                    # recorded since, following a move)?
+                    before = (record.device, record.inode)  # type: ignore[union-attr]
+                    same = before[1] is not None and page.file_id == before
                     state.put_highlights(
                         settled_blocks(page.text, meant, known, fmt, replaced=not same)
                     )
