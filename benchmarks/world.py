@@ -1,7 +1,7 @@
 """The simulated world (tests/world/world.py) for as long as asked: one hypothesis run after
 another, each with its own seed, until the time is up; then the figures.
 
-    python -m benchmarks.world --minutes 20 [--seed N] [--steps 60] [--all]
+    python -m benchmarks.world --minutes 20 [--seed N] [--steps 60] [--all] [--format both]
 
 Rules in `KNOWN_BROKEN` stay off unless `--all` is given. Each run is hypothesis's generate
 phase only (no shrinking): a failure is printed with its steps (the machine's own log, kept in a
@@ -27,12 +27,14 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from tests.world import world
 
+MACHINES = {"logseq": world.World, "obsidian": world.ObsidianWorld}
 
-def run_seed(profile: settings, seed: int) -> None:
+
+def run_seed(profile: settings, seed: int, machine: type[world.World] = world.World) -> None:
     """Run the state machine once, with hypothesis seeded by `seed` (as `--hypothesis-seed`
     seeds it under pytest)."""
     hypothesis.core.global_force_seed = seed  # type: ignore[attr-defined]
-    run_state_machine_as_test(world.World, settings=profile)
+    run_state_machine_as_test(machine, settings=profile)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=60, help="steps per example")
     parser.add_argument("--examples", type=int, default=20, help="examples per seed")
     parser.add_argument("--all", action="store_true", help="run the KNOWN_BROKEN rules too")
+    parser.add_argument(
+        "--format",
+        choices=["both", *MACHINES],
+        default="both",
+        help="the vault: a Logseq graph, an Obsidian vault, or each in turn (a seed each)",
+    )
     args = parser.parse_args(argv)
     if args.all:
         world.KNOWN_BROKEN.clear()
@@ -58,22 +66,24 @@ def main(argv: list[str] | None = None) -> int:
         report_multiple_bugs=False,
     )
     print(
-        f"world: {args.minutes:g} minutes from seed {seed}; rules kept off: "
+        f"world: {args.minutes:g} minutes from seed {seed} ({args.format}); rules kept off: "
         f"{', '.join(sorted(world.KNOWN_BROKEN)) or 'none'}",
         flush=True,
     )
     deadline = time.monotonic() + args.minutes * 60
     started = time.monotonic()
     seeds = failures = 0
+    formats = list(MACHINES) if args.format == "both" else [args.format]
     while time.monotonic() < deadline:
         seeds += 1
         log.unlink(missing_ok=True)
+        kind = formats[(seeds - 1) % len(formats)]
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                run_seed(profile, seed + seeds - 1)
+                run_seed(profile, seed + seeds - 1, MACHINES[kind])
         except Exception as error:  # a broken invariant, or syncd raising
             failures += 1
-            print(f"\nFAILED (seed {seed + seeds - 1}): {type(error).__name__}: {error}")
+            print(f"\nFAILED (seed {seed + seeds - 1}, {kind}): {type(error).__name__}: {error}")
             if log.exists():
                 print("steps:\n" + log.read_text())
     stats = world.STATS

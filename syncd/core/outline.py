@@ -152,10 +152,15 @@ def normalise(lines: list[str], *, obsidian: bool = False) -> str:
 def detect_indent(lines: list[str], default: str) -> str:
     """Return a page's unit of indentation: a tab, or the spaces of its least indented nested
     bullet (Logseq re-saves pages with two or four); `default` for a page without nesting.
-    Tabs win when a page holds both as much. With a `default` of spaces (Obsidian's four), a
-    bullet indented by a part of it is text of a block (see `bullet_depth`), not nesting."""
+    When a page holds both as much, the `default`'s kind wins. With a `default` of spaces
+    (Obsidian's four), a bullet indented by a part of it is text of a block (see
+    `bullet_depth`), not nesting, and so makes the page's unit spaces, as does any bullet
+    indented by a whole number of it, however many lines the user indented with tabs
+    (Obsidian's own setting; Obsidian never re-indents a page): each tab still counts one
+    level (see `bullet_depth`)."""
     tabs = 0
     widths: list[int] = []
+    part = False  # a bullet indented by a part of a `default` of spaces: text
     for line in lines:
         match = _BULLET.match(line)
         if match and match.group(1):
@@ -163,29 +168,39 @@ def detect_indent(lines: list[str], default: str) -> str:
                 tabs += 1
             elif not default.startswith(" ") or len(match.group(1)) % len(default) == 0:
                 widths.append(len(match.group(1)))
+            else:
+                part = True
     if not tabs and not widths:
         return default
-    return "\t" if tabs >= len(widths) else " " * min(widths)
+    if default.startswith(" ") and (widths or part):
+        return " " * min(widths, default=len(default))
+    if tabs > len(widths) or (tabs == len(widths) and default == "\t"):
+        return "\t"
+    return " " * min(widths)
 
 
 def reindent(lines: list[str], unit: str, to: str) -> list[str]:
     """Return lines of blocks indented with `unit` a level as indented with `to`: each bullet
     line's indentation, and a continuation line's indentation up to its block's, are replaced;
-    every other character is kept."""
-    if unit == to:
-        return list(lines)
+    every other character is kept. A page may mix tabs and spaces (a block typed with a tab
+    in a page Logseq saved with two spaces): each bullet is read at its own depth (see
+    `bullet_depth`), its continuation lines by its own indentation."""
+    other = " " if unit == "\t" else "\t"
+    if unit == to and not any(line.startswith(other) for line in lines):
+        return list(lines)  # nothing indented otherwise: as it is
     out = []
     depth: int | None = None  # the depth of the block the line is in
+    indent = ""  # that block's bullet's own indentation
     for line in lines:
         match = _BULLET.match(line)
         if match and (bullet := bullet_depth(line, unit)) is not None:
-            depth = bullet
-            out.append(to * depth + line[len(match.group(1)) :])
+            depth, indent = bullet, match.group(1)
+            out.append(to * depth + line[len(indent) :])
         elif _HEADING.match(line):
             depth = None
             out.append(line)
-        elif depth and line.startswith(unit * depth):
-            out.append(to * depth + line[len(unit) * depth :])
+        elif depth and line.startswith(indent):
+            out.append(to * depth + line[len(indent) :])
         else:
             out.append(line)
     return out

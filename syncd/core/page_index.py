@@ -110,6 +110,13 @@ class PageIndex:
             None,
         )
 
+    def likeness(self, written: str, block: PageBlock) -> float:
+        """How alike a block's first line is to that of `written` (0 to 1; `SIMILAR` and up:
+        the user's edit of it)."""
+        first = written.split("\n", 1)[0].lstrip("\t- ")
+        line = self.lines[block.start].lstrip("\t- ")
+        return difflib.SequenceMatcher(None, first, line, autojunk=False).ratio()
+
     def find_similar(self, written: str, taken: set[int]) -> PageBlock | None:
         first = written.split("\n", 1)[0].lstrip("\t- ")
         for block in self.blocks:

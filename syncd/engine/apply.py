@@ -130,8 +130,10 @@ class PlanApplier(PlanHandler):
         if self.state.get(ENDED_WELL) is None:
             self._remove_temporary_files()
         self.state.set(ENDED_WELL, None)  # until this sync ends well
-        settle(self.vault, self.state, self.settings.style.page_format, self.sync_log)
+        fmt = self.settings.style.page_format
+        settle(self.vault, self.state, fmt, self.sync_log, final=False)
         self.finder.scan()
+        settle(self.vault, self.state, fmt, self.sync_log)  # on pages the scan found moved
         self.finder.look_for_waiting()
 
     def _remove_temporary_files(self) -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 
 from syncd.core.identity import opening
-from syncd.core.plan import on_page
+from syncd.core.killed_writes import settled_blocks
 from syncd.core.records import PageRecord, PageStatus, PendingWrite
 from syncd.core.render import PageFormat
 from syncd.engine.sync_log import SyncLog
@@ -51,14 +52,23 @@ def record_page(state: StatePort, record: PageRecord, written: PageFile, fmt: Pa
     state.clear_problem(record.book_id, "waiting")
 
 
-def settle(vault: VaultPort, state: StatePort, fmt: PageFormat, sync_log: SyncLog) -> None:
+def settle(
+    vault: VaultPort, state: StatePort, fmt: PageFormat, sync_log: SyncLog, *, final: bool = True
+) -> None:
     """After a kill between page writes and the transaction recording them: a page holding
     the very text that was being written was written, so it is recorded now as that
     transaction would have recorded it (its highlights as written, their count for the sync
     log; for the log page, its line as told). A page that does not hold it was not written,
     or was changed since (which cannot be told apart): its blocks that stand as the write
-    meant them are recorded as written, so that they are not taken for the user's edits;
-    the rest of the page is looked at as any page is, and the sync log may undercount."""
+    meant them are recorded as written, so that they are not taken for the user's edits, and
+    a block alike one the write added (a highlight syncd had no record of, claimed by no other
+    block) is the user's edit of it; the rest of the page is looked at as any page is, and the
+    sync log may undercount.
+
+    A page is looked for where the write was going, else where its book's page is now (the
+    watcher saw it moved). Not `final`: a write whose page is in neither place is kept, to be
+    settled again once the vault is scanned (the page renamed while syncd did not watch);
+    `final`: it is dropped (the page is gone)."""
     pending = state.pending()
     if not pending:
         return
@@ -66,30 +76,56 @@ def settle(vault: VaultPort, state: StatePort, fmt: PageFormat, sync_log: SyncLo
     # the write is settled, nothing remembers that folder (the page may have moved on since).
     for folder in {write.path.rpartition("/")[0] for write in pending}:
         vault.remove_temporary_files(vault.path(folder))
+    kept = []
     with state.transaction():
         for write in pending:
-            page = vault.read(vault.path(write.path))
+            record, page = _where(vault, state, write)
             if page.text is None:
+                if not final and write.page is not None:
+                    kept.append(write)
                 continue
             if digest(page.text) != write.digest:
                 # Changed since (the user edited it, or it was never written): a block on it
                 # as the write meant it is that highlight as syncd wrote it, not an edit.
-                if write.page is not None and state.page(write.page.book_id):
+                now = None if record is None else state.page(record.book_id)
+                if now is not None:
+                    meant = {h.highlight_id: h for h in write.blocks_known()}
+                    known = state.highlights(now.book_id)
+                    # Still the file the page was before the write (not the one syncd
+                    # recorded since, following a move)?
+                    before = (record.device, record.inode)  # type: ignore[union-attr]
+                    same = before[1] is not None and page.file_id == before
                     state.put_highlights(
-                        on_page(page.text, {h.highlight_id: h for h in write.blocks_known()}, fmt)
+                        settled_blocks(page.text, meant, known, fmt, replaced=not same)
                     )
                 continue
-            if write.page is not None:
+            if record is not None:
                 log.info(
                     "%s was written by a sync that stopped before recording it; recorded now",
-                    write.path,
+                    record.path,
                 )
-                record_page(state, write.page, page, fmt)
+                record_page(state, record, page, fmt)
                 state.put_highlights(write.written(page.text))
             sync_log.add(
                 write.log_highlights, write.log_books, [[t, n] for t, n in write.log_titles]
             )
         state.clear_pending()
+        if kept:
+            state.put_pending(kept)
+
+
+def _where(
+    vault: VaultPort, state: StatePort, write: PendingWrite
+) -> tuple[PageRecord | None, PageFile]:
+    """The page a pending write was going to, as its record would be now, and the file: where
+    the write was going, else where the book's page is now recorded (moved since)."""
+    page = vault.read(vault.path(write.path))
+    if page.text is not None or write.page is None:
+        return write.page, page
+    now = state.page(write.page.book_id)
+    if now is None or now.status != "active" or now.path == write.path:
+        return write.page, page
+    return replace(write.page, path=now.path, title=now.title), vault.read(vault.path(now.path))
 
 
 def block_spans(text: str, blocks: list[str]) -> list[tuple[int, int] | None] | None:

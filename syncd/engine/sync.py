@@ -82,10 +82,14 @@ class Syncer:
 
     def scan(self, only: set[str] | None = None) -> int:
         """Reconcile the pages whose size or mtime changed (see `PageFinder.scan`), once the
-        writes a kill interrupted are settled (see `pending.settle`): a block such a write put
-        on a page is syncd's, even if the user edits it before the next sync."""
-        settle(self.vault, self.state, self.settings.style.page_format, self.sync_log)
-        return self.finder.scan(only)
+        writes a kill interrupted are settled (see `pending.settle`; those whose page moved
+        unseen, once the scan found it): a block such a write put on a page is syncd's, even
+        if the user edits it before the next sync."""
+        fmt = self.settings.style.page_format
+        settle(self.vault, self.state, fmt, self.sync_log, final=False)
+        looked = self.finder.scan(only)
+        settle(self.vault, self.state, fmt, self.sync_log)  # on pages the scan found moved
+        return looked
 
     def move(self, source: str, destination: str) -> None:
         """The watcher saw a page renamed or moved (see `PageFinder.move`)."""

@@ -18,7 +18,7 @@ from syncd.edges.state_files import database_path
 from syncd.engine.report import SyncReport
 from syncd.errors import SyncdError
 from tests.support.harness import Harness, harness
-from tests.world.world import Crash, crash_at
+from tests.world.world import Crash, crash_at, replay
 
 T0 = datetime(2024, 1, 1, 9, 0, tzinfo=timezone.utc)
 PAGE = "pages/Walden (highlights).md"
@@ -501,3 +501,240 @@ def test_inode_of_a_deleted_page_reused_by_another_books_renamed_page(h: Harness
     later(h)
     sync(h)
     assert renamed.read_bytes() == before
+
+
+def scan(h: Harness) -> None:
+    """A start-up scan by a fresh syncd (the daemon restarted)."""
+    from syncd.engine.wiring import make_syncer
+
+    state = State(database_path(h.config.state_dir, h.vault))
+    try:
+        make_syncer(h.config, state, {}, clock=lambda: h.now).scan()
+    finally:
+        state.close()
+
+
+def told_move(h: Harness, source: str, destination: str) -> None:
+    """The user renames a page and the daemon's watcher sees it (`Syncer.move`)."""
+    from syncd.engine.wiring import make_syncer
+
+    os.rename(h.vault / source, h.vault / destination)
+    state = State(database_path(h.config.state_dir, h.vault))
+    try:
+        make_syncer(h.config, state, {}, clock=lambda: h.now).move(source, destination)
+    finally:
+        state.close()
+
+
+@pytest.mark.parametrize("crash", [("after_replace", 1), ("in_commit", 2)])  # 1: intending it
+@pytest.mark.parametrize("told", [True, False])
+def test_killed_before_recording_an_append_then_the_page_renamed(
+    h: Harness, crash: tuple[str, int], told: bool
+) -> None:
+    """issue 22 (world seeds 424259 and 424264): a sync appends a new highlight and is killed
+    before recording it; the user renames the page (the watcher sees it, or syncd does not
+    watch); the highlight changes in Readwise. The killed write is settled where the page is
+    now: the next sync updates the block in place, it does not append the highlight again."""
+    book = walden(h, "hl-1v1 simplify, simplify")
+    sync(h)
+    later(h)
+    h.server.add_highlight(book, text="hl-2v1 the woods")
+    later(h)
+    assert sync(h, crash=crash) is None
+    assert "hl-2v1" in read(h, PAGE)
+    renamed = "pages/Thoreau.md"
+    if told:
+        told_move(h, PAGE, renamed)
+    else:
+        os.rename(h.vault / PAGE, h.vault / renamed)
+    later(h)
+    h.server.update_highlight(2, text="hl-2v2 the woods")
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    text = read(h, renamed)
+    assert text.count("hl-2v") == 1 and "hl-2v2" in text
+
+
+def test_killed_before_recording_an_append_then_the_block_edited(h: Harness) -> None:
+    """issue 22 (world seed 424248): a sync appends a new highlight and is killed before
+    recording it; before any scan the user edits the new block. The next sync settles the
+    killed write: the block alike the one it wrote is the user's edit of it, not appended
+    again (and the edit is kept)."""
+    book = walden(h, "hl-1v1 simplify, simplify")
+    sync(h)
+    later(h)
+    h.server.add_highlight(book, text="hl-2v1 the woods")
+    later(h)
+    assert sync(h, crash=("after_replace", 1)) is None
+    text = read(h, PAGE)
+    (h.vault / PAGE).write_text(text.replace("the woods", "the woods ue-1"), "utf-8")
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    text = read(h, PAGE)
+    assert text.count("hl-2v1") == 1 and "the woods ue-1" in text
+
+
+@pytest.mark.parametrize("where", ["before the header", "at the end"])
+def test_a_tab_indented_block_in_a_page_indented_with_spaces(h: Harness, where: str) -> None:
+    """issue 22 (world seeds 424272 and 424317): Logseq saved the page with two spaces a level;
+    the user then types a block of their own indented with a tab (as many lines indented with
+    tabs as with spaces). Each line is read at its own depth: the highlight indented with two
+    spaces is still as syncd wrote it, and a change from Readwise is applied to it."""
+    walden(h, "hl-1v1 simplify, simplify")
+    sync(h)
+    lines = read(h, PAGE).replace("\t", "  ").split("\n")  # as many tabs as spaces
+    header = next(i for i, line in enumerate(lines) if line.startswith("- "))
+    lines.insert(header if where == "before the header" else len(lines), "\t- ut-1 my own")
+    (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
+    later(h)
+    h.server.update_highlight(1, text="hl-1v2 simplify, simplify")
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed and report.outcome.conflicts == 0
+    text = read(h, PAGE)
+    assert "hl-1v2" in text and "hl-1v1" not in text and "ut-1 my own" in text
+
+
+def test_killed_before_writing_an_append_beside_a_pasted_copy(h: Harness) -> None:
+    """issue 22 (world seed 424264, on the first fix): the user pasted a highlight's block
+    twice; a sync is killed before its page write is in place. The pasted copy (a highlight's
+    block as written) is not taken for the new highlight's edit: the next sync writes it."""
+    book = walden(h, "hl-1v1 words of 1")
+    sync(h)
+    text = read(h, PAGE)
+    line = next(x for x in text.split("\n") if "hl-1v1" in x)
+    (h.vault / PAGE).write_text(text.replace(line, f"{line}\n{line}"), "utf-8")
+    later(h)
+    h.server.add_highlight(book, text="hl-2v1 words of 2 [[a link]]")
+    later(h)
+    assert sync(h, crash=("before_replace", 1)) is None
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    assert read(h, PAGE).count("hl-2v1") == 1
+
+
+def test_killed_before_recording_an_append_then_edited_beside_a_deleted_block(h: Harness) -> None:
+    """issue 22 (world seed 424248, on the first fix): the user deleted a highlight's block; a
+    sync appends a highlight that reads alike and is killed before recording it; the user
+    edits the new block. The edit is the new highlight's (the most alike), not the deleted
+    one's put back: the next sync does not append the new highlight again."""
+    book = walden(h, "hl-1v1 words of 1", "hl-2v1 words of 2")
+    sync(h)
+    text = read(h, PAGE)
+    (h.vault / PAGE).write_text(text.replace("\t- hl-1v1 words of 1\n", ""), "utf-8")
+    later(h)
+    sync(h)
+    h.server.add_highlight(book, text="hl-3v1 words of 3")
+    later(h)
+    assert sync(h, crash=("after_replace", 1)) is None
+    text = read(h, PAGE)
+    (h.vault / PAGE).write_text(text.replace("words of 3", "words of 3 ue-1"), "utf-8")
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    text = read(h, PAGE)
+    assert text.count("hl-3v1") == 1 and "hl-1v1" not in text
+
+
+REPLAYS = Path(__file__).parent / "replays"
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in REPLAYS.glob("*.txt")))
+def test_world_failure_replays_clean(name: str) -> None:
+    """The steps of a failure the world found (`python -m benchmarks.world`, the seed in the
+    file's name; `-b`: a second failure from that seed, found on the first fix), cut down to
+    those it needs, played again with every invariant after each step."""
+    replay((REPLAYS / f"{name}.txt").read_text("utf-8"))
+
+
+def test_killed_before_writing_an_append_beside_an_edited_pasted_copy(h: Harness) -> None:
+    """issue 22 (world seed 2243183830, on the fixes above): the user pasted a highlight's
+    block twice and edited one copy in place; a sync is killed before its page write is in
+    place. The page is still the file syncd recorded (the write was never made): the edited
+    copy, alike the new highlight's block, is not taken for its edit; the next sync writes it."""
+    book = walden(h, "hl-1v1 words of 1")
+    sync(h)
+    text = read(h, PAGE)
+    line = next(x for x in text.split("\n") if "hl-1v1" in x)
+    with (h.vault / PAGE).open("r+", encoding="utf-8") as page:  # in place: the same file
+        page.write(text.replace(line, f"{line} ue-1\n{line}"))
+    later(h)
+    h.server.add_highlight(book, text="hl-2v1 words of 2")
+    later(h)
+    assert sync(h, crash=("before_replace", 1)) is None
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    assert read(h, PAGE).count("hl-2v1") == 1
+
+
+def test_obsidian_a_tab_indented_block_beside_a_note(tmp_path: Path) -> None:
+    """issue 22 (world seed 904060330, Obsidian): a highlight with a note (`    - Note:`, four
+    spaces); the user types a block indented with a tab in the metadata list. As many lines
+    indented with a tab as with spaces: the page is still Obsidian's four spaces a level, and
+    a change from Readwise is applied to the highlight (it was taken for the user's edit)."""
+    page = "Readwise/Books/Walden.md"
+    with harness(tmp_path, edn=None, settings={"vault": {"format": "obsidian"}}) as h:
+        h.now = T0
+        book = h.server.add_book(title="Walden", author="Thoreau")["user_book_id"]
+        h.server.add_highlight(book, text="hl-1v1 simplify, simplify", note="a note")
+        sync(h)
+        text = read(h, page).replace("- Full Title: Walden\n", "- Full Title: Walden\n\t- ut-1\n")
+        (h.vault / page).write_text(text, "utf-8")
+        later(h)
+        h.server.update_highlight(1, text="hl-1v2 simplify, simplify\nsecond line")
+        later(h)
+        report = sync(h)
+        assert report is not None and not report.failed and report.outcome.conflicts == 0
+        text = read(h, page)
+        assert "hl-1v2" in text and "hl-1v1" not in text and "\t- ut-1" in text
+
+
+def test_obsidian_tab_indented_blocks_beside_a_multi_line_highlight(tmp_path: Path) -> None:
+    """issue 22 (world seed 1921629409, Obsidian): the user indents blocks of their own with
+    tabs (Obsidian's own setting), more of them than syncd's four-space note lines; a highlight
+    continues with a list line indented by two spaces (text, as Readwise writes it). The page
+    is still four spaces a level, each tab one level: the highlight is as syncd wrote it and a
+    change from Readwise reaches it (it was split at its list line and taken for edited)."""
+    page = "Readwise/Books/Walden.md"
+    with harness(tmp_path, edn=None, settings={"vault": {"format": "obsidian"}}) as h:
+        h.now = T0
+        book = h.server.add_book(title="Walden", author="Thoreau")["user_book_id"]
+        h.server.add_highlight(book, text="hl-1v1 simplify", note="a note")
+        h.server.add_highlight(book, text="hl-2v1 the woods\n- a list line")
+        sync(h)
+        text = read(h, page).replace("- Author: [[Thoreau]]\n", "- Author: [[Thoreau]]\n\t- ut-1\n")
+        text = text.replace("    - Note: a note\n", "    - Note: a note\n\t- ut-2\n\t\t- ut-3\n")
+        (h.vault / page).write_text(text, "utf-8")
+        later(h)
+        h.server.update_highlight(2, text="hl-2v2 the woods\n- a list line")
+        later(h)
+        report = sync(h)
+        assert report is not None and not report.failed and report.outcome.conflicts == 0
+        text = read(h, page)
+        assert "hl-2v2" in text and "hl-2v1" not in text and "\t\t- ut-3" in text
+
+
+def test_obsidian_one_tab_indented_block_beside_a_multi_line_highlight(tmp_path: Path) -> None:
+    """issue 22 (world seed 3978704098, Obsidian, a 20-minute run): the page's only indented
+    bullet is the user's, with a tab; a highlight continues with a list line indented by two
+    spaces. The page is still Obsidian's four spaces a level (two spaces are text): the change
+    from Readwise reaches the highlight (it was split at its list line, taken for edited)."""
+    page = "Readwise/Books/Walden.md"
+    with harness(tmp_path, edn=None, settings={"vault": {"format": "obsidian"}}) as h:
+        h.now = T0
+        book = h.server.add_book(title="Walden", author="Thoreau")["user_book_id"]
+        h.server.add_highlight(book, text="hl-1v1 the woods\n- a list line")
+        sync(h)
+        text = read(h, page).replace("- Author: [[Thoreau]]\n", "\t- ut-1\n- Author: [[Thoreau]]\n")
+        (h.vault / page).write_text(text, "utf-8")
+        later(h)
+        h.server.update_highlight(1, text="hl-1v2 the woods\n- a list line")
+        later(h)
+        report = sync(h)
+        assert report is not None and not report.failed and report.outcome.conflicts == 0
+        text = read(h, page)
+        assert "hl-1v2" in text and "hl-1v1" not in text and "\t- ut-1" in text

@@ -2,11 +2,13 @@
 world, in CI").
 
 `World` drives the real `Syncer` (sync, scan, the watcher's `move`) over a real temporary Logseq
-vault and the loopback `FakeReadwise`, while its rules play everyone else who touches the vault:
-the user (edits, deletions, typed blocks, copies, pastes, renames, moves, saves by rename), Logseq
-(`id::`, `collapsed::`, two-space indentation, a trailing newline), file-sync tools (conflict
-copies, an older version restored), Readwise (new, changed and deleted highlights, odd text, a
-clock ahead or behind) and faults (a sync killed at a point, a state database locked by another
+vault (`ObsidianWorld`: an Obsidian vault, issue 22) and the loopback `FakeReadwise`, while its
+rules play everyone else who touches the vault: the user (edits, deletions, typed blocks, copies,
+pastes, renames, moves, saves by rename), Logseq (`id::`, `collapsed::`, two-space indentation, a
+trailing newline) or Obsidian (`^id`s, front matter rewritten by its property editor, renames that
+rewrite `[[links]]`), file-sync tools (conflict copies, Obsidian Sync's and iCloud's `X 2.md` among
+them, an older version restored), Readwise (new, changed and deleted highlights, odd text, a clock
+ahead or behind) and faults (a sync killed at a point, a state database locked by another
 connection). After every step the invariants are checked against a small explicit model:
 
 1. nothing written outside syncd's pages: every file the world owns has the bytes it last gave
@@ -66,6 +68,15 @@ KNOWN_BROKEN: set[str] = set()
 settings.register_profile(
     "world-ci",
     max_examples=300,
+    stateful_step_count=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+)
+settings.register_profile(  # the Obsidian vault's share of CI's time
+    "world-ci-obsidian",
+    max_examples=150,
     stateful_step_count=40,
     deadline=None,
     derandomize=True,
@@ -158,6 +169,7 @@ class HighlightModel:
     deleted_in_readwise: bool = False
     user_deleted: bool = False  # the user (or a restored old version) took its block away
     user_edited: bool = False  # the block is no longer as syncd wrote it
+    heading: bool = False  # Obsidian: tagged h1-h3, written as a chapter heading (one line)
 
     @property
     def marker(self) -> str:
@@ -183,6 +195,10 @@ class BookModel:
     new_file_unseen: bool = False  # saved as a new file (a new inode) since syncd last looked
     gone_seen: bool = False  # syncd looked while the page was out of the vault
     lost: bool = False
+    # Obsidian: an `X 2.md` copy (Obsidian Sync, iCloud) is beside the page. The README's rule
+    # makes it never the book's page only beside `X.md`: the world keeps the page where it is
+    # (not renamed, moved or deleted) once it has one.
+    twin_copy: bool = False
 
     def check_lost(self) -> None:
         if self.state == "live" and self.gone_seen and self.renamed_unseen:
@@ -223,22 +239,38 @@ def _width(line: str) -> int:
     return len(lead) + lead.count("\t")
 
 
+OBSIDIAN_IDS = re.compile(r"(?:[ \t]\^[A-Za-z0-9-]+)+[ \t]*$")
+
+
 def block_norm(lines: list[str]) -> str:
     """A block as the user sees its content: indentation, trailing white space and Logseq's own
-    properties do not count."""
-    return "\n".join(line.strip() for line in lines if not re.match(r"^\s*(id|collapsed)::", line))
+    properties (Obsidian's `^id`s) do not count."""
+    return "\n".join(
+        OBSIDIAN_IDS.sub("", line).strip()
+        for line in lines
+        if not re.match(r"^\s*(id|collapsed)::", line)
+    )
 
 
 def find_line(lines: list[str], marker: str) -> int | None:
+    """The line of a highlight's block: a list item, or (Obsidian) a chapter heading."""
     pattern = re.compile(re.escape(marker) + r"\d")
     return next(
-        (i for i, line in enumerate(lines) if re.match(r"^\s*- ", line) and pattern.search(line)),
+        (
+            i
+            for i, line in enumerate(lines)
+            if re.match(r"^\s*- |^#{3,6} ", line) and pattern.search(line)
+        ),
         None,
     )
 
 
 class World(RuleBasedStateMachine):
-    """See the module doc."""
+    """See the module doc. A Logseq graph; `ObsidianWorld`: an Obsidian vault."""
+
+    OBSIDIAN = False
+    JOURNAL = JOURNAL  # where a journal page (Obsidian: a daily note) is
+    FOLDERS = ("pages/archive", "pages", "reading/2024")  # where the user moves pages to
 
     def __init__(self) -> None:
         super().__init__()
@@ -247,7 +279,12 @@ class World(RuleBasedStateMachine):
         self.outside = self.tmp / "outside"
         self.outside.mkdir()
         self.server = FakeReadwise(token="world-token-not-secret").start()
-        self.h = Harness(self.tmp, self.server)
+        if self.OBSIDIAN:
+            self.h = Harness(self.tmp, self.server, edn=None, settings=OBSIDIAN_SETTINGS)
+            (self.vault / ".obsidian").mkdir()
+            (self.vault / ".obsidian" / "daily-notes.json").write_text('{"folder": "Daily"}')
+        else:
+            self.h = Harness(self.tmp, self.server)
         self.now = START
         self.skew = timedelta(0)
         self.server.clock = lambda: self.now  # type: ignore[method-assign]
@@ -268,7 +305,8 @@ class World(RuleBasedStateMachine):
         # `finally`: the failure is the exception in flight; examples that pass leave the file).
         failure = sys.exc_info()[1]
         if os.environ.get("SYNCD_WORLD_LOG") and isinstance(failure, Exception):
-            Path(os.environ["SYNCD_WORLD_LOG"]).write_text("\n".join(self.log) + "\n")
+            head = ["# obsidian"] if self.OBSIDIAN else []
+            Path(os.environ["SYNCD_WORLD_LOG"]).write_text("\n".join(head + self.log) + "\n")
         self.server.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -291,6 +329,10 @@ class World(RuleBasedStateMachine):
 
     def live_books(self) -> list[BookModel]:
         return [b for b in self.books.values() if b.state == "live"]
+
+    def movable_books(self) -> list[BookModel]:
+        """Live books whose page the user may rename, move or delete (see `twin_copy`)."""
+        return [b for b in self.live_books() if not b.twin_copy]
 
     def read(self, relative: str) -> str:
         return (self.vault / relative).read_bytes().decode("utf-8", "surrogateescape")
@@ -316,6 +358,8 @@ class World(RuleBasedStateMachine):
             state.close()
 
     def predicted_page(self, book: BookModel) -> str:
+        if self.OBSIDIAN:
+            return f"Readwise/Books/{book.title}.md"
         return f"pages/{book.title} (highlights).md"
 
     def edit_page(self, book: BookModel, new_text: str, *, how: str = "inplace") -> None:
@@ -404,6 +448,16 @@ class World(RuleBasedStateMachine):
     def first_book(self) -> None:
         self.add_book(2, "", 1)
 
+    @precondition(
+        lambda self: self.OBSIDIAN and not self.ever_synced and "sync" not in self.h.settings
+    )
+    @rule()
+    def frontmatter_on(self) -> None:
+        """Obsidian: the user turns `sync.frontmatter` on before the first sync."""
+        self.step("frontmatter_on")
+        self.h.settings["sync"] = {"frontmatter": True}
+        self.h.config = self.h.make_config({})
+
     @rule(n=st.integers(1, 3), odd=odd_text(), seconds=st.integers(1, 120))
     def add_book(self, n: int, odd: str, seconds: int) -> None:
         self.step("add_book")
@@ -417,7 +471,13 @@ class World(RuleBasedStateMachine):
     def _add_highlight(self, book: BookModel, odd: str) -> None:
         stored = self.server.add_highlight(book.id, text="placeholder")
         h = HighlightModel(stored["id"], book.id)
-        self.server.update_highlight(h.id, text=self.highlight_text(h, odd))
+        fields: dict[str, Any] = {}
+        if self.OBSIDIAN and h.id % 3 == 0:  # the user's note: a `- Note:` child
+            fields["note"] = f"a note on {h.id}"
+        if self.OBSIDIAN and h.id % 4 == 2 and "\n" not in odd:  # tagged h1-h3: a heading
+            fields["tags"] = [{"name": f"h{h.id % 3 + 1}"}]
+            h.heading = True
+        self.server.update_highlight(h.id, text=self.highlight_text(h, odd), **fields)
         self.highlights[h.id] = h
 
     @rule(data=st.data(), odd=odd_text(), seconds=st.integers(1, 120))
@@ -442,6 +502,8 @@ class World(RuleBasedStateMachine):
         self.tick(seconds)
         h = self.pick_alive(data)
         h.version += 1
+        if h.heading:  # a heading is one line
+            odd = odd.replace("\n", " ")
         self.server.update_highlight(h.id, text=self.highlight_text(h, odd))
 
     @precondition(lambda self: self.alive_in_readwise())
@@ -623,7 +685,7 @@ class World(RuleBasedStateMachine):
         if found is None:
             return
         _book, _h, lines, i = found
-        target = JOURNAL if to_journal else f"pages/My note {self.token('n')}.md"
+        target = self.JOURNAL if to_journal else f"pages/My note {self.token('n')}.md"
         old = self.world_files.get(target, b"")
         line = "- " + lines[i].lstrip(" \t-")
         text = (old.decode() + "\n" if old else "") + line
@@ -634,11 +696,13 @@ class World(RuleBasedStateMachine):
         self.step("user_types_in_own_page")
         target = self.choose(
             data,
-            [JOURNAL, "pages/My own page.md", "pages/notes/Deep note.md", *self.world_files],
+            [self.JOURNAL, "pages/My own page.md", "pages/notes/Deep note.md", *self.world_files],
             lambda target: target,
         )
         old = self.world_files.get(target, b"")
         line = f"- {self.token('ut')} typed in my own page"
+        if self.OBSIDIAN and self.live_books():  # a link, which a rename in Obsidian rewrites
+            line += f" [[{Path(self.live_books()[0].page).stem}]]"  # type: ignore[arg-type]
         self.write_world_file(
             target, ((old.decode() + "\n") if old else "").encode() + line.encode()
         )
@@ -670,35 +734,53 @@ class World(RuleBasedStateMachine):
             book.check_lost()
 
     @precondition(enabled("user_renames_page"))
-    @precondition(lambda self: self.live_books())
+    @precondition(lambda self: self.movable_books())
     @rule(data=st.data(), logseq=st.booleans(), tell=st.booleans())
     def user_renames_page(self, data: st.DataObject, logseq: bool, tell: bool) -> None:
-        """A rename in Logseq (the file and `title::`), or of the file alone."""
+        """A rename in Logseq (the file and `title::`) or in Obsidian (the file, and every
+        `[[link]]` to it in the vault), or of the file alone."""
         self.step("user_renames_page")
-        book = self.pick_book(data, self.live_books())
+        book = self.pick_book(data, self.movable_books())
         name = f"Renamed {self.token('r')}"
-        if logseq:
+        old = Path(book.page)  # type: ignore[arg-type]
+        if logseq and self.OBSIDIAN:
+            self.rewrite_links(old.stem, name)
+        elif logseq:
             text = self.read(book.page)  # type: ignore[arg-type]
             first, _, rest = text.partition("\n")
             if first.startswith("title::"):
                 self.edit_page(book, f"title:: {name}\n{rest}")
-        self.move_page(book, f"pages/{name}.md", tell)
+        folder = old.parent.as_posix() if self.OBSIDIAN else "pages"
+        self.move_page(book, f"{folder}/{name}.md", tell)
+
+    def rewrite_links(self, old: str, new: str) -> None:
+        """Obsidian renames a page: every `[[old]]` (`[[old|...]]`, `[[old#...]]`) in the vault
+        becomes `[[new...]]`, in the world's files and in syncd's pages alike."""
+        link = re.compile(r"\[\[" + re.escape(old) + r"(?=[]|#])")
+        for relative, data in list(self.world_files.items()):
+            text = data.decode("utf-8", "surrogateescape")
+            if link.search(text):
+                self.write_world_file(relative, link.sub(f"[[{new}", text).encode())
+        for book in self.live_books():
+            text = self.read(book.page)  # type: ignore[arg-type]
+            if link.search(text):
+                self.edit_page(book, link.sub(f"[[{new}", text))
 
     @precondition(enabled("user_moves_page"))
-    @precondition(lambda self: self.live_books())
+    @precondition(lambda self: self.movable_books())
     @rule(data=st.data(), tell=st.booleans())
     def user_moves_page(self, data: st.DataObject, tell: bool) -> None:
         self.step("user_moves_page")
-        book = self.pick_book(data, self.live_books())
-        folder = self.choose(data, ["pages/archive", "pages", "reading/2024"], lambda f: f)
+        book = self.pick_book(data, self.movable_books())
+        folder = self.choose(data, list(self.FOLDERS), lambda f: f)
         self.move_page(book, f"{folder}/{Path(book.page).name}", tell)  # type: ignore[arg-type]
 
     @precondition(enabled("user_moves_page_out"))
-    @precondition(lambda self: self.live_books())
+    @precondition(lambda self: self.movable_books())
     @rule(data=st.data())
     def user_moves_page_out(self, data: st.DataObject) -> None:
         self.step("user_moves_page_out")
-        book = self.pick_book(data, self.live_books())
+        book = self.pick_book(data, self.movable_books())
         os.rename(self.vault / book.page, self.outside / str(book.id))  # type: ignore[operator]
         book.state = "out"
 
@@ -712,11 +794,11 @@ class World(RuleBasedStateMachine):
         book.check_lost()
 
     @precondition(enabled("user_deletes_page"))
-    @precondition(lambda self: self.live_books())
+    @precondition(lambda self: self.movable_books())
     @rule(data=st.data())
     def user_deletes_page(self, data: st.DataObject) -> None:
         self.step("user_deletes_page")
-        book = self.pick_book(data, self.live_books())
+        book = self.pick_book(data, self.movable_books())
         # As Logseq and Obsidian delete a page: moved to a trash outside the graph, not unlinked
         # (its inode number is not given to the next new file; a number reused by the file
         # system is tests/unit/test_identity.py's and the editor-saves test's to play).
@@ -743,6 +825,13 @@ class World(RuleBasedStateMachine):
         own = start + 1
         while own < end and not re.match(r"^\s*- ", lines[own]):
             own += 1
+        if self.OBSIDIAN:  # a block linked to: ` ^id` at the end of its own text
+            last = max(j for j in range(start, own) if lines[j].strip())
+            if lines[i].startswith("#") or OBSIDIAN_IDS.search(lines[last]):
+                return
+            lines[last] = lines[last].rstrip() + f" ^{uuid.uuid4().hex[:6]}"
+            self.edit_page(book, "\n".join(lines))
+            return
         has_children = own < end
         indent = lines[i][: len(lines[i]) - len(lines[i].lstrip(" \t"))] + "  "
         prop = "collapsed:: true" if collapsed and has_children else f"id:: {uuid.uuid4()}"
@@ -752,7 +841,7 @@ class World(RuleBasedStateMachine):
         self.edit_page(book, "\n".join(lines))
 
     @precondition(enabled("logseq_reindents"))
-    @precondition(lambda self: self.live_books())
+    @precondition(lambda self: not self.OBSIDIAN and self.live_books())
     @rule(data=st.data())
     def logseq_reindents(self, data: st.DataObject) -> None:
         """Logseq saves the page with two spaces per level (`:export/bullet-indentation`)."""
@@ -774,19 +863,60 @@ class World(RuleBasedStateMachine):
         if not text.endswith("\n"):
             self.edit_page(book, text + "\n")
 
+    # --- Obsidian -----------------------------------------------------------------------------
+
+    @precondition(lambda self: self.OBSIDIAN and self.live_books())
+    @rule(data=st.data())
+    def obsidian_edits_properties(self, data: st.DataObject) -> None:
+        """Obsidian's property editor: a property added to the page's front matter, which it
+        writes again its own way (values unquoted, lists as block lists); a page without front
+        matter gets some."""
+        self.step("obsidian_edits_properties")
+        book = self.pick_book(data, self.live_books())
+        text = self.read(book.page)  # type: ignore[arg-type]
+        prop = f"status: {self.token('p')}"
+        if text.startswith("---\n") and "\n---\n" in text[3:]:
+            head, _, rest = text[4:].partition("\n---\n")
+            lines = []
+            for line in head.split("\n"):
+                key, sep, value = line.partition(": ")
+                value = value.strip()
+                if sep and value.startswith("[") and value.endswith("]"):
+                    items = [v.strip().strip('"') for v in value[1:-1].split(",") if v.strip()]
+                    lines += [f"{key}:", *(f"  - {item}" for item in items)]
+                elif sep and value.startswith('"') and value.endswith('"') and ":" not in value:
+                    lines.append(f"{key}: {value[1:-1]}")
+                else:
+                    lines.append(line)
+            new = "---\n" + "\n".join([*lines, prop]) + "\n---\n" + rest
+        else:
+            new = f"---\n{prop}\n---\n{text}"
+        self.edit_page(book, new)
+
     # --- file-sync tools ----------------------------------------------------------------------
 
     @precondition(enabled("sync_tool_conflict_copy"))
     @precondition(lambda self: self.live_books())
     @rule(data=st.data())
     def sync_tool_conflict_copy(self, data: st.DataObject) -> None:
-        """Syncthing keeps the other side's version beside the page, same content."""
+        """A file-sync tool keeps the other side's version beside the page, same content:
+        Syncthing's name; in Obsidian also Obsidian Sync's and iCloud's `X 2.md`, Dropbox's
+        `X (… conflicted copy …).md`."""
         self.step("sync_tool_conflict_copy")
         book = self.pick_book(data, self.live_books())
         page = Path(book.page)  # type: ignore[arg-type]
-        copy = page.with_name(
-            f"{page.stem}.sync-conflict-20240101-120000-{self.counter:07d}.md"
-        ).as_posix()
+        names = [f"{page.stem}.sync-conflict-20240101-120000-{self.counter:07d}.md"]
+        if self.OBSIDIAN:
+            names += [
+                f"{page.stem} 2.md",
+                f"{page.stem} (Laptop's conflicted copy 2024-01-01 {self.counter}).md",
+            ]
+            names = [n for n in names if not (self.vault / page.with_name(n)).exists()]
+            name = self.choose(data, names, lambda n: f"copy {n}")
+        else:
+            name = names[0]
+        copy = page.with_name(name).as_posix()
+        book.twin_copy = book.twin_copy or name == f"{page.stem} 2.md"
         self.token("c")
         self.write_world_file(copy, (self.vault / page).read_bytes())
 
@@ -882,6 +1012,20 @@ class World(RuleBasedStateMachine):
                 )
 
 
+OBSIDIAN_SETTINGS = {"vault": {"format": "obsidian"}}
+
+
+class ObsidianWorld(World):
+    """The same world around an Obsidian vault (`vault.format: obsidian`): pages in
+    `Readwise/Books/`, chapter headings and notes among the highlights, daily notes in
+    `Daily/`, `^id`s on linked blocks, front matter and Obsidian's property editor, renames
+    that rewrite links, Obsidian Sync/iCloud and Dropbox conflict copies."""
+
+    OBSIDIAN = True
+    JOURNAL = "Daily/2024-01-01.md"
+    FOLDERS = ("Readwise/Books/archive", "Readwise/Books", "reading/2024")
+
+
 @contextmanager
 def crash_at(point: str, n: int, syncer: Syncer) -> Iterator[None]:
     """Make the n-th `point` of this sync raise `Crash`, as a kill there would stop it:
@@ -935,14 +1079,17 @@ class _Drawn:
         raise AssertionError("replay draws through World.choose only")
 
 
-def replay(steps: str) -> World:
+def replay(steps: str, machine: type[World] | None = None) -> World:
     """Run a failure's steps (as `python -m benchmarks.world` prints them) again, step by step
     with the invariants after each: to minimise a failure by hand into a regression test. The
-    file system may differ from the run that failed (inode numbers, mtimes)."""
+    file system may differ from the run that failed (inode numbers, mtimes). `machine`:
+    `ObsidianWorld` for an Obsidian vault's steps (a first line `# obsidian` says so too)."""
     import ast
 
-    world = World()
-    lines = [line for line in steps.splitlines() if line.strip()]
+    if machine is None:
+        machine = ObsidianWorld if steps.lstrip().startswith("# obsidian") else World
+    world = machine()
+    lines = [line for line in steps.splitlines() if line.strip() and not line.startswith("#")]
     picks: list[str] = []
 
     def choose(_data: Any, choices: list[Any], key: Callable[[Any], str]) -> Any:

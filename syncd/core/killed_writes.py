@@ -1,0 +1,78 @@
+"""What a page write a kill left unrecorded leaves, once the page changed since. Pure.
+
+Syncd records each page write before making it (`syncd.engine.pending`). After a kill between
+the write and the transaction recording it, a page that no longer holds the written text was
+either never written or changed since, which cannot be told apart in general; its blocks tell
+what can be told (`settled_blocks`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from syncd.core.decision import Status
+from syncd.core.outline import normalise
+from syncd.core.page_index import SIMILAR, PageIndex
+from syncd.core.plan import on_page
+from syncd.core.records import HighlightRecord
+from syncd.core.render import PageFormat
+
+
+def settled_blocks(
+    text: str,
+    meant: Mapping[int, HighlightRecord],
+    known: Mapping[int, HighlightRecord],
+    fmt: PageFormat,
+    *,
+    replaced: bool,
+) -> list[HighlightRecord]:
+    """Given a page's text, the blocks a killed write `meant` to leave on it and the records
+    syncd held of the page before it (`known`), return the records to keep (`replaced`: the
+    page is no longer the file syncd recorded before the write: written, or saved since):
+
+    - a block on the page as meant is that highlight as written;
+    - when the write was made (the page `replaced`, or a block it added is there as meant; a
+      file the user saved since may have been given the recorded file's number again), a
+      highlight new to syncd (not in `known`) whose block is not there as meant, but alike a
+      block (`SIMILAR`) that is no copy of any highlight's block as written and that is not
+      more alike another of the page's highlights missing as written, was written and edited
+      by the user since: recorded as edited, so that it is not written again;
+    - any other is left as it was: it may never have been written."""
+    as_meant = on_page(text, meant, fmt)
+    done = {rec.highlight_id for rec in as_meant}
+    new = [
+        rec
+        for rec in meant.values()
+        if rec.highlight_id not in known
+        and rec.highlight_id not in done
+        and rec.status == Status.WRITTEN
+    ]
+    added = any(rec.highlight_id not in known for rec in as_meant)
+    if not new or not (replaced or added):  # the write may never have been made
+        return as_meant
+    disk = PageIndex(text, fmt)
+    records = [*known.values(), *as_meant]
+    written = {
+        normalise(rec.block.split("\n"), obsidian=disk.obsidian)
+        for rec in records
+        if rec.status != Status.REMOVED
+    }
+    free = [block for block in disk.blocks if disk.norm(block) not in written]
+    missing = [
+        rec
+        for rec in known.values()
+        if rec.status not in (Status.REMOVED, Status.DELETED) and disk.find(rec.block) is None
+    ]
+    edited = []
+    for rec in new:
+        scored = [(disk.likeness(rec.block, block), block) for block in free]
+        best = max(scored, key=lambda pair: pair[0], default=None)
+        if best is None or best[0] < SIMILAR:
+            continue
+        score, block = best
+        if any(disk.likeness(other.block, block) > score for other in missing):
+            continue  # more alike an edit of a highlight syncd knows
+        free.remove(block)
+        edited.append(replace(rec, status=Status.EDITED))
+    return as_meant + edited
