@@ -123,7 +123,7 @@ def _where(
     if page.text is not None or write.page is None:
         return write.page, page
     now = state.page(write.page.book_id)
-    if now is None or now.status != "active" or now.path == write.path:
+    if now is None or now.status != PageStatus.ACTIVE or now.path == write.path:
         return write.page, page
     return replace(write.page, path=now.path, title=now.title), vault.read(vault.path(now.path))
 
