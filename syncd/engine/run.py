@@ -32,7 +32,6 @@ from syncd.edges.atomic import PageChanged
 from syncd.edges.readwise import format_cursor, parse_cursor
 from syncd.edges.state_files import StateError
 from syncd.engine.apply import BLOCK_IDS, Applier, PlanApplier
-from syncd.engine.dry_run import PlanPrinter
 from syncd.engine.finder import PageFinder
 from syncd.engine.planner import BookPlanner
 from syncd.engine.reader_pass import ReaderPass
@@ -75,6 +74,8 @@ class Run:
         dry_run: bool,
         reader: ReaderPort | None = None,
     ) -> None:
+        if dry_run:  # the one place a dry run differs: see `_dry_run`
+            state, finder, sync_log = _dry_run(vault, state, finder, sync_log)
         self.client = client
         self.vault = vault
         self.state = state
@@ -93,7 +94,6 @@ class Run:
             report=self.report,
             should_stop=should_stop,
         )
-        # The one place a dry run differs: what is decided is printed, not applied.
         parts: dict[str, Any] = {
             "vault": vault,
             "state": state,
@@ -103,11 +103,13 @@ class Run:
             "report": self.report,
             "reader_pass": reader_pass,
         }
-        self.applier: Applier = (
-            PlanPrinter(**parts)
-            if dry_run
-            else PlanApplier(**parts, fail=self.fail, failed_before=self.failed_before)
-        )
+        self.applier: Applier
+        if dry_run:
+            from syncd.engine.dry_run import PlanPrinter
+
+            self.applier = PlanPrinter(**parts)
+        else:
+            self.applier = PlanApplier(**parts, fail=self.fail, failed_before=self.failed_before)
         self.finder = finder
         self.planner = BookPlanner(
             vault=vault,
@@ -344,6 +346,22 @@ class Run:
             if plan.new_file:
                 self.report.pages_created += 1
         self.report.plans.append(plan.line())
+
+
+def _dry_run(
+    vault: VaultPort, state: StatePort, finder: PageFinder, sync_log: SyncLog
+) -> tuple[StatePort, PageFinder, SyncLog]:
+    """A dry run's state, finder and sync log: what it looks at and decides is remembered in
+    a `StateOverlay` over the real state, in memory only (its plans are printed, not applied:
+    `syncd.engine.dry_run.PlanPrinter`)."""
+    from syncd.engine.state_overlay import StateOverlay
+
+    overlay = StateOverlay(state)
+    return (
+        overlay,
+        PageFinder(vault, overlay, finder.layout, finder.fmt),
+        SyncLog(overlay, sync_log.page, lists_books=sync_log.lists_books),
+    )
 
 
 def _id_and_title(record: object) -> tuple[int | None, str]:

@@ -16,7 +16,6 @@ from syncd.engine.finder import PageFinder
 from syncd.engine.pending import settle
 from syncd.engine.report import SyncReport
 from syncd.engine.run import Run
-from syncd.engine.state_overlay import StateOverlay
 from syncd.engine.sync_log import SyncLog
 from syncd.engine.sync_settings import SyncSettings
 from syncd.ports import ReaderPort, ReadwisePort, StatePort, VaultPort
@@ -57,20 +56,15 @@ class Syncer:
         (a state database another process keeps locked among them).
 
         With `book_ids`, only those books are fetched (whole), and the cursor stays."""
-        state, finder, sync_log = self.state, self.finder, self.sync_log
-        if dry_run:  # what it looks at and decides is remembered in memory only
-            state = StateOverlay(self.state)
-            finder = PageFinder(self.vault, state, self.settings.layout, self.finder.fmt)
-            sync_log = SyncLog(state, self.sync_log.page, lists_books=self.sync_log.lists_books)
         try:
             run = Run(
                 client=self.client,
                 vault=self.vault,
-                state=state,
+                state=self.state,
                 settings=self.settings,
                 clock=self.clock,
-                finder=finder,
-                sync_log=sync_log,
+                finder=self.finder,
+                sync_log=self.sync_log,
                 progress=self.progress,
                 should_stop=self.should_stop,
                 dry_run=dry_run,
