@@ -50,6 +50,14 @@ class Act(Enum):
     KEEP = "keep"  # nothing to do
 
 
+class Option(str, Enum):
+    """A `sync.` option of the config that a rule needs on (its value is the key's name)."""
+
+    UPDATE_CHANGED = "update_changed_highlights"
+    REMOVE_DELETED = "remove_deleted_highlights"
+    BLOCK_IDS = "block_ids"
+
+
 NEVER = None  # no record: syncd never wrote the highlight
 ANY = "any"  # in a rule, a column that matches every value
 
@@ -79,10 +87,10 @@ class Rule:
     seen: frozenset[Seen | None]
     deleted_in_readwise: frozenset[bool]
     changed: frozenset[bool]
-    option: str | None  # an option that must be on (`update_changed_highlights`, ...)
+    option: Option | None  # an option that must be on
     action: Action
 
-    def matches(self, facts: Facts, options: frozenset[str]) -> bool:
+    def matches(self, facts: Facts, options: frozenset[Option]) -> bool:
         return (
             facts.status in self.status
             and facts.seen in self.seen
@@ -108,7 +116,7 @@ def _rule(
     act: Act,
     then: Status | None,
     why: str,
-    option: str | None = None,
+    option: Option | None = None,
 ) -> Rule:
     """A rule from its columns: ANY, one value, or a tuple of values."""
 
@@ -145,10 +153,10 @@ RULES: tuple[Rule, ...] = (
     _rule(W,     Seen.SIMILAR,                  ANY,   True,  Act.CONFLICT,     C,    "edited here (found alike) and changed in Readwise: a conflict"),
     _rule(W,     Seen.SIMILAR,                  ANY,   False, Act.MARK_EDITED,  E,    "edited here (found alike): the user's block, never written again"),
     _rule(W,     Seen.ABSENT,                   ANY,   ANY,   Act.MARK_DELETED, D,    "the user deleted its block: it stays out"),
-    _rule(W,     Seen.AS_WRITTEN,               True,  ANY,   Act.REMOVE,       R,    "deleted in Readwise, untouched here: removed", option="remove_deleted_highlights"),
+    _rule(W,     Seen.AS_WRITTEN,               True,  ANY,   Act.REMOVE,       R,    "deleted in Readwise, untouched here: removed", option=Option.REMOVE_DELETED),
     _rule(W,     Seen.AS_WRITTEN,               True,  ANY,   Act.KEEP,         None, "deleted in Readwise: kept (sync.remove_deleted_highlights is off)"),
-    _rule(W,     Seen.AS_WRITTEN,               False, True,  Act.UPDATE,       W,    "changed in Readwise, untouched here: rewritten in place (Logseq's id:: and collapsed:: kept)", option="update_changed_highlights"),
-    _rule(W,     Seen.AS_WRITTEN,               False, ANY,   Act.GIVE_ID,      None, "untouched: given its stable id, if it has none", option="block_ids"),
+    _rule(W,     Seen.AS_WRITTEN,               False, True,  Act.UPDATE,       W,    "changed in Readwise, untouched here: rewritten in place (Logseq's id:: and collapsed:: kept)", option=Option.UPDATE_CHANGED),
+    _rule(W,     Seen.AS_WRITTEN,               False, ANY,   Act.GIVE_ID,      None, "untouched: given its stable id, if it has none", option=Option.BLOCK_IDS),
     _rule(W,     Seen.AS_WRITTEN,               ANY,   ANY,   Act.KEEP,         None, "as syncd wrote it, and nothing to change"),
 )
 # fmt: on
@@ -170,7 +178,7 @@ LOOKED_FOR: frozenset[Status | None] = frozenset({NEVER, W, D})
 
 
 def decide(
-    facts: Facts, options: frozenset[str] = frozenset(), *, rules: tuple[Rule, ...] = RULES
+    facts: Facts, options: frozenset[Option] = frozenset(), *, rules: tuple[Rule, ...] = RULES
 ) -> Action:
     """Return the action of the first rule that matches `facts` (with these options on)."""
     for rule in rules:
@@ -201,7 +209,7 @@ def rules_table(rules: tuple[Rule, ...] = RULES) -> str:
     ]
     for rule in rules:
         then = rule.action.then.value if rule.action.then else "as it was"
-        option = f"sync.{rule.option}" if rule.option else ""
+        option = f"sync.{rule.option.value}" if rule.option else ""
         lines.append(
             f"| {cell('status', rule.status)} | {cell('seen', rule.seen)} | "
             f"{readwise(rule)} | {option} "

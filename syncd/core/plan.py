@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import dropwhile
 
-from syncd.core.decision import LOOKED_FOR, OBSERVED, Act, Action, Facts, Seen, Status, decide
+from syncd.core.decision import (
+    LOOKED_FOR,
+    OBSERVED,
+    Act,
+    Action,
+    Facts,
+    Option,
+    Seen,
+    Status,
+    decide,
+)
 from syncd.core.model import Book, Highlight
 from syncd.core.outline import (
     LOGSEQ_OWN_PROPERTY,
@@ -279,9 +289,9 @@ def nothing_to_plan(
     return True
 
 
-def _enabled(options: Options) -> frozenset[str]:
-    """The names of the options that are on."""
-    return frozenset(name for name, value in asdict(options).items() if value)
+def _enabled(options: Options) -> frozenset[Option]:
+    """The options that are on (an `Options` field is named as its `Option`'s value)."""
+    return frozenset(option for option in Option if getattr(options, option.value))
 
 
 def observe_page(

@@ -4,14 +4,26 @@ of SPEC §6 hold for every row, and the README shows the table the code runs."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from syncd.core.decision import OBSERVED, RULES, Act, Facts, Seen, Status, decide, rules_table
+from syncd.core.decision import (
+    OBSERVED,
+    RULES,
+    Act,
+    Facts,
+    Option,
+    Seen,
+    Status,
+    decide,
+    rules_table,
+)
+from syncd.core.plan import Options
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-OPTIONS = ("update_changed_highlights", "remove_deleted_highlights")
+OPTIONS = (Option.UPDATE_CHANGED, Option.REMOVE_DELETED)
 ALL_OPTIONS = [frozenset(c) for n in range(3) for c in itertools.combinations(OPTIONS, n)]
 # Where a block can be, by what its record says (see `plan._look`): a highlight never written
 # is looked for unless deleted in Readwise; a written one as written, else alike, else absent;
@@ -32,7 +44,9 @@ CASES = [
 WRITES = {Act.APPEND, Act.UPDATE, Act.REMOVE}
 
 
-@pytest.mark.parametrize("options", ALL_OPTIONS, ids=lambda o: "+".join(sorted(o)) or "none")
+@pytest.mark.parametrize(
+    "options", ALL_OPTIONS, ids=lambda o: "+".join(sorted(x.value for x in o)) or "none"
+)
 def test_every_case_is_decided_by_exactly_the_first_matching_rule(options: frozenset) -> None:
     for facts in CASES:
         first = next(rule for rule in RULES if rule.matches(facts, options))
@@ -66,9 +80,9 @@ def test_a_write_happens_only_when_its_option_is_on() -> None:
     changed = Facts(Status.WRITTEN, Seen.AS_WRITTEN, deleted_in_readwise=False, changed=True)
     deleted = Facts(Status.WRITTEN, Seen.AS_WRITTEN, deleted_in_readwise=True, changed=False)
     assert decide(changed).act is Act.KEEP
-    assert decide(changed, frozenset({"update_changed_highlights"})).act is Act.UPDATE
+    assert decide(changed, frozenset({Option.UPDATE_CHANGED})).act is Act.UPDATE
     assert decide(deleted).act is Act.KEEP
-    assert decide(deleted, frozenset({"remove_deleted_highlights"})).act is Act.REMOVE
+    assert decide(deleted, frozenset({Option.REMOVE_DELETED})).act is Act.REMOVE
 
 
 def test_a_highlight_never_written_is_appended_once_or_adopted() -> None:
@@ -94,3 +108,8 @@ def test_the_readme_shows_the_table_the_code_runs() -> None:
     text = README.read_text(encoding="utf-8")
     assert rules_table(RULES) in text
     assert rules_table(OBSERVED) in text
+
+
+def test_every_option_a_rule_needs_is_a_setting() -> None:
+    """A rule's option is a field of the settings the plan is given, named as the config key."""
+    assert {f.name for f in fields(Options)} == {option.value for option in Option}
