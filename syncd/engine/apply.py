@@ -20,7 +20,14 @@ from syncd.core.page_life import PageAct, PageStatus
 from syncd.core.records import BookProblem, PageRecord, PendingWrite
 from syncd.edges.atomic import PageChanged
 from syncd.engine.finder import PageFinder
-from syncd.engine.pending import block_spans, digest, intend, record_page, settle
+from syncd.engine.pending import (
+    block_spans,
+    digest,
+    forget_made,
+    intend,
+    record_page,
+    settle,
+)
 from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.report import SyncReport
 from syncd.engine.sync_log import SyncLog, sync_log_update
@@ -280,7 +287,7 @@ class PlanApplier(PlanHandler):
         pending."""
         if highlights:
             self.sync_log.add(highlights, books, [[t, n] for t, n in titles])
-        self.state.clear_pending()
+        forget_made(self.state)
 
     def remember_failure(self, problem: BookProblem) -> None:
         self.state.put_problem(problem)
@@ -321,11 +328,11 @@ class PlanApplier(PlanHandler):
             except (PageChanged, VaultError) as error:
                 log.warning("sync log page not updated: %s", error)
                 with self.state.transaction():
-                    self.state.clear_pending()
+                    forget_made(self.state)
                 return
         with self.state.transaction():
             self.sync_log.told()
-            self.state.clear_pending()
+            forget_made(self.state)
 
     def finish(self, cursor: str | None, block_ids: bool) -> None:
         self.state.set("cursor", cursor)

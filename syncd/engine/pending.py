@@ -3,7 +3,8 @@
 Before syncd writes a page it records the write (`intend`: the path, a digest of the new text,
 and what the transaction after the write will record), in a transaction of its own. A kill
 between the write and that transaction is healed by the next sync (`settle`); a state database
-another process holds stops the sync before anything is written.
+another process holds stops the sync before anything is written. A write whose page left the
+vault before it was settled waits (parked) until the page comes back (`forget_made`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from syncd.ports import PageFile, StatePort, VaultPort
 
 log = logging.getLogger("syncd.sync")
 
+# Set while a pending write waits for its page, gone from the vault, to come back (see `settle`).
+PARKED = "parked_writes"
+
 
 def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -29,8 +33,28 @@ def digest(text: str) -> str:
 def intend(state: StatePort, writes: list[PendingWrite]) -> None:
     """Before page writes: remember each, in a transaction of its own."""
     with state.transaction():
-        state.clear_pending()
+        forget_made(state)
         state.put_pending(writes)
+
+
+def forget_made(state: StatePort) -> None:
+    """Drop the pending writes (in the caller's transaction): made and recorded, or about to be
+    replaced by new ones; but not one parked by `settle`, while its book's page is deleted."""
+    if state.get(PARKED) is None:
+        state.clear_pending()
+        return
+    parked = [write for write in state.pending() if _parked(state, write)]
+    state.clear_pending()
+    state.put_pending(parked)
+    if not parked:
+        state.set(PARKED, None)
+
+
+def _parked(state: StatePort, write: PendingWrite) -> bool:
+    if write.page is None:
+        return False
+    now = state.page(write.page.book_id)
+    return now is not None and now.status == PageStatus.DELETED
 
 
 def record_page(state: StatePort, record: PageRecord, written: PageFile, fmt: PageFormat) -> None:
@@ -68,7 +92,9 @@ def settle(
     A page is looked for where the write was going, else where its book's page is now (the
     watcher saw it moved). Not `final`: a write whose page is in neither place is kept, to be
     settled again once the vault is scanned (the page renamed while syncd did not watch);
-    `final`: it is dropped (the page is gone)."""
+    `final`: it is kept (parked) while the book's page is deleted, to be settled once the page
+    comes back (a block the write added and the user edited is not written again then), and
+    dropped otherwise."""
     pending = state.pending()
     if not pending:
         return
@@ -81,7 +107,7 @@ def settle(
         for write in pending:
             record, page = _where(vault, state, write)
             if page.text is None:
-                if not final and write.page is not None:
+                if write.page is not None and (not final or _parked(state, write)):
                     kept.append(write)
                 continue
             if digest(page.text) != write.digest:
@@ -112,6 +138,8 @@ def settle(
         state.clear_pending()
         if kept:
             state.put_pending(kept)
+        if final:
+            state.set(PARKED, "1" if kept else None)
 
 
 def _where(

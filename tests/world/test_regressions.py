@@ -576,6 +576,45 @@ def test_killed_before_recording_an_append_then_the_block_edited(h: Harness) -> 
     assert text.count("hl-2v1") == 1 and "the woods ue-1" in text
 
 
+@pytest.mark.parametrize("another_page_written", [False, True])
+def test_killed_before_recording_an_append_then_edited_then_the_page_out_and_back(
+    h: Harness, another_page_written: bool
+) -> None:
+    """issue 22 (world seed 2384705951, Obsidian): a sync appends a new highlight and is killed
+    before recording it; the user edits the new block, then moves the page out of the vault
+    during a sync (taken for deleted; the killed write cannot be settled) and back. The write
+    waits for the page (even across another page's write): once back, the edited block is the
+    user's edit of the highlight, not appended again; what Readwise brought meanwhile is."""
+    book = walden(h, "hl-1v1 simplify, simplify")
+    sync(h)
+    later(h)
+    h.server.add_highlight(book, text="hl-2v1 the woods")
+    later(h)
+    assert sync(h, crash=("after_replace", 1)) is None
+    text = read(h, PAGE)
+    (h.vault / PAGE).write_text(text.replace("the woods", "the woods ue-1"), "utf-8")
+    outside = h.vault.parent / "outside.md"
+    os.rename(h.vault / PAGE, outside)
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    if another_page_written:
+        later(h)
+        cape_cod = h.server.add_book(title="Cape Cod", author="Thoreau")["user_book_id"]
+        h.server.add_highlight(cape_cod, text="hl-3v1 the sea")
+        later(h)
+        sync(h)
+    later(h)
+    h.server.add_highlight(book, text="hl-4v1 a new one")
+    os.rename(outside, h.vault / PAGE)
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    text = read(h, PAGE)
+    assert text.count("hl-2v1") == 1 and "the woods ue-1" in text
+    assert text.count("hl-4v1") == 1
+
+
 @pytest.mark.parametrize("where", ["before the header", "at the end"])
 def test_a_tab_indented_block_in_a_page_indented_with_spaces(h: Harness, where: str) -> None:
     """issue 22 (world seeds 424272 and 424317): Logseq saved the page with two spaces a level;
