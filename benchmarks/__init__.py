@@ -1,1 +1,2 @@
-"""Benchmarks of SPEC §9: a synthetic library generator and `python -m benchmarks.run`."""
+"""Benchmarks of README "Performance": a synthetic library generator and
+`python -m benchmarks.run`."""

@@ -1,4 +1,4 @@
-"""A deterministic synthetic Readwise library, for the benchmarks of SPEC §9.
+"""A deterministic synthetic Readwise library, for the benchmarks of README "Performance".
 
 `generate(books, highlights, seed=...)` returns export records (`GET /api/v2/export/` shape, every
 field in the export's order) ready for `FakeReadwise.load`. The same arguments always give the

@@ -1,5 +1,5 @@
 """The benchmarks: issue 20's targets (`benchmarks.realvault`, the default), or with `--spec9` the
-figures of SPEC §9, against the targets, in one table.
+figures of README "Performance", against the targets, in one table.
 
     python -m benchmarks.run [--scale small|full] [--previous db499a2|none] [--dir DIR] [--keep]
     python -m benchmarks.run --spec9 [--books 10000] [--highlights N] [--sizes 1000,3000,10000]
@@ -58,7 +58,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 EDN = '{:file/name-format :triple-lowbar\n :journal/page-title-format "MMM do, yyyy"}\n'
 
-# SPEC §9
+# README "Performance"
 FIRST_SYNC_SECONDS = 20.0
 FIRST_SYNC_MB = 200.0
 SMALL_SYNC_SECONDS = 1.0
@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--spec9",
         action="store_true",
-        help="the earlier table of SPEC §9 (below) instead of issue 20's targets",
+        help='the earlier table (README "Performance") instead of issue 20\'s targets',
     )
     parser.add_argument(
         "--scale",

@@ -1,7 +1,7 @@
 """Soak: `syncd run` for N minutes against a fault-injecting loopback Readwise, while a simulated
 user edits, deletes and renames pages and deletes blocks, and Readwise keeps adding and changing
 highlights. At the end the daemon is stopped (SIGTERM: it must exit 0), a last `syncd sync` runs,
-and every invariant of SPEC §6 is checked and printed, with the figures of the run.
+and every invariant of README "Your edits" is checked and printed, with the figures of the run.
 
     python -m benchmarks.soak --minutes 10 [--seed S] [--interval 5s] [--keep DIR]
 

@@ -1,4 +1,4 @@
-"""SPEC §6, "the user (or Logseq) writes the file while syncd writes it".
+"""README "Your edits", "the user (or Logseq) writes the file while syncd writes it".
 
 - Another process appends to every page each time syncd starts writing one
   (`tests.support.appender`), while `syncd sync` appends new highlights to the same pages. When

@@ -1,6 +1,6 @@
-"""Crash safety (SPEC §6): `syncd sync` killed with SIGKILL at any instant leaves every highlight
-on disk exactly once after the next run, no temporary file behind, and `syncd status` in line
-with the vault.
+"""Crash safety (README "Your edits"): `syncd sync` killed with SIGKILL at any instant leaves every
+highlight on disk exactly once after the next run, no temporary file behind, and `syncd status` in
+line with the vault.
 
 Two ways of choosing the instant:
 - seeded-random: the process is killed at the k-th file-system event (inotify, through watchdog)

@@ -1,4 +1,5 @@
-"""The daemon under faults (SPEC §7 with §3 and §6), found by the soak (`benchmarks/soak.py`):
+"""The daemon under faults (README "Running under systemd", with README "Reliability" and README
+"Your edits"), found by the soak (`benchmarks/soak.py`):
 
 - SIGTERM while the client waits before a retry (a long Retry-After, a backoff) stops the
   daemon at once, exit 0, not after the wait;

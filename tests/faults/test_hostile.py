@@ -1,6 +1,6 @@
-"""SPEC §8, bad input: every case ends with a clear message, a non-zero exit where the command
-cannot do its job, no file half-written, nothing written outside the vault folder, and the next
-good run completing.
+"""README "Choices syncd makes", bad input: every case ends with a clear message, a non-zero exit
+where the command cannot do its job, no file half-written, nothing written outside the vault folder,
+and the next good run completing.
 
 Runs are in process (`syncd.cli.main`), with the client's waits recorded instead of slept and
 short timeouts, so that retries cost nothing; what a run does to the disk is real.
@@ -147,7 +147,7 @@ def last_line(err: str) -> str:
     return err.strip().splitlines()[-1]
 
 
-# --- HTTP faults (SPEC §3) ------------------------------------------------------------------
+# --- HTTP faults (README "Reliability") -----------------------------------------------------------
 
 PERSISTENT = {
     "401": (lambda: Fault.status(401), 3, "refused the token"),

@@ -1,6 +1,6 @@
-"""Security (SPEC §2, §3): the token never shows (logs at debug level, errors, `--json`, the state
-files, the daemon's command line and `ps`); a config file holding a token that others can read is
-warned about; `http://` is refused except on loopback."""
+"""Security (README "Choices syncd makes", README "Reliability"): the token never shows (logs at
+debug level, errors, `--json`, the state files, the daemon's command line and `ps`); a config file
+holding a token that others can read is warned about; `http://` is refused except on loopback."""
 
 from __future__ import annotations
 

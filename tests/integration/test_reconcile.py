@@ -1,4 +1,4 @@
-"""SPEC §6, row by row: what the user did to a page, and what syncd does about it.
+"""README "Your edits", row by row: what the user did to a page, and what syncd does about it.
 
 Each row runs two ways, in a Logseq graph and in an Obsidian vault: with the daemon stopped (the
 edit is found by the scan a sync starts with) and with the daemon running (the edit is found

@@ -1,4 +1,4 @@
-"""The mechanisms behind the figures of SPEC §9, checked without timing anything
+"""The mechanisms behind the figures of README "Performance", checked without timing anything
 (`python -m benchmarks.run` measures the figures themselves):
 
 - a no-op sync reads no page file and makes one request; a page whose size or mtime changed is

@@ -1,5 +1,5 @@
-"""The reconcile decision as a table (syncd.core.decision): every case decided, the promises
-of SPEC §6 hold for every row, and the README shows the table the code runs."""
+"""The reconcile decision as a table (syncd.core.decision): every case decided, the promises of
+README "Your edits" hold for every row, and the README shows the table the code runs."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """Unit tests of the Readwise API client (`syncd.edges.readwise`) against `responses` mocks.
 
-They cover SPEC §3: the token check, export paging and its parameters, the retry rules (429 with
-`Retry-After`, 5xx, connection errors, timeouts and bad bodies with backoff; 401/403 and other 4xx
-not retried), the token never leaking into errors or logs, and records passing through the client
-untouched so that `syncd.core.model.parse_book` is the one place that checks their shape.
+They cover README "Reliability": the token check, export paging and its parameters, the retry
+rules (429 with `Retry-After`, 5xx, connection errors, timeouts and bad bodies with backoff;
+401/403 and other 4xx not retried), the token never leaking into errors or logs, and records
+passing through the client untouched so that `syncd.core.model.parse_book` is the one place that
+checks their shape.
 """
 
 from __future__ import annotations

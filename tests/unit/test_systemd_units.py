@@ -1,5 +1,5 @@
-"""The systemd units in `systemd/` (SPEC §7): `systemd-analyze verify` accepts each one without a
-word, and each carries the directives the daemon and the README rely on.
+"""The systemd units in `systemd/` (README "Running under systemd"): `systemd-analyze verify`
+accepts each one without a word, and each carries the directives the daemon and the README rely on.
 
 `systemd-analyze --user verify` loads a unit the way the user's service manager would, and
 reports unknown keys, bad values and missing executables on stderr. Two things make it usable in
