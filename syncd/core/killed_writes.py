@@ -32,8 +32,9 @@ def settled_blocks(
     page is no longer the file syncd recorded before the write: written, or saved since):
 
     - a block on the page as meant is that highlight as written;
-    - when the write was made (the page `replaced`, or a block it added is there as meant; a
-      file the user saved since may have been given the recorded file's number again), a
+    - when the write was made (the page `replaced`, or a block it added is there as meant, or
+      the line a block it added begins with, on no block syncd knew: a file the user saved
+      since may have been given the number of the file the write replaced), a
       highlight new to syncd (not in `known`) whose block is not there as meant, but alike a
       block (`SIMILAR`) that is no copy of any highlight's block as written and that is not
       more alike another of the page's highlights missing as written, was written and edited
@@ -48,7 +49,7 @@ def settled_blocks(
         and rec.highlight_id not in done
         and rec.status == Status.WRITTEN
     ]
-    added = any(rec.highlight_id not in known for rec in as_meant)
+    added = any(rec.highlight_id not in known for rec in as_meant) or _begun(text, new, known)
     if not new or not (replaced or added):  # the write may never have been made
         return as_meant
     disk = PageIndex(text, fmt)
@@ -76,3 +77,14 @@ def settled_blocks(
         free.remove(block)
         edited.append(replace(rec, status=Status.EDITED))
     return as_meant + edited
+
+
+def _begun(text: str, new: list[HighlightRecord], known: Mapping[int, HighlightRecord]) -> bool:
+    """Whether the line one of the `new` blocks begins with (its bullet and the highlight's
+    first line) is a line of the page, and is no line of a block syncd knew (a highlight
+    Readwise holds twice): put there by the write, whatever the user typed under it since."""
+    lines = {line.strip() for line in text.split("\n")}
+    before = {line.strip() for rec in known.values() for line in rec.block.split("\n")}
+    firsts = {rec.block.split("\n", 1)[0].strip() for rec in new}
+    # (A bare bullet, an empty highlight's, is as likely the user's empty block.)
+    return any(first.lstrip("-*+ ") and first in lines and first not in before for first in firsts)

@@ -4,6 +4,7 @@ removes the mark when merging the fix (and the matching name from `world.KNOWN_B
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -679,22 +680,11 @@ def test_killed_before_recording_an_append_then_edited_beside_a_deleted_block(h:
 
 
 REPLAYS = Path(__file__).parent / "replays"
-# Open: the file system may give the user's editor save the number of the file a killed write
-# replaced; the page then looks like the file syncd recorded before the write, the write like
-# one never made, and a highlight it added and the user then edited is appended again. It
-# replays clean when the number is not reused (about half the runs here); the fix (evidence of
-# the write other than the file's number) is not made yet.
-INODE_REUSE = pytest.mark.xfail(
-    reason="a killed write's file number reused by an editor's save: not fixed", strict=False
-)
 
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(p.stem, marks=INODE_REUSE) if p.stem == "1486238548" else p.stem
-        for p in sorted(REPLAYS.glob("*.txt"))
-    ],
+    [p.stem for p in sorted(REPLAYS.glob("*.txt"))],
 )
 def test_world_failure_replays_clean(name: str) -> None:
     """The steps of a failure the world found (`python -m benchmarks.world`, the seed in the
@@ -791,3 +781,43 @@ def test_obsidian_one_tab_indented_block_beside_a_multi_line_highlight(tmp_path:
         assert report is not None and not report.failed and report.outcome.conflicts == 0
         text = read(h, page)
         assert "hl-1v2" in text and "hl-1v1" not in text and "\t- ut-1" in text
+
+
+def test_killed_before_recording_an_append_then_saved_by_rename_on_its_file_number(
+    h: Harness,
+) -> None:
+    """issue 22 (world seed 1486238548): a sync appends a highlight and is killed before
+    recording it; the user types a block under the new one and the editor saves by rename,
+    and the file system gives the saved file the number of the file the write replaced. The
+    page then has the number it had before the write, but the write's own new lines are on it:
+    the write was made, the new highlight with the user's block is its edit, not appended
+    again."""
+    book = walden(h, "hl-1v1 words of 1")
+    sync(h)
+    later(h)
+    h.server.add_highlight(book, text="hl-2v1 words of 2\n- a list line")
+    later(h)
+    assert sync(h, crash=("after_replace", 1)) is None
+    lines = read(h, PAGE).split("\n")
+    at = next(i for i, line in enumerate(lines) if "hl-2v1" in line) + 1  # its list line
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip(" \t"))]
+    lines.insert(at + 1, f"{indent}- ut-1 my own thought")
+    temp = h.vault / "pages" / ".Walden.tmp"
+    temp.write_text("\n".join(lines), "utf-8")
+    os.replace(temp, h.vault / PAGE)
+    # The file system reuses the number: the pending write's page record names the new file.
+    st = (h.vault / PAGE).stat()
+    db = sqlite3.connect(database_path(h.config.state_dir, h.vault))
+    with db:
+        for path, page in db.execute("SELECT path, page FROM pending_writes").fetchall():
+            fields = json.loads(page)
+            fields[6], fields[7] = st.st_dev, st.st_ino
+            db.execute(
+                "UPDATE pending_writes SET page = ? WHERE path = ?", (json.dumps(fields), path)
+            )
+    db.close()
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    text = read(h, PAGE)
+    assert text.count("hl-2v1") == 1 and "ut-1 my own thought" in text
