@@ -1,6 +1,6 @@
-"""Failures the simulated world (tests/world/world.py) found on main, each made a small,
-deterministic test. Marked xfail (strict) until the fix for its issue 10 item lands; the lead
-removes the mark when merging the fix (and the matching name from `world.KNOWN_BROKEN`)."""
+"""Failures the simulated world (tests/world/world.py) found, each made a small, deterministic
+test; and the steps of each failing run, cut down to those it needs, replayed with every
+invariant after each step (`tests/world/replays/<seed>.txt`)."""
 
 from __future__ import annotations
 
