@@ -9,7 +9,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from hypothesis import strategies as st
 
 from syncd.core.decision import Status
 from syncd.core.records import HighlightRecord, PageRecord
@@ -21,38 +20,7 @@ from syncd.edges.state_files import (
     database_path,
     state_error,
 )
-
-
-def page(book_id: int, **changes: object) -> PageRecord:
-    fields: dict[str, object] = {
-        "book_id": book_id,
-        "path": f"pages/B{book_id}.md",
-        "title": f"B{book_id}",
-        "status": "active",
-    }
-    return PageRecord(**{**fields, **changes})  # type: ignore[arg-type]
-
-
-TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
-PAGES = st.builds(
-    PageRecord,
-    book_id=st.integers(1, 2**62),
-    path=TEXT,
-    title=TEXT,
-    status=st.sampled_from(["active", "deleted", "waiting"]),
-    size=st.none() | st.integers(0, 2**40),
-    mtime_ns=st.none() | st.integers(0, 2**62),
-    device=st.none() | st.integers(0, 2**62),
-    inode=st.none() | st.integers(0, 2**62),
-)
-HIGHLIGHTS = st.builds(
-    HighlightRecord,
-    highlight_id=st.integers(1, 2**62),
-    book_id=st.integers(1, 3),
-    block=TEXT,
-    source=TEXT,
-    status=st.sampled_from(list(Status)),
-)
+from tests.contract.test_state_contract import page
 
 
 def test_a_new_database_has_the_schema_version(state: State) -> None:
