@@ -310,16 +310,24 @@ def as_nobody(folder: Path, code: str) -> subprocess.CompletedProcess[str]:
         "from syncd.errors import VaultError\n"
         f"vault = Vault(Path({str(folder)!r}))\n" + code
     )
-    root = str(Path(syncd.__file__).parent.parent)
-    nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
-    return subprocess.run(
-        [*nobody, sys.executable, "-c", program],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": root},
-        timeout=60,
-        check=False,
-    )
+    # A copy of the package nobody may read: the checkout may be in a folder only root reaches
+    # (a clone made by `mktemp -d` is 0700).
+    code = Path(tempfile.mkdtemp(prefix="syncd-code-"))
+    try:
+        code.chmod(0o755)
+        package = Path(syncd.__file__).parent
+        shutil.copytree(package, code / "syncd", ignore=shutil.ignore_patterns("__pycache__"))
+        nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+        return subprocess.run(
+            [*nobody, sys.executable, "-c", program],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(code)},
+            timeout=60,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(code)
 
 
 @pytest.fixture
