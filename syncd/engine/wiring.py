@@ -257,6 +257,8 @@ def settings_for(config: Config, env: Mapping[str, str]) -> SyncSettings:
         sync_log_page=sync_log_page_for(config),
         resync_deleted_pages=config.sync.resync_deleted_pages,
         reader_full_text=config.sync.reader_full_text,
+        push=frozenset(config.sync.push),
+        push_delay=config.sync.push_delay,
     )
 
 
