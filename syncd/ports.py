@@ -23,11 +23,13 @@ from typing import Any, Protocol
 from syncd.core.line_endings import PLAIN, Form
 from syncd.core.records import (
     BookProblem,
+    FieldConflict,
     HighlightRecord,
     PageNames,
     PageRecord,
     PageStatus,
     PendingWrite,
+    Push,
 )
 
 
@@ -201,3 +203,25 @@ class StatePort(Protocol):
     def clear_pending(self) -> None: ...
 
     def counts(self) -> dict[str, int]: ...
+
+    # two-way sync (issue 19)
+    def add_push(self, push: Push) -> int:
+        """Record a push (its number ignored); return the number it is given (rising)."""
+        ...
+
+    def settle_push(self, number: int, state: str) -> None: ...
+
+    def pushes(self, state: str | None = None) -> list[Push]:
+        """The pushes (only those in `state` when given), newest first."""
+        ...
+
+    def put_conflicts(self, highlight_id: int, conflicts: Iterable[FieldConflict]) -> None:
+        """The highlight's conflicts are now `conflicts` (none: it has none)."""
+        ...
+
+    def conflicts(self) -> list[FieldConflict]: ...
+
+    def older_blocks(self, highlight_id: int) -> frozenset[str]:
+        """The blocks the highlight's record held before its current one (`put_highlights`
+        keeps them; `delete_book` forgets them)."""
+        ...

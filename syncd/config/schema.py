@@ -210,7 +210,7 @@ SCHEMA = Section(
                     "list",
                     "The fields of a highlight whose edits in the vault flow back to Readwise: "
                     "any of note, tags, text (empty: one-way sync, as before). See the README's "
-                    "\"Your edits reach Readwise\".",
+                    '"Your edits reach Readwise".',
                     default=(),
                     choices=PUSH_FIELDS,
                 ),

@@ -127,3 +127,41 @@ class PendingWrite:
         if self.spans is None:
             return self.highlights
         return [h for h, span in zip(self.highlights, self.spans, strict=True) if span is None]
+
+
+# A field's value as Readwise stores it: text and note are strings, tags a set of names.
+FieldValue = str | frozenset[str]
+PUSH_STATES = ("sent", "made", "dropped")
+
+
+@dataclass(frozen=True)
+class Push:
+    """One field of one highlight sent to Readwise (issue 19): recorded as `sent` before the
+    request, settled `made` once Readwise holds `after` (or `dropped` when it does not, and the
+    next sync plans afresh). `reverts`: the number of the push it puts back (`syncd revert`).
+    `number` is 0 until the state gives it one; `at` is an ISO 8601 time."""
+
+    number: int
+    at: str
+    book_id: int
+    highlight_id: int
+    field: str
+    before: FieldValue
+    after: FieldValue
+    reverts: int | None = None
+    state: str = "sent"
+    book: str = ""  # the book's title, for `syncd history`
+
+
+@dataclass(frozen=True)
+class FieldConflict:
+    """A field both the vault and Readwise changed, differently, since they last agreed: nothing
+    is pushed, nothing overwritten, until `syncd resolve` (or an edit that agrees)."""
+
+    highlight_id: int
+    book_id: int
+    field: str
+    page: str  # the page's path, relative to the vault
+    base: FieldValue
+    vault: FieldValue
+    readwise: FieldValue

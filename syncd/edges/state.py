@@ -27,6 +27,7 @@ from syncd.edges.state_files import (
     state_error,
 )
 from syncd.edges.state_pages import PAGES_SCHEMA, PageTables
+from syncd.edges.state_push import PUSH_SCHEMA, PushTables
 from syncd.edges.state_work import WORK_SCHEMA, WorkTables
 
 SCHEMA_VERSION = 1
@@ -34,12 +35,14 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     + PAGES_SCHEMA
     + WORK_SCHEMA
+    + PUSH_SCHEMA  # issue 19: created in a database an older syncd made, too
 )
 
 
-class State(PageTables, WorkTables):
+class State(PageTables, WorkTables, PushTables):
     """A connection to one vault's state database: its meta values here, its pages
-    (`PageTables`) and its work under way (`WorkTables`) in modules of their own."""
+    (`PageTables`), its work under way (`WorkTables`) and its pushes (`PushTables`) in modules
+    of their own."""
 
     def __init__(self, path: Path, *, busy_timeout: float | None = None) -> None:
         """Open (or create) the database at `path`; wait up to `busy_timeout` seconds

@@ -103,7 +103,13 @@ class PageTables:
 
     def delete_book(self, book_id: int) -> None:
         self._db.execute("DELETE FROM pages WHERE book_id = ?", (book_id,))
+        self._db.execute(
+            "DELETE FROM older_blocks WHERE highlight_id IN "
+            "(SELECT highlight_id FROM highlights WHERE book_id = ?)",
+            (book_id,),
+        )
         self._db.execute("DELETE FROM highlights WHERE book_id = ?", (book_id,))
+        self._db.execute("DELETE FROM conflicts WHERE book_id = ?", (book_id,))
         if self._names is not None:
             self._names.drop(book_id)
 

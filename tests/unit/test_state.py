@@ -172,3 +172,27 @@ def test_each_vault_has_its_own_database_in_a_shared_state_folder(tmp_path: Path
     assert first != database_path(tmp_path / "state", tmp_path / "b")
     assert first == database_path(tmp_path / "state", tmp_path / "b" / ".." / "a")
     assert first.parent == tmp_path / "state"
+
+
+def test_a_database_from_before_two_way_sync_gains_its_tables(tmp_path: Path) -> None:
+    """issue 19: a database an older syncd made (no pushes, conflicts, older blocks) is brought
+    up to date on opening; its records stay, and a block replaced after that is kept."""
+    from syncd.edges.state_pages import PAGES_SCHEMA
+    from syncd.edges.state_work import WORK_SCHEMA
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        + PAGES_SCHEMA
+        + WORK_SCHEMA
+        + "INSERT INTO meta VALUES ('schema_version', '1');"
+        + "INSERT INTO highlights VALUES (10, 1, '- a', 's', 'written');"
+    )
+    db.commit()
+    db.close()
+    state = State(path)
+    assert state.pushes() == [] and state.conflicts() == []
+    state.put_highlights([HighlightRecord(10, 1, "- b", "s", Status.WRITTEN)])
+    assert state.older_blocks(10) == {"- a"}
+    state.close()
