@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +73,8 @@ _HIGHLIGHT = re.compile(r"^/api/v2/highlights/(\d+)/$")
 _TAGS = re.compile(r"^/api/v2/highlights/(\d+)/tags/$")
 _TAG = re.compile(r"^/api/v2/highlights/(\d+)/tags/(\d+)/$")
 _INLINE_TAG = re.compile(r"\.([^\s.][^\s]*)")
+
+_Handler = Callable[[Library, dict[str, Any], list[int], Mapping[str, str], bytes], "Answer"]
 
 NOT_FOUND = {"detail": "Not found."}
 NO_PERMISSION = {"detail": "You do not have permission to perform this action."}
@@ -123,7 +125,7 @@ def answer_write(
         methods = {"DELETE": _remove_tag}
     else:
         return Answer(404, NOT_FOUND)
-    handler = methods.get(method)
+    handler: _Handler | None = methods.get(method)
     if handler is None:
         return Answer(405, {"detail": f'Method "{method}" not allowed.'})
     if read_only and method != "GET":
@@ -140,13 +142,21 @@ def answer_write(
 
 
 def _get_highlight(
-    library: Library, highlight: dict[str, Any], ids: list[int], query: Any, body: bytes
+    library: Library,
+    highlight: dict[str, Any],
+    ids: list[int],
+    query: Mapping[str, str],
+    body: bytes,
 ) -> Answer:
     return Answer(200, highlight)
 
 
 def _patch_highlight(
-    library: Library, highlight: dict[str, Any], ids: list[int], query: Any, body: bytes
+    library: Library,
+    highlight: dict[str, Any],
+    ids: list[int],
+    query: Mapping[str, str],
+    body: bytes,
 ) -> Answer:
     given = _json_object(body)
     if isinstance(given, Answer):
@@ -183,7 +193,11 @@ def _patch_highlight(
 
 
 def _list_tags(
-    library: Library, highlight: dict[str, Any], ids: list[int], query: Mapping[str, str], _: bytes
+    library: Library,
+    highlight: dict[str, Any],
+    ids: list[int],
+    query: Mapping[str, str],
+    body: bytes,
 ) -> Answer:
     try:
         page = int(query.get("page", "1"))
@@ -207,7 +221,11 @@ def _list_tags(
 
 
 def _add_tag(
-    library: Library, highlight: dict[str, Any], ids: list[int], query: Any, body: bytes
+    library: Library,
+    highlight: dict[str, Any],
+    ids: list[int],
+    query: Mapping[str, str],
+    body: bytes,
 ) -> Answer:
     given = _json_object(body)
     if isinstance(given, Answer):
@@ -229,7 +247,11 @@ def _add_tag(
 
 
 def _remove_tag(
-    library: Library, highlight: dict[str, Any], ids: list[int], query: Any, body: bytes
+    library: Library,
+    highlight: dict[str, Any],
+    ids: list[int],
+    query: Mapping[str, str],
+    body: bytes,
 ) -> Answer:
     kept = [tag for tag in highlight["tags"] if tag["id"] != ids[1]]
     if len(kept) == len(highlight["tags"]):
