@@ -3,11 +3,17 @@ them; the core decides with them)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from syncd.core.decision import Status
 from syncd.core.page_life import PageStatus
+
+
+def digest(text: str) -> str:
+    """A block's or a page's digest, as records keep it."""
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from syncd.engine.pending import (
     record_page,
     settle,
 )
+from syncd.engine.push import Pusher
 from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.report import SyncReport
 from syncd.engine.sync_log import SyncLog, sync_log_update
@@ -125,9 +126,11 @@ class PlanApplier(PlanHandler):
         *,
         fail: Callable[[int | None, str, str], None],
         failed_before: set[int],
+        pusher: Pusher,
         **parts: Any,
     ) -> None:
         super().__init__(**parts)
+        self.pusher = pusher  # sends a plan's pushes to Readwise (two-way sync)
         self.fail = fail  # fails one book: named, remembered, fetched again by the next sync
         self.failed_before = failed_before
         self._drafts = self.vault.drafts()
@@ -253,6 +256,23 @@ class PlanApplier(PlanHandler):
         """Write a page that is there (if its text changes) and remember it, in one
         transaction. Raise PageChanged if the user wrote it first."""
         assert plan.page is not None and plan.seen is not None
+        sent = self.pusher.push(plan)  # first: the page records what Readwise now holds
+        try:
+            written = self._write_text(plan)
+        except PageChanged:
+            with self.state.transaction():  # what was sent is settled; the page is planned anew
+                self.pusher.record(replace(plan, pushes=[], settled=[]), sent)
+            raise
+        kept = [h for h in plan.highlights if h.highlight_id not in sent.failed]
+        with self.state.transaction():
+            record_page(self.state, plan.page, written, self.settings.style.page_format)
+            self.state.put_highlights(kept)
+            self.pusher.record(plan, sent)
+            self._recorded(plan.outcome.new, 1, [(plan.title, plan.outcome.new)])
+
+    def _write_text(self, plan: BookPlan) -> PageFile:
+        """Write the page's new text, if it changes; return the page as it is then."""
+        assert plan.page is not None and plan.seen is not None
         written: PageFile
         if plan.after is not None:
             intend(
@@ -275,10 +295,7 @@ class PlanApplier(PlanHandler):
             written = PageFile(
                 self.vault.path(plan.page.path), plan.before, seen.size, seen.mtime_ns, seen.file_id
             )
-        with self.state.transaction():
-            record_page(self.state, plan.page, written, self.settings.style.page_format)
-            self.state.put_highlights(plan.highlights)
-            self._recorded(plan.outcome.new, 1, [(plan.title, plan.outcome.new)])
+        return written
 
     def _recorded(self, highlights: int, books: int, titles: list[tuple[str, int]]) -> None:
         """In the transaction that records a write: add its new highlights (of `books` books,

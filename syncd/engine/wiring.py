@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 from zoneinfo import ZoneInfo
 
 from syncd.config.build import xdg_dir
@@ -32,7 +32,7 @@ from syncd.engine.layout import Layout
 from syncd.engine.sync import Syncer
 from syncd.engine.sync_settings import SyncSettings
 from syncd.errors import ConfigError, VaultError
-from syncd.ports import ReaderPort, ReadwisePort, StatePort, VaultPort
+from syncd.ports import HighlightWriter, ReaderPort, ReadwisePort, StatePort, VaultPort
 
 log = logging.getLogger("syncd.app")
 _M_MMAP_THRESHOLD = -3  # mallopt(3) parameter, glibc
@@ -302,4 +302,12 @@ def make_syncer(
         progress=progress,
         should_stop=should_stop,
         reader=reader,
+        # Readwise's write endpoints, only with sync.push on: with it off, none is ever asked.
+        writer=_writer(client) if config.sync.push else None,
     )
+
+
+def _writer(client: ReadwisePort) -> HighlightWriter | None:
+    """The client as Readwise's write endpoints, when it has them (the real client and the
+    twin do)."""
+    return cast(HighlightWriter, client) if hasattr(client, "update_highlight") else None

@@ -1,0 +1,114 @@
+"""Two-way sync (issue 19), end to end through the loopback Readwise: an edit in the vault is in
+Readwise after one sync; the sync after it writes no file and sends no write request. Both
+formats, each field; conflicts, pulls beside pushes, what is never pushed, and the errors of
+the issue's bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncd.edges.state import State
+from syncd.edges.state_files import database_path
+from tests.support.harness import Harness, harness
+
+T0 = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)
+PAGES = {"logseq": "pages/Walden (highlights).md", "obsidian": "Readwise/Books/Walden.md"}
+NOTE = {"logseq": "\t- **Note**: ", "obsidian": "    - Note: "}
+TAGS = {"logseq": "\t- **Tags**: ", "obsidian": "    - Tags: "}
+
+
+class Vault:
+    """A synced vault with one book (Walden, three highlights, the first with a note and a
+    tag), and what a test does to it."""
+
+    def __init__(self, h: Harness, page_format: str) -> None:
+        self.h = h
+        self.format = page_format
+        self.file = h.vault / PAGES[page_format]
+        self.at = T0
+
+    def edit(self, old: str, new: str, count: int = 1) -> None:
+        text = self.file.read_text(encoding="utf-8")
+        assert text.count(old) == count, (old, text)
+        self.file.write_text(text.replace(old, new), encoding="utf-8")
+
+    def sync(self, **kwargs: Any) -> Any:
+        self.at += timedelta(minutes=10)
+        self.h.server.clock = lambda: self.at
+        return self.h.sync(at=self.at, **kwargs)
+
+    def highlight(self, n: int) -> dict[str, Any]:
+        return self.h.server.library.highlight(self.ids[n])
+
+    def tags(self, n: int) -> set[str]:
+        return {t["name"] for t in self.highlight(n)["tags"]}
+
+    def quiet(self) -> None:
+        """The sync after: no file written, no write request."""
+        before = self.file.read_bytes()
+        mtime = self.file.stat().st_mtime_ns
+        self.h.server.clear_requests()
+        report = self.sync()
+        assert self.h.server.writes == []
+        assert report.pages_changed == 0, report.plans
+        assert self.file.read_bytes() == before and self.file.stat().st_mtime_ns == mtime
+
+    def pushes(self) -> list[Any]:
+        state = State(database_path(self.h.config.state_dir, self.h.vault))
+        try:
+            return state.pushes()
+        finally:
+            state.close()
+
+
+@pytest.fixture(params=["logseq", "obsidian"])
+def vault(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Vault]:
+    page_format = request.param
+    settings = {"vault": {"format": page_format}, "sync": {"push": ["note", "tags", "text"]}}
+    with harness(tmp_path, settings=settings) as h:
+        v = Vault(h, page_format)
+        h.server.clock = lambda: v.at
+        book = h.server.add_book(
+            title="Walden",
+            author="Thoreau",
+            asin="B01",
+            highlights=[
+                {
+                    "text": "Simplify, simplify.",
+                    "location": 1,
+                    "location_type": "location",
+                    "note": "the core",
+                    "tags": ["life"],
+                },
+                {"text": "I went to the woods.", "location": 2, "location_type": "location"},
+                {
+                    "text": "Our life is frittered away by detial.",
+                    "location": 3,
+                    "location_type": "location",
+                },
+            ],
+        )
+        v.book_id = book["user_book_id"]  # type: ignore[attr-defined]
+        v.ids = [x["id"] for x in book["highlights"]]  # type: ignore[attr-defined]
+        v.sync()
+        yield v
+
+
+def test_a_note_edited_in_the_vault_is_in_readwise_after_one_sync(vault: Vault) -> None:
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "the very core")
+    report = vault.sync()
+    assert vault.highlight(0)["note"] == "the very core"
+    assert report.outcome.pushed == 1
+    vault.quiet()
+    (push,) = vault.pushes()
+    assert (push.field, push.before, push.after, push.state) == (
+        "note",
+        "the core",
+        "the very core",
+        "made",
+    )
