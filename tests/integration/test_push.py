@@ -18,8 +18,8 @@ from tests.support.harness import Harness, harness
 
 T0 = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)
 PAGES = {"logseq": "pages/Walden (highlights).md", "obsidian": "Readwise/Books/Walden.md"}
-NOTE = {"logseq": "\t- **Note**: ", "obsidian": "    - Note: "}
-TAGS = {"logseq": "\t- **Tags**: ", "obsidian": "    - Tags: "}
+NOTE = {"logseq": "\t\t- **Note**: ", "obsidian": "    - Note: "}
+TAGS = {"logseq": "\t\t- **Tags**: ", "obsidian": "    - Tags: "}
 
 
 class Vault:
@@ -112,3 +112,43 @@ def test_a_note_edited_in_the_vault_is_in_readwise_after_one_sync(vault: Vault) 
         "the very core",
         "made",
     )
+
+
+def test_a_note_added_to_a_highlight_without_one_creates_it(vault: Vault) -> None:
+    line = "- I went to the woods. ([Location\u00a02](https://readwise.io/to_kindle?action=open&asin=B01&location=2))"
+    vault.edit(line, line + "\n" + NOTE[vault.format] + "why I went")
+    vault.sync()
+    assert vault.highlight(1)["note"] == "why I went"
+    vault.quiet()
+
+
+def test_a_note_emptied_clears_it(vault: Vault) -> None:
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format])
+    vault.sync()
+    assert vault.highlight(0)["note"] == ""
+    vault.quiet()
+
+
+def test_tags_added_and_removed_in_the_vault_are_in_readwise(vault: Vault) -> None:
+    old = {"logseq": "#[[life]]", "obsidian": "[[life]]"}[vault.format]
+    new = {"logseq": "#[[simple life]] #[[🌲, woods]]", "obsidian": "[[simple life]] [[🌲, woods]]"}
+    vault.edit(TAGS[vault.format] + old, TAGS[vault.format] + new[vault.format])
+    vault.sync()
+    assert vault.tags(0) == {"simple life", "🌲, woods"}
+    vault.quiet()
+
+
+def test_a_tag_line_added_where_there_was_none_creates_tags(vault: Vault) -> None:
+    line = "- I went to the woods. ([Location\u00a02](https://readwise.io/to_kindle?action=open&asin=B01&location=2))"
+    tags = {"logseq": "#[[woods]]", "obsidian": "[[woods]]"}[vault.format]
+    vault.edit(line, line + "\n" + TAGS[vault.format] + tags)
+    vault.sync()
+    assert vault.tags(1) == {"woods"}
+    vault.quiet()
+
+
+def test_text_corrected_in_the_vault_is_in_readwise(vault: Vault) -> None:
+    vault.edit("frittered away by detial.", "frittered away by detail.")
+    vault.sync()
+    assert vault.highlight(2)["text"] == "Our life is frittered away by detail."
+    vault.quiet()
