@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from syncd.core.decision import Status
 from syncd.core.fields import FIELDS, Fields, fields_of, read_fields, readwise_view
 from syncd.core.model import Book, Highlight
-from syncd.core.outline import PageBlock
+from syncd.core.outline import PageBlock, normalise
 from syncd.core.page_index import SIMILAR, PageIndex
 from syncd.core.records import FieldConflict, FieldValue, HighlightRecord, Push, digest
 from syncd.core.render import Style, render_highlights
@@ -121,9 +121,10 @@ def plan_pushes(
             continue
         block = alike[0]
         vault_block = disk.norm(block)
-        if vault_block in facts.older.get(h.id, frozenset()):
+        older = facts.older.get(h.id, frozenset())
+        if any(_norm(disk, old) == vault_block for old in older):
             continue  # an older copy put back (a restore, a file-sync tool): never pushed
-        base = read_fields(record.block, book, h, style)
+        base = read_fields(_norm(disk, record.block), book, h, style)
         vault = read_fields(vault_block, book, h, style)
         if base is None or vault is None:
             skipped.append(
@@ -193,6 +194,11 @@ def _decide(
         block_text = rewritten
     record = HighlightRecord(h.id, book.id, block_text, digest(rendered), Status.WRITTEN)
     return HighlightPush(h.id, block, tuple(sends), (), rewritten, record)
+
+
+def _norm(disk: PageIndex, written: str) -> str:
+    """A block syncd wrote, as `PageIndex.norm` gives a block on the page."""
+    return normalise(written.split("\n"), obsidian=disk.obsidian)
 
 
 def _ordered(tags: frozenset[str], first: tuple[str, ...]) -> tuple[str, ...]:

@@ -152,3 +152,115 @@ def test_text_corrected_in_the_vault_is_in_readwise(vault: Vault) -> None:
     vault.sync()
     assert vault.highlight(2)["text"] == "Our life is frittered away by detail."
     vault.quiet()
+
+
+def test_both_changed_differently_is_a_conflict_nothing_pushed_nothing_overwritten(
+    vault: Vault,
+) -> None:
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+    vault.h.server.update_highlight(vault.ids[0], note="theirs")
+    vault.h.server.clear_requests()
+    report = vault.sync()
+    assert vault.h.server.writes == []
+    assert vault.highlight(0)["note"] == "theirs"
+    assert NOTE[vault.format] + "mine" in vault.file.read_text(encoding="utf-8")
+    assert report.outcome.conflicts == 1
+    state = State(database_path(vault.h.config.state_dir, vault.h.vault))
+    try:
+        (conflict,) = state.conflicts()
+    finally:
+        state.close()
+    assert (conflict.field, conflict.base, conflict.vault, conflict.readwise) == (
+        "note",
+        "the core",
+        "mine",
+        "theirs",
+    )
+    assert conflict.page == PAGES[vault.format].removeprefix("pages/").join(
+        ("pages/", "")
+    ) or conflict.page.endswith(".md")
+
+
+def test_readwise_s_change_is_pulled_beside_the_vault_s_push(vault: Vault) -> None:
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+    vault.h.server.update_highlight(vault.ids[0], text="Simplify, simplify, simplify.")
+    vault.sync()
+    assert vault.highlight(0)["note"] == "mine"
+    text = vault.file.read_text(encoding="utf-8")
+    assert "Simplify, simplify, simplify." in text and NOTE[vault.format] + "mine" in text
+    vault.quiet()
+
+
+def test_both_changed_to_the_same_value_sends_nothing(vault: Vault) -> None:
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "same")
+    vault.h.server.update_highlight(vault.ids[0], note="same")
+    vault.h.server.clear_requests()
+    vault.sync()
+    assert vault.h.server.writes == []
+    vault.quiet()
+
+
+def test_an_older_copy_of_the_page_put_back_is_never_pushed(vault: Vault) -> None:
+    older = vault.file.read_text(encoding="utf-8")
+    vault.h.server.update_highlight(vault.ids[0], note="changed in Readwise")
+    vault.sync()
+    assert "changed in Readwise" in vault.file.read_text(encoding="utf-8")
+    vault.file.write_text(older, encoding="utf-8")  # a file-sync tool restores the old page
+    vault.h.server.clear_requests()
+    vault.sync()
+    assert vault.h.server.writes == []
+    assert vault.highlight(0)["note"] == "changed in Readwise"
+
+
+def test_a_deleted_block_or_page_is_never_a_deletion_in_readwise(vault: Vault) -> None:
+    text = vault.file.read_text(encoding="utf-8")
+    start = text.index("- Simplify")
+    end = text.index("- I went")
+    vault.file.write_text(text[:start] + text[end:], encoding="utf-8")
+    vault.h.server.clear_requests()
+    vault.sync()
+    vault.file.unlink()
+    vault.sync()
+    assert vault.h.server.writes == []
+    assert vault.highlight(0)["note"] == "the core" and vault.tags(0) == {"life"}
+
+
+def test_a_highlight_pasted_twice_is_skipped(vault: Vault) -> None:
+    text = vault.file.read_text(encoding="utf-8")
+    start = text.index("- Simplify")
+    end = text.index("- I went")
+    block = text[start:end]
+    indent = text[text.rindex("\n", 0, start) + 1 : start]
+    edited = block.replace("the core", "mine")
+    vault.file.write_text(text[:start] + edited + indent + edited + text[end:], encoding="utf-8")
+    vault.h.server.clear_requests()
+    vault.sync()
+    assert vault.h.server.writes == []
+    assert vault.highlight(0)["note"] == "the core"
+
+
+def test_a_copy_in_another_page_is_never_pushed(vault: Vault) -> None:
+    text = vault.file.read_text(encoding="utf-8")
+    start = text.index("- Simplify")
+    end = text.index("- I went")
+    mine = vault.file.parent / "My notes.md"
+    mine.write_text(text[start:end].replace("the core", "mine"), encoding="utf-8")
+    vault.h.server.clear_requests()
+    vault.sync()
+    assert vault.h.server.writes == []
+
+
+def test_push_off_sends_no_write_request(tmp_path: Path) -> None:
+    with harness(tmp_path, settings={"vault": {"format": "logseq"}}) as h:
+        h.server.add_book(
+            title="Walden",
+            asin="B01",
+            highlights=[{"text": "Simplify.", "location": 1, "location_type": "location"}],
+        )
+        h.sync(at=T0)
+        page = h.vault / PAGES["logseq"]
+        page.write_text(
+            page.read_text(encoding="utf-8").replace("Simplify.", "Simplify!"), encoding="utf-8"
+        )
+        h.sync(at=T0 + timedelta(minutes=5))
+        assert h.server.writes == []
