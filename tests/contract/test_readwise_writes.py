@@ -6,8 +6,9 @@ removed, the errors (404 for a highlight unknown or deleted upstream, 400 for a 
 refuses, 403 for a token that may read but not write), Readwise's inline `.tags`, and the next
 export listing the changed highlight with its new values at the server's time of the change.
 
-What only HTTP has (retries, 429, the limiter, redirects) is tested in
-tests/unit/test_readwise_writer.py.
+What only HTTP has: the loopback server's faults on the write endpoints, at the end (429 with
+`Retry-After`, 5xx, a redirect to another host); the client's retries, limiter and redirects
+against `responses` in tests/unit/test_readwise_writer.py.
 """
 
 from __future__ import annotations
@@ -22,14 +23,17 @@ import pytest
 from syncd.edges.readwise import (
     HighlightGone,
     ReadwiseClient,
+    ReadwiseError,
     RetryPolicy,
     WriteLimiter,
     WriteRefused,
     WriteRejected,
     format_cursor,
 )
+from syncd.errors import UnreachableError
 from syncd.ports import HighlightWriter, ReadwisePort, Tag
 from syncd.testing.fakereadwise import FakeReadwise
+from syncd.testing.faults import Fault
 from syncd.testing.library import Library
 from syncd.testing.readwise_twin import ReadwiseTwin
 from tests.support.clock import Clock
@@ -368,3 +372,77 @@ def test_the_loopback_log_shows_each_write_with_its_body(side: Side) -> None:
 
 def names_of(highlight: dict[str, Any]) -> list[str]:
     return [tag["name"] for tag in highlight["tags"]]
+
+
+# --- the loopback server's faults on the write endpoints (HTTP only) -----------------------------
+
+
+@pytest.fixture
+def loopback() -> Iterator[tuple[FakeReadwise, list[float]]]:
+    library = Library(clock=Clock(T0))
+    library.add_book(user_book_id=1, highlights=[{"id": 10, "text": "t", "updated_at": T0}])
+    with FakeReadwise(token=TOKEN, library=library) as server:
+        yield server, []
+    assert server.errors == []
+
+
+def loopback_client(server: FakeReadwise, waits: list[float]) -> ReadwiseClient:
+    return ReadwiseClient(
+        server.url,
+        TOKEN,
+        sleep=waits.append,
+        rand=lambda: 0.5,
+        policy=RetryPolicy(attempts=3, rate_limit_waits=2),
+        write_limiter=WriteLimiter(clock=lambda: 0.0, sleep=waits.append),
+    )
+
+
+def test_a_429_on_a_write_waits_retry_after_and_the_write_is_made_once(
+    loopback: tuple[FakeReadwise, list[float]],
+) -> None:
+    server, waits = loopback
+    server.inject("highlights", Fault.retry_after(4))
+    client = loopback_client(server, waits)
+    client.add_tag(10, "once")
+    assert waits == [4.0]
+    assert [(r.method, r.status, r.fault) for r in server.requests_to("highlights")] == [
+        ("POST", 429, "status"),
+        ("POST", 201, None),
+    ]
+    assert client.highlight_tags(10) == [Tag(1000, "once")]
+
+
+def test_5xx_on_a_write_is_retried_then_the_unavailable_error(
+    loopback: tuple[FakeReadwise, list[float]],
+) -> None:
+    server, waits = loopback
+    server.inject("/api/v2/highlights/10/", Fault.status(503), times=None)
+    with pytest.raises(UnreachableError, match="failed 3 times"):
+        loopback_client(server, waits).update_highlight(10, text="never")
+    assert server.library.highlight(10)["text"] == "t"
+    assert len(server.writes) == 3
+
+
+def test_a_write_redirected_elsewhere_by_the_server_goes_nowhere_else(
+    loopback: tuple[FakeReadwise, list[float]],
+) -> None:
+    server, waits = loopback
+    with FakeReadwise(token=TOKEN, host="127.0.0.2") as other:
+        server.inject("highlights", Fault.redirect(other.url, status=307))
+        with pytest.raises(ReadwiseError, match="another host"):
+            loopback_client(server, waits).update_highlight(10, note="n")
+        assert other.requests == []
+    assert server.library.highlight(10)["note"] == ""
+
+
+def test_a_fault_for_one_highlight_leaves_the_others_alone(
+    loopback: tuple[FakeReadwise, list[float]],
+) -> None:
+    server, waits = loopback
+    server.add_highlight(1, id=11, text="other")
+    server.inject("/api/v2/highlights/10/*", Fault.status(500), times=None)
+    client = loopback_client(server, waits)
+    client.update_highlight(11, note="fine")
+    with pytest.raises(UnreachableError):
+        client.add_tag(10, "t")
+    assert server.library.highlight(11)["note"] == "fine"
