@@ -284,15 +284,20 @@ def test_a_tag_change_moves_updated_at_so_the_next_export_lists_it(side: Side) -
     ("note", "tags", "left"),
     [
         (".probability", ["probability"], ""),
-        (".a .b and the rest", ["a", "b"], "and the rest"),
-        ("  .spaced  ", ["spaced"], ""),
+        ("  .spaced\n", ["spaced"], ""),
+        (".under_score-dash#x", ["under_score-dash#x"], ""),
+        (".🦉", ["🦉"], ""),
+        (".kept", ["kept"], ""),  # highlight 11 has it already: not twice
+        (".a .b", [], ".a .b"),  # one word only: read narrowly, as syncd's readwise_view
+        (".tag and text", [], ".tag and text"),
         ("not .a tag", [], "not .a tag"),
         ("... an ellipsis", [], "... an ellipsis"),
         (". alone", [], ". alone"),
-        (".kept", ["kept"], ""),  # highlight 11 has it already: not twice
+        (".", [], "."),
+        (".c1", [], ".c1"),  # Readwise's concatenation action, not a tag
     ],
 )
-def test_a_note_starting_with_dot_words_becomes_tags_and_leaves_the_rest(
+def test_a_note_of_one_dot_word_becomes_a_tag_and_leaves_no_note(
     side: Side, note: str, tags: list[str], left: str
 ) -> None:
     client = side.client()
