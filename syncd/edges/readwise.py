@@ -191,6 +191,7 @@ class ApiClient:
     ) -> None:
         self._base = base_url.rstrip("/")
         self._token_source = token_source  # where the token came from, said when refused
+        self._secret = token  # only to take it out of a message that quotes it
         self._base_url_source = base_url_source  # where the address is set, said when it fails
         self._session = session or requests.Session()
         self._session.headers.update(
@@ -369,6 +370,7 @@ class ApiClient:
                 write.highlight_id,
                 token_source=self._token_source,
                 html=_is_html(response),
+                secret=self._secret,
             )
             if refusal is not None:
                 raise refusal
@@ -525,23 +527,25 @@ def write_error(
     *,
     token_source: str = "readwise.token or $READWISE_TOKEN",
     html: bool = False,
+    secret: str = "",
 ) -> ReadwiseError | None:
     """Given a write's answer (status, JSON body or None), return the error it means for the
     highlight (WriteRefused, HighlightGone, WriteRejected), None for the others (success, 429,
-    5xx: the retry rules of reads; a 404 page in HTML: no Readwise API there)."""
+    5xx: the retry rules of reads; a 404 page in HTML: no Readwise API there). `secret`: the
+    token, never shown even if the body quotes it."""
     if status in (401, 403):
         return WriteRefused(status, token_source)
     if status == 404 and not html:
         return HighlightGone(highlight_id)
     if status == 400:
-        field, reason = rejection(body)
+        field, reason = rejection(body, secret)
         return WriteRejected(highlight_id, field, reason)
     return None
 
 
-def rejection(body: object) -> tuple[str, str]:
+def rejection(body: object, secret: str = "") -> tuple[str, str]:
     """Given a 400 answer's JSON body, return the field Readwise names and its reason, as one
-    shortened line ("request" when it names no field)."""
+    shortened line ("request" when it names no field), `secret` (the token) left out."""
     field, reason = "request", "invalid request (HTTP 400)"
     if isinstance(body, dict) and body:
         names = [name for name in ("text", "note", "name") if name in body] or list(body)
@@ -552,6 +556,8 @@ def rejection(body: object) -> tuple[str, str]:
         reason = str(message)
     elif isinstance(body, (str, list)) and body:
         reason = str(body[0] if isinstance(body, list) else body)
+    if secret:
+        reason = reason.replace(secret, "***")
     reason = " ".join(reason.split())
     if len(reason) > MAX_REASON:
         reason = reason[: MAX_REASON - 1] + "…"

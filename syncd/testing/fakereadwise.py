@@ -100,6 +100,7 @@ class FakeReadwise:
     and `clock` are then not to be given.
     `reader_clock`: seconds, for Reader's limit of 20 requests a minute (`reader_limit`); a
     test moves it (the client's `sleep` can) instead of waiting.
+    `read_only`: the token may read but not write (403 on every write; settable later).
     """
 
     def __init__(

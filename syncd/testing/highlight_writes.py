@@ -18,11 +18,13 @@ action tags), as this module follows it:
   paged as Readwise's other v2 lists are (`count`, `next`, `previous`, `results`; `page`,
   `page_size`); `POST` to the same path with `{"name": ...}` adds one (201 with the tag);
   `DELETE /api/v2/highlights/<id>/tags/<tag id>/` removes one (204, no body).
-- Inline tagging: a note that starts with a period and a single word (no spaces), e.g.
-  `.probability`, becomes a tag on the highlight. Here: every leading `.word` of a PATCH'd
-  note (`.a .b rest`) becomes a tag (without its period) and leaves the note; what follows them,
-  trimmed, stays the note (`rest`; nothing: the note is empty). A tag the highlight has already
-  is not added twice.
+- Inline tagging: "start any note with a . and follow it with a single word (no spaces)" and
+  the highlight gets that word as a tag. Here, read as narrowly as syncd's own view of it
+  (`syncd.core.three_way.readwise_view`): a PATCH'd note that is one period-word (white space
+  around it aside), e.g. `.probability`, becomes the tag `probability` and leaves an empty
+  note; a note with anything more (`.a .b`, `.tag and text`) stays a note as it is, and `.c1`,
+  `.c2`... (the concatenation action, not a tag) too. A tag the highlight has already is not
+  added twice.
 
 What the page does not say, and what this module does (each one a choice, said here so a
 contract test can hold both sides to it):
@@ -72,7 +74,8 @@ MAX_PAGE_SIZE = 1000
 _HIGHLIGHT = re.compile(r"^/api/v2/highlights/(\d+)/$")
 _TAGS = re.compile(r"^/api/v2/highlights/(\d+)/tags/$")
 _TAG = re.compile(r"^/api/v2/highlights/(\d+)/tags/(\d+)/$")
-_INLINE_TAG = re.compile(r"\.([^\s.][^\s]*)")
+_INLINE_TAG = re.compile(r"\.([^\s.]\S*)")
+_CONCATENATION = re.compile(r"c\d+", re.IGNORECASE)
 
 _Handler = Callable[[Library, dict[str, Any], list[int], Mapping[str, str], bytes], "Answer"]
 
@@ -94,16 +97,12 @@ def is_write_path(path: str) -> bool:
 
 
 def inline_tags(note: str) -> tuple[list[str], str]:
-    """Given a note, return the tags Readwise's inline tagging takes from it (its leading
-    `.word`s, without the period) and the note it leaves (the rest, trimmed)."""
-    tags: list[str] = []
-    rest = note.lstrip()
-    while match := _INLINE_TAG.match(rest):
-        tags.append(match.group(1))
-        rest = rest[match.end() :].lstrip()
-    if not tags:
+    """Given a note, return the tags Readwise's inline tagging takes from it and the note it
+    leaves: `([word], "")` for a note that is one `.word`, else `([], note)`."""
+    match = _INLINE_TAG.fullmatch(note.strip())
+    if match is None or _CONCATENATION.fullmatch(match.group(1)):
         return [], note
-    return tags, rest.rstrip()
+    return [match.group(1)], ""
 
 
 def answer_write(
