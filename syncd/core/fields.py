@@ -377,19 +377,3 @@ def pushable_fields(style: Style) -> dict[str, str | None]:
 _SAMPLE_HIGHLIGHT = Highlight(
     1, _TEXT, note=_NOTE, location=5, location_type="page", url="https://example.com/h"
 )
-
-
-_LEADING_TAG = re.compile(r"\.([^\s.][^\s]*)")
-
-
-def readwise_view(fields: Fields) -> Fields:
-    """STAND-IN (branch push) until `fields` lands it: what Readwise holds after receiving
-    these values (a note's leading `.tag`s become tags and leave it)."""
-    rest = fields.note.lstrip()
-    tags: list[str] = []
-    while match := _LEADING_TAG.match(rest):
-        tags.append(match.group(1))
-        rest = rest[match.end() :].lstrip()
-    if not tags:
-        return fields
-    return Fields(fields.text, rest.rstrip(), fields.tags | frozenset(tags))

@@ -28,13 +28,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from syncd.core.decision import Status
-from syncd.core.fields import FIELDS, Fields, fields_of, read_fields, readwise_view
+from syncd.core.fields import FIELDS, Fields, fields_of, read_fields
 from syncd.core.model import Book, Highlight
 from syncd.core.outline import PageBlock, normalise
 from syncd.core.page_index import SIMILAR, PageIndex
 from syncd.core.records import FieldConflict, FieldValue, HighlightRecord, Push, digest
 from syncd.core.render import Style, render_highlights
-from syncd.core.three_way import Outcome, merge_fields
+from syncd.core.three_way import Outcome, merge_fields, readwise_view
 
 KEEP_SIDES = ("vault", "readwise")  # `syncd resolve HIGHLIGHT --keep ...`
 EDITED = (Status.EDITED, Status.CONFLICT)  # records whose block the user changed
@@ -188,7 +188,7 @@ def _decide(
     rendered = render_highlights(book, [after], style)[0]
     rewritten = None
     block_text = vault_block
-    if values != vault:  # a field pulled: the block shows the merged values
+    if values != readwise_view(vault):  # a field pulled: the block shows the merged values
         shown = replace(h, text=values.text, note=values.note, tags=_ordered(values.tags, h.tags))
         rewritten = render_highlights(book, [shown], style)[0]
         block_text = rewritten
