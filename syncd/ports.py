@@ -258,10 +258,6 @@ class StatePort(Protocol):
 
     def conflicts(self) -> list[FieldConflict]: ...
 
-    def edited_books(self) -> list[int]:
-        """The books with a highlight the user edited (`edited` or `conflict`), by id."""
-        ...
-
     def older_blocks(self, highlight_id: int) -> frozenset[str]:
         """The blocks the highlight's record held before its current one (`put_highlights`
         keeps them; `delete_book` forgets them)."""

@@ -52,6 +52,7 @@ class BookPlan:
     pushes: list[HighlightPush] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     settled: list[tuple[int, str]] = field(default_factory=list)
+    pushes_looked: bool = False  # the user's edits were looked at (see PUSH_SEEN)
 
     @property
     def sends(self) -> list[Send]:

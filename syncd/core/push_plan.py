@@ -24,6 +24,7 @@ the values Readwise now holds, so the next sync writes no file and pushes nothin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -38,6 +39,11 @@ from syncd.core.three_way import Outcome, merge_fields, readwise_view
 
 KEEP_SIDES = ("vault", "readwise")  # `syncd resolve HIGHLIGHT --keep ...`
 EDITED = (Status.EDITED, Status.CONFLICT)  # records whose block the user changed
+# ... and those a push plan looks at: a block rewritten whole reads as deleted to likeness,
+# but its location link still tells it.
+LOOKED_AT = (*EDITED, Status.DELETED)
+# A highlight's location link, ending its first line: ` ([Location 12](https://...))`.
+_LINK = re.compile(r" \(\[[^\]]*\]\(\S+\)\)$")
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ class HighlightPush:
 
 def edited_records(records: Mapping[int, HighlightRecord]) -> list[int]:
     """The highlights whose older blocks a push plan needs (those the user edited)."""
-    return [r.highlight_id for r in records.values() if r.status in EDITED]
+    return [r.highlight_id for r in records.values() if r.status in LOOKED_AT]
 
 
 def plan_pushes(
@@ -101,25 +107,19 @@ def plan_pushes(
     fmt = style.page_format
     for h in fetched:
         record = records.get(h.id)
-        if record is None or record.status not in EDITED or h.deleted_in_readwise:
+        if record is None or record.status not in LOOKED_AT or h.deleted_in_readwise:
             continue
         if disk.find(record.block) is not None:
             continue  # as syncd wrote it: nothing of the user's to push
-        alike = [
-            b
-            for b in disk.blocks
-            if b.start not in taken
-            and b.depth == fmt.highlight_depth
-            and disk.likeness(record.block, b) >= SIMILAR
-        ]
-        if len(alike) != 1:
-            if len(alike) > 1:
+        found = _locate(disk, record, taken, fmt.highlight_depth)
+        if isinstance(found, int):
+            if found > 1:
                 skipped.append(
                     f"highlight {h.id} ({book.title}): its block is on the page "
-                    f"{len(alike)} times; not pushed"
+                    f"{found} times; not pushed"
                 )
             continue
-        block = alike[0]
+        block = found
         vault_block = disk.norm(block)
         older = facts.older.get(h.id, frozenset())
         if any(_norm(disk, old) == vault_block for old in older):
@@ -194,6 +194,33 @@ def _decide(
         block_text = rewritten
     record = HighlightRecord(h.id, book.id, block_text, digest(rendered), Status.WRITTEN)
     return HighlightPush(h.id, block, tuple(sends), (), rewritten, record)
+
+
+def _locate(
+    disk: PageIndex, record: HighlightRecord, taken: set[int], depth: int
+) -> PageBlock | int:
+    """The block on the page that is the user's edit of `record.block`, at highlight depth and
+    not another highlight's: the one ending its first line with the same location link (a
+    link carries the highlight's place: its text may be rewritten whole), else the one most
+    alike (its first line: SIMILAR and up; only for a block the page showed edited, not
+    deleted). Else how many blocks may be it (0; 2 and up: pasted twice, never a guess)."""
+    free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
+    first = _norm(disk, record.block).split("\n", 1)[0]
+    link = _LINK.search(first)
+    if link is not None:
+        linked = [b for b in free if disk.norm(b).split("\n", 1)[0].endswith(link.group(0))]
+        if len(linked) == 1:
+            return linked[0]
+        if len(linked) > 1:
+            return len(linked)
+    if record.status not in EDITED:
+        return 0
+    likeness = {b: disk.likeness(record.block, b) for b in free}
+    best = max(likeness.values(), default=0.0)
+    if best < SIMILAR:
+        return 0
+    alike = [b for b, score in likeness.items() if score == best]
+    return alike[0] if len(alike) == 1 else len(alike)
 
 
 def _norm(disk: PageIndex, written: str) -> str:

@@ -138,13 +138,6 @@ class PushTables:
             for highlight_id, field, book_id, page, base, vault, readwise in rows
         ]
 
-    def edited_books(self) -> list[int]:
-        rows = self._db.execute(
-            "SELECT DISTINCT book_id FROM highlights WHERE status IN ('edited', 'conflict') "
-            "ORDER BY book_id"
-        )
-        return [row[0] for row in rows]
-
     def older_blocks(self, highlight_id: int) -> frozenset[str]:
         """The blocks the highlight's record held before its current one."""
         rows = self._db.execute(

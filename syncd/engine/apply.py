@@ -28,7 +28,7 @@ from syncd.engine.pending import (
     record_page,
     settle,
 )
-from syncd.engine.push import Pusher
+from syncd.engine.push import PUSH_SEEN, Pusher
 from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.report import SyncReport
 from syncd.engine.sync_log import SyncLog, sync_log_update
@@ -238,6 +238,8 @@ class PlanApplier(PlanHandler):
                     )
                 )
                 self.state.put_highlights(page.plan.highlights)
+                if self.settings.push:  # a new page: nothing of the user's to look at yet
+                    self.state.set(f"{PUSH_SEEN}{page.plan.book_id}", str(page.draft.mtime_ns))
                 if page.plan.book_id in self.failed_before:
                     self.state.clear_problem(page.plan.book_id, "failed")
             self._recorded(
@@ -268,6 +270,8 @@ class PlanApplier(PlanHandler):
             record_page(self.state, plan.page, written, self.settings.style.page_format)
             self.state.put_highlights(kept)
             self.pusher.record(plan, sent)
+            if plan.pushes_looked and not sent.failed:  # a push that failed: looked at again
+                self.state.set(f"{PUSH_SEEN}{plan.book_id}", str(written.mtime_ns))
             self._recorded(plan.outcome.new, 1, [(plan.title, plan.outcome.new)])
 
     def _write_text(self, plan: BookPlan) -> PageFile:

@@ -23,9 +23,10 @@ from syncd.core.decision import Status
 from syncd.core.model import Book, Highlight
 from syncd.core.page_life import PageAct, SyncFacts, on_sync
 from syncd.core.plan import nothing_to_plan
-from syncd.core.push_plan import EDITED, PushFacts, edited_records, settled
+from syncd.core.push_plan import PushFacts, edited_records, settled
 from syncd.core.records import HighlightRecord, PageRecord, PageStatus, Push
 from syncd.engine.naming import PageNamer
+from syncd.engine.push import PUSH_SEEN
 from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.sync_settings import SyncSettings
 from syncd.ports import StatePort, VaultPort
@@ -106,6 +107,7 @@ class BookPlanner:
         if act is PageAct.UPDATE:
             assert page is not None and page.text is not None
             records = self.state.highlights(book.id)
+            push = self._push_facts(record, page.mtime_ns, records)
             plan = plan_page_update(
                 book,
                 fetched,
@@ -117,8 +119,9 @@ class BookPlanner:
                 self.settings.style,
                 self.clock(),
                 self.settings.options,
-                self._push_facts(record, page.mtime_ns, records),
+                push,
             )
+            plan.pushes_looked = push is not None
             return self._settle(plan, fetched)
         if act is PageAct.RECREATE:
             self.recreate.add(book.id)  # fetched whole after this pass
@@ -158,7 +161,7 @@ class BookPlanner:
         `scan` trusts them): then the plan would change nothing, and the page is not read."""
         if self.pushing and (
             book.id in self.intents
-            or any(r.status in EDITED for r in self.state.highlights(book.id).values())
+            or self.state.get(f"{PUSH_SEEN}{book.id}") != str(record.mtime_ns)
         ):
             return False  # the user's edits, or a push a kill left, to look at
         return (

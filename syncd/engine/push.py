@@ -30,6 +30,9 @@ log = logging.getLogger("syncd.sync")
 # "keep:<highlight id>" -> the side `syncd resolve` kept ("vault" or "readwise").
 PUSH_PROBLEM = "push_problem:"
 KEEP = "keep:"
+# "push_seen:<book id>" -> the mtime (ns) of the book's page when a push plan last looked at
+# it: a page whose recorded mtime differs has edits to look at (its book is fetched by id).
+PUSH_SEEN = "push_seen:"
 
 
 def send(writer: HighlightWriter, item: Send) -> None:

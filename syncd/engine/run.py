@@ -34,7 +34,7 @@ from syncd.edges.state_files import StateError
 from syncd.engine.apply import BLOCK_IDS, Applier, PlanApplier
 from syncd.engine.finder import PageFinder
 from syncd.engine.planner import BookPlanner
-from syncd.engine.push import KEEP, Pusher
+from syncd.engine.push import KEEP, PUSH_SEEN, Pusher
 from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.report import SyncReport
 from syncd.engine.sync_log import SyncLog
@@ -170,9 +170,15 @@ class Run:
         self.vault.check()
         self.applier.prepare()
         if self.settings.push and not book_ids:
-            # Books the user edited (or a push a kill left): fetched whole by id after the
-            # first pass, so Readwise's side is fresh (pushed, then pulled).
-            self._edited = set(self.state.edited_books()) | set(self.planner.intents)
+            # Books whose page changed since a push plan last looked at it (or a push a kill
+            # left): fetched whole by id after the first pass, so Readwise's side is fresh
+            # (pushed, then pulled). Turned on, every book is fetched once.
+            seen = self.state.entries(PUSH_SEEN)
+            self._edited = {
+                page.book_id
+                for page in self.state.pages(PageStatus.ACTIVE)
+                if seen.get(f"{PUSH_SEEN}{page.book_id}") != str(page.mtime_ns)
+            } | set(self.planner.intents)
         requests_before = self.client.requests_made
         touched: list[int] = []
         # Books that failed before are fetched whole after the first pass (an export with a

@@ -213,17 +213,6 @@ class StateOverlay:
         mine = [c for conflicts in changed.values() for c in conflicts]
         return sorted([*kept, *mine], key=lambda c: (c.highlight_id, c.field))
 
-    def edited_books(self) -> list[int]:
-        edited = (Status.EDITED, Status.CONFLICT)
-        changed = set(self._changes.highlights) | self._changes.forgotten
-        books = {b for b in self.base.edited_books() if b not in changed}
-        books |= {
-            book_id
-            for book_id in changed
-            if any(r.status in edited for r in self.highlights(book_id).values())
-        }
-        return sorted(books)
-
     def older_blocks(self, highlight_id: int) -> frozenset[str]:
         older = self._changes.older.get(highlight_id)
         return self.base.older_blocks(highlight_id) if older is None else older

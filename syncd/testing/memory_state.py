@@ -178,10 +178,6 @@ class MemoryState:
     def conflicts(self) -> list[FieldConflict]:
         return [conflict for _, conflict in sorted(self._conflicts.items())]
 
-    def edited_books(self) -> list[int]:
-        edited = (Status.EDITED, Status.CONFLICT)
-        return sorted({r.book_id for r in self._highlights.values() if r.status in edited})
-
     def older_blocks(self, highlight_id: int) -> frozenset[str]:
         return self._older.get(highlight_id, frozenset())
 

@@ -378,20 +378,3 @@ def test_a_highlight_s_older_blocks_are_kept_until_its_book_is_forgotten(
     assert state.older_blocks(10) == {"- a", "- b"}
     state.delete_book(1)
     assert state.older_blocks(10) == frozenset()
-
-
-def test_edited_books_are_those_with_an_edited_or_conflicting_highlight(
-    state: StatePort,
-) -> None:
-    state.put_highlights(
-        [
-            HighlightRecord(10, 1, "- a", "s", Status.WRITTEN),
-            HighlightRecord(11, 1, "- b", "s", Status.DELETED),
-            HighlightRecord(20, 2, "- c", "s", Status.EDITED),
-            HighlightRecord(30, 3, "- d", "s", Status.CONFLICT),
-            HighlightRecord(31, 3, "- e", "s", Status.EDITED),
-        ]
-    )
-    assert state.edited_books() == [2, 3]
-    state.put_highlights([HighlightRecord(20, 2, "- c", "s", Status.WRITTEN)])
-    assert state.edited_books() == [3]

@@ -264,3 +264,76 @@ def test_push_off_sends_no_write_request(tmp_path: Path) -> None:
         )
         h.sync(at=T0 + timedelta(minutes=5))
         assert h.server.writes == []
+
+
+def test_a_token_that_may_not_write_pauses_pushing_and_pulling_goes_on(vault: Vault) -> None:
+    vault.h.server.read_only = True
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+    vault.edit("by detial.", "by detail.")
+    vault.h.server.add_highlight(vault.book_id, text="A new one.", location=4)  # type: ignore[attr-defined]
+    vault.h.server.clear_requests()
+    report = vault.sync()
+    assert len(report.push_errors) == 1 and "HTTP 403" in report.push_errors[0]
+    assert len(vault.h.server.writes) == 1  # the first refused; no other tried
+    text = vault.file.read_text(encoding="utf-8")
+    assert "A new one." in text and NOTE[vault.format] + "mine" in text and "by detail." in text
+    assert vault.highlight(0)["note"] == "the core"
+    vault.h.server.read_only = False
+    vault.sync()
+    assert vault.highlight(0)["note"] == "mine"
+    assert vault.highlight(2)["text"] == "Our life is frittered away by detail."
+    vault.quiet()
+
+
+def test_text_over_readwise_s_limit_is_one_highlight_s_error_and_the_others_go_on(
+    vault: Vault,
+) -> None:
+    long = "x" * 8192
+    vault.edit("frittered away by detial.", long)
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+    report = vault.sync()
+    (error,) = report.push_errors
+    assert f"highlight {vault.ids[2]}" in error and "8191" in error and "\n" not in error
+    assert long in vault.file.read_text(encoding="utf-8")  # the vault keeps it
+    assert vault.highlight(0)["note"] == "mine"
+    assert vault.highlight(2)["text"] == "Our life is frittered away by detial."
+
+
+def test_a_note_of_ten_thousand_characters_is_refused_and_kept(vault: Vault) -> None:
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "n" * 10_000)
+    report = vault.sync()
+    assert len(report.push_errors) == 1 and "note" in report.push_errors[0]
+    assert "n" * 10_000 in vault.file.read_text(encoding="utf-8")
+    assert vault.highlight(0)["note"] == "the core"
+
+
+def test_a_highlight_gone_from_readwise_keeps_the_edit(vault: Vault) -> None:
+    from syncd.testing.faults import Fault
+
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+    vault.h.server.inject(f"/api/v2/highlights/{vault.ids[0]}/", Fault.status(404), times=None)
+    report = vault.sync()
+    assert len(report.push_errors) == 1 and "no longer in Readwise" in report.push_errors[0]
+    assert NOTE[vault.format] + "mine" in vault.file.read_text(encoding="utf-8")
+
+
+def test_429_and_5xx_while_pushing_are_waited_out(vault: Vault) -> None:
+    from syncd.testing.faults import Fault
+
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+    path = f"/api/v2/highlights/{vault.ids[0]}/"
+    vault.h.server.inject(path, Fault.retry_after(1), times=1)
+    vault.h.server.inject(path, Fault.status(503), times=1)
+    report = vault.sync()
+    assert report.push_errors == []
+    assert vault.highlight(0)["note"] == "mine"
+    vault.quiet()
+
+
+def test_a_note_that_is_one_period_word_becomes_a_tag_and_the_round_trip_is_quiet(
+    vault: Vault,
+) -> None:
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + ".simplicity")
+    vault.sync()
+    assert vault.tags(0) == {"life", "simplicity"} and vault.highlight(0)["note"] == ""
+    vault.quiet()
