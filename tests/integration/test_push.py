@@ -16,6 +16,8 @@ from syncd.edges.state import State
 from syncd.edges.state_files import database_path
 from tests.support.harness import Harness, harness
 
+pytestmark = pytest.mark.writes_readwise
+
 T0 = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)
 PAGES = {"logseq": "pages/Walden (highlights).md", "obsidian": "Readwise/Books/Walden.md"}
 NOTE = {"logseq": "\t\t- **Note**: ", "obsidian": "    - Note: "}
