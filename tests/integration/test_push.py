@@ -339,3 +339,50 @@ def test_a_note_that_is_one_period_word_becomes_a_tag_and_the_round_trip_is_quie
     vault.sync()
     assert vault.tags(0) == {"life", "simplicity"} and vault.highlight(0)["note"] == ""
     vault.quiet()
+
+
+class Killed(BaseException):
+    """A kill: nothing after it runs, and the transaction it interrupts is not committed."""
+
+
+@pytest.mark.parametrize("point", ["before the request", "after it", "before the state commits"])
+@pytest.mark.parametrize("field", ["note", "tags"])
+def test_a_kill_at_every_point_of_a_push_leaves_the_value_once_and_loses_nothing(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch, point: str, field: str
+) -> None:
+    import syncd.engine.apply
+    import syncd.engine.push
+
+    if field == "note":
+        vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+    else:
+        old = {"logseq": "#[[life]]", "obsidian": "[[life]]"}[vault.format]
+        new = {"logseq": "#[[life]] #[[woods]]", "obsidian": "[[life]] [[woods]]"}[vault.format]
+        vault.edit(TAGS[vault.format] + old, TAGS[vault.format] + new)
+    send, record_page = syncd.engine.push.send, syncd.engine.apply.record_page
+
+    def killed_send(*args: Any) -> None:
+        if point == "after it":
+            send(*args)
+        raise Killed
+
+    def killed_record(*args: Any) -> None:
+        raise Killed
+
+    if point == "before the state commits":
+        monkeypatch.setattr(syncd.engine.apply, "record_page", killed_record)
+    else:
+        monkeypatch.setattr(syncd.engine.push, "send", killed_send)
+    with pytest.raises(Killed):
+        vault.sync()
+    monkeypatch.setattr(syncd.engine.push, "send", send)
+    monkeypatch.setattr(syncd.engine.apply, "record_page", record_page)
+    vault.sync()
+    if field == "note":
+        assert vault.highlight(0)["note"] == "mine"
+    else:
+        assert sorted(t["name"] for t in vault.highlight(0)["tags"]) == ["life", "woods"]
+    text = vault.file.read_text(encoding="utf-8")
+    assert "mine" in text or "woods" in text
+    assert all(p.state != "sent" for p in vault.pushes())
+    vault.quiet()
