@@ -386,3 +386,21 @@ def test_a_kill_at_every_point_of_a_push_leaves_the_value_once_and_loses_nothing
     assert "mine" in text or "woods" in text
     assert all(p.state != "sent" for p in vault.pushes())
     vault.quiet()
+
+
+def test_a_dry_run_prints_what_it_would_push_and_sends_nothing(vault: Vault) -> None:
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+    vault.edit("by detial.", "by detail.")
+    vault.h.server.clear_requests()
+    report = vault.sync(dry_run=True)
+    assert vault.h.server.writes == []
+    printed = "".join(report.printed)
+    assert f'# push highlight {vault.ids[0]} (Walden): note: "the core" → "mine"\n' in printed
+    assert (
+        f"# push highlight {vault.ids[2]} (Walden): text: "
+        '"Our life is frittered away by detial." → "Our life is frittered away by detail."\n'
+    ) in printed
+    assert "would push 2 fields to Readwise" in report.summary()
+    assert vault.pushes() == []
+    vault.sync()  # and the sync does what the dry run said
+    assert vault.highlight(0)["note"] == "mine"
