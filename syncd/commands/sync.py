@@ -70,7 +70,9 @@ def command(args: argparse.Namespace) -> int:
         print(report.summary(), file=sys.stderr if args.dry_run else sys.stdout)
     for line in report.failure_lines():  # "book 12 (Title): why", or "40 books failed: why"
         print(f"syncd: {'' if line[:1].isdigit() else 'failed: '}{line}", file=sys.stderr)
-    return EXIT_PARTIAL if report.failed else EXIT_OK
+    for line in report.push_errors:  # the token may not write; a highlight gone, a value refused
+        print(f"syncd: push: {line}", file=sys.stderr)
+    return EXIT_PARTIAL if report.failed or report.push_errors else EXIT_OK
 
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
