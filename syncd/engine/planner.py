@@ -65,6 +65,7 @@ class BookPlanner:
         # `sent`, by book; the conflicts the user resolved (highlight -> the side kept).
         self.pushing = bool(settings.push)
         self.quiet_before_ns: int | None = None
+        self.waiting: int | None = None  # the latest mtime of a page whose pushes wait
         self.intents: dict[int, list[Push]] = {}
         self.keep: dict[int, str] = {}
 
@@ -138,7 +139,9 @@ class BookPlanner:
             return None
         quiet = self.quiet_before_ns
         if quiet is not None and mtime_ns is not None and mtime_ns > quiet:
-            return None  # saved within push_delay: a note may be half-typed
+            # saved within push_delay: a note may be half-typed (the daemon comes back)
+            self.waiting = max(self.waiting or 0, mtime_ns)
+            return None
         older = {h: self.state.older_blocks(h) for h in edited_records(records)}
         keep = {h: side for h, side in self.keep.items() if h in records}
         return PushFacts(self.settings.push, record.path, older, keep)

@@ -32,6 +32,8 @@ class SyncReport:
     # Two-way sync: why pushes failed (Readwise refused the token's writes, a highlight gone
     # or a value refused), one line each.
     push_errors: list[str] = field(default_factory=list)
+    # The latest mtime (ns) of a page whose edits wait for `push_delay` (None: none wait).
+    push_waiting: int | None = None
 
     dry_run: bool = False  # a dry run's summary says what it would do
 

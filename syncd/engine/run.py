@@ -200,6 +200,7 @@ class Run:
         if not book_ids:  # failed books are remembered and fetched again
             report.cursor = self._next_cursor(cursor)
             self.applier.finish(report.cursor, self.settings.options.block_ids)
+        report.push_waiting = self.planner.waiting
         self.applier.ended_well()
         return report
 

@@ -404,3 +404,76 @@ def test_a_dry_run_prints_what_it_would_push_and_sends_nothing(vault: Vault) -> 
     assert vault.pushes() == []
     vault.sync()  # and the sync does what the dry run said
     assert vault.highlight(0)["note"] == "mine"
+
+
+EDITS = {
+    "note": (lambda f: (NOTE[f] + "the core", NOTE[f] + "mine")),
+    "tags": (
+        lambda f: (
+            TAGS[f] + {"logseq": "#[[life]]", "obsidian": "[[life]]"}[f],
+            TAGS[f] + {"logseq": "#[[life]] #[[woods]]", "obsidian": "[[life]] [[woods]]"}[f],
+        )
+    ),
+    "text": (lambda f: ("Simplify, simplify.", "Simplify, simplify, simplify.")),
+}
+
+
+@pytest.mark.parametrize("field", ["note", "tags", "text"])
+def test_the_daemon_pushes_a_saved_page_once_it_was_left_alone_for_push_delay(
+    vault: Vault, field: str
+) -> None:
+    """The daemon's clock is injected: the push is scheduled at the page's last mtime plus
+    `sync.push_delay`; a sync before then sends nothing, one at that moment pushes, and the
+    one after is quiet. No sleep: the daemon's steps are driven one by one."""
+    from syncd.core.file_events import Changes
+    from syncd.engine.daemon import Daemon
+    from syncd.engine.wiring import make_syncer
+
+    h = vault.h
+    config = h.make_config({"sync": {"push_delay": "90s"}})
+    state = State(database_path(config.state_dir, h.vault))
+    now = [datetime.now(timezone.utc)]
+    daemon = Daemon(
+        config,
+        state,
+        env={},
+        make_syncer=lambda config, state, **parts: make_syncer(
+            config, state, {}, clock=lambda: vault.at, should_stop=parts["should_stop"]
+        ),
+        load_config=lambda: config,
+        clock=lambda: now[0],
+    )
+    try:
+        vault.edit(*EDITS[field](vault.format))
+        mtime = vault.file.stat().st_mtime_ns
+        relative = vault.file.relative_to(h.vault).as_posix()
+        daemon._reconcile([Changes(changed=frozenset({relative}))])
+        epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+        due = epoch + timedelta(microseconds=-(-mtime // 1000), seconds=90)
+        assert daemon.push_scheduled == due
+        h.server.clear_requests()
+        now[0] = due - timedelta(seconds=1)  # a scheduled sync, the page saved 89 s ago
+        vault.at += timedelta(minutes=10)
+        daemon._sync(full=False)
+        assert h.server.writes == []
+        assert daemon.push_scheduled == due  # still waiting: it comes back then
+        now[0] = due
+        vault.at += timedelta(minutes=10)
+        daemon._sync(full=False)
+        expected = {
+            "note": ("note", "mine"),
+            "tags": ("tags", [{"life", "woods"}]),
+            "text": ("text", "Simplify, simplify, simplify."),
+        }[field]
+        got = vault.highlight(0)[expected[0]]
+        if field == "tags":
+            assert {t["name"] for t in got} == {"life", "woods"}
+        else:
+            assert got == expected[1]
+        h.server.clear_requests()
+        before = vault.file.read_bytes()
+        vault.at += timedelta(minutes=10)
+        daemon._sync(full=False)
+        assert h.server.writes == [] and vault.file.read_bytes() == before
+    finally:
+        state.close()
