@@ -12,6 +12,7 @@ does not fit is None: a block is never guessed at.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 from itertools import pairwise
@@ -96,13 +97,15 @@ def _tag_parts(two: str, one: str) -> _TagParts | str:
         return "the highlight template puts nothing but white space between two tags"
     if "\n" in sep or _PRIVATE.search(sep):
         return "the highlight template does not write the tags on one line"
+    # A loop writes `pre tag post` for each tag (`#[[a]] #[[b]] `): what follows the only tag
+    # of a one-tag rendering starts with `post`. A join writes `sep` between tags only.
     after = one[one.index(_TAG1) + len(_TAG1) :]
     post = _common_prefix(sep, after)
     pre = sep[len(post) :]
     start, end = i1 - len(pre), i2 + len(_TAG2) + len(post)
-    if start < 0 or two[start:i1] != pre or two[i2 + len(_TAG2) : end] != post:
-        return "the highlight template's text around each tag is not the same for every tag"
-    return _TagParts(start, end, pre, sep, post)
+    if start >= 0 and two[start:i1] == pre and two[i2 + len(_TAG2) : end] == post:
+        return _TagParts(start, end, pre, sep, post)
+    return _TagParts(i1, i2 + len(_TAG2), "", sep, "")
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,21 @@ class _Shape:
 
 
 def _shape(
+    book: Book, highlight: Highlight, style: Style, free: frozenset[str], note: bool, tags: bool
+) -> _Shape | None:
+    """`_shapes`, for the highlight's data that is not a field read from the block."""
+    blank = replace(
+        highlight,
+        text="" if "text" in free else highlight.text,
+        note="" if "note" in free else highlight.note,
+        tags=() if "tags" in free else highlight.tags,
+        updated_at=None,
+    )
+    return _shapes(replace(book, highlights=()), blank, style, free, note, tags)
+
+
+@functools.lru_cache(maxsize=1024)
+def _shapes(
     book: Book, highlight: Highlight, style: Style, free: frozenset[str], note: bool, tags: bool
 ) -> _Shape | None:
     """The shape of a highlight's block with (`note`, `tags`) a note, tags; None if the
@@ -276,7 +294,9 @@ def _read(
     if match is None:
         return None
     groups = match.groupdict()
-    values = {"text": highlight.text, "note": highlight.note}
+    values = {
+        name: "" if name in shape.free else getattr(highlight, name) for name in ("text", "note")
+    }
     for name in values:
         if f"{name}_at" in groups:
             value = _unindent(groups[name] or "", shape.prefixes[name], style)
@@ -341,6 +361,11 @@ def pushable_fields(style: Style) -> dict[str, str | None]:
     shows twice, or shows right next to another field (no text between them to tell where one
     ends) cannot: syncd would have to guess. (An Obsidian heading highlight, `###`, never
     flows back: `read_fields` gives None for it.)"""
+    return dict(_pushable(style))
+
+
+@functools.lru_cache(maxsize=64)
+def _pushable(style: Style) -> tuple[tuple[str, str | None], ...]:
     every = _SAMPLE_HIGHLIGHT
     two = _render(_SAMPLE_BOOK, replace(every, tags=(_TAG1, _TAG2)), style)
     one = _render(_SAMPLE_BOOK, replace(every, tags=(_TAG1,)), style)
@@ -371,7 +396,7 @@ def pushable_fields(style: Style) -> dict[str, str | None]:
             reasons[right] = (
                 f"the highlight template puts highlight_{right} right after highlight_{left}"
             )
-    return reasons
+    return tuple((name, reasons[name]) for name in FIELDS)
 
 
 _SAMPLE_HIGHLIGHT = Highlight(
