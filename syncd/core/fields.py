@@ -52,9 +52,11 @@ _NOTE = "\ue002Nt q\ue003"
 _TAG1 = "\ue004Ga q\ue005"
 _TAG2 = "\ue006Gb q\ue007"
 _PRIVATE = re.compile("[\ue000-\ue007]")
-# A tag as the user may type it in a `#[[a]]`/`[[a]]` tags line: `#[[a b]]`, `[[a b]]`, `#a`.
+# A tag as the user may type it in a `#[[a]]`/`[[a]]` tags line: `#[[a b]]`, `[[a b]]`, `#a`
+# (no punctuation after `#`: whether `#a,` is the tag `a` or `a,` is the editor's reading).
 _TAG_TOKEN = re.compile(
-    r"#\[\[((?:(?!\]\]|\[\[)[^\n])+)\]\]|\[\[((?:(?!\]\]|\[\[)[^\n])+)\]\]|#([^\s#\[\]]+)"
+    r"#\[\[((?:(?!\]\]|\[\[)[^\n])+)\]\]|\[\[((?:(?!\]\]|\[\[)[^\n])+)\]\]"
+    r"|#([^\s#\[\](){}<>,;:!?.\"'`|\\]+)"
 )
 _SAMPLE_BOOK = Book(1, "Title", author="Author", source_url="https://example.com/a")
 

@@ -197,7 +197,17 @@ def test_a_tag_may_be_typed_as_either_link(fmt: str, typed: str) -> None:
 @pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
 @pytest.mark.parametrize(
     "tags_text",
-    ["[[a]]]] ", "[[a]]x", "#a#b", "[[a [[b]] c]]", "plain words", "[[a]] [[a]]", "#[[]]"],
+    [
+        "[[a]]]] ",
+        "[[a]]x",
+        "#a#b",
+        "#a, #b",
+        "#a.",
+        "[[a [[b]] c]]",
+        "plain words",
+        "[[a]] [[a]]",
+        "#[[]]",
+    ],
 )
 def test_a_tags_line_that_does_not_read_as_tags_is_none(fmt: str, tags_text: str) -> None:
     block = block_of(HIGHLIGHT, fmt)
@@ -413,3 +423,14 @@ def test_every_corpus_highlight_reads_back_from_its_page() -> None:
             assert got.text == highlight.text, block
         read += 1
     assert read > 500 and headings > 0
+
+
+def test_a_logseq_page_indented_with_spaces_reads_the_same() -> None:
+    """Logseq re-saves a page with two spaces a level: `PageIndex.norm` gives the block in
+    tabs, and it reads as it did."""
+    block = block_of(HIGHLIGHT, "logseq")
+    page = "- New highlights added\n" + block.replace("\t", "  ")
+    index = PageIndex(page, STYLES["logseq"].page_format)
+    found = next(b for b in index.blocks if b.depth == 1)
+    assert index.norm(found) == block
+    assert read_fields(index.norm(found), BOOK, STALE, STYLES["logseq"]) == fields_of(HIGHLIGHT)
