@@ -222,7 +222,10 @@ def _unindent(value: str, prefix: str, style: Style) -> str | None:
         if line[blank : blank + 1] == "\\":
             bare = line[:blank] + line[blank + 1 :]
             if style.page_format is OBSIDIAN:
-                if bare[blank:].startswith("-") and bullet_depth(prefix + bare, OBSIDIAN.indent):
+                if (
+                    bare[blank:].startswith("-")
+                    and bullet_depth(prefix + bare, OBSIDIAN.indent) is not None
+                ):
                     line = bare
             elif _NEEDS_ESCAPE.match(bare):
                 line = bare
@@ -274,6 +277,11 @@ def read_fields(block: str, book: Book, highlight: Highlight, style: Style) -> F
     text is rendered lossy), a text or note whose line breaks the format cannot show, a tag
     with `[[` or `]]` in it, a tag twice, a block with lines or children the template does not
     write (an extra line between text and note, two note lines, a child of the user's own).
+
+    Where two values render alike the page cannot tell them apart, and the record's value wins
+    if it is one of them; else the plain reading: a Logseq text line shown `\\- x` reads as
+    `- x` (the renderer escapes a `- ` line so), tags of a template that joins them with a
+    separator are split at it.
     """
     if style.page_format is OBSIDIAN and heading_level(highlight) is not None:
         return None
