@@ -12,6 +12,7 @@ does not fit is None: a block is never guessed at.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 from itertools import pairwise
@@ -51,9 +52,11 @@ _NOTE = "\ue002Nt q\ue003"
 _TAG1 = "\ue004Ga q\ue005"
 _TAG2 = "\ue006Gb q\ue007"
 _PRIVATE = re.compile("[\ue000-\ue007]")
-# A tag as the user may type it in a `#[[a]]`/`[[a]]` tags line: `#[[a b]]`, `[[a b]]`, `#a`.
+# A tag as the user may type it in a `#[[a]]`/`[[a]]` tags line: `#[[a b]]`, `[[a b]]`, `#a`
+# (no punctuation after `#`: whether `#a,` is the tag `a` or `a,` is the editor's reading).
 _TAG_TOKEN = re.compile(
-    r"#\[\[((?:(?!\]\]|\[\[)[^\n])+)\]\]|\[\[((?:(?!\]\]|\[\[)[^\n])+)\]\]|#([^\s#\[\]]+)"
+    r"#\[\[((?:(?!\]\]|\[\[)[^\n])+)\]\]|\[\[((?:(?!\]\]|\[\[)[^\n])+)\]\]"
+    r"|#([^\s#\[\](){}<>,;:!?.\"'`|\\]+)"
 )
 _SAMPLE_BOOK = Book(1, "Title", author="Author", source_url="https://example.com/a")
 
@@ -96,13 +99,15 @@ def _tag_parts(two: str, one: str) -> _TagParts | str:
         return "the highlight template puts nothing but white space between two tags"
     if "\n" in sep or _PRIVATE.search(sep):
         return "the highlight template does not write the tags on one line"
+    # A loop writes `pre tag post` for each tag (`#[[a]] #[[b]] `): what follows the only tag
+    # of a one-tag rendering starts with `post`. A join writes `sep` between tags only.
     after = one[one.index(_TAG1) + len(_TAG1) :]
     post = _common_prefix(sep, after)
     pre = sep[len(post) :]
     start, end = i1 - len(pre), i2 + len(_TAG2) + len(post)
-    if start < 0 or two[start:i1] != pre or two[i2 + len(_TAG2) : end] != post:
-        return "the highlight template's text around each tag is not the same for every tag"
-    return _TagParts(start, end, pre, sep, post)
+    if start >= 0 and two[start:i1] == pre and two[i2 + len(_TAG2) : end] == post:
+        return _TagParts(start, end, pre, sep, post)
+    return _TagParts(i1, i2 + len(_TAG2), "", sep, "")
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,21 @@ class _Shape:
 
 
 def _shape(
+    book: Book, highlight: Highlight, style: Style, free: frozenset[str], note: bool, tags: bool
+) -> _Shape | None:
+    """`_shapes`, for the highlight's data that is not a field read from the block."""
+    blank = replace(
+        highlight,
+        text="" if "text" in free else highlight.text,
+        note="" if "note" in free else highlight.note,
+        tags=() if "tags" in free else highlight.tags,
+        updated_at=None,
+    )
+    return _shapes(replace(book, highlights=()), blank, style, free, note, tags)
+
+
+@functools.lru_cache(maxsize=1024)
+def _shapes(
     book: Book, highlight: Highlight, style: Style, free: frozenset[str], note: bool, tags: bool
 ) -> _Shape | None:
     """The shape of a highlight's block with (`note`, `tags`) a note, tags; None if the
@@ -202,7 +222,10 @@ def _unindent(value: str, prefix: str, style: Style) -> str | None:
         if line[blank : blank + 1] == "\\":
             bare = line[:blank] + line[blank + 1 :]
             if style.page_format is OBSIDIAN:
-                if bare[blank:].startswith("-") and bullet_depth(prefix + bare, OBSIDIAN.indent):
+                if (
+                    bare[blank:].startswith("-")
+                    and bullet_depth(prefix + bare, OBSIDIAN.indent) is not None
+                ):
                     line = bare
             elif _NEEDS_ESCAPE.match(bare):
                 line = bare
@@ -254,6 +277,11 @@ def read_fields(block: str, book: Book, highlight: Highlight, style: Style) -> F
     text is rendered lossy), a text or note whose line breaks the format cannot show, a tag
     with `[[` or `]]` in it, a tag twice, a block with lines or children the template does not
     write (an extra line between text and note, two note lines, a child of the user's own).
+
+    Where two values render alike the page cannot tell them apart, and the record's value wins
+    if it is one of them; else the plain reading: a Logseq text line shown `\\- x` reads as
+    `- x` (the renderer escapes a `- ` line so), tags of a template that joins them with a
+    separator are split at it.
     """
     if style.page_format is OBSIDIAN and heading_level(highlight) is not None:
         return None
@@ -276,7 +304,9 @@ def _read(
     if match is None:
         return None
     groups = match.groupdict()
-    values = {"text": highlight.text, "note": highlight.note}
+    values = {
+        name: "" if name in shape.free else getattr(highlight, name) for name in ("text", "note")
+    }
     for name in values:
         if f"{name}_at" in groups:
             value = _unindent(groups[name] or "", shape.prefixes[name], style)
@@ -341,6 +371,11 @@ def pushable_fields(style: Style) -> dict[str, str | None]:
     shows twice, or shows right next to another field (no text between them to tell where one
     ends) cannot: syncd would have to guess. (An Obsidian heading highlight, `###`, never
     flows back: `read_fields` gives None for it.)"""
+    return dict(_pushable(style))
+
+
+@functools.lru_cache(maxsize=64)
+def _pushable(style: Style) -> tuple[tuple[str, str | None], ...]:
     every = _SAMPLE_HIGHLIGHT
     two = _render(_SAMPLE_BOOK, replace(every, tags=(_TAG1, _TAG2)), style)
     one = _render(_SAMPLE_BOOK, replace(every, tags=(_TAG1,)), style)
@@ -371,7 +406,7 @@ def pushable_fields(style: Style) -> dict[str, str | None]:
             reasons[right] = (
                 f"the highlight template puts highlight_{right} right after highlight_{left}"
             )
-    return reasons
+    return tuple((name, reasons[name]) for name in FIELDS)
 
 
 _SAMPLE_HIGHLIGHT = Highlight(

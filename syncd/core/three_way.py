@@ -19,10 +19,10 @@ from enum import Enum
 from syncd.core.fields import FIELDS, Fields
 
 # Readwise's inline tagging: a note that is a period and one word (`.probability`) becomes the
-# tag `probability` on Readwise's side, and no note. `.c1`, `.c2`... are its concatenation
-# action, not a tag.
+# tag `probability` on Readwise's side, and no note. `.c1`, `.c2`... (concatenation) and `.h1`
+# to `.h6` (headings) are its other actions: what Readwise makes of them is left to it.
 _INLINE_TAG = re.compile(r"\.([^\s.]\S*)")
-_CONCATENATION = re.compile(r"c\d+", re.IGNORECASE)
+_ACTION = re.compile(r"c\d+|h[1-6]", re.IGNORECASE)
 
 
 class Outcome(Enum):
@@ -95,10 +95,11 @@ def readwise_view(fields: Fields) -> Fields:
     that is one period-word (`.probability`, white space around it aside) into the tag
     `probability` and leaves no note. Readwise documents the rule as "start any note with a .
     and follow it with a single word (no spaces)"; syncd reads it conservatively: a note with
-    anything else in it (`.tag and more`, `.a .b`) stays a note as it is, and `.c1`, `.c2`...
-    (Readwise's concatenation action) are not tags."""
+    anything else in it (`.tag and more`, `.a .b`) stays a note as it is, and Readwise's other
+    action notes (`.c1`, `.c2`...: concatenation; `.h1` to `.h6`: headings) are not predicted:
+    the next pull brings what Readwise made of them."""
     match = _INLINE_TAG.fullmatch(fields.note.strip())
-    if match is None or _CONCATENATION.fullmatch(match.group(1)):
+    if match is None or _ACTION.fullmatch(match.group(1)):
         return fields
     return Fields(fields.text, "", fields.tags | {match.group(1)})
 
