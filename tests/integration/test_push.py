@@ -477,3 +477,10 @@ def test_the_daemon_pushes_a_saved_page_once_it_was_left_alone_for_push_delay(
         assert h.server.writes == [] and vault.file.read_bytes() == before
     finally:
         state.close()
+
+
+def test_a_note_line_removed_clears_the_note(vault: Vault) -> None:
+    vault.edit("\n" + NOTE[vault.format] + "the core", "")
+    vault.sync()
+    assert vault.highlight(0)["note"] == ""
+    vault.quiet()
