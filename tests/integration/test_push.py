@@ -484,3 +484,71 @@ def test_a_note_line_removed_clears_the_note(vault: Vault) -> None:
     vault.sync()
     assert vault.highlight(0)["note"] == ""
     vault.quiet()
+
+
+def test_what_the_user_did_not_type_is_never_pushed(vault: Vault) -> None:
+    """Re-indentation, ids, trailing white space, a template change: nothing is sent."""
+    text = vault.file.read_text(encoding="utf-8")
+    if vault.format == "logseq":
+        changed = text.replace("\t", "  ")  # Logseq re-indented the page with two spaces
+        changed = changed.replace(
+            "location=1))", "location=1))\n    id:: 6571f0e4-0000-4000-8000-000000000001"
+        )
+    else:
+        changed = text.replace("location=1))", "location=1)) ^abc123")
+    changed = changed.replace("the core", "the core   ")  # trailing spaces
+    vault.file.write_text(changed, encoding="utf-8")
+    vault.h.server.clear_requests()
+    vault.sync()
+    assert vault.h.server.writes == []
+    vault.h.settings["templates"] = {"highlight": "- {{ highlight_text }} (new template)\n"}
+    vault.h.config = vault.h.make_config({})
+    vault.sync()
+    assert vault.h.server.writes == []
+
+
+def test_a_block_moved_under_another_highlight_is_never_pushed(vault: Vault) -> None:
+    text = vault.file.read_text(encoding="utf-8")
+    start, end = text.index("- Simplify"), text.index("- I went")
+    indent = text[text.rindex("\n", 0, start) + 1 : start]
+    block = text[start:end].replace("the core", "moved")
+    unit = "\t" if vault.format == "logseq" else "    "
+    moved = "\n".join(unit + line if line else line for line in block.split("\n"))
+    rest = text[:start] + text[end:]
+    at = rest.index("location=2))") + len("location=2))")
+    vault.file.write_text(rest[:at] + "\n" + indent + moved.rstrip("\n") + rest[at:], "utf-8")
+    vault.h.server.clear_requests()
+    vault.sync()
+    assert vault.h.server.writes == []
+
+
+def test_a_field_that_cannot_be_told_apart_is_never_guessed(vault: Vault) -> None:
+    child = {"logseq": "\t\t- my own thought", "obsidian": "    - my own thought"}[vault.format]
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine\n" + child)
+    vault.h.server.clear_requests()
+    vault.sync()
+    assert vault.h.server.writes == []
+    assert vault.highlight(0)["note"] == "the core"
+
+
+def test_tags_with_hash_brackets_and_emoji(vault: Vault) -> None:
+    old = {"logseq": "#[[life]]", "obsidian": "[[life]]"}[vault.format]
+    new = {"logseq": "#[[C#]] #[[🌲]]", "obsidian": "[[C#]] [[🌲]]"}[vault.format]
+    vault.edit(TAGS[vault.format] + old, TAGS[vault.format] + new)
+    vault.sync()
+    assert vault.tags(0) == {"C#", "🌲"}
+    vault.quiet()
+    nested = {"logseq": "#[[a [[b]]]]", "obsidian": "[[a [[b]]]]"}[vault.format]
+    vault.edit(TAGS[vault.format] + new, TAGS[vault.format] + nested)
+    vault.h.server.clear_requests()
+    vault.sync()
+    assert vault.h.server.writes == [] and vault.tags(0) == {"C#", "🌲"}
+
+
+def test_an_empty_text_is_refused_by_readwise_and_kept_in_the_vault(vault: Vault) -> None:
+    vault.edit("Our life is frittered away by detial.", "")
+    report = vault.sync()
+    if report.push_errors:  # read as an empty text: Readwise refuses it, for that one alone
+        (error,) = report.push_errors
+        assert "blank" in error and f"highlight {vault.ids[2]}" in error
+    assert vault.highlight(2)["text"] == "Our life is frittered away by detial."
