@@ -109,9 +109,11 @@ def plan_pushes(
         record = records.get(h.id)
         if record is None or record.status not in LOOKED_AT or h.deleted_in_readwise:
             continue
-        if disk.find(record.block) is not None:
+        found: PageBlock | int | None = disk.find(record.block)
+        if found is not None and record.status is not Status.CONFLICT:
             continue  # as syncd wrote it: nothing of the user's to push
-        found = _locate(disk, record, taken, fmt.highlight_depth)
+        if found is None:  # (a conflict's block put back as written: Readwise's is pulled)
+            found = _locate(disk, record, taken, fmt.highlight_depth)
         if isinstance(found, int):
             if found > 1:
                 skipped.append(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from syncd.core.book_plan import BookPlan
+from syncd.core.decision import Status
 from syncd.core.push_plan import Send, as_push
 from syncd.edges.readwise import HighlightGone, WriteRefused, WriteRejected
 from syncd.engine.report import SyncReport
@@ -137,6 +138,14 @@ class Pusher:
             self.state.settle_push(number, "dropped")
         for number, state in plan.settled:
             self.state.settle_push(number, state)
+        if plan.highlights and (conflicts := self.state.conflicts()):
+            # A highlight no longer in conflict (its edit undone, Readwise's value pulled)
+            settled_ids = {
+                r.highlight_id for r in plan.highlights if r.status is not Status.CONFLICT
+            }
+            for highlight_id in {c.highlight_id for c in conflicts} & settled_ids:
+                if highlight_id not in sent.failed:
+                    self.state.put_conflicts(highlight_id, [])
         for decided in plan.pushes:
             highlight_id = decided.highlight_id
             if highlight_id not in sent.failed:

@@ -552,3 +552,18 @@ def test_an_empty_text_is_refused_by_readwise_and_kept_in_the_vault(vault: Vault
         (error,) = report.push_errors
         assert "blank" in error and f"highlight {vault.ids[2]}" in error
     assert vault.highlight(2)["text"] == "Our life is frittered away by detial."
+
+
+def test_a_conflict_whose_edit_is_undone_takes_readwise_s_value(vault: Vault) -> None:
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+    vault.h.server.update_highlight(vault.ids[0], note="theirs")
+    assert vault.sync().outcome.conflicts == 1
+    vault.edit(NOTE[vault.format] + "mine", NOTE[vault.format] + "the core")  # undone
+    vault.sync()
+    assert NOTE[vault.format] + "theirs" in vault.file.read_text(encoding="utf-8")
+    state = State(database_path(vault.h.config.state_dir, vault.h.vault))
+    try:
+        assert state.conflicts() == []
+    finally:
+        state.close()
+    vault.quiet()
