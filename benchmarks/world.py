@@ -2,6 +2,7 @@
 another, each with its own seed, until the time is up; then the figures.
 
     python -m benchmarks.world --minutes 20 [--seed N] [--steps 60] [--all] [--format both]
+                               [--push mixed|on|off]
 
 Rules in `KNOWN_BROKEN` stay off unless `--all` is given. Each run is hypothesis's generate
 phase only (no shrinking): a failure is printed with its steps (the machine's own log, kept in a
@@ -50,7 +51,14 @@ def main(argv: list[str] | None = None) -> int:
         default="both",
         help="the vault: a Logseq graph, an Obsidian vault, or each in turn (a seed each)",
     )
+    parser.add_argument(
+        "--push",
+        choices=["mixed", "on", "off"],
+        default="mixed",
+        help="two-way sync (sync.push: [note, tags, text]): drawn per example, always or never",
+    )
     args = parser.parse_args(argv)
+    world.World.PUSH = {"mixed": None, "on": True, "off": False}[args.push]
     if args.all:
         world.KNOWN_BROKEN.clear()
     seed = args.seed if args.seed is not None else random.randrange(1 << 32)
@@ -66,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         report_multiple_bugs=False,
     )
     print(
-        f"world: {args.minutes:g} minutes from seed {seed} ({args.format}); rules kept off: "
+        f"world: {args.minutes:g} minutes from seed {seed} ({args.format}, push {args.push}); "
+        "rules kept off: "
         f"{', '.join(sorted(world.KNOWN_BROKEN)) or 'none'}",
         flush=True,
     )

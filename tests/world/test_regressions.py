@@ -694,6 +694,7 @@ OPEN = {
 }
 
 
+@pytest.mark.writes_readwise  # push on in some (the world asserts no write with it off)
 @pytest.mark.parametrize(
     "name",
     [
@@ -838,3 +839,29 @@ def test_killed_before_recording_an_append_then_saved_by_rename_on_its_file_numb
     assert report is not None and not report.failed
     text = read(h, PAGE)
     assert text.count("hl-2v1") == 1 and "ut-1 my own thought" in text
+
+
+@pytest.mark.writes_readwise
+def test_a_deleted_highlight_never_takes_another_highlight_s_edited_block(tmp_path: Path) -> None:
+    """issue 19 (world seed 1, push on): the user deletes one highlight's block and edits the
+    next one's; the deleted one's record must not take the edited block, alike as it is, for
+    its own edit: the edit is the other highlight's, and is pushed to it alone."""
+    settings = {"sync": {"push": ["note", "tags", "text"]}}
+    with harness(tmp_path, settings=settings) as h:
+        h.now = T0
+        h.server.clock = lambda: h.now
+        book = walden(h, "hl-4v1 words of 4\n\nafter a blank line", "hl-5v1 words of 5")
+        four, five = (x["id"] for x in h.server.book(book)["highlights"])
+        sync(h)
+        lines = read(h, PAGE).split("\n")
+        start = next(i for i, line in enumerate(lines) if "hl-4v1" in line)
+        end = next(i for i, line in enumerate(lines) if "hl-5v1" in line)
+        lines[start:end] = []
+        lines[start] += " ue-4"
+        (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
+        later(h)
+        report = sync(h)
+        assert report is not None and not report.failed
+        texts = {h.server.library.highlight(i)["text"] for i in (four, five)}
+        assert texts == {"hl-4v1 words of 4\n\nafter a blank line", "hl-5v1 words of 5 ue-4"}
+        assert h.server.library.highlight(five)["text"] == "hl-5v1 words of 5 ue-4"

@@ -8,9 +8,14 @@ Another seed: `pytest tests/world/test_world.py --hypothesis-seed=N`; longer:
 from __future__ import annotations
 
 import hypothesis.core
+import pytest
 from hypothesis import settings
 
 from tests.world.world import ObsidianWorld, World
+
+# Two-way sync is on in a share of the examples (`World.push_switch`): those write to the
+# loopback Readwise; with it off the world itself asserts that no write request was sent.
+pytestmark = pytest.mark.writes_readwise
 
 chosen = settings._current_profile  # set by --hypothesis-profile
 profile = settings.get_profile(chosen if chosen.startswith("world") else "world-ci")

@@ -1011,6 +1011,517 @@ class World(RuleBasedStateMachine):
                     f"highlight {h.id} is not in its version {h.version} on {book.page}"
                 )
 
+    # --- two-way sync (issue 19) --------------------------------------------------------------
+    # With `sync.push: [note, tags, text]` on (a share of the examples: `push_switch`), the user
+    # edits a highlight's note, tags and text on the page in the template's own shape, Readwise
+    # changes the same fields, both at once, and syncd is killed around a push. The model:
+    # every value the user typed in a highlight's fields (a step of the user's that changed
+    # them, read back from the page), the last one of each field not yet synced (`pending`),
+    # every value Readwise itself set (`readwise_values`), and the fields Readwise changed
+    # since the user typed (`contested`: a conflict may be reported).
+
+    PUSH: bool | None = None  # None: each example draws it; the benchmark may force it
+    push_on = False
+    PUSH_FIELDS = ("text", "note", "tags")
+
+    @initialize(on=st.booleans())
+    def push_switch(self, on: bool) -> None:
+        """Turn `sync.push: [note, tags, text]` on for this example (or leave it off)."""
+        on = on if self.PUSH is None else self.PUSH
+        if not on:
+            return
+        self.step("push_switch")
+        self.push_on = True
+        self.h.settings["sync"] = {
+            **self.h.settings.get("sync", {}),
+            "push": ["note", "tags", "text"],
+        }
+        self.h.config = self.h.make_config({})
+        self.typed_values: dict[tuple[int, str], set[Any]] = {}  # (highlight, field) -> typed
+        self.removed_tags: dict[int, set[str]] = {}  # tags the user took off a highlight
+        self.readwise_values: dict[tuple[int, str], set[Any]] = {}  # what Readwise itself set
+        self.pending: dict[tuple[int, str], Any] = {}  # the user's last value, not yet synced
+        self.contested: set[tuple[int, str]] = set()  # Readwise changed it since the user typed
+        self.changed_now: set[tuple[int, str]] = set()  # Readwise changed it in this step
+        self.field_tokens: dict[str, tuple[int, str]] = {}  # user's token -> (highlight, field)
+        self.synced_blocks: dict[int, set[str]] = {}  # a highlight's blocks after past syncs
+        self.seen_fields: dict[int, tuple[str, str, frozenset[str]]] = {}
+        self.writes_checked = 0
+        self.tag_names: dict[int, str] = {}  # tag id -> name, as Readwise has held them
+        self.tags_added: Counter[tuple[int, str]] = Counter()
+        real_update = self.server.update_highlight
+
+        def update_highlight(highlight_id: int, /, **fields: Any) -> dict[str, Any]:
+            """Readwise changes a highlight itself (not through a write request)."""
+            old = self.server.library.highlight(highlight_id)
+            stored = real_update(highlight_id, **fields)
+            for name in self.PUSH_FIELDS:
+                if name not in fields:
+                    continue
+                value: Any = stored[name]
+                if name == "tags":
+                    value = frozenset(t["name"] for t in stored["tags"])
+                    if value == frozenset(t["name"] for t in old["tags"]):
+                        continue
+                elif value == old[name]:
+                    continue
+                self.readwise_values.setdefault((highlight_id, name), set()).add(value)
+                if highlight_id in self.highlights:  # not one being added
+                    self.readwise_changed(highlight_id, name, old)
+            return stored
+
+        self.server.update_highlight = update_highlight  # type: ignore[method-assign]
+
+    def readwise_changed(self, highlight_id: int, name: str, old: dict[str, Any]) -> None:
+        """Readwise changed a field: the user's value may now be a conflict, or (once synced)
+        be replaced on the page by Readwise's: its tokens are no longer the user's to keep."""
+        key = (highlight_id, name)
+        self.changed_now.add(key)
+        self.contested.add(key)
+        self.pending.pop(key, None)
+        stored = self.server.library.highlight(highlight_id)
+        removed = {t["name"] for t in old["tags"]} - {t["name"] for t in stored["tags"]}
+        for token, (owner, field_name) in list(self.field_tokens.items()):
+            if owner == highlight_id and field_name == name:
+                if name != "tags" or token in removed:
+                    self.typed.pop(token, None)
+        if name == "text":  # the user's words appended to the text (`user_edits_highlight`)
+            book = self.books[self.highlights[highlight_id].book]
+            if book.state == "live":
+                lines = self.read(book.page).split("\n")  # type: ignore[arg-type]
+                i = find_line(lines, self.highlights[highlight_id].marker)
+                if i is not None:
+                    for token in list(self.typed):
+                        if re.search(re.escape(token) + r"(?!\d)", lines[i]):
+                            self.typed.pop(token, None)
+
+    def push_child(self, line: str) -> tuple[str, str] | None:
+        """A Tags or Note line of a highlight block in the template's shape: (field, value)."""
+        label = r"\*\*(Tags|Note)\*\*:" if not self.OBSIDIAN else r"(Tags|Note):"
+        m = re.match(rf"^\s*- {label}(?: (.*))?$", OBSIDIAN_IDS.sub("", line).rstrip())
+        if m is None:
+            return None
+        return m.group(1).lower(), (m.group(2) or "").strip()
+
+    def tag_list(self, value: str) -> list[str] | None:
+        pattern = r"#\[\[([^]]*)\]\]" if not self.OBSIDIAN else r"\[\[([^]]*)\]\]"
+        names = re.findall(pattern, value)
+        if re.sub(pattern, "", value).strip():
+            return None
+        return names
+
+    def push_block(
+        self, lines: list[str], h: HighlightModel
+    ) -> tuple[int, int, dict[str, int], tuple[str, str, frozenset[str]]] | None:
+        """A highlight block the template's shape holds exactly (one line of text, then a Tags
+        and a Note line or not, Logseq's properties aside): its span, the lines of its Tags and
+        Note, and its fields (text, note, tags). None for anything else (never a guess)."""
+        if h.heading or self.pasted[h.id]:
+            return None
+        i = find_line(lines, h.marker)
+        if i is None or not lines[i].lstrip(" \t").startswith("- "):
+            return None
+        start, end = block_span(lines, i)
+        text = OBSIDIAN_IDS.sub("", lines[i]).strip()[2:].rstrip()
+        at: dict[str, int] = {}
+        values = {"note": "", "tags": ""}
+        width = None
+        for j in range(start + 1, end):
+            if not lines[j].strip() or re.match(r"^\s*(id|collapsed)::", lines[j]):
+                continue
+            child = self.push_child(lines[j])
+            if child is None or child[0] in at or (width is not None and _width(lines[j]) != width):
+                return None
+            if (
+                child[0] == "note"
+                and "tags" not in at
+                and any(self.push_child(line) for line in lines[j + 1 : end])
+            ):
+                return None  # a Note line above a Tags line: not the template's order
+            width = _width(lines[j])
+            at[child[0]] = j
+            values[child[0]] = child[1]
+        names = self.tag_list(values["tags"])
+        if names is None or len(set(names)) != len(names):
+            return None
+        return start, end, at, (text, values["note"], frozenset(names))
+
+    def push_fields_now(self) -> dict[int, tuple[str, str, frozenset[str]]]:
+        """Each highlight's fields as its book's page shows them (blocks of the template's
+        shape only)."""
+        found = {}
+        for book in self.live_books():
+            lines = self.read(book.page).split("\n")  # type: ignore[arg-type]
+            for h in self.highlights.values():
+                if h.book == book.id:
+                    block = self.push_block(lines, h)
+                    if block is not None:
+                        found[h.id] = block[3]
+        return found
+
+    def push_blocks_now(self) -> dict[int, str]:
+        blocks = {}
+        for book in self.live_books():
+            lines = self.read(book.page).split("\n")  # type: ignore[arg-type]
+            for h in self.highlights.values():
+                i = find_line(lines, h.marker) if h.book == book.id else None
+                if i is not None:
+                    a, b = block_span(lines, i)
+                    blocks[h.id] = block_norm(lines[a:b])
+        return blocks
+
+    def pick_push_block(
+        self, data: st.DataObject
+    ) -> tuple[BookModel, HighlightModel, list[str], tuple[int, int, dict[str, int], Any]] | None:
+        choices = []
+        for book in self.live_books():
+            lines = self.read(book.page).split("\n")  # type: ignore[arg-type]
+            for h in self.highlights.values():
+                if h.book == book.id and (block := self.push_block(lines, h)) is not None:
+                    choices.append((book, h, lines, block))
+        if not choices:
+            return None
+        return self.choose(data, choices, lambda c: f"highlight {c[1].id} on {c[0].page}")
+
+    def type_field(self, data: st.DataObject, field_name: str, how: str) -> HighlightModel | None:
+        """The user types a new value of a field in a highlight's block, as the template
+        shapes it: a note written, emptied or its line removed (sometimes one `.word`: a tag
+        by Readwise's inline tagging); a tag added (its line added if none) or removed, the
+        line emptied or removed; words appended to the text."""
+        found = self.pick_push_block(data)
+        if found is None:
+            return None
+        book, h, lines, (start, _end, at, (text, note, tags)) = found
+        first = find_line(lines, h.marker)
+        assert first is not None
+        indent = lines[first][: len(lines[first]) - len(lines[first].lstrip(" \t"))]
+        if at:
+            child = lines[min(at.values())]
+            child_indent = child[: len(child) - len(child.lstrip(" \t"))]
+        elif self.OBSIDIAN:
+            child_indent = indent + "    "
+        else:
+            child_indent = indent + ("  " if indent.startswith(" ") else "\t")
+        label = {"note": "Note", "tags": "Tags"}
+        prefix = {
+            k: f"{child_indent}- " + (f"**{v}**: " if not self.OBSIDIAN else f"{v}: ")
+            for k, v in label.items()
+        }
+        token = self.token("pt")
+        if field_name == "text":
+            m = OBSIDIAN_IDS.search(lines[first])
+            ids = m.group(0) if m else ""
+            body = lines[first][: len(lines[first]) - len(ids)].rstrip()
+            lines[first] = f"{body} {token}{ids}"
+            self.field_tokens[token] = (h.id, "text")
+            self.typed[token] = book.id
+            self.edit_page(book, "\n".join(lines), how=how)
+            return h
+        if field_name == "note":
+            kind = self.choose(data, ["write", "inline tag", "empty", "remove line"], str)
+            value = {"write": f"{token} my note", "inline tag": f".{token}"}.get(kind, "")
+            if kind in ("write", "inline tag"):
+                self.field_tokens[token] = (h.id, "tags" if kind == "inline tag" else "note")
+                self.typed[token] = book.id
+            new_line = None if kind == "remove line" else prefix["note"] + value
+        else:
+            kind = self.choose(data, ["add", "remove one", "empty", "remove line"], str)
+            names = sorted(tags)
+            if kind == "add":
+                names.append(token)
+                self.field_tokens[token] = (h.id, "tags")
+                self.typed[token] = book.id
+            elif kind == "remove one" and names:
+                names.remove(self.choose(data, names, lambda n: f"tag {n}"))
+            elif kind == "empty":
+                names = []
+            tag_text = " ".join(f"#[[{n}]]" if not self.OBSIDIAN else f"[[{n}]]" for n in names)
+            new_line = None if kind == "remove line" else prefix["tags"] + tag_text
+        if field_name in at:
+            if new_line is None:
+                del lines[at[field_name]]
+            else:
+                lines[at[field_name]] = new_line
+        elif new_line is not None:
+            after = first  # below the text and Logseq's properties; Tags above Note
+            while after + 1 < len(lines) and re.match(r"^\s*(id|collapsed)::", lines[after + 1]):
+                after += 1
+            if field_name == "note" and "tags" in at:
+                after = at["tags"]
+            lines.insert(after + 1, new_line)
+        self.edit_page(book, "\n".join(lines), how=how)
+        return h
+
+    @precondition(lambda self: self.push_on and self.live_books())
+    @rule(
+        data=st.data(),
+        field_name=st.sampled_from(["note", "tags", "text"]),
+        how=st.sampled_from(["inplace", "rename"]),
+    )
+    def user_edits_field(self, data: st.DataObject, field_name: str, how: str) -> None:
+        """The user edits a highlight's note, tags or text on the page."""
+        self.step("user_edits_field")
+        self.type_field(data, field_name, how)
+
+    def readwise_sets_field(self, data: st.DataObject, h: HighlightModel, field_name: str) -> None:
+        """Readwise changes a field itself: a new note or none; a tag added or one removed;
+        new words in the text (its marker kept, a new version)."""
+        token = self.token("rw")
+        if field_name == "note":
+            note = self.choose(data, [f"{token} readwise note", ""], lambda n: f"note {n!r}")
+            self.server.update_highlight(h.id, note=note)
+        elif field_name == "tags":
+            held: list[Any] = self.server.library.highlight(h.id)["tags"]
+            names = sorted(t["name"] for t in held if not re.fullmatch(r"h[1-3]", t["name"]))
+            kind = self.choose(data, ["add", "remove"] if names else ["add"], str)
+            if kind == "add":
+                held = [*held, token]  # the library gives it an id
+            else:
+                gone = self.choose(data, names, lambda n: f"tag {n}")
+                held = [t for t in held if t["name"] != gone]
+            self.server.update_highlight(h.id, tags=held)
+        else:
+            h.version += 1
+            self.server.update_highlight(
+                h.id, text=f"{h.marker}{h.version} words of {h.id} {token}"
+            )
+
+    @precondition(lambda self: self.push_on and self.alive_in_readwise())
+    @rule(
+        data=st.data(),
+        field_name=st.sampled_from(["note", "tags", "text"]),
+        seconds=st.integers(1, 120),
+    )
+    def readwise_changes_field(self, data: st.DataObject, field_name: str, seconds: int) -> None:
+        """Readwise changes a highlight's note, tags or text (its app, another device)."""
+        self.step("readwise_changes_field")
+        self.tick(seconds)
+        self.readwise_sets_field(data, self.pick_alive(data), field_name)
+
+    @precondition(lambda self: self.push_on and self.live_books())
+    @rule(data=st.data(), field_name=st.sampled_from(["note", "tags", "text"]))
+    def user_and_readwise_change_field(self, data: st.DataObject, field_name: str) -> None:
+        """The user and Readwise change the same field of a highlight before syncd looks."""
+        self.step("user_and_readwise_change_field")
+        self.tick(5)
+        h = self.type_field(data, field_name, "inplace")
+        if h is not None and not h.deleted_in_readwise:
+            self.readwise_sets_field(data, h, field_name)
+
+    @precondition(lambda self: self.push_on)
+    @rule(
+        point=st.sampled_from(["before_request", "after_request", "before_record"]),
+        n=st.integers(1, 2),
+    )
+    def push_killed_sync(self, point: str, n: int) -> None:
+        """A sync killed at the n-th push: before its request, after it (Readwise changed,
+        nothing recorded), or after all of a page's requests, before the state commits them
+        with the page's record."""
+        self.step("push_killed_sync")
+        self.tick(1)
+        STATS.syncs += 1
+        import syncd.engine.apply
+        import syncd.engine.push
+
+        real_send, real_record = syncd.engine.push.send, syncd.engine.apply.record_page
+        seen = 0
+
+        def send(*args: Any) -> None:
+            nonlocal seen
+            seen += 1
+            if point == "after_request" or seen != n:
+                real_send(*args)
+            if point != "before_record" and seen == n:
+                raise Crash
+
+        def record_page(*args: Any) -> None:
+            if seen >= n:
+                raise Crash
+            real_record(*args)
+
+        syncd.engine.push.send = send  # type: ignore[assignment]
+        syncd.engine.apply.record_page = record_page  # type: ignore[assignment]
+        try:
+            with self.running() as syncer:
+                try:
+                    report = syncer.sync()
+                except Crash:
+                    STATS.crashes += 1
+                    for book in self.books.values():
+                        book.syncd_looked(finished=False)
+                    return
+        finally:
+            syncd.engine.push.send, syncd.engine.apply.record_page = real_send, real_record
+        self.after_sync(report)
+
+    @precondition(lambda self: self.push_on and self.synced_ok)
+    @rule()
+    def sync_again_is_quiet(self) -> None:
+        """Right after a sync that succeeded, nothing changed: a second sync sends no write
+        request and writes no file."""
+        self.step("sync_again_is_quiet")
+        before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in self.vault.rglob("*.md")}
+        writes = len(self.server.writes)
+        self.tick(1)
+        STATS.syncs += 1
+        with self.running() as syncer:
+            report = syncer.sync()
+        sent = [f"{r.method} {r.path} {r.body}" for r in self.server.writes[writes:]]
+        assert not sent, f"a second sync sent write requests: {sent}"
+        after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in self.vault.rglob("*.md")}
+        changed = sorted(
+            str(p.relative_to(self.vault))
+            for p in before.keys() | after.keys()
+            if before.get(p) != after.get(p)
+        )
+        assert not changed, f"a second sync wrote {changed}"
+        self.after_sync(report)
+
+    def push_state(self) -> tuple[set[tuple[int, str]], set[int]]:
+        """The conflicts syncd's state reports (highlight, field), and the highlights whose
+        push failed (`push_problem:`)."""
+        path = database_path(self.h.config.state_dir, self.vault)
+        if not path.exists():
+            return set(), set()
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            conflicts = {
+                (int(a), str(b)) for a, b in db.execute("SELECT highlight_id, field FROM conflicts")
+            }
+            problems = {
+                int(key.split(":", 1)[1])
+                for (key,) in db.execute("SELECT key FROM meta WHERE key LIKE 'push_problem:%'")
+            }
+        finally:
+            db.close()
+        return conflicts, problems
+
+    def last_rule(self) -> str:
+        return next((e.split("(", 1)[0] for e in reversed(self.log) if not e.startswith(" ")), "")
+
+    @invariant()
+    def pushed_values_typed(self) -> None:
+        """With push on: (a) the user's typed values are read back from the page after each of
+        the user's steps; (b) no write request sends a value the user did not type (a note or
+        text the user typed, a tag the user added or a note's inline tag, the removal of a tag
+        the user removed); a tag is added once; Readwise holds only the user's values and its
+        own; (c) after a sync that succeeded, Readwise holds the user's last value of every
+        field syncd could read from the page, unless a conflict is reported (or the push
+        failed, said in `syncd status`)."""
+        if not self.push_on:
+            assert not self.server.writes, "a write request with sync.push off"
+            return
+        STATS.checks += 1
+        rule_name = self.last_rule()
+        now = self.push_fields_now()
+        blocks = self.push_blocks_now()
+        if rule_name.startswith("user_"):
+            for hid, (text, note, tags) in now.items():
+                old = self.seen_fields.get(hid)
+                for i, (name, value) in enumerate((("text", text), ("note", note), ("tags", tags))):
+                    if old is not None and old[i] == value:
+                        continue
+                    self.typed_values.setdefault((hid, name), set()).add(value)
+                    if name == "tags" and old is not None:
+                        self.removed_tags.setdefault(hid, set()).update(old[2] - tags)
+                    if (hid, name) in self.changed_now:
+                        continue
+                    self.contested.discard((hid, name))
+                    if blocks.get(hid) not in self.synced_blocks.get(hid, set()):
+                        self.pending[(hid, name)] = value
+                    else:  # typed back to a block syncd wrote before: taken for a restore
+                        self.pending.pop((hid, name), None)
+        self.changed_now.clear()
+        # (b) every write request, against what the user typed
+        for stored in self.server.library.books:
+            for raw in stored["highlights"]:
+                for tag in raw["tags"]:
+                    if "id" in tag:
+                        self.tag_names[tag["id"]] = tag["name"]
+        writes = self.server.writes
+        for request in writes[self.writes_checked :]:
+            m = re.match(r"^/api/v2/highlights/(\d+)/(?:tags/(?:(\d+)/)?)?$", request.path)
+            assert m, f"a write request to {request.path}"
+            hid = int(m.group(1))
+            typed_notes = self.typed_values.get((hid, "note"), set())
+            inline = {n.strip()[1:] for n in typed_notes if re.fullmatch(r"\.[^\s.]\S*", n.strip())}
+            if request.method == "PATCH":
+                for name, value in request.body.items():
+                    assert name in ("text", "note"), f"PATCH of {name} to highlight {hid}"
+                    assert value in self.typed_values.get((hid, name), set()), (
+                        f"syncd sent {name} {value!r} of highlight {hid}, which the user never typed"
+                    )
+            elif request.method == "POST":
+                name = request.body["name"]
+                typed_tags = set().union(*self.typed_values.get((hid, "tags"), [frozenset()]))
+                assert name in typed_tags | inline, (
+                    f"syncd added the tag {name!r} to highlight {hid}, which the user never typed"
+                )
+                if request.status == 201:
+                    self.tags_added[(hid, name)] += 1
+                    assert self.tags_added[(hid, name)] == 1, f"tag {name!r} added twice to {hid}"
+            elif request.method == "DELETE":
+                name = self.tag_names.get(int(m.group(2) or 0), "?")
+                assert name in self.removed_tags.get(hid, set()), (
+                    f"syncd removed the tag {name!r} of highlight {hid}, which the user never removed"
+                )
+        self.writes_checked = len(writes)
+        for h in self.highlights.values():
+            raw = self.server.library.highlight(h.id)
+            notes = self.typed_values.get((h.id, "note"), set()) | self.readwise_values.get(
+                (h.id, "note"), set()
+            )
+            assert raw["note"] in notes | {"", f"a note on {h.id}"}, (
+                f"Readwise holds the note {raw['note']!r} of highlight {h.id}: neither the user's nor its own"
+            )
+            texts = self.typed_values.get((h.id, "text"), set()) | self.readwise_values.get(
+                (h.id, "text"), set()
+            )
+            assert raw["text"] in texts or not re.search(r"\b(pt|ue)-\d", raw["text"]), (
+                f"Readwise holds the text {raw['text']!r} of highlight {h.id}: neither the user's nor its own"
+            )
+            names = [t["name"] for t in raw["tags"]]
+            assert len(names) == len(set(names)), f"highlight {h.id} has a tag twice: {names}"
+        # (c) after a sync that succeeded, the user's last values are in Readwise
+        if self.synced_ok:
+            conflicts, problems = self.push_state()
+            for (hid, name), value in list(self.pending.items()):
+                h = self.highlights[hid]
+                book = self.books[h.book]
+                excused = (
+                    (hid, name) in conflicts
+                    or hid in problems
+                    or h.deleted_in_readwise
+                    or h.user_deleted
+                    or book.state != "live"
+                    or book.lost
+                    or self.pasted[hid]
+                    or (name == "text" and not value.strip())
+                )
+                del self.pending[(hid, name)]
+                if excused:
+                    continue
+                raw = self.server.library.highlight(hid)
+                if name == "tags":
+                    held = {t["name"] for t in raw["tags"]}
+                    notes = self.typed_values.get((hid, "note"), set())
+                    inline = {n.strip()[1:] for n in notes if n.strip().startswith(".")}
+                    assert value <= held and held - value <= inline | {
+                        n for v in self.readwise_values.get((hid, "tags"), set()) for n in v
+                    }, (
+                        f"Readwise holds the tags {sorted(held)} of highlight {hid}, the user typed {sorted(value)}"
+                    )
+                elif name == "note" and re.fullmatch(r"\.[^\s.]\S*", value.strip()):
+                    assert raw["note"] == "", f"the inline tag note {value!r} of {hid} is a note"
+                else:
+                    assert raw[name] == value, (
+                        f"Readwise holds the {name} {raw[name]!r} of highlight {hid}, "
+                        f"the user's last was {value!r}"
+                    )
+            for hid, block in blocks.items():
+                self.synced_blocks.setdefault(hid, set()).add(block)
+        self.seen_fields = now
+
 
 OBSIDIAN_SETTINGS = {"vault": {"format": "obsidian"}}
 
@@ -1106,6 +1617,7 @@ def replay(steps: str, machine: type[World] | None = None) -> World:
         world.no_highlight_twice,
         world.deleted_stays_deleted,
         world.synced_highlights_on_their_page,
+        world.pushed_values_typed,
     ]
     try:
         i = 0
