@@ -266,7 +266,7 @@ def carry_child_ids(old: list[str], new: list[str], unit: str) -> list[str]:
 def _items(lines: list[str], unit: str) -> list[tuple[int, int]]:
     """Where the child items among `lines` are: [start, end), each from a bullet to the next."""
     starts = [i for i, line in enumerate(lines) if bullet_depth(line, unit) is not None]
-    return list(zip(starts, [*starts[1:], len(lines)], strict=True))
+    return list(zip(starts, [*starts[1:], len(lines)][: len(starts)], strict=True))
 
 
 def _field(line: str) -> str:

@@ -212,8 +212,8 @@ def _locate(
     alike (its first line: SIMILAR and up) and not as alike, or more, to another highlight's
     block (`others`: an edit of that one). A record the page showed deleted is looked for by
     likeness too: the page's observation takes the first block alike, which may be another
-    highlight's edit, its own deleted (world seed 1). Else how many blocks may be it (0; 2 and up: pasted twice,
-    never a guess)."""
+    highlight's edit, its own deleted (world seed 1). Else how many blocks may be it (0; 2
+    and up: pasted twice, never a guess)."""
     free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
     first = _norm(disk, record.block).split("\n", 1)[0]
     link = _LINK.search(first)

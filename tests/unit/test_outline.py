@@ -366,3 +366,6 @@ def test_ids_obsidian_gave_a_blocks_children_are_carried_to_the_rewritten_ones()
     ]
     # No id: nothing carried; a new child that has an id keeps its own.
     assert carry_child_ids(new, new, "    ") == new
+    # The note cleared in Readwise, no child left (world seed 22, Obsidian: it raised).
+    assert carry_child_ids(old[1:], [], "    ") == ["    - Note: The famous", "      one. ^n0te1"]
+    assert carry_child_ids(["\t- a tab list line"], [], "    ") == []
