@@ -691,6 +691,10 @@ OPEN = {
     "537073071": "a write killed before its replace settled as made: highlight 8 never written",
     "537073140": "a block alike new highlight 9 taken for its edit: highlight 9 never written",
     "537073258": "new highlight 12 of a killed write never written",
+    "1-push-b": "issue 19, the push branch's design: a restored older block the user then edits "
+    "is read whole as the user's; a field the restore took back (a tag) is pushed",
+    "3387419952": "issue 19, fields: an Obsidian text with a blank line (the page cannot show it) "
+    "edited: the text pushed loses the blank line the user never touched",
 }
 
 

@@ -122,6 +122,7 @@ ODD_TEXTS = {
     "heading": "\n# a heading line",
     "blank_line": "\n\nafter a blank line",
 }
+USER_TOKEN = re.compile(r"\b(?:ut|ue|pt)-\d+(?!\d)")  # a token only the user's rules type
 INLINE_TAG = re.compile(r"\.[^\s.]\S*")  # a note Readwise's inline tagging makes a tag
 CRASH_POINTS = ("before_replace", "after_replace", "in_commit", "after_commit")
 
@@ -1181,12 +1182,16 @@ class World(RuleBasedStateMachine):
         shape, or its first line typed (a block's first line) and the rest Readwise's own."""
         if text in self.typed_values.get((hid, "text"), set()):
             return True
-        first, sep, rest = text.partition("\n")
-        lines = {line.lstrip("#- ") for line in self.typed_values.get((hid, "first line"), set())}
-        return first in lines and any(
-            old.partition("\n")[1:] == (sep, rest)
-            for old in self.readwise_values.get((hid, "text"), set())
-        )
+        first, *rest = text.split("\n")
+        typed = {line.lstrip("#- ") for line in self.typed_values.get((hid, "first line"), set())}
+        for old in self.readwise_values.get((hid, "text"), set()):
+            old_first, *old_rest = old.split("\n")
+            # a block the user typed below it, deeper than a child of the highlight, is read as
+            # a line of the text (as the template renders a text's own list line)
+            mine = [line for line in rest if not USER_TOKEN.search(line)]
+            if first in typed | {old_first} and mine == old_rest:
+                return True
+        return False
 
     def push_blocks_now(self) -> dict[int, str]:
         blocks = {}
@@ -1358,7 +1363,7 @@ class World(RuleBasedStateMachine):
         def send(*args: Any) -> None:
             nonlocal seen
             seen += 1
-            if point == "after_request" or seen != n:
+            if point != "before_request" or seen != n:
                 real_send(*args)
             if point != "before_record" and seen == n:
                 raise Crash
@@ -1514,14 +1519,19 @@ class World(RuleBasedStateMachine):
             )
             names = [t["name"] for t in raw["tags"]]
             assert len(names) == len(set(names)), f"highlight {h.id} has a tag twice: {names}"
+        if not self.synced_ok:  # a value the page no longer shows is not the user's to push
+            index = {"text": 0, "note": 1, "tags": 2}
+            for hid, name in list(self.pending):
+                if hid not in now or now[hid][index[name]] != self.pending[(hid, name)]:
+                    del self.pending[(hid, name)]
         # (c) after a sync that succeeded, the user's last values are in Readwise
         if self.synced_ok:
             conflicts, problems = self.push_state()
             for (hid, name), value in list(self.pending.items()):
                 h = self.highlights[hid]
                 book = self.books[h.book]
-                excused = (
-                    (hid, name) in conflicts
+                excused = (  # a highlight in conflict pushes none of its fields (push's choice)
+                    hid in {c[0] for c in conflicts}
                     or hid in problems
                     or h.deleted_in_readwise
                     or h.user_deleted
