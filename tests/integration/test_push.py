@@ -317,6 +317,11 @@ def test_a_highlight_gone_from_readwise_keeps_the_edit(vault: Vault) -> None:
     report = vault.sync()
     assert len(report.push_errors) == 1 and "no longer in Readwise" in report.push_errors[0]
     assert NOTE[vault.format] + "mine" in vault.file.read_text(encoding="utf-8")
+    from syncd.commands.status import collect_status, format_status
+
+    shown = format_status(collect_status(vault.h.config))
+    assert "edits kept in the vault, not in Readwise: 1" in shown
+    assert f"highlight {vault.ids[0]} is no longer in Readwise" in shown
 
 
 def test_429_and_5xx_while_pushing_are_waited_out(vault: Vault) -> None:
