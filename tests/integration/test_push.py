@@ -572,3 +572,30 @@ def test_a_conflict_whose_edit_is_undone_takes_readwise_s_value(vault: Vault) ->
     finally:
         state.close()
     vault.quiet()
+
+
+def test_a_refused_push_then_a_kill_before_the_page_is_recorded_loses_no_edit(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pull rewrites the block while the push beside it is refused, and the sync is killed
+    after the page is written: the write settled next time must not take the edit for
+    pushed (else Readwise's value would overwrite it)."""
+    import syncd.engine.apply
+
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+    vault.h.server.update_highlight(vault.ids[0], text="Simplify, simplify, simplify.")
+    vault.h.server.read_only = True
+
+    def killed(*args: Any) -> None:
+        raise Killed
+
+    monkeypatch.setattr(syncd.engine.apply, "record_page", killed)
+    with pytest.raises(Killed):
+        vault.sync()
+    monkeypatch.undo()
+    vault.h.server.read_only = False
+    vault.sync()
+    assert vault.highlight(0)["note"] == "mine"
+    text = vault.file.read_text(encoding="utf-8")
+    assert NOTE[vault.format] + "mine" in text and "Simplify, simplify, simplify." in text
+    vault.quiet()
