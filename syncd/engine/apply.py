@@ -258,8 +258,8 @@ class PlanApplier(PlanHandler):
         """Write a page that is there (if its text changes) and remember it, in one
         transaction. Raise PageChanged if the user wrote it first."""
         assert plan.page is not None and plan.seen is not None
-        for line in plan.skipped:  # edits two-way sync leaves alone, and why
-            log.info("%s", line)
+        for skipped in plan.skipped:  # edits two-way sync leaves alone, and why
+            log.info("%s", skipped.why)
         sent = self.pusher.push(plan)  # first: the page records what Readwise now holds
         # A highlight whose push failed keeps its record (its edit is looked at again).
         kept = [h for h in plan.highlights if h.highlight_id not in sent.failed]

@@ -599,3 +599,18 @@ def test_a_refused_push_then_a_kill_before_the_page_is_recorded_loses_no_edit(
     text = vault.file.read_text(encoding="utf-8")
     assert NOTE[vault.format] + "mine" in text and "Simplify, simplify, simplify." in text
     vault.quiet()
+
+
+def test_a_highlight_deleted_in_readwise_while_edited_keeps_the_edit_and_status_says_so(
+    vault: Vault,
+) -> None:
+    from syncd.commands.status import collect_status, format_status
+
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+    vault.h.server.delete_highlight(vault.ids[0])
+    vault.h.server.clear_requests()
+    vault.sync()
+    assert vault.h.server.writes == []
+    assert NOTE[vault.format] + "mine" in vault.file.read_text(encoding="utf-8")
+    shown = format_status(collect_status(vault.h.config))
+    assert f"highlight {vault.ids[0]} (Walden) is deleted in Readwise; its edit stays" in shown
