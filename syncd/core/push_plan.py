@@ -128,7 +128,8 @@ def plan_pushes(
         if found is not None and record.status is not Status.CONFLICT:
             continue  # as syncd wrote it: nothing of the user's to push
         if found is None:  # (a conflict's block put back as written: Readwise's is pulled)
-            found = _locate(disk, record, taken, fmt.highlight_depth)
+            others = [r.block for r in records.values() if r.highlight_id != h.id]
+            found = _locate(disk, record, taken, fmt.highlight_depth, others)
         if isinstance(found, int):
             if found > 1:
                 skipped.append(
@@ -220,13 +221,20 @@ def _decide(
 
 
 def _locate(
-    disk: PageIndex, record: HighlightRecord, taken: set[int], depth: int
+    disk: PageIndex,
+    record: HighlightRecord,
+    taken: set[int],
+    depth: int,
+    others: list[str] = [],  # noqa: B006 (read only)
 ) -> PageBlock | int:
     """The block on the page that is the user's edit of `record.block`, at highlight depth and
     not another highlight's: the one ending its first line with the same location link (a
     link carries the highlight's place: its text may be rewritten whole), else the one most
-    alike (its first line: SIMILAR and up; only for a block the page showed edited, not
-    deleted). Else how many blocks may be it (0; 2 and up: pasted twice, never a guess)."""
+    alike (its first line: SIMILAR and up) and not as alike, or more, to another highlight's
+    block (`others`: an edit of that one). A record the page showed deleted is looked for by
+    likeness too: the page's observation takes the first block alike, which may be another
+    highlight's edit, its own deleted (world seed 1). Else how many blocks may be it (0; 2 and
+    up: pasted twice, never a guess)."""
     free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
     first = _norm(disk, record.block).split("\n", 1)[0]
     link = _LINK.search(first)
@@ -236,9 +244,12 @@ def _locate(
             return linked[0]
         if len(linked) > 1:
             return len(linked)
-    if record.status not in EDITED:
-        return 0
     likeness = {b: disk.likeness(record.block, b) for b in free}
+    likeness = {
+        b: score
+        for b, score in likeness.items()
+        if all(disk.likeness(other, b) < score for other in others)
+    }
     best = max(likeness.values(), default=0.0)
     if best < SIMILAR:
         return 0
