@@ -17,7 +17,7 @@ from syncd.core.identity import opening
 from syncd.core.model import Book, Highlight
 from syncd.core.page_life import PageAct, PageStatus
 from syncd.core.plan import Options, Outcome, new_page_records, plan_page
-from syncd.core.push_plan import HighlightPush, PushFacts, Send
+from syncd.core.push_plan import HighlightPush, PushFacts, Send, Skipped
 from syncd.core.records import HighlightRecord, PageRecord
 from syncd.core.render import Style, render_new_page
 
@@ -50,7 +50,7 @@ class BookPlan:
     # it did not push and why, and the pushes a kill left unsettled: (number, now made or
     # dropped), by what Readwise holds now.
     pushes: list[HighlightPush] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
     settled: list[tuple[int, str]] = field(default_factory=list)
     pushes_looked: bool = False  # the user's edits were looked at (see PUSH_SEEN)
 

@@ -35,7 +35,7 @@ from syncd.core.outline import (
     with_block_id,
 )
 from syncd.core.page_index import PageIndex, move
-from syncd.core.push_plan import HighlightPush, PushFacts, plan_pushes
+from syncd.core.push_plan import HighlightPush, PushFacts, Skipped, plan_pushes
 from syncd.core.records import HighlightRecord, digest
 from syncd.core.render import (
     PageFormat,
@@ -77,7 +77,7 @@ class PagePlan:
     records: list[HighlightRecord] = field(default_factory=list)
     outcome: Outcome = field(default_factory=Outcome)
     pushes: list[HighlightPush] = field(default_factory=list)  # two-way sync's decisions
-    skipped: list[str] = field(default_factory=list)  # edits not pushed, and why
+    skipped: list[Skipped] = field(default_factory=list)  # edits not pushed, and why
 
 
 def plan_page(
@@ -122,14 +122,14 @@ def _decide(
     style: Style,
     options: Options,
     push: PushFacts | None = None,
-) -> tuple[list[_Decided], list[str]]:
+) -> tuple[list[_Decided], list[Skipped]]:
     on = _enabled(options)
     # Blocks on the page as syncd wrote them are theirs; the others may be found by likeness.
     taken = {block.start for rec in records.values() if (block := disk.find(rec.block)) is not None}
     decided = []
     unique = list({h.id: h for h in fetched}.values())
     pushes: dict[int, HighlightPush] = {}
-    skipped: list[str] = []
+    skipped: list[Skipped] = []
     if push is not None:
         pushes, skipped = plan_pushes(book, unique, disk, records, style, push, taken)
     for h, rendered in zip(unique, render_highlights(book, unique, style), strict=True):

@@ -82,6 +82,16 @@ class HighlightPush:
     record: HighlightRecord
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """An edit two-way sync leaves alone, and why (a line for the log); `lasting`: `syncd
+    status` tells of it until it changes (a highlight deleted in Readwise)."""
+
+    highlight_id: int
+    why: str
+    lasting: bool = False
+
+
 def edited_records(records: Mapping[int, HighlightRecord]) -> list[int]:
     """The highlights whose older blocks a push plan needs (those the user edited)."""
     return [r.highlight_id for r in records.values() if r.status in LOOKED_AT]
@@ -95,19 +105,24 @@ def plan_pushes(
     style: Style,
     facts: PushFacts,
     taken: set[int],
-) -> tuple[dict[int, HighlightPush], list[str]]:
+) -> tuple[dict[int, HighlightPush], list[Skipped]]:
     """Given a book's (unique) fetched highlights, its page, the records of what syncd wrote
     there and the facts above, return what two-way sync decided for each edited highlight it
     handles (by id; the others are decided as in a one-way sync) and why some were skipped
     (one line each, for the log). The blocks located are added to `taken`."""
     decided: dict[int, HighlightPush] = {}
-    skipped: list[str] = []
+    skipped: list[Skipped] = []
     if not facts.fields:
         return decided, skipped
     fmt = style.page_format
     for h in fetched:
         record = records.get(h.id)
-        if record is None or record.status not in LOOKED_AT or h.deleted_in_readwise:
+        if record is None or record.status not in LOOKED_AT:
+            continue
+        if h.deleted_in_readwise:
+            if record.status in EDITED and disk.find(record.block) is None:
+                why = f"highlight {h.id} ({book.title}) is deleted in Readwise; its edit stays "
+                skipped.append(Skipped(h.id, why + "in the vault", lasting=True))
             continue
         found: PageBlock | int | None = disk.find(record.block)
         if found is not None and record.status is not Status.CONFLICT:
@@ -118,8 +133,11 @@ def plan_pushes(
         if isinstance(found, int):
             if found > 1:
                 skipped.append(
-                    f"highlight {h.id} ({book.title}): its block is on the page "
-                    f"{found} times; not pushed"
+                    Skipped(
+                        h.id,
+                        f"highlight {h.id} ({book.title}): its block is on the page "
+                        f"{found} times; not pushed",
+                    )
                 )
             continue
         block = found
@@ -131,8 +149,11 @@ def plan_pushes(
         vault = read_fields(vault_block, book, h, style)
         if base is None or vault is None:
             skipped.append(
-                f"highlight {h.id} ({book.title}): its fields cannot be told apart in its "
-                "block; not pushed"
+                Skipped(
+                    h.id,
+                    f"highlight {h.id} ({book.title}): its fields cannot be told apart in its "
+                    "block; not pushed",
+                )
             )
             continue
         one = _decide(book, h, record, block, vault_block, base, vault, style, facts)
@@ -212,8 +233,8 @@ def _locate(
     alike (its first line: SIMILAR and up) and not as alike, or more, to another highlight's
     block (`others`: an edit of that one). A record the page showed deleted is looked for by
     likeness too: the page's observation takes the first block alike, which may be another
-    highlight's edit, its own deleted (world seed 1). Else how many blocks may be it (0; 2
-    and up: pasted twice, never a guess)."""
+    highlight's edit, its own deleted (world seed 1). Else how many blocks may be it (0; 2 and
+    up: pasted twice, never a guess)."""
     free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
     first = _norm(disk, record.block).split("\n", 1)[0]
     link = _LINK.search(first)
@@ -297,6 +318,7 @@ __all__ = [
     "HighlightPush",
     "PushFacts",
     "Send",
+    "Skipped",
     "as_push",
     "edited_records",
     "plan_pushes",

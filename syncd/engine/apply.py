@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from syncd.core.book_plan import BookPlan
 from syncd.core.page_life import PageAct, PageStatus
-from syncd.core.records import BookProblem, PageRecord, PendingWrite
+from syncd.core.records import BookProblem, HighlightRecord, PageRecord, PendingWrite
 from syncd.edges.atomic import PageChanged
 from syncd.engine.finder import PageFinder
 from syncd.engine.pending import (
@@ -258,14 +258,17 @@ class PlanApplier(PlanHandler):
         """Write a page that is there (if its text changes) and remember it, in one
         transaction. Raise PageChanged if the user wrote it first."""
         assert plan.page is not None and plan.seen is not None
+        for skipped in plan.skipped:  # edits two-way sync leaves alone, and why
+            log.info("%s", skipped.why)
         sent = self.pusher.push(plan)  # first: the page records what Readwise now holds
+        # A highlight whose push failed keeps its record (its edit is looked at again).
+        kept = [h for h in plan.highlights if h.highlight_id not in sent.failed]
         try:
-            written = self._write_text(plan)
+            written = self._write_text(plan, kept)
         except PageChanged:
             with self.state.transaction():  # what was sent is settled; the page is planned anew
                 self.pusher.record(replace(plan, pushes=[], settled=[]), sent)
             raise
-        kept = [h for h in plan.highlights if h.highlight_id not in sent.failed]
         with self.state.transaction():
             record_page(self.state, plan.page, written, self.settings.style.page_format)
             self.state.put_highlights(kept)
@@ -274,8 +277,9 @@ class PlanApplier(PlanHandler):
                 self.state.set(f"{PUSH_SEEN}{plan.book_id}", str(written.mtime_ns))
             self._recorded(plan.outcome.new, 1, [(plan.title, plan.outcome.new)])
 
-    def _write_text(self, plan: BookPlan) -> PageFile:
-        """Write the page's new text, if it changes; return the page as it is then."""
+    def _write_text(self, plan: BookPlan, highlights: list[HighlightRecord]) -> PageFile:
+        """Write the page's new text, if it changes, recorded first as pending with the
+        `highlights` its record takes; return the page as it is then."""
         assert plan.page is not None and plan.seen is not None
         written: PageFile
         if plan.after is not None:
@@ -286,7 +290,7 @@ class PlanApplier(PlanHandler):
                         plan.page.path,
                         digest(plan.after),
                         replace(plan.page, status=PageStatus.ACTIVE),
-                        plan.highlights,
+                        highlights,
                         plan.outcome.new,
                         1 if plan.outcome.new else 0,
                         [(plan.title, plan.outcome.new)],

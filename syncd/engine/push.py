@@ -89,10 +89,13 @@ class Pusher:
     def push(self, plan: BookPlan) -> Sent:
         """Record the plan's pushes as intents (committed), then send them."""
         sent = Sent()
-        if not plan.pushes:
+        if not plan.pushes and not plan.skipped:
             return sent
         for decided in plan.pushes:
             sent.problems[decided.highlight_id] = None
+        for skipped in plan.skipped:
+            if skipped.lasting:  # `syncd status` tells of it
+                sent.problems[skipped.highlight_id] = skipped.why
         if not plan.sends:
             return sent
         at = self.clock().isoformat(timespec="seconds")
@@ -152,5 +155,5 @@ class Pusher:
                 self.state.put_conflicts(highlight_id, decided.conflicts)
                 if not decided.conflicts:
                     self.state.set(KEEP + str(highlight_id), None)
-            if highlight_id in sent.problems:
-                self.state.set(PUSH_PROBLEM + str(highlight_id), sent.problems[highlight_id])
+        for highlight_id, why in sent.problems.items():
+            self.state.set(PUSH_PROBLEM + str(highlight_id), why)

@@ -317,6 +317,11 @@ def test_a_highlight_gone_from_readwise_keeps_the_edit(vault: Vault) -> None:
     report = vault.sync()
     assert len(report.push_errors) == 1 and "no longer in Readwise" in report.push_errors[0]
     assert NOTE[vault.format] + "mine" in vault.file.read_text(encoding="utf-8")
+    from syncd.commands.status import collect_status, format_status
+
+    shown = format_status(collect_status(vault.h.config))
+    assert "edits kept in the vault, not in Readwise: 1" in shown
+    assert f"highlight {vault.ids[0]} is no longer in Readwise" in shown
 
 
 def test_429_and_5xx_while_pushing_are_waited_out(vault: Vault) -> None:
@@ -567,3 +572,45 @@ def test_a_conflict_whose_edit_is_undone_takes_readwise_s_value(vault: Vault) ->
     finally:
         state.close()
     vault.quiet()
+
+
+def test_a_refused_push_then_a_kill_before_the_page_is_recorded_loses_no_edit(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pull rewrites the block while the push beside it is refused, and the sync is killed
+    after the page is written: the write settled next time must not take the edit for
+    pushed (else Readwise's value would overwrite it)."""
+    import syncd.engine.apply
+
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+    vault.h.server.update_highlight(vault.ids[0], text="Simplify, simplify, simplify.")
+    vault.h.server.read_only = True
+
+    def killed(*args: Any) -> None:
+        raise Killed
+
+    monkeypatch.setattr(syncd.engine.apply, "record_page", killed)
+    with pytest.raises(Killed):
+        vault.sync()
+    monkeypatch.undo()
+    vault.h.server.read_only = False
+    vault.sync()
+    assert vault.highlight(0)["note"] == "mine"
+    text = vault.file.read_text(encoding="utf-8")
+    assert NOTE[vault.format] + "mine" in text and "Simplify, simplify, simplify." in text
+    vault.quiet()
+
+
+def test_a_highlight_deleted_in_readwise_while_edited_keeps_the_edit_and_status_says_so(
+    vault: Vault,
+) -> None:
+    from syncd.commands.status import collect_status, format_status
+
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+    vault.h.server.delete_highlight(vault.ids[0])
+    vault.h.server.clear_requests()
+    vault.sync()
+    assert vault.h.server.writes == []
+    assert NOTE[vault.format] + "mine" in vault.file.read_text(encoding="utf-8")
+    shown = format_status(collect_status(vault.h.config))
+    assert f"highlight {vault.ids[0]} (Walden) is deleted in Readwise; its edit stays" in shown
