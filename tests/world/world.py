@@ -451,13 +451,17 @@ class World(RuleBasedStateMachine):
         self.add_book(2, "", 1)
 
     @precondition(
-        lambda self: self.OBSIDIAN and not self.ever_synced and "sync" not in self.h.settings
+        lambda self: (
+            self.OBSIDIAN
+            and not self.ever_synced
+            and "frontmatter" not in self.h.settings.get("sync", {})
+        )
     )
     @rule()
     def frontmatter_on(self) -> None:
         """Obsidian: the user turns `sync.frontmatter` on before the first sync."""
         self.step("frontmatter_on")
-        self.h.settings["sync"] = {"frontmatter": True}
+        self.h.settings["sync"] = {**self.h.settings.get("sync", {}), "frontmatter": True}
         self.h.config = self.h.make_config({})
 
     @rule(n=st.integers(1, 3), odd=odd_text(), seconds=st.integers(1, 120))
@@ -1487,6 +1491,8 @@ class World(RuleBasedStateMachine):
                 for name, value in request.body.items():
                     assert name in ("text", "note"), f"PATCH of {name} to highlight {hid}"
                     typed = self.typed_text(hid, value) if name == "text" else None
+                    if name == "note" and inline and value == "":  # `readwise_view` of `.word`
+                        typed = True
                     assert typed or value in self.typed_values.get((hid, name), set()), (
                         f"syncd sent {name} {value!r} of highlight {hid}: the user never typed it"
                     )
