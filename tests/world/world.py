@@ -1456,11 +1456,13 @@ class World(RuleBasedStateMachine):
         if rule_name.startswith("user_"):
             for hid, (text, note, tags) in now.items():
                 old = self.seen_fields.get(hid)
+                if old is None:  # its block came (back) whole: a page moved back, a paste
+                    continue
                 for i, (name, value) in enumerate((("text", text), ("note", note), ("tags", tags))):
-                    if old is not None and old[i] == value:
+                    if old[i] == value:
                         continue
                     self.typed_values.setdefault((hid, name), set()).add(value)
-                    if name == "tags" and old is not None:
+                    if name == "tags":
                         self.removed_tags.setdefault(hid, set()).update(old[2] - tags)
                     if (hid, name) in self.changed_now:
                         continue
