@@ -1031,9 +1031,10 @@ class World(RuleBasedStateMachine):
     seen_first: dict[int, str] = {}  # noqa: RUF012 (each example sets its own)
     PUSH_FIELDS = ("text", "note", "tags")
 
-    @initialize(on=st.booleans())
+    @initialize(on=st.sampled_from([True, False, False]))
     def push_switch(self, on: bool) -> None:
-        """Turn `sync.push: [note, tags, text]` on for this example (or leave it off)."""
+        """Turn `sync.push: [note, tags, text]` on for this example (or leave it off): in about
+        a third of them, so that CI's world test stays within its time."""
         on = on if self.PUSH is None else self.PUSH
         if not on:
             return
