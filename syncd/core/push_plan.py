@@ -128,15 +128,10 @@ def plan_pushes(
         if found is not None and record.status is not Status.CONFLICT:
             continue  # as syncd wrote it: nothing of the user's to push
         if found is None:  # (a conflict's block put back as written: Readwise's is pulled)
-            # Another highlight not on the page as written: its block, or an older one of it
-            # put back (a restore), may be what is there instead.
-            away = {
-                r.highlight_id
-                for r in records.values()
-                if r.highlight_id != h.id and disk.find(r.block) is None
-            }
-            others = [records[i].block for i in away] + [
-                block for i in away for block in facts.older.get(i, ())
+            # Another highlight's block (a copy of it pasted, an edit of it) or an older one of
+            # it put back (a restore) may be what is there instead.
+            others = [r.block for r in records.values() if r.highlight_id != h.id] + [
+                block for i, blocks in facts.older.items() if i != h.id for block in blocks
             ]
             found = _locate(disk, record, taken, fmt.highlight_depth, others)
         if isinstance(found, int):
@@ -240,11 +235,11 @@ def _locate(
     not another highlight's: the one ending its first line with the same location link (a
     link carries the highlight's place: its text may be rewritten whole), else the one most
     alike (its first line: SIMILAR and up) and not as alike, or more, to another highlight's
-    block not on the page as written (`others`: an edit of that one, or an older block of it
-    put back: world seed 2083275877; one on the page as written is elsewhere: 2083275905). A
-    record the page showed deleted is looked for by likeness too: the page's observation takes
-    the first block alike, which may be another highlight's edit, its own deleted (world seed
-    1). Else how many blocks may be it (0; 2 and up: pasted twice, never a guess)."""
+    block (`others`: a copy or an edit of that one, or an older block of it put back: world
+    seeds 3430990579 and 2083275877; when the edit reads more alike another highlight's block
+    it is not pushed: never a guess). A record the page showed deleted is looked for by
+    likeness too: the page's observation takes the first block alike, which may be another
+    highlight's edit, its own deleted (world seed 1). Else how many blocks may be it (0; 2 and up: pasted twice, never a guess)."""
     free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
     first = _norm(disk, record.block).split("\n", 1)[0]
     link = _LINK.search(first)
