@@ -239,7 +239,8 @@ def _locate(
     seeds 3430990579 and 2083275877; when the edit reads more alike another highlight's block
     it is not pushed: never a guess). A record the page showed deleted is looked for by
     likeness too: the page's observation takes the first block alike, which may be another
-    highlight's edit, its own deleted (world seed 1). Else how many blocks may be it (0; 2 and up: pasted twice, never a guess)."""
+    highlight's edit, its own deleted (world seed 1). Else how many blocks may be it (0; 2
+    and up: pasted twice, never a guess)."""
     free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
     first = _norm(disk, record.block).split("\n", 1)[0]
     link = _LINK.search(first)
