@@ -1485,8 +1485,12 @@ class World(RuleBasedStateMachine):
                     self.typed_values.setdefault((hid, name), set()).add(value)
                     if name == "tags":
                         self.removed_tags.setdefault(hid, set()).update(old[2] - tags)
-                    if (hid, name) in self.changed_now:
-                        continue
+                    elif name == "note" and INLINE_TAG.fullmatch(old[1].strip()):
+                        # the page showed the tag as that note (syncd keeps it so: `.word`
+                        # reads as the tag, `readwise_view`): a note changed takes it off
+                        self.removed_tags.setdefault(hid, set()).add(old[1].strip()[1:])
+                    if (hid, name) in self.changed_now or not self.recorded(hid):
+                        continue  # (no record: a killed sync's block, no base to push from)
                     self.contested.discard((hid, name))
                     if blocks.get(hid) not in self.synced_blocks.get(hid, set()):
                         self.pending[(hid, name)] = value
