@@ -44,6 +44,14 @@ readwise_new_highlight(odd='', seconds=1)
 server_misbehaves(how='listing_changes', after=0)
   picked changing 1
 sync()
+zone_changes(zone='CET-1CEST,M3.5.0,M10.5.0/3')
+readwise_new_highlight(odd='', seconds=1)
+  picked book 1 ({page})
+daemon_runs_through_change(seconds=1800)
+zone_changes(zone='America/New_York')
+readwise_new_highlight(odd='', seconds=1)
+  picked book 1 ({page})
+daemon_runs_through_change(seconds=0)
 """
 FORMATS = {
     "logseq": ("", "pages/Book b-1 (highlights).md"),

@@ -12,8 +12,9 @@ ahead or behind; a server that misbehaves in its listing: a cursor that repeats 
 listing that changes between its pages, books served twice, a 200 with an HTML page, an absurd
 `count`, a redirect to another host), the machine (its zone, `TZ`, changed between steps: names,
 POSIX rules, a zone file, UTC, garbage; its clock moved to just before or after a daylight-saving
-change) and faults (a sync killed at a point, a state database locked by another connection).
-After every step the invariants are checked against a small explicit model:
+change, between two starts or while the daemon runs) and faults (a sync killed at a point, a
+state database locked by another connection). After every step the invariants are checked
+against a small explicit model:
 
 1. nothing written outside syncd's pages: every file the world owns has the bytes it last gave
    it, and every other page in the vault is a page the model expects syncd to keep;
@@ -704,6 +705,24 @@ class World(RuleBasedStateMachine):
         change = next_change(ZONES[self.zone], self.now + timedelta(hours=2))
         if change is not None:
             self.now = change + timedelta(seconds=seconds)
+
+    @precondition(lambda self: self.zone in DST_ZONES)
+    @rule(seconds=st.sampled_from(AROUND_CHANGE))
+    def daemon_runs_through_change(self, seconds: int) -> None:
+        """The daemon (one Syncer, made when it started) syncs; the clock moves on to `seconds`
+        from the zone's next daylight-saving change; it syncs again (telling the C library to
+        read the zone again first, as `syncd run` does before each sync)."""
+        self.step("daemon_runs_through_change")
+        with self.running() as syncer:
+            for jump in (False, True):
+                change = next_change(ZONES[self.zone], self.now + timedelta(hours=2))
+                if jump and change is not None:
+                    self.now = change + timedelta(seconds=seconds)
+                self.tick(1)
+                STATS.syncs += 1
+                self.expect_headers()
+                time.tzset()
+                self.after_sync(syncer.sync())
 
     # --- syncd --------------------------------------------------------------------------------
 
