@@ -31,18 +31,33 @@ readwise_new_highlight(odd='', seconds=1)
 sync()
 zone_changes(zone='Nowhere/Atlantis')
 add_book(n=2, odd='', seconds=1)
-server_misbehaves(how='cursor_endless', after=0)
-server_misbehaves(how='html', after=1)
+server_misbehaves(how='cursor_endless', after=0, mid='change')
+server_misbehaves(how='html', after=1, mid='change')
 zone_changes(zone='')
-server_misbehaves(how='redirect', after=0)
-server_misbehaves(how='count_huge', after=0)
+server_misbehaves(how='redirect', after=0, mid='change')
+server_misbehaves(how='count_huge', after=0, mid='change')
 zone_changes(zone='Europe/Berlin')
 clock_jumps(seconds=-1)
-server_misbehaves(how='served_twice', after=1)
+server_misbehaves(how='served_twice', after=1, mid='change')
 readwise_new_highlight(odd='', seconds=1)
   picked book 1 ({page})
-server_misbehaves(how='listing_changes', after=0)
+server_misbehaves(how='listing_changes', after=0, mid='change')
   picked changing 1
+sync()
+add_book(n=1, odd='', seconds=1)
+readwise_new_highlight(odd='', seconds=1)
+  picked book 1 ({page})
+server_misbehaves(how='listing_changes', after=0, mid='add')
+  picked changing 2
+sync()
+readwise_new_highlight(odd='', seconds=1)
+  picked book 1 ({page})
+readwise_new_highlight(odd='', seconds=1)
+  picked book 2 ({page2})
+readwise_new_highlight(odd='', seconds=1)
+  picked book 3 ({page3})
+server_misbehaves(how='listing_changes', after=1, mid='delete')
+  picked changing 3
 sync()
 zone_changes(zone='CET-1CEST,M3.5.0,M10.5.0/3')
 readwise_new_highlight(odd='', seconds=1)
@@ -54,14 +69,14 @@ readwise_new_highlight(odd='', seconds=1)
 daemon_runs_through_change(seconds=0)
 """
 FORMATS = {
-    "logseq": ("", "pages/Book b-1 (highlights).md"),
-    "obsidian": ("# obsidian\n", "Readwise/Books/Book b-1.md"),
+    "logseq": ("", "pages/Book b-{} (highlights).md"),
+    "obsidian": ("# obsidian\n", "Readwise/Books/Book b-{}.md"),
 }
 
 
 def steps(kind: str) -> str:
     head, page = FORMATS[kind]
-    return STEPS.format(head=head, page=page)
+    return STEPS.format(head=head, page=page.format(1), page2=page.format(2), page3=page.format(3))
 
 
 @pytest.mark.parametrize("kind", sorted(FORMATS))
@@ -97,7 +112,7 @@ def test_a_listing_without_bounds_breaks_the_misbehaving_server_rule(
     with pytest.raises(AssertionError, match="count_huge: the sync succeeded"):
         replay(
             "add_book(n=2, odd='', seconds=1)\nadd_book(n=1, odd='', seconds=1)\n"
-            "server_misbehaves(how='count_huge', after=0)\n"
+            "server_misbehaves(how='count_huge', after=0, mid='change')\n"
         )
 
 

@@ -633,7 +633,7 @@ class World(RuleBasedStateMachine):
         for _ in range(n):
             self._add_highlight(book, odd)
 
-    def _add_highlight(self, book: BookModel, odd: str) -> None:
+    def _add_highlight(self, book: BookModel, odd: str, **stamp: datetime) -> None:
         stored = self.server.add_highlight(book.id, text="placeholder")
         h = HighlightModel(stored["id"], book.id)
         fields: dict[str, Any] = {}
@@ -642,7 +642,7 @@ class World(RuleBasedStateMachine):
         if self.OBSIDIAN and h.id % 4 == 2 and "\n" not in odd:  # tagged h1-h3: a heading
             fields["tags"] = [{"name": f"h{h.id % 3 + 1}"}]
             h.heading = True
-        self.server.update_highlight(h.id, text=self.highlight_text(h, odd), **fields)
+        self.server.update_highlight(h.id, text=self.highlight_text(h, odd), **fields, **stamp)
         self.highlights[h.id] = h
 
     @rule(data=st.data(), odd=odd_text(), seconds=st.integers(1, 120))
@@ -812,12 +812,19 @@ class World(RuleBasedStateMachine):
 
     @precondition(enabled("server_misbehaves"))
     @precondition(lambda self: len(self.books) > 1)  # pages to go wrong
-    @rule(data=st.data(), how=st.sampled_from(MISBEHAVIOURS), after=st.integers(0, 1))
-    def server_misbehaves(self, data: st.DataObject, how: str, after: int) -> None:
+    @rule(
+        data=st.data(),
+        how=st.sampled_from(MISBEHAVIOURS),
+        after=st.integers(0, 1),
+        mid=st.sampled_from(["change", "delete", "add"]),
+    )
+    def server_misbehaves(self, data: st.DataObject, how: str, after: int, mid: str) -> None:
         """A sync against a server that misbehaves in its export listing (one book a page, so
         that there are pages to go wrong), from its `after`-th answer on: the sync ends, within
         a bounded number of requests, with a clear one-line SyncdError or a report; nothing is
-        written twice (the invariants) and the token goes nowhere else."""
+        written twice (the invariants) and the token goes nowhere else. A listing that changes
+        does so as Readwise changes it (`mid`): a highlight changed, deleted, or one added to
+        its book."""
         self.step("server_misbehaves")
         self.tick(1)
         STATS.syncs += 1
@@ -828,7 +835,7 @@ class World(RuleBasedStateMachine):
             changed = self.choose(
                 data, [None, *self.alive_in_readwise()], lambda h: f"changing {h and h.id}"
             )
-            hook = Fault.offset_paging(before=lambda: self.change_mid_listing(changed))
+            hook = Fault.offset_paging(before=lambda: self.change_mid_listing(changed, mid))
             server.inject("export", hook, after=after + 1)  # before an answer after the first
             fault = Fault.offset_paging()
         elif how == "redirect":
@@ -876,15 +883,22 @@ class World(RuleBasedStateMachine):
         for book in self.books.values():
             book.syncd_looked(finished=False)
 
-    def change_mid_listing(self, h: HighlightModel | None) -> None:
-        """Readwise changes a highlight while its listing is paged (a second after the
-        listing's time, so that its book moves to the end of an offset-paged listing)."""
+    def change_mid_listing(self, h: HighlightModel | None, how: str) -> None:
+        """Readwise changes a highlight (`how`: changes, deletes, adds one to its book) while
+        its listing is paged, a second after the listing's time, so that its book moves to
+        the end of an offset-paged listing. Called from the server's thread while the world
+        waits for the sync."""
         if h is None or h.deleted_in_readwise:
             return
-        h.version += 1
-        self.server.update_highlight(
-            h.id, text=self.highlight_text(h, ""), updated_at=self.now + timedelta(seconds=1)
-        )
+        stamp = self.now + timedelta(seconds=1)
+        if how == "delete":
+            h.deleted_in_readwise = True
+            self.server.delete_highlight(h.id, updated_at=stamp)
+        elif how == "add":
+            self._add_highlight(self.books[h.book], "", updated_at=stamp)
+        else:
+            h.version += 1
+            self.server.update_highlight(h.id, text=self.highlight_text(h, ""), updated_at=stamp)
 
     # --- the user -----------------------------------------------------------------------------
 
