@@ -838,3 +838,43 @@ def test_killed_before_recording_an_append_then_saved_by_rename_on_its_file_numb
     assert report is not None and not report.failed
     text = read(h, PAGE)
     assert text.count("hl-2v1") == 1 and "ut-1 my own thought" in text
+
+
+def test_killed_before_recording_an_append_then_its_first_line_edited_on_its_file_number(
+    h: Harness,
+) -> None:
+    """issue 22 (world seed 326626594, Obsidian, about one run in three): a sync appends a
+    highlight and is killed before recording it; the user adds words to the new highlight's
+    first line and the editor saves by rename, the file system giving the saved file the
+    number of the file the write replaced. The page has the number it had before the write
+    and no block of the write is on it as written, but the line the new block begins with is,
+    with the user's words after it: the write was made, the block is its edit, not appended
+    again."""
+    book = walden(h, "hl-1v1 words of 1")
+    sync(h)
+    later(h)
+    h.server.add_highlight(book, text="hl-2v1 words of 2")
+    later(h)
+    assert sync(h, crash=("after_replace", 1)) is None
+    lines = read(h, PAGE).split("\n")
+    at = next(i for i, line in enumerate(lines) if "hl-2v1" in line)
+    lines[at] += " ue-1"
+    temp = h.vault / "pages" / ".Walden.tmp"
+    temp.write_text("\n".join(lines), "utf-8")
+    os.replace(temp, h.vault / PAGE)
+    # The file system reuses the number: the pending write's page record names the new file.
+    st = (h.vault / PAGE).stat()
+    db = sqlite3.connect(database_path(h.config.state_dir, h.vault))
+    with db:
+        for path, page in db.execute("SELECT path, page FROM pending_writes").fetchall():
+            fields = json.loads(page)
+            fields[6], fields[7] = st.st_dev, st.st_ino
+            db.execute(
+                "UPDATE pending_writes SET page = ? WHERE path = ?", (json.dumps(fields), path)
+            )
+    db.close()
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    text = read(h, PAGE)
+    assert text.count("hl-2v1") == 1 and "hl-2v1 words of 2 ue-1" in text, text
