@@ -81,10 +81,16 @@ def settled_blocks(
 
 def _begun(text: str, new: list[HighlightRecord], known: Mapping[int, HighlightRecord]) -> bool:
     """Whether the line one of the `new` blocks begins with (its bullet and the highlight's
-    first line) is a line of the page, and is no line of a block syncd knew (a highlight
-    Readwise holds twice): put there by the write, whatever the user typed under it since."""
-    lines = {line.strip() for line in text.split("\n")}
+    first line) begins a line of the page, whole or followed by what the user added at its end
+    (words, an Obsidian `^id`), on no block syncd knew (a highlight Readwise holds twice): put
+    there by the write, whatever the user typed on it or under it since."""
     before = {line.strip() for rec in known.values() for line in rec.block.split("\n")}
-    firsts = {rec.block.split("\n", 1)[0].strip() for rec in new}
+    lines = {line.strip() for line in text.split("\n")} - before
+    firsts = {rec.block.split("\n", 1)[0].strip() for rec in new} - before
     # (A bare bullet, an empty highlight's, is as likely the user's empty block.)
-    return any(first.lstrip("-*+ ") and first in lines and first not in before for first in firsts)
+    return any(
+        first.lstrip("-*+ ") and (line == first or line[len(first) : len(first) + 1].isspace())
+        for first in firsts
+        for line in lines
+        if line.startswith(first)
+    )
