@@ -173,8 +173,11 @@ def lock_holder(config: Config) -> int | None:
     return None
 
 
-def open_state(config: Config) -> State:
-    state, aside = State.open_or_rebuild(database_path(config.state_dir, config.vault.path))
+def open_state(config: Config, *, check: bool | None = None) -> State:
+    """The vault's state, opened (`check`: see `State`), or moved aside and rebuilt when it is
+    corrupt."""
+    path = database_path(config.state_dir, config.vault.path)
+    state, aside = State.open_or_rebuild(path, check=check)
     if aside is not None:
         log.warning(
             "the state database was corrupt; moved it to %s and rebuilding from the vault", aside
