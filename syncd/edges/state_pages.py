@@ -107,6 +107,12 @@ class PageTables:
         if self._names is not None:
             self._names.drop(book_id)
 
+    def page_count(self) -> int:
+        """The pages syncd keeps (not deleted): `counts()["pages"]`, without reading every
+        highlight."""
+        query = "SELECT count(*) FROM pages WHERE status != ?"
+        return int(self._db.execute(query, (str(PageStatus.DELETED),)).fetchone()[0])
+
     def counts(self) -> dict[str, int]:
         """Return the numbers `syncd status` shows."""
         counts = {"books": 0, "pages": 0, "deleted_pages": 0, "highlights": 0}

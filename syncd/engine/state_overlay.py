@@ -171,6 +171,14 @@ class StateOverlay:
     def clear_pending(self) -> None:
         self._changes.pending = []
 
+    def page_count(self) -> int:
+        count = self.base.page_count()
+        for book_id, page in self._changes.pages.items():
+            for counted, sign in ((self.base.page(book_id), -1), (page, 1)):
+                if counted is not None and counted.status != PageStatus.DELETED:
+                    count += sign
+        return count
+
     def counts(self) -> dict[str, int]:
         """The base's counts, less what the changed books counted there, plus what they count
         here."""

@@ -127,6 +127,9 @@ class MemoryState:
     def clear_pending(self) -> None:
         self._pending.clear()
 
+    def page_count(self) -> int:
+        return sum(page.status != PageStatus.DELETED for page in self._pages.values())
+
     def counts(self) -> dict[str, int]:
         counts = {"books": len(self._pages), "pages": 0, "deleted_pages": 0, "highlights": 0}
         for page in self._pages.values():

@@ -194,6 +194,9 @@ def test_counts_are_by_page_and_highlight_status(state: StatePort) -> None:
     )
     counts = state.counts()
     assert (counts["books"], counts["pages"], counts["deleted_pages"]) == (3, 2, 1)
+    # The pages alone (a sync's "pages written" when Ctrl-C stops it), without counting every
+    # highlight: the same number.
+    assert state.page_count() == counts["pages"] == 2
     assert (counts["highlights"], counts["written"], counts["conflict"], counts["edited"]) == (
         4,
         2,
