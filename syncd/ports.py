@@ -26,6 +26,7 @@ from syncd.core.records import (
     HighlightRecord,
     PageNames,
     PageRecord,
+    PageRow,
     PageStatus,
     PendingWrite,
 )
@@ -173,6 +174,8 @@ class StatePort(Protocol):
     def page(self, book_id: int) -> PageRecord | None: ...
 
     def pages(self, status: PageStatus | None = None) -> list[PageRecord]: ...
+
+    def page_rows(self) -> list[PageRow]: ...
 
     def pages_at(self, paths: Collection[str]) -> list[PageRecord]: ...
 

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field, replace
 from syncd.core.decision import Status
 from syncd.core.page_life import PageStatus
 
+# A page record's fields as a plain tuple, in PageRecord's order (the status as its text): what
+# a scan of every page reads, building a PageRecord only for a page that changed.
+PageRow = tuple[int, str, str, str, int | None, int | None, int | None, int | None, str | None]
+
 
 @dataclass(frozen=True)
 class PageRecord:
@@ -23,6 +27,26 @@ class PageRecord:
     # Its opening as syncd last wrote or followed it (see syncd.core.identity.opening); None:
     # recorded by an older syncd, yet to be read.
     opening: str | None = None
+
+
+def record_of(row: PageRow) -> PageRecord:
+    """The PageRecord of a row (see `PageRow`)."""
+    return PageRecord(row[0], row[1], row[2], PageStatus(row[3]), *row[4:])
+
+
+def row_of(page: PageRecord) -> PageRow:
+    """The row of a PageRecord (see `PageRow`)."""
+    return (
+        page.book_id,
+        page.path,
+        page.title,
+        str(page.status),
+        page.size,
+        page.mtime_ns,
+        page.device,
+        page.inode,
+        page.opening,
+    )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from syncd.core.identity import Openings, never_a_page, opening, strong
 from syncd.core.plan import page_title_of
-from syncd.core.records import PageRecord, PageStatus
+from syncd.core.records import PageRecord, PageStatus, record_of, row_of
 from syncd.core.render import LOGSEQ
 from syncd.engine.follower import PageFollower
 from syncd.engine.lookout import look_for_returned
@@ -35,20 +35,26 @@ class PageFinder(PageFollower):
         self.check_root()
         self.forget_listing()  # a page moved since the list was made must be found
         looked = 0
-        # The daemon's few paths: their records only (not every page's, for every save).
+        # The daemon's few paths: their records only (not every page's, for every save). Every
+        # page: rows, a record made only of a page that changed (most do not).
         few = only is not None and len(only) <= 500
-        records = self.state.pages_at(only) if few and only is not None else self.state.pages()
+        rows = [row_of(r) for r in self.state.pages_at(only)] if few and only is not None else None
+        if rows is None:
+            rows = self.state.page_rows()
+        active = str(PageStatus.ACTIVE)
         unread = []  # pages an older syncd recorded, their opening not known yet: read once
-        for record in records:
-            if only is not None and record.path not in only:
+        for row in rows:
+            path = row[1]
+            if only is not None and path not in only:
                 continue
-            stat = self.vault.stat_relative(record.path)
-            if stat is not None and stat == (record.size, record.mtime_ns):
-                if record.opening is None and record.status == PageStatus.ACTIVE:
-                    unread.append(record)
+            stat = self.vault.stat_relative(path)
+            if stat is not None and stat == (row[4], row[5]):
+                if row[8] is None and row[3] == active:
+                    unread.append(record_of(row))
                 continue
-            if record.status != PageStatus.ACTIVE and stat is None:
+            if row[3] != active and stat is None:
                 continue
+            record = record_of(row)
             looked += 1
             try:
                 self.reconcile(record)
@@ -63,12 +69,12 @@ class PageFinder(PageFollower):
                         replace(record, opening=opening(text, self.fmt.first_sync_mark))
                     )
         if only is not None:
-            known = {record.path for record in records}
+            known = {row[1] for row in rows}
             for path in sorted(only - known):
                 looked += self.came_back_here(path)
-        else:
+        elif any(r.inode is not None for r in self.state.pages(PageStatus.DELETED)):
             # As the pages just looked at left them: a page seen deleted is looked for now.
-            looked += self._look_for_returned(self.state.pages() if looked else records)
+            looked += self._look_for_returned(self.state.pages())
         return looked
 
     def _look_for_returned(self, records: list[PageRecord]) -> int:

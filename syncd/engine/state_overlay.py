@@ -20,8 +20,10 @@ from syncd.core.records import (
     HighlightRecord,
     PageNames,
     PageRecord,
+    PageRow,
     PageStatus,
     PendingWrite,
+    row_of,
 )
 from syncd.ports import StatePort
 
@@ -99,6 +101,11 @@ class StateOverlay:
         pages = {p.book_id: p for p in self.base.pages() if p.book_id not in changed}
         pages.update({book_id: p for book_id, p in changed.items() if p is not GONE})
         return [p for _, p in sorted(pages.items()) if status is None or p.status == status]
+
+    def page_rows(self) -> list[PageRow]:
+        if not self._changes.pages:
+            return self.base.page_rows()
+        return [row_of(page) for page in self.pages()]
 
     def pages_at(self, paths: Collection[str]) -> list[PageRecord]:
         if not self._changes.pages:

@@ -16,8 +16,10 @@ from syncd.core.records import (
     HighlightRecord,
     PageNames,
     PageRecord,
+    PageRow,
     PageStatus,
     PendingWrite,
+    row_of,
 )
 
 
@@ -70,6 +72,9 @@ class MemoryState:
             for _, page in sorted(self._pages.items())
             if status is None or page.status == status
         ]
+
+    def page_rows(self) -> list[PageRow]:
+        return [row_of(page) for page in self.pages()]
 
     def pages_at(self, paths: Collection[str]) -> list[PageRecord]:
         wanted = set(paths)

@@ -13,7 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from syncd.core.decision import Status
-from syncd.core.records import BookProblem, HighlightRecord, PageRecord, PageStatus, PendingWrite
+from syncd.core.records import (
+    BookProblem,
+    HighlightRecord,
+    PageRecord,
+    PageStatus,
+    PendingWrite,
+    record_of,
+    row_of,
+)
 from syncd.edges.state import State
 from syncd.engine.state_overlay import StateOverlay
 from syncd.ports import StatePort
@@ -220,6 +228,17 @@ def test_a_page_s_status_reads_back_as_a_page_status(state: StatePort) -> None:
     assert record is not None and record.status is PageStatus.DELETED
     assert [p.book_id for p in state.pages(PageStatus.ACTIVE)] == [2]
     assert state.page_paths(PageStatus.DELETED) == ["pages/B1.md"]
+
+
+def test_page_rows_are_the_page_records_as_rows(state: StatePort) -> None:
+    """What a scan of every page reads (issue 20: no record made of a page that did not
+    change): every record, by book, each as its row."""
+    state.put_page(page(3, status="deleted", device=1, inode=2))
+    state.put_page(page(1, opening="# T"))
+    state.put_page(page(2, status="waiting"))
+    assert state.page_rows() == [row_of(p) for p in state.pages()]
+    assert [record_of(row) for row in state.page_rows()] == state.pages()
+    assert [row[0] for row in state.page_rows()] == [1, 2, 3]
 
 
 def test_pages_at_are_the_records_at_those_paths(state: StatePort) -> None:
