@@ -26,7 +26,7 @@ from syncd.core.records import (
     HighlightRecord,
     PageNames,
     PageRecord,
-    PageRow,
+    PageStamp,
     PageStatus,
     PendingWrite,
 )
@@ -175,7 +175,7 @@ class StatePort(Protocol):
 
     def pages(self, status: PageStatus | None = None) -> list[PageRecord]: ...
 
-    def page_rows(self) -> list[PageRow]: ...
+    def page_stamps(self) -> list[PageStamp]: ...
 
     def pages_at(self, paths: Collection[str]) -> list[PageRecord]: ...
 

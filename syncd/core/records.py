@@ -9,9 +9,10 @@ from dataclasses import dataclass, field, replace
 from syncd.core.decision import Status
 from syncd.core.page_life import PageStatus
 
-# A page record's fields as a plain tuple, in PageRecord's order (the status as its text): what
-# a scan of every page reads, building a PageRecord only for a page that changed.
-PageRow = tuple[int, str, str, str, int | None, int | None, int | None, int | None, str | None]
+# What a scan of every page reads of each record, a plain tuple: book id, path, status (as its
+# text), size, mtime_ns and whether its opening is known. The record itself is read only for a
+# page whose size or mtime changed (most do not).
+PageStamp = tuple[int, str, str, int | None, int | None, bool]
 
 
 @dataclass(frozen=True)
@@ -29,23 +30,15 @@ class PageRecord:
     opening: str | None = None
 
 
-def record_of(row: PageRow) -> PageRecord:
-    """The PageRecord of a row (see `PageRow`)."""
-    return PageRecord(row[0], row[1], row[2], PageStatus(row[3]), *row[4:])
-
-
-def row_of(page: PageRecord) -> PageRow:
-    """The row of a PageRecord (see `PageRow`)."""
+def stamp_of(page: PageRecord) -> PageStamp:
+    """What a scan reads of a page record (see `PageStamp`)."""
     return (
         page.book_id,
         page.path,
-        page.title,
         str(page.status),
         page.size,
         page.mtime_ns,
-        page.device,
-        page.inode,
-        page.opening,
+        page.opening is not None,
     )
 
 

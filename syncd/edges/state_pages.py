@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Collection, Iterable
 
 from syncd.core.decision import Status
-from syncd.core.records import HighlightRecord, PageNames, PageRecord, PageRow, PageStatus
+from syncd.core.records import HighlightRecord, PageNames, PageRecord, PageStamp, PageStatus
 
 PAGES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
@@ -51,10 +51,11 @@ class PageTables:
         rows = self._db.execute(f"SELECT * FROM pages {where} ORDER BY book_id", args)
         return [page_record(*row) for row in rows]
 
-    def page_rows(self) -> list[PageRow]:
-        """Every page record as a row (see `PageRow`), by book: a scan of every page makes a
-        PageRecord only of a page that changed (about 3 µs a page less)."""
-        return self._db.execute("SELECT * FROM pages ORDER BY book_id").fetchall()
+    def page_stamps(self) -> list[PageStamp]:
+        """What a scan of every page reads of each record (see `PageStamp`), by book: a
+        quarter of the time every record takes (their titles and openings not read)."""
+        query = "SELECT book_id, path, status, size, mtime_ns, opening IS NOT NULL FROM pages"
+        return [(*row[:5], bool(row[5])) for row in self._db.execute(query + " ORDER BY book_id")]
 
     def pages_at(self, paths: Collection[str]) -> list[PageRecord]:
         """The page records at `paths` (a few hundred at most), by book."""

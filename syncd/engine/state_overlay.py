@@ -20,10 +20,10 @@ from syncd.core.records import (
     HighlightRecord,
     PageNames,
     PageRecord,
-    PageRow,
+    PageStamp,
     PageStatus,
     PendingWrite,
-    row_of,
+    stamp_of,
 )
 from syncd.ports import StatePort
 
@@ -102,10 +102,10 @@ class StateOverlay:
         pages.update({book_id: p for book_id, p in changed.items() if p is not GONE})
         return [p for _, p in sorted(pages.items()) if status is None or p.status == status]
 
-    def page_rows(self) -> list[PageRow]:
+    def page_stamps(self) -> list[PageStamp]:
         if not self._changes.pages:
-            return self.base.page_rows()
-        return [row_of(page) for page in self.pages()]
+            return self.base.page_stamps()
+        return [stamp_of(page) for page in self.pages()]
 
     def pages_at(self, paths: Collection[str]) -> list[PageRecord]:
         if not self._changes.pages:

@@ -16,10 +16,10 @@ from syncd.core.records import (
     HighlightRecord,
     PageNames,
     PageRecord,
-    PageRow,
+    PageStamp,
     PageStatus,
     PendingWrite,
-    row_of,
+    stamp_of,
 )
 
 
@@ -73,8 +73,8 @@ class MemoryState:
             if status is None or page.status == status
         ]
 
-    def page_rows(self) -> list[PageRow]:
-        return [row_of(page) for page in self.pages()]
+    def page_stamps(self) -> list[PageStamp]:
+        return [stamp_of(page) for page in self.pages()]
 
     def pages_at(self, paths: Collection[str]) -> list[PageRecord]:
         wanted = set(paths)

@@ -19,8 +19,7 @@ from syncd.core.records import (
     PageRecord,
     PageStatus,
     PendingWrite,
-    record_of,
-    row_of,
+    stamp_of,
 )
 from syncd.edges.state import State
 from syncd.engine.state_overlay import StateOverlay
@@ -230,15 +229,16 @@ def test_a_page_s_status_reads_back_as_a_page_status(state: StatePort) -> None:
     assert state.page_paths(PageStatus.DELETED) == ["pages/B1.md"]
 
 
-def test_page_rows_are_the_page_records_as_rows(state: StatePort) -> None:
-    """What a scan of every page reads (issue 20: no record made of a page that did not
-    change): every record, by book, each as its row."""
+def test_page_stamps_are_what_a_scan_reads_of_every_record(state: StatePort) -> None:
+    """Issue 20: a scan of every page reads each record's stamp, not the record."""
     state.put_page(page(3, status="deleted", device=1, inode=2))
-    state.put_page(page(1, opening="# T"))
+    state.put_page(page(1, opening="# T", size=10, mtime_ns=20))
     state.put_page(page(2, status="waiting"))
-    assert state.page_rows() == [row_of(p) for p in state.pages()]
-    assert [record_of(row) for row in state.page_rows()] == state.pages()
-    assert [row[0] for row in state.page_rows()] == [1, 2, 3]
+    assert state.page_stamps() == [stamp_of(p) for p in state.pages()]
+    assert state.page_stamps()[:2] == [
+        (1, "pages/B1.md", "active", 10, 20, True),
+        (2, "pages/B2.md", "waiting", None, None, False),
+    ]
 
 
 def test_pages_at_are_the_records_at_those_paths(state: StatePort) -> None:
