@@ -10,9 +10,9 @@ from syncd.core.decision import Status
 from syncd.core.page_life import PageStatus
 
 # What a scan of every page reads of each record, a plain tuple: book id, path, status (as its
-# text), size, mtime_ns and whether its opening is known. The record itself is read only for a
-# page whose size or mtime changed (most do not).
-PageStamp = tuple[int, str, str, int | None, int | None, bool]
+# text), size, mtime_ns and 1 when its opening is known (0 if not). The record itself is read
+# only for a page whose size or mtime changed (most do not).
+PageStamp = tuple[int, str, str, int | None, int | None, int]
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def stamp_of(page: PageRecord) -> PageStamp:
         str(page.status),
         page.size,
         page.mtime_ns,
-        page.opening is not None,
+        int(page.opening is not None),
     )
 
 

@@ -55,7 +55,7 @@ class PageTables:
         """What a scan of every page reads of each record (see `PageStamp`), by book: a
         quarter of the time every record takes (their titles and openings not read)."""
         query = "SELECT book_id, path, status, size, mtime_ns, opening IS NOT NULL FROM pages"
-        return [(*row[:5], bool(row[5])) for row in self._db.execute(query + " ORDER BY book_id")]
+        return self._db.execute(query + " ORDER BY book_id").fetchall()
 
     def pages_at(self, paths: Collection[str]) -> list[PageRecord]:
         """The page records at `paths` (a few hundred at most), by book."""

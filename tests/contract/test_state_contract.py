@@ -236,8 +236,8 @@ def test_page_stamps_are_what_a_scan_reads_of_every_record(state: StatePort) -> 
     state.put_page(page(2, status="waiting"))
     assert state.page_stamps() == [stamp_of(p) for p in state.pages()]
     assert state.page_stamps()[:2] == [
-        (1, "pages/B1.md", "active", 10, 20, True),
-        (2, "pages/B2.md", "waiting", None, None, False),
+        (1, "pages/B1.md", "active", 10, 20, 1),
+        (2, "pages/B2.md", "waiting", None, None, 0),
     ]
 
 
