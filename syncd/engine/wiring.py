@@ -23,7 +23,6 @@ from syncd.core.render import Style
 from syncd.core.templates import Templates
 from syncd.edges.graph_settings import GraphSettings, read_settings
 from syncd.edges.local_zone import zone_from_env
-from syncd.edges.reader import ReaderClient
 from syncd.edges.readwise import ReadwiseClient
 from syncd.edges.state import State
 from syncd.edges.state_files import StateError, database_path
@@ -286,6 +285,8 @@ def make_syncer(
     if client is None:
         client = make_client(config) if sleep is None else make_client(config, sleep=sleep)
     if reader is None and config.sync.reader_full_text:
+        from syncd.edges.reader import ReaderClient
+
         reader = ReaderClient(
             config.readwise.base_url,
             config.readwise.token,

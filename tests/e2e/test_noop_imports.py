@@ -11,6 +11,8 @@ from syncd.testing.fakereadwise import FakeReadwise
 from tests.e2e.test_cli import run, write_config
 
 NOT_FOR_A_NOOP = ("jinja2", "markupsafe", "watchdog", "apscheduler")
+# syncd's own: Reader's client (`sync.reader_full_text` is off), the books' list (`status`)
+NOT_OURS_FOR_A_NOOP = ("syncd.edges.reader", "syncd.core.books")
 
 
 def imported(stderr: str) -> set[str]:
@@ -35,3 +37,4 @@ def test_a_no_op_sync_imports_no_renderer_watcher_or_scheduler(
     modules = imported(noop.stderr)
     assert "syncd.engine.run" in modules
     assert sorted(m for m in modules if m.split(".")[0] in NOT_FOR_A_NOOP) == []
+    assert sorted(modules & set(NOT_OURS_FOR_A_NOOP)) == []
