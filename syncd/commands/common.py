@@ -92,8 +92,9 @@ def locked_vault(
                 raise state.error(error) from None
         except CorruptStateError as error:  # damage the check on opening did not run for
             raise StateError(
-                f"the state database {state.path} is corrupt ({error}); the next sync checks "
-                "it, and moves it aside and rebuilds it from the vault if it is"
+                f"the state database {state.path} is corrupt ({' '.join(str(error).split())});"
+                " the next sync checks it, and moves it aside and rebuilds it from the vault if "
+                "it is"
             ) from None
         finally:
             state.close()
