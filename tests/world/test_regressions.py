@@ -680,18 +680,10 @@ def test_killed_before_recording_an_append_then_edited_beside_a_deleted_block(h:
 
 
 REPLAYS = Path(__file__).parent / "replays"
-# Open, all three from a 20-minute run from seed 537073043 on this release's final code (the first
-# fails on the world branch's own code too): the next sync settles a killed write as made and
-# takes a block alike one of its new highlights for the user's edit of it, so that highlight is
-# never written. 537073071 (Logseq): killed before its replace, the page taken for another file
-# than the one the write was planned against (`replaced`). 537073140 (Obsidian): two other new
-# highlights of the write are on the page as meant. 537073258 (Obsidian): highlight 12, the
-# same way. Strict: each fails every time, and its fix must take its mark off.
-OPEN = {
-    "537073071": "a write killed before its replace settled as made: highlight 8 never written",
-    "537073140": "a block alike new highlight 9 taken for its edit: highlight 9 never written",
-    "537073258": "new highlight 12 of a killed write never written",
-}
+# Open: none. (537073071, 537073140, 537073258, from a 20-minute run from seed 537073043: a
+# block alike a killed write's new highlight, but as alike another highlight's, was taken for
+# the user's edit of it; each failed every time before the fix.)
+OPEN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
