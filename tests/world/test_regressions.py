@@ -679,6 +679,32 @@ def test_killed_before_recording_an_append_then_edited_beside_a_deleted_block(h:
     assert text.count("hl-3v1") == 1 and "hl-1v1" not in text
 
 
+def test_an_older_version_without_a_block_typed_above_the_header_renamed_is_followed(
+    h: Harness,
+) -> None:
+    """issue 22 (world seed 303511946): the user typed a block above syncd's header; a
+    file-sync tool put back the page's older version (without it), Logseq renamed it (file and
+    `title::`) and the user deleted one of its two highlights, all while syncd was not running.
+    Its properties and header are left to know it by: a new highlight goes to it (the page was
+    taken for deleted, the highlight kept out)."""
+    book = walden(h, "hl-1 simplify, simplify", "hl-2 the woods")
+    sync(h)
+    old = read(h, PAGE)
+    (h.vault / PAGE).write_text(old.replace("- Highlights", "- ut-1 my own\n- Highlights"), "utf-8")
+    later(h)
+    sync(h)
+    text = old.replace("title:: Walden (highlights)", "title:: Woods")
+    text = "\n".join(line for line in text.split("\n") if "hl-1" not in line)
+    (h.vault / "pages" / "Woods.md").write_text(text, "utf-8")
+    (h.vault / PAGE).unlink()
+    later(h)
+    h.server.add_highlight(book, text="hl-3 a new one")
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    assert "hl-3" in read(h, "pages/Woods.md")
+
+
 REPLAYS = Path(__file__).parent / "replays"
 # Open: none. (537073071, 537073140, 537073258, from a 20-minute run from seed 537073043: a
 # block alike a killed write's new highlight, but as alike another highlight's, was taken for
