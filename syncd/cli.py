@@ -74,6 +74,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     status.set_defaults(module="status")
 
+    history = commands.add_parser(
+        "history", parents=[common], help="the edits pushed to Readwise, newest first"
+    )
+    history.add_argument("--json", action="store_true", help="print JSON on stdout")
+    history.set_defaults(module="history")
+
+    revert = commands.add_parser(
+        "revert", parents=[common], help="put back in Readwise what a push replaced"
+    )
+    revert.add_argument("number", nargs="?", type=int, help="the push's number (syncd history)")
+    revert.add_argument("--since", metavar="TIME", help="every push since TIME (ISO 8601)")
+    revert.set_defaults(module="revert")
+
+    conflicts = commands.add_parser(
+        "conflicts", parents=[common], help="fields changed differently here and in Readwise"
+    )
+    conflicts.add_argument("--json", action="store_true", help="print JSON on stdout")
+    conflicts.set_defaults(module="conflicts")
+
+    resolve = commands.add_parser("resolve", parents=[common], help="settle a highlight's conflict")
+    resolve.add_argument("highlight", type=int, help="the highlight's id (syncd conflicts)")
+    resolve.add_argument("--keep", required=True, choices=("vault", "readwise"))
+    resolve.set_defaults(module="resolve")
+
     demo = commands.add_parser(
         "demo", parents=[common], help="sync a built-in sample library into a new Logseq graph"
     )

@@ -8,6 +8,8 @@ project's own fixtures (`tests/golden/fixtures`), which the corpus tests check w
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.support.corpus import SHARED, corpus_present
@@ -18,6 +20,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "corpus: compares with the shared Readwise corpus (../shared); deselected without it",
+    )
+    config.addinivalue_line(
+        "markers",
+        "writes_readwise: the test sends write requests to the loopback Readwise on purpose "
+        "(two-way sync with sync.push on, the write endpoints' own tests)",
     )
 
 
@@ -54,3 +61,35 @@ def _state_home(tmp_path_factory: pytest.TempPathFactory) -> None:
     import os
 
     os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
+
+
+# The write endpoints' own tests (branch pushapi): they write on purpose.
+WRITE_ENDPOINT_TESTS = frozenset({"test_readwise_writes.py", "test_readwise_writer.py"})
+
+
+@pytest.fixture(autouse=True)
+def _no_write_without_push(request: pytest.FixtureRequest) -> Iterator[None]:
+    """issue 19: with `sync.push` absent, syncd never asks Readwise to change anything. Every
+    loopback Readwise a test starts is watched: a test that is not marked `writes_readwise`
+    (the two-way sync tests, the write endpoints' own) fails if any write request reached it,
+    whatever sent it (a sync in the test's process, or a `syncd` process it started)."""
+    from syncd.testing.fakereadwise import FakeReadwise
+
+    started: list[FakeReadwise] = []
+    original = FakeReadwise.start
+
+    def start(self: FakeReadwise) -> FakeReadwise:
+        started.append(self)
+        return original(self)
+
+    FakeReadwise.start = start  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        FakeReadwise.start = original  # type: ignore[method-assign]
+    if (
+        request.node.get_closest_marker("writes_readwise") is None
+        and request.node.path.name not in WRITE_ENDPOINT_TESTS
+    ):
+        writes = [f"{r.method} {r.path}" for server in started for r in server.writes]
+        assert not writes, f"write requests without sync.push: {writes}"

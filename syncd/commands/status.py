@@ -10,9 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from syncd.commands.common import EXIT_OK, load
+from syncd.commands.conflicts import conflict_line
 from syncd.config.values import Config
 from syncd.core.books import BookEntry, attention, book_line
 from syncd.edges.state import State
+from syncd.engine.push import PUSH_PROBLEM
 from syncd.engine.state_summary import book_entries
 
 
@@ -50,6 +52,10 @@ def collect_status(config: Config, *, books: bool = False) -> dict[str, Any]:
             "next_sync": state.get("next_sync") if status["daemon_pid"] else None,
             "counts": state.counts(),
             "books_not_synced": [vars(problem) for problem in state.problems()],
+            # two-way sync (issue 19): fields in conflict, edits Readwise would not take
+            "field_conflicts": [conflict_line(c) for c in state.conflicts()],
+            "push_problems": sorted(state.entries(PUSH_PROBLEM).values()),
+            "pushable_fields": _pushable(config),
             "attention": {
                 what: [_plain(b) for b in found] for what, found in attention(entries).items()
             },
@@ -124,6 +130,7 @@ def format_status(status: dict[str, Any]) -> str:
         f"last error: {status['last_error'] or 'none'}",
     ]
     lines += _problem_lines(status.get("books_not_synced", []))
+    lines += _push_lines(status)
     listing = "books" in status
     for what, heading in _SECTIONS:
         found = [BookEntry(**b) for b in status.get("attention", {}).get(what, [])]
@@ -145,6 +152,41 @@ def format_status(status: dict[str, Any]) -> str:
     elif counts["books"]:
         lines.append("`syncd status --books` lists every book and its page")
     return "\n".join(lines)
+
+
+def _pushable(config: Config) -> dict[str, str | None]:
+    """For each field of `sync.push`: None when it flows back with the config's templates,
+    else why not."""
+    if not config.sync.push:
+        return {}
+    from syncd.core.fields import pushable_fields
+    from syncd.engine.wiring import settings_for
+
+    reasons = pushable_fields(settings_for(config, os.environ).style)
+    return {name: reasons.get(name) for name in config.sync.push}
+
+
+def _push_lines(status: dict[str, Any]) -> list[str]:
+    """Two-way sync's lines: the fields that flow back (and those that cannot, why), the
+    fields in conflict, the edits Readwise would not take."""
+    lines = []
+    pushable = status.get("pushable_fields") or {}
+    if pushable:
+        flowing = [name for name, why in pushable.items() if why is None]
+        lines.append(f"pushed to Readwise: {', '.join(flowing) or 'none'}")
+        lines += [f"  {name} cannot flow back: {why}" for name, why in pushable.items() if why]
+    conflicts = status.get("field_conflicts") or []
+    if conflicts:
+        lines.append(
+            f"conflicting fields: {len(conflicts)} (`syncd resolve HIGHLIGHT --keep "
+            "vault|readwise`)"
+        )
+        lines += [f"  {line}" for line in conflicts[:ATTENTION_SHOWN]]
+    problems = status.get("push_problems") or []
+    if problems:
+        lines.append(f"edits kept in the vault, not in Readwise: {len(problems)}")
+        lines += [f"  {line}" for line in problems[:ATTENTION_SHOWN]]
+    return lines
 
 
 def _local(moment: str) -> str:

@@ -36,7 +36,7 @@ def command(args: argparse.Namespace) -> int:
                 if cursor
                 else "asking Readwise for every book"
             )
-        pages_before = state.counts()["pages"]
+        pages_before = state.page_count()
         stop = _CtrlC(bar)
         try:
             with stop:
@@ -70,7 +70,9 @@ def command(args: argparse.Namespace) -> int:
         print(report.summary(), file=sys.stderr if args.dry_run else sys.stdout)
     for line in report.failure_lines():  # "book 12 (Title): why", or "40 books failed: why"
         print(f"syncd: {'' if line[:1].isdigit() else 'failed: '}{line}", file=sys.stderr)
-    return EXIT_PARTIAL if report.failed else EXIT_OK
+    for line in report.push_errors:  # the token may not write; a highlight gone, a value refused
+        print(f"syncd: push: {line}", file=sys.stderr)
+    return EXIT_PARTIAL if report.failed or report.push_errors else EXIT_OK
 
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
@@ -88,7 +90,7 @@ def _interrupted(args: argparse.Namespace, state: State, before: int) -> int:
         return EXIT_INTERRUPTED
     written = before
     with suppress(sqlite3.Error):
-        written = state.counts()["pages"]
+        written = state.page_count()
     written = max(written - before, 0)
     with suppress(sqlite3.Error):
         record_interrupted(state, "Ctrl-C", written)

@@ -278,6 +278,8 @@ def _sync(section: Mapping[str, Any], context: Context) -> SyncConfig:
         frontmatter=section["frontmatter"],
         block_ids=section["block_ids"],
         reader_full_text=section["reader_full_text"],
+        push=section["push"],
+        push_delay=_push_delay(section["push_delay"], context),
     )
 
 
@@ -322,6 +324,15 @@ def _interval(value: str | float, context: Context) -> float:
         raise context.error("sync.interval", f"expected {KINDS['duration']}, got {value!r}")
     if not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
         raise context.error("sync.interval", f"{value!r} is out of range (from 1s to 365d)")
+    return seconds
+
+
+def _push_delay(value: str | float, context: Context) -> float:
+    seconds = parse_duration(value)
+    if seconds is None or not math.isfinite(seconds):
+        raise context.error("sync.push_delay", f"expected {KINDS['duration']}, got {value!r}")
+    if not 0 <= seconds <= MAX_INTERVAL:
+        raise context.error("sync.push_delay", f"{value!r} is out of range (from 0s to 365d)")
     return seconds
 
 

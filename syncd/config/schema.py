@@ -53,6 +53,7 @@ class Section:
 
 CATEGORIES = ("books", "articles", "tweets", "podcasts", "supplementals")
 FORMATS = ("logseq", "obsidian")
+PUSH_FIELDS = ("note", "tags", "text")  # as syncd.core.fields.FIELDS
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MIN_INTERVAL = 1.0  # seconds; short intervals are for tests, the default is an hour
@@ -204,6 +205,20 @@ SCHEMA = Section(
                     "Reader's API, as Markdown) to Full Document Contents/, linked from its "
                     "book's new page; written once, never over your edits.",
                     default=False,
+                ),
+                "push": Option(
+                    "list",
+                    "The fields of a highlight whose edits in the vault flow back to Readwise: "
+                    "any of note, tags, text (empty: one-way sync, as before). See the README's "
+                    '"Your edits reach Readwise".',
+                    default=(),
+                    choices=PUSH_FIELDS,
+                ),
+                "push_delay": Option(
+                    "duration",
+                    "How long `syncd run` waits after a page was last saved before it pushes "
+                    "its edits (a note half-typed is never sent); `syncd sync` pushes at once.",
+                    default="60s",
                 ),
             },
         ),

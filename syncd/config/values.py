@@ -39,6 +39,8 @@ class SyncConfig:
     frontmatter: bool = False  # Obsidian: new pages get YAML front matter
     block_ids: bool = False  # highlight blocks carry ids derived from their Readwise ids
     reader_full_text: bool = False  # Reader documents' text written to Full Document Contents
+    push: tuple[str, ...] = ()  # the fields whose vault edits flow back to Readwise
+    push_delay: float = 60.0  # seconds a page is left alone before the daemon pushes it
 
 
 @dataclass(frozen=True)

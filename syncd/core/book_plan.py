@@ -17,6 +17,7 @@ from syncd.core.identity import opening
 from syncd.core.model import Book, Highlight
 from syncd.core.page_life import PageAct, PageStatus
 from syncd.core.plan import Options, Outcome, new_page_records, plan_page
+from syncd.core.push_plan import HighlightPush, PushFacts, Send, Skipped
 from syncd.core.records import HighlightRecord, PageRecord
 from syncd.core.render import Style, render_new_page
 
@@ -45,6 +46,18 @@ class BookPlan:
     highlights: list[HighlightRecord] = field(default_factory=list)
     outcome: Outcome = field(default_factory=Outcome)
     seen: PageSeen | None = None  # the page as read (None: not read, nothing to remember)
+    # Two-way sync (issue 19): what it decided for the highlights the user edited, the edits
+    # it did not push and why, and the pushes a kill left unsettled: (number, now made or
+    # dropped), by what Readwise holds now.
+    pushes: list[HighlightPush] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    settled: list[tuple[int, str]] = field(default_factory=list)
+    pushes_looked: bool = False  # the user's edits were looked at (see PUSH_SEEN)
+
+    @property
+    def sends(self) -> list[Send]:
+        """The fields to send to Readwise, in the order of the highlights."""
+        return [send for push in self.pushes for send in push.sends]
 
     @property
     def new_file(self) -> bool:
@@ -75,6 +88,8 @@ class BookPlan:
             )
             if n
         )
+        if o.pushed:
+            counts += (", " if counts else "") + f"{o.pushed} pushed"
         where = f" {self.page.path}" if self.page is not None else ""
         change = "" if self.after is not None or self.act is not PageAct.UPDATE else " (unchanged)"
         return f"book {self.book_id} ({self.title}): {self.act.value}{where}{change}" + (
@@ -120,11 +135,23 @@ def plan_page_update(
     style: Style,
     now: datetime,
     options: Options,
+    push: PushFacts | None = None,
 ) -> BookPlan:
-    """The plan of a page that is there (the book's, or the official plugin's to adopt)."""
-    plan = plan_page(book, fetched, text, records, style, now, options)
+    """The plan of a page that is there (the book's, or the official plugin's to adopt); with
+    `push`, the user's edits merged with Readwise's (`syncd.core.push_plan`)."""
+    plan = plan_page(book, fetched, text, records, style, now, options, push)
     return BookPlan(
-        book.id, book.title, act, page, text, plan.text, plan.records, plan.outcome, seen
+        book.id,
+        book.title,
+        act,
+        page,
+        text,
+        plan.text,
+        plan.records,
+        plan.outcome,
+        seen,
+        plan.pushes,
+        plan.skipped,
     )
 
 

@@ -9,7 +9,6 @@ byte.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -36,7 +35,8 @@ from syncd.core.outline import (
     with_block_id,
 )
 from syncd.core.page_index import PageIndex, move
-from syncd.core.records import HighlightRecord
+from syncd.core.push_plan import HighlightPush, PushFacts, Skipped, plan_pushes
+from syncd.core.records import HighlightRecord, digest
 from syncd.core.render import (
     PageFormat,
     Style,
@@ -64,6 +64,7 @@ class Outcome:
     removed: int = 0
     kept_out: int = 0  # not added because the user deleted them
     conflicts: int = 0
+    pushed: int = 0  # fields sent to Readwise (issue 19)
 
     def add(self, other: Outcome) -> None:
         for name in vars(self):
@@ -75,10 +76,8 @@ class PagePlan:
     text: str | None  # the page's new text; None when it stays as it is
     records: list[HighlightRecord] = field(default_factory=list)
     outcome: Outcome = field(default_factory=Outcome)
-
-
-def digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    pushes: list[HighlightPush] = field(default_factory=list)  # two-way sync's decisions
+    skipped: list[Skipped] = field(default_factory=list)  # edits not pushed, and why
 
 
 def plan_page(
@@ -89,13 +88,17 @@ def plan_page(
     style: Style,
     now: datetime,
     options: Options,
+    push: PushFacts | None = None,
 ) -> PagePlan:
     """Given a book's fetched highlights, the page's current text and the records of what syncd
     wrote there, return the page's new text and the records to save: each highlight's action is
-    decided (`syncd.core.decision`), then the actions are applied to the page."""
+    decided (`syncd.core.decision`), then the actions are applied to the page. With `push`
+    (two-way sync), the highlights the user edited are merged with Readwise's first
+    (`syncd.core.push_plan`)."""
     disk = PageIndex(text, style.page_format)
-    decided = _decide(book, fetched, disk, records, style, options)
-    return _apply(book, decided, disk, style, now, ids=options.block_ids)
+    decided, skipped = _decide(book, fetched, disk, records, style, options, push)
+    plan = _apply(book, decided, disk, style, now, ids=options.block_ids)
+    return replace(plan, skipped=skipped)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,7 @@ class _Decided:
     record: HighlightRecord | None
     block: PageBlock | None  # its block on the page, when found there
     action: Action
+    push: HighlightPush | None = None  # two-way sync decided it instead
 
 
 def _decide(
@@ -117,15 +121,25 @@ def _decide(
     records: Mapping[int, HighlightRecord],
     style: Style,
     options: Options,
-) -> list[_Decided]:
+    push: PushFacts | None = None,
+) -> tuple[list[_Decided], list[Skipped]]:
     on = _enabled(options)
     # Blocks on the page as syncd wrote them are theirs; the others may be found by likeness.
     taken = {block.start for rec in records.values() if (block := disk.find(rec.block)) is not None}
     decided = []
     unique = list({h.id: h for h in fetched}.values())
+    pushes: dict[int, HighlightPush] = {}
+    skipped: list[Skipped] = []
+    if push is not None:
+        pushes, skipped = plan_pushes(book, unique, disk, records, style, push, taken)
     for h, rendered in zip(unique, render_highlights(book, unique, style), strict=True):
         source = digest(rendered)
         record = records.get(h.id)
+        if h.id in pushes:
+            two_way = pushes[h.id]
+            keep = Action(Act.KEEP, None, "two-way sync")
+            decided.append(_Decided(h, rendered, source, record, two_way.block, keep, two_way))
+            continue
         seen, block = _look(disk, h, rendered, record, taken)
         facts = Facts(
             record.status if record else None,
@@ -134,7 +148,7 @@ def _decide(
             record is not None and source != record.source,
         )
         decided.append(_Decided(h, rendered, source, record, block, decide(facts, on)))
-    return decided
+    return decided, skipped
 
 
 def _look(
@@ -177,8 +191,23 @@ def _apply(
     def written(h: Highlight, block: str, source: str) -> None:
         saved.append(HighlightRecord(h.id, book.id, block, source, Status.WRITTEN))
 
+    pushes: list[HighlightPush] = []
     for d in decided:
         act, h, block = d.action.act, d.highlight, d.block
+        if d.push is not None:
+            two_way = d.push
+            pushes.append(two_way)
+            record = two_way.record
+            if two_way.rewritten is not None:
+                rewritten, ours = _rewritten(disk, two_way.block, two_way.rewritten, h.id, ids)
+                replacements.append((two_way.block, rewritten))
+                if ours:
+                    record = replace(record, block=identified(two_way.rewritten, h.id, fmt))
+                outcome.updated += 1
+            saved.append(record)
+            outcome.conflicts += bool(two_way.conflicts)
+            outcome.pushed += len(two_way.sends)
+            continue
         if act is Act.APPEND:
             new = identified(d.rendered, h.id, fmt) if ids else d.rendered
             to_append.append(new)
@@ -218,7 +247,7 @@ def _apply(
     if to_append:
         # New blocks follow the page's own indentation.
         new_text = append_text(new_text, disk.on_page(render_addition(book, to_append, style, now)))
-    return PagePlan(new_text if new_text != disk.text else None, saved, outcome)
+    return PagePlan(new_text if new_text != disk.text else None, saved, outcome, pushes)
 
 
 def _rewritten(

@@ -3,11 +3,22 @@ them; the core decides with them)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from syncd.core.decision import Status
 from syncd.core.page_life import PageStatus
+
+# What a scan of every page reads of each record, a plain tuple: book id, path, status (as its
+# text), size, mtime_ns and 1 when its opening is known (0 if not). The record itself is read
+# only for a page whose size or mtime changed (most do not).
+PageStamp = tuple[int, str, str, int | None, int | None, int]
+
+
+def digest(text: str) -> str:
+    """A block's or a page's digest, as records keep it."""
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,18 @@ class PageRecord:
     # Its opening as syncd last wrote or followed it (see syncd.core.identity.opening); None:
     # recorded by an older syncd, yet to be read.
     opening: str | None = None
+
+
+def stamp_of(page: PageRecord) -> PageStamp:
+    """What a scan reads of a page record (see `PageStamp`)."""
+    return (
+        page.book_id,
+        page.path,
+        str(page.status),
+        page.size,
+        page.mtime_ns,
+        int(page.opening is not None),
+    )
 
 
 @dataclass(frozen=True)
@@ -127,3 +150,41 @@ class PendingWrite:
         if self.spans is None:
             return self.highlights
         return [h for h, span in zip(self.highlights, self.spans, strict=True) if span is None]
+
+
+# A field's value as Readwise stores it: text and note are strings, tags a set of names.
+FieldValue = str | frozenset[str]
+PUSH_STATES = ("sent", "made", "dropped")
+
+
+@dataclass(frozen=True)
+class Push:
+    """One field of one highlight sent to Readwise (issue 19): recorded as `sent` before the
+    request, settled `made` once Readwise holds `after` (or `dropped` when it does not, and the
+    next sync plans afresh). `reverts`: the number of the push it puts back (`syncd revert`).
+    `number` is 0 until the state gives it one; `at` is an ISO 8601 time."""
+
+    number: int
+    at: str
+    book_id: int
+    highlight_id: int
+    field: str
+    before: FieldValue
+    after: FieldValue
+    reverts: int | None = None
+    state: str = "sent"
+    book: str = ""  # the book's title, for `syncd history`
+
+
+@dataclass(frozen=True)
+class FieldConflict:
+    """A field both the vault and Readwise changed, differently, since they last agreed: nothing
+    is pushed, nothing overwritten, until `syncd resolve` (or an edit that agrees)."""
+
+    highlight_id: int
+    book_id: int
+    field: str
+    page: str  # the page's path, relative to the vault
+    base: FieldValue
+    vault: FieldValue
+    readwise: FieldValue

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from syncd.core.book_plan import BookPlan
 from syncd.core.page_life import PageAct, PageStatus
-from syncd.core.records import BookProblem, PageRecord, PendingWrite
+from syncd.core.records import BookProblem, HighlightRecord, PageRecord, PendingWrite
 from syncd.edges.atomic import PageChanged
 from syncd.engine.finder import PageFinder
 from syncd.engine.pending import (
@@ -28,6 +28,7 @@ from syncd.engine.pending import (
     record_page,
     settle,
 )
+from syncd.engine.push import PUSH_SEEN, Pusher
 from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.report import SyncReport
 from syncd.engine.sync_log import SyncLog, sync_log_update
@@ -125,9 +126,11 @@ class PlanApplier(PlanHandler):
         *,
         fail: Callable[[int | None, str, str], None],
         failed_before: set[int],
+        pusher: Pusher,
         **parts: Any,
     ) -> None:
         super().__init__(**parts)
+        self.pusher = pusher  # sends a plan's pushes to Readwise (two-way sync)
         self.fail = fail  # fails one book: named, remembered, fetched again by the next sync
         self.failed_before = failed_before
         self._drafts = self.vault.drafts()
@@ -235,6 +238,8 @@ class PlanApplier(PlanHandler):
                     )
                 )
                 self.state.put_highlights(page.plan.highlights)
+                if self.settings.push:  # a new page: nothing of the user's to look at yet
+                    self.state.set(f"{PUSH_SEEN}{page.plan.book_id}", str(page.draft.mtime_ns))
                 if page.plan.book_id in self.failed_before:
                     self.state.clear_problem(page.plan.book_id, "failed")
             self._recorded(
@@ -253,6 +258,29 @@ class PlanApplier(PlanHandler):
         """Write a page that is there (if its text changes) and remember it, in one
         transaction. Raise PageChanged if the user wrote it first."""
         assert plan.page is not None and plan.seen is not None
+        for skipped in plan.skipped:  # edits two-way sync leaves alone, and why
+            log.info("%s", skipped.why)
+        sent = self.pusher.push(plan)  # first: the page records what Readwise now holds
+        # A highlight whose push failed keeps its record (its edit is looked at again).
+        kept = [h for h in plan.highlights if h.highlight_id not in sent.failed]
+        try:
+            written = self._write_text(plan, kept)
+        except PageChanged:
+            with self.state.transaction():  # what was sent is settled; the page is planned anew
+                self.pusher.record(replace(plan, pushes=[], settled=[]), sent)
+            raise
+        with self.state.transaction():
+            record_page(self.state, plan.page, written, self.settings.style.page_format)
+            self.state.put_highlights(kept)
+            self.pusher.record(plan, sent)
+            if plan.pushes_looked and not sent.failed:  # a push that failed: looked at again
+                self.state.set(f"{PUSH_SEEN}{plan.book_id}", str(written.mtime_ns))
+            self._recorded(plan.outcome.new, 1, [(plan.title, plan.outcome.new)])
+
+    def _write_text(self, plan: BookPlan, highlights: list[HighlightRecord]) -> PageFile:
+        """Write the page's new text, if it changes, recorded first as pending with the
+        `highlights` its record takes; return the page as it is then."""
+        assert plan.page is not None and plan.seen is not None
         written: PageFile
         if plan.after is not None:
             intend(
@@ -262,7 +290,7 @@ class PlanApplier(PlanHandler):
                         plan.page.path,
                         digest(plan.after),
                         replace(plan.page, status=PageStatus.ACTIVE),
-                        plan.highlights,
+                        highlights,
                         plan.outcome.new,
                         1 if plan.outcome.new else 0,
                         [(plan.title, plan.outcome.new)],
@@ -275,10 +303,7 @@ class PlanApplier(PlanHandler):
             written = PageFile(
                 self.vault.path(plan.page.path), plan.before, seen.size, seen.mtime_ns, seen.file_id
             )
-        with self.state.transaction():
-            record_page(self.state, plan.page, written, self.settings.style.page_format)
-            self.state.put_highlights(plan.highlights)
-            self._recorded(plan.outcome.new, 1, [(plan.title, plan.outcome.new)])
+        return written
 
     def _recorded(self, highlights: int, books: int, titles: list[tuple[str, int]]) -> None:
         """In the transaction that records a write: add its new highlights (of `books` books,

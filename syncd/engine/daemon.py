@@ -38,6 +38,7 @@ from syncd.errors import AuthError, ConfigError, SyncdError, UnreachableError
 log = logging.getLogger("syncd.daemon")
 
 EXIT_STATE_GONE = 5  # the state database was deleted or replaced under the daemon
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 RETRY_FIRST = 30.0  # seconds before the first retry when Readwise is unreachable
 STOP = "stop"
 
@@ -85,8 +86,10 @@ class Daemon:
         load_config: Callable[[], Config],
         env: Mapping[str, str],
         debounce: float = 0.5,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
         self.config = config
+        self._clock = clock  # the wall clock pages' mtimes are on (push_delay); tests fix it
         self.state = state
         self._make_syncer = make_syncer
         self._load_config = load_config
@@ -101,6 +104,7 @@ class Daemon:
         self._failures = 0
         self._heartbeat = time.monotonic()
         self.exit_code = 0
+        self.push_scheduled: datetime | None = None  # when the pushes wait for (push_delay)
 
     # requests: safe from signal handlers and other threads (SimpleQueue.put is reentrant)
     def request_sync(self, full: bool = False) -> None:
@@ -185,14 +189,14 @@ class Daemon:
         pages_before = None
         try:
             try:
-                pages_before = self.state.counts()["pages"]
-                report = self.syncer.sync(full=full)
+                pages_before = self.state.page_count()
+                report = self.syncer.sync(full=full, quiet_before_ns=self.quiet_before_ns())
             except sqlite3.Error as error:  # e.g. another process kept a lock too long
                 raise self.state.error(error) from None
         except Stopped:
             log.info("stopping: the sync was interrupted after a whole page")
             with suppress(sqlite3.Error):  # `status` shows it, with the pages it wrote
-                written = self.state.counts()["pages"] - (pages_before or 0)
+                written = self.state.page_count() - (pages_before or 0)
                 record_interrupted(self.state, "syncd stopped", max(written, 0))
             return
         except AuthError as error:
@@ -224,6 +228,10 @@ class Daemon:
             self._tell_sync(f"failed: {error}")
             return
         self._failures = 0
+        if report.push_waiting is not None:  # a page saved too recently: pushed later
+            self._schedule_push(report.push_waiting)
+        for line in report.push_errors:
+            log.error("push: %s", line)
         record_sync(self.state, report)
         summary = report.summary()
         due = self._next_sync()
@@ -264,8 +272,49 @@ class Daemon:
                 log.error("reconciling pages failed: %s", self.state.error(error))
             except SyncdError as error:
                 log.error("reconciling pages failed: %s", error)
+            self._push_after(changes)
             for hook in self.hooks.after_changes:
                 hook(changes)
+
+    # two-way sync (issue 19): a saved page's edits are pushed once it was left alone a while
+    def quiet_before_ns(self) -> int | None:
+        """Pages saved after this moment (ns) are not pushed yet: a note may be half-typed
+        (`sync.push_delay`); None when nothing is pushed."""
+        if not self.config.sync.push:
+            return None
+        quiet = self._clock() - timedelta(seconds=self.config.sync.push_delay)
+        return (quiet - _EPOCH) // timedelta(microseconds=1) * 1000  # exact: no float
+
+    def push_due(self, mtime_ns: int) -> datetime:
+        """When a page saved at `mtime_ns` has been left alone for `sync.push_delay`."""
+        saved = _EPOCH + timedelta(microseconds=-(-mtime_ns // 1000))  # rounded up, exactly
+        return saved + timedelta(seconds=self.config.sync.push_delay)
+
+    def _push_after(self, changes: Changes) -> None:
+        """With `sync.push`, a sync is scheduled for when the pages just saved have been left
+        alone for `push_delay` (their last mtime plus the delay; a later save moves it)."""
+        if not self.config.sync.push:
+            return
+        mtimes = [
+            stat[1]
+            for path in changes.changed
+            if (stat := self.syncer.vault.stat_relative(path)) is not None
+        ]
+        if mtimes:
+            self._schedule_push(max(mtimes))
+
+    def _schedule_push(self, mtime_ns: int) -> None:
+        from apscheduler.triggers.date import DateTrigger
+
+        due = self.push_due(mtime_ns)
+        self.push_scheduled = due
+        if self._scheduler is not None:
+            self._scheduler.add_job(
+                self.request_sync,
+                DateTrigger(run_date=due, timezone=timezone.utc),
+                id="push",
+                replace_existing=True,
+            )
 
     def _reload(self) -> None:
         try:

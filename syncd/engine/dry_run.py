@@ -4,8 +4,9 @@
 decides exactly as it would (`syncd.core.book_plan`), looking at the pages as a sync does (what
 it finds is remembered in a `StateOverlay`, in memory only), and the printer turns each plan into a
 line (after a `#`) and, for a page whose text changes, a diff of it (`diff -u`, which `patch`
-reads past those lines). Nothing is written, looked
-for or remembered, in the vault or in the state.
+reads past those lines). With `sync.push`, the fields it would send to Readwise are lines too
+(`# push highlight N (book): note: "old" → "new"`); nothing is sent. Nothing is written, looked
+for or remembered, in the vault, in the state or in Readwise.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from syncd.core.book_plan import BookPlan
+from syncd.core.push_plan import push_lines
 from syncd.core.records import BookProblem, PageRecord
 from syncd.engine.apply import PlanHandler
 from syncd.engine.report import unified_diff
@@ -37,9 +39,12 @@ class PlanPrinter(PlanHandler):
             self.vault.check_replaceable(self.vault.path(plan.page.path))
         if plan.outcome.new:  # as the applier counts it, for the sync log's line
             self.sync_log.add(plan.outcome.new, 1, [[plan.title, plan.outcome.new]])
-        if not plan.worth_telling:
+        if not plan.worth_telling and not plan.sends:
             return
         told = f"# {plan.line()}\n"
+        # What it would send to Readwise (two-way sync): `# push highlight N (book): ...`.
+        titles = {send.highlight_id: plan.title for send in plan.sends}
+        told += "".join(line + "\n" for line in push_lines(plan.sends, titles))
         if plan.after is not None and plan.page is not None:
             told += unified_diff(plan.page.path, plan.before, plan.after)
         self.report.printed.append(told)

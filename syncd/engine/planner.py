@@ -9,7 +9,7 @@ then the page's text and records (`syncd.core.book_plan`). Nothing here writes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from syncd.core.book_plan import (
@@ -23,8 +23,10 @@ from syncd.core.decision import Status
 from syncd.core.model import Book, Highlight
 from syncd.core.page_life import PageAct, SyncFacts, on_sync
 from syncd.core.plan import nothing_to_plan
-from syncd.core.records import PageRecord, PageStatus
+from syncd.core.push_plan import PushFacts, edited_records, settled
+from syncd.core.records import HighlightRecord, PageRecord, PageStatus, Push
 from syncd.engine.naming import PageNamer
+from syncd.engine.push import PUSH_SEEN
 from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.sync_settings import SyncSettings
 from syncd.ports import StatePort, VaultPort
@@ -57,6 +59,15 @@ class BookPlanner:
         self._new_names: set[str] = set()  # casefolded
         self._new_paths: set[str] = set()
         self.recreate: set[int] = set()  # deleted pages to create anew (resync_deleted_pages)
+        # Two-way sync (issue 19): whether edits are pushed in this run (off: `sync.push` is
+        # empty, or Readwise refused a write); a page saved after this moment (ns) is not
+        # pushed yet (the daemon's `push_delay`; None: pushed at once); the pushes a kill left
+        # `sent`, by book; the conflicts the user resolved (highlight -> the side kept).
+        self.pushing = bool(settings.push)
+        self.quiet_before_ns: int | None = None
+        self.waiting: int | None = None  # the latest mtime of a page whose pushes wait
+        self.intents: dict[int, list[Push]] = {}
+        self.keep: dict[int, str] = {}
 
     def plan(self, book: Book) -> BookPlan:
         """Gather the book's facts and decide its plan (see `syncd.core.page_life.ON_SYNC`),
@@ -96,28 +107,66 @@ class BookPlanner:
         assert record is not None
         if act is PageAct.UPDATE:
             assert page is not None and page.text is not None
-            return plan_page_update(
+            records = self.state.highlights(book.id)
+            push = self._push_facts(record, page.mtime_ns, records)
+            plan = plan_page_update(
                 book,
                 fetched,
                 act,
                 record,
                 page.text,
                 PageSeen(page.size, page.mtime_ns, page.file_id),
-                self.state.highlights(book.id),
+                records,
                 self.settings.style,
                 self.clock(),
                 self.settings.options,
+                push,
             )
+            plan.pushes_looked = push is not None
+            return self._settle(plan, fetched)
         if act is PageAct.RECREATE:
             self.recreate.add(book.id)  # fetched whole after this pass
         if act is PageAct.KEEP_OUT:  # not re-created (see `syncd resync`)
             return plan_kept_out(book, fetched, record, self.state.highlights(book.id))
         return BookPlan(book.id, book.title, act, record)
 
+    def _push_facts(
+        self, record: PageRecord, mtime_ns: int | None, records: Mapping[int, HighlightRecord]
+    ) -> PushFacts | None:
+        """What two-way sync needs to plan the page's pushes; None when nothing is pushed
+        (`sync.push` off, pushing paused, or the page saved too recently)."""
+        if not self.pushing:
+            return None
+        quiet = self.quiet_before_ns
+        if quiet is not None and mtime_ns is not None and mtime_ns > quiet:
+            # saved within push_delay: a note may be half-typed (the daemon comes back)
+            self.waiting = max(self.waiting or 0, mtime_ns)
+            return None
+        older = {h: self.state.older_blocks(h) for h in edited_records(records)}
+        keep = {h: side for h, side in self.keep.items() if h in records}
+        return PushFacts(self.settings.push, record.path, older, keep)
+
+    def _settle(self, plan: BookPlan, fetched: list[Highlight]) -> BookPlan:
+        """The pushes a kill left `sent` for this book, settled by what Readwise holds now."""
+        intents = self.intents.get(plan.book_id)
+        if intents:
+            latest = {h.id: h for h in fetched}
+            plan.settled = [
+                (p.number, settled(p, latest[p.highlight_id]))
+                for p in intents
+                if p.highlight_id in latest
+            ]
+        return plan
+
     def _unchanged(self, book: Book, fetched: list[Highlight], record: PageRecord) -> bool:
         """Whether the book was fetched again with nothing new (the cursor's overlap brings the
         books the last sync changed) while its page is as syncd recorded it (size and mtime, as
         `scan` trusts them): then the plan would change nothing, and the page is not read."""
+        if self.pushing and (
+            book.id in self.intents
+            or self.state.get(f"{PUSH_SEEN}{book.id}") != str(record.mtime_ns)
+        ):
+            return False  # the user's edits, or a push a kill left, to look at
         return (
             record.status == PageStatus.ACTIVE
             and record.size is not None

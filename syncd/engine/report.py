@@ -29,6 +29,12 @@ class SyncReport:
     # What books failed for, by cause: [(book's name, its message)] (see `failure_lines`).
     causes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
+    # Two-way sync: why pushes failed (Readwise refused the token's writes, a highlight gone
+    # or a value refused), one line each.
+    push_errors: list[str] = field(default_factory=list)
+    # The latest mtime (ns) of a page whose edits wait for `push_delay` (None: none wait).
+    push_waiting: int | None = None
+
     dry_run: bool = False  # a dry run's summary says what it would do
 
     def add_failure(self, book: object, name: str, reason: str) -> str:
@@ -80,6 +86,7 @@ class SyncReport:
                         o.conflicts,
                         f"{o.conflicts} conflict{_s(o.conflicts)} would be kept as you edited them",
                     ),
+                    (o.pushed, f"would push {o.pushed} field{_s(o.pushed)} to Readwise"),
                     (len(self.failed), f"{len(self.failed)} book{_s(len(self.failed))} failed"),
                 )
                 if n
@@ -97,6 +104,7 @@ class SyncReport:
                 (o.kept_out, "kept out because you deleted them"),
                 (o.conflicts, f"conflict{_s(o.conflicts)} kept as you edited them"),
                 (self.full_texts, f"full text{_s(self.full_texts)} written"),
+                (o.pushed, f"field{_s(o.pushed)} pushed to Readwise"),
                 (len(self.failed), f"book{_s(len(self.failed))} failed"),
             )
             if n
@@ -113,6 +121,8 @@ class SyncReport:
             "removed": o.removed,
             "kept_out": o.kept_out,
             "conflicts": o.conflicts,
+            "pushed": o.pushed,
+            "push_errors": self.push_errors,
             "failed_books": [{"book": b, "error": e} for b, e in self.failed],
             "failures": self.failure_lines(),
             "full_texts": self.full_texts,

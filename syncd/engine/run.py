@@ -34,12 +34,20 @@ from syncd.edges.state_files import StateError
 from syncd.engine.apply import BLOCK_IDS, Applier, PlanApplier
 from syncd.engine.finder import PageFinder
 from syncd.engine.planner import BookPlanner
+from syncd.engine.push import KEEP, PUSH_SEEN, Pusher
 from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.report import SyncReport
 from syncd.engine.sync_log import SyncLog
 from syncd.engine.sync_settings import SyncSettings
 from syncd.errors import AuthError, UnreachableError, VaultError
-from syncd.ports import ExportPage, ReaderPort, ReadwisePort, StatePort, VaultPort
+from syncd.ports import (
+    ExportPage,
+    HighlightWriter,
+    ReaderPort,
+    ReadwisePort,
+    StatePort,
+    VaultPort,
+)
 
 log = logging.getLogger("syncd.sync")
 
@@ -73,6 +81,8 @@ class Run:
         should_stop: Callable[[], bool],
         dry_run: bool,
         reader: ReaderPort | None = None,
+        writer: HighlightWriter | None = None,
+        quiet_before_ns: int | None = None,
     ) -> None:
         if dry_run:  # the one place a dry run differs: see `_dry_run`
             state, finder, sync_log = _dry_run(vault, state, finder, sync_log)
@@ -109,7 +119,16 @@ class Run:
 
             self.applier = PlanPrinter(**parts)
         else:
-            self.applier = PlanApplier(**parts, fail=self.fail, failed_before=self.failed_before)
+            pusher = Pusher(
+                writer=writer if settings.push else None,
+                state=state,
+                report=self.report,
+                clock=clock,
+                pause=self._pause_pushing,
+            )
+            self.applier = PlanApplier(
+                **parts, fail=self.fail, failed_before=self.failed_before, pusher=pusher
+            )
         self.finder = finder
         self.planner = BookPlanner(
             vault=vault,
@@ -119,6 +138,16 @@ class Run:
             look=self.applier.look,
             reader_pass=reader_pass,
         )
+        # Two-way sync (issue 19): a page saved after `quiet_before_ns` is not pushed yet; the
+        # pushes a kill left are settled, the conflicts the user resolved applied.
+        self.planner.quiet_before_ns = quiet_before_ns
+        self._edited: set[int] = set()  # books whose edits are looked at: fetched by id
+        if settings.push:
+            for intent in state.pushes("sent"):
+                self.planner.intents.setdefault(intent.book_id, []).append(intent)
+            self.planner.keep = {
+                int(key[len(KEEP) :]): side for key, side in state.entries(KEEP).items()
+            }
         self._server_time: datetime | None = None  # Readwise's clock at its first answer
         self._newest_seen: datetime | None = None  # the newest `updated_at` it sent
         self._fetch_later: set[int] = set()  # skipped in the first pass: fetched whole by id
@@ -140,11 +169,21 @@ class Run:
         since = None if full or book_ids or cursor is None or ids_now else parse_cursor(cursor)
         self.vault.check()
         self.applier.prepare()
+        if self.settings.push and not book_ids:
+            # Books whose page changed since a push plan last looked at it (or a push a kill
+            # left): fetched whole by id after the first pass, so Readwise's side is fresh
+            # (pushed, then pulled). Turned on, every book is fetched once.
+            seen = self.state.entries(PUSH_SEEN)
+            self._edited = {
+                page.book_id
+                for page in self.state.pages(PageStatus.ACTIVE)
+                if seen.get(f"{PUSH_SEEN}{page.book_id}") != str(page.mtime_ns)
+            } | set(self.planner.intents)
         requests_before = self.client.requests_made
         touched: list[int] = []
         # Books that failed before are fetched whole after the first pass (an export with a
         # cursor carries only a book's changed highlights), not in it.
-        self._fetch_later = set() if book_ids else set(self.failed_before)
+        self._fetch_later = set() if book_ids else set(self.failed_before) | self._edited
         try:
             self._fetch(self.client.export(updated_after=since, book_ids=book_ids), touched)
             self._fetch_again(touched)
@@ -161,6 +200,7 @@ class Run:
         if not book_ids:  # failed books are remembered and fetched again
             report.cursor = self._next_cursor(cursor)
             self.applier.finish(report.cursor, self.settings.options.block_ids)
+        report.push_waiting = self.planner.waiting
         self.applier.ended_well()
         return report
 
@@ -178,7 +218,7 @@ class Run:
             for start in range(0, len(again), RETRY_IDS_PER_REQUEST):
                 chunk = again[start : start + RETRY_IDS_PER_REQUEST]
                 self._fetch(self.client.export(book_ids=chunk), touched)
-        gone = retry - self._seen
+        gone = (retry - self._seen) & self.failed_before
         for book_id in sorted(gone):
             log.info("book %s failed before and is no longer in Readwise; not retried", book_id)
         self.applier.fetched_again(fetched, gone)
@@ -338,6 +378,10 @@ class Run:
         raise VaultError(
             f"the page of book {book.id} kept changing while syncd wrote it; will retry next sync"
         )
+
+    def _pause_pushing(self) -> None:
+        """Readwise refused a write: no more pushes are planned in this run."""
+        self.planner.pushing = False
 
     def _count(self, plan: BookPlan) -> None:
         """Count an applied plan's page in the report, and keep its line."""

@@ -17,11 +17,15 @@ from syncd.core.decision import Status
 from syncd.core.records import (
     PROBLEM_KINDS,
     BookProblem,
+    FieldConflict,
     HighlightRecord,
     PageNames,
     PageRecord,
+    PageStamp,
     PageStatus,
     PendingWrite,
+    Push,
+    stamp_of,
 )
 from syncd.ports import StatePort
 
@@ -36,6 +40,9 @@ class _Changes:
     forgotten: set[int] = field(default_factory=set)  # books whose highlights were deleted
     problems: dict[int, BookProblem | None] = field(default_factory=dict)
     pending: list[PendingWrite] | None = None  # None: the base's
+    pushes: dict[int, Push] = field(default_factory=dict)  # new or settled here
+    conflicts: dict[int, list[FieldConflict]] = field(default_factory=dict)  # by highlight
+    older: dict[int, frozenset[str]] = field(default_factory=dict)  # changed here
 
     def copy(self) -> _Changes:
         return _Changes(
@@ -45,6 +52,9 @@ class _Changes:
             set(self.forgotten),
             dict(self.problems),
             None if self.pending is None else list(self.pending),
+            dict(self.pushes),
+            {key: list(value) for key, value in self.conflicts.items()},
+            dict(self.older),
         )
 
 
@@ -100,6 +110,11 @@ class StateOverlay:
         pages.update({book_id: p for book_id, p in changed.items() if p is not GONE})
         return [p for _, p in sorted(pages.items()) if status is None or p.status == status]
 
+    def page_stamps(self) -> list[PageStamp]:
+        if not self._changes.pages:
+            return self.base.page_stamps()
+        return [stamp_of(page) for page in self.pages()]
+
     def pages_at(self, paths: Collection[str]) -> list[PageRecord]:
         if not self._changes.pages:
             return self.base.pages_at(paths)
@@ -129,12 +144,22 @@ class StateOverlay:
 
     def put_highlights(self, records: Iterable[HighlightRecord]) -> None:
         for record in records:
+            old = self.highlights(record.book_id).get(record.highlight_id)
+            if old is not None and old.block not in ("", record.block):
+                self._changes.older[record.highlight_id] = self.older_blocks(
+                    record.highlight_id
+                ) | {old.block}
             self._changes.highlights.setdefault(record.book_id, {})[record.highlight_id] = record
 
     def delete_book(self, book_id: int) -> None:
+        for highlight_id in self.highlights(book_id):
+            self._changes.older[highlight_id] = frozenset()
         self._changes.pages[book_id] = GONE
         self._changes.highlights.pop(book_id, None)
         self._changes.forgotten.add(book_id)
+        for conflict in self.conflicts():
+            if conflict.book_id == book_id:
+                self._changes.conflicts[conflict.highlight_id] = []
         if self._names is not None:
             self._names.drop(book_id)
 
@@ -170,6 +195,42 @@ class StateOverlay:
 
     def clear_pending(self) -> None:
         self._changes.pending = []
+
+    def add_push(self, push: Push) -> int:
+        number = max([p.number for p in self.pushes()], default=0) + 1
+        self._changes.pushes[number] = Push(**{**vars(push), "number": number})
+        return number
+
+    def settle_push(self, number: int, state: str) -> None:
+        push = next((p for p in self.pushes() if p.number == number), None)
+        if push is not None:
+            self._changes.pushes[number] = Push(**{**vars(push), "state": state})
+
+    def pushes(self, state: str | None = None) -> list[Push]:
+        pushes = {p.number: p for p in self.base.pushes()}
+        pushes.update(self._changes.pushes)
+        return [p for _, p in sorted(pushes.items(), reverse=True) if state in (None, p.state)]
+
+    def put_conflicts(self, highlight_id: int, conflicts: Iterable[FieldConflict]) -> None:
+        self._changes.conflicts[highlight_id] = list(conflicts)
+
+    def conflicts(self) -> list[FieldConflict]:
+        changed = self._changes.conflicts
+        kept = [c for c in self.base.conflicts() if c.highlight_id not in changed]
+        mine = [c for conflicts in changed.values() for c in conflicts]
+        return sorted([*kept, *mine], key=lambda c: (c.highlight_id, c.field))
+
+    def older_blocks(self, highlight_id: int) -> frozenset[str]:
+        older = self._changes.older.get(highlight_id)
+        return self.base.older_blocks(highlight_id) if older is None else older
+
+    def page_count(self) -> int:
+        count = self.base.page_count()
+        for book_id, page in self._changes.pages.items():
+            for counted, sign in ((self.base.page(book_id), -1), (page, 1)):
+                if counted is not None and counted.status != PageStatus.DELETED:
+                    count += sign
+        return count
 
     def counts(self) -> dict[str, int]:
         """The base's counts, less what the changed books counted there, plus what they count

@@ -18,7 +18,7 @@ from syncd.engine.report import SyncReport
 from syncd.engine.run import Run
 from syncd.engine.sync_log import SyncLog
 from syncd.engine.sync_settings import SyncSettings
-from syncd.ports import ReaderPort, ReadwisePort, StatePort, VaultPort
+from syncd.ports import HighlightWriter, ReaderPort, ReadwisePort, StatePort, VaultPort
 
 
 class Syncer:
@@ -35,8 +35,10 @@ class Syncer:
         progress: Callable[[int, int, int], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
         reader: ReaderPort | None = None,
+        writer: HighlightWriter | None = None,
     ) -> None:
         self.client = client
+        self.writer = writer  # Readwise's write endpoints, for `sync.push`
         self.reader = reader  # Reader's API, for `sync.reader_full_text`
         self.vault = vault
         self.state = state
@@ -50,12 +52,18 @@ class Syncer:
         )
 
     def sync(
-        self, *, full: bool = False, dry_run: bool = False, book_ids: list[int] | None = None
+        self,
+        *,
+        full: bool = False,
+        dry_run: bool = False,
+        book_ids: list[int] | None = None,
+        quiet_before_ns: int | None = None,
     ) -> SyncReport:
         """Run one sync; return its report. Raise SyncdError for what stops the whole sync
         (a state database another process keeps locked among them).
 
-        With `book_ids`, only those books are fetched (whole), and the cursor stays."""
+        With `book_ids`, only those books are fetched (whole), and the cursor stays. With
+        `quiet_before_ns` (the daemon's push delay), a page saved after it is not pushed yet."""
         try:
             run = Run(
                 client=self.client,
@@ -69,6 +77,8 @@ class Syncer:
                 should_stop=self.should_stop,
                 dry_run=dry_run,
                 reader=self.reader,
+                writer=self.writer,
+                quiet_before_ns=quiet_before_ns,
             )
             return run.execute(full=full, book_ids=book_ids)
         except sqlite3.Error as error:

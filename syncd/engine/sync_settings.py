@@ -23,3 +23,5 @@ class SyncSettings:
     sync_log_page: str | None = None  # None: no sync log
     resync_deleted_pages: bool = False  # a page the user deleted is written anew
     reader_full_text: bool = False  # Reader documents' text in Full Document Contents
+    push: frozenset[str] = frozenset()  # the fields whose vault edits flow back (sync.push)
+    push_delay: float = 60.0  # seconds a page is left alone before the daemon pushes it

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 from zoneinfo import ZoneInfo
 
 from syncd.config.build import xdg_dir
@@ -23,7 +23,6 @@ from syncd.core.render import Style
 from syncd.core.templates import Templates
 from syncd.edges.graph_settings import GraphSettings, read_settings
 from syncd.edges.local_zone import zone_from_env
-from syncd.edges.reader import ReaderClient
 from syncd.edges.readwise import ReadwiseClient
 from syncd.edges.state import State
 from syncd.edges.state_files import StateError, database_path
@@ -32,7 +31,7 @@ from syncd.engine.layout import Layout
 from syncd.engine.sync import Syncer
 from syncd.engine.sync_settings import SyncSettings
 from syncd.errors import ConfigError, VaultError
-from syncd.ports import ReaderPort, ReadwisePort, StatePort, VaultPort
+from syncd.ports import HighlightWriter, ReaderPort, ReadwisePort, StatePort, VaultPort
 
 log = logging.getLogger("syncd.app")
 _M_MMAP_THRESHOLD = -3  # mallopt(3) parameter, glibc
@@ -173,8 +172,11 @@ def lock_holder(config: Config) -> int | None:
     return None
 
 
-def open_state(config: Config) -> State:
-    state, aside = State.open_or_rebuild(database_path(config.state_dir, config.vault.path))
+def open_state(config: Config, *, check: bool | None = None) -> State:
+    """The vault's state, opened (`check`: see `State`), or moved aside and rebuilt when it is
+    corrupt."""
+    path = database_path(config.state_dir, config.vault.path)
+    state, aside = State.open_or_rebuild(path, check=check)
     if aside is not None:
         log.warning(
             "the state database was corrupt; moved it to %s and rebuilding from the vault", aside
@@ -257,6 +259,8 @@ def settings_for(config: Config, env: Mapping[str, str]) -> SyncSettings:
         sync_log_page=sync_log_page_for(config),
         resync_deleted_pages=config.sync.resync_deleted_pages,
         reader_full_text=config.sync.reader_full_text,
+        push=frozenset(config.sync.push),
+        push_delay=config.sync.push_delay,
     )
 
 
@@ -283,6 +287,8 @@ def make_syncer(
     if client is None:
         client = make_client(config) if sleep is None else make_client(config, sleep=sleep)
     if reader is None and config.sync.reader_full_text:
+        from syncd.edges.reader import ReaderClient
+
         reader = ReaderClient(
             config.readwise.base_url,
             config.readwise.token,
@@ -300,4 +306,12 @@ def make_syncer(
         progress=progress,
         should_stop=should_stop,
         reader=reader,
+        # Readwise's write endpoints, only with sync.push on: with it off, none is ever asked.
+        writer=_writer(client) if config.sync.push else None,
     )
+
+
+def _writer(client: ReadwisePort) -> HighlightWriter | None:
+    """The client as Readwise's write endpoints, when it has them (the real client and the
+    twin do)."""
+    return cast(HighlightWriter, client) if hasattr(client, "update_highlight") else None

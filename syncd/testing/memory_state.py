@@ -12,12 +12,17 @@ from dataclasses import replace
 from syncd.core.decision import Status
 from syncd.core.records import (
     PROBLEM_KINDS,
+    PUSH_STATES,
     BookProblem,
+    FieldConflict,
     HighlightRecord,
     PageNames,
     PageRecord,
+    PageStamp,
     PageStatus,
     PendingWrite,
+    Push,
+    stamp_of,
 )
 
 
@@ -30,11 +35,23 @@ class MemoryState:
         self._highlights: dict[int, HighlightRecord] = {}
         self._problems: dict[int, BookProblem] = {}
         self._pending: dict[str, PendingWrite] = {}
+        self._pushes: dict[int, Push] = {}
+        self._conflicts: dict[tuple[int, str], FieldConflict] = {}
+        self._older: dict[int, frozenset[str]] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         # The records are frozen: a copy of each table is a snapshot of it.
-        tables = ("_meta", "_pages", "_highlights", "_problems", "_pending")
+        tables = (
+            "_meta",
+            "_pages",
+            "_highlights",
+            "_problems",
+            "_pending",
+            "_pushes",
+            "_conflicts",
+            "_older",
+        )
         saved = {name: dict(getattr(self, name)) for name in tables}
         try:
             yield
@@ -71,6 +88,9 @@ class MemoryState:
             if status is None or page.status == status
         ]
 
+    def page_stamps(self) -> list[PageStamp]:
+        return [stamp_of(page) for page in self.pages()]
+
     def pages_at(self, paths: Collection[str]) -> list[PageRecord]:
         wanted = set(paths)
         return [page for _, page in sorted(self._pages.items()) if page.path in wanted]
@@ -96,12 +116,21 @@ class MemoryState:
 
     def put_highlights(self, records: Iterable[HighlightRecord]) -> None:
         for record in records:
+            old = self._highlights.get(record.highlight_id)
+            if old is not None and old.block not in ("", record.block):
+                self._older[old.highlight_id] = self._older.get(old.highlight_id, frozenset()) | {
+                    old.block
+                }
             self._highlights[record.highlight_id] = replace(record, status=Status(record.status))
 
     def delete_book(self, book_id: int) -> None:
         self._pages.pop(book_id, None)
         for highlight_id in list(self.highlights(book_id)):
             del self._highlights[highlight_id]
+            self._older.pop(highlight_id, None)
+        for key, conflict in list(self._conflicts.items()):
+            if conflict.book_id == book_id:
+                del self._conflicts[key]
 
     def problems(self, kind: str | None = None) -> list[BookProblem]:
         return [
@@ -126,6 +155,39 @@ class MemoryState:
 
     def clear_pending(self) -> None:
         self._pending.clear()
+
+    def add_push(self, push: Push) -> int:
+        assert push.state in PUSH_STATES, push.state
+        number = max(self._pushes, default=0) + 1
+        self._pushes[number] = replace(push, number=number)
+        return number
+
+    def settle_push(self, number: int, state: str) -> None:
+        assert state in PUSH_STATES, state
+        if number in self._pushes:
+            self._pushes[number] = replace(self._pushes[number], state=state)
+
+    def pushes(self, state: str | None = None) -> list[Push]:
+        return [
+            push
+            for _, push in sorted(self._pushes.items(), reverse=True)
+            if state in (None, push.state)
+        ]
+
+    def put_conflicts(self, highlight_id: int, conflicts: Iterable[FieldConflict]) -> None:
+        for key in [key for key in self._conflicts if key[0] == highlight_id]:
+            del self._conflicts[key]
+        for conflict in conflicts:
+            self._conflicts[(highlight_id, conflict.field)] = conflict
+
+    def conflicts(self) -> list[FieldConflict]:
+        return [conflict for _, conflict in sorted(self._conflicts.items())]
+
+    def older_blocks(self, highlight_id: int) -> frozenset[str]:
+        return self._older.get(highlight_id, frozenset())
+
+    def page_count(self) -> int:
+        return sum(page.status != PageStatus.DELETED for page in self._pages.values())
 
     def counts(self) -> dict[str, int]:
         counts = {"books": len(self._pages), "pages": 0, "deleted_pages": 0, "highlights": 0}

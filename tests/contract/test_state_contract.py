@@ -13,7 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from syncd.core.decision import Status
-from syncd.core.records import BookProblem, HighlightRecord, PageRecord, PageStatus, PendingWrite
+from syncd.core.records import (
+    BookProblem,
+    FieldConflict,
+    HighlightRecord,
+    PageRecord,
+    PageStatus,
+    PendingWrite,
+    Push,
+    stamp_of,
+)
 from syncd.edges.state import State
 from syncd.engine.state_overlay import StateOverlay
 from syncd.ports import StatePort
@@ -194,6 +203,9 @@ def test_counts_are_by_page_and_highlight_status(state: StatePort) -> None:
     )
     counts = state.counts()
     assert (counts["books"], counts["pages"], counts["deleted_pages"]) == (3, 2, 1)
+    # The pages alone (a sync's "pages written" when Ctrl-C stops it), without counting every
+    # highlight: the same number.
+    assert state.page_count() == counts["pages"] == 2
     assert (counts["highlights"], counts["written"], counts["conflict"], counts["edited"]) == (
         4,
         2,
@@ -217,6 +229,18 @@ def test_a_page_s_status_reads_back_as_a_page_status(state: StatePort) -> None:
     assert record is not None and record.status is PageStatus.DELETED
     assert [p.book_id for p in state.pages(PageStatus.ACTIVE)] == [2]
     assert state.page_paths(PageStatus.DELETED) == ["pages/B1.md"]
+
+
+def test_page_stamps_are_what_a_scan_reads_of_every_record(state: StatePort) -> None:
+    """Issue 20: a scan of every page reads each record's stamp, not the record."""
+    state.put_page(page(3, status="deleted", device=1, inode=2))
+    state.put_page(page(1, opening="# T", size=10, mtime_ns=20))
+    state.put_page(page(2, status="waiting"))
+    assert state.page_stamps() == [stamp_of(p) for p in state.pages()]
+    assert state.page_stamps()[:2] == [
+        (1, "pages/B1.md", "active", 10, 20, 1),
+        (2, "pages/B2.md", "waiting", None, None, 0),
+    ]
 
 
 def test_pages_at_are_the_records_at_those_paths(state: StatePort) -> None:
@@ -304,3 +328,69 @@ def test_an_overlay_reads_its_base_and_never_writes_it(tmp_path: Path) -> None:
         assert base.get("cursor") == "c"
     finally:
         base.close()
+
+
+# two-way sync (issue 19)
+
+
+def push(highlight_id: int, field: str, before: object, after: object, **more: object) -> Push:
+    return Push(0, "2026-12-07T12:00:00+00:00", 1, highlight_id, field, before, after, **more)  # type: ignore[arg-type]
+
+
+def test_pushes_are_numbered_rising_and_listed_newest_first(state: StatePort) -> None:
+    first = state.add_push(push(10, "note", "", "mine", book="Walden"))
+    second = state.add_push(push(10, "tags", frozenset({"a"}), frozenset({"a", "b 🌲"})))
+    third = state.add_push(push(11, "text", "typo", "fixed"))
+    assert first < second < third
+    listed = state.pushes()
+    assert [p.number for p in listed] == [third, second, first]
+    assert listed[1].before == frozenset({"a"}) and listed[1].after == frozenset({"a", "b 🌲"})
+    assert listed[2].book == "Walden" and listed[2].after == "mine"
+    assert all(p.state == "sent" for p in listed)
+    state.settle_push(second, "made")
+    state.settle_push(third, "dropped")
+    assert [p.number for p in state.pushes("sent")] == [first]
+    assert [p.number for p in state.pushes("made")] == [second]
+    reverted = state.add_push(push(10, "note", "mine", "", reverts=first))
+    assert state.pushes()[0].reverts == first and state.pushes()[0].number == reverted
+
+
+def test_a_push_recorded_in_a_rolled_back_transaction_is_gone(state: StatePort) -> None:
+    kept = state.add_push(push(10, "note", "", "a"))
+    with pytest.raises(RuntimeError), state.transaction():
+        state.settle_push(kept, "made")
+        state.add_push(push(10, "note", "a", "b"))
+        raise RuntimeError("killed")
+    assert [(p.number, p.state) for p in state.pushes()] == [(kept, "sent")]
+
+
+def test_conflicts_replace_a_highlight_s_and_go_with_its_book(state: StatePort) -> None:
+    state.put_page(page(1))
+    state.put_page(page(2))
+    note = FieldConflict(10, 1, "note", "pages/B1.md", "", "mine", "theirs")
+    tags = FieldConflict(10, 1, "tags", "pages/B1.md", frozenset(), frozenset({"x"}), frozenset())
+    other = FieldConflict(20, 2, "text", "pages/B2.md", "a", "b", "c")
+    state.put_conflicts(10, [note, tags])
+    state.put_conflicts(20, [other])
+    assert state.conflicts() == [note, tags, other]
+    state.put_conflicts(10, [note])
+    assert state.conflicts() == [note, other]
+    state.put_conflicts(10, [])
+    assert state.conflicts() == [other]
+    state.delete_book(2)
+    assert state.conflicts() == []
+
+
+def test_a_highlight_s_older_blocks_are_kept_until_its_book_is_forgotten(
+    state: StatePort,
+) -> None:
+    state.put_page(page(1))
+    state.put_highlights([HighlightRecord(10, 1, "- a", "s", Status.WRITTEN)])
+    assert state.older_blocks(10) == frozenset()
+    state.put_highlights([HighlightRecord(10, 1, "- a", "s2", Status.EDITED)])
+    assert state.older_blocks(10) == frozenset()  # the same block: nothing older
+    state.put_highlights([HighlightRecord(10, 1, "- b", "s", Status.WRITTEN)])
+    state.put_highlights([HighlightRecord(10, 1, "- c", "s", Status.WRITTEN)])
+    assert state.older_blocks(10) == {"- a", "- b"}
+    state.delete_book(1)
+    assert state.older_blocks(10) == frozenset()

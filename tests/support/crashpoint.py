@@ -8,7 +8,11 @@ N-th occurrence of it dies:
 - `durable`: a page's temporary file is written and made durable (an fsync of it; for new pages,
   a syncfs of the batch), not yet renamed over the page (the temporary files are left behind);
 - `replace`: the page was just renamed into place; syncd has not recorded it;
-- `commit`: a state transaction is about to commit (the page is on disk, the record is not).
+- `commit`: a state transaction is about to commit (the page is on disk, the record is not);
+- `push-request`: a write request to Readwise is about to be sent (two-way sync; its intent is
+  recorded);
+- `push-sent`: Readwise just answered a write request (the push is not settled);
+- `push-settle`: the transaction settling a push as made (with its page) is about to commit.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import syncd.edges.atomic
+import syncd.edges.readwise
 import syncd.edges.state
 import syncd.edges.vault
 from syncd.cli import main
@@ -84,6 +89,39 @@ def install(step: str, n: int) -> None:
                     die()
 
         syncd.edges.state.State.transaction = transaction  # type: ignore[method-assign]
+    elif step in ("push-request", "push-sent"):
+        client = syncd.edges.readwise.ReadwiseClient
+        for name in ("update_highlight", "add_tag", "remove_tag"):
+            real = getattr(client, name)
+
+            def write(*args: Any, _real: Any = real, **kwargs: Any) -> Any:
+                if step == "push-request" and due():
+                    die()
+                answer = _real(*args, **kwargs)
+                if step == "push-sent" and due():
+                    die()
+                return answer
+
+            setattr(client, name, write)
+    elif step == "push-settle":
+        real_transaction = syncd.edges.state.State.transaction
+        real_settle = syncd.edges.state.State.settle_push
+        settling = []
+
+        def settle_push(self: syncd.edges.state.State, number: int, state: str) -> None:
+            real_settle(self, number, state)
+            settling.append(state == "made")
+
+        @contextmanager
+        def settle_transaction(self: syncd.edges.state.State) -> Iterator[None]:
+            with real_transaction(self):
+                settling.clear()
+                yield
+                if any(settling) and due():
+                    die()
+
+        syncd.edges.state.State.settle_push = settle_push  # type: ignore[method-assign]
+        syncd.edges.state.State.transaction = settle_transaction  # type: ignore[method-assign]
     else:
         raise SystemExit(f"unknown step {step!r}")
 

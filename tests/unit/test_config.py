@@ -704,6 +704,34 @@ def test_categories_duplicates_are_dropped(tmp_path: Path, env: dict[str, str]) 
     assert config.sync.categories == ("tweets", "books")
 
 
+def test_push_is_off_by_default(tmp_path: Path, env: dict[str, str]) -> None:
+    config = load(tmp_path, MINIMAL, with_token(env))
+    assert config.sync.push == () and config.sync.push_delay == 60.0
+
+
+def test_push_names_fields(tmp_path: Path, env: dict[str, str]) -> None:
+    config = load(
+        tmp_path, MINIMAL + "sync:\n  push: [tags, note]\n  push_delay: 2m\n", with_token(env)
+    )
+    assert config.sync.push == ("tags", "note") and config.sync.push_delay == 120.0
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "problem"),
+    [
+        ("push: [note, title]", "sync.push[1]", "expected one of note, tags, text, got 'title'"),
+        ("push: note", "sync.push", "expected a list of strings"),
+        ("push_delay: soon", "sync.push_delay", "expected a duration"),
+        ("push_delay: -5", "sync.push_delay", "out of range"),
+    ],
+)
+def test_bad_push_is_one_line_naming_key_and_value(
+    tmp_path: Path, env: dict[str, str], text: str, where: str, problem: str
+) -> None:
+    message = fails(tmp_path, MINIMAL + f"sync:\n  {text}\n", with_token(env))
+    assert f"at '{where}': " in message and problem in message and "\n" not in message
+
+
 def test_empty_sync_log_page_is_refused(tmp_path: Path, env: dict[str, str]) -> None:
     message = fails(tmp_path, MINIMAL + "sync:\n  sync_log_page: ' '\n", with_token(env))
     assert "at 'sync.sync_log_page': must not be empty (use null" in message

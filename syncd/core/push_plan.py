@@ -1,0 +1,328 @@
+"""What two-way sync (issue 19) decides for one page's highlights: what to push to Readwise,
+what to pull onto the page, what is a conflict. Pure.
+
+For each highlight the user edited (its record `edited` or `conflict`: the page showed the
+block changed) whose block is located on the book's page (at highlight depth, by likeness to
+the block syncd last wrote, exactly once), three values of each field are read: the base (the
+block syncd last wrote or agreed, `HighlightRecord.block`), the vault (the located block) and
+Readwise's (the fetched highlight), and merged field by field (`syncd.core.three_way`):
+
+- only the vault changed: pushed (when the field is in `sync.push`);
+- only Readwise changed: pulled (the block rewritten with the merged values);
+- both to the same value: agreed (the record takes the block as it is);
+- both, differently: a conflict (nothing pushed, nothing overwritten; the vault keeps its
+  value) until `syncd resolve` keeps one side.
+
+Never pushed: a block equal to an older block of the highlight's record (a restored copy), one
+whose fields cannot be read without guessing (`syncd.core.fields.read_fields`), one located
+twice, a deleted block, a field not in `sync.push` (the highlight is then left as it was:
+the user's edit stays, as in a one-way sync).
+
+After a push the record's block is the vault's block and its source the digest of rendering
+the values Readwise now holds, so the next sync writes no file and pushes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from syncd.core.decision import Status
+from syncd.core.fields import FIELDS, Fields, fields_of, read_fields
+from syncd.core.model import Book, Highlight
+from syncd.core.outline import PageBlock, normalise
+from syncd.core.page_index import SIMILAR, PageIndex
+from syncd.core.records import FieldConflict, FieldValue, HighlightRecord, Push, digest
+from syncd.core.render import Style, render_highlights
+from syncd.core.three_way import Outcome, merge_fields, readwise_view
+
+KEEP_SIDES = ("vault", "readwise")  # `syncd resolve HIGHLIGHT --keep ...`
+EDITED = (Status.EDITED, Status.CONFLICT)  # records whose block the user changed
+# ... and those a push plan looks at: a block rewritten whole reads as deleted to likeness,
+# but its location link still tells it.
+LOOKED_AT = (*EDITED, Status.DELETED)
+# A highlight's location link, ending its first line: ` ([Location 12](https://...))`.
+_LINK = re.compile(r" \(\[[^\]]*\]\(\S+\)\)$")
+
+
+@dataclass(frozen=True)
+class PushFacts:
+    """What a page's push plan needs besides the page and its records: the fields that flow
+    back (`sync.push`; empty: none), the page's path (for conflicts), the older blocks of the
+    edited highlights, and the conflicts the user resolved (highlight -> the side kept)."""
+
+    fields: frozenset[str]
+    page: str
+    older: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    keep: Mapping[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Send:
+    """One field to send to Readwise: its value there now (`before`) and the one to send."""
+
+    highlight_id: int
+    field: str
+    before: FieldValue
+    after: FieldValue
+
+
+@dataclass(frozen=True)
+class HighlightPush:
+    """What two-way sync decided for one edited highlight: the fields to send, the conflicts,
+    the block to put on the page instead of the user's (a pull; None: it stays), and the record
+    to remember once every send is made."""
+
+    highlight_id: int
+    block: PageBlock
+    sends: tuple[Send, ...]
+    conflicts: tuple[FieldConflict, ...]
+    rewritten: str | None
+    record: HighlightRecord
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An edit two-way sync leaves alone, and why (a line for the log); `lasting`: `syncd
+    status` tells of it until it changes (a highlight deleted in Readwise)."""
+
+    highlight_id: int
+    why: str
+    lasting: bool = False
+
+
+def edited_records(records: Mapping[int, HighlightRecord]) -> list[int]:
+    """The highlights whose older blocks a push plan needs (those the user edited)."""
+    return [r.highlight_id for r in records.values() if r.status in LOOKED_AT]
+
+
+def plan_pushes(
+    book: Book,
+    fetched: list[Highlight],
+    disk: PageIndex,
+    records: Mapping[int, HighlightRecord],
+    style: Style,
+    facts: PushFacts,
+    taken: set[int],
+) -> tuple[dict[int, HighlightPush], list[Skipped]]:
+    """Given a book's (unique) fetched highlights, its page, the records of what syncd wrote
+    there and the facts above, return what two-way sync decided for each edited highlight it
+    handles (by id; the others are decided as in a one-way sync) and why some were skipped
+    (one line each, for the log). The blocks located are added to `taken`."""
+    decided: dict[int, HighlightPush] = {}
+    skipped: list[Skipped] = []
+    if not facts.fields:
+        return decided, skipped
+    fmt = style.page_format
+    for h in fetched:
+        record = records.get(h.id)
+        if record is None or record.status not in LOOKED_AT:
+            continue
+        if h.deleted_in_readwise:
+            if record.status in EDITED and disk.find(record.block) is None:
+                why = f"highlight {h.id} ({book.title}) is deleted in Readwise; its edit stays "
+                skipped.append(Skipped(h.id, why + "in the vault", lasting=True))
+            continue
+        found: PageBlock | int | None = disk.find(record.block)
+        if found is not None and record.status is not Status.CONFLICT:
+            continue  # as syncd wrote it: nothing of the user's to push
+        if found is None:  # (a conflict's block put back as written: Readwise's is pulled)
+            others = [r.block for r in records.values() if r.highlight_id != h.id]
+            found = _locate(disk, record, taken, fmt.highlight_depth, others)
+        if isinstance(found, int):
+            if found > 1:
+                skipped.append(
+                    Skipped(
+                        h.id,
+                        f"highlight {h.id} ({book.title}): its block is on the page "
+                        f"{found} times; not pushed",
+                    )
+                )
+            continue
+        block = found
+        vault_block = disk.norm(block)
+        older = facts.older.get(h.id, frozenset())
+        if any(_norm(disk, old) == vault_block for old in older):
+            continue  # an older copy put back (a restore, a file-sync tool): never pushed
+        base = read_fields(_norm(disk, record.block), book, h, style)
+        vault = read_fields(vault_block, book, h, style)
+        if base is None or vault is None:
+            skipped.append(
+                Skipped(
+                    h.id,
+                    f"highlight {h.id} ({book.title}): its fields cannot be told apart in its "
+                    "block; not pushed",
+                )
+            )
+            continue
+        one = _decide(book, h, record, block, vault_block, base, vault, style, facts)
+        if one is not None:
+            taken.add(block.start)
+            decided[h.id] = one
+    return decided, skipped
+
+
+def _decide(
+    book: Book,
+    h: Highlight,
+    record: HighlightRecord,
+    block: PageBlock,
+    vault_block: str,
+    base: Fields,
+    vault: Fields,
+    style: Style,
+    facts: PushFacts,
+) -> HighlightPush | None:
+    readwise = fields_of(h)
+    keep = facts.keep.get(h.id)
+    merged: dict[str, FieldValue] = {}
+    sends: list[Send] = []
+    conflicts: list[FieldConflict] = []
+    for merge in merge_fields(base, vault, readwise):
+        name, outcome, value = merge.field, merge.outcome, merge.value
+        if outcome is Outcome.CONFLICT and keep == "readwise":
+            outcome, value = Outcome.PULL, getattr(readwise, name)
+        elif outcome is Outcome.CONFLICT and keep == "vault":
+            outcome, value = Outcome.PUSH, getattr(vault, name)
+        if outcome in (Outcome.PUSH, Outcome.CONFLICT) and name not in facts.fields:
+            return None  # an edit of a field that does not flow back: the user's, as before
+        merged[name] = value
+        if outcome is Outcome.CONFLICT:
+            conflicts.append(
+                FieldConflict(
+                    h.id,
+                    book.id,
+                    name,
+                    facts.page,
+                    getattr(base, name),
+                    getattr(vault, name),
+                    getattr(readwise, name),
+                )
+            )
+        elif outcome is Outcome.PUSH:
+            sends.append(Send(h.id, name, getattr(readwise, name), value))
+    if conflicts:
+        return HighlightPush(
+            h.id, block, (), tuple(conflicts), None, replace(record, status=Status.CONFLICT)
+        )
+    values = Fields(str(merged["text"]), str(merged["note"]), frozenset(merged["tags"]))
+    held = readwise_view(values)  # what Readwise holds once the sends are made
+    after = replace(h, text=held.text, note=held.note, tags=_ordered(held.tags, h.tags))
+    rendered = render_highlights(book, [after], style)[0]
+    rewritten = None
+    block_text = vault_block
+    if values != readwise_view(vault):  # a field pulled: the block shows the merged values
+        shown = replace(h, text=values.text, note=values.note, tags=_ordered(values.tags, h.tags))
+        rewritten = render_highlights(book, [shown], style)[0]
+        block_text = rewritten
+    record = HighlightRecord(h.id, book.id, block_text, digest(rendered), Status.WRITTEN)
+    return HighlightPush(h.id, block, tuple(sends), (), rewritten, record)
+
+
+def _locate(
+    disk: PageIndex,
+    record: HighlightRecord,
+    taken: set[int],
+    depth: int,
+    others: list[str] = [],  # noqa: B006 (read only)
+) -> PageBlock | int:
+    """The block on the page that is the user's edit of `record.block`, at highlight depth and
+    not another highlight's: the one ending its first line with the same location link (a
+    link carries the highlight's place: its text may be rewritten whole), else the one most
+    alike (its first line: SIMILAR and up) and not as alike, or more, to another highlight's
+    block (`others`: an edit of that one). A record the page showed deleted is looked for by
+    likeness too: the page's observation takes the first block alike, which may be another
+    highlight's edit, its own deleted (world seed 1). Else how many blocks may be it (0; 2 and
+    up: pasted twice, never a guess)."""
+    free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
+    first = _norm(disk, record.block).split("\n", 1)[0]
+    link = _LINK.search(first)
+    if link is not None:
+        linked = [b for b in free if disk.norm(b).split("\n", 1)[0].endswith(link.group(0))]
+        if len(linked) == 1:
+            return linked[0]
+        if len(linked) > 1:
+            return len(linked)
+    likeness = {b: disk.likeness(record.block, b) for b in free}
+    likeness = {
+        b: score
+        for b, score in likeness.items()
+        if all(disk.likeness(other, b) < score for other in others)
+    }
+    best = max(likeness.values(), default=0.0)
+    if best < SIMILAR:
+        return 0
+    alike = [b for b, score in likeness.items() if score == best]
+    return alike[0] if len(alike) == 1 else len(alike)
+
+
+def _norm(disk: PageIndex, written: str) -> str:
+    """A block syncd wrote, as `PageIndex.norm` gives a block on the page."""
+    return normalise(written.split("\n"), obsidian=disk.obsidian)
+
+
+def _ordered(tags: frozenset[str], first: tuple[str, ...]) -> tuple[str, ...]:
+    """Tags in the order Readwise keeps them: those it had, in its order, then the new ones
+    (added in this order: sorted)."""
+    return tuple(t for t in first if t in tags) + tuple(sorted(tags - set(first)))
+
+
+def push_lines(sends: list[Send], titles: Mapping[int, str]) -> list[str]:
+    """A dry run's lines for what it would push: `# push highlight N (book): note: "old" →
+    "new"`."""
+    return [
+        f"# push highlight {s.highlight_id} ({titles.get(s.highlight_id, '')}): {s.field}: "
+        f"{show_value(s.before)} → {show_value(s.after)}"
+        for s in sends
+    ]
+
+
+def show_value(value: FieldValue, limit: int = 60) -> str:
+    """A field's value on one line, quoted (tags: sorted, comma-separated, in brackets)."""
+    if not isinstance(value, str):
+        return "[" + ", ".join(sorted(value)) + "]"
+    one = " ".join(value.split("\n"))
+    if len(one) > limit:
+        one = one[: limit - 1] + "…"
+    return '"' + one.replace('"', '\\"') + '"'
+
+
+def as_push(send: Send, number: int, at: str, book_id: int, title: str) -> Push:
+    """A send as the state records it."""
+    return Push(
+        number, at, book_id, send.highlight_id, send.field, send.before, send.after, book=title
+    )
+
+
+def settled(push: Push, h: Highlight) -> str:
+    """A push a kill left `sent`: `made` when Readwise holds its value now (as its inline
+    tagging keeps a note), else `dropped` (the sync plans afresh: the push is made again if the
+    edit still stands)."""
+    if push.field == "tags":
+        tags = set(h.tags)
+        after, before = push.after, push.before
+        assert isinstance(after, frozenset) and isinstance(before, frozenset)
+        held = after <= tags and not (before - after) & tags
+    elif push.field == "note":
+        assert isinstance(push.after, str)
+        held = readwise_view(Fields("", push.after, frozenset())).note == h.note
+    else:
+        held = push.after == h.text
+    return "made" if held else "dropped"
+
+
+__all__ = [
+    "FIELDS",
+    "KEEP_SIDES",
+    "HighlightPush",
+    "PushFacts",
+    "Send",
+    "Skipped",
+    "as_push",
+    "edited_records",
+    "plan_pushes",
+    "push_lines",
+    "settled",
+    "show_value",
+]

@@ -1,0 +1,159 @@
+"""Sending a plan's pushes to Readwise (issue 19): `Pusher`, and `send`, one field's requests.
+
+Each push is recorded as an intent (`sent`) and committed before its request; the applier
+settles it (`made`) in the transaction that records the page. A kill between the two leaves it
+`sent`: the next sync settles it by what Readwise holds (`syncd.core.push_plan.settled`) and
+plans afresh, so a value is sent again only if Readwise lacks it (a tag is added once).
+
+Errors: `WriteRefused` (the token may read but not write) pauses pushing for the rest of the
+run, with one error; `HighlightGone` (deleted in Readwise) and `WriteRejected` (a value Readwise
+refuses) fail that highlight alone: the vault keeps the edit, `syncd status` says why
+(`PUSH_PROBLEM` entries), the other highlights go on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from syncd.core.book_plan import BookPlan
+from syncd.core.decision import Status
+from syncd.core.push_plan import Send, as_push
+from syncd.edges.readwise import HighlightGone, WriteRefused, WriteRejected
+from syncd.engine.report import SyncReport
+from syncd.ports import HighlightWriter, StatePort
+
+log = logging.getLogger("syncd.sync")
+
+# State keys: "push_problem:<highlight id>" -> why its edit stays in the vault (for status);
+# "keep:<highlight id>" -> the side `syncd resolve` kept ("vault" or "readwise").
+PUSH_PROBLEM = "push_problem:"
+KEEP = "keep:"
+# "push_seen:<book id>" -> the mtime (ns) of the book's page when a push plan last looked at
+# it: a page whose recorded mtime differs has edits to look at (its book is fetched by id).
+PUSH_SEEN = "push_seen:"
+
+
+def send(writer: HighlightWriter, item: Send) -> None:
+    """Make Readwise hold `item.after` in the field: text and note by PATCH, tags by adding
+    those it lacks and removing those it should not have (its tags read first, so a tag
+    a killed sync added is not added again)."""
+    if item.field == "text":
+        assert isinstance(item.after, str)
+        writer.update_highlight(item.highlight_id, text=item.after)
+    elif item.field == "note":
+        assert isinstance(item.after, str)
+        writer.update_highlight(item.highlight_id, note=item.after)
+    else:
+        assert isinstance(item.after, frozenset) and isinstance(item.before, frozenset)
+        held = {tag.name: tag.id for tag in writer.highlight_tags(item.highlight_id)}
+        for name in sorted(item.after - held.keys()):
+            writer.add_tag(item.highlight_id, name)
+        for name in sorted(held.keys() - item.after):
+            if name in item.before:  # only what the vault removed: a tag added meanwhile stays
+                writer.remove_tag(item.highlight_id, held[name])
+
+
+@dataclass
+class Sent:
+    """What sending a plan's pushes did: the pushes made (numbers), those dropped, and the
+    highlights whose records must stay as they were (a send failed)."""
+
+    made: list[int] = field(default_factory=list)
+    dropped: list[int] = field(default_factory=list)
+    failed: set[int] = field(default_factory=set)
+    problems: dict[int, str | None] = field(default_factory=dict)  # highlight -> why (None: ok)
+
+
+class Pusher:
+    """Sends the pushes of one sync's plans (see the module doc)."""
+
+    def __init__(
+        self,
+        *,
+        writer: HighlightWriter | None,
+        state: StatePort,
+        report: SyncReport,
+        clock: Callable[[], datetime],
+        pause: Callable[[], None],
+    ) -> None:
+        self.writer = writer
+        self.state = state
+        self.report = report
+        self.clock = clock
+        self.pause = pause  # stops planning pushes for the rest of the run
+        self.paused = writer is None
+
+    def push(self, plan: BookPlan) -> Sent:
+        """Record the plan's pushes as intents (committed), then send them."""
+        sent = Sent()
+        if not plan.pushes and not plan.skipped:
+            return sent
+        for decided in plan.pushes:
+            sent.problems[decided.highlight_id] = None
+        for skipped in plan.skipped:
+            if skipped.lasting:  # `syncd status` tells of it
+                sent.problems[skipped.highlight_id] = skipped.why
+        if not plan.sends:
+            return sent
+        at = self.clock().isoformat(timespec="seconds")
+        with self.state.transaction():
+            numbered = [
+                (self.state.add_push(as_push(s, 0, at, plan.book_id, plan.title)), s)
+                for s in plan.sends
+            ]
+        for number, item in numbered:
+            if self.paused or item.highlight_id in sent.failed:
+                sent.dropped.append(number)
+                sent.failed.add(item.highlight_id)
+                continue
+            try:
+                assert self.writer is not None
+                send(self.writer, item)
+            except WriteRefused as error:
+                self.paused = True
+                self.pause()
+                self.report.push_errors.append(str(error))
+                sent.dropped.append(number)
+                sent.failed.add(item.highlight_id)
+                sent.problems.pop(item.highlight_id, None)
+                continue
+            except (HighlightGone, WriteRejected) as error:
+                why = f"highlight {item.highlight_id} ({plan.title}): {error}"
+                log.warning("%s", why)
+                self.report.push_errors.append(why)
+                sent.dropped.append(number)
+                sent.failed.add(item.highlight_id)
+                sent.problems[item.highlight_id] = str(error)
+                continue
+            sent.made.append(number)
+        plan.outcome.pushed = len(sent.made)
+        return sent
+
+    def record(self, plan: BookPlan, sent: Sent) -> None:
+        """In the transaction that records the page: settle the pushes, remember the
+        conflicts and why a highlight's edit stayed in the vault, forget a resolution used."""
+        for number in sent.made:
+            self.state.settle_push(number, "made")
+        for number in sent.dropped:
+            self.state.settle_push(number, "dropped")
+        for number, state in plan.settled:
+            self.state.settle_push(number, state)
+        if plan.highlights and (conflicts := self.state.conflicts()):
+            # A highlight no longer in conflict (its edit undone, Readwise's value pulled)
+            settled_ids = {
+                r.highlight_id for r in plan.highlights if r.status is not Status.CONFLICT
+            }
+            for highlight_id in {c.highlight_id for c in conflicts} & settled_ids:
+                if highlight_id not in sent.failed:
+                    self.state.put_conflicts(highlight_id, [])
+        for decided in plan.pushes:
+            highlight_id = decided.highlight_id
+            if highlight_id not in sent.failed:
+                self.state.put_conflicts(highlight_id, decided.conflicts)
+                if not decided.conflicts:
+                    self.state.set(KEEP + str(highlight_id), None)
+        for highlight_id, why in sent.problems.items():
+            self.state.set(PUSH_PROBLEM + str(highlight_id), why)

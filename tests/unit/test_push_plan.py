@@ -1,0 +1,154 @@
+"""syncd/core/push_plan.py: what two-way sync decides for a page's edited highlights, pure. An
+edit located once is pushed, with the record taking the vault's block; Readwise's change beside
+it is pulled; a block equal to an older one, one pasted twice, or a field not in `sync.push`
+is never pushed; a push a kill left is settled by what Readwise holds."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import pytest
+
+from syncd.core.book_plan import PageSeen, plan_page_update
+from syncd.core.decision import Status
+from syncd.core.model import Book, Highlight
+from syncd.core.page_life import PageAct, PageStatus
+from syncd.core.plan import Options, new_page_records
+from syncd.core.push_plan import PushFacts, push_lines, settled, show_value
+from syncd.core.records import PageRecord, Push
+from syncd.core.render import Style, render_new_page
+from syncd.core.templates import Templates
+
+T0 = datetime(2023, 3, 17, 17, 5, tzinfo=timezone.utc)
+BOOK = Book(id=7, title="Walden", author="Thoreau", asin="B01")
+PAGE = PageRecord(7, "pages/Walden.md", "Walden", PageStatus.ACTIVE)
+SEEN = PageSeen(10, 20, (1, 2))
+H1 = Highlight(1, "Simplify, simplify.", note="the core", location=1, location_type="location")
+H2 = Highlight(2, "I went to the woods.", location=2, location_type="location")
+ALL = frozenset({"note", "tags", "text"})
+
+
+def style(fmt: str) -> Style:
+    return Style(templates=Templates(fmt), tz=timezone.utc)
+
+
+def synced(fmt: str) -> tuple[str, dict[int, object]]:
+    blocks, records = new_page_records(BOOK, [H1, H2], style(fmt))
+    text = render_new_page(BOOK, "Walden", blocks, style(fmt), T0, None)
+    return text, {r.highlight_id: r for r in records}
+
+
+def plan(fmt: str, text: str, records: dict, fetched=(H1, H2), **facts: object):  # type: ignore[no-untyped-def]
+    push = PushFacts(**{"fields": ALL, "page": PAGE.path, **facts})  # type: ignore[arg-type]
+    return plan_page_update(
+        BOOK,
+        list(fetched),
+        PageAct.UPDATE,
+        PAGE,
+        text,
+        SEEN,
+        records,
+        style(fmt),
+        T0,
+        Options(),
+        push,
+    )
+
+
+def edited(records: dict, *ids: int) -> dict:
+    return {i: replace(r, status=Status.EDITED) if i in ids else r for i, r in records.items()}
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_an_edited_note_is_pushed_and_the_record_takes_the_vault_s_block(fmt: str) -> None:
+    text, records = synced(fmt)
+    mine = text.replace("the core", "mine")
+    p = plan(fmt, mine, edited(records, 1))
+    assert [(s.highlight_id, s.field, s.before, s.after) for s in p.sends] == [
+        (1, "note", "the core", "mine")
+    ]
+    assert p.after is None  # the page stays as the user left it
+    (record,) = [r for r in p.highlights if r.highlight_id == 1]
+    assert record.status is Status.WRITTEN and "mine" in record.block
+    assert p.outcome.pushed == 1
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_readwise_s_change_beside_is_pulled_into_the_block(fmt: str) -> None:
+    text, records = synced(fmt)
+    mine = text.replace("the core", "mine")
+    changed = replace(H1, text="Simplify!")
+    p = plan(fmt, mine, edited(records, 1), fetched=(changed, H2))
+    assert [s.field for s in p.sends] == ["note"]
+    assert p.after is not None and "Simplify!" in p.after and "mine" in p.after
+
+
+def test_a_field_not_in_sync_push_leaves_the_highlight_as_one_way_sync_does() -> None:
+    text, records = synced("logseq")
+    p = plan(
+        "logseq", text.replace("the core", "mine"), edited(records, 1), fields=frozenset({"tags"})
+    )
+    assert p.sends == [] and p.pushes == []
+
+
+def test_a_block_equal_to_an_older_one_is_never_pushed() -> None:
+    text, records = synced("logseq")
+    older = records[1].block.replace("the core", "older")  # type: ignore[attr-defined]
+    p = plan(
+        "logseq",
+        text.replace("the core", "older"),
+        edited(records, 1),
+        older={1: frozenset({older})},
+    )
+    assert p.sends == []
+
+
+def test_a_block_pasted_twice_is_skipped_with_a_line() -> None:
+    text, records = synced("logseq")
+    block = records[1].block.replace("the core", "mine")  # type: ignore[attr-defined]
+    twice = text.replace(records[1].block, block + "\n" + block)  # type: ignore[attr-defined]
+    p = plan("logseq", twice, edited(records, 1))
+    assert p.sends == [] and any("2 times" in s.why for s in p.skipped)
+
+
+def test_both_sides_changing_differently_is_a_conflict() -> None:
+    text, records = synced("logseq")
+    p = plan(
+        "logseq",
+        text.replace("the core", "mine"),
+        edited(records, 1),
+        fetched=(replace(H1, note="theirs"), H2),
+    )
+    assert p.sends == [] and p.outcome.conflicts == 1
+    (conflict,) = p.pushes[0].conflicts
+    assert (conflict.base, conflict.vault, conflict.readwise) == ("the core", "mine", "theirs")
+    resolved = plan(
+        "logseq",
+        text.replace("the core", "mine"),
+        edited(records, 1),
+        fetched=(replace(H1, note="theirs"), H2),
+        keep={1: "vault"},
+    )
+    assert [(s.field, s.after) for s in resolved.sends] == [("note", "mine")]
+
+
+def test_a_push_left_sent_is_made_when_readwise_holds_its_value() -> None:
+    push = Push(1, "t", 7, 1, "note", "the core", "mine")
+    assert settled(push, replace(H1, note="mine")) == "made"
+    assert settled(push, H1) == "dropped"
+    tags = Push(2, "t", 7, 1, "tags", frozenset({"a"}), frozenset({"b"}))
+    assert settled(tags, replace(H1, tags=("b",))) == "made"
+    assert settled(tags, replace(H1, tags=("a", "b"))) == "dropped"
+    assert settled(Push(3, "t", 7, 1, "note", "", ".tag"), replace(H1, note="")) == "made"
+
+
+def test_a_dry_run_s_lines() -> None:
+    from syncd.core.push_plan import Send
+
+    sends = [Send(1, "note", "old", 'a "new" one'), Send(1, "tags", frozenset(), frozenset("ba"))]
+    assert push_lines(sends, {1: "Walden"}) == [
+        '# push highlight 1 (Walden): note: "old" → "a \\"new\\" one"',
+        "# push highlight 1 (Walden): tags: [] → [a, b]",
+    ]
+    assert show_value("x" * 100).endswith('…"') and len(show_value("x" * 100)) == 62
