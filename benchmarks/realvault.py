@@ -1,6 +1,7 @@
 """Issue 20's targets, each a ratio measured in one run, for this code beside the previous release.
 
-    python -m benchmarks.run [--scale small|full] [--previous REV|none] [--dir DIR] [--keep]
+    python -m benchmarks.run [--scale small|full] [--previous REV|none] [--only noop]
+                             [--dir DIR] [--keep]
 
 Both releases are measured in the same run, on the same libraries and vaults made alike: the
 previous release's tree is `git archive REV` unpacked in a temporary folder, and each syncd
@@ -23,7 +24,9 @@ The machine is shared: every small sync's figure is the least of several runs (f
 three new highlights, five syncs after each change), the run least disturbed by others.
 
 Scales: `small` (default: 1,000 books of 10 highlights, 100 for `few pages`, 10,000 notes of the
-user's) and `full` (the issue's: 10,000 books, 1,000, 100,000 notes).
+user's) and `full` (the issue's: 10,000 books, 1,000, 100,000 notes). `--only noop`: the no-op
+and one-highlight figures alone (the first syncs they need, no plain loop, no vault of the
+user's notes, no daemon): a few minutes at full scale.
 """
 
 from __future__ import annotations
@@ -210,7 +213,13 @@ def help_seconds(code: Code, cwd: Path, runs: int = 10) -> float:
 
 
 def measure(
-    code: Code, scale: Scale, main: Any, few: Any, root: Path, say: Callable[[str], None]
+    code: Code,
+    scale: Scale,
+    main: Any,
+    few: Any,
+    root: Path,
+    say: Callable[[str], None],
+    only: str | None = None,
 ) -> dict[str, float]:
     """Every figure of the issue's targets for one release (see the module's doc)."""
     fig: dict[str, float] = {}
@@ -224,14 +233,20 @@ def measure(
     fig["first_peak_mb"] = first.figures["peak_mib"] * 1.048576
     fig["page_bytes"] = sum(p.stat().st_size for p in written)
     fig["state_bytes"] = pages.state_bytes()
-    fig["plain_loop"] = plain_loop(written, root / "plain-loop")
-    say(f"{code.name}: first sync {first.wall:.1f} s, plain loop {fig['plain_loop']:.1f} s")
+    if only is None:
+        fig["plain_loop"] = plain_loop(written, root / "plain-loop")
+    say(f"{code.name}: first sync {first.wall:.1f} s, plain loop {fig.get('plain_loop', 0):.1f} s")
     fig["noop"] = syncs(code, pages)
     fig["one"] = one_highlight(code, pages, main)
 
     small = Vault(root / "few", few)
     sync(code, small)
     fig["noop_few"] = syncs(code, small)
+    if only == "noop":
+        fig["noop"] = min(fig["noop"], syncs(code, pages, 3))
+        fig["help"] = help_seconds(code, root)
+        say(f"{code.name}: no-op {fig['noop']:.2f} s, a tenth of the pages {fig['noop_few']:.2f} s")
+        return fig
 
     real = Vault(root / "real", main)
     started = time.perf_counter()
@@ -390,7 +405,10 @@ def table(figures: dict[str, dict[str, float]]) -> tuple[list[str], list[str]]:
     missed = []
     section = ""
     for t in TARGETS:
-        values = [t.figure(figures[n]) for n in names]
+        try:
+            values = [t.figure(figures[n]) for n in names]
+        except KeyError:  # not measured (`--only`)
+            continue
         ok = None if t.limit is None else values[0] <= t.limit
         if t.limit is None:
             target = t.target
@@ -424,7 +442,9 @@ def table(figures: dict[str, dict[str, float]]) -> tuple[list[str], list[str]]:
     return lines, missed
 
 
-def run(scale_name: str, previous: str | None, where: str | None, keep: bool) -> int:
+def run(
+    scale_name: str, previous: str | None, where: str | None, keep: bool, only: str | None = None
+) -> int:
     from benchmarks.run import Server
 
     scale = SCALES[scale_name]
@@ -449,6 +469,7 @@ def run(scale_name: str, previous: str | None, where: str | None, keep: bool) ->
                     few,
                     root / f"code-{n}",
                     lambda line: print("  " + line, flush=True),
+                    only,
                 )
         lines, missed = table(figures)
         print("\n".join(lines))

@@ -1,7 +1,8 @@
 """The benchmarks: issue 20's targets (`benchmarks.realvault`, the default), or with `--spec9` the
 figures of README "Performance", against the targets, in one table.
 
-    python -m benchmarks.run [--scale small|full] [--previous db499a2|none] [--dir DIR] [--keep]
+    python -m benchmarks.run [--scale small|full] [--previous db499a2|none] [--only noop]
+                             [--dir DIR] [--keep]
     python -m benchmarks.run --spec9 [--books 10000] [--highlights N] [--sizes 1000,3000,10000]
                              [--seed 0] [--saves 20] [--repeat 3] [--dir DIR] [--keep]
 
@@ -349,12 +350,17 @@ def main(argv: list[str] | None = None) -> int:
         default="db499a2",
         help="the release measured beside this code in the same run (a git revision; none: none)",
     )
+    parser.add_argument(
+        "--only",
+        choices=("noop",),
+        help="issue 20's targets: only the no-op and one-highlight figures (and what they need)",
+    )
     args = parser.parse_args(argv)
     if not args.spec9:
         from benchmarks.realvault import run
 
         previous = None if args.previous == "none" else args.previous
-        return run(args.scale, previous, args.dir, args.keep)
+        return run(args.scale, previous, args.dir, args.keep, only=args.only)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
     root = Path(tempfile.mkdtemp(prefix="syncd-bench-", dir=args.dir))

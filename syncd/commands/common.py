@@ -70,21 +70,32 @@ def load(args: argparse.Namespace, *, require_token: bool = True) -> Config:
 
 
 @contextmanager
-def locked_vault(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
-    """Load the config, set up logging, hold the vault's lock and open its state."""
+def locked_vault(
+    args: argparse.Namespace, *, check: bool | None = None
+) -> Iterator[tuple[Config, State]]:
+    """Load the config, set up logging, hold the vault's lock and open its state (`check`: its
+    whole file checked; None: when it may be damaged, see `syncd.edges.state`)."""
     import sqlite3
 
+    from syncd.edges.state_files import CorruptStateError, StateError
     from syncd.engine.wiring import check_vault_place, open_state, vault_lock
 
     config = load(args)
     setup_logging(config.log_level)
     check_vault_place(config)
     with vault_lock(config):
-        state = open_state(config)
+        state = open_state(config, check=check)
         try:
-            yield config, state
-        except sqlite3.Error as error:  # e.g. another process kept a lock longer than waited
-            raise state.error(error) from None
+            try:
+                yield config, state
+            except sqlite3.Error as error:  # e.g. another process kept a lock longer than waited
+                raise state.error(error) from None
+        except CorruptStateError as error:  # damage the check on opening did not run for
+            raise StateError(
+                f"the state database {state.path} is corrupt ({' '.join(str(error).split())});"
+                " the next sync checks it, and moves it aside and rebuilds it from the vault if "
+                "it is"
+            ) from None
         finally:
             state.close()
 

@@ -29,7 +29,8 @@ def command(args: argparse.Namespace) -> int:
             config, state, os.environ, should_stop=should_stop, progress=progress, sleep=sleep
         )
 
-    with locked_vault(args) as (config, state):
+    # The daemon keeps its database open for days: checked whole once, at its start.
+    with locked_vault(args, check=True) as (config, state):
         daemon = Daemon(
             config, state, env=os.environ, make_syncer=syncer_of, load_config=lambda: load(args)
         )

@@ -80,6 +80,11 @@ def check_state(config: Config) -> Check:
         return Check("state", False, f"{config.state_dir} cannot be made: {folder} is a file")
     readable = database.exists() and os.access(database, os.R_OK)
     seen = f"{database} can be read" if readable else "no state yet (made by the first sync)"
+    if readable:
+        problem = _damage(database)
+        if problem:
+            return Check("state", False, problem)
+        seen += " and is whole"
     reason = unwritable_reason(folder)
     if reason:
         return Check(
@@ -89,6 +94,25 @@ def check_state(config: Config) -> Check:
             "`sync --dry-run` work, a sync would not",
         )
     return Check("state", True, f"{seen}; {folder} can be written")
+
+
+def _damage(database: Path) -> str | None:
+    """What is wrong with the state database, checked whole (a sync checks it only when it may
+    be damaged: see `syncd.edges.state`), on a copy in memory: nothing is written beside it."""
+    from syncd.edges.state import State
+    from syncd.edges.state_files import CorruptStateError
+    from syncd.errors import SyncdError
+
+    try:
+        State.read_only_copy(database).close()
+    except CorruptStateError as error:
+        return (
+            f"the state database {database} is corrupt ({' '.join(str(error).split())}); the "
+            "next sync moves it aside and rebuilds it from the vault"
+        )
+    except SyncdError as error:  # busy: another process holds it longer than waited
+        return str(error)
+    return None
 
 
 def check_format(config: Config) -> Check:

@@ -36,7 +36,7 @@ def command(args: argparse.Namespace) -> int:
                 if cursor
                 else "asking Readwise for every book"
             )
-        pages_before = state.counts()["pages"]
+        pages_before = state.page_count()
         stop = _CtrlC(bar)
         try:
             with stop:
@@ -90,7 +90,7 @@ def _interrupted(args: argparse.Namespace, state: State, before: int) -> int:
         return EXIT_INTERRUPTED
     written = before
     with suppress(sqlite3.Error):
-        written = state.counts()["pages"]
+        written = state.page_count()
     written = max(written - before, 0)
     with suppress(sqlite3.Error):
         record_interrupted(state, "Ctrl-C", written)

@@ -179,7 +179,7 @@ class Openings:
     opening a page holds (every line of it, in any order, among others the user added)."""
 
     def __init__(self, openings: Mapping[int, str | None]) -> None:
-        wanted = {book: frozenset(o.split("\n")) for book, o in openings.items() if o}
+        wanted = {book: _syncds(o) for book, o in openings.items() if o}
         counts = Counter(line for lines in wanted.values() for line in lines)
         # Each opening is looked up by its rarest line: a page is checked against few.
         self._by_line: dict[str, list[tuple[int, frozenset[str]]]] = {}
@@ -195,13 +195,27 @@ class Openings:
         """The books whose page opening `page_opening` (see `opening`) holds."""
         if not page_opening:
             return set()
-        lines = frozenset(page_opening.split("\n"))
+        lines = _syncds(page_opening)
         return {
             book
             for line in lines
             for book, wanted in self._by_line.get(line, ())
             if wanted <= lines
         }
+
+
+_PROPERTY = re.compile(r"^[^\s:]+::( |$)")
+
+
+def _syncds(page_opening: str) -> frozenset[str]:
+    """The lines of an opening (see `opening`) that are syncd's to compare: a Logseq page's
+    (its header a block, `- ...`) are its page properties and that header; a block the user
+    typed above the header is not (a file-sync tool's old version or an undo takes it away
+    while the page stays the book's). An Obsidian page's: all of them."""
+    lines = page_opening.split("\n")
+    if not lines[-1].startswith("- "):
+        return frozenset(lines)
+    return frozenset([*(line for line in lines[:-1] if _PROPERTY.match(line)), lines[-1]])
 
 
 @dataclass(frozen=True)

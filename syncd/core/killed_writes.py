@@ -36,10 +36,16 @@ def settled_blocks(
       the line a block it added begins with, on no block syncd knew: a file the user saved
       since may have been given the number of the file the write replaced), a
       highlight new to syncd (not in `known`) whose block is not there as meant, but alike a
-      block (`SIMILAR`) that is no copy of any highlight's block as written and that is not
-      more alike another of the page's highlights missing as written, was written and edited
-      by the user since: recorded as edited, so that it is not written again;
-    - any other is left as it was: it may never have been written."""
+      block (`SIMILAR`) that is no copy of any highlight's block as written and that is more
+      alike it than the block of every other highlight syncd knows of the page (in `known`,
+      whatever it holds of it, or in `meant`), was written and edited by the user since:
+      recorded as edited, so that it is not written again;
+    - any other is left as it was: it may never have been written. A page `replaced` is weak
+      evidence (an editor's save by rename since makes another file too), and a block as
+      alike another highlight may be that one's: a pasted copy the user edited, an old version
+      a file-sync tool put back, the block of a highlight the user deleted. Written again,
+      a highlight the user did edit is there twice; taken for edited, one never written is
+      lost for good: in doubt, it is written."""
     as_meant = on_page(text, meant, fmt)
     done = {rec.highlight_id for rec in as_meant}
     new = [
@@ -60,31 +66,42 @@ def settled_blocks(
         if rec.status != Status.REMOVED
     }
     free = [block for block in disk.blocks if disk.norm(block) not in written]
-    missing = [
-        rec
-        for rec in known.values()
-        if rec.status not in (Status.REMOVED, Status.DELETED) and disk.find(rec.block) is None
+    # The blocks syncd knows of the page's highlights: a block as alike another highlight's
+    # (or more) is as likely that one's copy or edit as the new highlight's edit.
+    rivals = [
+        (rec.highlight_id, rec.block)
+        for rec in (*known.values(), *meant.values())
+        if rec.block.strip()
     ]
     edited = []
     for rec in new:
-        scored = [(disk.likeness(rec.block, block), block) for block in free]
+        others = [block for highlight_id, block in rivals if highlight_id != rec.highlight_id]
+        scored = [
+            (score, block)
+            for block in free
+            if (score := disk.likeness(rec.block, block)) >= SIMILAR
+            and all(disk.likeness(other, block) < score for other in others)
+        ]
         best = max(scored, key=lambda pair: pair[0], default=None)
-        if best is None or best[0] < SIMILAR:
+        if best is None:
             continue
-        score, block = best
-        if any(disk.likeness(other.block, block) > score for other in missing):
-            continue  # more alike an edit of a highlight syncd knows
-        free.remove(block)
+        free.remove(best[1])
         edited.append(replace(rec, status=Status.EDITED))
     return as_meant + edited
 
 
 def _begun(text: str, new: list[HighlightRecord], known: Mapping[int, HighlightRecord]) -> bool:
     """Whether the line one of the `new` blocks begins with (its bullet and the highlight's
-    first line) is a line of the page, and is no line of a block syncd knew (a highlight
-    Readwise holds twice): put there by the write, whatever the user typed under it since."""
-    lines = {line.strip() for line in text.split("\n")}
+    first line) begins a line of the page, whole or followed by what the user added at its end
+    (words, an Obsidian `^id`), on no block syncd knew (a highlight Readwise holds twice): put
+    there by the write, whatever the user typed on it or under it since."""
     before = {line.strip() for rec in known.values() for line in rec.block.split("\n")}
-    firsts = {rec.block.split("\n", 1)[0].strip() for rec in new}
+    lines = {line.strip() for line in text.split("\n")} - before
+    firsts = {rec.block.split("\n", 1)[0].strip() for rec in new} - before
     # (A bare bullet, an empty highlight's, is as likely the user's empty block.)
-    return any(first.lstrip("-*+ ") and first in lines and first not in before for first in firsts)
+    return any(
+        first.lstrip("-*+ ") and (line == first or line[len(first) : len(first) + 1].isspace())
+        for first in firsts
+        for line in lines
+        if line.startswith(first)
+    )

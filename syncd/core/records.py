@@ -10,6 +10,11 @@ from dataclasses import dataclass, field, replace
 from syncd.core.decision import Status
 from syncd.core.page_life import PageStatus
 
+# What a scan of every page reads of each record, a plain tuple: book id, path, status (as its
+# text), size, mtime_ns and 1 when its opening is known (0 if not). The record itself is read
+# only for a page whose size or mtime changed (most do not).
+PageStamp = tuple[int, str, str, int | None, int | None, int]
+
 
 def digest(text: str) -> str:
     """A block's or a page's digest, as records keep it."""
@@ -29,6 +34,18 @@ class PageRecord:
     # Its opening as syncd last wrote or followed it (see syncd.core.identity.opening); None:
     # recorded by an older syncd, yet to be read.
     opening: str | None = None
+
+
+def stamp_of(page: PageRecord) -> PageStamp:
+    """What a scan reads of a page record (see `PageStamp`)."""
+    return (
+        page.book_id,
+        page.path,
+        str(page.status),
+        page.size,
+        page.mtime_ns,
+        int(page.opening is not None),
+    )
 
 
 @dataclass(frozen=True)

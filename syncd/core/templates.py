@@ -17,14 +17,17 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from importlib import resources
-from typing import Any
-
-import jinja2
-import yaml
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from syncd.core.django_dates import django_date
 from syncd.errors import TemplateError
+
+if TYPE_CHECKING:
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
+# Jinja2 (and PyYAML here) are imported when a template is first compiled or rendered, not with
+# this module: a sync that writes nothing renders nothing (issue 20: a no-op's imports).
 
 SECTIONS = ("page_title", "metadata", "highlight_header", "highlight", "sync_log", "frontmatter")
 LINE_BREAK = "\x00"  # stands for a line break inside a value; NUL never survives sanitising
@@ -78,6 +81,8 @@ def yaml_value(value: object) -> str:
     valid YAML of the right type for Obsidian's properties: a date as `2023-01-07` (a date), a
     number as itself, a list as a flow list of strings (`["a", "b: c"]`: a list), any other text
     as a double-quoted string (`": # ' \" ---` and line breaks escaped: text), nothing as `""`."""
+    import jinja2
+
     if isinstance(value, jinja2.Undefined) or value is None:
         return '""'
     if isinstance(value, TemplateDate):
@@ -125,6 +130,8 @@ _NOT_YAML = re.compile(
 def check_frontmatter(text: str) -> dict[str, Any]:
     """Return the properties of a rendered front matter; raise ValueError if it is not a YAML
     mapping of property names."""
+    import yaml
+
     try:
         properties = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as error:
@@ -135,6 +142,9 @@ def check_frontmatter(text: str) -> dict[str, Any]:
 
 
 def _environment(*, yaml_output: bool = False) -> SandboxedEnvironment:
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
     env = SandboxedEnvironment(
         autoescape=False,
         keep_trailing_newline=False,
@@ -164,7 +174,10 @@ def default_frontmatter() -> str:
 
 class Templates:
     """The compiled templates of a vault: defaults, overridden by the config's. In `frontmatter`
-    every `{{ value }}` is written as a YAML value (`yaml_value`), so the YAML stays valid."""
+    every `{{ value }}` is written as a YAML value (`yaml_value`), so the YAML stays valid.
+
+    The config's templates are compiled at once (one that does not compile is an error of the
+    config); the defaults when first rendered."""
 
     def __init__(
         self, page_format: str, overrides: Mapping[str, str] | None = None, source: object = None
@@ -172,20 +185,38 @@ class Templates:
         self.page_format = page_format
         self.source = source  # the config file, named in errors
         self.overrides = dict(overrides or {})
-        sources = {**default_sources(page_format), **self.overrides}
+        self._sources: dict[str, str] | None = None  # the defaults and overrides, once read
         self._compiled: dict[str, jinja2.Template] = {}
-        for name, text in sources.items():
-            try:
-                self._compiled[name] = _compiled(text, yaml_output=name == "frontmatter")
-            except jinja2.TemplateSyntaxError as error:
-                raise TemplateError(
-                    self.source, f"templates.{name}", f"line {error.lineno}: {error.message}"
-                ) from None
+        for name in self.overrides:
+            self._template(name)
+
+    def _template(self, name: str) -> jinja2.Template:
+        """The section's template, compiled at its first use. Raise TemplateError if it does
+        not compile, KeyError if there is no such section."""
+        compiled = self._compiled.get(name)
+        if compiled is not None:
+            return compiled
+        import jinja2
+
+        if self._sources is None:
+            self._sources = {**default_sources(self.page_format), **self.overrides}
+        text = self._sources[name]
+        try:
+            compiled = _compiled(text, yaml_output=name == "frontmatter")
+        except jinja2.TemplateSyntaxError as error:
+            raise TemplateError(
+                self.source, f"templates.{name}", f"line {error.lineno}: {error.message}"
+            ) from None
+        self._compiled[name] = compiled
+        return compiled
 
     def render(self, section: str, context: Mapping[str, Any]) -> str:
         """Render one section; raise TemplateError naming it and the line that failed."""
+        template = self._template(section)
+        import jinja2
+
         try:
-            return self._compiled[section].render(context)
+            return template.render(context)
         except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as error:
             line = _failing_line(error)
             where = f"line {line}: " if line else ""

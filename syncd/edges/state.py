@@ -3,9 +3,12 @@
 It remembers which page holds which book, what syncd last wrote for every highlight, the cursor,
 and the outcome of the last sync. The vault stays the truth for content: when this database is
 lost or corrupt (it fails an integrity check, or is not a database), it is moved aside and rebuilt
-from the pages (see `syncd.engine.sync`). A database another process holds a lock on is not
-corrupt: it is waited for (`busy_timeout`), then StateBusyError. A folder that cannot be
-written or is gone is StateError, naming it and the system's reason.
+from the pages (see `syncd.engine.sync`). The integrity check reads the whole file, so it runs
+only when the file may be damaged: when syncd did not close it cleanly (a kill, a crash, damage
+met while it was open) or something changed it since (see `CLOSED`). A database another
+process holds a lock on is not corrupt: it is waited for (`busy_timeout`), then
+StateBusyError. A folder that cannot be written or is gone is StateError, naming it and the
+system's reason.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ from syncd.edges.state_push import PUSH_SCHEMA, PushTables
 from syncd.edges.state_work import WORK_SCHEMA, WorkTables
 
 SCHEMA_VERSION = 1
+# Beside the database: the file's stamp (device, inode, size, mtime, ctime) as syncd last closed
+# it cleanly, its write-ahead log folded in. Opening a database whose file still matches it
+# skips the integrity check; opening removes it until the next clean close.
+CLOSED = ".closed"
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     + PAGES_SCHEMA
@@ -44,14 +51,18 @@ class State(PageTables, WorkTables, PushTables):
     (`PageTables`), its work under way (`WorkTables`) and its pushes (`PushTables`) in modules
     of their own."""
 
-    def __init__(self, path: Path, *, busy_timeout: float | None = None) -> None:
+    def __init__(
+        self, path: Path, *, busy_timeout: float | None = None, check: bool | None = None
+    ) -> None:
         """Open (or create) the database at `path`; wait up to `busy_timeout` seconds
         (default DEFAULT_BUSY_TIMEOUT) for another process's lock, on opening and on every
-        later statement."""
+        later statement. `check`: check the whole file (None: when it may be damaged, see
+        `closed_cleanly`)."""
         busy_timeout = DEFAULT_BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         self.path = path
         self.busy_timeout = busy_timeout
         self._names, self._names_version = None, None  # see PageTables
+        self._stamp_on_close = False
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as error:
@@ -59,6 +70,7 @@ class State(PageTables, WorkTables, PushTables):
                 f"state folder {path.parent}: cannot create it "
                 f"({folder_reason(path.parent, error)})"
             ) from None
+        check = not closed_cleanly(path) or bool(check)
         try:
             # One runner uses the connection at a time; the daemon may build it on another thread.
             self._db = sqlite3.connect(
@@ -74,15 +86,18 @@ class State(PageTables, WorkTables, PushTables):
             elif version != str(SCHEMA_VERSION):
                 raise CorruptStateError(f"unknown schema version {version}")
             # Every page of the file, not only those opening it reads: a database damaged
-            # further in would otherwise fail mid-sync (about 20 ms for 100,000 highlights).
-            problem = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
-            if problem != "ok":
-                raise CorruptStateError(problem)
+            # further in would otherwise fail mid-sync (20 to 60 ms for 100,000 highlights,
+            # most of a no-op sync's work: so only when it may be damaged).
+            if check:
+                problem = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
+                if problem != "ok":
+                    raise CorruptStateError(problem)
         except sqlite3.DatabaseError as error:
             with suppress(AttributeError, sqlite3.Error):
                 self._db.close()
             raise state_error(error, path, busy_timeout) from None
         self._identity = file_identity(path)
+        self._stamp_on_close = True
 
     def _migrate(self) -> None:
         """Bring a database an older syncd made up to date: columns added since."""
@@ -93,14 +108,14 @@ class State(PageTables, WorkTables, PushTables):
 
     @classmethod
     def open_or_rebuild(
-        cls, path: Path, *, busy_timeout: float | None = None
+        cls, path: Path, *, busy_timeout: float | None = None, check: bool | None = None
     ) -> tuple[State, Path | None]:
         """Open the database; if it is corrupt, move it aside and start a new one. A locked
         one is waited for, then StateBusyError: never moved aside.
 
         Return the state and where the corrupt file went (None when nothing was moved)."""
         try:
-            return cls(path, busy_timeout=busy_timeout), None
+            return cls(path, busy_timeout=busy_timeout, check=check), None
         except CorruptStateError:
             aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
             for suffix in ("", "-wal", "-shm"):
@@ -133,13 +148,19 @@ class State(PageTables, WorkTables, PushTables):
         state.path, state.busy_timeout, state._db = path, busy_timeout, memory
         state._names, state._names_version = None, None
         state._identity = file_identity(path)
+        state._stamp_on_close = False  # a copy: the file's stamp is not its to write
         if state.get("schema_version") is None:
             state.set("schema_version", str(SCHEMA_VERSION))
         return state
 
     def error(self, error: sqlite3.Error) -> Exception:
-        """What an SQLite error met while using this database means (see `state_error`)."""
-        return state_error(error, self.path, self.busy_timeout)
+        """What an SQLite error met while using this database means (see `state_error`). A
+        corrupt one is not stamped as closed cleanly: the next open checks it (and moves it
+        aside)."""
+        meant = state_error(error, self.path, self.busy_timeout)
+        if isinstance(meant, CorruptStateError):
+            self._stamp_on_close = False
+        return meant
 
     def replaced(self) -> bool:
         """True when the database file this connection has open is no longer at its path:
@@ -147,7 +168,12 @@ class State(PageTables, WorkTables, PushTables):
         return file_identity(self.path) != self._identity
 
     def close(self) -> None:
+        """Close the connection; when it was the last one (its write-ahead log is folded into
+        the file and gone) and no damage was met, stamp the file as closed cleanly."""
         self._db.close()
+        if self._stamp_on_close and not self.replaced():
+            self._stamp_on_close = False
+            stamp_closed(self.path)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -174,3 +200,44 @@ class State(PageTables, WorkTables, PushTables):
             self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
         else:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+
+def _stamp_path(path: Path) -> Path:
+    return path.with_name(path.name + CLOSED)
+
+
+def _file_stamp(path: Path) -> str | None:
+    """What changes when anything writes or replaces the file (None: no file)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return f"{stat.st_dev} {stat.st_ino} {stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns}"
+
+
+def closed_cleanly(path: Path) -> bool:
+    """Whether the database at `path` is as syncd last closed it cleanly (or there is none: a
+    new one needs no check). Forgets that it was: the database is being opened to be written.
+    A write-ahead log beside it means a connection did not close (a kill, another process)."""
+    stamp = _stamp_path(path)
+    try:
+        seen = stamp.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        seen = None
+    with suppress(OSError):
+        stamp.unlink()
+    now = _file_stamp(path)
+    if now is None:
+        return True
+    return seen == now and not Path(str(path) + "-wal").exists()
+
+
+def stamp_closed(path: Path) -> None:
+    """Stamp the database at `path` as closed cleanly (a best effort: without the stamp the
+    next open checks it); not while its write-ahead log is there (another connection has it)."""
+    if Path(str(path) + "-wal").exists():
+        return
+    now = _file_stamp(path)
+    if now is not None:
+        with suppress(OSError):
+            _stamp_path(path).write_text(now, encoding="ascii")

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Collection, Iterable
 
 from syncd.core.decision import Status
-from syncd.core.records import HighlightRecord, PageNames, PageRecord, PageStatus
+from syncd.core.records import HighlightRecord, PageNames, PageRecord, PageStamp, PageStatus
 
 PAGES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
@@ -50,6 +50,12 @@ class PageTables:
         where, args = ("", ()) if status is None else ("WHERE status = ?", (str(status),))
         rows = self._db.execute(f"SELECT * FROM pages {where} ORDER BY book_id", args)
         return [page_record(*row) for row in rows]
+
+    def page_stamps(self) -> list[PageStamp]:
+        """What a scan of every page reads of each record (see `PageStamp`), by book: a
+        quarter of the time every record takes (their titles and openings not read)."""
+        query = "SELECT book_id, path, status, size, mtime_ns, opening IS NOT NULL FROM pages"
+        return self._db.execute(query + " ORDER BY book_id").fetchall()
 
     def pages_at(self, paths: Collection[str]) -> list[PageRecord]:
         """The page records at `paths` (a few hundred at most), by book."""
@@ -112,6 +118,12 @@ class PageTables:
         self._db.execute("DELETE FROM conflicts WHERE book_id = ?", (book_id,))
         if self._names is not None:
             self._names.drop(book_id)
+
+    def page_count(self) -> int:
+        """The pages syncd keeps (not deleted): `counts()["pages"]`, without reading every
+        highlight."""
+        query = "SELECT count(*) FROM pages WHERE status != ?"
+        return int(self._db.execute(query, (str(PageStatus.DELETED),)).fetchone()[0])
 
     def counts(self) -> dict[str, int]:
         """Return the numbers `syncd status` shows."""

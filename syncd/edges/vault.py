@@ -76,6 +76,7 @@ class Vault:
         self.origin = origin  # where the path came from, for errors: "vault.path in FILE"
         self._real_root = Path(os.path.realpath(root))
         self._root_text = str(root)
+        self._root_prefix = os.path.join(self._root_text, "")  # the root and a separator
         # Folders found inside the vault, by (device, inode): the same folder need not have
         # every link on its path resolved again for each page written into it.
         self._checked: dict[Path, tuple[int, int]] = {}
@@ -168,7 +169,7 @@ class Vault:
         """`stat` of the file at a path relative to the vault: without a Path object, as a
         scan does it for every page."""
         try:
-            stat = os.stat(os.path.join(self._root_text, relative))
+            stat = os.stat(self._root_prefix + relative)
         except (FileNotFoundError, NotADirectoryError):
             return None
         return stat.st_size, stat.st_mtime_ns

@@ -189,14 +189,14 @@ class Daemon:
         pages_before = None
         try:
             try:
-                pages_before = self.state.counts()["pages"]
+                pages_before = self.state.page_count()
                 report = self.syncer.sync(full=full, quiet_before_ns=self.quiet_before_ns())
             except sqlite3.Error as error:  # e.g. another process kept a lock too long
                 raise self.state.error(error) from None
         except Stopped:
             log.info("stopping: the sync was interrupted after a whole page")
             with suppress(sqlite3.Error):  # `status` shows it, with the pages it wrote
-                written = self.state.counts()["pages"] - (pages_before or 0)
+                written = self.state.page_count() - (pages_before or 0)
                 record_interrupted(self.state, "syncd stopped", max(written, 0))
             return
         except AuthError as error:

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from syncd.core.identity import Openings, never_a_page, opening, strong
 from syncd.core.plan import page_title_of
-from syncd.core.records import PageRecord, PageStatus
+from syncd.core.records import PageRecord, PageStatus, stamp_of
 from syncd.core.render import LOGSEQ
 from syncd.engine.follower import PageFollower
 from syncd.engine.lookout import look_for_returned
@@ -35,20 +35,29 @@ class PageFinder(PageFollower):
         self.check_root()
         self.forget_listing()  # a page moved since the list was made must be found
         looked = 0
-        # The daemon's few paths: their records only (not every page's, for every save).
+        # The daemon's few paths: their records only (not every page's, for every save). Every
+        # page: its stamp, the record read only of a page that changed (as it is now: looking
+        # at a page before it may have changed another's).
         few = only is not None and len(only) <= 500
-        records = self.state.pages_at(only) if few and only is not None else self.state.pages()
+        if few and only is not None:
+            stamps = [stamp_of(record) for record in self.state.pages_at(only)]
+        else:
+            stamps = self.state.page_stamps()
+        active = str(PageStatus.ACTIVE)
         unread = []  # pages an older syncd recorded, their opening not known yet: read once
-        for record in records:
-            if only is not None and record.path not in only:
+        for book_id, path, status, size, mtime_ns, opening_known in stamps:
+            if only is not None and path not in only:
                 continue
-            stat = self.vault.stat_relative(record.path)
-            if stat is not None and stat == (record.size, record.mtime_ns):
-                if record.opening is None and record.status == PageStatus.ACTIVE:
-                    unread.append(record)
+            stat = self.vault.stat_relative(path)
+            if stat is not None and stat == (size, mtime_ns):
+                if not opening_known and status == active:
+                    unread.append(book_id)
                 continue
-            if record.status != PageStatus.ACTIVE and stat is None:
+            if status != active and stat is None:
                 continue
+            record = self.state.page(book_id)
+            if record is None or record.path != path:
+                continue  # looked at (and followed) while another page was
             looked += 1
             try:
                 self.reconcile(record)
@@ -57,18 +66,21 @@ class PageFinder(PageFollower):
                 log.error("page %s: %s", record.path, error)
         if unread:  # once per page an older syncd recorded: no transaction on every scan
             with self.state.transaction():
-                for record in unread:
+                for book_id in unread:
+                    record = self.state.page(book_id)
+                    if record is None or record.opening is not None:
+                        continue
                     text = self.vault.read(self.vault.path(record.path)).text or ""
                     self.state.put_page(
                         replace(record, opening=opening(text, self.fmt.first_sync_mark))
                     )
         if only is not None:
-            known = {record.path for record in records}
+            known = {stamp[1] for stamp in stamps}
             for path in sorted(only - known):
                 looked += self.came_back_here(path)
-        else:
+        elif any(r.inode is not None for r in self.state.pages(PageStatus.DELETED)):
             # As the pages just looked at left them: a page seen deleted is looked for now.
-            looked += self._look_for_returned(self.state.pages() if looked else records)
+            looked += self._look_for_returned(self.state.pages())
         return looked
 
     def _look_for_returned(self, records: list[PageRecord]) -> int:

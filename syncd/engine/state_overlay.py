@@ -21,9 +21,11 @@ from syncd.core.records import (
     HighlightRecord,
     PageNames,
     PageRecord,
+    PageStamp,
     PageStatus,
     PendingWrite,
     Push,
+    stamp_of,
 )
 from syncd.ports import StatePort
 
@@ -107,6 +109,11 @@ class StateOverlay:
         pages = {p.book_id: p for p in self.base.pages() if p.book_id not in changed}
         pages.update({book_id: p for book_id, p in changed.items() if p is not GONE})
         return [p for _, p in sorted(pages.items()) if status is None or p.status == status]
+
+    def page_stamps(self) -> list[PageStamp]:
+        if not self._changes.pages:
+            return self.base.page_stamps()
+        return [stamp_of(page) for page in self.pages()]
 
     def pages_at(self, paths: Collection[str]) -> list[PageRecord]:
         if not self._changes.pages:
@@ -216,6 +223,14 @@ class StateOverlay:
     def older_blocks(self, highlight_id: int) -> frozenset[str]:
         older = self._changes.older.get(highlight_id)
         return self.base.older_blocks(highlight_id) if older is None else older
+
+    def page_count(self) -> int:
+        count = self.base.page_count()
+        for book_id, page in self._changes.pages.items():
+            for counted, sign in ((self.base.page(book_id), -1), (page, 1)):
+                if counted is not None and counted.status != PageStatus.DELETED:
+                    count += sign
+        return count
 
     def counts(self) -> dict[str, int]:
         """The base's counts, less what the changed books counted there, plus what they count

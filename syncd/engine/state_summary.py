@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
-from syncd.core.books import BookEntry
 from syncd.engine.report import SyncReport
 from syncd.ports import StatePort
+
+if TYPE_CHECKING:  # imported by `book_entries` (status, resync), not by every sync
+    from syncd.core.books import BookEntry
 
 
 def record_sync(state: StatePort, report: SyncReport) -> None:
@@ -48,6 +51,8 @@ def record_error(state: StatePort, error: BaseException) -> None:
 def book_entries(state: StatePort) -> list[BookEntry]:
     """Every book the state knows: those with a page, and those that failed or wait without
     one; each with its highlights counted by status."""
+    from syncd.core.books import BookEntry
+
     problems = {p.book_id: p for p in state.problems()}
     entries = []
     for page in state.pages():

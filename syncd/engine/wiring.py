@@ -23,7 +23,6 @@ from syncd.core.render import Style
 from syncd.core.templates import Templates
 from syncd.edges.graph_settings import GraphSettings, read_settings
 from syncd.edges.local_zone import zone_from_env
-from syncd.edges.reader import ReaderClient
 from syncd.edges.readwise import ReadwiseClient
 from syncd.edges.state import State
 from syncd.edges.state_files import StateError, database_path
@@ -173,8 +172,11 @@ def lock_holder(config: Config) -> int | None:
     return None
 
 
-def open_state(config: Config) -> State:
-    state, aside = State.open_or_rebuild(database_path(config.state_dir, config.vault.path))
+def open_state(config: Config, *, check: bool | None = None) -> State:
+    """The vault's state, opened (`check`: see `State`), or moved aside and rebuilt when it is
+    corrupt."""
+    path = database_path(config.state_dir, config.vault.path)
+    state, aside = State.open_or_rebuild(path, check=check)
     if aside is not None:
         log.warning(
             "the state database was corrupt; moved it to %s and rebuilding from the vault", aside
@@ -285,6 +287,8 @@ def make_syncer(
     if client is None:
         client = make_client(config) if sleep is None else make_client(config, sleep=sleep)
     if reader is None and config.sync.reader_full_text:
+        from syncd.edges.reader import ReaderClient
+
         reader = ReaderClient(
             config.readwise.base_url,
             config.readwise.token,

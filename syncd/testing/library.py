@@ -77,6 +77,7 @@ class Library:
         self._next_highlight_id = 1
         self._version = 0
         self._match_cache: tuple[tuple[Any, ...], list[int]] | None = None
+        self._newest_cache: tuple[int, dict[int, datetime | None]] | None = None
         self.reader = ReaderLibrary(lambda: self.now())  # Reader's documents (API v3)
         self.load(books)
 
@@ -234,13 +235,40 @@ class Library:
         key = (self._version, *query.selection)
         if self._match_cache is not None and self._match_cache[0] == key:
             return self._match_cache[1]
+        after = query.after
+        newest = self._newest() if after is not None else {}
         keys = [
             book_id
             for book_id in sorted(self._books)
-            if (query.ids is None or book_id in query.ids) and included(self._books[book_id], query)
+            if (query.ids is None or book_id in query.ids)
+            and not (after is not None and (last := newest[book_id]) is not None and last <= after)
+            and included(self._books[book_id], query)
         ]
         self._match_cache = (key, keys)
         return keys
+
+    def _newest(self) -> dict[int, datetime | None]:
+        """Each book's last change (its metadata's or any highlight's), made once per library
+        state: a book that changed at or before `updatedAfter` is not shown, and is passed
+        over without looking at its highlights (a cursor is new at every sync, and looking at
+        every highlight of 10,000 books cost the benchmarks' no-op sync 80 ms per request).
+        None: a raw record, or a highlight without a time that parses (decided in full)."""
+        if self._newest_cache is not None and self._newest_cache[0] == self._version:
+            return self._newest_cache[1]
+        newest: dict[int, datetime | None] = {}
+        for book_id, entry in self._books.items():
+            last: datetime | None = None
+            if not entry.raw:
+                last = entry.updated
+                for highlight in entry.record["highlights"]:
+                    moment = parsed(highlight.get("updated_at"))
+                    if moment is None:
+                        last = None
+                        break
+                    last = max(last, moment)
+            newest[book_id] = last
+        self._newest_cache = (self._version, newest)
+        return newest
 
     def _stamp(self, value: str | datetime | None) -> str:
         if value is None:

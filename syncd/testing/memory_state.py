@@ -18,9 +18,11 @@ from syncd.core.records import (
     HighlightRecord,
     PageNames,
     PageRecord,
+    PageStamp,
     PageStatus,
     PendingWrite,
     Push,
+    stamp_of,
 )
 
 
@@ -85,6 +87,9 @@ class MemoryState:
             for _, page in sorted(self._pages.items())
             if status is None or page.status == status
         ]
+
+    def page_stamps(self) -> list[PageStamp]:
+        return [stamp_of(page) for page in self.pages()]
 
     def pages_at(self, paths: Collection[str]) -> list[PageRecord]:
         wanted = set(paths)
@@ -180,6 +185,9 @@ class MemoryState:
 
     def older_blocks(self, highlight_id: int) -> frozenset[str]:
         return self._older.get(highlight_id, frozenset())
+
+    def page_count(self) -> int:
+        return sum(page.status != PageStatus.DELETED for page in self._pages.values())
 
     def counts(self) -> dict[str, int]:
         counts = {"books": len(self._pages), "pages": 0, "deleted_pages": 0, "highlights": 0}

@@ -21,6 +21,7 @@ from syncd.core.records import (
     PageStatus,
     PendingWrite,
     Push,
+    stamp_of,
 )
 from syncd.edges.state import State
 from syncd.engine.state_overlay import StateOverlay
@@ -202,6 +203,9 @@ def test_counts_are_by_page_and_highlight_status(state: StatePort) -> None:
     )
     counts = state.counts()
     assert (counts["books"], counts["pages"], counts["deleted_pages"]) == (3, 2, 1)
+    # The pages alone (a sync's "pages written" when Ctrl-C stops it), without counting every
+    # highlight: the same number.
+    assert state.page_count() == counts["pages"] == 2
     assert (counts["highlights"], counts["written"], counts["conflict"], counts["edited"]) == (
         4,
         2,
@@ -225,6 +229,18 @@ def test_a_page_s_status_reads_back_as_a_page_status(state: StatePort) -> None:
     assert record is not None and record.status is PageStatus.DELETED
     assert [p.book_id for p in state.pages(PageStatus.ACTIVE)] == [2]
     assert state.page_paths(PageStatus.DELETED) == ["pages/B1.md"]
+
+
+def test_page_stamps_are_what_a_scan_reads_of_every_record(state: StatePort) -> None:
+    """Issue 20: a scan of every page reads each record's stamp, not the record."""
+    state.put_page(page(3, status="deleted", device=1, inode=2))
+    state.put_page(page(1, opening="# T", size=10, mtime_ns=20))
+    state.put_page(page(2, status="waiting"))
+    assert state.page_stamps() == [stamp_of(p) for p in state.pages()]
+    assert state.page_stamps()[:2] == [
+        (1, "pages/B1.md", "active", 10, 20, 1),
+        (2, "pages/B2.md", "waiting", None, None, 0),
+    ]
 
 
 def test_pages_at_are_the_records_at_those_paths(state: StatePort) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+import syncd.edges.reader
 import syncd.engine.wiring
 from syncd.cli import main
 from syncd.edges.reader import ReaderClient
@@ -81,7 +82,8 @@ def reader(monkeypatch: pytest.MonkeyPatch, server: FakeReadwise) -> Reader:
         sleep = property(lambda self: clock.wait, lambda self, value: None)
 
     monkeypatch.setattr(syncd.engine.wiring, "make_client", fast)
-    monkeypatch.setattr(syncd.engine.wiring, "ReaderClient", VirtualReader)
+    # The wiring imports Reader's client when a config asks for full text (issue 20).
+    monkeypatch.setattr(syncd.edges.reader, "ReaderClient", VirtualReader)
     monkeypatch.setenv("SYNCD_NOW", NOW)
     monkeypatch.delenv("READWISE_TOKEN", raising=False)
     return clock

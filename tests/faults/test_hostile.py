@@ -13,6 +13,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -576,6 +577,11 @@ def corrupt(path: Path, how: str) -> None:
     elif how == "text":
         data = bytearray(b"this is not a database\n" * 100)
     path.write_bytes(bytes(data))
+    # As the world's writes do, a later tick of the file system's clock than syncd's close (a
+    # write in the same millisecond can leave mtime and ctime as they were): a database changed
+    # since syncd closed it is checked on opening (see `test_state`).
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
 
 
 @pytest.mark.parametrize("how", ["garbage", "truncated", "header", "tail", "text"])
@@ -602,6 +608,38 @@ def test_a_corrupt_state_database_is_moved_aside_and_rebuilt_without_duplicates(
         assert counts["highlights"] == counts["written"] == len(w.library.markers)
         assert counts["pages"] == 100
         assert w.sync() == 0 and w.out.startswith("0 new highlights")
+
+
+def test_damage_met_mid_sync_is_one_clear_line_and_the_next_sync_rebuilds(
+    loopback: Loopback, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20: the whole file is checked on opening only when it may be damaged (not closed
+    cleanly, or changed since); damage the check did not run for (a disk's, under an unchanged
+    file) is met mid-sync: one line naming the database, no traceback, and the next sync checks
+    the file on opening."""
+    from syncd.edges.state import CLOSED, State
+
+    loopback.library.add_books(20, 5)
+    assert loopback.sync() == 0
+    database = database_path(loopback.state_dir, loopback.vault)
+    assert Path(str(database) + CLOSED).exists()
+    new = loopback.library.add_highlights(5)
+
+    def damaged(self: State, book_id: int) -> object:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(State, "highlights", damaged)
+        assert loopback.sync() == 5
+    assert "Traceback" not in loopback.err
+    assert [line for line in loopback.err.splitlines() if line.startswith("syncd:")] == [
+        f"syncd: the state database {database} is corrupt (database disk image is malformed); "
+        "the next sync checks it, and moves it aside and rebuilds it from the vault if it is"
+    ]
+    assert not Path(str(database) + CLOSED).exists()  # the next open checks the whole file
+    assert loopback.sync() == 0, loopback.err
+    assert_each_once(loopback.vault, loopback.library.markers.values())
+    assert all(markers_on_disk(loopback.vault)[m] == 1 for m in new)
 
 
 def test_status_on_a_corrupt_database_says_so_and_does_not_crash(loopback: Loopback) -> None:

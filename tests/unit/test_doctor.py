@@ -126,6 +126,29 @@ def test_a_state_folder_that_cannot_be_made_fails(tmp_path: Path) -> None:
     one_failing_line(check_state(make_config(tmp_path)), "cannot be made", "is a file")
 
 
+def test_doctor_checks_the_whole_state_database_and_writes_nothing(tmp_path: Path) -> None:
+    """Issue 20: a sync checks the whole database only when it may be damaged; `doctor`
+    checks it always (on a copy: nothing is written under the state folder)."""
+    from syncd.edges.state import State
+    from syncd.edges.state_files import database_path
+
+    config = make_config(tmp_path)
+    database = database_path(config.state_dir, config.vault.path)
+    state = State(database)
+    state.set("cursor", "x" * 100_000)
+    state.close()
+    check = check_state(config)
+    assert check.ok and "can be read and is whole" in check.detail
+    data = bytearray(database.read_bytes())
+    data[len(data) // 2 :] = b"\xa5" * (len(data) - len(data) // 2)
+    database.write_bytes(bytes(data))
+    before = sorted((p.name, p.read_bytes()) for p in config.state_dir.iterdir())
+    one_failing_line(
+        check_state(config), str(database), "is corrupt", "the next sync moves it aside"
+    )
+    assert sorted((p.name, p.read_bytes()) for p in config.state_dir.iterdir()) == before
+
+
 def test_the_graph_settings_are_reported(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     assert "no logseq/config.edn" in check_graph(config).line()

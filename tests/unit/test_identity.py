@@ -195,6 +195,20 @@ def test_openings_tell_whose_page_a_page_opens_as() -> None:
     assert openings.books(None) == set()
 
 
+def test_a_block_the_user_typed_above_the_header_is_not_part_of_a_logseq_opening() -> None:
+    """World seed 303511946: the user typed a block above syncd's header (recorded with the
+    page's opening); a file-sync tool then put back an older version, without it, and the page
+    was renamed in Logseq: it still opens as the book's page (its properties and header). An
+    Obsidian page's metadata list is its opening, bullets and all."""
+    typed = LOGSEQ_PAGE.replace("\n- Highlights", "\n- my own thought\n  more of it\n- Highlights")
+    openings = Openings({1: opening(typed, MARK)})
+    renamed = LOGSEQ_PAGE.replace("title:: Walden (highlights)", "title:: Woods")
+    assert openings.books(opening(renamed, MARK)) == {1}
+    assert openings.books(opening(renamed.replace("category:: #books\n", ""), MARK)) == set()
+    obsidian = "# Walden\n## Metadata\n- Author: [[Thoreau]]\n- mine\n## Highlights"
+    assert Openings({1: obsidian}).books(obsidian.replace("- mine\n", "")) == set()
+
+
 def test_the_opening_follows_a_page_and_another_books_opening_rules_it_out() -> None:
     """issue 10, item 1 (world test): renamed (`title::` too), saved as a new file, most of its
     highlights deleted: its opening and header are left, enough by content; a page opening as

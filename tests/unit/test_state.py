@@ -5,6 +5,7 @@ locked one is busy (never moved aside); a read-only copy writes nothing."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -90,6 +91,7 @@ def test_a_database_damaged_past_its_first_page_is_corrupt(tmp_path: Path) -> No
     assert len(data) > 40 * 4096
     data[20 * 4096 : 20 * 4096 + 4096] = b"\xa5" * 4096
     path.write_bytes(bytes(data))
+    later_tick(path)
     with pytest.raises(CorruptStateError):
         State(path).close()
     rebuilt, aside = State.open_or_rebuild(path)
@@ -196,3 +198,107 @@ def test_a_database_from_before_two_way_sync_gains_its_tables(tmp_path: Path) ->
     state.put_highlights([HighlightRecord(10, 1, "- b", "s", Status.WRITTEN)])
     assert state.older_blocks(10) == {"- a"}
     state.close()
+
+
+# --- the integrity check: when the database was not closed cleanly, or changed since ---------
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL statements every connection opened from now on runs."""
+    seen: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: object, **kwargs: object) -> sqlite3.Connection:
+        connection = connect(*args, **kwargs)  # type: ignore[arg-type]
+        connection.set_trace_callback(seen.append)
+        return connection
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    return seen
+
+
+def later_tick(path: Path) -> None:
+    """Give the file the mtime of a later tick of the file system's clock: a write within the
+    same tick as syncd's close (a millisecond or so later, as a test writes) can leave mtime and
+    ctime as they were, which the world's writes, coming later, do not."""
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
+def checks(statements: list[str]) -> int:
+    return sum("quick_check" in statement for statement in statements)
+
+
+def filled(path: Path) -> None:
+    state = State(path)
+    with state.transaction():
+        state.put_page(page(1))
+        state.put_highlights(
+            HighlightRecord(i, 1, "x" * 500, "s", Status.WRITTEN) for i in range(200)
+        )
+    state.close()
+
+
+def test_a_database_syncd_closed_cleanly_is_not_checked_again_on_open(
+    tmp_path: Path, statements: list[str]
+) -> None:
+    """Issue 20: the check reads the whole file (most of a no-op sync's cost at 10,000 pages);
+    a database syncd closed and nobody changed since is opened without it."""
+    path = tmp_path / "db.sqlite3"
+    filled(path)
+    statements.clear()
+    State(path).close()
+    State(path).close()
+    assert checks(statements) == 0
+
+
+def test_a_database_not_closed_cleanly_is_checked_on_open(
+    tmp_path: Path, statements: list[str]
+) -> None:
+    """A process killed with the database open (its write-ahead log still there, or no stamp
+    of a clean close): the next open checks the whole file."""
+    path = tmp_path / "db.sqlite3"
+    filled(path)
+    killed = State(path)
+    killed.put_page(page(2))
+    statements.clear()
+    State(path).close()  # while the other connection (a killed syncd's) still holds the log
+    assert checks(statements) == 1
+    killed._db.close()  # a kill: no clean close of syncd's
+    statements.clear()
+    State(path).close()
+    assert checks(statements) == 1
+    statements.clear()
+    State(path).close()
+    assert checks(statements) == 0
+
+
+@pytest.mark.parametrize("how", ["same size", "other size", "replaced"])
+def test_a_database_changed_since_syncd_closed_it_is_checked_on_open(
+    tmp_path: Path, statements: list[str], how: str
+) -> None:
+    path = tmp_path / "db.sqlite3"
+    filled(path)
+    data = path.read_bytes()
+    if how == "replaced":
+        (tmp_path / "copy").write_bytes(data)
+        (tmp_path / "copy").replace(path)
+    else:
+        path.write_bytes(data if how == "same size" else data + bytes(4096))
+        later_tick(path)
+    statements.clear()
+    State(path).close()
+    assert checks(statements) == 1
+
+
+def test_the_daemon_s_open_checks_the_whole_file_always(
+    tmp_path: Path, statements: list[str]
+) -> None:
+    """The daemon keeps the database open for days: it asks for the check at its start."""
+    path = tmp_path / "db.sqlite3"
+    filled(path)
+    statements.clear()
+    State(path, check=True).close()
+    State.open_or_rebuild(path, check=True)[0].close()
+    assert checks(statements) == 2

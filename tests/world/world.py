@@ -8,8 +8,13 @@ pastes, renames, moves, saves by rename), Logseq (`id::`, `collapsed::`, two-spa
 trailing newline) or Obsidian (`^id`s, front matter rewritten by its property editor, renames that
 rewrite `[[links]]`), file-sync tools (conflict copies, Obsidian Sync's and iCloud's `X 2.md` among
 them, an older version restored), Readwise (new, changed and deleted highlights, odd text, a clock
-ahead or behind) and faults (a sync killed at a point, a state database locked by another
-connection). After every step the invariants are checked against a small explicit model:
+ahead or behind; a server that misbehaves in its listing: a cursor that repeats or never ends, a
+listing that changes between its pages, books served twice, a 200 with an HTML page, an absurd
+`count`, a redirect to another host), the machine (its zone, `TZ`, changed between steps: names,
+POSIX rules, a zone file, UTC, garbage; its clock moved to just before or after a daylight-saving
+change, between two starts or while the daemon runs) and faults (a sync killed at a point, a
+state database locked by another connection). After every step the invariants are checked
+against a small explicit model:
 
 1. nothing written outside syncd's pages: every file the world owns has the bytes it last gave
    it, and every other page in the vault is a page the model expects syncd to keep;
@@ -18,7 +23,13 @@ connection). After every step the invariants are checked against a small explici
    copies the user pasted there);
 4. deleted stays deleted: a highlight block, or a page, the user deleted never comes back;
 5. after a sync that succeeded: every highlight Readwise holds is on its book's page (in its
-   newest version unless the user edited the block), no book failed, no temporary file is left.
+   newest version unless the user edited the block), no book failed, no temporary file is left;
+6. every dated header on syncd's pages (`New highlights added … at …`, Logseq's `first synced`
+   date) shows the instant of a sync in the zone the machine was in at that sync.
+
+A sync against a misbehaving server ends within a bounded number of export requests, with a
+one-line SyncdError (always, for an HTML page, an absurd count or a redirect) or a report; no
+request reaches the other host. A sync in a garbage or empty `TZ` warns once that it uses UTC.
 
 Every highlight's text starts with a marker `hl-<id>v<version>` (the user's typed text: `ut-<n>`,
 appended words: `ue-<n>`), so the checks are counts of markers.
@@ -30,20 +41,23 @@ them from running until the fixes land and the lead empties the set.
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import re
 import shutil
 import sqlite3
 import sys
 import tempfile
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import Phase, settings
 from hypothesis import strategies as st
@@ -60,6 +74,7 @@ from syncd.engine.sync import Syncer
 from syncd.engine.wiring import make_syncer
 from syncd.errors import SyncdError
 from syncd.testing.fakereadwise import FakeReadwise
+from syncd.testing.faults import Fault
 from tests.support.harness import Harness
 
 # Rules whose failures are known on today's main (issue 10); see /work/notes/world-findings.md.
@@ -127,6 +142,104 @@ USER_TOKEN = re.compile(r"\b(?:ut|ue|pt)-\d+(?!\d)")  # a token only the user's 
 INLINE_TAG = re.compile(r"\.[^\s.]\S*")  # a note Readwise's inline tagging makes a tag
 CRASH_POINTS = ("before_replace", "after_replace", "in_commit", "after_commit")
 
+# The zones the world's machine may be in: `TZ` as the process reads it (`syncd sync` hands its
+# environment to `make_syncer`), each with the rules the model shows its times in. A POSIX
+# rule follows the zone it stands for (in the world's years); garbage and empty: UTC (syncd
+# warns). A zone file named by path (`:/…`, as `TZ=:/etc/localtime` does) where it exists.
+_NEW_YORK, _BERLIN = ZoneInfo("America/New_York"), ZoneInfo("Europe/Berlin")
+_LORD_HOWE = ZoneInfo("Australia/Lord_Howe")  # a half-hour change
+ZONES: dict[str, tzinfo] = {
+    "UTC": timezone.utc,
+    "America/New_York": _NEW_YORK,
+    "Europe/Berlin": _BERLIN,
+    "Australia/Lord_Howe": _LORD_HOWE,
+    "CET-1CEST,M3.5.0,M10.5.0/3": _BERLIN,
+    "EST5EDT,M3.2.0,M11.1.0": _NEW_YORK,
+    "Nowhere/Atlantis": timezone.utc,
+    "": timezone.utc,
+}
+if os.path.isfile("/usr/share/zoneinfo/Australia/Lord_Howe"):
+    ZONES[":/usr/share/zoneinfo/Australia/Lord_Howe"] = _LORD_HOWE
+DST_ZONES = frozenset(name for name, zone in ZONES.items() if zone is not timezone.utc)
+# Where the clock jumps to, in seconds from a daylight-saving change: before it, at it, after.
+AROUND_CHANGE = (-3600, -1800, -61, -1, 0, 1, 59, 1800, 3600, 5400)
+# How a misbehaving server answers the export listing (`syncd.testing.faults`); those in
+# MUST_FAIL end the sync with an error once they answered.
+MISBEHAVIOURS = (
+    "cursor_repeats",
+    "cursor_endless",
+    "listing_changes",
+    "served_twice",
+    "html",
+    "count_negative",
+    "count_huge",
+    "count_text",
+    "redirect",
+)
+MUST_FAIL = frozenset({"html", "count_negative", "count_huge", "count_text", "redirect"})
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+# The dated headers syncd writes: Logseq's (the harness's `MMM do, yyyy` journal titles) and
+# Obsidian's (Readwise's `F j, Y`).
+LOGSEQ_NEW = re.compile(r"^\s*- New highlights added \[\[(.*)\]\] at (\d{1,2}:\d\d [AP]M)\s*$")
+LOGSEQ_FIRST = re.compile(r"^\s*- Highlights first synced by \[\[Readwise\]\] \[\[(.*)\]\]\s*$")
+OBSIDIAN_NEW = re.compile(r"^## New highlights added (.*) at (\d{1,2}:\d\d [AP]M)\s*$")
+
+
+def next_change(zone: tzinfo, after: datetime) -> datetime | None:
+    """The first instant after `after` at which `zone`'s offset changes (None within 400
+    days): found day by day, then to the second."""
+    offset = after.astimezone(zone).utcoffset()
+    low = int(after.timestamp())
+
+    def differs(second: int) -> bool:
+        return datetime.fromtimestamp(second, timezone.utc).astimezone(zone).utcoffset() != offset
+
+    for _ in range(400):
+        high = low + 86400
+        if differs(high):
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (low, middle) if differs(middle) else (middle, high)
+            return datetime.fromtimestamp(high, timezone.utc)
+        low = high
+    return None
+
+
+def header_keys(instant: datetime, zone: tzinfo, obsidian: bool) -> set[tuple[str, ...]]:
+    """The dated headers a sync at `instant` writes in `zone`, as `header_key` reads them."""
+    local = instant.astimezone(zone)
+    clock = f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
+    if obsidian:
+        return {("new", f"{MONTHS[local.month - 1]} {local.day}, {local.year}", clock)}
+    suffix = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd", 31: "st"}.get(local.day)
+    day = f"{MONTHS[local.month - 1][:3]} {local.day}{suffix or 'th'}, {local.year}"
+    return {("new", day, clock), ("first", day)}
+
+
+def header_key(line: str, obsidian: bool) -> tuple[str, ...] | None:
+    """A dated header line's (kind, date[, time]); None for any other line."""
+    if obsidian:
+        found = OBSIDIAN_NEW.match(line)
+        return ("new", *found.groups()) if found else None
+    found = LOGSEQ_NEW.match(line)
+    if found:
+        return ("new", *found.groups())
+    found = LOGSEQ_FIRST.match(line)
+    return ("first", found.group(1)) if found else None
+
 
 def odd_text() -> st.SearchStrategy[str]:
     """Odd highlight text to append to a highlight's marker and words (not known broken)."""
@@ -140,6 +253,17 @@ def odd_text() -> st.SearchStrategy[str]:
 def enabled(name: str) -> Callable[[Any], bool]:
     """Precondition: the rule is not among those known broken on main."""
     return lambda _machine: name not in KNOWN_BROKEN
+
+
+class Warnings(logging.Handler):
+    """What syncd warned about (its `syncd` loggers), kept for the checks."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 class Crash(BaseException):
@@ -282,12 +406,22 @@ class World(RuleBasedStateMachine):
         self.outside = self.tmp / "outside"
         self.outside.mkdir()
         self.server = FakeReadwise(token="world-token-not-secret").start()
+        self.elsewhere: FakeReadwise | None = None  # another host a redirect points to
         if self.OBSIDIAN:
             self.h = Harness(self.tmp, self.server, edn=None, settings=OBSIDIAN_SETTINGS)
             (self.vault / ".obsidian").mkdir()
             (self.vault / ".obsidian" / "daily-notes.json").write_text('{"folder": "Daily"}')
         else:
-            self.h = Harness(self.tmp, self.server)
+            self.h = Harness(self.tmp, self.server, settings=LOGSEQ_SETTINGS)
+        # The machine's zone: `TZ` of this process (restored in `teardown`), which the syncs
+        # read as `syncd sync` does; the dated headers a sync may write, by what they show.
+        self.tz_before = os.environ.get("TZ")
+        self.warnings = Warnings()
+        logging.getLogger("syncd").addHandler(self.warnings)
+        self.zone = "UTC"
+        self.set_zone("UTC")
+        self.headers: set[tuple[str, ...]] = set()
+        self.sync_times: list[str] = []  # each sync's instant and zone, for a failure's message
         self.now = START
         self.skew = timedelta(0)
         self.server.clock = lambda: self.now  # type: ignore[method-assign]
@@ -310,7 +444,15 @@ class World(RuleBasedStateMachine):
         if os.environ.get("SYNCD_WORLD_LOG") and isinstance(failure, Exception):
             head = ["# obsidian"] if self.OBSIDIAN else []
             Path(os.environ["SYNCD_WORLD_LOG"]).write_text("\n".join(head + self.log) + "\n")
+        logging.getLogger("syncd").removeHandler(self.warnings)
         self.server.stop()
+        if self.elsewhere is not None:
+            self.elsewhere.stop()
+        if self.tz_before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = self.tz_before
+        time.tzset()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     # --- helpers ------------------------------------------------------------------------------
@@ -347,16 +489,39 @@ class World(RuleBasedStateMachine):
             sleep=lambda _: None,
             policy=RetryPolicy(attempts=3),
         )
+        # The environment as `syncd sync` hands it over: the zone is read from `TZ`.
         return make_syncer(
-            self.h.config, state, {}, client=client, clock=lambda: self.now + self.skew
+            self.h.config, state, os.environ, client=client, clock=lambda: self.now + self.skew
         )
+
+    def set_zone(self, zone: str) -> None:
+        """The machine is in `zone` from now on: `TZ`, and the C library told (as a process
+        started now, or the daemon before each sync, reads it)."""
+        os.environ["TZ"] = zone
+        time.tzset()
+        self.zone = zone
+
+    def expect_headers(self) -> None:
+        """A sync starts: the dated headers it may write show its instant in today's zone."""
+        instant = self.now + self.skew
+        self.sync_times.append(f"{instant:%Y-%m-%d %H:%M:%S} UTC in TZ={self.zone!r}")
+        self.headers |= header_keys(instant, ZONES[self.zone], self.OBSIDIAN)
 
     @contextmanager
     def running(self) -> Iterator[Syncer]:
         """A syncd process: a fresh State and Syncer, as after a start (or a restart)."""
         state = State(database_path(self.h.config.state_dir, self.vault), busy_timeout=BUSY_TIMEOUT)
         try:
-            yield self.syncer(state)
+            seen = len(self.warnings.messages)
+            syncer = self.syncer(state)
+            said = [m for m in self.warnings.messages[seen:] if m.startswith("TZ")]
+            if ZONES[self.zone] is timezone.utc and self.zone != "UTC":  # garbage, or empty
+                assert len(said) == 1 and "UTC" in said[0] and "\n" not in said[0], (
+                    f"TZ={self.zone!r}: syncd said {said}, not one line that it uses UTC"
+                )
+            else:
+                assert not said, f"TZ={self.zone!r} is a zone, yet syncd said {said}"
+            yield syncer
         finally:
             state.close()
 
@@ -475,7 +640,7 @@ class World(RuleBasedStateMachine):
         for _ in range(n):
             self._add_highlight(book, odd)
 
-    def _add_highlight(self, book: BookModel, odd: str) -> None:
+    def _add_highlight(self, book: BookModel, odd: str, **stamp: datetime) -> None:
         stored = self.server.add_highlight(book.id, text="placeholder")
         h = HighlightModel(stored["id"], book.id)
         fields: dict[str, Any] = {}
@@ -484,7 +649,7 @@ class World(RuleBasedStateMachine):
         if self.OBSIDIAN and h.id % 4 == 2 and "\n" not in odd:  # tagged h1-h3: a heading
             fields["tags"] = [{"name": f"h{h.id % 3 + 1}"}]
             h.heading = True
-        self.server.update_highlight(h.id, text=self.highlight_text(h, odd), **fields)
+        self.server.update_highlight(h.id, text=self.highlight_text(h, odd), **fields, **stamp)
         self.highlights[h.id] = h
 
     @rule(data=st.data(), odd=odd_text(), seconds=st.integers(1, 120))
@@ -529,6 +694,43 @@ class World(RuleBasedStateMachine):
         self.step("clock_skew")
         self.skew = timedelta(seconds=seconds)
 
+    # --- the machine: its zone and its clock ---------------------------------------------------
+
+    @rule(zone=st.sampled_from(sorted(ZONES)))
+    def zone_changes(self, zone: str) -> None:
+        """The machine's zone changes (a laptop that travels, `TZ` set otherwise for the next
+        start): a name, a POSIX rule, a zone file, UTC, or garbage (UTC, with a warning)."""
+        self.step("zone_changes")
+        self.set_zone(zone)
+
+    @precondition(lambda self: self.zone in DST_ZONES)
+    @rule(seconds=st.sampled_from(AROUND_CHANGE))
+    def clock_jumps(self, seconds: int) -> None:
+        """The clock (this machine's and Readwise's) moves on to `seconds` from the next
+        daylight-saving change of the machine's zone (at least an hour away)."""
+        self.step("clock_jumps")
+        change = next_change(ZONES[self.zone], self.now + timedelta(hours=2))
+        if change is not None:
+            self.now = change + timedelta(seconds=seconds)
+
+    @precondition(lambda self: self.zone in DST_ZONES)
+    @rule(seconds=st.sampled_from(AROUND_CHANGE))
+    def daemon_runs_through_change(self, seconds: int) -> None:
+        """The daemon (one Syncer, made when it started) syncs; the clock moves on to `seconds`
+        from the zone's next daylight-saving change; it syncs again (telling the C library to
+        read the zone again first, as `syncd run` does before each sync)."""
+        self.step("daemon_runs_through_change")
+        with self.running() as syncer:
+            for jump in (False, True):
+                change = next_change(ZONES[self.zone], self.now + timedelta(hours=2))
+                if jump and change is not None:
+                    self.now = change + timedelta(seconds=seconds)
+                self.tick(1)
+                STATS.syncs += 1
+                self.expect_headers()
+                time.tzset()
+                self.after_sync(syncer.sync())
+
     # --- syncd --------------------------------------------------------------------------------
 
     @rule()
@@ -536,14 +738,16 @@ class World(RuleBasedStateMachine):
         self.step("sync")
         self.tick(1)
         STATS.syncs += 1
+        self.expect_headers()
         with self.running() as syncer:
             report = syncer.sync()
         self.after_sync(report)
 
-    def after_sync(self, report: SyncReport) -> None:
+    def after_sync(self, report: SyncReport, *, complete: bool = True) -> None:
+        """A sync ended with a report (`complete`: it was sure to bring every change)."""
         self.last_report = report
         self.ever_synced = True
-        self.synced_ok = True
+        self.synced_ok = complete
         for book in self.books.values():
             book.syncd_looked(finished=True)
             alive = [
@@ -551,8 +755,9 @@ class World(RuleBasedStateMachine):
                 for h in self.highlights.values()
                 if h.book == book.id and not h.deleted_in_readwise
             ]
-            if book.state == "new" and alive:
-                book.state, book.page = "live", self.predicted_page(book)
+            page = self.predicted_page(book)
+            if book.state == "new" and alive and (complete or (self.vault / page).exists()):
+                book.state, book.page = "live", page
             if book.state == "live" and (self.vault / book.page).exists():  # type: ignore[operator]
                 book.history.append((self.vault / book.page).read_bytes())  # type: ignore[operator]
 
@@ -573,6 +778,7 @@ class World(RuleBasedStateMachine):
         self.step("crashed_sync")
         self.tick(1)
         STATS.syncs += 1
+        self.expect_headers()
         with self.running() as syncer, crash_at(point, n, syncer):
             try:
                 report = syncer.sync()
@@ -610,6 +816,96 @@ class World(RuleBasedStateMachine):
             holder.execute("ROLLBACK")
             holder.close()
         assert self.vault_pages() == before, "a sync that failed on a locked database wrote"
+
+    @precondition(enabled("server_misbehaves"))
+    @precondition(lambda self: len(self.books) > 1)  # pages to go wrong
+    @rule(
+        data=st.data(),
+        how=st.sampled_from(MISBEHAVIOURS),
+        after=st.integers(0, 1),
+        mid=st.sampled_from(["change", "delete", "add"]),
+    )
+    def server_misbehaves(self, data: st.DataObject, how: str, after: int, mid: str) -> None:
+        """A sync against a server that misbehaves in its export listing (one book a page, so
+        that there are pages to go wrong), from its `after`-th answer on: the sync ends, within
+        a bounded number of requests, with a clear one-line SyncdError or a report; nothing is
+        written twice (the invariants) and the token goes nowhere else. A listing that changes
+        does so as Readwise changes it (`mid`): a highlight changed, deleted, or one added to
+        its book."""
+        self.step("server_misbehaves")
+        self.tick(1)
+        STATS.syncs += 1
+        self.expect_headers()
+        server = self.server
+        fault: Fault
+        if how == "listing_changes":  # paged by offset; a highlight changes after a page
+            changed = self.choose(
+                data, [None, *self.alive_in_readwise()], lambda h: f"changing {h and h.id}"
+            )
+            hook = Fault.offset_paging(before=lambda: self.change_mid_listing(changed, mid))
+            server.inject("export", hook, after=after + 1)  # before an answer after the first
+            fault = Fault.offset_paging()
+        elif how == "redirect":
+            if self.elsewhere is None:
+                self.elsewhere = FakeReadwise(token=server.token, host="127.0.0.2").start()
+            fault = Fault.redirect(self.elsewhere.url)
+        else:
+            fault = {
+                "cursor_repeats": Fault.cursor_repeats(),
+                "cursor_endless": Fault.cursor_endless(),
+                "served_twice": Fault.served_twice(books=True, highlights=after == 1),
+                "html": Fault.html(),
+                "count_negative": Fault.count(-1),
+                "count_huge": Fault.count(10**15),
+                "count_text": Fault.count("many"),
+            }[how]
+        rule = server.inject(
+            "export", fault, times=None, after=0 if how == "listing_changes" else after
+        )
+        asked = len(server.requests_to("export"))
+        server.page_size = 1
+        error: SyncdError | None = None
+        try:
+            with self.running() as syncer:
+                try:
+                    report = syncer.sync()
+                except SyncdError as failed:
+                    error = failed
+        finally:
+            server.clear_faults()
+            server.page_size = 1000
+        asked = len(server.requests_to("export")) - asked
+        # A page a book (one moved to the end comes twice), the last page, and the retries.
+        bound = len(self.books) + 2 + 2 * 3
+        assert asked <= bound, f"{how}: {asked} requests to the export in one sync (> {bound})"
+        if self.elsewhere is not None:
+            assert not self.elsewhere.requests, f"{how}: a request went to another host"
+        if error is None:
+            assert not (how in MUST_FAIL and rule.fired), f"{how}: the sync succeeded"
+            self.after_sync(report, complete=False)  # what a changing listing skipped
+            return  # comes next time
+        message = str(error)
+        assert message.strip() and "\n" not in message, f"{how}: not one line: {message!r}"
+        assert server.token not in message, f"{how}: the token in {message!r}"
+        for book in self.books.values():
+            book.syncd_looked(finished=False)
+
+    def change_mid_listing(self, h: HighlightModel | None, how: str) -> None:
+        """Readwise changes a highlight (`how`: changes, deletes, adds one to its book) while
+        its listing is paged, a second after the listing's time, so that its book moves to
+        the end of an offset-paged listing. Called from the server's thread while the world
+        waits for the sync."""
+        if h is None or h.deleted_in_readwise:
+            return
+        stamp = self.now + timedelta(seconds=1)
+        if how == "delete":
+            h.deleted_in_readwise = True
+            self.server.delete_highlight(h.id, updated_at=stamp)
+        elif how == "add":
+            self._add_highlight(self.books[h.book], "", updated_at=stamp)
+        else:
+            h.version += 1
+            self.server.update_highlight(h.id, text=self.highlight_text(h, ""), updated_at=stamp)
 
     # --- the user -----------------------------------------------------------------------------
 
@@ -993,6 +1289,21 @@ class World(RuleBasedStateMachine):
             if gone and counts[f"hl-{h.id}"]:
                 why = "its block" if h.user_deleted else "its page"
                 raise AssertionError(f"highlight {h.id} came back after the user deleted {why}")
+
+    @invariant()
+    def headers_show_their_sync(self) -> None:
+        """6. Every dated header on syncd's pages (`New highlights added … at …`; Logseq's
+        `first synced by … [[date]]`) shows a sync's instant in the zone the machine was in at
+        that sync."""
+        STATS.checks += 1
+        for relative, text in self.syncd_pages().items():
+            for line in text.split("\n"):
+                key = header_key(line, self.OBSIDIAN)
+                if key is not None and key not in self.headers:
+                    raise AssertionError(
+                        f"{relative}: {line.strip()!r} shows no sync's time in its zone "
+                        f"(the last syncs: {'; '.join(self.sync_times[-3:])})"
+                    )
 
     @invariant()
     def synced_highlights_on_their_page(self) -> None:
@@ -1379,6 +1690,7 @@ class World(RuleBasedStateMachine):
         self.step("push_killed_sync")
         self.tick(1)
         STATS.syncs += 1
+        self.expect_headers()
         import syncd.engine.apply
         import syncd.engine.push
 
@@ -1423,6 +1735,7 @@ class World(RuleBasedStateMachine):
         writes = len(self.server.writes)
         self.tick(1)
         STATS.syncs += 1
+        self.expect_headers()
         with self.running() as syncer:
             report = syncer.sync()
         sent = [f"{r.method} {r.path} {r.body}" for r in self.server.writes[writes:]]
@@ -1601,7 +1914,9 @@ class World(RuleBasedStateMachine):
         self.seen_fields = now
 
 
-OBSIDIAN_SETTINGS = {"vault": {"format": "obsidian"}}
+# No `vault.timezone` (the harness's is UTC): the zone is the machine's, `TZ`.
+LOGSEQ_SETTINGS: dict[str, Any] = {"vault": {"timezone": None}}
+OBSIDIAN_SETTINGS: dict[str, Any] = {"vault": {"format": "obsidian", "timezone": None}}
 
 
 class ObsidianWorld(World):
@@ -1694,6 +2009,7 @@ def replay(steps: str, machine: type[World] | None = None) -> World:
         world.typed_text_kept,
         world.no_highlight_twice,
         world.deleted_stays_deleted,
+        world.headers_show_their_sync,
         world.synced_highlights_on_their_page,
         world.pushed_values_typed,
     ]
