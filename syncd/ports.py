@@ -1,6 +1,7 @@
 """What the engine needs of the world it syncs, and the types that cross between them:
 Readwise (`ReadwisePort`, answering in `ExportPage`s), Reader (`ReaderPort`), the vault
-(`VaultPort`, reading `PageFile`s and writing `Draft`s) and what syncd remembers (`StatePort`).
+(`VaultPort`, reading `PageFile`s and writing `Draft`s) and what syncd remembers (`StatePort`);
+and, for two-way sync, Readwise's write endpoints for highlights (`HighlightWriter`, with `Tag`).
 
 The real edges (`syncd.edges.readwise.ReadwiseClient`, `syncd.edges.reader.ReaderClient`,
 `syncd.edges.vault.Vault`, `syncd.edges.state.State`) and their in-memory twins
@@ -86,6 +87,42 @@ class ReadwisePort(Protocol):
     def export(
         self, updated_after: datetime | None = None, book_ids: list[int] | None = None
     ) -> Iterator[ExportPage]: ...
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A tag on a highlight, as Readwise holds it: its id (to remove it by) and its name."""
+
+    id: int
+    name: str
+
+
+class HighlightWriter(Protocol):
+    """Readwise's v2 write endpoints for highlights: a highlight's text and note, and its tags.
+
+    Errors (`syncd.edges.readwise`): `WriteRefused` (401/403: the token may not write),
+    `HighlightGone` (404), `WriteRejected` (400: Readwise refused the value)."""
+
+    requests_made: int
+
+    def update_highlight(
+        self, highlight_id: int, *, text: str | None = None, note: str | None = None
+    ) -> datetime | None:
+        """PATCH the fields given; return the server's time of the change (its `updated_at`,
+        else its `Date`), None if it gave neither."""
+        ...
+
+    def highlight_tags(self, highlight_id: int) -> list[Tag]:
+        """The highlight's tags (every page of the list)."""
+        ...
+
+    def add_tag(self, highlight_id: int, name: str) -> Tag:
+        """Add a tag by name; return it as Readwise holds it (a tag it had already: that one)."""
+        ...
+
+    def remove_tag(self, highlight_id: int, tag_id: int) -> None:
+        """Remove a tag by id (one already gone: nothing to do)."""
+        ...
 
 
 class ReaderPort(Protocol):

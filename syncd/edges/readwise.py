@@ -1,13 +1,24 @@
-"""The Readwise API client: token check and the export, fetched one page at a time.
+"""The Readwise API client: token check and the export, fetched one page at a time; and, for
+two-way sync, the write endpoints of highlights (`HighlightWriter`).
 
 Every request has connect and read timeouts. 429 waits `Retry-After` (capped); 5xx, connection
 errors, timeouts and bodies that are not the JSON the API promises are retried with exponential
 backoff and jitter, a bounded number of times; 401/403 stop at once. The token is only ever put in
-the `Authorization` header: no message, log line or exception of this module contains it.
+the `Authorization` header: no message, log line or exception of this module contains it, and
+a redirect to another host is never followed with it.
+
+Writes (`update_highlight`, `highlight_tags`, `add_tag`, `remove_tag`; what Readwise documents of
+them: `syncd.testing.highlight_writes`) are retried as reads are (a PATCH sends the same values
+again; a tag POSTed twice is the same tag; a DELETE whose first try went through finds the tag
+gone, which is what it wanted) and kept at or under 240 requests a minute, Readwise's base rate,
+by `WriteLimiter`. Their errors: `WriteRefused` (401/403: the token may read but not write),
+`HighlightGone` (404: deleted in Readwise), `WriteRejected` (400: Readwise refused a value,
+with its reason).
 """
 
 from __future__ import annotations
 
+import collections
 import email.utils
 import json
 import logging
@@ -27,14 +38,19 @@ import requests
 from syncd import __version__
 from syncd.edges.listing import ExportPage, Listing, ReadwiseError, export_page
 from syncd.errors import AuthError, UnreachableError
+from syncd.ports import Tag
 
 __all__ = [
     "EXPORT_PATH",
     "ApiClient",
     "ExportPage",
+    "HighlightGone",
     "ReadwiseClient",
     "ReadwiseError",
     "RetryPolicy",
+    "WriteLimiter",
+    "WriteRefused",
+    "WriteRejected",
     "format_cursor",
     "parse_cursor",
     "retry_after",
@@ -48,6 +64,86 @@ EXPORT_PATH = "/api/v2/export/"
 MAX_REDIRECTS = 5
 DEFAULT_BASE_URL = "https://readwise.io"
 TOKEN_URL = "https://readwise.io/access_token"
+HIGHLIGHTS_PATH = "/api/v2/highlights/"
+WRITES_PER_MINUTE = 240  # Readwise's base rate per token
+MAX_REASON = 160  # characters of Readwise's reason a WriteRejected shows
+MAX_TAG_PAGES = 1000
+
+
+class WriteRefused(ReadwiseError):
+    """HTTP 401/403 on a write: Readwise lets the token read but not change highlights.
+    Pushing pauses for the run; pulling goes on."""
+
+    exit_code = 3
+
+    def __init__(self, status: int, token_source: str = "readwise.token or $READWISE_TOKEN"):
+        why = "it may read but not write" if status == 403 else "the token is not valid"
+        super().__init__(
+            f"Readwise refused to let the token from {token_source} change highlights "
+            f"(HTTP {status}): {why}; edits are not pushed (pulling goes on); a token that "
+            f"may write: {TOKEN_URL}"
+        )
+        self.status = status
+
+
+class HighlightGone(ReadwiseError):
+    """HTTP 404 on a write: the highlight is no longer in Readwise (deleted there)."""
+
+    def __init__(self, highlight_id: int) -> None:
+        super().__init__(
+            f"highlight {highlight_id} is no longer in Readwise (HTTP 404: deleted there?); "
+            "its edit stays in the vault"
+        )
+        self.highlight_id = highlight_id
+
+
+class WriteRejected(ReadwiseError):
+    """HTTP 400 on a write: Readwise refused a value (e.g. text over 8,191 characters)."""
+
+    def __init__(self, highlight_id: int, field: str, reason: str) -> None:
+        super().__init__(f"Readwise refused the {field} of highlight {highlight_id}: {reason}")
+        self.highlight_id = highlight_id
+        self.field = field
+        self.reason = reason
+
+
+class WriteLimiter:
+    """Keeps requests at or under `per_minute` in any 60 seconds: the request that would be
+    one too many waits (`sleep`) until the oldest of the last `per_minute` is a minute old.
+
+    `clock` (seconds, monotonic) and `sleep` are injected so that tests never wait; a `sleep`
+    that does not move `clock` still ends (the wait is counted as done)."""
+
+    def __init__(
+        self,
+        per_minute: int = WRITES_PER_MINUTE,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if per_minute < 1:
+            raise ValueError("per_minute must be at least 1")
+        self.per_minute = per_minute
+        self.clock = clock
+        self.sleep = sleep
+        self._sent: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Wait, if need be, until one more request keeps the rate; return the wait."""
+        with self._lock:
+            now = self.clock()
+            while self._sent and self._sent[0] <= now - 60.0:
+                self._sent.popleft()
+            wait = 0.0
+            if len(self._sent) >= self.per_minute:
+                wait = self._sent[0] + 60.0 - now
+                log.info("%d requests in the last minute; waiting %.1f s", self.per_minute, wait)
+                self.sleep(wait)
+                now = max(self.clock(), self._sent[0] + 60.0)
+                self._sent.popleft()
+            self._sent.append(now)
+            return wait
 
 
 def json_body(response: requests.Response) -> Any:
@@ -146,6 +242,7 @@ class ApiClient:
     ) -> None:
         self._base = base_url.rstrip("/")
         self._token_source = token_source  # where the token came from, said when refused
+        self._secret = token  # only to take it out of a message that quotes it
         self._base_url_source = base_url_source  # where the address is set, said when it fails
         self._session = session or requests.Session()
         self._session.headers.update(
@@ -174,11 +271,29 @@ class ApiClient:
         return sent
 
     def _get(self, path: str, params: Mapping[str, str]) -> requests.Response:
+        return self._send("GET", path, params)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str],
+        body: bytes | None = None,
+    ) -> requests.Response:
+        """Send one request; a redirect is followed (with the same method and body) only to
+        the base URL's own scheme, host and port, so the token never goes elsewhere."""
+        headers = {"Content-Type": "application/json"} if body is not None else None
         # One request at a time on the session (a Session is not made for threads): a request
         # sent ahead and then left behind is waited for, not overlapped.
         with self._one_request:
-            response = self._session.get(
-                self._base + path, params=params, timeout=self._timeout, allow_redirects=False
+            response = self._session.request(
+                method,
+                self._base + path,
+                params=params,
+                data=body,
+                headers=headers,
+                timeout=self._timeout,
+                allow_redirects=False,
             )
             for _ in range(MAX_REDIRECTS):
                 if not response.is_redirect:
@@ -191,7 +306,14 @@ class ApiClient:
                         f"({_origin(target)}); syncd does not follow it with your token "
                         "(check readwise.base_url)"
                     )
-                response = self._session.get(target, timeout=self._timeout, allow_redirects=False)
+                response = self._session.request(
+                    method,
+                    target,
+                    data=body,
+                    headers=headers,
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                )
             raise ReadwiseError(f"Readwise redirected {path} more than {MAX_REDIRECTS} times")
 
     def _pages(self, path: str, params: dict[str, str]) -> Iterator[ExportPage]:
@@ -237,14 +359,16 @@ class ApiClient:
         params: Mapping[str, str],
         parse: Callable[[requests.Response], Any] | None = None,
         sent: Future[requests.Response] | None = None,
+        *,
+        write: _Write | None = None,
     ) -> Any:
         """GET `path` until it succeeds or retrying is no use; `sent`: the first attempt's
-        request, already sent ahead."""
+        request, already sent ahead; `write`: the request is that write instead of a GET."""
         failures = rate_limited = 0
         while True:
             try:
                 attempt, sent = sent, None
-                return self._attempt(path, params, parse, attempt)
+                return self._attempt(path, params, parse, attempt, write)
             except _Retryable as retry:
                 if retry.wait is not None:
                     rate_limited += 1
@@ -273,15 +397,34 @@ class ApiClient:
         params: Mapping[str, str],
         parse: Callable[[requests.Response], Any] | None,
         sent: Future[requests.Response] | None,
+        write: _Write | None = None,
     ) -> Any:
+        if write is not None:
+            write.limiter.acquire()
         self.requests_made += 1
         try:
-            response = sent.result() if sent is not None else self._get(path, params)
+            if sent is not None:
+                response = sent.result()
+            elif write is not None:
+                response = self._send(write.method, path, params, write.body)
+            else:
+                response = self._get(path, params)
         except requests.Timeout:
             raise _Retryable("timed out") from None
         except requests.RequestException as error:
             raise _Retryable(f"connection failed ({type(error).__name__})") from None
         status = response.status_code
+        if write is not None:
+            refusal = write_error(
+                status,
+                _json_or_none(response),
+                write.highlight_id,
+                token_source=self._token_source,
+                html=_is_html(response),
+                secret=self._secret,
+            )
+            if refusal is not None:
+                raise refusal
         if status in (401, 403):
             raise AuthError(
                 f"Readwise refused the token (HTTP {status}) from {self._token_source}; "
@@ -327,8 +470,29 @@ class ApiClient:
         return step * (0.5 + self._rand() / 2)
 
 
+@dataclass(frozen=True)
+class _Write:
+    """A write request: its method, JSON body, the highlight it is about, the limiter."""
+
+    method: str
+    body: bytes | None
+    highlight_id: int
+    limiter: WriteLimiter
+
+
 class ReadwiseClient(ApiClient):
-    """Readwise's v2 API: the token check and the export."""
+    """Readwise's v2 API: the token check and the export; the highlights' write endpoints.
+
+    `write_limiter`: keeps the write endpoints' requests at or under 240 a minute (default:
+    one on the machine's clock that waits with the client's `sleep`)."""
+
+    tags_page_size = 1000  # tags asked for per page of a highlight's tag list
+
+    def __init__(
+        self, base_url: str, token: str, *, write_limiter: WriteLimiter | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(base_url, token, **kwargs)
+        self.write_limiter = write_limiter or WriteLimiter(sleep=lambda s: self.sleep(s))
 
     def check_token(self) -> None:
         """Return if Readwise accepts the token. Raise AuthError if it refuses it."""
@@ -346,6 +510,162 @@ class ReadwiseClient(ApiClient):
         if book_ids:
             params["ids"] = ",".join(str(i) for i in book_ids)
         yield from self._pages(EXPORT_PATH, params)
+
+    # the write endpoints (`syncd.ports.HighlightWriter`) ---------------------------------------
+
+    def update_highlight(
+        self, highlight_id: int, *, text: str | None = None, note: str | None = None
+    ) -> datetime | None:
+        """PATCH the highlight's `text` and/or `note` (only those given); return the server's
+        time of the change (the answer's `updated_at`, else its `Date`), None if neither.
+        Raise WriteRefused, HighlightGone or WriteRejected as Readwise answers."""
+        fields = {
+            name: value for name, value in (("text", text), ("note", note)) if value is not None
+        }
+        if not fields:
+            raise ValueError("update_highlight needs a text or a note")
+        response = self._write("PATCH", f"{HIGHLIGHTS_PATH}{highlight_id}/", highlight_id, fields)
+        return changed_at(_json_or_none(response), response.headers.get("Date"))
+
+    def highlight_tags(self, highlight_id: int) -> list[Tag]:
+        """The highlight's tags, every page of the list. Raise as `update_highlight`."""
+        path = f"{HIGHLIGHTS_PATH}{highlight_id}/tags/"
+        tags: list[Tag] = []
+        for page in range(1, MAX_TAG_PAGES + 1):
+            params = {"page": str(page), "page_size": str(self.tags_page_size)}
+            body = self._request(
+                path, params, parse=_tag_page, write=self._writing("GET", highlight_id)
+            )
+            tags.extend(body["results"])
+            if not body["next"] or not body["results"]:
+                return tags
+        raise ReadwiseError(f"the tags of highlight {highlight_id} ran over {MAX_TAG_PAGES} pages")
+
+    def add_tag(self, highlight_id: int, name: str) -> Tag:
+        """Add a tag by name (Readwise answers a tag the highlight has with that tag); return it
+        as Readwise holds it. Raise as `update_highlight`."""
+        path = f"{HIGHLIGHTS_PATH}{highlight_id}/tags/"
+        write = self._writing("POST", highlight_id, {"name": name})
+        tag: Tag = self._request(path, {}, parse=_one_tag, write=write)
+        return tag
+
+    def remove_tag(self, highlight_id: int, tag_id: int) -> None:
+        """Remove a tag by id. A tag the highlight no longer carries (a retried DELETE whose
+        first try went through) is nothing to do; a highlight gone raises HighlightGone."""
+        path = f"{HIGHLIGHTS_PATH}{highlight_id}/tags/{tag_id}/"
+        try:
+            self._write("DELETE", path, highlight_id, None)
+        except HighlightGone:
+            self.highlight_tags(highlight_id)  # raises HighlightGone if the highlight is
+
+    def _writing(self, method: str, highlight_id: int, fields: object = None) -> _Write:
+        body = None if fields is None else json.dumps(fields).encode("utf-8")
+        return _Write(method, body, highlight_id, self.write_limiter)
+
+    def _write(
+        self, method: str, path: str, highlight_id: int, fields: object
+    ) -> requests.Response:
+        response: requests.Response = self._request(
+            path, {}, write=self._writing(method, highlight_id, fields)
+        )
+        return response
+
+
+def write_error(
+    status: int,
+    body: object,
+    highlight_id: int,
+    *,
+    token_source: str = "readwise.token or $READWISE_TOKEN",
+    html: bool = False,
+    secret: str = "",
+) -> ReadwiseError | None:
+    """Given a write's answer (status, JSON body or None), return the error it means for the
+    highlight (WriteRefused, HighlightGone, WriteRejected), None for the others (success, 429,
+    5xx: the retry rules of reads; a 404 page in HTML: no Readwise API there). `secret`: the
+    token, never shown even if the body quotes it."""
+    if status in (401, 403):
+        return WriteRefused(status, token_source)
+    if status == 404 and not html:
+        return HighlightGone(highlight_id)
+    if status == 400:
+        field, reason = rejection(body, secret)
+        return WriteRejected(highlight_id, field, reason)
+    return None
+
+
+def rejection(body: object, secret: str = "") -> tuple[str, str]:
+    """Given a 400 answer's JSON body, return the field Readwise names and its reason, as one
+    shortened line ("request" when it names no field), `secret` (the token) left out."""
+    field, reason = "request", "invalid request (HTTP 400)"
+    if isinstance(body, dict) and body:
+        names = [name for name in ("text", "note", "name") if name in body] or list(body)
+        name = str(names[0])
+        value = body[name]
+        message = value[0] if isinstance(value, list) and value else value
+        field = name if name not in ("detail", "non_field_errors") else "request"
+        reason = str(message)
+    elif isinstance(body, (str, list)) and body:
+        reason = str(body[0] if isinstance(body, list) else body)
+    if secret:
+        reason = reason.replace(secret, "***")
+    reason = " ".join(reason.split())
+    if len(reason) > MAX_REASON:
+        reason = reason[: MAX_REASON - 1] + "…"
+    return field, reason
+
+
+def changed_at(body: object, date: str | None) -> datetime | None:
+    """The server's time of a change: the answer's `updated_at` (or `updated`), else its
+    `Date` header; None if it has neither, or neither parses."""
+    if isinstance(body, dict):
+        for key in ("updated_at", "updated"):
+            value = body.get(key)
+            if isinstance(value, str):
+                try:
+                    return parse_cursor(value)
+                except ValueError:
+                    pass
+    if date:
+        try:
+            return email.utils.parsedate_to_datetime(date).astimezone(timezone.utc)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _json_or_none(response: requests.Response) -> object:
+    try:
+        return response.json()
+    except (ValueError, requests.RequestException):
+        return None
+
+
+def _is_html(response: requests.Response) -> bool:
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    return kind in ("text/html", "application/xhtml+xml")
+
+
+def _tag(value: object) -> Tag:
+    if (
+        isinstance(value, dict)
+        and isinstance(value.get("id"), int)
+        and not isinstance(value.get("id"), bool)
+        and isinstance(value.get("name"), str)
+    ):
+        return Tag(value["id"], value["name"])
+    raise ValueError("not a tag")
+
+
+def _one_tag(response: requests.Response) -> Tag:
+    return _tag(response.json())
+
+
+def _tag_page(response: requests.Response) -> dict[str, Any]:
+    body = response.json()
+    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+        raise ValueError("no 'results' list")
+    return {"results": [_tag(value) for value in body["results"]], "next": body.get("next")}
 
 
 def _origin(url: str) -> str:

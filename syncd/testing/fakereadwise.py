@@ -3,7 +3,13 @@
 `FakeReadwise` serves the endpoints syncd uses, `GET /api/v2/auth/`, `GET /api/v2/export/` and
 Reader's `GET /api/v3/list/` (over 20 requests a minute: 429 and `Retry-After`), from an
 in-memory `syncd.testing.library.Library` (its own, or one given), with the records shaped
-exactly as Readwise's export shapes them. Tests change the library while
+exactly as Readwise's export shapes them; and the write endpoints of two-way sync,
+`PATCH /api/v2/highlights/<id>/`, `GET`/`POST /api/v2/highlights/<id>/tags/` and
+`DELETE /api/v2/highlights/<id>/tags/<tag id>/`, as `syncd.testing.highlight_writes` answers
+them (validation, 404 for a deleted highlight, inline `.tags`, `updated_at` moved to the
+server's clock). `read_only = True` makes the token one Readwise accepts for reading but
+refuses for writing (403 on every write). A write's recorded request keeps its JSON body, so a
+test can assert that no write was sent (`writes`). Tests change the library while
 the server runs (`add_book`, `add_highlight`, `update_highlight`, `delete_highlight`,
 `put_record`), look at what was asked (`requests`), and make chosen requests fail (`inject` with
 a `syncd.testing.faults.Fault`)::
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import json
 import secrets
 import socket
 import threading
@@ -38,7 +45,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from syncd.testing.export import BadQuery, json_body
-from syncd.testing.faults import Fault, FaultRule, answer_instead, pick, rewrite
+from syncd.testing.faults import Fault, FaultRule, answer_instead, path_matches, pick, rewrite
+from syncd.testing.highlight_writes import Answer, answer_write, is_write_path
 from syncd.testing.library import Library, utc_now
 from syncd.testing.reader_library import RateLimit
 from syncd.testing.wire import Handler, LoopbackServer, Response
@@ -50,7 +58,11 @@ ENDPOINTS: dict[str, str] = {
     "auth": "/api/v2/auth/",
     "export": "/api/v2/export/",
     "reader": "/api/v3/list/",
+    "highlights": "/api/v2/highlights/*",  # every write endpoint (and a highlight's tag list)
 }
+
+#: The methods that change something in Readwise.
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass
@@ -59,7 +71,8 @@ class RecordedRequest:
 
     `query` keeps the last value of each parameter; `headers` leaves out `Authorization`;
     `fault` is the kind of fault that answered it, if any; `status` is the status sent
-    (None when no response was sent).
+    (None when no response was sent); `body` is the request's body, parsed as JSON when it is
+    JSON (else the text), None when it had none.
     """
 
     method: str
@@ -68,6 +81,12 @@ class RecordedRequest:
     headers: dict[str, str]
     fault: str | None = None
     status: int | None = None
+    body: Any = None
+
+    @property
+    def is_write(self) -> bool:
+        """Whether the request asked to change something (POST, PUT, PATCH or DELETE)."""
+        return self.method in WRITE_METHODS
 
 
 class FakeReadwise:
@@ -81,6 +100,7 @@ class FakeReadwise:
     and `clock` are then not to be given.
     `reader_clock`: seconds, for Reader's limit of 20 requests a minute (`reader_limit`); a
     test moves it (the client's `sleep` can) instead of waiting.
+    `read_only`: the token may read but not write (403 on every write; settable later).
     """
 
     def __init__(
@@ -93,8 +113,10 @@ class FakeReadwise:
         library: Library | None = None,
         reader_clock: Callable[[], float] = time.monotonic,
         host: str = "127.0.0.1",
+        read_only: bool = False,
     ) -> None:
         self._host = host
+        self.read_only = read_only  # the token may read but not write: 403 on every write
         self._token = token if token is not None else secrets.token_urlsafe(24)
         if library is None:
             library = Library(page_size=page_size, clock=clock)
@@ -270,7 +292,12 @@ class FakeReadwise:
     def requests_to(self, endpoint: str) -> list[RecordedRequest]:
         """The recorded requests to `endpoint` ("export", "auth" or a path)."""
         path = _endpoint_path(endpoint)
-        return [r for r in self.requests if path in ("*", r.path)]
+        return [r for r in self.requests if path_matches(path, r.path)]
+
+    @property
+    def writes(self) -> list[RecordedRequest]:
+        """The recorded requests that asked to change something (see `is_write`)."""
+        return [r for r in self.requests if r.is_write]
 
     def clear_requests(self) -> None:
         """Forget the recorded requests."""
@@ -313,8 +340,18 @@ class FakeReadwise:
             return _json_response(401, {"detail": "Invalid token."})
         return None
 
-    def _answer(self, handler: Handler, path: str, query: Mapping[str, str]) -> Response:
+    def _answer(
+        self, handler: Handler, path: str, query: Mapping[str, str], body: bytes = b""
+    ) -> Response:
         """Return the normal answer to a request."""
+        if is_write_path(path):
+            refused = self._authorized(handler)
+            if refused is not None:
+                return refused
+            answer = answer_write(
+                self.library, handler.command, path, query, body, read_only=self.read_only
+            )
+            return _write_response(answer)
         if path not in ENDPOINTS.values():
             return _json_response(404, {"detail": "Not found."})
         if handler.command != "GET":
@@ -337,7 +374,7 @@ class FakeReadwise:
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
 
-    def _record(self, handler: Handler) -> tuple[RecordedRequest, str, dict[str, str]]:
+    def _record(self, handler: Handler) -> tuple[RecordedRequest, str, dict[str, str], bytes]:
         parts = urlsplit(handler.path)
         path = parts.path if parts.path.endswith("/") else parts.path + "/"
         query = {
@@ -354,11 +391,18 @@ class FakeReadwise:
                 if name.lower() != "authorization"
             },
         )
-        return recorded, path, query
+        body = _read_body(handler)
+        if body:
+            text = self._redact(body.decode("utf-8", "replace"))
+            try:
+                recorded.body = json.loads(text)
+            except ValueError:
+                recorded.body = text
+        return recorded, path, query, body
 
     def handle(self, handler: Handler) -> None:
         """Answer one request: record it, apply a fault if one is due, else answer normally."""
-        recorded, path, query = self._record(handler)
+        recorded, path, query, body = self._record(handler)
         with self._lock:
             self._requests.append(recorded)
             fault = pick(self._rules, path)
@@ -377,7 +421,7 @@ class FakeReadwise:
                 if fault is not None and fault.kind == "hang" and not fault.hold(self._stopping):
                     handler.close_connection = True
                     return  # stopping: leave without an answer
-                response = self._answer(handler, path, query)
+                response = self._answer(handler, path, query, body)
         except Exception as error:  # a bug in this server: answer 500 and keep it for tests
             with self._lock:
                 self._errors.append(error)
@@ -390,10 +434,25 @@ class FakeReadwise:
 
 
 def _endpoint_path(endpoint: str) -> str:
-    if endpoint == "*":
-        return endpoint
+    """A path to match requests by: a name of ENDPOINTS, "*", a path, or a path prefix ending
+    in "*" ("/api/v2/highlights/12/*": that highlight's endpoints)."""
     path = ENDPOINTS.get(endpoint, endpoint)
-    return path if path.endswith("/") else path + "/"
+    return path if path.endswith(("/", "*")) else path + "/"
+
+
+def _read_body(handler: Handler) -> bytes:
+    """The request's body (as much as `Content-Length` says; none without it)."""
+    try:
+        length = int(handler.headers.get("Content-Length") or 0)
+    except ValueError:
+        return b""
+    return handler.rfile.read(length) if length > 0 else b""
+
+
+def _write_response(answer: Answer) -> Response:
+    if answer.body is None:
+        return Response(answer.status)
+    return _json_response(answer.status, answer.body)
 
 
 def _json_response(status: int, value: object, *headers: tuple[str, str]) -> Response:

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from syncd.testing.wire import Response
 
-__all__ = ["Fault", "FaultRule", "answer_instead", "pick", "rewrite"]
+__all__ = ["Fault", "FaultRule", "answer_instead", "path_matches", "pick", "rewrite"]
 
 #: A captive portal's page, as a hotel's Wi-Fi answers any request before one signs in.
 CAPTIVE_PORTAL = b"<!DOCTYPE html><html><body>Sign in to the Wi-Fi</body></html>"
@@ -206,7 +206,7 @@ class FaultRule:
     want the same request, the one injected first answers it.
     """
 
-    endpoint: str  # a path such as "/api/v2/export/", or "*" for every path
+    endpoint: str  # a path such as "/api/v2/export/", a prefix and "*", or "*" for every path
     fault: Fault
     times: int | None = 1
     after: int = 0
@@ -219,10 +219,18 @@ class FaultRule:
         return self.times is not None and self.fired >= self.times
 
     def _matches(self, path: str) -> bool:
-        return self.endpoint in ("*", path)
+        return path_matches(self.endpoint, path)
 
     def _wants(self) -> bool:
         return self.seen > self.after and not self.exhausted
+
+
+def path_matches(endpoint: str, path: str) -> bool:
+    """Whether a request's `path` is one `endpoint` names: "*" (every path), the path itself,
+    or a prefix of it followed by "*" ("/api/v2/highlights/*")."""
+    if endpoint.endswith("*"):
+        return path.startswith(endpoint[:-1])
+    return endpoint == path
 
 
 def pick(rules: Iterable[FaultRule], path: str) -> Fault | None:

@@ -189,6 +189,11 @@ class Library:
         with self.lock:
             return copy.deepcopy(self._book(book_id, raw_ok=True).record)
 
+    def highlight(self, highlight_id: int) -> dict[str, Any]:
+        """Return a copy of the stored record of highlight `highlight_id` (KeyError: none)."""
+        with self.lock:
+            return copy.deepcopy(self._highlight(highlight_id))
+
     @property
     def books(self) -> list[dict[str, Any]]:
         """Copies of every stored record, by id."""
