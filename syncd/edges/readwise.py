@@ -161,10 +161,10 @@ def json_body(response: requests.Response) -> Any:
         errors = "strict"  # as `response.json()` decodes first (then tries `response.text`)
     else:
         return response.json()
-    if not _PAST_BMP_LEAD.search(content):
+    if not any(lead in content for lead in _PAST_BMP_LEADS):
         return response.json()
     try:
-        text = _PAST_BMP.sub(_escaped, content).decode("utf-8", errors)
+        text = _past_bmp_escaped(content).decode("utf-8", errors)
     except UnicodeDecodeError:
         return response.json()  # then `response.text`, as requests does
     return json.loads(text)
@@ -175,9 +175,30 @@ def json_body(response: requests.Response) -> Any:
 # an answer that is JSON it is in a string, where an escape reads as the character; but for
 # one after a backslash (not JSON: an escape of the backslash would make it so): left as it is.
 _PAST_BMP = re.compile(rb"[\xf0-\xf4][\x80-\xbf]{3}")
-_PAST_BMP_LEAD = re.compile(rb"[\xf0-\xf4]")
+_PAST_BMP_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
 _ESCAPES: dict[bytes, bytes] = {}
 BACKSLASH = ord("\\")
+
+
+def _past_bmp_escaped(content: bytes) -> bytes:
+    """`content` with each character past the BMP escaped (see `_PAST_BMP`). Emoji, the most
+    of them by far, start with F0: found by `bytes.find` (a regex scanning for the five lead
+    bytes took 3 times as long)."""
+    if any(lead in content for lead in _PAST_BMP_LEADS[1:]):
+        return _PAST_BMP.sub(_escaped, content)
+    parts: list[bytes] = []
+    done = 0
+    at = content.find(b"\xf0")
+    while at != -1:
+        match = _PAST_BMP.match(content, at)
+        if match is None:
+            at = content.find(b"\xf0", at + 1)
+            continue
+        parts += (content[done:at], _escaped(match))
+        done = match.end()
+        at = content.find(b"\xf0", done)
+    parts.append(content[done:])
+    return b"".join(parts)
 
 
 def _escaped(match: re.Match[bytes]) -> bytes:
