@@ -9,12 +9,13 @@ import hashlib
 import random
 import sqlite3
 import string
+from dataclasses import astuple, fields
 from pathlib import Path
 
 import pytest
 
 from syncd.core.decision import Status
-from syncd.core.records import HighlightRecord, PageRecord
+from syncd.core.records import HighlightRecord, PageRecord, PageStatus
 from syncd.edges.state import SCHEMA_VERSION, State
 from syncd.edges.state_files import (
     CorruptStateError,
@@ -23,6 +24,7 @@ from syncd.edges.state_files import (
     database_path,
     state_error,
 )
+from syncd.edges.state_work import _page_fields
 from tests.contract.test_state_contract import page
 
 
@@ -256,3 +258,11 @@ def test_blocks_an_older_syncd_stored_whole_read_back_beside_new_ones(tmp_path: 
         assert state._db.execute("SELECT count(*) FROM blocks").fetchone()[0] == 0
     finally:
         state.close()
+
+
+def test_a_pending_page_record_is_stored_with_every_field_in_order() -> None:
+    """The pending write's page is stored from a tuple built by hand (astuple is slow): it
+    must be astuple's, field for field, when PageRecord gains one."""
+    record = PageRecord(7, "pages/A.md", "A", PageStatus.ACTIVE, 1, 2, 3, 4, "opening")
+    assert _page_fields(record) == astuple(record)
+    assert len(_page_fields(record)) == len(fields(PageRecord))
