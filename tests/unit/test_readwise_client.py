@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import tracemalloc
 from collections.abc import Iterator
@@ -764,3 +765,23 @@ def test_an_export_page_with_an_emoji_is_parsed_without_a_text_four_bytes_a_char
     # The records parsed and the text they are parsed from, of one byte a character: about 2.5
     # times the body; with a text of four bytes a character, 5.5 times.
     assert peak < 3.5 * len(body)
+
+
+def test_an_answer_s_bytes_are_let_go_of_before_its_text_is_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 20: the bytes of an export page (10 MB for 1,000 books) were held while its
+    text was parsed, at a first sync's peak."""
+    body = json.dumps({"results": [{"title": "Book 🧠"}] * 1000}, ensure_ascii=False).encode()
+    response = _answer(body)
+    held: list[int] = []
+    real = json.loads
+
+    def loads(text: str) -> Any:
+        held.append(sys.getrefcount(body))
+        return real(text)
+
+    monkeypatch.setattr(json, "loads", loads)
+    unheld = sys.getrefcount(body) - 1  # without the answer's reference
+    assert json_body(response) == real(body)
+    assert held == [unheld]
