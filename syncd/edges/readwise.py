@@ -165,12 +165,14 @@ def json_body(response: requests.Response) -> Any:
         return response.json()
     if not any(lead in content for lead in _PAST_BMP_LEADS):
         return response.json()
+    escaped = _past_bmp_escaped(content)
+    if errors == "replace":  # decoding cannot fail: the bytes are let go of before
+        content = response._content = b""  # (requests keeps them there: 10 MB a page)
     try:
-        text = _past_bmp_escaped(content).decode("utf-8", errors)
+        text = escaped.decode("utf-8", errors)
     except UnicodeDecodeError:
         return response.json()  # then `response.text`, as requests does
-    del content
-    response._content = b""  # (requests keeps the bytes read there: 10 MB a page)
+    content = response._content = escaped = b""
     return json.loads(text)
 
 

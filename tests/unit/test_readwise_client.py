@@ -767,13 +767,14 @@ def test_an_export_page_with_an_emoji_is_parsed_without_a_text_four_bytes_a_char
     assert peak < 3.5 * len(body)
 
 
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/json"])
 def test_an_answer_s_bytes_are_let_go_of_before_its_text_is_parsed(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, content_type: str
 ) -> None:
     """Issue 20: the bytes of an export page (10 MB for 1,000 books) were held while its
     text was parsed, at a first sync's peak."""
     body = json.dumps({"results": [{"title": "Book 🧠"}] * 1000}, ensure_ascii=False).encode()
-    response = _answer(body)
+    response = _answer(body, content_type)
     held: list[int] = []
     real = json.loads
 
