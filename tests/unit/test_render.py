@@ -156,3 +156,29 @@ def test_the_sync_log_entry_counts_and_obsidian_s_names_each_book() -> None:
     assert "3 highlights" in logseq and "1 book" in logseq
     obsidian = render_sync_log_entry(3, 2, OBSIDIAN, NOW, [("Walden", 2), ("Line\nbreak", 1)])
     assert obsidian.endswith("\n\n") and "Walden" in obsidian and "Line break" in obsidian
+
+
+def test_a_new_page_s_dates_are_formatted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20: a new page's title, head and header each formatted the sync's date and time
+    (three times a book); the same moment's are formatted once, another moment's anew."""
+    import syncd.core.render as render
+
+    calls: list[datetime] = []
+    real = render.format_time
+
+    def counted(moment: datetime) -> str:
+        calls.append(moment)
+        return real(moment)
+
+    monkeypatch.setattr(render, "format_time", counted)
+    book = Book(7, "Walden", author="Thoreau")
+    pages: list[str] = []
+    for style in (LOGSEQ, OBSIDIAN):
+        for now in (NOW, NOW + timedelta(minutes=1)):
+            title = page_title(book, style, now)
+            pages.append(render_new_page(book, title, ["- a"], style, now))
+    assert calls == [NOW, NOW + timedelta(minutes=1)] * 2
+    # A later moment's date shows: the next day's.
+    later = NOW + timedelta(hours=1)
+    assert "Mar 18th, 2023" in render_new_page(book, "Walden", ["- a"], LOGSEQ, later)
+    assert "Mar 18th, 2023" not in pages[0]

@@ -5,14 +5,18 @@ locked one is busy (never moved aside); a read-only copy writes nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import random
 import sqlite3
+import string
+from dataclasses import astuple, fields
 from pathlib import Path
 
 import pytest
 
 from syncd.core.decision import Status
-from syncd.core.records import HighlightRecord, PageRecord
+from syncd.core.records import HighlightRecord, PageRecord, PageStatus
 from syncd.edges.state import SCHEMA_VERSION, State
 from syncd.edges.state_files import (
     CorruptStateError,
@@ -21,6 +25,7 @@ from syncd.edges.state_files import (
     database_path,
     state_error,
 )
+from syncd.edges.state_work import _page_fields
 from tests.contract.test_state_contract import page
 
 
@@ -83,7 +88,9 @@ def test_a_database_damaged_past_its_first_page_is_corrupt(tmp_path: Path) -> No
     state = State(path)
     with state.transaction():
         state.put_highlights(
-            HighlightRecord(i, 1, "x" * 500, "s", Status.WRITTEN) for i in range(2000)
+            # (Blocks that do not compress: a book's blocks are stored compressed.)
+            HighlightRecord(i, 1, hashlib.sha512(bytes(i)).hexdigest() * 4, "s", Status.WRITTEN)
+            for i in range(2000)
         )
     state._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     state.close()
@@ -302,3 +309,90 @@ def test_the_daemon_s_open_checks_the_whole_file_always(
     State(path, check=True).close()
     State.open_or_rebuild(path, check=True)[0].close()
     assert checks(statements) == 2
+
+
+def _blocks_of_a_library(books: int, per_book: int) -> list[HighlightRecord]:
+    """Blocks shaped like a page's: words of a few thousand, a location link, now and then a
+    note (seeded)."""
+    rng = random.Random(20)
+    # (A vocabulary of 500 words, the common ones far more often: how a language repeats.)
+    words = ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(2, 9))) for _ in range(500)]
+    weights = [1 / rank for rank in range(1, 501)]
+    records = []
+    for book_id in range(1, books + 1):
+        for n in range(per_book):
+            highlight_id = book_id * 1000 + n
+            text = " ".join(rng.choices(words, weights, k=rng.randint(15, 70)))
+            block = (
+                f"- {text.capitalize()}. ([Location {rng.randint(1, 9999)}]"
+                f"(https://readwise.io/to_kindle?action=open&asin=B{book_id:09d}"
+                f"&location={n * 17}))"
+            )
+            if rng.random() < 0.3:
+                note = " ".join(rng.choices(words, weights, k=12))
+                block += f"\n    - Note: {note} ^rw{highlight_id}"
+            records.append(HighlightRecord(highlight_id, book_id, block, "d" * 24, Status.WRITTEN))
+    return records
+
+
+def test_the_database_of_a_first_sync_is_smaller_than_the_blocks_it_holds(
+    tmp_path: Path,
+) -> None:
+    """Issue 20: a first sync's state database no bigger than the pages. The blocks are most
+    of the pages' bytes; stored one by one, with their rows and indexes, the database was 1.4
+    times the pages."""
+    path = tmp_path / "db.sqlite3"
+    records = _blocks_of_a_library(300, 10)
+    state = State(path)
+    for book_id in range(1, 301):
+        with state.transaction():
+            state.put_page(page(book_id))
+            state.put_highlights(r for r in records if r.book_id == book_id)
+    state.close()
+    blocks = sum(len(r.block.encode()) for r in records)
+    assert path.stat().st_size < blocks
+    state = State(path)
+    try:
+        for book_id in (1, 150, 300):
+            assert state.highlights(book_id) == {
+                r.highlight_id: r for r in records if r.book_id == book_id
+            }
+    finally:
+        state.close()
+
+
+def test_blocks_an_older_syncd_stored_whole_read_back_beside_new_ones(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    State(path).close()
+    old = sqlite3.connect(path)
+    old.execute("INSERT INTO highlights VALUES (1, 7, '- old one', 'a', 'written')")
+    old.execute("INSERT INTO highlights VALUES (2, 7, '- old two\n    - Note: n', 'b', 'edited')")
+    old.commit()
+    old.close()
+    state = State(path)
+    try:
+        assert state.highlights(7)[2] == HighlightRecord(
+            2, 7, "- old two\n    - Note: n", "b", Status.EDITED
+        )
+        with state.transaction():
+            state.put_highlights([HighlightRecord(1, 7, "- new one", "c", Status.WRITTEN)])
+            state.put_highlights([HighlightRecord(3, 7, "- three \ud800", "d", Status.WRITTEN)])
+        assert state.highlights(7) == {
+            1: HighlightRecord(1, 7, "- new one", "c", Status.WRITTEN),
+            2: HighlightRecord(2, 7, "- old two\n    - Note: n", "b", Status.EDITED),
+            3: HighlightRecord(3, 7, "- three \ud800", "d", Status.WRITTEN),
+        }
+        with state.transaction():
+            state.delete_book(7)
+        assert state.highlights(7) == {}
+        assert state._db.execute("SELECT count(*) FROM blocks").fetchone()[0] == 0
+    finally:
+        state.close()
+
+
+def test_a_pending_page_record_is_stored_with_every_field_in_order() -> None:
+    """The pending write's page is stored from a tuple built by hand (astuple is slow): it
+    must be astuple's, field for field, when PageRecord gains one."""
+    record = PageRecord(7, "pages/A.md", "A", PageStatus.ACTIVE, 1, 2, 3, 4, "opening")
+    assert _page_fields(record) == astuple(record)
+    assert len(_page_fields(record)) == len(fields(PageRecord))

@@ -12,6 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import syncd.core.templates as templates_module
 from syncd.core.templates import (
     LINE_BREAK,
     SECTIONS,
@@ -153,3 +154,63 @@ def test_check_frontmatter_refuses_what_is_not_a_mapping_of_names(text: str) -> 
     with pytest.raises(ValueError) as caught:
         check_frontmatter(text)
     assert "\n" not in str(caught.value)
+
+
+_VALUE = st.text(
+    st.sampled_from(["a", " ", "\n", "\t", "\x00", "{", "}", "#", "[", "]", "é", "🧠", "0"])
+)
+
+
+@pytest.mark.parametrize("page_format", ["logseq", "obsidian"])
+@settings(max_examples=300, deadline=None)
+@given(
+    text=_VALUE,
+    location=_VALUE,
+    url=_VALUE,
+    note=_VALUE,
+    tags=st.lists(_VALUE, max_size=3),
+)
+def test_the_default_highlight_template_s_python_twin_writes_what_it_writes(
+    page_format: str, text: str, location: str, url: str, note: str, tags: list[str]
+) -> None:
+    context = {
+        "highlight_text": text,
+        "highlight_location": location,
+        "highlight_location_url": url,
+        "highlight_note": note,
+        "highlight_tags": tags,
+        "title": "T",
+    }
+    jinja = templates_module._compiled(
+        templates_module.default_sources(page_format)["highlight"], yaml_output=False
+    )
+    assert Templates(page_format).render("highlight", context) == jinja.render(context)
+
+
+def test_a_default_highlight_renders_without_a_jinja_context_a_custom_one_with(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 20: a Jinja render per highlight (its context, lookups, sandbox) was a tenth of a
+    first sync; the default template is rendered by its Python twin."""
+    import jinja2.environment
+
+    contexts: list[object] = []
+    real = jinja2.environment.new_context
+
+    def counted(*args: object, **kwargs: object) -> object:
+        contexts.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jinja2.environment, "new_context", counted)
+    context = {
+        "highlight_text": "x",
+        "highlight_location": "",
+        "highlight_location_url": "",
+        "highlight_note": "n",
+        "highlight_tags": [],
+    }
+    assert Templates("obsidian").render("highlight", context) == "- x\n    - Note: n"
+    assert contexts == []
+    custom = Templates("obsidian", {"highlight": "- {{ highlight_text }}!"})
+    assert custom.render("highlight", context) == "- x!"
+    assert len(contexts) == 1
