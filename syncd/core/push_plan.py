@@ -13,7 +13,9 @@ Readwise's (the fetched highlight), and merged field by field (`syncd.core.three
 - both, differently: a conflict (nothing pushed, nothing overwritten; the vault keeps its
   value) until `syncd resolve` keeps one side.
 
-Never pushed: a block equal to an older block of the highlight's record (a restored copy), one
+Never pushed: a block equal to an older block of the highlight's record (a restored copy), a
+field whose value is that field's in an older block and not the base's (a restore, then an edit
+of another field: Readwise's value stands and the block shows it, see `_untyped_to_base`), one
 whose fields cannot be read without guessing (`syncd.core.fields.read_fields`), one located
 twice, a deleted block, a field not in `sync.push` (the highlight is then left as it was:
 the user's edit stays, as in a one-way sync).
@@ -160,7 +162,9 @@ def plan_pushes(
                 )
             )
             continue
-        one = _decide(book, h, record, block, vault_block, base, vault, style, facts)
+        earlier = [read_fields(_norm(disk, old), book, h, style) for old in older]
+        typed = _untyped_to_base(base, vault, [f for f in earlier if f is not None])
+        one = _decide(book, h, record, block, vault_block, base, typed, vault, style, facts)
         if one is not None:
             taken.add(block.start)
             decided[h.id] = one
@@ -175,9 +179,13 @@ def _decide(
     vault_block: str,
     base: Fields,
     vault: Fields,
+    showing: Fields,
     style: Style,
     facts: PushFacts,
 ) -> HighlightPush | None:
+    """The plan for one highlight: `vault` holds the values the user typed (the others are
+    the base's), `showing` those the block shows (the block is rewritten when they differ from
+    the merged values)."""
     readwise = fields_of(h)
     keep = facts.keep.get(h.id)
     merged: dict[str, FieldValue] = {}
@@ -216,12 +224,31 @@ def _decide(
     rendered = render_highlights(book, [after], style)[0]
     rewritten = None
     block_text = vault_block
-    if values != readwise_view(vault):  # a field pulled: the block shows the merged values
+    if values != readwise_view(showing):  # a field pulled: the block shows the merged values
         shown = replace(h, text=values.text, note=values.note, tags=_ordered(values.tags, h.tags))
         rewritten = render_highlights(book, [shown], style)[0]
         block_text = rewritten
     record = HighlightRecord(h.id, book.id, block_text, digest(rendered), Status.WRITTEN)
     return HighlightPush(h.id, block, tuple(sends), (), rewritten, record)
+
+
+def _untyped_to_base(base: Fields, vault: Fields, earlier: list[Fields]) -> Fields:
+    """The vault's values with each field the user did not type put back to the base's: a
+    value that differs from the base and equals that field's value in an older block of the
+    highlight (one syncd wrote or agreed before) was put back by a file-sync tool or a backup
+    (or typed back exactly: the two cannot be told apart), so it is not pushed and Readwise's
+    value stands (world 1-push-b: a restore then an edit of another field sent the tag the
+    restore took back). The block is then rewritten with the merged values: the value it
+    loses is one syncd already holds (an older block), never a word typed since; left as it
+    is, the page would show a value neither side holds and the next edit would read it as
+    the base."""
+    values: dict[str, FieldValue] = {}
+    for name in FIELDS:
+        mine = getattr(vault, name)
+        if mine != getattr(base, name) and any(getattr(f, name) == mine for f in earlier):
+            mine = getattr(base, name)
+        values[name] = mine
+    return Fields(str(values["text"]), str(values["note"]), frozenset(values["tags"]))
 
 
 def _locate(

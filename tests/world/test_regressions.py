@@ -710,8 +710,8 @@ REPLAYS = Path(__file__).parent / "replays"
 # alike a killed write's new highlight, but as alike another highlight's, was taken for the
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
 OPEN: dict[str, str] = {
-    "1-push-b": "issue 19, the push branch's design: a restored older block the user then edits "
-    "is read whole as the user's; a field the restore took back (a tag) is pushed",
+    "14635": "issue 19, push on: a book the export serves twice after the user edited a text: "
+    "the edit is lost from the page",
     "3387419952": "issue 19, fields: an Obsidian text with a blank line (the page cannot show it) "
     "edited: the text pushed loses the blank line the user never touched",
 }
