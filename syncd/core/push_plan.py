@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from syncd.core.decision import Status
-from syncd.core.fields import FIELDS, Fields, fields_of, read_fields
+from syncd.core.fields import FIELDS, Fields, fields_of, read_fields, shown_lossy
 from syncd.core.model import Book, Highlight
 from syncd.core.outline import PageBlock, normalise
 from syncd.core.page_index import SIMILAR, PageIndex
@@ -161,7 +161,9 @@ def plan_pushes(
             )
             continue
         one = _decide(book, h, record, block, vault_block, base, vault, style, facts)
-        if one is not None:
+        if isinstance(one, Skipped):
+            skipped.append(one)
+        elif one is not None:
             taken.add(block.start)
             decided[h.id] = one
     return decided, skipped
@@ -177,7 +179,7 @@ def _decide(
     vault: Fields,
     style: Style,
     facts: PushFacts,
-) -> HighlightPush | None:
+) -> HighlightPush | Skipped | None:
     readwise = fields_of(h)
     keep = facts.keep.get(h.id)
     merged: dict[str, FieldValue] = {}
@@ -191,6 +193,15 @@ def _decide(
             outcome, value = Outcome.PUSH, getattr(vault, name)
         if outcome in (Outcome.PUSH, Outcome.CONFLICT) and name not in facts.fields:
             return None  # an edit of a field that does not flow back: the user's, as before
+        if outcome is Outcome.PUSH and name in shown_lossy(book, h, style):
+            # The page shows Readwise's value lossy: the edit read from it would send what the
+            # user never touched (a blank line lost). Never pushed; the edit stays, as before.
+            why = (
+                f"highlight {h.id} ({book.title}): its {name} in Readwise is not shown exactly "
+                "on the page (a blank line, a control character, a carriage return, an escape); "
+                "its edit stays in the vault, not pushed"
+            )
+            return Skipped(h.id, why, lasting=True)
         merged[name] = value
         if outcome is Outcome.CONFLICT:
             conflicts.append(

@@ -712,8 +712,6 @@ REPLAYS = Path(__file__).parent / "replays"
 OPEN: dict[str, str] = {
     "1-push-b": "issue 19, the push branch's design: a restored older block the user then edits "
     "is read whole as the user's; a field the restore took back (a tag) is pushed",
-    "3387419952": "issue 19, fields: an Obsidian text with a blank line (the page cannot show it) "
-    "edited: the text pushed loses the blank line the user never touched",
 }
 
 
