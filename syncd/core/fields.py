@@ -297,6 +297,28 @@ def read_fields(block: str, book: Book, highlight: Highlight, style: Style) -> F
     return found.pop() if len(found) == 1 else None
 
 
+def shown_lossy(book: Book, highlight: Highlight, style: Style) -> frozenset[str]:
+    """The fields whose Readwise value the highlight's block does not show exactly: read back
+    from the block rendered from it, as the record of a highlight that holds another value (so
+    that the record's value does not win), the field gives another value, or none. A blank line
+    Obsidian shows as one line break, a control character dropped, a CR LF shown as a line
+    break, a Logseq `\\- ` the page cannot tell from an escaped `- `: an edit
+    of such a field, read from the page, would send Readwise a value the user did not type
+    (world seed 3387419952), so two-way sync does not push it."""
+    block = _render(book, highlight, style)
+    lossy: set[str] = set()
+    for name in FIELDS:
+        other = (
+            replace(highlight, tags=(*highlight.tags, "syncd other tag"))
+            if name == "tags"
+            else replace(highlight, **{name: getattr(highlight, name) + "Z"})
+        )
+        read = read_fields(block, book, other, style)
+        if read is None or getattr(read, name) != getattr(fields_of(highlight), name):
+            lossy.add(name)
+    return frozenset(lossy)
+
+
 def _read(
     block: str, book: Book, highlight: Highlight, style: Style, shape: _Shape
 ) -> Fields | None:

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from syncd.core.decision import Status
-from syncd.core.fields import FIELDS, Fields, fields_of, read_fields
+from syncd.core.fields import FIELDS, Fields, fields_of, read_fields, shown_lossy
 from syncd.core.model import Book, Highlight
 from syncd.core.outline import PageBlock, normalise
 from syncd.core.page_index import SIMILAR, PageIndex
@@ -165,7 +165,9 @@ def plan_pushes(
         earlier = [read_fields(_norm(disk, old), book, h, style) for old in older]
         typed = _untyped_to_base(base, vault, [f for f in earlier if f is not None])
         one = _decide(book, h, record, block, vault_block, base, typed, vault, style, facts)
-        if one is not None:
+        if isinstance(one, Skipped):
+            skipped.append(one)
+        elif one is not None:
             taken.add(block.start)
             decided[h.id] = one
     return decided, skipped
@@ -182,10 +184,11 @@ def _decide(
     showing: Fields,
     style: Style,
     facts: PushFacts,
-) -> HighlightPush | None:
+) -> HighlightPush | Skipped | None:
     """The plan for one highlight: `vault` holds the values the user typed (the others are
     the base's), `showing` those the block shows (the block is rewritten when they differ from
-    the merged values)."""
+    the merged values); Skipped when an edit cannot be pushed without sending what the user
+    did not type."""
     readwise = fields_of(h)
     keep = facts.keep.get(h.id)
     merged: dict[str, FieldValue] = {}
@@ -199,6 +202,15 @@ def _decide(
             outcome, value = Outcome.PUSH, getattr(vault, name)
         if outcome in (Outcome.PUSH, Outcome.CONFLICT) and name not in facts.fields:
             return None  # an edit of a field that does not flow back: the user's, as before
+        if outcome is Outcome.PUSH and name in shown_lossy(book, h, style):
+            # The page shows Readwise's value lossy: the edit read from it would send what the
+            # user never touched (a blank line lost). Never pushed; the edit stays, as before.
+            why = (
+                f"highlight {h.id} ({book.title}): its {name} in Readwise is not shown exactly "
+                "on the page (a blank line, a control character, a carriage return, an escape); "
+                "its edit stays in the vault, not pushed"
+            )
+            return Skipped(h.id, why, lasting=True)
         merged[name] = value
         if outcome is Outcome.CONFLICT:
             conflicts.append(

@@ -614,3 +614,26 @@ def test_a_highlight_deleted_in_readwise_while_edited_keeps_the_edit_and_status_
     assert NOTE[vault.format] + "mine" in vault.file.read_text(encoding="utf-8")
     shown = format_status(collect_status(vault.h.config))
     assert f"highlight {vault.ids[0]} (Walden) is deleted in Readwise; its edit stays" in shown
+
+
+def test_an_edit_of_a_text_the_page_shows_lossy_is_not_pushed_and_status_says_why(
+    vault: Vault,
+) -> None:
+    """World seed 3387419952: a text with a blank line, which Obsidian's page shows as one line
+    break (in Logseq: a CR LF, shown as a line break) edited in the vault: the page's version
+    would lose what the user never touched; nothing is sent, the edit stays, status says why."""
+    from syncd.commands.status import collect_status, format_status
+
+    breaks = "\n\n" if vault.format == "obsidian" else "\r\n"
+    lossy = f"Our life is frittered away{breaks}by detial."
+    vault.h.server.update_highlight(vault.ids[2], text=lossy)
+    vault.sync()
+    vault.edit("by detial.", "by detail.")
+    vault.h.server.clear_requests()
+    vault.sync()
+    assert vault.h.server.writes == []
+    assert vault.highlight(2)["text"] == lossy
+    assert "by detail." in vault.file.read_text(encoding="utf-8")
+    shown = format_status(collect_status(vault.h.config))
+    assert "edits kept in the vault, not in Readwise: 1" in shown
+    assert f"highlight {vault.ids[2]} (Walden): its text in Readwise is not shown exactly" in shown

@@ -10,7 +10,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncd.core.fields import FIELDS, Fields, fields_of, pushable_fields, read_fields
+from syncd.core.fields import (
+    FIELDS,
+    Fields,
+    fields_of,
+    pushable_fields,
+    read_fields,
+    shown_lossy,
+)
 from syncd.core.model import Book, Highlight, parse_book
 from syncd.core.page_index import PageIndex
 from syncd.core.render import NBSP, Style, render_highlights
@@ -459,3 +466,31 @@ def test_a_custom_template_s_blocks_read_back_as_themselves(
     if fmt == "logseq" and any(" / " in tag or tag.endswith(" /") for tag in tags):
         return  # `a / b` may be one tag or two: the page cannot say (either reading renders so)
     assert got == values(text, note, tags)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "value", "lossy"),
+    [
+        ("obsidian", "text", "one\n\ntwo", True),  # a paragraph break: one line break
+        ("obsidian", "note", "one\n\ntwo", True),
+        ("logseq", "text", "one\n\ntwo", False),
+        ("obsidian", "text", "one\ntwo", False),
+        ("logseq", "text", "one\x07two", True),  # a control character: dropped
+        ("obsidian", "note", "one\x07two", True),
+        ("logseq", "note", "one\r\ntwo", True),  # a CR LF: a line break
+        ("obsidian", "text", "one\r\ntwo", True),
+        ("logseq", "text", "one\n\\- two", True),  # as the escape of `- two`
+        ("logseq", "text", "one\n- two", False),
+        ("obsidian", "text", "one\n- two", False),
+        ("logseq", "tags", ("a\x07b",), True),
+        ("obsidian", "tags", ("a\x07b",), True),
+        ("logseq", "tags", ("a b", "c"), False),
+    ],
+)
+def test_shown_lossy_tells_a_value_the_page_cannot_show_exactly(
+    fmt: str, name: str, value: object, lossy: bool
+) -> None:
+    """issue 19, world seed 3387419952: an edit of such a field is never pushed."""
+    h = replace(HIGHLIGHT, **{name: value})
+    assert (name in shown_lossy(BOOK, h, STYLES[fmt])) is lossy
+    assert shown_lossy(BOOK, HIGHLIGHT, STYLES[fmt]) == frozenset()

@@ -712,8 +712,6 @@ REPLAYS = Path(__file__).parent / "replays"
 OPEN: dict[str, str] = {
     "14635": "issue 19, push on: a book the export serves twice after the user edited a text: "
     "the edit is lost from the page",
-    "3387419952": "issue 19, fields: an Obsidian text with a blank line (the page cannot show it) "
-    "edited: the text pushed loses the blank line the user never touched",
 }
 
 
