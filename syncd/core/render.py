@@ -95,19 +95,21 @@ class Style:
         """The date variables of every template: `date`, `time` and, in a vault with daily
         notes, `daily_note_date` (the day's note title, to link to it). (Formatted once for a
         book's page, whose title, head and header all show them: the last answer is kept.)"""
+        local = now.astimezone(self.tz)  # the zone may follow the machine's (a daemon's)
+        key = (local.replace(tzinfo=None), local.utcoffset(), local.tzname())
         last = _last_dates
-        if last[0] is self and last[1] == now and last[1].tzinfo is now.tzinfo:
+        if last[0] is self and last[1] == key:
             return last[2]
         values: dict[str, Any] = {"date": self.date(now), "time": self.time(now)}
         if self.daily_note_format:
             values["daily_note_date"] = format_moment(
                 now.astimezone(self.tz), self.daily_note_format
             )
-        _last_dates[:] = [self, now, values]
+        _last_dates[:] = [self, key, values]
         return values
 
 
-# Style.dates' last style, moment and answer (callers copy the answer, never change it).
+# Style.dates' last style, local moment and answer (callers copy the answer, never change it).
 _last_dates: list[Any] = [None, None, None]
 
 

@@ -3,7 +3,7 @@ Pure: the same book, style and moment give the same text."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 
 import pytest
 from hypothesis import given, settings
@@ -182,3 +182,28 @@ def test_a_new_page_s_dates_are_formatted_once(monkeypatch: pytest.MonkeyPatch) 
     later = NOW + timedelta(hours=1)
     assert "Mar 18th, 2023" in render_new_page(book, "Walden", ["- a"], LOGSEQ, later)
     assert "Mar 18th, 2023" not in pages[0]
+
+
+def test_the_same_moment_s_dates_follow_a_zone_that_changed() -> None:
+    """A daemon's zone follows the machine's (a laptop that travels): the same moment formatted
+    after the zone changed shows the new zone's time, not the answer kept for the old one
+    (issue 22; the e2e daemon test that moves /etc/localtime failed with it kept)."""
+    from dataclasses import replace as with_field
+
+    class Machine(tzinfo):
+        offset = timedelta(hours=-4)
+
+        def utcoffset(self, dt: datetime | None) -> timedelta:
+            return self.offset
+
+        def dst(self, dt: datetime | None) -> timedelta:
+            return timedelta(0)
+
+        def tzname(self, dt: datetime | None) -> str:
+            return f"UTC{self.offset}"
+
+    zone = Machine()
+    style = with_field(LOGSEQ, tz=zone)
+    first = style.dates(NOW)["time"]
+    zone.offset = timedelta(hours=9)
+    assert style.dates(NOW)["time"] != first
