@@ -62,12 +62,14 @@ class PushFacts:
 
 @dataclass(frozen=True)
 class Send:
-    """One field to send to Readwise: its value there now (`before`) and the one to send."""
+    """One field to send to Readwise: its value there now (`before`) and the one to send;
+    `seen`: the `updated_at` of the copy of the highlight the plan read `before` from."""
 
     highlight_id: int
     field: str
     before: FieldValue
     after: FieldValue
+    seen: str | None = None
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,7 @@ def _decide(
                 )
             )
         elif outcome is Outcome.PUSH:
-            sends.append(Send(h.id, name, getattr(readwise, name), value))
+            sends.append(Send(h.id, name, getattr(readwise, name), value, h.updated_at))
     if conflicts:
         return HighlightPush(
             h.id, block, (), tuple(conflicts), None, replace(record, status=Status.CONFLICT)
@@ -242,6 +244,31 @@ def _decide(
         block_text = rewritten
     record = HighlightRecord(h.id, book.id, block_text, digest(rendered), Status.WRITTEN)
     return HighlightPush(h.id, block, tuple(sends), (), rewritten, record)
+
+
+def lay_over(h: Highlight, pushed: Mapping[str, Send]) -> Highlight:
+    """A copy of a highlight fetched before this run pushed to it, with the values the run
+    pushed laid over the stale ones: within one run, what the run pushed is what Readwise holds
+    (world seed 14635: a book served twice in one sync; the second copy, fetched before the
+    first copy's push, still held the old text and was read as "only Readwise changed", pulling
+    it over the user's edit). A field is stale only where the copy is the one the push was
+    planned from (the same `updated_at`) and still holds the value the push replaced: a copy
+    fetched later, or holding another value, is Readwise's newer change and is pulled as it is."""
+    values = fields_of(h)
+    changed: dict[str, FieldValue] = {}
+    for name, item in pushed.items():
+        if item.seen == h.updated_at and getattr(values, name) == item.before:
+            changed[name] = item.after
+    if not changed:
+        return h
+    tags = changed.get("tags", values.tags)
+    assert isinstance(tags, frozenset)
+    return replace(
+        h,
+        text=str(changed.get("text", h.text)),
+        note=str(changed.get("note", h.note)),
+        tags=_ordered(tags, h.tags),
+    )
 
 
 def _untyped_to_base(base: Fields, vault: Fields, earlier: list[Fields]) -> Fields:
@@ -366,6 +393,7 @@ __all__ = [
     "Skipped",
     "as_push",
     "edited_records",
+    "lay_over",
     "plan_pushes",
     "push_lines",
     "settled",

@@ -24,7 +24,7 @@ from syncd.core.decision import Status
 from syncd.core.model import Book, Highlight
 from syncd.core.page_life import PageAct, SyncFacts, on_sync
 from syncd.core.plan import nothing_to_plan
-from syncd.core.push_plan import PushFacts, edited_records, settled
+from syncd.core.push_plan import PushFacts, Send, edited_records, lay_over, settled
 from syncd.core.records import HighlightRecord, PageRecord, PageStatus, Push
 from syncd.engine.naming import PageNamer
 from syncd.engine.push import PUSH_SEEN
@@ -69,12 +69,16 @@ class BookPlanner:
         self.waiting: int | None = None  # the latest mtime of a page whose pushes wait
         self.intents: dict[int, list[Push]] = {}
         self.keep: dict[int, str] = {}
+        # The values this run pushed (the pusher's, by highlight and field): laid over a copy
+        # of a highlight fetched before the push (`syncd.core.push_plan.lay_over`).
+        self.pushed: Mapping[int, Mapping[str, Send]] = {}
 
     def plan(self, book: Book) -> BookPlan:
         """Gather the book's facts and decide its plan (see `syncd.core.page_life.ON_SYNC`),
         looking for its page first when it is not where syncd left it and something may be
         written."""
-        fetched = list(book.highlights)
+        pushed = self.pushed
+        fetched = [lay_over(h, pushed[h.id]) if h.id in pushed else h for h in book.highlights]
         # A deleted page to create anew is forgotten (by the applier, or in a dry run here).
         record = None if book.id in self.recreate else self.state.page(book.id)
         if record is not None and self._unchanged(book, fetched, record):

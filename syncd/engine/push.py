@@ -85,6 +85,10 @@ class Pusher:
         self.clock = clock
         self.pause = pause  # stops planning pushes for the rest of the run
         self.paused = writer is None
+        # The sends made in this run, by highlight and field: a copy of a highlight fetched
+        # before its push (a book served twice, a plan made again) is stale for those fields
+        # (`syncd.core.push_plan.lay_over`).
+        self.pushed: dict[int, dict[str, Send]] = {}
 
     def push(self, plan: BookPlan) -> Sent:
         """Record the plan's pushes as intents (committed), then send them."""
@@ -129,6 +133,7 @@ class Pusher:
                 sent.problems[item.highlight_id] = str(error)
                 continue
             sent.made.append(number)
+            self.pushed.setdefault(item.highlight_id, {})[item.field] = item
         plan.outcome.pushed = len(sent.made)
         return sent
 

@@ -138,6 +138,8 @@ class Run:
             look=self.applier.look,
             reader_pass=reader_pass,
         )
+        if not dry_run:
+            self.planner.pushed = pusher.pushed
         # Two-way sync (issue 19): a page saved after `quiet_before_ns` is not pushed yet; the
         # pushes a kill left are settled, the conflicts the user resolved applied.
         self.planner.quiet_before_ns = quiet_before_ns

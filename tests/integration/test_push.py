@@ -637,3 +637,28 @@ def test_an_edit_of_a_text_the_page_shows_lossy_is_not_pushed_and_status_says_wh
     shown = format_status(collect_status(vault.h.config))
     assert "edits kept in the vault, not in Readwise: 1" in shown
     assert f"highlight {vault.ids[2]} (Walden): its text in Readwise is not shown exactly" in shown
+
+
+def test_a_book_served_twice_after_an_edit_keeps_the_edit_and_pulls_readwise_s_change(
+    vault: Vault,
+) -> None:
+    """World seed 14635: the export serves the book twice in one sync (a server's paging
+    fault). The first copy's plan pushes the user's text; the second copy was fetched before
+    the push and still holds the old text: it must not be read as "only Readwise changed" and
+    pulled over the edit. A change Readwise made (the note) is still pulled."""
+    from syncd.testing.faults import Fault
+
+    vault.edit("frittered away by detial.", "frittered away by detail.")
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+    vault.h.server.update_highlight(vault.ids[2], note="Readwise's own note")
+    vault.h.server.inject("export", Fault.served_twice(highlights=True), times=None)
+    vault.sync()
+    vault.h.server.clear_faults()
+    text = vault.file.read_text(encoding="utf-8")
+    assert "frittered away by detail." in text and "detial" not in text
+    assert NOTE[vault.format] + "mine" in text
+    assert NOTE[vault.format] + "Readwise's own note" in text
+    assert vault.highlight(2)["text"] == "Our life is frittered away by detail."
+    assert vault.highlight(2)["note"] == "Readwise's own note"
+    assert vault.highlight(0)["note"] == "mine"
+    vault.quiet()

@@ -15,7 +15,7 @@ from syncd.core.decision import Status
 from syncd.core.model import Book, Highlight
 from syncd.core.page_life import PageAct, PageStatus
 from syncd.core.plan import Options, new_page_records
-from syncd.core.push_plan import PushFacts, push_lines, settled, show_value
+from syncd.core.push_plan import PushFacts, Send, lay_over, push_lines, settled, show_value
 from syncd.core.records import PageRecord, Push
 from syncd.core.render import Style, render_new_page
 from syncd.core.templates import Templates
@@ -295,3 +295,21 @@ def test_a_text_the_page_shows_exactly_is_pushed_with_its_line_breaks(fmt: str) 
     text, records = synced_with(fmt, h1)
     p = plan(fmt, text.replace("Simplify,", "Simplify, mine"), edited(records, 1), fetched=(h1, H2))
     assert [(s.field, s.after) for s in p.sends] == [("text", "Simplify, mine\nsimplify.")]
+
+
+def test_a_copy_fetched_before_a_push_takes_the_pushed_values_and_a_newer_one_stands() -> None:
+    """World seed 14635: within one run, what the run pushed is what Readwise holds. A copy of
+    the highlight the push was planned from (same `updated_at`, the replaced value) is stale:
+    the pushed values are laid over it; a newer copy or another value is Readwise's change."""
+    old = Highlight(7, "detial", note="n", tags=("a", "b"), updated_at="2023-03-17T17:05:00Z")
+    pushed = {
+        "text": Send(7, "text", "detial", "detail", old.updated_at),
+        "tags": Send(7, "tags", frozenset({"a", "b"}), frozenset({"b", "c"}), old.updated_at),
+    }
+    laid = lay_over(old, pushed)
+    assert (laid.text, laid.note, laid.tags) == ("detail", "n", ("b", "c"))
+    newer = replace(old, updated_at="2023-03-17T17:06:00Z")
+    assert lay_over(newer, pushed) == newer  # fetched after the push: Readwise's own
+    changed = replace(old, text="Readwise's fix")
+    assert lay_over(changed, pushed).text == "Readwise's fix"
+    assert lay_over(old, {}) == old
