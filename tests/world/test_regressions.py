@@ -712,8 +712,6 @@ REPLAYS = Path(__file__).parent / "replays"
 OPEN: dict[str, str] = {
     "14635": "issue 19, push on: a book the export serves twice after the user edited a text: "
     "the edit is lost from the page",
-    "3491127104": "issue 19, push on: a text edited below syncd's likeness (a deletion to it) "
-    "is expected in Readwise by the world",
 }
 
 
