@@ -712,6 +712,10 @@ REPLAYS = Path(__file__).parent / "replays"
 OPEN: dict[str, str] = {
     "14635": "issue 19, push on: a book the export serves twice after the user edited a text: "
     "the edit is lost from the page",
+    "11386": "issue 19, push on: a pushed note emptied reads as restored (an older block had "
+    "none): not pushed, the page gets the old note back",
+    "11409": "issue 19, push on: an inline tag typed as the note while Readwise set a note: "
+    "syncd keeps Readwise's note, the world expects none",
 }
 
 
