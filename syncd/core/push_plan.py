@@ -198,6 +198,11 @@ def _decide(
     conflicts: list[FieldConflict] = []
     for merge in merge_fields(base, vault, readwise):
         name, outcome, value = merge.field, merge.outcome, merge.value
+        if getattr(vault, name) != getattr(showing, name) and keep != "readwise":
+            # An earlier value of the field on the page: put back by a restore, or typed back
+            # (the two cannot be told apart): a conflict until `syncd resolve` says which.
+            outcome = Outcome.PUSH if keep == "vault" else Outcome.CONFLICT
+            value = getattr(showing, name)
         if outcome is Outcome.CONFLICT and keep == "readwise":
             outcome, value = Outcome.PULL, getattr(readwise, name)
         elif outcome is Outcome.CONFLICT and keep == "vault":
@@ -222,7 +227,7 @@ def _decide(
                     name,
                     facts.page,
                     getattr(base, name),
-                    getattr(vault, name),
+                    value,
                     getattr(readwise, name),
                 )
             )
@@ -272,15 +277,14 @@ def lay_over(h: Highlight, pushed: Mapping[str, Send]) -> Highlight:
 
 
 def _untyped_to_base(base: Fields, vault: Fields, earlier: list[Fields]) -> Fields:
-    """The vault's values with each field the user did not type put back to the base's: a
-    value that differs from the base and equals that field's value in an older block of the
-    highlight (one syncd wrote or agreed before) was put back by a file-sync tool or a backup
-    (or typed back exactly: the two cannot be told apart), so it is not pushed and Readwise's
-    value stands (world 1-push-b: a restore then an edit of another field sent the tag the
-    restore took back). The block is then rewritten with the merged values: the value it
-    loses is one syncd already holds (an older block), never a word typed since; left as it
-    is, the page would show a value neither side holds and the next edit would read it as
-    the base."""
+    """The vault's values with each field the user may not have typed put back to the base's:
+    a value that differs from the base and equals that field's value in an older block of the
+    highlight (one syncd wrote or agreed before) was put back by a file-sync tool or a backup,
+    or typed back exactly, and the two cannot be told apart. Such a field is never pushed on
+    its own (world 1-push-b: a restore then an edit of another field sent the tag the restore
+    took back), nor overwritten (world 11386: a pushed note emptied again, an older block
+    having none, was read as restored and the old note written back): `_decide` makes it a
+    conflict, which `syncd resolve --keep vault|readwise` settles."""
     values: dict[str, FieldValue] = {}
     for name in FIELDS:
         mine = getattr(vault, name)

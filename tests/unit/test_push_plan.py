@@ -159,35 +159,53 @@ def _synced_with(fmt: str, *fetched: Highlight) -> dict[int, object]:
     return {r.highlight_id: r for r in records}
 
 
-@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
-def test_a_restored_note_beside_a_typed_text_is_not_pushed_readwise_s_stands(fmt: str) -> None:
-    """issue 19 (world 1-push-b): a file-sync tool puts back an older page (the note as it was
-    before Readwise's or the user's later one), then the user edits the text: the text is
-    pushed, the note the restore took back is not (Readwise's stands, the block shows it)."""
+def restored_then_typed(fmt: str, keep: str | None = None):  # type: ignore[no-untyped-def]
+    """A file-sync tool puts back an older page (the note as it was, "the core", before the
+    one syncd and Readwise agreed on since, "newer"), then the user edits the text."""
     old_text, old = synced(fmt)  # note "the core": an older block of highlight 1
     newer = replace(H1, note="newer")
-    records = _synced_with(fmt, newer, H2)  # syncd and Readwise agreed on "newer" since
-    page = old_text.replace("Simplify, simplify.", "Simplify!")  # restored, then typed
-    p = plan(
+    records = _synced_with(fmt, newer, H2)
+    page = old_text.replace("Simplify, simplify.", "Simplify!")
+    return page, plan(
         fmt,
         page,
         edited(records, 1),
         fetched=(newer, H2),
         older={1: frozenset({old[1].block})},  # type: ignore[attr-defined]
+        keep={} if keep is None else {1: keep},
     )
-    assert [(s.field, s.before, s.after) for s in p.sends] == [
-        ("text", "Simplify, simplify.", "Simplify!")
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_a_restored_note_beside_a_typed_text_is_a_conflict(fmt: str) -> None:
+    """issue 19 (world 1-push-b, 11386): a note the page shows with an earlier value of it (a
+    restore put it back, or the user typed it back: the two cannot be told apart) is neither
+    pushed nor overwritten: the highlight is a conflict, nothing is sent, the page stays."""
+    _, p = restored_then_typed(fmt)
+    assert p.sends == [] and p.after is None and p.outcome.conflicts == 1
+    (conflict,) = p.pushes[0].conflicts
+    assert (conflict.field, conflict.vault, conflict.readwise) == ("note", "the core", "newer")
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_a_restored_note_s_conflict_resolved_either_way(fmt: str) -> None:
+    """`syncd resolve --keep vault` sends both the typed text and the earlier note;
+    `--keep readwise` sends the typed text and writes Readwise's note into the block."""
+    _, vault = restored_then_typed(fmt, "vault")
+    assert sorted((s.field, s.after) for s in vault.sends) == [
+        ("note", "the core"),
+        ("text", "Simplify!"),
     ]
-    assert p.after is not None and "newer" in p.after and "Simplify!" in p.after
-    assert "the core" not in p.after
-    (record,) = [r for r in p.highlights if r.highlight_id == 1]
-    assert record.status is Status.WRITTEN and "newer" in record.block
+    _, readwise = restored_then_typed(fmt, "readwise")
+    assert [(s.field, s.after) for s in readwise.sends] == [("text", "Simplify!")]
+    assert readwise.after is not None and "newer" in readwise.after
+    assert "the core" not in readwise.after and "Simplify!" in readwise.after
 
 
 @pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
 def test_restored_tags_beside_a_typed_note_take_no_tag_off(fmt: str) -> None:
     """The world's seed 1: a tag Readwise holds (the user's `.pt-2`), an older page without it
-    put back, then the note edited: only the note is sent, no tag is removed."""
+    put back, then the note edited: no tag is removed (a conflict), nothing is sent."""
     old_text, old = synced(fmt)  # no tags: an older block
     tagged = replace(H1, tags=("pt-2",))
     records = _synced_with(fmt, tagged, H2)
@@ -199,27 +217,8 @@ def test_restored_tags_beside_a_typed_note_take_no_tag_off(fmt: str) -> None:
         fetched=(tagged, H2),
         older={1: frozenset({old[1].block})},  # type: ignore[attr-defined]
     )
-    assert [(s.field, s.after) for s in p.sends] == [("note", "mine")]
-    assert p.after is not None and "pt-2" in p.after and "mine" in p.after
-
-
-def test_a_field_typed_back_to_an_earlier_value_is_not_pushed() -> None:
-    """Typing an earlier value of a field back exactly (one an older block holds) is not
-    pushed, the block's other edits are: the same rule as a restore's."""
-    _, old = synced("logseq")
-    newer = replace(H1, note="newer")
-    records = _synced_with("logseq", newer, H2)
-    blocks = [records[1].block, records[2].block]  # type: ignore[attr-defined]
-    text = render_new_page(BOOK, "Walden", blocks, style("logseq"), T0, None)
-    page = text.replace("newer", "the core").replace("Simplify, simplify.", "Simplify!")
-    p = plan(
-        "logseq",
-        page,
-        edited(records, 1),
-        fetched=(newer, H2),
-        older={1: frozenset({old[1].block})},  # type: ignore[attr-defined]
-    )
-    assert [s.field for s in p.sends] == ["text"]
+    assert p.sends == [] and p.outcome.conflicts == 1
+    assert [c.field for c in p.pushes[0].conflicts] == ["tags"]
 
 
 def test_a_field_typed_new_beside_an_older_block_is_pushed() -> None:
