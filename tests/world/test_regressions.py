@@ -710,8 +710,6 @@ REPLAYS = Path(__file__).parent / "replays"
 # alike a killed write's new highlight, but as alike another highlight's, was taken for the
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
 OPEN: dict[str, str] = {
-    "11409": "issue 19, push on: an inline tag typed as the note while Readwise set a note: "
-    "syncd keeps Readwise's note, the world expects none",
 }
 
 
