@@ -280,7 +280,12 @@ def _untyped_to_base(base: Fields, vault: Fields, earlier: list[Fields]) -> Fiel
     restore took back). The block is then rewritten with the merged values: the value it
     loses is one syncd already holds (an older block), never a word typed since; left as it
     is, the page would show a value neither side holds and the next edit would read it as
-    the base."""
+    the base.
+
+    An older block whose values are all the vault's is no such restore (world 27522): the
+    block is not that older block (the caller checked), so what differs from it is typed in
+    these fields' own lines (a note emptied, its line kept) and the fields are the user's."""
+    earlier = [f for f in earlier if f != vault]
     values: dict[str, FieldValue] = {}
     for name in FIELDS:
         mine = getattr(vault, name)

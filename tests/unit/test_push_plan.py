@@ -222,6 +222,28 @@ def test_a_field_typed_back_to_an_earlier_value_is_not_pushed() -> None:
     assert [s.field for s in p.sends] == ["text"]
 
 
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_a_note_emptied_to_an_older_block_s_value_is_pushed(fmt: str) -> None:
+    """issue 19 (world 27522): Readwise gave a highlight without a note one, syncd pulled it;
+    the user empties the note, its line kept. Every value is the first block's, but the block
+    is not (its emptied line): a restore puts a block back whole, so this is typed: pushed."""
+    _, old = synced(fmt)  # highlight 2 without a note: an older block
+    given = replace(H2, note="rw note")
+    records = _synced_with(fmt, H1, given)
+    blocks = [records[1].block, records[2].block]  # type: ignore[attr-defined]
+    text = render_new_page(BOOK, "Walden", blocks, style(fmt), T0, None)
+    assert "rw note" in text
+    page = text.replace(" rw note", " ")  # the `Note:` line emptied, kept
+    p = plan(
+        fmt,
+        page,
+        edited(records, 2),
+        fetched=(H1, given),
+        older={2: frozenset({old[2].block})},  # type: ignore[attr-defined]
+    )
+    assert [(s.field, s.before, s.after) for s in p.sends] == [("note", "rw note", "")]
+
+
 def test_a_field_typed_new_beside_an_older_block_is_pushed() -> None:
     """Only a value an older block holds is taken for a restore's: a new one is the user's."""
     old_text, old = synced("logseq")
