@@ -283,18 +283,37 @@ def read_fields(block: str, book: Book, highlight: Highlight, style: Style) -> F
     `- x` (the renderer escapes a `- ` line so), tags of a template that joins them with a
     separator are split at it.
     """
+    found = {fields for fields, _ in _readings(block, book, highlight, style)}
+    return found.pop() if len(found) == 1 else None
+
+
+def emptied_lines(block: str, book: Book, highlight: Highlight, style: Style) -> frozenset[str]:
+    """The fields (note, tags) whose line `block` shows emptied: the label kept, no value (it
+    reads as empty, `read_fields`, but the template writes no line for an empty value, so the
+    line is the user's typing, or a block syncd recorded after such an edit). Empty when
+    `read_fields` gives None."""
+    readings = _readings(block, book, highlight, style)
+    if len({fields for fields, _ in readings}) != 1:
+        return frozenset()
+    return frozenset().union(*(emptied for _, emptied in readings))
+
+
+def _readings(
+    block: str, book: Book, highlight: Highlight, style: Style
+) -> list[tuple[Fields, frozenset[str]]]:
+    """Each reading of `block` through a shape of the template: the values, the lines emptied."""
     if style.page_format is OBSIDIAN and heading_level(highlight) is not None:
-        return None
+        return []
     free = frozenset(name for name, why in pushable_fields(style).items() if why is None)
-    found: set[Fields] = set()
+    found: list[tuple[Fields, frozenset[str]]] = []
     for note in (False, True) if "note" in free else (bool(highlight.note),):
         for tags in (False, True) if "tags" in free else (bool(highlight.tags),):
             shape = _shape(book, highlight, style, free, note, tags)
             if shape is not None:
                 result = _read(block, book, highlight, style, shape)
                 if result is not None:
-                    found.add(result)
-    return found.pop() if len(found) == 1 else None
+                    found.append(result)
+    return found
 
 
 def shown_lossy(book: Book, highlight: Highlight, style: Style) -> frozenset[str]:
@@ -321,7 +340,7 @@ def shown_lossy(book: Book, highlight: Highlight, style: Style) -> frozenset[str
 
 def _read(
     block: str, book: Book, highlight: Highlight, style: Style, shape: _Shape
-) -> Fields | None:
+) -> tuple[Fields, frozenset[str]] | None:
     match = shape.pattern.fullmatch(block)
     if match is None:
         return None
@@ -337,6 +356,7 @@ def _read(
             values[name] = value
     tags = [] if "tags" in shape.free else list(highlight.tags)
     edits: list[tuple[int, int, str]] = []  # what makes `block` the rendering of the values
+    emptied: set[str] = set()
     if shape.parts is not None:
         read = _tags(groups["tags"], shape.parts)
         if read is None or any(
@@ -349,9 +369,11 @@ def _read(
             edits.append((*match.span("tags"), canonical))
         else:
             edits.append(_line(block, match.start("tags_at")))
+            emptied.add("tags")
     if shape.note and not values["note"].strip():
         values["note"] = ""
         edits.append(_line(block, match.start("note_at")))
+        emptied.add("note")
     if len(set(tags)) != len(tags) or any(start < 0 for start, _, _ in edits):
         return None
     expected = block
@@ -377,7 +399,7 @@ def _read(
         and _render(book, replace(candidate, tags=highlight.tags), style) == rendered
     ):
         final = frozenset(highlight.tags)
-    return Fields(values["text"], values["note"], final)
+    return Fields(values["text"], values["note"], final), frozenset(emptied)
 
 
 def _line(block: str, at: int) -> tuple[int, int, str]:

@@ -31,7 +31,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from syncd.core.decision import Status
-from syncd.core.fields import FIELDS, Fields, fields_of, read_fields, shown_lossy
+from syncd.core.fields import (
+    FIELDS,
+    Fields,
+    emptied_lines,
+    fields_of,
+    read_fields,
+    shown_lossy,
+)
 from syncd.core.model import Book, Highlight
 from syncd.core.outline import PageBlock, normalise
 from syncd.core.page_index import SIMILAR, PageIndex
@@ -164,8 +171,13 @@ def plan_pushes(
                 )
             )
             continue
-        earlier = [read_fields(_norm(disk, old), book, h, style) for old in older]
-        typed = _untyped_to_base(base, vault, [f for f in earlier if f is not None])
+        earlier = [
+            (fields, emptied_lines(norm, book, h, style))
+            for old in older
+            if (fields := read_fields(norm := _norm(disk, old), book, h, style)) is not None
+        ]
+        shown = (vault, emptied_lines(vault_block, book, h, style))
+        typed = _untyped_to_base(base, shown, earlier)
         one = _decide(book, h, record, block, vault_block, base, typed, vault, style, facts)
         if isinstance(one, Skipped):
             skipped.append(one)
@@ -276,7 +288,11 @@ def lay_over(h: Highlight, pushed: Mapping[str, Send]) -> Highlight:
     )
 
 
-def _untyped_to_base(base: Fields, vault: Fields, earlier: list[Fields]) -> Fields:
+def _untyped_to_base(
+    base: Fields,
+    shown: tuple[Fields, frozenset[str]],
+    earlier: list[tuple[Fields, frozenset[str]]],
+) -> Fields:
     """The vault's values with each field the user may not have typed put back to the base's:
     a value that differs from the base and equals that field's value in an older block of the
     highlight (one syncd wrote or agreed before) was put back by a file-sync tool or a backup,
@@ -284,11 +300,22 @@ def _untyped_to_base(base: Fields, vault: Fields, earlier: list[Fields]) -> Fiel
     its own (world 1-push-b: a restore then an edit of another field sent the tag the restore
     took back), nor overwritten (world 11386: a pushed note emptied again, an older block
     having none, was read as restored and the old note written back): `_decide` makes it a
-    conflict, which `syncd resolve --keep vault|readwise` settles."""
+    conflict, which `syncd resolve --keep vault|readwise` settles.
+
+    `shown` and `earlier`: the vault's values and those of each older block, each with the
+    fields whose line the block shows emptied (`emptied_lines`). A restore puts a block back
+    whole (world 27522): a value shown otherwise than the older block shows it (a note emptied
+    with its line kept, where the older block had no note line) is typed, the user's; so is
+    every value when all are the older block's (the block is not that block, the caller
+    checked: what differs is typed in these fields' lines)."""
+    vault, emptied = shown
     values: dict[str, FieldValue] = {}
     for name in FIELDS:
         mine = getattr(vault, name)
-        if mine != getattr(base, name) and any(getattr(f, name) == mine for f in earlier):
+        if mine != getattr(base, name) and any(
+            getattr(f, name) == mine and (name in gone) == (name in emptied) and f != vault
+            for f, gone in earlier
+        ):
             mine = getattr(base, name)
         values[name] = mine
     return Fields(str(values["text"]), str(values["note"]), frozenset(values["tags"]))

@@ -221,6 +221,49 @@ def test_restored_tags_beside_a_typed_note_take_no_tag_off(fmt: str) -> None:
     assert [c.field for c in p.pushes[0].conflicts] == ["tags"]
 
 
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_a_note_emptied_to_an_older_block_s_value_is_pushed(fmt: str) -> None:
+    """issue 19 (world 27522): Readwise gave a highlight without a note one, syncd pulled it;
+    the user empties the note, its line kept. Every value is the first block's, but the block
+    is not (its emptied line): a restore puts a block back whole, so this is typed: pushed."""
+    _, old = synced(fmt)  # highlight 2 without a note: an older block
+    given = replace(H2, note="rw note")
+    records = _synced_with(fmt, H1, given)
+    blocks = [records[1].block, records[2].block]  # type: ignore[attr-defined]
+    text = render_new_page(BOOK, "Walden", blocks, style(fmt), T0, None)
+    assert "rw note" in text
+    page = text.replace(" rw note", " ")  # the `Note:` line emptied, kept
+    p = plan(
+        fmt,
+        page,
+        edited(records, 2),
+        fetched=(H1, given),
+        older={2: frozenset({old[2].block})},  # type: ignore[attr-defined]
+    )
+    assert [(s.field, s.before, s.after) for s in p.sends] == [("note", "rw note", "")]
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_a_note_emptied_beside_another_edit_is_pushed_with_it(fmt: str) -> None:
+    """The same, and the text edited too (world 27522 whole): the emptied `Note:` line is not
+    how the older block showed its empty note (no line), so no restore put it there: both
+    fields are the user's and both are sent."""
+    _, old = synced(fmt)
+    given = replace(H2, note="rw note")
+    records = _synced_with(fmt, H1, given)
+    blocks = [records[1].block, records[2].block]  # type: ignore[attr-defined]
+    text = render_new_page(BOOK, "Walden", blocks, style(fmt), T0, None)
+    page = text.replace(" rw note", " ").replace("I went to the woods.", "I went.")
+    p = plan(
+        fmt,
+        page,
+        edited(records, 2),
+        fetched=(H1, given),
+        older={2: frozenset({old[2].block})},  # type: ignore[attr-defined]
+    )
+    assert sorted((s.field, s.after) for s in p.sends) == [("note", ""), ("text", "I went.")]
+
+
 def test_a_field_typed_new_beside_an_older_block_is_pushed() -> None:
     """Only a value an older block holds is taken for a restore's: a new one is the user's."""
     old_text, old = synced("logseq")
