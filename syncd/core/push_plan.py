@@ -117,6 +117,7 @@ def plan_pushes(
     if not facts.fields:
         return decided, skipped
     fmt = style.page_format
+    claims = _claims(disk, records, taken, fmt.highlight_depth, facts.older)
     for h in fetched:
         record = records.get(h.id)
         if record is None or record.status not in LOOKED_AT:
@@ -132,10 +133,7 @@ def plan_pushes(
         if found is None:  # (a conflict's block put back as written: Readwise's is pulled)
             # Another highlight's block (a copy of it pasted, an edit of it) or an older one of
             # it put back (a restore) may be what is there instead.
-            others = [r.block for r in records.values() if r.highlight_id != h.id] + [
-                block for i, blocks in facts.older.items() if i != h.id for block in blocks
-            ]
-            found = _locate(disk, record, taken, fmt.highlight_depth, others)
+            found = _locate(disk, record, taken, fmt.highlight_depth, claims.get(h.id, 0))
         if isinstance(found, int):
             if found > 1:
                 skipped.append(
@@ -263,23 +261,124 @@ def _untyped_to_base(base: Fields, vault: Fields, earlier: list[Fields]) -> Fiel
     return Fields(str(values["text"]), str(values["note"]), frozenset(values["tags"]))
 
 
+def _claims(
+    disk: PageIndex,
+    records: Mapping[int, HighlightRecord],
+    taken: set[int],
+    depth: int,
+    older: Mapping[int, frozenset[str]],
+) -> dict[int, PageBlock | int]:
+    """For each record the page does not show as written (the user's edit, a deletion), the
+    free block at highlight depth that is its edit by likeness (its first line: SIMILAR and
+    up), else how many blocks may be it (0: none; 2 and up: never a guess). A block is not one
+    record's when a highlight not looked for here (its block on the page as written, an older
+    block of another highlight put back) is as alike or more: a copy or an edit of that one
+    (world seeds 3430990579 and 2083275877). The records looked for are given their blocks
+    together, the sum of likeness the most it can be: one highlight's block a digit apart
+    from another's is more alike to the other's edit than to its own when both are edited,
+    and taken one by one, the first would take the other's edit and push its values (world
+    seed 3491127087)."""
+    free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
+    looking = [
+        r for r in records.values() if r.status in LOOKED_AT and disk.find(r.block) is None and free
+    ]
+    if not looking:
+        return {}
+    fixed = [r.block for r in records.values() if r not in looking]
+    score: dict[tuple[int, int], float] = {}
+    for r in looking:
+        others = fixed + [
+            block for i, blocks in older.items() if i != r.highlight_id for block in blocks
+        ]
+        rivals = [o.block for o in looking if o is not r]
+        for j, b in enumerate(free):
+            alike = disk.likeness(r.block, b)
+            if (
+                alike >= SIMILAR
+                and all(disk.likeness(other, b) < alike for other in others)
+                and all(disk.likeness(rival, b) != alike for rival in rivals)
+            ):
+                score[(r.highlight_id, j)] = alike
+    matched = _assignment([r.highlight_id for r in looking], len(free), score)
+    claims: dict[int, PageBlock | int] = {}
+    for r in looking:
+        if r.highlight_id not in matched:
+            claims[r.highlight_id] = 0
+            continue
+        j = matched[r.highlight_id]
+        best = score[(r.highlight_id, j)]
+        tied = [
+            k
+            for k in range(len(free))
+            if score.get((r.highlight_id, k)) == best and k not in matched.values()
+        ]
+        claims[r.highlight_id] = free[j] if not tied else 1 + len(tied)
+    return claims
+
+
+def _assignment(
+    rows: list[int], columns: int, score: Mapping[tuple[int, int], float]
+) -> dict[int, int]:
+    """The rows' columns (each at most once) with the largest sum of `score` (a missing pair:
+    not allowed); rows left without one are absent. The Hungarian method on costs -score, a
+    row free to take a column of its own at cost 0 (unmatched)."""
+    n, m = len(rows), columns + len(rows)
+    inf = float("inf")
+
+    def cost(i: int, j: int) -> float:  # 1-based
+        if j > columns:
+            return 0.0
+        return -score.get((rows[i - 1], j - 1), 0.0)
+
+    u, v = [0.0] * (n + 1), [0.0] * (m + 1)
+    p, way = [0] * (m + 1), [0] * (m + 1)
+    for i in range(1, n + 1):
+        p[0], j0 = i, 0
+        minv, used = [inf] * (m + 1), [False] * (m + 1)
+        while True:
+            used[j0] = True
+            i0, delta, j1 = p[j0], inf, 0
+            for j in range(1, m + 1):
+                if not used[j]:
+                    cur = cost(i0, j) - u[i0] - v[j]
+                    if cur < minv[j]:
+                        minv[j], way[j] = cur, j0
+                    if minv[j] < delta:
+                        delta, j1 = minv[j], j
+            for j in range(m + 1):
+                if used[j]:
+                    u[p[j]] += delta
+                    v[j] -= delta
+                else:
+                    minv[j] -= delta
+            j0 = j1
+            if p[j0] == 0:
+                break
+        while j0:
+            j1 = way[j0]
+            p[j0] = p[j1]
+            j0 = j1
+    return {
+        rows[p[j] - 1]: j - 1
+        for j in range(1, columns + 1)
+        if p[j] and (rows[p[j] - 1], j - 1) in score
+    }
+
+
 def _locate(
     disk: PageIndex,
     record: HighlightRecord,
     taken: set[int],
     depth: int,
-    others: list[str] = [],  # noqa: B006 (read only)
+    claim: PageBlock | int,
 ) -> PageBlock | int:
     """The block on the page that is the user's edit of `record.block`, at highlight depth and
     not another highlight's: the one ending its first line with the same location link (a
-    link carries the highlight's place: its text may be rewritten whole), else the one most
-    alike (its first line: SIMILAR and up) and not as alike, or more, to another highlight's
-    block (`others`: a copy or an edit of that one, or an older block of it put back: world
-    seeds 3430990579 and 2083275877; when the edit reads more alike another highlight's block
-    it is not pushed: never a guess). A record the page showed deleted is looked for by
-    likeness too: the page's observation takes the first block alike, which may be another
-    highlight's edit, its own deleted (world seed 1). Else how many blocks may be it (0; 2
-    and up: pasted twice, never a guess)."""
+    link carries the highlight's place: its text may be rewritten whole), else its `claim`
+    (`_claims`: by likeness, with the other edited highlights). A record the page showed
+    deleted is looked for by likeness too: the page's observation takes the first block
+    alike, which may be another highlight's edit, its own deleted (world seed 1). Else how
+    many blocks may be it (0; 2 and up: pasted twice, never a guess)."""
     free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
     first = _norm(disk, record.block).split("\n", 1)[0]
     link = _LINK.search(first)
@@ -289,17 +388,9 @@ def _locate(
             return linked[0]
         if len(linked) > 1:
             return len(linked)
-    likeness = {b: disk.likeness(record.block, b) for b in free}
-    likeness = {
-        b: score
-        for b, score in likeness.items()
-        if all(disk.likeness(other, b) < score for other in others)
-    }
-    best = max(likeness.values(), default=0.0)
-    if best < SIMILAR:
-        return 0
-    alike = [b for b, score in likeness.items() if score == best]
-    return alike[0] if len(alike) == 1 else len(alike)
+    if isinstance(claim, PageBlock) and claim.start in taken:
+        return 0  # (taken by a highlight its location link located)
+    return claim
 
 
 def _norm(disk: PageIndex, written: str) -> str:

@@ -295,3 +295,21 @@ def test_a_text_the_page_shows_exactly_is_pushed_with_its_line_breaks(fmt: str) 
     text, records = synced_with(fmt, h1)
     p = plan(fmt, text.replace("Simplify,", "Simplify, mine"), edited(records, 1), fetched=(h1, H2))
     assert [(s.field, s.after) for s in p.sends] == [("text", "Simplify, mine\nsimplify.")]
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_two_alike_highlights_edited_each_push_their_own_edit(fmt: str) -> None:
+    """World seed 3491127087: two highlights with first lines alike, both edited; one's block
+    as the user left it is a little more alike to the other's edit than to its own (a digit
+    apart, a word appended). Each edit is pushed to its own highlight, never to the other."""
+    six = Highlight(6, "hl-6v1 words of 6 ue-7", note="a note on 6")
+    nine = Highlight(9, "hl-9v1 words of 9", note="a note on 9")
+    blocks, rows = new_page_records(BOOK, [six, nine], style(fmt))
+    text = render_new_page(BOOK, "Walden", blocks, style(fmt), T0, None)
+    records = {r.highlight_id: r for r in rows}
+    mine = text.replace("of 6 ue-7", "of 6 ue-7 ue-16").replace("of 9", "of 9 ue-17")
+    p = plan(fmt, mine, edited(records, 6, 9), fetched=(six, nine))
+    assert sorted((s.highlight_id, s.field, s.after) for s in p.sends) == [
+        (6, "text", "hl-6v1 words of 6 ue-7 ue-16"),
+        (9, "text", "hl-9v1 words of 9 ue-17"),
+    ]
