@@ -313,3 +313,32 @@ def test_two_alike_highlights_edited_each_push_their_own_edit(fmt: str) -> None:
         (6, "text", "hl-6v1 words of 6 ue-7 ue-16"),
         (9, "text", "hl-9v1 words of 9 ue-17"),
     ]
+
+
+def test_blocks_go_to_edited_highlights_with_the_largest_sum_of_likeness() -> None:
+    """The matching behind it, against every assignment tried by hand on small random cases
+    (rows: highlights, columns: blocks; a missing pair is not allowed; a row may stay out)."""
+    import itertools
+    import random
+
+    from syncd.core.push_plan import _assignment
+
+    assert _assignment({(6, 0): 0.889, (6, 1): 0.88, (9, 0): 0.85}) == {6: 1, 9: 0}
+    assert _assignment({}) == {}
+    rng = random.Random(19)
+    for _ in range(300):
+        rows, cols = rng.randint(1, 4), rng.randint(1, 4)
+        score = {
+            (i, j): round(rng.uniform(0.6, 1.0), 3)
+            for i in range(rows)
+            for j in range(cols)
+            if rng.random() < 0.6
+        }
+        got = _assignment(score)
+        assert len(set(got.values())) == len(got) and all(p in score for p in got.items())
+        best = 0.0
+        for pick in itertools.product([None, *range(cols)], repeat=rows):
+            chosen = [(i, j) for i, j in enumerate(pick) if j is not None]
+            if len({j for _, j in chosen}) == len(chosen) and all(p in score for p in chosen):
+                best = max(best, sum(score[p] for p in chosen))
+        assert abs(sum(score[p] for p in got.items()) - best) < 1e-9
