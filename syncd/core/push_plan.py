@@ -277,41 +277,52 @@ def _claims(
     together, the sum of likeness the most it can be: one highlight's block a digit apart
     from another's is more alike to the other's edit than to its own when both are edited,
     and taken one by one, the first would take the other's edit and push its values (world
-    seed 3491127130)."""
+    seed 3491127130). A block more alike (or as alike) another edited highlight is this
+    one's only when that one holds a block of its own: else (its edit pasted twice, not found)
+    it may be that one's (world seed 5821: a deleted highlight took a pasted copy of another's
+    edit)."""
     free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
     looking = [r for r in records.values() if r.status in LOOKED_AT and disk.find(r.block) is None]
     if not looking or not free:
         return {}
     ids = {r.highlight_id for r in looking}
     fixed = [r.block for r in records.values() if r.highlight_id not in ids]
-    score: dict[tuple[int, int], float] = {}
+    alike: dict[tuple[int, int], float] = {}  # (highlight, block): likeness
+    score: dict[tuple[int, int], float] = {}  # ... of the blocks that may be its
     for r in looking:
         others = fixed + [
             block for i, blocks in older.items() if i != r.highlight_id for block in blocks
         ]
-        rivals = [o.block for o in looking if o is not r]
         for j, b in enumerate(free):
-            alike = disk.likeness(r.block, b)
-            if (
-                alike >= SIMILAR
-                and all(disk.likeness(other, b) < alike for other in others)
-                and all(disk.likeness(rival, b) != alike for rival in rivals)
-            ):
-                score[(r.highlight_id, j)] = alike
+            alike[(r.highlight_id, j)] = mine = disk.likeness(r.block, b)
+            if mine >= SIMILAR and all(disk.likeness(other, b) < mine for other in others):
+                score[(r.highlight_id, j)] = mine
     matched = _assignment(score)
     claims: dict[int, PageBlock | int] = {}
+    at: dict[int, int] = {}  # highlight -> its block's index, while it holds one
     for r in looking:
-        if r.highlight_id not in matched:
-            claims[r.highlight_id] = 0
+        hid = r.highlight_id
+        if hid not in matched:
+            claims[hid] = 0
             continue
-        j = matched[r.highlight_id]
-        best = score[(r.highlight_id, j)]
-        tied = [
-            k
-            for k in range(len(free))
-            if score.get((r.highlight_id, k)) == best and k not in matched.values()
-        ]
-        claims[r.highlight_id] = free[j] if not tied else 1 + len(tied)
+        best = score[(hid, matched[hid])]
+        tied = sum(1 for j in range(len(free)) if score.get((hid, j)) == best)
+        if tied > 1:
+            claims[hid] = tied  # (pasted twice: never a guess)
+        else:
+            claims[hid], at[hid] = free[matched[hid]], matched[hid]
+    # A block more alike (or as alike) another edited highlight is this one's only when that
+    # one holds a block of its own: else (pasted twice, not found) it may be that one's.
+    unsure = True
+    while unsure:
+        unsure = False
+        for hid, j in list(at.items()):
+            for o in ids - {hid}:
+                if alike[(o, j)] >= alike[(hid, j)] and at.get(o, j) == j:
+                    claims[hid] = 0
+                    del at[hid]
+                    unsure = True
+                    break
     return claims
 
 

@@ -342,3 +342,21 @@ def test_blocks_go_to_edited_highlights_with_the_largest_sum_of_likeness() -> No
             if len({j for _, j in chosen}) == len(chosen) and all(p in score for p in chosen):
                 best = max(best, sum(score[p] for p in chosen))
         assert abs(sum(score[p] for p in got.items()) - best) < 1e-9
+
+
+def test_a_deleted_highlight_never_takes_a_copy_of_another_s_edit_pasted_twice() -> None:
+    """World seed 5821 (on the matching above): the user deletes highlight 4's block, edits
+    highlight 3 and pastes its block twice. Highlight 3's edit is two blocks (never a guess);
+    highlight 4, less alike either copy, takes neither: nothing is pushed."""
+    three = Highlight(3, "hl-3v1 words of 3")
+    four = Highlight(4, "hl-4v1 words of 4")
+    five = Highlight(5, "hl-5v1 words of 5")
+    blocks, rows = new_page_records(BOOK, [three, four, five], style("logseq"))
+    text = render_new_page(BOOK, "Walden", blocks, style("logseq"), T0, None)
+    records = {r.highlight_id: r for r in rows}
+    lines = text.replace("of 3", "of 3 ue-4").split("\n")
+    i = next(i for i, line in enumerate(lines) if "ue-4" in line)
+    mine = "\n".join(line for line in lines[: i + 1] + lines[i:] if "hl-4v1" not in line)
+    assert mine.count("ue-4") == 2 and "hl-4v1" not in mine
+    p = plan("logseq", mine, edited(records, 3, 4), fetched=(three, four, five))
+    assert p.sends == []
