@@ -126,6 +126,7 @@ def plan_pushes(
     if not facts.fields:
         return decided, skipped
     fmt = style.page_format
+    claims = _claims(disk, records, taken, fmt.highlight_depth, facts.older)
     for h in fetched:
         record = records.get(h.id)
         if record is None or record.status not in LOOKED_AT:
@@ -141,10 +142,7 @@ def plan_pushes(
         if found is None:  # (a conflict's block put back as written: Readwise's is pulled)
             # Another highlight's block (a copy of it pasted, an edit of it) or an older one of
             # it put back (a restore) may be what is there instead.
-            others = [r.block for r in records.values() if r.highlight_id != h.id] + [
-                block for i, blocks in facts.older.items() if i != h.id for block in blocks
-            ]
-            found = _locate(disk, record, taken, fmt.highlight_depth, others)
+            found = _locate(disk, record, taken, fmt.highlight_depth, claims.get(h.id, 0))
         if isinstance(found, int):
             if found > 1:
                 skipped.append(
@@ -321,23 +319,136 @@ def _untyped_to_base(
     return Fields(str(values["text"]), str(values["note"]), frozenset(values["tags"]))
 
 
+def _claims(
+    disk: PageIndex,
+    records: Mapping[int, HighlightRecord],
+    taken: set[int],
+    depth: int,
+    older: Mapping[int, frozenset[str]],
+) -> dict[int, PageBlock | int]:
+    """For each record the page does not show as written (the user's edit, a deletion), the
+    free block at highlight depth that is its edit by likeness (its first line: SIMILAR and
+    up), else how many blocks may be it (0: none; 2 and up: never a guess). A block is not one
+    record's when a highlight not looked for here (its block on the page as written, an older
+    block of another highlight put back) is as alike or more: a copy or an edit of that one
+    (world seeds 3430990579 and 2083275877). The records looked for are given their blocks
+    together, the sum of likeness the most it can be: one highlight's block a digit apart
+    from another's is more alike to the other's edit than to its own when both are edited,
+    and taken one by one, the first would take the other's edit and push its values (world
+    seed 3491127130). A block more alike (or as alike) another edited highlight is this
+    one's only when that one holds a block of its own: else (its edit pasted twice, not found)
+    it may be that one's (world seed 5821: a deleted highlight took a pasted copy of another's
+    edit)."""
+    free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
+    looking = [r for r in records.values() if r.status in LOOKED_AT and disk.find(r.block) is None]
+    if not looking or not free:
+        return {}
+    ids = {r.highlight_id for r in looking}
+    fixed = [r.block for r in records.values() if r.highlight_id not in ids]
+    alike: dict[tuple[int, int], float] = {}  # (highlight, block): likeness
+    score: dict[tuple[int, int], float] = {}  # ... of the blocks that may be its
+    for r in looking:
+        others = fixed + [
+            block for i, blocks in older.items() if i != r.highlight_id for block in blocks
+        ]
+        for j, b in enumerate(free):
+            alike[(r.highlight_id, j)] = mine = disk.likeness(r.block, b)
+            if mine >= SIMILAR and all(disk.likeness(other, b) < mine for other in others):
+                score[(r.highlight_id, j)] = mine
+    matched = _assignment(score)
+    claims: dict[int, PageBlock | int] = {}
+    at: dict[int, int] = {}  # highlight -> its block's index, while it holds one
+    for r in looking:
+        hid = r.highlight_id
+        if hid not in matched:
+            claims[hid] = 0
+            continue
+        best = score[(hid, matched[hid])]
+        tied = sum(1 for j in range(len(free)) if score.get((hid, j)) == best)
+        if tied > 1:
+            claims[hid] = tied  # (pasted twice: never a guess)
+        else:
+            claims[hid], at[hid] = free[matched[hid]], matched[hid]
+    # A block more alike (or as alike) another edited highlight is this one's only when that
+    # one holds a block of its own: else (pasted twice, not found) it may be that one's.
+    unsure = True
+    while unsure:
+        unsure = False
+        for hid, j in list(at.items()):
+            for o in ids - {hid}:
+                if alike[(o, j)] >= alike[(hid, j)] and at.get(o, j) == j:
+                    claims[hid] = 0
+                    del at[hid]
+                    unsure = True
+                    break
+    return claims
+
+
+def _assignment(score: Mapping[tuple[int, int], float]) -> dict[int, int]:
+    """Rows to columns (each at most once, only pairs in `score`) with the largest sum of
+    `score`; rows left without one are absent. The Hungarian method on costs -score over the
+    rows and columns that have a pair (few: the edited highlights' candidate blocks), each row
+    free to take a column of its own at cost 0 (unmatched)."""
+    rows = sorted({i for i, _ in score})
+    cols = sorted({j for _, j in score})
+    columns = len(cols)
+    n, m = len(rows), columns + len(rows)
+    inf = float("inf")
+
+    def cost(i: int, j: int) -> float:  # 1-based
+        if j > columns:
+            return 0.0
+        return -score.get((rows[i - 1], cols[j - 1]), 0.0)
+
+    u, v = [0.0] * (n + 1), [0.0] * (m + 1)
+    p, way = [0] * (m + 1), [0] * (m + 1)
+    for i in range(1, n + 1):
+        p[0], j0 = i, 0
+        minv, used = [inf] * (m + 1), [False] * (m + 1)
+        while True:
+            used[j0] = True
+            i0, delta, j1 = p[j0], inf, 0
+            for j in range(1, m + 1):
+                if not used[j]:
+                    cur = cost(i0, j) - u[i0] - v[j]
+                    if cur < minv[j]:
+                        minv[j], way[j] = cur, j0
+                    if minv[j] < delta:
+                        delta, j1 = minv[j], j
+            for j in range(m + 1):
+                if used[j]:
+                    u[p[j]] += delta
+                    v[j] -= delta
+                else:
+                    minv[j] -= delta
+            j0 = j1
+            if p[j0] == 0:
+                break
+        while j0:
+            j1 = way[j0]
+            p[j0] = p[j1]
+            j0 = j1
+    return {
+        rows[p[j] - 1]: cols[j - 1]
+        for j in range(1, columns + 1)
+        if p[j] and (rows[p[j] - 1], cols[j - 1]) in score
+    }
+
+
 def _locate(
     disk: PageIndex,
     record: HighlightRecord,
     taken: set[int],
     depth: int,
-    others: list[str] = [],  # noqa: B006 (read only)
+    claim: PageBlock | int,
 ) -> PageBlock | int:
     """The block on the page that is the user's edit of `record.block`, at highlight depth and
     not another highlight's: the one ending its first line with the same location link (a
-    link carries the highlight's place: its text may be rewritten whole), else the one most
-    alike (its first line: SIMILAR and up) and not as alike, or more, to another highlight's
-    block (`others`: a copy or an edit of that one, or an older block of it put back: world
-    seeds 3430990579 and 2083275877; when the edit reads more alike another highlight's block
-    it is not pushed: never a guess). A record the page showed deleted is looked for by
-    likeness too: the page's observation takes the first block alike, which may be another
-    highlight's edit, its own deleted (world seed 1). Else how many blocks may be it (0; 2
-    and up: pasted twice, never a guess)."""
+    link carries the highlight's place: its text may be rewritten whole), else its `claim`
+    (`_claims`: by likeness, with the other edited highlights). A record the page showed
+    deleted is looked for by likeness too: the page's observation takes the first block
+    alike, which may be another highlight's edit, its own deleted (world seed 1). Else how
+    many blocks may be it (0; 2 and up: pasted twice, never a guess)."""
     free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
     first = _norm(disk, record.block).split("\n", 1)[0]
     link = _LINK.search(first)
@@ -347,17 +458,9 @@ def _locate(
             return linked[0]
         if len(linked) > 1:
             return len(linked)
-    likeness = {b: disk.likeness(record.block, b) for b in free}
-    likeness = {
-        b: score
-        for b, score in likeness.items()
-        if all(disk.likeness(other, b) < score for other in others)
-    }
-    best = max(likeness.values(), default=0.0)
-    if best < SIMILAR:
-        return 0
-    alike = [b for b, score in likeness.items() if score == best]
-    return alike[0] if len(alike) == 1 else len(alike)
+    if isinstance(claim, PageBlock) and claim.start in taken:
+        return 0  # (taken by a highlight its location link located)
+    return claim
 
 
 def _norm(disk: PageIndex, written: str) -> str:
