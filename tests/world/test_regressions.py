@@ -710,6 +710,8 @@ REPLAYS = Path(__file__).parent / "replays"
 # alike a killed write's new highlight, but as alike another highlight's, was taken for the
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
 OPEN: dict[str, str] = {
+    "4209811707": "issue 22: a highlight changed in Readwise while its page was out of the vault, "
+    "around killed syncs, is not updated once the page is back",
     "27532": "a restore then a tag added in the restored block reads as the tags replaced "
     "(the restore's removals sent); syncd's facts cannot tell it from the user replacing them",
 }
