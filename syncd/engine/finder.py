@@ -17,6 +17,7 @@ from syncd.core.records import PageRecord, PageStatus, stamp_of
 from syncd.core.render import LOGSEQ
 from syncd.engine.follower import PageFollower
 from syncd.engine.lookout import look_for_returned
+from syncd.engine.pending import digest, parked_texts
 from syncd.errors import VaultError
 
 log = logging.getLogger("syncd.sync")
@@ -86,7 +87,28 @@ class PageFinder(PageFollower):
     def _look_for_returned(self, records: list[PageRecord]) -> int:
         """Find the pages of deleted books that came back elsewhere in the vault while syncd
         did not watch (see `syncd.engine.lookout.look_for_returned`). Return pages read."""
-        return look_for_returned(self.vault, self.state, records, self.came_back_here)
+        parked = parked_texts(self.state)
+
+        def written_here(path: str) -> int:
+            return self._written_here(path, parked)
+
+        here = written_here if parked else None
+        return look_for_returned(self.vault, self.state, records, self.came_back_here, here)
+
+    def _written_here(self, path: str, parked: dict[str, int]) -> int:
+        """A page no book has appeared at `path`: if it holds exactly the text a write a kill
+        left unrecorded was writing (see `pending.parked_texts`) for a book whose page is
+        deleted, it is that book's page, come back (the write made it a new file, whose
+        identity syncd never recorded). Return 1 (the page was read)."""
+        page = self.vault.read(self.vault.path(path))
+        if page.text is None:
+            return 1
+        book_id = parked.get(digest(page.text))
+        record = None if book_id is None else self.state.page(book_id)
+        if record is not None and record.status == PageStatus.DELETED:
+            log.info("page of book %s is back, at %s", record.book_id, path)
+            self._follow(replace(record, path=path), page)
+        return 1
 
     def look_for_waiting(self) -> None:
         """Look again for the page of every book that waits (the vault is walked once, and

@@ -169,14 +169,17 @@ def look_for_returned(
     state: StatePort,
     records: list[PageRecord],
     came_back_here: Callable[[str, list[PageRecord]], int],
+    written_here: Callable[[str], int] | None = None,
 ) -> int:
     """Find the pages of deleted books that came back elsewhere in the vault while syncd did
     not watch (moved out of the vault and back under another name or folder): a page no book
     has, of the file identity syncd recorded for a deleted book's page, is looked at as a page
     that appeared there (`came_back_here`: strong evidence only). Only when some deleted book
     has a recorded identity, and only where the vault changed since the last search: the pages
-    there are listed and their identities read (no page is read unless its identity matches).
-    Return pages read."""
+    there are listed and their identities read (no page is read unless its identity matches,
+    or, given `written_here`, no book has it: while a write a kill left unrecorded waits for
+    its page, gone from the vault, a page there may be the new file that write made, looked at
+    by its text). Return pages read."""
     gone = frozenset(
         (r.device, r.inode)
         for r in records
@@ -190,10 +193,13 @@ def look_for_returned(
     looked = 0
     inodes = {inode for _, inode in gone}
     for relative, inode in lookout.pages(gone, key):
-        if relative in known or (inode is not None and inode not in inodes):
+        if relative in known:
             continue
-        if vault.file_id(vault.path(relative)) in gone:
+        if (inode is None or inode in inodes) and vault.file_id(vault.path(relative)) in gone:
             looked += came_back_here(relative, records)
+            records = state.pages()
+        elif written_here is not None:
+            looked += written_here(relative)
             records = state.pages()
     if looked and {r.path for r in records} != known:
         Lookout.forget(state)  # a page followed: the next search lists the vault

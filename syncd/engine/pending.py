@@ -50,6 +50,20 @@ def forget_made(state: StatePort) -> None:
         state.set(PARKED, None)
 
 
+def parked_texts(state: StatePort) -> dict[str, int]:
+    """The parked writes (see `settle`): the digest of each one's text, with its book. A file
+    holding exactly that text, wherever it comes back in the vault, is that book's page: the
+    write may have been made (a new file, whose identity syncd never recorded) before the page
+    left the vault."""
+    if state.get(PARKED) is None:
+        return {}
+    return {
+        write.digest: write.page.book_id
+        for write in state.pending()
+        if write.page is not None and _parked(state, write)
+    }
+
+
 def _parked(state: StatePort, write: PendingWrite) -> bool:
     if write.page is None:
         return False

@@ -705,6 +705,48 @@ def test_an_older_version_without_a_block_typed_above_the_header_renamed_is_foll
     assert "hl-3" in read(h, "pages/Woods.md")
 
 
+def test_obsidian_a_killed_write_s_page_out_of_the_vault_and_back_elsewhere(
+    tmp_path: Path,
+) -> None:
+    """issue 22 (world replay 4209811707, Obsidian): a sync is killed after it put a page's new
+    text in place (a new file) and before recording it; unseen, the user moves the page into a
+    subfolder, then out of the vault (a scan sees it gone). Readwise changes the new highlight;
+    the page comes back in the subfolder. It holds exactly the text the killed write wrote: it
+    is the book's page (syncd never recorded its new file's identity), the write is settled
+    and the change reaches the page (it stayed out, the highlight not updated)."""
+    page = "Readwise/Books/Walden.md"
+    moved = "Readwise/Books/archive/Walden.md"
+    with harness(tmp_path, edn=None, settings={"vault": {"format": "obsidian"}}) as h:
+        h.now = T0
+        book = h.server.add_book(title="Walden", author="Thoreau")["user_book_id"]
+        h.server.add_highlight(book, text="hl-1v1 simplify, simplify")
+        sync(h)
+        later(h)
+        h.server.add_highlight(book, text="hl-2v1 the woods")
+        later(h)
+        assert sync(h, crash=("after_replace", 1)) is None
+        assert "hl-2v1" in read(h, page)
+        (h.vault / moved).parent.mkdir()
+        os.rename(h.vault / page, h.vault / moved)
+        outside = tmp_path / "outside.md"
+        os.rename(h.vault / moved, outside)
+        state = State(database_path(h.config.state_dir, h.vault))
+        try:
+            from syncd.engine.wiring import make_syncer
+
+            make_syncer(h.config, state, {}, clock=lambda: h.now).scan()
+        finally:
+            state.close()
+        later(h)
+        h.server.update_highlight(2, text="hl-2v2 the woods\nsecond line")
+        later(h)
+        os.rename(outside, h.vault / moved)
+        report = sync(h)
+        assert report is not None and not report.failed
+        text = read(h, moved)
+        assert "hl-2v2" in text and "hl-2v1" not in text and text.count("hl-1v1") == 1
+
+
 REPLAYS = Path(__file__).parent / "replays"
 # Open (main's three, 537073071, 537073140, 537073258 from seed 537073043, are fixed: a block
 # alike a killed write's new highlight, but as alike another highlight's, was taken for the
@@ -714,8 +756,6 @@ OPEN: dict[str, str] = {
     "2058060326": "issue 19: a highlight's text with a tab list line sent to the one before it",
     "2058060340": "issue 19: tags the user typed not in Readwise after killed pushes",
     "2058060345": "issue 19: an empty note the user never typed sent",
-    "4209811707": "issue 22: a highlight changed in Readwise while its page was out of the vault, "
-    "around killed syncs, is not updated once the page is back",
     "27532": "a restore then a tag added in the restored block reads as the tags replaced "
     "(the restore's removals sent); syncd's facts cannot tell it from the user replacing them",
 }
