@@ -846,6 +846,24 @@ def test_obsidian_tab_indented_blocks_beside_a_multi_line_highlight(tmp_path: Pa
         assert "hl-2v2" in text and "hl-2v1" not in text and "\t\t- ut-3" in text
 
 
+def save_on_the_replaced_file_number(h: Harness, lines: list[str]) -> None:
+    """An editor saves the page by rename, and the file system gives the saved file the number
+    of the file a killed write replaced: the pending write's page record names the new file."""
+    temp = h.vault / "pages" / ".Walden.tmp"
+    temp.write_text("\n".join(lines), "utf-8")
+    os.replace(temp, h.vault / PAGE)
+    st = (h.vault / PAGE).stat()
+    db = sqlite3.connect(database_path(h.config.state_dir, h.vault))
+    with db:
+        for path, page in db.execute("SELECT path, page FROM pending_writes").fetchall():
+            fields = json.loads(page)
+            fields[6], fields[7] = st.st_dev, st.st_ino
+            db.execute(
+                "UPDATE pending_writes SET page = ? WHERE path = ?", (json.dumps(fields), path)
+            )
+    db.close()
+
+
 def test_obsidian_one_tab_indented_block_beside_a_multi_line_highlight(tmp_path: Path) -> None:
     """issue 22 (world seed 3978704098, Obsidian, a 20-minute run): the page's only indented
     bullet is the user's, with a tab; a highlight continues with a list line indented by two
@@ -887,20 +905,7 @@ def test_killed_before_recording_an_append_then_saved_by_rename_on_its_file_numb
     at = next(i for i, line in enumerate(lines) if "hl-2v1" in line) + 1  # its list line
     indent = lines[at][: len(lines[at]) - len(lines[at].lstrip(" \t"))]
     lines.insert(at + 1, f"{indent}- ut-1 my own thought")
-    temp = h.vault / "pages" / ".Walden.tmp"
-    temp.write_text("\n".join(lines), "utf-8")
-    os.replace(temp, h.vault / PAGE)
-    # The file system reuses the number: the pending write's page record names the new file.
-    st = (h.vault / PAGE).stat()
-    db = sqlite3.connect(database_path(h.config.state_dir, h.vault))
-    with db:
-        for path, page in db.execute("SELECT path, page FROM pending_writes").fetchall():
-            fields = json.loads(page)
-            fields[6], fields[7] = st.st_dev, st.st_ino
-            db.execute(
-                "UPDATE pending_writes SET page = ? WHERE path = ?", (json.dumps(fields), path)
-            )
-    db.close()
+    save_on_the_replaced_file_number(h, lines)
     later(h)
     report = sync(h)
     assert report is not None and not report.failed
@@ -927,20 +932,7 @@ def test_killed_before_recording_an_append_then_its_first_line_edited_on_its_fil
     lines = read(h, PAGE).split("\n")
     at = next(i for i, line in enumerate(lines) if "hl-2v1" in line)
     lines[at] += " ue-1"
-    temp = h.vault / "pages" / ".Walden.tmp"
-    temp.write_text("\n".join(lines), "utf-8")
-    os.replace(temp, h.vault / PAGE)
-    # The file system reuses the number: the pending write's page record names the new file.
-    st = (h.vault / PAGE).stat()
-    db = sqlite3.connect(database_path(h.config.state_dir, h.vault))
-    with db:
-        for path, page in db.execute("SELECT path, page FROM pending_writes").fetchall():
-            fields = json.loads(page)
-            fields[6], fields[7] = st.st_dev, st.st_ino
-            db.execute(
-                "UPDATE pending_writes SET page = ? WHERE path = ?", (json.dumps(fields), path)
-            )
-    db.close()
+    save_on_the_replaced_file_number(h, lines)
     later(h)
     report = sync(h)
     assert report is not None and not report.failed
