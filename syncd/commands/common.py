@@ -7,9 +7,9 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
     from syncd.config.values import Config
@@ -128,3 +128,25 @@ def dry_run_state(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
         raise state.error(error) from None
     finally:
         state.close()
+
+
+_Read = TypeVar("_Read")
+
+
+def read_recorded(args: argparse.Namespace, read: Callable[[State], _Read]) -> _Read:
+    """What `read` gives of the vault's state, read without writing anything (as `syncd
+    history` and `syncd conflicts` show it)."""
+    from syncd.edges.state import State
+    from syncd.edges.state_files import database_path
+
+    config = load(args, require_token=False)
+    state = State.read_only_copy(database_path(config.state_dir, config.vault.path))
+    try:
+        return read(state)
+    finally:
+        state.close()
+
+
+def record_json(record: object) -> dict[str, Any]:
+    """A record's fields for `--json`, a set of tags as a sorted list."""
+    return {k: sorted(v) if isinstance(v, frozenset) else v for k, v in vars(record).items()}

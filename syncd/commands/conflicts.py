@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from syncd.commands.common import EXIT_OK, load
+from syncd.commands.common import EXIT_OK, read_recorded, record_json
 from syncd.core.push_plan import show_value
 from syncd.core.records import FieldConflict
 
@@ -19,27 +19,9 @@ def conflict_line(c: FieldConflict) -> str:
 
 
 def command(args: argparse.Namespace) -> int:
-    from syncd.edges.state import State
-    from syncd.edges.state_files import database_path
-
-    config = load(args, require_token=False)
-    state = State.read_only_copy(database_path(config.state_dir, config.vault.path))
-    try:
-        conflicts = state.conflicts()
-    finally:
-        state.close()
+    conflicts = read_recorded(args, lambda state: state.conflicts())
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        k: v if not isinstance(v, frozenset) else sorted(v)
-                        for k, v in vars(c).items()
-                    }
-                    for c in conflicts
-                ]
-            )
-        )
+        print(json.dumps([record_json(c) for c in conflicts]))
         return EXIT_OK
     if not conflicts:
         print("no conflicts")

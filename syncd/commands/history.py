@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from syncd.commands.common import EXIT_OK, load
+from syncd.commands.common import EXIT_OK, read_recorded, record_json
 from syncd.core.push_plan import show_value
 from syncd.core.records import Push
 
@@ -22,28 +22,9 @@ def history_line(push: Push) -> str:
 
 
 def command(args: argparse.Namespace) -> int:
-    from syncd.edges.state import State
-    from syncd.edges.state_files import database_path
-
-    config = load(args, require_token=False)
-    state = State.read_only_copy(database_path(config.state_dir, config.vault.path))
-    try:
-        pushes = state.pushes()
-    finally:
-        state.close()
+    pushes = read_recorded(args, lambda state: state.pushes())
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        **vars(p),
-                        "before": p.before if isinstance(p.before, str) else sorted(p.before),
-                        "after": p.after if isinstance(p.after, str) else sorted(p.after),
-                    }
-                    for p in pushes
-                ]
-            )
-        )
+        print(json.dumps([record_json(p) for p in pushes]))
         return EXIT_OK
     if not pushes:
         print("nothing pushed to Readwise yet (sync.push names the fields that flow back)")
