@@ -106,22 +106,12 @@ def dry_run_state(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
     no lock is taken, no state folder or database is made (see `State.read_only_copy`)."""
     import sqlite3
 
-    from syncd.edges.state import State
-    from syncd.edges.state_files import CorruptStateError, database_path
     from syncd.engine.wiring import check_vault_place
-    from syncd.errors import VaultError
 
     config = load(args)
     setup_logging(config.log_level)
     check_vault_place(config)
-    path = database_path(config.state_dir, config.vault.path)
-    try:
-        state = State.read_only_copy(path)
-    except CorruptStateError as error:
-        raise VaultError(
-            f"the state database {path} is damaged ({error}); a sync (not a dry "
-            "run) moves it aside and rebuilds it from the vault"
-        ) from None
+    state = _read_only_state(config)
     try:
         yield config, state
     except sqlite3.Error as error:
@@ -130,19 +120,36 @@ def dry_run_state(args: argparse.Namespace) -> Iterator[tuple[Config, State]]:
         state.close()
 
 
+def _read_only_state(config: Config) -> State:
+    """The vault's state, opened read-only (`State.read_only_copy`); a damaged file is a
+    one-line error naming it."""
+    from syncd.edges.state import State
+    from syncd.edges.state_files import CorruptStateError, database_path
+    from syncd.errors import VaultError
+
+    path = database_path(config.state_dir, config.vault.path)
+    try:
+        return State.read_only_copy(path)
+    except CorruptStateError as error:
+        raise VaultError(
+            f"the state database {path} is damaged ({error}); a sync (not a dry "
+            "run) moves it aside and rebuilds it from the vault"
+        ) from None
+
+
 _Read = TypeVar("_Read")
 
 
 def read_recorded(args: argparse.Namespace, read: Callable[[State], _Read]) -> _Read:
     """What `read` gives of the vault's state, read without writing anything (as `syncd
     history` and `syncd conflicts` show it)."""
-    from syncd.edges.state import State
-    from syncd.edges.state_files import database_path
+    import sqlite3
 
-    config = load(args, require_token=False)
-    state = State.read_only_copy(database_path(config.state_dir, config.vault.path))
+    state = _read_only_state(load(args, require_token=False))
     try:
         return read(state)
+    except sqlite3.Error as error:
+        raise state.error(error) from None
     finally:
         state.close()
 

@@ -652,6 +652,30 @@ def test_status_on_a_corrupt_database_says_so_and_does_not_crash(loopback: Loopb
     assert_each_once(loopback.vault, loopback.library.markers.values())
 
 
+@pytest.mark.parametrize("how", ["garbage", "text"])
+@pytest.mark.parametrize("command", [("sync", "--dry-run"), ("history",), ("conflicts",)])
+def test_reading_a_damaged_state_database_is_one_line_naming_it(
+    loopback: Loopback, how: str, command: tuple[str, ...]
+) -> None:
+    """The commands that only read the state (a dry run, `history`, `conflicts`) open it as
+    a sync would not: a file that is not a database is one line naming it and a non-zero exit,
+    no traceback, and the file left for the next sync to move aside."""
+    loopback.library.add_books(5, 2)
+    assert loopback.sync() == 0
+    database = database_path(loopback.state_dir, loopback.vault)
+    corrupt(database, how)
+    damaged = database.read_bytes()
+    loopback.capsys.readouterr()
+    assert main([*command, "--config", str(loopback.config)]) != 0
+    err = loopback.capsys.readouterr().err
+    assert err.splitlines()[-1] == (
+        f"syncd: the state database {database} is damaged (file is not a database); a sync "
+        "(not a dry run) moves it aside and rebuilds it from the vault"
+    ), err
+    assert "Traceback" not in err
+    assert database.read_bytes() == damaged
+
+
 # --- a missing or unreadable config ---------------------------------------------------------
 
 
