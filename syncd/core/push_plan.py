@@ -59,7 +59,8 @@ _LINK = re.compile(r" \(\[[^\]]*\]\(\S+\)\)$")
 class PushFacts:
     """What a page's push plan needs besides the page and its records: the fields that flow
     back (`sync.push`; empty: none), the page's path (for conflicts), the older blocks of the
-    edited highlights, and the conflicts the user resolved (highlight -> the side kept)."""
+    page's highlights (`older_wanted`), and the conflicts the user resolved (highlight -> the
+    side kept)."""
 
     fields: frozenset[str]
     page: str
@@ -103,9 +104,15 @@ class Skipped:
     lasting: bool = False
 
 
-def edited_records(records: Mapping[int, HighlightRecord]) -> list[int]:
-    """The highlights whose older blocks a push plan needs (those the user edited)."""
-    return [r.highlight_id for r in records.values() if r.status in LOOKED_AT]
+def older_wanted(records: Mapping[int, HighlightRecord]) -> list[int]:
+    """The highlights whose older blocks a push plan needs: none when the user edited none;
+    else every one's. An edited highlight's own tell a restore from its edit; the others' tell
+    another highlight's old block put back (a paste, a file-sync tool) from this one's edit,
+    alike as it may be (`_claims`; world seed 2058060340: an unedited highlight's old block,
+    more alike an edited one's record than its edit, was taken for that edit, its text sent)."""
+    if not any(r.status in LOOKED_AT for r in records.values()):
+        return []
+    return list(records)
 
 
 def plan_pushes(
@@ -526,8 +533,8 @@ __all__ = [
     "Send",
     "Skipped",
     "as_push",
-    "edited_records",
     "lay_over",
+    "older_wanted",
     "plan_pushes",
     "push_lines",
     "settled",

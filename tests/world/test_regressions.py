@@ -753,8 +753,6 @@ REPLAYS = Path(__file__).parent / "replays"
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
 OPEN: dict[str, str] = {
     "2058060252": "issue 19: a .word note's tag removed after a restore and an edit (as 27532)",
-    "2058060326": "issue 19: a highlight's text with a tab list line sent to the one before it",
-    "2058060340": "issue 19: tags the user typed not in Readwise after killed pushes",
     "2058060345": "issue 19: an empty note the user never typed sent",
     "27532": "a restore then a tag added in the restored block reads as the tags replaced "
     "(the restore's removals sent); syncd's facts cannot tell it from the user replacing them",
@@ -964,3 +962,45 @@ def test_a_deleted_highlight_never_takes_another_highlight_s_edited_block(tmp_pa
         texts = {h.server.library.highlight(i)["text"] for i in (four, five)}
         assert texts == {"hl-4v1 words of 4\n\nafter a blank line", "hl-5v1 words of 5 ue-4"}
         assert h.server.library.highlight(five)["text"] == "hl-5v1 words of 5 ue-4"
+
+
+@pytest.mark.writes_readwise
+@pytest.mark.parametrize("copies", [1, 2])
+def test_an_older_block_of_an_unedited_highlight_put_back_is_never_taken_for_an_edit(
+    tmp_path: Path, copies: int
+) -> None:
+    """issue 19 (world seed 2058060340, push on): Readwise changes highlight 1, the sync
+    rewrites its block; the old block is put back on the page (a paste, a file-sync tool) once
+    or twice, and the user edits highlight 2 (words added, a tag). The old block of highlight 1
+    is more alike highlight 2's record than the edit is (a digit apart): it is highlight 1's
+    older block, never highlight 2's edit (once: its text was sent to highlight 2; twice: the
+    edit was skipped as "on the page 2 times", the tag never sent)."""
+    settings = {"sync": {"push": ["note", "tags", "text"]}}
+    with harness(tmp_path, settings=settings) as h:
+        h.now = T0
+        h.server.clock = lambda: h.now
+        book = walden(h, "hl-1v1 words of 1 and then some", "hl-2v1 words of 2 and then some")
+        one, two = (x["id"] for x in h.server.book(book)["highlights"])
+        sync(h)
+        old = next(line for line in read(h, PAGE).split("\n") if "hl-1v1" in line)
+        later(h)
+        h.server.update_highlight(one, text="hl-1v2 words of 1")
+        later(h)
+        sync(h)
+        lines = read(h, PAGE).split("\n")
+        at = next(i for i, line in enumerate(lines) if "hl-2v1" in line)
+        end = at + 1
+        while end < len(lines) and lines[end].startswith(lines[at][: lines[at].index("-")] + " "):
+            end += 1  # (its id:: line)
+        tags = lines[at][: lines[at].index("-")] + "\t- **Tags**: #[[mine]]"
+        lines[end:end] = [tags]
+        lines[at] += " ue-1"
+        lines[at:at] = [old] * copies
+        (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
+        later(h)
+        report = sync(h)
+        assert report is not None and not report.failed
+        assert h.server.library.highlight(one)["text"] == "hl-1v2 words of 1"
+        raw = h.server.library.highlight(two)
+        assert raw["text"] == "hl-2v1 words of 2 and then some ue-1"
+        assert [t["name"] for t in raw["tags"]] == ["mine"]
