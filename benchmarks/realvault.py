@@ -1,7 +1,7 @@
 """Issue 20's targets, each a ratio measured in one run, for this code beside the previous release.
 
     python -m benchmarks.run [--scale small|full] [--previous REV|none] [--only noop]
-                             [--dir DIR] [--keep]
+                             [--source] [--dir DIR] [--keep]
 
 Both releases are measured in the same run, on the same libraries and vaults made alike: the
 previous release's tree is `git archive REV` unpacked in a temporary folder, and each syncd
@@ -28,6 +28,11 @@ Scales: `small` (default: 1,000 books of 10 highlights, 100 for `few pages`, 10,
 user's) and `full` (the issue's: 10,000 books, 1,000, 100,000 notes). `--only noop`: the no-op
 and one-highlight figures alone (the first syncs they need, no plain loop, no vault of the
 user's notes, no daemon): a few minutes at full scale.
+
+Each release's package is compiled to bytecode first (`compileall`, beside its sources), as
+`pip install` leaves an installed syncd: this machine sets `PYTHONDONTWRITEBYTECODE`, so
+otherwise every process measured, the no-op and `syncd --help` alike, compiles every module it
+imports from source. `--source` measures without it (the header line says which).
 """
 
 from __future__ import annotations
@@ -83,6 +88,19 @@ class Code:
         }
         env["PYTHONPATH"] = str(self.tree)
         return env
+
+
+def compile_bytecode(code: Code) -> None:
+    """Compile `code`'s package to bytecode beside its sources, as `pip install` does: this
+    machine sets `PYTHONDONTWRITEBYTECODE`, so without it every process (the no-op sync and
+    `syncd --help` alike) compiles every module it imports from source, which an installed
+    syncd never does. The processes measured still write none (the environment is kept)."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(code.tree / "syncd")],
+        env=code.env(),
+        check=True,
+        capture_output=True,
+    )
 
 
 def previous_tree(rev: str, into: Path) -> Path:
@@ -450,7 +468,12 @@ def table(figures: dict[str, dict[str, float]]) -> tuple[list[str], list[str]]:
 
 
 def run(
-    scale_name: str, previous: str | None, where: str | None, keep: bool, only: str | None = None
+    scale_name: str,
+    previous: str | None,
+    where: str | None,
+    keep: bool,
+    only: str | None = None,
+    bytecode: bool = True,
 ) -> int:
     from benchmarks.run import Server
 
@@ -459,10 +482,18 @@ def run(
     codes = [Code("this code", REPO)]
     if previous:
         codes.append(Code(f"previous ({previous})", previous_tree(previous, root)))
+    if bytecode:
+        for code in codes:
+            compile_bytecode(code)
     print(
         f"issue 20 benchmark, scale {scale_name}: {scale.books:,} books of 10 highlights "
         f"({scale.few:,} for the few pages), {scale.notes:,} notes of the user's, "
-        f"{os.cpu_count()} CPUs, vaults in {root}",
+        f"{os.cpu_count()} CPUs, vaults in {root}; "
+        + (
+            "syncd's bytecode compiled first, as an install has it"
+            if bytecode
+            else "no bytecode: every process compiles syncd from source"
+        ),
         flush=True,
     )
     figures: dict[str, dict[str, float]] = {}
