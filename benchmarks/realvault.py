@@ -1,7 +1,7 @@
 """Issue 20's targets, each a ratio measured in one run, for this code beside the previous release.
 
     python -m benchmarks.run [--scale small|full] [--previous REV|none] [--only noop]
-                             [--dir DIR] [--keep]
+                             [--source] [--dir DIR] [--keep]
 
 Both releases are measured in the same run, on the same libraries and vaults made alike: the
 previous release's tree is `git archive REV` unpacked in a temporary folder, and each syncd
@@ -19,7 +19,8 @@ Per release, in Obsidian vaults (pages in `Readwise/Books`, `Readwise/Articles`,
   one, each followed by the sync that sees it and five later syncs;
 - the daemon (`syncd run` as built by the command) on the real vault and on the few pages: time
   to start watching, idle memory, each save's time to reconciliation past the debounce.
-- `syncd --help` (`python -m syncd --help`), the least of ten.
+- `syncd --help` (`python -m syncd --help`), the least of ten (wall and CPU time: on a loaded
+  machine a process waits for a core; the no-op and `--help` are set against each other in both).
 
 The machine is shared: every small sync's figure is the least of several runs (five no-ops,
 three new highlights, five syncs after each change), the run least disturbed by others.
@@ -28,12 +29,20 @@ Scales: `small` (default: 1,000 books of 10 highlights, 100 for `few pages`, 10,
 user's) and `full` (the issue's: 10,000 books, 1,000, 100,000 notes). `--only noop`: the no-op
 and one-highlight figures alone (the first syncs they need, no plain loop, no vault of the
 user's notes, no daemon): a few minutes at full scale.
+
+Each release's package is compiled to bytecode first (`compileall`, beside its sources), as
+`pip install` leaves an installed syncd: this machine sets `PYTHONDONTWRITEBYTECODE`, so
+otherwise every process measured, the no-op and `syncd --help` alike, compiles every module it
+imports from source. `--source` measures without it, the bytecode removed first (the header
+line says which).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -83,6 +92,27 @@ class Code:
         }
         env["PYTHONPATH"] = str(self.tree)
         return env
+
+
+def compile_bytecode(code: Code) -> None:
+    """Compile `code`'s package to bytecode beside its sources, as `pip install` does: this
+    machine sets `PYTHONDONTWRITEBYTECODE`, so without it every process (the no-op sync and
+    `syncd --help` alike) compiles every module it imports from source, which an installed
+    syncd never does. The processes measured still write none (the environment is kept)."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(code.tree / "syncd")],
+        env=code.env(),
+        check=True,
+        capture_output=True,
+    )
+
+
+def remove_bytecode(code: Code) -> None:
+    """Remove the bytecode of `code`'s package (its `__pycache__` folders), so that every
+    process measured compiles syncd's modules from source (with `PYTHONDONTWRITEBYTECODE`, as
+    this machine sets it, none writes any)."""
+    for cache in sorted((code.tree / "syncd").rglob("__pycache__")):
+        shutil.rmtree(cache)
 
 
 def previous_tree(rev: str, into: Path) -> Path:
@@ -169,6 +199,18 @@ def syncs(code: Code, vault: Vault, n: int = 5) -> float:
     return min(sync(code, vault).wall for _ in range(n))
 
 
+def least_syncs(code: Code, vault: Vault, n: int = 5) -> tuple[float, float]:
+    """The least wall time and the least CPU time (user + system) of `n` syncs."""
+    runs = [sync(code, vault) for _ in range(n)]
+    return min(r.wall for r in runs), min(r.figures["cpu_s"] for r in runs)
+
+
+def _least_noop(fig: dict[str, float], code: Code, vault: Vault, n: int) -> None:
+    wall, cpu = least_syncs(code, vault, n)
+    fig["noop"] = min(fig.get("noop", wall), wall)
+    fig["noop_cpu"] = min(fig.get("noop_cpu", cpu), cpu)
+
+
 def one_highlight(code: Code, vault: Vault, server: Any, n: int = 3) -> float:
     """The least of `n` syncs each bringing one new highlight (to the library's median book)."""
     walls = []
@@ -203,10 +245,12 @@ def daemon(code: Code, vault: Vault, saves: int) -> dict[str, Any]:
     return json.loads(out.read_text(encoding="utf-8"))
 
 
-def help_seconds(code: Code, cwd: Path, runs: int = 10) -> float:
-    """The least of `runs` runs of `python -m syncd --help`."""
-    times = []
+def help_figures(code: Code, cwd: Path, runs: int = 10) -> tuple[float, float]:
+    """The least wall time and the least CPU time (user + system) of `runs` runs of
+    `python -m syncd --help`."""
+    times, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "syncd", "--help"],
@@ -216,7 +260,9 @@ def help_seconds(code: Code, cwd: Path, runs: int = 10) -> float:
             check=True,
         )
         times.append(time.perf_counter() - started)
-    return min(times)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return min(times), min(cpus)
 
 
 def measure(
@@ -243,15 +289,15 @@ def measure(
     if only is None:
         fig["plain_loop"] = plain_loop(written, root / "plain-loop")
     say(f"{code.name}: first sync {first.wall:.1f} s, plain loop {fig.get('plain_loop', 0):.1f} s")
-    fig["noop"] = syncs(code, pages)
+    _least_noop(fig, code, pages, 5)
     fig["one"] = one_highlight(code, pages, main)
 
     small = Vault(root / "few", few)
     sync(code, small)
     fig["noop_few"] = syncs(code, small)
     if only == "noop":
-        fig["noop"] = min(fig["noop"], syncs(code, pages, 3))
-        fig["help"] = help_seconds(code, root)
+        _least_noop(fig, code, pages, 3)
+        fig["help"], fig["help_cpu"] = help_figures(code, root)
         say(f"{code.name}: no-op {fig['noop']:.2f} s, a tenth of the pages {fig['noop_few']:.2f} s")
         return fig
 
@@ -265,7 +311,7 @@ def measure(
     fig["noop_real"] = syncs(code, real)
     fig["one_real"] = one_highlight(code, real, main)
     sync(code, pages)  # the pages-only vault catches up (its no-op, again, beside)
-    fig["noop"] = min(fig["noop"], syncs(code, pages, 3))
+    _least_noop(fig, code, pages, 3)
     say(f"{code.name}: no-op {fig['noop']:.2f} s, beside the notes {fig['noop_real']:.2f} s")
 
     kept = real.pages()
@@ -287,7 +333,7 @@ def measure(
         delays = figures["delays"] or [float("inf")]
         fig[f"save_{name}"] = statistics.median(delays) - figures["debounce_s"]
         fig[f"missed_{name}"] = figures["missed"]
-    fig["help"] = help_seconds(code, root)
+    fig["help"], fig["help_cpu"] = help_figures(code, root)
     return fig
 
 
@@ -338,6 +384,13 @@ TARGETS = [
     Target("no-op sync", "wall time", lambda f: f["noop"], _s, None),
     Target("no-op sync", "syncd --help", lambda f: f["help"], _s, None),
     Target("no-op sync", "no-op / --help", lambda f: f["noop"] / f["help"], _ratio, 3.0),
+    Target(
+        "no-op sync",
+        "the same, CPU times",
+        lambda f: f["noop_cpu"] / f["help_cpu"],
+        _ratio,
+        None,
+    ),
     Target(
         "no-op sync",
         "no-op, all pages / a tenth of them",
@@ -450,7 +503,12 @@ def table(figures: dict[str, dict[str, float]]) -> tuple[list[str], list[str]]:
 
 
 def run(
-    scale_name: str, previous: str | None, where: str | None, keep: bool, only: str | None = None
+    scale_name: str,
+    previous: str | None,
+    where: str | None,
+    keep: bool,
+    only: str | None = None,
+    bytecode: bool = True,
 ) -> int:
     from benchmarks.run import Server
 
@@ -459,10 +517,17 @@ def run(
     codes = [Code("this code", REPO)]
     if previous:
         codes.append(Code(f"previous ({previous})", previous_tree(previous, root)))
+    for code in codes:
+        (compile_bytecode if bytecode else remove_bytecode)(code)
     print(
         f"issue 20 benchmark, scale {scale_name}: {scale.books:,} books of 10 highlights "
         f"({scale.few:,} for the few pages), {scale.notes:,} notes of the user's, "
-        f"{os.cpu_count()} CPUs, vaults in {root}",
+        f"{os.cpu_count()} CPUs, vaults in {root}; "
+        + (
+            "syncd's bytecode compiled first, as an install has it"
+            if bytecode
+            else "no bytecode: every process compiles syncd from source"
+        ),
         flush=True,
     )
     figures: dict[str, dict[str, float]] = {}

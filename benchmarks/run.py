@@ -2,7 +2,7 @@
 figures of README "Performance", against the targets, in one table.
 
     python -m benchmarks.run [--scale small|full] [--previous db499a2|none] [--only noop]
-                             [--dir DIR] [--keep]
+                             [--source] [--dir DIR] [--keep]
     python -m benchmarks.run --spec9 [--books 10000] [--highlights N] [--sizes 1000,3000,10000]
                              [--seed 0] [--saves 20] [--repeat 3] [--dir DIR] [--keep]
 
@@ -355,12 +355,21 @@ def main(argv: list[str] | None = None) -> int:
         choices=("noop",),
         help="issue 20's targets: only the no-op and one-highlight figures (and what they need)",
     )
+    parser.add_argument(
+        "--source",
+        action="store_true",
+        help="issue 20's targets: do not compile syncd's bytecode first (as an install has it); "
+        "every process compiles the modules it imports (this machine sets "
+        "PYTHONDONTWRITEBYTECODE)",
+    )
     args = parser.parse_args(argv)
     if not args.spec9:
         from benchmarks.realvault import run
 
         previous = None if args.previous == "none" else args.previous
-        return run(args.scale, previous, args.dir, args.keep, only=args.only)
+        return run(
+            args.scale, previous, args.dir, args.keep, only=args.only, bytecode=not args.source
+        )
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
     root = Path(tempfile.mkdtemp(prefix="syncd-bench-", dir=args.dir))

@@ -17,10 +17,12 @@ def config_permission_warning(path: Path) -> str | None:
     loading it reports that)."""
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
+        if not mode & 0o044:  # only its owner may read it: no need to look inside
+            return None
         data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
-    if not mode & 0o044 or not _holds_token(data):
+    if not _holds_token(data):
         return None
     who = {0o040: "its group", 0o004: "other users"}.get(mode & 0o044, "its group and others")
     return (

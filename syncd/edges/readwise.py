@@ -246,6 +246,20 @@ class _Retryable(Exception):
         self.wait = wait
 
 
+class _TokenAuth(requests.auth.AuthBase):
+    """`Authorization: Token <token>` on every request of a session."""
+
+    def __init__(self, token: str) -> None:
+        self._header = f"Token {token}"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self._header
+        return request
+
+    def __repr__(self) -> str:  # never the token
+        return "_TokenAuth(...)"
+
+
 class ApiClient:
     """Given a base URL and a token, GET from Readwise's APIs with the retries above: the
     plumbing `ReadwiseClient` (v2) and `syncd.edges.reader.ReaderClient` (Reader's v3) share.
@@ -273,9 +287,11 @@ class ApiClient:
         self._secret = token  # only to take it out of a message that quotes it
         self._base_url_source = base_url_source  # where the address is set, said when it fails
         self._session = session or requests.Session()
-        self._session.headers.update(
-            {"Authorization": f"Token {token}", "User-Agent": f"syncd/{__version__}"}
-        )
+        self._session.headers["User-Agent"] = f"syncd/{__version__}"
+        # The token as the session's auth, not only a header: with no auth of its own, requests
+        # looks the host up in ~/.netrc on every request (importing `netrc`), and an entry
+        # there (curl's, say) replaced the token with Basic credentials.
+        self._session.auth = _TokenAuth(token)
         self._timeout = timeout
         self._policy = policy
         self.sleep = sleep  # how retries wait; the daemon swaps in one that ends on stop

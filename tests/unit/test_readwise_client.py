@@ -121,6 +121,26 @@ def test_token_check_accepts_204_and_sends_the_token_header(
     assert sleeps.calls == []
 
 
+def test_a_netrc_entry_for_the_host_does_not_replace_the_token(
+    rsps: responses.RequestsMock, sleeps: Sleeps, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `~/.netrc` naming Readwise's host (curl's, say) is not syncd's: requests' own netrc
+    lookup put Basic credentials in the place of the token (401: the token refused), and
+    imported `netrc` and looked for the file on every request."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine readwise.test login someone password other\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    rsps.get(AUTH_URL, status=204)
+    rsps.get(EXPORT_URL, json={"count": 0, "nextPageCursor": None, "results": []})
+    client = make_client(sleeps)
+
+    client.check_token()
+    export_all(client)
+
+    assert [call.request.headers["Authorization"] for call in rsps.calls] == [f"Token {TOKEN}"] * 2
+
+
 @pytest.mark.parametrize("status", [401, 403])
 def test_token_check_refused_raises_auth_error_without_retry(
     rsps: responses.RequestsMock, sleeps: Sleeps, status: int
