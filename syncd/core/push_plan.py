@@ -303,16 +303,16 @@ def _untyped_to_base(
     `shown` and `earlier`: the vault's values and those of each older block, each with the
     fields whose line the block shows emptied (`emptied_lines`). A restore puts a block back
     whole (world 27522): a value shown otherwise than the older block shows it (a note emptied
-    with its line kept, where the older block had no note line) is typed, the user's; so is
-    every value when all are the older block's (the block is not that block, the caller
-    checked: what differs is typed in these fields' lines)."""
+    with its line kept, where the older block had no note line) is typed, the user's. A field
+    shown as the older block shows it stays a restore's even when another field's line differs
+    (world 2058060345: the note-less block put back, then an empty `Tags:` line added: the note
+    emptied is not the user's to send): what differs is typed in that other line only."""
     vault, emptied = shown
     values: dict[str, FieldValue] = {}
     for name in FIELDS:
         mine = getattr(vault, name)
         if mine != getattr(base, name) and any(
-            getattr(f, name) == mine and (name in gone) == (name in emptied) and f != vault
-            for f, gone in earlier
+            getattr(f, name) == mine and (name in gone) == (name in emptied) for f, gone in earlier
         ):
             mine = getattr(base, name)
         values[name] = mine

@@ -264,6 +264,31 @@ def test_a_note_emptied_beside_another_edit_is_pushed_with_it(fmt: str) -> None:
     assert sorted((s.field, s.after) for s in p.sends) == [("note", ""), ("text", "I went.")]
 
 
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_a_restored_note_beside_an_emptied_tags_line_is_a_conflict(fmt: str) -> None:
+    """issue 19 (world 2058060345): the user's note was pushed; a file-sync tool puts back the
+    note-less first block, then the user adds an empty `Tags:` line. Every value is the first
+    block's, and only the tags' line shows otherwise: the note is shown as that block showed
+    it (no line), so it may be the restore's and is never sent (a conflict), not typed."""
+    old_text, old = synced(fmt)  # highlight 2 without a note: an older block
+    given = replace(H2, note="my note")
+    records = _synced_with(fmt, H1, given)
+    line = "I went to the woods. ([Location\xa02](https://readwise.io/to_kindle?action=open&asin=B01&location=2))"
+    empty_tags = "\n\t\t- **Tags**: " if fmt == "logseq" else "\n    - Tags: "
+    assert line in old_text
+    page = old_text.replace(line, line + empty_tags)
+    p = plan(
+        fmt,
+        page,
+        edited(records, 2),
+        fetched=(H1, given),
+        older={2: frozenset({old[2].block})},  # type: ignore[attr-defined]
+    )
+    assert p.sends == [] and p.after is None and p.outcome.conflicts == 1
+    (conflict,) = p.pushes[0].conflicts
+    assert (conflict.field, conflict.vault, conflict.readwise) == ("note", "", "my note")
+
+
 def test_a_field_typed_new_beside_an_older_block_is_pushed() -> None:
     """Only a value an older block holds is taken for a restore's: a new one is the user's."""
     old_text, old = synced("logseq")

@@ -755,7 +755,6 @@ OPEN: dict[str, str] = {
     "2058060252": "issue 19: a .word note's tag removed after a restore and an edit (as 27532)",
     "2058060326": "issue 19: a highlight's text with a tab list line sent to the one before it",
     "2058060340": "issue 19: tags the user typed not in Readwise after killed pushes",
-    "2058060345": "issue 19: an empty note the user never typed sent",
     "27532": "a restore then a tag added in the restored block reads as the tags replaced "
     "(the restore's removals sent); syncd's facts cannot tell it from the user replacing them",
 }
