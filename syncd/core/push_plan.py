@@ -338,7 +338,10 @@ def _claims(
     seed 3491127130). A block more alike (or as alike) another edited highlight is this
     one's only when that one holds a block of its own: else (its edit pasted twice, not found)
     it may be that one's (world seed 5821: a deleted highlight took a pasted copy of another's
-    edit)."""
+    edit). A record's likeness to a block is the most of its block's and of its own older
+    blocks' (`older`): an older block of it put back by a restore, then edited, is its own
+    even when its first line is more alike another highlight's than the record's (world seed
+    3378912573: a text pushed with words appended, the page put back without them)."""
     free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
     looking = [r for r in records.values() if r.status in LOOKED_AT and disk.find(r.block) is None]
     if not looking or not free:
@@ -351,8 +354,9 @@ def _claims(
         others = fixed + [
             block for i, blocks in older.items() if i != r.highlight_id for block in blocks
         ]
+        own = [r.block, *sorted(older.get(r.highlight_id, ()))]
         for j, b in enumerate(free):
-            alike[(r.highlight_id, j)] = mine = disk.likeness(r.block, b)
+            alike[(r.highlight_id, j)] = mine = max(disk.likeness(w, b) for w in own)
             if mine >= SIMILAR and all(disk.likeness(other, b) < mine for other in others):
                 score[(r.highlight_id, j)] = mine
     matched = _assignment(score)
