@@ -310,16 +310,16 @@ def _untyped_to_base(
     `shown` and `earlier`: the vault's values and those of each older block, each with the
     fields whose line the block shows emptied (`emptied_lines`). A restore puts a block back
     whole (world 27522): a value shown otherwise than the older block shows it (a note emptied
-    with its line kept, where the older block had no note line) is typed, the user's; so is
-    every value when all are the older block's (the block is not that block, the caller
-    checked: what differs is typed in these fields' lines)."""
+    with its line kept, where the older block had no note line) is typed, the user's. A field
+    shown as the older block shows it stays a restore's even when another field's line differs
+    (world 2058060345: the note-less block put back, then an empty `Tags:` line added: the note
+    emptied is not the user's to send): what differs is typed in that other line only."""
     vault, emptied = shown
     values: dict[str, FieldValue] = {}
     for name in FIELDS:
         mine = getattr(vault, name)
         if mine != getattr(base, name) and any(
-            getattr(f, name) == mine and (name in gone) == (name in emptied) and f != vault
-            for f, gone in earlier
+            getattr(f, name) == mine and (name in gone) == (name in emptied) for f, gone in earlier
         ):
             mine = getattr(base, name)
         values[name] = mine
@@ -345,7 +345,10 @@ def _claims(
     seed 3491127130). A block more alike (or as alike) another edited highlight is this
     one's only when that one holds a block of its own: else (its edit pasted twice, not found)
     it may be that one's (world seed 5821: a deleted highlight took a pasted copy of another's
-    edit)."""
+    edit). A record's likeness to a block is the most of its block's and of its own older
+    blocks' (`older`): an older block of it put back by a restore, then edited, is its own
+    even when its first line is more alike another highlight's than the record's (world seed
+    3378912573: a text pushed with words appended, the page put back without them)."""
     free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
     looking = [r for r in records.values() if r.status in LOOKED_AT and disk.find(r.block) is None]
     if not looking or not free:
@@ -358,8 +361,9 @@ def _claims(
         others = fixed + [
             block for i, blocks in older.items() if i != r.highlight_id for block in blocks
         ]
+        own = [r.block, *sorted(older.get(r.highlight_id, ()))]
         for j, b in enumerate(free):
-            alike[(r.highlight_id, j)] = mine = disk.likeness(r.block, b)
+            alike[(r.highlight_id, j)] = mine = max(disk.likeness(w, b) for w in own)
             if mine >= SIMILAR and all(disk.likeness(other, b) < mine for other in others):
                 score[(r.highlight_id, j)] = mine
     matched = _assignment(score)

@@ -264,6 +264,61 @@ def test_a_note_emptied_beside_another_edit_is_pushed_with_it(fmt: str) -> None:
     assert sorted((s.field, s.after) for s in p.sends) == [("note", ""), ("text", "I went.")]
 
 
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_a_restored_note_beside_an_emptied_tags_line_is_a_conflict(fmt: str) -> None:
+    """issue 19 (world 2058060345): the user's note was pushed; a file-sync tool puts back the
+    note-less first block, then the user adds an empty `Tags:` line. Every value is the first
+    block's, and only the tags' line shows otherwise: the note is shown as that block showed
+    it (no line), so it may be the restore's and is never sent (a conflict), not typed."""
+    old_text, old = synced(fmt)  # highlight 2 without a note: an older block
+    given = replace(H2, note="my note")
+    records = _synced_with(fmt, H1, given)
+    line = "I went to the woods. ([Location\xa02](https://readwise.io/to_kindle?action=open&asin=B01&location=2))"
+    empty_tags = "\n\t\t- **Tags**: " if fmt == "logseq" else "\n    - Tags: "
+    assert line in old_text
+    page = old_text.replace(line, line + empty_tags)
+    p = plan(
+        fmt,
+        page,
+        edited(records, 2),
+        fetched=(H1, given),
+        older={2: frozenset({old[2].block})},  # type: ignore[attr-defined]
+    )
+    assert p.sends == [] and p.after is None and p.outcome.conflicts == 1
+    (conflict,) = p.pushes[0].conflicts
+    assert (conflict.field, conflict.vault, conflict.readwise) == ("note", "", "my note")
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_a_restored_block_more_alike_another_highlight_than_its_record_is_still_its_own(
+    fmt: str,
+) -> None:
+    """issue 19 (world 3378912573): the user's words appended to a text were pushed; a
+    file-sync tool puts back the first block (the text without them), then the user adds a
+    tag. The block's first line is more alike the next highlight's (a digit apart) than the
+    record's (the pushed text), but it is the highlight's own older block, edited: it was read
+    as no block of the highlight's, and the tag was neither sent nor a conflict reported. It
+    is the highlight's: the restored text is a conflict (nothing sent), not a silent skip."""
+    one = Highlight(1, "hl-1v1 words of 1")
+    two = Highlight(2, "hl-2v1 words of 2")
+    blocks, first = new_page_records(BOOK, [one, two], style(fmt))
+    old_text = render_new_page(BOOK, "Walden", blocks, style(fmt), T0, None)
+    pushed = replace(one, text="hl-1v1 words of 1 pt-2")
+    records = _synced_with(fmt, pushed, two)
+    line = "hl-1v1 words of 1"
+    tags = "\n\t\t- **Tags**: #[[pt-3]]" if fmt == "logseq" else "\n    - Tags: [[pt-3]] "
+    page = old_text.replace(line, line + tags, 1)
+    p = plan(
+        fmt,
+        page,
+        edited(records, 1),
+        fetched=(pushed, two),
+        older={1: frozenset({first[0].block})},
+    )
+    assert p.sends == [] and p.outcome.conflicts == 1
+    assert [c.field for c in p.pushes[0].conflicts] == ["text"]
+
+
 def test_a_field_typed_new_beside_an_older_block_is_pushed() -> None:
     """Only a value an older block holds is taken for a restore's: a new one is the user's."""
     old_text, old = synced("logseq")
