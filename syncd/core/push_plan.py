@@ -44,7 +44,7 @@ from syncd.core.outline import PageBlock, normalise
 from syncd.core.page_index import SIMILAR, PageIndex
 from syncd.core.records import FieldConflict, FieldValue, HighlightRecord, Push, digest
 from syncd.core.render import Style, render_highlights
-from syncd.core.three_way import Outcome, merge_fields, readwise_view
+from syncd.core.three_way import Outcome, merge_fields, merge_tags, readwise_view
 
 KEEP_SIDES = ("vault", "readwise")  # `syncd resolve HIGHLIGHT --keep ...`
 EDITED = (Status.EDITED, Status.CONFLICT)  # records whose block the user changed
@@ -213,6 +213,10 @@ def _decide(
             # (the two cannot be told apart): a conflict until `syncd resolve` says which.
             outcome = Outcome.PUSH if keep == "vault" else Outcome.CONFLICT
             value = getattr(showing, name)
+            if name == "tags" and keep == "vault":  # the removals are the user's: merged
+                value = merge_tags(
+                    readwise_view(base).tags, readwise_view(showing).tags, readwise.tags
+                )
         if outcome is Outcome.CONFLICT and keep == "readwise":
             outcome, value = Outcome.PULL, getattr(readwise, name)
         elif outcome is Outcome.CONFLICT and keep == "vault":
@@ -316,7 +320,26 @@ def _untyped_to_base(
         ):
             mine = getattr(base, name)
         values[name] = mine
+    if values["tags"] == vault.tags:  # (else the whole field is already the base's)
+        values["tags"] = vault.tags | _restored_away(base, vault, [f for f, _ in earlier])
     return Fields(str(values["text"]), str(values["note"]), frozenset(values["tags"]))
+
+
+def _restored_away(base: Fields, vault: Fields, earlier: list[Fields]) -> frozenset[str]:
+    """The tags (as Readwise holds them, `readwise_view`) the base has and the vault lacks that
+    a restore may have taken away, not the user: those an older block lacked, where the vault
+    lacks every tag of the base that block lacked (a restore puts a block back whole, taking
+    them all; the user may then add tags in it, world 27532, or type over a `.word` note,
+    2058060252). Such removals are never sent on their own: `_decide` makes the tags a
+    conflict. An older block whose values are all the vault's is not one (the block is not
+    it: what differs is typed, see `_untyped_to_base`)."""
+    had, has = readwise_view(base).tags, readwise_view(vault).tags
+    away: set[str] = set()
+    for old in earlier:
+        lacked = had - readwise_view(old).tags
+        if old != vault and lacked and not lacked & has:
+            away |= lacked
+    return frozenset(away)
 
 
 def _claims(

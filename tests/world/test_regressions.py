@@ -752,12 +752,9 @@ REPLAYS = Path(__file__).parent / "replays"
 # alike a killed write's new highlight, but as alike another highlight's, was taken for the
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
 OPEN: dict[str, str] = {
-    "2058060252": "issue 19: a .word note's tag removed after a restore and an edit (as 27532)",
     "2058060326": "issue 19: a highlight's text with a tab list line sent to the one before it",
     "2058060340": "issue 19: tags the user typed not in Readwise after killed pushes",
     "2058060345": "issue 19: an empty note the user never typed sent",
-    "27532": "a restore then a tag added in the restored block reads as the tags replaced "
-    "(the restore's removals sent); syncd's facts cannot tell it from the user replacing them",
 }
 
 
