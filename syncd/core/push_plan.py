@@ -213,10 +213,10 @@ def _decide(
             # (the two cannot be told apart): a conflict until `syncd resolve` says which.
             outcome = Outcome.PUSH if keep == "vault" else Outcome.CONFLICT
             value = getattr(showing, name)
-            if name == "tags" and keep == "vault":  # the removals are the user's: merged
-                value = merge_tags(
-                    readwise_view(base).tags, readwise_view(showing).tags, readwise.tags
-                )
+            if name == "tags":  # as Readwise holds them (a `.word` note's tag counted)
+                value = readwise_view(showing).tags
+                if keep == "vault":  # the removals are the user's: merged with Readwise's
+                    value = merge_tags(readwise_view(base).tags, value, readwise.tags)
         if outcome is Outcome.CONFLICT and keep == "readwise":
             outcome, value = Outcome.PULL, getattr(readwise, name)
         elif outcome is Outcome.CONFLICT and keep == "vault":
@@ -240,7 +240,7 @@ def _decide(
                     book.id,
                     name,
                     facts.page,
-                    getattr(base, name),
+                    readwise_view(base).tags if name == "tags" else getattr(base, name),
                     value,
                     getattr(readwise, name),
                 )
