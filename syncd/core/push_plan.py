@@ -15,10 +15,12 @@ Readwise's (the fetched highlight), and merged field by field (`syncd.core.three
 
 Never pushed: a block equal to an older block of the highlight's record (a restored copy), a
 field whose value is that field's in an older block and not the base's (a restore, then an edit
-of another field: Readwise's value stands and the block shows it, see `_untyped_to_base`), one
-whose fields cannot be read without guessing (`syncd.core.fields.read_fields`), one located
-twice, a deleted block, a field not in `sync.push` (the highlight is then left as it was:
-the user's edit stays, as in a one-way sync).
+of another field: Readwise's value stands and the block shows it, see `_untyped_to_base`), the
+removal of a tag an older block lacked, all such tags gone (a restore took them, or the user:
+the tags are a conflict, see `_restored_away`), one whose fields cannot be read without
+guessing (`syncd.core.fields.read_fields`), one located twice, a deleted block, a field not in
+`sync.push` (the highlight is then left as it was: the user's edit stays, as in a one-way
+sync).
 
 After a push the record's block is the vault's block and its source the digest of rendering
 the values Readwise now holds, so the next sync writes no file and pushes nothing.
