@@ -755,6 +755,8 @@ OPEN: dict[str, str] = {
     "2058060326": "issue 19: a highlight's text with a tab list line sent to the one before it",
     "2058060340": "issue 19: tags the user typed not in Readwise after killed pushes",
     "2058060345": "issue 19: an empty note the user never typed sent",
+    "2844986505": "issue 19: a pasted copy's text (highlight 2's) sent to highlight 5 after a "
+    "rename and an edit of 5",
 }
 
 
