@@ -15,7 +15,15 @@ from syncd.core.decision import Status
 from syncd.core.model import Book, Highlight
 from syncd.core.page_life import PageAct, PageStatus
 from syncd.core.plan import Options, new_page_records
-from syncd.core.push_plan import PushFacts, Send, lay_over, push_lines, settled, show_value
+from syncd.core.push_plan import (
+    PushFacts,
+    Send,
+    edited_records,
+    lay_over,
+    push_lines,
+    settled,
+    show_value,
+)
 from syncd.core.records import PageRecord, Push
 from syncd.core.render import Style, render_new_page
 from syncd.core.templates import Templates
@@ -505,3 +513,34 @@ def test_a_tag_removed_that_no_older_block_lacked_is_pushed() -> None:
         older={1: frozenset({old[1].block})},  # type: ignore[attr-defined]
     )
     assert [(s.field, s.after) for s in p.sends] == [("tags", frozenset("b"))]
+
+
+def test_a_page_with_an_edit_needs_every_highlight_s_older_blocks() -> None:
+    """World seed 2844986505: the older blocks of the page's other highlights tell a pasted copy
+    of one of them (from before Readwise changed its text) from the edited highlight's block."""
+    _, records = synced("logseq")
+    assert edited_records(records) == []
+    assert sorted(edited_records(edited(records, 1))) == [1, 2]
+
+
+def test_a_pasted_copy_of_another_highlight_s_older_block_is_not_an_edit() -> None:
+    """World seed 2844986505: highlight 2's block pasted before Readwise changed its text (syncd
+    pulled it: the pasted block is now an older block of 2), highlight 1 rewritten past
+    likeness: the copy, a digit or two from highlight 1's block, is not 1's edit: nothing sent."""
+    one, two = Highlight(1, "hl-1v1 words of 1"), Highlight(2, "hl-2v1 words of 2")
+    _, before = new_page_records(BOOK, [one, two], style("logseq"))
+    changed = replace(two, text="hl-2v2 words of 2 as Readwise has it now")
+    blocks, rows = new_page_records(BOOK, [one, changed], style("logseq"))
+    text = render_new_page(BOOK, "Walden", blocks, style("logseq"), T0, None)
+    records = {r.highlight_id: r for r in rows}
+    mine = text.replace("hl-1v1 words of 1", "all mine now, nothing like it")
+    page = f"{mine}\n{before[1].block}\n"  # the copy pasted at the end
+    assert page.count("hl-2v1 words of 2") == 1
+    p = plan(
+        "logseq",
+        page,
+        edited(records, 1),
+        fetched=(one, changed),
+        older={1: frozenset(), 2: frozenset({before[1].block})},
+    )
+    assert p.sends == []

@@ -752,11 +752,7 @@ REPLAYS = Path(__file__).parent / "replays"
 # alike a killed write's new highlight, but as alike another highlight's, was taken for the
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
 OPEN: dict[str, str] = {
-    "2058060326": "issue 19: a highlight's text with a tab list line sent to the one before it",
-    "2058060340": "issue 19: tags the user typed not in Readwise after killed pushes",
     "2058060345": "issue 19: an empty note the user never typed sent",
-    "2844986505": "issue 19: a pasted copy's text (highlight 2's) sent to highlight 5 after a "
-    "rename and an edit of 5",
 }
 
 
