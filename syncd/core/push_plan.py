@@ -15,10 +15,12 @@ Readwise's (the fetched highlight), and merged field by field (`syncd.core.three
 
 Never pushed: a block equal to an older block of the highlight's record (a restored copy), a
 field whose value is that field's in an older block and not the base's (a restore, then an edit
-of another field: Readwise's value stands and the block shows it, see `_untyped_to_base`), one
-whose fields cannot be read without guessing (`syncd.core.fields.read_fields`), one located
-twice, a deleted block, a field not in `sync.push` (the highlight is then left as it was:
-the user's edit stays, as in a one-way sync).
+of another field: Readwise's value stands and the block shows it, see `_untyped_to_base`), the
+removal of a tag an older block lacked, all such tags gone (a restore took them, or the user:
+the tags are a conflict, see `_restored_away`), one whose fields cannot be read without
+guessing (`syncd.core.fields.read_fields`), one located twice, a deleted block, a field not in
+`sync.push` (the highlight is then left as it was: the user's edit stays, as in a one-way
+sync).
 
 After a push the record's block is the vault's block and its source the digest of rendering
 the values Readwise now holds, so the next sync writes no file and pushes nothing.
@@ -44,7 +46,7 @@ from syncd.core.outline import PageBlock, normalise
 from syncd.core.page_index import SIMILAR, PageIndex
 from syncd.core.records import FieldConflict, FieldValue, HighlightRecord, Push, digest
 from syncd.core.render import Style, render_highlights
-from syncd.core.three_way import Outcome, merge_fields, readwise_view
+from syncd.core.three_way import Outcome, merge_fields, merge_tags, readwise_view
 
 KEEP_SIDES = ("vault", "readwise")  # `syncd resolve HIGHLIGHT --keep ...`
 EDITED = (Status.EDITED, Status.CONFLICT)  # records whose block the user changed
@@ -108,8 +110,9 @@ def older_wanted(records: Mapping[int, HighlightRecord]) -> list[int]:
     """The highlights whose older blocks a push plan needs: none when the user edited none;
     else every one's. An edited highlight's own tell a restore from its edit; the others' tell
     another highlight's old block put back (a paste, a file-sync tool) from this one's edit,
-    alike as it may be (`_claims`; world seed 2058060340: an unedited highlight's old block,
-    more alike an edited one's record than its edit, was taken for that edit, its text sent)."""
+    alike as it may be (`_claims`; world seeds 2058060340 and 2844986505: an unedited
+    highlight's old block, more alike an edited one's record than its edit, was taken for that
+    edit, its text sent)."""
     if not any(r.status in LOOKED_AT for r in records.values()):
         return []
     return list(records)
@@ -220,6 +223,10 @@ def _decide(
             # (the two cannot be told apart): a conflict until `syncd resolve` says which.
             outcome = Outcome.PUSH if keep == "vault" else Outcome.CONFLICT
             value = getattr(showing, name)
+            if name == "tags":  # as Readwise holds them (a `.word` note's tag counted)
+                value = readwise_view(showing).tags
+                if keep == "vault":  # the removals are the user's: merged with Readwise's
+                    value = merge_tags(readwise_view(base).tags, value, readwise.tags)
         if outcome is Outcome.CONFLICT and keep == "readwise":
             outcome, value = Outcome.PULL, getattr(readwise, name)
         elif outcome is Outcome.CONFLICT and keep == "vault":
@@ -243,7 +250,7 @@ def _decide(
                     book.id,
                     name,
                     facts.page,
-                    getattr(base, name),
+                    readwise_view(base).tags if name == "tags" else getattr(base, name),
                     value,
                     getattr(readwise, name),
                 )
@@ -323,7 +330,26 @@ def _untyped_to_base(
         ):
             mine = getattr(base, name)
         values[name] = mine
+    if values["tags"] == vault.tags:  # (else the whole field is already the base's)
+        values["tags"] = vault.tags | _restored_away(base, vault, [f for f, _ in earlier])
     return Fields(str(values["text"]), str(values["note"]), frozenset(values["tags"]))
+
+
+def _restored_away(base: Fields, vault: Fields, earlier: list[Fields]) -> frozenset[str]:
+    """The tags (as Readwise holds them, `readwise_view`) the base has and the vault lacks that
+    a restore may have taken away, not the user: those an older block lacked, where the vault
+    lacks every tag of the base that block lacked (a restore puts a block back whole, taking
+    them all; the user may then add tags in it, world 27532, or type over a `.word` note,
+    2058060252). Such removals are never sent on their own: `_decide` makes the tags a
+    conflict. An older block whose values are all the vault's is not one (the block is not
+    it: what differs is typed, see `_untyped_to_base`)."""
+    had, has = readwise_view(base).tags, readwise_view(vault).tags
+    away: set[str] = set()
+    for old in earlier:
+        lacked = had - readwise_view(old).tags
+        if old != vault and lacked and not lacked & has:
+            away |= lacked
+    return frozenset(away)
 
 
 def _claims(

@@ -15,7 +15,15 @@ from syncd.core.decision import Status
 from syncd.core.model import Book, Highlight
 from syncd.core.page_life import PageAct, PageStatus
 from syncd.core.plan import Options, new_page_records
-from syncd.core.push_plan import PushFacts, Send, lay_over, push_lines, settled, show_value
+from syncd.core.push_plan import (
+    PushFacts,
+    Send,
+    lay_over,
+    older_wanted,
+    push_lines,
+    settled,
+    show_value,
+)
 from syncd.core.records import PageRecord, Push
 from syncd.core.render import Style, render_new_page
 from syncd.core.templates import Templates
@@ -474,4 +482,120 @@ def test_a_deleted_highlight_never_takes_a_copy_of_another_s_edit_pasted_twice()
     mine = "\n".join(line for line in lines[: i + 1] + lines[i:] if "hl-4v1" not in line)
     assert mine.count("ue-4") == 2 and "hl-4v1" not in mine
     p = plan("logseq", mine, edited(records, 3, 4), fetched=(three, four, five))
+    assert p.sends == []
+
+
+def restored_then_tag_added(fmt: str, keep: str | None = None):  # type: ignore[no-untyped-def]
+    """World 27532: the page as first written (no tags) put back by a file-sync tool, then the
+    user adds the tag `c` in that block; syncd and Readwise had agreed on the tags {a, b} since,
+    and Readwise added `r` meanwhile."""
+    old_text, old = synced(fmt)  # no tags: an older block of highlight 1
+    tagged = replace(H1, tags=("a", "b"))
+    records = _synced_with(fmt, tagged, H2)
+    typed = _synced_with(fmt, replace(H1, tags=("c",)), H2)[1].block  # type: ignore[attr-defined]
+    page = old_text.replace(old[1].block, typed)  # type: ignore[attr-defined]
+    assert page != old_text
+    return plan(
+        fmt,
+        page,
+        edited(records, 1),
+        fetched=(replace(tagged, tags=("a", "b", "r")), H2),
+        older={1: frozenset({old[1].block})},  # type: ignore[attr-defined]
+        keep={} if keep is None else {1: keep},
+    )
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_a_tag_added_in_a_restored_block_takes_no_tag_off(fmt: str) -> None:
+    """issue 19 (world 27532, 2058060252): the tags a restore took away (an older block lacked
+    them) may not be the user's removals: never sent; the tags are a conflict, nothing is sent
+    and the page stays, until `syncd resolve`."""
+    p = restored_then_tag_added(fmt)
+    assert p.sends == [] and p.after is None and p.outcome.conflicts == 1
+    (conflict,) = p.pushes[0].conflicts
+    assert conflict.field == "tags" and conflict.vault == frozenset({"c"})
+    assert conflict.readwise == frozenset({"a", "b", "r"})
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_a_tag_added_in_a_restored_block_resolved_either_way(fmt: str) -> None:
+    """`--keep readwise`: the removals were the restore's: the tag typed is added, the others
+    stay, and the block shows them all; `--keep vault`: the removals are the user's, sent,
+    and the tag Readwise added meanwhile stays (tags merge as sets)."""
+    readwise = restored_then_tag_added(fmt, "readwise")
+    assert [(s.field, s.after) for s in readwise.sends] == [("tags", frozenset("abrc"))]
+    assert readwise.after is not None
+    assert all(f"{t}]]" in readwise.after for t in "abrc")
+    vault = restored_then_tag_added(fmt, "vault")
+    assert [(s.field, s.after) for s in vault.sends] == [("tags", frozenset("cr"))]
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_an_inline_tag_note_replaced_in_a_restored_block_takes_no_tag_off(fmt: str) -> None:
+    """World 2058060252: the note `.t` (Readwise's tag t, its inline tagging), an older block
+    without it put back, then the note typed over: the tag t is not removed (a conflict)."""
+    old_text, old = synced(fmt)  # note "the core": an older block of highlight 1
+    inline = replace(H1, note=".t")
+    records = _synced_with(fmt, inline, H2)
+    page = old_text.replace("the core", "mine")
+    p = plan(
+        fmt,
+        page,
+        edited(records, 1),
+        fetched=(replace(H1, note="", tags=("t",)), H2),
+        older={1: frozenset({old[1].block})},  # type: ignore[attr-defined]
+    )
+    assert p.sends == [] and p.outcome.conflicts == 1
+    (conflict,) = p.pushes[0].conflicts  # shown as Readwise holds them: `.t` is the tag t
+    assert (conflict.field, conflict.base, conflict.vault) == ("tags", frozenset("t"), frozenset())
+
+
+def test_a_tag_removed_that_no_older_block_lacked_is_pushed() -> None:
+    """A removal stays the user's where no older block lacks the tag (it was there from the
+    first write), or where the older block lacking it lacks others the vault still shows."""
+    tagged = replace(H1, tags=("a", "b"))
+    text, records = synced_with("logseq", tagged)
+    page = text.replace("#[[a]] ", "").replace(" #[[a]]", "")
+    assert "[[a]]" not in page and "[[b]]" in page
+    p = plan("logseq", page, edited(records, 1), fetched=(tagged, H2))
+    assert [(s.field, s.after) for s in p.sends] == [("tags", frozenset("b"))]
+    _, old = synced("logseq")  # no tags: it lacks a and b, the vault still shows b
+    p = plan(
+        "logseq",
+        page,
+        edited(records, 1),
+        fetched=(tagged, H2),
+        older={1: frozenset({old[1].block})},  # type: ignore[attr-defined]
+    )
+    assert [(s.field, s.after) for s in p.sends] == [("tags", frozenset("b"))]
+
+
+def test_a_page_with_an_edit_needs_every_highlight_s_older_blocks() -> None:
+    """World seed 2844986505: the older blocks of the page's other highlights tell a pasted copy
+    of one of them (from before Readwise changed its text) from the edited highlight's block."""
+    _, records = synced("logseq")
+    assert older_wanted(records) == []
+    assert sorted(older_wanted(edited(records, 1))) == [1, 2]
+
+
+def test_a_pasted_copy_of_another_highlight_s_older_block_is_not_an_edit() -> None:
+    """World seed 2844986505: highlight 2's block pasted before Readwise changed its text (syncd
+    pulled it: the pasted block is now an older block of 2), highlight 1 rewritten past
+    likeness: the copy, a digit or two from highlight 1's block, is not 1's edit: nothing sent."""
+    one, two = Highlight(1, "hl-1v1 words of 1"), Highlight(2, "hl-2v1 words of 2")
+    _, before = new_page_records(BOOK, [one, two], style("logseq"))
+    changed = replace(two, text="hl-2v2 words of 2 as Readwise has it now")
+    blocks, rows = new_page_records(BOOK, [one, changed], style("logseq"))
+    text = render_new_page(BOOK, "Walden", blocks, style("logseq"), T0, None)
+    records = {r.highlight_id: r for r in rows}
+    mine = text.replace("hl-1v1 words of 1", "all mine now, nothing like it")
+    page = f"{mine}\n{before[1].block}\n"  # the copy pasted at the end
+    assert page.count("hl-2v1 words of 2") == 1
+    p = plan(
+        "logseq",
+        page,
+        edited(records, 1),
+        fetched=(one, changed),
+        older={1: frozenset(), 2: frozenset({before[1].block})},
+    )
     assert p.sends == []

@@ -752,9 +752,10 @@ REPLAYS = Path(__file__).parent / "replays"
 # alike a killed write's new highlight, but as alike another highlight's, was taken for the
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
 OPEN: dict[str, str] = {
-    "2058060252": "issue 19: a .word note's tag removed after a restore and an edit (as 27532)",
-    "27532": "a restore then a tag added in the restored block reads as the tags replaced "
-    "(the restore's removals sent); syncd's facts cannot tell it from the user replacing them",
+    "3597570857": "issue 19: a text edited in place not in Readwise, no conflict, after a "
+    "push killed before its record (a heading line in Readwise's text)",
+    "3597570871": "issue 19: a note's line removed not in Readwise, no conflict, after a page "
+    "moved untold and a sync killed before its page write",
 }
 
 
