@@ -2,12 +2,13 @@
 by what each function is part of (rendering, state bookkeeping, naming and probing, file I/O,
 HTTP and parsing, ...).
 
-    python benchmarks/profile_first_sync.py [--books 1000] [--top 0]
+    python benchmarks/profile_first_sync.py [--books 1000] [--top 0] [--format logseq|obsidian]
 
 Run as a script, so that the syncd profiled is the one on PYTHONPATH (another release's tree:
 `PYTHONPATH=/that/tree python benchmarks/profile_first_sync.py`). The library is served by
 `benchmarks.serve` in a process of its own (not profiled); the sync runs in this process,
-`syncd sync` into a new Logseq graph, as the command line runs it.
+`syncd sync` into a new Logseq graph (or, with `--format obsidian`, a new Obsidian vault: the
+case `benchmarks.realvault` measures), as the command line runs it.
 """
 
 from __future__ import annotations
@@ -59,21 +60,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks/profile_first_sync.py")
     parser.add_argument("--books", type=int, default=1000)
     parser.add_argument("--top", type=int, default=0, help="also print the top N functions")
+    parser.add_argument("--format", choices=("logseq", "obsidian"), default="logseq")
     args = parser.parse_args(argv)
     from benchmarks.run import Server
     from syncd.cli import main as syncd
 
     root = Path(tempfile.mkdtemp(prefix="syncd-profile-"))
     graph = root / "graph"
-    (graph / "logseq").mkdir(parents=True)
-    (graph / "logseq" / "config.edn").write_text(EDN, encoding="utf-8")
+    if args.format == "logseq":
+        (graph / "logseq").mkdir(parents=True)
+        (graph / "logseq" / "config.edn").write_text(EDN, encoding="utf-8")
+    else:
+        graph.mkdir(parents=True)
     with Server(args.books, None, 0) as server:
         config = root / "config.yaml"
         config.write_text(
             json.dumps(
                 {
                     "readwise": {"token": server.info["token"], "base_url": server.info["url"]},
-                    "vault": {"path": str(graph), "timezone": "UTC"},
+                    "vault": {"path": str(graph), "timezone": "UTC", "format": args.format},
                     "state_dir": str(root / "state"),
                 }
             ),

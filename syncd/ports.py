@@ -14,7 +14,7 @@ the same behaviour. This module sits below the edges and the engine: it imports 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,7 +41,7 @@ class ExportPage:
     records, parsed later one by one."""
 
     count: int
-    results: list[Any]
+    results: Sequence[Any]  # a list, or records parsed when reached (`listing_json.Records`)
     next_cursor: str | None
     # Readwise's clock when it answered (the `Date` header); None when absent or unparseable.
     server_time: datetime | None = None

@@ -251,11 +251,12 @@ def _exchange_checked(path: Path, temp: Path, checked: tuple[int, int]) -> bool:
             os.close(fd)
 
 
-def place_new(path: Path, temp: Path) -> None:
-    """Rename `temp` to `path` unless a file is there; raise PageChanged if one is."""
+def place_new(path: Path, temp: Path) -> bool:
+    """Rename `temp` to `path` unless a file is there; raise PageChanged if one is. Return
+    whether `temp` is gone (False: it was linked at `path`, and is left to remove)."""
     try:
         renameat2(temp, path, RENAME_NOREPLACE)
-        return
+        return True
     except FileExistsError:
         raise PageChanged(str(path)) from None
     except OSError as error:
@@ -263,7 +264,7 @@ def place_new(path: Path, temp: Path) -> None:
             raise
     try:
         os.link(temp, path)  # also never replaces a file
-        return
+        return False
     except FileExistsError:
         raise PageChanged(str(path)) from None
     except OSError as error:
@@ -273,6 +274,7 @@ def place_new(path: Path, temp: Path) -> None:
     if os.path.lexists(path):
         raise PageChanged(str(path))
     os.replace(temp, path)
+    return True
 
 
 def _identity_of(path: Path) -> tuple[int, int] | None:

@@ -7,10 +7,12 @@ of requests. Shared by the client (`syncd.edges.readwise`) and its in-memory twi
 from __future__ import annotations
 
 import email.utils
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
+from syncd.edges.listing_json import Records
 from syncd.errors import SyncdError
 from syncd.ports import ExportPage
 
@@ -98,8 +100,7 @@ class Listing:
                 f"Readwise served {self._served} books for {where}, more than its count "
                 f"({self._largest_count}) allows; stopped"
             )
-        for record in page.results:
-            key = record.get("user_book_id", record.get("id")) if isinstance(record, dict) else None
+        for key in book_keys(page.results):
             if not isinstance(key, (int, str)) or isinstance(key, bool):
                 continue
             if key in self._twice:
@@ -129,6 +130,16 @@ class Listing:
                 "naming a next one; stopped"
             )
         return page
+
+
+def book_keys(results: Sequence[Any]) -> Iterator[object]:
+    """The book of each record of a page (`user_book_id`, else `id`; None when it has neither):
+    read when the answer was checked for records parsed later (`Records`)."""
+    if isinstance(results, Records):
+        yield from results.keys
+        return
+    for record in results:
+        yield record.get("user_book_id", record.get("id")) if isinstance(record, dict) else None
 
 
 def _short(value: object) -> str:

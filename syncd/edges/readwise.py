@@ -37,6 +37,7 @@ import requests
 
 from syncd import __version__
 from syncd.edges.listing import ExportPage, Listing, ReadwiseError, export_page
+from syncd.edges.listing_json import Records, parse_listing
 from syncd.errors import AuthError, UnreachableError
 from syncd.ports import Tag
 
@@ -174,6 +175,42 @@ def json_body(response: requests.Response) -> Any:
         return response.json()  # then `response.text`, as requests does
     content = response._content = escaped = b""
     return json.loads(text)
+
+
+def listing_body(response: requests.Response) -> Any:
+    """The JSON of a listing's answer, as `json_body` reads it, but for its `results`: records
+    parsed one at a time when they are reached (`syncd.edges.listing_json`), from the answer's
+    text, its bytes let go of."""
+    return parse_listing(answer_text(response))
+
+
+def answer_text(response: requests.Response) -> str:
+    """The text of an answer, as `response.json()` decodes it before it parses it (each
+    character past the BMP written as its JSON escape, as `json_body` does); the answer's
+    bytes let go of (its `content` reads empty after)."""
+    encoding = (response.encoding or "").lower().replace("_", "-")
+    content = response.content
+    if encoding in ("utf-8", "utf8"):
+        errors = "replace"  # as `response.text` decodes
+    elif not response.encoding and (guessed := requests.utils.guess_json_utf(content)):
+        if guessed != "utf-8":
+            try:
+                text = content.decode(guessed)
+            except UnicodeDecodeError:
+                return response.text  # as `response.json()` does
+            response._content = b""
+            return text
+        errors = "strict"  # as `response.json()` decodes first (then tries `response.text`)
+    else:
+        return response.text
+    if any(lead in content for lead in _PAST_BMP_LEADS):
+        content = _past_bmp_escaped(content)
+    try:
+        text = content.decode("utf-8", errors)
+    except UnicodeDecodeError:
+        return response.text  # as `response.json()` does
+    content = response._content = b""
+    return text
 
 
 # The UTF-8 of a character past the BMP: a lead byte F0 to F4 and three continuation bytes (a
@@ -390,8 +427,8 @@ class ApiClient:
                     f"Readwise answered HTTP {response.status_code} with an HTML page, not "
                     f"JSON, for {path} (a captive portal or a proxy in the way?)"
                 )
-            body = json_body(response)
-            if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+            body = listing_body(response)
+            if not isinstance(body, dict) or not isinstance(body.get("results"), (list, Records)):
                 raise ValueError("no 'results' list")
             return export_page(body, response.headers.get("Date"))
 

@@ -367,6 +367,7 @@ class Drafts:
         drafts, self._drafts, self.size = self._drafts, [], 0
         devices, self._devices = self._devices, {}
         refused = []
+        renamed: set[Path] = set()  # drafts whose temporary file is gone: renamed into place
         try:
             if devices:
                 for fd in devices.values():
@@ -376,7 +377,8 @@ class Drafts:
                     atomic.fsync_path(draft.temp)
             for draft in drafts:
                 try:
-                    atomic.swap(draft.path, draft.temp, None)
+                    if atomic.place_new(draft.path, draft.temp):
+                        renamed.add(draft.temp)
                 except PageChanged:
                     refused.append(draft)
             for folder in sorted({draft.path.parent for draft in drafts}):
@@ -387,5 +389,6 @@ class Drafts:
             for fd in devices.values():
                 os.close(fd)
             for draft in drafts:
-                draft.temp.unlink(missing_ok=True)
+                if draft.temp not in renamed:  # (not an unlink per page that fails)
+                    draft.temp.unlink(missing_ok=True)
         return refused

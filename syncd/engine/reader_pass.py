@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -249,7 +249,7 @@ class ReaderPass:
         self._put(document_id, record, status="wanted")
 
 
-def _newest(results: list[object]) -> datetime | None:
+def _newest(results: Iterable[object]) -> datetime | None:
     """The newest `updated_at` of a page of documents: the cursor without a `Date` header."""
     newest = None
     for raw in results:

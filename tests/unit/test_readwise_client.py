@@ -806,3 +806,33 @@ def test_an_answer_s_bytes_are_let_go_of_before_its_text_is_parsed(
     unheld = sys.getrefcount(body) - 1  # without the answer's reference
     assert json_body(response) == real(body)
     assert held == [unheld]
+
+
+@pytest.mark.parametrize("emoji", ["", " 🧠"])
+def test_an_export_page_s_records_are_not_all_in_memory_at_once(
+    rsps: responses.RequestsMock, sleeps: Sleeps, emoji: str
+) -> None:
+    """Issue 20: an export page (1,000 books) was parsed whole, its records all in memory
+    while the first was synced: 30 to 40 MB at a first sync's peak. Now each record is parsed
+    when it is reached and let go of when the sync moves on: the page's text and one record
+    are held, not every record."""
+    highlights = [{"id": h, "text": f"highlight {h}{emoji}", "note": f"n{h}"} for h in range(10)]
+    results = [{**book(n), "highlights": highlights} for n in range(300)]
+    body = json.dumps(page_body(results), ensure_ascii=False).encode()
+    rsps.get(EXPORT_URL, body=body, content_type="application/json")
+    client = make_client(sleeps)
+    pages = client.export()
+    tracemalloc.start()
+    try:
+        page = next(pages)
+        seen, held = [], 0
+        for record in page.results:  # what is held while a record is synced
+            held = max(held, tracemalloc.get_traced_memory()[0])
+            seen.append(parse_book(record).id)
+    finally:
+        tracemalloc.stop()
+    assert seen == list(range(300))
+    assert next(pages, None) is None
+    # Every record at once: about four times the body; one at a time: the text (at most two
+    # bytes a character) and one record.
+    assert held < 2 * len(body)

@@ -420,3 +420,27 @@ def test_what_an_editor_appended_in_place_meanwhile_goes_back_in_the_pages_line_
         vault.write(page, "- one\n- two\n- three", "- one\n- two")
     assert page.read_bytes() == b"- one\r\n- two\r\n- three\r\n- typed"
     assert page.stat().st_mode & 0o777 == 0o600
+
+
+def test_drafts_renamed_into_place_are_not_removed_again(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20: every draft's temporary file was unlinked after its rename (a failing system
+    call per new page of a first sync); only those left (refused, or linked) are."""
+    removed: list[str] = []
+    real_unlink = Path.unlink
+
+    def unlink(path: Path, missing_ok: bool = False) -> None:
+        removed.append(path.name)
+        real_unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    drafts = Drafts(vault)
+    taken = drafts.write(vault.root / "Taken.md", "syncd's")
+    for name in ("A", "B", "C"):
+        drafts.write(vault.root / f"{name}.md", name)
+    taken.path.write_text("the user's", encoding="utf-8")
+    assert drafts.place() == [taken]
+    assert removed == [taken.temp.name]  # the refused draft's, alone
+    assert temps(vault.root) == []
+    assert taken.path.read_text(encoding="utf-8") == "the user's"
