@@ -24,7 +24,7 @@ from syncd.core.decision import Status
 from syncd.core.model import Book, Highlight
 from syncd.core.page_life import PageAct, SyncFacts, on_sync
 from syncd.core.plan import nothing_to_plan
-from syncd.core.push_plan import PushFacts, Send, edited_records, lay_over, settled
+from syncd.core.push_plan import PushFacts, Send, lay_over, older_wanted, settled
 from syncd.core.records import HighlightRecord, PageRecord, PageStatus, Push
 from syncd.engine.naming import PageNamer
 from syncd.engine.push import PUSH_SEEN
@@ -147,7 +147,7 @@ class BookPlanner:
             # saved within push_delay: a note may be half-typed (the daemon comes back)
             self.waiting = max(self.waiting or 0, mtime_ns)
             return None
-        older = {h: self.state.older_blocks(h) for h in edited_records(records)}
+        older = {h: self.state.older_blocks(h) for h in older_wanted(records)}
         keep = {h: side for h, side in self.keep.items() if h in records}
         return PushFacts(self.settings.push, record.path, older, keep)
 

@@ -753,8 +753,6 @@ REPLAYS = Path(__file__).parent / "replays"
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
 OPEN: dict[str, str] = {
     "2058060252": "issue 19: a .word note's tag removed after a restore and an edit (as 27532)",
-    "2058060326": "issue 19: a highlight's text with a tab list line sent to the one before it",
-    "2058060340": "issue 19: tags the user typed not in Readwise after killed pushes",
     "2058060345": "issue 19: an empty note the user never typed sent",
     "27532": "a restore then a tag added in the restored block reads as the tags replaced "
     "(the restore's removals sent); syncd's facts cannot tell it from the user replacing them",
@@ -964,3 +962,41 @@ def test_a_deleted_highlight_never_takes_another_highlight_s_edited_block(tmp_pa
         texts = {h.server.library.highlight(i)["text"] for i in (four, five)}
         assert texts == {"hl-4v1 words of 4\n\nafter a blank line", "hl-5v1 words of 5 ue-4"}
         assert h.server.library.highlight(five)["text"] == "hl-5v1 words of 5 ue-4"
+
+
+@pytest.mark.writes_readwise
+@pytest.mark.parametrize("odd", ["", "\n\t- a tab list line"])
+def test_a_deleted_highlight_never_takes_a_copy_of_another_highlight_s_older_block(
+    tmp_path: Path, odd: str
+) -> None:
+    """issue 19 (world seed 2058060326, push on): Readwise changed a highlight's text, pulled
+    onto the page; a copy of its older block (pasted twice before, a conflict copy) is put on
+    the page in place of the highlight before it. The deleted highlight's record must not take
+    that copy, alike as it is (a digit apart), for its own edit: it is the other highlight's
+    older block (that one's record as written, not edited, its older blocks were not looked
+    at), and the other highlight's text would be sent to it. Nothing is pushed."""
+    settings = {"sync": {"push": ["note", "tags", "text"]}}
+    with harness(tmp_path, settings=settings) as h:
+        h.now = T0
+        h.server.clock = lambda: h.now
+        book = walden(h, f"hl-1v1 words of 1{odd}", f"hl-2v1 words of 2{odd}")
+        one, two = (x["id"] for x in h.server.book(book)["highlights"])
+        sync(h)
+        lines = read(h, PAGE).split("\n")
+        start = next(i for i, line in enumerate(lines) if "hl-1v1" in line)
+        end = next(i for i, line in enumerate(lines) if "hl-2v1" in line)
+        stale = lines[end:]  # two's block as first written, to the end of the page
+        later(h)
+        h.server.update_highlight(two, text=f"hl-2v2 words of 2 rw-2{odd}")
+        later(h)
+        sync(h)  # pulled: the block written before is an older block of two's
+        lines = read(h, PAGE).split("\n")
+        assert lines[start:end] != [] and "hl-2v2" in lines[end]
+        lines[start:end] = [x for x in stale if x]  # one's block gone, two's older one there
+        (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
+        later(h)
+        h.server.clear_requests()
+        report = sync(h)
+        assert report is not None and not report.failed
+        assert h.server.writes == []
+        assert h.server.library.highlight(one)["text"] == f"hl-1v1 words of 1{odd}"
