@@ -347,7 +347,11 @@ def _claims(
     seed 3491127130). A block more alike (or as alike) another edited highlight is this
     one's only when that one holds a block of its own: else (its edit pasted twice, not found)
     it may be that one's (world seed 5821: a deleted highlight took a pasted copy of another's
-    edit)."""
+    edit); nor, when that one holds none, a block that one may be an edit of (its likeness
+    SIMILAR and no other's more): one deleted and the other edited, a digit apart, whose edit
+    it is cannot be told (world seed 1310925000: the block more alike the deleted one). Nor
+    when it is as alike the block that one holds as this one's record, or more (a copy of that
+    one's edit, edited again: world seed 1310925002)."""
     free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
     looking = [r for r in records.values() if r.status in LOOKED_AT and disk.find(r.block) is None]
     if not looking or not free:
@@ -379,13 +383,20 @@ def _claims(
         else:
             claims[hid], at[hid] = free[matched[hid]], matched[hid]
     # A block more alike (or as alike) another edited highlight is this one's only when that
-    # one holds a block of its own: else (pasted twice, not found) it may be that one's.
+    # one holds a block of its own: else (pasted twice, not found) it may be that one's; so
+    # may a block that one may be an edit of (its score), when that one holds none: whose
+    # edit it is cannot be told (one deleted, the other edited, a digit apart). Nor is it
+    # this one's when it is as alike the block that one holds as this one's record, or more
+    # (a copy of that one's edit, edited again).
     unsure = True
     while unsure:
         unsure = False
         for hid, j in list(at.items()):
             for o in ids - {hid}:
-                if alike[(o, j)] >= alike[(hid, j)] and at.get(o, j) == j:
+                k = at.get(o, j)
+                if (k == j and (alike[(o, j)] >= alike[(hid, j)] or (o, j) in score)) or (
+                    k != j and disk.likeness(disk.norm(free[k]), free[j]) >= alike[(hid, j)]
+                ):
                     claims[hid] = 0
                     del at[hid]
                     unsure = True

@@ -1515,8 +1515,9 @@ class World(RuleBasedStateMachine):
     def alike_another(self, hid: int, page: dict[int, str]) -> bool:
         """Whether the first line of a highlight's block (`page`: as the sync found it) reads
         as alike another highlight's block, or more, than its own as syncd last wrote it
-        (syncd's likeness): whose edit it is cannot be told, and it is not pushed (the
-        world's texts differ by a digit, so this happens here more than in a real vault)."""
+        (syncd's likeness), or alike (`SIMILAR`) the block of a highlight gone from the page:
+        whose edit it is cannot be told, and it is not pushed (the world's texts differ by a
+        digit, so this happens here more than in a real vault)."""
         if hid not in page or hid not in self.synced_first:
             return False
 
@@ -1528,7 +1529,17 @@ class World(RuleBasedStateMachine):
         rivals = [
             line for other, line in [*page.items(), *self.synced_first.items()] if other != hid
         ]
-        return any(likeness(line, page[hid]) >= own for line in rivals)
+        # ... or alike (SIMILAR) a highlight of its book whose block is gone: this one deleted
+        # and that one edited, or the other way round (world seed 1310925000)
+        book = self.highlights[hid].book
+        gone = [
+            line
+            for other, line in self.synced_first.items()
+            if other != hid and other not in page and self.highlights[other].book == book
+        ]
+        return any(likeness(line, page[hid]) >= own for line in rivals) or any(
+            likeness(line, page[hid]) >= SIMILAR for line in gone
+        )
 
     def taken_for_deleted(self, hid: int, page: dict[int, str]) -> bool:
         """Whether the first line of a highlight's block (`page`: as the sync found it) reads
