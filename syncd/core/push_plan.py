@@ -384,19 +384,20 @@ def _claims(
             claims[hid], at[hid] = free[matched[hid]], matched[hid]
     # A block more alike (or as alike) another edited highlight is this one's only when that
     # one holds a block of its own: else (pasted twice, not found) it may be that one's; so
-    # may a block that one may be an edit of (its score), when that one holds none: whose
-    # edit it is cannot be told (one deleted, the other edited, a digit apart). Nor is it
-    # this one's when it is as alike the block that one holds as this one's record, or more
-    # (a copy of that one's edit, edited again).
+    # may a block that one may be an edit of (its score), when the matching left that one
+    # none (deleted, to likeness): whose edit it is cannot be told (one deleted, the other
+    # edited, a digit apart). Nor is it this one's when it is as alike the block that one
+    # holds as this one's record, or more (a copy of that one's edit, edited again).
     unsure = True
     while unsure:
         unsure = False
         for hid, j in list(at.items()):
             for o in ids - {hid}:
                 k = at.get(o, j)
-                if (k == j and (alike[(o, j)] >= alike[(hid, j)] or (o, j) in score)) or (
-                    k != j and disk.likeness(disk.norm(free[k]), free[j]) >= alike[(hid, j)]
-                ):
+                if (
+                    k == j
+                    and (alike[(o, j)] >= alike[(hid, j)] or ((o, j) in score and o not in matched))
+                ) or (k != j and disk.likeness(disk.norm(free[k]), free[j]) >= alike[(hid, j)]):
                     claims[hid] = 0
                     del at[hid]
                     unsure = True

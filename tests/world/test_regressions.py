@@ -754,6 +754,7 @@ REPLAYS = Path(__file__).parent / "replays"
 OPEN: dict[str, str] = {
     "2058060252": "issue 19: a .word note's tag removed after a restore and an edit (as 27532)",
     "2058060345": "issue 19: an empty note the user never typed sent",
+    "2103851893": "issue 19: a tag the user never removed removed in Readwise (not cut down)",
     "27532": "a restore then a tag added in the restored block reads as the tags replaced "
     "(the restore's removals sent); syncd's facts cannot tell it from the user replacing them",
 }

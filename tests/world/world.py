@@ -1530,12 +1530,14 @@ class World(RuleBasedStateMachine):
             line for other, line in [*page.items(), *self.synced_first.items()] if other != hid
         ]
         # ... or alike (SIMILAR) a highlight of its book whose block is gone: this one deleted
-        # and that one edited, or the other way round (world seed 1310925000)
+        # and that one edited, or the other way round (world seed 1310925000); syncd may have
+        # recorded Readwise's newer text for it (a killed sync's write: world seed 2103851880)
         book = self.highlights[hid].book
         gone = [
             line
-            for other, line in self.synced_first.items()
+            for other, first in self.synced_first.items()
             if other != hid and other not in page and self.highlights[other].book == book
+            for line in (first, self.server.library.highlight(other)["text"].split("\n")[0])
         ]
         return any(likeness(line, page[hid]) >= own for line in rivals) or any(
             likeness(line, page[hid]) >= SIMILAR for line in gone
