@@ -109,9 +109,10 @@ class Skipped:
 def older_wanted(records: Mapping[int, HighlightRecord]) -> list[int]:
     """The highlights whose older blocks a push plan needs: none when the user edited none;
     else every one's. An edited highlight's own tell a restore from its edit; the others' tell
-    another highlight's old block put back (a paste, a file-sync tool) from this one's edit,
-    alike as it may be (`_claims`; world seeds 2058060340 and 2844986505: an unedited
-    highlight's old block, more alike an edited one's record than its edit, was taken for that
+    another highlight's old block put back (a paste, a file-sync tool, a copy pasted twice
+    before Readwise's change was pulled into one copy) from this one's edit, alike as it may
+    be (`_claims`; world seeds 2058060340, 2058060326 and 2844986505: an unedited highlight's
+    old block, more alike an edited or deleted one's record than its edit, was taken for that
     edit, its text sent)."""
     if not any(r.status in LOOKED_AT for r in records.values()):
         return []
@@ -371,10 +372,15 @@ def _claims(
     seed 3491127130). A block more alike (or as alike) another edited highlight is this
     one's only when that one holds a block of its own: else (its edit pasted twice, not found)
     it may be that one's (world seed 5821: a deleted highlight took a pasted copy of another's
-    edit). A record's likeness to a block is the most of its block's and of its own older
-    blocks' (`older`): an older block of it put back by a restore, then edited, is its own
-    even when its first line is more alike another highlight's than the record's (world seed
-    3378912573: a text pushed with words appended, the page put back without them)."""
+    edit); nor, when that one holds none, a block that one may be an edit of (its likeness
+    SIMILAR and no other's more): one deleted and the other edited, a digit apart, whose edit
+    it is cannot be told (world seed 1310925000: the block more alike the deleted one). Nor
+    when it is as alike the block that one holds as this one's record, or more (a copy of that
+    one's edit, edited again: world seed 1310925002). A record's likeness to a block is the
+    most of its block's and of its own older blocks' (`older`): an older block of it put back
+    by a restore, then edited, is its own even when its first line is more alike another
+    highlight's than the record's (world seed 3378912573: a text pushed with words appended,
+    the page put back without them)."""
     free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
     looking = [r for r in records.values() if r.status in LOOKED_AT and disk.find(r.block) is None]
     if not looking or not free:
@@ -407,13 +413,21 @@ def _claims(
         else:
             claims[hid], at[hid] = free[matched[hid]], matched[hid]
     # A block more alike (or as alike) another edited highlight is this one's only when that
-    # one holds a block of its own: else (pasted twice, not found) it may be that one's.
+    # one holds a block of its own: else (pasted twice, not found) it may be that one's; so
+    # may a block that one may be an edit of (its score), when the matching left that one
+    # none (deleted, to likeness): whose edit it is cannot be told (one deleted, the other
+    # edited, a digit apart). Nor is it this one's when it is as alike the block that one
+    # holds as this one's record, or more (a copy of that one's edit, edited again).
     unsure = True
     while unsure:
         unsure = False
         for hid, j in list(at.items()):
             for o in ids - {hid}:
-                if alike[(o, j)] >= alike[(hid, j)] and at.get(o, j) == j:
+                k = at.get(o, j)
+                if (
+                    k == j
+                    and (alike[(o, j)] >= alike[(hid, j)] or ((o, j) in score and o not in matched))
+                ) or (k != j and disk.likeness(disk.norm(free[k]), free[j]) >= alike[(hid, j)]):
                     claims[hid] = 0
                     del at[hid]
                     unsure = True

@@ -944,7 +944,9 @@ def test_killed_before_recording_an_append_then_its_first_line_edited_on_its_fil
 def test_a_deleted_highlight_never_takes_another_highlight_s_edited_block(tmp_path: Path) -> None:
     """issue 19 (world seed 1, push on): the user deletes one highlight's block and edits the
     next one's; the deleted one's record must not take the edited block, alike as it is, for
-    its own edit: the edit is the other highlight's, and is pushed to it alone."""
+    its own edit. Alike both (a digit apart), the block may be either one's edit, the other
+    deleted (world seed 1310925000: the one more alike was the deleted one): it is pushed to
+    neither, the edit stays in the vault."""
     settings = {"sync": {"push": ["note", "tags", "text"]}}
     with harness(tmp_path, settings=settings) as h:
         h.now = T0
@@ -961,9 +963,106 @@ def test_a_deleted_highlight_never_takes_another_highlight_s_edited_block(tmp_pa
         later(h)
         report = sync(h)
         assert report is not None and not report.failed
-        texts = {h.server.library.highlight(i)["text"] for i in (four, five)}
-        assert texts == {"hl-4v1 words of 4\n\nafter a blank line", "hl-5v1 words of 5 ue-4"}
-        assert h.server.library.highlight(five)["text"] == "hl-5v1 words of 5 ue-4"
+        assert h.server.library.highlight(four)["text"] == "hl-4v1 words of 4\n\nafter a blank line"
+        assert h.server.library.highlight(five)["text"] == "hl-5v1 words of 5"
+        assert "hl-5v1 words of 5 ue-4" in read(h, PAGE)
+
+
+@pytest.mark.writes_readwise
+@pytest.mark.parametrize("odd", ["", "\n\t- a tab list line"])
+def test_a_deleted_highlight_never_takes_a_copy_of_another_highlight_s_older_block(
+    tmp_path: Path, odd: str
+) -> None:
+    """issue 19 (world seed 2058060326, push on): Readwise changed a highlight's text, pulled
+    onto the page; a copy of its older block (pasted twice before, a conflict copy) is put on
+    the page in place of the highlight before it. The deleted highlight's record must not take
+    that copy, alike as it is (a digit apart), for its own edit: it is the other highlight's
+    older block (that one's record as written, not edited, its older blocks were not looked
+    at), and the other highlight's text would be sent to it. Nothing is pushed."""
+    settings = {"sync": {"push": ["note", "tags", "text"]}}
+    with harness(tmp_path, settings=settings) as h:
+        h.now = T0
+        h.server.clock = lambda: h.now
+        book = walden(h, f"hl-1v1 words of 1{odd}", f"hl-2v1 words of 2{odd}")
+        one, two = (x["id"] for x in h.server.book(book)["highlights"])
+        sync(h)
+        lines = read(h, PAGE).split("\n")
+        start = next(i for i, line in enumerate(lines) if "hl-1v1" in line)
+        end = next(i for i, line in enumerate(lines) if "hl-2v1" in line)
+        stale = lines[end:]  # two's block as first written, to the end of the page
+        later(h)
+        h.server.update_highlight(two, text=f"hl-2v2 words of 2 rw-2{odd}")
+        later(h)
+        sync(h)  # pulled: the block written before is an older block of two's
+        lines = read(h, PAGE).split("\n")
+        assert lines[start:end] != [] and "hl-2v2" in lines[end]
+        lines[start:end] = [x for x in stale if x]  # one's block gone, two's older one there
+        (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
+        later(h)
+        h.server.clear_requests()
+        report = sync(h)
+        assert report is not None and not report.failed
+        assert h.server.writes == []
+        assert h.server.library.highlight(one)["text"] == f"hl-1v1 words of 1{odd}"
+
+
+@pytest.mark.writes_readwise
+def test_a_deleted_highlight_never_takes_an_edited_copy_of_another_highlight_s_edit(
+    tmp_path: Path,
+) -> None:
+    """issue 19 (world seed 1310925002, push on): the user edits the second highlight, pastes
+    its block twice and edits one copy again, and deletes the first highlight's block. The
+    second highlight holds the copy most alike its record; the other copy, more alike the
+    second highlight than the first (a digit apart), is not the first one's edit: it may be the
+    second one's. Nothing is sent to the first highlight."""
+    settings = {"sync": {"push": ["note", "tags", "text"]}}
+    with harness(tmp_path, settings=settings) as h:
+        h.now = T0
+        h.server.clock = lambda: h.now
+        book = walden(h, "hl-1v1 words of 1", "hl-2v1 words of 2")
+        one, _ = (x["id"] for x in h.server.book(book)["highlights"])
+        sync(h)
+        lines = read(h, PAGE).split("\n")
+        first = next(i for i, line in enumerate(lines) if "hl-1v1" in line)
+        second = next(i for i, line in enumerate(lines) if "hl-2v1" in line)
+        edited = lines[second] + " ue-2"
+        lines[first : second + 1] = [edited, edited + " ue-3"]  # one's block gone
+        (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
+        later(h)
+        report = sync(h)
+        assert report is not None and not report.failed
+        assert all(f"/highlights/{one}/" not in request.path for request in h.server.writes)
+        assert h.server.library.highlight(one)["text"] == "hl-1v1 words of 1"
+
+
+@pytest.mark.writes_readwise
+def test_a_block_alike_a_deleted_highlight_and_an_edited_one_is_pushed_to_neither(
+    tmp_path: Path,
+) -> None:
+    """issue 19 (world seed 1310925000, push on): the user deletes a highlight's block and
+    edits another's first line. The edited line is a little more alike the deleted one's (a
+    digit apart) than its own: it may be either one's edit, the other deleted. The deleted
+    highlight is not sent the other's text, nor the other its own edit: it stays in the vault."""
+    settings = {"sync": {"push": ["note", "tags", "text"]}}
+    with harness(tmp_path, settings=settings) as h:
+        h.now = T0
+        h.server.clock = lambda: h.now
+        book = walden(h, "hl-2v1 words of 2 ue-9", "hl-12v1 words of 12")
+        two, twelve = (x["id"] for x in h.server.book(book)["highlights"])
+        sync(h)
+        lines = read(h, PAGE).split("\n")
+        start = next(i for i, line in enumerate(lines) if "hl-2v1" in line)
+        lines[start + 1] += " ue-19"
+        del lines[start]  # two's block gone
+        (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
+        later(h)
+        h.server.clear_requests()
+        report = sync(h)
+        assert report is not None and not report.failed
+        assert h.server.writes == []
+        assert h.server.library.highlight(two)["text"] == "hl-2v1 words of 2 ue-9"
+        assert h.server.library.highlight(twelve)["text"] == "hl-12v1 words of 12"
+        assert "hl-12v1 words of 12 ue-19" in read(h, PAGE)
 
 
 @pytest.mark.writes_readwise

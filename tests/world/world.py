@@ -56,7 +56,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from hypothesis import Phase, settings
@@ -1515,8 +1515,9 @@ class World(RuleBasedStateMachine):
     def alike_another(self, hid: int, page: dict[int, str]) -> bool:
         """Whether the first line of a highlight's block (`page`: as the sync found it) reads
         as alike another highlight's block, or more, than its own as syncd last wrote it
-        (syncd's likeness): whose edit it is cannot be told, and it is not pushed (the
-        world's texts differ by a digit, so this happens here more than in a real vault)."""
+        (syncd's likeness), or alike (`SIMILAR`) the block of a highlight gone from the page:
+        whose edit it is cannot be told, and it is not pushed (the world's texts differ by a
+        digit, so this happens here more than in a real vault)."""
         if hid not in page or hid not in self.synced_first:
             return False
 
@@ -1528,7 +1529,19 @@ class World(RuleBasedStateMachine):
         rivals = [
             line for other, line in [*page.items(), *self.synced_first.items()] if other != hid
         ]
-        return any(likeness(line, page[hid]) >= own for line in rivals)
+        # ... or alike (SIMILAR) a highlight of its book whose block is gone: this one deleted
+        # and that one edited, or the other way round (world seed 1310925000); syncd may have
+        # recorded Readwise's newer text for it (a killed sync's write: world seed 2103851880)
+        book = self.highlights[hid].book
+        gone = [
+            line
+            for other, first in self.synced_first.items()
+            if other != hid and other not in page and self.highlights[other].book == book
+            for line in (first, self.server.library.highlight(other)["text"].split("\n")[0])
+        ]
+        return any(likeness(line, page[hid]) >= own for line in rivals) or any(
+            likeness(line, page[hid]) >= SIMILAR for line in gone
+        )
 
     def taken_for_deleted(self, hid: int, page: dict[int, str]) -> bool:
         """Whether the first line of a highlight's block (`page`: as the sync found it) reads
@@ -1953,6 +1966,9 @@ class ObsidianWorld(World):
     FOLDERS = ("Readwise/Books/archive", "Readwise/Books", "reading/2024")
 
 
+_Put = TypeVar("_Put")
+
+
 @contextmanager
 def crash_at(point: str, n: int, syncer: Syncer) -> Iterator[None]:
     """Make the n-th `point` of this sync raise `Crash`, as a kill there would stop it:
@@ -1968,16 +1984,25 @@ def crash_at(point: str, n: int, syncer: Syncer) -> Iterator[None]:
         return seen == n
 
     real_swap = syncd.edges.atomic.swap
+    real_place_new = syncd.edges.atomic.place_new
     real_transaction = syncer.state.transaction
 
-    def swap(path: Path, temp: Path, expected: bytes | None) -> bytes | None:
+    def replacing(temp: Path, put: Callable[[], _Put]) -> _Put:
         if point == "before_replace" and due():
             os.link(temp, temp.with_name(f"{TEMP_PREFIX}killed{seen}{TEMP_SUFFIX}"))
             raise Crash
-        result = real_swap(path, temp, expected)
+        result = put()
         if point == "after_replace" and due():
             raise Crash
         return result
+
+    def swap(path: Path, temp: Path, expected: bytes | None) -> bytes | None:
+        if expected is None:  # a new page: `place_new` below (a first sync's pages, drafts)
+            return real_swap(path, temp, None)
+        return replacing(temp, lambda: real_swap(path, temp, expected))
+
+    def place_new(path: Path, temp: Path) -> bool:
+        return replacing(temp, lambda: real_place_new(path, temp))
 
     @contextmanager
     def transaction() -> Iterator[None]:
@@ -1989,11 +2014,13 @@ def crash_at(point: str, n: int, syncer: Syncer) -> Iterator[None]:
             raise Crash
 
     syncd.edges.atomic.swap = swap  # type: ignore[assignment]
+    syncd.edges.atomic.place_new = place_new  # type: ignore[assignment]
     syncer.state.transaction = transaction  # type: ignore[method-assign]
     try:
         yield
     finally:
         syncd.edges.atomic.swap = real_swap
+        syncd.edges.atomic.place_new = real_place_new
 
 
 class _Drawn:
