@@ -754,8 +754,6 @@ REPLAYS = Path(__file__).parent / "replays"
 OPEN: dict[str, str] = {
     "3597570871": "issue 19: a note's line removed not in Readwise, no conflict, after a page "
     "moved untold and a sync killed before its page write",
-    "1670746760": "issue 19: a text edited (rename save) not in Readwise, no conflict, on a "
-    "renamed page restored to an old version, moved out and back",
 }
 
 

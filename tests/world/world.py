@@ -340,6 +340,12 @@ class BookModel:
             self.renamed_unseen = self.new_file_unseen = self.gone_seen = False
 
 
+def title_line(text: str) -> str | None:
+    """A Logseq page's `title::` line (its first line), None without one."""
+    first = text.split("\n", 1)[0]
+    return first if first.startswith("title::") else None
+
+
 def markers(text: str, prefix: str) -> Counter[str]:
     """Count the markers `prefix<number>` in `text`: `hl-` counts highlights by id."""
     return Counter(m.group(1) for m in re.finditer(rf"({re.escape(prefix)}\d+)v?", text))
@@ -1234,7 +1240,15 @@ class World(RuleBasedStateMachine):
         old = self.choose(
             data, book.history, lambda old: f"version {book.history.index(old)} of its history"
         )
-        self.edit_page(book, old.decode("utf-8", "surrogateescape"))
+        text = old.decode("utf-8", "surrogateescape")
+        before = self.read(book.page)  # type: ignore[arg-type]
+        self.edit_page(book, text)
+        if not self.OBSIDIAN and title_line(text) != title_line(before):
+            # Logseq names a page by its `title::`: a version from before a rename puts the old
+            # name back, a rename syncd was not told of (README, "Which page is a book's page":
+            # "give it back its old `title::`"; world seed 1670746760).
+            book.renamed_unseen = True
+            book.check_lost()
 
     # --- invariants ---------------------------------------------------------------------------
 
