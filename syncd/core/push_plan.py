@@ -387,6 +387,13 @@ def _claims(
         return {}
     ids = {r.highlight_id for r in looking}
     fixed = [r.block for r in records.values() if r.highlight_id not in ids]
+    # Blocks alike to the letter are copies of one block (pasted): one candidate, its copies
+    # counted, so that one highlight takes them all (never a guess) and another highlight is
+    # not matched with a copy the first left over (world seed 3597570857).
+    copies: dict[str, list[int]] = {}
+    for j, b in enumerate(free):
+        copies.setdefault(disk.norm(b), []).append(j)
+    count = {js[0]: len(js) for js in copies.values()}
     alike: dict[tuple[int, int], float] = {}  # (highlight, block): likeness
     score: dict[tuple[int, int], float] = {}  # ... of the blocks that may be its
     for r in looking:
@@ -396,7 +403,11 @@ def _claims(
         own = [r.block, *sorted(older.get(r.highlight_id, ()))]
         for j, b in enumerate(free):
             alike[(r.highlight_id, j)] = mine = max(disk.likeness(w, b) for w in own)
-            if mine >= SIMILAR and all(disk.likeness(other, b) < mine for other in others):
+            if (
+                j in count
+                and mine >= SIMILAR
+                and all(disk.likeness(other, b) < mine for other in others)
+            ):
                 score[(r.highlight_id, j)] = mine
     matched = _assignment(score)
     claims: dict[int, PageBlock | int] = {}
@@ -407,7 +418,7 @@ def _claims(
             claims[hid] = 0
             continue
         best = score[(hid, matched[hid])]
-        tied = sum(1 for j in range(len(free)) if score.get((hid, j)) == best)
+        tied = sum(n for j, n in count.items() if score.get((hid, j)) == best)
         if tied > 1:
             claims[hid] = tied  # (pasted twice: never a guess)
         else:

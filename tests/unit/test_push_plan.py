@@ -599,3 +599,31 @@ def test_a_pasted_copy_of_another_highlight_s_older_block_is_not_an_edit() -> No
         older={1: frozenset(), 2: frozenset({before[1].block})},
     )
     assert p.sends == []
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_an_edit_beside_another_highlight_pasted_twice_is_its_own(fmt: str) -> None:
+    """World seed 3597570857: highlight 1's note typed and its block then pasted twice,
+    highlight 2's text edited (a word appended). Highlight 2's record is more alike each copy of
+    highlight 1's edit ('of 1' for 'of 2') than its own edit: matched with one copy (highlight 1
+    took the other), tied with the other, it was "on the page 2 times", skipped, neither pushed
+    nor a conflict. Copies of one block are one pasted block: it goes to one highlight (never a
+    guess: 2 times), and highlight 2 takes its own edit, pushed, or a conflict when Readwise
+    changed the text too."""
+    one = Highlight(1, "hl-1v1 words of 1")
+    two = Highlight(2, "hl-2v1 words of 2")
+    blocks, rows = new_page_records(BOOK, [one, two], style(fmt))
+    text = render_new_page(BOOK, "Walden", blocks, style(fmt), T0, None)
+    records = {r.highlight_id: r for r in rows}
+    first = records[1].block  # type: ignore[attr-defined]
+    noted = new_page_records(BOOK, [replace(one, note="pt-5 my note")], style(fmt))[1][0].block
+    mine = text.replace(first, noted + "\n" + noted).replace("of 2", "of 2 ue-9")
+    assert mine.count("pt-5 my note") == 2 and "ue-9" in mine
+    p = plan(fmt, mine, edited(records, 1, 2), fetched=(one, two))
+    assert [(s.highlight_id, s.field, s.after) for s in p.sends] == [
+        (2, "text", "hl-2v1 words of 2 ue-9")
+    ]
+    theirs = replace(two, text="hl-2v2 words of 2\n# a heading line")
+    p = plan(fmt, mine, edited(records, 1, 2), fetched=(one, theirs))
+    assert p.sends == []
+    assert [(c.highlight_id, c.field) for h in p.pushes for c in h.conflicts] == [(2, "text")]

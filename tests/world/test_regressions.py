@@ -752,13 +752,10 @@ REPLAYS = Path(__file__).parent / "replays"
 # alike a killed write's new highlight, but as alike another highlight's, was taken for the
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
 OPEN: dict[str, str] = {
-    "3918167472": "issue 19: a tag typed beside a right-to-left text not in Readwise",
     "3918167518": "a first sync killed before its page is in place, the next killed in its "
     "commit: the second sync after rewrites the page",
     "663001052": "issue 19: a text edited after killed pushes and untold renames not in "
     "Readwise, no conflict reported",
-    "3597570857": "issue 19: a text edited in place not in Readwise, no conflict, after a "
-    "push killed before its record (a heading line in Readwise's text)",
     "3597570871": "issue 19: a note's line removed not in Readwise, no conflict, after a page "
     "moved untold and a sync killed before its page write",
 }

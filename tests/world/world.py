@@ -340,6 +340,12 @@ class BookModel:
             self.renamed_unseen = self.new_file_unseen = self.gone_seen = False
 
 
+def title_line(text: str) -> str | None:
+    """A Logseq page's `title::` line (its first line), None without one."""
+    first = text.split("\n", 1)[0]
+    return first if first.startswith("title::") else None
+
+
 def markers(text: str, prefix: str) -> Counter[str]:
     """Count the markers `prefix<number>` in `text`: `hl-` counts highlights by id."""
     return Counter(m.group(1) for m in re.finditer(rf"({re.escape(prefix)}\d+)v?", text))
@@ -1234,7 +1240,15 @@ class World(RuleBasedStateMachine):
         old = self.choose(
             data, book.history, lambda old: f"version {book.history.index(old)} of its history"
         )
-        self.edit_page(book, old.decode("utf-8", "surrogateescape"))
+        text = old.decode("utf-8", "surrogateescape")
+        before = self.read(book.page)  # type: ignore[arg-type]
+        self.edit_page(book, text)
+        if not self.OBSIDIAN and title_line(text) != title_line(before):
+            # Logseq names a page by its `title::`: a version from before a rename puts the old
+            # name back, a rename syncd was not told of (README, "Which page is a book's page":
+            # "give it back its old `title::`"; world seed 1670746760).
+            book.renamed_unseen = True
+            book.check_lost()
 
     # --- invariants ---------------------------------------------------------------------------
 
@@ -1413,8 +1427,12 @@ class World(RuleBasedStateMachine):
                 self.typed.pop(token, None)
         if name == "text":  # the user's words appended to the text (`user_edits_highlight`)
             book = self.books[self.highlights[highlight_id].book]
-            if book.state == "live":
-                lines = self.read(book.page).split("\n")  # type: ignore[arg-type]
+            # The page moved out of the vault is the same page (it comes back as it is, and
+            # syncd pulls Readwise's text over words it pushed before: world seed 1670746782).
+            where = {"live": self.vault / str(book.page), "out": self.outside / str(book.id)}
+            page = where.get(book.state)
+            if page is not None:
+                lines = page.read_bytes().decode("utf-8", "surrogateescape").split("\n")
                 i = find_line(lines, self.highlights[highlight_id].marker)
                 if i is not None:
                     for token in list(self.typed):
