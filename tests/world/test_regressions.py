@@ -754,8 +754,6 @@ REPLAYS = Path(__file__).parent / "replays"
 OPEN: dict[str, str] = {
     "3597570857": "issue 19: a text edited in place not in Readwise, no conflict, after a "
     "push killed before its record (a heading line in Readwise's text)",
-    "3597570871": "issue 19: a note's line removed not in Readwise, no conflict, after a page "
-    "moved untold and a sync killed before its page write",
 }
 
 
@@ -774,6 +772,19 @@ def test_world_failure_replays_clean(name: str) -> None:
     file's name; `-b`: a second failure from that seed, found on the first fix), cut down to
     those it needs, played again with every invariant after each step."""
     replay((REPLAYS / f"{name}.txt").read_text("utf-8"))
+
+
+@pytest.mark.writes_readwise
+def test_world_a_note_typed_new_after_a_killed_write_taken_as_syncd_s_is_pushed() -> None:
+    """issue 19 (replay 3597570871, the world's excuse for a block typed back to an older one
+    syncd recorded from a killed sync's write): the same steps with a new note typed in place
+    of the note's line removed. That block is no older one: the world still holds syncd to
+    push it (with push_plan broken to push no highlight with an older block, this fails)."""
+    steps = (REPLAYS / "3597570871.txt").read_text("utf-8")
+    assert "  picked remove line\n" in steps
+    world = replay(steps.replace("  picked remove line\n", "  picked write\n"))
+    typed = world.typed_values[(1, "note")]
+    assert world.server.library.highlight(1)["note"] in typed
 
 
 def test_killed_before_writing_an_append_beside_an_edited_pasted_copy(h: Harness) -> None:
