@@ -754,6 +754,9 @@ REPLAYS = Path(__file__).parent / "replays"
 OPEN: dict[str, str] = {
     "3597570857": "issue 19: a text edited in place not in Readwise, no conflict, after a "
     "push killed before its record (a heading line in Readwise's text)",
+    "1633540596": "a new highlight (a heading line in its text) kept out of its page, moved out, "
+    "back and renamed untold (push off too); issue 19: a text edited in place not in Readwise, "
+    "no conflict",
 }
 
 
