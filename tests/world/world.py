@@ -570,6 +570,34 @@ class World(RuleBasedStateMachine):
             if owner == book.id and not re.search(re.escape(token) + r"(?!\d)", new_text):
                 del self.typed[token]
 
+    def page_inodes(self) -> dict[int, int]:
+        """The inode number of each live book's page (its file's identity)."""
+        found = {}
+        for book in self.live_books():
+            path = self.vault / book.page  # type: ignore[operator]
+            if path.exists():
+                found[book.id] = path.stat().st_ino
+        return found
+
+    def killed_sync_wrote(self, before: dict[int, int]) -> None:
+        """A sync was killed: a page it replaced (a new file) and did not record (syncd's
+        state holds another inode number for it) is, to syncd, a page saved as a new file
+        since it last saw it (README, "Which page is a book's page"), as after an editor's
+        save by rename."""
+        after = self.page_inodes()
+        path = database_path(self.h.config.state_dir, self.vault)
+        known: dict[int, int] = {}  # the inode syncd recorded of each page (a page it recorded)
+        if path.exists():
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                known = dict(db.execute("SELECT book_id, inode FROM pages"))
+            finally:
+                db.close()
+        for book_id, inode in after.items():
+            if before.get(book_id, inode) != inode and known.get(book_id) != inode:
+                self.books[book_id].new_file_unseen = True
+                self.books[book_id].check_lost()
+
     def recorded(self, highlight_id: int) -> bool:
         """Whether syncd's state holds a record of the highlight (it knows it wrote it)."""
         path = database_path(self.h.config.state_dir, self.vault)
@@ -780,11 +808,13 @@ class World(RuleBasedStateMachine):
         self.tick(1)
         STATS.syncs += 1
         self.expect_headers()
+        inodes = self.page_inodes()
         with self.running() as syncer, crash_at(point, n, syncer):
             try:
                 report = syncer.sync()
             except Crash:
                 STATS.crashes += 1
+                self.killed_sync_wrote(inodes)
                 for book in self.books.values():
                     book.syncd_looked(finished=False)
                 return
@@ -1730,11 +1760,13 @@ class World(RuleBasedStateMachine):
         syncd.engine.push.send = send  # type: ignore[assignment]
         syncd.engine.apply.record_page = record_page  # type: ignore[assignment]
         try:
+            inodes = self.page_inodes()
             with self.running() as syncer:
                 try:
                     report = syncer.sync()
                 except Crash:
                     STATS.crashes += 1
+                    self.killed_sync_wrote(inodes)
                     for book in self.books.values():
                         book.syncd_looked(finished=False)
                     return
