@@ -754,6 +754,8 @@ REPLAYS = Path(__file__).parent / "replays"
 OPEN: dict[str, str] = {
     "3597570857": "issue 19: a text edited in place not in Readwise, no conflict, after a "
     "push killed before its record (a heading line in Readwise's text)",
+    "3067322900": "issue 19 (Obsidian): a text edited with a ^id not in Readwise, no conflict",
+    "3067322911": "issue 19: highlight 6's pasted, edited text sent to highlight 1",
 }
 
 
