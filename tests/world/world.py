@@ -576,6 +576,34 @@ class World(RuleBasedStateMachine):
             if owner == book.id and not re.search(re.escape(token) + r"(?!\d)", new_text):
                 del self.typed[token]
 
+    def page_inodes(self) -> dict[int, int]:
+        """The inode number of each live book's page (its file's identity)."""
+        found = {}
+        for book in self.live_books():
+            path = self.vault / book.page  # type: ignore[operator]
+            if path.exists():
+                found[book.id] = path.stat().st_ino
+        return found
+
+    def killed_sync_wrote(self, before: dict[int, int]) -> None:
+        """A sync was killed: a page it replaced (a new file) and did not record (syncd's
+        state holds another inode number for it) is, to syncd, a page saved as a new file
+        since it last saw it (README, "Which page is a book's page"), as after an editor's
+        save by rename."""
+        after = self.page_inodes()
+        path = database_path(self.h.config.state_dir, self.vault)
+        known: dict[int, int] = {}  # the inode syncd recorded of each page (a page it recorded)
+        if path.exists():
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                known = dict(db.execute("SELECT book_id, inode FROM pages"))
+            finally:
+                db.close()
+        for book_id, inode in after.items():
+            if before.get(book_id, inode) != inode and known.get(book_id) != inode:
+                self.books[book_id].new_file_unseen = True
+                self.books[book_id].check_lost()
+
     def recorded(self, highlight_id: int) -> bool:
         """Whether syncd's state holds a record of the highlight (it knows it wrote it)."""
         path = database_path(self.h.config.state_dir, self.vault)
@@ -786,11 +814,13 @@ class World(RuleBasedStateMachine):
         self.tick(1)
         STATS.syncs += 1
         self.expect_headers()
+        inodes = self.page_inodes()
         with self.running() as syncer, crash_at(point, n, syncer):
             try:
                 report = syncer.sync()
             except Crash:
                 STATS.crashes += 1
+                self.killed_sync_wrote(inodes)
                 for book in self.books.values():
                     book.syncd_looked(finished=False)
                 return
@@ -1381,6 +1411,9 @@ class World(RuleBasedStateMachine):
         self.changed_now: set[tuple[int, str]] = set()  # Readwise changed it in this step
         self.field_tokens: dict[str, tuple[int, str]] = {}  # user's token -> (highlight, field)
         self.synced_blocks: dict[int, set[str]] = {}  # a highlight's blocks after past syncs
+        # ... and after any step not the user's: those a killed sync wrote among them, which a
+        # later sync may record (taking the killed write as its own) and then replace
+        self.shown_blocks: dict[int, set[str]] = {}
         self.seen_fields: dict[int, tuple[str, str, frozenset[str]]] = {}
         self.writes_checked = 0
         self.tag_names: dict[int, str] = {}  # tag id -> name, as Readwise has held them
@@ -1758,11 +1791,13 @@ class World(RuleBasedStateMachine):
         syncd.engine.push.send = send  # type: ignore[assignment]
         syncd.engine.apply.record_page = record_page  # type: ignore[assignment]
         try:
+            inodes = self.page_inodes()
             with self.running() as syncer:
                 try:
                     report = syncer.sync()
                 except Crash:
                     STATS.crashes += 1
+                    self.killed_sync_wrote(inodes)
                     for book in self.books.values():
                         book.syncd_looked(finished=False)
                     return
@@ -1816,6 +1851,29 @@ class World(RuleBasedStateMachine):
     def last_rule(self) -> str:
         return next((e.split("(", 1)[0] for e in reversed(self.log) if not e.startswith(" ")), "")
 
+    def written_before(self, highlight_id: int, block: str | None) -> bool:
+        """Whether a highlight's block (as the page shows it now) is one syncd wrote before and
+        recorded: the page showed it after a sync that succeeded, or after another step not
+        the user's (a killed sync's write, which a later sync took as its own) and syncd's
+        state holds it as the highlight's record or an older block of it. Typed back to such a
+        block, a highlight reads as restored, and syncd never pushes it (`push_plan`)."""
+        if block is None:
+            return False
+        if block in self.synced_blocks.get(highlight_id, set()):
+            return True
+        if block not in self.shown_blocks.get(highlight_id, set()):
+            return False  # syncd never wrote it (as far as the world saw): the user typed it
+        path = database_path(self.h.config.state_dir, self.vault)
+        if not path.exists():
+            return False
+        state = State(path, busy_timeout=BUSY_TIMEOUT)
+        try:
+            record = state.highlights(self.highlights[highlight_id].book).get(highlight_id)
+            held = {*state.older_blocks(highlight_id), *([record.block] if record else [])}
+        finally:
+            state.close()
+        return block in {block_norm(b.split("\n")) for b in held}
+
     @invariant()
     def pushed_values_typed(self) -> None:
         """With push on: (a) the user's typed values are read back from the page after each of
@@ -1850,13 +1908,20 @@ class World(RuleBasedStateMachine):
                     if (hid, name) in self.changed_now or not self.recorded(hid):
                         continue  # (no record: a killed sync's block, no base to push from)
                     self.contested.discard((hid, name))
-                    if blocks.get(hid) not in self.synced_blocks.get(hid, set()):
+                    if not self.written_before(hid, blocks.get(hid)):
                         self.pending[(hid, name)] = value
                     else:  # typed back to a block syncd wrote before: taken for a restore
                         self.pending.pop((hid, name), None)
             for hid, line in self.first_lines().items():
                 if self.seen_first.get(hid, line) != line:
                     self.typed_values.setdefault((hid, "first line"), set()).add(line)
+        else:  # a sync's step (killed too: its book maybe not live yet) or Readwise's
+            for text in self.syncd_pages().values():
+                lines = text.split("\n")
+                for h in self.highlights.values():
+                    if (i := find_line(lines, h.marker)) is not None:
+                        a, b = block_span(lines, i)
+                        self.shown_blocks.setdefault(h.id, set()).add(block_norm(lines[a:b]))
         self.changed_now.clear()
         before_step, self.seen_first = self.seen_first, self.first_lines()
         # (b) every write request, against what the user typed
