@@ -380,7 +380,11 @@ def _claims(
     most of its block's and of its own older blocks' (`older`): an older block of it put back
     by a restore, then edited, is its own even when its first line is more alike another
     highlight's than the record's (world seed 3378912573: a text pushed with words appended,
-    the page put back without them)."""
+    the page put back without them). A block whose first line is another edited highlight's
+    record's, unchanged, is never this one's edit (its own first line changed): it is that
+    one's, or a copy of it (world seed 3918167472: two highlights a digit apart, one's block
+    pasted twice, the other's text edited; the copies, more alike the other's record than its
+    edit, were taken for its edit pasted twice, the edit never pushed)."""
     free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
     looking = [r for r in records.values() if r.status in LOOKED_AT and disk.find(r.block) is None]
     if not looking or not free:
@@ -401,12 +405,14 @@ def _claims(
             block for i, blocks in older.items() if i != r.highlight_id for block in blocks
         ]
         own = [r.block, *sorted(older.get(r.highlight_id, ()))]
+        looked = [o.block for o in looking if o.highlight_id != r.highlight_id]
         for j, b in enumerate(free):
             alike[(r.highlight_id, j)] = mine = max(disk.likeness(w, b) for w in own)
             if (
                 j in count
                 and mine >= SIMILAR
                 and all(disk.likeness(other, b) < mine for other in others)
+                and (mine == 1.0 or all(disk.likeness(o, b) < 1.0 for o in looked))
             ):
                 score[(r.highlight_id, j)] = mine
     matched = _assignment(score)

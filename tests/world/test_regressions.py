@@ -752,8 +752,6 @@ REPLAYS = Path(__file__).parent / "replays"
 # alike a killed write's new highlight, but as alike another highlight's, was taken for the
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
 OPEN: dict[str, str] = {
-    "3186486134": "issue 19: a note pushed again by the sync after a sync killed before its "
-    "page write",
     "3186486156": "issue 19: a text edited not in Readwise, no conflict reported (not cut down)",
     "3918167518": "a first sync killed before its page is in place, the next killed in its "
     "commit: the second sync after rewrites the page",
@@ -1134,3 +1132,42 @@ def test_an_older_block_of_an_unedited_highlight_put_back_is_never_taken_for_an_
         raw = h.server.library.highlight(two)
         assert raw["text"] == "hl-2v1 words of 2 and then some ue-1"
         assert [t["name"] for t in raw["tags"]] == ["mine"]
+
+
+@pytest.mark.writes_readwise
+def test_an_edit_less_alike_its_record_than_a_pasted_twice_neighbour_is_still_pushed(
+    tmp_path: Path,
+) -> None:
+    """issue 19 (world seed 3918167472, push on): two highlights a digit apart, a long text
+    alike; the user adds an empty `Tags:` line to highlight 3 and pastes its block twice, and
+    appends words to highlight 4's text. The two copies of 3's block (its first line as syncd
+    wrote it) are more alike 4's record than 4's edit is: they were taken for 4's edit pasted
+    twice, the edit skipped ("on the page 2 times"), never pushed, no conflict. A block whose
+    first line is another edited highlight's record's, unchanged, is that one's (or a copy of
+    it), never this one's edit: 4's edit is pushed, 3 (pasted twice) is not."""
+    settings = {"sync": {"push": ["note", "tags", "text"]}}
+    with harness(tmp_path, settings=settings) as h:
+        h.now = T0
+        h.server.clock = lambda: h.now
+        words = " words of {} עברית מימין לשמאל"
+        book = walden(h, "hl-3v1" + words.format(3), "hl-4v1" + words.format(4))
+        three, four = (x["id"] for x in h.server.book(book)["highlights"])
+        sync(h)
+        lines = read(h, PAGE).split("\n")
+        at = next(i for i, line in enumerate(lines) if "hl-3v1" in line)
+        indent = lines[at][: lines[at].index("-")]
+        end = at + 1
+        while end < len(lines) and lines[end].startswith(indent + "\t"):
+            end += 1  # (its id:: line)
+        lines[end:end] = [indent + "\t- **Tags**: "]
+        block = lines[at : end + 1]
+        lines[end + 1 : end + 1] = block  # pasted twice: two copies
+        four_at = next(i for i, line in enumerate(lines) if "hl-4v1" in line)
+        lines[four_at] += " pt-4"
+        (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
+        later(h)
+        report = sync(h)
+        assert report is not None and not report.failed
+        assert h.server.library.highlight(four)["text"] == "hl-4v1" + words.format(4) + " pt-4"
+        assert h.server.library.highlight(three)["text"] == "hl-3v1" + words.format(3)
+        assert all(f"/highlights/{three}/" not in r.path for r in h.server.writes)
