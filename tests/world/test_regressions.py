@@ -754,7 +754,6 @@ REPLAYS = Path(__file__).parent / "replays"
 OPEN: dict[str, str] = {
     "3186486134": "issue 19: a note pushed again by the sync after a sync killed before its "
     "page write",
-    "3186486156": "issue 19: a text edited not in Readwise, no conflict reported (not cut down)",
     "3918167518": "a first sync killed before its page is in place, the next killed in its "
     "commit: the second sync after rewrites the page",
     "663001052": "issue 19: a text edited after killed pushes and untold renames not in "
