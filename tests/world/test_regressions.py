@@ -752,7 +752,6 @@ REPLAYS = Path(__file__).parent / "replays"
 # alike a killed write's new highlight, but as alike another highlight's, was taken for the
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
 OPEN: dict[str, str] = {
-    "3186486156": "issue 19: a text edited not in Readwise, no conflict reported (not cut down)",
     "3918167518": "a first sync killed before its page is in place, the next killed in its "
     "commit: the second sync after rewrites the page",
     "663001052": "issue 19: a text edited after killed pushes and untold renames not in "

@@ -1408,6 +1408,9 @@ class World(RuleBasedStateMachine):
         self.readwise_values: dict[tuple[int, str], set[Any]] = {}  # what Readwise itself set
         self.pending: dict[tuple[int, str], Any] = {}  # the user's last value, not yet synced
         self.contested: set[tuple[int, str]] = set()  # Readwise changed it since the user typed
+        # highlights whose record keeps the block syncd last wrote: a conflict kept (the user's
+        # value stays on the page, Readwise's change unpulled; `synced_first` stays)
+        self.kept: set[int] = set()
         self.changed_now: set[tuple[int, str]] = set()  # Readwise changed it in this step
         self.field_tokens: dict[str, tuple[int, str]] = {}  # user's token -> (highlight, field)
         self.synced_blocks: dict[int, set[str]] = {}  # a highlight's blocks after past syncs
@@ -2027,8 +2030,26 @@ class World(RuleBasedStateMachine):
             for hid, block in blocks.items():
                 self.synced_blocks.setdefault(hid, set()).add(block)
             gone = {hid for hid in before_step if self.taken_for_deleted(hid, before_step)}
-            # a block taken for deleted: syncd's record keeps the block it last wrote
-            seen = {hid: line for hid, line in self.seen_first.items() if hid not in gone}
+            # a block taken for deleted: syncd's record keeps the block it last wrote; so does
+            # a conflict (the user's value and Readwise's change, neither taken: the decision
+            # table's `conflict`, or a push plan's), until the block is put back as written
+            # (world seed 3186486156: a text edited again after a conflict is, to syncd's
+            # likeness against the block it last wrote, as alike another's edit: not pushed)
+            index = {"text": 0, "note": 1, "tags": 2}
+            for hid, name in self.contested:
+                shown = now[hid][index[name]] if hid in now else None
+                if shown in self.typed_values.get((hid, name), set()) - self.readwise_values.get(
+                    (hid, name), set()
+                ):
+                    self.kept.add(hid)
+            self.kept = {
+                hid for hid in self.kept if self.seen_first.get(hid) != self.synced_first.get(hid)
+            }
+            seen = {
+                hid: line
+                for hid, line in self.seen_first.items()
+                if hid not in gone and hid not in self.kept
+            }
             self.synced_first = {**self.synced_first, **seen}
         self.seen_fields = now
 
