@@ -1413,8 +1413,14 @@ class World(RuleBasedStateMachine):
                 self.typed.pop(token, None)
         if name == "text":  # the user's words appended to the text (`user_edits_highlight`)
             book = self.books[self.highlights[highlight_id].book]
-            if book.state == "live":
-                lines = self.read(book.page).split("\n")  # type: ignore[arg-type]
+            # The page, in the vault or moved out of it (to come back as it is: the sync after
+            # that brings Readwise's text as any sync would have).
+            page = {
+                "live": self.vault / (book.page or ""),
+                "out": self.outside / str(book.id),
+            }.get(book.state)
+            if page is not None:
+                lines = page.read_bytes().decode("utf-8", "surrogateescape").split("\n")
                 i = find_line(lines, self.highlights[highlight_id].marker)
                 if i is not None:
                     for token in list(self.typed):
