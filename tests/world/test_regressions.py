@@ -752,8 +752,6 @@ REPLAYS = Path(__file__).parent / "replays"
 # alike a killed write's new highlight, but as alike another highlight's, was taken for the
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
 OPEN: dict[str, str] = {
-    "3186486134": "issue 19: a note pushed again by the sync after a sync killed before its "
-    "page write",
     "3186486156": "issue 19: a text edited not in Readwise, no conflict reported (not cut down)",
     "3918167518": "a first sync killed before its page is in place, the next killed in its "
     "commit: the second sync after rewrites the page",
@@ -1108,3 +1106,39 @@ def test_an_older_block_of_an_unedited_highlight_put_back_is_never_taken_for_an_
         raw = h.server.library.highlight(two)
         assert raw["text"] == "hl-2v1 words of 2 and then some ue-1"
         assert [t["name"] for t in raw["tags"]] == ["mine"]
+
+
+@pytest.mark.writes_readwise
+def test_a_new_highlight_alike_never_makes_a_block_alike_a_deleted_one_sure(
+    tmp_path: Path,
+) -> None:
+    """issue 19 (world seed 3186486134, push on): the user deletes highlight 1's block and
+    writes a note under highlight 2's (a digit apart): the block may be either one's edit, the
+    other deleted, and the sync pushes nothing. Readwise adds highlight 4 (a digit apart too),
+    on the page as written: it must not make the block surely highlight 2's (highlight 1 no
+    longer a candidate, tied with highlight 4's block), or the sync after pushes the note a
+    sync late, and from a guess."""
+    settings = {"sync": {"push": ["note", "tags", "text"]}}
+    with harness(tmp_path, settings=settings) as h:
+        h.now = T0
+        h.server.clock = lambda: h.now
+        book = walden(h, "hl-1v1 words of 1", "hl-2v1 words of 2")
+        one, two = (x["id"] for x in h.server.book(book)["highlights"])
+        sync(h)
+        lines = read(h, PAGE).split("\n")
+        start = next(i for i, line in enumerate(lines) if "hl-1v1" in line)
+        del lines[start]  # one's block gone
+        at = next(i for i, line in enumerate(lines) if "hl-2v1" in line)
+        lines.insert(at + 1, "\t\t- **Note**: pt-4 my note")
+        (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
+        later(h, 1)
+        h.server.add_highlight(book, text="hl-4v1 words of 4")
+        h.server.clear_requests()
+        for _ in range(2):  # within the cursor's overlap: the book is fetched again
+            later(h, 1)
+            report = sync(h)
+            assert report is not None and not report.failed
+            assert h.server.writes == []
+        assert h.server.library.highlight(two)["note"] == ""
+        assert h.server.library.highlight(one)["text"] == "hl-1v1 words of 1"
+        assert "pt-4 my note" in read(h, PAGE)
