@@ -431,10 +431,13 @@ def _claims(
             claims[hid], at[hid] = free[matched[hid]], matched[hid]
     # A block more alike (or as alike) another edited highlight is this one's only when that
     # one holds a block of its own: else (pasted twice, not found) it may be that one's; so
-    # may a block that one may be an edit of (its score), when the matching left that one
-    # none (deleted, to likeness): whose edit it is cannot be told (one deleted, the other
-    # edited, a digit apart). Nor is it this one's when it is as alike the block that one
-    # holds as this one's record, or more (a copy of that one's edit, edited again).
+    # may a block that one may be an edit of (SIMILAR), when the matching left that one none
+    # (deleted, to likeness): whose edit it is cannot be told (one deleted, the other edited,
+    # a digit apart). SIMILAR, not its score: a third highlight's block on the page as alike
+    # drops the score, and the block would be this one's in the sync after, not in this one
+    # (world seed 3186486134: a new highlight a digit apart, a note pushed a sync late). Nor
+    # is it this one's when it is as alike the block that one holds as this one's record, or
+    # more (a copy of that one's edit, edited again).
     unsure = True
     while unsure:
         unsure = False
@@ -443,7 +446,10 @@ def _claims(
                 k = at.get(o, j)
                 if (
                     k == j
-                    and (alike[(o, j)] >= alike[(hid, j)] or ((o, j) in score and o not in matched))
+                    and (
+                        alike[(o, j)] >= alike[(hid, j)]
+                        or (alike[(o, j)] >= SIMILAR and o not in matched)
+                    )
                 ) or (k != j and disk.likeness(disk.norm(free[k]), free[j]) >= alike[(hid, j)]):
                     claims[hid] = 0
                     del at[hid]

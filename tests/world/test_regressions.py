@@ -780,7 +780,6 @@ REPLAYS = Path(__file__).parent / "replays"
 OPEN: dict[str, str] = {
     "663001052": "issue 19: a text edited after killed pushes and untold renames not in "
     "Readwise, no conflict reported",
-    "3067322911": "issue 19: highlight 6's pasted, edited text sent to highlight 1",
 }
 
 
@@ -1194,3 +1193,39 @@ def test_an_edit_less_alike_its_record_than_a_pasted_twice_neighbour_is_still_pu
         assert h.server.library.highlight(four)["text"] == "hl-4v1" + words.format(4) + " pt-4"
         assert h.server.library.highlight(three)["text"] == "hl-3v1" + words.format(3)
         assert all(f"/highlights/{three}/" not in r.path for r in h.server.writes)
+
+
+@pytest.mark.writes_readwise
+def test_a_new_highlight_alike_never_makes_a_block_alike_a_deleted_one_sure(
+    tmp_path: Path,
+) -> None:
+    """issue 19 (world seed 3186486134, push on): the user deletes highlight 1's block and
+    writes a note under highlight 2's (a digit apart): the block may be either one's edit, the
+    other deleted, and the sync pushes nothing. Readwise adds highlight 4 (a digit apart too),
+    on the page as written: it must not make the block surely highlight 2's (highlight 1 no
+    longer a candidate, tied with highlight 4's block), or the sync after pushes the note a
+    sync late, and from a guess."""
+    settings = {"sync": {"push": ["note", "tags", "text"]}}
+    with harness(tmp_path, settings=settings) as h:
+        h.now = T0
+        h.server.clock = lambda: h.now
+        book = walden(h, "hl-1v1 words of 1", "hl-2v1 words of 2")
+        one, two = (x["id"] for x in h.server.book(book)["highlights"])
+        sync(h)
+        lines = read(h, PAGE).split("\n")
+        start = next(i for i, line in enumerate(lines) if "hl-1v1" in line)
+        del lines[start]  # one's block gone
+        at = next(i for i, line in enumerate(lines) if "hl-2v1" in line)
+        lines.insert(at + 1, "\t\t- **Note**: pt-4 my note")
+        (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
+        later(h, 1)
+        h.server.add_highlight(book, text="hl-4v1 words of 4")
+        h.server.clear_requests()
+        for _ in range(2):  # within the cursor's overlap: the book is fetched again
+            later(h, 1)
+            report = sync(h)
+            assert report is not None and not report.failed
+            assert h.server.writes == []
+        assert h.server.library.highlight(two)["note"] == ""
+        assert h.server.library.highlight(one)["text"] == "hl-1v1 words of 1"
+        assert "pt-4 my note" in read(h, PAGE)
