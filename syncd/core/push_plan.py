@@ -384,7 +384,11 @@ def _claims(
     record's, unchanged, is never this one's edit (its own first line changed): it is that
     one's, or a copy of it (world seed 3918167472: two highlights a digit apart, one's block
     pasted twice, the other's text edited; the copies, more alike the other's record than its
-    edit, were taken for its edit pasted twice, the edit never pushed)."""
+    edit, were taken for its edit pasted twice, the edit never pushed). Whether the other may
+    be it is judged against the highlights not looked for only: an older block of this one
+    (or of another looked for) as alike keeps it from the matching, never from that doubt
+    (world seed 3067322911: a deleted highlight's older block, as alike as its record, let it
+    take an edited neighbour's edit and push its text)."""
     free = [b for b in disk.blocks if b.start not in taken and b.depth == depth]
     looking = [r for r in records.values() if r.status in LOOKED_AT and disk.find(r.block) is None]
     if not looking or not free:
@@ -400,6 +404,8 @@ def _claims(
     count = {js[0]: len(js) for js in copies.values()}
     alike: dict[tuple[int, int], float] = {}  # (highlight, block): likeness
     score: dict[tuple[int, int], float] = {}  # ... of the blocks that may be its
+    maybe: set[tuple[int, int]] = set()  # ... or would be, but for the others looked for
+    unlooked = fixed + [block for i, blocks in older.items() if i not in ids for block in blocks]
     for r in looking:
         others = fixed + [
             block for i, blocks in older.items() if i != r.highlight_id for block in blocks
@@ -411,10 +417,12 @@ def _claims(
             if (
                 j in count
                 and mine >= SIMILAR
-                and all(disk.likeness(other, b) < mine for other in others)
+                and all(disk.likeness(other, b) < mine for other in unlooked)
                 and (mine == 1.0 or all(disk.likeness(o, b) < 1.0 for o in looked))
             ):
-                score[(r.highlight_id, j)] = mine
+                maybe.add((r.highlight_id, j))
+                if all(disk.likeness(other, b) < mine for other in others):
+                    score[(r.highlight_id, j)] = mine
     matched = _assignment(score)
     claims: dict[int, PageBlock | int] = {}
     at: dict[int, int] = {}  # highlight -> its block's index, while it holds one
@@ -443,7 +451,7 @@ def _claims(
                 k = at.get(o, j)
                 if (
                     k == j
-                    and (alike[(o, j)] >= alike[(hid, j)] or ((o, j) in score and o not in matched))
+                    and (alike[(o, j)] >= alike[(hid, j)] or ((o, j) in maybe and o not in matched))
                 ) or (k != j and disk.likeness(disk.norm(free[k]), free[j]) >= alike[(hid, j)]):
                     claims[hid] = 0
                     del at[hid]
