@@ -757,6 +757,10 @@ OPEN: dict[str, str] = {
     "commit: the second sync after rewrites the page",
     "663001052": "issue 19: a text edited after killed pushes and untold renames not in "
     "Readwise, no conflict reported",
+    "911164024": "issue 19: a text edited (words appended) not in Readwise, no conflict (not cut)",
+    "911164027": "issue 19: an Obsidian text edit not in Readwise, no conflict (not cut down)",
+    "911164035": "issue 19: an Obsidian text edit not in Readwise, no conflict (not cut down)",
+    "911164036": "issue 19: highlight 5's edited text sent to highlight 4 (not cut down)",
 }
 
 
