@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -780,6 +780,9 @@ REPLAYS = Path(__file__).parent / "replays"
 OPEN: dict[str, str] = {
     "663001052": "issue 19: a text edited after killed pushes and untold renames not in "
     "Readwise, no conflict reported",
+    "911164024": "issue 19: a text edited (words appended) not in Readwise, no conflict (not cut)",
+    "911164027": "issue 19: an Obsidian text edit not in Readwise, no conflict (not cut down)",
+    "911164035": "issue 19: an Obsidian text edit not in Readwise, no conflict (not cut down)",
 }
 
 
@@ -1229,3 +1232,58 @@ def test_a_new_highlight_alike_never_makes_a_block_alike_a_deleted_one_sure(
         assert h.server.library.highlight(two)["note"] == ""
         assert h.server.library.highlight(one)["text"] == "hl-1v1 words of 1"
         assert "pt-4 my note" in read(h, PAGE)
+
+
+@pytest.mark.writes_readwise
+def test_an_edit_alike_a_deleted_highlights_older_block_is_not_sent_to_it(
+    tmp_path: Path,
+) -> None:
+    """issue 19 (world seed 3067322911, push on): highlight 1's text is edited and pushed, an
+    empty `Tags:` line added (its pushed block now an older block of it), then its block is
+    deleted; the user appends words to highlight 6 (a digit apart). The edit is a little more
+    alike 1's record (and its older block) than 6's: whose edit it is cannot be told. 6 was
+    never a candidate for it (1's older block as alike), so 1 took it and was sent 6's text.
+    Neither is sent anything."""
+    settings = {"sync": {"push": ["note", "tags", "text"]}}
+    with harness(tmp_path, settings=settings) as h:
+        h.now = T0
+        h.server.clock = lambda: h.now
+        book = walden(h, "hl-1v1 words of 1", "hl-6v1 words of 6")
+        one, six = (x["id"] for x in h.server.book(book)["highlights"])
+        sync(h)
+
+        def edit(marker: str, change: Callable[[list[str], int], None]) -> None:
+            lines = read(h, PAGE).split("\n")
+            change(lines, next(i for i, line in enumerate(lines) if marker in line))
+            (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
+            later(h)
+            report = sync(h)
+            assert report is not None and not report.failed
+
+        def append(words: str) -> Callable[[list[str], int], None]:
+            return lambda lines, at: lines.__setitem__(at, lines[at] + words)
+
+        def tags_line(lines: list[str], at: int) -> None:
+            indent = lines[at][: lines[at].index("-")]
+            end = at + 1
+            while end < len(lines) and lines[end].startswith(indent + "\t"):
+                end += 1  # (its id:: line)
+            lines[end:end] = [indent + "\t- **Tags**: "]
+
+        def delete(lines: list[str], at: int) -> None:
+            indent = lines[at][: lines[at].index("-")]
+            end = at + 1
+            while end < len(lines) and lines[end].startswith(indent + "\t"):
+                end += 1
+            del lines[at:end]
+
+        edit("hl-1v1", append(" pt-2"))
+        assert h.server.library.highlight(one)["text"] == "hl-1v1 words of 1 pt-2"
+        edit("hl-1v1", tags_line)
+        edit("hl-1v1", delete)
+        h.server.clear_requests()
+        edit("hl-6v1", append(" pt-4 ue-5"))
+        assert h.server.writes == []
+        assert h.server.library.highlight(one)["text"] == "hl-1v1 words of 1 pt-2"
+        assert h.server.library.highlight(six)["text"] == "hl-6v1 words of 6"
+        assert "hl-6v1 words of 6 pt-4 ue-5" in read(h, PAGE)
