@@ -106,6 +106,14 @@ class Skipped:
     lasting: bool = False
 
 
+@dataclass(frozen=True)
+class Unsure:
+    """A block on the page that may be this highlight's edit or `other`'s (alike both, a digit
+    apart): pushed to neither, and `syncd status` says so while the user's edit stands."""
+
+    other: int
+
+
 def older_wanted(records: Mapping[int, HighlightRecord]) -> list[int]:
     """The highlights whose older blocks a push plan needs: none when the user edited none;
     else every one's. An edited highlight's own tell a restore from its edit; the others' tell
@@ -147,13 +155,20 @@ def plan_pushes(
                 why = f"highlight {h.id} ({book.title}) is deleted in Readwise; its edit stays "
                 skipped.append(Skipped(h.id, why + "in the vault", lasting=True))
             continue
-        found: PageBlock | int | None = disk.find(record.block)
+        found: PageBlock | int | Unsure | None = disk.find(record.block)
         if found is not None and record.status is not Status.CONFLICT:
             continue  # as syncd wrote it: nothing of the user's to push
         if found is None:  # (a conflict's block put back as written: Readwise's is pulled)
             # Another highlight's block (a copy of it pasted, an edit of it) or an older one of
             # it put back (a restore) may be what is there instead.
             found = _locate(disk, record, taken, fmt.highlight_depth, claims.get(h.id, 0))
+        if isinstance(found, Unsure):
+            why = (
+                f"highlight {h.id} ({book.title}): its edit cannot be told from highlight "
+                f"{found.other}'s (their blocks are alike); not pushed, the edit stays in the vault"
+            )
+            skipped.append(Skipped(h.id, why, lasting=record.status in EDITED))
+            continue
         if isinstance(found, int):
             if found > 1:
                 skipped.append(
@@ -359,10 +374,10 @@ def _claims(
     taken: set[int],
     depth: int,
     older: Mapping[int, frozenset[str]],
-) -> dict[int, PageBlock | int]:
+) -> dict[int, PageBlock | int | Unsure]:
     """For each record the page does not show as written (the user's edit, a deletion), the
     free block at highlight depth that is its edit by likeness (its first line: SIMILAR and
-    up), else how many blocks may be it (0: none; 2 and up: never a guess). A block is not one
+    up), else how many blocks may be it (0: none; 2 and up: never a guess), or `Unsure`. A block is not one
     record's when a highlight not looked for here (its block on the page as written, an older
     block of another highlight put back) is as alike or more: a copy or an edit of that one
     (world seeds 3430990579 and 2083275877). The records looked for are given their blocks
@@ -416,7 +431,7 @@ def _claims(
             ):
                 score[(r.highlight_id, j)] = mine
     matched = _assignment(score)
-    claims: dict[int, PageBlock | int] = {}
+    claims: dict[int, PageBlock | int | Unsure] = {}
     at: dict[int, int] = {}  # highlight -> its block's index, while it holds one
     for r in looking:
         hid = r.highlight_id
@@ -451,7 +466,9 @@ def _claims(
                         or (alike[(o, j)] >= SIMILAR and o not in matched)
                     )
                 ) or (k != j and disk.likeness(disk.norm(free[k]), free[j]) >= alike[(hid, j)]):
-                    claims[hid] = 0
+                    claims[hid] = Unsure(o)
+                    if o not in at and claims.get(o) == 0:
+                        claims[o] = Unsure(hid)
                     del at[hid]
                     unsure = True
                     break
@@ -514,8 +531,8 @@ def _locate(
     record: HighlightRecord,
     taken: set[int],
     depth: int,
-    claim: PageBlock | int,
-) -> PageBlock | int:
+    claim: PageBlock | int | Unsure,
+) -> PageBlock | int | Unsure:
     """The block on the page that is the user's edit of `record.block`, at highlight depth and
     not another highlight's: the one ending its first line with the same location link (a
     link carries the highlight's place: its text may be rewritten whole), else its `claim`

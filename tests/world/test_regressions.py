@@ -778,11 +778,7 @@ REPLAYS = Path(__file__).parent / "replays"
 # alike a killed write's new highlight, but as alike another highlight's, was taken for the
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
 OPEN: dict[str, str] = {
-    "663001052": "issue 19: a text edited after killed pushes and untold renames not in "
-    "Readwise, no conflict reported",
     "911164024": "issue 19: a text edited (words appended) not in Readwise, no conflict (not cut)",
-    "911164027": "issue 19: an Obsidian text edit not in Readwise, no conflict (not cut down)",
-    "911164035": "issue 19: an Obsidian text edit not in Readwise, no conflict (not cut down)",
 }
 
 
