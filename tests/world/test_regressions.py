@@ -757,8 +757,6 @@ OPEN: dict[str, str] = {
     "3186486156": "issue 19: a text edited not in Readwise, no conflict reported (not cut down)",
     "3918167518": "a first sync killed before its page is in place, the next killed in its "
     "commit: the second sync after rewrites the page",
-    "663001052": "issue 19: a text edited after killed pushes and untold renames not in "
-    "Readwise, no conflict reported",
     "3597570871": "issue 19: a note's line removed not in Readwise, no conflict, after a page "
     "moved untold and a sync killed before its page write",
 }
