@@ -377,9 +377,10 @@ def _claims(
 ) -> dict[int, PageBlock | int | Unsure]:
     """For each record the page does not show as written (the user's edit, a deletion), the
     free block at highlight depth that is its edit by likeness (its first line: SIMILAR and
-    up), else how many blocks may be it (0: none; 2 and up: never a guess), or `Unsure`. A block is not one
-    record's when a highlight not looked for here (its block on the page as written, an older
-    block of another highlight put back) is as alike or more: a copy or an edit of that one
+    up), else how many blocks may be it (0: none; 2 and up: never a guess), or `Unsure` (it
+    may be another's edit as well: below). A block is not one record's when a highlight not
+    looked for here (its block on the page as written, an older block of another highlight put
+    back) is as alike or more: a copy or an edit of that one
     (world seeds 3430990579 and 2083275877). The records looked for are given their blocks
     together, the sum of likeness the most it can be: one highlight's block a digit apart
     from another's is more alike to the other's edit than to its own when both are edited,

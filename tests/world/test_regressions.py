@@ -16,6 +16,7 @@ import pytest
 
 from syncd.edges.state import State
 from syncd.edges.state_files import database_path
+from syncd.engine.push import PUSH_PROBLEM
 from syncd.engine.report import SyncReport
 from syncd.errors import SyncdError
 from tests.support.harness import Harness, harness
@@ -777,9 +778,7 @@ REPLAYS = Path(__file__).parent / "replays"
 # Open (main's three, 537073071, 537073140, 537073258 from seed 537073043, are fixed: a block
 # alike a killed write's new highlight, but as alike another highlight's, was taken for the
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
-OPEN: dict[str, str] = {
-    "911164024": "issue 19: a text edited (words appended) not in Readwise, no conflict (not cut)",
-}
+OPEN: dict[str, str] = {}
 
 
 @pytest.mark.writes_readwise  # push on in some (the world asserts no write with it off)
@@ -1090,7 +1089,8 @@ def test_a_block_alike_a_deleted_highlight_and_an_edited_one_is_pushed_to_neithe
     """issue 19 (world seed 1310925000, push on): the user deletes a highlight's block and
     edits another's first line. The edited line is a little more alike the deleted one's (a
     digit apart) than its own: it may be either one's edit, the other deleted. The deleted
-    highlight is not sent the other's text, nor the other its own edit: it stays in the vault."""
+    highlight is not sent the other's text, nor the other its own edit: it stays in the vault,
+    and `syncd status` says why (a push problem), not a line in the log only."""
     settings = {"sync": {"push": ["note", "tags", "text"]}}
     with harness(tmp_path, settings=settings) as h:
         h.now = T0
@@ -1111,6 +1111,18 @@ def test_a_block_alike_a_deleted_highlight_and_an_edited_one_is_pushed_to_neithe
         assert h.server.library.highlight(two)["text"] == "hl-2v1 words of 2 ue-9"
         assert h.server.library.highlight(twelve)["text"] == "hl-12v1 words of 12"
         assert "hl-12v1 words of 12 ue-19" in read(h, PAGE)
+        state = State.read_only_copy(database_path(h.config.state_dir, h.vault))
+        try:
+            problems = state.entries(PUSH_PROBLEM)
+        finally:
+            state.close()
+        # (to syncd's likeness the edited block is the deleted one's edit, and twelve's
+        # block is gone: the problem is told of the highlight syncd holds edited)
+        assert problems == {
+            f"{PUSH_PROBLEM}{two}": f"highlight {two} (Walden): its edit cannot be told "
+            f"from highlight {twelve}'s (their blocks are alike); not pushed, the edit stays in "
+            "the vault"
+        }
 
 
 @pytest.mark.writes_readwise

@@ -1582,20 +1582,37 @@ class World(RuleBasedStateMachine):
         own = likeness(self.synced_first[hid], page[hid])
         rivals = [
             line for other, line in [*page.items(), *self.synced_first.items()] if other != hid
+        ] + [  # ... or an older block of another (syncd's older blocks: a restore, then edited)
+            block.split("\n", 1)[0]
+            for other, blocks in self.synced_blocks.items()
+            if other != hid
+            for block in blocks
         ]
         # ... or alike (SIMILAR) a highlight of its book whose block is gone: this one deleted
         # and that one edited, or the other way round (world seed 1310925000); syncd may have
-        # recorded Readwise's newer text for it (a killed sync's write: world seed 2103851880)
+        # recorded Readwise's newer text for it (a killed sync's write: world seed 2103851880).
+        # Gone is to syncd's likeness too: a block still on the page but edited past SIMILAR
+        # is taken for deleted (world seed 663001052: highlight 2 edited five times, highlight
+        # 1's one edit SIMILAR to highlight 2's record too, not pushed)
         book = self.highlights[hid].book
         gone = [
             line
             for other, first in self.synced_first.items()
-            if other != hid and other not in page and self.highlights[other].book == book
+            if other != hid
+            and (other not in page or self.taken_for_deleted(other, page))
+            and self.highlights[other].book == book
             for line in (first, self.server.library.highlight(other)["text"].split("\n")[0])
         ]
         return any(likeness(line, page[hid]) >= own for line in rivals) or any(
             likeness(line, page[hid]) >= SIMILAR for line in gone
         )
+
+    def holds(self, hid: int, name: str, value: Any) -> bool:
+        """Whether Readwise holds `value` as the field `name` of a highlight (tags: its names)."""
+        raw = self.server.library.highlight(hid)
+        if name == "tags":
+            return {t["name"] for t in raw["tags"]} == set(value)
+        return bool(raw[name] == value)
 
     def taken_for_deleted(self, hid: int, page: dict[int, str]) -> bool:
         """Whether the first line of a highlight's block (`page`: as the sync found it) reads
@@ -1986,9 +2003,12 @@ class World(RuleBasedStateMachine):
         # (c) after a sync that succeeded, the user's last values are in Readwise
         if self.synced_ok:
             conflicts, problems = self.push_state()
+            untaken: set[int] = set()  # edits syncd could not tell whose: their records kept
             for (hid, name), value in list(self.pending.items()):
                 h = self.highlights[hid]
                 book = self.books[h.book]
+                if self.alike_another(hid, before_step) and not self.holds(hid, name, value):
+                    untaken.add(hid)
                 excused = (  # a highlight in conflict pushes none of its fields (push's choice)
                     hid in {c[0] for c in conflicts}
                     or hid in problems
@@ -2030,9 +2050,11 @@ class World(RuleBasedStateMachine):
             for hid, block in blocks.items():
                 self.synced_blocks.setdefault(hid, set()).add(block)
             gone = {hid for hid in before_step if self.taken_for_deleted(hid, before_step)}
-            # a block taken for deleted: syncd's record keeps the block it last wrote; so does
-            # a conflict (the user's value and Readwise's change, neither taken: the decision
-            # table's `conflict`, or a push plan's), until the block is put back as written
+            # a block taken for deleted, or an edit not pushed as another's alike (whose it is
+            # cannot be told: world seed 663001052): syncd's record keeps the block it last
+            # wrote; so does a conflict (the user's value and Readwise's change, neither taken:
+            # the decision table's `conflict`, or a push plan's), until the block is put back as
+            # written
             # (world seed 3186486156: a text edited again after a conflict is, to syncd's
             # likeness against the block it last wrote, as alike another's edit: not pushed)
             index = {"text": 0, "note": 1, "tags": 2}
@@ -2048,7 +2070,7 @@ class World(RuleBasedStateMachine):
             seen = {
                 hid: line
                 for hid, line in self.seen_first.items()
-                if hid not in gone and hid not in self.kept
+                if hid not in gone and hid not in self.kept and hid not in untaken
             }
             self.synced_first = {**self.synced_first, **seen}
         self.seen_fields = now
