@@ -113,16 +113,23 @@ class PageIndex:
     def likeness(self, written: str, block: PageBlock) -> float:
         """How alike a block's first line is to that of `written` (0 to 1; `SIMILAR` and up:
         the user's edit of it)."""
-        first = written.split("\n", 1)[0].lstrip("\t- ")
-        line = self.lines[block.start].lstrip("\t- ")
+        first = self._first_line(written.split("\n", 1)[0])
+        line = self._first_line(self.lines[block.start])
         return difflib.SequenceMatcher(None, first, line, autojunk=False).ratio()
 
+    def _first_line(self, line: str) -> str:
+        """A block's first line as likeness reads it: without its bullet and indent, nor an
+        Obsidian block id at its end (`^id`, which Obsidian adds: not the user's words; world
+        seed 3869551496: a short text with words appended read as deleted with the id)."""
+        line = line.lstrip("\t- ")
+        return OBSIDIAN_IDS.sub("", line) if self.obsidian else line
+
     def find_similar(self, written: str, taken: set[int]) -> PageBlock | None:
-        first = written.split("\n", 1)[0].lstrip("\t- ")
+        first = self._first_line(written.split("\n", 1)[0])
         for block in self.blocks:
             if block.start in taken:
                 continue
-            line = self.lines[block.start].lstrip("\t- ")
+            line = self._first_line(self.lines[block.start])
             matcher = difflib.SequenceMatcher(None, first, line, autojunk=False)
             if matcher.real_quick_ratio() >= SIMILAR and matcher.ratio() >= SIMILAR:
                 return block

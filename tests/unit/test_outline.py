@@ -369,3 +369,18 @@ def test_ids_obsidian_gave_a_blocks_children_are_carried_to_the_rewritten_ones()
     # The note cleared in Readwise, no child left (world seed 22, Obsidian: it raised).
     assert carry_child_ids(old[1:], [], "    ") == ["    - Note: The famous", "      one. ^n0te1"]
     assert carry_child_ids(["\t- a tab list line"], [], "    ") == []
+
+
+def test_an_obsidian_block_id_is_not_part_of_a_block_s_likeness() -> None:
+    """World seed 3869551496: Obsidian gave a highlight's block an id (` ^73bc78`) and the user
+    appended words to its short text; read with the id, the first line was less than SIMILAR
+    alike the block syncd wrote, so the edit was taken for a deletion (never pushed, never
+    updated). The id is Obsidian's, not the user's words: likeness reads the line without it."""
+    from syncd.core.page_index import SIMILAR, PageIndex
+    from syncd.core.render import OBSIDIAN
+
+    text = "## Highlights\n- hl-1v1 words of 1 pt-2 pt-4 pt-5 ^73bc78\n- hl-2v1 words of 2\n"
+    disk = PageIndex(text, OBSIDIAN)
+    edited = next(b for b in disk.blocks if "hl-1v1" in disk.lines[b.start])
+    assert disk.likeness("- hl-1v1 words of 1", edited) >= SIMILAR
+    assert disk.find_similar("- hl-1v1 words of 1", set()) == edited
