@@ -55,6 +55,7 @@ EDITED = (Status.EDITED, Status.CONFLICT)  # records whose block the user change
 LOOKED_AT = (*EDITED, Status.DELETED)
 # A highlight's location link, ending its first line: ` ([Location 12](https://...))`.
 _LINK = re.compile(r" \(\[[^\]]*\]\(\S+\)\)$")
+_LIST_LINE = re.compile(r"[ \t]+- ")  # a line of a text that is an indented list item
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,13 @@ def plan_pushes(
                     "block; not pushed",
                 )
             )
+            continue
+        if _bullet_typed(base, vault):
+            why = (
+                f"highlight {h.id} ({book.title}): a bullet under its text may be a block of "
+                "your own, not a line of the text; not pushed, the edit stays in the vault"
+            )
+            skipped.append(Skipped(h.id, why, lasting=True))
             continue
         earlier = [
             (fields, emptied_lines(norm, book, h, style))
@@ -349,6 +357,16 @@ def _untyped_to_base(
     if values["tags"] == vault.tags:  # (else the whole field is already the base's)
         values["tags"] = vault.tags | _restored_away(base, vault, [f for f, _ in earlier])
     return Fields(str(values["text"]), str(values["note"]), frozenset(values["tags"]))
+
+
+def _bullet_typed(base: Fields, vault: Fields) -> bool:
+    """Whether the vault's text holds an indented list line (`  - `) its base did not: under a
+    highlight whose text has a list line, a block the user types deeper renders as a line of
+    the text would (Obsidian's export escapes a text line's `- ` only at the first level), so
+    it may be a block of the user's own and is never sent as the text (world seed 2446121135:
+    sent, then lost from the page when Readwise changed the text and syncd pulled it)."""
+    had = set(base.text.split("\n")[1:])
+    return any(_LIST_LINE.match(line) and line not in had for line in vault.text.split("\n")[1:])
 
 
 def _restored_away(base: Fields, vault: Fields, earlier: list[Fields]) -> frozenset[str]:

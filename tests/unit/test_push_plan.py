@@ -627,3 +627,19 @@ def test_an_edit_beside_another_highlight_pasted_twice_is_its_own(fmt: str) -> N
     p = plan(fmt, mine, edited(records, 1, 2), fetched=(one, theirs))
     assert p.sends == []
     assert [(c.highlight_id, c.field) for h in p.pushes for c in h.conflicts] == [(2, "text")]
+
+
+def test_a_bullet_typed_under_a_text_s_list_line_is_never_pushed_as_the_text() -> None:
+    """World seed 2446121135 (Obsidian): a highlight's text has an indented list line; the user
+    types a block of their own under it, deeper. The export renders a deeper list line of a text
+    just so: it may be the user's block. Not sent as the text (it was, and once Readwise changed
+    the text, the pull took the user's block off the page); `syncd status` says so."""
+    h1 = replace(H1, text="Simplify,\n  - simplify.")
+    text, records = synced_with("obsidian", h1)
+    line = "    \\- simplify."
+    assert text.count(line) == 1
+    mine = text.replace(line, line + "\n      - my own thought")
+    p = plan("obsidian", mine, edited(records, 1), fetched=(h1, H2))
+    assert p.sends == [] and p.pushes == []
+    (skip,) = p.skipped
+    assert skip.highlight_id == 1 and skip.lasting and "block of your own" in skip.why

@@ -778,10 +778,7 @@ REPLAYS = Path(__file__).parent / "replays"
 # Open (main's three, 537073071, 537073140, 537073258 from seed 537073043, are fixed: a block
 # alike a killed write's new highlight, but as alike another highlight's, was taken for the
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
-OPEN: dict[str, str] = {
-    "2446121135": "issue 19: a block typed under a text's list line read as the text's, pushed, "
-    "and lost from the page when Readwise changes the text",
-}
+OPEN: dict[str, str] = {}
 
 
 @pytest.mark.writes_readwise  # push on in some (the world asserts no write with it off)
