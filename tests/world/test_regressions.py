@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -65,6 +66,19 @@ def walden(h: Harness, *texts: str) -> int:
     for text in texts:
         h.server.add_highlight(book, text=text)
     return book
+
+
+@contextmanager
+def synced_pushing(tmp_path: Path, *texts: str) -> Iterator[tuple[Harness, int, list[int]]]:
+    """A Logseq vault with every field pushed (`sync.push`), Readwise on the test's clock, the
+    book Walden with `texts` synced once: the harness, the book and its highlights' ids."""
+    with harness(tmp_path, settings={"sync": {"push": ["note", "tags", "text"]}}) as h:
+        h.now = T0
+        h.server.clock = lambda: h.now
+        book = walden(h, *texts)
+        ids = [x["id"] for x in h.server.book(book)["highlights"]]
+        sync(h)
+        yield h, book, ids
 
 
 def later(h: Harness, seconds: int = 60) -> None:
@@ -998,13 +1012,9 @@ def test_a_deleted_highlight_never_takes_another_highlight_s_edited_block(tmp_pa
     its own edit. Alike both (a digit apart), the block may be either one's edit, the other
     deleted (world seed 1310925000: the one more alike was the deleted one): it is pushed to
     neither, the edit stays in the vault."""
-    settings = {"sync": {"push": ["note", "tags", "text"]}}
-    with harness(tmp_path, settings=settings) as h:
-        h.now = T0
-        h.server.clock = lambda: h.now
-        book = walden(h, "hl-4v1 words of 4\n\nafter a blank line", "hl-5v1 words of 5")
-        four, five = (x["id"] for x in h.server.book(book)["highlights"])
-        sync(h)
+    with synced_pushing(
+        tmp_path, "hl-4v1 words of 4\n\nafter a blank line", "hl-5v1 words of 5"
+    ) as (h, _, (four, five)):
         lines = read(h, PAGE).split("\n")
         start = next(i for i, line in enumerate(lines) if "hl-4v1" in line)
         end = next(i for i, line in enumerate(lines) if "hl-5v1" in line)
@@ -1030,13 +1040,11 @@ def test_a_deleted_highlight_never_takes_a_copy_of_another_highlight_s_older_blo
     that copy, alike as it is (a digit apart), for its own edit: it is the other highlight's
     older block (that one's record as written, not edited, its older blocks were not looked
     at), and the other highlight's text would be sent to it. Nothing is pushed."""
-    settings = {"sync": {"push": ["note", "tags", "text"]}}
-    with harness(tmp_path, settings=settings) as h:
-        h.now = T0
-        h.server.clock = lambda: h.now
-        book = walden(h, f"hl-1v1 words of 1{odd}", f"hl-2v1 words of 2{odd}")
-        one, two = (x["id"] for x in h.server.book(book)["highlights"])
-        sync(h)
+    with synced_pushing(tmp_path, f"hl-1v1 words of 1{odd}", f"hl-2v1 words of 2{odd}") as (
+        h,
+        _,
+        (one, two),
+    ):
         lines = read(h, PAGE).split("\n")
         start = next(i for i, line in enumerate(lines) if "hl-1v1" in line)
         end = next(i for i, line in enumerate(lines) if "hl-2v1" in line)
@@ -1066,13 +1074,7 @@ def test_a_deleted_highlight_never_takes_an_edited_copy_of_another_highlight_s_e
     second highlight holds the copy most alike its record; the other copy, more alike the
     second highlight than the first (a digit apart), is not the first one's edit: it may be the
     second one's. Nothing is sent to the first highlight."""
-    settings = {"sync": {"push": ["note", "tags", "text"]}}
-    with harness(tmp_path, settings=settings) as h:
-        h.now = T0
-        h.server.clock = lambda: h.now
-        book = walden(h, "hl-1v1 words of 1", "hl-2v1 words of 2")
-        one, _ = (x["id"] for x in h.server.book(book)["highlights"])
-        sync(h)
+    with synced_pushing(tmp_path, "hl-1v1 words of 1", "hl-2v1 words of 2") as (h, _, (one, _)):
         lines = read(h, PAGE).split("\n")
         first = next(i for i, line in enumerate(lines) if "hl-1v1" in line)
         second = next(i for i, line in enumerate(lines) if "hl-2v1" in line)
@@ -1095,13 +1097,11 @@ def test_a_block_alike_a_deleted_highlight_and_an_edited_one_is_pushed_to_neithe
     digit apart) than its own: it may be either one's edit, the other deleted. The deleted
     highlight is not sent the other's text, nor the other its own edit: it stays in the vault,
     and `syncd status` says why (a push problem), not a line in the log only."""
-    settings = {"sync": {"push": ["note", "tags", "text"]}}
-    with harness(tmp_path, settings=settings) as h:
-        h.now = T0
-        h.server.clock = lambda: h.now
-        book = walden(h, "hl-2v1 words of 2 ue-9", "hl-12v1 words of 12")
-        two, twelve = (x["id"] for x in h.server.book(book)["highlights"])
-        sync(h)
+    with synced_pushing(tmp_path, "hl-2v1 words of 2 ue-9", "hl-12v1 words of 12") as (
+        h,
+        _,
+        (two, twelve),
+    ):
         lines = read(h, PAGE).split("\n")
         start = next(i for i, line in enumerate(lines) if "hl-2v1" in line)
         lines[start + 1] += " ue-19"
@@ -1140,13 +1140,9 @@ def test_an_older_block_of_an_unedited_highlight_put_back_is_never_taken_for_an_
     is more alike highlight 2's record than the edit is (a digit apart): it is highlight 1's
     older block, never highlight 2's edit (once: its text was sent to highlight 2; twice: the
     edit was skipped as "on the page 2 times", the tag never sent)."""
-    settings = {"sync": {"push": ["note", "tags", "text"]}}
-    with harness(tmp_path, settings=settings) as h:
-        h.now = T0
-        h.server.clock = lambda: h.now
-        book = walden(h, "hl-1v1 words of 1 and then some", "hl-2v1 words of 2 and then some")
-        one, two = (x["id"] for x in h.server.book(book)["highlights"])
-        sync(h)
+    with synced_pushing(
+        tmp_path, "hl-1v1 words of 1 and then some", "hl-2v1 words of 2 and then some"
+    ) as (h, _, (one, two)):
         old = next(line for line in read(h, PAGE).split("\n") if "hl-1v1" in line)
         later(h)
         h.server.update_highlight(one, text="hl-1v2 words of 1")
@@ -1182,14 +1178,12 @@ def test_an_edit_less_alike_its_record_than_a_pasted_twice_neighbour_is_still_pu
     twice, the edit skipped ("on the page 2 times"), never pushed, no conflict. A block whose
     first line is another edited highlight's record's, unchanged, is that one's (or a copy of
     it), never this one's edit: 4's edit is pushed, 3 (pasted twice) is not."""
-    settings = {"sync": {"push": ["note", "tags", "text"]}}
-    with harness(tmp_path, settings=settings) as h:
-        h.now = T0
-        h.server.clock = lambda: h.now
-        words = " words of {} עברית מימין לשמאל"
-        book = walden(h, "hl-3v1" + words.format(3), "hl-4v1" + words.format(4))
-        three, four = (x["id"] for x in h.server.book(book)["highlights"])
-        sync(h)
+    words = " words of {} עברית מימין לשמאל"
+    with synced_pushing(tmp_path, "hl-3v1" + words.format(3), "hl-4v1" + words.format(4)) as (
+        h,
+        _,
+        (three, four),
+    ):
         lines = read(h, PAGE).split("\n")
         at = next(i for i, line in enumerate(lines) if "hl-3v1" in line)
         indent = lines[at][: lines[at].index("-")]
@@ -1220,13 +1214,11 @@ def test_a_new_highlight_alike_never_makes_a_block_alike_a_deleted_one_sure(
     on the page as written: it must not make the block surely highlight 2's (highlight 1 no
     longer a candidate, tied with highlight 4's block), or the sync after pushes the note a
     sync late, and from a guess."""
-    settings = {"sync": {"push": ["note", "tags", "text"]}}
-    with harness(tmp_path, settings=settings) as h:
-        h.now = T0
-        h.server.clock = lambda: h.now
-        book = walden(h, "hl-1v1 words of 1", "hl-2v1 words of 2")
-        one, two = (x["id"] for x in h.server.book(book)["highlights"])
-        sync(h)
+    with synced_pushing(tmp_path, "hl-1v1 words of 1", "hl-2v1 words of 2") as (
+        h,
+        book,
+        (one, two),
+    ):
         lines = read(h, PAGE).split("\n")
         start = next(i for i, line in enumerate(lines) if "hl-1v1" in line)
         del lines[start]  # one's block gone
@@ -1256,13 +1248,11 @@ def test_an_edit_alike_a_deleted_highlights_older_block_is_not_sent_to_it(
     alike 1's record (and its older block) than 6's: whose edit it is cannot be told. 6 was
     never a candidate for it (1's older block as alike), so 1 took it and was sent 6's text.
     Neither is sent anything."""
-    settings = {"sync": {"push": ["note", "tags", "text"]}}
-    with harness(tmp_path, settings=settings) as h:
-        h.now = T0
-        h.server.clock = lambda: h.now
-        book = walden(h, "hl-1v1 words of 1", "hl-6v1 words of 6")
-        one, six = (x["id"] for x in h.server.book(book)["highlights"])
-        sync(h)
+    with synced_pushing(tmp_path, "hl-1v1 words of 1", "hl-6v1 words of 6") as (
+        h,
+        _,
+        (one, six),
+    ):
 
         def edit(marker: str, change: Callable[[list[str], int], None]) -> None:
             lines = read(h, PAGE).split("\n")
