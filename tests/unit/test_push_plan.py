@@ -68,6 +68,12 @@ def edited(records: dict, *ids: int) -> dict:
     return {i: replace(r, status=Status.EDITED) if i in ids else r for i, r in records.items()}
 
 
+def plan_over_older(fmt: str, page: str, records: dict, hid: int, fetched: tuple, old: dict):  # type: ignore[no-untyped-def]
+    """`plan` with highlight `hid` edited and its block as first synced (`old`) an older one."""
+    older = {hid: frozenset({old[hid].block})}
+    return plan(fmt, page, edited(records, hid), fetched=fetched, older=older)
+
+
 @pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
 def test_an_edited_note_is_pushed_and_the_record_takes_the_vault_s_block(fmt: str) -> None:
     text, records = synced(fmt)
@@ -218,13 +224,7 @@ def test_restored_tags_beside_a_typed_note_take_no_tag_off(fmt: str) -> None:
     tagged = replace(H1, tags=("pt-2",))
     records = _synced_with(fmt, tagged, H2)
     page = old_text.replace("the core", "mine")
-    p = plan(
-        fmt,
-        page,
-        edited(records, 1),
-        fetched=(tagged, H2),
-        older={1: frozenset({old[1].block})},  # type: ignore[attr-defined]
-    )
+    p = plan_over_older(fmt, page, records, 1, (tagged, H2), old)
     assert p.sends == [] and p.outcome.conflicts == 1
     assert [c.field for c in p.pushes[0].conflicts] == ["tags"]
 
@@ -241,13 +241,7 @@ def test_a_note_emptied_to_an_older_block_s_value_is_pushed(fmt: str) -> None:
     text = render_new_page(BOOK, "Walden", blocks, style(fmt), T0, None)
     assert "rw note" in text
     page = text.replace(" rw note", " ")  # the `Note:` line emptied, kept
-    p = plan(
-        fmt,
-        page,
-        edited(records, 2),
-        fetched=(H1, given),
-        older={2: frozenset({old[2].block})},  # type: ignore[attr-defined]
-    )
+    p = plan_over_older(fmt, page, records, 2, (H1, given), old)
     assert [(s.field, s.before, s.after) for s in p.sends] == [("note", "rw note", "")]
 
 
@@ -262,13 +256,7 @@ def test_a_note_emptied_beside_another_edit_is_pushed_with_it(fmt: str) -> None:
     blocks = [records[1].block, records[2].block]  # type: ignore[attr-defined]
     text = render_new_page(BOOK, "Walden", blocks, style(fmt), T0, None)
     page = text.replace(" rw note", " ").replace("I went to the woods.", "I went.")
-    p = plan(
-        fmt,
-        page,
-        edited(records, 2),
-        fetched=(H1, given),
-        older={2: frozenset({old[2].block})},  # type: ignore[attr-defined]
-    )
+    p = plan_over_older(fmt, page, records, 2, (H1, given), old)
     assert sorted((s.field, s.after) for s in p.sends) == [("note", ""), ("text", "I went.")]
 
 
@@ -285,13 +273,7 @@ def test_a_restored_note_beside_an_emptied_tags_line_is_a_conflict(fmt: str) -> 
     empty_tags = "\n\t\t- **Tags**: " if fmt == "logseq" else "\n    - Tags: "
     assert line in old_text
     page = old_text.replace(line, line + empty_tags)
-    p = plan(
-        fmt,
-        page,
-        edited(records, 2),
-        fetched=(H1, given),
-        older={2: frozenset({old[2].block})},  # type: ignore[attr-defined]
-    )
+    p = plan_over_older(fmt, page, records, 2, (H1, given), old)
     assert p.sends == [] and p.after is None and p.outcome.conflicts == 1
     (conflict,) = p.pushes[0].conflicts
     assert (conflict.field, conflict.vault, conflict.readwise) == ("note", "", "my note")
