@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from syncd.edges.listing_json import Records
+from syncd.edges.listing_json import Records, book_key
 from syncd.errors import SyncdError
 from syncd.ports import ExportPage
 
@@ -138,8 +138,7 @@ def book_keys(results: Sequence[Any]) -> Iterator[object]:
     if isinstance(results, Records):
         yield from results.keys
         return
-    for record in results:
-        yield record.get("user_book_id", record.get("id")) if isinstance(record, dict) else None
+    yield from map(book_key, results)
 
 
 def _short(value: object) -> str:

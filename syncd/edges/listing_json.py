@@ -63,6 +63,12 @@ class Records(Sequence[Any]):
         return _DECODER.raw_decode(self._text, start)[0]
 
 
+def book_key(record: object) -> object:
+    """The book a listing's record is of: its `user_book_id`, else its `id`; None when it has
+    neither or is no object."""
+    return record.get("user_book_id", record.get("id")) if isinstance(record, dict) else None
+
+
 def parse_listing(text: str) -> Any:
     """The JSON value of `text`, as `json.loads` gives it, but for an object's `results` array
     (at the top), which is `Records`. Raise ValueError (`json.JSONDecodeError`) where
@@ -113,9 +119,7 @@ def _records(text: str, at: int) -> tuple[Records, int]:
     while True:
         record, end = _value(text, at)
         starts.append(at)
-        keys.append(
-            record.get("user_book_id", record.get("id")) if isinstance(record, dict) else None
-        )
+        keys.append(book_key(record))
         del record
         at = _SPACE.match(text, end).end()  # type: ignore[union-attr]
         if text.startswith("]", at):
