@@ -117,6 +117,11 @@ class PageIndex:
         line = self._first_line(self.lines[block.start])
         return difflib.SequenceMatcher(None, first, line, autojunk=False).ratio()
 
+    def holds(self, written: str, block: PageBlock) -> bool:
+        """Whether a block's first line holds that of `written` whole (words typed around it)."""
+        first = self._first_line(written.split("\n", 1)[0])
+        return bool(first) and first in self._first_line(self.lines[block.start])
+
     def _first_line(self, line: str) -> str:
         """A block's first line as likeness reads it: without its bullet and indent, nor an
         Obsidian block id at its end (`^id`, which Obsidian adds: not the user's words; world

@@ -447,6 +447,7 @@ def _claims(
                 and mine >= SIMILAR
                 and all(disk.likeness(other, b) < mine for other in others)
                 and (mine == 1.0 or all(disk.likeness(o, b) < 1.0 for o in looked))
+                and not _holds_only_another(disk, b, own, others + looked)
             ):
                 score[(r.highlight_id, j)] = mine
     matched = _assignment(score)
@@ -492,6 +493,16 @@ def _claims(
                     unsure = True
                     break
     return claims
+
+
+def _holds_only_another(
+    disk: PageIndex, block: PageBlock, own: list[str], others: list[str]
+) -> bool:
+    """Whether `block`'s first line holds another highlight's first line whole and none of this
+    one's (`own`): it is that one's with words typed around them, whatever the character count
+    says (world seed 1036053179: words appended to one highlight's copy made it more alike, by
+    ratio, to a highlight a digit apart than that highlight's own edit with words appended)."""
+    return any(disk.holds(o, block) for o in others) and not any(disk.holds(w, block) for w in own)
 
 
 def _assignment(score: Mapping[tuple[int, int], float]) -> dict[int, int]:

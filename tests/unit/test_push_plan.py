@@ -625,3 +625,27 @@ def test_a_bullet_typed_under_a_text_s_list_line_is_never_pushed_as_the_text() -
     assert p.sends == [] and p.pushes == []
     (skip,) = p.skipped
     assert skip.highlight_id == 1 and skip.lasting and "block of your own" in skip.why
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_a_copy_of_another_highlight_with_words_appended_is_not_this_one_s_edit(
+    fmt: str,
+) -> None:
+    """World seed 1036053179: highlight 1's block pasted and words appended to the copy,
+    highlight 2's text edited (words appended). By characters, the copy is more alike highlight
+    2's record (a digit apart: 0.85) than highlight 2's own edit is (0.83); the copy was taken
+    for highlight 2's edit and the edit never pushed. The copy holds highlight 1's first line
+    whole and not highlight 2's: it is highlight 1's, and highlight 2 takes its own edit."""
+    one = Highlight(1, "hl-1v1 words of 1")
+    two = Highlight(2, "hl-2v1 words of 2 ue-2 ue-5")
+    blocks, rows = new_page_records(BOOK, [one, two], style(fmt))
+    text = render_new_page(BOOK, "Walden", blocks, style(fmt), T0, None)
+    records = {r.highlight_id: r for r in rows}
+    first = records[1].block  # type: ignore[attr-defined]
+    copy = first.replace("of 1", "of 1 ue-6 ue-7")
+    mine = text.replace(first, copy + "\n" + first).replace("ue-5", "ue-5 ue-9 pt-10")
+    assert mine.count("hl-1v1") == 2 and "pt-10" in mine
+    p = plan(fmt, mine, edited(records, 2), fetched=(one, two))
+    assert [(s.highlight_id, s.field, s.after) for s in p.sends] == [
+        (2, "text", "hl-2v1 words of 2 ue-2 ue-5 ue-9 pt-10")
+    ]

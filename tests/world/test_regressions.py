@@ -793,8 +793,6 @@ REPLAYS = Path(__file__).parent / "replays"
 # alike a killed write's new highlight, but as alike another highlight's, was taken for the
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
 OPEN: dict[str, str] = {
-    "1036053179": "issue 19: a text edit after a pasted neighbour, killed syncs and moves "
-    "neither in Readwise, nor a conflict, nor told",
     "1036053259": "issue 19: a text edit neither in Readwise, nor a conflict, nor told (not cut)",
     "3153404604": "issue 19: a `.word` note's tag removed in Readwise, then added again",
     "3153404639": "issue 19: a `.word` note left as another note (not cut down)",
