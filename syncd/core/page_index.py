@@ -129,16 +129,17 @@ class PageIndex:
         line = line.lstrip("\t- ")
         return OBSIDIAN_IDS.sub("", line) if self.obsidian else line
 
-    def find_similar(self, written: str, taken: set[int]) -> PageBlock | None:
+    def alike_blocks(self, written: str, blocks: list[PageBlock]) -> list[tuple[int, float]]:
+        """The blocks (their index in `blocks`) whose first line is `SIMILAR` or more alike that
+        of `written`, with the likeness."""
         first = self._first_line(written.split("\n", 1)[0])
-        for block in self.blocks:
-            if block.start in taken:
-                continue
+        found = []
+        for j, block in enumerate(blocks):
             line = self._first_line(self.lines[block.start])
             matcher = difflib.SequenceMatcher(None, first, line, autojunk=False)
-            if matcher.real_quick_ratio() >= SIMILAR and matcher.ratio() >= SIMILAR:
-                return block
-        return None
+            if matcher.real_quick_ratio() >= SIMILAR and (alike := matcher.ratio()) >= SIMILAR:
+                found.append((j, alike))
+        return found
 
 
 def move(text: str, depth: int, to: int, unit: str) -> str:

@@ -25,6 +25,7 @@ from syncd.core.decision import (
     Status,
     decide,
 )
+from syncd.core.matching import match_lost
 from syncd.core.model import Book, Highlight
 from syncd.core.outline import (
     LOGSEQ_OWN_PROPERTY,
@@ -132,6 +133,17 @@ def _decide(
     skipped: list[Skipped] = []
     if push is not None:
         pushes, skipped = plan_pushes(book, unique, disk, records, style, push, taken)
+    # The blocks syncd wrote that are not on the page as written, paired with their edits
+    lost = [
+        record
+        for h in unique
+        if (record := records.get(h.id)) is not None
+        and record.status in LOOKED_FOR
+        and record.status != Status.DELETED
+        and h.id not in pushes
+        and disk.find(record.block) is None
+    ]
+    edits = match_lost(disk, lost, taken)
     for h, rendered in zip(unique, render_highlights(book, unique, style), strict=True):
         source = digest(rendered)
         record = records.get(h.id)
@@ -140,7 +152,7 @@ def _decide(
             keep = Action(Act.KEEP, None, "two-way sync")
             decided.append(_Decided(h, rendered, source, record, two_way.block, keep, two_way))
             continue
-        seen, block = _look(disk, h, rendered, record, taken)
+        seen, block = _look(disk, h, rendered, record, taken, edits)
         facts = Facts(
             record.status if record else None,
             seen,
@@ -152,10 +164,16 @@ def _decide(
 
 
 def _look(
-    disk: PageIndex, h: Highlight, rendered: str, record: HighlightRecord | None, taken: set[int]
+    disk: PageIndex,
+    h: Highlight,
+    rendered: str,
+    record: HighlightRecord | None,
+    taken: set[int],
+    edits: Mapping[int, PageBlock],
 ) -> tuple[Seen | None, PageBlock | None]:
     """Where the highlight's block is on the page (None: not looked for, the decision does not
-    need it). A block found by text or likeness is taken: no other highlight is found there."""
+    need it). A block found by text or likeness (`edits`: `match_lost`) is taken: no other
+    highlight is found there."""
     if record is None:
         if h.deleted_in_readwise:
             return None, None
@@ -174,7 +192,11 @@ def _look(
         return Seen.AS_WRITTEN, block
     if record.status == Status.DELETED:
         return Seen.ABSENT, None  # deleted, and still gone: nothing of it is looked for
-    return _lost(disk, record, taken)
+    edit = edits.get(h.id)
+    if edit is None or edit.start in taken:
+        return Seen.ABSENT, None
+    taken.add(edit.start)
+    return Seen.SIMILAR, edit
 
 
 def _apply(
@@ -336,11 +358,12 @@ def observe_page(
         if rec.status != Status.REMOVED and (block := disk.find(rec.block)) is not None
     }
     taken = {block.start for block in present.values()}
+    live = [rec for rec in records.values() if rec.status != Status.REMOVED]
+    edits = match_lost(disk, [rec for rec in live if rec.highlight_id not in present], taken)
     changed = []
-    for record in records.values():
-        if record.status == Status.REMOVED:
-            continue
-        seen = Seen.AS_WRITTEN if record.highlight_id in present else _lost(disk, record, taken)[0]
+    for record in live:
+        hid = record.highlight_id
+        seen = Seen.AS_WRITTEN if hid in present else Seen.SIMILAR if hid in edits else Seen.ABSENT
         status = decide(Facts(record.status, seen, False, False), rules=OBSERVED).then
         if status is not None and status != record.status:
             changed.append(replace(record, status=status))
@@ -364,18 +387,6 @@ def page_title_of(text: str) -> str | None:
     """Return the `title::` property of a page's first line, if it has one."""
     first = text.split("\n", 1)[0]
     return first[len("title::") :].strip() if first.startswith("title::") else None
-
-
-def _lost(
-    disk: PageIndex, record: HighlightRecord, taken: set[int]
-) -> tuple[Seen, PageBlock | None]:
-    """A block syncd wrote is no longer on the page as written: is a block alike there (the
-    user's edit, taken), or none (deleted)?"""
-    similar = disk.find_similar(record.block, taken)
-    if similar is None:
-        return Seen.ABSENT, None
-    taken.add(similar.start)
-    return Seen.SIMILAR, similar
 
 
 def new_page_records(

@@ -41,6 +41,7 @@ from syncd.core.fields import (
     read_fields,
     shown_lossy,
 )
+from syncd.core.matching import best_pairs
 from syncd.core.model import Book, Highlight
 from syncd.core.outline import PageBlock, normalise
 from syncd.core.page_index import SIMILAR, PageIndex
@@ -434,23 +435,30 @@ def _claims(
     count = {js[0]: len(js) for js in copies.values()}
     alike: dict[tuple[int, int], float] = {}  # (highlight, block): likeness
     score: dict[tuple[int, int], float] = {}  # ... of the blocks that may be its
+    owns: dict[int, list[str]] = {}  # highlight -> its record's block and its older ones
     for r in looking:
         others = fixed + [
             block for i, blocks in older.items() if i != r.highlight_id for block in blocks
         ]
-        own = [r.block, *sorted(older.get(r.highlight_id, ()))]
+        own = owns[r.highlight_id] = [r.block, *sorted(older.get(r.highlight_id, ()))]
         looked = [o.block for o in looking if o.highlight_id != r.highlight_id]
         for j, b in enumerate(free):
             alike[(r.highlight_id, j)] = mine = max(disk.likeness(w, b) for w in own)
+            held = _held(disk, b, own, others + looked)
             if (
                 j in count
                 and mine >= SIMILAR
-                and all(disk.likeness(other, b) < mine for other in others)
-                and (mine == 1.0 or all(disk.likeness(o, b) < 1.0 for o in looked))
-                and not _holds_only_another(disk, b, own, others + looked)
+                and held is not False
+                and (
+                    held
+                    or (
+                        all(disk.likeness(other, b) < mine for other in others)
+                        and (mine == 1.0 or all(disk.likeness(o, b) < 1.0 for o in looked))
+                    )
+                )
             ):
                 score[(r.highlight_id, j)] = mine
-    matched = _assignment(score)
+    matched = best_pairs(score)
     claims: dict[int, PageBlock | int | Unsure] = {}
     at: dict[int, int] = {}  # highlight -> its block's index, while it holds one
     for r in looking:
@@ -479,6 +487,8 @@ def _claims(
         for hid, j in list(at.items()):
             for o in ids - {hid}:
                 k = at.get(o, j)
+                if _held(disk, free[j], owns[hid], owns[o]):
+                    continue  # it holds this one's text whole, not that one's
                 if (
                     k == j
                     and (
@@ -495,65 +505,16 @@ def _claims(
     return claims
 
 
-def _holds_only_another(
-    disk: PageIndex, block: PageBlock, own: list[str], others: list[str]
-) -> bool:
-    """Whether `block`'s first line holds another highlight's first line whole and none of this
-    one's (`own`): it is that one's with words typed around them, whatever the character count
-    says (world seed 1036053179: words appended to one highlight's copy made it more alike, by
-    ratio, to a highlight a digit apart than that highlight's own edit with words appended)."""
-    return any(disk.holds(o, block) for o in others) and not any(disk.holds(w, block) for w in own)
-
-
-def _assignment(score: Mapping[tuple[int, int], float]) -> dict[int, int]:
-    """Rows to columns (each at most once, only pairs in `score`) with the largest sum of
-    `score`; rows left without one are absent. The Hungarian method on costs -score over the
-    rows and columns that have a pair (few: the edited highlights' candidate blocks), each row
-    free to take a column of its own at cost 0 (unmatched)."""
-    rows = sorted({i for i, _ in score})
-    cols = sorted({j for _, j in score})
-    columns = len(cols)
-    n, m = len(rows), columns + len(rows)
-    inf = float("inf")
-
-    def cost(i: int, j: int) -> float:  # 1-based
-        if j > columns:
-            return 0.0
-        return -score.get((rows[i - 1], cols[j - 1]), 0.0)
-
-    u, v = [0.0] * (n + 1), [0.0] * (m + 1)
-    p, way = [0] * (m + 1), [0] * (m + 1)
-    for i in range(1, n + 1):
-        p[0], j0 = i, 0
-        minv, used = [inf] * (m + 1), [False] * (m + 1)
-        while True:
-            used[j0] = True
-            i0, delta, j1 = p[j0], inf, 0
-            for j in range(1, m + 1):
-                if not used[j]:
-                    cur = cost(i0, j) - u[i0] - v[j]
-                    if cur < minv[j]:
-                        minv[j], way[j] = cur, j0
-                    if minv[j] < delta:
-                        delta, j1 = minv[j], j
-            for j in range(m + 1):
-                if used[j]:
-                    u[p[j]] += delta
-                    v[j] -= delta
-                else:
-                    minv[j] -= delta
-            j0 = j1
-            if p[j0] == 0:
-                break
-        while j0:
-            j1 = way[j0]
-            p[j0] = p[j1]
-            j0 = j1
-    return {
-        rows[p[j] - 1]: cols[j - 1]
-        for j in range(1, columns + 1)
-        if p[j] and (rows[p[j] - 1], cols[j - 1]) in score
-    }
+def _held(disk: PageIndex, block: PageBlock, own: list[str], others: list[str]) -> bool | None:
+    """Whether `block`'s first line holds this highlight's first line whole (`own`: its
+    record's block and older ones) and no other's (True), another's and none of this one's
+    (False), or neither or both (None): words typed around a highlight's text keep the block
+    that highlight's, however alike another's by characters (world seed 1036053179: words
+    appended to one highlight's copy made it more alike, by ratio, to a highlight a digit apart
+    than that highlight's own edit with words appended)."""
+    mine = any(disk.holds(w, block) for w in own)
+    theirs = any(disk.holds(o, block) for o in others)
+    return None if mine == theirs else mine
 
 
 def _locate(

@@ -383,4 +383,4 @@ def test_an_obsidian_block_id_is_not_part_of_a_block_s_likeness() -> None:
     disk = PageIndex(text, OBSIDIAN)
     edited = next(b for b in disk.blocks if "hl-1v1" in disk.lines[b.start])
     assert disk.likeness("- hl-1v1 words of 1", edited) >= SIMILAR
-    assert disk.find_similar("- hl-1v1 words of 1", set()) == edited
+    assert [j for j, _ in disk.alike_blocks("- hl-1v1 words of 1", [edited])] == [0]

@@ -426,7 +426,7 @@ def test_blocks_go_to_edited_highlights_with_the_largest_sum_of_likeness() -> No
     import itertools
     import random
 
-    from syncd.core.push_plan import _assignment
+    from syncd.core.matching import best_pairs as _assignment
 
     assert _assignment({(6, 0): 0.889, (6, 1): 0.88, (9, 0): 0.85}) == {6: 1, 9: 0}
     assert _assignment({}) == {}
