@@ -4,8 +4,9 @@ what to pull onto the page, what is a conflict. Pure.
 For each highlight the user edited (its record `edited` or `conflict`: the page showed the
 block changed) whose block is located on the book's page (at highlight depth, by likeness to
 the block syncd last wrote, exactly once), three values of each field are read: the base (the
-block syncd last wrote or agreed, `HighlightRecord.block`), the vault (the located block) and
-Readwise's (the fetched highlight), and merged field by field (`syncd.core.three_way`):
+block syncd last wrote or agreed, `HighlightRecord.block`; a field's value a push made by a
+sync killed before its record, `agreed_values`), the vault (the located block) and Readwise's
+(the fetched highlight), and merged field by field (`syncd.core.three_way`):
 
 - only the vault changed: pushed (when the field is in `sync.push`);
 - only Readwise changed: pulled (the block rewritten with the merged values);
