@@ -4,8 +4,9 @@ what to pull onto the page, what is a conflict. Pure.
 For each highlight the user edited (its record `edited` or `conflict`: the page showed the
 block changed) whose block is located on the book's page (at highlight depth, by likeness to
 the block syncd last wrote, exactly once), three values of each field are read: the base (the
-block syncd last wrote or agreed, `HighlightRecord.block`), the vault (the located block) and
-Readwise's (the fetched highlight), and merged field by field (`syncd.core.three_way`):
+block syncd last wrote or agreed, `HighlightRecord.block`; a field's value a push made by a
+sync killed before its record, `agreed_values`), the vault (the located block) and Readwise's
+(the fetched highlight), and merged field by field (`syncd.core.three_way`):
 
 - only the vault changed: pushed (when the field is in `sync.push`);
 - only Readwise changed: pulled (the block rewritten with the merged values);
@@ -29,7 +30,7 @@ the values Readwise now holds, so the next sync writes no file and pushes nothin
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from syncd.core.decision import Status
@@ -63,13 +64,15 @@ _LIST_LINE = re.compile(r"[ \t]+- ")  # a line of a text that is an indented lis
 class PushFacts:
     """What a page's push plan needs besides the page and its records: the fields that flow
     back (`sync.push`; empty: none), the page's path (for conflicts), the older blocks of the
-    page's highlights (`older_wanted`), and the conflicts the user resolved (highlight -> the
-    side kept)."""
+    page's highlights (`older_wanted`), the conflicts the user resolved (highlight -> the
+    side kept), and the values of the pushes a kill left unrecorded that Readwise holds
+    (`agreed_values`: highlight -> field -> value)."""
 
     fields: frozenset[str]
     page: str
     older: Mapping[int, frozenset[str]] = field(default_factory=dict)
     keep: Mapping[int, str] = field(default_factory=dict)
+    agreed: Mapping[int, Mapping[str, FieldValue]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,9 @@ def plan_pushes(
         older = facts.older.get(h.id, frozenset())
         if any(_norm(disk, old) == vault_block for old in older):
             continue  # an older copy put back (a restore, a file-sync tool): never pushed
-        base = read_fields(_norm(disk, record.block), book, h, style)
+        recorded = read_fields(_norm(disk, record.block), book, h, style)
+        agreed = facts.agreed.get(h.id, {})
+        base = None if recorded is None else _agreed_base(recorded, agreed)
         vault = read_fields(vault_block, book, h, style)
         if base is None or vault is None:
             skipped.append(
@@ -209,6 +214,13 @@ def plan_pushes(
             for old in older
             if (fields := read_fields(norm := _norm(disk, old), book, h, style)) is not None
         ]
+        if agreed and recorded is not None:
+            # The recorded block, older than the pushes a kill left: its values shown again
+            # were put back or typed back (never pushed on their own, `_untyped_to_base`);
+            # compared as the base is (a note the pushes replaced: as Readwise holds it).
+            shape = recorded if base.note == recorded.note else readwise_view(recorded)
+            emptied = emptied_lines(_norm(disk, record.block), book, h, style)
+            earlier.append((shape, emptied))
         shown = (vault, emptied_lines(vault_block, book, h, style))
         typed = _untyped_to_base(base, shown, earlier)
         one = _decide(book, h, record, block, vault_block, base, typed, vault, style, facts)
@@ -298,6 +310,51 @@ def _decide(
         block_text = rewritten
     record = HighlightRecord(h.id, book.id, block_text, digest(rendered), Status.WRITTEN)
     return HighlightPush(h.id, block, tuple(sends), (), rewritten, record)
+
+
+def agreed_values(
+    intents: Iterable[Push], latest: Mapping[int, Highlight]
+) -> dict[int, dict[str, FieldValue]]:
+    """The values of the pushes a kill left `sent` that Readwise holds now (`settled` made), by
+    highlight and field (the last push of a field that Readwise holds): the vault held each
+    when its push was planned and Readwise holds it, so both sides agreed on it, though the
+    record (the base) still holds the block before it (`_agreed_base`)."""
+    agreed: dict[int, dict[str, FieldValue]] = {}
+    for push in sorted(intents, key=lambda p: p.number):
+        h = latest.get(push.highlight_id)
+        if h is not None and settled(push, h) == "made":
+            agreed.setdefault(h.id, {})[push.field] = push.after
+    return agreed
+
+
+def _agreed_base(recorded: Fields, agreed: Mapping[str, FieldValue]) -> Fields:
+    """The base of a highlight whose pushes a kill left unrecorded, Readwise holding their
+    values (`agreed_values`): those values, both sides' once the push was made; the recorded
+    block's for the other fields. Without them, syncd's own push reads as Readwise's change of
+    the recorded value: the user's edit over it is a conflict with syncd's own value, or, a
+    note typed `.word` (no note, as Readwise holds it, `readwise_view`) over the pushed note,
+    the pushed note pulled back over the user's (world replay 3153404639).
+
+    Shaped as a block shows its values, for `_untyped_to_base` to compare with the vault's: a
+    note sent is taken as Readwise holds it (a `.word` note: its tag, no note), beside the tags
+    Readwise holds (a recorded `.word` note's tag among them: a note sent does not take it
+    off); a recorded `.word` note stays as typed while its tag is agreed (its tag shown by the
+    note, not the tags), else it is taken as Readwise holds it."""
+    if not agreed:
+        return recorded
+    text = str(agreed.get("text", recorded.text))
+    held = readwise_view(recorded)
+    tags = agreed.get("tags", held.tags)
+    assert isinstance(tags, frozenset)
+    if "note" in agreed:
+        sent = readwise_view(Fields("", str(agreed["note"]), frozenset()))
+        return Fields(text, sent.note, tags | sent.tags)
+    if "tags" not in agreed:
+        return replace(recorded, text=text)
+    inline = held.tags - recorded.tags  # the recorded note's tag, shown by the note alone
+    if inline <= tags:
+        return Fields(text, recorded.note, tags - inline)
+    return Fields(text, held.note, tags)
 
 
 def lay_over(h: Highlight, pushed: Mapping[str, Send]) -> Highlight:
@@ -607,6 +664,7 @@ __all__ = [
     "PushFacts",
     "Send",
     "Skipped",
+    "agreed_values",
     "as_push",
     "lay_over",
     "older_wanted",

@@ -24,7 +24,14 @@ from syncd.core.decision import Status
 from syncd.core.model import Book, Highlight
 from syncd.core.page_life import PageAct, SyncFacts, on_sync
 from syncd.core.plan import nothing_to_plan
-from syncd.core.push_plan import PushFacts, Send, lay_over, older_wanted, settled
+from syncd.core.push_plan import (
+    PushFacts,
+    Send,
+    agreed_values,
+    lay_over,
+    older_wanted,
+    settled,
+)
 from syncd.core.records import HighlightRecord, PageRecord, PageStatus, Push
 from syncd.engine.naming import PageNamer
 from syncd.engine.push import PUSH_SEEN
@@ -113,7 +120,7 @@ class BookPlanner:
         if act is PageAct.UPDATE:
             assert page is not None and page.text is not None
             records = self.state.highlights(book.id)
-            push = self._push_facts(record, page.mtime_ns, records)
+            push = self._push_facts(record, page.mtime_ns, records, fetched)
             plan = plan_page_update(
                 book,
                 fetched,
@@ -136,10 +143,15 @@ class BookPlanner:
         return BookPlan(book.id, book.title, act, record)
 
     def _push_facts(
-        self, record: PageRecord, mtime_ns: int | None, records: Mapping[int, HighlightRecord]
+        self,
+        record: PageRecord,
+        mtime_ns: int | None,
+        records: Mapping[int, HighlightRecord],
+        fetched: list[Highlight],
     ) -> PushFacts | None:
         """What two-way sync needs to plan the page's pushes; None when nothing is pushed
-        (`sync.push` off, pushing paused, or the page saved too recently)."""
+        (`sync.push` off, pushing paused, or the page saved too recently). The pushes a kill
+        left that Readwise holds are the base of their fields (`agreed_values`)."""
         if not self.pushing:
             return None
         quiet = self.quiet_before_ns
@@ -149,17 +161,27 @@ class BookPlanner:
             return None
         older = {h: self.state.older_blocks(h) for h in older_wanted(records)}
         keep = {h: side for h, side in self.keep.items() if h in records}
-        return PushFacts(self.settings.push, record.path, older, keep)
+        latest = {h.id: h for h in fetched}
+        agreed = agreed_values(self.intents.get(record.book_id, []), latest)
+        return PushFacts(self.settings.push, record.path, older, keep, agreed)
 
     def _settle(self, plan: BookPlan, fetched: list[Highlight]) -> BookPlan:
-        """The pushes a kill left `sent` for this book, settled by what Readwise holds now."""
+        """The pushes a kill left `sent` for this book, settled by what Readwise holds now; but
+        those Readwise holds of a highlight left in conflict stay `sent`: its record still holds
+        the block before them, and they are the base of their fields (`agreed_values`) until a
+        record takes them in (settled then, the conflict would flip to a pull the next sync)."""
         intents = self.intents.get(plan.book_id)
         if intents:
             latest = {h.id: h for h in fetched}
+            conflicted = {d.highlight_id for d in plan.pushes if d.conflicts}
             plan.settled = [
-                (p.number, settled(p, latest[p.highlight_id]))
+                (p.number, state)
                 for p in intents
                 if p.highlight_id in latest
+                and not (
+                    (state := settled(p, latest[p.highlight_id])) == "made"
+                    and p.highlight_id in conflicted
+                )
             ]
         return plan
 

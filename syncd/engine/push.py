@@ -3,7 +3,9 @@
 Each push is recorded as an intent (`sent`) and committed before its request; the applier
 settles it (`made`) in the transaction that records the page. A kill between the two leaves it
 `sent`: the next sync settles it by what Readwise holds (`syncd.core.push_plan.settled`) and
-plans afresh, so a value is sent again only if Readwise lacks it (a tag is added once).
+plans afresh, so a value is sent again only if Readwise lacks it (a tag is added once); a value
+Readwise holds is the base of its field in that plan (`syncd.core.push_plan.agreed_values`: the
+record still holds the block before it), and stays `sent` while its highlight is a conflict.
 
 Errors: `WriteRefused` (the token may read but not write) pauses pushing for the rest of the
 run, with one error; `HighlightGone` (deleted in Readwise) and `WriteRejected` (a value Readwise

@@ -393,6 +393,86 @@ def test_a_kill_at_every_point_of_a_push_leaves_the_value_once_and_loses_nothing
     vault.quiet()
 
 
+@pytest.mark.parametrize("again", ["yours", ".simplicity"])
+def test_an_edit_over_a_value_a_killed_sync_pushed_is_pushed_over_it(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch, again: str
+) -> None:
+    """A note pushed by a sync killed before the state recorded it (Readwise holds it), then
+    typed over: both sides agreed on the pushed note, so the new one is the user's edit of it,
+    pushed, never taken for Readwise's change of the older note (world replay 3153404639: a
+    `.word` note, read as no note, took the pushed note for Readwise's and pulled it over the
+    user's; another note was a conflict of the user's value with syncd's own)."""
+    import syncd.engine.apply
+
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+
+    def killed(*args: Any) -> None:
+        raise Killed
+
+    monkeypatch.setattr(syncd.engine.apply, "record_page", killed)
+    with pytest.raises(Killed):
+        vault.sync()
+    monkeypatch.undo()
+    assert vault.highlight(0)["note"] == "mine"
+    vault.edit(NOTE[vault.format] + "mine", NOTE[vault.format] + again)
+    vault.sync()
+    if again == "yours":
+        assert vault.highlight(0)["note"] == "yours"
+    else:
+        assert vault.highlight(0)["note"] == "" and vault.tags(0) == {"life", "simplicity"}
+    assert "mine" not in vault.file.read_text(encoding="utf-8")
+    assert all(p.state != "sent" for p in vault.pushes())
+    vault.quiet()
+
+
+def test_the_recorded_note_back_over_one_a_killed_sync_pushed_stays_a_conflict(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A note pushed by a sync killed before the state recorded it, then the note as recorded
+    shown again (a restore, or typed back: they cannot be told apart) beside a text typed: a
+    conflict, nothing sent, nothing overwritten, in that sync and in the syncs after it (the
+    push stays the evidence of the note both sides agreed on until a record takes it in), until
+    `syncd resolve`."""
+    import syncd.engine.apply
+
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+
+    def killed(*args: Any) -> None:
+        raise Killed
+
+    monkeypatch.setattr(syncd.engine.apply, "record_page", killed)
+    with pytest.raises(Killed):
+        vault.sync()
+    monkeypatch.undo()
+    vault.edit(NOTE[vault.format] + "mine", NOTE[vault.format] + "the core")
+    vault.edit("Simplify, simplify.", "Simplify!")
+    for n in range(3):
+        if n == 2:  # the page saved again: looked at again
+            vault.edit("Simplify!", "Simplify!!")
+        vault.h.server.clear_requests()
+        vault.sync()
+        assert vault.h.server.writes == []
+        assert vault.highlight(0)["note"] == "mine"
+        text = vault.file.read_text(encoding="utf-8")
+        assert NOTE[vault.format] + "the core" in text and "Simplify!" in text
+        state = State(database_path(vault.h.config.state_dir, vault.h.vault))
+        try:
+            conflicts = [(c.field, c.base, c.vault, c.readwise) for c in state.conflicts()]
+            assert conflicts == [("note", "mine", "the core", "mine")]
+        finally:
+            state.close()
+    state = State(database_path(vault.h.config.state_dir, vault.h.vault))
+    try:  # as `syncd resolve HIGHLIGHT --keep vault` does
+        state.set(f"keep:{vault.ids[0]}", "vault")
+    finally:
+        state.close()
+    vault.sync()
+    assert vault.highlight(0)["note"] == "the core"
+    assert vault.highlight(0)["text"] == "Simplify!!"
+    assert all(p.state != "sent" for p in vault.pushes())
+    vault.quiet()
+
+
 def test_a_dry_run_prints_what_it_would_push_and_sends_nothing(vault: Vault) -> None:
     vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
     vault.edit("by detial.", "by detail.")

@@ -18,6 +18,7 @@ from syncd.core.plan import Options, new_page_records
 from syncd.core.push_plan import (
     PushFacts,
     Send,
+    agreed_values,
     lay_over,
     older_wanted,
     push_lines,
@@ -155,6 +156,109 @@ def test_a_push_left_sent_is_made_when_readwise_holds_its_value() -> None:
     assert settled(tags, replace(H1, tags=("b",))) == "made"
     assert settled(tags, replace(H1, tags=("a", "b"))) == "dropped"
     assert settled(Push(3, "t", 7, 1, "note", "", ".tag"), replace(H1, note="")) == "made"
+
+
+def test_the_values_of_pushes_a_kill_left_that_readwise_holds_are_agreed() -> None:
+    """Each field's last push that Readwise holds (`settled` made); a push it lacks is none."""
+    pushes = [
+        Push(3, "t", 7, 1, "tags", frozenset(), frozenset({"a", "b"})),
+        Push(1, "t", 7, 1, "note", "the core", "mine"),
+        Push(2, "t", 7, 1, "tags", frozenset(), frozenset({"a"})),
+        Push(4, "t", 7, 2, "text", "I went to the woods.", "I went."),
+        Push(5, "t", 7, 3, "text", "gone", "not fetched"),
+    ]
+    latest = {1: replace(H1, note="mine", tags=("a", "b")), 2: H2}
+    assert agreed_values(pushes, latest) == {1: {"note": "mine", "tags": frozenset("ab")}}
+
+
+def killed_then_typed(fmt: str, typed: str):  # type: ignore[no-untyped-def]
+    """The note "mine" pushed by a sync killed before its record (Readwise holds it; the record
+    still holds "the core"), then typed over in the vault."""
+    text, records = synced(fmt)
+    held = replace(H1, note="mine")
+    page = text.replace("the core", typed)
+    return plan(fmt, page, edited(records, 1), fetched=(held, H2), agreed={1: {"note": "mine"}})
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+@pytest.mark.parametrize("typed", ["yours", ".simplicity"])
+def test_an_edit_over_a_note_a_killed_sync_pushed_is_pushed_over_it(fmt: str, typed: str) -> None:
+    """World replay 3153404639: the pushed note is the base; the note typed over it is the
+    user's edit of it, pushed (a `.word` note: the note emptied, its tag added), never a
+    conflict with syncd's own value nor its value pulled back over the user's."""
+    p = killed_then_typed(fmt, typed)
+    assert p.outcome.conflicts == 0 and p.after is None
+    sent = [(s.field, s.before, s.after) for s in p.sends]
+    if typed == "yours":
+        assert sent == [("note", "mine", "yours")]
+    else:
+        assert sent == [("note", "mine", ""), ("tags", frozenset(), frozenset({"simplicity"}))]
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_the_recorded_note_back_over_a_note_a_killed_sync_pushed_is_a_conflict(fmt: str) -> None:
+    """The recorded block's note, the page showing it again over the pushed one beside a text
+    typed: a restore put it back, or the user typed it back (the two cannot be told apart):
+    neither pushed nor overwritten, a conflict."""
+    text, records = synced(fmt)
+    page = text.replace("Simplify, simplify.", "Simplify!")
+    held = replace(H1, note="mine")
+    p = plan(fmt, page, edited(records, 1), fetched=(held, H2), agreed={1: {"note": "mine"}})
+    assert p.sends == [] and p.after is None and p.outcome.conflicts == 1
+    (conflict,) = p.pushes[0].conflicts
+    assert (conflict.field, conflict.base, conflict.vault, conflict.readwise) == (
+        "note",
+        "mine",
+        "the core",
+        "mine",
+    )
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_a_recorded_inline_tag_note_replaced_by_a_killed_sync_s_push_keeps_its_tag(
+    fmt: str,
+) -> None:
+    """The record's note `.t` (Readwise's tag t), the note "mine" pushed by a killed sync, its
+    tags push (t taken off) dropped: Readwise holds the note "mine" and the tag t. The base is
+    so: the vault's note "mine" without t is the tag's removal, pushed, not t pulled back."""
+    records = _synced_with(fmt, replace(H1, note=".t"), H2)
+    page, _ = synced(fmt)  # the note "the core", typed "mine" below
+    p = plan(
+        fmt,
+        page.replace("the core", "mine"),
+        edited(records, 1),
+        fetched=(replace(H1, note="mine", tags=("t",)), H2),
+        agreed={1: {"note": "mine"}},
+    )
+    assert p.outcome.conflicts == 0 and p.after is None
+    assert [(s.field, s.before, s.after) for s in p.sends] == [
+        ("tags", frozenset("t"), frozenset())
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_a_recorded_inline_tag_note_kept_beside_a_killed_sync_s_tags_is_compared_as_shown(
+    fmt: str,
+) -> None:
+    """The record's note `.t`, the tag `a` added beside it and pushed by a killed sync (Readwise
+    holds t and a), then the text typed: the tags shown (`a`, t shown by the note) are the
+    agreed ones, not an older block's put back (one with the tag `a` alone): the text is
+    pushed, no conflict."""
+    records = _synced_with(fmt, replace(H1, note=".t"), H2)
+    older = _synced_with(fmt, replace(H1, tags=("a",)), H2)[1].block  # type: ignore[attr-defined]
+    shown = _synced_with(fmt, replace(H1, text="Simplify!", note=".t", tags=("a",)), H2)
+    page, first = synced(fmt)
+    page = page.replace(first[1].block, shown[1].block)  # type: ignore[attr-defined]
+    p = plan(
+        fmt,
+        page,
+        edited(records, 1),
+        fetched=(replace(H1, note="", tags=("t", "a")), H2),
+        older={1: frozenset({older})},
+        agreed={1: {"tags": frozenset("ta")}},
+    )
+    assert p.outcome.conflicts == 0 and p.after is None
+    assert [(s.field, s.after) for s in p.sends] == [("text", "Simplify!")]
 
 
 def test_a_dry_run_s_lines() -> None:

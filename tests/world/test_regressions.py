@@ -794,7 +794,6 @@ REPLAYS = Path(__file__).parent / "replays"
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
 OPEN: dict[str, str] = {
     "3153404604": "issue 19: a `.word` note's tag removed in Readwise, then added again",
-    "3153404639": "issue 19: a `.word` note left as another note (not cut down)",
 }
 
 
