@@ -795,7 +795,6 @@ REPLAYS = Path(__file__).parent / "replays"
 OPEN: dict[str, str] = {
     "1036053179": "issue 19: a text edit after a pasted neighbour, killed syncs and moves "
     "neither in Readwise, nor a conflict, nor told",
-    "1036053259": "issue 19: a text edit neither in Readwise, nor a conflict, nor told (not cut)",
     "3153404604": "issue 19: a `.word` note's tag removed in Readwise, then added again",
     "3153404639": "issue 19: a `.word` note left as another note (not cut down)",
 }
@@ -1127,6 +1126,49 @@ def test_a_block_alike_a_deleted_highlight_and_an_edited_one_is_pushed_to_neithe
         assert problems == {
             f"{PUSH_PROBLEM}{two}": f"highlight {two} (Walden): its edit cannot be told "
             f"from highlight {twelve}'s (their blocks are alike); not pushed, the edit stays in "
+            "the vault"
+        }
+
+
+@pytest.mark.writes_readwise
+def test_an_edit_as_alike_another_highlight_s_older_block_is_told_in_status(
+    tmp_path: Path,
+) -> None:
+    """issue 19 (world seed 1036053259, push on): highlight 1's text pushed twice (words
+    appended each time: its first two blocks are older ones); highlight 2's first line edited
+    to read as alike highlight 1's first block as its own record. Whose edit it is cannot be
+    told: it was neither pushed nor a conflict, and `syncd status` said nothing (the block
+    was left to no highlight). Not pushed, and told (a push problem) while the edit stands."""
+    with synced_pushing(tmp_path, "hl-1v1 words of 1", "hl-2v1 words of 2") as (
+        h,
+        _,
+        (one, two),
+    ):
+        for word in (" ue-2", " ue-4"):
+            later(h)
+            lines = read(h, PAGE).split("\n")
+            at = next(i for i, line in enumerate(lines) if "hl-1v1" in line)
+            lines[at] += word
+            (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
+            later(h)
+            sync(h)
+        assert h.server.library.highlight(one)["text"] == "hl-1v1 words of 1 ue-2 ue-4"
+        later(h)
+        (h.vault / PAGE).write_text(read(h, PAGE).replace("hl-2v1 words", "hl-1v1 words"))
+        later(h)
+        h.server.clear_requests()
+        report = sync(h)
+        assert report is not None and not report.failed
+        assert h.server.writes == []
+        assert "hl-1v1 words of 2" in read(h, PAGE)
+        state = State.read_only_copy(database_path(h.config.state_dir, h.vault))
+        try:
+            problems = state.entries(PUSH_PROBLEM)
+        finally:
+            state.close()
+        assert problems == {
+            f"{PUSH_PROBLEM}{two}": f"highlight {two} (Walden): its edit cannot be told "
+            f"from highlight {one}'s (their blocks are alike); not pushed, the edit stays in "
             "the vault"
         }
 
