@@ -19,7 +19,9 @@ field whose value is that field's in an older block and not the base's (a restor
 of another field: Readwise's value stands and the block shows it, see `_untyped_to_base`), the
 removal of a tag an older block lacked, all such tags gone (a restore took them, or the user:
 the tags are a conflict, see `_restored_away`), one whose fields cannot be read without
-guessing (`syncd.core.fields.read_fields`), one located twice, a deleted block, a field not in
+guessing (`syncd.core.fields.read_fields`), one located twice, one that may be another
+highlight's edit as well (told in `syncd status`, as the others above that leave the user's
+edit standing are), a deleted block, a field not in
 `sync.push` (the highlight is then left as it was: the user's edit stays, as in a one-way
 sync).
 
@@ -457,7 +459,12 @@ def _claims(
     may be another's edit as well: below). A block is not one record's when a highlight not
     looked for here (its block on the page as written, an older block of another highlight put
     back) is as alike or more: a copy or an edit of that one
-    (world seeds 3430990579 and 2083275877). The records looked for are given their blocks
+    (world seeds 3430990579 and 2083275877). Nor is it surely that one's: a record left with
+    no block is `Unsure` of it (not pushed, and `syncd status` says so), unless its first line
+    is that one's to the letter (a copy put back, no edit of this one's); it was 0, the edit
+    neither pushed nor told (world seed 1036053259: words appended to a text read, to
+    characters, more alike an older block of the highlight above with other words appended
+    than its own record). The records looked for are given their blocks
     together, the sum of likeness the most it can be: one highlight's block a digit apart
     from another's is more alike to the other's edit than to its own when both are edited,
     and taken one by one, the first would take the other's edit and push its values (world
@@ -482,7 +489,7 @@ def _claims(
     if not looking or not free:
         return {}
     ids = {r.highlight_id for r in looking}
-    fixed = [r.block for r in records.values() if r.highlight_id not in ids]
+    fixed = [(r.highlight_id, r.block) for r in records.values() if r.highlight_id not in ids]
     # Blocks alike to the letter are copies of one block (pasted): one candidate, its copies
     # counted, so that one highlight takes them all (never a guess) and another highlight is
     # not matched with a copy the first left over (world seed 3597570857).
@@ -493,35 +500,41 @@ def _claims(
     alike: dict[tuple[int, int], float] = {}  # (highlight, block): likeness
     score: dict[tuple[int, int], float] = {}  # ... of the blocks that may be its
     owns: dict[int, list[str]] = {}  # highlight -> its record's block and its older ones
+    rival: dict[tuple[int, int], tuple[float, int]] = {}  # ... that may be another's as well
     for r in looking:
         others = fixed + [
-            block for i, blocks in older.items() if i != r.highlight_id for block in blocks
+            (i, block) for i, blocks in older.items() if i != r.highlight_id for block in blocks
         ]
         own = owns[r.highlight_id] = [r.block, *sorted(older.get(r.highlight_id, ()))]
         looked = [o.block for o in looking if o.highlight_id != r.highlight_id]
         for j, b in enumerate(free):
             alike[(r.highlight_id, j)] = mine = max(disk.likeness(w, b) for w in own)
-            held = _held(disk, b, own, others + looked)
-            if (
-                j in count
-                and mine >= SIMILAR
-                and held is not False
-                and (
-                    held
-                    or (
-                        all(disk.likeness(other, b) < mine for other in others)
-                        and (mine == 1.0 or all(disk.likeness(o, b) < 1.0 for o in looked))
-                    )
-                )
-            ):
+            held = _held(disk, b, own, [block for _, block in others] + looked)
+            if j not in count or mine < SIMILAR or held is False:
+                continue
+            if held:  # (its text whole, no other's: its own, however alike another's)
                 score[(r.highlight_id, j)] = mine
+                continue
+            if mine < 1.0 and any(disk.likeness(o, b) == 1.0 for o in looked):
+                continue
+            most, other = max(
+                ((disk.likeness(block, b), i) for i, block in others), default=(0.0, 0)
+            )
+            if most < mine:
+                score[(r.highlight_id, j)] = mine
+            elif most < 1.0:  # (alike to the letter: that one's copy, not an edit of this one)
+                rival[(r.highlight_id, j)] = (mine, other)
     matched = best_pairs(score)
+    held_blocks = set(matched.values())
     claims: dict[int, PageBlock | int | Unsure] = {}
     at: dict[int, int] = {}  # highlight -> its block's index, while it holds one
     for r in looking:
         hid = r.highlight_id
         if hid not in matched:
-            claims[hid] = 0
+            # Its edit may be a free block that reads as alike another highlight's as its own
+            # (an edit of that one's block, or of an older one put back): not pushed, told.
+            maybe = [rival[(hid, j)] for j in count if (hid, j) in rival and j not in held_blocks]
+            claims[hid] = Unsure(max(maybe)[1]) if maybe else 0
             continue
         best = score[(hid, matched[hid])]
         tied = sum(n for j, n in count.items() if score.get((hid, j)) == best)

@@ -753,3 +753,51 @@ def test_a_copy_of_another_highlight_with_words_appended_is_not_this_one_s_edit(
     assert [(s.highlight_id, s.field, s.after) for s in p.sends] == [
         (2, "text", "hl-2v1 words of 2 ue-2 ue-5 ue-9 pt-10")
     ]
+
+
+def older_put_back_beside(fmt: str, edit: str):  # type: ignore[no-untyped-def]
+    """Highlight 1's text pushed twice (`ue-2`, then `ue-4` appended: its first two blocks are
+    older ones), highlight 2's first line edited to `edit`; Readwise holds what syncd wrote."""
+    texts = ("hl-1v1 words of 1", "hl-1v1 words of 1 ue-2", "hl-1v1 words of 1 ue-4")
+    one = [Highlight(1, t) for t in texts[:2]] + [Highlight(1, "hl-1v1 words of 1 ue-2 ue-4")]
+    two = Highlight(2, "hl-2v1 words of 2")
+    blocks, rows = new_page_records(BOOK, [one[2], two], style(fmt))
+    text = render_new_page(BOOK, "Walden", blocks, style(fmt), T0, None)
+    records = {r.highlight_id: r for r in rows}
+    older = {h.text: _synced_with(fmt, h, two)[1].block for h in one[:2]}  # type: ignore[attr-defined]
+    page = text.replace("hl-2v1 words of 2", edit)
+    assert edit in page
+    return plan(
+        fmt,
+        page,
+        edited(records, 2),
+        fetched=(one[2], two),
+        older={1: frozenset(older.values()), 2: frozenset()},
+    )
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_an_edit_as_alike_another_highlight_s_older_block_is_told_not_skipped_silently(
+    fmt: str,
+) -> None:
+    """issue 19 (world 1036053259): highlight 2's block is edited to read as alike an older
+    block of highlight 1 (put back by a file-sync tool, then edited) as its own record: whose
+    edit it is cannot be told. It was left with no block (claim 0): not pushed, and nothing
+    said. It is not pushed, and `syncd status` tells of it (a lasting Skipped)."""
+    p = older_put_back_beside(fmt, "hl-1v1 words of 2")  # '2v1' -> '1v1', or '1' -> '2'?
+    assert p.sends == []
+    (skip,) = [s for s in p.skipped if s.highlight_id == 2]
+    assert skip.lasting and "highlight 1's" in skip.why
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_words_appended_near_another_highlight_s_older_block_are_pushed_or_told(
+    fmt: str,
+) -> None:
+    """World 1036053259 as it ran: `ue-23` appended to highlight 2's text; to first-line
+    likeness (characters) the block is more alike highlight 1's older block `... of 1 ue-2`
+    (0.89) than its own record (0.85). Never silent: pushed as typed, or told."""
+    p = older_put_back_beside(fmt, "hl-2v1 words of 2 ue-23")
+    pushed = [(s.highlight_id, s.field, s.after) for s in p.sends]
+    told = [s for s in p.skipped if s.highlight_id == 2 and s.lasting]
+    assert pushed == [(2, "text", "hl-2v1 words of 2 ue-23")] or (pushed == [] and told)

@@ -1156,6 +1156,49 @@ def test_words_appended_to_a_highlight_beside_a_deleted_neighbour_are_its_own(
 
 
 @pytest.mark.writes_readwise
+def test_an_edit_as_alike_another_highlight_s_older_block_is_told_in_status(
+    tmp_path: Path,
+) -> None:
+    """issue 19 (world seed 1036053259, push on): highlight 1's text pushed twice (words
+    appended each time: its first two blocks are older ones); highlight 2's first line edited
+    to read as alike highlight 1's first block as its own record. Whose edit it is cannot be
+    told: it was neither pushed nor a conflict, and `syncd status` said nothing (the block
+    was left to no highlight). Not pushed, and told (a push problem) while the edit stands."""
+    with synced_pushing(tmp_path, "hl-1v1 words of 1", "hl-2v1 words of 2") as (
+        h,
+        _,
+        (one, two),
+    ):
+        for word in (" ue-2", " ue-4"):
+            later(h)
+            lines = read(h, PAGE).split("\n")
+            at = next(i for i, line in enumerate(lines) if "hl-1v1" in line)
+            lines[at] += word
+            (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
+            later(h)
+            sync(h)
+        assert h.server.library.highlight(one)["text"] == "hl-1v1 words of 1 ue-2 ue-4"
+        later(h)
+        (h.vault / PAGE).write_text(read(h, PAGE).replace("hl-2v1 words", "hl-1v1 words"))
+        later(h)
+        h.server.clear_requests()
+        report = sync(h)
+        assert report is not None and not report.failed
+        assert h.server.writes == []
+        assert "hl-1v1 words of 2" in read(h, PAGE)
+        state = State.read_only_copy(database_path(h.config.state_dir, h.vault))
+        try:
+            problems = state.entries(PUSH_PROBLEM)
+        finally:
+            state.close()
+        assert problems == {
+            f"{PUSH_PROBLEM}{two}": f"highlight {two} (Walden): its edit cannot be told "
+            f"from highlight {one}'s (their blocks are alike); not pushed, the edit stays in "
+            "the vault"
+        }
+
+
+@pytest.mark.writes_readwise
 @pytest.mark.parametrize("copies", [1, 2])
 def test_an_older_block_of_an_unedited_highlight_put_back_is_never_taken_for_an_edit(
     tmp_path: Path, copies: int
