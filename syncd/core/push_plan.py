@@ -178,13 +178,11 @@ def plan_pushes(
             continue
         if isinstance(found, int):
             if found > 1:
-                skipped.append(
-                    Skipped(
-                        h.id,
-                        f"highlight {h.id} ({book.title}): its block is on the page "
-                        f"{found} times; not pushed",
-                    )
+                why = (
+                    f"highlight {h.id} ({book.title}): its block is on the page {found} times; "
+                    "not pushed"
                 )
+                skipped.append(Skipped(h.id, why, lasting=record.status in EDITED))
             continue
         block = found
         vault_block = disk.norm(block)
@@ -196,13 +194,11 @@ def plan_pushes(
         base = None if recorded is None else _agreed_base(recorded, agreed)
         vault = read_fields(vault_block, book, h, style)
         if base is None or vault is None:
-            skipped.append(
-                Skipped(
-                    h.id,
-                    f"highlight {h.id} ({book.title}): its fields cannot be told apart in its "
-                    "block; not pushed",
-                )
+            why = (
+                f"highlight {h.id} ({book.title}): its fields cannot be told apart in its "
+                "block; not pushed, the edit stays in the vault"
             )
+            skipped.append(Skipped(h.id, why, lasting=record.status in EDITED))
             continue
         if _bullet_typed(base, vault):
             why = (

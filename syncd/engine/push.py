@@ -95,6 +95,8 @@ class Pusher:
     def push(self, plan: BookPlan) -> Sent:
         """Record the plan's pushes as intents (committed), then send them."""
         sent = Sent()
+        if plan.pushes_looked:  # the page read again: what status told of its edits is redone
+            sent.problems.update(dict.fromkeys(self._problems_of(plan.book_id)))
         if not plan.pushes and not plan.skipped:
             return sent
         for decided in plan.pushes:
@@ -138,6 +140,13 @@ class Pusher:
             self.pushed.setdefault(item.highlight_id, {})[item.field] = item
         plan.outcome.pushed = len(sent.made)
         return sent
+
+    def _problems_of(self, book_id: int) -> list[int]:
+        """The highlights of a book `syncd status` tells a push problem of."""
+        told = self.state.entries(PUSH_PROBLEM)
+        if not told:
+            return []
+        return [hid for hid in self.state.highlights(book_id) if f"{PUSH_PROBLEM}{hid}" in told]
 
     def record(self, plan: BookPlan, sent: Sent) -> None:
         """In the transaction that records the page: settle the pushes, remember the

@@ -239,6 +239,18 @@ def test_a_highlight_pasted_twice_is_skipped(vault: Vault) -> None:
     vault.sync()
     assert vault.h.server.writes == []
     assert vault.highlight(0)["note"] == "the core"
+    # (Logseq: the copy pasted after the block's last line lands as its child)
+    assert [p.split(":")[0] for p in problems(vault)] == [f"highlight {vault.ids[0]} (Walden)"]
+    vault.file.write_text(text, encoding="utf-8")  # the user puts the page back as it was
+    vault.sync()
+    assert problems(vault) == []
+
+
+def problems(vault: Vault) -> list[str]:
+    """The push problems `syncd status` shows."""
+    from syncd.commands.status import collect_status
+
+    return list(collect_status(vault.h.config)["push_problems"])
 
 
 def test_a_copy_in_another_page_is_never_pushed(vault: Vault) -> None:
@@ -614,6 +626,10 @@ def test_a_field_that_cannot_be_told_apart_is_never_guessed(vault: Vault) -> Non
     vault.sync()
     assert vault.h.server.writes == []
     assert vault.highlight(0)["note"] == "the core"
+    assert problems(vault) == [
+        f"highlight {vault.ids[0]} (Walden): its fields cannot be told apart in its block; "
+        "not pushed, the edit stays in the vault"
+    ]
 
 
 def test_tags_with_hash_brackets_and_emoji(vault: Vault) -> None:
