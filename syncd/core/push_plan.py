@@ -31,6 +31,7 @@ the values Readwise now holds, so the next sync writes no file and pushes nothin
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -409,10 +410,30 @@ def _untyped_to_base(
             getattr(f, name) == mine and (name in gone) == (name in emptied) for f, gone in earlier
         ):
             mine = getattr(base, name)
+        elif name == "text" and _typed_over_older(vault.text, base.text, [f for f, _ in earlier]):
+            mine = base.text
         values[name] = mine
     if values["tags"] == vault.tags:  # (else the whole field is already the base's)
         values["tags"] = vault.tags | _restored_away(base, vault, [f for f, _ in earlier])
     return Fields(str(values["text"]), str(values["note"]), frozenset(values["tags"]))
+
+
+def _typed_over_older(mine: str, base: str, earlier: list[Fields]) -> bool:
+    """Whether a text the vault shows, not the base's, is an edit of an older block's text
+    rather than of the base's (`SIMILAR` alike it, and more alike than the base's): typed over
+    an older text a restore put back (world seed 302474079: words appended to a text a
+    file-sync tool put back as it was before Readwise changed it, and shown lossy). Sent, it
+    would put back what the user never typed over Readwise's text; `_decide` makes it a
+    conflict."""
+    if mine == base:
+        return False
+    near = difflib.SequenceMatcher(None, mine, base, autojunk=False).ratio()
+    for f in earlier:
+        if f.text != base:
+            alike = difflib.SequenceMatcher(None, mine, f.text, autojunk=False).ratio()
+            if alike >= SIMILAR and alike > near:
+                return True
+    return False
 
 
 def _bullet_typed(base: Fields, vault: Fields) -> bool:

@@ -801,3 +801,26 @@ def test_words_appended_near_another_highlight_s_older_block_are_pushed_or_told(
     pushed = [(s.highlight_id, s.field, s.after) for s in p.sends]
     told = [s for s in p.skipped if s.highlight_id == 2 and s.lasting]
     assert pushed == [(2, "text", "hl-2v1 words of 2 ue-23")] or (pushed == [] and told)
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_an_edit_typed_over_a_restored_older_text_is_a_conflict(fmt: str) -> None:
+    """World seed 302474079: a file-sync tool puts back an older page (highlight 1's text as it
+    was before Readwise changed it), then the user appends words to that older text. Sent, it
+    would put back the older text the user never typed over Readwise's (and, where the page
+    shows a text lossy, lose what it does not show): the text is closer to the older block's
+    than to the base's, so it is a conflict, nothing sent, the page kept."""
+    old_text, old = synced(fmt)
+    newer = replace(H1, text="Simplify, simplify, simplify.")
+    records = _synced_with(fmt, newer, H2)
+    page = old_text.replace("Simplify, simplify.", "Simplify, simplify. Thoreau")
+    p = plan(
+        fmt,
+        page,
+        edited(records, 1),
+        fetched=(newer, H2),
+        older={1: frozenset({old[1].block})},  # type: ignore[attr-defined]
+    )
+    assert p.sends == [] and p.after is None and p.outcome.conflicts == 1
+    (conflict,) = p.pushes[0].conflicts
+    assert (conflict.field, conflict.vault) == ("text", "Simplify, simplify. Thoreau")
