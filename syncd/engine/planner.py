@@ -24,8 +24,8 @@ from syncd.core.decision import Status
 from syncd.core.model import Book, Highlight
 from syncd.core.page_life import PageAct, SyncFacts, on_sync
 from syncd.core.plan import nothing_to_plan
-from syncd.core.push_plan import PushFacts, Send, lay_over, older_wanted, settled
-from syncd.core.records import HighlightRecord, PageRecord, PageStatus, Push
+from syncd.core.push_plan import PushFacts, Send, held, lay_over, older_wanted, settled
+from syncd.core.records import FieldValue, HighlightRecord, PageRecord, PageStatus, Push
 from syncd.engine.naming import PageNamer
 from syncd.engine.push import PUSH_SEEN
 from syncd.engine.reader_pass import ReaderPass
@@ -113,7 +113,8 @@ class BookPlanner:
         if act is PageAct.UPDATE:
             assert page is not None and page.text is not None
             records = self.state.highlights(book.id)
-            push = self._push_facts(record, page.mtime_ns, records)
+            fates = self._fates(book.id, fetched)
+            push = self._push_facts(record, page.mtime_ns, records, fates)
             plan = plan_page_update(
                 book,
                 fetched,
@@ -128,7 +129,7 @@ class BookPlanner:
                 push,
             )
             plan.pushes_looked = push is not None
-            return self._settle(plan, fetched)
+            return self._settle(plan, fetched, fates)
         if act is PageAct.RECREATE:
             self.recreate.add(book.id)  # fetched whole after this pass
         if act is PageAct.KEEP_OUT:  # not re-created (see `syncd resync`)
@@ -136,7 +137,11 @@ class BookPlanner:
         return BookPlan(book.id, book.title, act, record)
 
     def _push_facts(
-        self, record: PageRecord, mtime_ns: int | None, records: Mapping[int, HighlightRecord]
+        self,
+        record: PageRecord,
+        mtime_ns: int | None,
+        records: Mapping[int, HighlightRecord],
+        fates: list[tuple[Push, str]],
     ) -> PushFacts | None:
         """What two-way sync needs to plan the page's pushes; None when nothing is pushed
         (`sync.push` off, pushing paused, or the page saved too recently)."""
@@ -149,18 +154,39 @@ class BookPlanner:
             return None
         older = {h: self.state.older_blocks(h) for h in older_wanted(records)}
         keep = {h: side for h, side in self.keep.items() if h in records}
-        return PushFacts(self.settings.push, record.path, older, keep)
+        unsure: dict[int, dict[str, FieldValue]] = {}
+        for p, fate in reversed(fates):  # (newest first: the newest push of a field counts)
+            if fate == "sent":
+                unsure.setdefault(p.highlight_id, {})[p.field] = p.after
+        return PushFacts(self.settings.push, record.path, older, keep, unsure)
 
-    def _settle(self, plan: BookPlan, fetched: list[Highlight]) -> BookPlan:
-        """The pushes a kill left `sent` for this book, settled by what Readwise holds now."""
-        intents = self.intents.get(plan.book_id)
-        if intents:
-            latest = {h.id: h for h in fetched}
-            plan.settled = [
-                (p.number, settled(p, latest[p.highlight_id]))
-                for p in intents
-                if p.highlight_id in latest
-            ]
+    def _fates(self, book_id: int, fetched: list[Highlight]) -> list[tuple[Push, str]]:
+        """The pushes a kill left `sent` for this book, each with its fate by what Readwise
+        holds now (`settled`: made, dropped, or `sent` still: not known)."""
+        latest = {h.id: h for h in fetched}
+        return [
+            (p, settled(p, latest[p.highlight_id]))
+            for p in self.intents.get(book_id, [])
+            if p.highlight_id in latest
+        ]
+
+    def _settle(
+        self, plan: BookPlan, fetched: list[Highlight], fates: list[tuple[Push, str]]
+    ) -> BookPlan:
+        """The pushes a kill left `sent` for this book, settled: made or dropped by what
+        Readwise holds now. One whose fate is not known stays `sent` (its field a conflict,
+        `PushFacts.unsure`, or its edit not looked at in this sync) until the plan leaves its
+        highlight's record written, with a new base (the user kept a side, the two sides
+        agreed, the edit undone): then it is settled by what Readwise holds."""
+        latest = {h.id: h for h in fetched}
+        written = {r.highlight_id for r in plan.highlights if r.status is Status.WRITTEN}
+        plan.settled = []
+        for p, fate in fates:
+            if fate == "sent":
+                if p.highlight_id not in written:
+                    continue
+                fate = "made" if held(p, latest[p.highlight_id]) else "dropped"
+            plan.settled.append((p.number, fate))
         return plan
 
     def _unchanged(self, book: Book, fetched: list[Highlight], record: PageRecord) -> bool:

@@ -191,7 +191,8 @@ def test_a_field_a_killed_push_may_have_sent_is_a_conflict_unless_both_bases_agr
     p = plan(fmt, mine, edited(records, 1), unsure=unsure)
     assert p.sends == [] and [c.field for c in p.pushes[0].conflicts] == ["tags"]
     # Readwise holds it now: both bases agree (nothing to send)
-    held = plan(fmt, mine, edited(records, 1), fetched=(replace(H1, tags=("b",)), H2), unsure=unsure)
+    fetched = (replace(H1, tags=("b",)), H2)
+    held = plan(fmt, mine, edited(records, 1), fetched=fetched, unsure=unsure)
     assert held.sends == [] and held.pushes[0].conflicts == ()
     # the user kept the vault's side (`syncd resolve`): the tag is sent
     kept = plan(fmt, mine, edited(records, 1), unsure=unsure, keep={1: "vault"})

@@ -796,7 +796,6 @@ OPEN: dict[str, str] = {
     "1036053179": "issue 19: a text edit after a pasted neighbour, killed syncs and moves "
     "neither in Readwise, nor a conflict, nor told",
     "1036053259": "issue 19: a text edit neither in Readwise, nor a conflict, nor told (not cut)",
-    "3153404604": "issue 19: a `.word` note's tag removed in Readwise, then added again",
     "3153404639": "issue 19: a `.word` note left as another note (not cut down)",
 }
 
