@@ -17,7 +17,7 @@ import pytest
 
 from syncd.edges.state import State
 from syncd.edges.state_files import database_path
-from syncd.engine.push import PUSH_PROBLEM
+from syncd.engine.push import KEEP, PUSH_PROBLEM
 from syncd.engine.report import SyncReport
 from syncd.errors import SyncdError
 from tests.support.harness import Harness, harness
@@ -1301,7 +1301,7 @@ def test_a_tag_readwise_removed_after_a_killed_push_is_not_added_again(tmp_path:
     Readwise removed the tag since) or not (and Readwise changed something else); which cannot
     be told. Nothing is sent (the tag is never added twice, Readwise's removal never undone
     from a guess), the tags are a conflict `syncd status` tells of, and the sync after it is
-    quiet."""
+    quiet; Readwise's side kept (`syncd resolve`), the block takes it and the push is settled."""
     with synced_pushing(tmp_path, "hl-1v1 words of 1") as (h, _, (one,)):
         lines = read(h, PAGE).split("\n")
         at = next(i for i, line in enumerate(lines) if "hl-1v1" in line)
@@ -1325,3 +1325,18 @@ def test_a_tag_readwise_removed_after_a_killed_push_is_not_added_again(tmp_path:
             finally:
                 state.close()
             assert ".pt-1" in read(h, PAGE)
+        state = State(database_path(h.config.state_dir, h.vault))
+        try:  # `syncd resolve 1 --keep readwise`
+            with state.transaction():
+                state.set(f"{KEEP}{one}", "readwise")
+        finally:
+            state.close()
+        later(h)
+        report = sync(h)
+        assert report is not None and not report.failed
+        assert ".pt-1" not in read(h, PAGE) and h.server.library.highlight(one)["tags"] == []
+        state = State(database_path(h.config.state_dir, h.vault))
+        try:
+            assert state.conflicts() == [] and state.pushes("sent") == []
+        finally:
+            state.close()
