@@ -35,6 +35,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from syncd.core.decision import Status
 from syncd.core.fields import (
@@ -51,7 +52,14 @@ from syncd.core.outline import PageBlock, normalise
 from syncd.core.page_index import SIMILAR, PageIndex
 from syncd.core.records import FieldConflict, FieldValue, HighlightRecord, Push, digest
 from syncd.core.render import Style, render_highlights
-from syncd.core.three_way import Outcome, merge_fields, merge_tags, readwise_view
+from syncd.core.three_way import (
+    FieldMerge,
+    Outcome,
+    merge_field,
+    merge_fields,
+    merge_tags,
+    readwise_view,
+)
 
 KEEP_SIDES = ("vault", "readwise")  # `syncd resolve HIGHLIGHT --keep ...`
 EDITED = (Status.EDITED, Status.CONFLICT)  # records whose block the user changed
@@ -68,14 +76,16 @@ class PushFacts:
     """What a page's push plan needs besides the page and its records: the fields that flow
     back (`sync.push`; empty: none), the page's path (for conflicts), the older blocks of the
     page's highlights (`older_wanted`), the conflicts the user resolved (highlight -> the
-    side kept), and the values of the pushes a kill left unrecorded that Readwise holds
-    (`agreed_values`: highlight -> field -> value)."""
+    side kept), the values of the pushes a kill left unrecorded that Readwise holds
+    (`agreed_values`: highlight -> field -> value), and those of the pushes a kill left whose
+    fate cannot be told (`settled`: `sent`; highlight -> field -> value)."""
 
     fields: frozenset[str]
     page: str
     older: Mapping[int, frozenset[str]] = field(default_factory=dict)
     keep: Mapping[int, str] = field(default_factory=dict)
     agreed: Mapping[int, Mapping[str, FieldValue]] = field(default_factory=dict)
+    unsure: Mapping[int, Mapping[str, FieldValue]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -249,11 +259,14 @@ def _decide(
     did not type."""
     readwise = fields_of(h)
     keep = facts.keep.get(h.id)
+    unsure = facts.unsure.get(h.id, {})
     merged: dict[str, FieldValue] = {}
     sends: list[Send] = []
     conflicts: list[FieldConflict] = []
     for merge in merge_fields(base, vault, readwise):
         name, outcome, value = merge.field, merge.outcome, merge.value
+        if name in unsure and not _bases_agree(merge, unsure[name], vault, readwise):
+            outcome, value = Outcome.CONFLICT, getattr(readwise_view(vault), name)
         if getattr(vault, name) != getattr(showing, name) and keep != "readwise":
             # An earlier value of the field on the page: put back by a restore, or typed back
             # (the two cannot be told apart): a conflict until `syncd resolve` says which.
@@ -354,6 +367,19 @@ def _agreed_base(recorded: Fields, agreed: Mapping[str, FieldValue]) -> Fields:
     if inline <= tags:
         return Fields(text, recorded.note, tags - inline)
     return Fields(text, held.note, tags)
+
+
+def _bases_agree(merge: FieldMerge, pushed: FieldValue, vault: Fields, readwise: Fields) -> bool:
+    """Whether a field a killed push may have sent (`pushed`, its fate not known) is decided
+    alike from either base it may have: the record's (`merge`: the request never reached
+    Readwise) and the value pushed (it did, and Readwise may have changed the field since).
+    When they differ, which is right cannot be told (world seed 3153404604: a tag pushed, then
+    removed in Readwise; from the record's base the tag is sent again, undoing Readwise's
+    removal), and the field is a conflict: nothing sent, nothing pulled, until they agree or
+    `syncd resolve` keeps a side."""
+    name = merge.field
+    other = merge_field(name, pushed, getattr(readwise_view(vault), name), getattr(readwise, name))
+    return Outcome.CONFLICT not in (merge.outcome, other.outcome) and merge.value == other.value
 
 
 def lay_over(h: Highlight, pushed: Mapping[str, Send]) -> Highlight:
@@ -663,28 +689,62 @@ def show_value(value: FieldValue, limit: int = 60) -> str:
     return '"' + one.replace('"', '\\"') + '"'
 
 
-def as_push(send: Send, number: int, at: str, book_id: int, title: str) -> Push:
-    """A send as the state records it."""
+def as_push(
+    send: Send, number: int, at: str, book_id: int, title: str, seen: str | None = None
+) -> Push:
+    """A send as the state records it; `seen`: Readwise's `updated_at` of the highlight just
+    before the request (see `settled`)."""
     return Push(
-        number, at, book_id, send.highlight_id, send.field, send.before, send.after, book=title
+        number,
+        at,
+        book_id,
+        send.highlight_id,
+        send.field,
+        send.before,
+        send.after,
+        book=title,
+        seen=seen,
     )
 
 
-def settled(push: Push, h: Highlight) -> str:
-    """A push a kill left `sent`: `made` when Readwise holds its value now (as its inline
-    tagging keeps a note), else `dropped` (the sync plans afresh: the push is made again if the
-    edit still stands)."""
+def held(push: Push, h: Highlight) -> bool:
+    """Whether Readwise holds the push's value (as its inline tagging keeps a note)."""
     if push.field == "tags":
         tags = set(h.tags)
         after, before = push.after, push.before
         assert isinstance(after, frozenset) and isinstance(before, frozenset)
-        held = after <= tags and not (before - after) & tags
-    elif push.field == "note":
+        return after <= tags and not (before - after) & tags
+    if push.field == "note":
         assert isinstance(push.after, str)
-        held = readwise_view(Fields("", push.after, frozenset())).note == h.note
-    else:
-        held = push.after == h.text
-    return "made" if held else "dropped"
+        return readwise_view(Fields("", push.after, frozenset())).note == h.note
+    return push.after == h.text
+
+
+def settled(push: Push, h: Highlight) -> str:
+    """A push a kill left `sent` (recorded just before its request, see
+    `syncd.engine.push.Pusher`): `made` when Readwise holds its value now; `dropped` when the
+    highlight is still at the `updated_at` seen just before the request (the request never
+    changed it: the sync plans afresh, and the push is made again if the edit still stands);
+    else `sent` still: Readwise changed since, and lacks the value, so the request may have
+    been made and its value changed since in Readwise, or not made and Readwise changed
+    something else. Which cannot be told: the field is merged from both bases
+    (`PushFacts.unsure`), a conflict unless they agree (world seed 3153404604: a tag pushed,
+    the sync killed, the tag removed in Readwise, then added again)."""
+    if held(push, h):
+        return "made"
+    if push.seen is not None and _same_time(push.seen, h.updated_at):
+        return "dropped"
+    return "sent"
+
+
+def _same_time(a: str, b: str | None) -> bool:
+    """Whether two of Readwise's times are the same moment (written alike or not)."""
+    if b is None:
+        return False
+    try:
+        return datetime.fromisoformat(a) == datetime.fromisoformat(b)
+    except ValueError:
+        return a == b
 
 
 __all__ = [
@@ -696,6 +756,7 @@ __all__ = [
     "Skipped",
     "agreed_values",
     "as_push",
+    "held",
     "lay_over",
     "older_wanted",
     "plan_pushes",

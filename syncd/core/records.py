@@ -160,9 +160,12 @@ PUSH_STATES = ("sent", "made", "dropped")
 @dataclass(frozen=True)
 class Push:
     """One field of one highlight sent to Readwise (issue 19): recorded as `sent` before the
-    request, settled `made` once Readwise holds `after` (or `dropped` when it does not, and the
-    next sync plans afresh). `reverts`: the number of the push it puts back (`syncd revert`).
-    `number` is 0 until the state gives it one; `at` is an ISO 8601 time."""
+    request, settled `made` once Readwise holds `after` (or `dropped` when the request surely
+    never changed Readwise, and the next sync plans afresh; see
+    `syncd.core.push_plan.settled`). `reverts`: the number of the push it puts back (`syncd
+    revert`). `number` is 0 until the state gives it one; `at` is an ISO 8601 time. `seen`:
+    the highlight's `updated_at` in Readwise just before the request (None: not known), which
+    tells, after a kill, whether the request may have changed it."""
 
     number: int
     at: str
@@ -174,6 +177,7 @@ class Push:
     reverts: int | None = None
     state: str = "sent"
     book: str = ""  # the book's title, for `syncd history`
+    seen: str | None = None
 
 
 @dataclass(frozen=True)

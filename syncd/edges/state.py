@@ -108,6 +108,9 @@ class State(PageTables, WorkTables, PushTables):
         for column, kind in (("device", "INTEGER"), ("inode", "INTEGER"), ("opening", "TEXT")):
             if column not in columns:
                 self._db.execute(f"ALTER TABLE pages ADD COLUMN {column} {kind}")
+        pushes = {row[1] for row in self._db.execute("PRAGMA table_info(pushes)")}
+        if "seen" not in pushes:  # issue 19: a push's `seen` (see Push)
+            self._db.execute("ALTER TABLE pushes ADD COLUMN seen TEXT")
 
     @classmethod
     def open_or_rebuild(

@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS pushes (  -- see Push
     before TEXT NOT NULL,            -- JSON: a string, or a sorted list of tags
     after TEXT NOT NULL,
     reverts INTEGER,
-    state TEXT NOT NULL              -- see PUSH_STATES
+    state TEXT NOT NULL,             -- see PUSH_STATES
+    seen TEXT                        -- Readwise's updated_at before the request (NULL: unknown)
 );
 CREATE INDEX IF NOT EXISTS pushes_by_state ON pushes (state);
 CREATE TABLE IF NOT EXISTS conflicts (  -- see FieldConflict
@@ -62,7 +63,7 @@ class PushTables:
         assert push.state in PUSH_STATES, push.state
         cursor = self._db.execute(
             "INSERT INTO pushes (at, book_id, book, highlight_id, field, before, after, "
-            "reverts, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "reverts, state, seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 push.at,
                 push.book_id,
@@ -73,6 +74,7 @@ class PushTables:
                 dump_value(push.after),
                 push.reverts,
                 push.state,
+                push.seen,
             ),
         )
         assert cursor.lastrowid is not None
@@ -85,7 +87,11 @@ class PushTables:
     def pushes(self, state: str | None = None) -> list[Push]:
         """The pushes (only those in `state` when given), newest first."""
         where, args = ("", ()) if state is None else ("WHERE state = ?", (state,))
-        rows = self._db.execute(f"SELECT * FROM pushes {where} ORDER BY number DESC", args)
+        rows = self._db.execute(
+            "SELECT number, at, book_id, book, highlight_id, field, before, after, reverts, "
+            f"state, seen FROM pushes {where} ORDER BY number DESC",
+            args,
+        )
         return [
             Push(
                 number,
@@ -98,10 +104,21 @@ class PushTables:
                 reverts,
                 state_,
                 book,
+                seen,
             )
-            for number, at, book_id, book, highlight_id, field, before, after, reverts, state_ in (
-                rows
-            )
+            for (
+                number,
+                at,
+                book_id,
+                book,
+                highlight_id,
+                field,
+                before,
+                after,
+                reverts,
+                state_,
+                seen,
+            ) in rows
         ]
 
     def put_conflicts(self, highlight_id: int, conflicts: Iterable[FieldConflict]) -> None:

@@ -28,11 +28,12 @@ from syncd.core.push_plan import (
     PushFacts,
     Send,
     agreed_values,
+    held,
     lay_over,
     older_wanted,
     settled,
 )
-from syncd.core.records import HighlightRecord, PageRecord, PageStatus, Push
+from syncd.core.records import FieldValue, HighlightRecord, PageRecord, PageStatus, Push
 from syncd.engine.naming import PageNamer
 from syncd.engine.push import PUSH_SEEN
 from syncd.engine.reader_pass import ReaderPass
@@ -120,7 +121,8 @@ class BookPlanner:
         if act is PageAct.UPDATE:
             assert page is not None and page.text is not None
             records = self.state.highlights(book.id)
-            push = self._push_facts(record, page.mtime_ns, records, fetched)
+            fates = self._fates(book.id, fetched)
+            push = self._push_facts(record, page.mtime_ns, records, fetched, fates)
             plan = plan_page_update(
                 book,
                 fetched,
@@ -135,7 +137,7 @@ class BookPlanner:
                 push,
             )
             plan.pushes_looked = push is not None
-            return self._settle(plan, fetched)
+            return self._settle(plan, fetched, fates)
         if act is PageAct.RECREATE:
             self.recreate.add(book.id)  # fetched whole after this pass
         if act is PageAct.KEEP_OUT:  # not re-created (see `syncd resync`)
@@ -148,6 +150,7 @@ class BookPlanner:
         mtime_ns: int | None,
         records: Mapping[int, HighlightRecord],
         fetched: list[Highlight],
+        fates: list[tuple[Push, str]],
     ) -> PushFacts | None:
         """What two-way sync needs to plan the page's pushes; None when nothing is pushed
         (`sync.push` off, pushing paused, or the page saved too recently). The pushes a kill
@@ -163,26 +166,45 @@ class BookPlanner:
         keep = {h: side for h, side in self.keep.items() if h in records}
         latest = {h.id: h for h in fetched}
         agreed = agreed_values(self.intents.get(record.book_id, []), latest)
-        return PushFacts(self.settings.push, record.path, older, keep, agreed)
+        unsure: dict[int, dict[str, FieldValue]] = {}
+        for p, fate in reversed(fates):  # (newest first: the newest push of a field counts)
+            if fate == "sent":
+                unsure.setdefault(p.highlight_id, {})[p.field] = p.after
+        return PushFacts(self.settings.push, record.path, older, keep, agreed, unsure)
 
-    def _settle(self, plan: BookPlan, fetched: list[Highlight]) -> BookPlan:
-        """The pushes a kill left `sent` for this book, settled by what Readwise holds now; but
-        those Readwise holds of a highlight left in conflict stay `sent`: its record still holds
-        the block before them, and they are the base of their fields (`agreed_values`) until a
-        record takes them in (settled then, the conflict would flip to a pull the next sync)."""
-        intents = self.intents.get(plan.book_id)
-        if intents:
-            latest = {h.id: h for h in fetched}
-            conflicted = {d.highlight_id for d in plan.pushes if d.conflicts}
-            plan.settled = [
-                (p.number, state)
-                for p in intents
-                if p.highlight_id in latest
-                and not (
-                    (state := settled(p, latest[p.highlight_id])) == "made"
-                    and p.highlight_id in conflicted
-                )
-            ]
+    def _fates(self, book_id: int, fetched: list[Highlight]) -> list[tuple[Push, str]]:
+        """The pushes a kill left `sent` for this book, each with its fate by what Readwise
+        holds now (`settled`: made, dropped, or `sent` still: not known)."""
+        latest = {h.id: h for h in fetched}
+        return [
+            (p, settled(p, latest[p.highlight_id]))
+            for p in self.intents.get(book_id, [])
+            if p.highlight_id in latest
+        ]
+
+    def _settle(
+        self, plan: BookPlan, fetched: list[Highlight], fates: list[tuple[Push, str]]
+    ) -> BookPlan:
+        """The pushes a kill left `sent` for this book, settled: made or dropped by what
+        Readwise holds now. One whose fate is not known stays `sent` (its field a conflict,
+        `PushFacts.unsure`, or its edit not looked at in this sync) until the plan leaves its
+        highlight's record written, with a new base (the user kept a side, the two sides
+        agreed, the edit undone): then it is settled by what Readwise holds. One Readwise
+        holds of a highlight left in conflict stays `sent` too: its record still holds the
+        block before it, and it is the base of its field (`agreed_values`) until a record
+        takes it in (settled then, the conflict would flip to a pull the next sync)."""
+        latest = {h.id: h for h in fetched}
+        written = {r.highlight_id for r in plan.highlights if r.status is Status.WRITTEN}
+        conflicted = {d.highlight_id for d in plan.pushes if d.conflicts}
+        plan.settled = []
+        for p, fate in fates:
+            if fate == "sent":
+                if p.highlight_id not in written:
+                    continue
+                fate = "made" if held(p, latest[p.highlight_id]) else "dropped"
+            elif fate == "made" and p.highlight_id in conflicted:
+                continue
+            plan.settled.append((p.number, fate))
         return plan
 
     def _unchanged(self, book: Book, fetched: list[Highlight], record: PageRecord) -> bool:

@@ -1,11 +1,17 @@
 """Sending a plan's pushes to Readwise (issue 19): `Pusher`, and `send`, one field's requests.
 
-Each push is recorded as an intent (`sent`) and committed before its request; the applier
-settles it (`made`) in the transaction that records the page. A kill between the two leaves it
-`sent`: the next sync settles it by what Readwise holds (`syncd.core.push_plan.settled`) and
-plans afresh, so a value is sent again only if Readwise lacks it (a tag is added once); a value
-Readwise holds is the base of its field in that plan (`syncd.core.push_plan.agreed_values`: the
-record still holds the block before it), and stays `sent` while its highlight is a conflict.
+Each push is recorded as an intent (`sent`) and committed just before its request, with the
+highlight's `updated_at` in Readwise then (`seen`: the plan's copy's, or the answer's to this
+run's previous write to it); the applier settles it (`made`) in the transaction that records
+the page. A kill between the two leaves it `sent`: the next sync settles it by what Readwise
+holds (`syncd.core.push_plan.settled`): made when Readwise holds the value (the base of its
+field in that sync's plan, `syncd.core.push_plan.agreed_values`: the record still holds the
+block before it; it stays `sent` while its highlight is a conflict); dropped (planned afresh,
+sent again if the edit still stands) when the highlight is still at `seen`, so the request
+never changed it; else its fate cannot be told (Readwise changed since and lacks the value:
+the request, then Readwise's change of it, or Readwise's change alone), and the field is a
+conflict rather than a guess (a tag is added once, and a tag Readwise removed after the push
+is not added again). A push not begun when the kill came was never recorded: planned afresh.
 
 Errors: `WriteRefused` (the token may read but not write) pauses pushing for the rest of the
 run, with one error; `HighlightGone` (deleted in Readwise) and `WriteRejected` (a value Readwise
@@ -38,24 +44,25 @@ KEEP = "keep:"
 PUSH_SEEN = "push_seen:"
 
 
-def send(writer: HighlightWriter, item: Send) -> None:
+def send(writer: HighlightWriter, item: Send) -> datetime | None:
     """Make Readwise hold `item.after` in the field: text and note by PATCH, tags by adding
     those it lacks and removing those it should not have (its tags read first, so a tag
-    a killed sync added is not added again)."""
+    a killed sync added is not added again). Return the highlight's `updated_at` after it
+    when Readwise's answer tells it (a PATCH's), else None."""
     if item.field == "text":
         assert isinstance(item.after, str)
-        writer.update_highlight(item.highlight_id, text=item.after)
-    elif item.field == "note":
+        return writer.update_highlight(item.highlight_id, text=item.after)
+    if item.field == "note":
         assert isinstance(item.after, str)
-        writer.update_highlight(item.highlight_id, note=item.after)
-    else:
-        assert isinstance(item.after, frozenset) and isinstance(item.before, frozenset)
-        held = {tag.name: tag.id for tag in writer.highlight_tags(item.highlight_id)}
-        for name in sorted(item.after - held.keys()):
-            writer.add_tag(item.highlight_id, name)
-        for name in sorted(held.keys() - item.after):
-            if name in item.before:  # only what the vault removed: a tag added meanwhile stays
-                writer.remove_tag(item.highlight_id, held[name])
+        return writer.update_highlight(item.highlight_id, note=item.after)
+    assert isinstance(item.after, frozenset) and isinstance(item.before, frozenset)
+    held = {tag.name: tag.id for tag in writer.highlight_tags(item.highlight_id)}
+    for name in sorted(item.after - held.keys()):
+        writer.add_tag(item.highlight_id, name)
+    for name in sorted(held.keys() - item.after):
+        if name in item.before:  # only what the vault removed: a tag added meanwhile stays
+            writer.remove_tag(item.highlight_id, held[name])
+    return None
 
 
 @dataclass
@@ -91,6 +98,9 @@ class Pusher:
         # before its push (a book served twice, a plan made again) is stale for those fields
         # (`syncd.core.push_plan.lay_over`).
         self.pushed: dict[int, dict[str, Send]] = {}
+        # The highlights this run wrote to, each with its `updated_at` after the last write as
+        # Readwise answered it (None: not told): the `seen` of the next push to it.
+        self.answered: dict[int, str | None] = {}
 
     def push(self, plan: BookPlan) -> Sent:
         """Record the plan's pushes as intents (committed), then send them."""
@@ -107,19 +117,21 @@ class Pusher:
         if not plan.sends:
             return sent
         at = self.clock().isoformat(timespec="seconds")
-        with self.state.transaction():
-            numbered = [
-                (self.state.add_push(as_push(s, 0, at, plan.book_id, plan.title)), s)
-                for s in plan.sends
-            ]
-        for number, item in numbered:
-            if self.paused or item.highlight_id in sent.failed:
+        for item in plan.sends:
+            hid = item.highlight_id
+            seen = self.answered.get(hid, item.seen)
+            with self.state.transaction():  # the intent, before its request
+                number = self.state.add_push(
+                    as_push(item, 0, at, plan.book_id, plan.title, seen=seen)
+                )
+            if self.paused or hid in sent.failed:
                 sent.dropped.append(number)
-                sent.failed.add(item.highlight_id)
+                sent.failed.add(hid)
                 continue
+            self.answered[hid] = None  # (a kill or an error: what it changed is not known)
             try:
                 assert self.writer is not None
-                send(self.writer, item)
+                changed = send(self.writer, item)
             except WriteRefused as error:
                 self.paused = True
                 self.pause()
@@ -137,6 +149,7 @@ class Pusher:
                 sent.problems[item.highlight_id] = str(error)
                 continue
             sent.made.append(number)
+            self.answered[hid] = changed.isoformat() if isinstance(changed, datetime) else None
             self.pushed.setdefault(item.highlight_id, {})[item.field] = item
         plan.outcome.pushed = len(sent.made)
         return sent

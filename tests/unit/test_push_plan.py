@@ -148,13 +148,17 @@ def test_both_sides_changing_differently_is_a_conflict() -> None:
     assert [(s.field, s.after) for s in resolved.sends] == [("note", "mine")]
 
 
+SEEN_AT = "2024-01-01T09:00:00.000000Z"  # Readwise's `updated_at` before a push's request
+H1_SEEN = replace(H1, updated_at=SEEN_AT)
+
+
 def test_a_push_left_sent_is_made_when_readwise_holds_its_value() -> None:
-    push = Push(1, "t", 7, 1, "note", "the core", "mine")
-    assert settled(push, replace(H1, note="mine")) == "made"
-    assert settled(push, H1) == "dropped"
-    tags = Push(2, "t", 7, 1, "tags", frozenset({"a"}), frozenset({"b"}))
-    assert settled(tags, replace(H1, tags=("b",))) == "made"
-    assert settled(tags, replace(H1, tags=("a", "b"))) == "dropped"
+    push = Push(1, "t", 7, 1, "note", "the core", "mine", seen=SEEN_AT)
+    assert settled(push, replace(H1_SEEN, note="mine")) == "made"
+    assert settled(push, H1_SEEN) == "dropped"
+    tags = Push(2, "t", 7, 1, "tags", frozenset({"a"}), frozenset({"b"}), seen=SEEN_AT)
+    assert settled(tags, replace(H1_SEEN, tags=("b",))) == "made"
+    assert settled(tags, replace(H1_SEEN, tags=("a", "b"))) == "dropped"
     assert settled(Push(3, "t", 7, 1, "note", "", ".tag"), replace(H1, note="")) == "made"
 
 
@@ -259,6 +263,46 @@ def test_a_recorded_inline_tag_note_kept_beside_a_killed_sync_s_tags_is_compared
     )
     assert p.outcome.conflicts == 0 and p.after is None
     assert [(s.field, s.after) for s in p.sends] == [("text", "Simplify!")]
+
+
+def test_a_push_left_sent_is_dropped_only_when_readwise_is_untouched_since_its_request() -> None:
+    """World seed 3153404604: a tag pushed, the sync killed before it settled the push, then
+    removed in Readwise. Readwise lacking the value no longer tells that the request never
+    reached it: Readwise changed since it was begun (the request, or Readwise's own change).
+    Only a highlight still at the `updated_at` seen before the request was surely not changed
+    by it (dropped: sent again); else the push stays `sent`, its fate not known."""
+    tags = Push(1, "t", 7, 1, "tags", frozenset(), frozenset({"pt"}), seen=SEEN_AT)
+    assert settled(tags, replace(H1, updated_at="2024-01-01T09:00:00Z")) == "dropped"  # same
+    assert settled(tags, replace(H1, updated_at="2024-01-01T09:05:00.000000Z")) == "sent"
+    assert settled(replace(tags, seen=None), H1_SEEN) == "sent"  # not known: never a guess
+    assert settled(replace(tags, seen=None), replace(H1, tags=("pt",))) == "made"
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+def test_a_field_a_killed_push_may_have_sent_is_a_conflict_unless_both_bases_agree(
+    fmt: str,
+) -> None:
+    """A push a kill left whose fate cannot be told (`settled`: `sent`): the field's base is
+    either the record's (the request never reached Readwise) or the value pushed (it did);
+    the field is merged from both, and a conflict (nothing sent, nothing pulled) unless both
+    decide alike. Here: the tag `b` typed, Readwise without it: pushed from the record's base,
+    taken off from the pushed one's (Readwise removed it since)."""
+    text, records = synced(fmt)
+    tags = "\n\t\t- **Tags**: #[[b]]" if fmt == "logseq" else "\n    - Tags: [[b]] "
+    first = next(line for line in text.split("\n") if "Simplify, simplify." in line)
+    mine = text.replace(first, first + tags, 1)
+    unsure = {1: {"tags": frozenset({"b"})}}
+    p = plan(fmt, mine, edited(records, 1), unsure=unsure)
+    assert p.sends == [] and [c.field for c in p.pushes[0].conflicts] == ["tags"]
+    # Readwise holds it now: both bases agree (nothing to send)
+    fetched = (replace(H1, tags=("b",)), H2)
+    held = plan(fmt, mine, edited(records, 1), fetched=fetched, unsure=unsure)
+    assert held.sends == [] and held.pushes[0].conflicts == ()
+    # the user kept the vault's side (`syncd resolve`): the tag is sent
+    kept = plan(fmt, mine, edited(records, 1), unsure=unsure, keep={1: "vault"})
+    assert [(s.field, s.after) for s in kept.sends] == [("tags", frozenset({"b"}))]
+    # without the killed push, the tag typed is pushed
+    assert [s.field for s in plan(fmt, mine, edited(records, 1)).sends] == ["tags"]
 
 
 def test_a_dry_run_s_lines() -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from syncd.edges.state import State
 from syncd.edges.state_files import database_path
-from syncd.engine.push import PUSH_PROBLEM
+from syncd.engine.push import KEEP, PUSH_PROBLEM
 from syncd.engine.report import SyncReport
 from syncd.errors import SyncdError
 from tests.support.harness import Harness, harness
@@ -792,9 +792,7 @@ REPLAYS = Path(__file__).parent / "replays"
 # Open (main's three, 537073071, 537073140, 537073258 from seed 537073043, are fixed: a block
 # alike a killed write's new highlight, but as alike another highlight's, was taken for the
 # user's edit of it). Two-way sync's (issue 19), from runs with push on:
-OPEN: dict[str, str] = {
-    "3153404604": "issue 19: a `.word` note's tag removed in Readwise, then added again",
-}
+OPEN: dict[str, str] = {}
 
 
 @pytest.mark.writes_readwise  # push on in some (the world asserts no write with it off)
@@ -1359,3 +1357,53 @@ def test_an_edit_alike_a_deleted_highlights_older_block_is_sent_to_its_own(
         assert h.server.library.highlight(one)["text"] == "hl-1v1 words of 1 pt-2"
         assert h.server.library.highlight(six)["text"] == "hl-6v1 words of 6 pt-4 ue-5"
         assert "hl-6v1 words of 6 pt-4 ue-5" in read(h, PAGE)
+
+
+@pytest.mark.writes_readwise
+def test_a_tag_readwise_removed_after_a_killed_push_is_not_added_again(tmp_path: Path) -> None:
+    """issue 19 (world seed 3153404604, push on): the user types the note `.pt-1` (Readwise's
+    inline tagging: the tag pt-1); the sync adds the tag and is killed as it records it (the
+    push left `sent`); Readwise then removes the tag. Readwise's highlight changed
+    since the push's request was begun and lacks the tag: the request may have reached it (and
+    Readwise removed the tag since) or not (and Readwise changed something else); which cannot
+    be told. Nothing is sent (the tag is never added twice, Readwise's removal never undone
+    from a guess), the tags are a conflict `syncd status` tells of, and the sync after it is
+    quiet; Readwise's side kept (`syncd resolve`), the block takes it and the push is settled."""
+    with synced_pushing(tmp_path, "hl-1v1 words of 1") as (h, _, (one,)):
+        lines = read(h, PAGE).split("\n")
+        at = next(i for i, line in enumerate(lines) if "hl-1v1" in line)
+        lines.insert(at + 1, "\t\t- **Note**: .pt-1")
+        (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
+        later(h)
+        assert sync(h, crash=("in_commit", 3)) is None  # the page recorded, its push settled
+        assert [t["name"] for t in h.server.library.highlight(one)["tags"]] == ["pt-1"]
+        later(h)
+        h.server.update_highlight(one, tags=[])
+        for _ in range(2):
+            later(h)
+            report = sync(h)
+            assert report is not None and not report.failed
+            added = [r for r in h.server.writes if r.method == "POST" and r.status == 201]
+            assert len(added) == 1, [f"{r.method} {r.path} {r.body}" for r in h.server.writes]
+            assert h.server.library.highlight(one)["tags"] == []
+            state = State(database_path(h.config.state_dir, h.vault))
+            try:
+                assert [(c.highlight_id, c.field) for c in state.conflicts()] == [(one, "tags")]
+            finally:
+                state.close()
+            assert ".pt-1" in read(h, PAGE)
+        state = State(database_path(h.config.state_dir, h.vault))
+        try:  # `syncd resolve 1 --keep readwise`
+            with state.transaction():
+                state.set(f"{KEEP}{one}", "readwise")
+        finally:
+            state.close()
+        later(h)
+        report = sync(h)
+        assert report is not None and not report.failed
+        assert ".pt-1" not in read(h, PAGE) and h.server.library.highlight(one)["tags"] == []
+        state = State(database_path(h.config.state_dir, h.vault))
+        try:
+            assert state.conflicts() == [] and state.pushes("sent") == []
+        finally:
+            state.close()
