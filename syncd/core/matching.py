@@ -19,8 +19,7 @@ def match_lost(
     """For records whose block is not on the page as written, the block (not in `taken`) that
     is each one's edit: alike it (`SIMILAR` and up), the pairs with the largest sum of likeness
     (highlight id -> block; a record left without one is deleted). A block holding some
-    records' first lines whole (words typed around them) is one of theirs only, however alike
-    another's by characters (two texts a digit apart, one with words appended)."""
+    records' first lines whole (words typed around them) is one of theirs only (`held_whole`)."""
     lost = list(lost)
     free = [b for b in disk.blocks if b.start not in taken]
     score = {
@@ -28,9 +27,26 @@ def match_lost(
         for record in lost
         for j, alike in disk.alike_blocks(record.block, free)
     }
-    holding = {j: {r.highlight_id for r in lost if disk.holds(r.block, free[j])} for _, j in score}
-    mine = {(hid, j): x for (hid, j), x in score.items() if not holding[j] or hid in holding[j]}
+    blocks = {r.highlight_id: r.block for r in lost}
+    mine = {
+        (hid, j): x
+        for (hid, j), x in score.items()
+        if held_whole(disk, free[j], [blocks[hid]], [b for i, b in blocks.items() if i != hid])
+        is not False
+    }
     return {hid: free[j] for hid, j in best_pairs(mine).items()}
+
+
+def held_whole(disk: PageIndex, block: PageBlock, own: list[str], others: list[str]) -> bool | None:
+    """Whether `block`'s first line holds this highlight's first line whole (`own`: its
+    record's block and older ones) and no other's (True), another's and none of this one's
+    (False), or neither or both (None): words typed around a highlight's text keep the block
+    that highlight's, however alike another's by characters (world seed 1036053179: words
+    appended to one highlight's copy made it more alike, by ratio, to a highlight a digit apart
+    than that highlight's own edit with words appended)."""
+    mine = any(disk.holds(w, block) for w in own)
+    theirs = any(disk.holds(o, block) for o in others)
+    return None if mine == theirs else mine
 
 
 def best_pairs(score: Mapping[tuple[int, int], float]) -> dict[int, int]:

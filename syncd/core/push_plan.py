@@ -46,7 +46,7 @@ from syncd.core.fields import (
     read_fields,
     shown_lossy,
 )
-from syncd.core.matching import best_pairs
+from syncd.core.matching import best_pairs, held_whole
 from syncd.core.model import Book, Highlight
 from syncd.core.outline import PageBlock, normalise
 from syncd.core.page_index import SIMILAR, PageIndex
@@ -552,7 +552,7 @@ def _claims(
         looked = [o.block for o in looking if o.highlight_id != r.highlight_id]
         for j, b in enumerate(free):
             alike[(r.highlight_id, j)] = mine = max(disk.likeness(w, b) for w in own)
-            held = _held(disk, b, own, [block for _, block in others] + looked)
+            held = held_whole(disk, b, own, [block for _, block in others] + looked)
             if j not in count or mine < SIMILAR or held is False:
                 continue
             if held:  # (its text whole, no other's: its own, however alike another's)
@@ -600,7 +600,7 @@ def _claims(
         for hid, j in list(at.items()):
             for o in ids - {hid}:
                 k = at.get(o, j)
-                if _held(disk, free[j], owns[hid], owns[o]):
+                if held_whole(disk, free[j], owns[hid], owns[o]):
                     continue  # it holds this one's text whole, not that one's
                 if (
                     k == j
@@ -616,18 +616,6 @@ def _claims(
                     unsure = True
                     break
     return claims
-
-
-def _held(disk: PageIndex, block: PageBlock, own: list[str], others: list[str]) -> bool | None:
-    """Whether `block`'s first line holds this highlight's first line whole (`own`: its
-    record's block and older ones) and no other's (True), another's and none of this one's
-    (False), or neither or both (None): words typed around a highlight's text keep the block
-    that highlight's, however alike another's by characters (world seed 1036053179: words
-    appended to one highlight's copy made it more alike, by ratio, to a highlight a digit apart
-    than that highlight's own edit with words appended)."""
-    mine = any(disk.holds(w, block) for w in own)
-    theirs = any(disk.holds(o, block) for o in others)
-    return None if mine == theirs else mine
 
 
 def _locate(
