@@ -76,15 +76,15 @@ class PushFacts:
     """What a page's push plan needs besides the page and its records: the fields that flow
     back (`sync.push`; empty: none), the page's path (for conflicts), the older blocks of the
     page's highlights (`older_wanted`), the conflicts the user resolved (highlight -> the
-    side kept), the values of the pushes a kill left unrecorded that Readwise holds
-    (`agreed_values`: highlight -> field -> value), and those of the pushes a kill left whose
-    fate cannot be told (`settled`: `sent`; highlight -> field -> value)."""
+    side kept), the pushes a kill left unrecorded that Readwise holds (`agreed_values`:
+    highlight -> field -> (before, after)), and the values of the pushes a kill left whose fate
+    cannot be told (`settled`: `sent`; highlight -> field -> value)."""
 
     fields: frozenset[str]
     page: str
     older: Mapping[int, frozenset[str]] = field(default_factory=dict)
     keep: Mapping[int, str] = field(default_factory=dict)
-    agreed: Mapping[int, Mapping[str, FieldValue]] = field(default_factory=dict)
+    agreed: Mapping[int, Mapping[str, tuple[FieldValue, FieldValue]]] = field(default_factory=dict)
     unsure: Mapping[int, Mapping[str, FieldValue]] = field(default_factory=dict)
 
 
@@ -326,20 +326,21 @@ def _decide(
 
 def agreed_values(
     intents: Iterable[Push], latest: Mapping[int, Highlight]
-) -> dict[int, dict[str, FieldValue]]:
-    """The values of the pushes a kill left `sent` that Readwise holds now (`settled` made), by
-    highlight and field (the last push of a field that Readwise holds): the vault held each
-    when its push was planned and Readwise holds it, so both sides agreed on it, though the
-    record (the base) still holds the block before it (`_agreed_base`)."""
-    agreed: dict[int, dict[str, FieldValue]] = {}
+) -> dict[int, dict[str, tuple[FieldValue, FieldValue]]]:
+    """The pushes a kill left `sent` that Readwise holds now (`settled` made), by highlight and
+    field (the last push of a field that Readwise holds), each as (before, after): the vault held
+    `after` when its push was planned (tags: with Readwise's changes merged in) and Readwise
+    holds it, so both sides agreed on it, though the record (the base) still holds the block
+    before it (`_agreed_base`)."""
+    agreed: dict[int, dict[str, tuple[FieldValue, FieldValue]]] = {}
     for push in sorted(intents, key=lambda p: p.number):
         h = latest.get(push.highlight_id)
         if h is not None and settled(push, h) == "made":
-            agreed.setdefault(h.id, {})[push.field] = push.after
+            agreed.setdefault(h.id, {})[push.field] = (push.before, push.after)
     return agreed
 
 
-def _agreed_base(recorded: Fields, agreed: Mapping[str, FieldValue]) -> Fields:
+def _agreed_base(recorded: Fields, pushed: Mapping[str, tuple[FieldValue, FieldValue]]) -> Fields:
     """The base of a highlight whose pushes a kill left unrecorded, Readwise holding their
     values (`agreed_values`): those values, both sides' once the push was made; the recorded
     block's for the other fields. Without them, syncd's own push reads as Readwise's change of
@@ -351,13 +352,25 @@ def _agreed_base(recorded: Fields, agreed: Mapping[str, FieldValue]) -> Fields:
     note sent is taken as Readwise holds it (a `.word` note: its tag, no note), beside the tags
     Readwise holds (a recorded `.word` note's tag among them: a note sent does not take it
     off); a recorded `.word` note stays as typed while its tag is agreed (its tag shown by the
-    note, not the tags), else it is taken as Readwise holds it."""
-    if not agreed:
+    note, not the tags), else it is taken as Readwise holds it.
+
+    Tags pushed are a merge: Readwise's changes since the record (`before` against it) went into
+    the value sent, and the page, its rewrite killed, never showed them. The tags' base is the
+    page's side of it (the value sent without Readwise's additions, with its removals put back):
+    Readwise's changes are then pulled onto the page, never sent back undone (world seed
+    79565825: a tag Readwise added, merged into a push a kill left, was taken off in Readwise as
+    though the user had removed it)."""
+    if not pushed:
         return recorded
+    agreed = {name: after for name, (_, after) in pushed.items()}
     text = str(agreed.get("text", recorded.text))
     held = readwise_view(recorded)
     tags = agreed.get("tags", held.tags)
     assert isinstance(tags, frozenset)
+    if "tags" in pushed:
+        before = pushed["tags"][0]
+        assert isinstance(before, frozenset)
+        tags = (tags - (before - held.tags)) | ((held.tags - before) - tags)
     if "note" in agreed:
         sent = readwise_view(Fields("", str(agreed["note"]), frozenset()))
         return Fields(text, sent.note, tags | sent.tags)

@@ -172,7 +172,9 @@ def test_the_values_of_pushes_a_kill_left_that_readwise_holds_are_agreed() -> No
         Push(5, "t", 7, 3, "text", "gone", "not fetched"),
     ]
     latest = {1: replace(H1, note="mine", tags=("a", "b")), 2: H2}
-    assert agreed_values(pushes, latest) == {1: {"note": "mine", "tags": frozenset("ab")}}
+    assert agreed_values(pushes, latest) == {
+        1: {"note": ("the core", "mine"), "tags": (frozenset(), frozenset("ab"))}
+    }
 
 
 def killed_then_typed(fmt: str, typed: str):  # type: ignore[no-untyped-def]
@@ -181,7 +183,13 @@ def killed_then_typed(fmt: str, typed: str):  # type: ignore[no-untyped-def]
     text, records = synced(fmt)
     held = replace(H1, note="mine")
     page = text.replace("the core", typed)
-    return plan(fmt, page, edited(records, 1), fetched=(held, H2), agreed={1: {"note": "mine"}})
+    return plan(
+        fmt,
+        page,
+        edited(records, 1),
+        fetched=(held, H2),
+        agreed={1: {"note": ("the core", "mine")}},
+    )
 
 
 @pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
@@ -207,7 +215,13 @@ def test_the_recorded_note_back_over_a_note_a_killed_sync_pushed_is_a_conflict(f
     text, records = synced(fmt)
     page = text.replace("Simplify, simplify.", "Simplify!")
     held = replace(H1, note="mine")
-    p = plan(fmt, page, edited(records, 1), fetched=(held, H2), agreed={1: {"note": "mine"}})
+    p = plan(
+        fmt,
+        page,
+        edited(records, 1),
+        fetched=(held, H2),
+        agreed={1: {"note": ("the core", "mine")}},
+    )
     assert p.sends == [] and p.after is None and p.outcome.conflicts == 1
     (conflict,) = p.pushes[0].conflicts
     assert (conflict.field, conflict.base, conflict.vault, conflict.readwise) == (
@@ -232,7 +246,7 @@ def test_a_recorded_inline_tag_note_replaced_by_a_killed_sync_s_push_keeps_its_t
         page.replace("the core", "mine"),
         edited(records, 1),
         fetched=(replace(H1, note="mine", tags=("t",)), H2),
-        agreed={1: {"note": "mine"}},
+        agreed={1: {"note": ("the core", "mine")}},
     )
     assert p.outcome.conflicts == 0 and p.after is None
     assert [(s.field, s.before, s.after) for s in p.sends] == [
@@ -259,7 +273,7 @@ def test_a_recorded_inline_tag_note_kept_beside_a_killed_sync_s_tags_is_compared
         edited(records, 1),
         fetched=(replace(H1, note="", tags=("t", "a")), H2),
         older={1: frozenset({older})},
-        agreed={1: {"tags": frozenset("ta")}},
+        agreed={1: {"tags": (frozenset("t"), frozenset("ta"))}},
     )
     assert p.outcome.conflicts == 0 and p.after is None
     assert [(s.field, s.after) for s in p.sends] == [("text", "Simplify!")]
@@ -868,3 +882,30 @@ def test_an_edit_typed_over_a_restored_older_text_is_a_conflict(fmt: str) -> Non
     assert p.sends == [] and p.after is None and p.outcome.conflicts == 1
     (conflict,) = p.pushes[0].conflicts
     assert (conflict.field, conflict.vault) == ("text", "Simplify, simplify. Thoreau")
+
+
+@pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
+@pytest.mark.parametrize("theirs", ["added", "removed"])
+def test_readwise_s_tag_change_merged_into_a_push_a_kill_left_is_pulled_not_undone(
+    fmt: str, theirs: str
+) -> None:
+    """World seed 79565825: the user adds the tag `mine` while Readwise adds `theirs` (or takes
+    `life` off); the push sends the merged tags and the sync is killed before it rewrites the
+    page. Readwise holds the merge; the page still shows the user's tags alone. Readwise's
+    change is pulled onto the page, never sent back undone (its tag taken off, or `life` added
+    again): nothing is sent."""
+    one = replace(H1, tags=("life",))
+    blocks, rows = new_page_records(BOOK, [one, H2], style(fmt))
+    text = render_new_page(BOOK, "Walden", blocks, style(fmt), T0, None)
+    records = {r.highlight_id: r for r in rows}
+    mine = new_page_records(BOOK, [replace(one, tags=("life", "mine"))], style(fmt))[0][0]
+    page = text.replace(blocks[0], mine)
+    before = frozenset({"life", "theirs"}) if theirs == "added" else frozenset()
+    after = before | {"mine"}
+    held = replace(one, tags=tuple(sorted(after)))
+    p = plan(
+        fmt, page, edited(records, 1), fetched=(held, H2), agreed={1: {"tags": (before, after)}}
+    )
+    assert p.sends == [] and p.outcome.conflicts == 0
+    assert p.after is not None and "mine" in p.after
+    assert ("theirs" in p.after) if theirs == "added" else ("life" not in p.after)
