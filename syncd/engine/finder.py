@@ -99,7 +99,11 @@ class PageFinder(PageFollower):
         """A page no book has appeared at `path`: if it holds exactly the text a write a kill
         left unrecorded was writing (see `pending.parked_texts`) for a book whose page is
         deleted, it is that book's page, come back (the write made it a new file, whose
-        identity syncd never recorded). Return 1 (the page was read)."""
+        identity syncd never recorded); unless no page is ever there (a file-sync tool's
+        copy of it holds that text too: world seed 1290752023). Return 1 if the page was
+        read."""
+        if never_a_page(path, self._siblings(path), self._journals()) is not None:
+            return 0
         page = self.vault.read(self.vault.path(path))
         if page.text is None:
             return 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -1407,3 +1408,29 @@ def test_a_tag_readwise_removed_after_a_killed_push_is_not_added_again(tmp_path:
             assert state.conflicts() == [] and state.pushes("sent") == []
         finally:
             state.close()
+
+
+def test_a_file_sync_tool_s_copy_of_a_killed_write_is_never_taken_for_the_page(
+    h: Harness,
+) -> None:
+    """World seed 1290752023: a sync appends a highlight and is killed before recording the
+    write; Syncthing makes a conflict copy of the page (the killed write's text, to the
+    letter); the user deletes the page. The copy is not the page come back, however exactly
+    it holds the text the killed write was writing: never followed, never written into."""
+    book = walden(h, "hl-1v1 simplify, simplify")
+    sync(h)
+    later(h)
+    h.server.add_highlight(book, text="hl-2v1 the woods")
+    later(h)
+    assert sync(h, crash=("after_replace", 1)) is None
+    copy = h.vault / "pages/Walden (highlights).sync-conflict-20240101-120000-ABCDEFG.md"
+    shutil.copyfile(h.vault / PAGE, copy)
+    kept = copy.read_bytes()
+    (h.vault / PAGE).unlink()
+    for _ in range(2):
+        later(h)
+        h.server.update_highlight(2, text="hl-2v2 the woods")
+        report = sync(h)
+        assert report is not None and not report.failed
+        assert copy.read_bytes() == kept
+    assert not (h.vault / PAGE).exists()

@@ -1711,6 +1711,15 @@ class World(RuleBasedStateMachine):
             else:
                 lines[at[field_name]] = new_line
         elif new_line is not None:
+            if new_line == prefix[field_name]:
+                # An empty label typed where the block shows no such line says the field is
+                # empty: the user clears it, whatever a restore took away before (world seed
+                # 1290752072: every tag Readwise holds may be taken off, a note emptied).
+                if field_name == "tags":
+                    held = self.server.library.highlight(h.id)["tags"]
+                    self.removed_tags.setdefault(h.id, set()).update(t["name"] for t in held)
+                else:
+                    self.typed_values.setdefault((h.id, "note"), set()).add("")
             after = first  # below the text and Logseq's properties; Tags above Note
             while after + 1 < len(lines) and re.match(r"^\s*(id|collapsed)::", lines[after + 1]):
                 after += 1
