@@ -51,7 +51,7 @@ from syncd.core.model import Book, Highlight
 from syncd.core.outline import PageBlock, normalise
 from syncd.core.page_index import SIMILAR, PageIndex
 from syncd.core.records import FieldConflict, FieldValue, HighlightRecord, Push, digest
-from syncd.core.render import Style, render_highlights
+from syncd.core.render import OBSIDIAN, Style, render_highlights
 from syncd.core.three_way import (
     FieldMerge,
     Outcome,
@@ -68,7 +68,9 @@ EDITED = (Status.EDITED, Status.CONFLICT)  # records whose block the user change
 LOOKED_AT = (*EDITED, Status.DELETED)
 # A highlight's location link, ending its first line: ` ([Location 12](https://...))`.
 _LINK = re.compile(r" \(\[[^\]]*\]\(\S+\)\)$")
-_LIST_LINE = re.compile(r"[ \t]+- ")  # a line of a text that is an indented list item
+# A line of a text that is an indented list item; in Obsidian, any list item (its export shows
+# a text's lines indented under the highlight's bullet, as a block typed there would be)
+_LIST_LINE = {False: re.compile(r"[ \t]+- "), True: re.compile(r"[ \t]*- ")}
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,7 @@ def plan_pushes(
             )
             skipped.append(Skipped(h.id, why, lasting=record.status in EDITED))
             continue
-        if _bullet_typed(base, vault):
+        if _bullet_typed(base, vault, fmt is OBSIDIAN):
             why = (
                 f"highlight {h.id} ({book.title}): a bullet under its text may be a block of "
                 "your own, not a line of the text; not pushed, the edit stays in the vault"
@@ -475,14 +477,16 @@ def _typed_over_older(mine: str, base: str, earlier: list[Fields]) -> bool:
     return False
 
 
-def _bullet_typed(base: Fields, vault: Fields) -> bool:
-    """Whether the vault's text holds an indented list line (`  - `) its base did not: under a
-    highlight whose text has a list line, a block the user types deeper renders as a line of
-    the text would (Obsidian's export escapes a text line's `- ` only at the first level), so
-    it may be a block of the user's own and is never sent as the text (world seed 2446121135:
-    sent, then lost from the page when Readwise changed the text and syncd pulled it)."""
+def _bullet_typed(base: Fields, vault: Fields, obsidian: bool) -> bool:
+    """Whether the vault's text holds a list line (`_LIST_LINE`) its base did not:
+    beside or under a highlight's text, a block the user types renders as a line of the text
+    would (Obsidian's export shows a text's lines indented under its bullet), so it may be a
+    block of the user's own and is never sent as the text (world seeds 2446121135, under a
+    text's list line, deeper, and 1979852032, beside it: sent, then lost from the page when
+    Readwise changed the text and syncd pulled it)."""
     had = set(base.text.split("\n")[1:])
-    return any(_LIST_LINE.match(line) and line not in had for line in vault.text.split("\n")[1:])
+    listed = _LIST_LINE[obsidian]
+    return any(listed.match(line) and line not in had for line in vault.text.split("\n")[1:])
 
 
 def _restored_away(base: Fields, vault: Fields, earlier: list[Fields]) -> frozenset[str]:

@@ -909,3 +909,19 @@ def test_readwise_s_tag_change_merged_into_a_push_a_kill_left_is_pulled_not_undo
     assert p.sends == [] and p.outcome.conflicts == 0
     assert p.after is not None and "mine" in p.after
     assert ("theirs" in p.after) if theirs == "added" else ("life" not in p.after)
+
+
+def test_a_bullet_typed_beside_a_text_s_list_line_is_never_pushed_as_the_text() -> None:
+    """World seed 1979852032 (Obsidian): a highlight's text has a list line (`- a list line`,
+    shown `  - a list line`); the user types a block of their own at its level, above it. The
+    page cannot tell it from a line of the text: not sent as the text (it was, and once
+    Readwise changed the text, the pull took the user's block off the page)."""
+    h1 = replace(H1, text="Simplify,\n- a list line")
+    text, records = synced_with("obsidian", h1)
+    line = "  - a list line"
+    assert text.count(line) == 1
+    mine = text.replace(line, "  - my own thought\n" + line)
+    p = plan("obsidian", mine, edited(records, 1), fetched=(h1, H2))
+    assert p.sends == [] and p.pushes == []
+    (skip,) = p.skipped
+    assert skip.highlight_id == 1 and skip.lasting and "block of your own" in skip.why
