@@ -53,6 +53,7 @@ class BookPlan:
     skipped: list[Skipped] = field(default_factory=list)
     settled: list[tuple[int, str]] = field(default_factory=list)
     pushes_looked: bool = False  # the user's edits were looked at (see PUSH_SEEN)
+    fetched: frozenset[int] = frozenset()  # ... those of these highlights (fetched)
 
     @property
     def sends(self) -> list[Send]:

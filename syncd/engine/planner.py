@@ -137,6 +137,7 @@ class BookPlanner:
                 push,
             )
             plan.pushes_looked = push is not None
+            plan.fetched = frozenset(h.id for h in fetched)
             return self._settle(plan, fetched, fates)
         if act is PageAct.RECREATE:
             self.recreate.add(book.id)  # fetched whole after this pass

@@ -758,3 +758,25 @@ def test_a_book_served_twice_after_an_edit_keeps_the_edit_and_pulls_readwise_s_c
     assert vault.highlight(2)["note"] == "Readwise's own note"
     assert vault.highlight(0)["note"] == "mine"
     vault.quiet()
+
+
+def test_a_push_problem_stays_while_readwise_changes_another_highlight_of_the_book(
+    vault: Vault,
+) -> None:
+    """World seed 1979851998: a highlight's edit is told in `syncd status` (here: its block
+    pasted twice); Readwise then changes another highlight of the book, so the next sync plans
+    the page from that highlight alone. The first one's line stays: that plan said nothing of
+    its edit."""
+    text = vault.file.read_text(encoding="utf-8")
+    start, end = text.index("- Simplify"), text.index("- I went")
+    block = text[start:end]
+    indent = text[text.rindex("\n", 0, start) + 1 : start]
+    edited = block.replace("the core", "mine")
+    vault.file.write_text(text[:start] + edited + indent + edited + text[end:], encoding="utf-8")
+    vault.sync()
+    told = problems(vault)
+    assert [p.split(":")[0] for p in told] == [f"highlight {vault.ids[0]} (Walden)"]
+    vault.h.server.update_highlight(vault.ids[2], text="Our life is frittered away by detail.")
+    vault.sync()
+    assert "by detail." in vault.file.read_text(encoding="utf-8")
+    assert problems(vault) == told
