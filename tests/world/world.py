@@ -1877,6 +1877,19 @@ class World(RuleBasedStateMachine):
             db.close()
         return conflicts, problems
 
+    def synced_value(self, hid: int, name: str, value: Any) -> bool:
+        """Whether `value` is the field's value in a block of the highlight a sync that
+        succeeded left on the page (syncd's base, or an older one): typed back to it, the
+        user's edit is none syncd can see (world seed 1979851927: a note typed, then emptied
+        back to the none syncd wrote, while Readwise set one: Readwise's is pulled)."""
+        index = {"text": 0, "note": 1, "tags": 2}[name]
+        h = self.highlights[hid]
+        for block in self.synced_blocks.get(hid, ()):
+            found = self.push_block(block.split("\n"), h)
+            if found is not None and found[3][index] == value:
+                return True
+        return False
+
     def last_rule(self) -> str:
         return next((e.split("(", 1)[0] for e in reversed(self.log) if not e.startswith(" ")), "")
 
@@ -2029,6 +2042,7 @@ class World(RuleBasedStateMachine):
                     or (name == "text" and not value.strip())
                     or self.alike_another(hid, before_step)
                     or self.taken_for_deleted(hid, before_step)
+                    or self.synced_value(hid, name, value)
                 )
                 del self.pending[(hid, name)]
                 if excused:
