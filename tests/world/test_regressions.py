@@ -1185,12 +1185,7 @@ def test_an_edit_as_alike_another_highlight_s_older_block_is_told_in_status(
         assert report is not None and not report.failed
         assert h.server.writes == []
         assert "hl-1v1 words of 2" in read(h, PAGE)
-        state = State.read_only_copy(database_path(h.config.state_dir, h.vault))
-        try:
-            problems = state.entries(PUSH_PROBLEM)
-        finally:
-            state.close()
-        assert problems == {
+        assert push_problems(h) == {
             f"{PUSH_PROBLEM}{two}": f"highlight {two} (Walden): its edit cannot be told "
             f"from highlight {one}'s (their blocks are alike); not pushed, the edit stays in "
             "the vault"
