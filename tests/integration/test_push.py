@@ -405,15 +405,8 @@ def test_a_kill_at_every_point_of_a_push_leaves_the_value_once_and_loses_nothing
     vault.quiet()
 
 
-@pytest.mark.parametrize("again", ["yours", ".simplicity"])
-def test_an_edit_over_a_value_a_killed_sync_pushed_is_pushed_over_it(
-    vault: Vault, monkeypatch: pytest.MonkeyPatch, again: str
-) -> None:
-    """A note pushed by a sync killed before the state recorded it (Readwise holds it), then
-    typed over: both sides agreed on the pushed note, so the new one is the user's edit of it,
-    pushed, never taken for Readwise's change of the older note (world replay 3153404639: a
-    `.word` note, read as no note, took the pushed note for Readwise's and pulled it over the
-    user's; another note was a conflict of the user's value with syncd's own)."""
+def mine_pushed_then_killed(vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The note "mine" typed and pushed by a sync killed before the state recorded the page."""
     import syncd.engine.apply
 
     vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
@@ -425,6 +418,18 @@ def test_an_edit_over_a_value_a_killed_sync_pushed_is_pushed_over_it(
     with pytest.raises(Killed):
         vault.sync()
     monkeypatch.undo()
+
+
+@pytest.mark.parametrize("again", ["yours", ".simplicity"])
+def test_an_edit_over_a_value_a_killed_sync_pushed_is_pushed_over_it(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch, again: str
+) -> None:
+    """A note pushed by a sync killed before the state recorded it (Readwise holds it), then
+    typed over: both sides agreed on the pushed note, so the new one is the user's edit of it,
+    pushed, never taken for Readwise's change of the older note (world replay 3153404639: a
+    `.word` note, read as no note, took the pushed note for Readwise's and pulled it over the
+    user's; another note was a conflict of the user's value with syncd's own)."""
+    mine_pushed_then_killed(vault, monkeypatch)
     assert vault.highlight(0)["note"] == "mine"
     vault.edit(NOTE[vault.format] + "mine", NOTE[vault.format] + again)
     vault.sync()
@@ -445,17 +450,7 @@ def test_the_recorded_note_back_over_one_a_killed_sync_pushed_stays_a_conflict(
     conflict, nothing sent, nothing overwritten, in that sync and in the syncs after it (the
     push stays the evidence of the note both sides agreed on until a record takes it in), until
     `syncd resolve`."""
-    import syncd.engine.apply
-
-    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
-
-    def killed(*args: Any) -> None:
-        raise Killed
-
-    monkeypatch.setattr(syncd.engine.apply, "record_page", killed)
-    with pytest.raises(Killed):
-        vault.sync()
-    monkeypatch.undo()
+    mine_pushed_then_killed(vault, monkeypatch)
     vault.edit(NOTE[vault.format] + "mine", NOTE[vault.format] + "the core")
     vault.edit("Simplify, simplify.", "Simplify!")
     for n in range(3):

@@ -682,13 +682,7 @@ def test_an_inline_tag_note_replaced_in_a_restored_block_takes_no_tag_off(fmt: s
     inline = replace(H1, note=".t")
     records = _synced_with(fmt, inline, H2)
     page = old_text.replace("the core", "mine")
-    p = plan(
-        fmt,
-        page,
-        edited(records, 1),
-        fetched=(replace(H1, note="", tags=("t",)), H2),
-        older={1: frozenset({old[1].block})},  # type: ignore[attr-defined]
-    )
+    p = plan_over_older(fmt, page, records, 1, (replace(H1, note="", tags=("t",)), H2), old)
     assert p.sends == [] and p.outcome.conflicts == 1
     (conflict,) = p.pushes[0].conflicts  # shown as Readwise holds them: `.t` is the tag t
     assert (conflict.field, conflict.base, conflict.vault) == ("tags", frozenset("t"), frozenset())
@@ -872,13 +866,7 @@ def test_an_edit_typed_over_a_restored_older_text_is_a_conflict(fmt: str) -> Non
     newer = replace(H1, text="Simplify, simplify, simplify.")
     records = _synced_with(fmt, newer, H2)
     page = old_text.replace("Simplify, simplify.", "Simplify, simplify. Thoreau")
-    p = plan(
-        fmt,
-        page,
-        edited(records, 1),
-        fetched=(newer, H2),
-        older={1: frozenset({old[1].block})},  # type: ignore[attr-defined]
-    )
+    p = plan_over_older(fmt, page, records, 1, (newer, H2), old)
     assert p.sends == [] and p.after is None and p.outcome.conflicts == 1
     (conflict,) = p.pushes[0].conflicts
     assert (conflict.field, conflict.vault) == ("text", "Simplify, simplify. Thoreau")

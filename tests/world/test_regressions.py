@@ -86,6 +86,14 @@ def later(h: Harness, seconds: int = 60) -> None:
     h.now += timedelta(seconds=seconds)
 
 
+def saved_and_synced(h: Harness, lines: list[str]) -> None:
+    """The user saves the book's page as `lines`; a sync a minute later succeeds."""
+    (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+
+
 def read(h: Harness, relative: str) -> str:
     return (h.vault / relative).read_text("utf-8")
 
@@ -1017,10 +1025,7 @@ def test_a_deleted_highlight_never_takes_another_highlight_s_edited_block(tmp_pa
         end = next(i for i, line in enumerate(lines) if "hl-5v1" in line)
         lines[start:end] = []
         lines[start] += " ue-4"
-        (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
-        later(h)
-        report = sync(h)
-        assert report is not None and not report.failed
+        saved_and_synced(h, lines)
         assert h.server.library.highlight(four)["text"] == "hl-4v1 words of 4\n\nafter a blank line"
         assert h.server.library.highlight(five)["text"] == "hl-5v1 words of 5 ue-4"
         assert "hl-5v1 words of 5 ue-4" in read(h, PAGE)
@@ -1077,10 +1082,7 @@ def test_a_deleted_highlight_never_takes_an_edited_copy_of_another_highlight_s_e
         second = next(i for i, line in enumerate(lines) if "hl-2v1" in line)
         edited = lines[second] + " ue-2"
         lines[first : second + 1] = [edited, edited + " ue-3"]  # one's block gone
-        (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
-        later(h)
-        report = sync(h)
-        assert report is not None and not report.failed
+        saved_and_synced(h, lines)
         assert all(f"/highlights/{one}/" not in request.path for request in h.server.writes)
         assert h.server.library.highlight(one)["text"] == "hl-1v1 words of 1"
 
@@ -1145,10 +1147,7 @@ def test_words_appended_to_a_highlight_beside_a_deleted_neighbour_are_its_own(
         start = next(i for i, line in enumerate(lines) if "hl-2v1" in line)
         lines[start + 1] += " ue-19"
         del lines[start]
-        (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
-        later(h)
-        report = sync(h)
-        assert report is not None and not report.failed
+        saved_and_synced(h, lines)
         assert h.server.library.highlight(two)["text"] == "hl-2v1 words of 2 ue-9"
         assert h.server.library.highlight(twelve)["text"] == "hl-12v1 words of 12 ue-19"
         assert push_problems(h) == {}
@@ -1220,10 +1219,7 @@ def test_an_older_block_of_an_unedited_highlight_put_back_is_never_taken_for_an_
         lines[end:end] = [tags]
         lines[at] += " ue-1"
         lines[at:at] = [old] * copies
-        (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
-        later(h)
-        report = sync(h)
-        assert report is not None and not report.failed
+        saved_and_synced(h, lines)
         assert h.server.library.highlight(one)["text"] == "hl-1v2 words of 1"
         raw = h.server.library.highlight(two)
         assert raw["text"] == "hl-2v1 words of 2 and then some ue-1"
@@ -1258,10 +1254,7 @@ def test_an_edit_less_alike_its_record_than_a_pasted_twice_neighbour_is_still_pu
         lines[end + 1 : end + 1] = block  # pasted twice: two copies
         four_at = next(i for i, line in enumerate(lines) if "hl-4v1" in line)
         lines[four_at] += " pt-4"
-        (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
-        later(h)
-        report = sync(h)
-        assert report is not None and not report.failed
+        saved_and_synced(h, lines)
         assert h.server.library.highlight(four)["text"] == "hl-4v1" + words.format(4) + " pt-4"
         assert h.server.library.highlight(three)["text"] == "hl-3v1" + words.format(3)
         assert all(f"/highlights/{three}/" not in r.path for r in h.server.writes)
@@ -1321,10 +1314,7 @@ def test_an_edit_alike_a_deleted_highlights_older_block_is_sent_to_its_own(
         def edit(marker: str, change: Callable[[list[str], int], None]) -> None:
             lines = read(h, PAGE).split("\n")
             change(lines, next(i for i, line in enumerate(lines) if marker in line))
-            (h.vault / PAGE).write_text("\n".join(lines), "utf-8")
-            later(h)
-            report = sync(h)
-            assert report is not None and not report.failed
+            saved_and_synced(h, lines)
 
         def append(words: str) -> Callable[[list[str], int], None]:
             return lambda lines, at: lines.__setitem__(at, lines[at] + words)
