@@ -100,16 +100,18 @@ class PageFinder(PageFollower):
         left unrecorded was writing (see `pending.parked_texts`) for a book whose page is
         deleted, it is that book's page, come back (the write made it a new file, whose
         identity syncd never recorded); unless no page is ever there (a file-sync tool's
-        copy of it holds that text too: world seed 1290752023). Return 1 if the page was
-        read."""
-        if never_a_page(path, self._siblings(path), self._journals()) is not None:
-            return 0
+        copy of it holds that text too: world seed 1290752023; its folder is listed only for a
+        page that holds such a text). Return 1 (the page was read)."""
         page = self.vault.read(self.vault.path(path))
         if page.text is None:
             return 1
         book_id = parked.get(digest(page.text))
         record = None if book_id is None else self.state.page(book_id)
-        if record is not None and record.status == PageStatus.DELETED:
+        if (
+            record is not None
+            and record.status == PageStatus.DELETED
+            and never_a_page(path, self._siblings(path), self._journals()) is None
+        ):
             log.info("page of book %s is back, at %s", record.book_id, path)
             self._follow(replace(record, path=path), page)
         return 1
