@@ -327,18 +327,17 @@ def _decide(
 
 
 def agreed_values(
-    intents: Iterable[Push], latest: Mapping[int, Highlight]
+    fates: Iterable[tuple[Push, str]],
 ) -> dict[int, dict[str, tuple[FieldValue, FieldValue]]]:
-    """The pushes a kill left `sent` that Readwise holds now (`settled` made), by highlight and
-    field (the last push of a field that Readwise holds), each as (before, after): the vault held
-    `after` when its push was planned (tags: with Readwise's changes merged in) and Readwise
-    holds it, so both sides agreed on it, though the record (the base) still holds the block
-    before it (`_agreed_base`)."""
+    """Of the pushes a kill left `sent`, each with its fate (`settled`), those Readwise holds
+    now (made), by highlight and field (the last push of a field that Readwise holds), each as
+    (before, after): the vault held `after` when its push was planned (tags: with Readwise's
+    changes merged in) and Readwise holds it, so both sides agreed on it, though the record
+    (the base) still holds the block before it (`_agreed_base`)."""
     agreed: dict[int, dict[str, tuple[FieldValue, FieldValue]]] = {}
-    for push in sorted(intents, key=lambda p: p.number):
-        h = latest.get(push.highlight_id)
-        if h is not None and settled(push, h) == "made":
-            agreed.setdefault(h.id, {})[push.field] = (push.before, push.after)
+    for push, fate in sorted(fates, key=lambda pair: pair[0].number):
+        if fate == "made":
+            agreed.setdefault(push.highlight_id, {})[push.field] = (push.before, push.after)
     return agreed
 
 

@@ -122,7 +122,7 @@ class BookPlanner:
             assert page is not None and page.text is not None
             records = self.state.highlights(book.id)
             fates = self._fates(book.id, fetched)
-            push = self._push_facts(record, page.mtime_ns, records, fetched, fates)
+            push = self._push_facts(record, page.mtime_ns, records, fates)
             plan = plan_page_update(
                 book,
                 fetched,
@@ -150,7 +150,6 @@ class BookPlanner:
         record: PageRecord,
         mtime_ns: int | None,
         records: Mapping[int, HighlightRecord],
-        fetched: list[Highlight],
         fates: list[tuple[Push, str]],
     ) -> PushFacts | None:
         """What two-way sync needs to plan the page's pushes; None when nothing is pushed
@@ -165,8 +164,7 @@ class BookPlanner:
             return None
         older = {h: self.state.older_blocks(h) for h in older_wanted(records)}
         keep = {h: side for h, side in self.keep.items() if h in records}
-        latest = {h.id: h for h in fetched}
-        agreed = agreed_values(self.intents.get(record.book_id, []), latest)
+        agreed = agreed_values(fates)
         unsure: dict[int, dict[str, FieldValue]] = {}
         for p, fate in reversed(fates):  # (newest first: the newest push of a field counts)
             if fate == "sent":

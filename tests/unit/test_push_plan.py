@@ -172,7 +172,8 @@ def test_the_values_of_pushes_a_kill_left_that_readwise_holds_are_agreed() -> No
         Push(5, "t", 7, 3, "text", "gone", "not fetched"),
     ]
     latest = {1: replace(H1, note="mine", tags=("a", "b")), 2: H2}
-    assert agreed_values(pushes, latest) == {
+    fates = [(p, settled(p, latest[p.highlight_id])) for p in pushes if p.highlight_id in latest]
+    assert agreed_values(fates) == {
         1: {"note": ("the core", "mine"), "tags": (frozenset(), frozenset("ab"))}
     }
 
