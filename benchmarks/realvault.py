@@ -21,6 +21,10 @@ Per release, in Obsidian vaults (pages in `Readwise/Books`, `Readwise/Articles`,
   to start watching, idle memory, each save's time to reconciliation past the debounce.
 - `syncd --help` (`python -m syncd --help`), the least of ten (wall and CPU time: on a loaded
   machine a process waits for a core; the no-op and `--help` are set against each other in both).
+- Two floors (`benchmarks.floors`), shown beside the targets they are under: a process that only
+  imports requests, against `--help` (no no-op can cost less); a process that only downloads and
+  parses the export, against the plain loop (no first sync can cost less, unless the download
+  overlaps the writes).
 
 The machine is shared: every small sync's figure is the least of several runs (five no-ops,
 three new highlights, five syncs after each change), the run least disturbed by others.
@@ -54,6 +58,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import floors
 from syncd.testing.user_notes import write_user_notes
 
 REPO = Path(__file__).resolve().parent.parent
@@ -288,6 +293,7 @@ def measure(
     fig["state_bytes"] = pages.state_bytes()
     if only is None:
         fig["plain_loop"] = plain_loop(written, root / "plain-loop")
+        fig["download"] = floors.download(code.env(), REPO, main.info["url"], main.info["token"])
     say(f"{code.name}: first sync {first.wall:.1f} s, plain loop {fig.get('plain_loop', 0):.1f} s")
     _least_noop(fig, code, pages, 5)
     fig["one"] = one_highlight(code, pages, main)
@@ -297,7 +303,7 @@ def measure(
     fig["noop_few"] = syncs(code, small)
     if only == "noop":
         _least_noop(fig, code, pages, 3)
-        fig["help"], fig["help_cpu"] = help_figures(code, root)
+        _start_figures(fig, code, root)
         say(f"{code.name}: no-op {fig['noop']:.2f} s, a tenth of the pages {fig['noop_few']:.2f} s")
         return fig
 
@@ -333,8 +339,14 @@ def measure(
         delays = figures["delays"] or [float("inf")]
         fig[f"save_{name}"] = statistics.median(delays) - figures["debounce_s"]
         fig[f"missed_{name}"] = figures["missed"]
-    fig["help"], fig["help_cpu"] = help_figures(code, root)
+    _start_figures(fig, code, root)
     return fig
+
+
+def _start_figures(fig: dict[str, float], code: Code, root: Path) -> None:
+    """`syncd --help`, and the floor under a no-op: Python's start with requests imported."""
+    fig["help"], fig["help_cpu"] = help_figures(code, root)
+    fig["requests_start"], fig["requests_start_cpu"] = floors.requests_start(code.env(), root)
 
 
 @dataclass(frozen=True)
@@ -373,6 +385,13 @@ TARGETS = [
         _ratio,
         1.5,
     ),
+    Target(
+        "first sync",
+        "floor: the export downloaded and parsed / loop",
+        lambda f: f["download"] / f["plain_loop"],
+        _ratio,
+        None,
+    ),
     Target("first sync", "peak memory", lambda f: f["first_peak_mb"], _mb, 150),
     Target(
         "first sync",
@@ -388,6 +407,13 @@ TARGETS = [
         "no-op sync",
         "the same, CPU times",
         lambda f: f["noop_cpu"] / f["help_cpu"],
+        _ratio,
+        None,
+    ),
+    Target(
+        "no-op sync",
+        "floor: Python importing requests / --help",
+        lambda f: f["requests_start"] / f["help"],
         _ratio,
         None,
     ),

@@ -364,10 +364,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if not args.spec9:
-        from benchmarks.realvault import run
+        from benchmarks import realvault
 
         previous = None if args.previous == "none" else args.previous
-        return run(
+        return realvault.run(
             args.scale, previous, args.dir, args.keep, only=args.only, bytecode=not args.source
         )
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
