@@ -168,7 +168,11 @@ def plan_pushes(
     claims = _claims(disk, records, taken, fmt.highlight_depth, facts.older)
     for h in fetched:
         record = records.get(h.id)
-        if record is None or record.status not in LOOKED_AT:
+        # A push a kill left that Readwise holds (`agreed`) is the base of its field, though the
+        # record still holds the block before it: that block, shown again whole (an undo, a
+        # restore), is no longer as syncd wrote it.
+        agreed = facts.agreed.get(h.id, {})
+        if record is None or (record.status not in LOOKED_AT and not agreed):
             continue
         if h.deleted_in_readwise:
             if record.status in EDITED and disk.find(record.block) is None:
@@ -176,7 +180,7 @@ def plan_pushes(
                 skipped.append(Skipped(h.id, why + "in the vault", lasting=True))
             continue
         found: PageBlock | int | Unsure | None = disk.find(record.block)
-        if found is not None and record.status is not Status.CONFLICT:
+        if found is not None and record.status is not Status.CONFLICT and not agreed:
             continue  # as syncd wrote it: nothing of the user's to push
         if found is None:  # (a conflict's block put back as written: Readwise's is pulled)
             # Another highlight's block (a copy of it pasted, an edit of it) or an older one of
@@ -203,7 +207,6 @@ def plan_pushes(
         if any(_norm(disk, old) == vault_block for old in older):
             continue  # an older copy put back (a restore, a file-sync tool): never pushed
         recorded = read_fields(_norm(disk, record.block), book, h, style)
-        agreed = facts.agreed.get(h.id, {})
         base = None if recorded is None else _agreed_base(recorded, agreed)
         vault = read_fields(vault_block, book, h, style)
         if base is None or vault is None:

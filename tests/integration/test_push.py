@@ -480,6 +480,29 @@ def test_the_recorded_note_back_over_one_a_killed_sync_pushed_stays_a_conflict(
     vault.quiet()
 
 
+def test_the_recorded_block_back_whole_over_a_note_a_killed_sync_pushed_is_a_conflict(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above with nothing else typed: the block is the recorded one exactly (an undo, or a
+    restore), yet Readwise holds the pushed note, which both sides agreed on. It was read as the
+    block syncd wrote, untouched, and the pushed note was pulled over the user's undo. A
+    conflict, nothing sent, nothing overwritten, until `syncd resolve`."""
+    mine_pushed_then_killed(vault, monkeypatch)
+    vault.edit(NOTE[vault.format] + "mine", NOTE[vault.format] + "the core")
+    for _ in range(2):
+        vault.h.server.clear_requests()
+        vault.sync()
+        assert vault.h.server.writes == []
+        assert vault.highlight(0)["note"] == "mine"
+        assert NOTE[vault.format] + "the core" in vault.file.read_text(encoding="utf-8")
+        state = State(database_path(vault.h.config.state_dir, vault.h.vault))
+        try:
+            conflicts = [(c.field, c.base, c.vault, c.readwise) for c in state.conflicts()]
+            assert conflicts == [("note", "mine", "the core", "mine")]
+        finally:
+            state.close()
+
+
 def test_a_dry_run_prints_what_it_would_push_and_sends_nothing(vault: Vault) -> None:
     vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
     vault.edit("by detial.", "by detail.")
