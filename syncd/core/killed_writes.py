@@ -14,7 +14,7 @@ from dataclasses import replace
 from syncd.core.decision import Status
 from syncd.core.outline import normalise
 from syncd.core.page_index import SIMILAR, PageIndex
-from syncd.core.plan import on_page
+from syncd.core.page_reading import on_page
 from syncd.core.records import HighlightRecord
 from syncd.core.render import PageFormat
 

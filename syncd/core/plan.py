@@ -16,7 +16,6 @@ from itertools import dropwhile
 
 from syncd.core.decision import (
     LOOKED_FOR,
-    OBSERVED,
     Act,
     Action,
     Facts,
@@ -36,10 +35,10 @@ from syncd.core.outline import (
     with_block_id,
 )
 from syncd.core.page_index import PageIndex, move
+from syncd.core.plan_terms import Options, Outcome
 from syncd.core.push_plan import HighlightPush, PushFacts, Skipped, plan_pushes
 from syncd.core.records import HighlightRecord, digest
 from syncd.core.render import (
-    PageFormat,
     Style,
     append_text,
     block_id,
@@ -47,29 +46,6 @@ from syncd.core.render import (
     render_addition,
     render_highlights,
 )
-
-
-@dataclass(frozen=True)
-class Options:
-    update_changed_highlights: bool = True
-    remove_deleted_highlights: bool = False
-    block_ids: bool = False  # every highlight block carries an id derived from its Readwise id
-
-
-@dataclass
-class Outcome:
-    """What a plan did, in numbers for the summary and `syncd status`."""
-
-    new: int = 0
-    updated: int = 0
-    removed: int = 0
-    kept_out: int = 0  # not added because the user deleted them
-    conflicts: int = 0
-    pushed: int = 0  # fields sent to Readwise (issue 19)
-
-    def add(self, other: Outcome) -> None:
-        for name in vars(self):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass(frozen=True)
@@ -343,50 +319,6 @@ def nothing_to_plan(
 def _enabled(options: Options) -> frozenset[Option]:
     """The options that are on (an `Options` field is named as its `Option`'s value)."""
     return frozenset(option for option in Option if getattr(options, option.value))
-
-
-def observe_page(
-    text: str, records: Mapping[int, HighlightRecord], fmt: PageFormat
-) -> list[HighlightRecord]:
-    """Given a page's text and the records of what syncd wrote there, return the records whose
-    status the page now changes (`syncd.core.decision.OBSERVED`): blocks the user edited or
-    deleted, or put back as written."""
-    disk = PageIndex(text, fmt)
-    present = {
-        rec.highlight_id: block
-        for rec in records.values()
-        if rec.status != Status.REMOVED and (block := disk.find(rec.block)) is not None
-    }
-    taken = {block.start for block in present.values()}
-    live = [rec for rec in records.values() if rec.status != Status.REMOVED]
-    edits = match_lost(disk, [rec for rec in live if rec.highlight_id not in present], taken)
-    changed = []
-    for record in live:
-        hid = record.highlight_id
-        seen = Seen.AS_WRITTEN if hid in present else Seen.SIMILAR if hid in edits else Seen.ABSENT
-        status = decide(Facts(record.status, seen, False, False), rules=OBSERVED).then
-        if status is not None and status != record.status:
-            changed.append(replace(record, status=status))
-    return changed
-
-
-def on_page(
-    text: str, records: Mapping[int, HighlightRecord], fmt: PageFormat
-) -> list[HighlightRecord]:
-    """Given a page's text and records of blocks syncd meant to write there, return those whose
-    block is on the page as meant (indentation and trailing white space aside)."""
-    disk = PageIndex(text, fmt)
-    return [
-        rec
-        for rec in records.values()
-        if rec.status == Status.WRITTEN and disk.find(rec.block) is not None
-    ]
-
-
-def page_title_of(text: str) -> str | None:
-    """Return the `title::` property of a page's first line, if it has one."""
-    first = text.split("\n", 1)[0]
-    return first[len("title::") :].strip() if first.startswith("title::") else None
 
 
 def new_page_records(

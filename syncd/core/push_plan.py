@@ -696,24 +696,6 @@ def show_value(value: FieldValue, limit: int = 60) -> str:
     return '"' + one.replace('"', '\\"') + '"'
 
 
-def as_push(
-    send: Send, number: int, at: str, book_id: int, title: str, seen: str | None = None
-) -> Push:
-    """A send as the state records it; `seen`: Readwise's `updated_at` of the highlight just
-    before the request (see `settled`)."""
-    return Push(
-        number,
-        at,
-        book_id,
-        send.highlight_id,
-        send.field,
-        send.before,
-        send.after,
-        book=title,
-        seen=seen,
-    )
-
-
 def held(push: Push, h: Highlight) -> bool:
     """Whether Readwise holds the push's value (as its inline tagging keeps a note)."""
     if push.field == "tags":
@@ -762,7 +744,6 @@ __all__ = [
     "Send",
     "Skipped",
     "agreed_values",
-    "as_push",
     "held",
     "lay_over",
     "older_wanted",

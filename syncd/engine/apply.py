@@ -13,9 +13,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from syncd.core.book_plan import BookPlan
 from syncd.core.page_life import PageAct, PageStatus
 from syncd.core.records import BookProblem, HighlightRecord, PageRecord, PendingWrite
 from syncd.edges.atomic import PageChanged
@@ -29,12 +28,14 @@ from syncd.engine.pending import (
     settle,
 )
 from syncd.engine.push import PUSH_SEEN, Pusher
-from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.report import SyncReport
 from syncd.engine.sync_log import SyncLog, sync_log_update
 from syncd.engine.sync_settings import SyncSettings
 from syncd.errors import VaultError
 from syncd.ports import Draft, PageFile, StatePort, VaultPort
+
+if TYPE_CHECKING:  # plans come from the planner, built when a sync plans its first book
+    from syncd.core.book_plan import BookPlan
 
 log = logging.getLogger("syncd.sync")
 
@@ -53,8 +54,6 @@ ENDED_WELL = "ended_well"
 
 class Applier(Protocol):
     """What a sync does with what it decided (see the module doc)."""
-
-    reader_pass: ReaderPass
 
     def prepare(self) -> None:
         """Before the first request: heal what a kill left, and look at the pages."""
@@ -107,7 +106,6 @@ class PlanHandler:
         finder: PageFinder,
         sync_log: SyncLog,
         report: SyncReport,
-        reader_pass: ReaderPass,
     ) -> None:
         self.vault = vault
         self.state = state
@@ -115,7 +113,6 @@ class PlanHandler:
         self.finder = finder
         self.sync_log = sync_log
         self.report = report
-        self.reader_pass = reader_pass
 
 
 class PlanApplier(PlanHandler):

@@ -12,7 +12,7 @@ import logging
 from dataclasses import replace
 
 from syncd.core.identity import Openings, never_a_page, opening, strong
-from syncd.core.plan import page_title_of
+from syncd.core.page_reading import page_title_of
 from syncd.core.records import PageRecord, PageStatus, stamp_of
 from syncd.core.render import LOGSEQ
 from syncd.engine.follower import PageFollower

@@ -30,7 +30,7 @@ from syncd.core.identity import (
     which_page,
 )
 from syncd.core.page_life import LookFacts, PageAct, on_look
-from syncd.core.plan import observe_page, page_title_of
+from syncd.core.page_reading import observe_page, page_title_of
 from syncd.core.records import BookProblem, PageRecord, PageStatus
 from syncd.core.render import LOGSEQ, PageFormat
 from syncd.engine.layout import Layout

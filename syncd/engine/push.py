@@ -25,13 +25,17 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from syncd.core.book_plan import BookPlan
 from syncd.core.decision import Status
-from syncd.core.push_plan import Send, as_push
+from syncd.core.records import Push
 from syncd.edges.readwise import HighlightGone, WriteRefused, WriteRejected
 from syncd.engine.report import SyncReport
 from syncd.ports import HighlightWriter, StatePort
+
+if TYPE_CHECKING:  # a Run makes its pusher before it plans anything (issue 20)
+    from syncd.core.book_plan import BookPlan
+    from syncd.core.push_plan import Send
 
 log = logging.getLogger("syncd.sync")
 
@@ -74,6 +78,24 @@ class Sent:
     dropped: list[int] = field(default_factory=list)
     failed: set[int] = field(default_factory=set)
     problems: dict[int, str | None] = field(default_factory=dict)  # highlight -> why (None: ok)
+
+
+def as_push(
+    send: Send, number: int, at: str, book_id: int, title: str, seen: str | None = None
+) -> Push:
+    """A send as the state records it; `seen`: Readwise's `updated_at` of the highlight just
+    before the request (see `syncd.core.push_plan.settled`)."""
+    return Push(
+        number,
+        at,
+        book_id,
+        send.highlight_id,
+        send.field,
+        send.before,
+        send.after,
+        book=title,
+        seen=seen,
+    )
 
 
 class Pusher:

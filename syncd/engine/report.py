@@ -7,7 +7,7 @@ import posixpath
 from collections import Counter
 from dataclasses import dataclass, field
 
-from syncd.core.plan import Outcome
+from syncd.core.plan_terms import Outcome
 from syncd.edges.atomic import WRITE_FAILED
 
 NAMED_IN_A_GROUP = 3  # books named in the line of a cause many failed for

@@ -12,6 +12,13 @@ Any failure while handling one book (a record that does not fit, a template, a p
 write) fails that book alone: it is named, remembered as failed (`State.put_problem`) and the
 others sync. The cursor moves on all the same: failed books are fetched again, whole and by id,
 at each later sync until they succeed. The cursor is Readwise's clock, never the local one.
+
+The planner, and with it the planning engine (`syncd.core.book_plan`, `syncd.core.plan` and
+all they decide with), is built on first need (`Run.planner`): when the first record is
+planned, or when push is on. Only there is it imported. A sync that plans nothing (Readwise
+tells of no change, no page changed, nothing pending) imports none of it: a one-shot sync from
+a timer, most often such a no-op, is mostly Python's start and imports (issue 20). What a no-op
+does use (the applier's bookkeeping, the finder's scan) imports no planning module.
 """
 
 from __future__ import annotations
@@ -20,20 +27,15 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from syncd.core.book_plan import (
-    BookPlan,
-)
 from syncd.core.model import Book, BookSchemaError, parse_book
-from syncd.core.plan import Outcome
 from syncd.core.records import BookProblem, PageStatus
 from syncd.edges.atomic import PageChanged
 from syncd.edges.readwise import format_cursor, parse_cursor
 from syncd.edges.state_files import StateError
 from syncd.engine.apply import BLOCK_IDS, Applier, PlanApplier
 from syncd.engine.finder import PageFinder
-from syncd.engine.planner import BookPlanner
 from syncd.engine.push import KEEP, PUSH_SEEN, Pusher
 from syncd.engine.reader_pass import ReaderPass
 from syncd.engine.report import SyncReport
@@ -48,6 +50,11 @@ from syncd.ports import (
     StatePort,
     VaultPort,
 )
+
+if TYPE_CHECKING:  # imported when the first book is planned: see `Run.planner`
+    from syncd.core.book_plan import BookPlan
+    from syncd.core.plan_terms import Outcome
+    from syncd.engine.planner import BookPlanner
 
 log = logging.getLogger("syncd.sync")
 
@@ -96,7 +103,7 @@ class Run:
         self.report = SyncReport(dry_run=dry_run)
         self.sync_log = sync_log
         self.failed_before = {problem.book_id for problem in state.problems("failed")}
-        reader_pass = ReaderPass(
+        self.reader_pass = ReaderPass(
             reader=None if dry_run else reader,
             vault=vault,
             state=state,
@@ -111,15 +118,15 @@ class Run:
             "finder": finder,
             "sync_log": sync_log,
             "report": self.report,
-            "reader_pass": reader_pass,
         }
         self.applier: Applier
+        self._pusher: Pusher | None = None
         if dry_run:
             from syncd.engine.dry_run import PlanPrinter
 
             self.applier = PlanPrinter(**parts)
         else:
-            pusher = Pusher(
+            self._pusher = Pusher(
                 writer=writer if settings.push else None,
                 state=state,
                 report=self.report,
@@ -127,29 +134,14 @@ class Run:
                 pause=self._pause_pushing,
             )
             self.applier = PlanApplier(
-                **parts, fail=self.fail, failed_before=self.failed_before, pusher=pusher
+                **parts, fail=self.fail, failed_before=self.failed_before, pusher=self._pusher
             )
         self.finder = finder
-        self.planner = BookPlanner(
-            vault=vault,
-            state=state,
-            settings=settings,
-            clock=clock,
-            look=self.applier.look,
-            reader_pass=reader_pass,
-        )
-        if not dry_run:
-            self.planner.pushed = pusher.pushed
-        # Two-way sync (issue 19): a page saved after `quiet_before_ns` is not pushed yet; the
-        # pushes a kill left are settled, the conflicts the user resolved applied.
-        self.planner.quiet_before_ns = quiet_before_ns
+        self._quiet_before_ns = quiet_before_ns
+        self._planner: BookPlanner | None = None  # built on first need: see `planner`
+        if settings.push:  # the pushes a kill left are read before the sync does anything
+            self._planner = self._new_planner()
         self._edited: set[int] = set()  # books whose edits are looked at: fetched by id
-        if settings.push:
-            for intent in state.pushes("sent"):
-                self.planner.intents.setdefault(intent.book_id, []).append(intent)
-            self.planner.keep = {
-                int(key[len(KEEP) :]): side for key, side in state.entries(KEEP).items()
-            }
         self._server_time: datetime | None = None  # Readwise's clock at its first answer
         self._newest_seen: datetime | None = None  # the newest `updated_at` it sent
         self._fetch_later: set[int] = set()  # skipped in the first pass: fetched whole by id
@@ -157,6 +149,39 @@ class Run:
         # How a listing changed while it was paged through (its count, a book served twice):
         # a book may have been skipped, so the cursor stays (see `_next_cursor`).
         self._listing_changed: str | None = None
+
+    @property
+    def planner(self) -> BookPlanner:
+        """The planner of this sync's books, built (and the planning engine imported) on first
+        need: when the first record is planned, or at the start when push is on (see the
+        module doc)."""
+        if self._planner is None:
+            self._planner = self._new_planner()
+        return self._planner
+
+    def _new_planner(self) -> BookPlanner:
+        from syncd.engine.planner import BookPlanner  # the one place: see the module doc
+
+        planner = BookPlanner(
+            vault=self.vault,
+            state=self.state,
+            settings=self.settings,
+            clock=self.clock,
+            look=self.applier.look,
+            reader_pass=self.reader_pass,
+        )
+        if self._pusher is not None:
+            planner.pushed = self._pusher.pushed
+        # Two-way sync (issue 19): a page saved after `quiet_before_ns` is not pushed yet; the
+        # pushes a kill left are settled, the conflicts the user resolved applied.
+        planner.quiet_before_ns = self._quiet_before_ns
+        if self.settings.push:
+            for intent in self.state.pushes("sent"):
+                planner.intents.setdefault(intent.book_id, []).append(intent)
+            planner.keep = {
+                int(key[len(KEEP) :]): side for key, side in self.state.entries(KEEP).items()
+            }
+        return planner
 
     def execute(self, *, full: bool, book_ids: list[int] | None) -> SyncReport:
         """Run the sync; return its report. With `book_ids`, only those books are fetched
@@ -190,7 +215,7 @@ class Run:
             self._fetch(self.client.export(updated_after=since, book_ids=book_ids), touched)
             self._fetch_again(touched)
             self.applier.flush()
-            self.applier.reader_pass.sync()
+            self.reader_pass.sync()
         finally:
             self._fetch_later = set()
             report.requests = self.client.requests_made - requests_before
@@ -202,7 +227,7 @@ class Run:
         if not book_ids:  # failed books are remembered and fetched again
             report.cursor = self._next_cursor(cursor)
             self.applier.finish(report.cursor, self.settings.options.block_ids)
-        report.push_waiting = self.planner.waiting
+        report.push_waiting = None if self._planner is None else self._planner.waiting
         self.applier.ended_well()
         return report
 
@@ -215,7 +240,7 @@ class Run:
         self._fetch_later = set()
         fetched: set[int] = set()
         returned = self.finder.returned_books
-        while again := sorted((retry | self.planner.recreate | returned()) - fetched):
+        while again := sorted((retry | self._recreate() | returned()) - fetched):
             fetched.update(again)
             for start in range(0, len(again), RETRY_IDS_PER_REQUEST):
                 chunk = again[start : start + RETRY_IDS_PER_REQUEST]
@@ -224,6 +249,10 @@ class Run:
         for book_id in sorted(gone):
             log.info("book %s failed before and is no longer in Readwise; not retried", book_id)
         self.applier.fetched_again(fetched, gone)
+
+    def _recreate(self) -> set[int]:
+        """The deleted pages to create anew that planning found (none: nothing planned)."""
+        return set() if self._planner is None else self._planner.recreate
 
     def _fetch(self, pages: Iterator[ExportPage], touched: list[int]) -> None:
         done = highlights = 0
@@ -316,10 +345,10 @@ class Run:
                 self._succeeded(book.id)
                 return None
             outcome = self._sync_book(book)
-            if self.applier.reader_pass.reader is not None:
+            if self.reader_pass.reader is not None:
                 page = self.planner.new_pages.get(book.id) or self.state.page(book.id)
                 if page is not None and page.status == PageStatus.ACTIVE:
-                    self.applier.reader_pass.want(book, page.path, page.title, self.clock())
+                    self.reader_pass.want(book, page.path, page.title, self.clock())
         except (Stopped, sqlite3.Error, StateError, AuthError, UnreachableError):
             raise
         except VaultError as error:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from syncd.core.plan import Options
+from syncd.core.plan_terms import Options
 from syncd.core.render import Style
 from syncd.engine.layout import Layout
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from syncd.config.build import xdg_dir
 from syncd.config.values import Config
-from syncd.core.plan import Options
+from syncd.core.plan_terms import Options
 from syncd.core.render import Style
 from syncd.core.templates import Templates
 from syncd.edges.graph_settings import GraphSettings, read_settings

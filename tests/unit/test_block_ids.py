@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from syncd.core.model import Book, Highlight
 from syncd.core.outline import block_id_of, detect_indent, parse_blocks
-from syncd.core.plan import Options, new_page_records, observe_page, plan_page
+from syncd.core.page_reading import observe_page
+from syncd.core.plan import new_page_records, plan_page
+from syncd.core.plan_terms import Options
 from syncd.core.render import Style, block_id, render_new_page
 from syncd.core.templates import Templates
 

@@ -20,7 +20,7 @@ from syncd.core.decision import Status
 from syncd.core.identity import opening
 from syncd.core.model import Book, Highlight
 from syncd.core.page_life import PageAct, PageStatus
-from syncd.core.plan import Options, Outcome
+from syncd.core.plan_terms import Options, Outcome
 from syncd.core.records import HighlightRecord, PageRecord
 from syncd.core.render import Style
 from syncd.core.templates import Templates

@@ -20,7 +20,7 @@ from syncd.core.decision import (
     decide,
     rules_table,
 )
-from syncd.core.plan import Options
+from syncd.core.plan_terms import Options
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 OPTIONS = (Option.UPDATE_CHANGED, Option.REMOVE_DELETED)

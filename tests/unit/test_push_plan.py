@@ -14,7 +14,8 @@ from syncd.core.book_plan import PageSeen, plan_page_update
 from syncd.core.decision import Status
 from syncd.core.model import Book, Highlight
 from syncd.core.page_life import PageAct, PageStatus
-from syncd.core.plan import Options, new_page_records
+from syncd.core.plan import new_page_records
+from syncd.core.plan_terms import Options
 from syncd.core.push_plan import (
     PushFacts,
     Send,
