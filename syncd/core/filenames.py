@@ -54,6 +54,7 @@ __all__ = [
     "NAME_FORMATS",
     "logseq_file_stem",
     "obsidian_file_stem",
+    "obsidian_file_stems",
 ]
 
 EXTENSION = ".md"
@@ -263,11 +264,31 @@ def obsidian_file_stem(title: str, *, collapse_spaces: bool = True) -> str:
     dots, ``Untitled`` if nothing is left, ``_`` after a Windows device name, at most 255 bytes
     with ``.md`` (see the module docstring).
     """
-    stem = _OBSIDIAN_DROPPED.sub("", unicodedata.normalize("NFC", title))
-    stem = "".join(c for c in stem if unicodedata.category(c) not in ("Cc", "Cs", "Zl", "Zp"))
-    stem = stem.replace("\u00a0", " ")
+    stem = _obsidian_kept(title)
     if collapse_spaces:
         stem = _SPACES.sub(" ", stem)
+    return _obsidian_finished(stem, title)
+
+
+def obsidian_file_stems(title: str) -> tuple[str, str]:
+    """`obsidian_file_stem` of `title` with runs of spaces collapsed and as before 2025 (kept),
+    computed together: the same stem twice when the title has no run of spaces to collapse."""
+    kept = _obsidian_kept(title)
+    older = _obsidian_finished(kept, title)
+    if "  " not in kept:
+        return older, older
+    return _obsidian_finished(_SPACES.sub(" ", kept), title), older
+
+
+def _obsidian_kept(title: str) -> str:
+    """The title with what Readwise's export drops dropped, no-break spaces as spaces."""
+    stem = _OBSIDIAN_DROPPED.sub("", unicodedata.normalize("NFC", title))
+    stem = "".join(c for c in stem if unicodedata.category(c) not in ("Cc", "Cs", "Zl", "Zp"))
+    return stem.replace("\u00a0", " ")
+
+
+def _obsidian_finished(stem: str, title: str) -> str:
+    """A stem from `_obsidian_kept` (runs of spaces collapsed or not) cut, trimmed and made safe."""
     # Again: a mark that followed a dropped character may now compose with the one before it.
     stem = unicodedata.normalize("NFC", stem)[:OBSIDIAN_MAX_CHARS]
     stem = _LEADING_DOTS_AND_SPACE.sub("", stem).rstrip()

@@ -51,6 +51,12 @@ class PageNamer:
         base_name = base if fmt is LOGSEQ else book.title
         owned = self.state.page_names()
         hint = (base_name.casefold(), book.category)
+        if fmt is not LOGSEQ:
+            # Both file names (the title's runs of spaces collapsed, and as before 2025) made
+            # once, not once per number tried; most titles have one name for both.
+            stem, older_stem = layout.obsidian_stems(base_name)
+            if now < SPACES_COLLAPSED_SINCE:
+                stem = older_stem
         for n in itertools.count(self._hints.get(hint, 1)):
             if fmt is LOGSEQ:
                 suffix = "" if n == 1 else f" ({n})"
@@ -59,12 +65,7 @@ class PageNamer:
             else:
                 # Readwise's `x.com-2.md`: the file name numbered, the `# title` as it is.
                 name, title = base_name + ("" if n == 1 else f"-{n}"), base
-                path = layout.page_path(
-                    base_name,
-                    book.category,
-                    number=n,
-                    collapse_spaces=now >= SPACES_COLLAPSED_SINCE,
-                )
+                path = layout.obsidian_path(stem, book.category, n)
             relative = self.vault.relative(path)
             if (
                 owned.has_name(name.casefold())
@@ -88,8 +89,8 @@ class PageNamer:
                         return title, name, native, found
             else:
                 # The plugin's file named before 2025 (`UX  UX Booth.md`) is adopted where it is.
-                older = layout.page_path(base_name, book.category, number=n, collapse_spaces=False)
-                if older != path and not owned.has_path(self.vault.relative(older)):
+                older = layout.obsidian_path(older_stem, book.category, n)
+                if older_stem != stem and not owned.has_path(self.vault.relative(older)):
                     found = self.vault.read(older)
                     if found.text is not None and _written_by_readwise(
                         found.text, fmt.title_line(title), fmt

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.core.filenames import logseq_file_stem, obsidian_file_stem
+from syncd.core.filenames import logseq_file_stem, obsidian_file_stem, obsidian_file_stems
 from tests.support.corpus import CORPUS, CORPUS_PAGES
 
 DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
@@ -405,6 +405,18 @@ def test_obsidian_names_are_stable(title: str) -> None:
     stem = obsidian_file_stem(title)
     assert obsidian_file_stem(stem) == stem
     assert not re.search(r'[*"\\/<>:|?]', stem)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    title=st.one_of(TITLES, st.lists(st.sampled_from([" ", "\u00a0", ":", "a", "."])).map("".join))
+)
+def test_obsidian_stems_made_together_are_the_stems_made_apart(title: str) -> None:
+    """The naming of a new book makes both stems at once (issue 20)."""
+    assert obsidian_file_stems(title) == (
+        obsidian_file_stem(title),
+        obsidian_file_stem(title, collapse_spaces=False),
+    )
 
 
 @settings(max_examples=200, deadline=None)
