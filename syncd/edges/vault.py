@@ -157,6 +157,18 @@ class Vault:
         identity = (status.st_dev, status.st_ino)
         return PageFile(path, text, status.st_size, status.st_mtime_ns, identity, form)
 
+    def no_folder(self, folder: Path) -> bool:
+        """True when nothing is at `folder` (nor, then, at any path in it): no folder, no file,
+        no link; False for anything there, and when that cannot be told (a folder on its way
+        that cannot be searched)."""
+        try:
+            os.lstat(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            return True
+        except OSError:
+            return False
+        return False
+
     def stat(self, path: Path) -> tuple[int, int] | None:
         """The size and mtime of the file at `path`; None when there is none."""
         try:

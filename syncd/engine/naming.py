@@ -32,6 +32,11 @@ class PageNamer:
         self.settings = settings
         # (casefolded name, category) -> the number to try first for a clash of that name
         self._hints: dict[tuple[str, str], int] = {}
+        # Folders new pages go in, by whether nothing was there when first asked (a first sync
+        # into a new vault or category folder): then no page in them is read to adopt or to
+        # avoid. Once syncd makes the folder, what is in it is its own new pages (`new_paths`)
+        # or files put there meanwhile, which placing a new page never replaces.
+        self._no_folder: dict[Path, bool] = {}
 
     def choose(
         self, book: Book, now: datetime, new_names: Set[str], new_paths: Set[str]
@@ -81,6 +86,7 @@ class PageNamer:
                     native != path
                     and not owned.has_path(self.vault.relative(native))
                     and self.vault.relative(native) not in new_paths
+                    and self._may_be_there(native)
                 ):
                     found = self.vault.read(native)
                     if found.text is not None and _written_by_readwise(
@@ -90,12 +96,19 @@ class PageNamer:
             else:
                 # The plugin's file named before 2025 (`UX  UX Booth.md`) is adopted where it is.
                 older = layout.obsidian_path(older_stem, book.category, n)
-                if older_stem != stem and not owned.has_path(self.vault.relative(older)):
+                if (
+                    older_stem != stem
+                    and not owned.has_path(self.vault.relative(older))
+                    and self._may_be_there(older)
+                ):
                     found = self.vault.read(older)
                     if found.text is not None and _written_by_readwise(
                         found.text, fmt.title_line(title), fmt
                     ):
                         return title, name, older, found
+            if not self._may_be_there(path):
+                self._hints[hint] = n + 1
+                return title, name, path, None
             existing = self.vault.read(path)
             if existing.text is None or _written_by_readwise(
                 existing.text, fmt.title_line(title), fmt
@@ -103,6 +116,15 @@ class PageNamer:
                 self._hints[hint] = n + 1
                 return title, name, path, existing if existing.text is not None else None
         raise AssertionError("unreachable: page names never run out")
+
+    def _may_be_there(self, path: Path) -> bool:
+        """False when `path`'s folder was not there when first asked in this sync (see
+        `_no_folder`): a read of it cannot find a page."""
+        folder = path.parent
+        missing = self._no_folder.get(folder)
+        if missing is None:
+            missing = self._no_folder[folder] = self.vault.no_folder(folder)
+        return not missing
 
 
 def _after_frontmatter(text: str) -> str:
