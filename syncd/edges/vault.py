@@ -101,6 +101,12 @@ class Vault:
             return True
 
     def relative(self, path: Path) -> str:
+        # As `path.relative_to(self.root).as_posix()`, by the text of a path in the vault (a
+        # first sync asks this for every page it names: a fifth of the time).
+        text = str(path)
+        if text.startswith(self._root_prefix) and len(text) > len(self._root_prefix):
+            inside = text[len(self._root_prefix) :]
+            return inside if os.sep == "/" else inside.replace(os.sep, "/")
         return path.relative_to(self.root).as_posix()
 
     def path(self, relative: str) -> Path:

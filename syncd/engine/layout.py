@@ -45,8 +45,14 @@ class Layout:
 
     def obsidian_path(self, stem: str, category: str, number: int = 1) -> Path:
         """The path of the `number`-th Obsidian page of a stem (see `obsidian_stems`)."""
-        folder = CATEGORY_FOLDERS.get(category, category.capitalize())
-        return self.pages / folder / (stem + ("" if number == 1 else f"-{number}") + ".md")
+        name = stem + ("" if number == 1 else f"-{number}") + ".md"
+        return self.page_folder(category) / name
+
+    def page_folder(self, category: str) -> Path:
+        """The folder a new page of a book of `category` goes in."""
+        if self.page_format == "obsidian":
+            return self.pages / CATEGORY_FOLDERS.get(category, category.capitalize())
+        return self.pages
 
     def logseq_named_path(self, name: str) -> Path:
         """Where Logseq itself (and so the official plugin) puts a page: control characters

@@ -32,11 +32,11 @@ class PageNamer:
         self.settings = settings
         # (casefolded name, category) -> the number to try first for a clash of that name
         self._hints: dict[tuple[str, str], int] = {}
-        # Folders new pages go in, by whether nothing was there when first asked (a first sync
-        # into a new vault or category folder): then no page in them is read to adopt or to
-        # avoid. Once syncd makes the folder, what is in it is its own new pages (`new_paths`)
-        # or files put there meanwhile, which placing a new page never replaces.
-        self._no_folder: dict[Path, bool] = {}
+        # Whether nothing was at the folder new pages of a category go in when first asked (a
+        # first sync into a new vault or category folder): then no page in it is read to adopt
+        # or to avoid. Once syncd makes the folder, what is in it is its own new pages
+        # (`new_paths`) or files put there meanwhile, which placing a new page never replaces.
+        self._no_folder: dict[str, bool] = {}
 
     def choose(
         self, book: Book, now: datetime, new_names: Set[str], new_paths: Set[str]
@@ -56,6 +56,7 @@ class PageNamer:
         base_name = base if fmt is LOGSEQ else book.title
         owned = self.state.page_names()
         hint = (base_name.casefold(), book.category)
+        folder_there = not self._no_folder_for(book.category)
         if fmt is not LOGSEQ:
             # Both file names (the title's runs of spaces collapsed, and as before 2025) made
             # once, not once per number tried; most titles have one name for both.
@@ -79,6 +80,9 @@ class PageNamer:
                 or relative in new_paths
             ):
                 continue
+            if not folder_there:
+                self._hints[hint] = n + 1
+                return title, name, path, None
             if fmt is LOGSEQ:
                 # The plugin's page where Logseq named it (a control character in its name).
                 native = layout.logseq_named_path(name)
@@ -86,29 +90,21 @@ class PageNamer:
                     native != path
                     and not owned.has_path(self.vault.relative(native))
                     and self.vault.relative(native) not in new_paths
-                    and self._may_be_there(native)
                 ):
                     found = self.vault.read(native)
                     if found.text is not None and _written_by_readwise(
                         found.text, fmt.title_line(title), fmt
                     ):
                         return title, name, native, found
-            else:
+            elif older_stem != stem:
                 # The plugin's file named before 2025 (`UX  UX Booth.md`) is adopted where it is.
                 older = layout.obsidian_path(older_stem, book.category, n)
-                if (
-                    older_stem != stem
-                    and not owned.has_path(self.vault.relative(older))
-                    and self._may_be_there(older)
-                ):
+                if not owned.has_path(self.vault.relative(older)):
                     found = self.vault.read(older)
                     if found.text is not None and _written_by_readwise(
                         found.text, fmt.title_line(title), fmt
                     ):
                         return title, name, older, found
-            if not self._may_be_there(path):
-                self._hints[hint] = n + 1
-                return title, name, path, None
             existing = self.vault.read(path)
             if existing.text is None or _written_by_readwise(
                 existing.text, fmt.title_line(title), fmt
@@ -117,14 +113,14 @@ class PageNamer:
                 return title, name, path, existing if existing.text is not None else None
         raise AssertionError("unreachable: page names never run out")
 
-    def _may_be_there(self, path: Path) -> bool:
-        """False when `path`'s folder was not there when first asked in this sync (see
-        `_no_folder`): a read of it cannot find a page."""
-        folder = path.parent
-        missing = self._no_folder.get(folder)
+    def _no_folder_for(self, category: str) -> bool:
+        """True when nothing was at the folder of new pages of `category` when first asked in
+        this sync (see `_no_folder`): a read of a page in it cannot find one."""
+        missing = self._no_folder.get(category)
         if missing is None:
-            missing = self._no_folder[folder] = self.vault.no_folder(folder)
-        return not missing
+            folder = self.settings.layout.page_folder(category)
+            missing = self._no_folder[category] = self.vault.no_folder(folder)
+        return missing
 
 
 def _after_frontmatter(text: str) -> str:
