@@ -282,6 +282,9 @@ def obsidian_file_stems(title: str) -> tuple[str, str]:
 
 def _obsidian_kept(title: str) -> str:
     """The title with what Readwise's export drops dropped, no-break spaces as spaces."""
+    if title.isascii():  # most titles: NFC already, and the control characters are all it has
+        stem = _OBSIDIAN_DROPPED.sub("", title)  # of the categories dropped below
+        return stem if stem.isprintable() else "".join(c for c in stem if c.isprintable())
     stem = _OBSIDIAN_DROPPED.sub("", unicodedata.normalize("NFC", title))
     stem = "".join(c for c in stem if unicodedata.category(c) not in ("Cc", "Cs", "Zl", "Zp"))
     return stem.replace("\u00a0", " ")
@@ -290,7 +293,9 @@ def _obsidian_kept(title: str) -> str:
 def _obsidian_finished(stem: str, title: str) -> str:
     """A stem from `_obsidian_kept` (runs of spaces collapsed or not) cut, trimmed and made safe."""
     # Again: a mark that followed a dropped character may now compose with the one before it.
-    stem = unicodedata.normalize("NFC", stem)[:OBSIDIAN_MAX_CHARS]
+    if not stem.isascii():
+        stem = unicodedata.normalize("NFC", stem)
+    stem = stem[:OBSIDIAN_MAX_CHARS]
     stem = _LEADING_DOTS_AND_SPACE.sub("", stem).rstrip()
     if not stem:
         stem = UNTITLED
