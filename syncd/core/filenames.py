@@ -53,6 +53,7 @@ __all__ = [
     "MAX_FILE_NAME_BYTES",
     "NAME_FORMATS",
     "logseq_file_stem",
+    "logseq_leaves_controls",
     "obsidian_file_stem",
     "obsidian_file_stems",
 ]
@@ -132,6 +133,8 @@ def _is_device_name(stem: str) -> bool:
 # (Unicode category Cc, NUL included) and lone surrogates (Cs).
 _UNSAFE_CHAR = re.compile(r"[/\\\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _UNSAFE_BUT_CONTROLS = re.compile(r"[/\\\x00\ud800-\udfff]")
+# What `as_logseq` leaves in a name (see `logseq_file_stem`): a title without any has one name.
+_LEFT_CONTROLS = re.compile(r"[\x01-\x1f\x7f-\x9f]")
 
 
 def _percent_encode(char: str) -> str:
@@ -245,6 +248,12 @@ def logseq_file_stem(page_title: str, name_format: str, *, as_logseq: bool = Fal
             f"expected one of {', '.join(NAME_FORMATS)}"
         )
     return _make_logseq_safe(stem, page_title, controls=as_logseq)
+
+
+def logseq_leaves_controls(page_title: str) -> bool:
+    """Whether `logseq_file_stem(page_title, ..., as_logseq=True)` differs from the stem syncd
+    gives the page: only for a title with a control character (but NUL) in it."""
+    return _LEFT_CONTROLS.search(page_title) is not None
 
 
 # --------------------------------------------------------------------------- Obsidian

@@ -6,7 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from syncd.core.filenames import logseq_file_stem, obsidian_file_stem, obsidian_file_stems
+from syncd.core.filenames import (
+    logseq_file_stem,
+    logseq_leaves_controls,
+    obsidian_file_stem,
+    obsidian_file_stems,
+)
 from syncd.edges.graph_settings import GraphSettings
 
 CATEGORY_FOLDERS = {
@@ -54,9 +59,12 @@ class Layout:
             return self.pages / CATEGORY_FOLDERS.get(category, category.capitalize())
         return self.pages
 
-    def logseq_named_path(self, name: str) -> Path:
+    def logseq_named_path(self, name: str) -> Path | None:
         """Where Logseq itself (and so the official plugin) puts a page: control characters
-        left in its file name, which `page_path` percent-encodes."""
+        left in its file name, which `page_path` percent-encodes; None for a name without any
+        (Logseq names its file as `page_path` does)."""
+        if not logseq_leaves_controls(name):
+            return None
         return self.pages / (logseq_file_stem(name, self.graph.name_format, as_logseq=True) + ".md")
 
     def new_page_folders(self, subfolders: Iterable[str]) -> list[Path]:

@@ -32,11 +32,12 @@ class PageNamer:
         self.settings = settings
         # (casefolded name, category) -> the number to try first for a clash of that name
         self._hints: dict[tuple[str, str], int] = {}
-        # Whether nothing was at the folder new pages of a category go in when first asked (a
-        # first sync into a new vault or category folder): then no page in it is read to adopt
-        # or to avoid. Once syncd makes the folder, what is in it is its own new pages
+        # The folder new pages of each category go in, and whether nothing was there when first
+        # asked (a first sync into a new vault or category folder): then no page in it is read
+        # to adopt or to avoid. Once syncd makes the folder, what is in it is its own new pages
         # (`new_paths`) or files put there meanwhile, which placing a new page never replaces.
-        self._no_folder: dict[str, bool] = {}
+        self._folders: dict[str, Path] = {}
+        self._no_folder: dict[Path, bool] = {}
 
     def choose(
         self, book: Book, now: datetime, new_names: Set[str], new_paths: Set[str]
@@ -87,7 +88,8 @@ class PageNamer:
                 # The plugin's page where Logseq named it (a control character in its name).
                 native = layout.logseq_named_path(name)
                 if (
-                    native != path
+                    native is not None
+                    and native != path
                     and not owned.has_path(self.vault.relative(native))
                     and self.vault.relative(native) not in new_paths
                 ):
@@ -116,10 +118,12 @@ class PageNamer:
     def _no_folder_for(self, category: str) -> bool:
         """True when nothing was at the folder of new pages of `category` when first asked in
         this sync (see `_no_folder`): a read of a page in it cannot find one."""
-        missing = self._no_folder.get(category)
+        folder = self._folders.get(category)
+        if folder is None:
+            folder = self._folders[category] = self.settings.layout.page_folder(category)
+        missing = self._no_folder.get(folder)
         if missing is None:
-            folder = self.settings.layout.page_folder(category)
-            missing = self._no_folder[category] = self.vault.no_folder(folder)
+            missing = self._no_folder[folder] = self.vault.no_folder(folder)
         return missing
 
 

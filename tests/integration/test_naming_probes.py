@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import syncd.engine.apply
 from syncd.edges.vault import Vault
 from tests.support.counting_vault import CountingVault
 from tests.support.harness import harness
@@ -18,12 +19,16 @@ T0 = datetime(2025, 5, 1, 9, 0, tzinfo=timezone.utc)
 PAGES = {"logseq": "pages", "obsidian": "Readwise/Books"}
 
 
+CATEGORIES = ("books", "articles", "tweets")
+
+
 def first_sync(root: Path, page_format: str, before: dict[str, str]) -> tuple[CountingVault, Path]:
     with harness(root, readwise="twin", settings={"vault": {"format": page_format}}) as h:
-        for n in range(3):
+        for n in range(6):
             h.server.add_book(
                 title=f"Book {n}",
                 author="Someone",
+                category=CATEGORIES[n % 3],
                 highlights=[{"text": f"Highlight of book {n}.", "location": 1}],
             )
         for relative, text in before.items():
@@ -37,20 +42,23 @@ def first_sync(root: Path, page_format: str, before: dict[str, str]) -> tuple[Co
 
 @pytest.mark.parametrize("page_format", ["logseq", "obsidian"])
 def test_a_first_sync_into_a_new_folder_reads_no_file_to_name_its_pages(
-    tmp_path: Path, page_format: str
+    tmp_path: Path, page_format: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Each page put in place before the next is named (the folder is there by then, made by
+    this sync): still none read."""
+    monkeypatch.setattr(syncd.engine.apply, "BATCH_PAGES", 1)
     port, vault = first_sync(tmp_path, page_format, {})
-    assert not [read for read in port.reads if read.startswith(PAGES[page_format])], port.reads
-    assert len(list((vault / PAGES[page_format]).glob("Book *.md"))) == 3
+    assert not [read for read in port.reads if read.startswith(PAGES[page_format][:5])], port.reads
+    assert len(list(vault.glob(f"{PAGES[page_format][:5]}*/**/Book *.md"))) == 6
 
 
 @pytest.mark.parametrize("page_format", ["logseq", "obsidian"])
 def test_where_the_folder_is_there_each_new_page_s_file_is_read_and_a_user_s_file_kept(
     tmp_path: Path, page_format: str
 ) -> None:
-    name = "Book 1 (highlights).md" if page_format == "logseq" else "Book 1.md"
+    name = "Book 3 (highlights).md" if page_format == "logseq" else "Book 3.md"
     mine = f"{PAGES[page_format]}/{name}"
     port, vault = first_sync(tmp_path, page_format, {mine: "my own note\n"})
     assert mine in port.reads
     assert (vault / mine).read_text(encoding="utf-8") == "my own note\n"
-    assert len(list((vault / PAGES[page_format]).glob("Book *.md"))) == 4
+    assert len(list(vault.glob(f"{PAGES[page_format][:5]}*/**/Book *.md"))) == 7
