@@ -53,7 +53,9 @@ __all__ = [
     "MAX_FILE_NAME_BYTES",
     "NAME_FORMATS",
     "logseq_file_stem",
+    "logseq_leaves_controls",
     "obsidian_file_stem",
+    "obsidian_file_stems",
 ]
 
 EXTENSION = ".md"
@@ -131,6 +133,8 @@ def _is_device_name(stem: str) -> bool:
 # (Unicode category Cc, NUL included) and lone surrogates (Cs).
 _UNSAFE_CHAR = re.compile(r"[/\\\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _UNSAFE_BUT_CONTROLS = re.compile(r"[/\\\x00\ud800-\udfff]")
+# What `as_logseq` leaves in a name (see `logseq_file_stem`): a title without any has one name.
+_LEFT_CONTROLS = re.compile(r"[\x01-\x1f\x7f-\x9f]")
 
 
 def _percent_encode(char: str) -> str:
@@ -246,6 +250,12 @@ def logseq_file_stem(page_title: str, name_format: str, *, as_logseq: bool = Fal
     return _make_logseq_safe(stem, page_title, controls=as_logseq)
 
 
+def logseq_leaves_controls(page_title: str) -> bool:
+    """Whether `logseq_file_stem(page_title, ..., as_logseq=True)` differs from the stem syncd
+    gives the page: only for a title with a control character (but NUL) in it."""
+    return _LEFT_CONTROLS.search(page_title) is not None
+
+
 # --------------------------------------------------------------------------- Obsidian
 
 _OBSIDIAN_DROPPED = re.compile(r'[:?|"/*<>\\]')
@@ -263,13 +273,38 @@ def obsidian_file_stem(title: str, *, collapse_spaces: bool = True) -> str:
     dots, ``Untitled`` if nothing is left, ``_`` after a Windows device name, at most 255 bytes
     with ``.md`` (see the module docstring).
     """
-    stem = _OBSIDIAN_DROPPED.sub("", unicodedata.normalize("NFC", title))
-    stem = "".join(c for c in stem if unicodedata.category(c) not in ("Cc", "Cs", "Zl", "Zp"))
-    stem = stem.replace("\u00a0", " ")
+    stem = _obsidian_kept(title)
     if collapse_spaces:
         stem = _SPACES.sub(" ", stem)
+    return _obsidian_finished(stem, title)
+
+
+def obsidian_file_stems(title: str) -> tuple[str, str]:
+    """`obsidian_file_stem` of `title` with runs of spaces collapsed and as before 2025 (kept),
+    computed together: the same stem twice when the title has no run of spaces to collapse."""
+    kept = _obsidian_kept(title)
+    older = _obsidian_finished(kept, title)
+    if "  " not in kept:
+        return older, older
+    return _obsidian_finished(_SPACES.sub(" ", kept), title), older
+
+
+def _obsidian_kept(title: str) -> str:
+    """The title with what Readwise's export drops dropped, no-break spaces as spaces."""
+    if title.isascii():  # most titles: NFC already, and the control characters are all it has
+        stem = _OBSIDIAN_DROPPED.sub("", title)  # of the categories dropped below
+        return stem if stem.isprintable() else "".join(c for c in stem if c.isprintable())
+    stem = _OBSIDIAN_DROPPED.sub("", unicodedata.normalize("NFC", title))
+    stem = "".join(c for c in stem if unicodedata.category(c) not in ("Cc", "Cs", "Zl", "Zp"))
+    return stem.replace("\u00a0", " ")
+
+
+def _obsidian_finished(stem: str, title: str) -> str:
+    """A stem from `_obsidian_kept` (runs of spaces collapsed or not) cut, trimmed and made safe."""
     # Again: a mark that followed a dropped character may now compose with the one before it.
-    stem = unicodedata.normalize("NFC", stem)[:OBSIDIAN_MAX_CHARS]
+    if not stem.isascii():
+        stem = unicodedata.normalize("NFC", stem)
+    stem = stem[:OBSIDIAN_MAX_CHARS]
     stem = _LEADING_DOTS_AND_SPACE.sub("", stem).rstrip()
     if not stem:
         stem = UNTITLED

@@ -327,16 +327,14 @@ def new_page_records(
     """Return the rendered blocks of a new page's highlights and the records for them: the
     highlights the decision appends to an empty page; with `block_ids`, each block carries its
     highlight's stable id (not part of its digest)."""
-    kept = [
-        h
-        for h in {h.id: h for h in fetched}.values()
-        if decide(
-            Facts(
-                None, None if h.deleted_in_readwise else Seen.ABSENT, h.deleted_in_readwise, False
-            )
-        ).act
+    # On an empty page the decision turns on whether Readwise deleted the highlight alone:
+    # decided once for each, not once per highlight.
+    appended = {
+        deleted: decide(Facts(None, None if deleted else Seen.ABSENT, deleted, False)).act
         is Act.APPEND
-    ]
+        for deleted in (False, True)
+    }
+    kept = [h for h in {h.id: h for h in fetched}.values() if appended[bool(h.deleted_in_readwise)]]
     plain = render_highlights(book, kept, style)
     blocks = [
         identified(rendered, h.id, style.page_format) if block_ids else rendered

@@ -188,17 +188,33 @@ class PageTables:
 _IN_BLOCKS = b""
 
 
+# The first character of a book's blocks as `_pack` stores them; an older syncd stored them as
+# JSON (`[[highlight id, block], ...]`), read as they are.
+_PACKED = "\x00"
+
+
 def _pack(blocks: dict[int, str]) -> bytes:
-    """A book's blocks as stored: JSON [[highlight id, block], ...], UTF-8 (a lone surrogate
-    kept as it is), zlib at its fastest level (a first sync packs every block it writes; the
-    slower levels save a few percent more)."""
-    text = json.dumps(list(blocks.items()), ensure_ascii=False, separators=(",", ":"))
+    """A book's blocks as stored: `_PACKED`, a line of `highlight id:length` (in characters,
+    comma-separated), then the blocks one after the other; UTF-8 (a lone surrogate kept as it
+    is), zlib at its fastest level (a first sync packs every block it writes; the slower levels
+    save a few percent more). Not JSON: a block need not be escaped (a quarter of the time)."""
+    head = ",".join([f"{highlight_id}:{len(block)}" for highlight_id, block in blocks.items()])
+    text = _PACKED + head + "\n" + "".join(blocks.values())
     return zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
 
 
 def _unpack(data: bytes) -> dict[int, str]:
     text = zlib.decompress(data).decode("utf-8", "surrogatepass")
-    return {int(highlight_id): block for highlight_id, block in json.loads(text)}
+    if not text.startswith(_PACKED):  # as an older syncd stored them
+        return {int(highlight_id): block for highlight_id, block in json.loads(text)}
+    head, _, body = text.partition("\n")
+    blocks, at = {}, 0
+    for item in head[len(_PACKED) :].split(",") if len(head) > len(_PACKED) else ():
+        highlight_id, _, length = item.partition(":")
+        end = at + int(length)
+        blocks[int(highlight_id)] = body[at:end]
+        at = end
+    return blocks
 
 
 def page_record(

@@ -101,6 +101,12 @@ class Vault:
             return True
 
     def relative(self, path: Path) -> str:
+        # As `path.relative_to(self.root).as_posix()`, by the text of a path in the vault (a
+        # first sync asks this for every page it names: a fifth of the time).
+        text = str(path)
+        if text.startswith(self._root_prefix) and len(text) > len(self._root_prefix):
+            inside = text[len(self._root_prefix) :]
+            return inside if os.sep == "/" else inside.replace(os.sep, "/")
         return path.relative_to(self.root).as_posix()
 
     def path(self, relative: str) -> Path:
@@ -156,6 +162,18 @@ class Vault:
         text, form = split(data.decode("utf-8", errors="surrogateescape"))
         identity = (status.st_dev, status.st_ino)
         return PageFile(path, text, status.st_size, status.st_mtime_ns, identity, form)
+
+    def no_folder(self, folder: Path) -> bool:
+        """True when nothing is at `folder` (nor, then, at any path in it): no folder, no file,
+        no link; False for anything there, and when that cannot be told (a folder on its way
+        that cannot be searched)."""
+        try:
+            os.lstat(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            return True
+        except OSError:
+            return False
+        return False
 
     def stat(self, path: Path) -> tuple[int, int] | None:
         """The size and mtime of the file at `path`; None when there is none."""

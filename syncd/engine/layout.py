@@ -6,7 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from syncd.core.filenames import logseq_file_stem, obsidian_file_stem
+from syncd.core.filenames import (
+    logseq_file_stem,
+    logseq_leaves_controls,
+    obsidian_file_stem,
+    obsidian_file_stems,
+)
 from syncd.edges.graph_settings import GraphSettings
 
 CATEGORY_FOLDERS = {
@@ -34,14 +39,32 @@ class Layout:
         """The path of a page; in Obsidian, the `number`-th book of that file name gets `-2`,
         `-3`, ... after it, as Readwise's export names it."""
         if self.page_format == "obsidian":
-            folder = CATEGORY_FOLDERS.get(category, category.capitalize())
             stem = obsidian_file_stem(name, collapse_spaces=collapse_spaces)
-            return self.pages / folder / (stem + ("" if number == 1 else f"-{number}") + ".md")
+            return self.obsidian_path(stem, category, number)
         return self.pages / (logseq_file_stem(name, self.graph.name_format) + ".md")
 
-    def logseq_named_path(self, name: str) -> Path:
+    def obsidian_stems(self, name: str) -> tuple[str, str]:
+        """The stems `page_path` gives a book title in Obsidian, with runs of spaces collapsed
+        and as before 2025 (the same stem twice for most titles), computed once for both."""
+        return obsidian_file_stems(name)
+
+    def obsidian_path(self, stem: str, category: str, number: int = 1) -> Path:
+        """The path of the `number`-th Obsidian page of a stem (see `obsidian_stems`)."""
+        name = stem + ("" if number == 1 else f"-{number}") + ".md"
+        return self.page_folder(category) / name
+
+    def page_folder(self, category: str) -> Path:
+        """The folder a new page of a book of `category` goes in."""
+        if self.page_format == "obsidian":
+            return self.pages / CATEGORY_FOLDERS.get(category, category.capitalize())
+        return self.pages
+
+    def logseq_named_path(self, name: str) -> Path | None:
         """Where Logseq itself (and so the official plugin) puts a page: control characters
-        left in its file name, which `page_path` percent-encodes."""
+        left in its file name, which `page_path` percent-encodes; None for a name without any
+        (Logseq names its file as `page_path` does)."""
+        if not logseq_leaves_controls(name):
+            return None
         return self.pages / (logseq_file_stem(name, self.graph.name_format, as_logseq=True) + ".md")
 
     def new_page_folders(self, subfolders: Iterable[str]) -> list[Path]:

@@ -32,6 +32,12 @@ class PageNamer:
         self.settings = settings
         # (casefolded name, category) -> the number to try first for a clash of that name
         self._hints: dict[tuple[str, str], int] = {}
+        # The folder new pages of each category go in, and whether nothing was there when first
+        # asked (a first sync into a new vault or category folder): then no page in it is read
+        # to adopt or to avoid. Once syncd makes the folder, what is in it is its own new pages
+        # (`new_paths`) or files put there meanwhile, which placing a new page never replaces.
+        self._folders: dict[str, Path] = {}
+        self._no_folder: dict[Path, bool] = {}
 
     def choose(
         self, book: Book, now: datetime, new_names: Set[str], new_paths: Set[str]
@@ -51,6 +57,13 @@ class PageNamer:
         base_name = base if fmt is LOGSEQ else book.title
         owned = self.state.page_names()
         hint = (base_name.casefold(), book.category)
+        folder_there = not self._no_folder_for(book.category)
+        if fmt is not LOGSEQ:
+            # Both file names (the title's runs of spaces collapsed, and as before 2025) made
+            # once, not once per number tried; most titles have one name for both.
+            stem, older_stem = layout.obsidian_stems(base_name)
+            if now < SPACES_COLLAPSED_SINCE:
+                stem = older_stem
         for n in itertools.count(self._hints.get(hint, 1)):
             if fmt is LOGSEQ:
                 suffix = "" if n == 1 else f" ({n})"
@@ -59,12 +72,7 @@ class PageNamer:
             else:
                 # Readwise's `x.com-2.md`: the file name numbered, the `# title` as it is.
                 name, title = base_name + ("" if n == 1 else f"-{n}"), base
-                path = layout.page_path(
-                    base_name,
-                    book.category,
-                    number=n,
-                    collapse_spaces=now >= SPACES_COLLAPSED_SINCE,
-                )
+                path = layout.obsidian_path(stem, book.category, n)
             relative = self.vault.relative(path)
             if (
                 owned.has_name(name.casefold())
@@ -73,11 +81,15 @@ class PageNamer:
                 or relative in new_paths
             ):
                 continue
+            if not folder_there:
+                self._hints[hint] = n + 1
+                return title, name, path, None
             if fmt is LOGSEQ:
                 # The plugin's page where Logseq named it (a control character in its name).
                 native = layout.logseq_named_path(name)
                 if (
-                    native != path
+                    native is not None
+                    and native != path
                     and not owned.has_path(self.vault.relative(native))
                     and self.vault.relative(native) not in new_paths
                 ):
@@ -86,10 +98,10 @@ class PageNamer:
                         found.text, fmt.title_line(title), fmt
                     ):
                         return title, name, native, found
-            else:
+            elif older_stem != stem:
                 # The plugin's file named before 2025 (`UX  UX Booth.md`) is adopted where it is.
-                older = layout.page_path(base_name, book.category, number=n, collapse_spaces=False)
-                if older != path and not owned.has_path(self.vault.relative(older)):
+                older = layout.obsidian_path(older_stem, book.category, n)
+                if not owned.has_path(self.vault.relative(older)):
                     found = self.vault.read(older)
                     if found.text is not None and _written_by_readwise(
                         found.text, fmt.title_line(title), fmt
@@ -102,6 +114,17 @@ class PageNamer:
                 self._hints[hint] = n + 1
                 return title, name, path, existing if existing.text is not None else None
         raise AssertionError("unreachable: page names never run out")
+
+    def _no_folder_for(self, category: str) -> bool:
+        """True when nothing was at the folder of new pages of `category` when first asked in
+        this sync (see `_no_folder`): a read of a page in it cannot find one."""
+        folder = self._folders.get(category)
+        if folder is None:
+            folder = self._folders[category] = self.settings.layout.page_folder(category)
+        missing = self._no_folder.get(folder)
+        if missing is None:
+            missing = self._no_folder[folder] = self.vault.no_folder(folder)
+        return missing
 
 
 def _after_frontmatter(text: str) -> str:

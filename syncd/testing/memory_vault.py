@@ -98,6 +98,9 @@ class MemoryVault:
         text, form = split(file.data.decode("utf-8", "surrogateescape"))
         return PageFile(path, text, len(file.data), file.mtime_ns, (DEVICE, file.inode), form)
 
+    def no_folder(self, folder: Path) -> bool:
+        return folder not in self.folders and folder not in self.files
+
     def stat(self, path: Path) -> tuple[int, int] | None:
         file = self.files.get(path)
         return None if file is None else (len(file.data), file.mtime_ns)

@@ -189,6 +189,18 @@ def test_folders_and_names(user: User) -> None:
     assert user.vault.read_text(at(user, ".obsidian/daily-notes.json")) == '{"folder": "Daily"}'
 
 
+def test_no_folder_only_where_nothing_is(user: User) -> None:
+    """What naming new pages skips reading in (issue 20): a folder not there, nor one in it."""
+    assert user.vault.no_folder(at(user, "pages"))
+    assert user.vault.no_folder(at(user, "pages/Books"))
+    user.put("pages/B.md", "x")
+    assert not user.vault.no_folder(at(user, "pages"))
+    assert not user.vault.no_folder(at(user, "pages/B.md"))  # a file: something is there
+    assert user.vault.no_folder(at(user, "pages/Books"))
+    assert user.vault.no_folder(at(user, "pages/B.md/inside"))
+    assert not user.vault.no_folder(user.vault.root)
+
+
 def test_a_folder_where_a_page_should_be_is_an_error(user: User) -> None:
     user.put("pages/A.md/inside.md", "x")
     with pytest.raises(VaultError):

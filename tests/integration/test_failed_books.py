@@ -185,6 +185,9 @@ def test_choosing_a_name_reads_only_the_candidate_file(
         h.now = T0 - timedelta(hours=1)
         for n in range(3):
             add(h, "Notes", f"New {n}.")
+        # The pages folder is there (were it not, no file would be read at all: nothing can be
+        # in it; see tests/integration/test_naming_probes.py).
+        h.pages.mkdir(parents=True)
         monkeypatch.setattr(Vault, "read", read)
         report = h.sync(at=T0)
         assert not report.failed and report.pages_created == 3

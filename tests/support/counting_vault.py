@@ -44,6 +44,10 @@ class CountingVault:
         self.counts["stat"] += 1
         return self._vault.stat(path)
 
+    def no_folder(self, folder: Path) -> bool:
+        self.counts["stat"] += 1
+        return self._vault.no_folder(folder)
+
     def stat_relative(self, relative: str) -> tuple[int, int] | None:
         self.counts["stat"] += 1
         return self._vault.stat_relative(relative)

@@ -11,7 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.core.filenames import logseq_file_stem, obsidian_file_stem
+from syncd.core.filenames import (
+    logseq_file_stem,
+    logseq_leaves_controls,
+    obsidian_file_stem,
+    obsidian_file_stems,
+)
 from tests.support.corpus import CORPUS, CORPUS_PAGES
 
 DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
@@ -405,6 +410,32 @@ def test_obsidian_names_are_stable(title: str) -> None:
     stem = obsidian_file_stem(title)
     assert obsidian_file_stem(stem) == stem
     assert not re.search(r'[*"\\/<>:|?]', stem)
+
+
+@settings(max_examples=300, deadline=None)
+@given(title=TITLES, name_format=st.sampled_from(["triple-lowbar", "legacy"]))
+def test_logseq_names_a_file_as_syncd_does_unless_the_title_has_control_characters(
+    title: str, name_format: str
+) -> None:
+    """The naming of a new page looks for Logseq's own file only where it differs (issue 20)."""
+    differs = logseq_file_stem(title, name_format, as_logseq=True) != logseq_file_stem(
+        title, name_format
+    )
+    assert logseq_leaves_controls(title) or not differs  # (a long title's cut may hide them)
+    if not any(0x01 <= ord(c) <= 0x1F or 0x7F <= ord(c) <= 0x9F for c in title):
+        assert not logseq_leaves_controls(title)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    title=st.one_of(TITLES, st.lists(st.sampled_from([" ", "\u00a0", ":", "a", "."])).map("".join))
+)
+def test_obsidian_stems_made_together_are_the_stems_made_apart(title: str) -> None:
+    """The naming of a new book makes both stems at once (issue 20)."""
+    assert obsidian_file_stems(title) == (
+        obsidian_file_stem(title),
+        obsidian_file_stem(title, collapse_spaces=False),
+    )
 
 
 @settings(max_examples=200, deadline=None)

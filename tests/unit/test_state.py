@@ -6,10 +6,12 @@ locked one is busy (never moved aside); a read-only copy writes nothing."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import sqlite3
 import string
+import zlib
 from dataclasses import astuple, fields
 from pathlib import Path
 
@@ -386,6 +388,41 @@ def test_blocks_an_older_syncd_stored_whole_read_back_beside_new_ones(tmp_path: 
             state.delete_book(7)
         assert state.highlights(7) == {}
         assert state._db.execute("SELECT count(*) FROM blocks").fetchone()[0] == 0
+    finally:
+        state.close()
+
+
+def test_blocks_of_any_text_read_back_as_put(state: State) -> None:
+    """A book's blocks are stored one after the other with their lengths (issue 20): no text
+    in them is taken for the separators."""
+    texts = ["", "- a:1,2\n", "\x00", "\n\n", "- \ud800 é 😀", '["x", 1]', ",", ":", "- z"]
+    records = [HighlightRecord(n, 5, text, "s", Status.WRITTEN) for n, text in enumerate(texts)]
+    records.append(HighlightRecord(-3, 5, "- negative id", "s", Status.WRITTEN))
+    with state.transaction():
+        state.put_highlights(records)
+    assert state.highlights(5) == {r.highlight_id: r for r in records}
+
+
+def test_blocks_an_older_syncd_packed_as_json_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    State(path).close()
+    old = sqlite3.connect(path)
+    packed = zlib.compress(json.dumps([[1, "- one"], [2, '- two \\ "x"']]).encode(), 1)
+    old.execute("INSERT INTO blocks VALUES (7, ?)", (packed,))
+    old.execute("INSERT INTO highlights VALUES (1, 7, x'', 'a', 'written')")
+    old.execute("INSERT INTO highlights VALUES (2, 7, x'', 'b', 'written')")
+    old.commit()
+    old.close()
+    state = State(path)
+    try:
+        assert state.highlights(7) == {
+            1: HighlightRecord(1, 7, "- one", "a", Status.WRITTEN),
+            2: HighlightRecord(2, 7, '- two \\ "x"', "b", Status.WRITTEN),
+        }
+        with state.transaction():
+            state.put_highlights([HighlightRecord(3, 7, "- three", "c", Status.WRITTEN)])
+        assert state.highlights(7)[1] == HighlightRecord(1, 7, "- one", "a", Status.WRITTEN)
+        assert state.highlights(7)[3] == HighlightRecord(3, 7, "- three", "c", Status.WRITTEN)
     finally:
         state.close()
 
