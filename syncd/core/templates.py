@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -186,13 +186,24 @@ class Templates:
         self.source = source  # the config file, named in errors
         self.overrides = dict(overrides or {})
         self._sources: dict[str, str] | None = None  # the defaults and overrides, once read
-        # The default highlight template, rendered by its Python twin (`_DEFAULT_HIGHLIGHT`):
-        # a Jinja render (a context, its lookups, a sandbox) per highlight was a tenth of a
-        # first sync. A test holds each twin to its template's output.
-        self._twin = None if "highlight" in self.overrides else _DEFAULT_HIGHLIGHT[page_format]
+        # The default highlight, page title and front matter templates, rendered by their
+        # Python twins (`_DEFAULT_TWINS`): a Jinja render (a context, its lookups, a sandbox)
+        # per highlight was a tenth of a first sync. A test holds each twin to its template's
+        # output.
+        self._twins = {
+            name: twin
+            for name, twin in _DEFAULT_TWINS[page_format].items()
+            if name not in self.overrides
+        }
         self._compiled: dict[str, jinja2.Template] = {}
         for name in self.overrides:
             self._template(name)
+
+    @property
+    def default_highlight(self) -> bool:
+        """Whether highlights are rendered by the default template (its Python twin): its
+        variables are the highlight's alone, and its output is known."""
+        return "highlight" in self._twins
 
     def _template(self, name: str) -> jinja2.Template:
         """The section's template, compiled at its first use. Raise TemplateError if it does
@@ -216,8 +227,9 @@ class Templates:
 
     def render(self, section: str, context: Mapping[str, Any]) -> str:
         """Render one section; raise TemplateError naming it and the line that failed."""
-        if section == "highlight" and self._twin is not None:
-            return self._twin(context)
+        twin = self._twins.get(section)
+        if twin is not None:
+            return twin(context)
         template = self._template(section)
         import jinja2
 
@@ -233,7 +245,7 @@ class Templates:
 
 def _logseq_highlight(context: Mapping[str, Any]) -> str:
     """syncd/templates/logseq/highlight.j2, in Python."""
-    out = "- " + str(context["highlight_text"]) + _location(context) + "\n"
+    out = "- " + str(context["highlight_text"]) + location_text(context) + "\n"
     tags = context["highlight_tags"]
     if tags:
         out += "\n\t- **Tags**: " + "".join(f"#[[{tag}]] " for tag in tags) + "\n"
@@ -246,7 +258,7 @@ def _logseq_highlight(context: Mapping[str, Any]) -> str:
 
 def _obsidian_highlight(context: Mapping[str, Any]) -> str:
     """syncd/templates/obsidian/highlight.j2, in Python."""
-    out = "- " + str(context["highlight_text"]) + _location(context)
+    out = "- " + str(context["highlight_text"]) + location_text(context)
     tags = context["highlight_tags"]
     if tags:
         out += "\n    - Tags: " + "".join(f"[[{tag}]] " for tag in tags)
@@ -256,14 +268,42 @@ def _obsidian_highlight(context: Mapping[str, Any]) -> str:
     return out
 
 
-def _location(context: Mapping[str, Any]) -> str:
+def location_text(context: Mapping[str, Any]) -> str:
+    """` ([label](link))`, ` (label)` or "": a highlight's place, as the default highlight
+    templates write it after its text."""
     location, url = context["highlight_location"], context["highlight_location_url"]
     if location and url:
         return f" ([{location}]({url}))"
     return f" ({location})" if location else ""
 
 
-_DEFAULT_HIGHLIGHT = {"logseq": _logseq_highlight, "obsidian": _obsidian_highlight}
+def _logseq_page_title(context: Mapping[str, Any]) -> str:
+    """syncd/templates/logseq/page_title.j2, in Python."""
+    return str(context["title"]) + " (highlights)"
+
+
+def _obsidian_page_title(context: Mapping[str, Any]) -> str:
+    """syncd/templates/obsidian/page_title.j2, in Python."""
+    return "# " + str(context["title"])
+
+
+def _no_frontmatter(context: Mapping[str, Any]) -> str:
+    """The default `frontmatter` template: none (see `default_sources`)."""
+    return ""
+
+
+_DEFAULT_TWINS: dict[str, dict[str, Callable[[Mapping[str, Any]], str]]] = {
+    "logseq": {
+        "highlight": _logseq_highlight,
+        "page_title": _logseq_page_title,
+        "frontmatter": _no_frontmatter,
+    },
+    "obsidian": {
+        "highlight": _obsidian_highlight,
+        "page_title": _obsidian_page_title,
+        "frontmatter": _no_frontmatter,
+    },
+}
 
 
 @functools.lru_cache(maxsize=256)
