@@ -206,7 +206,7 @@ def _obsidian_value(name: str, value: str) -> str:
     that it stays text of its bullet (issue 10, item 10)."""
     if LINE_BREAK not in value:  # one line (most values): as it is
         return value
-    if name in ("highlight_text", "highlight_note"):
+    if name in ("highlight_text", "highlight_note") and LINE_BREAK * 2 in value:
         value = _BREAKS.sub(LINE_BREAK, value)
     first, *rest = value.split(LINE_BREAK)
     lines = [first]

@@ -186,7 +186,7 @@ class Templates:
         self.source = source  # the config file, named in errors
         self.overrides = dict(overrides or {})
         self._sources: dict[str, str] | None = None  # the defaults and overrides, once read
-        # The default highlight, page title and front matter templates, rendered by their
+        # The default highlight, page title, header and front matter templates, rendered by their
         # Python twins (`_DEFAULT_TWINS`): a Jinja render (a context, its lookups, a sandbox)
         # per highlight was a tenth of a first sync. A test holds each twin to its template's
         # output.
@@ -287,6 +287,25 @@ def _obsidian_page_title(context: Mapping[str, Any]) -> str:
     return "# " + str(context["title"])
 
 
+def _logseq_highlight_header(context: Mapping[str, Any]) -> str:
+    """syncd/templates/logseq/highlight_header.j2, in Python."""
+    if context["is_new_page"]:
+        return f"- Highlights first synced by [[Readwise]] [[{context['date']}]]\n"
+    if context["has_new_highlights"]:
+        return f"- New highlights added [[{context['date']}]] at {context['time']}\n"
+    return ""
+
+
+def _obsidian_highlight_header(context: Mapping[str, Any]) -> str:
+    """syncd/templates/obsidian/highlight_header.j2, in Python."""
+    if context["is_new_page"]:
+        return "\n## Highlights\n"
+    if context["has_new_highlights"]:
+        day = _date_filter(context["date"], "F j, Y")
+        return f"## New highlights added {day} at {context['time']}\n"
+    return ""
+
+
 def _no_frontmatter(context: Mapping[str, Any]) -> str:
     """The default `frontmatter` template: none (see `default_sources`)."""
     return ""
@@ -296,11 +315,13 @@ _DEFAULT_TWINS: dict[str, dict[str, Callable[[Mapping[str, Any]], str]]] = {
     "logseq": {
         "highlight": _logseq_highlight,
         "page_title": _logseq_page_title,
+        "highlight_header": _logseq_highlight_header,
         "frontmatter": _no_frontmatter,
     },
     "obsidian": {
         "highlight": _obsidian_highlight,
         "page_title": _obsidian_page_title,
+        "highlight_header": _obsidian_highlight_header,
         "frontmatter": _no_frontmatter,
     },
 }

@@ -247,9 +247,9 @@ _BOOKS = st.builds(
 def test_the_default_templates_python_twins_write_what_the_templates_write(
     page_format: str, book: Book
 ) -> None:
-    """Issue 20: the default highlight, page title and front matter templates are rendered in
-    Python (a Logseq highlight straight into its blocks); the same templates given as the
-    config's (rendered by Jinja) write the same pages."""
+    """Issue 20: the default highlight, page title, header and front matter templates are
+    rendered in Python (a Logseq highlight straight into its blocks); the same templates given
+    as the config's (rendered by Jinja) write the same pages."""
     from syncd.core.templates import default_sources
 
     defaults = Style(templates=Templates(page_format), tz=timezone.utc)
@@ -265,7 +265,8 @@ def test_the_default_templates_python_twins_write_what_the_templates_write(
     for style in (defaults, jinja):
         title = page_title(book, style, NOW)
         blocks = render_highlights(book, book.highlights, style)
-        pages.append((title, blocks, render_new_page(book, title, blocks or ["- x"], style, NOW)))
+        page = render_new_page(book, title, blocks or ["- x"], style, NOW)
+        pages.append((title, blocks, page, render_addition(book, blocks, style, NOW)))
     assert pages[0] == pages[1]
 
 
