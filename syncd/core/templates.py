@@ -186,10 +186,10 @@ class Templates:
         self.source = source  # the config file, named in errors
         self.overrides = dict(overrides or {})
         self._sources: dict[str, str] | None = None  # the defaults and overrides, once read
-        # The default highlight, page title, header and front matter templates, rendered by their
-        # Python twins (`_DEFAULT_TWINS`): a Jinja render (a context, its lookups, a sandbox)
-        # per highlight was a tenth of a first sync. A test holds each twin to its template's
-        # output.
+        # The default templates of a page (highlight, title, metadata, header, front matter),
+        # rendered by their Python twins (`_DEFAULT_TWINS`): a Jinja render (a context, its
+        # lookups, a sandbox) per highlight was a tenth of a first sync, and four a book a
+        # tenth of what was left of rendering. Tests hold each twin to its template's output.
         self._twins = {
             name: twin
             for name, twin in _DEFAULT_TWINS[page_format].items()
@@ -306,6 +306,50 @@ def _obsidian_highlight_header(context: Mapping[str, Any]) -> str:
     return ""
 
 
+def _logseq_metadata(context: Mapping[str, Any]) -> str:
+    """syncd/templates/logseq/metadata.j2, in Python."""
+    url, note, summary, tags = (
+        context["url"],
+        context["document_note"],
+        context["summary"],
+        context["document_tags"],
+    )
+    return (
+        f"author:: [[{context['author']}]]\n"
+        f'full-title:: "{context["full_title"]}"\n'
+        f"category:: #{context['category']}\n"
+        + (f"url:: {url}" if url else "")
+        + "\n"
+        + (f"document_note:: {str(note).replace(chr(10), ' ')}" if note else "")
+        + "\n"
+        + (f"summary:: {str(summary).replace(chr(10), ' ')}" if summary else "")
+        + "\n"
+        + ("tags:: " + "".join([f"#[[{tag}]] " for tag in tags]) if tags else "")
+    )
+
+
+def _obsidian_metadata(context: Mapping[str, Any]) -> str:
+    """syncd/templates/obsidian/metadata.j2, in Python."""
+    image_url, author, note, tags, summary, url = (
+        context["image_url"],
+        context["author"],
+        context["document_note"],
+        context["document_tags"],
+        context["summary"],
+        context["url"],
+    )
+    return (
+        (f"![rw-book-cover]({image_url})\n\n" if image_url else "")
+        + "## Metadata\n- Author: "
+        + (f"[[{author}]]" if author else "")
+        + f"\n- Full Title: {context['full_title']}\n- Category: #{context['category']}\n"
+        + (f"- Document Note: {note}\n" if note else "")
+        + ("- Document Tags: " + "".join([f"[[{tag}]] " for tag in tags]) + "\n" if tags else "")
+        + (f"- Summary: {summary}\n" if summary else "")
+        + (f"- URL: {url}\n" if url else "")
+    )
+
+
 def _no_frontmatter(context: Mapping[str, Any]) -> str:
     """The default `frontmatter` template: none (see `default_sources`)."""
     return ""
@@ -316,12 +360,14 @@ _DEFAULT_TWINS: dict[str, dict[str, Callable[[Mapping[str, Any]], str]]] = {
         "highlight": _logseq_highlight,
         "page_title": _logseq_page_title,
         "highlight_header": _logseq_highlight_header,
+        "metadata": _logseq_metadata,
         "frontmatter": _no_frontmatter,
     },
     "obsidian": {
         "highlight": _obsidian_highlight,
         "page_title": _obsidian_page_title,
         "highlight_header": _obsidian_highlight_header,
+        "metadata": _obsidian_metadata,
         "frontmatter": _no_frontmatter,
     },
 }

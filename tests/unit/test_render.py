@@ -225,6 +225,11 @@ _BOOKS = st.builds(
     document_note=_ODD_TEXT,
     summary=_ODD_TEXT,
     tags=st.lists(_ODD_TEXT, max_size=2).map(tuple),
+    category=st.sampled_from(["books", "articles", "tweets"]),
+    source_url=st.sampled_from([None, "", "https://s"]),
+    unique_url=st.sampled_from([None, "https://u"]),
+    cover_image_url=st.sampled_from([None, "https://c"]),
+    readwise_url=st.sampled_from([None, "https://r"]),
     highlights=st.lists(
         st.builds(
             Highlight,
