@@ -42,16 +42,18 @@ _PROPERTY = re.compile(r"^[\w.-]+::")
 # Readwise's heading highlights: tagged `h1`, `h2`, ... (the `.h1` action in their note).
 _HEADING_TAG = re.compile(r"^h([1-6])$", re.IGNORECASE)
 _BREAKS = re.compile(LINE_BREAK + "+")
-# How Readwise's Obsidian export continues a multi-line value on the next lines.
 # A highlight's own address at Readwise; a Logseq block id is the name-based UUID (version 5, URL
 # namespace) of it, so that anyone can derive the id of a highlight's block from its id.
 HIGHLIGHT_URL = "https://readwise.io/open/{id}"
+# How Readwise's Obsidian export continues a multi-line value on the next lines.
 OBSIDIAN_CONTINUATION = {
     "highlight_text": "  ",
     "highlight_note": "      ",
     "document_note": "   ",
     "summary": "",
 }
+# A line of a value that may read as a block of its own once indented (see `_obsidian_value`).
+_CONTINUED_DASH = re.compile(LINE_BREAK + " *-")
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,8 @@ def _obsidian_value(name: str, value: str) -> str:
         return value
     if name in ("highlight_text", "highlight_note") and LINE_BREAK * 2 in value:
         value = _BREAKS.sub(LINE_BREAK, value)
+    if name == "summary" or not _CONTINUED_DASH.search(value):  # no line to escape
+        return value.replace(LINE_BREAK, "\n" + OBSIDIAN_CONTINUATION[name])
     first, *rest = value.split(LINE_BREAK)
     lines = [first]
     for line in rest:
