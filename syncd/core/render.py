@@ -208,17 +208,19 @@ def _obsidian_value(name: str, value: str) -> str:
     that it stays text of its bullet (issue 10, item 10)."""
     if LINE_BREAK not in value:  # one line (most values): as it is
         return value
-    if name in ("highlight_text", "highlight_note") and LINE_BREAK * 2 in value:
-        value = _BREAKS.sub(LINE_BREAK, value)
-    if name == "summary" or not _CONTINUED_DASH.search(value):  # no line to escape
-        return value.replace(LINE_BREAK, "\n" + OBSIDIAN_CONTINUATION[name])
+    continuation = OBSIDIAN_CONTINUATION[name]
     first, *rest = value.split(LINE_BREAK)
+    if name in ("highlight_text", "highlight_note") and len(rest) > 1:
+        # A run of line breaks is one: the empty lines inside it go (a split and a list, not a
+        # regex over a transcript's kilobytes).
+        rest = [line for line in rest[:-1] if line] + rest[-1:]
+    if name == "summary" or not _CONTINUED_DASH.search(value):  # no line to escape
+        return ("\n" + continuation).join([first, *rest])
     lines = [first]
     for line in rest:
-        line = OBSIDIAN_CONTINUATION[name] + line
+        line = continuation + line
         if (
-            name != "summary"
-            and line.lstrip(" ").startswith("-")  # (what a bullet starts with, after spaces)
+            line.lstrip(" ").startswith("-")  # (what a bullet starts with, after spaces)
             and bullet_depth(line, OBSIDIAN.indent) is not None
         ):
             blank = len(line) - len(line.lstrip(" "))
@@ -242,6 +244,8 @@ def render_obsidian_highlight(
     for name in ("highlight_text", "highlight_note"):
         context[name] = _obsidian_value(name, context[name])
     output = style.templates.render("highlight", context).replace(LINE_BREAK, " ")
+    if "\n" not in output:  # one line (a highlight without tags, note or line break)
+        return output if output.strip() else "-"
     return "\n".join([line for line in output.split("\n") if line.strip()]) or "-"
 
 
