@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -164,15 +165,16 @@ def _book_variables(book: Book) -> dict[str, Any]:
     its head, its header, its front matter): the last book's are kept, and the same dict given
     (callers copy it, never change it)."""
     last_book, last_values = _last_book[0]  # (one tuple: read whole, or not at all)
-    if last_book is book:
+    if last_book() is book:
         return last_values
     values = _variables(book)
-    _last_book[0] = (book, values)
+    _last_book[0] = (weakref.ref(book), values)
     return values
 
 
-# _book_variables' last book and answer (the book kept, so that its identity is never reused).
-_last_book: list[tuple[Book | None, dict[str, Any]]] = [(None, {})]
+# _book_variables' last book (a weak reference: a daemon between syncs does not keep the last
+# book's highlights; a book gone is never taken for another at its address) and answer.
+_last_book: list[tuple[Callable[[], Book | None], dict[str, Any]]] = [(lambda: None, {})]
 
 
 def _variables(book: Book) -> dict[str, Any]:

@@ -327,3 +327,15 @@ def test_an_obsidian_value_is_written_as_before_its_shortcuts(name: str, text: s
 
     value = clean(text)
     assert render._obsidian_value(name, value) == _obsidian_value_as_before(name, value)
+
+
+def test_the_last_book_s_variables_do_not_keep_the_book() -> None:
+    """A daemon between syncs does not hold the last book rendered (its highlights)."""
+    import weakref
+
+    book = Book(9, "Gone", highlights=(Highlight(1, "x" * 1000),))
+    page_title(book, LOGSEQ, NOW)
+    gone = weakref.ref(book)
+    del book
+    assert gone() is None
+    assert page_title(Book(9, "Other"), LOGSEQ, NOW) == "Other (highlights)"
