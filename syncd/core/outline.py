@@ -69,6 +69,8 @@ def block_lines(block: Block, base_depth: int = 0, unit: str = "\t") -> list[str
     heading, indented or not) gets a backslash before its marker (`\\-`, `  \\- x`) so that it
     stays inside the block. `unit` is one level of indentation."""
     indent = unit * (base_depth + block.depth)
+    if "\n" not in block.text:  # one line (most blocks)
+        return [f"{indent}- {block.text}"]
     first, *rest = block.text.split("\n")
     lines = [f"{indent}- {first}"]
     for line in rest:
@@ -80,7 +82,7 @@ def block_lines(block: Block, base_depth: int = 0, unit: str = "\t") -> list[str
 
 
 def render_blocks(blocks: list[Block], base_depth: int = 0, unit: str = "\t") -> str:
-    return "\n".join(line for block in blocks for line in block_lines(block, base_depth, unit))
+    return "\n".join([line for block in blocks for line in block_lines(block, base_depth, unit)])
 
 
 @dataclass(frozen=True)

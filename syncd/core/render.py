@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from syncd.core.dates import format_journal_date, format_moment, format_time
@@ -25,7 +26,14 @@ from syncd.core.outline import (
     template_blocks,
     with_block_id,
 )
-from syncd.core.templates import LINE_BREAK, TemplateDate, Templates, check_frontmatter, clean
+from syncd.core.templates import (
+    LINE_BREAK,
+    TemplateDate,
+    Templates,
+    check_frontmatter,
+    clean,
+    location_text,
+)
 from syncd.errors import TemplateError
 
 NBSP = "\u00a0"
@@ -35,16 +43,18 @@ _PROPERTY = re.compile(r"^[\w.-]+::")
 # Readwise's heading highlights: tagged `h1`, `h2`, ... (the `.h1` action in their note).
 _HEADING_TAG = re.compile(r"^h([1-6])$", re.IGNORECASE)
 _BREAKS = re.compile(LINE_BREAK + "+")
-# How Readwise's Obsidian export continues a multi-line value on the next lines.
 # A highlight's own address at Readwise; a Logseq block id is the name-based UUID (version 5, URL
 # namespace) of it, so that anyone can derive the id of a highlight's block from its id.
 HIGHLIGHT_URL = "https://readwise.io/open/{id}"
+# How Readwise's Obsidian export continues a multi-line value on the next lines.
 OBSIDIAN_CONTINUATION = {
     "highlight_text": "  ",
     "highlight_note": "      ",
     "document_note": "   ",
     "summary": "",
 }
+# A line of a value that may read as a block of its own once indented (see `_obsidian_value`).
+_CONTINUED_DASH = re.compile(LINE_BREAK + " *-")
 
 
 @dataclass(frozen=True)
@@ -82,11 +92,21 @@ class Style:
 
     def date(self, now: datetime) -> TemplateDate:
         """`date` as templates see it: a link target for the day in Logseq ("Nov 19th, 2022"),
-        Readwise's Markdown date in Obsidian ("November 19, 2022")."""
+        Readwise's Markdown date in Obsidian ("November 19, 2022"). (The text is the day's:
+        formatted once a day, not once a book.)"""
         local = now.astimezone(self.tz)
-        if self.page_format is LOGSEQ:
-            return TemplateDate(format_journal_date(local.date(), self.journal_format), local)
-        return TemplateDate(django_date(local, "F j, Y"), local)
+        logseq = self.page_format is LOGSEQ
+        key = (logseq, self.journal_format, local.date())
+        text = _day_texts.get(key)
+        if text is None:
+            if logseq:
+                text = format_journal_date(local.date(), self.journal_format)
+            else:
+                text = django_date(local, "F j, Y")  # (month, day and year: the day's alone)
+            if len(_day_texts) >= 64:
+                _day_texts.clear()
+            _day_texts[key] = text
+        return TemplateDate(text, local)
 
     def time(self, now: datetime) -> str:
         return format_time(now.astimezone(self.tz))
@@ -97,20 +117,22 @@ class Style:
         book's page, whose title, head and header all show them: the last answer is kept.)"""
         local = now.astimezone(self.tz)  # the zone may follow the machine's (a daemon's)
         key = (local.replace(tzinfo=None), local.utcoffset(), local.tzname())
-        last = _last_dates
-        if last[0] is self and last[1] == key:
-            return last[2]
+        style, last_key, last_values = _last_dates[0]  # (one tuple: read whole, or not at all)
+        if style is self and last_key == key:
+            return last_values
         values: dict[str, Any] = {"date": self.date(now), "time": self.time(now)}
         if self.daily_note_format:
             values["daily_note_date"] = format_moment(
                 now.astimezone(self.tz), self.daily_note_format
             )
-        _last_dates[:] = [self, key, values]
+        _last_dates[0] = (self, key, values)
         return values
 
 
 # Style.dates' last style, local moment and answer (callers copy the answer, never change it).
-_last_dates: list[Any] = [None, None, None]
+_last_dates: list[tuple[Any, Any, dict[str, Any]]] = [(None, None, {})]
+# Style.date's texts by (Logseq or not, journal format, day): a few days in a process's life.
+_day_texts: dict[tuple[bool, str, date], str] = {}
 
 
 def location(book: Book, highlight: Highlight) -> tuple[str | None, str | None]:
@@ -139,6 +161,23 @@ def book_context(book: Book, style: Style, now: datetime) -> dict[str, Any]:
 
 
 def _book_variables(book: Book) -> dict[str, Any]:
+    """A book's own variables. A book's page asks for them five times (its name, its highlights,
+    its head, its header, its front matter): the last book's are kept, and the same dict given
+    (callers copy it, never change it)."""
+    last_book, last_values = _last_book[0]  # (one tuple: read whole, or not at all)
+    if last_book() is book:
+        return last_values
+    values = _variables(book)
+    _last_book[0] = (weakref.ref(book), values)
+    return values
+
+
+# _book_variables' last book (a weak reference: a daemon between syncs does not keep the last
+# book's highlights; a book gone is never taken for another at its address) and answer.
+_last_book: list[tuple[Callable[[], Book | None], dict[str, Any]]] = [(lambda: None, {})]
+
+
+def _variables(book: Book) -> dict[str, Any]:
     title = clean(book.title, keep_controls=True).replace(LINE_BREAK, " ")
     return {
         "title": title,
@@ -169,13 +208,23 @@ def _obsidian_value(name: str, value: str) -> str:
     written as they are (`  - ChatGPT`), but for one that would read as a block of its own
     (a `- ` at a whole number of levels, `    - first`): it gets a backslash before its `-`, so
     that it stays text of its bullet (issue 10, item 10)."""
-    if name in ("highlight_text", "highlight_note"):
-        value = _BREAKS.sub(LINE_BREAK, value)
+    if LINE_BREAK not in value:  # one line (most values): as it is
+        return value
+    continuation = OBSIDIAN_CONTINUATION[name]
     first, *rest = value.split(LINE_BREAK)
+    if name in ("highlight_text", "highlight_note") and len(rest) > 1:
+        # A run of line breaks is one: the empty lines inside it go (a split and a list, not a
+        # regex over a transcript's kilobytes).
+        rest = [line for line in rest[:-1] if line] + rest[-1:]
+    if name == "summary" or not _CONTINUED_DASH.search(value):  # no line to escape
+        return ("\n" + continuation).join([first, *rest])
     lines = [first]
     for line in rest:
-        line = OBSIDIAN_CONTINUATION[name] + line
-        if name != "summary" and bullet_depth(line, OBSIDIAN.indent) is not None:
+        line = continuation + line
+        if (
+            line.lstrip(" ").startswith("-")  # (what a bullet starts with, after spaces)
+            and bullet_depth(line, OBSIDIAN.indent) is not None
+        ):
             blank = len(line) - len(line.lstrip(" "))
             line = f"{line[:blank]}\\{line[blank:]}"
         lines.append(line)
@@ -197,7 +246,9 @@ def render_obsidian_highlight(
     for name in ("highlight_text", "highlight_note"):
         context[name] = _obsidian_value(name, context[name])
     output = style.templates.render("highlight", context).replace(LINE_BREAK, " ")
-    return "\n".join(line for line in output.split("\n") if line.strip()) or "-"
+    if "\n" not in output:  # one line (a highlight without tags, note or line break)
+        return output if output.strip() else "-"
+    return "\n".join([line for line in output.split("\n") if line.strip()]) or "-"
 
 
 def highlight_context(
@@ -226,10 +277,21 @@ def page_title(book: Book, style: Style, now: datetime) -> str:
 def render_highlights(book: Book, highlights: Iterable[Highlight], style: Style) -> list[str]:
     """Return, for each highlight, the lines of its block (and its Tags/Note children)."""
     fmt = style.page_format
-    variables = _book_variables(book)
+    default = style.templates.default_highlight
+    # The default template reads the highlight's variables alone: its book's are not copied in.
+    variables = {} if default else _book_variables(book)
     if fmt is OBSIDIAN:
         return [
             render_obsidian_highlight(book, highlight, style, variables) for highlight in highlights
+        ]
+    if default:
+        return [
+            render_blocks(
+                _default_logseq_blocks(highlight_context(book, highlight, variables)),
+                fmt.highlight_depth,
+                fmt.indent,
+            )
+            for highlight in highlights
         ]
     return [
         render_blocks(
@@ -241,6 +303,24 @@ def render_highlights(book: Book, highlights: Iterable[Highlight], style: Style)
         )
         for highlight in highlights
     ]
+
+
+def _default_logseq_blocks(context: dict[str, Any]) -> list[Block]:
+    """The blocks of syncd/templates/logseq/highlight.j2's output, as `template_blocks` reads
+    them from its Python twin's (`templates._logseq_highlight`), without the text between: the
+    highlight's text and place, then its tags and its note one level deeper. (Its values are
+    `clean`'s: a line break is a LINE_BREAK, never a "\n".) A test holds the two to the same
+    blocks."""
+    text = context["highlight_text"] + location_text(context)
+    blocks = [Block(0, text.rstrip().replace(LINE_BREAK, "\n"))]
+    tags = context["highlight_tags"]
+    if tags:
+        text = "**Tags**: " + "".join([f"#[[{tag}]] " for tag in tags])
+        blocks.append(Block(1, text.rstrip().replace(LINE_BREAK, "\n")))
+    note = context["highlight_note"]
+    if note:
+        blocks.append(Block(1, ("**Note**: " + note).rstrip().replace(LINE_BREAK, "\n")))
+    return blocks
 
 
 def block_id(highlight_id: int, fmt: PageFormat) -> str:

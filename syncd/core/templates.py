@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -186,13 +186,24 @@ class Templates:
         self.source = source  # the config file, named in errors
         self.overrides = dict(overrides or {})
         self._sources: dict[str, str] | None = None  # the defaults and overrides, once read
-        # The default highlight template, rendered by its Python twin (`_DEFAULT_HIGHLIGHT`):
-        # a Jinja render (a context, its lookups, a sandbox) per highlight was a tenth of a
-        # first sync. A test holds each twin to its template's output.
-        self._twin = None if "highlight" in self.overrides else _DEFAULT_HIGHLIGHT[page_format]
+        # The default templates of a page (highlight, title, metadata, header, front matter),
+        # rendered by their Python twins (`_DEFAULT_TWINS`): a Jinja render (a context, its
+        # lookups, a sandbox) per highlight was a tenth of a first sync, and four a book a
+        # tenth of what was left of rendering. Tests hold each twin to its template's output.
+        self._twins = {
+            name: twin
+            for name, twin in _DEFAULT_TWINS[page_format].items()
+            if name not in self.overrides
+        }
         self._compiled: dict[str, jinja2.Template] = {}
         for name in self.overrides:
             self._template(name)
+
+    @property
+    def default_highlight(self) -> bool:
+        """Whether highlights are rendered by the default template (its Python twin): its
+        variables are the highlight's alone, and its output is known."""
+        return "highlight" in self._twins
 
     def _template(self, name: str) -> jinja2.Template:
         """The section's template, compiled at its first use. Raise TemplateError if it does
@@ -216,8 +227,9 @@ class Templates:
 
     def render(self, section: str, context: Mapping[str, Any]) -> str:
         """Render one section; raise TemplateError naming it and the line that failed."""
-        if section == "highlight" and self._twin is not None:
-            return self._twin(context)
+        twin = self._twins.get(section)
+        if twin is not None:
+            return twin(context)
         template = self._template(section)
         import jinja2
 
@@ -233,7 +245,7 @@ class Templates:
 
 def _logseq_highlight(context: Mapping[str, Any]) -> str:
     """syncd/templates/logseq/highlight.j2, in Python."""
-    out = "- " + str(context["highlight_text"]) + _location(context) + "\n"
+    out = "- " + str(context["highlight_text"]) + location_text(context) + "\n"
     tags = context["highlight_tags"]
     if tags:
         out += "\n\t- **Tags**: " + "".join(f"#[[{tag}]] " for tag in tags) + "\n"
@@ -246,7 +258,7 @@ def _logseq_highlight(context: Mapping[str, Any]) -> str:
 
 def _obsidian_highlight(context: Mapping[str, Any]) -> str:
     """syncd/templates/obsidian/highlight.j2, in Python."""
-    out = "- " + str(context["highlight_text"]) + _location(context)
+    out = "- " + str(context["highlight_text"]) + location_text(context)
     tags = context["highlight_tags"]
     if tags:
         out += "\n    - Tags: " + "".join(f"[[{tag}]] " for tag in tags)
@@ -256,14 +268,109 @@ def _obsidian_highlight(context: Mapping[str, Any]) -> str:
     return out
 
 
-def _location(context: Mapping[str, Any]) -> str:
+def location_text(context: Mapping[str, Any]) -> str:
+    """` ([label](link))`, ` (label)` or "": a highlight's place, as the default highlight
+    templates write it after its text."""
     location, url = context["highlight_location"], context["highlight_location_url"]
     if location and url:
         return f" ([{location}]({url}))"
     return f" ({location})" if location else ""
 
 
-_DEFAULT_HIGHLIGHT = {"logseq": _logseq_highlight, "obsidian": _obsidian_highlight}
+def _logseq_page_title(context: Mapping[str, Any]) -> str:
+    """syncd/templates/logseq/page_title.j2, in Python."""
+    return str(context["title"]) + " (highlights)"
+
+
+def _obsidian_page_title(context: Mapping[str, Any]) -> str:
+    """syncd/templates/obsidian/page_title.j2, in Python."""
+    return "# " + str(context["title"])
+
+
+def _logseq_highlight_header(context: Mapping[str, Any]) -> str:
+    """syncd/templates/logseq/highlight_header.j2, in Python."""
+    if context["is_new_page"]:
+        return f"- Highlights first synced by [[Readwise]] [[{context['date']}]]\n"
+    if context["has_new_highlights"]:
+        return f"- New highlights added [[{context['date']}]] at {context['time']}\n"
+    return ""
+
+
+def _obsidian_highlight_header(context: Mapping[str, Any]) -> str:
+    """syncd/templates/obsidian/highlight_header.j2, in Python."""
+    if context["is_new_page"]:
+        return "\n## Highlights\n"
+    if context["has_new_highlights"]:
+        day = _date_filter(context["date"], "F j, Y")
+        return f"## New highlights added {day} at {context['time']}\n"
+    return ""
+
+
+def _logseq_metadata(context: Mapping[str, Any]) -> str:
+    """syncd/templates/logseq/metadata.j2, in Python."""
+    url, note, summary, tags = (
+        context["url"],
+        context["document_note"],
+        context["summary"],
+        context["document_tags"],
+    )
+    return (
+        f"author:: [[{context['author']}]]\n"
+        f'full-title:: "{context["full_title"]}"\n'
+        f"category:: #{context['category']}\n"
+        + (f"url:: {url}" if url else "")
+        + "\n"
+        + (f"document_note:: {str(note).replace(chr(10), ' ')}" if note else "")
+        + "\n"
+        + (f"summary:: {str(summary).replace(chr(10), ' ')}" if summary else "")
+        + "\n"
+        + ("tags:: " + "".join([f"#[[{tag}]] " for tag in tags]) if tags else "")
+    )
+
+
+def _obsidian_metadata(context: Mapping[str, Any]) -> str:
+    """syncd/templates/obsidian/metadata.j2, in Python."""
+    image_url, author, note, tags, summary, url = (
+        context["image_url"],
+        context["author"],
+        context["document_note"],
+        context["document_tags"],
+        context["summary"],
+        context["url"],
+    )
+    return (
+        (f"![rw-book-cover]({image_url})\n\n" if image_url else "")
+        + "## Metadata\n- Author: "
+        + (f"[[{author}]]" if author else "")
+        + f"\n- Full Title: {context['full_title']}\n- Category: #{context['category']}\n"
+        + (f"- Document Note: {note}\n" if note else "")
+        + ("- Document Tags: " + "".join([f"[[{tag}]] " for tag in tags]) + "\n" if tags else "")
+        + (f"- Summary: {summary}\n" if summary else "")
+        + (f"- URL: {url}\n" if url else "")
+    )
+
+
+def _no_frontmatter(context: Mapping[str, Any]) -> str:
+    """The default `frontmatter` template: none (see `default_sources`)."""
+    return ""
+
+
+_DEFAULT_TWINS: dict[str, dict[str, Callable[[Mapping[str, Any]], str]]] = {
+    "logseq": {
+        "highlight": _logseq_highlight,
+        "page_title": _logseq_page_title,
+        "highlight_header": _logseq_highlight_header,
+        "metadata": _logseq_metadata,
+        "frontmatter": _no_frontmatter,
+    },
+    "obsidian": {
+        "highlight": _obsidian_highlight,
+        "page_title": _obsidian_page_title,
+        "highlight_header": _obsidian_highlight_header,
+        "metadata": _obsidian_metadata,
+        "frontmatter": _no_frontmatter,
+    },
+}
 
 
 @functools.lru_cache(maxsize=256)

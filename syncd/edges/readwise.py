@@ -234,6 +234,14 @@ def _past_bmp_escaped(content: bytes) -> bytes:
     done = 0
     at = content.find(b"\xf0")
     while at != -1:
+        # A character escaped before, not after a backslash: its escape, without a match (an
+        # export holds the same few emoji many times over).
+        escape = _ESCAPES.get(content[at : at + 4])
+        if escape is not None and (not at or content[at - 1] != BACKSLASH):
+            parts += (view[done:at], escape)
+            done = at + 4
+            at = content.find(b"\xf0", done)
+            continue
         match = _PAST_BMP.match(content, at)
         if match is None:
             at = content.find(b"\xf0", at + 1)

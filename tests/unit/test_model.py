@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.core.model import Book, BookSchemaError, has_lone_surrogate, parse_book
+from syncd.core import model
+from syncd.core.model import Book, BookSchemaError, Highlight, has_lone_surrogate, parse_book
 
 BOOK_ID = 4242
 
@@ -287,3 +288,91 @@ def test_any_highlight_field_of_a_wrong_type_names_the_book_and_the_field(
         parse_book(_record(highlights=highlights))
     assert caught.value.book_id == BOOK_ID
     assert f"'highlights[{index}].{key}'" in caught.value.problem
+
+
+class _Text(str):
+    """A str of another class: `_check` takes it (an instance of str), JSON never gives it."""
+
+
+class _Number(int):
+    """An int of another class, as `_Text`."""
+
+
+_ANY = st.one_of(
+    st.none(),
+    st.integers(-3, 3),
+    st.booleans(),
+    st.floats(allow_nan=False),
+    st.text(max_size=4),
+    st.sampled_from(["\ud83d", "a\udc00", "\U0001f600\ud800"]),  # lone surrogates
+    st.builds(_Text, st.text(max_size=4)),
+    st.builds(_Number, st.integers(0, 3)),
+    st.lists(st.fixed_dictionaries({"name": st.text(max_size=3)}), max_size=2),
+    st.dictionaries(st.just("name"), st.text(max_size=2)),
+)
+
+
+def _checked_field_by_field(record: dict[str, Any], book_id: int, index: int) -> Highlight:
+    """parse_highlight as it was before its fast path: every field through `_check`."""
+    where = f"highlights[{index}]."
+    model._check(record, model._HIGHLIGHT_FIELDS, book_id, where)
+    get = record.get
+    return Highlight(
+        id=record["id"],
+        text=record["text"],
+        note=get("note") or "",
+        location=get("location"),
+        location_type=get("location_type"),
+        url=get("url") or None,
+        tags=model._tag_names(get("tags"), "tags", book_id, where),
+        updated_at=get("updated_at"),
+        deleted_in_readwise=bool(get("is_deleted") or get("is_discard")),
+    )
+
+
+def _outcome(parse: Any, record: dict[str, Any]) -> object:
+    try:
+        return parse(record, BOOK_ID, 2)
+    except BookSchemaError as error:
+        return str(error)
+
+
+_FITS = {
+    "id": st.integers(1, 9),
+    "text": TEXT,
+    "note": TEXT,
+    "location": st.integers(0, 9),
+    "location_type": TEXT,
+    "url": TEXT,
+    "tags": st.lists(st.fixed_dictionaries({"name": TEXT}), max_size=2),
+    "updated_at": TEXT,
+    "is_deleted": st.booleans(),
+    "is_discard": st.booleans(),
+}
+
+
+@st.composite
+def _highlight_records(draw: st.DrawFn) -> dict[str, Any]:
+    """A highlight that fits, with a field or two (at times none) set to anything, or gone."""
+    record = draw(
+        st.fixed_dictionaries(
+            {"id": _FITS["id"], "text": _FITS["text"]},
+            optional={key: fits for key, fits in _FITS.items() if key not in ("id", "text")},
+        )
+    )
+    for key in draw(st.lists(st.sampled_from(HIGHLIGHT_FIELDS), max_size=2)):
+        if draw(st.booleans()):
+            record[key] = draw(_ANY)
+        else:
+            record.pop(key, None)
+    return record
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_highlight_records())
+def test_a_highlight_checked_at_once_parses_or_fails_as_checked_field_by_field(
+    record: dict[str, Any],
+) -> None:
+    """Issue 20: what JSON gives a highlight that fits is checked at once, anything else field
+    by field; the same highlights parse, the same fail with the same message."""
+    assert _outcome(model.parse_highlight, record) == _outcome(_checked_field_by_field, record)

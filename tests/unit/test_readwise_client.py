@@ -23,6 +23,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import responses
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from syncd.core.model import BookSchemaError, parse_book
 from syncd.edges.readwise import (
@@ -836,3 +838,21 @@ def test_an_export_page_s_records_are_not_all_in_memory_at_once(
     # Every record at once: about four times the body; one at a time: the text (at most two
     # bytes a character) and one record.
     assert held < 2 * len(body)
+
+
+_PIECES = [b"a", b"\\", b'"', b"\xf0", b"\x9f", b"\xa7", b"\xa0", b"\x80", b"\xe6", b"\xff"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*_PIECES, "🧠".encode(), "😀".encode()]), max_size=16))
+def test_characters_past_the_bmp_are_escaped_as_the_byte_regex_escapes_them(
+    pieces: list[bytes],
+) -> None:
+    """Issue 20: a character escaped before is escaped again without a regex match; the same
+    bytes as a match of every character (after a backslash, not) give."""
+    from syncd.edges import readwise
+
+    content = b"".join(pieces)
+    expected = readwise._PAST_BMP.sub(readwise._escaped, content)
+    assert readwise._past_bmp_escaped(content) == expected  # (the escapes now known)
+    assert readwise._past_bmp_escaped(content) == expected

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncd.core.model import Book, Highlight
-from syncd.core.outline import parse_blocks
+from syncd.core.outline import bullet_depth, parse_blocks
 from syncd.core.render import (
     NBSP,
     Style,
@@ -24,7 +24,7 @@ from syncd.core.render import (
     render_sync_log_entry,
     split_authors,
 )
-from syncd.core.templates import Templates
+from syncd.core.templates import LINE_BREAK, Templates, clean
 
 NOW = datetime(2023, 3, 17, 23, 30, tzinfo=timezone.utc)
 LOGSEQ = Style(templates=Templates("logseq"), tz=timezone.utc)
@@ -207,3 +207,135 @@ def test_the_same_moment_s_dates_follow_a_zone_that_changed() -> None:
     first = style.dates(NOW)["time"]
     zone.offset = timedelta(hours=9)
     assert style.dates(NOW)["time"] != first
+
+
+# Text as Readwise's records hold it: line breaks of each kind, list and heading markers, white
+# space Python strips but does not split lines at, control characters, past the BMP.
+_ODD_TEXT = st.lists(
+    st.sampled_from(
+        ["a", " ", "\n", "\r", "\t", "\x00", "\x0b", "-", "#", "*", "\u2028", "🧠", "  ", "- "]
+    ),
+    max_size=12,
+).map("".join)
+_BOOKS = st.builds(
+    Book,
+    id=st.integers(1, 9),
+    title=_ODD_TEXT.filter(str.strip),
+    author=_ODD_TEXT,
+    document_note=_ODD_TEXT,
+    summary=_ODD_TEXT,
+    tags=st.lists(_ODD_TEXT, max_size=2).map(tuple),
+    category=st.sampled_from(["books", "articles", "tweets"]),
+    source_url=st.sampled_from([None, "", "https://s"]),
+    unique_url=st.sampled_from([None, "https://u"]),
+    cover_image_url=st.sampled_from([None, "https://c"]),
+    readwise_url=st.sampled_from([None, "https://r"]),
+    highlights=st.lists(
+        st.builds(
+            Highlight,
+            id=st.integers(1, 9),
+            text=_ODD_TEXT,
+            note=_ODD_TEXT,
+            location=st.one_of(st.none(), st.integers(0, 9)),
+            location_type=st.sampled_from([None, "location", "page", "offset"]),
+            url=st.sampled_from([None, "https://x"]),
+            tags=st.lists(st.sampled_from(["a", "h2", "b\nc", " "]), max_size=2).map(tuple),
+        ),
+        max_size=4,
+    ).map(tuple),
+)
+
+
+@pytest.mark.parametrize("page_format", ["logseq", "obsidian"])
+@settings(max_examples=300, deadline=None)
+@given(book=_BOOKS)
+def test_the_default_templates_python_twins_write_what_the_templates_write(
+    page_format: str, book: Book
+) -> None:
+    """Issue 20: the default highlight, page title, header and front matter templates are
+    rendered in Python (a Logseq highlight straight into its blocks); the same templates given
+    as the config's (rendered by Jinja) write the same pages."""
+    from syncd.core.templates import default_sources
+
+    defaults = Style(templates=Templates(page_format), tz=timezone.utc)
+    sources = default_sources(page_format)
+    jinja = Style(
+        templates=Templates(
+            page_format, {name: sources[name] for name in defaults.templates._twins}
+        ),
+        tz=timezone.utc,
+    )
+    assert not jinja.templates.default_highlight and defaults.templates.default_highlight
+    pages = []
+    for style in (defaults, jinja):
+        title = page_title(book, style, NOW)
+        blocks = render_highlights(book, book.highlights, style)
+        page = render_new_page(book, title, blocks or ["- x"], style, NOW)
+        pages.append((title, blocks, page, render_addition(book, blocks, style, NOW)))
+    assert pages[0] == pages[1]
+
+
+def test_a_book_s_variables_are_made_once_for_its_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20: a new page's name, highlights, head, header and front matter each made the
+    book's variables (cleaning its title, author, notes, tags): five times a book."""
+    import syncd.core.render as render
+
+    books: list[Book] = []
+    real = render._variables
+
+    def counted(book: Book) -> dict[str, object]:
+        books.append(book)
+        return real(book)
+
+    monkeypatch.setattr(render, "_variables", counted)
+    walden, emma = Book(7, "Walden", author="Thoreau"), Book(8, "Emma", author="Austen")
+    custom = Style(
+        templates=Templates("obsidian", {"highlight": "- {{ title }}: {{ highlight_text }}"}),
+        tz=timezone.utc,
+    )
+    for book in (walden, emma):
+        for style in (LOGSEQ, OBSIDIAN, custom):
+            title = page_title(book, style, NOW)
+            blocks = render_highlights(book, [Highlight(1, "a"), Highlight(2, "b")], style)
+            render_new_page(book, title, blocks, style, NOW)
+    assert books == [walden, emma]
+    assert render_highlights(emma, [Highlight(1, "a")], custom) == ["- Emma: a"]
+
+
+def _obsidian_value_as_before(name: str, value: str) -> str:
+    """render._obsidian_value before its shortcuts (issue 20): every value split and every
+    continuation line read by `bullet_depth`."""
+    import syncd.core.render as render
+
+    if name in ("highlight_text", "highlight_note"):
+        value = render._BREAKS.sub(LINE_BREAK, value)
+    first, *rest = value.split(LINE_BREAK)
+    lines = [first]
+    for line in rest:
+        line = render.OBSIDIAN_CONTINUATION[name] + line
+        if name != "summary" and bullet_depth(line, "    ") is not None:
+            blank = len(line) - len(line.lstrip(" "))
+            line = f"{line[:blank]}\\{line[blank:]}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(["highlight_text", "highlight_note", "document_note", "summary"]), _ODD_TEXT)
+def test_an_obsidian_value_is_written_as_before_its_shortcuts(name: str, text: str) -> None:
+    import syncd.core.render as render
+
+    value = clean(text)
+    assert render._obsidian_value(name, value) == _obsidian_value_as_before(name, value)
+
+
+def test_the_last_book_s_variables_do_not_keep_the_book() -> None:
+    """A daemon between syncs does not hold the last book rendered (its highlights)."""
+    import weakref
+
+    book = Book(9, "Gone", highlights=(Highlight(1, "x" * 1000),))
+    page_title(book, LOGSEQ, NOW)
+    gone = weakref.ref(book)
+    del book
+    assert gone() is None
+    assert page_title(Book(9, "Other"), LOGSEQ, NOW) == "Other (highlights)"

@@ -187,6 +187,56 @@ def test_the_default_highlight_template_s_python_twin_writes_what_it_writes(
     assert Templates(page_format).render("highlight", context) == jinja.render(context)
 
 
+@pytest.mark.parametrize("page_format", ["logseq", "obsidian"])
+@pytest.mark.parametrize("section", ["page_title", "metadata", "highlight_header", "frontmatter"])
+@settings(max_examples=150, deadline=None)
+@given(
+    values=st.fixed_dictionaries(
+        {
+            name: _VALUE
+            for name in (
+                "title",
+                "full_title",
+                "author",
+                "category",
+                "url",
+                "source_url",
+                "image_url",
+                "document_note",
+                "summary",
+                "time",
+            )
+        }
+    ),
+    tags=st.lists(_VALUE, max_size=3),
+    flags=st.tuples(st.booleans(), st.booleans()),
+    day=st.dates(),
+)
+def test_the_default_page_templates_python_twins_write_what_they_write(
+    page_format: str,
+    section: str,
+    values: dict[str, str],
+    tags: list[str],
+    flags: tuple[bool, bool],
+    day: date,
+) -> None:
+    """Issue 20: a page's title, metadata, header and (no) front matter are rendered in Python
+    when their templates are the defaults."""
+    moment = datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc)
+    context = {
+        **values,
+        "document_tags": tags,
+        "date": TemplateDate(values["time"], moment),
+        "is_new_page": flags[0],
+        "has_new_highlights": flags[1],
+    }
+    jinja = templates_module._compiled(
+        templates_module.default_sources(page_format)[section], yaml_output=section == "frontmatter"
+    )
+    assert Templates(page_format)._twins[section] is not None
+    assert Templates(page_format).render(section, context) == jinja.render(context)
+
+
 def test_a_default_highlight_renders_without_a_jinja_context_a_custom_one_with(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
