@@ -43,6 +43,7 @@ KINDS = [
     ("planning", ("difflib", "syncd/engine/run", "syncd/engine/full_texts")),
     ("planning", ("syncd/core/book_plan", "syncd/core/page_life", "syncd/engine/planner")),
     ("planning", ("syncd/engine/apply", "syncd/engine/reader_pass", "syncd/ports")),
+    ("planning", ("syncd/core/page_reading", "syncd/core/plan_terms")),
     ("imports", ("importlib", "<frozen", "marshal", "compile", "__build_class__", "exec")),
     ("threads and waits", ("threading", "queue", "lock", "sleep", "select")),
 ]
