@@ -67,6 +67,14 @@ class Vault:
         finally:
             state.close()
 
+    def conflicts(self) -> list[tuple[str, Any, Any, Any]]:
+        """The conflicts the state holds, each as (field, base, vault, Readwise)."""
+        state = State(database_path(self.h.config.state_dir, self.h.vault))
+        try:
+            return [(c.field, c.base, c.vault, c.readwise) for c in state.conflicts()]
+        finally:
+            state.close()
+
 
 @pytest.fixture(params=["logseq", "obsidian"])
 def vault(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Vault]:
@@ -462,12 +470,7 @@ def test_the_recorded_note_back_over_one_a_killed_sync_pushed_stays_a_conflict(
         assert vault.highlight(0)["note"] == "mine"
         text = vault.file.read_text(encoding="utf-8")
         assert NOTE[vault.format] + "the core" in text and "Simplify!" in text
-        state = State(database_path(vault.h.config.state_dir, vault.h.vault))
-        try:
-            conflicts = [(c.field, c.base, c.vault, c.readwise) for c in state.conflicts()]
-            assert conflicts == [("note", "mine", "the core", "mine")]
-        finally:
-            state.close()
+        assert vault.conflicts() == [("note", "mine", "the core", "mine")]
     state = State(database_path(vault.h.config.state_dir, vault.h.vault))
     try:  # as `syncd resolve HIGHLIGHT --keep vault` does
         state.set(f"keep:{vault.ids[0]}", "vault")
@@ -495,12 +498,7 @@ def test_the_recorded_block_back_whole_over_a_note_a_killed_sync_pushed_is_a_con
         assert vault.h.server.writes == []
         assert vault.highlight(0)["note"] == "mine"
         assert NOTE[vault.format] + "the core" in vault.file.read_text(encoding="utf-8")
-        state = State(database_path(vault.h.config.state_dir, vault.h.vault))
-        try:
-            conflicts = [(c.field, c.base, c.vault, c.readwise) for c in state.conflicts()]
-            assert conflicts == [("note", "mine", "the core", "mine")]
-        finally:
-            state.close()
+        assert vault.conflicts() == [("note", "mine", "the core", "mine")]
 
 
 def test_a_dry_run_prints_what_it_would_push_and_sends_nothing(vault: Vault) -> None:
