@@ -33,14 +33,11 @@ class Layout:
     graph: GraphSettings
     page_format: str = "logseq"
 
-    def page_path(
-        self, name: str, category: str = "", *, number: int = 1, collapse_spaces: bool = True
-    ) -> Path:
-        """The path of a page; in Obsidian, the `number`-th book of that file name gets `-2`,
-        `-3`, ... after it, as Readwise's export names it."""
+    def page_path(self, name: str, category: str = "") -> Path:
+        """The path of a page named `name` (in Obsidian: in its category's folder). A name
+        taken is numbered by `syncd.engine.naming` (`obsidian_path`)."""
         if self.page_format == "obsidian":
-            stem = obsidian_file_stem(name, collapse_spaces=collapse_spaces)
-            return self.obsidian_path(stem, category, number)
+            return self.obsidian_path(obsidian_file_stem(name), category)
         return self.pages / (logseq_file_stem(name, self.graph.name_format) + ".md")
 
     def obsidian_stems(self, name: str) -> tuple[str, str]:
