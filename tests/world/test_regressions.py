@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from syncd.edges.readwise import ReadwiseClient
 from syncd.edges.state import State
 from syncd.edges.state_files import database_path
 from syncd.engine.push import KEEP, PUSH_PROBLEM
 from syncd.engine.report import SyncReport
 from syncd.errors import SyncdError
+from syncd.ports import Tag
 from tests.support.harness import Harness, harness
 from tests.world.world import Crash, crash_at, replay
 
@@ -832,6 +834,23 @@ def test_world_a_note_typed_new_after_a_killed_write_taken_as_syncd_s_is_pushed(
     world = replay(steps.replace("  picked remove line\n", "  picked write\n"))
     typed = world.typed_values[(1, "note")]
     assert world.server.library.highlight(1)["note"] in typed
+
+
+@pytest.mark.writes_readwise
+def test_world_a_tag_typed_beside_one_readwise_took_off_is_still_held_to_readwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """issue 19 (replay 3076632939-b, the world's excuse for a tag Readwise took off that the
+    page still showed when the user typed on its line): the tag the user added is still held to
+    Readwise. With syncd's tag request made to do nothing (the tag never reaches Readwise, the
+    page keeps it), this fails."""
+
+    def tag_never_sent(self: ReadwiseClient, highlight_id: int, name: str) -> Tag:
+        return Tag(0, name)
+
+    monkeypatch.setattr(ReadwiseClient, "add_tag", tag_never_sent)
+    with pytest.raises(AssertionError, match="the user typed"):
+        replay((REPLAYS / "3076632939-b.txt").read_text("utf-8"))
 
 
 @pytest.mark.writes_readwise
