@@ -96,6 +96,18 @@ def saved_and_synced(h: Harness, lines: list[str]) -> None:
     assert report is not None and not report.failed
 
 
+def appended_then_killed(h: Harness) -> int:
+    """Walden synced with one highlight; a minute later a sync appends a second (`hl-2v1`) and
+    is killed after replacing the page, before recording the write. Return the book."""
+    book = walden(h, "hl-1v1 simplify, simplify")
+    sync(h)
+    later(h)
+    h.server.add_highlight(book, text="hl-2v1 the woods")
+    later(h)
+    assert sync(h, crash=("after_replace", 1)) is None
+    return book
+
+
 def read(h: Harness, relative: str) -> str:
     return (h.vault / relative).read_text("utf-8")
 
@@ -303,12 +315,7 @@ def test_killed_before_recording_an_append_then_scanned_then_the_block_edited(
     highlight and is killed before recording it; the daemon, restarted, scans the vault; the
     user then edits the new block. The block is syncd's, edited: the next sync does not
     append the highlight again."""
-    book = walden(h, "hl-1v1 simplify, simplify")
-    sync(h)
-    later(h)
-    h.server.add_highlight(book, text="hl-2v1 the woods")
-    later(h)
-    assert sync(h, crash=("after_replace", 1)) is None
+    appended_then_killed(h)
     state = State(database_path(h.config.state_dir, h.vault))
     try:
         from syncd.engine.wiring import make_syncer
@@ -614,12 +621,7 @@ def test_killed_before_recording_an_append_then_the_block_edited(h: Harness) -> 
     recording it; before any scan the user edits the new block. The next sync settles the
     killed write: the block alike the one it wrote is the user's edit of it, not appended
     again (and the edit is kept)."""
-    book = walden(h, "hl-1v1 simplify, simplify")
-    sync(h)
-    later(h)
-    h.server.add_highlight(book, text="hl-2v1 the woods")
-    later(h)
-    assert sync(h, crash=("after_replace", 1)) is None
+    appended_then_killed(h)
     text = read(h, PAGE)
     (h.vault / PAGE).write_text(text.replace("the woods", "the woods ue-1"), "utf-8")
     later(h)
@@ -638,12 +640,7 @@ def test_killed_before_recording_an_append_then_edited_then_the_page_out_and_bac
     during a sync (taken for deleted; the killed write cannot be settled) and back. The write
     waits for the page (even across another page's write): once back, the edited block is the
     user's edit of the highlight, not appended again; what Readwise brought meanwhile is."""
-    book = walden(h, "hl-1v1 simplify, simplify")
-    sync(h)
-    later(h)
-    h.server.add_highlight(book, text="hl-2v1 the woods")
-    later(h)
-    assert sync(h, crash=("after_replace", 1)) is None
+    book = appended_then_killed(h)
     text = read(h, PAGE)
     (h.vault / PAGE).write_text(text.replace("the woods", "the woods ue-1"), "utf-8")
     outside = h.vault.parent / "outside.md"
@@ -1421,12 +1418,7 @@ def test_a_file_sync_tool_s_copy_of_a_killed_write_is_never_taken_for_the_page(
     write; Syncthing makes a conflict copy of the page (the killed write's text, to the
     letter); the user deletes the page. The copy is not the page come back, however exactly
     it holds the text the killed write was writing: never followed, never written into."""
-    book = walden(h, "hl-1v1 simplify, simplify")
-    sync(h)
-    later(h)
-    h.server.add_highlight(book, text="hl-2v1 the woods")
-    later(h)
-    assert sync(h, crash=("after_replace", 1)) is None
+    appended_then_killed(h)
     copy = h.vault / "pages/Walden (highlights).sync-conflict-20240101-120000-ABCDEFG.md"
     shutil.copyfile(h.vault / PAGE, copy)
     kept = copy.read_bytes()
