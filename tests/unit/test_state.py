@@ -363,14 +363,25 @@ def test_the_database_of_a_first_sync_is_smaller_than_the_blocks_it_holds(
         state.close()
 
 
-def test_blocks_an_older_syncd_stored_whole_read_back_beside_new_ones(tmp_path: Path) -> None:
+def rows_an_older_syncd_wrote(tmp_path: Path, *rows: tuple[str, tuple[object, ...]]) -> Path:
+    """A new state database with `rows` (statement, parameters) put in as an older syncd stored
+    them, beside this one's connection; return its path."""
     path = tmp_path / "db.sqlite3"
     State(path).close()
     old = sqlite3.connect(path)
-    old.execute("INSERT INTO highlights VALUES (1, 7, '- old one', 'a', 'written')")
-    old.execute("INSERT INTO highlights VALUES (2, 7, '- old two\n    - Note: n', 'b', 'edited')")
+    for statement, parameters in rows:
+        old.execute(statement, parameters)
     old.commit()
     old.close()
+    return path
+
+
+def test_blocks_an_older_syncd_stored_whole_read_back_beside_new_ones(tmp_path: Path) -> None:
+    path = rows_an_older_syncd_wrote(
+        tmp_path,
+        ("INSERT INTO highlights VALUES (1, 7, '- old one', 'a', 'written')", ()),
+        ("INSERT INTO highlights VALUES (2, 7, '- old two\n    - Note: n', 'b', 'edited')", ()),
+    )
     state = State(path)
     try:
         assert state.highlights(7)[2] == HighlightRecord(
@@ -404,15 +415,13 @@ def test_blocks_of_any_text_read_back_as_put(state: State) -> None:
 
 
 def test_blocks_an_older_syncd_packed_as_json_read_back(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite3"
-    State(path).close()
-    old = sqlite3.connect(path)
     packed = zlib.compress(json.dumps([[1, "- one"], [2, '- two \\ "x"']]).encode(), 1)
-    old.execute("INSERT INTO blocks VALUES (7, ?)", (packed,))
-    old.execute("INSERT INTO highlights VALUES (1, 7, x'', 'a', 'written')")
-    old.execute("INSERT INTO highlights VALUES (2, 7, x'', 'b', 'written')")
-    old.commit()
-    old.close()
+    path = rows_an_older_syncd_wrote(
+        tmp_path,
+        ("INSERT INTO blocks VALUES (7, ?)", (packed,)),
+        ("INSERT INTO highlights VALUES (1, 7, x'', 'a', 'written')", ()),
+        ("INSERT INTO highlights VALUES (2, 7, x'', 'b', 'written')", ()),
+    )
     state = State(path)
     try:
         assert state.highlights(7) == {
