@@ -12,7 +12,8 @@ sync killed before its record, `agreed_values`), the vault (the located block) a
 - only Readwise changed: pulled (the block rewritten with the merged values);
 - both to the same value: agreed (the record takes the block as it is);
 - both, differently: a conflict (nothing pushed, nothing overwritten; the vault keeps its
-  value) until `syncd resolve` keeps one side.
+  value) until `syncd resolve` keeps one side. The highlight's other fields are pushed
+  beside it; its pulls wait (`_in_conflict`).
 
 Never pushed: a block equal to an older block of the highlight's record (a restored copy), a
 field whose value is that field's in an older block and not the base's (a restore, then an edit
@@ -66,6 +67,8 @@ EDITED = (Status.EDITED, Status.CONFLICT)  # records whose block the user change
 # ... and those a push plan looks at: a block rewritten whole reads as deleted to likeness,
 # but its location link still tells it.
 LOOKED_AT = (*EDITED, Status.DELETED)
+# A field's outcomes after which both sides hold its value: the new base of the field.
+_SETTLED = (Outcome.SAME, Outcome.PUSH, Outcome.AGREED)
 # A highlight's location link, ending its first line: ` ([Location 12](https://...))`.
 _LINK = re.compile(r" \(\[[^\]]*\]\(\S+\)\)$")
 # A line of a text that is an indented list item; in Obsidian, any list item (its export shows
@@ -266,6 +269,7 @@ def _decide(
     keep = facts.keep.get(h.id)
     unsure = facts.unsure.get(h.id, {})
     merged: dict[str, FieldValue] = {}
+    outcomes: dict[str, Outcome] = {}
     sends: list[Send] = []
     conflicts: list[FieldConflict] = []
     for merge in merge_fields(base, vault, readwise):
@@ -297,6 +301,7 @@ def _decide(
             )
             return Skipped(h.id, why, lasting=True)
         merged[name] = value
+        outcomes[name] = outcome
         if outcome is Outcome.CONFLICT:
             conflicts.append(
                 FieldConflict(
@@ -312,8 +317,17 @@ def _decide(
         elif outcome is Outcome.PUSH:
             sends.append(Send(h.id, name, getattr(readwise, name), value, h.updated_at))
     if conflicts:
-        return HighlightPush(
-            h.id, block, (), tuple(conflicts), None, replace(record, status=Status.CONFLICT)
+        return _in_conflict(
+            book,
+            h,
+            record,
+            block,
+            base,
+            (vault, showing),
+            sends,
+            conflicts,
+            {name: merged[name] for name, outcome in outcomes.items() if outcome in _SETTLED},
+            style,
         )
     values = Fields(str(merged["text"]), str(merged["note"]), frozenset(merged["tags"]))
     held = readwise_view(values)  # what Readwise holds once the sends are made
@@ -327,6 +341,37 @@ def _decide(
         block_text = rewritten
     record = HighlightRecord(h.id, book.id, block_text, digest(rendered), Status.WRITTEN)
     return HighlightPush(h.id, block, tuple(sends), (), rewritten, record)
+
+
+def _in_conflict(
+    book: Book,
+    h: Highlight,
+    record: HighlightRecord,
+    block: PageBlock,
+    base: Fields,
+    typed: tuple[Fields, Fields],
+    sends: list[Send],
+    conflicts: list[FieldConflict],
+    settled: Mapping[str, FieldValue],
+    style: Style,
+) -> HighlightPush:
+    """The plan for a highlight with a field in conflict: per field, the others' pushes are
+    sent (`settled`: the values of the fields pushed, agreed or the same on both sides); the
+    conflicting fields, and those Readwise alone changed, wait for `syncd resolve` (nothing
+    pulled, nothing on the page overwritten). The record's block is the new base: the settled
+    values, and the base's for the others, so the next sync finds the same conflict and the
+    same pulls, and pushes nothing again. Where a note is one `.word` (Readwise's inline tag:
+    note and tags are one value there, `readwise_view`) on any side, nothing is sent."""
+    kept = replace(record, status=Status.CONFLICT)
+    inline = any(readwise_view(fields) != fields for fields in (base, *typed))
+    if not sends or inline:
+        return HighlightPush(h.id, block, (), tuple(conflicts), None, kept)
+    text = str(settled.get("text", base.text))
+    note = str(settled.get("note", base.note))
+    tags = frozenset(settled.get("tags", base.tags))
+    at_base = replace(h, text=text, note=note, tags=_ordered(tags, h.tags))
+    based = replace(kept, block=render_highlights(book, [at_base], style)[0])
+    return HighlightPush(h.id, block, tuple(sends), tuple(conflicts), None, based)
 
 
 def agreed_values(

@@ -189,7 +189,7 @@ class BookPlanner:
         `PushFacts.unsure`, or its edit not looked at in this sync) until the plan leaves its
         highlight's record written, with a new base (the user kept a side, the two sides
         agreed, the edit undone): then it is settled by what Readwise holds. One Readwise
-        holds of a highlight left in conflict stays `sent` too: its record still holds the
+        holds of a highlight left in conflict stays `sent` too: its record may still hold the
         block before it, and it is the base of its field (`agreed_values`) until a record
         takes it in (settled then, the conflict would flip to a pull the next sync)."""
         latest = {h.id: h for h in fetched}

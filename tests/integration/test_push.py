@@ -454,10 +454,10 @@ def test_the_recorded_note_back_over_one_a_killed_sync_pushed_stays_a_conflict(
     vault: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A note pushed by a sync killed before the state recorded it, then the note as recorded
-    shown again (a restore, or typed back: they cannot be told apart) beside a text typed: a
-    conflict, nothing sent, nothing overwritten, in that sync and in the syncs after it (the
-    push stays the evidence of the note both sides agreed on until a record takes it in), until
-    `syncd resolve`."""
+    shown again (a restore, or typed back: they cannot be told apart) beside a text typed: the
+    note is a conflict, neither sent nor overwritten, in that sync and in the syncs after it
+    (the push stays the evidence of the note both sides agreed on), until `syncd resolve`. The
+    text, typed, is sent (per field), once."""
     mine_pushed_then_killed(vault, monkeypatch)
     vault.edit(NOTE[vault.format] + "mine", NOTE[vault.format] + "the core")
     vault.edit("Simplify, simplify.", "Simplify!")
@@ -466,7 +466,8 @@ def test_the_recorded_note_back_over_one_a_killed_sync_pushed_stays_a_conflict(
             vault.edit("Simplify!", "Simplify!!")
         vault.h.server.clear_requests()
         vault.sync()
-        assert vault.h.server.writes == []
+        assert len(vault.h.server.writes) == (n != 1)
+        assert vault.highlight(0)["text"] == ("Simplify!!" if n == 2 else "Simplify!")
         assert vault.highlight(0)["note"] == "mine"
         text = vault.file.read_text(encoding="utf-8")
         assert NOTE[vault.format] + "the core" in text and "Simplify!" in text
@@ -499,6 +500,42 @@ def test_the_recorded_block_back_whole_over_a_note_a_killed_sync_pushed_is_a_con
         assert vault.highlight(0)["note"] == "mine"
         assert NOTE[vault.format] + "the core" in vault.file.read_text(encoding="utf-8")
         assert vault.conflicts() == [("note", "mine", "the core", "mine")]
+
+
+def test_a_conflict_in_one_field_holds_that_field_alone(vault: Vault) -> None:
+    """Three-way per field: the note edited here and changed in Readwise is a conflict; the
+    text corrected and the tag added beside it are sent. The syncs after it send nothing and
+    write nothing, the conflict stays; Readwise's change of the tags waits with it (nothing of
+    the block overwritten while it is in conflict) and is pulled once `syncd resolve` keeps a
+    side."""
+    tag = {"logseq": "#[[life]]", "obsidian": "[[life]]"}[vault.format]
+    more = {"logseq": " #[[simple]]", "obsidian": " [[simple]]"}[vault.format]
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+    vault.edit("Simplify, simplify.", "Simplify, simplify!")
+    vault.edit(TAGS[vault.format] + tag, TAGS[vault.format] + tag + more)
+    vault.h.server.update_highlight(vault.ids[0], note="theirs")
+    report = vault.sync()
+    assert report.outcome.conflicts == 1 and report.outcome.pushed == 2
+    assert vault.highlight(0)["text"] == "Simplify, simplify!"
+    assert vault.highlight(0)["note"] == "theirs" and vault.tags(0) == {"life", "simple"}
+    assert NOTE[vault.format] + "mine" in vault.file.read_text(encoding="utf-8")
+    assert vault.conflicts() == [("note", "the core", "mine", "theirs")]
+    vault.quiet()
+    assert vault.conflicts() == [("note", "the core", "mine", "theirs")]
+    vault.h.server.update_highlight(vault.ids[0], tags=["life", "simple", "theirs"])
+    vault.quiet()  # Readwise's tag waits while the note is in conflict
+    state = State(database_path(vault.h.config.state_dir, vault.h.vault))
+    try:  # as `syncd resolve HIGHLIGHT --keep readwise` does
+        state.set(f"keep:{vault.ids[0]}", "readwise")
+    finally:
+        state.close()
+    vault.h.server.clear_requests()
+    vault.sync(book_ids=[vault.book_id])  # type: ignore[attr-defined]
+    assert vault.h.server.writes == []
+    text = vault.file.read_text(encoding="utf-8")
+    assert NOTE[vault.format] + "theirs" in text and "Simplify, simplify!" in text
+    assert "[[theirs]]" in text and vault.conflicts() == []
+    vault.quiet()
 
 
 def test_a_dry_run_prints_what_it_would_push_and_sends_nothing(vault: Vault) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from syncd.core.book_plan import PageSeen, plan_page_update
 from syncd.core.decision import Status
+from syncd.core.fields import Fields, read_fields
 from syncd.core.model import Book, Highlight
 from syncd.core.page_life import PageAct, PageStatus
 from syncd.core.plan import new_page_records
@@ -213,7 +214,8 @@ def test_an_edit_over_a_note_a_killed_sync_pushed_is_pushed_over_it(fmt: str, ty
 def test_the_recorded_note_back_over_a_note_a_killed_sync_pushed_is_a_conflict(fmt: str) -> None:
     """The recorded block's note, the page showing it again over the pushed one beside a text
     typed: a restore put it back, or the user typed it back (the two cannot be told apart):
-    neither pushed nor overwritten, a conflict."""
+    neither pushed nor overwritten, a conflict. The text, typed, is sent (per field); the
+    record's block is the new base: the text sent, the note both sides agreed on."""
     text, records = synced(fmt)
     page = text.replace("Simplify, simplify.", "Simplify!")
     held = replace(H1, note="mine")
@@ -224,7 +226,11 @@ def test_the_recorded_note_back_over_a_note_a_killed_sync_pushed_is_a_conflict(f
         fetched=(held, H2),
         agreed={1: {"note": ("the core", "mine")}},
     )
-    assert p.sends == [] and p.after is None and p.outcome.conflicts == 1
+    assert [(s.field, s.after) for s in p.sends] == [("text", "Simplify!")]
+    assert p.after is None and p.outcome.conflicts == 1
+    (record,) = [r for r in p.highlights if r.highlight_id == 1]
+    base = read_fields(record.block, BOOK, H1, style(fmt))
+    assert base == Fields("Simplify!", "mine", frozenset())
     (conflict,) = p.pushes[0].conflicts
     assert (conflict.field, conflict.base, conflict.vault, conflict.readwise) == (
         "note",
@@ -358,9 +364,11 @@ def restored_then_typed(fmt: str, keep: str | None = None):  # type: ignore[no-u
 def test_a_restored_note_beside_a_typed_text_is_a_conflict(fmt: str) -> None:
     """issue 19 (world 1-push-b, 11386): a note the page shows with an earlier value of it (a
     restore put it back, or the user typed it back: the two cannot be told apart) is neither
-    pushed nor overwritten: the highlight is a conflict, nothing is sent, the page stays."""
+    pushed nor overwritten: the note is a conflict, the page stays. The text, typed, is sent:
+    conflicts are per field."""
     _, p = restored_then_typed(fmt)
-    assert p.sends == [] and p.after is None and p.outcome.conflicts == 1
+    assert [(s.field, s.after) for s in p.sends] == [("text", "Simplify!")]
+    assert p.after is None and p.outcome.conflicts == 1
     (conflict,) = p.pushes[0].conflicts
     assert (conflict.field, conflict.vault, conflict.readwise) == ("note", "the core", "newer")
 
@@ -383,13 +391,14 @@ def test_a_restored_note_s_conflict_resolved_either_way(fmt: str) -> None:
 @pytest.mark.parametrize("fmt", ["logseq", "obsidian"])
 def test_restored_tags_beside_a_typed_note_take_no_tag_off(fmt: str) -> None:
     """The world's seed 1: a tag Readwise holds (the user's `.pt-2`), an older page without it
-    put back, then the note edited: no tag is removed (a conflict), nothing is sent."""
+    put back, then the note edited: no tag is removed (a conflict); the note typed is sent."""
     old_text, old = synced(fmt)  # no tags: an older block
     tagged = replace(H1, tags=("pt-2",))
     records = _synced_with(fmt, tagged, H2)
     page = old_text.replace("the core", "mine")
     p = plan_over_older(fmt, page, records, 1, (tagged, H2), old)
-    assert p.sends == [] and p.outcome.conflicts == 1
+    assert [(s.field, s.after) for s in p.sends] == [("note", "mine")]
+    assert p.outcome.conflicts == 1
     assert [c.field for c in p.pushes[0].conflicts] == ["tags"]
 
 
@@ -452,7 +461,7 @@ def test_a_restored_block_more_alike_another_highlight_than_its_record_is_still_
     tag. The block's first line is more alike the next highlight's (a digit apart) than the
     record's (the pushed text), but it is the highlight's own older block, edited: it was read
     as no block of the highlight's, and the tag was neither sent nor a conflict reported. It
-    is the highlight's: the restored text is a conflict (nothing sent), not a silent skip."""
+    is the highlight's: the restored text is a conflict, not a silent skip; the tag is sent."""
     one = Highlight(1, "hl-1v1 words of 1")
     two = Highlight(2, "hl-2v1 words of 2")
     blocks, first = new_page_records(BOOK, [one, two], style(fmt))
@@ -469,7 +478,8 @@ def test_a_restored_block_more_alike_another_highlight_than_its_record_is_still_
         fetched=(pushed, two),
         older={1: frozenset({first[0].block})},
     )
-    assert p.sends == [] and p.outcome.conflicts == 1
+    assert [(s.field, s.after) for s in p.sends] == [("tags", frozenset({"pt-3"}))]
+    assert p.outcome.conflicts == 1
     assert [c.field for c in p.pushes[0].conflicts] == ["text"]
 
 

@@ -1888,6 +1888,13 @@ class World(RuleBasedStateMachine):
             db.close()
         return conflicts, problems
 
+    def typed_inline(self, hid: int) -> bool:
+        """Whether the user ever typed a note that is one `.word` (Readwise's inline tag: its
+        note and tags one value there) for the highlight: with a field in conflict, syncd then
+        pushes none of its fields (push's choice)."""
+        notes = self.typed_values.get((hid, "note"), set())
+        return any(INLINE_TAG.fullmatch(note.strip()) for note in notes)
+
     def synced_value(self, hid: int, name: str, value: Any) -> bool:
         """Whether `value` is the field's value in a block of the highlight a sync that
         succeeded left on the page (syncd's base, or an older one): typed back to it, the
@@ -2044,8 +2051,9 @@ class World(RuleBasedStateMachine):
                 book = self.books[h.book]
                 if self.alike_another(hid, before_step) and not self.holds(hid, name, value):
                     untaken.add(hid)
-                excused = (  # a highlight in conflict pushes none of its fields (push's choice)
-                    hid in {c[0] for c in conflicts}
+                excused = (
+                    (hid, name) in conflicts  # per field: the others are pushed
+                    or (hid in {c[0] for c in conflicts} and self.typed_inline(hid))
                     or hid in problems
                     or h.deleted_in_readwise
                     or h.user_deleted
