@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import syncd.core.three_way
 from syncd.edges.readwise import ReadwiseClient
 from syncd.edges.state import State
 from syncd.edges.state_files import database_path
@@ -847,6 +848,25 @@ def test_world_a_tag_typed_beside_one_readwise_took_off_is_still_held_to_readwis
 
     monkeypatch.setattr(ReadwiseClient, "add_tag", tag_never_sent)
     with pytest.raises(AssertionError, match="the user typed"):
+        replay((REPLAYS / "3076632939-b.txt").read_text("utf-8"))
+
+
+@pytest.mark.writes_readwise
+def test_world_a_tag_readwise_took_off_sent_back_is_a_value_the_user_did_not_type(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The world's write check (b) counts as typed only the tags the user added on a line, not
+    every tag the line shows: with syncd's tag merge broken to keep the vault's whole set (so
+    the tag Readwise took off, still on the page, is sent back), replay 3076632939-b fails it.
+    Counting the whole line as typed, the world let that pass."""
+
+    def vault_wins(
+        base: frozenset[str], vault: frozenset[str], readwise: frozenset[str]
+    ) -> frozenset[str]:
+        return vault
+
+    monkeypatch.setattr(syncd.core.three_way, "merge_tags", vault_wins)
+    with pytest.raises(AssertionError, match="which the user never typed"):
         replay((REPLAYS / "3076632939-b.txt").read_text("utf-8"))
 
 

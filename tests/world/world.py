@@ -1407,6 +1407,7 @@ class World(RuleBasedStateMachine):
         self.h.config = self.h.make_config({})
         self.typed_values: dict[tuple[int, str], set[Any]] = {}  # (highlight, field) -> typed
         self.removed_tags: dict[int, set[str]] = {}  # tags the user took off a highlight
+        self.added_tags: dict[int, set[str]] = {}  # tags the user put on a highlight's line
         self.readwise_values: dict[tuple[int, str], set[Any]] = {}  # what Readwise itself set
         # Tags Readwise took off a highlight that its page still shows (no sync has pulled the
         # removal yet): kept on the line through the user's edit of the tags, they are not the
@@ -1961,6 +1962,7 @@ class World(RuleBasedStateMachine):
                     self.typed_values.setdefault((hid, name), set()).add(value)
                     if name == "tags":
                         self.removed_tags.setdefault(hid, set()).update(old[2] - tags)
+                        self.added_tags.setdefault(hid, set()).update(tags - old[2])
                         # a tag typed anew is the user's, whatever Readwise did with it
                         self.readwise_took_off.get(hid, set()).difference_update(tags - old[2])
                     elif name == "note" and INLINE_TAG.fullmatch(old[1].strip()):
@@ -2009,9 +2011,8 @@ class World(RuleBasedStateMachine):
                         f"syncd sent {name} {value!r} of highlight {hid}: the user never typed it"
                     )
             elif request.method == "POST":
-                name = request.body["name"]
-                typed_tags = set().union(*self.typed_values.get((hid, "tags"), [frozenset()]))
-                assert name in typed_tags | inline, (
+                name = request.body["name"]  # (not every tag on a line typed: only those added)
+                assert name in self.added_tags.get(hid, set()) | inline, (
                     f"syncd added the tag {name!r} to highlight {hid}, which the user never typed"
                 )
                 if request.status == 201:
