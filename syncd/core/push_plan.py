@@ -326,7 +326,7 @@ def _decide(
             (vault, showing),
             sends,
             conflicts,
-            {name: merged[name] for name, outcome in outcomes.items() if outcome in _SETTLED},
+            {name for name, outcome in outcomes.items() if outcome in _SETTLED},
             style,
         )
     values = Fields(str(merged["text"]), str(merged["note"]), frozenset(merged["tags"]))
@@ -349,27 +349,30 @@ def _in_conflict(
     record: HighlightRecord,
     block: PageBlock,
     base: Fields,
-    typed: tuple[Fields, Fields],
+    shown: tuple[Fields, Fields],
     sends: list[Send],
     conflicts: list[FieldConflict],
-    settled: Mapping[str, FieldValue],
+    settled: set[str],
     style: Style,
 ) -> HighlightPush:
     """The plan for a highlight with a field in conflict: per field, the others' pushes are
-    sent (`settled`: the values of the fields pushed, agreed or the same on both sides); the
-    conflicting fields, and those Readwise alone changed, wait for `syncd resolve` (nothing
-    pulled, nothing on the page overwritten). The record's block is the new base: the settled
-    values, and the base's for the others, so the next sync finds the same conflict and the
-    same pulls, and pushes nothing again. Where a note is one `.word` (Readwise's inline tag:
-    note and tags are one value there, `readwise_view`) on any side, nothing is sent."""
+    sent (`settled`: the fields pushed, agreed or the same on both sides); the conflicting
+    fields, and those Readwise alone changed, wait for `syncd resolve` (nothing pulled, nothing
+    on the page overwritten). The record's block is the new base: the vault's values of the
+    settled fields, the base's of the others, so the next sync finds the same conflict and the
+    same pulls, and pushes nothing again. Tags pushed are a merge, Readwise's additions and
+    removals in it: the page does not show those yet, so the base is the vault's tags, and
+    Readwise's changes stay to be pulled, never sent back undone (world seed 4273192033: the
+    merged set as the base took a tag Readwise added, never on the page, for one the user
+    removed). Where a note is one `.word` (Readwise's inline tag: note and tags are one value
+    there, `readwise_view`) on any side, nothing is sent."""
     kept = replace(record, status=Status.CONFLICT)
-    inline = any(readwise_view(fields) != fields for fields in (base, *typed))
-    if not sends or inline:
+    vault = shown[0]
+    if not sends or any(readwise_view(fields) != fields for fields in (base, *shown)):
         return HighlightPush(h.id, block, (), tuple(conflicts), None, kept)
-    text = str(settled.get("text", base.text))
-    note = str(settled.get("note", base.note))
-    tags = frozenset(settled.get("tags", base.tags))
-    at_base = replace(h, text=text, note=note, tags=_ordered(tags, h.tags))
+    values = {name: getattr(vault if name in settled else base, name) for name in FIELDS}
+    tags = _ordered(values["tags"], h.tags)
+    at_base = replace(h, text=values["text"], note=values["note"], tags=tags)
     based = replace(kept, block=render_highlights(book, [at_base], style)[0])
     return HighlightPush(h.id, block, tuple(sends), tuple(conflicts), None, based)
 
