@@ -370,9 +370,8 @@ def _in_conflict(
     vault = shown[0]
     if not sends or any(readwise_view(fields) != fields for fields in (base, *shown)):
         return HighlightPush(h.id, block, (), tuple(conflicts), None, kept)
-    values = {name: getattr(vault if name in settled else base, name) for name in FIELDS}
-    tags = _ordered(values["tags"], h.tags)
-    at_base = replace(h, text=values["text"], note=values["note"], tags=tags)
+    new = Fields(*(getattr(vault if name in settled else base, name) for name in FIELDS))
+    at_base = replace(h, text=new.text, note=new.note, tags=_ordered(new.tags, h.tags))
     based = replace(kept, block=render_highlights(book, [at_base], style)[0])
     return HighlightPush(h.id, block, tuple(sends), tuple(conflicts), None, based)
 
