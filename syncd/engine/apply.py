@@ -25,7 +25,6 @@ from syncd.engine.pending import (
     forget_made,
     intend,
     record_page,
-    settle,
 )
 from syncd.engine.push import PUSH_SEEN, Pusher
 from syncd.engine.report import SyncReport
@@ -137,10 +136,7 @@ class PlanApplier(PlanHandler):
         if self.state.get(ENDED_WELL) is None:
             self._remove_temporary_files()
         self.state.set(ENDED_WELL, None)  # until this sync ends well
-        fmt = self.settings.style.page_format
-        settle(self.vault, self.state, fmt, self.sync_log, final=False)
-        self.finder.scan()
-        settle(self.vault, self.state, fmt, self.sync_log)  # on pages the scan found moved
+        self.finder.scan_settled(self.sync_log)
         self.finder.look_for_waiting()
 
     def _remove_temporary_files(self) -> None:

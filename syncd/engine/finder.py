@@ -17,7 +17,8 @@ from syncd.core.records import PageRecord, PageStatus, stamp_of
 from syncd.core.render import LOGSEQ
 from syncd.engine.follower import PageFollower
 from syncd.engine.lookout import look_for_returned
-from syncd.engine.pending import digest, parked_texts
+from syncd.engine.pending import digest, parked_texts, settle
+from syncd.engine.sync_log import SyncLog
 from syncd.errors import VaultError
 
 log = logging.getLogger("syncd.sync")
@@ -25,6 +26,15 @@ log = logging.getLogger("syncd.sync")
 
 class PageFinder(PageFollower):
     """Keeps what syncd knows of its pages in line with the vault."""
+
+    def scan_settled(self, sync_log: SyncLog, only: set[str] | None = None) -> int:
+        """`scan`, once the writes a kill interrupted are settled (see `pending.settle`; those
+        whose page moved unseen, once the scan found it): a block such a write put on a page
+        is syncd's, even if the user edits it before the next sync. Return pages looked at."""
+        settle(self.vault, self.state, self.fmt, sync_log, self.came_back, final=False)
+        looked = self.scan(only)
+        settle(self.vault, self.state, self.fmt, sync_log, self.came_back)
+        return looked
 
     def scan(self, only: set[str] | None = None) -> int:
         """Compare every page syncd keeps (or those at the paths in `only`) with what it wrote;

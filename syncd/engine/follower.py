@@ -152,8 +152,13 @@ class PageFollower:
             )
             self.state.put_highlights(changed)
             self._clear_waiting(record.book_id)
-            if record.status != PageStatus.ACTIVE:  # back: fetched again whole (see RETURNED)
-                self.set_returned(self.returned_books() | {record.book_id})
+            if record.status != PageStatus.ACTIVE:
+                self.came_back(record.book_id)
+
+    def came_back(self, book_id: int) -> None:
+        """A book's page that was deleted (or waited) is its page again: the book is fetched
+        again whole by the next sync (see RETURNED). In the caller's transaction."""
+        self.set_returned(self.returned_books() | {book_id})
 
     def returned_books(self) -> set[int]:
         """Books whose page came back and that are yet to be fetched again (see RETURNED)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 from syncd.core.identity import opening
@@ -91,7 +92,13 @@ def record_page(state: StatePort, record: PageRecord, written: PageFile, fmt: Pa
 
 
 def settle(
-    vault: VaultPort, state: StatePort, fmt: PageFormat, sync_log: SyncLog, *, final: bool = True
+    vault: VaultPort,
+    state: StatePort,
+    fmt: PageFormat,
+    sync_log: SyncLog,
+    came_back: Callable[[int], None],
+    *,
+    final: bool = True,
 ) -> None:
     """After a kill between page writes and the transaction recording them: a page holding
     the very text that was being written was written, so it is recorded now as that
@@ -108,7 +115,9 @@ def settle(
     settled again once the vault is scanned (the page renamed while syncd did not watch);
     `final`: it is kept (parked) while the book's page is deleted, to be settled once the page
     comes back (a block the write added and the user edited is not written again then), and
-    dropped otherwise."""
+    dropped otherwise. A parked write recorded once its page is back tells `came_back` (in
+    the transaction): what Readwise changed while the page was away is fetched again (world
+    seed 1713799837: a highlight Readwise changed then was never written)."""
     pending = state.pending()
     if not pending:
         return
@@ -144,8 +153,11 @@ def settle(
                     "%s was written by a sync that stopped before recording it; recorded now",
                     record.path,
                 )
+                away = _parked(state, write)
                 record_page(state, record, page, fmt)
                 state.put_highlights(write.written(page.text))
+                if away:
+                    came_back(record.book_id)
             sync_log.add(
                 write.log_highlights, write.log_books, [[t, n] for t, n in write.log_titles]
             )

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 from syncd.engine.finder import PageFinder
-from syncd.engine.pending import settle
 from syncd.engine.report import SyncReport
 from syncd.engine.run import Run
 from syncd.engine.sync_log import SyncLog
@@ -85,15 +84,9 @@ class Syncer:
             raise self.state.error(error) from None
 
     def scan(self, only: set[str] | None = None) -> int:
-        """Reconcile the pages whose size or mtime changed (see `PageFinder.scan`), once the
-        writes a kill interrupted are settled (see `pending.settle`; those whose page moved
-        unseen, once the scan found it): a block such a write put on a page is syncd's, even
-        if the user edits it before the next sync."""
-        fmt = self.settings.style.page_format
-        settle(self.vault, self.state, fmt, self.sync_log, final=False)
-        looked = self.finder.scan(only)
-        settle(self.vault, self.state, fmt, self.sync_log)  # on pages the scan found moved
-        return looked
+        """Reconcile the pages whose size or mtime changed, the writes a kill interrupted
+        settled (see `PageFinder.scan_settled`). Return pages looked at."""
+        return self.finder.scan_settled(self.sync_log, only)
 
     def move(self, source: str, destination: str) -> None:
         """The watcher saw a page renamed or moved (see `PageFinder.move`)."""

@@ -666,6 +666,30 @@ def test_killed_before_recording_an_append_then_edited_then_the_page_out_and_bac
     assert text.count("hl-4v1") == 1
 
 
+def test_killed_before_recording_an_append_then_the_page_away_while_readwise_changes(
+    h: Harness,
+) -> None:
+    """World seed 1713799837: a sync appends a highlight and is killed before recording it; the
+    page leaves the vault (deleted, to syncd: the killed write waits for it), Readwise changes
+    another highlight and a sync passes it by (kept out of a deleted page); the page comes
+    back. Recorded from the killed write, it is a page come back like any other: its book is
+    fetched again whole, and the change is written."""
+    appended_then_killed(h)
+    outside = h.vault.parent / "outside.md"
+    os.rename(h.vault / PAGE, outside)
+    later(h)
+    h.server.update_highlight(1, text="hl-1v2 simplify, simplify")
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    os.rename(outside, h.vault / PAGE)
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    text = read(h, PAGE)
+    assert "hl-1v2" in text and "hl-1v1" not in text and text.count("hl-2v1") == 1
+
+
 @pytest.mark.parametrize("where", ["before the header", "at the end"])
 def test_a_tab_indented_block_in_a_page_indented_with_spaces(h: Harness, where: str) -> None:
     """issue 22 (world seeds 424272 and 424317): Logseq saved the page with two spaces a level;
