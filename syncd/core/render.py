@@ -8,7 +8,6 @@ the rest of the page stays as the user left it.
 from __future__ import annotations
 
 import re
-import uuid
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -328,6 +327,8 @@ def block_id(highlight_id: int, fmt: PageFormat) -> str:
     its Readwise address (`id:: <uuid>`), in Obsidian `rw<id>` (`^rw<id>`). The same on every
     machine and after every resync, so a reference to the block keeps resolving."""
     if fmt.name == LOGSEQ.name:
+        import uuid  # here: it loads `platform`, which a sync that writes no block never needs
+
         return str(uuid.uuid5(uuid.NAMESPACE_URL, HIGHLIGHT_URL.format(id=highlight_id)))
     return f"rw{highlight_id}"
 

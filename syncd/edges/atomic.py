@@ -13,7 +13,6 @@ import errno
 import fcntl
 import logging
 import os
-import platform
 import secrets
 import time
 from collections.abc import Callable
@@ -33,10 +32,11 @@ class PageChanged(Exception):
 
 def _kernel_reports_syncfs_errors() -> bool:
     """Linux 5.8 and later: syncfs returns the write errors seen since the descriptor opened."""
-    if platform.system() != "Linux":
+    system = os.uname()  # (not `platform`'s: that module costs a no-op sync its import)
+    if system.sysname != "Linux":
         return False
     try:
-        major, minor = (int(part) for part in platform.release().split(".")[:2])
+        major, minor = (int(part) for part in system.release.split(".")[:2])
     except ValueError:
         return False
     return (major, minor) >= (5, 8)
@@ -295,7 +295,7 @@ _NO_XATTRS = (errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS)
 
 
 def _load_renameat2() -> Callable[[int, bytes, int, bytes, int], int] | None:
-    if platform.system() != "Linux":
+    if os.uname().sysname != "Linux":
         return None
     try:
         function = ctypes.CDLL(None, use_errno=True).renameat2  # glibc 2.28 and later
