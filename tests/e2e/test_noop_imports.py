@@ -11,7 +11,9 @@ from pathlib import Path
 from syncd.testing.fakereadwise import FakeReadwise
 from tests.e2e.test_cli import run, write_config
 
-NOT_FOR_A_NOOP = ("jinja2", "markupsafe", "watchdog", "apscheduler")
+# Rendering, the daemon's; of Python's own, what only a Logseq block id needs (uuid, and
+# `platform`, which it loads)
+NOT_FOR_A_NOOP = ("jinja2", "markupsafe", "watchdog", "apscheduler", "uuid", "platform")
 # syncd's own: Reader's client (`sync.reader_full_text` is off), the books' list (`status`)
 NOT_OURS_FOR_A_NOOP = ("syncd.edges.reader", "syncd.core.books")
 # syncd's planning engine: what plans a book's page and its pushes (`Run.planner`)
