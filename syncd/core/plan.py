@@ -199,7 +199,7 @@ def _apply(
             if two_way.rewritten is not None:
                 rewritten, ours = _rewritten(disk, two_way.block, two_way.rewritten, h.id, ids)
                 replacements.append((two_way.block, rewritten))
-                if ours:
+                if ours and not two_way.conflicts:  # (in conflict, the record keeps a base)
                     record = replace(record, block=identified(two_way.rewritten, h.id, fmt))
                 outcome.updated += 1
             saved.append(record)

@@ -12,8 +12,9 @@ sync killed before its record, `agreed_values`), the vault (the located block) a
 - only Readwise changed: pulled (the block rewritten with the merged values);
 - both to the same value: agreed (the record takes the block as it is);
 - both, differently: a conflict (nothing pushed, nothing overwritten; the vault keeps its
-  value) until `syncd resolve` keeps one side. The highlight's other fields are pushed
-  beside it; its pulls wait (`_in_conflict`).
+  value) until `syncd resolve` keeps one side. The highlight's other fields are pushed and
+  pulled beside it (the record's block: the base of the fields in conflict, the merged values
+  of the others), unless a note is one `.word` (Readwise's inline tag) on a side.
 
 Never pushed: a block equal to an older block of the highlight's record (a restored copy), a
 field whose value is that field's in an older block and not the base's (a restore, then an edit
@@ -67,8 +68,6 @@ EDITED = (Status.EDITED, Status.CONFLICT)  # records whose block the user change
 # ... and those a push plan looks at: a block rewritten whole reads as deleted to likeness,
 # but its location link still tells it.
 LOOKED_AT = (*EDITED, Status.DELETED)
-# A field's outcomes after which both sides hold its value: the new base of the field.
-_SETTLED = (Outcome.SAME, Outcome.PUSH, Outcome.AGREED)
 # A highlight's location link, ending its first line: ` ([Location 12](https://...))`.
 _LINK = re.compile(r" \(\[[^\]]*\]\(\S+\)\)$")
 # A line of a text that is an indented list item; in Obsidian, any list item (its export shows
@@ -269,7 +268,7 @@ def _decide(
     keep = facts.keep.get(h.id)
     unsure = facts.unsure.get(h.id, {})
     merged: dict[str, FieldValue] = {}
-    outcomes: dict[str, Outcome] = {}
+    outcomes: set[Outcome] = set()
     sends: list[Send] = []
     conflicts: list[FieldConflict] = []
     for merge in merge_fields(base, vault, readwise):
@@ -301,7 +300,7 @@ def _decide(
             )
             return Skipped(h.id, why, lasting=True)
         merged[name] = value
-        outcomes[name] = outcome
+        outcomes.add(outcome)
         if outcome is Outcome.CONFLICT:
             conflicts.append(
                 FieldConflict(
@@ -316,19 +315,14 @@ def _decide(
             )
         elif outcome is Outcome.PUSH:
             sends.append(Send(h.id, name, getattr(readwise, name), value, h.updated_at))
-    if conflicts:
-        return _in_conflict(
-            book,
-            h,
-            record,
-            block,
-            base,
-            (vault, showing),
-            sends,
-            conflicts,
-            {name for name, outcome in outcomes.items() if outcome in _SETTLED},
-            style,
-        )
+    kept = replace(record, status=Status.CONFLICT)
+    if conflicts and (
+        not {Outcome.PUSH, Outcome.PULL} & outcomes
+        or any(readwise_view(fields) != fields for fields in (base, vault, showing))
+    ):
+        # Nothing to send or pull beside the conflict; or a note that is one `.word`
+        # (Readwise's inline tag: note and tags one value there) on a side: nothing at all.
+        return HighlightPush(h.id, block, (), tuple(conflicts), None, kept)
     values = Fields(str(merged["text"]), str(merged["note"]), frozenset(merged["tags"]))
     held = readwise_view(values)  # what Readwise holds once the sends are made
     after = replace(h, text=held.text, note=held.note, tags=_ordered(held.tags, h.tags))
@@ -339,41 +333,17 @@ def _decide(
         shown = replace(h, text=values.text, note=values.note, tags=_ordered(values.tags, h.tags))
         rewritten = render_highlights(book, [shown], style)[0]
         block_text = rewritten
+    if conflicts:
+        # The fields in conflict keep the base they had (the block shows the user's values),
+        # so that the next sync finds the same conflict; the others take the merged values,
+        # which both sides hold once the sends are made and the block shows.
+        conflicted = {c.field for c in conflicts}
+        new = Fields(*(getattr(base if name in conflicted else values, name) for name in FIELDS))
+        at_base = replace(h, text=new.text, note=new.note, tags=_ordered(new.tags, h.tags))
+        based = replace(kept, block=render_highlights(book, [at_base], style)[0])
+        return HighlightPush(h.id, block, tuple(sends), tuple(conflicts), rewritten, based)
     record = HighlightRecord(h.id, book.id, block_text, digest(rendered), Status.WRITTEN)
     return HighlightPush(h.id, block, tuple(sends), (), rewritten, record)
-
-
-def _in_conflict(
-    book: Book,
-    h: Highlight,
-    record: HighlightRecord,
-    block: PageBlock,
-    base: Fields,
-    shown: tuple[Fields, Fields],
-    sends: list[Send],
-    conflicts: list[FieldConflict],
-    settled: set[str],
-    style: Style,
-) -> HighlightPush:
-    """The plan for a highlight with a field in conflict: per field, the others' pushes are
-    sent (`settled`: the fields pushed, agreed or the same on both sides); the conflicting
-    fields, and those Readwise alone changed, wait for `syncd resolve` (nothing pulled, nothing
-    on the page overwritten). The record's block is the new base: the vault's values of the
-    settled fields, the base's of the others, so the next sync finds the same conflict and the
-    same pulls, and pushes nothing again. Tags pushed are a merge, Readwise's additions and
-    removals in it: the page does not show those yet, so the base is the vault's tags, and
-    Readwise's changes stay to be pulled, never sent back undone (world seed 4273192033: the
-    merged set as the base took a tag Readwise added, never on the page, for one the user
-    removed). Where a note is one `.word` (Readwise's inline tag: note and tags are one value
-    there, `readwise_view`) on any side, nothing is sent."""
-    kept = replace(record, status=Status.CONFLICT)
-    vault = shown[0]
-    if not sends or any(readwise_view(fields) != fields for fields in (base, *shown)):
-        return HighlightPush(h.id, block, (), tuple(conflicts), None, kept)
-    new = Fields(*(getattr(vault if name in settled else base, name) for name in FIELDS))
-    at_base = replace(h, text=new.text, note=new.note, tags=_ordered(new.tags, h.tags))
-    based = replace(kept, block=render_highlights(book, [at_base], style)[0])
-    return HighlightPush(h.id, block, tuple(sends), tuple(conflicts), None, based)
 
 
 def agreed_values(

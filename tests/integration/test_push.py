@@ -6,6 +6,7 @@ the issue's bad input."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,21 @@ class Vault:
 
 @pytest.fixture(params=["logseq", "obsidian"])
 def vault(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Vault]:
-    page_format = request.param
-    settings = {"vault": {"format": page_format}, "sync": {"push": ["note", "tags", "text"]}}
+    with walden_synced(tmp_path, request.param) as v:
+        yield v
+
+
+@pytest.fixture(params=["logseq", "obsidian"])
+def vault_with_ids(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Vault]:
+    """As `vault`, with `sync.block_ids` on: each block syncd writes carries its id."""
+    with walden_synced(tmp_path, request.param, block_ids=True) as v:
+        yield v
+
+
+@contextmanager
+def walden_synced(tmp_path: Path, page_format: str, **sync: Any) -> Iterator[Vault]:
+    sync["push"] = ["note", "tags", "text"]
+    settings = {"vault": {"format": page_format}, "sync": sync}
     with harness(tmp_path, settings=settings) as h:
         v = Vault(h, page_format)
         h.server.clock = lambda: v.at
@@ -504,28 +518,39 @@ def test_the_recorded_block_back_whole_over_a_note_a_killed_sync_pushed_is_a_con
 
 def test_a_conflict_in_one_field_holds_that_field_alone(vault: Vault) -> None:
     """Three-way per field: the note edited here and changed in Readwise is a conflict; the
-    text corrected and the tag added beside it are sent (the tags merged with the one Readwise
-    added). The syncs after it send nothing and write nothing, the conflict stays; Readwise's
-    tag waits with it (nothing of the block overwritten while it is in conflict; never taken
-    off as though the user removed it: world seed 4273192033) and is pulled once `syncd
-    resolve` keeps a side."""
+    tag added beside it is sent, merged with the one Readwise added, which the block now shows
+    (never taken off as though the user removed it: world seed 4273192033); the text Readwise
+    changed is written into the block, the user's note kept. The syncs after it send nothing
+    and write nothing, the conflict stays until `syncd resolve` keeps a side."""
+    pushed_and_pulled_beside_a_conflict(vault)
+
+
+def test_a_conflict_beside_a_push_and_a_pull_in_blocks_with_ids(vault_with_ids: Vault) -> None:
+    """As above, each block carrying its id: the block rewritten keeps it, and the record
+    keeps the base of the field in conflict (not the block with its id)."""
+    pushed_and_pulled_beside_a_conflict(vault_with_ids)
+    assert vault_with_ids.pushes()[0].field == "tags"
+
+
+def pushed_and_pulled_beside_a_conflict(vault: Vault) -> None:
     tag = {"logseq": "#[[life]]", "obsidian": "[[life]]"}[vault.format]
     more = {"logseq": " #[[simple]]", "obsidian": " [[simple]]"}[vault.format]
     vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
-    vault.edit("Simplify, simplify.", "Simplify, simplify!")
     vault.edit(TAGS[vault.format] + tag, TAGS[vault.format] + tag + more)
-    vault.h.server.update_highlight(vault.ids[0], note="theirs", tags=["life", "theirs"])
+    vault.h.server.update_highlight(
+        vault.ids[0], text="Simplify, simplify!", note="theirs", tags=["life", "theirs"]
+    )
     report = vault.sync()
-    assert report.outcome.conflicts == 1 and report.outcome.pushed == 2
+    assert report.outcome.conflicts == 1 and report.outcome.pushed == 1
     assert vault.highlight(0)["text"] == "Simplify, simplify!"
     assert vault.highlight(0)["note"] == "theirs"
     assert vault.tags(0) == {"life", "simple", "theirs"}
     text = vault.file.read_text(encoding="utf-8")
-    assert NOTE[vault.format] + "mine" in text and "[[theirs]]" not in text
-    assert vault.conflicts() == [("note", "the core", "mine", "theirs")]
+    assert NOTE[vault.format] + "mine" in text and "Simplify, simplify!" in text
+    assert all(f"[[{t}]]" in text for t in ("life", "simple", "theirs"))
     for _ in range(2):
-        vault.quiet()  # Readwise's tag waits while the note is in conflict
         assert vault.conflicts() == [("note", "the core", "mine", "theirs")]
+        vault.quiet()
         assert vault.tags(0) == {"life", "simple", "theirs"}
     state = State(database_path(vault.h.config.state_dir, vault.h.vault))
     try:  # as `syncd resolve HIGHLIGHT --keep readwise` does
@@ -536,9 +561,23 @@ def test_a_conflict_in_one_field_holds_that_field_alone(vault: Vault) -> None:
     vault.sync(book_ids=[vault.book_id])  # type: ignore[attr-defined]
     assert vault.h.server.writes == []
     text = vault.file.read_text(encoding="utf-8")
-    assert NOTE[vault.format] + "theirs" in text and "Simplify, simplify!" in text
-    assert "[[theirs]]" in text and vault.conflicts() == []
+    assert NOTE[vault.format] + "theirs" in text and vault.conflicts() == []
     vault.quiet()
+
+
+def test_a_field_typed_beside_one_in_conflict_is_sent(vault: Vault) -> None:
+    """The text corrected beside a note in conflict is sent; the conflict stays, and the
+    syncs after it send nothing again."""
+    vault.edit(NOTE[vault.format] + "the core", NOTE[vault.format] + "mine")
+    vault.edit("Simplify, simplify.", "Simplify, simplify!")
+    vault.h.server.update_highlight(vault.ids[0], note="theirs")
+    report = vault.sync()
+    assert report.outcome.conflicts == 1 and report.outcome.pushed == 1
+    assert vault.highlight(0)["text"] == "Simplify, simplify!"
+    assert vault.highlight(0)["note"] == "theirs"
+    assert NOTE[vault.format] + "mine" in vault.file.read_text(encoding="utf-8")
+    vault.quiet()
+    assert vault.conflicts() == [("note", "the core", "mine", "theirs")]
 
 
 def test_a_dry_run_prints_what_it_would_push_and_sends_nothing(vault: Vault) -> None:
