@@ -7,6 +7,7 @@ the rest of the page stays as the user left it.
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from collections.abc import Callable, Iterable
@@ -95,17 +96,7 @@ class Style:
         formatted once a day, not once a book.)"""
         local = now.astimezone(self.tz)
         logseq = self.page_format is LOGSEQ
-        key = (logseq, self.journal_format, local.date())
-        text = _day_texts.get(key)
-        if text is None:
-            if logseq:
-                text = format_journal_date(local.date(), self.journal_format)
-            else:
-                text = django_date(local, "F j, Y")  # (month, day and year: the day's alone)
-            if len(_day_texts) >= 64:
-                _day_texts.clear()
-            _day_texts[key] = text
-        return TemplateDate(text, local)
+        return TemplateDate(_day_text(logseq, self.journal_format, local.date()), local)
 
     def time(self, now: datetime) -> str:
         return format_time(now.astimezone(self.tz))
@@ -130,8 +121,14 @@ class Style:
 
 # Style.dates' last style, local moment and answer (callers copy the answer, never change it).
 _last_dates: list[tuple[Any, Any, dict[str, Any]]] = [(None, None, {})]
-# Style.date's texts by (Logseq or not, journal format, day): a few days in a process's life.
-_day_texts: dict[tuple[bool, str, date], str] = {}
+
+
+@functools.lru_cache(maxsize=64)  # (a few days in a process's life)
+def _day_text(logseq: bool, journal_format: str, day: date) -> str:
+    """`Style.date`'s text of a day: Logseq's journal title, else "November 19, 2022"."""
+    if logseq:
+        return format_journal_date(day, journal_format)
+    return django_date(day, "F j, Y")
 
 
 def location(book: Book, highlight: Highlight) -> tuple[str | None, str | None]:
