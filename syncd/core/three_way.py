@@ -141,7 +141,7 @@ def three_way_table() -> str:
         Outcome.PUSH: "sends the vault's value to Readwise",
         Outcome.PULL: "rewrites the block with Readwise's value",
         Outcome.AGREED: "nothing to send; the new value is the base",
-        Outcome.CONFLICT: "sends nothing, overwrites nothing; reports a conflict",
+        Outcome.CONFLICT: "sends nothing of it, overwrites nothing of it; reports a conflict",
     }
     for name, (base, vault, readwise) in TEXT_CASES:
         merge = merge_field("text", base, vault, readwise)
