@@ -177,6 +177,6 @@ def harness(
         if readwise == "loopback":
             stack.enter_context(server)
         h = Harness(root, server, twin=readwise == "twin", **kwargs)
-        server.clock = lambda: h.now + h.server_offset  # type: ignore[method-assign]
+        server.clock = lambda: h.now + h.server_offset
         server.reader_limit.clock = lambda: h.reader_seconds
         yield h

@@ -431,7 +431,7 @@ class World(RuleBasedStateMachine):
         self.sync_times: list[str] = []  # each sync's instant and zone, for a failure's message
         self.now = START
         self.skew = timedelta(0)
-        self.server.clock = lambda: self.now  # type: ignore[method-assign]
+        self.server.clock = lambda: self.now
         self.books: dict[int, BookModel] = {}
         self.highlights: dict[int, HighlightModel] = {}
         self.world_files: dict[str, bytes] = {}  # relative path -> the bytes the world gave it
@@ -1983,8 +1983,8 @@ class World(RuleBasedStateMachine):
             for text in self.syncd_pages().values():
                 lines = text.split("\n")
                 for h in self.highlights.values():
-                    if (i := find_line(lines, h.marker)) is not None:
-                        a, b = block_span(lines, i)
+                    if (at := find_line(lines, h.marker)) is not None:
+                        a, b = block_span(lines, at)
                         self.shown_blocks.setdefault(h.id, set()).add(block_norm(lines[a:b]))
         self.changed_now.clear()
         before_step, self.seen_first = self.seen_first, self.first_lines()
@@ -2188,8 +2188,8 @@ def crash_at(point: str, n: int, syncer: Syncer) -> Iterator[None]:
         if point == "after_commit" and due():
             raise Crash
 
-    syncd.edges.atomic.swap = swap  # type: ignore[assignment]
-    syncd.edges.atomic.place_new = place_new  # type: ignore[assignment]
+    syncd.edges.atomic.swap = swap
+    syncd.edges.atomic.place_new = place_new
     syncer.state.transaction = transaction  # type: ignore[method-assign]
     try:
         yield
@@ -2221,7 +2221,7 @@ def replay(steps: str, machine: type[World] | None = None) -> World:
     lines = [line for line in steps.splitlines() if line.strip() and not line.startswith("#")]
     picks: list[str] = []
 
-    def choose(_data: Any, choices: list[Any], key: Callable[[Any], str]) -> Any:
+    def choose(data: Any, choices: list[Any], key: Callable[[Any], str]) -> Any:
         wanted = picks.pop(0)
         found = [c for c in choices if f"picked {key(c)}" == wanted]
         assert found, f"replay: {wanted!r} is not among the choices now"
@@ -2243,7 +2243,10 @@ def replay(steps: str, machine: type[World] | None = None) -> World:
         while i < len(lines):
             call = ast.parse(lines[i].strip(), mode="eval").body
             assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-            kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+            kwargs: dict[str, Any] = {}
+            for keyword in call.keywords:
+                assert keyword.arg is not None, "replay: a step's arguments are all named"
+                kwargs[keyword.arg] = ast.literal_eval(keyword.value)
             i += 1
             picks.clear()
             while i < len(lines) and lines[i].startswith("  "):
