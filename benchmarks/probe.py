@@ -28,6 +28,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 
 def _figures(started: float) -> dict[str, float]:
@@ -99,10 +100,13 @@ def run_latency(args: argparse.Namespace) -> int:
     from syncd.commands.common import load, setup_logging
     from syncd.engine.wiring import make_syncer, open_state
 
-    try:
+    if TYPE_CHECKING:  # this code's daemon
         from syncd.engine.daemon import Daemon
-    except ImportError:  # a release before the daemon moved into the engine
-        from syncd.commands.daemon import Daemon  # type: ignore[no-redef]
+    else:  # the probe measures an earlier release too (on PYTHONPATH): its daemon where it is
+        try:
+            from syncd.engine.daemon import Daemon
+        except ImportError:  # a release before the daemon moved into the engine
+            from syncd.commands.daemon import Daemon
 
     config = load(argparse.Namespace(config=args.config))
     setup_logging("warning")
@@ -114,7 +118,7 @@ def run_latency(args: argparse.Namespace) -> int:
         state,
         env={},
         load_config=lambda: config,
-        make_syncer=lambda c, s, **parts: make_syncer(c, s, os.environ, **parts),
+        make_syncer=lambda config, state, **parts: make_syncer(config, state, os.environ, **parts),
     )
     daemon.hooks.after_sync.append(synced.put)
     daemon.hooks.after_changes.append(
@@ -125,7 +129,7 @@ def run_latency(args: argparse.Namespace) -> int:
     watching: queue.SimpleQueue[float] = queue.SimpleQueue()
     ready = daemon._notifier.ready
 
-    def told_ready(status: str | None = None) -> object:
+    def told_ready(status: str | None = None) -> bool:
         watching.put(time.perf_counter())
         return ready(status)
 

@@ -274,7 +274,7 @@ class Faults:
         # Well past every id in use: the server gives new books the next id after the highest.
         book = max([*self.upstream.books, *self.broken_ids]) + 1000
         self.broken_ids.append(book)
-        broken = self.rng.choice(
+        broken: dict[str, object] = self.rng.choice(
             [
                 {"title": "Broken", "highlights": "not a list"},
                 {"title": 42, "highlights": []},

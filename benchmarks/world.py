@@ -34,7 +34,7 @@ MACHINES = {"logseq": world.World, "obsidian": world.ObsidianWorld}
 def run_seed(profile: settings, seed: int, machine: type[world.World] = world.World) -> None:
     """Run the state machine once, with hypothesis seeded by `seed` (as `--hypothesis-seed`
     seeds it under pytest)."""
-    hypothesis.core.global_force_seed = seed  # type: ignore[attr-defined]
+    hypothesis.core.global_force_seed = seed  # type: ignore[assignment]
     run_state_machine_as_test(machine, settings=profile)
 
 
