@@ -46,10 +46,17 @@ def on_page(fmt: str, page: str, fields: Fields) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(fmt=st.sampled_from(["logseq", "obsidian"]), base=VALUES, vault=VALUES, readwise=VALUES)
+@given(
+    fmt=st.sampled_from(["logseq", "obsidian"]),
+    base=VALUES,
+    vault=VALUES,
+    readwise=VALUES,
+    keep=st.sampled_from([None, "vault", "readwise"]),
+)
 def test_each_field_is_decided_on_its_own_and_the_next_sync_is_quiet(
-    fmt: str, base: Fields, vault: Fields, readwise: Fields
+    fmt: str, base: Fields, vault: Fields, readwise: Fields, keep: str | None
 ) -> None:
+    """`keep`: the side `syncd resolve` kept for the highlight's conflicts (None: none)."""
     text, records = synced_with(fmt, shown(base))
     recorded: HighlightRecord = records[1]  # type: ignore[assignment]
     typed = render_highlights(BOOK, [shown(vault)], style(fmt))[0]
@@ -57,13 +64,20 @@ def test_each_field_is_decided_on_its_own_and_the_next_sync_is_quiet(
     if typed != recorded.block:  # (the scan finds the block edited)
         records = {**records, 1: replace(recorded, status=Status.EDITED)}
     upstream = replace(shown(readwise), updated_at="2024-01-01T09:00:00Z")
-    p = plan(fmt, page, records, fetched=(upstream, H2))
+    p = plan(fmt, page, records, fetched=(upstream, H2), keep={1: keep} if keep else {})
 
-    conflicts = {c.field for push in p.pushes for c in push.conflicts}
-    assert conflicts == {
+    both = {  # the fields both sides changed, differently
         name
         for name in TEXTUAL
         if len({getattr(base, name), getattr(vault, name), getattr(readwise, name)}) == 3
+    }
+    conflicts = {c.field for push in p.pushes for c in push.conflicts}
+    assert conflicts == (both if keep is None else set())
+    mine = {  # the fields whose vault value wins: changed by the user alone, or kept
+        name
+        for name in TEXTUAL
+        if getattr(vault, name) != getattr(base, name) == getattr(readwise, name)
+        or (name in both and keep != "readwise")
     }
     merged_tags = merge_tags(base.tags, vault.tags, readwise.tags)
     for send in p.sends:
@@ -71,15 +85,12 @@ def test_each_field_is_decided_on_its_own_and_the_next_sync_is_quiet(
         assert getattr(vault, send.field) != getattr(base, send.field)  # the user changed it
         wanted = merged_tags if send.field == "tags" else getattr(vault, send.field)
         assert send.after == wanted
-    sent = {send.field for send in p.sends}
-    for name in TEXTUAL:  # changed by the user alone: sent
-        if getattr(vault, name) != getattr(base, name) == getattr(readwise, name):
-            assert name in sent
+    assert {send.field for send in p.sends} & set(TEXTUAL) == mine - conflicts
     after = p.after or page
     expected = Fields(
         *(
             getattr(vault, name)
-            if name in conflicts or getattr(readwise, name) == getattr(base, name)
+            if name in mine or getattr(readwise, name) == getattr(base, name)
             else getattr(readwise, name)
             for name in TEXTUAL
         ),
