@@ -109,6 +109,19 @@ def appended_then_killed(h: Harness) -> int:
     return book
 
 
+def away_while_readwise_changes(h: Harness, highlight_id: int, text: str) -> Path:
+    """The book's page leaves the vault, Readwise changes a highlight's text, and a sync takes
+    the page for deleted (the change kept out of it). Return where the page is now."""
+    outside = h.vault.parent / "outside.md"
+    os.rename(h.vault / PAGE, outside)
+    later(h)
+    h.server.update_highlight(highlight_id, text=text)
+    later(h)
+    report = sync(h)
+    assert report is not None and not report.failed
+    return outside
+
+
 def read(h: Harness, relative: str) -> str:
     return (h.vault / relative).read_text("utf-8")
 
@@ -516,12 +529,7 @@ def test_page_back_elsewhere_is_found_by_the_next_sync_alone(h: Harness) -> None
     it) with nothing new from Readwise to make it look, and applies the change it missed."""
     walden(h, "hl-1v1 simplify, simplify", "hl-2v1 the woods")
     sync(h)
-    outside = h.vault.parent / "elsewhere.md"
-    os.rename(h.vault / PAGE, outside)
-    later(h)
-    h.server.update_highlight(2, text="hl-2v2 the woods")
-    later(h)
-    sync(h)
+    outside = away_while_readwise_changes(h, 2, "hl-2v2 the woods")
     back = h.vault / "pages" / "archive" / "Walden (highlights).md"
     back.parent.mkdir()
     os.rename(outside, back)
@@ -675,13 +683,7 @@ def test_killed_before_recording_an_append_then_the_page_away_while_readwise_cha
     back. Recorded from the killed write, it is a page come back like any other: its book is
     fetched again whole, and the change is written."""
     appended_then_killed(h)
-    outside = h.vault.parent / "outside.md"
-    os.rename(h.vault / PAGE, outside)
-    later(h)
-    h.server.update_highlight(1, text="hl-1v2 simplify, simplify")
-    later(h)
-    report = sync(h)
-    assert report is not None and not report.failed
+    outside = away_while_readwise_changes(h, 1, "hl-1v2 simplify, simplify")
     os.rename(outside, h.vault / PAGE)
     later(h)
     report = sync(h)
