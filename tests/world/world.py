@@ -41,6 +41,7 @@ them from running until the fixes land and the lead empties the set.
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import os
 import re
@@ -1626,17 +1627,20 @@ class World(RuleBasedStateMachine):
             return {t["name"] for t in raw["tags"]} == set(value)
         return bool(raw[name] == value)
 
-    def taken_for_deleted(self, hid: int, page: dict[int, str]) -> bool:
+    def taken_for_deleted(self, hid: int, page: dict[int, str], base: str | None = None) -> bool:
         """Whether the first line of a highlight's block (`page`: as the sync found it) reads
         less than `SIMILAR` alike its own as syncd last wrote it: syncd takes the highlight for
         deleted and the block for one of the user's own (README: an edited block is told from
         a deleted one by likeness; the world's highlights have no location link to tell it
         otherwise), so nothing of it is pushed (world seed 3491127104: a short text edited
         five times between two syncs). Pushing it would send a block the user may have typed
-        in the highlight's place as its text."""
-        if hid not in page or hid not in self.synced_first:
+        in the highlight's place as its text. `base`: the text of a text conflict syncd
+        reports, what syncd compares the block with instead (its record keeps the conflict's
+        base; world seed 1139093440: words appended to such a text, a note typed)."""
+        if hid not in page or (base is None and hid not in self.synced_first):
             return False
-        first, line = self.synced_first[hid].lstrip("\t- "), page[hid].lstrip("\t- ")
+        first = (self.synced_first[hid] if base is None else base).lstrip("\t- ")
+        line = page[hid].lstrip("\t- ")
         return difflib.SequenceMatcher(None, first, line, autojunk=False).ratio() < SIMILAR
 
     def push_blocks_now(self) -> dict[int, str]:
@@ -1870,16 +1874,17 @@ class World(RuleBasedStateMachine):
         assert not changed, f"a second sync wrote {changed}"
         self.after_sync(report)
 
-    def push_state(self) -> tuple[set[tuple[int, str]], set[int]]:
-        """The conflicts syncd's state reports (highlight, field), and the highlights whose
-        push failed (`push_problem:`)."""
+    def push_state(self) -> tuple[dict[tuple[int, str], Any], set[int]]:
+        """The conflicts syncd's state reports ((highlight, field) -> the field's base), and
+        the highlights whose push failed (`push_problem:`)."""
         path = database_path(self.h.config.state_dir, self.vault)
         if not path.exists():
-            return set(), set()
+            return {}, set()
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             conflicts = {
-                (int(a), str(b)) for a, b in db.execute("SELECT highlight_id, field FROM conflicts")
+                (int(a), str(b)): json.loads(base)
+                for a, b, base in db.execute("SELECT highlight_id, field, base FROM conflicts")
             }
             problems = {
                 int(key.split(":", 1)[1])
@@ -2064,6 +2069,7 @@ class World(RuleBasedStateMachine):
                     or (name == "text" and not value.strip())
                     or self.alike_another(hid, before_step)
                     or self.taken_for_deleted(hid, before_step)
+                    or self.taken_for_deleted(hid, before_step, conflicts.get((hid, "text")))
                     or self.synced_value(hid, name, value)
                 )
                 del self.pending[(hid, name)]
