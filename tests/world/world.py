@@ -1947,8 +1947,9 @@ class World(RuleBasedStateMachine):
         text the user typed, a tag the user added or a note's inline tag, the removal of a tag
         the user removed); a tag is added once; Readwise holds only the user's values and its
         own; (c) after a sync that succeeded, Readwise holds the user's last value of every
-        field syncd could read from the page, unless a conflict is reported (or the push
-        failed, said in `syncd status`)."""
+        field syncd could read from the page, unless a conflict is reported for that field
+        (for any of the highlight's, where the user typed a `.word` note) or the push failed,
+        said in `syncd status`."""
         if not self.push_on:
             assert not self.server.writes, "a write request with sync.push off"
             return
