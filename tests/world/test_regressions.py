@@ -97,13 +97,16 @@ def saved_and_synced(h: Harness, lines: list[str]) -> None:
     assert report is not None and not report.failed
 
 
-def appended_then_killed(h: Harness) -> int:
-    """Walden synced with one highlight; a minute later a sync appends a second (`hl-2v1`) and
-    is killed after replacing the page, before recording the write. Return the book."""
-    book = walden(h, "hl-1v1 simplify, simplify")
+def appended_then_killed(
+    h: Harness, first: str = "hl-1v1 simplify, simplify", second: str = "hl-2v1 the woods"
+) -> int:
+    """Walden synced with one highlight (`first`); a minute later a sync appends a second
+    (`second`) and is killed after replacing the page, before recording the write. Return the
+    book."""
+    book = walden(h, first)
     sync(h)
     later(h)
-    h.server.add_highlight(book, text="hl-2v1 the woods")
+    h.server.add_highlight(book, text=second)
     later(h)
     assert sync(h, crash=("after_replace", 1)) is None
     return book
@@ -1027,12 +1030,7 @@ def test_killed_before_recording_an_append_then_saved_by_rename_on_its_file_numb
     page then has the number it had before the write, but the write's own new lines are on it:
     the write was made, the new highlight with the user's block is its edit, not appended
     again."""
-    book = walden(h, "hl-1v1 words of 1")
-    sync(h)
-    later(h)
-    h.server.add_highlight(book, text="hl-2v1 words of 2\n- a list line")
-    later(h)
-    assert sync(h, crash=("after_replace", 1)) is None
+    appended_then_killed(h, "hl-1v1 words of 1", "hl-2v1 words of 2\n- a list line")
     lines = read(h, PAGE).split("\n")
     at = next(i for i, line in enumerate(lines) if "hl-2v1" in line) + 1  # its list line
     indent = lines[at][: len(lines[at]) - len(lines[at].lstrip(" \t"))]
